@@ -1,0 +1,31 @@
+//! Sightline's shared vocabulary.
+//!
+//! Every other crate speaks in these types, so they stay small and free of any
+//! storage engine's internals:
+//!
+//! - [`Labels`] / [`Label`]: a sorted label set identifying a series.
+//! - [`Matcher`] / [`MatchOp`]: PromQL-style label matchers (`=`, `!=`, `=~`, `!~`).
+//! - [`Sample`], [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
+//! - The storage seams: [`MetricAppender`] / [`Appender`] for writing samples and
+//!   [`MetricQuerier`] for reading them back. The TSDB implements both; the
+//!   in-memory [`MemStore`] does too, for tests of the query engines.
+//! - [`Error`] with [`ErrorKind`], which maps onto HTTP statuses and Prometheus's
+//!   `errorType` strings.
+//!
+//! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
+
+mod error;
+mod labels;
+mod matcher;
+mod memstore;
+mod sample;
+mod storage;
+
+pub use error::{Error, ErrorKind, Result};
+pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
+pub use matcher::{matches_all, MatchOp, Matcher};
+pub use memstore::MemStore;
+pub use sample::{is_stale_nan, Exemplar, Sample, STALE_NAN, STALE_NAN_BITS};
+pub use storage::{
+    AppendStats, Appender, MetricAppender, MetricQuerier, SampleIter, Series, SeriesRef,
+};

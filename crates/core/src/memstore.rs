@@ -1,0 +1,189 @@
+//! An in-memory store for tests of the query engines and the APIs.
+//!
+//! It keeps every sample in a sorted map and is deliberately simple: it is a
+//! reference for behaviour, not for speed.
+
+use crate::{
+    matches_all, AppendStats, Appender, Error, ErrorKind, Labels, Matcher, MetricAppender,
+    MetricQuerier, Result, Sample, Series, SeriesRef,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+
+/// A map from labels to samples behind a lock. Cloning shares the data.
+#[derive(Clone, Default)]
+pub struct MemStore {
+    inner: Arc<RwLock<BTreeMap<Labels, Vec<Sample>>>>,
+}
+
+impl MemStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        MemStore::default()
+    }
+
+    /// Adds one sample directly, keeping each series sorted by time and
+    /// replacing a sample with the same timestamp.
+    pub fn add(&self, labels: Labels, t: i64, v: f64) {
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let series = map.entry(labels).or_default();
+        match series.binary_search_by_key(&t, |s| s.t) {
+            Ok(i) => series[i].v = v,
+            Err(i) => series.insert(i, Sample::new(t, v)),
+        }
+    }
+
+    /// Drops everything.
+    pub fn clear(&self) {
+        self.inner
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Number of series held.
+    pub fn series_count(&self) -> usize {
+        self.inner.read().unwrap_or_else(|e| e.into_inner()).len()
+    }
+}
+
+impl MetricAppender for MemStore {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(MemAppender {
+            store: self.clone(),
+            pending: Vec::new(),
+        })
+    }
+}
+
+struct MemAppender {
+    store: MemStore,
+    pending: Vec<(Labels, Sample)>,
+}
+
+impl Appender for MemAppender {
+    fn append(&mut self, _r: SeriesRef, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(Error::new(ErrorKind::BadData, "empty label set"));
+        }
+        self.pending.push((labels.clone(), Sample::new(t, v)));
+        Ok(0)
+    }
+
+    fn commit(self: Box<Self>) -> Result<AppendStats> {
+        let mut stats = AppendStats::default();
+        for (l, s) in self.pending {
+            let existed = {
+                let map = self.store.inner.read().unwrap_or_else(|e| e.into_inner());
+                map.contains_key(&l)
+            };
+            if !existed {
+                stats.series_created += 1;
+            }
+            self.store.add(l, s.t, s.v);
+            stats.samples += 1;
+        }
+        Ok(stats)
+    }
+
+    fn rollback(self: Box<Self>) {}
+}
+
+impl MetricQuerier for MemStore {
+    fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<Series>> {
+        let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        let mut out = Vec::new();
+        for (labels, samples) in map.iter() {
+            if !matches_all(matchers, labels) {
+                continue;
+            }
+            let lo = samples.partition_point(|s| s.t < mint);
+            let hi = samples.partition_point(|s| s.t <= maxt);
+            if lo >= hi {
+                continue;
+            }
+            let picked: Vec<Sample> = samples[lo..hi].to_vec();
+            out.push(Series {
+                labels: labels.clone(),
+                samples: Box::new(picked.into_iter()),
+            });
+        }
+        Ok(out)
+    }
+
+    fn label_names(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<String>> {
+        let mut names = BTreeSet::new();
+        for s in self.select(mint, maxt, matchers)? {
+            names.extend(s.labels.iter().map(|l| l.name.clone()));
+        }
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>> {
+        let mut values = BTreeSet::new();
+        for s in self.select(mint, maxt, matchers)? {
+            if let Some(v) = s.labels.get(name) {
+                values.insert(v.to_owned());
+            }
+        }
+        Ok(values.into_iter().collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MatchOp;
+
+    #[test]
+    fn appended_samples_are_selected_in_range_and_sorted() {
+        let store = MemStore::new();
+        let mut app = store.appender();
+        let a = Labels::from_pairs([("__name__", "m"), ("i", "a")]);
+        let b = Labels::from_pairs([("__name__", "m"), ("i", "b")]);
+        for t in [30, 10, 20] {
+            app.append(0, &b, t, t as f64).unwrap();
+            app.append(0, &a, t, -(t as f64)).unwrap();
+        }
+        let stats = app.commit().unwrap();
+        assert_eq!(
+            stats,
+            AppendStats {
+                samples: 6,
+                series_created: 2
+            }
+        );
+
+        let got = store
+            .select(15, 30, &[Matcher::new(MatchOp::Regex, "i", "a|b").unwrap()])
+            .unwrap();
+        assert_eq!(got.len(), 2);
+        assert_eq!(got[0].labels, a);
+        let samples: Vec<Sample> = got.into_iter().nth(1).unwrap().samples.collect();
+        assert_eq!(samples, vec![Sample::new(20, 20.0), Sample::new(30, 30.0)]);
+        assert_eq!(
+            store.label_values("i", 0, 100, &[]).unwrap(),
+            vec!["a", "b"]
+        );
+        assert_eq!(
+            store.label_names(0, 100, &[]).unwrap(),
+            vec!["__name__", "i"]
+        );
+    }
+
+    #[test]
+    fn rollback_writes_nothing() {
+        let store = MemStore::new();
+        let mut app = store.appender();
+        app.append(0, &Labels::from_pairs([("a", "1")]), 1, 1.0)
+            .unwrap();
+        app.rollback();
+        assert_eq!(store.series_count(), 0);
+    }
+}

@@ -1,0 +1,55 @@
+//! Samples, exemplars and the staleness marker.
+
+use crate::Labels;
+
+/// One float sample: a timestamp in milliseconds and a value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    /// Milliseconds since the Unix epoch.
+    pub t: i64,
+    /// The value; may be [`STALE_NAN`].
+    pub v: f64,
+}
+
+impl Sample {
+    /// A sample at `t` with value `v`.
+    pub fn new(t: i64, v: f64) -> Self {
+        Sample { t, v }
+    }
+}
+
+/// The bit pattern Prometheus writes to mark a series stale. It is a NaN that
+/// no arithmetic produces, so it survives storage and can be told apart from
+/// a real NaN value by comparing bits.
+pub const STALE_NAN_BITS: u64 = 0x7ff0_0000_0000_0002;
+
+/// The staleness marker as an `f64`.
+pub const STALE_NAN: f64 = f64::from_bits(STALE_NAN_BITS);
+
+/// True when `v` is the staleness marker (and not just any NaN).
+pub fn is_stale_nan(v: f64) -> bool {
+    v.to_bits() == STALE_NAN_BITS
+}
+
+/// An exemplar attached to a sample of a series (OpenMetrics `# {..} v t`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exemplar {
+    /// The exemplar's own labels, e.g. `trace_id`.
+    pub labels: Labels,
+    /// The exemplar's value.
+    pub value: f64,
+    /// Milliseconds since the epoch, when the exposition gave one.
+    pub timestamp: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_nan_is_distinguished_from_plain_nan() {
+        assert!(is_stale_nan(STALE_NAN));
+        assert!(!is_stale_nan(f64::NAN));
+        assert!(STALE_NAN.is_nan());
+    }
+}
