@@ -1,0 +1,24 @@
+//! Getting data into Sightline.
+//!
+//! - [`exposition`]: the Prometheus text format 0.0.4 and OpenMetrics 1.0
+//!   parser ([`exposition::Parser`]), shared by scraping and `sightline import`.
+//! - [`remote_write`]: decoding Prometheus remote_write requests and appending
+//!   them through a [`sightline_core::Appender`].
+//! - [`config`]: the Prometheus configuration file (`global`, `scrape_configs`,
+//!   ...) read in Prometheus's own format.
+//! - [`relabel`]: `relabel_configs` / `metric_relabel_configs` with every action.
+//! - [`discovery`]: static and file-based service discovery.
+//! - [`scrape`]: scrape pools, scrape loops, staleness, target health.
+//!
+//! Ingest never names a concrete store: it writes through
+//! [`sightline_core::MetricAppender`].
+
+pub mod config;
+pub mod discovery;
+mod error;
+pub mod exposition;
+pub mod relabel;
+pub mod remote_write;
+pub mod scrape;
+
+pub use error::{Error, Result};
