@@ -1,0 +1,423 @@
+//! Byte-level pieces both formats share: a cursor over one line, name
+//! classes, quoted label values, numbers and timestamps.
+//!
+//! Everything works on byte ranges of the body, so parsing a line allocates
+//! nothing; strings are built only when a caller asks for labels.
+
+/// Byte classes, as bit flags in [`CLASS`].
+const METRIC_START: u8 = 1;
+const METRIC_CONT: u8 = 2;
+const LABEL_START: u8 = 4;
+const LABEL_CONT: u8 = 8;
+
+/// `[a-zA-Z_:]` starts a metric name, `[a-zA-Z0-9_:]` continues it; label
+/// names are the same without `:`. A table lookup per byte is the cheapest
+/// way to scan names, which are most of a body's bytes.
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let c = i as u8;
+        let alpha = c.is_ascii_alphabetic() || c == b'_';
+        let digit = c.is_ascii_digit();
+        let mut f = 0;
+        if alpha || c == b':' {
+            f |= METRIC_START | METRIC_CONT;
+        }
+        if digit {
+            f |= METRIC_CONT | LABEL_CONT;
+        }
+        if alpha {
+            f |= LABEL_START | LABEL_CONT;
+        }
+        t[i] = f;
+        i += 1;
+    }
+    t
+};
+
+/// Whether `b` may appear in a metric name after its first byte.
+pub(super) fn is_metric_cont(b: u8) -> bool {
+    CLASS[b as usize] & METRIC_CONT != 0
+}
+
+/// A byte range of the body.
+pub(super) type Span = (usize, usize);
+
+/// One label of a sample or exemplar as byte ranges of the body. `value`
+/// excludes the quotes; `escaped` says whether it holds a backslash.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct LabelSpan {
+    pub name: Span,
+    pub value: Span,
+    pub escaped: bool,
+}
+
+/// A cursor over one line `b[pos..end]` (the `\n` excluded).
+pub(super) struct Cur<'a> {
+    pub b: &'a [u8],
+    pub pos: usize,
+    pub end: usize,
+}
+
+impl<'a> Cur<'a> {
+    pub fn new(b: &'a [u8], start: usize, end: usize) -> Self {
+        Cur { b, pos: start, end }
+    }
+
+    pub fn at_end(&self) -> bool {
+        self.pos >= self.end
+    }
+
+    pub fn peek(&self) -> Option<u8> {
+        if self.pos < self.end {
+            Some(self.b[self.pos])
+        } else {
+            None
+        }
+    }
+
+    /// Consumes `c` if it is next.
+    pub fn eat(&mut self, c: u8) -> bool {
+        if self.peek() == Some(c) {
+            self.pos += 1;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Skips blanks and tabs; true when there were any.
+    pub fn skip_blanks(&mut self) -> bool {
+        let start = self.pos;
+        while self.pos < self.end && matches!(self.b[self.pos], b' ' | b'\t') {
+            self.pos += 1;
+        }
+        self.pos > start
+    }
+
+    fn name(&mut self, start: u8, cont: u8) -> Option<Span> {
+        let s = self.pos;
+        if s >= self.end || CLASS[self.b[s] as usize] & start == 0 {
+            return None;
+        }
+        let mut i = s + 1;
+        while i < self.end && CLASS[self.b[i] as usize] & cont != 0 {
+            i += 1;
+        }
+        self.pos = i;
+        Some((s, i))
+    }
+
+    /// A metric name, `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+    pub fn metric_name(&mut self) -> Option<Span> {
+        self.name(METRIC_START, METRIC_CONT)
+    }
+
+    /// A label name, `[a-zA-Z_][a-zA-Z0-9_]*`.
+    pub fn label_name(&mut self) -> Option<Span> {
+        self.name(LABEL_START, LABEL_CONT)
+    }
+
+    /// The bytes up to the next byte for which `stop` is true, or to the
+    /// end of the line.
+    pub fn token(&mut self, stop: impl Fn(u8) -> bool) -> &'a [u8] {
+        let s = self.pos;
+        while self.pos < self.end && !stop(self.b[self.pos]) {
+            self.pos += 1;
+        }
+        &self.b[s..self.pos]
+    }
+
+    /// Describes what stands at the cursor for an error message: the next
+    /// word, quoted, or "end of line".
+    pub fn found(&self) -> String {
+        if self.at_end() {
+            return "end of line".to_owned();
+        }
+        let mut e = self.pos + 1;
+        while e < self.end && e - self.pos < 24 && !matches!(self.b[e], b' ' | b'\t') {
+            e += 1;
+        }
+        quote(&self.b[self.pos..e])
+    }
+
+    /// A double-quoted label value starting at the cursor (which must be on
+    /// the opening quote). Returns the range inside the quotes and whether it
+    /// contains escapes. `strict` rejects escapes other than `\\`, `\"` and
+    /// `\n` (OpenMetrics); the text format keeps them verbatim, as
+    /// Prometheus does. Non-ASCII values must be valid UTF-8.
+    pub fn quoted(&mut self, strict: bool, label: &str) -> Result<(Span, bool), String> {
+        let start = self.pos + 1;
+        let mut i = start;
+        let mut escaped = false;
+        let mut high = 0u8;
+        loop {
+            if i >= self.end {
+                return Err(format!(
+                    "value of label {label:?} has no closing quote before the end of the line"
+                ));
+            }
+            let c = self.b[i];
+            if c == b'"' {
+                break;
+            }
+            if c == b'\\' {
+                escaped = true;
+                let Some(&n) = self.b.get(i + 1).filter(|_| i + 1 < self.end) else {
+                    return Err(format!(
+                        "value of label {label:?} has no closing quote before the end of the line"
+                    ));
+                };
+                if strict && !matches!(n, b'\\' | b'"' | b'n') {
+                    return Err(format!(
+                        "invalid escape sequence {} in value of label {label:?} (allowed: \\\\, \\\" and \\n)",
+                        quote(&self.b[i..(i + 2).min(self.end)])
+                    ));
+                }
+                high |= n;
+                i += 2;
+                continue;
+            }
+            high |= c;
+            i += 1;
+        }
+        if high & 0x80 != 0 && std::str::from_utf8(&self.b[start..i]).is_err() {
+            return Err(format!("value of label {label:?} is not valid UTF-8"));
+        }
+        self.pos = i + 1;
+        Ok(((start, i), escaped))
+    }
+}
+
+/// Adds a label, refusing a name already present (or `__name__`, which the
+/// metric name already sets): a label set with a repeated name has no
+/// meaning, and Prometheus's storage rejects it.
+pub(super) fn push_label(b: &[u8], out: &mut Vec<LabelSpan>, l: LabelSpan) -> Result<(), String> {
+    let name = &b[l.name.0..l.name.1];
+    if name == b"__name__" {
+        return Err("label \"__name__\" given in braces; the metric name sets it".to_owned());
+    }
+    if out.iter().any(|o| &b[o.name.0..o.name.1] == name) {
+        return Err(format!("duplicate label name {}", quote(name)));
+    }
+    out.push(l);
+    Ok(())
+}
+
+/// Bytes as a quoted string for messages (lossy for invalid UTF-8).
+pub(super) fn quote(b: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(b))
+}
+
+/// Bytes the grammar guarantees are ASCII as `&str`.
+pub(super) fn ascii(b: &[u8]) -> &str {
+    std::str::from_utf8(b).unwrap_or("")
+}
+
+/// Undoes escapes: `\\` and `\n` always, `\"` when `quote` is set. Other
+/// backslashes stay as they are (Prometheus's `strings.Replacer` behaviour).
+pub(super) fn unescape(raw: &[u8], quote: bool) -> String {
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let c = raw[i];
+        if c == b'\\' && i + 1 < raw.len() {
+            match raw[i + 1] {
+                b'\\' => out.push(b'\\'),
+                b'n' => out.push(b'\n'),
+                b'"' if quote => out.push(b'"'),
+                other => {
+                    out.push(b'\\');
+                    out.push(other);
+                }
+            }
+            i += 2;
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => s,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+    }
+}
+
+/// Number of characters of a label value once unescaped.
+pub(super) fn unescaped_chars(raw: &[u8]) -> usize {
+    let chars = ascii_or_utf8_chars(raw);
+    let escapes = {
+        let mut n = 0;
+        let mut i = 0;
+        while i < raw.len() {
+            if raw[i] == b'\\' && i + 1 < raw.len() {
+                n += 1;
+                i += 2;
+            } else {
+                i += 1;
+            }
+        }
+        n
+    };
+    chars - escapes
+}
+
+fn ascii_or_utf8_chars(raw: &[u8]) -> usize {
+    // UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
+    raw.iter().filter(|&&b| b & 0xC0 != 0x80).count()
+}
+
+/// A float as Go's `strconv.ParseFloat` reads it, which is what Prometheus
+/// uses for values in both formats: decimal and exponent forms, `NaN`,
+/// `Inf`/`Infinity` with an optional sign, any case. Rust's parser agrees
+/// except that it also takes a signed NaN and turns overflow into infinity,
+/// where Go fails; both are refused here. Hex floats and `_` separators fail
+/// in both.
+pub(super) fn parse_float(tok: &[u8]) -> Option<f64> {
+    let s = std::str::from_utf8(tok).ok()?;
+    let v: f64 = s.parse().ok()?;
+    if v.is_nan() && matches!(tok[0], b'+' | b'-') {
+        return None;
+    }
+    if v.is_infinite() && !tok.iter().any(|&b| b | 0x20 == b'i') {
+        return None;
+    }
+    Some(v)
+}
+
+/// A text-format timestamp: integer milliseconds. The spec calls it an
+/// int64, so a leading `-` is allowed (for times before 1970).
+pub(super) fn parse_int_ms(tok: &[u8]) -> Option<i64> {
+    let (neg, digits) = match tok.first() {
+        Some(b'-') => (true, &tok[1..]),
+        _ => (false, tok),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut v: i64 = 0;
+    for &b in digits {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        // Accumulate negatively so that i64::MIN itself fits.
+        v = v.checked_mul(10)?.checked_sub(i64::from(b - b'0'))?;
+    }
+    if neg {
+        Some(v)
+    } else {
+        v.checked_neg()
+    }
+}
+
+/// Seconds as written (`1520879607.789`, `1.5e9`, `-3`) to milliseconds,
+/// truncating below the millisecond as Prometheus's `int64(ts*1000)` does.
+/// Plain decimals are converted digit by digit, so `1.001` gives exactly
+/// 1001 ms (the float product gives 1000.9999...); other forms go through
+/// the float. Returns `None` for NaN, infinities and out-of-range values.
+pub(super) fn seconds_to_ms(tok: &[u8], f: f64) -> Option<i64> {
+    if !f.is_finite() {
+        return None;
+    }
+    let (neg, digits) = match tok.first() {
+        Some(b'-') => (true, &tok[1..]),
+        Some(b'+') => (false, &tok[1..]),
+        _ => (false, tok),
+    };
+    let (int, frac) = match digits.iter().position(|&b| b == b'.') {
+        Some(i) => (&digits[..i], &digits[i + 1..]),
+        None => (digits, &digits[digits.len()..]),
+    };
+    let plain = !(int.is_empty() && frac.is_empty())
+        && int.iter().all(u8::is_ascii_digit)
+        && frac.iter().all(u8::is_ascii_digit);
+    if !plain {
+        let ms = f * 1000.0;
+        if ms.abs() >= 9.2e18 {
+            return None;
+        }
+        return Some(ms as i64);
+    }
+    let mut v: i64 = 0;
+    for &b in int {
+        v = v.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    for k in 0..3 {
+        let d = frac.get(k).map_or(0, |&b| i64::from(b - b'0'));
+        v = v.checked_mul(10)?.checked_add(d)?;
+    }
+    Some(if neg { -v } else { v })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floats_follow_go_parse_float() {
+        let ok: &[(&str, f64)] = &[
+            ("1", 1.0),
+            ("-1.5", -1.5),
+            ("+2", 2.0),
+            (".5", 0.5),
+            ("5.", 5.0),
+            ("1e3", 1000.0),
+            ("1E-3", 0.001),
+            ("1.5e+2", 150.0),
+            ("+Inf", f64::INFINITY),
+            ("-Inf", f64::NEG_INFINITY),
+            ("inf", f64::INFINITY),
+            ("Infinity", f64::INFINITY),
+            ("-infinity", f64::NEG_INFINITY),
+            ("1e-400", 0.0),
+        ];
+        for (s, want) in ok {
+            assert_eq!(parse_float(s.as_bytes()), Some(*want), "{s}");
+        }
+        for s in ["NaN", "nan", "NAN"] {
+            assert!(parse_float(s.as_bytes()).unwrap().is_nan(), "{s}");
+        }
+        for s in [
+            "", "+NaN", "-nan", "1e400", "-1e400", "0x1p3", "0x10", "1_000", "abc", "1.2.3", "Inf1",
+            "infin", ".", "e5", "1e", " 1", "1 ",
+        ] {
+            assert_eq!(parse_float(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn seconds_convert_exactly_for_plain_decimals() {
+        let f = |s: &str| seconds_to_ms(s.as_bytes(), s.parse().unwrap());
+        assert_eq!(f("1.001"), Some(1001));
+        assert_eq!(f("1520879607.789"), Some(1_520_879_607_789));
+        assert_eq!(f("1520879607.7899"), Some(1_520_879_607_789));
+        assert_eq!(f("-1.5"), Some(-1500));
+        assert_eq!(f("2"), Some(2000));
+        assert_eq!(f(".5"), Some(500));
+        assert_eq!(f("1.5e3"), Some(1_500_000));
+        assert_eq!(seconds_to_ms(b"NaN", f64::NAN), None);
+        assert_eq!(seconds_to_ms(b"+Inf", f64::INFINITY), None);
+        assert_eq!(f("1e300"), None);
+    }
+
+    #[test]
+    fn int_ms_takes_int64_only() {
+        assert_eq!(parse_int_ms(b"1395066363000"), Some(1_395_066_363_000));
+        assert_eq!(parse_int_ms(b"-5"), Some(-5));
+        assert_eq!(parse_int_ms(b"-9223372036854775808"), Some(i64::MIN));
+        assert_eq!(parse_int_ms(b"9223372036854775808"), None);
+        assert_eq!(parse_int_ms(b"+5"), None);
+        assert_eq!(parse_int_ms(b"-"), None);
+        assert_eq!(parse_int_ms(b"1.5"), None);
+        assert_eq!(parse_int_ms(b"99999999999999999999"), None);
+        assert_eq!(parse_int_ms(b""), None);
+    }
+
+    #[test]
+    fn unescape_handles_known_and_unknown_escapes() {
+        assert_eq!(unescape(br#"a\\b\"c\nd\te"#, true), "a\\b\"c\nd\\te");
+        assert_eq!(unescape(br#"q\"x"#, false), "q\\\"x");
+        assert_eq!(unescaped_chars(r#"h\"é"#.as_bytes()), 3);
+    }
+}
