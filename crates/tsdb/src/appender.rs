@@ -1,0 +1,165 @@
+//! The transaction type handed out by [`crate::Db`]'s `MetricAppender`.
+//!
+//! `append` validates against the head right away (so callers learn about
+//! out-of-order samples per sample) and buffers; `commit` writes one batch of
+//! WAL records with one `write(2)` and then applies the samples to the head,
+//! both under the WAL lock (see [`crate::wal::Wal::log_with`] for why).
+//!
+//! A series' labels must reach the WAL before any sample that refers to it.
+//! Series are created in the head at `append` time, possibly by a transaction
+//! that never commits, so each series carries a `logged` flag: whichever
+//! commit first writes samples for it also writes its labels, deciding this
+//! under the WAL lock so two commits cannot both skip or both write them.
+
+use crate::db::Inner;
+use crate::head::series::Appended;
+use crate::head::Reject;
+use crate::stats::Counters;
+use crate::Error;
+use sightline_core::{AppendStats, Appender, Labels, SeriesRef};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+pub(crate) struct DbAppender {
+    db: Arc<Inner>,
+    samples: Vec<(u64, i64, f64)>,
+    unlogged: Vec<u32>,
+    created: u64,
+}
+
+impl DbAppender {
+    pub(crate) fn new(db: Arc<Inner>) -> Self {
+        DbAppender {
+            db,
+            samples: Vec::new(),
+            unlogged: Vec::new(),
+            created: 0,
+        }
+    }
+
+    fn reject(&self, r: Reject, labels: &Labels, t: i64) -> Error {
+        let c = &self.db.counters;
+        let series = labels.to_string();
+        match r {
+            Reject::OutOfOrder | Reject::NotFound => {
+                Counters::inc(&c.out_of_order, 1);
+                Error::OutOfOrder { series, t }
+            }
+            Reject::OutOfBounds(min_valid) => {
+                Counters::inc(&c.out_of_bounds, 1);
+                Error::OutOfBounds {
+                    series,
+                    t,
+                    min_valid,
+                }
+            }
+            Reject::Duplicate => {
+                Counters::inc(&c.duplicate, 1);
+                Error::DuplicateSample { series, t }
+            }
+        }
+    }
+}
+
+impl Appender for DbAppender {
+    fn append(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> sightline_core::Result<SeriesRef> {
+        if self.db.closed.load(Ordering::Relaxed) {
+            return Err(Error::Closed(self.db.dir.clone()).into());
+        }
+        let head = &self.db.head;
+        let mut id = u32::try_from(series_ref).unwrap_or(0);
+        let mut checked = if id != 0 {
+            head.check(id, t, v)
+        } else {
+            Err(Reject::NotFound)
+        };
+        if checked == Err(Reject::NotFound) {
+            if labels.is_empty() {
+                return Err(Error::BadData("empty label set".into()).into());
+            }
+            if let Some(l) = labels.iter().find(|l| l.name.is_empty()) {
+                return Err(Error::BadData(format!(
+                    "empty label name with value {:?} in {labels}",
+                    l.value
+                ))
+                .into());
+            }
+            let (nid, created) = head.get_or_create(labels, None);
+            id = nid;
+            self.created += u64::from(created);
+            checked = head.check(id, t, v);
+        }
+        match checked {
+            Ok(logged) => {
+                if !logged {
+                    self.unlogged.push(id);
+                }
+                self.samples.push((u64::from(id), t, v));
+                Ok(u64::from(id))
+            }
+            Err(r) => Err(self.reject(r, labels, t).into()),
+        }
+    }
+
+    fn commit(self: Box<Self>) -> sightline_core::Result<AppendStats> {
+        let mut me = *self;
+        if me.samples.is_empty() {
+            return Ok(AppendStats {
+                samples: 0,
+                series_created: me.created,
+            });
+        }
+        let db = me.db.clone();
+        let _g = db.commit_lock.read();
+        me.unlogged.sort_unstable();
+        me.unlogged.dedup();
+        let head = &db.head;
+        let samples = &me.samples;
+        let unlogged = &me.unlogged;
+        let c = &db.counters;
+        let n = db.wal.log_with(
+            |out, scratch| {
+                let mut series = Vec::new();
+                for &id in unlogged {
+                    if head.mark_logged(id) {
+                        if let Some(l) = head.labels_of(id) {
+                            series.push((u64::from(id), l));
+                        }
+                    }
+                }
+                crate::wal::encode_series(out, scratch, series.iter().map(|(r, l)| (*r, l)));
+                crate::wal::encode_samples(out, scratch, samples);
+            },
+            || {
+                let mut n = 0u64;
+                for &(id, t, v) in samples {
+                    match head.apply(id as u32, t, v) {
+                        Ok(Appended::OutOfOrder) => {
+                            Counters::inc(&c.ooo_accepted, 1);
+                            n += 1;
+                        }
+                        Ok(_) => n += 1,
+                        // Lost a race with another transaction on the same series.
+                        Err(Reject::Duplicate) => Counters::inc(&c.duplicate, 1),
+                        Err(Reject::OutOfBounds(_)) => Counters::inc(&c.out_of_bounds, 1),
+                        Err(_) => Counters::inc(&c.out_of_order, 1),
+                    }
+                }
+                n
+            },
+        )?;
+        Counters::inc(&c.samples_appended, n);
+        Ok(AppendStats {
+            samples: n,
+            series_created: me.created,
+        })
+    }
+
+    fn rollback(self: Box<Self>) {}
+}

@@ -1,0 +1,157 @@
+//! Streams series (in label order) into a new block directory.
+//!
+//! The block is built under `<id>.tmp` and renamed into place only after
+//! every file is fsynced, so readers and a crashed process never see half a
+//! block; leftover `.tmp` directories are removed at open.
+
+use super::chunks::{ChunkWriter, BLOCK_ENCODING};
+use super::index::{self, ChunkMeta, SeriesEntry};
+use super::meta::{new_block_id, BlockMeta, BlockStats, Compaction};
+use crate::chunk::packed;
+use crate::wal::sync_dir;
+use crate::{Error, Result};
+use foldhash::{HashMap, HashMapExt};
+use sightline_core::{Labels, Sample};
+use std::path::{Path, PathBuf};
+
+/// Samples per block chunk: longer than head chunks because block chunks are
+/// read whole and compressed in pages, so length costs little and saves
+/// per-chunk overhead.
+pub(crate) const BLOCK_CHUNK_SAMPLES: usize = 480;
+
+pub(crate) struct Writer {
+    parent: PathBuf,
+    id: String,
+    tmp: PathBuf,
+    chunks: ChunkWriter,
+    sym_ids: HashMap<String, u32>,
+    strs: Vec<String>,
+    series: Vec<SeriesEntry>,
+    last: Option<Labels>,
+    stats: BlockStats,
+    mint: i64,
+    maxt: i64,
+    encoded: Vec<u8>,
+}
+
+impl Writer {
+    pub(crate) fn new(parent: &Path) -> Result<Writer> {
+        let id = new_block_id();
+        let tmp = parent.join(format!("{id}.tmp"));
+        std::fs::create_dir_all(tmp.join("chunks"))
+            .map_err(|e| Error::io("create dir", &tmp, e))?;
+        let chunks = ChunkWriter::create(&tmp.join("chunks").join("000001"))?;
+        Ok(Writer {
+            parent: parent.to_path_buf(),
+            id,
+            tmp,
+            chunks,
+            sym_ids: HashMap::new(),
+            strs: Vec::new(),
+            series: Vec::new(),
+            last: None,
+            stats: BlockStats::default(),
+            mint: i64::MAX,
+            maxt: i64::MIN,
+            encoded: Vec::new(),
+        })
+    }
+
+    fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&id) = self.sym_ids.get(s) {
+            return id;
+        }
+        let id = self.strs.len() as u32;
+        self.strs.push(s.to_owned());
+        self.sym_ids.insert(s.to_owned(), id);
+        id
+    }
+
+    /// Adds one series. Calls must come in strictly increasing label order;
+    /// `samples` must be sorted by time without duplicates. Empty input is
+    /// skipped.
+    pub(crate) fn add_series(&mut self, labels: &Labels, samples: &[Sample]) -> Result<()> {
+        if samples.is_empty() {
+            return Ok(());
+        }
+        if let Some(prev) = &self.last {
+            if prev >= labels {
+                return Err(Error::Internal(format!(
+                    "block series out of order: {labels} after {prev}"
+                )));
+            }
+        }
+        let syms: Box<[u32]> = labels
+            .iter()
+            .flat_map(|l| [l.name.as_str(), l.value.as_str()])
+            .map(|s| self.intern(s))
+            .collect();
+        let mut metas = Vec::with_capacity(samples.len().div_ceil(BLOCK_CHUNK_SAMPLES));
+        for part in samples.chunks(BLOCK_CHUNK_SAMPLES) {
+            self.encoded.clear();
+            packed::encode(part, &mut self.encoded);
+            let r = self.chunks.add(BLOCK_ENCODING, &self.encoded)?;
+            let (mint, maxt) = (part[0].t, part[part.len() - 1].t);
+            metas.push(ChunkMeta { mint, maxt, r });
+        }
+        self.stats.num_samples += samples.len() as u64;
+        self.stats.num_chunks += metas.len() as u64;
+        self.stats.num_series += 1;
+        self.mint = self.mint.min(samples[0].t);
+        self.maxt = self.maxt.max(samples[samples.len() - 1].t);
+        self.series.push(SeriesEntry {
+            labels: syms,
+            chunks: metas,
+        });
+        self.last = Some(labels.clone());
+        Ok(())
+    }
+
+    /// Writes the index and meta, fsyncs, and renames the block into place.
+    /// `range` widens the recorded time range to the window the block was
+    /// cut for; `None` is returned (and nothing kept) when no series was added.
+    pub(crate) fn finish(
+        self,
+        level: u32,
+        sources: Vec<String>,
+        range: Option<(i64, i64)>,
+    ) -> Result<Option<BlockMeta>> {
+        if self.series.is_empty() {
+            drop(self.chunks);
+            let _ = std::fs::remove_dir_all(&self.tmp);
+            return Ok(None);
+        }
+        self.chunks.finish()?;
+        let ix = index::build(&self.strs, &self.series);
+        let ip = self.tmp.join("index");
+        std::fs::write(&ip, &ix).map_err(|e| Error::io("write", &ip, e))?;
+        std::fs::File::open(&ip)
+            .and_then(|f| f.sync_all())
+            .map_err(|e| Error::io("fsync", &ip, e))?;
+        let (mut mint, mut maxt) = (self.mint, self.maxt.saturating_add(1));
+        if let Some((lo, hi)) = range {
+            mint = mint.min(lo);
+            maxt = maxt.max(hi);
+        }
+        let sources = if sources.is_empty() {
+            vec![self.id.clone()]
+        } else {
+            sources
+        };
+        let meta = BlockMeta {
+            ulid: self.id.clone(),
+            min_time: mint,
+            max_time: maxt,
+            stats: self.stats,
+            compaction: Compaction { level, sources },
+            version: 1,
+        };
+        meta.write(&self.tmp)?;
+        sync_dir(&self.tmp.join("chunks"))?;
+        sync_dir(&self.tmp)?;
+        let fin = self.parent.join(&self.id);
+        std::fs::rename(&self.tmp, &fin).map_err(|e| Error::io("rename", &self.tmp, e))?;
+        sync_dir(&self.parent)?;
+        Ok(Some(meta))
+    }
+}

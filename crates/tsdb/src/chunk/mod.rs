@@ -1,0 +1,40 @@
+//! Chunk codecs: how a run of samples of one series is packed into bytes.
+//!
+//! - [`xor`]: Gorilla-style bit packing (delta-of-delta timestamps, XOR'd
+//!   floats). The head appends to it one sample at a time, cheaply.
+//! - [`packed`]: a byte-aligned variant for blocks. It spends a few more raw
+//!   bytes than Gorilla but its output is made of whole bytes with a small
+//!   alphabet (jitter, small integer deltas), so the zstd pass that block
+//!   chunk files apply shrinks it far below what Gorilla bits allow.
+//!
+//! Both round-trip every float bit pattern, NaNs and the staleness marker
+//! included. `docs/format/chunks.md` describes the bytes.
+
+pub(crate) mod packed;
+pub(crate) mod xor;
+
+use sightline_core::Sample;
+
+/// Encoding byte stored beside each chunk in block chunk files.
+pub(crate) const ENC_XOR: u8 = 1;
+/// See [`packed`].
+pub(crate) const ENC_PACKED: u8 = 2;
+
+/// Decodes a chunk of either encoding, appending its samples to `out`.
+/// `None` means the bytes are damaged.
+pub(crate) fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<Sample>) -> Option<()> {
+    match encoding {
+        ENC_XOR => {
+            let mut it = xor::XorIter::new(data)?;
+            for s in it.by_ref() {
+                out.push(s);
+            }
+            if it.failed() {
+                return None;
+            }
+            Some(())
+        }
+        ENC_PACKED => packed::decode_into(data, out),
+        _ => None,
+    }
+}

@@ -1,0 +1,200 @@
+//! Compaction and retention.
+//!
+//! Planning, in order: (1) blocks whose time ranges overlap (out-of-order
+//! data, backfill) are merged together first, so queries touch fewer blocks
+//! and every later step sees disjoint ranges; (2) for each wider range
+//! (block range × 3, × 9, ..., capped at a tenth of retention) the blocks
+//! inside one aligned window are merged once that window has passed.
+//! Retention then deletes whole blocks: by age, then oldest-first by size.
+
+use crate::block::{self, writer::Writer, Block};
+use crate::db::Inner;
+use crate::querier::merge_sorted;
+use crate::stats::Counters;
+use crate::{Error, Result};
+use sightline_core::{Labels, Sample};
+use std::sync::Arc;
+
+/// The next set of blocks to merge, if any.
+pub(crate) fn plan(blocks: &[Arc<Block>], ranges: &[i64]) -> Option<Vec<Arc<Block>>> {
+    let mut sorted: Vec<Arc<Block>> = blocks.to_vec();
+    sorted.sort_by_key(|b| (b.meta.min_time, b.meta.max_time));
+    // Overlapping groups first.
+    let mut group: Vec<Arc<Block>> = Vec::new();
+    let mut group_max = i64::MIN;
+    for b in &sorted {
+        if !group.is_empty() && b.meta.min_time < group_max {
+            group.push(b.clone());
+            group_max = group_max.max(b.meta.max_time);
+            continue;
+        }
+        if group.len() > 1 {
+            return Some(group);
+        }
+        group = vec![b.clone()];
+        group_max = b.meta.max_time;
+    }
+    if group.len() > 1 {
+        return Some(group);
+    }
+    let newest = sorted.iter().map(|b| b.meta.max_time).max()?;
+    for &r in ranges.iter().skip(1) {
+        let mut i = 0;
+        while i < sorted.len() {
+            let w = sorted[i].meta.min_time.div_euclid(r);
+            let (lo, hi) = (w * r, w * r + r);
+            let members: Vec<Arc<Block>> = sorted
+                .iter()
+                .filter(|b| b.meta.min_time >= lo && b.meta.max_time <= hi)
+                .cloned()
+                .collect();
+            let next = sorted
+                .iter()
+                .position(|b| b.meta.min_time >= hi)
+                .unwrap_or(sorted.len());
+            if members.len() > 1 && hi <= newest {
+                return Some(members);
+            }
+            i = next.max(i + 1);
+        }
+    }
+    None
+}
+
+/// Runs plans until there is nothing left to merge.
+pub(crate) fn compact(db: &Inner) -> Result<()> {
+    let ranges = db.opts.compaction_ranges();
+    for _ in 0..100 {
+        let blocks = db.blocks.read().clone();
+        let Some(group) = plan(&blocks, &ranges) else {
+            return Ok(());
+        };
+        if let Err(e) = merge_blocks(db, &group) {
+            Counters::inc(&db.counters.compaction_failures, 1);
+            return Err(e);
+        }
+        Counters::inc(&db.counters.compactions, 1);
+    }
+    Ok(())
+}
+
+/// Merges `group` into one block, swaps it in and deletes the inputs.
+pub(crate) fn merge_blocks(db: &Inner, group: &[Arc<Block>]) -> Result<()> {
+    let mut w = Writer::new(&db.dir)?;
+    type PageCache = Option<(u64, Arc<[u8]>)>;
+    // One cursor per block walks its series in label order; at each step the
+    // smallest label set is taken from every block that has it.
+    let mut cursors: Vec<(u32, PageCache)> = vec![(0, None); group.len()];
+    let advance = |bi: usize, c: &mut (u32, PageCache)| -> Result<Option<(Labels, Vec<Sample>)>> {
+        let b = &group[bi];
+        if c.0 >= b.num_series() {
+            return Ok(None);
+        }
+        let r = b.series_samples(c.0, &mut c.1);
+        c.0 += 1;
+        r.map(Some).inspect_err(|e| db.set_aside(b, e))
+    };
+    let mut pending = Vec::with_capacity(group.len());
+    for (i, c) in cursors.iter_mut().enumerate() {
+        pending.push(advance(i, c)?);
+    }
+    while let Some(min) = pending.iter().flatten().map(|(l, _)| l).min().cloned() {
+        let mut samples: Vec<Sample> = Vec::new();
+        for (i, c) in cursors.iter_mut().enumerate() {
+            if pending[i].as_ref().is_some_and(|(l, _)| *l == min) {
+                let (_, s) = pending[i].take().expect("checked");
+                samples = merge_sorted(samples, s);
+                pending[i] = advance(i, c)?;
+            }
+        }
+        w.add_series(&min, &samples)?;
+    }
+    let level = group
+        .iter()
+        .map(|b| b.meta.compaction.level)
+        .max()
+        .unwrap_or(1)
+        + 1;
+    let mut sources: Vec<String> = group
+        .iter()
+        .flat_map(|b| b.meta.compaction.sources.clone())
+        .collect();
+    sources.sort();
+    sources.dedup();
+    let lo = group.iter().map(|b| b.meta.min_time).min().unwrap_or(0);
+    let hi = group.iter().map(|b| b.meta.max_time).max().unwrap_or(0);
+    let meta = w.finish(level, sources, Some((lo, hi)))?;
+    let new = match &meta {
+        Some(m) => vec![Arc::new(Block::open(&db.dir.join(&m.ulid))?)],
+        None => Vec::new(),
+    };
+    let gone: Vec<String> = group.iter().map(|b| b.id().to_owned()).collect();
+    db.add_blocks(new, &gone);
+    for b in group {
+        delete_block_dir(b)?;
+    }
+    log::info!(
+        "compacted {} blocks into {} (level {level})",
+        group.len(),
+        meta.as_ref().map_or("nothing", |m| m.ulid.as_str())
+    );
+    Ok(())
+}
+
+/// Renames a block away (atomically hiding it from a future open) and
+/// removes it. Readers holding it keep their open files until they finish.
+fn delete_block_dir(b: &Block) -> Result<()> {
+    let to = b.dir.with_file_name(format!("{}.deleted", b.id()));
+    std::fs::rename(&b.dir, &to).map_err(|e| Error::io("rename", &b.dir, e))?;
+    std::fs::remove_dir_all(&to).map_err(|e| Error::io("remove", &to, e))
+}
+
+/// Deletes blocks past `retention_time_ms` (measured back from the newest
+/// data) and then, oldest first, while storage exceeds `retention_size_bytes`.
+pub(crate) fn apply_retention(db: &Inner) -> Result<()> {
+    let blocks = db.blocks.read().clone();
+    let mut doomed: Vec<Arc<Block>> = Vec::new();
+    if db.opts.retention_time_ms > 0 {
+        let newest = blocks
+            .iter()
+            .map(|b| b.meta.max_time)
+            .chain(std::iter::once(db.head.max_time()))
+            .max()
+            .unwrap_or(i64::MIN);
+        let cutoff = newest.saturating_sub(db.opts.retention_time_ms);
+        doomed.extend(blocks.iter().filter(|b| b.meta.max_time <= cutoff).cloned());
+    }
+    if db.opts.retention_size_bytes > 0 {
+        let mut total: u64 = db.wal.size_bytes() + blocks.iter().map(|b| b.size_bytes).sum::<u64>();
+        total -= doomed.iter().map(|b| b.size_bytes).sum::<u64>();
+        let mut by_age: Vec<&Arc<Block>> = blocks
+            .iter()
+            .filter(|b| !doomed.iter().any(|d| d.id() == b.id()))
+            .collect();
+        by_age.sort_by_key(|b| b.meta.max_time);
+        for b in by_age {
+            if total <= db.opts.retention_size_bytes {
+                break;
+            }
+            total -= b.size_bytes;
+            doomed.push(b.clone());
+        }
+    }
+    if doomed.is_empty() {
+        return Ok(());
+    }
+    let gone: Vec<String> = doomed.iter().map(|b| b.id().to_owned()).collect();
+    db.add_blocks(Vec::new(), &gone);
+    for b in &doomed {
+        log::info!(
+            "retention deletes block {} [{}, {})",
+            b.id(),
+            b.meta.min_time,
+            b.meta.max_time
+        );
+        delete_block_dir(b)?;
+    }
+    Counters::inc(&db.counters.retention_deleted, doomed.len() as u64);
+    let _ = block::is_block_name;
+    Ok(())
+}

@@ -1,0 +1,524 @@
+//! [`Db`]: the head, the WAL and the blocks behind the storage traits, plus
+//! the threads that fsync the WAL and run maintenance.
+
+use crate::appender::DbAppender;
+use crate::block::{self, Block};
+use crate::head::Head;
+use crate::querier::{self, ChunkIter, ChunkSlice};
+use crate::stats::{Counters, DbStats};
+use crate::wal::{Record, Wal};
+use crate::{chunk, Error, Options, Result};
+use foldhash::{HashMap, HashMapExt};
+use parking_lot::{Condvar, Mutex, RwLock};
+use sightline_core::{
+    Appender, Labels, Matcher, MetricAppender, MetricQuerier, SampleIter, Series,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// State shared by the [`Db`] handle, its appenders and its threads.
+pub(crate) struct Inner {
+    pub(crate) dir: PathBuf,
+    pub(crate) opts: Options,
+    pub(crate) head: Head,
+    pub(crate) wal: Wal,
+    /// Sorted by `(min_time, max_time)`.
+    pub(crate) blocks: RwLock<Vec<Arc<Block>>>,
+    pub(crate) counters: Arc<Counters>,
+    /// Commits hold it shared from WAL write to head apply; cutting the WAL
+    /// for a checkpoint holds it exclusively, so every record in the segments
+    /// a checkpoint replaces is already in the head it snapshots.
+    pub(crate) commit_lock: RwLock<()>,
+    pub(crate) maintenance: Mutex<()>,
+    pub(crate) corrupted: Mutex<Vec<String>>,
+    pub(crate) closed: AtomicBool,
+    stop: Mutex<bool>,
+    stop_cv: Condvar,
+}
+
+/// An open database directory. Cheap to share as `Arc<Db>`; implements
+/// [`MetricAppender`] and [`MetricQuerier`].
+pub struct Db {
+    inner: Arc<Inner>,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("dir", &self.inner.dir)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database in `dir`: loads blocks (moving
+    /// corrupt ones aside), replays the WAL (repairing a torn tail), and
+    /// starts the WAL fsync thread and, unless `maintenance_interval_ms` is
+    /// 0, the maintenance thread.
+    pub fn open(dir: &Path, opts: Options) -> Result<Arc<Db>> {
+        opts.validate()?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::io("create dir", dir, e))?;
+        let counters = Arc::new(Counters::default());
+        let (blocks, corrupted) = block::load_all(dir)?;
+        let head = Head::new(opts.block_range_ms, opts.out_of_order_time_window_ms);
+        let mut remap: HashMap<u64, u32> = HashMap::new();
+        let mut unknown = 0u64;
+        let wal = Wal::open(
+            &dir.join("wal"),
+            opts.wal_segment_size,
+            counters.clone(),
+            |rec| match rec {
+                Record::Truncated(t) => head.set_truncated_upto(t),
+                Record::Series(list) => {
+                    for (r, labels) in list {
+                        let want = u32::try_from(r).ok().filter(|x| *x != 0);
+                        let (id, _) = head.get_or_create(&labels, want);
+                        head.mark_logged(id);
+                        remap.insert(r, id);
+                    }
+                }
+                Record::Samples(list) => {
+                    for (r, t, v) in list {
+                        match remap.get(&r) {
+                            Some(&id) if head.replay_sample(id, t, v) => {}
+                            _ => unknown += 1,
+                        }
+                    }
+                }
+            },
+        )?;
+        if unknown > 0 {
+            log::warn!(
+                "wal replay in {}: {unknown} samples referred to unknown series and were dropped",
+                dir.display()
+            );
+        }
+        log::info!(
+            "opened tsdb at {}: {} blocks, {} head series, {} corrupt blocks set aside",
+            dir.display(),
+            blocks.len(),
+            head.num_series(),
+            corrupted.len()
+        );
+        let inner = Arc::new(Inner {
+            dir: dir.to_path_buf(),
+            opts,
+            head,
+            wal,
+            blocks: RwLock::new(blocks),
+            counters,
+            commit_lock: RwLock::new(()),
+            maintenance: Mutex::new(()),
+            corrupted: Mutex::new(corrupted),
+            closed: AtomicBool::new(false),
+            stop: Mutex::new(false),
+            stop_cv: Condvar::new(),
+        });
+        let db = Arc::new(Db {
+            inner: inner.clone(),
+            threads: Mutex::new(Vec::new()),
+        });
+        db.spawn_threads();
+        Ok(db)
+    }
+
+    fn spawn_threads(&self) {
+        let mut threads = self.threads.lock();
+        let fsync_every = Duration::from_millis(self.inner.opts.wal_fsync_interval_ms.max(1));
+        let inner = self.inner.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("tsdb-wal-fsync".into())
+                .spawn(move || {
+                    while inner.sleep(fsync_every) {
+                        if let Err(e) = inner.wal.sync() {
+                            log::error!("wal fsync failed: {e}");
+                        }
+                    }
+                })
+                .expect("spawning a thread"),
+        );
+        if self.inner.opts.maintenance_interval_ms > 0 {
+            let every = Duration::from_millis(self.inner.opts.maintenance_interval_ms);
+            let inner = self.inner.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("tsdb-maintenance".into())
+                    .spawn(move || {
+                        while inner.sleep(every) {
+                            if let Err(e) = inner.maintain() {
+                                log::error!("tsdb maintenance failed: {e}");
+                            }
+                        }
+                    })
+                    .expect("spawning a thread"),
+            );
+        }
+    }
+
+    /// One round of maintenance, now: picks up blocks written into the
+    /// directory by backfill, cuts the head into blocks while it spans more
+    /// than 1.5 block ranges, compacts, and applies retention.
+    pub fn run_maintenance_once(&self) -> Result<()> {
+        self.inner.maintain()
+    }
+
+    /// Stops the background threads, fsyncs the WAL and refuses further
+    /// appends. Idempotent; also runs on drop.
+    pub fn close(&self) -> Result<()> {
+        if self.inner.closed.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        *self.inner.stop.lock() = true;
+        self.inner.stop_cv.notify_all();
+        for t in self.threads.lock().drain(..) {
+            let _ = t.join();
+        }
+        // Wait for in-flight commits before the final fsync.
+        let _g = self.inner.commit_lock.write();
+        self.inner.wal.sync()
+    }
+
+    /// The database directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// A snapshot of the engine's counters and sizes.
+    pub fn stats(&self) -> DbStats {
+        let i = &self.inner;
+        let c = &i.counters;
+        let blocks = i.blocks.read();
+        let blocks_size: u64 = blocks.iter().map(|b| b.size_bytes).sum();
+        let wal_size = i.wal.size_bytes();
+        DbStats {
+            head_series: i.head.num_series(),
+            head_chunks: i.head.num_chunks(),
+            head_min_time: i.head.min_time(),
+            head_max_time: i.head.max_time(),
+            samples_appended_total: Counters::get(&c.samples_appended),
+            out_of_order_samples_total: Counters::get(&c.out_of_order),
+            out_of_bounds_samples_total: Counters::get(&c.out_of_bounds),
+            duplicate_samples_total: Counters::get(&c.duplicate),
+            out_of_order_accepted_total: Counters::get(&c.ooo_accepted),
+            wal_fsyncs_total: Counters::get(&c.wal_fsyncs),
+            wal_fsync_duration_seconds_sum: Counters::get(&c.wal_fsync_nanos) as f64 / 1e9,
+            wal_size_bytes: wal_size,
+            wal_corruptions_total: Counters::get(&c.wal_corruptions),
+            wal_replayed_records: Counters::get(&c.wal_replayed_records),
+            compactions_total: Counters::get(&c.compactions),
+            compaction_failures_total: Counters::get(&c.compaction_failures),
+            head_truncations_total: Counters::get(&c.head_truncations),
+            blocks_loaded: blocks.len() as u64,
+            retention_deleted_blocks_total: Counters::get(&c.retention_deleted),
+            corrupted_blocks: i.corrupted.lock().clone(),
+            blocks_size_bytes: blocks_size,
+            storage_size_bytes: blocks_size + wal_size,
+        }
+    }
+
+    /// Approximate bytes held by head series data and symbols; used by the
+    /// memory benchmark next to RSS.
+    #[doc(hidden)]
+    pub fn head_heap_estimate(&self) -> (usize, usize) {
+        (
+            self.inner.head.series_heap_bytes(),
+            self.inner.head.num_symbols(),
+        )
+    }
+
+    /// Metadata of the loaded blocks, oldest first.
+    pub fn blocks(&self) -> Vec<crate::BlockMeta> {
+        self.inner
+            .blocks
+            .read()
+            .iter()
+            .map(|b| b.meta.clone())
+            .collect()
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            log::error!("closing tsdb at {}: {e}", self.inner.dir.display());
+        }
+    }
+}
+
+impl Inner {
+    /// Sleeps up to `d`; false when the database is stopping.
+    fn sleep(&self, d: Duration) -> bool {
+        let mut stop = self.stop.lock();
+        if !*stop {
+            self.stop_cv.wait_for(&mut stop, d);
+        }
+        !*stop
+    }
+
+    fn maintain(self: &Arc<Self>) -> Result<()> {
+        let _m = self.maintenance.lock();
+        self.reload_blocks()?;
+        let mut guard = 0;
+        while self.head_needs_cut() && guard < 1000 {
+            guard += 1;
+            if let Err(e) = self.cut_head() {
+                Counters::inc(&self.counters.compaction_failures, 1);
+                return Err(e);
+            }
+        }
+        crate::compact::compact(self)?;
+        crate::compact::apply_retention(self)
+    }
+
+    /// Opens block directories that appeared since the last look (backfill).
+    fn reload_blocks(&self) -> Result<()> {
+        let known: BTreeSet<String> = self
+            .blocks
+            .read()
+            .iter()
+            .map(|b| b.id().to_owned())
+            .collect();
+        let rd = std::fs::read_dir(&self.dir).map_err(|e| Error::io("read dir", &self.dir, e))?;
+        let mut new = Vec::new();
+        for e in rd.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if block::is_block_name(&name) && !known.contains(&name) && e.path().is_dir() {
+                match Block::open(&e.path()) {
+                    Ok(b) => new.push(Arc::new(b)),
+                    Err(err) => self
+                        .corrupted
+                        .lock()
+                        .push(block::quarantine(&e.path(), &err)),
+                }
+            }
+        }
+        if !new.is_empty() {
+            self.add_blocks(new, &[]);
+        }
+        Ok(())
+    }
+
+    /// Swaps blocks in the list: adds `new`, drops those with ids in `gone`.
+    pub(crate) fn add_blocks(&self, new: Vec<Arc<Block>>, gone: &[String]) {
+        let mut blocks = self.blocks.write();
+        blocks.retain(|b| !gone.iter().any(|g| g == b.id()));
+        blocks.extend(new);
+        blocks.sort_by(|a, b| {
+            (a.meta.min_time, a.meta.max_time).cmp(&(b.meta.min_time, b.meta.max_time))
+        });
+    }
+
+    /// Removes a block that failed a read from service and moves it aside.
+    pub(crate) fn set_aside(&self, b: &Block, err: &Error) {
+        let mut blocks = self.blocks.write();
+        let before = blocks.len();
+        blocks.retain(|x| x.id() != b.id());
+        if blocks.len() != before {
+            drop(blocks);
+            let name = block::quarantine(&b.dir, err);
+            self.corrupted.lock().push(name);
+        }
+    }
+
+    fn head_needs_cut(&self) -> bool {
+        let (lo, hi) = (self.head.min_time(), self.head.max_time());
+        lo != i64::MAX && hi != i64::MIN && hi.saturating_sub(lo) > self.opts.block_range_ms / 2 * 3
+    }
+
+    /// Writes the oldest block range of the head into a block, truncates the
+    /// head, and checkpoints the WAL.
+    fn cut_head(&self) -> Result<()> {
+        let range = self.opts.block_range_ms;
+        let start = self.head.min_time().div_euclid(range) * range;
+        let end = start + range;
+        let mut w = block::writer::Writer::new(&self.dir)?;
+        let mut buf = Vec::new();
+        for (id, syms) in self.head.sorted_ids() {
+            self.head.take_block_samples(id, end, &mut buf);
+            if !buf.is_empty() {
+                w.add_series(&self.head.labels_from_syms(&syms), &buf)?;
+            }
+        }
+        if let Some(meta) = w.finish(1, Vec::new(), Some((start, end)))? {
+            let b = Block::open(&self.dir.join(&meta.ulid))?;
+            self.add_blocks(vec![Arc::new(b)], &[]);
+            log::info!(
+                "cut head [{start}, {end}) into block {} ({} series)",
+                meta.ulid,
+                meta.stats.num_series
+            );
+        }
+        let upto = {
+            let _g = self.commit_lock.write();
+            self.wal.cut()?
+        };
+        self.head.truncate(end);
+        let mut records = Vec::new();
+        crate::wal::encode_truncated(&mut records, end);
+        records.extend_from_slice(&self.head.checkpoint_records());
+        self.wal.checkpoint(upto, &records)?;
+        Counters::inc(&self.counters.head_truncations, 1);
+        Counters::inc(&self.counters.compactions, 1);
+        Ok(())
+    }
+}
+
+fn head_iter(
+    chunks: Vec<Arc<[u8]>>,
+    ooo: Vec<sightline_core::Sample>,
+    mint: i64,
+    maxt: i64,
+) -> SampleIter {
+    let slices = chunks
+        .into_iter()
+        .map(|c| ChunkSlice {
+            encoding: chunk::ENC_XOR,
+            end: c.len() as u32,
+            data: c,
+            start: 0,
+        })
+        .collect();
+    let main: SampleIter = Box::new(ChunkIter::new(slices, mint, maxt));
+    if ooo.is_empty() {
+        main
+    } else {
+        querier::merge(vec![main, Box::new(ooo.into_iter())])
+    }
+}
+
+impl Db {
+    fn blocks_in(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
+        self.inner
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.overlaps(mint, maxt))
+            .cloned()
+            .collect()
+    }
+
+    fn head_overlaps(&self, mint: i64, maxt: i64) -> bool {
+        let h = &self.inner.head;
+        h.min_time() <= maxt && h.max_time() >= mint
+    }
+}
+
+impl MetricAppender for Db {
+    fn appender(&self) -> Box<dyn Appender> {
+        Box::new(DbAppender::new(self.inner.clone()))
+    }
+}
+
+impl MetricQuerier for Db {
+    fn select(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> sightline_core::Result<Vec<Series>> {
+        let mut map: BTreeMap<Labels, Vec<SampleIter>> = BTreeMap::new();
+        if self.head_overlaps(mint, maxt) {
+            for s in self.inner.head.select(mint, maxt, matchers) {
+                map.entry(s.labels)
+                    .or_default()
+                    .push(head_iter(s.chunks, s.ooo, mint, maxt));
+            }
+        }
+        for b in self.blocks_in(mint, maxt) {
+            match b.select(mint, maxt, matchers) {
+                Ok(list) => {
+                    for (labels, chunks) in list {
+                        map.entry(labels)
+                            .or_default()
+                            .push(Box::new(ChunkIter::new(chunks, mint, maxt)));
+                    }
+                }
+                Err(e) => self.inner.set_aside(&b, &e),
+            }
+        }
+        let mut out = Vec::with_capacity(map.len());
+        for (labels, iters) in map {
+            let mut it = querier::merge(iters);
+            // A chunk can overlap the range without a sample inside it.
+            if let Some(first) = it.next() {
+                out.push(Series {
+                    labels,
+                    samples: Box::new(std::iter::once(first).chain(it)),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn series(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> sightline_core::Result<Vec<Labels>> {
+        let mut set = BTreeSet::new();
+        if self.head_overlaps(mint, maxt) {
+            set.extend(self.inner.head.series_labels(mint, maxt, matchers));
+        }
+        for b in self.blocks_in(mint, maxt) {
+            match b.series_labels(mint, maxt, matchers) {
+                Ok(v) => set.extend(v),
+                Err(e) => self.inner.set_aside(&b, &e),
+            }
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_names(
+        &self,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        let mut set = BTreeSet::new();
+        if !matchers.is_empty() {
+            for l in self.series(mint, maxt, matchers)? {
+                set.extend(l.iter().map(|l| l.name.clone()));
+            }
+            return Ok(set.into_iter().collect());
+        }
+        if self.head_overlaps(mint, maxt) {
+            set.extend(self.inner.head.label_names(&[]));
+        }
+        for b in self.blocks_in(mint, maxt) {
+            set.extend(b.label_names());
+        }
+        Ok(set.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        name: &str,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        let mut set = BTreeSet::new();
+        if !matchers.is_empty() {
+            for l in self.series(mint, maxt, matchers)? {
+                if let Some(v) = l.get(name) {
+                    set.insert(v.to_owned());
+                }
+            }
+            return Ok(set.into_iter().collect());
+        }
+        if self.head_overlaps(mint, maxt) {
+            set.extend(self.inner.head.label_values(name, &[]));
+        }
+        for b in self.blocks_in(mint, maxt) {
+            set.extend(b.label_values(name));
+        }
+        Ok(set.into_iter().collect())
+    }
+}

@@ -1,0 +1,578 @@
+//! The in-memory head: the newest samples of every active series.
+//!
+//! Series live in lock stripes keyed by id so appenders on different series
+//! rarely contend; a second set of stripes maps label hashes to ids. Lock
+//! order, everywhere: hash stripe, then symbols, then series stripe, then the
+//! index. Modules: [`series`] (one series and its chunks), [`index`]
+//! (symbols and postings).
+
+pub(crate) mod index;
+pub(crate) mod series;
+
+use crate::postings::{self, IndexLookup};
+use foldhash::{HashMap, HashMapExt};
+use index::{HeadIndex, Symbols};
+use parking_lot::{Mutex, RwLock};
+use series::{Appended, MemSeries};
+use sightline_core::{Labels, Matcher, Sample};
+use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+const STRIPES: usize = 1024;
+
+/// Why the head refused a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reject {
+    NotFound,
+    OutOfOrder,
+    OutOfBounds(i64),
+    Duplicate,
+}
+
+/// One selected head series: labels, in-order chunks and out-of-order samples.
+pub(crate) struct HeadSeriesData {
+    pub(crate) labels: Labels,
+    pub(crate) chunks: Vec<Arc<[u8]>>,
+    pub(crate) ooo: Vec<Sample>,
+}
+
+pub(crate) struct Head {
+    block_range: i64,
+    ooo_window: i64,
+    series: Box<[Mutex<HashMap<u32, MemSeries>>]>,
+    hashes: Box<[Mutex<HashMap<u64, u32>>]>,
+    /// Ids whose label hash collided with another series' (vanishingly rare).
+    collisions: Mutex<Vec<(u64, u32)>>,
+    symbols: RwLock<Symbols>,
+    index: RwLock<HeadIndex>,
+    next_id: AtomicU32,
+    min_time: AtomicI64,
+    max_time: AtomicI64,
+    /// Everything before this has been cut into blocks.
+    truncated_upto: AtomicI64,
+    num_series: AtomicU64,
+    num_chunks: AtomicU64,
+}
+
+impl Head {
+    pub(crate) fn new(block_range: i64, ooo_window: i64) -> Self {
+        Head {
+            block_range,
+            ooo_window,
+            series: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+            hashes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+            collisions: Mutex::new(Vec::new()),
+            symbols: RwLock::new(Symbols::default()),
+            index: RwLock::new(HeadIndex::default()),
+            next_id: AtomicU32::new(1),
+            min_time: AtomicI64::new(i64::MAX),
+            max_time: AtomicI64::new(i64::MIN),
+            truncated_upto: AtomicI64::new(i64::MIN),
+            num_series: AtomicU64::new(0),
+            num_chunks: AtomicU64::new(0),
+        }
+    }
+
+    fn stripe(&self, id: u32) -> &Mutex<HashMap<u32, MemSeries>> {
+        &self.series[id as usize % STRIPES]
+    }
+
+    pub(crate) fn min_time(&self) -> i64 {
+        self.min_time.load(Relaxed)
+    }
+
+    pub(crate) fn max_time(&self) -> i64 {
+        self.max_time.load(Relaxed)
+    }
+
+    pub(crate) fn num_series(&self) -> u64 {
+        self.num_series.load(Relaxed)
+    }
+
+    pub(crate) fn num_chunks(&self) -> u64 {
+        self.num_chunks.load(Relaxed)
+    }
+
+    pub(crate) fn num_symbols(&self) -> usize {
+        self.symbols.read().len()
+    }
+
+    pub(crate) fn truncated_upto(&self) -> i64 {
+        self.truncated_upto.load(Relaxed)
+    }
+
+    /// Raises the point before which in-order samples are refused (blocks
+    /// already hold that time).
+    pub(crate) fn set_truncated_upto(&self, t: i64) {
+        self.truncated_upto.fetch_max(t, Relaxed);
+    }
+
+    /// The oldest timestamp an in-order append may have now.
+    pub(crate) fn min_valid_time(&self) -> i64 {
+        let max = self.max_time();
+        let trunc = self.truncated_upto();
+        if max == i64::MIN {
+            trunc
+        } else {
+            trunc.max(max.saturating_sub(self.block_range / 2))
+        }
+    }
+
+    fn decide(&self, s: &MemSeries, t: i64, v: f64) -> Result<Appended, Reject> {
+        let head_max = self.max_time();
+        let ooo_ok = self.ooo_window > 0 && t >= head_max.saturating_sub(self.ooo_window);
+        let min_valid = self.min_valid_time();
+        if t < min_valid {
+            return if ooo_ok {
+                Ok(Appended::OutOfOrder)
+            } else {
+                Err(Reject::OutOfBounds(min_valid))
+            };
+        }
+        if s.max_t == i64::MIN || t > s.max_t {
+            return Ok(Appended::InOrder(false));
+        }
+        if t == s.max_t {
+            return if v.to_bits() == s.last_v {
+                Ok(Appended::Duplicate)
+            } else {
+                Err(Reject::Duplicate)
+            };
+        }
+        if ooo_ok {
+            Ok(Appended::OutOfOrder)
+        } else {
+            Err(Reject::OutOfOrder)
+        }
+    }
+
+    /// Checks a sample against series `id` without storing it. Returns
+    /// whether the series' labels are already in the WAL.
+    pub(crate) fn check(&self, id: u32, t: i64, v: f64) -> Result<bool, Reject> {
+        let stripe = self.stripe(id).lock();
+        let s = stripe.get(&id).ok_or(Reject::NotFound)?;
+        self.decide(s, t, v)?;
+        Ok(s.logged)
+    }
+
+    /// Stores a sample, re-checking it (another transaction may have
+    /// written to the series since [`Head::check`]).
+    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Appended, Reject> {
+        let mut stripe = self.stripe(id).lock();
+        let s = stripe.get_mut(&id).ok_or(Reject::NotFound)?;
+        let d = self.decide(s, t, v)?;
+        let d = self.store(s, d, t, v)?;
+        drop(stripe);
+        self.note_time(t);
+        Ok(d)
+    }
+
+    fn store(&self, s: &mut MemSeries, d: Appended, t: i64, v: f64) -> Result<Appended, Reject> {
+        match d {
+            Appended::InOrder(_) => {
+                let cut = s.append_in_order(t, v, self.block_range);
+                if cut {
+                    self.num_chunks.fetch_add(1, Relaxed);
+                }
+                Ok(Appended::InOrder(cut))
+            }
+            Appended::OutOfOrder => s.insert_ooo(t, v).ok_or(Reject::Duplicate),
+            Appended::Duplicate => Ok(d),
+        }
+    }
+
+    fn note_time(&self, t: i64) {
+        if t > self.max_time.load(Relaxed) {
+            self.max_time.fetch_max(t, Relaxed);
+        }
+        if t < self.min_time.load(Relaxed) {
+            self.min_time.fetch_min(t, Relaxed);
+        }
+    }
+
+    /// Replays a sample from the WAL: in-order samples are appended, older
+    /// ones go to the out-of-order buffer when the window allows and are
+    /// otherwise dropped (a checkpoint and the segments after it may repeat
+    /// samples).
+    pub(crate) fn replay_sample(&self, id: u32, t: i64, v: f64) -> bool {
+        let mut stripe = self.stripe(id).lock();
+        let Some(s) = stripe.get_mut(&id) else {
+            return false;
+        };
+        let d = if t > s.max_t || s.max_t == i64::MIN {
+            if t < self.truncated_upto() {
+                if self.ooo_window > 0 {
+                    Appended::OutOfOrder
+                } else {
+                    return true;
+                }
+            } else {
+                Appended::InOrder(false)
+            }
+        } else if t < s.max_t && self.ooo_window > 0 {
+            Appended::OutOfOrder
+        } else {
+            return true;
+        };
+        let _ = self.store(s, d, t, v);
+        drop(stripe);
+        self.note_time(t);
+        true
+    }
+
+    /// Marks a series' labels as written to the WAL; returns false when it
+    /// already was (so the caller must not write them again).
+    pub(crate) fn mark_logged(&self, id: u32) -> bool {
+        let mut stripe = self.stripe(id).lock();
+        match stripe.get_mut(&id) {
+            Some(s) if !s.logged => {
+                s.logged = true;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    pub(crate) fn labels_of(&self, id: u32) -> Option<Labels> {
+        let syms = self.stripe(id).lock().get(&id)?.labels.clone();
+        Some(self.symbols.read().labels(&syms))
+    }
+
+    fn same_labels(&self, id: u32, labels: &Labels) -> bool {
+        let syms = self.symbols.read();
+        self.stripe(id)
+            .lock()
+            .get(&id)
+            .is_some_and(|s| syms.equal(&s.labels, labels))
+    }
+
+    /// The id of `labels`, creating the series when new. `id` forces the id
+    /// (WAL replay); otherwise a fresh one is taken.
+    pub(crate) fn get_or_create(&self, labels: &Labels, id: Option<u32>) -> (u32, bool) {
+        let h = labels.stable_hash();
+        let mut hs = self.hashes[(h as usize) % STRIPES].lock();
+        let mut collided = false;
+        if let Some(&found) = hs.get(&h) {
+            if self.same_labels(found, labels) {
+                return (found, false);
+            }
+            collided = true;
+            for &(ch, cid) in self.collisions.lock().iter() {
+                if ch == h && self.same_labels(cid, labels) {
+                    return (cid, false);
+                }
+            }
+        }
+        let syms: Box<[u32]> = {
+            let mut s = self.symbols.write();
+            labels
+                .iter()
+                .flat_map(|l| [s.intern(&l.name), s.intern(&l.value)])
+                .collect()
+        };
+        let id = match id {
+            Some(id) => {
+                self.next_id.fetch_max(id + 1, Relaxed);
+                id
+            }
+            None => self.next_id.fetch_add(1, Relaxed),
+        };
+        self.stripe(id)
+            .lock()
+            .insert(id, MemSeries::new(syms.clone()));
+        self.index.write().add(id, &syms);
+        if collided {
+            self.collisions.lock().push((h, id));
+        } else {
+            hs.insert(h, id);
+        }
+        self.num_series.fetch_add(1, Relaxed);
+        (id, true)
+    }
+
+    /// Ids of the series matching `ms`.
+    fn matching(&self, ms: &[Matcher]) -> Vec<u32> {
+        let syms = self.symbols.read();
+        let ix = self.index.read();
+        postings::postings_for_matchers(
+            &Lookup {
+                syms: &syms,
+                ix: &ix,
+            },
+            ms,
+        )
+    }
+
+    /// Series matching `ms` with data in `[mint, maxt]`, unsorted.
+    pub(crate) fn select(&self, mint: i64, maxt: i64, ms: &[Matcher]) -> Vec<HeadSeriesData> {
+        let ids = self.matching(ms);
+        let mut picked = Vec::new();
+        for id in ids {
+            let stripe = self.stripe(id).lock();
+            let Some(s) = stripe.get(&id) else { continue };
+            let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) else {
+                continue;
+            };
+            if hi < mint || lo > maxt {
+                continue;
+            }
+            let chunks = s.chunks_in(mint, maxt);
+            let ooo: Vec<Sample> = s
+                .ooo
+                .as_ref()
+                .map(|o| {
+                    o.iter()
+                        .filter(|x| x.t >= mint && x.t <= maxt)
+                        .copied()
+                        .collect()
+                })
+                .unwrap_or_default();
+            if chunks.is_empty() && ooo.is_empty() {
+                continue;
+            }
+            picked.push((s.labels.clone(), chunks, ooo));
+        }
+        let syms = self.symbols.read();
+        picked
+            .into_iter()
+            .map(|(l, chunks, ooo)| HeadSeriesData {
+                labels: syms.labels(&l),
+                chunks,
+                ooo,
+            })
+            .collect()
+    }
+
+    /// Label sets of matching series with data in range (no samples read).
+    pub(crate) fn series_labels(&self, mint: i64, maxt: i64, ms: &[Matcher]) -> Vec<Labels> {
+        let ids = self.matching(ms);
+        let mut picked = Vec::new();
+        for id in ids {
+            let stripe = self.stripe(id).lock();
+            let Some(s) = stripe.get(&id) else { continue };
+            if let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) {
+                if hi >= mint && lo <= maxt {
+                    picked.push(s.labels.clone());
+                }
+            }
+        }
+        let syms = self.symbols.read();
+        picked.iter().map(|l| syms.labels(l)).collect()
+    }
+
+    /// Every series id, sorted by labels: the order blocks store series in.
+    pub(crate) fn sorted_ids(&self) -> Vec<(u32, Box<[u32]>)> {
+        let mut all = Vec::with_capacity(self.num_series() as usize);
+        for stripe in self.series.iter() {
+            for (id, s) in stripe.lock().iter() {
+                all.push((*id, s.labels.clone()));
+            }
+        }
+        let syms = self.symbols.read();
+        all.sort_by(|a, b| syms.cmp_labels(&a.1, &b.1));
+        all
+    }
+
+    pub(crate) fn labels_from_syms(&self, syms: &[u32]) -> Labels {
+        self.symbols.read().labels(syms)
+    }
+
+    /// Samples of series `id` with `t < before` (in order and out of order,
+    /// merged), for writing a block. The out-of-order ones are taken out of
+    /// the head: the block will hold them.
+    pub(crate) fn take_block_samples(&self, id: u32, before: i64, out: &mut Vec<Sample>) {
+        out.clear();
+        let mut stripe = self.stripe(id).lock();
+        let Some(s) = stripe.get_mut(&id) else { return };
+        s.samples_in(i64::MIN, before - 1, out);
+        if let Some(o) = &mut s.ooo {
+            let n = o.partition_point(|x| x.t < before);
+            if n > 0 {
+                let old: Vec<Sample> = o.drain(..n).collect();
+                drop(stripe);
+                *out = crate::querier::merge_sorted(std::mem::take(out), old);
+            }
+        }
+    }
+
+    /// Drops data before `boundary` and series left empty. Returns the
+    /// number of series removed.
+    pub(crate) fn truncate(&self, boundary: i64) -> usize {
+        self.set_truncated_upto(boundary);
+        let mut dead = Vec::new();
+        for stripe in self.series.iter() {
+            let mut st = stripe.lock();
+            for (id, s) in st.iter_mut() {
+                let n = s.truncate(boundary);
+                self.num_chunks.fetch_sub(n as u64, Relaxed);
+                if s.is_empty() {
+                    dead.push((*id, s.labels.clone()));
+                }
+            }
+        }
+        let mut removed = foldhash::HashSet::default();
+        for (id, syms) in dead {
+            let labels = self.labels_from_syms(&syms);
+            let h = labels.stable_hash();
+            let mut hs = self.hashes[(h as usize) % STRIPES].lock();
+            let mut st = self.stripe(id).lock();
+            // An appender may have written to it since we looked.
+            if st.get(&id).is_some_and(|s| s.is_empty()) {
+                st.remove(&id);
+                drop(st);
+                if hs.get(&h) == Some(&id) {
+                    hs.remove(&h);
+                }
+                self.collisions.lock().retain(|c| c.1 != id);
+                removed.insert(id);
+            }
+        }
+        if !removed.is_empty() {
+            self.index.write().remove_where(|id| removed.contains(&id));
+            self.num_series.fetch_sub(removed.len() as u64, Relaxed);
+        }
+        let mut lo = i64::MAX;
+        for stripe in self.series.iter() {
+            for s in stripe.lock().values() {
+                if let Some(t) = s.min_time() {
+                    lo = lo.min(t);
+                }
+            }
+        }
+        self.min_time.store(lo, Relaxed);
+        removed.len()
+    }
+
+    /// Frames every series and its samples as WAL records: the body of a
+    /// checkpoint.
+    pub(crate) fn checkpoint_records(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        let mut batch_series: Vec<(u64, Labels)> = Vec::new();
+        let mut batch_samples: Vec<(u64, i64, f64)> = Vec::new();
+        let mut buf = Vec::new();
+        let flush = |out: &mut Vec<u8>,
+                     scratch: &mut Vec<u8>,
+                     ser: &mut Vec<(u64, Labels)>,
+                     sam: &mut Vec<(u64, i64, f64)>| {
+            crate::wal::encode_series(out, scratch, ser.iter().map(|(r, l)| (*r, l)));
+            crate::wal::encode_samples(out, scratch, sam);
+            ser.clear();
+            sam.clear();
+        };
+        for (id, syms) in self.sorted_ids() {
+            let labels = self.labels_from_syms(&syms);
+            {
+                let st = self.stripe(id).lock();
+                let Some(s) = st.get(&id) else { continue };
+                buf.clear();
+                s.samples_in(i64::MIN, i64::MAX, &mut buf);
+                if let Some(o) = &s.ooo {
+                    buf.extend_from_slice(o);
+                }
+            }
+            batch_series.push((u64::from(id), labels));
+            batch_samples.extend(buf.iter().map(|x| (u64::from(id), x.t, x.v)));
+            if batch_samples.len() > 10_000 || batch_series.len() > 1000 {
+                flush(
+                    &mut out,
+                    &mut scratch,
+                    &mut batch_series,
+                    &mut batch_samples,
+                );
+            }
+        }
+        flush(
+            &mut out,
+            &mut scratch,
+            &mut batch_series,
+            &mut batch_samples,
+        );
+        out
+    }
+
+    /// Sorted label names of matching series.
+    pub(crate) fn label_names(&self, ms: &[Matcher]) -> Vec<String> {
+        if ms.is_empty() {
+            let syms = self.symbols.read();
+            let ix = self.index.read();
+            let mut v: Vec<String> = ix
+                .postings
+                .keys()
+                .map(|n| syms.str(*n).to_owned())
+                .collect();
+            v.sort();
+            return v;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for l in self.series_labels(i64::MIN, i64::MAX, ms) {
+            names.extend(l.iter().map(|l| l.name.clone()));
+        }
+        names.into_iter().collect()
+    }
+
+    /// Sorted values of `name` among matching series.
+    pub(crate) fn label_values(&self, name: &str, ms: &[Matcher]) -> Vec<String> {
+        if ms.is_empty() {
+            let syms = self.symbols.read();
+            let ix = self.index.read();
+            let mut v = Lookup {
+                syms: &syms,
+                ix: &ix,
+            }
+            .label_values(name);
+            v.sort();
+            return v;
+        }
+        let mut values = std::collections::BTreeSet::new();
+        for l in self.series_labels(i64::MIN, i64::MAX, ms) {
+            if let Some(v) = l.get(name) {
+                values.insert(v.to_owned());
+            }
+        }
+        values.into_iter().collect()
+    }
+
+    /// Rough heap bytes of series data (chunks, labels), for benchmarks.
+    pub(crate) fn series_heap_bytes(&self) -> usize {
+        self.series
+            .iter()
+            .map(|st| st.lock().values().map(MemSeries::heap_bytes).sum::<usize>())
+            .sum()
+    }
+}
+
+struct Lookup<'a> {
+    syms: &'a Symbols,
+    ix: &'a HeadIndex,
+}
+
+impl IndexLookup for Lookup<'_> {
+    fn all_postings(&self) -> Vec<u32> {
+        self.ix.all.clone()
+    }
+
+    fn label_values(&self, name: &str) -> Vec<String> {
+        let Some(n) = self.syms.get(name) else {
+            return Vec::new();
+        };
+        self.ix
+            .postings
+            .get(&n)
+            .map(|vals| vals.keys().map(|v| self.syms.str(*v).to_owned()).collect())
+            .unwrap_or_default()
+    }
+
+    fn postings(&self, name: &str, values: &[&str]) -> Vec<u32> {
+        let Some(vals) = self.syms.get(name).and_then(|n| self.ix.postings.get(&n)) else {
+            return Vec::new();
+        };
+        let lists: Vec<Vec<u32>> = values
+            .iter()
+            .filter_map(|v| self.syms.get(v))
+            .filter_map(|v| vals.get(&v))
+            .map(|p| p.as_slice().to_vec())
+            .collect();
+        postings::union_all(lists)
+    }
+}

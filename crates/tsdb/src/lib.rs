@@ -1,0 +1,65 @@
+//! Sightline's metrics storage engine: a Prometheus-style TSDB written for
+//! Sightline.
+//!
+//! The one type callers need is [`Db`]:
+//!
+//! ```no_run
+//! use sightline_core::{Labels, MetricAppender, MetricQuerier, Matcher};
+//! use sightline_tsdb::{Db, Options};
+//!
+//! let db = Db::open(std::path::Path::new("data"), Options::default())?;
+//! let mut app = db.appender();
+//! app.append(0, &Labels::from_pairs([("__name__", "up")]), 1_000, 1.0)?;
+//! app.commit()?;
+//! let series = db.select(0, 2_000, &[Matcher::equal("__name__", "up")])?;
+//! println!("{} series, {} head series", series.len(), db.stats().head_series);
+//! db.close()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! - [`Db::open`] replays the write-ahead log, loads blocks and starts two
+//!   threads: a WAL fsync timer and maintenance (cut the head into blocks,
+//!   compact, retention). [`Db::run_maintenance_once`] runs maintenance now.
+//! - `Db` implements [`sightline_core::MetricAppender`] (transactions that
+//!   are written to the WAL with one `write(2)` on commit) and
+//!   [`sightline_core::MetricQuerier`] (head and blocks merged).
+//! - [`Db::stats`] returns [`DbStats`] for self-telemetry; [`Db::close`]
+//!   flushes and fsyncs.
+//! - [`BlockWriter`] writes aligned blocks from samples in any order, for
+//!   `sightline import`; a running `Db` picks them up at its next
+//!   maintenance, a closed one at open.
+//! - [`Options`] holds the knobs; [`Error`] the failures, with
+//!   [`Error::kind`] mapping onto [`sightline_core::ErrorKind`].
+//!
+//! Inside: [`head`](crate) series with Gorilla chunks, the WAL (`wal.rs`),
+//! blocks (`block/`), compaction and retention (`compact.rs`). Every file
+//! format is described byte by byte in `docs/format/`.
+
+mod appender;
+mod backfill;
+mod block;
+mod chunk;
+mod compact;
+mod db;
+mod encoding;
+mod error;
+mod head;
+mod options;
+mod postings;
+mod querier;
+mod stats;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod testutil;
+mod wal;
+
+pub use backfill::BlockWriter;
+pub use block::meta::{BlockMeta, BlockStats, Compaction};
+pub use db::Db;
+pub use error::{Error, Result};
+pub use options::{
+    default_block_range_ms, default_maintenance_interval_ms, default_retention_time_ms,
+    default_wal_fsync_interval_ms, default_wal_segment_size, Options,
+};
+pub use stats::DbStats;

@@ -1,0 +1,169 @@
+//! Sample iterators: lazy decoding of chunk lists and the k-way merge that
+//! joins the head and blocks (which may overlap) into one time-ordered,
+//! de-duplicated stream per series.
+
+use crate::chunk;
+use sightline_core::{Sample, SampleIter};
+use std::sync::Arc;
+
+/// One encoded chunk inside a shared buffer (a head chunk or a block page).
+#[derive(Clone)]
+pub(crate) struct ChunkSlice {
+    pub(crate) encoding: u8,
+    pub(crate) data: Arc<[u8]>,
+    pub(crate) start: u32,
+    pub(crate) end: u32,
+}
+
+/// Decodes chunks one at a time, yielding samples in `[mint, maxt]`. A chunk
+/// that fails to decode ends the series early and is logged: a query shows
+/// what is readable rather than failing as a whole.
+pub(crate) struct ChunkIter {
+    chunks: std::vec::IntoIter<ChunkSlice>,
+    buf: Vec<Sample>,
+    pos: usize,
+    mint: i64,
+    maxt: i64,
+}
+
+impl ChunkIter {
+    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64) -> Self {
+        ChunkIter {
+            chunks: chunks.into_iter(),
+            buf: Vec::new(),
+            pos: 0,
+            mint,
+            maxt,
+        }
+    }
+}
+
+impl Iterator for ChunkIter {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        loop {
+            while self.pos < self.buf.len() {
+                let s = self.buf[self.pos];
+                self.pos += 1;
+                if s.t > self.maxt {
+                    self.buf.clear();
+                    self.pos = 0;
+                    break;
+                }
+                if s.t >= self.mint {
+                    return Some(s);
+                }
+            }
+            let c = self.chunks.next()?;
+            self.buf.clear();
+            self.pos = 0;
+            let bytes = &c.data[c.start as usize..c.end as usize];
+            if chunk::decode_into(c.encoding, bytes, &mut self.buf).is_none() {
+                log::error!(
+                    "undecodable chunk of encoding {} ({} bytes) skipped",
+                    c.encoding,
+                    bytes.len()
+                );
+                self.buf.clear();
+            }
+        }
+    }
+}
+
+/// Merges time-ordered iterators; on equal timestamps the earliest source
+/// in the list wins and the others' samples are dropped.
+pub(crate) struct MergeIter {
+    heads: Vec<Option<Sample>>,
+    iters: Vec<SampleIter>,
+}
+
+impl MergeIter {
+    pub(crate) fn new(mut iters: Vec<SampleIter>) -> Self {
+        let heads = iters.iter_mut().map(|i| i.next()).collect();
+        MergeIter { heads, iters }
+    }
+}
+
+impl Iterator for MergeIter {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        let mut best: Option<(usize, i64)> = None;
+        for (i, h) in self.heads.iter().enumerate() {
+            if let Some(s) = h {
+                if best.is_none_or(|(_, t)| s.t < t) {
+                    best = Some((i, s.t));
+                }
+            }
+        }
+        let (i, t) = best?;
+        let out = self.heads[i].take();
+        self.heads[i] = self.iters[i].next();
+        for j in 0..self.heads.len() {
+            while self.heads[j].is_some_and(|s| s.t == t) {
+                self.heads[j] = self.iters[j].next();
+            }
+        }
+        out
+    }
+}
+
+/// Joins iterators into one [`SampleIter`], skipping the merge for one.
+pub(crate) fn merge(mut iters: Vec<SampleIter>) -> SampleIter {
+    if iters.len() == 1 {
+        return iters.pop().expect("one element");
+    }
+    Box::new(MergeIter::new(iters))
+}
+
+/// Merges two sorted sample vectors, dropping the second's duplicates.
+pub(crate) fn merge_sorted(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
+    if b.is_empty() {
+        return a;
+    }
+    if a.is_empty() {
+        return b;
+    }
+    MergeIter::new(vec![Box::new(a.into_iter()), Box::new(b.into_iter())]).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(ts: &[i64], v: f64) -> SampleIter {
+        let v: Vec<Sample> = ts.iter().map(|t| Sample::new(*t, v)).collect();
+        Box::new(v.into_iter())
+    }
+
+    #[test]
+    fn merge_dedupes_preferring_first_source() {
+        let got: Vec<Sample> =
+            MergeIter::new(vec![s(&[1, 3, 5], 1.0), s(&[2, 3, 6], 2.0), s(&[], 0.0)]).collect();
+        let ts: Vec<i64> = got.iter().map(|x| x.t).collect();
+        assert_eq!(ts, vec![1, 2, 3, 5, 6]);
+        assert_eq!(got[2].v, 1.0);
+    }
+
+    #[test]
+    fn chunk_iter_filters_range_across_chunks() {
+        let mut chunks = Vec::new();
+        for base in [0i64, 100] {
+            let samples: Vec<Sample> = (0..10)
+                .map(|i| Sample::new(base + i * 10, i as f64))
+                .collect();
+            let mut buf = Vec::new();
+            chunk::packed::encode(&samples, &mut buf);
+            let len = buf.len() as u32;
+            chunks.push(ChunkSlice {
+                encoding: chunk::ENC_PACKED,
+                data: Arc::from(buf),
+                start: 0,
+                end: len,
+            });
+        }
+        let got: Vec<i64> = ChunkIter::new(chunks, 50, 120).map(|x| x.t).collect();
+        assert_eq!(got, vec![50, 60, 70, 80, 90, 100, 110, 120]);
+    }
+}
