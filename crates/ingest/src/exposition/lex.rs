@@ -379,8 +379,8 @@ mod tests {
             assert!(parse_float(s.as_bytes()).unwrap().is_nan(), "{s}");
         }
         for s in [
-            "", "+NaN", "-nan", "1e400", "-1e400", "0x1p3", "0x10", "1_000", "abc", "1.2.3", "Inf1",
-            "infin", ".", "e5", "1e", " 1", "1 ",
+            "", "+NaN", "-nan", "1e400", "-1e400", "0x1p3", "0x10", "1_000", "abc", "1.2.3",
+            "Inf1", "infin", ".", "e5", "1e", " 1", "1 ",
         ] {
             assert_eq!(parse_float(s.as_bytes()), None, "{s:?}");
         }

@@ -265,7 +265,10 @@ impl<'a> Parser<'a> {
                 continue;
             }
             let value = self.label_value(l);
-            v.push(Label::new(lex::ascii(&self.body[l.name.0..l.name.1]), value));
+            v.push(Label::new(
+                lex::ascii(&self.body[l.name.0..l.name.1]),
+                value,
+            ));
         }
         v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         Labels::from_sorted(v)

@@ -34,7 +34,7 @@ use super::lex::{
     self, parse_float, push_label, quote, seconds_to_ms, unescaped_chars, Cur, LabelSpan, Span,
 };
 use super::{Entry, MetricType, Parser};
-use std::collections::HashSet;
+use std::collections::HashMap;
 
 /// The most characters an exemplar's label names and values may have together.
 const MAX_EXEMPLAR_LABEL_CHARS: usize = 128;
@@ -48,9 +48,9 @@ pub(super) struct State {
     has_help: bool,
     has_unit: bool,
     has_samples: bool,
-    /// Hashes of the names of families already finished, to catch
-    /// interleaving without keeping a string per family.
-    seen: HashSet<u64>,
+    /// Hashes of the names of families already finished, with their types,
+    /// to catch interleaving without keeping a string per family.
+    seen: HashMap<u64, MetricType>,
 }
 
 impl Default for State {
@@ -62,7 +62,7 @@ impl Default for State {
             has_help: false,
             has_unit: false,
             has_samples: false,
-            seen: HashSet::new(),
+            seen: HashMap::new(),
         }
     }
 }
@@ -113,6 +113,10 @@ fn suffix_for(ty: MetricType, rest: &[u8]) -> Option<Suffix> {
     ok.then_some(s)
 }
 
+const SUFFIXES: [&str; 8] = [
+    "_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info",
+];
+
 fn suffixes_of(ty: MetricType) -> &'static str {
     match ty {
         MetricType::Counter => "_total or _created",
@@ -123,6 +127,13 @@ fn suffixes_of(ty: MetricType) -> &'static str {
     }
 }
 
+/// Whether `name` is `something_<unit>`.
+fn unit_is_suffix(name: &str, unit: &str) -> bool {
+    name.len() > unit.len() + 1
+        && name.ends_with(unit)
+        && name.as_bytes()[name.len() - unit.len() - 1] == b'_'
+}
+
 fn name_hash(name: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(name)
 }
@@ -131,7 +142,9 @@ impl<'a> Parser<'a> {
     pub(super) fn next_openmetrics(&mut self) -> Result<Option<Entry<'a>>, String> {
         let Some((start, end)) = self.take_line() else {
             self.line = self.next_line;
-            return Err("unexpected end of input: an OpenMetrics body must end with \"# EOF\"".into());
+            return Err(
+                "unexpected end of input: an OpenMetrics body must end with \"# EOF\"".into(),
+            );
         };
         if start == end {
             return Err("empty line (OpenMetrics allows none)".into());
@@ -160,7 +173,9 @@ impl<'a> Parser<'a> {
                 }
                 if self.pos < self.body.len() {
                     self.line = self.next_line;
-                    return Err("unexpected data after \"# EOF\", which must be the last line".into());
+                    return Err(
+                        "unexpected data after \"# EOF\", which must be the last line".into(),
+                    );
                 }
                 return Ok(None);
             }
@@ -247,11 +262,7 @@ impl<'a> Parser<'a> {
                     ));
                 }
                 let unit = lex::ascii(rest);
-                if !unit.is_empty()
-                    && !(name.len() > unit.len() + 1
-                        && name.ends_with(unit)
-                        && name.as_bytes()[name.len() - unit.len() - 1] == b'_')
-                {
+                if !unit.is_empty() && !unit_is_suffix(name, unit) {
                     return Err(format!(
                         "unit {unit:?} is not a suffix of metric family {name:?} (the name must end in \"_{unit}\")"
                     ));
@@ -294,9 +305,9 @@ impl<'a> Parser<'a> {
     fn om_new_family(&mut self, name: Span) -> Result<(), String> {
         let b = self.body;
         if let Some(f) = self.om.family {
-            self.om.seen.insert(name_hash(&b[f.0..f.1]));
+            self.om.seen.insert(name_hash(&b[f.0..f.1]), self.om.ty);
         }
-        if self.om.seen.contains(&name_hash(&b[name.0..name.1])) {
+        if self.om.seen.contains_key(&name_hash(&b[name.0..name.1])) {
             return Err(format!(
                 "metric family {} appears again after other families (OpenMetrics forbids interleaving them)",
                 quote(&b[name.0..name.1])
@@ -333,6 +344,21 @@ impl<'a> Parser<'a> {
                 }
             }
         }
+        // A suffixed name may belong to a family that is already finished.
+        for sfx in SUFFIXES {
+            let Some(base) = n.strip_suffix(sfx.as_bytes()) else {
+                continue;
+            };
+            if let Some(&ty) = self.om.seen.get(&name_hash(base)) {
+                if suffix_for(ty, sfx.as_bytes()).is_some() {
+                    return Err(format!(
+                        "sample {} belongs to metric family {}, which appears again after other families (OpenMetrics forbids interleaving them)",
+                        quote(n),
+                        quote(base)
+                    ));
+                }
+            }
+        }
         self.om_new_family(name)?;
         self.om.has_samples = true;
         Ok(Suffix::None)
@@ -355,7 +381,10 @@ impl<'a> Parser<'a> {
         let suffix = self.om_member(name)?;
         if !c.eat(b' ') {
             return Err(if c.at_end() {
-                format!("expected a value after {}, found end of line", quote(series))
+                format!(
+                    "expected a value after {}, found end of line",
+                    quote(series)
+                )
             } else {
                 format!(
                     "expected a space and a value after {}, found {}",
@@ -412,7 +441,12 @@ impl<'a> Parser<'a> {
     }
 
     /// ` # {labels} value [timestamp]`, the cursor on the `#`.
-    fn om_exemplar(&mut self, c: &mut Cur<'a>, suffix: Suffix, series: &[u8]) -> Result<(), String> {
+    fn om_exemplar(
+        &mut self,
+        c: &mut Cur<'a>,
+        suffix: Suffix,
+        series: &[u8],
+    ) -> Result<(), String> {
         let allowed = match self.om.ty {
             MetricType::Counter => suffix == Suffix::Total,
             MetricType::Histogram | MetricType::GaugeHistogram => suffix == Suffix::Bucket,

@@ -121,7 +121,10 @@ rpc_duration_seconds_count 2693
         Some("Cannot find file:\n\"FILE.TXT\"")
     );
     assert_eq!(s[2].2, 1.458255915e9);
-    assert_eq!(s[3], ("metric_without_timestamp_and_labels".into(), None, 12.47));
+    assert_eq!(
+        s[3],
+        ("metric_without_timestamp_and_labels".into(), None, 12.47)
+    );
     assert_eq!(s[4].1, Some(-3982045));
     assert_eq!(s[4].2, f64::INFINITY);
     assert_eq!(s[10].2, 1.7560473e7);
@@ -273,36 +276,100 @@ fn exemplars_and_created_are_openmetrics_only() {
 #[test]
 fn errors_name_line_and_reason() {
     let cases: &[(&str, usize, &str)] = &[
-        ("a 1\nb{c INVALID} 1\n", 2, r#"expected "=" after label name "c", found "INVALID}""#),
-        ("a{c=d} 1", 1, r#"expected a quoted value for label "c", found "d}""#),
-        ("a{c=\"d} 1\n", 1, r#"value of label "c" has no closing quote"#),
+        (
+            "a 1\nb{c INVALID} 1\n",
+            2,
+            r#"expected "=" after label name "c", found "INVALID}""#,
+        ),
+        (
+            "a{c=d} 1",
+            1,
+            r#"expected a quoted value for label "c", found "d}""#,
+        ),
+        (
+            "a{c=\"d} 1\n",
+            1,
+            r#"value of label "c" has no closing quote"#,
+        ),
         ("a{c=\"d\\", 1, "no closing quote"),
-        ("a{c=\"d\" e=\"f\"} 1", 1, r#"expected "," or "}" after the value of label "c", found "e=\"f\"}""#),
+        (
+            "a{c=\"d\" e=\"f\"} 1",
+            1,
+            r#"expected "," or "}" after the value of label "c", found "e=\"f\"}""#,
+        ),
         ("a{,} 1", 1, r#"expected a label name or "}", found ",}""#),
-        ("a{1x=\"y\"} 1", 1, r#"expected a label name or "}", found "1x=\"y\"}""#),
-        ("a{c:d=\"y\"} 1", 1, r#"expected "=" after label name "c", found ":d=\"y\"}""#),
+        (
+            "a{1x=\"y\"} 1",
+            1,
+            r#"expected a label name or "}", found "1x=\"y\"}""#,
+        ),
+        (
+            "a{c:d=\"y\"} 1",
+            1,
+            r#"expected "=" after label name "c", found ":d=\"y\"}""#,
+        ),
         ("a{c=\"1\",c=\"2\"} 1", 1, r#"duplicate label name "c""#),
         ("a{__name__=\"b\"} 1", 1, "__name__"),
         ("a\n", 1, r#"expected a value after "a", found end of line"#),
-        ("a{b=\"c\"}\n", 1, r#"expected a value after "a{b=\"c\"}", found end of line"#),
-        ("a{b=\"c\"}1\n", 1, r#"expected a blank and a value after "a{b=\"c\"}", found "1""#),
-        ("a-b 1\n", 1, r#"expected a blank and a value after "a", found "-b""#),
-        ("a{b=\"c\"\n", 1, r#"expected "," or "}" after the value of label "b", found end of line"#),
+        (
+            "a{b=\"c\"}\n",
+            1,
+            r#"expected a value after "a{b=\"c\"}", found end of line"#,
+        ),
+        (
+            "a{b=\"c\"}1\n",
+            1,
+            r#"expected a blank and a value after "a{b=\"c\"}", found "1""#,
+        ),
+        (
+            "a-b 1\n",
+            1,
+            r#"expected a blank and a value after "a", found "-b""#,
+        ),
+        (
+            "a{b=\"c\"\n",
+            1,
+            r#"expected "," or "}" after the value of label "b", found end of line"#,
+        ),
         ("a abc\n", 1, r#"invalid value "abc" for "a""#),
         ("a 0x10\n", 1, "invalid value \"0x10\""),
         ("a 1_000\n", 1, "invalid value \"1_000\""),
         ("a +NaN\n", 1, "invalid value \"+NaN\""),
         ("a 1e999\n", 1, "invalid value \"1e999\""),
         ("a 1\r\n", 1, "invalid value \"1\\r\""),
-        ("a 1 1.5\n", 1, r#"invalid timestamp "1.5" for "a": expected integer milliseconds"#),
-        ("a 1 2 3\n", 1, r#"expected end of line after the timestamp of "a", found "3""#),
-        ("\n\n{a=\"b\"} 1\n", 3, r##"expected a metric name or "#" at the start of the line, found "{a=\"b\"}""##),
+        (
+            "a 1 1.5\n",
+            1,
+            r#"invalid timestamp "1.5" for "a": expected integer milliseconds"#,
+        ),
+        (
+            "a 1 2 3\n",
+            1,
+            r#"expected end of line after the timestamp of "a", found "3""#,
+        ),
+        (
+            "\n\n{a=\"b\"} 1\n",
+            3,
+            r##"expected a metric name or "#" at the start of the line, found "{a=\"b\"}""##,
+        ),
         ("1a 1\n", 1, "expected a metric name"),
-        ("# TYPE a gauges\n", 1, r#"invalid metric type "gauges" for "a": expected counter, gauge, histogram, summary or untyped"#),
+        (
+            "# TYPE a gauges\n",
+            1,
+            r#"invalid metric type "gauges" for "a": expected counter, gauge, histogram, summary or untyped"#,
+        ),
         ("# TYPE a unknown\n", 1, "invalid metric type \"unknown\""),
         ("# TYPE a\n", 1, "invalid metric type \"\""),
-        ("# TYPE 1a gauge\n", 1, r##"expected a metric name after "# TYPE", found "1a""##),
-        ("# HELP a{b} x\n", 1, r##"expected a blank after the metric name in "# HELP a", found "{b}""##),
+        (
+            "# TYPE 1a gauge\n",
+            1,
+            r##"expected a metric name after "# TYPE", found "1a""##,
+        ),
+        (
+            "# HELP a{b} x\n",
+            1,
+            r##"expected a blank after the metric name in "# HELP a", found "{b}""##,
+        ),
     ];
     for (body, line, want) in cases {
         let (l, m) = err(body);
