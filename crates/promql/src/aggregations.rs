@@ -1,0 +1,402 @@
+//! Aggregation operators: sum, avg, min, max, group, count, stddev, stdvar,
+//! quantile, count_values, topk, bottomk, limitk, limit_ratio.
+
+use crate::error::{Error, Result};
+use crate::eval::{present, without_name, Evaluator, Row, Steps, Val, ABSENT};
+use crate::functions::quantile;
+use promql_parser::parser::token::*;
+use promql_parser::parser::{AggregateExpr, LabelModifier};
+use sightline_core::{Labels, METRIC_NAME};
+use std::collections::HashMap;
+
+/// Neumaier's compensated summation step, as Prometheus uses for sums.
+#[inline]
+pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    count: f64,
+    value: f64,
+    c: f64,
+    mean: f64,
+    incremental: bool,
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+pub(crate) fn format_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{v}")
+    }
+}
+
+pub(crate) fn valid_label_name(n: &str) -> bool {
+    !n.is_empty() && n.chars().all(|c| c != '\u{fffd}')
+}
+
+/// Prometheus's `labels.Hash()`: xxhash64 over `name 0xff value 0xff ...`.
+fn prom_hash(l: &Labels) -> u64 {
+    let mut b = Vec::with_capacity(l.byte_len() + 2 * l.len());
+    for x in l {
+        b.extend_from_slice(x.name.as_bytes());
+        b.push(0xff);
+        b.extend_from_slice(x.value.as_bytes());
+        b.push(0xff);
+    }
+    xxhash_rust::xxh64::xxh64(&b, 0)
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn eval_aggregate(&mut self, a: &AggregateExpr, s: &Steps) -> Result<Val> {
+        let op = a.op.id();
+        let mut num_param = None;
+        let mut str_param = None;
+        if let Some(p) = &a.param {
+            if op == T_COUNT_VALUES {
+                str_param = Some(self.eval_string(p, s)?);
+            } else {
+                num_param = Some(self.eval_scalar(p, s)?);
+            }
+        }
+        let mut rows = self.eval_vector(&a.expr, s)?;
+        let (by, names): (bool, Vec<String>) = match &a.modifier {
+            Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+            Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+            None => (true, Vec::new()),
+        };
+        let n = s.n;
+        let keeps_series = matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO);
+        if !keeps_series {
+            // Names marked for removal are gone before grouping.
+            for r in &mut rows {
+                if r.drop_name {
+                    r.labels = without_name(&r.labels);
+                    r.drop_name = false;
+                }
+            }
+        }
+        // Group keys, once per series.
+        let mut group_of: HashMap<Labels, usize> = HashMap::new();
+        let mut group_labels: Vec<Labels> = Vec::new();
+        let gids: Vec<usize> = rows
+            .iter()
+            .map(|r| {
+                let mut b = r.labels.to_builder();
+                let dropped = r.drop_name;
+                if by {
+                    b.retain(|x| names.contains(&x.name) && !(dropped && x.name == METRIC_NAME));
+                } else {
+                    b.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name));
+                }
+                let key = b.into_labels();
+                let next = group_labels.len();
+                *group_of.entry(key.clone()).or_insert_with(|| {
+                    group_labels.push(key);
+                    next
+                })
+            })
+            .collect();
+        let ng = group_labels.len();
+
+        match op {
+            T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
+                let p = num_param.unwrap_or_default();
+                self.select_series(op, rows, &gids, ng, &p, a, s)
+            }
+            T_COUNT_VALUES => {
+                let label = str_param.unwrap_or_default();
+                if !valid_label_name(&label) {
+                    return Err(Error::exec(format!("invalid label name {label:?}")));
+                }
+                let mut out: Vec<Row> = Vec::new();
+                let mut idx: HashMap<(usize, String), usize> = HashMap::new();
+                for (r, &g) in rows.iter().zip(&gids) {
+                    for i in 0..n {
+                        let v = r.vals[i];
+                        if !present(v) {
+                            continue;
+                        }
+                        let sv = format_float(v);
+                        let k = *idx.entry((g, sv.clone())).or_insert_with(|| {
+                            let mut b = group_labels[g].to_builder();
+                            b.set(label.clone(), sv);
+                            out.push(Row {
+                                labels: b.into_labels(),
+                                drop_name: false,
+                                vals: vec![ABSENT; n],
+                            });
+                            out.len() - 1
+                        });
+                        let cell = &mut out[k].vals[i];
+                        *cell = if present(*cell) { *cell + 1.0 } else { 1.0 };
+                    }
+                }
+                Ok(Val::Vector(out))
+            }
+            T_QUANTILE => {
+                let q = num_param.unwrap_or_default();
+                let mut out: Vec<Row> = group_labels
+                    .into_iter()
+                    .map(|l| Row {
+                        labels: l,
+                        drop_name: false,
+                        vals: vec![ABSENT; n],
+                    })
+                    .collect();
+                let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); ng];
+                #[allow(clippy::needless_range_loop)]
+                for i in 0..n {
+                    if q[i].is_nan() || !(0.0..=1.0).contains(&q[i]) {
+                        let pos = a
+                            .param
+                            .as_ref()
+                            .map(|p| self.pos(&p.to_string()))
+                            .unwrap_or_default();
+                        self.warn(format!(
+                            "quantile value should be between 0 and 1, got {} {pos}",
+                            format_float(q[i])
+                        ));
+                    }
+                    buckets.iter_mut().for_each(|b| b.clear());
+                    for (r, &g) in rows.iter().zip(&gids) {
+                        if present(r.vals[i]) {
+                            buckets[g].push(r.vals[i]);
+                        }
+                    }
+                    for (g, b) in buckets.iter_mut().enumerate() {
+                        if !b.is_empty() {
+                            out[g].vals[i] = quantile(q[i], b);
+                        }
+                    }
+                }
+                out.retain(|r| r.vals.iter().any(|v| present(*v)));
+                Ok(Val::Vector(out))
+            }
+            _ => {
+                let mut out: Vec<Row> = group_labels
+                    .into_iter()
+                    .map(|l| Row {
+                        labels: l,
+                        drop_name: false,
+                        vals: vec![ABSENT; n],
+                    })
+                    .collect();
+                let mut acc = vec![Acc::default(); ng];
+                let mut seen = vec![usize::MAX; ng];
+                for i in 0..n {
+                    for (r, &g) in rows.iter().zip(&gids) {
+                        let f = r.vals[i];
+                        if !present(f) {
+                            continue;
+                        }
+                        let a = &mut acc[g];
+                        if seen[g] != i {
+                            seen[g] = i;
+                            *a = Acc {
+                                count: 1.0,
+                                value: f,
+                                ..Acc::default()
+                            };
+                            match op {
+                                T_SUM => a.value = f,
+                                T_AVG => a.value = f,
+                                T_STDDEV | T_STDVAR => {
+                                    a.value = 0.0;
+                                    a.mean = f;
+                                }
+                                _ => {}
+                            }
+                            continue;
+                        }
+                        a.count += 1.0;
+                        match op {
+                            T_SUM => (a.value, a.c) = kahan_inc(f, a.value, a.c),
+                            T_AVG => {
+                                if !a.incremental {
+                                    let (nv, nc) = kahan_inc(f, a.value, a.c);
+                                    if !nv.is_infinite() {
+                                        a.value = nv;
+                                        a.c = nc;
+                                        continue;
+                                    }
+                                    a.incremental = true;
+                                    a.mean = a.value / (a.count - 1.0);
+                                    a.c /= a.count - 1.0;
+                                }
+                                let q = (a.count - 1.0) / a.count;
+                                (a.mean, a.c) = kahan_inc(f / a.count, q * a.mean, q * a.c);
+                            }
+                            T_MAX if a.value < f || a.value.is_nan() => a.value = f,
+                            T_MIN if a.value > f || a.value.is_nan() => a.value = f,
+                            T_STDDEV | T_STDVAR => {
+                                let delta = f - (a.mean + a.c);
+                                (a.mean, a.c) = kahan_inc(delta / a.count, a.mean, a.c);
+                                a.value += delta * (f - (a.mean + a.c));
+                            }
+                            _ => {}
+                        }
+                    }
+                    for g in 0..ng {
+                        if seen[g] != i {
+                            continue;
+                        }
+                        let a = &acc[g];
+                        out[g].vals[i] = match op {
+                            T_SUM => a.value + a.c,
+                            T_AVG => {
+                                if a.incremental {
+                                    a.mean + a.c
+                                } else {
+                                    (a.value + a.c) / a.count
+                                }
+                            }
+                            T_COUNT => a.count,
+                            T_GROUP => 1.0,
+                            T_STDVAR => a.value / a.count,
+                            T_STDDEV => (a.value / a.count).sqrt(),
+                            _ => a.value,
+                        };
+                    }
+                }
+                out.retain(|r| r.vals.iter().any(|v| present(*v)));
+                Ok(Val::Vector(out))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn select_series(
+        &mut self,
+        op: TokenId,
+        mut rows: Vec<Row>,
+        gids: &[usize],
+        ng: usize,
+        p: &[f64],
+        a: &AggregateExpr,
+        s: &Steps,
+    ) -> Result<Val> {
+        let n = s.n;
+        let mut keep = vec![vec![false; n]; rows.len()];
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
+        for (i, &param) in p.iter().enumerate().take(n) {
+            if param.is_nan() {
+                return Err(Error::exec(if op == T_LIMIT_RATIO {
+                    "Ratio value is NaN"
+                } else {
+                    "Parameter value is NaN"
+                }));
+            }
+            members.iter_mut().for_each(|m| m.clear());
+            for (ri, (r, &g)) in rows.iter().zip(gids).enumerate() {
+                if present(r.vals[i]) {
+                    members[g].push(ri);
+                }
+            }
+            if op == T_LIMIT_RATIO {
+                let mut ratio = param;
+                if !(-1.0..=1.0).contains(&ratio) {
+                    ratio = ratio.clamp(-1.0, 1.0);
+                    let pos = a
+                        .param
+                        .as_ref()
+                        .map(|x| self.pos(&x.to_string()))
+                        .unwrap_or_default();
+                    self.warn(format!(
+                        "ratio value should be between -1 and 1, got {}, capping to {} {pos}",
+                        format_float(param),
+                        format_float(ratio)
+                    ));
+                }
+                for m in &members {
+                    for &ri in m {
+                        let off = prom_hash(&rows[ri].labels) as f64 / u64::MAX as f64;
+                        if (ratio >= 0.0 && off < ratio) || (ratio < 0.0 && off >= 1.0 + ratio) {
+                            keep[ri][i] = true;
+                        }
+                    }
+                }
+                continue;
+            }
+            if !(-9.223372036854776e18..9.223372036854776e18).contains(&param) {
+                return Err(Error::exec(format!(
+                    "Scalar value {} overflows int64",
+                    format_float(param)
+                )));
+            }
+            let k = param as i64;
+            if k < 1 {
+                continue;
+            }
+            let k = k as usize;
+            for m in members.iter_mut() {
+                if op == T_LIMITK {
+                    for &ri in m.iter().take(k) {
+                        keep[ri][i] = true;
+                    }
+                    continue;
+                }
+                let top = op == T_TOPK;
+                m.sort_by(|&x, &y| order(rows[x].vals[i], rows[y].vals[i], top));
+                for &ri in m.iter().take(k) {
+                    keep[ri][i] = true;
+                }
+            }
+        }
+        for (r, k) in rows.iter_mut().zip(&keep) {
+            for (v, &kk) in r.vals.iter_mut().zip(k) {
+                if !kk {
+                    *v = ABSENT;
+                }
+            }
+        }
+        let mut indexed: Vec<(usize, Row)> = rows
+            .into_iter()
+            .enumerate()
+            .filter(|(_, r)| r.vals.iter().any(|v| present(*v)))
+            .collect();
+        if n == 1 && op != T_LIMITK && op != T_LIMIT_RATIO {
+            // Instant results come out group by group, best first, as Prometheus returns them.
+            let top = op == T_TOPK;
+            indexed.sort_by(|(xi, x), (yi, y)| {
+                gids[*xi]
+                    .cmp(&gids[*yi])
+                    .then_with(|| order(x.vals[0], y.vals[0], top))
+            });
+        }
+        Ok(Val::Vector(indexed.into_iter().map(|(_, r)| r).collect()))
+    }
+}
+
+/// Sort order for topk (descending) and bottomk (ascending), NaN last either way.
+fn order(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => {
+            if top {
+                b.partial_cmp(&a).unwrap_or(Equal)
+            } else {
+                a.partial_cmp(&b).unwrap_or(Equal)
+            }
+        }
+    }
+}

@@ -1,0 +1,398 @@
+//! Binary operators: arithmetic, comparisons, set operators, and vector
+//! matching (`on`, `ignoring`, `group_left`, `group_right`, `bool`, `fill`).
+
+use crate::error::{Error, Result};
+use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
+use promql_parser::parser::token::*;
+use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
+use sightline_core::{Labels, METRIC_NAME};
+use std::collections::HashMap;
+
+pub(crate) fn is_comparison(op: TokenId) -> bool {
+    matches!(op, T_EQLC | T_NEQ | T_GTR | T_LSS | T_GTE | T_LTE)
+}
+
+fn is_set(op: TokenId) -> bool {
+    matches!(op, T_LAND | T_LOR | T_LUNLESS)
+}
+
+/// Applies `op` to two floats; the bool says whether a comparison holds
+/// (always true for arithmetic).
+pub(crate) fn apply(op: TokenId, l: f64, r: f64) -> (f64, bool) {
+    match op {
+        T_ADD => (l + r, true),
+        T_SUB => (l - r, true),
+        T_MUL => (l * r, true),
+        T_DIV => (l / r, true),
+        T_MOD => (l % r, true),
+        T_POW => (l.powf(r), true),
+        T_ATAN2 => (l.atan2(r), true),
+        T_EQLC => (l, l == r),
+        T_NEQ => (l, l != r),
+        T_GTR => (l, l > r),
+        T_LSS => (l, l < r),
+        T_GTE => (l, l >= r),
+        T_LTE => (l, l <= r),
+        _ => (f64::NAN, false),
+    }
+}
+
+/// The labels two series are matched on.
+fn signature(l: &Labels, on: bool, names: &[String]) -> Labels {
+    let mut b = l.to_builder();
+    if on {
+        b.retain(|x| names.contains(&x.name));
+    } else {
+        b.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name));
+    }
+    b.into_labels()
+}
+
+/// Assigns every row of both sides a match-group id, computed once per series.
+fn group_ids(
+    l: &[Row],
+    r: &[Row],
+    on: bool,
+    names: &[String],
+) -> (Vec<usize>, Vec<usize>, Vec<Labels>) {
+    let mut ids: HashMap<Labels, usize> = HashMap::new();
+    let mut sigs = Vec::new();
+    let mut assign = |rows: &[Row]| -> Vec<usize> {
+        rows.iter()
+            .map(|row| {
+                let sig = signature(&row.labels, on, names);
+                let next = ids.len();
+                *ids.entry(sig.clone()).or_insert_with(|| {
+                    sigs.push(sig);
+                    next
+                })
+            })
+            .collect()
+    };
+    let a = assign(l);
+    let b = assign(r);
+    (a, b, sigs)
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn eval_binary(&mut self, b: &BinaryExpr, s: &Steps) -> Result<Val> {
+        let op = b.op.id();
+        let ret_bool = b.modifier.as_ref().is_some_and(|m| m.return_bool);
+        let lhs = self.eval(&b.lhs, s)?;
+        let rhs = self.eval(&b.rhs, s)?;
+        match (lhs, rhs) {
+            (Val::Scalar(l), Val::Scalar(r)) => Ok(Val::Scalar(
+                l.iter()
+                    .zip(&r)
+                    .map(|(&a, &c)| {
+                        let (v, keep) = apply(op, a, c);
+                        if is_comparison(op) {
+                            if keep {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            v
+                        }
+                    })
+                    .collect(),
+            )),
+            (Val::Vector(rows), Val::Scalar(r)) => Ok(Val::Vector(vector_scalar(op, rows, &r, false, ret_bool))),
+            (Val::Scalar(l), Val::Vector(rows)) => Ok(Val::Vector(vector_scalar(op, rows, &l, true, ret_bool))),
+            (Val::Vector(l), Val::Vector(r)) => {
+                if is_set(op) {
+                    Ok(Val::Vector(self.set_op(op, b, l, r, s)))
+                } else {
+                    Ok(Val::Vector(self.vector_vector(op, b, l, r, s, ret_bool)?))
+                }
+            }
+            (l, r) => Err(Error::exec(format!(
+                "binary expression must contain only scalar and instant vector types, got {} and {}",
+                l.type_name(),
+                r.type_name()
+            ))),
+        }
+    }
+
+    fn matching(b: &BinaryExpr) -> (bool, Vec<String>) {
+        match b.modifier.as_ref().and_then(|m| m.matching.as_ref()) {
+            Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
+            Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
+            None => (false, Vec::new()),
+        }
+    }
+
+    fn set_op(
+        &mut self,
+        op: TokenId,
+        b: &BinaryExpr,
+        mut l: Vec<Row>,
+        mut r: Vec<Row>,
+        s: &Steps,
+    ) -> Vec<Row> {
+        let (on, names) = Self::matching(b);
+        let (lg, rg, sigs) = group_ids(&l, &r, on, &names);
+        let mut stamp = vec![usize::MAX; sigs.len()];
+        let n = s.n;
+        match op {
+            T_LAND | T_LUNLESS => {
+                for i in 0..n {
+                    for (row, &g) in r.iter().zip(&rg) {
+                        if present(row.vals[i]) {
+                            stamp[g] = i;
+                        }
+                    }
+                    for (row, &g) in l.iter_mut().zip(&lg) {
+                        let matched = stamp[g] == i;
+                        if matched != (op == T_LAND) {
+                            row.vals[i] = ABSENT;
+                        }
+                    }
+                }
+                l.retain(|row| row.vals.iter().any(|v| present(*v)));
+                l
+            }
+            _ => {
+                for i in 0..n {
+                    for (row, &g) in l.iter().zip(&lg) {
+                        if present(row.vals[i]) {
+                            stamp[g] = i;
+                        }
+                    }
+                    for (row, &g) in r.iter_mut().zip(&rg) {
+                        if stamp[g] == i {
+                            row.vals[i] = ABSENT;
+                        }
+                    }
+                }
+                r.retain(|row| row.vals.iter().any(|v| present(*v)));
+                l.extend(r);
+                l
+            }
+        }
+    }
+
+    fn vector_vector(
+        &mut self,
+        op: TokenId,
+        b: &BinaryExpr,
+        l: Vec<Row>,
+        r: Vec<Row>,
+        s: &Steps,
+        ret_bool: bool,
+    ) -> Result<Vec<Row>> {
+        let (on, names) = Self::matching(b);
+        let modifier = b.modifier.as_ref();
+        let card = modifier.map_or(VectorMatchCardinality::OneToOne, |m| m.card.clone());
+        let (include, swapped, one_to_one) = match &card {
+            VectorMatchCardinality::ManyToOne(ls) => (ls.labels.clone(), false, false),
+            VectorMatchCardinality::OneToMany(ls) => (ls.labels.clone(), true, false),
+            _ => (Vec::new(), false, true),
+        };
+        let fill = modifier.map(|m| m.fill_values.clone()).unwrap_or_default();
+        // The "many" side's fill applies when it is missing, and vice versa.
+        let (fill_many, fill_one) = if swapped {
+            (fill.rhs, fill.lhs)
+        } else {
+            (fill.lhs, fill.rhs)
+        };
+        let (many, one) = if swapped { (r, l) } else { (l, r) };
+        let (mg, og, sigs) = group_ids(&many, &one, on, &names);
+        let arith = !is_comparison(op);
+        let n = s.n;
+
+        let mut out: Vec<Row> = Vec::new();
+        let mut out_by_labels: HashMap<Labels, usize> = HashMap::new();
+        let mut out_by_pair: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut one_at = vec![usize::MAX; sigs.len()];
+        let mut one_stamp = vec![usize::MAX; sigs.len()];
+        let mut matched_stamp = vec![usize::MAX; sigs.len()];
+        let mut many_stamp = vec![usize::MAX; sigs.len()];
+        let one_side = if swapped { "left" } else { "right" };
+
+        for i in 0..n {
+            for (j, (row, &g)) in one.iter().zip(&og).enumerate() {
+                if !present(row.vals[i]) {
+                    continue;
+                }
+                if one_stamp[g] == i {
+                    let other = &one[one_at[g]];
+                    return Err(Error::exec(format!(
+                        "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
+                        sigs[g], other.labels, row.labels
+                    )));
+                }
+                one_stamp[g] = i;
+                one_at[g] = j;
+            }
+            for ((mi, row), &g) in many.iter().enumerate().zip(&mg) {
+                let mv = row.vals[i];
+                if !present(mv) {
+                    continue;
+                }
+                many_stamp[g] = i;
+                let (oj, ov) = if one_stamp[g] == i {
+                    (one_at[g], one[one_at[g]].vals[i])
+                } else if let Some(f) = fill_one {
+                    (usize::MAX, f)
+                } else {
+                    continue;
+                };
+                if oj != usize::MAX {
+                    if one_to_one && matched_stamp[g] == i {
+                        return Err(Error::exec(
+                            "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)",
+                        ));
+                    }
+                    matched_stamp[g] = i;
+                }
+                let (fl, fr) = if swapped { (ov, mv) } else { (mv, ov) };
+                let (mut v, keep) = apply(op, fl, fr);
+                if ret_bool {
+                    v = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                let key = (mi, oj);
+                let idx = match out_by_pair.get(&key) {
+                    Some(&x) => x,
+                    None => {
+                        let other = if oj == usize::MAX {
+                            None
+                        } else {
+                            Some(&one[oj].labels)
+                        };
+                        let labels =
+                            result_labels(&row.labels, other, on, &names, one_to_one, &include);
+                        let idx = *out_by_labels.entry(labels.clone()).or_insert_with(|| {
+                            out.push(Row {
+                                labels,
+                                drop_name: arith || ret_bool || row.drop_name,
+                                vals: vec![ABSENT; n],
+                            });
+                            out.len() - 1
+                        });
+                        out_by_pair.insert(key, idx);
+                        idx
+                    }
+                };
+                if present(out[idx].vals[i]) {
+                    return Err(Error::exec(if one_to_one {
+                        "multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)"
+                    } else {
+                        "multiple matches for labels: grouping labels must ensure unique matches"
+                    }));
+                }
+                out[idx].vals[i] = v;
+            }
+            // Groups present only on the "one" side, when the many side has a fill value.
+            if let Some(f) = fill_many {
+                for (j, (row, &g)) in one.iter().zip(&og).enumerate() {
+                    if !present(row.vals[i]) || many_stamp[g] == i {
+                        continue;
+                    }
+                    let ov = row.vals[i];
+                    let (fl, fr) = if swapped { (ov, f) } else { (f, ov) };
+                    let (mut v, keep) = apply(op, fl, fr);
+                    if ret_bool {
+                        v = if keep { 1.0 } else { 0.0 };
+                    } else if !keep {
+                        continue;
+                    }
+                    let key = (usize::MAX, j);
+                    let idx = match out_by_pair.get(&key) {
+                        Some(&x) => x,
+                        None => {
+                            let labels =
+                                result_labels(&row.labels, None, on, &names, one_to_one, &[]);
+                            let idx = *out_by_labels.entry(labels.clone()).or_insert_with(|| {
+                                out.push(Row {
+                                    labels,
+                                    drop_name: arith || ret_bool || row.drop_name,
+                                    vals: vec![ABSENT; n],
+                                });
+                                out.len() - 1
+                            });
+                            out_by_pair.insert(key, idx);
+                            idx
+                        }
+                    };
+                    out[idx].vals[i] = v;
+                }
+            }
+        }
+        out.retain(|row| row.vals.iter().any(|v| present(*v)));
+        Ok(out)
+    }
+}
+
+/// The labels of a vector-matching result, from the "many" side's labels.
+fn result_labels(
+    many: &Labels,
+    one: Option<&Labels>,
+    on: bool,
+    names: &[String],
+    one_to_one: bool,
+    include: &[String],
+) -> Labels {
+    let mut b = many.to_builder();
+    if one_to_one {
+        if on {
+            b.retain(|x| names.contains(&x.name));
+        } else {
+            for n in names {
+                b.del(n);
+            }
+        }
+    }
+    for ln in include {
+        match one.and_then(|o| o.get(ln)) {
+            Some(v) => {
+                b.set(ln.clone(), v.to_owned());
+            }
+            None => {
+                if one.is_some() {
+                    b.del(ln);
+                }
+            }
+        }
+    }
+    b.into_labels()
+}
+
+fn vector_scalar(
+    op: TokenId,
+    mut rows: Vec<Row>,
+    sc: &[f64],
+    swap: bool,
+    ret_bool: bool,
+) -> Vec<Row> {
+    let cmp = is_comparison(op);
+    for row in &mut rows {
+        row.drop_name = row.drop_name || !cmp || ret_bool;
+        for (x, &c) in row.vals.iter_mut().zip(sc) {
+            if !present(*x) {
+                continue;
+            }
+            let (l, r) = if swap { (c, *x) } else { (*x, c) };
+            let (mut v, keep) = apply(op, l, r);
+            if cmp && swap {
+                v = *x;
+            }
+            *x = if ret_bool {
+                if keep {
+                    1.0
+                } else {
+                    0.0
+                }
+            } else if keep {
+                v
+            } else {
+                ABSENT
+            };
+        }
+    }
+    rows.retain(|row| row.vals.iter().any(|v| present(*v)));
+    rows
+}

@@ -1,0 +1,268 @@
+//! The query engine: options, instant and range queries, and turning the
+//! evaluator's per-step rows into API values.
+
+use crate::error::{Error, Result};
+use crate::eval::{present, without_name, Evaluator, Row, Steps, Val};
+use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
+use sightline_core::{Labels, MetricQuerier, Sample};
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// Engine settings; the defaults are Prometheus's.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (default 5m).
+    pub lookback_delta: Duration,
+    /// Most samples a query may hold in memory (default 50,000,000).
+    pub max_samples: usize,
+    /// Longest a query may run; `None` for no limit (default 2m).
+    pub timeout: Option<Duration>,
+    /// Step of subqueries written without one, `x[5m:]` (default 1m, the
+    /// global evaluation interval in Prometheus).
+    pub default_subquery_step: Duration,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta: Duration::from_secs(300),
+            max_samples: 50_000_000,
+            timeout: Some(Duration::from_secs(120)),
+            default_subquery_step: Duration::from_secs(60),
+        }
+    }
+}
+
+/// Most points a range query may return per series, as Prometheus allows.
+const MAX_POINTS_PER_SERIES: i64 = 11_000;
+
+/// Evaluates PromQL over a [`MetricQuerier`]. Cheap to share: it holds only options.
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with these options.
+    pub fn new(opts: EngineOptions) -> Self {
+        Engine { opts }
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `query` at `time_ms`.
+    pub fn instant_query(
+        &self,
+        q: &dyn MetricQuerier,
+        query: &str,
+        time_ms: i64,
+    ) -> Result<QueryResult> {
+        let expr = parse(query)?;
+        let mut ev = self.evaluator(q, query, time_ms, time_ms, false);
+        let steps = Steps {
+            start: time_ms,
+            step: 0,
+            n: 1,
+        };
+        let val = ev.eval(&expr, &steps)?;
+        let value = match val {
+            Val::Scalar(v) => Value::Scalar(time_ms, v[0]),
+            Val::Str(s) => Value::String(time_ms, s),
+            Val::Vector(rows) => {
+                let mut out = Vec::with_capacity(rows.len());
+                let mut seen = std::collections::HashSet::new();
+                for r in rows {
+                    if !present(r.vals[0]) {
+                        continue;
+                    }
+                    let labels = if r.drop_name {
+                        without_name(&r.labels)
+                    } else {
+                        r.labels
+                    };
+                    if !seen.insert(labels.clone()) {
+                        return Err(Error::exec(
+                            "vector cannot contain metrics with the same labelset",
+                        ));
+                    }
+                    out.push(InstantSample {
+                        labels,
+                        t: time_ms,
+                        v: r.vals[0],
+                    });
+                }
+                Value::Vector(out)
+            }
+            Val::Matrix(rows) => {
+                let mut out: Vec<RangeSeries> = Vec::with_capacity(rows.len());
+                let mut seen = std::collections::HashSet::new();
+                for r in rows {
+                    let labels = if r.drop_name {
+                        without_name(&r.labels)
+                    } else {
+                        r.labels
+                    };
+                    if !seen.insert(labels.clone()) {
+                        return Err(Error::exec(
+                            "vector cannot contain metrics with the same labelset",
+                        ));
+                    }
+                    out.push(RangeSeries {
+                        labels,
+                        points: r.samples,
+                    });
+                }
+                out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                Value::Matrix(out)
+            }
+        };
+        Ok(QueryResult {
+            value,
+            warnings: ev.warnings,
+            infos: ev.infos,
+        })
+    }
+
+    /// Evaluates `query` at every `step_ms` from `start_ms` to `end_ms` inclusive.
+    pub fn range_query(
+        &self,
+        q: &dyn MetricQuerier,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult> {
+        if step_ms <= 0 {
+            return Err(Error::Parse(
+                "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(Error::Parse(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        if (end_ms - start_ms) / step_ms >= MAX_POINTS_PER_SERIES {
+            return Err(Error::Parse(
+                "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
+            ));
+        }
+        let expr = parse(query)?;
+        let mut ev = self.evaluator(q, query, start_ms, end_ms, true);
+        let n = ((end_ms - start_ms) / step_ms) as usize + 1;
+        let steps = Steps {
+            start: start_ms,
+            step: step_ms,
+            n,
+        };
+        let rows = match ev.eval(&expr, &steps)? {
+            Val::Scalar(v) => vec![Row {
+                labels: Labels::empty(),
+                drop_name: false,
+                vals: v,
+            }],
+            Val::Vector(rows) => rows,
+            other => {
+                return Err(Error::exec(format!(
+                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
+                other.type_name()
+            )))
+            }
+        };
+        let mut by_labels: HashMap<Labels, usize> = HashMap::new();
+        let mut out: Vec<RangeSeries> = Vec::new();
+        for r in rows {
+            let labels = if r.drop_name {
+                without_name(&r.labels)
+            } else {
+                r.labels
+            };
+            let points: Vec<Sample> = r
+                .vals
+                .iter()
+                .enumerate()
+                .filter(|(_, v)| present(**v))
+                .map(|(i, v)| Sample::new(steps.t(i), *v))
+                .collect();
+            if points.is_empty() {
+                continue;
+            }
+            match by_labels.get(&labels) {
+                Some(&k) => {
+                    // Rows that became equal after dropping names merge
+                    // unless they collide at a step.
+                    let existing = std::mem::take(&mut out[k].points);
+                    let mut merged = Vec::with_capacity(existing.len() + points.len());
+                    let (mut a, mut b) = (
+                        existing.into_iter().peekable(),
+                        points.into_iter().peekable(),
+                    );
+                    loop {
+                        let next = match (a.peek(), b.peek()) {
+                            (Some(x), Some(y)) if x.t == y.t => {
+                                return Err(Error::exec(
+                                    "vector cannot contain metrics with the same labelset",
+                                ))
+                            }
+                            (Some(x), Some(y)) => {
+                                if x.t < y.t {
+                                    a.next()
+                                } else {
+                                    b.next()
+                                }
+                            }
+                            (Some(_), None) => a.next(),
+                            (None, Some(_)) => b.next(),
+                            (None, None) => break,
+                        };
+                        merged.extend(next);
+                    }
+                    out[k].points = merged;
+                }
+                None => {
+                    by_labels.insert(labels.clone(), out.len());
+                    out.push(RangeSeries { labels, points });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.labels.cmp(&b.labels));
+        Ok(QueryResult {
+            value: Value::Matrix(out),
+            warnings: ev.warnings,
+            infos: ev.infos,
+        })
+    }
+
+    fn evaluator<'a>(
+        &'a self,
+        q: &'a dyn MetricQuerier,
+        query: &'a str,
+        start: i64,
+        end: i64,
+        range: bool,
+    ) -> Evaluator<'a> {
+        Evaluator {
+            q,
+            lookback: self.opts.lookback_delta.as_millis() as i64,
+            max_samples: self.opts.max_samples,
+            subquery_step: (self.opts.default_subquery_step.as_millis() as i64).max(1),
+            query,
+            qstart: start,
+            qend: end,
+            range_query: range,
+            deadline: self.opts.timeout.map(|t| Instant::now() + t),
+            samples: 0,
+            warnings: Vec::new(),
+            infos: Vec::new(),
+        }
+    }
+}
+
+/// Parses a query, mapping the parser's message to a bad-data error.
+pub fn parse(query: &str) -> Result<promql_parser::parser::Expr> {
+    promql_parser::parser::parse(query)
+        .map_err(|e| Error::Parse(format!("invalid parameter \"query\": {e}")))
+}

@@ -1,0 +1,53 @@
+//! The engine's error type.
+
+use sightline_core::ErrorKind;
+
+/// Why a query failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The query text did not parse; the message names the position when the
+    /// parser reports one.
+    #[error("{0}")]
+    Parse(String),
+    /// Evaluation failed (bad argument, many-to-many matching, ...).
+    #[error("{0}")]
+    Execution(String),
+    /// The query ran longer than the engine's timeout.
+    #[error("query timed out in {0}")]
+    Timeout(&'static str),
+    /// The query would hold more samples in memory than allowed.
+    #[error("query processing would load too many samples into memory in {0}")]
+    TooManySamples(&'static str),
+    /// The store failed.
+    #[error("{0}")]
+    Storage(#[from] sightline_core::Error),
+}
+
+impl Error {
+    /// The coarse kind, for HTTP statuses and Prometheus's `errorType`.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::Parse(_) => ErrorKind::BadData,
+            Error::Execution(_) => ErrorKind::Execution,
+            Error::Timeout(_) => ErrorKind::Timeout,
+            Error::TooManySamples(_) => ErrorKind::LimitExceeded,
+            Error::Storage(e) => e.kind(),
+        }
+    }
+
+    pub(crate) fn exec(msg: impl Into<String>) -> Self {
+        Error::Execution(msg.into())
+    }
+}
+
+impl From<Error> for sightline_core::Error {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Storage(e) => e,
+            other => sightline_core::Error::new(other.kind(), other.to_string()),
+        }
+    }
+}
+
+/// Result with the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

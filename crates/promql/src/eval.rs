@@ -1,0 +1,500 @@
+//! The evaluator core: the step grid, intermediate values, selectors and
+//! subqueries. Operators, aggregations and functions live in sibling modules.
+//!
+//! Every expression is evaluated once for all steps of a query: an instant
+//! vector becomes one [`Row`] per series with a dense value per step, so that
+//! labels are computed once per series rather than once per step, and a
+//! selector reads its series once over the whole query range.
+
+use crate::error::{Error, Result};
+use promql_parser::label::MatchOp as PMatchOp;
+use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use sightline_core::{is_stale_nan, Labels, MatchOp, Matcher, MetricQuerier, Sample, METRIC_NAME};
+use std::time::{Instant, SystemTime};
+
+/// Marks "no value at this step" in a [`Row`]. It is a NaN payload that no
+/// arithmetic produces (results of arithmetic on NaN are quiet NaNs), and rows
+/// never do arithmetic on an absent cell, so it cannot be confused with data.
+pub(crate) const ABSENT: f64 = f64::from_bits(0x7ff0_0000_0bad_0001);
+
+/// True when the cell holds a value.
+#[inline]
+pub(crate) fn present(v: f64) -> bool {
+    v.to_bits() != ABSENT.to_bits()
+}
+
+/// The evaluation timestamps of one (sub)query: `start + i * step`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Steps {
+    pub start: i64,
+    pub step: i64,
+    pub n: usize,
+}
+
+impl Steps {
+    #[inline]
+    pub fn t(&self, i: usize) -> i64 {
+        self.start + self.step * i as i64
+    }
+}
+
+/// One series of an instant vector over all steps.
+#[derive(Debug, Clone)]
+pub(crate) struct Row {
+    pub labels: Labels,
+    /// Delayed `__name__` removal: the name is dropped when the result is
+    /// returned, unless a later function (label_replace) sets it again.
+    pub drop_name: bool,
+    pub vals: Vec<f64>,
+}
+
+/// One series of a range vector.
+#[derive(Debug, Clone)]
+pub(crate) struct MatRow {
+    pub labels: Labels,
+    pub drop_name: bool,
+    pub samples: Vec<Sample>,
+}
+
+/// An intermediate value over all steps.
+#[derive(Debug)]
+pub(crate) enum Val {
+    Scalar(Vec<f64>),
+    Str(String),
+    Vector(Vec<Row>),
+    Matrix(Vec<MatRow>),
+}
+
+impl Val {
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Val::Scalar(_) => "scalar",
+            Val::Str(_) => "string",
+            Val::Vector(_) => "instant vector",
+            Val::Matrix(_) => "range vector",
+        }
+    }
+}
+
+/// A range-vector argument prepared for windowing: every sample any step
+/// needs, read once, plus the evaluation time of each step.
+pub(crate) struct RangeInput {
+    pub series: Vec<MatRow>,
+    pub range: i64,
+    /// Window end per output step (after `@` and `offset`); a single entry
+    /// when `@` makes every step identical.
+    pub times: Vec<i64>,
+}
+
+impl RangeInput {
+    /// Calls `f(row, step, window)` for every step; windows are `(t-range, t]`.
+    pub fn for_each_window(&self, mut f: impl FnMut(usize, usize, &[Sample])) {
+        for (ri, row) in self.series.iter().enumerate() {
+            let (mut lo, mut hi) = (0usize, 0usize);
+            let s = &row.samples;
+            for (i, &t) in self.times.iter().enumerate() {
+                while hi < s.len() && s[hi].t <= t {
+                    hi += 1;
+                }
+                while lo < hi && s[lo].t <= t - self.range {
+                    lo += 1;
+                }
+                f(ri, i, &s[lo.min(hi)..hi]);
+            }
+        }
+    }
+}
+
+/// Walks an expression tree over a store.
+pub(crate) struct Evaluator<'a> {
+    pub q: &'a dyn MetricQuerier,
+    pub lookback: i64,
+    pub max_samples: usize,
+    pub subquery_step: i64,
+    pub query: &'a str,
+    pub qstart: i64,
+    pub qend: i64,
+    pub range_query: bool,
+    pub deadline: Option<Instant>,
+    pub samples: usize,
+    pub warnings: Vec<String>,
+    pub infos: Vec<String>,
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn warn(&mut self, msg: String) {
+        let m = format!("PromQL warning: {msg}");
+        if !self.warnings.contains(&m) {
+            self.warnings.push(m);
+        }
+    }
+
+    pub fn info(&mut self, msg: String) {
+        let m = format!("PromQL info: {msg}");
+        if !self.infos.contains(&m) {
+            self.infos.push(m);
+        }
+    }
+
+    /// `(line:col)` of the first occurrence of `needle` in the query; the
+    /// parser keeps no positions, so annotations locate their node by text.
+    pub fn pos(&self, needle: &str) -> String {
+        let off = if needle.is_empty() {
+            0
+        } else {
+            self.query.find(needle).unwrap_or(0)
+        };
+        let before = &self.query[..off];
+        let line = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        format!("({line}:{col})")
+    }
+
+    pub fn check_deadline(&self) -> Result<()> {
+        if let Some(d) = self.deadline {
+            if Instant::now() > d {
+                return Err(Error::Timeout("query execution"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Accounts `n` more samples held in memory.
+    pub fn add_samples(&mut self, n: usize) -> Result<()> {
+        self.samples += n;
+        if self.samples > self.max_samples {
+            return Err(Error::TooManySamples("query execution"));
+        }
+        Ok(())
+    }
+
+    pub fn eval(&mut self, e: &Expr, s: &Steps) -> Result<Val> {
+        self.check_deadline()?;
+        match e {
+            Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; s.n])),
+            Expr::StringLiteral(st) => Ok(Val::Str(st.val.clone())),
+            Expr::Paren(p) => self.eval(&p.expr, s),
+            Expr::Unary(u) => match self.eval(&u.expr, s)? {
+                Val::Scalar(mut v) => {
+                    v.iter_mut().for_each(|x| *x = -*x);
+                    Ok(Val::Scalar(v))
+                }
+                Val::Vector(mut rows) => {
+                    for r in &mut rows {
+                        r.drop_name = true;
+                        for x in r.vals.iter_mut().filter(|x| present(**x)) {
+                            *x = -*x;
+                        }
+                    }
+                    Ok(Val::Vector(rows))
+                }
+                other => Err(Error::exec(format!(
+                    "unary expression only allowed on expressions of type scalar or instant vector, got {}",
+                    other.type_name()
+                ))),
+            },
+            Expr::Binary(b) => self.eval_binary(b, s),
+            Expr::Aggregate(a) => self.eval_aggregate(a, s),
+            Expr::Call(c) => self.eval_call(c, s),
+            Expr::VectorSelector(vs) => Ok(Val::Vector(self.select_vector(vs, s, false)?)),
+            Expr::MatrixSelector(_) | Expr::Subquery(_) => {
+                if s.n != 1 {
+                    return Err(Error::exec(
+                        "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector",
+                    ));
+                }
+                let input = self.range_input(e, s)?;
+                let mut out = Vec::new();
+                input.for_each_window(|ri, _, w| {
+                    if !w.is_empty() {
+                        let r = &input.series[ri];
+                        out.push(MatRow {
+                            labels: r.labels.clone(),
+                            drop_name: r.drop_name,
+                            samples: w.to_vec(),
+                        });
+                    }
+                });
+                Ok(Val::Matrix(out))
+            }
+            Expr::Extension(_) => Err(Error::exec("extension expressions are not supported")),
+        }
+    }
+
+    /// Evaluates an expression that must be a scalar (function and aggregation parameters).
+    pub fn eval_scalar(&mut self, e: &Expr, s: &Steps) -> Result<Vec<f64>> {
+        match self.eval(e, s)? {
+            Val::Scalar(v) => Ok(v),
+            other => Err(Error::exec(format!(
+                "expected scalar argument, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    pub fn eval_vector(&mut self, e: &Expr, s: &Steps) -> Result<Vec<Row>> {
+        match self.eval(e, s)? {
+            Val::Vector(v) => Ok(v),
+            other => Err(Error::exec(format!(
+                "expected instant vector argument, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    pub fn eval_string(&mut self, e: &Expr, s: &Steps) -> Result<String> {
+        match self.eval(e, s)? {
+            Val::Str(v) => Ok(v),
+            other => Err(Error::exec(format!(
+                "expected string argument, got {}",
+                other.type_name()
+            ))),
+        }
+    }
+
+    fn at_ms(&self, at: &AtModifier) -> i64 {
+        match at {
+            AtModifier::Start => self.qstart,
+            AtModifier::End => self.qend,
+            AtModifier::At(t) => system_time_ms(*t),
+        }
+    }
+
+    /// The per-step timestamps a selector reads at; one entry when `@` pins them.
+    pub fn selector_times(
+        &self,
+        at: &Option<AtModifier>,
+        offset: &Option<Offset>,
+        s: &Steps,
+    ) -> Vec<i64> {
+        let off = match offset {
+            Some(Offset::Pos(d)) => d.as_millis() as i64,
+            Some(Offset::Neg(d)) => -(d.as_millis() as i64),
+            None => 0,
+        };
+        match at {
+            Some(a) => vec![self.at_ms(a) - off],
+            None => (0..s.n).map(|i| s.t(i) - off).collect(),
+        }
+    }
+
+    /// Selects the series of `vs` with samples in `[mint, maxt]`, sorted by labels.
+    pub fn select(
+        &mut self,
+        vs: &VectorSelector,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Vec<sightline_core::Series>> {
+        let alternatives = selector_matchers(vs)?;
+        if alternatives.len() == 1 {
+            return Ok(self.q.select(mint, maxt, &alternatives[0])?);
+        }
+        let mut all = std::collections::BTreeMap::new();
+        for m in &alternatives {
+            for s in self.q.select(mint, maxt, m)? {
+                all.entry(s.labels.clone()).or_insert(s);
+            }
+        }
+        Ok(all.into_values().collect())
+    }
+
+    /// Evaluates an instant-vector selector at every step with the lookback
+    /// window `(t - lookback, t]`. With `want_ts` the values are the sample
+    /// timestamps in seconds (for `timestamp()`).
+    pub fn select_vector(
+        &mut self,
+        vs: &VectorSelector,
+        s: &Steps,
+        want_ts: bool,
+    ) -> Result<Vec<Row>> {
+        let times = self.selector_times(&vs.at, &vs.offset, s);
+        let broadcast = times.len() != s.n;
+        let mint = times[0] - self.lookback + 1;
+        let maxt = *times.last().unwrap_or(&times[0]);
+        let series = self.select(vs, mint, maxt)?;
+        let mut rows = Vec::with_capacity(series.len());
+        let mut count = 0usize;
+        for (k, ser) in series.into_iter().enumerate() {
+            if k % 1024 == 0 {
+                self.check_deadline()?;
+            }
+            let mut vals = vec![ABSENT; times.len()];
+            let mut it = ser.samples.peekable();
+            let mut last: Option<Sample> = None;
+            let mut any = false;
+            for (i, &t) in times.iter().enumerate() {
+                while let Some(p) = it.peek() {
+                    if p.t <= t {
+                        last = it.next();
+                    } else {
+                        break;
+                    }
+                }
+                if let Some(l) = last {
+                    if l.t > t - self.lookback && !is_stale_nan(l.v) {
+                        vals[i] = if want_ts { l.t as f64 / 1000.0 } else { l.v };
+                        any = true;
+                        count += 1;
+                    }
+                }
+            }
+            if !any {
+                continue;
+            }
+            if broadcast {
+                vals = vec![vals[0]; s.n];
+            }
+            rows.push(Row {
+                labels: ser.labels,
+                drop_name: false,
+                vals,
+            });
+        }
+        self.add_samples(count)?;
+        Ok(rows)
+    }
+
+    /// Prepares a matrix selector or subquery for windowed evaluation.
+    pub fn range_input(&mut self, e: &Expr, s: &Steps) -> Result<RangeInput> {
+        match e {
+            Expr::Paren(p) => self.range_input(&p.expr, s),
+            Expr::MatrixSelector(ms) => {
+                let range = ms.range.as_millis() as i64;
+                let times = self.selector_times(&ms.vs.at, &ms.vs.offset, s);
+                let mint = times[0] - range + 1;
+                let maxt = *times.last().unwrap_or(&times[0]);
+                let series = self.select(&ms.vs, mint, maxt)?;
+                let mut out = Vec::with_capacity(series.len());
+                let mut count = 0;
+                for ser in series {
+                    let samples: Vec<Sample> = ser.samples.filter(|x| !is_stale_nan(x.v)).collect();
+                    if samples.is_empty() {
+                        continue;
+                    }
+                    count += samples.len();
+                    out.push(MatRow {
+                        labels: ser.labels,
+                        drop_name: false,
+                        samples,
+                    });
+                }
+                self.add_samples(count)?;
+                Ok(RangeInput {
+                    series: out,
+                    range,
+                    times,
+                })
+            }
+            Expr::Subquery(sq) => {
+                let range = sq.range.as_millis() as i64;
+                let times = self.selector_times(&sq.at, &sq.offset, s);
+                let step = sq
+                    .step
+                    .map(|d| d.as_millis() as i64)
+                    .filter(|&d| d > 0)
+                    .unwrap_or(self.subquery_step);
+                let base = times[0] - range;
+                let start = base.div_euclid(step) * step + step;
+                let end = *times.last().unwrap_or(&times[0]);
+                let n = if end >= start {
+                    ((end - start) / step) as usize + 1
+                } else {
+                    0
+                };
+                let mut series = Vec::new();
+                if n > 0 {
+                    let inner = Steps { start, step, n };
+                    match self.eval(&sq.expr, &inner)? {
+                        Val::Vector(rows) => {
+                            for r in rows {
+                                let samples: Vec<Sample> = r
+                                    .vals
+                                    .iter()
+                                    .enumerate()
+                                    .filter(|(_, v)| present(**v))
+                                    .map(|(i, v)| Sample::new(inner.t(i), *v))
+                                    .collect();
+                                if !samples.is_empty() {
+                                    series.push(MatRow {
+                                        labels: r.labels,
+                                        drop_name: r.drop_name,
+                                        samples,
+                                    });
+                                }
+                            }
+                        }
+                        Val::Scalar(v) => series.push(MatRow {
+                            labels: Labels::empty(),
+                            drop_name: false,
+                            samples: v
+                                .iter()
+                                .enumerate()
+                                .map(|(i, v)| Sample::new(inner.t(i), *v))
+                                .collect(),
+                        }),
+                        other => {
+                            return Err(Error::exec(format!(
+                                "subquery is only allowed on instant vector, got {}",
+                                other.type_name()
+                            )))
+                        }
+                    }
+                }
+                Ok(RangeInput {
+                    series,
+                    range,
+                    times,
+                })
+            }
+            _ => Err(Error::exec(
+                "expected range vector argument (a matrix selector or subquery)",
+            )),
+        }
+    }
+}
+
+pub(crate) fn system_time_ms(t: SystemTime) -> i64 {
+    match t.duration_since(SystemTime::UNIX_EPOCH) {
+        Ok(d) => d.as_millis() as i64,
+        Err(e) => -(e.duration().as_millis() as i64),
+    }
+}
+
+/// Core matchers for a selector: one list per `or` alternative.
+pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
+    let convert = |list: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>> {
+        let mut out = Vec::with_capacity(list.len() + 1);
+        if let Some(n) = &vs.name {
+            out.push(Matcher::equal(METRIC_NAME, n.clone()));
+        }
+        for m in list {
+            let op = match m.op {
+                PMatchOp::Equal => MatchOp::Equal,
+                PMatchOp::NotEqual => MatchOp::NotEqual,
+                PMatchOp::Re(_) => MatchOp::Regex,
+                PMatchOp::NotRe(_) => MatchOp::NotRegex,
+            };
+            out.push(Matcher::new(op, m.name.clone(), m.value.clone())?);
+        }
+        Ok(out)
+    };
+    if vs.matchers.or_matchers.is_empty() {
+        Ok(vec![convert(&vs.matchers.matchers)?])
+    } else {
+        vs.matchers
+            .or_matchers
+            .iter()
+            .map(|alt| convert(alt))
+            .collect()
+    }
+}
+
+/// The labels with `__name__` removed.
+pub(crate) fn without_name(l: &Labels) -> Labels {
+    if l.get(METRIC_NAME).is_none() {
+        return l.clone();
+    }
+    let mut b = l.to_builder();
+    b.del(METRIC_NAME);
+    b.into_labels()
+}

@@ -1,0 +1,40 @@
+//! PromQL evaluation over Sightline's storage traits.
+//!
+//! - [`Engine`] with [`EngineOptions`] runs [`Engine::instant_query`] and
+//!   [`Engine::range_query`] over any [`sightline_core::MetricQuerier`] and
+//!   returns a [`QueryResult`]: a [`Value`] plus Prometheus's warning and info
+//!   annotations.
+//! - [`Error`] says why a query failed; [`Error::kind`] maps it to
+//!   [`sightline_core::ErrorKind`] for HTTP statuses.
+//! - [`promqltest`] runs Prometheus's `.test` files against a
+//!   [`sightline_core::MemStore`].
+//!
+//! Parsing is the `promql-parser` crate's; evaluation is ours and follows
+//! Prometheus 3.x on float samples (left-open range windows, delayed
+//! `__name__` removal). Native histograms are not supported.
+//!
+//! ```
+//! use sightline_core::{Labels, MemStore};
+//! use sightline_promql::{Engine, EngineOptions, Value};
+//!
+//! let store = MemStore::new();
+//! store.add(Labels::from_pairs([("__name__", "up"), ("job", "a")]), 0, 1.0);
+//! let engine = Engine::new(EngineOptions::default());
+//! let res = engine.instant_query(&store, "sum(up)", 60_000).unwrap();
+//! let Value::Vector(v) = res.value else { panic!() };
+//! assert_eq!(v[0].v, 1.0);
+//! ```
+
+mod aggregations;
+mod binary;
+mod engine;
+mod error;
+mod eval;
+mod functions;
+pub mod promqltest;
+mod range_functions;
+mod value;
+
+pub use engine::{parse, Engine, EngineOptions};
+pub use error::{Error, Result};
+pub use value::{InstantSample, QueryResult, RangeSeries, Value};

@@ -1,0 +1,516 @@
+//! A runner for Prometheus's `.test` files (the `promqltest` language).
+//!
+//! It loads series into a [`MemStore`], runs each `eval` through the
+//! [`Engine`], and compares with a relative tolerance of 1e-6 as upstream
+//! does. Native histograms (`{{...}}` literals, `load_with_nhcb`) are out of
+//! scope: an eval that selects such a series or expects a histogram is
+//! skipped with a reason, and so is one whose query `promql-parser` cannot
+//! parse (newer syntax such as `anchored`/`smoothed` or duration expressions).
+
+mod parse;
+
+pub use parse::{expand_values, parse_duration, parse_labels, split_series};
+
+use crate::eval::selector_matchers;
+use crate::{Engine, EngineOptions, Value};
+use promql_parser::parser::Expr;
+use sightline_core::{matches_all, Labels, MemStore};
+use std::path::Path;
+
+/// Outcome of one file.
+#[derive(Debug, Default, Clone)]
+pub struct Report {
+    /// Evals that passed.
+    pub passed: usize,
+    /// Evals that failed.
+    pub failed: usize,
+    /// Evals skipped as out of scope.
+    pub skipped: usize,
+    /// `line N: reason` per skipped eval.
+    pub skips: Vec<String>,
+    /// `line N: query: what went wrong` per failed eval.
+    pub failures: Vec<String>,
+}
+
+/// Runs one `.test` file.
+pub fn run_file(path: &Path) -> std::io::Result<Report> {
+    Ok(run_script(&std::fs::read_to_string(path)?))
+}
+
+#[derive(Debug, Clone)]
+enum Req {
+    Any,
+    Nothing,
+    Msg(String),
+    Regex(String),
+}
+
+#[derive(Debug, Default)]
+struct EvalCmd {
+    line: usize,
+    query: String,
+    range: Option<(i64, i64, i64)>,
+    at: i64,
+    fail: bool,
+    fail_msg: Option<String>,
+    fail_regex: Option<String>,
+    warn: Vec<Req>,
+    info: Vec<Req>,
+    ordered: bool,
+    rows: Vec<(Labels, Vec<parse::Point>)>,
+    scalar: Option<f64>,
+    string: Option<String>,
+    range_vector: Option<(i64, i64, i64)>,
+    needs_histograms: bool,
+    bad_line: Option<String>,
+}
+
+fn is_command(line: &str) -> bool {
+    line.starts_with("eval") || line.starts_with("load") || line.starts_with("clear")
+}
+
+/// Runs the text of a `.test` file.
+pub fn run_script(text: &str) -> Report {
+    let lines: Vec<&str> = text.lines().collect();
+    let store = MemStore::new();
+    let mut hist: Vec<Labels> = Vec::new();
+    let engine = Engine::new(EngineOptions {
+        timeout: None,
+        ..EngineOptions::default()
+    });
+    let mut rep = Report::default();
+    let mut i = 0;
+    while i < lines.len() {
+        let line = lines[i].trim();
+        let lineno = i + 1;
+        i += 1;
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut block = Vec::new();
+        while i < lines.len() && !lines[i].trim().is_empty() && !is_command(lines[i]) {
+            if !lines[i].trim().starts_with('#') {
+                block.push((i + 1, lines[i].trim()));
+            }
+            i += 1;
+        }
+        let (cmd, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
+        match cmd {
+            "clear" => {
+                store.clear();
+                hist.clear();
+            }
+            "load" | "load_with_nhcb" => {
+                let interval = parse_duration(rest).unwrap_or(60_000);
+                for (ln, l) in block {
+                    let (desc, vals) = split_series(l);
+                    let Some(labels) = parse_labels(desc) else {
+                        rep.failed += 1;
+                        rep.failures
+                            .push(format!("line {ln}: cannot parse series {desc:?}"));
+                        continue;
+                    };
+                    if vals.contains("{{") {
+                        hist.push(labels);
+                        continue;
+                    }
+                    if cmd == "load_with_nhcb" {
+                        if let Some(base) =
+                            labels.metric_name().and_then(|n| n.strip_suffix("_bucket"))
+                        {
+                            let mut b = labels.to_builder();
+                            b.set("__name__", base.to_owned());
+                            b.del("le");
+                            hist.push(b.into_labels());
+                        }
+                    }
+                    let Some(points) = expand_values(vals) else {
+                        rep.failed += 1;
+                        rep.failures
+                            .push(format!("line {ln}: cannot parse values {vals:?}"));
+                        continue;
+                    };
+                    for (k, p) in points.into_iter().enumerate() {
+                        if let Some(v) = p {
+                            store.add(labels.clone(), k as i64 * interval, v);
+                        }
+                    }
+                }
+            }
+            c if c.starts_with("eval") => {
+                let ev = parse_eval(lineno, c, rest, &block);
+                run_eval(&engine, &store, &hist, ev, &mut rep);
+            }
+            other => {
+                rep.failed += 1;
+                rep.failures
+                    .push(format!("line {lineno}: unknown command {other:?}"));
+            }
+        }
+    }
+    rep
+}
+
+fn parse_req(rest: &str) -> Req {
+    let rest = rest.trim();
+    if let Some(m) = rest.strip_prefix("msg:") {
+        Req::Msg(m.trim().to_owned())
+    } else if let Some(r) = rest.strip_prefix("regex:") {
+        Req::Regex(r.trim().to_owned())
+    } else {
+        Req::Any
+    }
+}
+
+fn parse_eval(line: usize, cmd: &str, rest: &str, block: &[(usize, &str)]) -> EvalCmd {
+    let mut ev = EvalCmd {
+        line,
+        ..EvalCmd::default()
+    };
+    match cmd {
+        "eval_fail" => ev.fail = true,
+        "eval_warn" => ev.warn.push(Req::Any),
+        "eval_info" => ev.info.push(Req::Any),
+        "eval_ordered" => ev.ordered = true,
+        _ => {}
+    }
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    let take_after = |n: usize| -> String {
+        // The query is everything after the first n words.
+        let mut s = rest.trim_start();
+        for _ in 0..n {
+            s = s.trim_start();
+            let end = s.find(char::is_whitespace).unwrap_or(s.len());
+            s = &s[end..];
+        }
+        s.trim().to_owned()
+    };
+    if words.first() == Some(&"instant") && words.get(1) == Some(&"at") {
+        ev.at = words.get(2).and_then(|w| parse_duration(w)).unwrap_or(0);
+        ev.query = take_after(3);
+    } else if words.first() == Some(&"range") && words.get(1) == Some(&"from") {
+        let from = words.get(2).and_then(|w| parse_duration(w)).unwrap_or(0);
+        let to = words.get(4).and_then(|w| parse_duration(w)).unwrap_or(0);
+        let step = words.get(6).and_then(|w| parse_duration(w)).unwrap_or(0);
+        ev.range = Some((from, to, step));
+        ev.query = take_after(7);
+    } else {
+        ev.bad_line = Some(format!("cannot parse eval command {rest:?}"));
+    }
+    for &(_, l) in block {
+        if l.contains("{{") {
+            ev.needs_histograms = true;
+        }
+        if let Some(e) = l.strip_prefix("expect ") {
+            let e = e.trim();
+            let (kind, arg) = e.split_once(char::is_whitespace).unwrap_or((e, ""));
+            match kind {
+                "fail" => {
+                    ev.fail = true;
+                    match parse_req(arg) {
+                        Req::Msg(m) => ev.fail_msg = Some(m),
+                        Req::Regex(r) => ev.fail_regex = Some(r),
+                        _ => {}
+                    }
+                }
+                "warn" => ev.warn.push(parse_req(arg)),
+                "no_warn" => ev.warn.push(Req::Nothing),
+                "info" => ev.info.push(parse_req(arg)),
+                "no_info" => ev.info.push(Req::Nothing),
+                "ordered" => ev.ordered = true,
+                "string" => ev.string = Some(arg.trim().trim_matches('"').to_owned()),
+                "range" => {
+                    let w: Vec<&str> = arg.split_whitespace().collect();
+                    // range vector from A to B step C
+                    let get = |k: usize| w.get(k).and_then(|x| parse_duration(x)).unwrap_or(0);
+                    ev.range_vector = Some((get(2), get(4), get(6)));
+                }
+                _ => ev.bad_line = Some(format!("unknown expectation {l:?}")),
+            }
+            continue;
+        }
+        if let Some(m) = l.strip_prefix("expected_fail_message") {
+            ev.fail = true;
+            ev.fail_msg = Some(m.trim().to_owned());
+            continue;
+        }
+        if let Some(r) = l.strip_prefix("expected_fail_regexp") {
+            ev.fail = true;
+            ev.fail_regex = Some(r.trim().to_owned());
+            continue;
+        }
+        if let Some(v) = parse::parse_float(l) {
+            ev.scalar = Some(v);
+            continue;
+        }
+        if l.starts_with('"') {
+            ev.string = Some(l.trim_matches('"').to_owned());
+            continue;
+        }
+        let (desc, vals) = split_series(l);
+        match (parse_labels(desc), expand_values(vals)) {
+            (Some(labels), Some(points)) => ev.rows.push((labels, points)),
+            _ => {
+                if !ev.needs_histograms {
+                    ev.bad_line = Some(format!("cannot parse expected line {l:?}"));
+                }
+            }
+        }
+    }
+    ev
+}
+
+fn collect_selectors<'e>(e: &'e Expr, out: &mut Vec<&'e promql_parser::parser::VectorSelector>) {
+    match e {
+        Expr::Aggregate(a) => {
+            collect_selectors(&a.expr, out);
+            if let Some(p) = &a.param {
+                collect_selectors(p, out);
+            }
+        }
+        Expr::Unary(u) => collect_selectors(&u.expr, out),
+        Expr::Binary(b) => {
+            collect_selectors(&b.lhs, out);
+            collect_selectors(&b.rhs, out);
+        }
+        Expr::Paren(p) => collect_selectors(&p.expr, out),
+        Expr::Subquery(s) => collect_selectors(&s.expr, out),
+        Expr::VectorSelector(v) => out.push(v),
+        Expr::MatrixSelector(m) => out.push(&m.vs),
+        Expr::Call(c) => c.args.args.iter().for_each(|a| collect_selectors(a, out)),
+        _ => {}
+    }
+}
+
+fn touches(expr: &Expr, hist: &[Labels]) -> bool {
+    if hist.is_empty() {
+        return false;
+    }
+    let mut sels = Vec::new();
+    collect_selectors(expr, &mut sels);
+    sels.iter().any(|vs| {
+        selector_matchers(vs)
+            .map(|alts| alts.iter().any(|m| hist.iter().any(|h| matches_all(m, h))))
+            .unwrap_or(false)
+    })
+}
+
+/// Upstream's `almost.Equal` with epsilon 1e-6.
+fn almost_equal(a: f64, b: f64) -> bool {
+    if a.is_nan() && b.is_nan() {
+        return true;
+    }
+    if a == b {
+        return true;
+    }
+    let diff = (a - b).abs();
+    if a == 0.0 || b == 0.0 || diff < f64::MIN_POSITIVE {
+        return diff < 1e-6 * f64::MIN_POSITIVE;
+    }
+    diff / (a.abs() + b.abs()).min(f64::MAX) < 1e-6
+}
+
+fn check_annos(kind: &str, reqs: &[Req], got: &[String]) -> Result<(), String> {
+    if reqs.is_empty() {
+        if !got.is_empty() {
+            return Err(format!("unexpected {kind} annotations: {got:?}"));
+        }
+        return Ok(());
+    }
+    for r in reqs {
+        let ok = match r {
+            Req::Any => !got.is_empty(),
+            Req::Nothing => got.is_empty(),
+            Req::Msg(m) => got.iter().any(|g| g == m),
+            Req::Regex(re) => regex::Regex::new(re)
+                .map(|re| got.iter().any(|g| re.is_match(g)))
+                .unwrap_or(false),
+        };
+        if !ok {
+            return Err(format!("{kind} annotations: expected {r:?}, got {got:?}"));
+        }
+    }
+    Ok(())
+}
+
+fn fmt_value(v: &Value) -> String {
+    match v {
+        Value::Scalar(_, f) => format!("scalar {f}"),
+        Value::String(_, s) => format!("string {s:?}"),
+        Value::Vector(v) => {
+            let items: Vec<String> = v.iter().map(|s| format!("{} {}", s.labels, s.v)).collect();
+            format!("vector [{}]", items.join(", "))
+        }
+        Value::Matrix(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|s| {
+                    let pts: Vec<String> = s
+                        .points
+                        .iter()
+                        .map(|p| format!("{}@{}", p.v, p.t))
+                        .collect();
+                    format!("{} [{}]", s.labels, pts.join(" "))
+                })
+                .collect();
+            format!("matrix [{}]", items.join(", "))
+        }
+    }
+}
+
+fn expected_series(
+    rows: &[(Labels, Vec<parse::Point>)],
+    start: i64,
+    step: i64,
+) -> Vec<(Labels, Vec<(i64, f64)>)> {
+    rows.iter()
+        .map(|(l, pts)| {
+            let p = pts
+                .iter()
+                .enumerate()
+                .filter_map(|(k, p)| p.map(|v| (start + k as i64 * step, v)))
+                .collect();
+            (l.clone(), p)
+        })
+        .collect()
+}
+
+fn compare(ev: &EvalCmd, got: &Value) -> Result<(), String> {
+    if let Some(s) = &ev.string {
+        return match got {
+            Value::String(_, g) if g == s => Ok(()),
+            _ => Err(format!("expected string {s:?}")),
+        };
+    }
+    if let Some(v) = ev.scalar {
+        return match got {
+            Value::Scalar(_, g) if almost_equal(*g, v) => Ok(()),
+            _ => Err(format!("expected scalar {v}")),
+        };
+    }
+    let matrix = match (ev.range, ev.range_vector) {
+        (Some((s, _, st)), _) | (None, Some((s, _, st))) => Some((s, st)),
+        _ => None,
+    };
+    if let Some((start, step)) = matrix {
+        let Value::Matrix(m) = got else {
+            return Err("expected a matrix".into());
+        };
+        let want = expected_series(&ev.rows, start, step);
+        if want.len() != m.len() {
+            return Err(format!("expected {} series, got {}", want.len(), m.len()));
+        }
+        for (l, pts) in &want {
+            let Some(g) = m.iter().find(|s| s.labels == *l) else {
+                return Err(format!("missing series {l}"));
+            };
+            let ok = g.points.len() == pts.len()
+                && g.points
+                    .iter()
+                    .zip(pts)
+                    .all(|(a, b)| a.t == b.0 && almost_equal(a.v, b.1));
+            if !ok {
+                return Err(format!("series {l}: expected {pts:?}"));
+            }
+        }
+        return Ok(());
+    }
+    let got_v: Vec<(Labels, f64)> = match got {
+        Value::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.v)).collect(),
+        Value::Matrix(m) if m.is_empty() => Vec::new(),
+        _ => return Err("expected an instant vector".into()),
+    };
+    if got_v.len() != ev.rows.len() {
+        return Err(format!(
+            "expected {} samples, got {}",
+            ev.rows.len(),
+            got_v.len()
+        ));
+    }
+    for (k, (l, pts)) in ev.rows.iter().enumerate() {
+        let want = pts.first().copied().flatten().unwrap_or(f64::NAN);
+        let found = if ev.ordered {
+            got_v.get(k).filter(|g| g.0 == *l)
+        } else {
+            got_v.iter().find(|g| g.0 == *l)
+        };
+        match found {
+            Some(g) if almost_equal(g.1, want) => {}
+            Some(g) => return Err(format!("{l}: expected {want}, got {}", g.1)),
+            None => return Err(format!("missing or misplaced sample {l} {want}")),
+        }
+    }
+    Ok(())
+}
+
+fn run_eval(engine: &Engine, store: &MemStore, hist: &[Labels], ev: EvalCmd, rep: &mut Report) {
+    let line = ev.line;
+    let q = ev.query.clone();
+    let skip = |rep: &mut Report, why: String| {
+        rep.skipped += 1;
+        rep.skips.push(format!("line {line}: {why}: {q}"));
+    };
+    if let Some(b) = &ev.bad_line {
+        rep.failed += 1;
+        rep.failures.push(format!("line {line}: {b}"));
+        return;
+    }
+    if ev.needs_histograms {
+        return skip(rep, "expects native histograms".into());
+    }
+    let expr = match promql_parser::parser::parse(&ev.query) {
+        Ok(e) => e,
+        Err(e) => {
+            if ev.fail && ev.fail_msg.is_none() && ev.fail_regex.is_none() {
+                rep.passed += 1;
+                return;
+            }
+            return skip(
+                rep,
+                format!(
+                    "promql-parser cannot parse ({})",
+                    e.lines().next().unwrap_or("")
+                ),
+            );
+        }
+    };
+    if touches(&expr, hist) {
+        return skip(rep, "selects native histograms".into());
+    }
+    let res = match ev.range {
+        Some((s, e, st)) => engine.range_query(store, &ev.query, s, e, st),
+        None => engine.instant_query(store, &ev.query, ev.at),
+    };
+    let outcome: Result<(), String> = match (&res, ev.fail) {
+        (Err(e), true) => {
+            let msg = e.to_string();
+            if let Some(m) = &ev.fail_msg {
+                if msg.trim() != m.trim() {
+                    Err(format!("expected error {m:?}, got {msg:?}"))
+                } else {
+                    Ok(())
+                }
+            } else if let Some(r) = &ev.fail_regex {
+                match regex::Regex::new(r) {
+                    Ok(re) if re.is_match(&msg) => Ok(()),
+                    _ => Err(format!("expected error matching {r:?}, got {msg:?}")),
+                }
+            } else {
+                Ok(())
+            }
+        }
+        (Err(e), false) => Err(format!("unexpected error: {e}")),
+        (Ok(r), true) => Err(format!("expected an error, got {}", fmt_value(&r.value))),
+        (Ok(r), false) => compare(&ev, &r.value)
+            .map_err(|e| format!("{e}; got {}", fmt_value(&r.value)))
+            .and_then(|_| check_annos("warning", &ev.warn, &r.warnings))
+            .and_then(|_| check_annos("info", &ev.info, &r.infos)),
+    };
+    match outcome {
+        Ok(()) => rep.passed += 1,
+        Err(why) => {
+            rep.failed += 1;
+            rep.failures.push(format!("line {line}: {q}: {why}"));
+        }
+    }
+}

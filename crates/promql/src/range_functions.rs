@@ -1,0 +1,395 @@
+//! Functions over range vectors: rate and friends, `*_over_time`,
+//! regression, smoothing. Each runs over `(t - range, t]` windows of samples
+//! read once for the whole query (see [`crate::eval::RangeInput`]).
+
+use crate::aggregations::{format_float, kahan_inc};
+use crate::error::{Error, Result};
+use crate::eval::{Evaluator, Row, Steps, Val, ABSENT};
+use crate::functions::{absent_labels, quantile};
+use promql_parser::parser::Expr;
+use sightline_core::Sample;
+
+pub(crate) fn is_range_function(name: &str) -> bool {
+    matches!(
+        name,
+        "rate"
+            | "irate"
+            | "increase"
+            | "delta"
+            | "idelta"
+            | "deriv"
+            | "predict_linear"
+            | "changes"
+            | "resets"
+            | "avg_over_time"
+            | "min_over_time"
+            | "max_over_time"
+            | "sum_over_time"
+            | "count_over_time"
+            | "stddev_over_time"
+            | "stdvar_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "quantile_over_time"
+            | "mad_over_time"
+            | "present_over_time"
+            | "absent_over_time"
+            | "double_exponential_smoothing"
+            | "ts_of_min_over_time"
+            | "ts_of_max_over_time"
+            | "ts_of_last_over_time"
+            | "ts_of_first_over_time"
+    )
+}
+
+/// Least-squares fit of the samples; returns (slope per second, intercept at `t0`).
+pub(crate) fn linear_regression(samples: &[Sample], t0: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy, mut sxy, mut cxy, mut sx2, mut cx2) =
+        (0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0);
+    let init = samples[0].v;
+    let mut const_y = true;
+    for (i, s) in samples.iter().enumerate() {
+        if const_y && i > 0 && s.v != init {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (s.t - t0) as f64 / 1000.0;
+        (sx, cx) = kahan_inc(x, sx, cx);
+        (sy, cy) = kahan_inc(s.v, sy, cy);
+        (sxy, cxy) = kahan_inc(x * s.v, sxy, cxy);
+        (sx2, cx2) = kahan_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    (slope, sy / n - slope * sx / n)
+}
+
+/// Prometheus's extrapolated rate/increase/delta over `(start, end]`.
+pub(crate) fn extrapolated_rate(
+    w: &[Sample],
+    start: i64,
+    end: i64,
+    counter: bool,
+    rate: bool,
+) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (first, last) = (w[0], w[w.len() - 1]);
+    let mut result = last.v - first.v;
+    if counter {
+        let mut prev = 0.0;
+        for s in w {
+            if s.v < prev {
+                result += prev;
+            }
+            prev = s.v;
+        }
+    }
+    let mut to_start = (first.t - start) as f64 / 1000.0;
+    let mut to_end = (end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg_gap = sampled / (w.len() - 1) as f64;
+    // A sample close enough to a boundary (within 110% of the average gap)
+    // means the series covers the range up to it; otherwise assume it
+    // starts or ends half a gap beyond the first or last sample.
+    let threshold = avg_gap * 1.1;
+    if to_start >= threshold {
+        to_start = avg_gap / 2.0;
+    }
+    if counter {
+        // A counter cannot go below zero: do not extrapolate past the point
+        // where it would have been zero.
+        let mut to_zero = to_start;
+        if result > 0.0 && first.v >= 0.0 {
+            to_zero = sampled * (first.v / result);
+        }
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg_gap / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if rate {
+        factor /= (end - start) as f64 / 1000.0;
+    }
+    Some(result * factor)
+}
+
+fn instant_delta(w: &[Sample], rate: bool) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (prev, last) = (w[w.len() - 2], w[w.len() - 1]);
+    let mut v = if rate && last.v < prev.v {
+        last.v
+    } else {
+        last.v - prev.v
+    };
+    let dt = last.t - prev.t;
+    if dt == 0 {
+        return None;
+    }
+    if rate {
+        v /= dt as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+fn mean(w: &[Sample]) -> f64 {
+    let (mut sum, mut c, mut m) = (w[0].v, 0.0, 0.0);
+    let mut incremental = false;
+    for (i, s) in w.iter().enumerate().skip(1) {
+        let count = (i + 1) as f64;
+        if !incremental {
+            let (ns, nc) = kahan_inc(s.v, sum, c);
+            if !ns.is_infinite() {
+                (sum, c) = (ns, nc);
+                continue;
+            }
+            incremental = true;
+            m = sum / (count - 1.0);
+            c /= count - 1.0;
+        }
+        let q = (count - 1.0) / count;
+        (m, c) = kahan_inc(s.v / count, q * m, q * c);
+    }
+    if incremental {
+        m + c
+    } else {
+        let n = w.len() as f64;
+        sum / n + c / n
+    }
+}
+
+fn variance(w: &[Sample]) -> f64 {
+    let (mut count, mut m, mut cm, mut aux, mut ca) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for s in w {
+        count += 1.0;
+        let delta = s.v - (m + cm);
+        (m, cm) = kahan_inc(delta / count, m, cm);
+        (aux, ca) = kahan_inc(delta * (s.v - (m + cm)), aux, ca);
+    }
+    (aux + ca) / count
+}
+
+fn smoothing(w: &[Sample], sf: f64, tf: f64) -> Option<f64> {
+    if w.len() < 2 {
+        return None;
+    }
+    let (mut s0, mut s1) = (0.0, w[0].v);
+    let mut b = w[1].v - w[0].v;
+    for (i, s) in w.iter().enumerate().skip(1) {
+        let x = sf * s.v;
+        if i > 1 {
+            b = tf * (s1 - s0) + (1.0 - tf) * b;
+        }
+        s0 = s1;
+        s1 = x + (1.0 - sf) * (s1 + b);
+    }
+    Some(s1)
+}
+
+impl<'a> Evaluator<'a> {
+    pub fn eval_range_function(&mut self, name: &str, args: &[&Expr], s: &Steps) -> Result<Val> {
+        let n = s.n;
+        let marg = if name == "quantile_over_time" { 1 } else { 0 };
+        let mut p1 = Vec::new();
+        let mut p2 = Vec::new();
+        match name {
+            "quantile_over_time" => p1 = self.eval_scalar(args[0], s)?,
+            "predict_linear" => p1 = self.eval_scalar(args[1], s)?,
+            "double_exponential_smoothing" => {
+                p1 = self.eval_scalar(args[1], s)?;
+                p2 = self.eval_scalar(args[2], s)?;
+            }
+            _ => {}
+        }
+        let input = self.range_input(args[marg], s)?;
+        let broadcast = input.times.len() != n;
+
+        if matches!(name, "rate" | "increase" | "irate") {
+            for r in &input.series {
+                if let Some(m) = r.labels.metric_name() {
+                    if !["_total", "_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|suf| m.ends_with(suf))
+                    {
+                        let pos = self.pos(&args[marg].to_string()).replace("(1:1)", "");
+                        let pos = if pos.is_empty() { self.pos(m) } else { pos };
+                        self.info(format!(
+                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {m:?} {pos}"
+                        ));
+                    }
+                }
+            }
+        }
+        if name == "quantile_over_time" {
+            for &q in &p1 {
+                if q.is_nan() || !(0.0..=1.0).contains(&q) {
+                    let pos = self.pos(&args[0].to_string());
+                    self.warn(format!(
+                        "quantile value should be between 0 and 1, got {} {pos}",
+                        format_float(q)
+                    ));
+                }
+            }
+        }
+        if name == "double_exponential_smoothing" {
+            for (&sf, &tf) in p1.iter().zip(&p2) {
+                if !(sf > 0.0 && sf < 1.0) {
+                    return Err(Error::exec(format!(
+                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
+                        format_float(sf)
+                    )));
+                }
+                if !(tf > 0.0 && tf < 1.0) {
+                    return Err(Error::exec(format!(
+                        "invalid trend factor. Expected: 0 < tf < 1, got: {}",
+                        format_float(tf)
+                    )));
+                }
+            }
+        }
+
+        if name == "absent_over_time" {
+            let mut vals = vec![1.0; input.times.len()];
+            input.for_each_window(|_, i, w| {
+                if !w.is_empty() {
+                    vals[i] = ABSENT;
+                }
+            });
+            if broadcast {
+                vals = vec![vals[0]; n];
+            }
+            let vs = match args[0] {
+                Expr::MatrixSelector(ms) => Some(&ms.vs),
+                Expr::Subquery(sq) => match sq.expr.as_ref() {
+                    Expr::VectorSelector(vs) => Some(vs),
+                    _ => None,
+                },
+                _ => None,
+            };
+            if vals.iter().all(|v| v.to_bits() == ABSENT.to_bits()) {
+                return Ok(Val::Vector(Vec::new()));
+            }
+            return Ok(Val::Vector(vec![Row {
+                labels: absent_labels(vs),
+                drop_name: false,
+                vals,
+            }]));
+        }
+
+        let keep_name = matches!(name, "last_over_time" | "first_over_time");
+        let range = input.range;
+        let mut out: Vec<Row> = input
+            .series
+            .iter()
+            .map(|r| Row {
+                labels: r.labels.clone(),
+                drop_name: r.drop_name || !keep_name,
+                vals: vec![ABSENT; input.times.len()],
+            })
+            .collect();
+        let mut scratch: Vec<f64> = Vec::new();
+        input.for_each_window(|ri, i, w| {
+            if w.is_empty() {
+                return;
+            }
+            let te = input.times[i];
+            let step_t = if broadcast { s.start } else { s.t(i) };
+            let pi = if broadcast { 0 } else { i };
+            let v = match name {
+                "rate" => extrapolated_rate(w, te - range, te, true, true),
+                "increase" => extrapolated_rate(w, te - range, te, true, false),
+                "delta" => extrapolated_rate(w, te - range, te, false, false),
+                "irate" => instant_delta(w, true),
+                "idelta" => instant_delta(w, false),
+                "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
+                "predict_linear" => (w.len() >= 2).then(|| {
+                    let (slope, icpt) = linear_regression(w, step_t);
+                    icpt + slope * p1[pi]
+                }),
+                "changes" => Some(
+                    w.windows(2)
+                        .filter(|p| !(p[0].v == p[1].v || (p[0].v.is_nan() && p[1].v.is_nan())))
+                        .count() as f64,
+                ),
+                "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+                "avg_over_time" => Some(mean(w)),
+                "sum_over_time" => {
+                    let (mut sum, mut c) = (0.0, 0.0);
+                    for x in w {
+                        (sum, c) = kahan_inc(x.v, sum, c);
+                    }
+                    Some(if sum.is_infinite() { sum } else { sum + c })
+                }
+                "count_over_time" => Some(w.len() as f64),
+                "min_over_time" | "max_over_time" => {
+                    let max = name == "max_over_time";
+                    let mut m = w[0].v;
+                    for x in &w[1..] {
+                        if (max && x.v > m) || (!max && x.v < m) || m.is_nan() {
+                            m = x.v;
+                        }
+                    }
+                    Some(m)
+                }
+                "ts_of_min_over_time" | "ts_of_max_over_time" => {
+                    let max = name == "ts_of_max_over_time";
+                    let (mut m, mut t) = (w[0].v, w[0].t);
+                    for x in &w[1..] {
+                        if (max && x.v >= m) || (!max && x.v <= m) || m.is_nan() {
+                            m = x.v;
+                            t = x.t;
+                        }
+                    }
+                    Some(t as f64 / 1000.0)
+                }
+                "stddev_over_time" => Some(variance(w).sqrt()),
+                "stdvar_over_time" => Some(variance(w)),
+                "last_over_time" => Some(w[w.len() - 1].v),
+                "first_over_time" => Some(w[0].v),
+                "ts_of_last_over_time" => Some(w[w.len() - 1].t as f64 / 1000.0),
+                "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
+                "present_over_time" => Some(1.0),
+                "quantile_over_time" => {
+                    scratch.clear();
+                    scratch.extend(w.iter().map(|x| x.v));
+                    Some(quantile(p1[pi], &mut scratch))
+                }
+                "mad_over_time" => {
+                    scratch.clear();
+                    scratch.extend(w.iter().map(|x| x.v));
+                    let med = quantile(0.5, &mut scratch);
+                    for x in scratch.iter_mut() {
+                        *x = (*x - med).abs();
+                    }
+                    Some(quantile(0.5, &mut scratch))
+                }
+                "double_exponential_smoothing" => smoothing(w, p1[pi], p2[pi]),
+                _ => None,
+            };
+            if let Some(v) = v {
+                out[ri].vals[i] = v;
+            }
+        });
+        if broadcast {
+            for r in &mut out {
+                r.vals = vec![r.vals[0]; n];
+            }
+        }
+        out.retain(|r| r.vals.iter().any(|v| v.to_bits() != ABSENT.to_bits()));
+        Ok(Val::Vector(out))
+    }
+}
