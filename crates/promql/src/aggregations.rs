@@ -2,7 +2,7 @@
 //! quantile, count_values, topk, bottomk, limitk, limit_ratio.
 
 use crate::error::{Error, Result};
-use crate::eval::{present, without_name, Evaluator, Row, Steps, Val, ABSENT};
+use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use crate::functions::quantile;
 use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
@@ -75,7 +75,7 @@ impl<'a> Evaluator<'a> {
                 num_param = Some(self.eval_scalar(p, s)?);
             }
         }
-        let mut rows = self.eval_vector(&a.expr, s)?;
+        let rows = self.eval_vector(&a.expr, s)?;
         let (by, names): (bool, Vec<String>) = match &a.modifier {
             Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
             Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
@@ -83,15 +83,6 @@ impl<'a> Evaluator<'a> {
         };
         let n = s.n;
         let keeps_series = matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO);
-        if !keeps_series {
-            // Names marked for removal are gone before grouping.
-            for r in &mut rows {
-                if r.drop_name {
-                    r.labels = without_name(&r.labels);
-                    r.drop_name = false;
-                }
-            }
-        }
         // Group keys, once per series.
         let mut group_of: HashMap<Labels, usize> = HashMap::new();
         let mut group_labels: Vec<Labels> = Vec::new();
@@ -99,9 +90,8 @@ impl<'a> Evaluator<'a> {
             .iter()
             .map(|r| {
                 let mut b = r.labels.to_builder();
-                let dropped = r.drop_name;
                 if by {
-                    b.retain(|x| names.contains(&x.name) && !(dropped && x.name == METRIC_NAME));
+                    b.retain(|x| names.contains(&x.name));
                 } else {
                     b.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name));
                 }
@@ -114,6 +104,14 @@ impl<'a> Evaluator<'a> {
             })
             .collect();
         let ng = group_labels.len();
+        // Grouping by a name that is only marked for removal keeps it until
+        // the end of the query; the group then drops it if any member does.
+        let mut group_drop = vec![false; ng];
+        if !keeps_series {
+            for (r, &g) in rows.iter().zip(&gids) {
+                group_drop[g] |= r.drop_name && group_labels[g].get(METRIC_NAME).is_some();
+            }
+        }
 
         match op {
             T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
@@ -139,7 +137,7 @@ impl<'a> Evaluator<'a> {
                             b.set(label.clone(), sv);
                             out.push(Row {
                                 labels: b.into_labels(),
-                                drop_name: false,
+                                drop_name: group_drop[g],
                                 vals: vec![ABSENT; n],
                             });
                             out.len() - 1
@@ -154,16 +152,19 @@ impl<'a> Evaluator<'a> {
                 let q = num_param.unwrap_or_default();
                 let mut out: Vec<Row> = group_labels
                     .into_iter()
-                    .map(|l| Row {
+                    .zip(&group_drop)
+                    .map(|(l, &d)| Row {
                         labels: l,
-                        drop_name: false,
+                        drop_name: d,
                         vals: vec![ABSENT; n],
                     })
                     .collect();
                 let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); ng];
                 #[allow(clippy::needless_range_loop)]
                 for i in 0..n {
-                    if q[i].is_nan() || !(0.0..=1.0).contains(&q[i]) {
+                    if (q[i].is_nan() || !(0.0..=1.0).contains(&q[i]))
+                        && rows.iter().any(|r| present(r.vals[i]))
+                    {
                         let pos = a
                             .param
                             .as_ref()
@@ -192,9 +193,10 @@ impl<'a> Evaluator<'a> {
             _ => {
                 let mut out: Vec<Row> = group_labels
                     .into_iter()
-                    .map(|l| Row {
+                    .zip(&group_drop)
+                    .map(|(l, &d)| Row {
                         labels: l,
-                        drop_name: false,
+                        drop_name: d,
                         vals: vec![ABSENT; n],
                     })
                     .collect();
@@ -218,7 +220,7 @@ impl<'a> Evaluator<'a> {
                                 T_SUM => a.value = f,
                                 T_AVG => a.value = f,
                                 T_STDDEV | T_STDVAR => {
-                                    a.value = 0.0;
+                                    a.value = if f.is_finite() { 0.0 } else { f64::NAN };
                                     a.mean = f;
                                 }
                                 _ => {}

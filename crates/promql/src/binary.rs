@@ -2,7 +2,7 @@
 //! matching (`on`, `ignoring`, `group_left`, `group_right`, `bool`, `fill`).
 
 use crate::error::{Error, Result};
-use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
+use crate::eval::{go_labels, present, Evaluator, Row, Steps, Val, ABSENT};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use sightline_core::{Labels, METRIC_NAME};
@@ -191,12 +191,9 @@ impl<'a> Evaluator<'a> {
             _ => (Vec::new(), false, true),
         };
         let fill = modifier.map(|m| m.fill_values.clone()).unwrap_or_default();
-        // The "many" side's fill applies when it is missing, and vice versa.
-        let (fill_many, fill_one) = if swapped {
-            (fill.rhs, fill.lhs)
-        } else {
-            (fill.lhs, fill.rhs)
-        };
+        // Prometheus swaps the operands for group_right but not the fill
+        // values: fill_left stands in for a missing "many" side either way.
+        let (fill_many, fill_one) = (fill.lhs, fill.rhs);
         let (many, one) = if swapped { (r, l) } else { (l, r) };
         let (mg, og, sigs) = group_ids(&many, &one, on, &names);
         let arith = !is_comparison(op);
@@ -220,7 +217,7 @@ impl<'a> Evaluator<'a> {
                     let other = &one[one_at[g]];
                     return Err(Error::exec(format!(
                         "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        sigs[g], other.labels, row.labels
+                        go_labels(&sigs[g]), go_labels(&other.labels), go_labels(&row.labels)
                     )));
                 }
                 one_stamp[g] = i;
@@ -304,8 +301,8 @@ impl<'a> Evaluator<'a> {
                     let idx = match out_by_pair.get(&key) {
                         Some(&x) => x,
                         None => {
-                            let labels =
-                                result_labels(&row.labels, None, on, &names, one_to_one, &[]);
+                            // Without a "many" series, the result carries the match labels.
+                            let labels = sigs[g].clone();
                             let idx = *out_by_labels.entry(labels.clone()).or_insert_with(|| {
                                 out.push(Row {
                                     labels,

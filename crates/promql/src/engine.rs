@@ -61,7 +61,7 @@ impl Engine {
         time_ms: i64,
     ) -> Result<QueryResult> {
         let expr = parse(query)?;
-        let mut ev = self.evaluator(q, query, time_ms, time_ms, false);
+        let mut ev = self.evaluator(q, query, time_ms, time_ms, 0, false);
         let steps = Steps {
             start: time_ms,
             step: 0,
@@ -151,7 +151,7 @@ impl Engine {
             ));
         }
         let expr = parse(query)?;
-        let mut ev = self.evaluator(q, query, start_ms, end_ms, true);
+        let mut ev = self.evaluator(q, query, start_ms, end_ms, step_ms, true);
         let n = ((end_ms - start_ms) / step_ms) as usize + 1;
         let steps = Steps {
             start: start_ms,
@@ -236,12 +236,14 @@ impl Engine {
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn evaluator<'a>(
         &'a self,
         q: &'a dyn MetricQuerier,
         query: &'a str,
         start: i64,
         end: i64,
+        step: i64,
         range: bool,
     ) -> Evaluator<'a> {
         Evaluator {
@@ -252,6 +254,7 @@ impl Engine {
             query,
             qstart: start,
             qend: end,
+            qstep: step,
             range_query: range,
             deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: 0,

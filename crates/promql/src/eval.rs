@@ -114,6 +114,9 @@ pub(crate) struct Evaluator<'a> {
     pub query: &'a str,
     pub qstart: i64,
     pub qend: i64,
+    /// The query's step in ms (0 for instant queries), for `step()`.
+    pub qstep: i64,
+
     pub range_query: bool,
     pub deadline: Option<Instant>,
     pub samples: usize,
@@ -490,11 +493,25 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>
 }
 
 /// The labels with `__name__` removed.
+/// The labels with `__name__` removed, and with it the metric's type and
+/// unit (`__type__`, `__unit__`), which describe the name.
 pub(crate) fn without_name(l: &Labels) -> Labels {
-    if l.get(METRIC_NAME).is_none() {
+    if l.get(METRIC_NAME).is_none() && l.get("__type__").is_none() && l.get("__unit__").is_none() {
         return l.clone();
     }
     let mut b = l.to_builder();
     b.del(METRIC_NAME);
+    b.del("__type__");
+    b.del("__unit__");
     b.into_labels()
+}
+
+/// Labels as Go's `labels.Labels.String()` prints them, `__name__` inside the
+/// braces, as Prometheus's error messages show them.
+pub(crate) fn go_labels(l: &Labels) -> String {
+    let items: Vec<String> = l
+        .iter()
+        .map(|x| format!("{}={:?}", x.name, x.value))
+        .collect();
+    format!("{{{}}}", items.join(", "))
 }

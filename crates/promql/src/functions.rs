@@ -4,7 +4,7 @@
 
 use crate::aggregations::format_float;
 use crate::error::{Error, Result};
-use crate::eval::{present, without_name, Evaluator, Row, Steps, Val, ABSENT};
+use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Call, Expr, VectorSelector};
@@ -24,7 +24,13 @@ pub(crate) fn quantile(q: f64, values: &mut [f64]) -> f64 {
     if q > 1.0 {
         return f64::INFINITY;
     }
-    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(Ordering::Equal));
+    // NaN sorts first, as Go's sort.Float64s does.
+    values.sort_by(|a, b| match (a.is_nan(), b.is_nan()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        (false, true) => Ordering::Greater,
+        _ => a.partial_cmp(b).unwrap_or(Ordering::Equal),
+    });
     let n = values.len() as f64;
     let rank = q * (n - 1.0);
     let lower = rank.floor().max(0.0);
@@ -49,11 +55,10 @@ pub(crate) fn absent_labels(vs: Option<&VectorSelector>) -> Labels {
         if m.name == METRIC_NAME {
             continue;
         }
-        if matches!(m.op, PMatchOp::Equal) {
-            seen.entry(m.name.as_str())
-                .and_modify(|v| *v = None)
-                .or_insert(Some(m.value.as_str()));
-        }
+        let v = matches!(m.op, PMatchOp::Equal).then_some(m.value.as_str());
+        seen.entry(m.name.as_str())
+            .and_modify(|x| *x = None)
+            .or_insert(v);
     }
     Labels::from_pairs(seen.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))))
 }
@@ -148,6 +153,30 @@ impl<'a> Evaluator<'a> {
             "pi" => Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
             "start" => Ok(Val::Scalar(vec![self.qstart as f64 / 1000.0; n])),
             "end" => Ok(Val::Scalar(vec![self.qend as f64 / 1000.0; n])),
+            "step" => Ok(Val::Scalar(vec![self.qstep as f64 / 1000.0; n])),
+            "range" => Ok(Val::Scalar(vec![
+                (self.qend - self.qstart) as f64 / 1000.0;
+                n
+            ])),
+            "min_of" | "max_of" => {
+                let a = self.eval_scalar(args[0], s)?;
+                let b = self.eval_scalar(args[1], s)?;
+                let min = name == "min_of";
+                Ok(Val::Scalar(
+                    a.iter()
+                        .zip(&b)
+                        .map(|(&x, &y)| {
+                            if x.is_nan() || y.is_nan() {
+                                f64::NAN
+                            } else if min {
+                                x.min(y)
+                            } else {
+                                x.max(y)
+                            }
+                        })
+                        .collect(),
+                ))
+            }
             "vector" => {
                 let v = self.eval_scalar(args[0], s)?;
                 Ok(Val::Vector(vec![Row {
@@ -364,7 +393,9 @@ impl<'a> Evaluator<'a> {
                 };
                 Ok(Val::Vector(out))
             }
-            "histogram_quantile" | "histogram_fraction" => self.classic_histogram(name, &args, s),
+            "histogram_quantile" | "histogram_fraction" | "histogram_quantiles" => {
+                self.classic_histogram(name, &args, s)
+            }
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Only native histograms carry these; float series give nothing.
@@ -440,18 +471,72 @@ impl<'a> Evaluator<'a> {
     }
 
     fn classic_histogram(&mut self, name: &str, args: &[&Expr], s: &Steps) -> Result<Val> {
+        match name {
+            "histogram_quantile" => {
+                let q = self.eval_scalar(args[0], s)?;
+                let rows = self.eval_vector(args[1], s)?;
+                Ok(Val::Vector(self.bucket_rows(
+                    &q,
+                    &[],
+                    &[],
+                    &rows,
+                    args[1],
+                    Some(args[0]),
+                    s,
+                )))
+            }
+            "histogram_fraction" => {
+                let lower = self.eval_scalar(args[0], s)?;
+                let upper = self.eval_scalar(args[1], s)?;
+                let rows = self.eval_vector(args[2], s)?;
+                Ok(Val::Vector(self.bucket_rows(
+                    &[],
+                    &lower,
+                    &upper,
+                    &rows,
+                    args[2],
+                    None,
+                    s,
+                )))
+            }
+            _ => {
+                // histogram_quantiles(v, "label", q1, q2, ...): one result per quantile.
+                let rows = self.eval_vector(args[0], s)?;
+                let label = self.eval_string(args[1], s)?;
+                let mut all = Vec::new();
+                for qa in &args[2..] {
+                    let q = self.eval_scalar(qa, s)?;
+                    let mut text = format_float(q[0]);
+                    if q[0].is_finite() && !text.contains('.') && !text.contains('e') {
+                        text.push_str(".0");
+                    }
+                    for mut r in self.bucket_rows(&q, &[], &[], &rows, args[0], Some(qa), s) {
+                        let mut b = r.labels.to_builder();
+                        b.set(label.clone(), text.clone());
+                        r.labels = b.into_labels();
+                        all.push(r);
+                    }
+                }
+                Ok(Val::Vector(all))
+            }
+        }
+    }
+
+    /// Quantiles (when `q` is given) or fractions over classic `le` buckets,
+    /// grouped by the labels other than `le`.
+    #[allow(clippy::too_many_arguments)]
+    fn bucket_rows(
+        &mut self,
+        q: &[f64],
+        lower: &[f64],
+        upper: &[f64],
+        rows: &[Row],
+        varg: &Expr,
+        qarg: Option<&Expr>,
+        s: &Steps,
+    ) -> Vec<Row> {
         let n = s.n;
-        let (q, lower, upper, varg) = if name == "histogram_quantile" {
-            (self.eval_scalar(args[0], s)?, vec![], vec![], args[1])
-        } else {
-            (
-                vec![],
-                self.eval_scalar(args[0], s)?,
-                self.eval_scalar(args[1], s)?,
-                args[2],
-            )
-        };
-        let rows = self.eval_vector(varg, s)?;
+        let quantile_mode = qarg.is_some();
         let mut groups: HashMap<Labels, usize> = HashMap::new();
         let mut out: Vec<Row> = Vec::new();
         let mut members: Vec<Vec<(f64, usize)>> = Vec::new();
@@ -466,13 +551,13 @@ impl<'a> Evaluator<'a> {
                 ));
                 continue;
             };
-            let mut b = without_name(&r.labels).to_builder();
+            let mut b = r.labels.to_builder();
             b.del("le");
             let key = b.into_labels();
             let g = *groups.entry(key.clone()).or_insert_with(|| {
                 out.push(Row {
                     labels: key,
-                    drop_name: false,
+                    drop_name: true,
                     vals: vec![ABSENT; n],
                 });
                 members.push(Vec::new());
@@ -482,8 +567,8 @@ impl<'a> Evaluator<'a> {
         }
         let mut buckets: Vec<(f64, f64)> = Vec::new();
         for i in 0..n {
-            if name == "histogram_quantile" && (q[i].is_nan() || !(0.0..=1.0).contains(&q[i])) {
-                let pos = self.pos(&args[0].to_string());
+            if quantile_mode && (q[i].is_nan() || !(0.0..=1.0).contains(&q[i])) {
+                let pos = self.pos(&qarg.map(|a| a.to_string()).unwrap_or_default());
                 self.warn(format!(
                     "quantile value should be between 0 and 1, got {} {pos}",
                     format_float(q[i])
@@ -500,7 +585,7 @@ impl<'a> Evaluator<'a> {
                 if buckets.is_empty() {
                     continue;
                 }
-                let (v, forced) = if name == "histogram_quantile" {
+                let (v, forced) = if quantile_mode {
                     bucket_quantile(q[i], &mut buckets)
                 } else {
                     bucket_fraction(lower[i], upper[i], &mut buckets)
@@ -516,7 +601,7 @@ impl<'a> Evaluator<'a> {
             }
         }
         out.retain(|r| r.vals.iter().any(|v| present(*v)));
-        Ok(Val::Vector(out))
+        out
     }
 }
 
@@ -635,7 +720,8 @@ fn bucket_fraction(lower: f64, upper: f64, b: &mut Vec<(f64, f64)>) -> (f64, boo
                     if ub > 0.0 {
                         0.0
                     } else {
-                        return if x < ub { 0.0 } else { c };
+                        // An infinitely wide first bucket cannot be interpolated.
+                        return c;
                     }
                 } else {
                     prev_ub

@@ -215,8 +215,13 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
-        let input = self.range_input(args[marg], s)?;
-        let broadcast = input.times.len() != n;
+        let mut input = self.range_input(args[marg], s)?;
+        // `@` pins every step to one window; parameters may still vary per
+        // step, so the pinned window is evaluated at each step.
+        let pinned = input.times.len() != n;
+        if pinned {
+            input.times = vec![input.times[0]; n];
+        }
 
         if matches!(name, "rate" | "increase" | "irate") {
             for r in &input.series {
@@ -234,17 +239,7 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        if name == "quantile_over_time" {
-            for &q in &p1 {
-                if q.is_nan() || !(0.0..=1.0).contains(&q) {
-                    let pos = self.pos(&args[0].to_string());
-                    self.warn(format!(
-                        "quantile value should be between 0 and 1, got {} {pos}",
-                        format_float(q)
-                    ));
-                }
-            }
-        }
+
         if name == "double_exponential_smoothing" {
             for (&sf, &tf) in p1.iter().zip(&p2) {
                 if !(sf > 0.0 && sf < 1.0) {
@@ -269,9 +264,7 @@ impl<'a> Evaluator<'a> {
                     vals[i] = ABSENT;
                 }
             });
-            if broadcast {
-                vals = vec![vals[0]; n];
-            }
+
             let vs = match args[0] {
                 Expr::MatrixSelector(ms) => Some(&ms.vs),
                 Expr::Subquery(sq) => match sq.expr.as_ref() {
@@ -302,13 +295,14 @@ impl<'a> Evaluator<'a> {
             })
             .collect();
         let mut scratch: Vec<f64> = Vec::new();
+        let mut bad_q: Vec<f64> = Vec::new();
         input.for_each_window(|ri, i, w| {
             if w.is_empty() {
                 return;
             }
             let te = input.times[i];
-            let step_t = if broadcast { s.start } else { s.t(i) };
-            let pi = if broadcast { 0 } else { i };
+            let step_t = if pinned { s.start } else { s.t(i) };
+            let pi = i;
             let v = match name {
                 "rate" => extrapolated_rate(w, te - range, te, true, true),
                 "increase" => extrapolated_rate(w, te - range, te, true, false),
@@ -364,10 +358,14 @@ impl<'a> Evaluator<'a> {
                 "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
                 "present_over_time" => Some(1.0),
                 "quantile_over_time" => {
+                    if p1[pi].is_nan() || !(0.0..=1.0).contains(&p1[pi]) {
+                        bad_q.push(p1[pi]);
+                    }
                     scratch.clear();
                     scratch.extend(w.iter().map(|x| x.v));
                     Some(quantile(p1[pi], &mut scratch))
                 }
+                "mad_over_time" if w.iter().any(|x| x.v.is_nan()) => Some(f64::NAN),
                 "mad_over_time" => {
                     scratch.clear();
                     scratch.extend(w.iter().map(|x| x.v));
@@ -384,10 +382,12 @@ impl<'a> Evaluator<'a> {
                 out[ri].vals[i] = v;
             }
         });
-        if broadcast {
-            for r in &mut out {
-                r.vals = vec![r.vals[0]; n];
-            }
+        for q in bad_q {
+            let pos = self.pos(&args[0].to_string());
+            self.warn(format!(
+                "quantile value should be between 0 and 1, got {} {pos}",
+                format_float(q)
+            ));
         }
         out.retain(|r| r.vals.iter().any(|v| v.to_bits() != ABSENT.to_bits()));
         Ok(Val::Vector(out))
