@@ -1,1 +1,110 @@
-fn main() {}
+//! Append throughput, shaped like `promtool tsdb bench write`: the first
+//! `--metrics` label sets of a JSON-lines file, `--scrapes` scrapes 30 s
+//! apart, appended in groups of 100 scrapes by one thread per 1000 series,
+//! each scrape one transaction, series refs cached after the first append,
+//! values counting up by 1000. Maintenance runs in the background meanwhile,
+//! as Prometheus's compaction does during promtool's run.
+//!
+//! `cargo bench -p sightline-tsdb --bench write -- --metrics=20000 --scrapes=3000 --out=/tmp/x FILE`
+//! prints `samples/sec: N` like promtool. It never asserts on time.
+
+use sightline_core::{Labels, MetricAppender};
+use sightline_tsdb::{Db, Options};
+use std::path::PathBuf;
+use std::time::Instant;
+
+const TIME_DELTA: i64 = 30_000;
+
+fn main() {
+    let mut metrics = 10_000usize;
+    let mut scrapes = 3_000usize;
+    let mut out = std::env::temp_dir().join("sightline-bench-write");
+    let mut file = PathBuf::from("/work/shared/peer-tests/promql/tsdb-testdata/20kseries.json");
+    for a in std::env::args().skip(1) {
+        if let Some(v) = a.strip_prefix("--metrics=") {
+            metrics = v.parse().expect("--metrics=N");
+        } else if let Some(v) = a.strip_prefix("--scrapes=") {
+            scrapes = v.parse().expect("--scrapes=N");
+        } else if let Some(v) = a.strip_prefix("--out=") {
+            out = PathBuf::from(v);
+        } else if !a.starts_with("--") {
+            file = PathBuf::from(a);
+        }
+    }
+    let t0 = Instant::now();
+    let text = std::fs::read_to_string(&file).expect("reading the series file");
+    let labels: Vec<Labels> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(metrics)
+        .map(|l| {
+            let m: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(l).expect("a JSON object per line");
+            Labels::from_pairs(m)
+        })
+        .collect();
+    println!(">> read {} label sets in {:?}", labels.len(), t0.elapsed());
+    let _ = std::fs::remove_dir_all(&out);
+    let opts = Options {
+        maintenance_interval_ms: 1000,
+        ..Options::default()
+    };
+    let db = Db::open(&out, opts).expect("opening the database");
+
+    let start = Instant::now();
+    let mut total = 0u64;
+    let mut refs: Vec<u64> = vec![0; labels.len()];
+    let mut values: Vec<i64> = vec![123_456_789; labels.len()];
+    let mut i = 0;
+    while i < scrapes {
+        let n = 100.min(scrapes - i);
+        let base = TIME_DELTA * i as i64;
+        total += std::thread::scope(|s| {
+            let handles: Vec<_> = labels
+                .chunks(1000)
+                .zip(refs.chunks_mut(1000))
+                .zip(values.chunks_mut(1000))
+                .map(|((batch, refs), values)| {
+                    let db = &db;
+                    s.spawn(move || {
+                        let mut ts = base;
+                        let mut total = 0u64;
+                        for _ in 0..n {
+                            let mut app = db.appender();
+                            ts += TIME_DELTA;
+                            for ((l, r), v) in
+                                batch.iter().zip(refs.iter_mut()).zip(values.iter_mut())
+                            {
+                                *v += 1000;
+                                *r = app.append(*r, l, ts, *v as f64).expect("append");
+                                total += 1;
+                            }
+                            app.commit().expect("commit");
+                        }
+                        total
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("worker"))
+                .sum::<u64>()
+        });
+        i += 100;
+    }
+    let took = start.elapsed();
+    println!(">> ingestion completed in {took:?}");
+    println!(" > total samples: {total}");
+    println!(" > samples/sec: {:.0}", total as f64 / took.as_secs_f64());
+    let t1 = Instant::now();
+    db.close().expect("close");
+    let s = db.stats();
+    println!(
+        ">> closed in {:?}; head series {}, blocks {}, head cuts {}, wal fsyncs {}",
+        t1.elapsed(),
+        s.head_series,
+        s.blocks_loaded,
+        s.head_truncations_total,
+        s.wal_fsyncs_total
+    );
+}

@@ -13,7 +13,7 @@
 
 use crate::db::Inner;
 use crate::head::series::Appended;
-use crate::head::Reject;
+use crate::head::{Reject, SeriesCell};
 use crate::stats::Counters;
 use crate::Error;
 use sightline_core::{AppendStats, Appender, Labels, SeriesRef};
@@ -23,6 +23,8 @@ use std::sync::Arc;
 pub(crate) struct DbAppender {
     db: Arc<Inner>,
     samples: Vec<(u64, i64, f64)>,
+    /// The series of each sample, same order as `samples`.
+    cells: Vec<SeriesCell>,
     unlogged: Vec<u32>,
     created: u64,
 }
@@ -32,6 +34,7 @@ impl DbAppender {
         DbAppender {
             db,
             samples: Vec::new(),
+            cells: Vec::new(),
             unlogged: Vec::new(),
             created: 0,
         }
@@ -74,12 +77,16 @@ impl Appender for DbAppender {
         }
         let head = &self.db.head;
         let mut id = u32::try_from(series_ref).unwrap_or(0);
-        let mut checked = if id != 0 {
-            head.check(id, t, v)
-        } else {
-            Err(Reject::NotFound)
+        // Reuse the previous sample's series when the caller appends several
+        // samples of one series in a row.
+        let mut cell = match self.cells.last() {
+            Some(c) if id != 0 && self.samples.last().is_some_and(|s| s.0 == u64::from(id)) => {
+                Some(c.clone())
+            }
+            _ if id != 0 => head.get(id),
+            _ => None,
         };
-        if checked == Err(Reject::NotFound) {
+        if cell.is_none() {
             if labels.is_empty() {
                 return Err(Error::BadData("empty label set".into()).into());
             }
@@ -93,14 +100,19 @@ impl Appender for DbAppender {
             let (nid, created) = head.get_or_create(labels, None);
             id = nid;
             self.created += u64::from(created);
-            checked = head.check(id, t, v);
+            cell = head.get(id);
         }
-        match checked {
+        let Some(cell) = cell else {
+            // Removed by head truncation between creation and lookup.
+            return Err(self.reject(Reject::NotFound, labels, t).into());
+        };
+        match head.check(&cell, t, v) {
             Ok(logged) => {
                 if !logged {
                     self.unlogged.push(id);
                 }
                 self.samples.push((u64::from(id), t, v));
+                self.cells.push(cell);
                 Ok(u64::from(id))
             }
             Err(r) => Err(self.reject(r, labels, t).into()),
@@ -121,6 +133,7 @@ impl Appender for DbAppender {
         me.unlogged.dedup();
         let head = &db.head;
         let samples = &me.samples;
+        let cells = &me.cells;
         let unlogged = &me.unlogged;
         let c = &db.counters;
         let n = db.wal.log_with(
@@ -138,8 +151,8 @@ impl Appender for DbAppender {
             },
             || {
                 let mut n = 0u64;
-                for &(id, t, v) in samples {
-                    match head.apply(id as u32, t, v) {
+                for (&(_, t, v), cell) in samples.iter().zip(cells) {
+                    match head.apply(cell, t, v) {
                         Ok(Appended::OutOfOrder) => {
                             Counters::inc(&c.ooo_accepted, 1);
                             n += 1;

@@ -35,20 +35,33 @@ impl BitWriter {
         }
     }
 
-    /// Writes the low `n` bits of `v` (`n <= 64`).
+    /// Writes the low `n` bits of `v` (`n <= 64`): first into the partial
+    /// last byte, then whole bytes, then a new partial byte.
     #[inline]
     pub(crate) fn write_bits(&mut self, v: u64, mut n: u32) {
-        while n > 0 {
-            if self.free == 0 {
-                self.buf.push(0);
-                self.free = 8;
-            }
-            let take = n.min(u32::from(self.free));
-            let bits = ((v >> (n - take)) & ((1u64 << take) - 1)) as u8;
+        if n == 0 {
+            return;
+        }
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        if self.free > 0 {
+            let free = u32::from(self.free);
             let last = self.buf.len() - 1;
-            self.buf[last] |= bits << (u32::from(self.free) - take);
-            self.free -= take as u8;
-            n -= take;
+            if n <= free {
+                self.buf[last] |= (v << (free - n)) as u8;
+                self.free -= n as u8;
+                return;
+            }
+            self.buf[last] |= (v >> (n - free)) as u8;
+            n -= free;
+            self.free = 0;
+        }
+        while n >= 8 {
+            n -= 8;
+            self.buf.push((v >> n) as u8);
+        }
+        if n > 0 {
+            self.buf.push((v << (8 - n)) as u8);
+            self.free = (8 - n) as u8;
         }
     }
 

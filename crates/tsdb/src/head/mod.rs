@@ -20,6 +20,23 @@ use std::sync::Arc;
 
 const STRIPES: usize = 1024;
 
+/// A series behind its own lock, shared by the id map and by the
+/// transactions that appended to it, so a commit reaches its series without
+/// a second map lookup.
+pub(crate) type SeriesCell = Arc<Mutex<MemSeries>>;
+
+/// Keeps each stripe on its own cache line so two threads locking
+/// neighbouring stripes do not fight over one line.
+#[repr(align(64))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 /// Why the head refused a sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Reject {
@@ -39,8 +56,8 @@ pub(crate) struct HeadSeriesData {
 pub(crate) struct Head {
     block_range: i64,
     ooo_window: i64,
-    series: Box<[Mutex<HashMap<u32, MemSeries>>]>,
-    hashes: Box<[Mutex<HashMap<u64, u32>>]>,
+    series: Box<[Padded<Mutex<HashMap<u32, SeriesCell>>>]>,
+    hashes: Box<[Padded<Mutex<HashMap<u64, u32>>>]>,
     /// Ids whose label hash collided with another series' (vanishingly rare).
     collisions: Mutex<Vec<(u64, u32)>>,
     symbols: RwLock<Symbols>,
@@ -59,8 +76,12 @@ impl Head {
         Head {
             block_range,
             ooo_window,
-            series: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
-            hashes: (0..STRIPES).map(|_| Mutex::new(HashMap::new())).collect(),
+            series: (0..STRIPES)
+                .map(|_| Padded(Mutex::new(HashMap::new())))
+                .collect(),
+            hashes: (0..STRIPES)
+                .map(|_| Padded(Mutex::new(HashMap::new())))
+                .collect(),
             collisions: Mutex::new(Vec::new()),
             symbols: RwLock::new(Symbols::default()),
             index: RwLock::new(HeadIndex::default()),
@@ -73,8 +94,12 @@ impl Head {
         }
     }
 
-    fn stripe(&self, id: u32) -> &Mutex<HashMap<u32, MemSeries>> {
+    fn stripe(&self, id: u32) -> &Mutex<HashMap<u32, SeriesCell>> {
         &self.series[id as usize % STRIPES]
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<SeriesCell> {
+        self.stripe(id).lock().get(&id).cloned()
     }
 
     pub(crate) fn min_time(&self) -> i64 {
@@ -148,21 +173,19 @@ impl Head {
 
     /// Checks a sample against series `id` without storing it. Returns
     /// whether the series' labels are already in the WAL.
-    pub(crate) fn check(&self, id: u32, t: i64, v: f64) -> Result<bool, Reject> {
-        let stripe = self.stripe(id).lock();
-        let s = stripe.get(&id).ok_or(Reject::NotFound)?;
-        self.decide(s, t, v)?;
+    pub(crate) fn check(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<bool, Reject> {
+        let s = cell.lock();
+        self.decide(&s, t, v)?;
         Ok(s.logged)
     }
 
     /// Stores a sample, re-checking it (another transaction may have
     /// written to the series since [`Head::check`]).
-    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Appended, Reject> {
-        let mut stripe = self.stripe(id).lock();
-        let s = stripe.get_mut(&id).ok_or(Reject::NotFound)?;
-        let d = self.decide(s, t, v)?;
-        let d = self.store(s, d, t, v)?;
-        drop(stripe);
+    pub(crate) fn apply(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<Appended, Reject> {
+        let mut s = cell.lock();
+        let d = self.decide(&s, t, v)?;
+        let d = self.store(&mut s, d, t, v)?;
+        drop(s);
         self.note_time(t);
         Ok(d)
     }
@@ -195,10 +218,10 @@ impl Head {
     /// otherwise dropped (a checkpoint and the segments after it may repeat
     /// samples).
     pub(crate) fn replay_sample(&self, id: u32, t: i64, v: f64) -> bool {
-        let mut stripe = self.stripe(id).lock();
-        let Some(s) = stripe.get_mut(&id) else {
+        let Some(cell) = self.get(id) else {
             return false;
         };
+        let mut s = cell.lock();
         let d = if t > s.max_t || s.max_t == i64::MIN {
             if t < self.truncated_upto() {
                 if self.ooo_window > 0 {
@@ -214,8 +237,8 @@ impl Head {
         } else {
             return true;
         };
-        let _ = self.store(s, d, t, v);
-        drop(stripe);
+        let _ = self.store(&mut s, d, t, v);
+        drop(s);
         self.note_time(t);
         true
     }
@@ -223,8 +246,11 @@ impl Head {
     /// Marks a series' labels as written to the WAL; returns false when it
     /// already was (so the caller must not write them again).
     pub(crate) fn mark_logged(&self, id: u32) -> bool {
-        let mut stripe = self.stripe(id).lock();
-        match stripe.get_mut(&id) {
+        let Some(cell) = self.get(id) else {
+            return false;
+        };
+        let mut s = cell.lock();
+        match Some(&mut *s) {
             Some(s) if !s.logged => {
                 s.logged = true;
                 true
@@ -234,16 +260,14 @@ impl Head {
     }
 
     pub(crate) fn labels_of(&self, id: u32) -> Option<Labels> {
-        let syms = self.stripe(id).lock().get(&id)?.labels.clone();
+        let syms = self.get(id)?.lock().labels.clone();
         Some(self.symbols.read().labels(&syms))
     }
 
     fn same_labels(&self, id: u32, labels: &Labels) -> bool {
         let syms = self.symbols.read();
-        self.stripe(id)
-            .lock()
-            .get(&id)
-            .is_some_and(|s| syms.equal(&s.labels, labels))
+        self.get(id)
+            .is_some_and(|s| syms.equal(&s.lock().labels, labels))
     }
 
     /// The id of `labels`, creating the series when new. `id` forces the id
@@ -279,7 +303,7 @@ impl Head {
         };
         self.stripe(id)
             .lock()
-            .insert(id, MemSeries::new(syms.clone()));
+            .insert(id, Arc::new(Mutex::new(MemSeries::new(syms.clone()))));
         self.index.write().add(id, &syms);
         if collided {
             self.collisions.lock().push((h, id));
@@ -308,8 +332,8 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let stripe = self.stripe(id).lock();
-            let Some(s) = stripe.get(&id) else { continue };
+            let Some(cell) = self.get(id) else { continue };
+            let s = cell.lock();
             let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) else {
                 continue;
             };
@@ -348,8 +372,8 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let stripe = self.stripe(id).lock();
-            let Some(s) = stripe.get(&id) else { continue };
+            let Some(cell) = self.get(id) else { continue };
+            let s = cell.lock();
             if let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) {
                 if hi >= mint && lo <= maxt {
                     picked.push(s.labels.clone());
@@ -365,7 +389,7 @@ impl Head {
         let mut all = Vec::with_capacity(self.num_series() as usize);
         for stripe in self.series.iter() {
             for (id, s) in stripe.lock().iter() {
-                all.push((*id, s.labels.clone()));
+                all.push((*id, s.lock().labels.clone()));
             }
         }
         let syms = self.symbols.read();
@@ -382,14 +406,14 @@ impl Head {
     /// the head: the block will hold them.
     pub(crate) fn take_block_samples(&self, id: u32, before: i64, out: &mut Vec<Sample>) {
         out.clear();
-        let mut stripe = self.stripe(id).lock();
-        let Some(s) = stripe.get_mut(&id) else { return };
+        let Some(cell) = self.get(id) else { return };
+        let mut s = cell.lock();
         s.samples_in(i64::MIN, before - 1, out);
         if let Some(o) = &mut s.ooo {
             let n = o.partition_point(|x| x.t < before);
             if n > 0 {
                 let old: Vec<Sample> = o.drain(..n).collect();
-                drop(stripe);
+                drop(s);
                 *out = crate::querier::merge_sorted(std::mem::take(out), old);
             }
         }
@@ -401,8 +425,9 @@ impl Head {
         self.set_truncated_upto(boundary);
         let mut dead = Vec::new();
         for stripe in self.series.iter() {
-            let mut st = stripe.lock();
-            for (id, s) in st.iter_mut() {
+            let st = stripe.lock();
+            for (id, s) in st.iter() {
+                let mut s = s.lock();
                 let n = s.truncate(boundary);
                 self.num_chunks.fetch_sub(n as u64, Relaxed);
                 if s.is_empty() {
@@ -417,7 +442,7 @@ impl Head {
             let mut hs = self.hashes[(h as usize) % STRIPES].lock();
             let mut st = self.stripe(id).lock();
             // An appender may have written to it since we looked.
-            if st.get(&id).is_some_and(|s| s.is_empty()) {
+            if st.get(&id).is_some_and(|s| s.lock().is_empty()) {
                 st.remove(&id);
                 drop(st);
                 if hs.get(&h) == Some(&id) {
@@ -434,7 +459,7 @@ impl Head {
         let mut lo = i64::MAX;
         for stripe in self.series.iter() {
             for s in stripe.lock().values() {
-                if let Some(t) = s.min_time() {
+                if let Some(t) = s.lock().min_time() {
                     lo = lo.min(t);
                 }
             }
@@ -463,8 +488,8 @@ impl Head {
         for (id, syms) in self.sorted_ids() {
             let labels = self.labels_from_syms(&syms);
             {
-                let st = self.stripe(id).lock();
-                let Some(s) = st.get(&id) else { continue };
+                let Some(cell) = self.get(id) else { continue };
+                let s = cell.lock();
                 buf.clear();
                 s.samples_in(i64::MIN, i64::MAX, &mut buf);
                 if let Some(o) = &s.ooo {
@@ -537,7 +562,12 @@ impl Head {
     pub(crate) fn series_heap_bytes(&self) -> usize {
         self.series
             .iter()
-            .map(|st| st.lock().values().map(MemSeries::heap_bytes).sum::<usize>())
+            .map(|st| {
+                st.lock()
+                    .values()
+                    .map(|s| s.lock().heap_bytes())
+                    .sum::<usize>()
+            })
             .sum()
     }
 }

@@ -31,7 +31,9 @@ pub(crate) struct MemSeries {
     /// `[name, value, name, value, ...]` symbol ids, sorted by name.
     pub(crate) labels: Box<[u32]>,
     pub(crate) chunks: Vec<HeadChunk>,
-    pub(crate) open: Option<Box<OpenChunk>>,
+    /// Inline rather than boxed: every active series has one, and appends
+    /// then touch one less cache line.
+    pub(crate) open: Option<OpenChunk>,
     /// Newest in-order timestamp; `i64::MIN` when none.
     pub(crate) max_t: i64,
     pub(crate) last_v: u64,
@@ -46,6 +48,8 @@ pub(crate) struct MemSeries {
 pub(crate) struct OpenChunk {
     pub(crate) app: XorAppender,
     pub(crate) mint: i64,
+    /// The next block boundary: the chunk is closed before crossing it.
+    pub(crate) end: i64,
 }
 
 impl MemSeries {
@@ -67,8 +71,7 @@ impl MemSeries {
     pub(crate) fn append_in_order(&mut self, t: i64, v: f64, block_range: i64) -> bool {
         let mut cut = false;
         if let Some(open) = &self.open {
-            let boundary = (open.mint.div_euclid(block_range) + 1).saturating_mul(block_range);
-            if open.app.len() >= CHUNK_SAMPLES || t >= boundary {
+            if open.app.len() >= CHUNK_SAMPLES || t >= open.end {
                 let open = self.open.take().expect("checked above");
                 let maxt = open.app.last_t();
                 self.chunks.push(HeadChunk {
@@ -81,10 +84,11 @@ impl MemSeries {
         }
         let open = self.open.get_or_insert_with(|| {
             cut = true;
-            Box::new(OpenChunk {
+            OpenChunk {
                 app: XorAppender::new(),
                 mint: t,
-            })
+                end: (t.div_euclid(block_range) + 1).saturating_mul(block_range),
+            }
         });
         open.app.append(t, v);
         self.max_t = t;
