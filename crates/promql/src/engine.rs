@@ -266,6 +266,70 @@ impl Engine {
 
 /// Parses a query, mapping the parser's message to a bad-data error.
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr> {
-    promql_parser::parser::parse(query)
+    promql_parser::parser::parse(&normalize_hex_escapes(query))
         .map_err(|e| Error::Parse(format!("invalid parameter \"query\": {e}")))
+}
+
+/// Rewrites `\xNN` escapes in string literals the way Go reads them: as
+/// bytes. `promql-parser` reads each as a code point, so `"\xc3\xa9"` would
+/// become two characters instead of `é`. Bytes that are not valid UTF-8
+/// become U+FFFD, which label-name checks then reject, as Prometheus rejects
+/// invalid UTF-8.
+fn normalize_hex_escapes(query: &str) -> std::borrow::Cow<'_, str> {
+    if !query.contains("\\x") {
+        return std::borrow::Cow::Borrowed(query);
+    }
+    let b = query.as_bytes();
+    let mut out = String::with_capacity(query.len());
+    let mut i = 0;
+    let mut quote: Option<u8> = None;
+    while i < b.len() {
+        let c = b[i];
+        match quote {
+            None => {
+                if c == b'"' || c == b'\'' {
+                    quote = Some(c);
+                }
+                let ch = query[i..].chars().next().unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+            Some(q) => {
+                if c == b'\\' && i + 1 < b.len() && b[i + 1] == b'x' {
+                    let mut bytes = Vec::new();
+                    let mut j = i;
+                    while j + 4 <= b.len() && b[j] == b'\\' && b[j + 1] == b'x' {
+                        match std::str::from_utf8(&b[j + 2..j + 4])
+                            .ok()
+                            .and_then(|h| u8::from_str_radix(h, 16).ok())
+                        {
+                            Some(v) => bytes.push(v),
+                            None => break,
+                        }
+                        j += 4;
+                    }
+                    if bytes.is_empty() || bytes.iter().all(|x| *x < 0x80) {
+                        out.push_str(&query[i..i + 2]);
+                        i += 2;
+                        continue;
+                    }
+                    for ch in String::from_utf8_lossy(&bytes).chars() {
+                        out.push_str(&format!("\\U{:08x}", ch as u32));
+                    }
+                    i = j;
+                } else if c == b'\\' {
+                    out.push_str(&query[i..(i + 2).min(b.len())]);
+                    i += 2;
+                } else {
+                    if c == q {
+                        quote = None;
+                    }
+                    let ch = query[i..].chars().next().unwrap_or(' ');
+                    out.push(ch);
+                    i += ch.len_utf8();
+                }
+            }
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }

@@ -316,6 +316,7 @@ impl<'a> Evaluator<'a> {
                 Ok(Val::Vector(rows))
             }
             "label_replace" => self.label_replace(&args, s),
+            "info" => self.eval_info(&args, s),
             "label_join" => self.label_join(&args, s),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
                 let mut rows = self.eval_vector(args[0], s)?;

@@ -31,6 +31,7 @@ mod engine;
 mod error;
 mod eval;
 mod functions;
+mod info;
 pub mod promqltest;
 mod range_functions;
 mod value;
