@@ -27,6 +27,12 @@ pub enum Error {
     /// I/O (reading files for discovery or config).
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// A request body in a media type or encoding we do not read (remote
+    /// write with another Content-Type or Content-Encoding): HTTP 415, which
+    /// [`sightline_core::ErrorKind`] has no kind for, so the API matches
+    /// this variant itself.
+    #[error("{0}")]
+    UnsupportedMediaType(String),
 }
 
 impl Error {
@@ -34,7 +40,10 @@ impl Error {
     pub fn kind(&self) -> sightline_core::ErrorKind {
         use sightline_core::ErrorKind;
         match self {
-            Error::Parse { .. } | Error::Config(_) | Error::RemoteWrite(_) => ErrorKind::BadData,
+            Error::Parse { .. }
+            | Error::Config(_)
+            | Error::RemoteWrite(_)
+            | Error::UnsupportedMediaType(_) => ErrorKind::BadData,
             Error::Scrape(_) => ErrorKind::Unavailable,
             Error::Storage(e) => e.kind(),
             Error::Io(_) => ErrorKind::Internal,

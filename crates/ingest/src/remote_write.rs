@@ -1,1 +1,951 @@
-//! (being written)
+//! The Prometheus remote_write receiver, without HTTP: the API crate hands
+//! over the body and two headers ([`decode`]), then an appender
+//! ([`append`], or [`write`] which also commits or rolls back).
+//!
+//! # Semantics, and where they come from
+//!
+//! Remote write 1.0 follows Prometheus 2.42's handler
+//! (`storage/remote/write_handler.go` at v2.42.0, `writeHandler.ServeHTTP`
+//! and `writeHandler.write`):
+//!
+//! - The body is snappy block format around a `prometheus.WriteRequest`; a
+//!   body that does not decompress or decode is answered 400.
+//! - All samples of the request go through one appender. The first sample
+//!   the store refuses ends the request: `write` returns the error, its
+//!   deferred function rolls the whole appender back, and nothing of the
+//!   request is stored (no partial commit). Out of order, out of bounds and
+//!   duplicate samples give 400 so that the sender drops the batch instead of
+//!   retrying it forever; any other append error gives 500.
+//! - Exemplar errors never fail the request (exemplar storage was
+//!   experimental; they are logged and dropped). Metadata is not stored.
+//!
+//! Where 2.42 has no rule, or a rule that makes senders retry a batch that
+//! can never succeed, we choose, and say so:
+//!
+//! - Labels are checked before a series is appended: `__name__` present,
+//!   names valid (`[a-zA-Z_][a-zA-Z0-9_]*`, the metric name
+//!   `[a-zA-Z_:][a-zA-Z0-9_:]*`), no name twice. An invalid series refuses
+//!   the request with 400 (2.42's head refused empty or duplicate label sets
+//!   with a generic error, which its handler answered 500). Labels out of
+//!   order are sorted, as 2.42's `labelProtosToLabels` does; empty values
+//!   mean an absent label, as in Prometheus's head.
+//! - Native histograms are decoded but not stored (the store has no
+//!   histogram samples yet); they are counted in
+//!   [`WriteOutcome::histograms_dropped`].
+//! - `Content-Type` and `Content-Encoding` are checked as the remote write
+//!   specs say (2.42 ignored both): a missing Content-Type or
+//!   `application/x-protobuf` is 1.0, `proto=io.prometheus.write.v2.Request`
+//!   is 2.0, anything else is [`Error::UnsupportedMediaType`] (415).
+//!
+//! Remote write 2.0 follows its spec and the newer Prometheus handler
+//! (`writeV2`): symbols are resolved per series; an invalid series, and
+//! samples refused as out of order, out of bounds or duplicate, are skipped
+//! and counted while the rest of the request is committed (a partial write),
+//! and the request is then answered 400 naming the first problem. Any
+//! other store error still rolls everything back (500).
+
+use crate::{Error, Result};
+use prost::Message;
+use sightline_core::{
+    Appender, ErrorKind, Exemplar, Label, Labels, MetricAppender, SeriesRef, METRIC_NAME,
+};
+use sightline_proto::{prometheus as v1, write_v2 as v2};
+
+/// The media type of both protocol versions.
+pub const CONTENT_TYPE: &str = "application/x-protobuf";
+/// The `proto` parameter naming a 1.0 body (also the default).
+pub const PROTO_V1: &str = "prometheus.WriteRequest";
+/// The `proto` parameter naming a 2.0 body.
+pub const PROTO_V2: &str = "io.prometheus.write.v2.Request";
+/// The largest decompressed body accepted. Snappy states the decompressed
+/// length up front, so a tiny body could otherwise make us allocate
+/// gigabytes.
+pub const MAX_DECOMPRESSED_BYTES: usize = 256 << 20;
+
+/// A decoded request of either protocol version.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DecodedWrite {
+    /// Remote write 1.0.
+    V1(v1::WriteRequest),
+    /// Remote write 2.0.
+    V2(v2::Request),
+}
+
+impl DecodedWrite {
+    /// Number of float samples in the request.
+    pub fn sample_count(&self) -> usize {
+        match self {
+            DecodedWrite::V1(r) => r.timeseries.iter().map(|t| t.samples.len()).sum(),
+            DecodedWrite::V2(r) => r.timeseries.iter().map(|t| t.samples.len()).sum(),
+        }
+    }
+}
+
+/// Decodes a remote write body given its `Content-Type` and
+/// `Content-Encoding` headers (`None` when absent).
+///
+/// Errors: [`Error::UnsupportedMediaType`] for another media type, `proto`
+/// or encoding (HTTP 415); [`Error::RemoteWrite`] for a body that is not
+/// snappy or not the protobuf message (HTTP 400).
+pub fn decode(
+    body: &[u8],
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+) -> Result<DecodedWrite> {
+    let v2 = match content_type.map(str::trim).filter(|s| !s.is_empty()) {
+        None => false,
+        Some(ct) => is_v2_content_type(ct)?,
+    };
+    if let Some(enc) = content_encoding.map(str::trim).filter(|s| !s.is_empty()) {
+        if !enc.eq_ignore_ascii_case("snappy") {
+            return Err(Error::UnsupportedMediaType(format!(
+                "unsupported Content-Encoding {enc:?}: remote write bodies are snappy-compressed"
+            )));
+        }
+    }
+    let len = snap::raw::decompress_len(body)
+        .map_err(|e| Error::RemoteWrite(format!("decompressing snappy body: {e}")))?;
+    if len > MAX_DECOMPRESSED_BYTES {
+        return Err(Error::RemoteWrite(format!(
+            "snappy body would decompress to {len} bytes, more than the {MAX_DECOMPRESSED_BYTES} accepted"
+        )));
+    }
+    let raw = snap::raw::Decoder::new()
+        .decompress_vec(body)
+        .map_err(|e| Error::RemoteWrite(format!("decompressing snappy body: {e}")))?;
+    if v2 {
+        v2::Request::decode(raw.as_slice())
+            .map(DecodedWrite::V2)
+            .map_err(|e| Error::RemoteWrite(format!("decoding {PROTO_V2} protobuf: {e}")))
+    } else {
+        v1::WriteRequest::decode(raw.as_slice())
+            .map(DecodedWrite::V1)
+            .map_err(|e| Error::RemoteWrite(format!("decoding {PROTO_V1} protobuf: {e}")))
+    }
+}
+
+/// Whether a (present) Content-Type selects 2.0; errors for anything that
+/// is neither version.
+fn is_v2_content_type(ct: &str) -> Result<bool> {
+    let mut parts = ct.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case(CONTENT_TYPE) {
+        return Err(Error::UnsupportedMediaType(format!(
+            "unsupported Content-Type {ct:?}: expected {CONTENT_TYPE:?} (remote write 1.0) or \"{CONTENT_TYPE};proto={PROTO_V2}\" (2.0)"
+        )));
+    }
+    for p in parts {
+        let Some((k, v)) = p.split_once('=') else {
+            continue;
+        };
+        if k.trim().eq_ignore_ascii_case("proto") {
+            return match v.trim().trim_matches('"') {
+                PROTO_V1 => Ok(false),
+                PROTO_V2 => Ok(true),
+                other => Err(Error::UnsupportedMediaType(format!(
+                    "unsupported remote write message {other:?} in Content-Type: expected {PROTO_V1:?} or {PROTO_V2:?}"
+                ))),
+            };
+        }
+    }
+    Ok(false)
+}
+
+/// Samples refused by the store or by validation, by reason.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Rejected {
+    /// Older than the series' newest sample (outside any out-of-order window).
+    pub out_of_order: u64,
+    /// Outside the time range the store accepts.
+    pub out_of_bounds: u64,
+    /// Same timestamp as a stored sample, different value.
+    pub duplicate: u64,
+    /// Samples of series whose labels are invalid.
+    pub invalid_labels: u64,
+}
+
+/// What [`append`] did with a request.
+#[derive(Debug, Default)]
+pub struct WriteOutcome {
+    /// Samples accepted by the appender (committed only if the caller commits).
+    pub samples_appended: u64,
+    /// Exemplars accepted by the appender.
+    pub exemplars_appended: u64,
+    /// Exemplars the appender refused; never fails a request.
+    pub exemplars_dropped: u64,
+    /// Native histogram samples received but not stored.
+    pub histograms_dropped: u64,
+    /// Refused samples by reason.
+    pub rejected: Rejected,
+    /// Why the request is answered with an error, if it is.
+    pub error: Option<Error>,
+    /// True when the appender must be rolled back rather than committed:
+    /// always for a failed 1.0 request, and for 2.0 on a store failure.
+    pub rollback: bool,
+}
+
+impl WriteOutcome {
+    /// The HTTP status to answer: 204 on success, else the error's status
+    /// (400 for bad data and refused samples, 500 for store failures).
+    pub fn http_status(&self) -> u16 {
+        match &self.error {
+            None => 204,
+            Some(e) => http_status(e),
+        }
+    }
+
+    fn fail(&mut self, e: Error, rollback: bool) {
+        if self.error.is_none() {
+            self.error = Some(e);
+        }
+        self.rollback |= rollback;
+    }
+
+    /// Counts a sample the store refused; true for the three kinds a
+    /// sender should not retry.
+    fn count_rejected(&mut self, kind: ErrorKind) -> bool {
+        match kind {
+            ErrorKind::OutOfOrder => self.rejected.out_of_order += 1,
+            ErrorKind::OutOfBounds => self.rejected.out_of_bounds += 1,
+            ErrorKind::DuplicateSample => self.rejected.duplicate += 1,
+            _ => return false,
+        }
+        true
+    }
+}
+
+/// The HTTP status for an ingest error on the remote write path: 415 for
+/// [`Error::UnsupportedMediaType`], otherwise the kind's status.
+pub fn http_status(e: &Error) -> u16 {
+    match e {
+        Error::UnsupportedMediaType(_) => 415,
+        e => e.kind().http_status(),
+    }
+}
+
+/// Appends every sample and exemplar of `req` to `appender` with the
+/// semantics in the module docs. The caller then commits, or rolls back
+/// when [`WriteOutcome::rollback`] is set, and answers
+/// [`WriteOutcome::http_status`].
+pub fn append(req: &DecodedWrite, appender: &mut dyn Appender) -> WriteOutcome {
+    let mut out = WriteOutcome::default();
+    match req {
+        DecodedWrite::V1(r) => append_v1(r, appender, &mut out),
+        DecodedWrite::V2(r) => append_v2(r, appender, &mut out),
+    }
+    out
+}
+
+/// [`append`] in a fresh transaction of `store`, committed or rolled back
+/// as the outcome says. A failed commit becomes the outcome's error.
+pub fn write(req: &DecodedWrite, store: &dyn MetricAppender) -> WriteOutcome {
+    let mut app = store.appender();
+    let mut out = append(req, app.as_mut());
+    if out.rollback {
+        app.rollback();
+        out.samples_appended = 0;
+        out.exemplars_appended = 0;
+    } else if let Err(e) = app.commit() {
+        out.fail(Error::Storage(e), true);
+        out.samples_appended = 0;
+        out.exemplars_appended = 0;
+    }
+    out
+}
+
+fn append_v1(req: &v1::WriteRequest, app: &mut dyn Appender, out: &mut WriteOutcome) {
+    for ts in &req.timeseries {
+        let labels = match series_labels(ts.labels.iter().map(|l| (&*l.name, &*l.value))) {
+            Ok(l) => l,
+            Err(msg) => {
+                out.rejected.invalid_labels += ts.samples.len() as u64;
+                out.fail(Error::RemoteWrite(msg), true);
+                return;
+            }
+        };
+        let mut r: SeriesRef = 0;
+        for s in &ts.samples {
+            match app.append(r, &labels, s.timestamp, s.value) {
+                Ok(nr) => {
+                    r = nr;
+                    out.samples_appended += 1;
+                }
+                Err(e) => {
+                    out.count_rejected(e.kind());
+                    let e = Error::Storage(sightline_core::Error::new(
+                        e.kind(),
+                        format!("{} for series {labels} at {}", e.message(), s.timestamp),
+                    ));
+                    out.fail(e, true);
+                    return;
+                }
+            }
+        }
+        for e in &ts.exemplars {
+            let pairs = e.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
+            append_exemplar(app, r, &labels, pairs, e.value, e.timestamp, out);
+        }
+        out.histograms_dropped += ts.histograms.len() as u64;
+    }
+}
+
+fn append_v2(req: &v2::Request, app: &mut dyn Appender, out: &mut WriteOutcome) {
+    let sym = &req.symbols;
+    for (i, ts) in req.timeseries.iter().enumerate() {
+        let labels = resolve_refs(sym, &ts.labels_refs)
+            .map_err(|m| format!("series {i}: {m}"))
+            .and_then(|pairs| series_labels(pairs.into_iter()));
+        let labels = match labels {
+            Ok(l) => l,
+            Err(msg) => {
+                out.rejected.invalid_labels += ts.samples.len() as u64;
+                out.fail(Error::RemoteWrite(msg), false);
+                continue;
+            }
+        };
+        let mut r: SeriesRef = 0;
+        for s in &ts.samples {
+            match app.append(r, &labels, s.timestamp, s.value) {
+                Ok(nr) => {
+                    r = nr;
+                    out.samples_appended += 1;
+                }
+                Err(e) => {
+                    let kind = e.kind();
+                    let msg = format!("{} for series {labels} at {}", e.message(), s.timestamp);
+                    let e = Error::Storage(sightline_core::Error::new(kind, msg));
+                    if out.count_rejected(kind) {
+                        out.fail(e, false);
+                    } else {
+                        out.fail(e, true);
+                        return;
+                    }
+                }
+            }
+        }
+        for e in &ts.exemplars {
+            match resolve_refs(sym, &e.labels_refs) {
+                Ok(pairs) => {
+                    let ts_ms = e.timestamp;
+                    append_exemplar(app, r, &labels, pairs.into_iter(), e.value, ts_ms, out)
+                }
+                Err(_) => out.exemplars_dropped += 1,
+            }
+        }
+        out.histograms_dropped += ts.histograms.len() as u64;
+    }
+}
+
+fn append_exemplar<'s>(
+    app: &mut dyn Appender,
+    r: SeriesRef,
+    labels: &Labels,
+    pairs: impl Iterator<Item = (&'s str, &'s str)>,
+    value: f64,
+    timestamp: i64,
+    out: &mut WriteOutcome,
+) {
+    // A zero timestamp means "unset" on the wire.
+    let ex = Exemplar {
+        labels: Labels::from_pairs(pairs),
+        value,
+        timestamp: (timestamp != 0).then_some(timestamp),
+    };
+    match app.append_exemplar(r, labels, &ex) {
+        Ok(()) => out.exemplars_appended += 1,
+        Err(_) => out.exemplars_dropped += 1,
+    }
+}
+
+/// Label pairs from symbol references.
+fn resolve_refs<'s>(
+    symbols: &'s [String],
+    refs: &[u32],
+) -> Result<Vec<(&'s str, &'s str)>, String> {
+    if !refs.len().is_multiple_of(2) {
+        return Err(format!(
+            "odd number of label references ({}): they come in name/value pairs",
+            refs.len()
+        ));
+    }
+    let get = |r: u32| {
+        symbols.get(r as usize).map(String::as_str).ok_or_else(|| {
+            format!(
+                "label reference {r} is outside the symbols table ({} entries)",
+                symbols.len()
+            )
+        })
+    };
+    refs.chunks_exact(2)
+        .map(|p| Ok((get(p[0])?, get(p[1])?)))
+        .collect()
+}
+
+/// Validates and builds a series' labels: sorted, no name twice, names
+/// valid, `__name__` present; empty values dropped.
+fn series_labels<'s>(pairs: impl Iterator<Item = (&'s str, &'s str)>) -> Result<Labels, String> {
+    let mut v: Vec<Label> = Vec::new();
+    for (name, value) in pairs {
+        let valid = if name == METRIC_NAME {
+            is_metric_name(value)
+        } else {
+            is_label_name(name)
+        };
+        if !valid {
+            return Err(if name == METRIC_NAME {
+                format!("invalid metric name {value:?}")
+            } else {
+                format!("invalid label name {name:?}")
+            });
+        }
+        v.push(Label::new(name, value));
+    }
+    if !v.windows(2).all(|w| w[0].name < w[1].name) {
+        v.sort_by(|a, b| a.name.cmp(&b.name));
+    }
+    if let Some(w) = v.windows(2).find(|w| w[0].name == w[1].name) {
+        return Err(format!(
+            "label name {:?} appears twice in series {}",
+            w[0].name,
+            describe(&v)
+        ));
+    }
+    v.retain(|l| !l.value.is_empty());
+    if !v.iter().any(|l| l.name == METRIC_NAME) {
+        return Err(format!(
+            "series {} has no metric name (__name__ label)",
+            describe(&v)
+        ));
+    }
+    Ok(Labels::from_sorted(v))
+}
+
+fn describe(v: &[Label]) -> String {
+    Labels::from_pairs(v.iter().map(|l| (l.name.as_str(), l.value.as_str()))).to_string()
+}
+
+fn is_metric_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_' || b[0] == b':')
+        && b[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_' || c == b':')
+}
+
+fn is_label_name(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && (b[0].is_ascii_alphabetic() || b[0] == b'_')
+        && b[1..]
+            .iter()
+            .all(|&c| c.is_ascii_alphanumeric() || c == b'_')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_core::AppendStats;
+    use std::sync::{Arc, Mutex};
+
+    type Row = (String, i64, f64);
+
+    /// A store that refuses like a TSDB head: out of bounds before
+    /// `MIN_T`, out of order behind a series' newest committed or pending
+    /// sample, duplicate for the same time with another value; and fails
+    /// with an internal error at `BROKEN_T`.
+    #[derive(Clone, Default)]
+    struct Store {
+        committed: Arc<Mutex<Vec<Row>>>,
+        exemplars: Arc<Mutex<Vec<(String, Exemplar)>>>,
+        refuse_exemplars: bool,
+    }
+
+    const MIN_T: i64 = 100;
+    const BROKEN_T: i64 = 9999;
+
+    struct App {
+        store: Store,
+        pending: Vec<Row>,
+        exemplars: Vec<(String, Exemplar)>,
+    }
+
+    impl MetricAppender for Store {
+        fn appender(&self) -> Box<dyn Appender> {
+            Box::new(App {
+                store: self.clone(),
+                pending: Vec::new(),
+                exemplars: Vec::new(),
+            })
+        }
+    }
+
+    impl Appender for App {
+        fn append(
+            &mut self,
+            _r: SeriesRef,
+            l: &Labels,
+            t: i64,
+            v: f64,
+        ) -> sightline_core::Result<SeriesRef> {
+            use sightline_core::Error as E;
+            let key = l.to_string();
+            if t == BROKEN_T {
+                return Err(E::internal("disk on fire"));
+            }
+            if t < MIN_T {
+                return Err(E::new(ErrorKind::OutOfBounds, "out of bounds"));
+            }
+            let committed = self.store.committed.lock().unwrap();
+            let last = committed
+                .iter()
+                .chain(self.pending.iter())
+                .filter(|r| r.0 == key)
+                .map(|r| (r.1, r.2))
+                .max_by_key(|r| r.0);
+            drop(committed);
+            if let Some((lt, lv)) = last {
+                if t < lt {
+                    return Err(E::new(ErrorKind::OutOfOrder, "out of order sample"));
+                }
+                if t == lt && v != lv {
+                    return Err(E::new(
+                        ErrorKind::DuplicateSample,
+                        "duplicate sample for timestamp",
+                    ));
+                }
+            }
+            self.pending.push((key, t, v));
+            Ok(1)
+        }
+
+        fn append_exemplar(
+            &mut self,
+            _r: SeriesRef,
+            l: &Labels,
+            e: &Exemplar,
+        ) -> sightline_core::Result<()> {
+            if self.store.refuse_exemplars {
+                return Err(sightline_core::Error::new(
+                    ErrorKind::OutOfOrder,
+                    "out of order exemplar",
+                ));
+            }
+            self.exemplars.push((l.to_string(), e.clone()));
+            Ok(())
+        }
+
+        fn commit(self: Box<Self>) -> sightline_core::Result<AppendStats> {
+            let n = self.pending.len() as u64;
+            self.store.committed.lock().unwrap().extend(self.pending);
+            self.store.exemplars.lock().unwrap().extend(self.exemplars);
+            Ok(AppendStats {
+                samples: n,
+                series_created: 0,
+            })
+        }
+
+        fn rollback(self: Box<Self>) {}
+    }
+
+    fn label(n: &str, v: &str) -> v1::Label {
+        v1::Label {
+            name: n.into(),
+            value: v.into(),
+        }
+    }
+
+    fn series(labels: &[(&str, &str)], samples: &[(i64, f64)]) -> v1::TimeSeries {
+        v1::TimeSeries {
+            labels: labels.iter().map(|(n, v)| label(n, v)).collect(),
+            samples: samples
+                .iter()
+                .map(|&(timestamp, value)| v1::Sample { value, timestamp })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    fn v1_req(ts: Vec<v1::TimeSeries>) -> DecodedWrite {
+        DecodedWrite::V1(v1::WriteRequest {
+            timeseries: ts,
+            metadata: vec![],
+        })
+    }
+
+    fn snappy(b: &[u8]) -> Vec<u8> {
+        snap::raw::Encoder::new().compress_vec(b).unwrap()
+    }
+
+    fn rows(s: &Store) -> Vec<Row> {
+        s.committed.lock().unwrap().clone()
+    }
+
+    #[test]
+    fn decode_picks_the_version_from_content_type() {
+        let req = v1::WriteRequest {
+            timeseries: vec![series(&[("__name__", "up")], &[(1000, 1.0)])],
+            metadata: vec![],
+        };
+        let body = snappy(&req.encode_to_vec());
+        for ct in [
+            None,
+            Some(""),
+            Some("application/x-protobuf"),
+            Some("Application/X-Protobuf; proto=prometheus.WriteRequest"),
+            Some("application/x-protobuf;proto=\"prometheus.WriteRequest\""),
+        ] {
+            let d = decode(&body, ct, Some("snappy")).unwrap();
+            assert_eq!(d, DecodedWrite::V1(req.clone()), "{ct:?}");
+            assert_eq!(d.sample_count(), 1);
+        }
+        let v2req = v2::Request {
+            symbols: vec!["".into(), "__name__".into(), "up".into()],
+            timeseries: vec![v2::TimeSeries {
+                labels_refs: vec![1, 2],
+                samples: vec![v2::Sample {
+                    value: 1.0,
+                    timestamp: 5,
+                }],
+                ..Default::default()
+            }],
+        };
+        let d = decode(
+            &snappy(&v2req.encode_to_vec()),
+            Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(d, DecodedWrite::V2(v2req));
+    }
+
+    #[test]
+    fn decode_refuses_other_media_types_and_encodings_with_415() {
+        let body = snappy(&v1::WriteRequest::default().encode_to_vec());
+        for (ct, ce, want) in [
+            (
+                Some("application/json"),
+                None,
+                "unsupported Content-Type \"application/json\"",
+            ),
+            (
+                Some("application/x-protobuf;proto=foo.Bar"),
+                None,
+                "unsupported remote write message \"foo.Bar\"",
+            ),
+            (None, Some("gzip"), "unsupported Content-Encoding \"gzip\""),
+            (None, Some("identity"), "unsupported Content-Encoding"),
+        ] {
+            let e = decode(&body, ct, ce).unwrap_err();
+            assert!(matches!(e, Error::UnsupportedMediaType(_)), "{e:?}");
+            assert!(e.to_string().contains(want), "{e}");
+            assert_eq!(http_status(&e), 415);
+        }
+    }
+
+    #[test]
+    fn decode_reports_bad_bodies_as_400() {
+        let e = decode(b"\xff\xff\xff\xff\xff\xff", None, None).unwrap_err();
+        assert!(matches!(e, Error::RemoteWrite(_)), "{e:?}");
+        assert!(
+            e.to_string().starts_with("decompressing snappy body"),
+            "{e}"
+        );
+        assert_eq!(http_status(&e), 400);
+        // Not snappy at all: the raw protobuf.
+        let raw = v1::WriteRequest {
+            timeseries: vec![series(&[("__name__", "up")], &[(1, 1.0)])],
+            metadata: vec![],
+        }
+        .encode_to_vec();
+        assert!(decode(&raw, None, None).is_err());
+        // Snappy around garbage.
+        let e = decode(&snappy(b"\x0a\x05abc"), None, None).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("decoding prometheus.WriteRequest protobuf"),
+            "{e}"
+        );
+        let e = decode(
+            &snappy(b"\x22\x05ab"),
+            Some("application/x-protobuf;proto=io.prometheus.write.v2.Request"),
+            None,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("decoding io.prometheus.write.v2.Request protobuf"),
+            "{e}"
+        );
+        // A snappy header claiming 4 GiB is refused before allocating.
+        let e = decode(&[0xff, 0xff, 0xff, 0xff, 0x0f, 0], None, None).unwrap_err();
+        assert!(e.to_string().contains("would decompress to"), "{e}");
+    }
+
+    #[test]
+    fn v1_appends_everything_and_sorts_labels() {
+        let store = Store::default();
+        let req = v1_req(vec![
+            series(
+                &[("job", "a"), ("__name__", "up"), ("empty", "")],
+                &[(1000, 1.0), (2000, 0.0)],
+            ),
+            series(&[("__name__", "x:y")], &[(1000, 5.0)]),
+        ]);
+        let out = write(&req, &store);
+        assert!(out.error.is_none(), "{:?}", out.error);
+        assert_eq!(out.http_status(), 204);
+        assert_eq!(out.samples_appended, 3);
+        assert_eq!(
+            rows(&store),
+            vec![
+                ("up{job=\"a\"}".to_owned(), 1000, 1.0),
+                ("up{job=\"a\"}".to_owned(), 2000, 0.0),
+                ("x:y".to_owned(), 1000, 5.0)
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_refused_sample_rolls_back_the_whole_request() {
+        for (samples, kind, field) in [
+            (
+                vec![(2000, 1.0), (1000, 1.0)],
+                ErrorKind::OutOfOrder,
+                "out_of_order",
+            ),
+            (vec![(50, 1.0)], ErrorKind::OutOfBounds, "out_of_bounds"),
+            (
+                vec![(2000, 1.0), (2000, 2.0)],
+                ErrorKind::DuplicateSample,
+                "duplicate",
+            ),
+        ] {
+            let store = Store::default();
+            let req = v1_req(vec![
+                series(&[("__name__", "ok")], &[(1000, 1.0)]),
+                series(&[("__name__", "bad")], &samples),
+                series(&[("__name__", "never")], &[(1000, 1.0)]),
+            ]);
+            let out = write(&req, &store);
+            assert_eq!(out.http_status(), 400, "{field}");
+            assert!(out.rollback);
+            assert_eq!(out.samples_appended, 0);
+            let e = out.error.as_ref().unwrap();
+            assert_eq!(e.kind(), kind);
+            assert!(e.to_string().contains("for series bad at"), "{e}");
+            let r = out.rejected;
+            assert_eq!(
+                (r.out_of_order, r.out_of_bounds, r.duplicate),
+                match field {
+                    "out_of_order" => (1, 0, 0),
+                    "out_of_bounds" => (0, 1, 0),
+                    _ => (0, 0, 1),
+                }
+            );
+            assert!(rows(&store).is_empty(), "{field}: nothing committed");
+        }
+    }
+
+    #[test]
+    fn v1_store_failure_is_500_and_rolled_back() {
+        let store = Store::default();
+        let out = write(
+            &v1_req(vec![series(
+                &[("__name__", "a")],
+                &[(1000, 1.0), (BROKEN_T, 1.0)],
+            )]),
+            &store,
+        );
+        assert_eq!(out.http_status(), 500);
+        assert!(out.rollback);
+        assert!(rows(&store).is_empty());
+    }
+
+    #[test]
+    fn v1_invalid_labels_refuse_the_request() {
+        for (labels, want) in [
+            (vec![("job", "a")], "has no metric name"),
+            (vec![("__name__", "")], "invalid metric name \"\""),
+            (vec![("__name__", "a-b")], "invalid metric name \"a-b\""),
+            (
+                vec![("__name__", "a"), ("1x", "v")],
+                "invalid label name \"1x\"",
+            ),
+            (
+                vec![("__name__", "a"), ("", "v")],
+                "invalid label name \"\"",
+            ),
+            (
+                vec![("__name__", "a"), ("x:y", "v")],
+                "invalid label name \"x:y\"",
+            ),
+            (
+                vec![("__name__", "a"), ("j", "1"), ("j", "2")],
+                "label name \"j\" appears twice",
+            ),
+            (
+                vec![("j", "1"), ("__name__", "a"), ("j", "")],
+                "label name \"j\" appears twice",
+            ),
+        ] {
+            let store = Store::default();
+            let req = v1_req(vec![
+                series(&[("__name__", "fine")], &[(1000, 1.0)]),
+                series(&labels, &[(1000, 1.0), (2000, 1.0)]),
+            ]);
+            let out = write(&req, &store);
+            assert_eq!(out.http_status(), 400, "{labels:?}");
+            let msg = out.error.as_ref().unwrap().to_string();
+            assert!(msg.contains(want), "{labels:?}: {msg}");
+            assert_eq!(out.rejected.invalid_labels, 2);
+            assert!(rows(&store).is_empty());
+        }
+    }
+
+    #[test]
+    fn exemplars_are_appended_and_their_errors_ignored() {
+        let mut ts = series(&[("__name__", "c_total")], &[(1000, 1.0)]);
+        ts.exemplars = vec![
+            v1::Exemplar {
+                labels: vec![label("trace_id", "abc")],
+                value: 0.5,
+                timestamp: 1000,
+            },
+            v1::Exemplar {
+                labels: vec![],
+                value: 1.0,
+                timestamp: 0,
+            },
+        ];
+        ts.histograms = vec![v1::Histogram::default()];
+        let store = Store::default();
+        let out = write(&v1_req(vec![ts.clone()]), &store);
+        assert_eq!(out.http_status(), 204);
+        assert_eq!((out.exemplars_appended, out.histograms_dropped), (2, 1));
+        let ex = store.exemplars.lock().unwrap().clone();
+        assert_eq!(ex[0].0, "c_total");
+        assert_eq!(ex[0].1.labels.get("trace_id"), Some("abc"));
+        assert_eq!(ex[0].1.timestamp, Some(1000));
+        assert_eq!(ex[1].1.timestamp, None);
+
+        let store = Store {
+            refuse_exemplars: true,
+            ..Store::default()
+        };
+        let out = write(&v1_req(vec![ts]), &store);
+        assert_eq!(out.http_status(), 204);
+        assert_eq!((out.exemplars_appended, out.exemplars_dropped), (0, 2));
+        assert_eq!(rows(&store).len(), 1);
+    }
+
+    type RawSeries = (Vec<u32>, Vec<(i64, f64)>);
+
+    fn v2_req(symbols: &[&str], ts: Vec<RawSeries>) -> DecodedWrite {
+        DecodedWrite::V2(v2::Request {
+            symbols: symbols.iter().map(|s| s.to_string()).collect(),
+            timeseries: ts
+                .into_iter()
+                .map(|(labels_refs, s)| v2::TimeSeries {
+                    labels_refs,
+                    samples: s
+                        .into_iter()
+                        .map(|(timestamp, value)| v2::Sample { value, timestamp })
+                        .collect(),
+                    ..Default::default()
+                })
+                .collect(),
+        })
+    }
+
+    #[test]
+    fn v2_resolves_symbols() {
+        let store = Store::default();
+        let req = v2_req(
+            &["", "__name__", "up", "job", "a"],
+            vec![(vec![1, 2, 3, 4], vec![(1000, 1.0)])],
+        );
+        let out = write(&req, &store);
+        assert_eq!(out.http_status(), 204);
+        assert_eq!(rows(&store), vec![("up{job=\"a\"}".to_owned(), 1000, 1.0)]);
+    }
+
+    #[test]
+    fn v2_writes_partially_and_answers_400() {
+        let store = Store::default();
+        let req = v2_req(
+            &["", "__name__", "a", "b", "c"],
+            vec![
+                (vec![1, 2], vec![(1000, 1.0), (500, 1.0), (2000, 2.0)]),
+                (vec![1, 9], vec![(1000, 1.0)]),
+                (vec![1], vec![(1000, 1.0)]),
+                (vec![3, 4], vec![(1000, 1.0)]),
+                (vec![1, 3], vec![(50, 1.0), (1000, 3.0)]),
+            ],
+        );
+        let out = write(&req, &store);
+        assert_eq!(out.http_status(), 400);
+        assert!(!out.rollback);
+        assert_eq!(out.samples_appended, 3);
+        assert_eq!(
+            out.rejected,
+            Rejected {
+                out_of_order: 1,
+                out_of_bounds: 1,
+                duplicate: 0,
+                invalid_labels: 3
+            }
+        );
+        assert!(out
+            .error
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("out of order sample for series a at 500"));
+        assert_eq!(
+            rows(&store),
+            vec![
+                ("a".to_owned(), 1000, 1.0),
+                ("a".to_owned(), 2000, 2.0),
+                ("b".to_owned(), 1000, 3.0)
+            ]
+        );
+        let DecodedWrite::V2(r) = &req else {
+            unreachable!()
+        };
+        let mut out = WriteOutcome::default();
+        append_v2(
+            &v2::Request {
+                timeseries: r.timeseries[1..3].to_vec(),
+                ..r.clone()
+            },
+            Store::default().appender().as_mut(),
+            &mut out,
+        );
+        let msg = out.error.unwrap().to_string();
+        assert!(
+            msg.contains("series 0: label reference 9 is outside the symbols table (5 entries)"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn v2_store_failure_rolls_back() {
+        let store = Store::default();
+        let req = v2_req(
+            &["", "__name__", "a"],
+            vec![(vec![1, 2], vec![(1000, 1.0), (BROKEN_T, 1.0)])],
+        );
+        let out = write(&req, &store);
+        assert_eq!(out.http_status(), 500);
+        assert!(out.rollback);
+        assert!(rows(&store).is_empty());
+    }
+
+    #[test]
+    fn odd_label_refs_are_invalid() {
+        assert!(resolve_refs(&["".into(), "a".into()], &[1])
+            .unwrap_err()
+            .contains("odd number"));
+    }
+}
