@@ -33,8 +33,8 @@ impl DbAppender {
     pub(crate) fn new(db: Arc<Inner>) -> Self {
         DbAppender {
             db,
-            samples: Vec::new(),
-            cells: Vec::new(),
+            samples: Vec::with_capacity(64),
+            cells: Vec::with_capacity(64),
             unlogged: Vec::new(),
             created: 0,
         }

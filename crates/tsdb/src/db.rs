@@ -82,6 +82,20 @@ impl Db {
                         remap.insert(r, id);
                     }
                 }
+                Record::Chunks(list) => {
+                    for (r, bytes) in list {
+                        let Some(&id) = remap.get(&r) else {
+                            unknown += 1;
+                            continue;
+                        };
+                        let Some(it) = crate::chunk::xor::XorIter::new(&bytes[..]) else {
+                            continue;
+                        };
+                        for s in it {
+                            head.replay_sample(id, s.t, s.v);
+                        }
+                    }
+                }
                 Record::Samples(list) => {
                     for (r, t, v) in list {
                         match remap.get(&r) {
@@ -265,7 +279,7 @@ impl Inner {
         let _m = self.maintenance.lock();
         self.reload_blocks()?;
         let mut guard = 0;
-        while self.head_needs_cut() && guard < 1000 {
+        while self.head_needs_cut() && guard < 1000 && !self.closed.load(Ordering::Relaxed) {
             guard += 1;
             if let Err(e) = self.cut_head() {
                 Counters::inc(&self.counters.compaction_failures, 1);

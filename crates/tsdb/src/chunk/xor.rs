@@ -155,7 +155,13 @@ impl XorAppender {
     pub(crate) fn new() -> Self {
         XorAppender {
             w: BitWriter {
-                buf: vec![0, 0],
+                // A full 120-sample chunk of scrape data takes 100-250 bytes:
+                // start big enough to skip the first few reallocations.
+                buf: {
+                    let mut b = Vec::with_capacity(64);
+                    b.extend_from_slice(&[0, 0]);
+                    b
+                },
                 free: 0,
             },
             n: 0,
@@ -229,8 +235,9 @@ impl XorAppender {
             let lo = -(1i64 << (nbits - 1)) + 1;
             let hi = 1i64 << (nbits - 1);
             if (lo..=hi).contains(&dod) {
-                self.w.write_bits(prefix, pbits);
-                self.w.write_bits(dod as u64, nbits);
+                let payload = (dod as u64) & ((1u64 << nbits) - 1);
+                self.w
+                    .write_bits((prefix << nbits) | payload, pbits + nbits);
                 return;
             }
         }
@@ -248,18 +255,22 @@ impl XorAppender {
         let lz = x.leading_zeros().min(63) as u8;
         let tz = x.trailing_zeros() as u8;
         if self.leading != u8::MAX && lz >= self.leading && tz >= self.trailing {
-            self.w.write_bits(0b10, 2);
             let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.w.write_bits(x >> self.trailing, sig);
+            if sig <= 62 {
+                // One call for control bits and payload.
+                self.w
+                    .write_bits((0b10 << sig) | (x >> self.trailing), sig + 2);
+            } else {
+                self.w.write_bits(0b10, 2);
+                self.w.write_bits(x >> self.trailing, sig);
+            }
         } else {
             self.leading = lz;
             self.trailing = tz;
             let sig = 64 - u32::from(lz) - u32::from(tz);
-            self.w.write_bits(0b11, 2);
-            self.w.write_bits(u64::from(lz), 6);
-            // 64 significant bits cannot happen with lz >= 1 or tz >= 1 unless
-            // both are 0; store 64 as 0 in 6 bits.
-            self.w.write_bits(u64::from(sig) & 0x3f, 6);
+            // A significant-bit count of 64 is stored as 0 in 6 bits.
+            let header = (0b11 << 12) | (u64::from(lz) << 6) | (u64::from(sig) & 0x3f);
+            self.w.write_bits(header, 14);
             self.w.write_bits(x >> tz, sig);
         }
     }

@@ -25,6 +25,49 @@ const STRIPES: usize = 1024;
 /// a second map lookup.
 pub(crate) type SeriesCell = Arc<Mutex<MemSeries>>;
 
+/// The series of one stripe, indexed by `id / STRIPES`: ids are dense and
+/// never reused, so a vector beats a hash map (no hashing, no probing, one
+/// fewer cache miss per append).
+struct Slots {
+    stripe: usize,
+    cells: Vec<Option<SeriesCell>>,
+}
+
+impl Slots {
+    fn get(&self, id: &u32) -> Option<&SeriesCell> {
+        self.cells.get(*id as usize / STRIPES)?.as_ref()
+    }
+
+    fn insert(&mut self, id: u32, cell: SeriesCell) {
+        let slot = id as usize / STRIPES;
+        if self.cells.len() <= slot {
+            self.cells.resize(slot + 1, None);
+        }
+        self.cells[slot] = Some(cell);
+    }
+
+    fn remove(&mut self, id: &u32) {
+        if let Some(c) = self.cells.get_mut(*id as usize / STRIPES) {
+            *c = None;
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &SeriesCell)> {
+        let stripe = self.stripe;
+        self.cells
+            .iter()
+            .enumerate()
+            .filter_map(move |(slot, c)| c.as_ref().map(|c| ((slot * STRIPES + stripe) as u32, c)))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &SeriesCell> {
+        self.cells.iter().flatten()
+    }
+}
+
+/// Label hash to series id, for one stripe of hashes.
+type HashStripe = Padded<Mutex<HashMap<u64, u32>>>;
+
 /// Keeps each stripe on its own cache line so two threads locking
 /// neighbouring stripes do not fight over one line.
 #[repr(align(64))]
@@ -56,8 +99,8 @@ pub(crate) struct HeadSeriesData {
 pub(crate) struct Head {
     block_range: i64,
     ooo_window: i64,
-    series: Box<[Padded<Mutex<HashMap<u32, SeriesCell>>>]>,
-    hashes: Box<[Padded<Mutex<HashMap<u64, u32>>>]>,
+    series: Box<[Padded<Mutex<Slots>>]>,
+    hashes: Box<[HashStripe]>,
     /// Ids whose label hash collided with another series' (vanishingly rare).
     collisions: Mutex<Vec<(u64, u32)>>,
     symbols: RwLock<Symbols>,
@@ -77,7 +120,12 @@ impl Head {
             block_range,
             ooo_window,
             series: (0..STRIPES)
-                .map(|_| Padded(Mutex::new(HashMap::new())))
+                .map(|stripe| {
+                    Padded(Mutex::new(Slots {
+                        stripe,
+                        cells: Vec::new(),
+                    }))
+                })
                 .collect(),
             hashes: (0..STRIPES)
                 .map(|_| Padded(Mutex::new(HashMap::new())))
@@ -94,7 +142,7 @@ impl Head {
         }
     }
 
-    fn stripe(&self, id: u32) -> &Mutex<HashMap<u32, SeriesCell>> {
+    fn stripe(&self, id: u32) -> &Mutex<Slots> {
         &self.series[id as usize % STRIPES]
     }
 
@@ -389,7 +437,7 @@ impl Head {
         let mut all = Vec::with_capacity(self.num_series() as usize);
         for stripe in self.series.iter() {
             for (id, s) in stripe.lock().iter() {
-                all.push((*id, s.lock().labels.clone()));
+                all.push((id, s.lock().labels.clone()));
             }
         }
         let syms = self.symbols.read();
@@ -431,7 +479,7 @@ impl Head {
                 let n = s.truncate(boundary);
                 self.num_chunks.fetch_sub(n as u64, Relaxed);
                 if s.is_empty() {
-                    dead.push((*id, s.labels.clone()));
+                    dead.push((id, s.labels.clone()));
                 }
             }
         }
@@ -471,48 +519,44 @@ impl Head {
     /// Frames every series and its samples as WAL records: the body of a
     /// checkpoint.
     pub(crate) fn checkpoint_records(&self) -> Vec<u8> {
+        struct Batch {
+            series: Vec<(u64, Labels)>,
+            chunks: Vec<(u64, Arc<[u8]>)>,
+            ooo: Vec<(u64, i64, f64)>,
+        }
         let mut out = Vec::new();
         let mut scratch = Vec::new();
-        let mut batch_series: Vec<(u64, Labels)> = Vec::new();
-        let mut batch_samples: Vec<(u64, i64, f64)> = Vec::new();
-        let mut buf = Vec::new();
-        let flush = |out: &mut Vec<u8>,
-                     scratch: &mut Vec<u8>,
-                     ser: &mut Vec<(u64, Labels)>,
-                     sam: &mut Vec<(u64, i64, f64)>| {
-            crate::wal::encode_series(out, scratch, ser.iter().map(|(r, l)| (*r, l)));
-            crate::wal::encode_samples(out, scratch, sam);
-            ser.clear();
-            sam.clear();
+        let mut b = Batch {
+            series: Vec::new(),
+            chunks: Vec::new(),
+            ooo: Vec::new(),
+        };
+        let flush = |out: &mut Vec<u8>, scratch: &mut Vec<u8>, b: &mut Batch| {
+            crate::wal::encode_series(out, scratch, b.series.iter().map(|(r, l)| (*r, l)));
+            crate::wal::encode_chunks(out, scratch, &b.chunks);
+            crate::wal::encode_samples(out, scratch, &b.ooo);
+            b.series.clear();
+            b.chunks.clear();
+            b.ooo.clear();
         };
         for (id, syms) in self.sorted_ids() {
             let labels = self.labels_from_syms(&syms);
+            let r = u64::from(id);
             {
                 let Some(cell) = self.get(id) else { continue };
                 let s = cell.lock();
-                buf.clear();
-                s.samples_in(i64::MIN, i64::MAX, &mut buf);
+                b.chunks
+                    .extend(s.chunks_in(i64::MIN, i64::MAX).into_iter().map(|c| (r, c)));
                 if let Some(o) = &s.ooo {
-                    buf.extend_from_slice(o);
+                    b.ooo.extend(o.iter().map(|x| (r, x.t, x.v)));
                 }
             }
-            batch_series.push((u64::from(id), labels));
-            batch_samples.extend(buf.iter().map(|x| (u64::from(id), x.t, x.v)));
-            if batch_samples.len() > 10_000 || batch_series.len() > 1000 {
-                flush(
-                    &mut out,
-                    &mut scratch,
-                    &mut batch_series,
-                    &mut batch_samples,
-                );
+            b.series.push((r, labels));
+            if b.chunks.len() > 4000 || b.series.len() > 1000 || b.ooo.len() > 10_000 {
+                flush(&mut out, &mut scratch, &mut b);
             }
         }
-        flush(
-            &mut out,
-            &mut scratch,
-            &mut batch_series,
-            &mut batch_samples,
-        );
+        flush(&mut out, &mut scratch, &mut b);
         out
     }
 
