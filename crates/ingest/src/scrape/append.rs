@@ -1,0 +1,399 @@
+//! Appending one scrape body: parse, label, relabel, limit, stale-mark.
+//!
+//! Everything here runs inside one appender transaction that the caller
+//! commits or rolls back; nothing does I/O, so it is tested without HTTP.
+
+use super::cache::ScrapeCache;
+use crate::exposition::{Entry, Format, Parser};
+use crate::relabel::{self, RelabelConfig};
+use sightline_core::{Appender, ErrorKind, Labels, SeriesRef, METRIC_NAME, STALE_NAN};
+use std::sync::Arc;
+
+/// How samples of one target are labeled and limited.
+#[derive(Debug, Clone)]
+pub(crate) struct AppendSettings {
+    pub target_labels: Labels,
+    pub honor_labels: bool,
+    pub honor_timestamps: bool,
+    pub metric_relabel: Arc<Vec<RelabelConfig>>,
+    pub sample_limit: u64,
+    pub label_limit: u64,
+    pub label_name_length_limit: u64,
+    pub label_value_length_limit: u64,
+}
+
+/// Counts of one scrape, reported as `scrape_samples_*` / `scrape_series_added`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct AppendCounts {
+    /// Samples in the body.
+    pub total: u64,
+    /// Samples left after metric relabeling.
+    pub added: u64,
+    /// Series this target had not exposed before (cache misses kept).
+    pub series_added: u64,
+    /// Samples the store refused as out of order, out of bounds or duplicate.
+    pub rejected: u64,
+}
+
+/// Why a scrape's samples were not stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AppendError {
+    /// The body is malformed (the message names the line).
+    Parse(String),
+    /// A limit was exceeded.
+    Limit(String),
+    /// The store failed.
+    Storage(String),
+}
+
+impl std::fmt::Display for AppendError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AppendError::Parse(m) | AppendError::Limit(m) | AppendError::Storage(m) => {
+                f.write_str(m)
+            }
+        }
+    }
+}
+
+/// Appends `body` into `app` at scrape time `ts` (ms). On error the caller
+/// must roll `app` back; the counts are still meaningful for the report.
+pub(crate) fn append_body(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    settings: &AppendSettings,
+    body: &[u8],
+    format: Format,
+    ts: i64,
+) -> (AppendCounts, Result<(), AppendError>) {
+    let mut counts = AppendCounts::default();
+    let mut limit_error: Option<AppendError> = None;
+    cache.begin();
+    let mut parser = Parser::new(body, format);
+    loop {
+        let entry = match parser.next_entry() {
+            Ok(Some(e)) => e,
+            Ok(None) => break,
+            Err(e) => return (counts, Err(AppendError::Parse(e.to_string()))),
+        };
+        let Entry::Sample {
+            series,
+            timestamp,
+            value,
+        } = entry
+        else {
+            continue;
+        };
+        counts.total += 1;
+        let slot = match cache.get(series) {
+            Some(s) => s,
+            None => {
+                let labels = mutate_labels(settings, parser.labels());
+                if let Some(l) = &labels {
+                    if l.metric_name().is_none() {
+                        return (
+                            counts,
+                            Err(AppendError::Parse(format!(
+                                "line {}: missing metric name (__name__ label)",
+                                parser.line()
+                            ))),
+                        );
+                    }
+                    if let Err(e) = check_label_limits(settings, series, l) {
+                        return (counts, Err(AppendError::Limit(e)));
+                    }
+                    counts.series_added += 1;
+                }
+                cache.insert(series, labels, 0)
+            }
+        };
+        let entry = cache.entry(slot);
+        let Some(labels) = &entry.labels else {
+            continue;
+        };
+        counts.added += 1;
+        if settings.sample_limit > 0 && counts.added > settings.sample_limit {
+            // Keep counting what the body holds, as Prometheus reports it,
+            // but store nothing more: the whole scrape is going to fail.
+            limit_error.get_or_insert_with(|| AppendError::Limit("sample limit exceeded".into()));
+            continue;
+        }
+        if limit_error.is_some() {
+            continue;
+        }
+        let t = match timestamp {
+            Some(t) if settings.honor_timestamps => t,
+            _ => ts,
+        };
+        match app.append(entry.series_ref, labels, t, value) {
+            Ok(r) => {
+                if r != entry.series_ref {
+                    cache.set_ref(slot, r);
+                }
+                if let Some(ex) = parser.exemplar() {
+                    let labels = cache.entry(slot).labels.as_ref().expect("kept series");
+                    // Exemplars are best effort, as in Prometheus.
+                    let _ = app.append_exemplar(r, labels, &ex);
+                }
+            }
+            Err(e) => match e.kind() {
+                ErrorKind::OutOfOrder | ErrorKind::OutOfBounds | ErrorKind::DuplicateSample => {
+                    counts.rejected += 1;
+                    continue;
+                }
+                _ => return (counts, Err(AppendError::Storage(e.to_string()))),
+            },
+        }
+        // Series with explicit timestamps are not marked stale: their
+        // timestamps say when they were true, not when they were scraped.
+        if timestamp.is_none() {
+            cache.track(slot);
+        }
+    }
+    if let Some(e) = limit_error {
+        return (counts, Err(e));
+    }
+    cache.finish_success(|labels, r| {
+        // A marker the store refuses (say, out of order after an explicit
+        // timestamp) is not worth failing the scrape for.
+        let _ = app.append(r, labels, ts, STALE_NAN);
+    });
+    (counts, Ok(()))
+}
+
+/// Attaches target labels to scraped labels (Prometheus's
+/// `mutateSampleLabels`), then applies `metric_relabel_configs`. `None`
+/// when the series is dropped.
+pub(crate) fn mutate_labels(settings: &AppendSettings, scraped: Labels) -> Option<Labels> {
+    let target = &settings.target_labels;
+    let mut lb = scraped.to_builder();
+    if settings.honor_labels {
+        for l in target {
+            if scraped.get(&l.name).is_none() {
+                lb.set(l.name.clone(), l.value.clone());
+            }
+        }
+    } else {
+        let mut conflicts: Vec<(String, String)> = Vec::new();
+        for l in target {
+            if let Some(v) = scraped.get(&l.name) {
+                conflicts.push((l.name.clone(), v.to_owned()));
+            }
+            lb.set(l.name.clone(), l.value.clone());
+        }
+        if !conflicts.is_empty() {
+            // Shorter names first, each prefixed with `exported_` until it
+            // clashes with nothing, as Prometheus resolves them.
+            conflicts.sort_by_key(|(n, _)| n.len());
+            for i in 0..conflicts.len() {
+                let mut name = conflicts[i].0.clone();
+                loop {
+                    name = format!("exported_{name}");
+                    let taken = scraped.get(&name).is_some()
+                        || target.get(&name).is_some()
+                        || conflicts[..i].iter().any(|(n, _)| *n == name);
+                    if !taken {
+                        break;
+                    }
+                }
+                conflicts[i].0 = name;
+            }
+            for (n, v) in conflicts {
+                lb.set(n, v);
+            }
+        }
+    }
+    if !settings.metric_relabel.is_empty() && !relabel::process(&settings.metric_relabel, &mut lb) {
+        return None;
+    }
+    let out = lb.into_labels();
+    (!out.is_empty()).then_some(out)
+}
+
+fn check_label_limits(s: &AppendSettings, raw: &[u8], l: &Labels) -> Result<(), String> {
+    let met: String = String::from_utf8_lossy(raw).chars().take(50).collect();
+    if s.label_limit > 0 && l.len() as u64 > s.label_limit {
+        return Err(format!(
+            "label_limit exceeded (metric: {met}, number of labels: {}, limit: {})",
+            l.len(),
+            s.label_limit
+        ));
+    }
+    for label in l {
+        if s.label_name_length_limit > 0 && label.name.len() as u64 > s.label_name_length_limit {
+            return Err(format!(
+                "label_name_length_limit exceeded (metric: {met}, label name: {}, length: {}, limit: {})",
+                truncate(&label.name),
+                label.name.len(),
+                s.label_name_length_limit
+            ));
+        }
+        if s.label_value_length_limit > 0 && label.value.len() as u64 > s.label_value_length_limit {
+            return Err(format!(
+                "label_value_length_limit exceeded (metric: {met}, label name: {}, value: {:?}, length: {}, limit: {})",
+                truncate(&label.name),
+                truncate(&label.value),
+                label.value.len(),
+                s.label_value_length_limit
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(50).collect()
+}
+
+/// The five series Prometheus writes about every scrape of a target.
+pub(crate) struct ReportSeries {
+    series: [(Labels, SeriesRef); 5],
+}
+
+/// What the report says about one scrape.
+pub(crate) struct Report {
+    pub up: bool,
+    pub duration_secs: f64,
+    pub counts: AppendCounts,
+}
+
+impl ReportSeries {
+    pub fn new(target_labels: &Labels) -> Self {
+        let mk = |name: &str| {
+            let mut lb = target_labels.to_builder();
+            lb.set(METRIC_NAME, name);
+            (lb.into_labels(), 0)
+        };
+        ReportSeries {
+            series: [
+                mk("up"),
+                mk("scrape_duration_seconds"),
+                mk("scrape_samples_scraped"),
+                mk("scrape_samples_post_metric_relabeling"),
+                mk("scrape_series_added"),
+            ],
+        }
+    }
+
+    /// Forgets the store handles (after a rollback).
+    pub fn reset_refs(&mut self) {
+        for (_, r) in self.series.iter_mut() {
+            *r = 0;
+        }
+    }
+
+    /// Appends the report at `ts`; `None` writes staleness markers instead.
+    pub fn append(
+        &mut self,
+        app: &mut dyn Appender,
+        ts: i64,
+        report: Option<&Report>,
+    ) -> sightline_core::Result<()> {
+        let values = match report {
+            Some(r) => [
+                if r.up { 1.0 } else { 0.0 },
+                r.duration_secs,
+                r.counts.total as f64,
+                r.counts.added as f64,
+                r.counts.series_added as f64,
+            ],
+            None => [STALE_NAN; 5],
+        };
+        for ((labels, r), v) in self.series.iter_mut().zip(values) {
+            match app.append(*r, labels, ts, v) {
+                Ok(new_ref) => *r = new_ref,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::OutOfOrder | ErrorKind::OutOfBounds | ErrorKind::DuplicateSample
+                    ) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(honor: bool, target: &[(&str, &str)]) -> AppendSettings {
+        AppendSettings {
+            target_labels: Labels::from_pairs(target.iter().copied()),
+            honor_labels: honor,
+            honor_timestamps: true,
+            metric_relabel: Arc::new(Vec::new()),
+            sample_limit: 0,
+            label_limit: 0,
+            label_name_length_limit: 0,
+            label_value_length_limit: 0,
+        }
+    }
+
+    fn ls(p: &[(&str, &str)]) -> Labels {
+        Labels::from_pairs(p.iter().copied())
+    }
+
+    #[test]
+    fn target_labels_win_and_scraped_ones_become_exported() {
+        let s = settings(false, &[("job", "j"), ("instance", "i:1")]);
+        let got = mutate_labels(
+            &s,
+            ls(&[("__name__", "m"), ("job", "other"), ("exported_job", "x")]),
+        );
+        // exported_job is taken by the scraped labels, so the conflicting
+        // job value moves to exported_exported_job.
+        assert_eq!(
+            got,
+            Some(ls(&[
+                ("__name__", "m"),
+                ("exported_exported_job", "other"),
+                ("exported_job", "x"),
+                ("instance", "i:1"),
+                ("job", "j"),
+            ]))
+        );
+    }
+
+    #[test]
+    fn honor_labels_keeps_scraped_values() {
+        let s = settings(true, &[("job", "j"), ("instance", "i:1")]);
+        let got = mutate_labels(&s, ls(&[("__name__", "m"), ("job", "pushed")]));
+        assert_eq!(
+            got,
+            Some(ls(&[
+                ("__name__", "m"),
+                ("instance", "i:1"),
+                ("job", "pushed")
+            ]))
+        );
+    }
+
+    #[test]
+    fn metric_relabeling_can_drop() {
+        let mut s = settings(false, &[("job", "j")]);
+        let rules: Vec<RelabelConfig> =
+            serde_saphyr::from_str("- source_labels: [__name__]\n  regex: go_.*\n  action: drop\n")
+                .unwrap();
+        s.metric_relabel = Arc::new(rules);
+        assert_eq!(mutate_labels(&s, ls(&[("__name__", "go_gc")])), None);
+        assert!(mutate_labels(&s, ls(&[("__name__", "up2")])).is_some());
+    }
+
+    #[test]
+    fn label_limits_name_the_metric() {
+        let mut s = settings(false, &[]);
+        s.label_limit = 1;
+        let e = check_label_limits(&s, b"m{a=\"1\"}", &ls(&[("__name__", "m"), ("a", "1")]))
+            .unwrap_err();
+        assert_eq!(
+            e,
+            "label_limit exceeded (metric: m{a=\"1\"}, number of labels: 2, limit: 1)"
+        );
+        s.label_limit = 0;
+        s.label_value_length_limit = 2;
+        let e = check_label_limits(&s, b"m", &ls(&[("__name__", "m"), ("a", "long")])).unwrap_err();
+        assert!(e.starts_with("label_value_length_limit exceeded (metric: m, label name: a, value: \"long\", length: 4, limit: 2)"), "{e}");
+    }
+}

@@ -1,0 +1,328 @@
+//! Fetching a target: the HTTP client of a pool and one GET per scrape.
+
+use crate::config::{HttpClientConfig, ScrapeConfig};
+use crate::exposition::SCRAPE_ACCEPT_HEADER;
+use flate2::read::GzDecoder;
+use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, USER_AGENT};
+use std::io::Read;
+use std::time::Duration;
+
+/// The `User-Agent` of scrapes.
+pub const SCRAPE_USER_AGENT: &str = concat!("Sightline/", env!("CARGO_PKG_VERSION"));
+
+/// Installs the `ring` crypto provider for rustls once per process (we do
+/// not build aws-lc; see ARCHITECTURE.md).
+fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Another part of the process may have installed one already: fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// A pool's client: one connection pool shared by its targets.
+#[derive(Debug, Clone)]
+pub(crate) struct ScrapeClient {
+    client: reqwest::Client,
+    http: HttpClientConfig,
+    accept_gzip: bool,
+}
+
+/// A fetched body, uncompressed.
+pub(crate) struct Fetched {
+    pub body: Vec<u8>,
+    pub content_type: String,
+}
+
+impl ScrapeClient {
+    /// Builds the client for a job's HTTP settings. Fails on unreadable
+    /// TLS files or a bad proxy URL, naming the job.
+    pub fn new(cfg: &ScrapeConfig) -> Result<Self, String> {
+        install_crypto_provider();
+        let h = &cfg.http;
+        let job = &cfg.job_name;
+        let mut b = reqwest::Client::builder()
+            .redirect(if h.follow_redirects {
+                reqwest::redirect::Policy::limited(10)
+            } else {
+                reqwest::redirect::Policy::none()
+            })
+            .pool_idle_timeout(Duration::from_secs(5 * 60))
+            .danger_accept_invalid_certs(h.tls_config.insecure_skip_verify);
+        if !h.enable_http2 {
+            b = b.http1_only();
+        }
+        if !h.proxy_from_environment {
+            b = b.no_proxy();
+        }
+        if let Some(p) = &h.proxy_url {
+            let mut proxy = reqwest::Proxy::all(p)
+                .map_err(|e| format!("job {job:?}: invalid proxy_url {p:?}: {e}"))?;
+            if let Some(np) = &h.no_proxy {
+                proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
+            }
+            b = b.proxy(proxy);
+        }
+        let tls = &h.tls_config;
+        let read = |what: &str, path: &str| {
+            std::fs::read(path)
+                .map_err(|e| format!("job {job:?}: cannot read tls_config {what} {path:?}: {e}"))
+        };
+        let ca = match (&tls.ca_file, &tls.ca) {
+            (Some(f), _) => Some(read("ca_file", f)?),
+            (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
+            _ => None,
+        };
+        if let Some(pem) = ca {
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("job {job:?}: invalid CA certificate: {e}"))?;
+            for c in certs {
+                b = b.add_root_certificate(c);
+            }
+        }
+        let cert = match (&tls.cert_file, &tls.cert) {
+            (Some(f), _) => Some(read("cert_file", f)?),
+            (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
+            _ => None,
+        };
+        let key = match (&tls.key_file, &tls.key) {
+            (Some(f), _) => Some(read("key_file", f)?),
+            (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
+            _ => None,
+        };
+        match (cert, key) {
+            (Some(mut c), Some(k)) => {
+                c.push(b'\n');
+                c.extend_from_slice(&k);
+                let id = reqwest::Identity::from_pem(&c)
+                    .map_err(|e| format!("job {job:?}: invalid client certificate or key: {e}"))?;
+                b = b.identity(id);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(format!(
+                    "job {job:?}: tls_config needs both a client certificate and a key"
+                ))
+            }
+        }
+        if let Some(v) = &tls.min_version {
+            b = b.min_tls_version(tls_version(v));
+        }
+        if let Some(v) = &tls.max_version {
+            b = b.max_tls_version(tls_version(v));
+        }
+        let client = b
+            .build()
+            .map_err(|e| format!("job {job:?}: cannot build HTTP client: {e}"))?;
+        Ok(ScrapeClient {
+            client,
+            http: h.clone(),
+            accept_gzip: cfg.enable_compression,
+        })
+    }
+
+    /// The `Authorization` header for this scrape; files are re-read every
+    /// time so that rotated credentials are picked up, as in Prometheus.
+    fn authorization(&self) -> Result<Option<HeaderValue>, String> {
+        let read = |path: &str| {
+            std::fs::read_to_string(path)
+                .map(|s| s.trim().to_owned())
+                .map_err(|e| format!("unable to read {path:?}: {e}"))
+        };
+        let value = if let Some(b) = &self.http.basic_auth {
+            let user = match &b.username_file {
+                Some(f) => read(f)?,
+                None => b.username.clone(),
+            };
+            let pass = match (&b.password, &b.password_file) {
+                (Some(p), _) => p.clone(),
+                (None, Some(f)) => read(f)?,
+                _ => String::new(),
+            };
+            format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
+        } else if let Some(a) = self.http.effective_authorization() {
+            let cred = match (&a.credentials, &a.credentials_file) {
+                (Some(c), _) => c.clone(),
+                (None, Some(f)) => read(f)?,
+                _ => String::new(),
+            };
+            format!("{} {}", a.kind, cred)
+        } else {
+            return Ok(None);
+        };
+        let mut hv =
+            HeaderValue::from_str(&value).map_err(|_| "invalid authorization header".to_owned())?;
+        hv.set_sensitive(true);
+        Ok(Some(hv))
+    }
+
+    /// GETs `url` within `timeout`, returning the uncompressed body or an
+    /// error worded as Prometheus words it. `limit` bounds the uncompressed
+    /// size (0 = none).
+    pub async fn fetch(&self, url: &str, timeout: Duration, limit: u64) -> Result<Fetched, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(SCRAPE_ACCEPT_HEADER));
+        headers.insert(USER_AGENT, HeaderValue::from_static(SCRAPE_USER_AGENT));
+        headers.insert(
+            "X-Prometheus-Scrape-Timeout-Seconds",
+            HeaderValue::from_str(&format!("{}", timeout.as_secs_f64()))
+                .expect("a number is a valid header value"),
+        );
+        headers.insert(
+            ACCEPT_ENCODING,
+            HeaderValue::from_static(if self.accept_gzip { "gzip" } else { "identity" }),
+        );
+        if let Some(a) = self.authorization()? {
+            headers.insert(AUTHORIZATION, a);
+        }
+        let fut = async {
+            let mut resp = self
+                .client
+                .get(url)
+                .headers(headers)
+                .send()
+                .await
+                .map_err(|e| describe_reqwest(&e))?;
+            let status = resp.status();
+            if status != reqwest::StatusCode::OK {
+                return Err(format!("server returned HTTP status {status}"));
+            }
+            let content_type = resp
+                .headers()
+                .get(reqwest::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            let gzip = resp
+                .headers()
+                .get(reqwest::header::CONTENT_ENCODING)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
+            let mut raw =
+                Vec::with_capacity(resp.content_length().unwrap_or(0).min(64 << 20) as usize);
+            while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {
+                raw.extend_from_slice(&chunk);
+                // Without gzip the raw size is the body size; stop early.
+                if !gzip && limit > 0 && raw.len() as u64 > limit {
+                    return Err(body_limit_error(limit));
+                }
+            }
+            let body = if gzip { gunzip(&raw, limit)? } else { raw };
+            Ok(Fetched { body, content_type })
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "Get \"{url}\": context deadline exceeded (timeout {}s)",
+                timeout.as_secs_f64()
+            )),
+        }
+    }
+}
+
+fn body_limit_error(limit: u64) -> String {
+    format!("body size limit exceeded (limit: {limit} bytes)")
+}
+
+/// Decompresses a gzip body, refusing more than `limit` bytes (0 = none).
+fn gunzip(raw: &[u8], limit: u64) -> Result<Vec<u8>, String> {
+    let mut out = Vec::with_capacity(raw.len() * 4);
+    let dec = GzDecoder::new(raw);
+    let res = if limit > 0 {
+        dec.take(limit + 1).read_to_end(&mut out)
+    } else {
+        let mut dec = dec;
+        dec.read_to_end(&mut out)
+    };
+    res.map_err(|e| format!("decompressing gzip body: {e}"))?;
+    if limit > 0 && out.len() as u64 > limit {
+        return Err(body_limit_error(limit));
+    }
+    Ok(out)
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    // reqwest's Display hides the cause ("error sending request"); the
+    // chain says what actually happened (connection refused, TLS, ...).
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        src = s.source();
+    }
+    msg
+}
+
+fn tls_version(v: &str) -> reqwest::tls::Version {
+    match v {
+        "TLS10" => reqwest::tls::Version::TLS_1_0,
+        "TLS11" => reqwest::tls::Version::TLS_1_1,
+        "TLS13" => reqwest::tls::Version::TLS_1_3,
+        _ => reqwest::tls::Version::TLS_1_2,
+    }
+}
+
+/// Standard base64 with padding, for `Authorization: Basic`.
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        out.push(T[(n >> 18) as usize & 63] as char);
+        out.push(T[(n >> 12) as usize & 63] as char);
+        out.push(if chunk.len() > 1 {
+            T[(n >> 6) as usize & 63] as char
+        } else {
+            '='
+        });
+        out.push(if chunk.len() > 2 {
+            T[n as usize & 63] as char
+        } else {
+            '='
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (i, o) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foobar", "Zm9vYmFy"),
+            ("user:pass", "dXNlcjpwYXNz"),
+        ] {
+            assert_eq!(base64(i.as_bytes()), o);
+        }
+    }
+
+    #[test]
+    fn gunzip_enforces_the_limit() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&[b'a'; 1000]).unwrap();
+        let gz = e.finish().unwrap();
+        assert_eq!(gunzip(&gz, 0).unwrap().len(), 1000);
+        assert_eq!(gunzip(&gz, 1000).unwrap().len(), 1000);
+        assert!(gunzip(&gz, 999)
+            .unwrap_err()
+            .contains("body size limit exceeded"));
+        assert!(gunzip(b"not gzip", 0).is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! The scrape manager: one pool per job, reloads, the targets API.
+
+use super::api::{self, ActiveTarget, DroppedTarget, TargetState, TargetsSnapshot};
+use super::metrics::ScrapeMetrics;
+use super::pool::{PoolEnv, ScrapePool};
+use crate::config::{PrometheusConfig, ScrapeConfig};
+use crate::discovery::FILE_POLL_INTERVAL;
+use crate::{Error, Result};
+use sightline_core::MetricAppender;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// Scrapes every job of a [`PrometheusConfig`] into a [`MetricAppender`].
+///
+/// ```no_run
+/// # async fn f(store: std::sync::Arc<dyn sightline_core::MetricAppender>) -> sightline_ingest::Result<()> {
+/// use sightline_ingest::{config, scrape::ScrapeManager};
+/// let manager = ScrapeManager::new(store, config::load_file("prometheus.yml")?);
+/// let shutdown = tokio_util::sync::CancellationToken::new();
+/// let m = manager.clone();
+/// tokio::spawn(async move { m.run(shutdown).await });
+/// // On SIGHUP / POST /-/reload:
+/// manager.apply_config(config::load_file("prometheus.yml")?)?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ScrapeManager {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    appender: Arc<dyn MetricAppender>,
+    metrics: Arc<ScrapeMetrics>,
+    tracker: TaskTracker,
+    file_poll: std::time::Duration,
+    state: Mutex<State>,
+}
+
+struct State {
+    config: PrometheusConfig,
+    /// Set while [`ScrapeManager::run`] runs.
+    shutdown: Option<CancellationToken>,
+    /// The runtime `run` was called on; pools spawn their tasks there even
+    /// when `apply_config` is called from another thread.
+    runtime: Option<tokio::runtime::Handle>,
+    pools: BTreeMap<String, ScrapePool>,
+}
+
+impl ScrapeManager {
+    /// A manager for `config`; nothing is scraped until [`ScrapeManager::run`].
+    pub fn new(appender: Arc<dyn MetricAppender>, config: PrometheusConfig) -> Self {
+        ScrapeManager::with_file_poll(appender, config, FILE_POLL_INTERVAL)
+    }
+
+    /// Like [`ScrapeManager::new`] with a custom period for checking
+    /// file_sd files for changes (tests use a short one).
+    pub fn with_file_poll(
+        appender: Arc<dyn MetricAppender>,
+        config: PrometheusConfig,
+        file_poll: std::time::Duration,
+    ) -> Self {
+        ScrapeManager {
+            inner: Arc::new(Inner {
+                appender,
+                metrics: Arc::new(ScrapeMetrics::default()),
+                tracker: TaskTracker::new(),
+                file_poll,
+                state: Mutex::new(State {
+                    config,
+                    shutdown: None,
+                    runtime: None,
+                    pools: BTreeMap::new(),
+                }),
+            }),
+        }
+    }
+
+    /// Scrapes until `shutdown` is cancelled, then stops every loop without
+    /// staleness markers (a restarted server carries on the series) and
+    /// waits for them. Fails if a job's HTTP client cannot be built (TLS
+    /// files, proxy URL) or if already running.
+    pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
+        {
+            let mut st = self.lock();
+            if st.shutdown.is_some() {
+                return Err(Error::Scrape("scrape manager is already running".into()));
+            }
+            st.shutdown = Some(shutdown.clone());
+            st.runtime = Some(tokio::runtime::Handle::current());
+            let config = st.config.clone();
+            if let Err(e) = self.sync_pools(&mut st, &config) {
+                st.shutdown = None;
+                Self::stop_all(&mut st, &self.inner.metrics);
+                return Err(e);
+            }
+        }
+        shutdown.cancelled().await;
+        {
+            let mut st = self.lock();
+            st.shutdown = None;
+            Self::stop_all(&mut st, &self.inner.metrics);
+        }
+        self.inner.tracker.close();
+        self.inner.tracker.wait().await;
+        Ok(())
+    }
+
+    /// Applies a reloaded configuration: jobs whose scrape config is
+    /// unchanged keep their pool and loops untouched; changed jobs restart
+    /// their loops (targets that remain keep their series without markers);
+    /// removed jobs stop with staleness markers; new jobs start. On error
+    /// (a job's client cannot be built) the jobs before it are applied and
+    /// the rest keep running on the old configuration.
+    pub fn apply_config(&self, config: PrometheusConfig) -> Result<()> {
+        let mut st = self.lock();
+        ScrapeMetrics::add(&self.inner.metrics.reloads, 1);
+        if st.shutdown.is_none() {
+            st.config = config;
+            return Ok(());
+        }
+        let res = self.sync_pools(&mut st, &config);
+        st.config = config;
+        res
+    }
+
+    /// Brings the running pools in line with `config`.
+    fn sync_pools(&self, st: &mut State, config: &PrometheusConfig) -> Result<()> {
+        let shutdown = st
+            .shutdown
+            .clone()
+            .expect("sync_pools is only called while running");
+        let _runtime = st.runtime.as_ref().map(|h| h.enter());
+        let env = PoolEnv {
+            appender: self.inner.appender.clone(),
+            metrics: self.inner.metrics.clone(),
+            tracker: self.inner.tracker.clone(),
+            offset_seed: offset_seed(config),
+            file_poll: self.inner.file_poll,
+        };
+        let wanted: BTreeMap<&str, &ScrapeConfig> = config
+            .scrape_configs
+            .iter()
+            .map(|c| (c.job_name.as_str(), c))
+            .collect();
+        let removed: Vec<String> = st
+            .pools
+            .keys()
+            .filter(|j| !wanted.contains_key(j.as_str()))
+            .cloned()
+            .collect();
+        for job in removed {
+            if let Some(p) = st.pools.remove(&job) {
+                p.stop(true, &self.inner.metrics);
+            }
+        }
+        for (job, cfg) in wanted {
+            let previous = match st.pools.get(job) {
+                Some(p) if *p.config == *cfg => continue,
+                Some(_) => st
+                    .pools
+                    .remove(job)
+                    .map(|p| p.stop(false, &self.inner.metrics))
+                    .unwrap_or_default(),
+                None => Default::default(),
+            };
+            let pool =
+                ScrapePool::start(cfg.clone(), &env, &shutdown, previous).map_err(Error::Scrape)?;
+            st.pools.insert(job.to_owned(), pool);
+        }
+        Ok(())
+    }
+
+    fn stop_all(st: &mut State, metrics: &ScrapeMetrics) {
+        for (_, p) in std::mem::take(&mut st.pools) {
+            // The shutdown token is cancelled (or the run failed): loops end
+            // without markers either way.
+            for (_, l) in p.stop(false, metrics) {
+                l.stop(false);
+            }
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The targets as `/api/v1/targets` shows them, optionally filtered by
+    /// state and by pool (`scrapePool=`), pools in name order.
+    pub fn targets(&self, state: TargetState, pool: Option<&str>) -> TargetsSnapshot {
+        let st = self.lock();
+        let host = api::hostname();
+        let mut snap = TargetsSnapshot::default();
+        for (job, p) in &st.pools {
+            if pool.is_some_and(|want| want != job) {
+                continue;
+            }
+            let ps = p.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state != TargetState::Dropped {
+                for t in &ps.active {
+                    let last = t.last();
+                    snap.active_targets.push(ActiveTarget {
+                        discovered_labels: api::label_map(&t.discovered),
+                        labels: api::label_map(&t.labels),
+                        scrape_pool: job.clone(),
+                        scrape_url: t.url.clone(),
+                        global_url: api::global_url(&t.url, host.as_deref()),
+                        last_error: last.error,
+                        last_scrape: api::rfc3339_nanos(last.at),
+                        last_scrape_duration: last.duration_secs,
+                        health: last.health.as_str().to_owned(),
+                        scrape_interval: t.interval.to_string(),
+                        scrape_timeout: t.timeout.to_string(),
+                    });
+                }
+            }
+            if state != TargetState::Active {
+                for d in &ps.dropped {
+                    snap.dropped_targets.push(DroppedTarget {
+                        discovered_labels: api::label_map(d),
+                    });
+                }
+            }
+        }
+        snap
+    }
+
+    /// Job names, for `/api/v1/scrape_pools`.
+    pub fn scrape_pools(&self) -> Vec<String> {
+        self.lock().pools.keys().cloned().collect()
+    }
+
+    /// File-discovery errors per job (last read), for diagnostics.
+    pub fn discovery_errors(&self) -> BTreeMap<String, Vec<String>> {
+        let st = self.lock();
+        st.pools
+            .iter()
+            .map(|(job, p)| {
+                let ps = p.state.lock().unwrap_or_else(|e| e.into_inner());
+                (job.clone(), ps.discovery_errors.clone())
+            })
+            .filter(|(_, e)| !e.is_empty())
+            .collect()
+    }
+
+    /// Self-metrics; [`ScrapeMetrics::render`] prints them.
+    pub fn metrics(&self) -> Arc<ScrapeMetrics> {
+        self.inner.metrics.clone()
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> PrometheusConfig {
+        self.lock().config.clone()
+    }
+}
+
+/// Spreads this server's scrape slots differently from another server
+/// scraping the same targets (Prometheus seeds with its external labels).
+fn offset_seed(config: &PrometheusConfig) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for (k, v) in &config.global.external_labels {
+        h.update(k.as_bytes());
+        h.update(&[0xff]);
+        h.update(v.as_bytes());
+        h.update(&[0xff]);
+    }
+    h.digest()
+}

@@ -1,0 +1,486 @@
+//! Scrape loops against a local HTTP server, storing into `MemStore`.
+
+use super::*;
+use crate::config::load_str;
+use sightline_core::{is_stale_nan, MatchOp, Matcher, MemStore, MetricQuerier, Sample};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Clone)]
+struct Resp {
+    status: u16,
+    body: Vec<u8>,
+    content_type: String,
+    gzip: bool,
+}
+
+/// A tiny HTTP/1.1 server answering every request with the current `Resp`
+/// and recording request heads.
+struct TestServer {
+    addr: SocketAddr,
+    resp: Arc<Mutex<Resp>>,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl TestServer {
+    async fn start(body: &str) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let resp = Arc::new(Mutex::new(Resp {
+            status: 200,
+            body: body.as_bytes().to_vec(),
+            content_type: "text/plain; version=0.0.4".into(),
+            gzip: false,
+        }));
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (r, q) = (resp.clone(), requests.clone());
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
+                let (r, q) = (r.clone(), q.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                        match sock.read(&mut chunk).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                        }
+                    }
+                    q.lock()
+                        .unwrap()
+                        .push(String::from_utf8_lossy(&buf).into_owned());
+                    let resp = r.lock().unwrap().clone();
+                    let body = if resp.gzip {
+                        use std::io::Write;
+                        let mut e =
+                            flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                        e.write_all(&resp.body).unwrap();
+                        e.finish().unwrap()
+                    } else {
+                        resp.body.clone()
+                    };
+                    let mut head = format!(
+                        "HTTP/1.1 {} X\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n",
+                        resp.status,
+                        resp.content_type,
+                        body.len()
+                    );
+                    if resp.gzip {
+                        head.push_str("Content-Encoding: gzip\r\n");
+                    }
+                    head.push_str("\r\n");
+                    let _ = sock.write_all(head.as_bytes()).await;
+                    let _ = sock.write_all(&body).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        TestServer {
+            addr,
+            resp,
+            requests,
+        }
+    }
+
+    fn set_body(&self, body: &str) {
+        self.resp.lock().unwrap().body = body.as_bytes().to_vec();
+    }
+
+    fn target(&self) -> String {
+        self.addr.to_string()
+    }
+}
+
+fn job_config(extra: &str, targets: &[String]) -> crate::config::PrometheusConfig {
+    let list = targets
+        .iter()
+        .map(|t| format!("'{t}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let text = format!(
+        "scrape_configs:\n  - job_name: test\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    static_configs: [{{targets: [{list}]}}]\n{extra}"
+    );
+    load_str(&text, "test.yml").unwrap()
+}
+
+struct Running {
+    store: MemStore,
+    manager: ScrapeManager,
+    shutdown: CancellationToken,
+    task: tokio::task::JoinHandle<crate::Result<()>>,
+}
+
+impl Running {
+    fn start(config: crate::config::PrometheusConfig) -> Running {
+        let store = MemStore::new();
+        let manager = ScrapeManager::with_file_poll(
+            Arc::new(store.clone()),
+            config,
+            Duration::from_millis(50),
+        );
+        let shutdown = CancellationToken::new();
+        let (m, s) = (manager.clone(), shutdown.clone());
+        let task = tokio::spawn(async move { m.run(s).await });
+        Running {
+            store,
+            manager,
+            shutdown,
+            task,
+        }
+    }
+
+    async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(5), self.task)
+            .await
+            .expect("manager stops within 5s")
+            .unwrap()
+            .unwrap();
+    }
+
+    fn samples(&self, name: &str, extra: &[(&str, &str)]) -> Vec<Sample> {
+        let mut m = vec![Matcher::new(MatchOp::Equal, "__name__", name).unwrap()];
+        for (k, v) in extra {
+            m.push(Matcher::new(MatchOp::Equal, *k, *v).unwrap());
+        }
+        self.store
+            .select(i64::MIN, i64::MAX, &m)
+            .unwrap()
+            .into_iter()
+            .flat_map(|s| s.samples)
+            .collect()
+    }
+
+    fn last(&self, name: &str) -> Option<f64> {
+        self.samples(name, &[]).last().map(|s| s.v)
+    }
+
+    /// Waits until `cond` holds, polling every 20ms for at most 5s.
+    async fn wait_for(&self, what: &str, mut cond: impl FnMut(&Running) -> bool) {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        while !cond(self) {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "timed out waiting for {what}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    fn target(&self) -> ActiveTarget {
+        self.manager
+            .targets(TargetState::Any, None)
+            .active_targets
+            .into_iter()
+            .next()
+            .expect("one active target")
+    }
+}
+
+#[tokio::test]
+async fn samples_are_stored_with_target_labels_and_a_report() {
+    let srv = TestServer::start("# TYPE m counter\nm{code=\"200\"} 7\nm{code=\"500\"} 1\n").await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up") == Some(1.0)).await;
+    let inst = srv.target();
+    let labels = [
+        ("code", "200"),
+        ("instance", inst.as_str()),
+        ("job", "test"),
+    ];
+    assert_eq!(r.samples("m", &labels).last().map(|s| s.v), Some(7.0));
+    assert_eq!(r.last("scrape_samples_scraped"), Some(2.0));
+    assert_eq!(r.last("scrape_samples_post_metric_relabeling"), Some(2.0));
+    assert!(r.last("scrape_duration_seconds").unwrap() > 0.0);
+    assert_eq!(r.samples("scrape_series_added", &[])[0].v, 2.0);
+    // Every sample of one scrape shares the scrape's timestamp.
+    let up_t = r.samples("up", &[]).first().unwrap().t;
+    assert!(r
+        .samples("m", &[("code", "200")])
+        .iter()
+        .any(|s| s.t == up_t));
+
+    let req = srv.requests.lock().unwrap()[0].to_ascii_lowercase();
+    assert!(req.starts_with("get /metrics http/1.1"), "{req}");
+    assert!(
+        req.contains("accept: application/openmetrics-text;version=1.0.0"),
+        "{req}"
+    );
+    assert!(
+        req.contains("x-prometheus-scrape-timeout-seconds: 0.08"),
+        "{req}"
+    );
+    assert!(req.contains("user-agent: sightline/"), "{req}");
+    assert!(req.contains("accept-encoding: gzip"), "{req}");
+
+    let t = r.target();
+    assert_eq!(t.health, "up");
+    assert_eq!(t.last_error, "");
+    assert_eq!(t.scrape_pool, "test");
+    assert_eq!(t.scrape_url, format!("http://{inst}/metrics"));
+    assert_eq!(t.scrape_interval, "100ms");
+    assert_eq!(t.scrape_timeout, "80ms");
+    assert!(t.last_scrape.ends_with('Z') && !t.last_scrape.starts_with("0001"));
+    assert_eq!(
+        t.labels.get("instance").map(String::as_str),
+        Some(inst.as_str())
+    );
+    assert_eq!(
+        t.discovered_labels.get("__address__").map(String::as_str),
+        Some(inst.as_str())
+    );
+    assert!(r
+        .manager
+        .metrics()
+        .render()
+        .contains("sightline_scrape_pools 1\n"));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn malformed_body_stores_nothing_and_reports_the_line() {
+    let srv = TestServer::start("good 1\nbad{ 2\nalso_good 3\n").await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert!(r.samples("good", &[]).is_empty());
+    assert!(r.samples("also_good", &[]).is_empty());
+    let t = r.target();
+    assert_eq!(t.health, "down");
+    assert!(t.last_error.contains("line 2"), "{}", t.last_error);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn disappearing_series_and_failed_scrapes_get_staleness_markers() {
+    let srv = TestServer::start("a 1\nb 2\n").await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("b", |r| !r.samples("b", &[]).is_empty()).await;
+    srv.set_body("a 1\n");
+    r.wait_for("b stale", |r| {
+        r.samples("b", &[])
+            .last()
+            .is_some_and(|s| is_stale_nan(s.v))
+    })
+    .await;
+    assert!(!is_stale_nan(r.last("a").unwrap()));
+    // A failed scrape marks everything of the last good one stale.
+    srv.resp.lock().unwrap().status = 500;
+    r.wait_for("a stale", |r| r.last("a").is_some_and(is_stale_nan))
+        .await;
+    let t = r.target();
+    assert!(
+        t.last_error.contains("server returned HTTP status 500"),
+        "{}",
+        t.last_error
+    );
+    assert_eq!(r.last("up"), Some(0.0));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn removed_jobs_get_staleness_markers_and_unchanged_jobs_keep_running() {
+    let a = TestServer::start("from_a 1\n").await;
+    let b = TestServer::start("from_b 1\n").await;
+    let two = |extra_job: bool| {
+        let mut text = format!(
+            "scrape_configs:\n  - job_name: keep\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    static_configs: [{{targets: ['{}']}}]\n",
+            a.target()
+        );
+        if extra_job {
+            text.push_str(&format!(
+                "  - job_name: gone\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    static_configs: [{{targets: ['{}']}}]\n",
+                b.target()
+            ));
+        }
+        load_str(&text, "t.yml").unwrap()
+    };
+    let r = Running::start(two(true));
+    r.wait_for("both", |r| {
+        r.last("from_a").is_some() && r.last("from_b").is_some()
+    })
+    .await;
+    assert_eq!(r.manager.scrape_pools(), ["gone", "keep"]);
+    r.manager.apply_config(two(false)).unwrap();
+    assert_eq!(r.manager.scrape_pools(), ["keep"]);
+    // The unchanged job kept its loop: its health was not reset.
+    let t = r.target();
+    assert_eq!(t.scrape_pool, "keep");
+    assert_eq!(t.health, "up");
+    r.wait_for("from_b stale", |r| {
+        r.last("from_b").is_some_and(is_stale_nan)
+    })
+    .await;
+    let up_b = r.samples("up", &[("job", "gone")]);
+    assert!(is_stale_nan(up_b.last().unwrap().v));
+    assert!(!is_stale_nan(r.last("from_a").unwrap()));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn sample_limit_fails_the_whole_scrape() {
+    let srv = TestServer::start("a 1\nb 2\nc 3\n").await;
+    let r = Running::start(job_config("    sample_limit: 2\n", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert!(r.samples("a", &[]).is_empty());
+    assert_eq!(r.last("scrape_samples_scraped"), Some(3.0));
+    assert_eq!(r.target().last_error, "sample limit exceeded");
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn label_limits_fail_the_scrape() {
+    let srv = TestServer::start("m{a=\"1\",b=\"2\"} 1\n").await;
+    let r = Running::start(job_config("    label_limit: 3\n", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert!(r.target().last_error.starts_with(
+        "label_limit exceeded (metric: m{a=\"1\",b=\"2\"}, number of labels: 5, limit: 3)"
+    ));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn honor_labels_decides_who_wins_a_clash() {
+    let srv = TestServer::start("m{job=\"pushed\"} 1\n").await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("m", |r| r.last("m").is_some()).await;
+    assert!(!r
+        .samples("m", &[("job", "test"), ("exported_job", "pushed")])
+        .is_empty());
+    r.stop().await;
+
+    let r = Running::start(job_config("    honor_labels: true\n", &[srv.target()]));
+    r.wait_for("m", |r| r.last("m").is_some()).await;
+    assert!(!r.samples("m", &[("job", "pushed")]).is_empty());
+    assert!(r.samples("m", &[("exported_job", "pushed")]).is_empty());
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn gzip_bodies_are_decoded_and_limited() {
+    let srv = TestServer::start("zipped 42\n").await;
+    srv.resp.lock().unwrap().gzip = true;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("zipped", |r| r.last("zipped").is_some()).await;
+    assert_eq!(r.last("zipped"), Some(42.0));
+    r.stop().await;
+
+    let r = Running::start(job_config("    body_size_limit: 5B\n", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert!(r.target().last_error.contains("body size limit exceeded"));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn metric_relabeling_and_explicit_timestamps() {
+    let srv = TestServer::start("keep_me 1\ndrop_me 2\nold 3 1000\n").await;
+    let r = Running::start(job_config(
+        "    metric_relabel_configs:\n      - source_labels: [__name__]\n        regex: drop_.*\n        action: drop\n",
+        &[srv.target()],
+    ));
+    r.wait_for("up", |r| r.last("up") == Some(1.0)).await;
+    assert!(r.last("keep_me").is_some());
+    assert!(r.samples("drop_me", &[]).is_empty());
+    assert_eq!(r.samples("old", &[])[0].t, 1000);
+    assert_eq!(r.last("scrape_samples_scraped"), Some(3.0));
+    assert_eq!(r.last("scrape_samples_post_metric_relabeling"), Some(2.0));
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn file_sd_targets_come_and_go_and_dropped_targets_are_listed() {
+    let srv = TestServer::start("via_file 1\n").await;
+    let dir = std::env::temp_dir().join(format!("sightline-scrape-fsd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("t.json");
+    std::fs::write(
+        &file,
+        format!(r#"[{{"targets": ["{}"], "labels": {{"team": "a"}}}}, {{"targets": ["skip:1"], "labels": {{"skip": "yes"}}}}]"#, srv.target()),
+    )
+    .unwrap();
+    let text = format!(
+        "scrape_configs:\n  - job_name: f\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    file_sd_configs: [{{files: ['{}']}}]\n    relabel_configs:\n      - source_labels: [skip]\n        regex: 'yes'\n        action: drop\n",
+        dir.join("*.json").display()
+    );
+    let r = Running::start(load_str(&text, "t.yml").unwrap());
+    r.wait_for("via_file", |r| r.last("via_file").is_some())
+        .await;
+    assert!(!r.samples("via_file", &[("team", "a")]).is_empty());
+    let snap = r.manager.targets(TargetState::Any, None);
+    assert_eq!(snap.active_targets.len(), 1);
+    assert_eq!(snap.dropped_targets.len(), 1);
+    let d = &snap.dropped_targets[0].discovered_labels;
+    assert_eq!(d.get("__address__").map(String::as_str), Some("skip:1"));
+    assert!(d.get("__meta_filepath").is_some());
+    assert!(r
+        .manager
+        .targets(TargetState::Dropped, None)
+        .active_targets
+        .is_empty());
+    assert!(r
+        .manager
+        .targets(TargetState::Any, Some("other"))
+        .active_targets
+        .is_empty());
+
+    std::fs::write(&file, "[]").unwrap();
+    r.wait_for("no targets", |r| {
+        r.manager
+            .targets(TargetState::Active, None)
+            .active_targets
+            .is_empty()
+    })
+    .await;
+    r.wait_for("via_file stale", |r| {
+        r.last("via_file").is_some_and(is_stale_nan)
+    })
+    .await;
+    r.stop().await;
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test]
+async fn target_limit_fails_every_target() {
+    let a = TestServer::start("x 1\n").await;
+    let b = TestServer::start("x 1\n").await;
+    let r = Running::start(job_config(
+        "    target_limit: 1\n",
+        &[a.target(), b.target()],
+    ));
+    r.wait_for("up", |r| r.samples("up", &[]).len() >= 2).await;
+    assert!(r.samples("x", &[]).is_empty());
+    let snap = r.manager.targets(TargetState::Active, None);
+    assert_eq!(snap.active_targets.len(), 2);
+    for t in snap.active_targets {
+        assert_eq!(
+            t.last_error,
+            "target_limit exceeded (number of targets: 2, limit: 1)"
+        );
+    }
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn unreachable_targets_are_down() {
+    // Bind and drop to get a port nobody listens on.
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let r = Running::start(job_config("", &[format!("127.0.0.1:{port}")]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    let t = r.target();
+    assert_eq!(t.health, "down");
+    assert!(!t.last_error.is_empty());
+    r.stop().await;
+}
