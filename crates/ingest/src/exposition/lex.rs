@@ -146,43 +146,43 @@ impl<'a> Cur<'a> {
     /// the opening quote). Returns the range inside the quotes and whether it
     /// contains escapes. `strict` rejects escapes other than `\\`, `\"` and
     /// `\n` (OpenMetrics); the text format keeps them verbatim, as
-    /// Prometheus does. Non-ASCII values must be valid UTF-8.
-    pub fn quoted(&mut self, strict: bool, label: &str) -> Result<(Span, bool), String> {
+    /// Prometheus does. Values must be valid UTF-8; `check_utf8` is false
+    /// when the whole body is already known to be.
+    pub fn quoted(
+        &mut self,
+        strict: bool,
+        check_utf8: bool,
+        label: Name<'_>,
+    ) -> Result<(Span, bool), String> {
         let start = self.pos + 1;
         let mut i = start;
         let mut escaped = false;
-        let mut high = 0u8;
+        let unterminated =
+            || format!("value of label {label:?} has no closing quote before the end of the line");
         loop {
-            if i >= self.end {
-                return Err(format!(
-                    "value of label {label:?} has no closing quote before the end of the line"
-                ));
+            // Jump to the next quote or backslash: label values are long
+            // runs of plain bytes.
+            match memchr::memchr2(b'"', b'\\', &self.b[i..self.end]) {
+                None => return Err(unterminated()),
+                Some(n) => i += n,
             }
-            let c = self.b[i];
-            if c == b'"' {
+            if self.b[i] == b'"' {
                 break;
             }
-            if c == b'\\' {
-                escaped = true;
-                let Some(&n) = self.b.get(i + 1).filter(|_| i + 1 < self.end) else {
-                    return Err(format!(
-                        "value of label {label:?} has no closing quote before the end of the line"
-                    ));
-                };
-                if strict && !matches!(n, b'\\' | b'"' | b'n') {
-                    return Err(format!(
-                        "invalid escape sequence {} in value of label {label:?} (allowed: \\\\, \\\" and \\n)",
-                        quote(&self.b[i..(i + 2).min(self.end)])
-                    ));
-                }
-                high |= n;
-                i += 2;
-                continue;
+            escaped = true;
+            if i + 1 >= self.end {
+                return Err(unterminated());
             }
-            high |= c;
-            i += 1;
+            let n = self.b[i + 1];
+            if strict && !matches!(n, b'\\' | b'"' | b'n') {
+                return Err(format!(
+                    "invalid escape sequence {} in value of label {label:?} (allowed: \\\\, \\\" and \\n)",
+                    quote(&self.b[i..(i + 2).min(self.end)])
+                ));
+            }
+            i += 2;
         }
-        if high & 0x80 != 0 && std::str::from_utf8(&self.b[start..i]).is_err() {
+        if check_utf8 && std::str::from_utf8(&self.b[start..i]).is_err() {
             return Err(format!("value of label {label:?} is not valid UTF-8"));
         }
         self.pos = i + 1;
@@ -190,20 +190,48 @@ impl<'a> Cur<'a> {
     }
 }
 
+/// A name from the body, printed quoted in messages; building one costs
+/// nothing, so parsers make them eagerly and format them only on error.
+#[derive(Clone, Copy)]
+pub(super) struct Name<'a>(pub &'a [u8]);
+
+impl std::fmt::Debug for Name<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", String::from_utf8_lossy(self.0))
+    }
+}
+
 /// Adds a label, refusing a name already present (or `__name__`, which the
 /// metric name already sets): a label set with a repeated name has no
-/// meaning, and Prometheus's storage rejects it.
-pub(super) fn push_label(b: &[u8], out: &mut Vec<LabelSpan>, l: LabelSpan) -> Result<(), String> {
+/// meaning, and Prometheus's storage rejects it. `seen` is a per-label-set
+/// bitmask over (length, first byte) so that the usual case of distinct
+/// names costs no comparisons; a series' label set starts it at
+/// [`NAME_BIT`], an exemplar's at 0 (exemplars have no metric name).
+pub(super) fn push_label(
+    b: &[u8],
+    out: &mut Vec<LabelSpan>,
+    seen: &mut u64,
+    series: bool,
+    l: LabelSpan,
+) -> Result<(), String> {
     let name = &b[l.name.0..l.name.1];
-    if name == b"__name__" {
-        return Err("label \"__name__\" given in braces; the metric name sets it".to_owned());
+    let bit = 1u64 << ((name.len() * 7 + usize::from(name[0])) & 63);
+    if *seen & bit != 0 {
+        if series && name == b"__name__" {
+            return Err("label \"__name__\" given in braces; the metric name sets it".to_owned());
+        }
+        if out.iter().any(|o| &b[o.name.0..o.name.1] == name) {
+            return Err(format!("duplicate label name {}", quote(name)));
+        }
     }
-    if out.iter().any(|o| &b[o.name.0..o.name.1] == name) {
-        return Err(format!("duplicate label name {}", quote(name)));
-    }
+    *seen |= bit;
     out.push(l);
     Ok(())
 }
+
+/// The bit [`push_label`] uses for `__name__`: a label set starts with it
+/// set, so that `__name__` in braces is caught.
+pub(super) const NAME_BIT: u64 = 1u64 << ((8 * 7 + b'_' as usize) & 63);
 
 /// Bytes as a quoted string for messages (lossy for invalid UTF-8).
 pub(super) fn quote(b: &[u8]) -> String {
@@ -275,6 +303,9 @@ fn ascii_or_utf8_chars(raw: &[u8]) -> usize {
 /// where Go fails; both are refused here. Hex floats and `_` separators fail
 /// in both.
 pub(super) fn parse_float(tok: &[u8]) -> Option<f64> {
+    if let Some(v) = simple_decimal(tok) {
+        return Some(v);
+    }
     let s = std::str::from_utf8(tok).ok()?;
     let v: f64 = s.parse().ok()?;
     if v.is_nan() && matches!(tok[0], b'+' | b'-') {
@@ -284,6 +315,43 @@ pub(super) fn parse_float(tok: &[u8]) -> Option<f64> {
         return None;
     }
     Some(v)
+}
+
+/// Exact powers of ten as doubles.
+const POW10: [f64; 16] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+];
+
+/// The common case of a value, `[-]digits[.digits]` with at most 15
+/// digits, without the general parser: the digits form an integer below
+/// 2^53 and 10^k is exact, so one division gives the correctly rounded
+/// result (Clinger's fast path). Anything else returns `None`.
+fn simple_decimal(tok: &[u8]) -> Option<f64> {
+    let (neg, digits) = match tok.first() {
+        Some(b'-') => (true, &tok[1..]),
+        _ => (false, tok),
+    };
+    if digits.is_empty() || digits.len() > 16 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut n = 0;
+    let mut frac: Option<usize> = None;
+    for (i, &b) in digits.iter().enumerate() {
+        match b {
+            b'0'..=b'9' => {
+                m = m * 10 + u64::from(b - b'0');
+                n += 1;
+            }
+            b'.' if frac.is_none() => frac = Some(digits.len() - i - 1),
+            _ => return None,
+        }
+    }
+    if n == 0 || n > 15 {
+        return None;
+    }
+    let v = m as f64 / POW10[frac.unwrap_or(0)];
+    Some(if neg { -v } else { v })
 }
 
 /// A text-format timestamp: integer milliseconds. The spec calls it an
@@ -315,11 +383,9 @@ pub(super) fn parse_int_ms(tok: &[u8]) -> Option<i64> {
 /// truncating below the millisecond as Prometheus's `int64(ts*1000)` does.
 /// Plain decimals are converted digit by digit, so `1.001` gives exactly
 /// 1001 ms (the float product gives 1000.9999...); other forms go through
-/// the float. Returns `None` for NaN, infinities and out-of-range values.
-pub(super) fn seconds_to_ms(tok: &[u8], f: f64) -> Option<i64> {
-    if !f.is_finite() {
-        return None;
-    }
+/// the float. Returns `None` for what is not a number, NaN, infinities and
+/// out-of-range values.
+pub(super) fn seconds_to_ms(tok: &[u8]) -> Option<i64> {
     let (neg, digits) = match tok.first() {
         Some(b'-') => (true, &tok[1..]),
         Some(b'+') => (false, &tok[1..]),
@@ -333,8 +399,8 @@ pub(super) fn seconds_to_ms(tok: &[u8], f: f64) -> Option<i64> {
         && int.iter().all(u8::is_ascii_digit)
         && frac.iter().all(u8::is_ascii_digit);
     if !plain {
-        let ms = f * 1000.0;
-        if ms.abs() >= 9.2e18 {
+        let ms = parse_float(tok)? * 1000.0;
+        if !ms.is_finite() || ms.abs() >= 9.2e18 {
             return None;
         }
         return Some(ms as i64);
@@ -387,18 +453,53 @@ mod tests {
     }
 
     #[test]
+    fn fast_path_agrees_with_the_general_parser() {
+        for s in [
+            "0",
+            "-0",
+            "1",
+            "17",
+            "1.5",
+            "-2.25",
+            "0.1",
+            "0.3",
+            "123456789012345",
+            "1.23456789012345",
+            "99999.9999999999",
+            "5.",
+            ".5",
+            "-.5",
+            "0.000000000000001",
+            "4503599627370497",
+        ] {
+            let general: f64 = s.parse().unwrap();
+            match simple_decimal(s.as_bytes()) {
+                Some(v) => assert_eq!(v.to_bits(), general.to_bits(), "{s}"),
+                None => assert!(s.len() > 15, "{s} should take the fast path"),
+            }
+        }
+        for s in ["", ".", "-", "1..2", "1e5", "+1", "1-", "--1"] {
+            assert_eq!(simple_decimal(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    #[test]
     fn seconds_convert_exactly_for_plain_decimals() {
-        let f = |s: &str| seconds_to_ms(s.as_bytes(), s.parse().unwrap());
+        let f = |s: &str| seconds_to_ms(s.as_bytes());
         assert_eq!(f("1.001"), Some(1001));
         assert_eq!(f("1520879607.789"), Some(1_520_879_607_789));
         assert_eq!(f("1520879607.7899"), Some(1_520_879_607_789));
         assert_eq!(f("-1.5"), Some(-1500));
-        assert_eq!(f("2"), Some(2000));
+        assert_eq!(f("+2"), Some(2000));
         assert_eq!(f(".5"), Some(500));
         assert_eq!(f("1.5e3"), Some(1_500_000));
-        assert_eq!(seconds_to_ms(b"NaN", f64::NAN), None);
-        assert_eq!(seconds_to_ms(b"+Inf", f64::INFINITY), None);
+        assert_eq!(f("NaN"), None);
+        assert_eq!(f("+Inf"), None);
         assert_eq!(f("1e300"), None);
+        assert_eq!(f("99999999999999999999"), None);
+        assert_eq!(f(""), None);
+        assert_eq!(f("."), None);
+        assert_eq!(f("x"), None);
     }
 
     #[test]

@@ -166,6 +166,9 @@ pub struct Parser<'a> {
     line: usize,
     /// Set at the end, after `# EOF` or after an error: later calls return `Ok(None)`.
     done: bool,
+    /// Whether label values need their own UTF-8 check: false when the
+    /// whole body is valid UTF-8, which one fast pass up front tells.
+    check_utf8: bool,
     /// The last sample's metric name as a byte range of `body`.
     name: (usize, usize),
     /// The last sample's labels; reused from line to line.
@@ -188,6 +191,7 @@ impl<'a> Parser<'a> {
             next_line: 1,
             line: 0,
             done: false,
+            check_utf8: !body.is_ascii() && std::str::from_utf8(body).is_err(),
             name: (0, 0),
             labels: Vec::with_capacity(16),
             exemplar: ExemplarSpans::default(),
@@ -236,7 +240,7 @@ impl<'a> Parser<'a> {
             return None;
         }
         let start = self.pos;
-        let end = match self.body[start..].iter().position(|&b| b == b'\n') {
+        let end = match memchr::memchr(b'\n', &self.body[start..]) {
             Some(n) => {
                 self.pos = start + n + 1;
                 start + n

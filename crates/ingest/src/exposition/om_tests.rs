@@ -515,3 +515,12 @@ fn series_bytes_and_line_numbers() {
     assert_eq!(p.line(), 3);
     assert_eq!(p.metric_name(), "a_total");
 }
+
+#[test]
+fn exemplar_labels_may_use_any_name() {
+    let body = "# TYPE c counter\nc_total 1 # {__name__=\"x\",trace_id=\"t\"} 1\n# EOF\n";
+    let mut p = Parser::new(body.as_bytes(), Format::OpenMetrics);
+    p.next_entry().unwrap();
+    p.next_entry().unwrap();
+    assert_eq!(p.exemplar().unwrap().labels.get("__name__"), Some("x"));
+}

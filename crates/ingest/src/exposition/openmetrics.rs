@@ -374,7 +374,7 @@ impl<'a> Parser<'a> {
         self.begin_sample(name);
         let mut series_end = name.1;
         if c.eat(b'{') {
-            om_labels(&mut c, &mut self.labels)?;
+            om_labels(&mut c, &mut self.labels, self.check_utf8, true)?;
             series_end = c.pos;
         }
         let series = &self.body[name.0..series_end];
@@ -431,7 +431,7 @@ impl<'a> Parser<'a> {
                 MetricType::Counter | MetricType::Histogram | MetricType::Summary
             )
         {
-            self.created = seconds_to_ms(value_tok, value);
+            self.created = seconds_to_ms(value_tok);
         }
         Ok(Entry::Sample {
             series,
@@ -467,7 +467,7 @@ impl<'a> Parser<'a> {
             ));
         }
         self.exemplar.labels.clear();
-        om_labels(c, &mut self.exemplar.labels)?;
+        om_labels(c, &mut self.exemplar.labels, self.check_utf8, false)?;
         let chars: usize = self
             .exemplar
             .labels
@@ -507,20 +507,24 @@ impl<'a> Parser<'a> {
 /// A float seconds timestamp at the cursor, as milliseconds.
 fn om_timestamp(c: &mut Cur<'_>, series: &[u8]) -> Result<i64, String> {
     let tok = c.token(|b| b == b' ');
-    parse_float(tok)
-        .and_then(|f| seconds_to_ms(tok, f))
-        .ok_or_else(|| {
-            format!(
-                "invalid timestamp {} for {}: expected seconds since the epoch as a finite number",
-                quote(tok),
-                quote(series)
-            )
-        })
+    seconds_to_ms(tok).ok_or_else(|| {
+        format!(
+            "invalid timestamp {} for {}: expected seconds since the epoch as a finite number",
+            quote(tok),
+            quote(series)
+        )
+    })
 }
 
 /// A label set after its `{`, up to and including the `}`, in the strict
 /// OpenMetrics form: no spaces, no trailing comma.
-fn om_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>) -> Result<(), String> {
+fn om_labels(
+    c: &mut Cur<'_>,
+    out: &mut Vec<LabelSpan>,
+    check_utf8: bool,
+    series: bool,
+) -> Result<(), String> {
+    let mut seen = if series { lex::NAME_BIT } else { 0 };
     if c.eat(b'}') {
         return Ok(());
     }
@@ -532,7 +536,7 @@ fn om_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>) -> Result<(), String> {
                 format!("expected a label name, found {}", c.found())
             }
         })?;
-        let lname = lex::ascii(&c.b[name.0..name.1]);
+        let lname = lex::Name(&c.b[name.0..name.1]);
         if !c.eat(b'=') {
             return Err(format!(
                 "expected \"=\" after label name {lname:?}, found {}",
@@ -545,10 +549,12 @@ fn om_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>) -> Result<(), String> {
                 c.found()
             ));
         }
-        let (value, escaped) = c.quoted(true, lname)?;
+        let (value, escaped) = c.quoted(true, check_utf8, lname)?;
         push_label(
             c.b,
             out,
+            &mut seen,
+            series,
             LabelSpan {
                 name,
                 value,

@@ -45,7 +45,7 @@ impl<'a> Parser<'a> {
         let mut blank = c.skip_blanks();
         let mut series_end = name.1;
         if c.eat(b'{') {
-            text_labels(&mut c, &mut self.labels)?;
+            text_labels(&mut c, &mut self.labels, self.check_utf8)?;
             series_end = c.pos;
             blank = c.skip_blanks();
         }
@@ -100,14 +100,15 @@ impl<'a> Parser<'a> {
 }
 
 /// A label set after its `{`, up to and including the `}`.
-fn text_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>) -> Result<(), String> {
+fn text_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>, check_utf8: bool) -> Result<(), String> {
+    let mut seen = lex::NAME_BIT;
     loop {
         c.skip_blanks();
         if c.eat(b'}') {
             return Ok(());
         }
         let name = label_name(c)?;
-        let lname = lex::ascii(&c.b[name.0..name.1]);
+        let lname = lex::Name(&c.b[name.0..name.1]);
         c.skip_blanks();
         if !c.eat(b'=') {
             return Err(format!(
@@ -122,10 +123,12 @@ fn text_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>) -> Result<(), String> 
                 c.found()
             ));
         }
-        let (value, escaped) = c.quoted(false, lname)?;
+        let (value, escaped) = c.quoted(false, check_utf8, lname)?;
         push_label(
             c.b,
             out,
+            &mut seen,
+            true,
             LabelSpan {
                 name,
                 value,

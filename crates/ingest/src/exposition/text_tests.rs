@@ -396,3 +396,16 @@ fn labels_are_sorted_with_name() {
     let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["__name__", "_b", "a", "z"]);
 }
+
+#[test]
+fn duplicate_detection_survives_bitmask_collisions() {
+    // "ab" and "ac" share length and first byte, so they share a bit.
+    assert_eq!(
+        parse("a{ab=\"1\",ac=\"2\"} 1\n")[0].0,
+        r#"a{ab="1", ac="2"}"#
+    );
+    let (_, m) = err("a{ab=\"1\",ac=\"2\",ab=\"3\"} 1\n");
+    assert!(m.contains("duplicate label name \"ab\""), "{m}");
+    let (_, m) = err("a{x=\"1\",__name__=\"b\"} 1\n");
+    assert!(m.contains("__name__"), "{m}");
+}
