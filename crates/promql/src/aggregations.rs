@@ -4,10 +4,10 @@
 use crate::error::{Error, Result};
 use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use crate::functions::quantile;
+use foldhash::{HashMap, HashMapExt};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use sightline_core::{Labels, METRIC_NAME};
-use std::collections::HashMap;
 
 /// Neumaier's compensated summation step, as Prometheus uses for sums.
 #[inline]
@@ -400,5 +400,53 @@ fn order(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
                 a.partial_cmp(&b).unwrap_or(Equal)
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, EngineOptions, Value};
+    use sightline_core::{Labels, MemStore};
+
+    #[test]
+    fn topk_orders_best_first_and_puts_nan_last() {
+        let s = MemStore::new();
+        for (i, v) in [3.0, f64::NAN, 7.0, 5.0].into_iter().enumerate() {
+            s.add(
+                Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+                0,
+                v,
+            );
+        }
+        let e = Engine::new(EngineOptions::default());
+        let got = |q: &str| -> Vec<f64> {
+            let Value::Vector(v) = e.instant_query(&s, q, 0).unwrap().value else {
+                panic!()
+            };
+            v.into_iter().map(|x| x.v).collect()
+        };
+        assert_eq!(got("topk(2, m)"), vec![7.0, 5.0]);
+        assert_eq!(got("bottomk(2, m)"), vec![3.0, 5.0]);
+        let all = got("topk(10, m)");
+        assert_eq!(&all[..3], &[7.0, 5.0, 3.0]);
+        assert!(all[3].is_nan());
+        assert!(e.instant_query(&s, "topk(NaN, m)", 0).is_err());
+    }
+
+    #[test]
+    fn sum_uses_compensated_summation() {
+        let s = MemStore::new();
+        for (i, v) in [1e100, 1.0, -1e100].into_iter().enumerate() {
+            s.add(
+                Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+                0,
+                v,
+            );
+        }
+        let e = Engine::new(EngineOptions::default());
+        let Value::Vector(v) = e.instant_query(&s, "sum(m)", 0).unwrap().value else {
+            panic!()
+        };
+        assert_eq!(v[0].v, 1.0);
     }
 }

@@ -3,10 +3,10 @@
 
 use crate::error::{Error, Result};
 use crate::eval::{go_labels, present, Evaluator, Row, Steps, Val, ABSENT};
+use foldhash::{HashMap, HashMapExt};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{BinaryExpr, LabelModifier, VectorMatchCardinality};
 use sightline_core::{Labels, METRIC_NAME};
-use std::collections::HashMap;
 
 pub(crate) fn is_comparison(op: TokenId) -> bool {
     matches!(op, T_EQLC | T_NEQ | T_GTR | T_LSS | T_GTE | T_LTE)
@@ -392,4 +392,77 @@ fn vector_scalar(
     }
     rows.retain(|row| row.vals.iter().any(|v| present(*v)));
     rows
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, EngineOptions, Value};
+    use sightline_core::{ErrorKind, Labels, MemStore};
+
+    fn store() -> MemStore {
+        let s = MemStore::new();
+        for (name, job, inst, v) in [
+            ("a", "x", "0", 1.0),
+            ("a", "x", "1", 2.0),
+            ("b", "x", "0", 10.0),
+            ("b", "x", "1", 20.0),
+        ] {
+            s.add(
+                Labels::from_pairs([("__name__", name), ("job", job), ("instance", inst)]),
+                0,
+                v,
+            );
+        }
+        s
+    }
+
+    #[test]
+    fn duplicate_match_groups_are_a_many_to_many_error() {
+        let e = Engine::new(EngineOptions::default());
+        let err = e.instant_query(&store(), "a + on(job) b", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Execution);
+        let msg = err.to_string();
+        assert!(msg.contains("many-to-many matching not allowed"), "{msg}");
+        assert!(msg.contains("on the right hand-side"), "{msg}");
+    }
+
+    #[test]
+    fn group_left_allows_many_to_one_and_copies_labels() {
+        let s = store();
+        s.add(
+            Labels::from_pairs([("__name__", "info"), ("job", "x"), ("team", "t")]),
+            0,
+            1.0,
+        );
+        let e = Engine::new(EngineOptions::default());
+        let r = e
+            .instant_query(&s, "a * on(job) group_left(team) info", 0)
+            .unwrap();
+        let Value::Vector(v) = r.value else {
+            panic!("not a vector")
+        };
+        assert_eq!(v.len(), 2);
+        assert!(v
+            .iter()
+            .all(|x| x.labels.get("team") == Some("t") && x.labels.metric_name().is_none()));
+        let err = e.instant_query(&s, "a * on(job) info", 0).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("many-to-one matching must be explicit"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn comparisons_filter_and_keep_the_name_unless_bool() {
+        let e = Engine::new(EngineOptions::default());
+        let r = e.instant_query(&store(), "a > 1", 0).unwrap();
+        let Value::Vector(v) = r.value else { panic!() };
+        assert_eq!(v.len(), 1);
+        assert_eq!(v[0].labels.metric_name(), Some("a"));
+        let r = e.instant_query(&store(), "a > bool 1", 0).unwrap();
+        let Value::Vector(v) = r.value else { panic!() };
+        assert_eq!(v.iter().map(|x| x.v).sum::<f64>(), 1.0);
+        assert!(v.iter().all(|x| x.labels.metric_name().is_none()));
+    }
 }

@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::eval::{present, without_name, Evaluator, Row, Steps, Val};
 use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
 use sightline_core::{Labels, MetricQuerier, Sample};
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Engine settings; the defaults are Prometheus's.
@@ -172,8 +171,7 @@ impl Engine {
             )))
             }
         };
-        let mut by_labels: HashMap<Labels, usize> = HashMap::new();
-        let mut out: Vec<RangeSeries> = Vec::new();
+        let mut finished: Vec<RangeSeries> = Vec::with_capacity(rows.len());
         for r in rows {
             let labels = if r.drop_name {
                 without_name(&r.labels)
@@ -190,8 +188,20 @@ impl Engine {
             if points.is_empty() {
                 continue;
             }
-            match by_labels.get(&labels) {
-                Some(&k) => {
+            finished.push(RangeSeries { labels, points });
+        }
+        // Sorting by labels puts series that became equal after dropping
+        // their names next to each other; they merge unless they collide at
+        // a step.
+        finished.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let mut out: Vec<RangeSeries> = Vec::with_capacity(finished.len());
+        for RangeSeries { labels, points } in finished {
+            match out
+                .last()
+                .filter(|l| l.labels == labels)
+                .map(|_| out.len() - 1)
+            {
+                Some(k) => {
                     // Rows that became equal after dropping names merge
                     // unless they collide at a step.
                     let existing = std::mem::take(&mut out[k].points);
@@ -222,13 +232,9 @@ impl Engine {
                     }
                     out[k].points = merged;
                 }
-                None => {
-                    by_labels.insert(labels.clone(), out.len());
-                    out.push(RangeSeries { labels, points });
-                }
+                None => out.push(RangeSeries { labels, points }),
             }
         }
-        out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(QueryResult {
             value: Value::Matrix(out),
             warnings: ev.warnings,

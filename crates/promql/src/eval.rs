@@ -515,3 +515,82 @@ pub(crate) fn go_labels(l: &Labels) -> String {
         .collect();
     format!("{{{}}}", items.join(", "))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{Engine, EngineOptions, Value};
+    use sightline_core::{ErrorKind, Labels, MemStore, STALE_NAN};
+
+    fn points(v: Value) -> Vec<(i64, f64)> {
+        let Value::Matrix(m) = v else {
+            panic!("not a matrix")
+        };
+        m.into_iter()
+            .flat_map(|s| s.points)
+            .map(|p| (p.t, p.v))
+            .collect()
+    }
+
+    #[test]
+    fn staleness_marker_ends_the_lookback_at_once() {
+        let s = MemStore::new();
+        let l = Labels::from_pairs([("__name__", "m")]);
+        s.add(l.clone(), 0, 1.0);
+        s.add(l.clone(), 60_000, 2.0);
+        s.add(l, 120_000, STALE_NAN);
+        let e = Engine::new(EngineOptions::default());
+        let got = points(e.range_query(&s, "m", 0, 240_000, 60_000).unwrap().value);
+        assert_eq!(got, vec![(0, 1.0), (60_000, 2.0)]);
+    }
+
+    #[test]
+    fn lookback_is_left_open_and_five_minutes() {
+        let s = MemStore::new();
+        s.add(Labels::from_pairs([("__name__", "m")]), 0, 1.0);
+        let e = Engine::new(EngineOptions::default());
+        let got = points(e.range_query(&s, "m", 0, 300_000, 100_000).unwrap().value);
+        // At t = 300 s the sample at 0 is exactly 5 m old: outside (t-5m, t].
+        assert_eq!(got, vec![(0, 1.0), (100_000, 1.0), (200_000, 1.0)]);
+    }
+
+    #[test]
+    fn range_windows_are_left_open() {
+        let s = MemStore::new();
+        let l = Labels::from_pairs([("__name__", "m")]);
+        for k in 0..=4 {
+            s.add(l.clone(), k * 15_000, 1.0);
+        }
+        let e = Engine::new(EngineOptions::default());
+        let r = e
+            .instant_query(&s, "count_over_time(m[1m])", 60_000)
+            .unwrap();
+        let Value::Vector(v) = r.value else { panic!() };
+        assert_eq!(v[0].v, 4.0);
+    }
+
+    #[test]
+    fn max_samples_is_a_limit_error_with_prometheus_text() {
+        let s = MemStore::new();
+        let l = Labels::from_pairs([("__name__", "m")]);
+        for k in 0..100 {
+            s.add(l.clone(), k * 1000, 1.0);
+        }
+        let e = Engine::new(EngineOptions {
+            max_samples: 10,
+            ..EngineOptions::default()
+        });
+        let err = e.instant_query(&s, "m[100s]", 100_000).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+        assert_eq!(
+            err.to_string(),
+            "query processing would load too many samples into memory in query execution"
+        );
+    }
+
+    #[test]
+    fn parse_errors_are_bad_data() {
+        let e = Engine::new(EngineOptions::default());
+        let err = e.instant_query(&MemStore::new(), "sum(", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::BadData);
+    }
+}

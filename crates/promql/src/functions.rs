@@ -6,11 +6,11 @@ use crate::aggregations::format_float;
 use crate::error::{Error, Result};
 use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
+use foldhash::{HashMap, HashMapExt};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{Call, Expr, VectorSelector};
 use sightline_core::{Labels, METRIC_NAME};
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 /// Prometheus's quantile over a set of values: linear interpolation between
 /// the closest ranks; q outside [0, 1] gives -Inf/+Inf.

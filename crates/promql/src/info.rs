@@ -4,9 +4,9 @@
 
 use crate::error::{Error, Result};
 use crate::eval::{present, selector_matchers, system_time_ms, Evaluator, Row, Steps, Val, ABSENT};
+use foldhash::{HashMap, HashMapExt};
 use promql_parser::parser::{AtModifier, Expr, Offset};
 use sightline_core::{is_stale_nan, Labels, MatchOp, Matcher, METRIC_NAME};
-use std::collections::HashMap;
 
 const IDENTIFYING: [&str; 2] = ["instance", "job"];
 

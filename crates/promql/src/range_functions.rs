@@ -285,15 +285,7 @@ impl<'a> Evaluator<'a> {
 
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let range = input.range;
-        let mut out: Vec<Row> = input
-            .series
-            .iter()
-            .map(|r| Row {
-                labels: r.labels.clone(),
-                drop_name: r.drop_name || !keep_name,
-                vals: vec![ABSENT; input.times.len()],
-            })
-            .collect();
+        let mut out_vals: Vec<Vec<f64>> = vec![Vec::new(); input.series.len()];
         let mut scratch: Vec<f64> = Vec::new();
         let mut bad_q: Vec<f64> = Vec::new();
         input.for_each_window(|ri, i, w| {
@@ -379,9 +371,25 @@ impl<'a> Evaluator<'a> {
                 _ => None,
             };
             if let Some(v) = v {
-                out[ri].vals[i] = v;
+                let vals = &mut out_vals[ri];
+                if vals.is_empty() {
+                    *vals = vec![ABSENT; n];
+                }
+                vals[i] = v;
             }
         });
+        // Labels move from the input: no per-series copies.
+        let mut out: Vec<Row> = input
+            .series
+            .into_iter()
+            .zip(out_vals)
+            .filter(|(_, vals)| !vals.is_empty())
+            .map(|(r, vals)| Row {
+                labels: r.labels,
+                drop_name: r.drop_name || !keep_name,
+                vals,
+            })
+            .collect();
         for q in bad_q {
             let pos = self.pos(&args[0].to_string());
             self.warn(format!(
@@ -391,5 +399,56 @@ impl<'a> Evaluator<'a> {
         }
         out.retain(|r| r.vals.iter().any(|v| v.to_bits() != ABSENT.to_bits()));
         Ok(Val::Vector(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(t: i64, v: f64) -> Sample {
+        Sample::new(t, v)
+    }
+
+    #[test]
+    fn rate_extrapolates_to_the_window_edges_when_samples_are_regular() {
+        // Samples every 15 s covering the whole 60 s window except 15 s at
+        // the start: extrapolation reaches both edges.
+        let w = [
+            s(15_000, 1.0),
+            s(30_000, 2.0),
+            s(45_000, 3.0),
+            s(60_000, 4.0),
+        ];
+        let inc = extrapolated_rate(&w, 0, 60_000, true, false).unwrap();
+        assert!((inc - 4.0).abs() < 1e-9, "{inc}");
+        let rate = extrapolated_rate(&w, 0, 60_000, true, true).unwrap();
+        assert!((rate - 4.0 / 60.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn rate_does_not_extrapolate_a_counter_below_zero() {
+        // Starting at 0 right after the window start: the zero point caps
+        // the extrapolation to the left.
+        let w = [s(30_000, 0.0), s(45_000, 10.0), s(60_000, 20.0)];
+        let inc = extrapolated_rate(&w, 0, 60_000, true, false).unwrap();
+        assert!((inc - 20.0).abs() < 1e-9, "{inc}");
+    }
+
+    #[test]
+    fn rate_handles_counter_resets_and_needs_two_samples() {
+        let w = [s(0, 5.0), s(10_000, 10.0), s(20_000, 2.0)];
+        // 5 -> 10 (+5), reset to 2 (+2): 7 over 20 s. Both window edges are
+        // within 1.1 average gaps, so it extrapolates to the full 30 s.
+        let inc = extrapolated_rate(&w, -1, 29_999, true, false).unwrap();
+        assert!((inc - 10.5).abs() < 1e-9, "{inc}");
+        assert_eq!(extrapolated_rate(&w[..1], 0, 60_000, true, true), None);
+    }
+
+    #[test]
+    fn regression_of_a_line_is_exact() {
+        let w: Vec<Sample> = (0..5).map(|k| s(k * 1000, 3.0 + 2.0 * k as f64)).collect();
+        let (slope, icpt) = linear_regression(&w, 0);
+        assert!((slope - 2.0).abs() < 1e-12 && (icpt - 3.0).abs() < 1e-12);
     }
 }
