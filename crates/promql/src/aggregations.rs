@@ -23,6 +23,7 @@ pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
     (t, c)
 }
 
+/// Running state of one group at one step; `count == 0` means empty.
 #[derive(Clone, Copy, Default)]
 struct Acc {
     count: f64,
@@ -30,6 +31,62 @@ struct Acc {
     c: f64,
     mean: f64,
     incremental: bool,
+}
+
+fn acc_add(op: TokenId, a: &mut Acc, f: f64) {
+    if a.count == 0.0 {
+        *a = Acc {
+            count: 1.0,
+            value: f,
+            ..Acc::default()
+        };
+        if op == T_STDDEV || op == T_STDVAR {
+            a.value = if f.is_finite() { 0.0 } else { f64::NAN };
+            a.mean = f;
+        }
+        return;
+    }
+    a.count += 1.0;
+    match op {
+        T_SUM => (a.value, a.c) = kahan_inc(f, a.value, a.c),
+        T_AVG => {
+            if !a.incremental {
+                let (nv, nc) = kahan_inc(f, a.value, a.c);
+                if !nv.is_infinite() {
+                    a.value = nv;
+                    a.c = nc;
+                    return;
+                }
+                // The sum overflowed: continue with an incremental mean.
+                a.incremental = true;
+                a.mean = a.value / (a.count - 1.0);
+                a.c /= a.count - 1.0;
+            }
+            let q = (a.count - 1.0) / a.count;
+            (a.mean, a.c) = kahan_inc(f / a.count, q * a.mean, q * a.c);
+        }
+        T_MAX if a.value < f || a.value.is_nan() => a.value = f,
+        T_MIN if a.value > f || a.value.is_nan() => a.value = f,
+        T_STDDEV | T_STDVAR => {
+            let delta = f - (a.mean + a.c);
+            (a.mean, a.c) = kahan_inc(delta / a.count, a.mean, a.c);
+            a.value += delta * (f - (a.mean + a.c));
+        }
+        _ => {}
+    }
+}
+
+fn acc_result(op: TokenId, a: &Acc) -> f64 {
+    match op {
+        T_SUM => a.value + a.c,
+        T_AVG if a.incremental => a.mean + a.c,
+        T_AVG => (a.value + a.c) / a.count,
+        T_COUNT => a.count,
+        T_GROUP => 1.0,
+        T_STDVAR => a.value / a.count,
+        T_STDDEV => (a.value / a.count).sqrt(),
+        _ => a.value,
+    }
 }
 
 /// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
@@ -200,81 +257,40 @@ impl<'a> Evaluator<'a> {
                         vals: vec![ABSENT; n],
                     })
                     .collect();
-                let mut acc = vec![Acc::default(); ng];
-                let mut seen = vec![usize::MAX; ng];
-                for i in 0..n {
+                if ng.saturating_mul(n) <= 1 << 20 {
+                    // Row by row, so each series' values are read in order;
+                    // one accumulator per group and step.
+                    let mut acc = vec![Acc::default(); ng * n];
                     for (r, &g) in rows.iter().zip(&gids) {
-                        let f = r.vals[i];
-                        if !present(f) {
-                            continue;
-                        }
-                        let a = &mut acc[g];
-                        if seen[g] != i {
-                            seen[g] = i;
-                            *a = Acc {
-                                count: 1.0,
-                                value: f,
-                                ..Acc::default()
-                            };
-                            match op {
-                                T_SUM => a.value = f,
-                                T_AVG => a.value = f,
-                                T_STDDEV | T_STDVAR => {
-                                    a.value = if f.is_finite() { 0.0 } else { f64::NAN };
-                                    a.mean = f;
-                                }
-                                _ => {}
+                        let accs = &mut acc[g * n..(g + 1) * n];
+                        for (a, &f) in accs.iter_mut().zip(&r.vals) {
+                            if present(f) {
+                                acc_add(op, a, f);
                             }
-                            continue;
-                        }
-                        a.count += 1.0;
-                        match op {
-                            T_SUM => (a.value, a.c) = kahan_inc(f, a.value, a.c),
-                            T_AVG => {
-                                if !a.incremental {
-                                    let (nv, nc) = kahan_inc(f, a.value, a.c);
-                                    if !nv.is_infinite() {
-                                        a.value = nv;
-                                        a.c = nc;
-                                        continue;
-                                    }
-                                    a.incremental = true;
-                                    a.mean = a.value / (a.count - 1.0);
-                                    a.c /= a.count - 1.0;
-                                }
-                                let q = (a.count - 1.0) / a.count;
-                                (a.mean, a.c) = kahan_inc(f / a.count, q * a.mean, q * a.c);
-                            }
-                            T_MAX if a.value < f || a.value.is_nan() => a.value = f,
-                            T_MIN if a.value > f || a.value.is_nan() => a.value = f,
-                            T_STDDEV | T_STDVAR => {
-                                let delta = f - (a.mean + a.c);
-                                (a.mean, a.c) = kahan_inc(delta / a.count, a.mean, a.c);
-                                a.value += delta * (f - (a.mean + a.c));
-                            }
-                            _ => {}
                         }
                     }
-                    for g in 0..ng {
-                        if seen[g] != i {
-                            continue;
-                        }
-                        let a = &acc[g];
-                        out[g].vals[i] = match op {
-                            T_SUM => a.value + a.c,
-                            T_AVG => {
-                                if a.incremental {
-                                    a.mean + a.c
-                                } else {
-                                    (a.value + a.c) / a.count
-                                }
+                    for (g, o) in out.iter_mut().enumerate() {
+                        for (v, a) in o.vals.iter_mut().zip(&acc[g * n..(g + 1) * n]) {
+                            if a.count > 0.0 {
+                                *v = acc_result(op, a);
                             }
-                            T_COUNT => a.count,
-                            T_GROUP => 1.0,
-                            T_STDVAR => a.value / a.count,
-                            T_STDDEV => (a.value / a.count).sqrt(),
-                            _ => a.value,
-                        };
+                        }
+                    }
+                } else {
+                    // Too many groups for a full grid: step by step.
+                    let mut acc = vec![Acc::default(); ng];
+                    for i in 0..n {
+                        acc.iter_mut().for_each(|a| a.count = 0.0);
+                        for (r, &g) in rows.iter().zip(&gids) {
+                            if present(r.vals[i]) {
+                                acc_add(op, &mut acc[g], r.vals[i]);
+                            }
+                        }
+                        for (o, a) in out.iter_mut().zip(&acc) {
+                            if a.count > 0.0 {
+                                o.vals[i] = acc_result(op, a);
+                            }
+                        }
                     }
                 }
                 out.retain(|r| r.vals.iter().any(|v| present(*v)));
