@@ -30,11 +30,20 @@ pub(crate) fn deserialize_located<T: DeserializeOwned>(text: &str, file: &str) -
     });
     res.map_err(|e| {
         let path = failed_path.filter(|p| p != "." && !p.is_empty());
-        let (line, col) = e
+        // Prefer the position of the field the path names (serde-saphyr
+        // places some errors, like unknown keys or custom value errors, at
+        // the enclosing mapping or nowhere); fall back to serde-saphyr's.
+        let by_path = path.as_deref().and_then(|p| find_path(text, p));
+        let saphyr = e
             .location()
             .map(|l| (l.line(), l.column()))
-            .filter(|(l, _)| *l > 0)
-            .unwrap_or((0, 0));
+            .filter(|(l, _)| *l > 0);
+        let (line, col) = match (by_path, saphyr) {
+            (Some((pos, true)), _) => pos,
+            (_, Some(pos)) => pos,
+            (Some((pos, false)), None) => pos,
+            (None, None) => (0, 0),
+        };
         let message = plain_message(&e);
         Error::Config(format_error(file, line, col, path.as_deref(), &message))
     })
@@ -71,30 +80,38 @@ fn format_error(file: &str, line: u64, col: u64, path: Option<&str>, message: &s
 
 /// Formats a validation error, looking up the line of its field path.
 pub(super) fn locate(text: &str, file: &str, err: &impl Located) -> String {
-    let (line, col) = find_path(text, err.path()).unwrap_or((0, 0));
+    let (line, col) = find_path(text, err.path()).map_or((0, 0), |(pos, _)| pos);
     let path = (!err.path().is_empty()).then_some(err.path());
     format_error(file, line, col, path, err.message())
 }
 
-/// Line and column of the node at `path` (`a.b[2].c`), or of its deepest
-/// existing ancestor when the field itself is absent (a default).
-fn find_path(text: &str, path: &str) -> Option<(u64, u64)> {
+/// Line and column of the field at `path` (`a.b[2].c`): of its key when
+/// the path ends in a key, else of the node. When the field itself is
+/// absent (a default, or an unknown key the tree could not follow), the
+/// deepest existing ancestor is used and the flag is false.
+fn find_path(text: &str, path: &str) -> Option<((u64, u64), bool)> {
     let root: Spanned<Node> = serde_saphyr::from_str(text).ok()?;
+    let pos = |l: &serde_saphyr::Location| (l.line(), l.column());
+    let mut at = pos(&root.referenced);
     let mut node = &root;
     for seg in split_path(path) {
         let next = match (&node.value, seg) {
-            (Node::Map(entries), Seg::Key(k)) => {
-                entries.iter().find(|(name, _)| name == k).map(|(_, n)| n)
-            }
-            (Node::Seq(items), Seg::Index(i)) => items.get(i),
+            (Node::Map(entries), Seg::Key(k)) => entries
+                .iter()
+                .find(|(name, _)| name.value == k)
+                .map(|(name, n)| (pos(&name.referenced), n)),
+            (Node::Seq(items), Seg::Index(i)) => items.get(i).map(|n| (pos(&n.referenced), n)),
             _ => None,
         };
         match next {
-            Some(n) => node = n,
-            None => break,
+            Some((p, n)) => {
+                at = p;
+                node = n;
+            }
+            None => return Some((at, false)),
         }
     }
-    Some((node.referenced.line(), node.referenced.column()))
+    Some((at, true))
 }
 
 #[derive(Debug, PartialEq)]
@@ -127,7 +144,7 @@ fn split_path(path: &str) -> Vec<Seg<'_>> {
 
 /// A YAML node with positions on every child, for [`find_path`].
 enum Node {
-    Map(Vec<(String, Spanned<Node>)>),
+    Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
     Scalar,
 }
@@ -179,9 +196,10 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<KeyText>()? {
+        while let Some(key) = map.next_key::<Spanned<KeyText>>()? {
             let value = map.next_value::<Spanned<Node>>()?;
-            entries.push((key.0, value));
+            let name = Spanned::new(key.value.0, key.referenced, key.defined);
+            entries.push((name, value));
         }
         Ok(Node::Map(entries))
     }
@@ -237,16 +255,20 @@ mod tests {
     }
 
     #[test]
-    fn find_path_points_at_the_value() {
-        let text = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n  - job_name: b\n    scrape_timeout: 1m\n";
+    fn find_path_points_at_the_key() {
+        let text = "global:\n  scrape_interval: 15s\nscrape_configs:\n  - job_name: a\n  - job_name: b\n    scrape_timeout: 1m\n    static_configs: [{targets: [x, y]}]\n";
         assert_eq!(
             find_path(text, "scrape_configs[1].scrape_timeout"),
-            Some((6, 21))
+            Some(((6, 5), true))
+        );
+        assert_eq!(
+            find_path(text, "scrape_configs[1].static_configs[0].targets[1]"),
+            Some(((7, 36), true))
         );
         // A field left out points at its parent.
         assert_eq!(
-            find_path(text, "scrape_configs[0].scrape_timeout").map(|p| p.0),
-            Some(4)
+            find_path(text, "scrape_configs[0].scrape_timeout"),
+            Some(((4, 5), false))
         );
     }
 }

@@ -31,7 +31,7 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// A whole `prometheus.yml`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrometheusConfig {
     /// Defaults for every job and the rule evaluator.
@@ -68,24 +68,6 @@ pub struct PrometheusConfig {
     /// (unsupported discovery kinds, OAuth 2.0, ...), one message each.
     #[serde(skip)]
     pub warnings: Vec<String>,
-}
-
-impl Default for PrometheusConfig {
-    fn default() -> Self {
-        PrometheusConfig {
-            global: GlobalConfig::default(),
-            rule_files: Vec::new(),
-            scrape_config_files: Vec::new(),
-            scrape_configs: Vec::new(),
-            alerting: None,
-            remote_write: Vec::new(),
-            remote_read: Vec::new(),
-            storage: None,
-            tracing: None,
-            otlp: None,
-            warnings: Vec::new(),
-        }
-    }
 }
 
 /// The `global` section.

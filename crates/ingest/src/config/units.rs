@@ -99,7 +99,7 @@ impl fmt::Display for Duration {
         for (unit, size) in UNITS {
             // Prometheus only prints weeks and years when they divide evenly,
             // so 8d stays 8d rather than 1w1d.
-            if (unit == "y" || unit == "w") && ms % size != 0 {
+            if (unit == "y" || unit == "w") && !ms.is_multiple_of(size) {
                 continue;
             }
             if ms >= size {

@@ -160,7 +160,7 @@ impl ScrapeCache {
 
     fn evict(&mut self) {
         // Only every few scrapes: a full pass costs as much as a scrape's lookups.
-        if self.iter % EVICT_AFTER != 0 {
+        if !self.iter.is_multiple_of(EVICT_AFTER) {
             return;
         }
         let iter = self.iter;
