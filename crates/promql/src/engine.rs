@@ -272,8 +272,32 @@ impl Engine {
 
 /// Parses a query, mapping the parser's message to a bad-data error.
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr> {
-    promql_parser::parser::parse(&normalize_hex_escapes(query))
-        .map_err(|e| Error::Parse(format!("invalid parameter \"query\": {e}")))
+    let q = normalize_hex_escapes(query);
+    promql_parser::parser::parse(&q).map_err(|e| {
+        let (line, col) = error_position(&q);
+        Error::Parse(format!("{line}:{col}: parse error: {e}"))
+    })
+}
+
+/// Where a query stops making sense: just past its longest prefix that
+/// parses. `promql-parser` reports no positions, so this estimates the one
+/// Prometheus would print (exact for stray tokens and trailing garbage).
+fn error_position(q: &str) -> (usize, usize) {
+    let mut best = 0;
+    if q.len() <= 4096 {
+        for (i, _) in q.char_indices().rev() {
+            if i > 0 && promql_parser::parser::parse(&q[..i]).is_ok() {
+                best = i;
+                break;
+            }
+        }
+    }
+    let rest = &q[best..];
+    let off = best + (rest.len() - rest.trim_start().len());
+    let before = &q[..off.min(q.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, col)
 }
 
 /// Rewrites `\xNN` escapes in string literals the way Go reads them: as

@@ -592,5 +592,9 @@ mod tests {
         let e = Engine::new(EngineOptions::default());
         let err = e.instant_query(&MemStore::new(), "sum(", 0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::BadData);
+        let err = e
+            .instant_query(&MemStore::new(), "rate(x[5m]))", 0)
+            .unwrap_err();
+        assert!(err.to_string().starts_with("1:12: parse error"), "{err}");
     }
 }
