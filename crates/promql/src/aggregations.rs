@@ -182,6 +182,7 @@ impl<'a> Evaluator<'a> {
                 }
                 let mut out: Vec<Row> = Vec::new();
                 let mut idx: HashMap<(usize, String), usize> = HashMap::new();
+                let mut by_labels: HashMap<Labels, usize> = HashMap::new();
                 for (r, &g) in rows.iter().zip(&gids) {
                     for i in 0..n {
                         let v = r.vals[i];
@@ -190,14 +191,19 @@ impl<'a> Evaluator<'a> {
                         }
                         let sv = format_float(v);
                         let k = *idx.entry((g, sv.clone())).or_insert_with(|| {
+                            // The value label may overwrite a grouping label,
+                            // so groups can merge: key rows by final labels.
                             let mut b = group_labels[g].to_builder();
                             b.set(label.clone(), sv);
-                            out.push(Row {
-                                labels: b.into_labels(),
-                                drop_name: group_drop[g],
-                                vals: vec![ABSENT; n],
-                            });
-                            out.len() - 1
+                            let labels = b.into_labels();
+                            *by_labels.entry(labels.clone()).or_insert_with(|| {
+                                out.push(Row {
+                                    labels,
+                                    drop_name: group_drop[g],
+                                    vals: vec![ABSENT; n],
+                                });
+                                out.len() - 1
+                            })
                         });
                         let cell = &mut out[k].vals[i];
                         *cell = if present(*cell) { *cell + 1.0 } else { 1.0 };

@@ -268,14 +268,14 @@ impl<'a> Evaluator<'a> {
                             continue;
                         }
                         *v = match name {
-                            "clamp_min" => v.max(a1[i]),
-                            "clamp_max" => v.min(a1[i]),
+                            "clamp_min" => go_max(*v, a1[i]),
+                            "clamp_max" => go_min(*v, a1[i]),
                             _ => {
                                 let (lo, hi) = (a1[i], a2.as_ref().map_or(f64::NAN, |x| x[i]));
                                 if hi < lo {
                                     ABSENT
                                 } else {
-                                    lo.max(hi.min(*v))
+                                    go_max(lo, go_min(hi, *v))
                                 }
                             }
                         };
@@ -603,6 +603,24 @@ impl<'a> Evaluator<'a> {
         }
         out.retain(|r| r.vals.iter().any(|v| present(*v)));
         out
+    }
+}
+
+/// Go's `math.Max`: NaN if either argument is NaN (Rust's `max` ignores NaN).
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.max(b)
+    }
+}
+
+/// Go's `math.Min`, NaN-propagating like [`go_max`].
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else {
+        a.min(b)
     }
 }
 

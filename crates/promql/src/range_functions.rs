@@ -267,10 +267,7 @@ impl<'a> Evaluator<'a> {
 
             let vs = match args[0] {
                 Expr::MatrixSelector(ms) => Some(&ms.vs),
-                Expr::Subquery(sq) => match sq.expr.as_ref() {
-                    Expr::VectorSelector(vs) => Some(vs),
-                    _ => None,
-                },
+                // A subquery's result has no selector labels to offer.
                 _ => None,
             };
             if vals.iter().all(|v| v.to_bits() == ABSENT.to_bits()) {
