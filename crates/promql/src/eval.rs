@@ -155,7 +155,7 @@ impl<'a> Evaluator<'a> {
 
     pub fn check_deadline(&self) -> Result<()> {
         if let Some(d) = self.deadline {
-            if Instant::now() > d {
+            if Instant::now() >= d {
                 return Err(Error::Timeout("query execution"));
             }
         }
@@ -585,6 +585,18 @@ mod tests {
             err.to_string(),
             "query processing would load too many samples into memory in query execution"
         );
+    }
+
+    #[test]
+    fn a_query_past_its_deadline_times_out() {
+        let s = MemStore::new();
+        s.add(Labels::from_pairs([("__name__", "m")]), 0, 1.0);
+        let e = Engine::new(EngineOptions {
+            timeout: Some(std::time::Duration::ZERO),
+            ..EngineOptions::default()
+        });
+        let err = e.instant_query(&s, "sum(m)", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Timeout);
     }
 
     #[test]
