@@ -10,7 +10,7 @@ use sightline_core::{Appender, ErrorKind, Labels, SeriesRef, METRIC_NAME, STALE_
 use std::sync::Arc;
 
 /// How samples of one target are labeled and limited.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct AppendSettings {
     pub target_labels: Labels,
     pub honor_labels: bool,

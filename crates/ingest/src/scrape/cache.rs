@@ -39,6 +39,7 @@ pub(crate) struct ScrapeCache {
 const EVICT_AFTER: u64 = 10;
 
 impl ScrapeCache {
+    #[cfg(test)]
     pub fn new() -> Self {
         ScrapeCache::default()
     }
@@ -164,10 +165,10 @@ impl ScrapeCache {
             return;
         }
         let iter = self.iter;
-        let prev: std::collections::HashSet<u32> = self.prev.iter().copied().collect();
+        // Entries of the last successful scrape were seen one scrape ago at
+        // most, so the age test never evicts a staleness candidate.
         for (i, slot) in self.slots.iter_mut().enumerate() {
-            let old = matches!(slot, Some((_, e)) if iter - e.seen >= EVICT_AFTER);
-            if old && !prev.contains(&(i as u32)) {
+            if matches!(slot, Some((_, e)) if iter - e.seen >= EVICT_AFTER) {
                 if let Some((key, _)) = slot.take() {
                     self.index.remove(&key);
                     self.free.push(i as u32);

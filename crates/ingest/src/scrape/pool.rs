@@ -195,28 +195,33 @@ impl Syncer {
                 next_loops.insert(h, l);
                 continue;
             }
-            if let Some(old) = st.inherited.remove(&h) {
-                old.stop(false);
-            }
             let target = Arc::new(t);
+            let settings = AppendSettings {
+                target_labels: target.labels.clone(),
+                honor_labels: cfg.honor_labels,
+                honor_timestamps: cfg.honor_timestamps,
+                metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
+                sample_limit: cfg.sample_limit,
+                label_limit: cfg.label_limit,
+                label_name_length_limit: cfg.label_name_length_limit,
+                label_value_length_limit: cfg.label_value_length_limit,
+            };
+            // The loop this target had before a reload: its cache carries
+            // over when samples are labeled the same way.
+            let handover_in = st.inherited.remove(&h).map(|old| {
+                let cell = old.stop_for_handover();
+                (old.settings == settings).then_some(cell)
+            });
             let params = LoopParams {
                 target: target.clone(),
                 client: self.client.clone(),
-                settings: AppendSettings {
-                    target_labels: target.labels.clone(),
-                    honor_labels: cfg.honor_labels,
-                    honor_timestamps: cfg.honor_timestamps,
-                    metric_relabel: Arc::new(cfg.metric_relabel_configs.clone()),
-                    sample_limit: cfg.sample_limit,
-                    label_limit: cfg.label_limit,
-                    label_name_length_limit: cfg.label_name_length_limit,
-                    label_value_length_limit: cfg.label_value_length_limit,
-                },
+                settings,
                 body_size_limit: cfg.body_size_limit.0,
                 appender: self.env.appender.clone(),
                 metrics: self.env.metrics.clone(),
                 forced_error: self.forced_error.clone(),
                 offset_seed: self.env.offset_seed,
+                handover_in: handover_in.flatten(),
             };
             next_active.push(target);
             next_loops.insert(

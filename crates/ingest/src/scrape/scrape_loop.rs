@@ -25,13 +25,24 @@ pub(crate) struct LoopParams {
     /// Set by the pool when `target_limit` is exceeded: every scrape fails with it.
     pub forced_error: Arc<RwLock<Option<String>>>,
     pub offset_seed: u64,
+    /// Where the loop this one replaces leaves its cache (config reload of
+    /// a target whose labeling did not change), so that series it wrote
+    /// still get staleness markers when they disappear.
+    pub handover_in: Option<Handover>,
 }
+
+/// A cache passed from a replaced loop to its successor.
+pub(crate) type Handover = Arc<std::sync::Mutex<Option<ScrapeCache>>>;
 
 /// The pool's handle on a running loop.
 pub(crate) struct LoopHandle {
     pub target: Arc<Target>,
+    /// How the loop labels samples; a successor with equal settings can
+    /// take over its cache.
+    pub settings: AppendSettings,
     stop: CancellationToken,
     stale_on_stop: Arc<AtomicBool>,
+    handover_out: Handover,
 }
 
 impl LoopHandle {
@@ -43,6 +54,13 @@ impl LoopHandle {
         self.stale_on_stop.store(stale, Ordering::Relaxed);
         self.stop.cancel();
     }
+
+    /// Stops the loop for a successor, which gets the returned cell where
+    /// this loop leaves its cache on the way out.
+    pub fn stop_for_handover(&self) -> Handover {
+        self.stop(false);
+        self.handover_out.clone()
+    }
 }
 
 /// Starts a loop on `tracker`. `shutdown` ends it at once, without markers.
@@ -53,12 +71,15 @@ pub(crate) fn spawn_loop(
 ) -> LoopHandle {
     let stop = shutdown.child_token();
     let stale_on_stop = Arc::new(AtomicBool::new(true));
+    let handover_out: Handover = Arc::default();
     let handle = LoopHandle {
         target: p.target.clone(),
+        settings: p.settings.clone(),
         stop: stop.clone(),
         stale_on_stop: stale_on_stop.clone(),
+        handover_out: handover_out.clone(),
     };
-    tracker.spawn(run(p, stop, shutdown.clone(), stale_on_stop));
+    tracker.spawn(run(p, stop, shutdown.clone(), stale_on_stop, handover_out));
     handle
 }
 
@@ -73,6 +94,7 @@ async fn run(
     stop: CancellationToken,
     shutdown: CancellationToken,
     stale_on_stop: Arc<AtomicBool>,
+    handover_out: Handover,
 ) {
     let interval = p
         .target
@@ -89,8 +111,12 @@ async fn run(
     // A scrape that overruns its interval skips the missed slots rather
     // than scraping back to back.
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let inherited = p
+        .handover_in
+        .as_ref()
+        .and_then(|h| h.lock().unwrap_or_else(|e| e.into_inner()).take());
     let mut state = LoopState {
-        cache: ScrapeCache::new(),
+        cache: inherited.unwrap_or_default(),
         report: ReportSeries::new(&p.target.labels),
         scraped: false,
     };
@@ -107,7 +133,14 @@ async fn run(
             _ = scrape_once(&p, &mut state) => {}
         }
     }
-    if shutdown.is_cancelled() || !stale_on_stop.load(Ordering::Relaxed) || !state.scraped {
+    if shutdown.is_cancelled() {
+        return;
+    }
+    if !stale_on_stop.load(Ordering::Relaxed) {
+        *handover_out.lock().unwrap_or_else(|e| e.into_inner()) = Some(state.cache);
+        return;
+    }
+    if !state.scraped {
         return;
     }
     // The target went away. Wait until its next scrape would have been and

@@ -484,3 +484,25 @@ async fn unreachable_targets_are_down() {
     assert!(!t.last_error.is_empty());
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_changed_job_hands_its_series_to_the_new_loop() {
+    let srv = TestServer::start("a 1\nb 2\n").await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("b", |r| r.last("b").is_some()).await;
+    // A reload that changes the interval restarts the loop; the series the
+    // old loop wrote must still go stale when they disappear.
+    let text = format!(
+        "scrape_configs:\n  - job_name: test\n    scrape_interval: 150ms\n    scrape_timeout: 80ms\n    static_configs: [{{targets: ['{}']}}]\n",
+        srv.target()
+    );
+    r.manager
+        .apply_config(load_str(&text, "t.yml").unwrap())
+        .unwrap();
+    srv.set_body("a 1\n");
+    r.wait_for("b stale", |r| r.last("b").is_some_and(is_stale_nan))
+        .await;
+    assert_eq!(r.target().scrape_interval, "150ms");
+    assert!(!is_stale_nan(r.last("a").unwrap()));
+    r.stop().await;
+}
