@@ -60,13 +60,25 @@ impl Engine {
         time_ms: i64,
     ) -> Result<QueryResult> {
         let expr = parse(query)?;
+        self.instant_expr(q, &expr, query, time_ms)
+    }
+
+    /// Evaluates a parsed expression at `time_ms`; `query` is its text, for
+    /// annotation positions.
+    pub(crate) fn instant_expr(
+        &self,
+        q: &dyn MetricQuerier,
+        expr: &promql_parser::parser::Expr,
+        query: &str,
+        time_ms: i64,
+    ) -> Result<QueryResult> {
         let mut ev = self.evaluator(q, query, time_ms, time_ms, 0, false);
         let steps = Steps {
             start: time_ms,
             step: 0,
             n: 1,
         };
-        let val = ev.eval(&expr, &steps)?;
+        let val = ev.eval(expr, &steps)?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar(time_ms, v[0]),
             Val::Str(s) => Value::String(time_ms, s),

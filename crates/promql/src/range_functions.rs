@@ -290,7 +290,9 @@ impl<'a> Evaluator<'a> {
                 return;
             }
             let te = input.times[i];
-            let step_t = if pinned { s.start } else { s.t(i) };
+            // predict_linear anchors at the step's own time even under `@`, as
+            // Prometheus treats it as not step-invariant.
+            let step_t = s.t(i);
             let pi = i;
             let v = match name {
                 "rate" => extrapolated_rate(w, te - range, te, true, true),

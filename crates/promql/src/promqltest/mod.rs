@@ -330,27 +330,173 @@ fn almost_equal(a: f64, b: f64) -> bool {
 }
 
 fn check_annos(kind: &str, reqs: &[Req], got: &[String]) -> Result<(), String> {
-    if reqs.is_empty() {
-        // Upstream tolerates info annotations nobody asked about, but not warnings.
-        if kind == "warning" && !got.is_empty() {
-            return Err(format!("unexpected {kind} annotations: {got:?}"));
-        }
-        return Ok(());
-    }
+    // As upstream: annotations nobody asked about are fine; once a file
+    // expects some of a kind, every one of that kind must be expected.
+    let matches = |r: &Req, g: &str| match r {
+        Req::Any => true,
+        Req::Nothing => false,
+        Req::Msg(m) => g == m,
+        Req::Regex(re) => regex::Regex::new(re).is_ok_and(|re| re.is_match(g)),
+    };
     for r in reqs {
         let ok = match r {
-            Req::Any => !got.is_empty(),
             Req::Nothing => got.is_empty(),
-            Req::Msg(m) => got.iter().any(|g| g == m),
-            Req::Regex(re) => regex::Regex::new(re)
-                .map(|re| got.iter().any(|g| re.is_match(g)))
-                .unwrap_or(false),
+            _ => got.iter().any(|g| matches(r, g)),
         };
         if !ok {
             return Err(format!("{kind} annotations: expected {r:?}, got {got:?}"));
         }
     }
+    let positive: Vec<&Req> = reqs.iter().filter(|r| !matches!(r, Req::Nothing)).collect();
+    if !positive.is_empty() {
+        if let Some(g) = got.iter().find(|g| !positive.iter().any(|r| matches(r, g))) {
+            return Err(format!("unexpected {kind} annotation {g:?}"));
+        }
+    }
     Ok(())
+}
+
+/// Functions whose result depends on the evaluation time even when their
+/// arguments are pinned with `@`: the `@` variants skip queries using them.
+const AT_UNSAFE: [&str; 15] = [
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "hour",
+    "minute",
+    "month",
+    "year",
+    "predict_linear",
+    "time",
+    "timestamp",
+    "start",
+    "end",
+    "step",
+    "range",
+];
+
+/// Pins every selector and subquery (not those inside a subquery) to `@ t`,
+/// as upstream's step-invariance check does. `None` when the query uses a
+/// time-dependent function.
+fn pin_at(e: &mut Expr, t: i64) -> Option<()> {
+    use promql_parser::parser::AtModifier;
+    let at = || {
+        let d = std::time::Duration::from_millis(t.unsigned_abs());
+        let st = if t >= 0 {
+            std::time::UNIX_EPOCH + d
+        } else {
+            std::time::UNIX_EPOCH - d
+        };
+        Some(AtModifier::At(st))
+    };
+    match e {
+        Expr::VectorSelector(vs) => {
+            if vs.at.is_none() {
+                vs.at = at();
+            }
+        }
+        Expr::MatrixSelector(ms) => {
+            if ms.vs.at.is_none() {
+                ms.vs.at = at();
+            }
+        }
+        Expr::Subquery(sq) => {
+            if sq.at.is_none() {
+                sq.at = at();
+            }
+            // Inside a pinned subquery nothing changes, but time-dependent
+            // functions still make the variant meaningless.
+            let mut inner = (*sq.expr).clone();
+            pin_at(&mut inner, t)?;
+        }
+        Expr::Aggregate(a) => {
+            pin_at(&mut a.expr, t)?;
+            if let Some(p) = &mut a.param {
+                pin_at(p, t)?;
+            }
+        }
+        Expr::Unary(u) => pin_at(&mut u.expr, t)?,
+        Expr::Binary(b) => {
+            pin_at(&mut b.lhs, t)?;
+            pin_at(&mut b.rhs, t)?;
+        }
+        Expr::Paren(p) => pin_at(&mut p.expr, t)?,
+        Expr::Call(c) => {
+            if AT_UNSAFE.contains(&c.func.name) {
+                return None;
+            }
+            for a in c.args.args.iter_mut() {
+                pin_at(a, t)?;
+            }
+        }
+        _ => {}
+    }
+    Some(())
+}
+
+/// Upstream's extra checks of a passing instant eval: the same result with
+/// every selector pinned by `@` at other evaluation times, and as the middle
+/// step of a range query.
+fn invariance_checks(
+    engine: &Engine,
+    store: &MemStore,
+    ev: &EvalCmd,
+    expr: &Expr,
+    first: &Value,
+) -> Result<(), String> {
+    let t = ev.at;
+    let mut pinned = expr.clone();
+    if pin_at(&mut pinned, t).is_some() {
+        let times: Vec<i64> = if t == 0 {
+            vec![-1000, 0, 1000]
+        } else {
+            vec![-10 * t, 0, t / 5, t, 10 * t]
+        };
+        for et in times {
+            let r = engine
+                .instant_expr(store, &pinned, &ev.query, et)
+                .map_err(|e| format!("with @ {t} at time {et}: unexpected error: {e}"))?;
+            compare(ev, &r.value).map_err(|e| {
+                format!("with @ {t} at time {et}: {e}; got {}", fmt_value(&r.value))
+            })?;
+        }
+    }
+    let context_fns = ["start()", "end()", "range()", "step()"];
+    if ev.ordered
+        || matches!(first, Value::Matrix(_) | Value::String(..))
+        || context_fns.iter().any(|f| ev.query.contains(f))
+    {
+        return Ok(());
+    }
+    let r = engine
+        .range_query(store, &ev.query, t - 60_000, t + 60_000, 60_000)
+        .map_err(|e| format!("in range mode: unexpected error: {e}"))?;
+    let Value::Matrix(m) = &r.value else {
+        return Err("in range mode: not a matrix".into());
+    };
+    if m.windows(2).any(|w| w[0].labels > w[1].labels) {
+        return Err("in range mode: matrix not sorted by labels".into());
+    }
+    let mid: Vec<crate::InstantSample> = m
+        .iter()
+        .filter_map(|s| {
+            s.points
+                .iter()
+                .find(|p| p.t == t)
+                .map(|p| crate::InstantSample {
+                    labels: s.labels.clone(),
+                    t,
+                    v: p.v,
+                })
+        })
+        .collect();
+    let as_instant = match first {
+        Value::Scalar(..) => Value::Scalar(t, mid.first().map_or(f64::NAN, |s| s.v)),
+        _ => Value::Vector(mid),
+    };
+    compare(ev, &as_instant)
+        .map_err(|e| format!("in range mode: {e}; got {}", fmt_value(&as_instant)))
 }
 
 fn fmt_value(v: &Value) -> String {
@@ -530,7 +676,11 @@ fn run_eval(
         (Ok(r), false) => compare(&ev, &r.value)
             .map_err(|e| format!("{e}; got {}", fmt_value(&r.value)))
             .and_then(|_| check_annos("warning", &ev.warn, &r.warnings))
-            .and_then(|_| check_annos("info", &ev.info, &r.infos)),
+            .and_then(|_| check_annos("info", &ev.info, &r.infos))
+            .and_then(|_| match ev.range {
+                None => invariance_checks(engine, store, &ev, &expr, &r.value),
+                Some(_) => Ok(()),
+            }),
     };
     match outcome {
         Ok(()) => rep.passed += 1,
