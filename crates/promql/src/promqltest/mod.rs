@@ -391,16 +391,8 @@ fn pin_at(e: &mut Expr, t: i64) -> Option<()> {
         Some(AtModifier::At(st))
     };
     match e {
-        Expr::VectorSelector(vs) => {
-            if vs.at.is_none() {
-                vs.at = at();
-            }
-        }
-        Expr::MatrixSelector(ms) => {
-            if ms.vs.at.is_none() {
-                ms.vs.at = at();
-            }
-        }
+        Expr::VectorSelector(vs) if vs.at.is_none() => vs.at = at(),
+        Expr::MatrixSelector(ms) if ms.vs.at.is_none() => ms.vs.at = at(),
         Expr::Subquery(sq) => {
             if sq.at.is_none() {
                 sq.at = at();
