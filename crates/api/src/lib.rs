@@ -1,0 +1,26 @@
+//! Sightline's HTTP surface.
+//!
+//! [`router`] builds one axum [`Router`] from an [`ApiState`]: the
+//! subsystems it serves are reached through small traits held as
+//! `Arc<dyn Trait>` ([`TargetsSource`], [`Reloader`]) and the core storage
+//! traits, so every route can be tested with `Router::oneshot` and no socket.
+//!
+//! Modules, one per API family:
+//! - [`prometheus`]: the Prometheus HTTP API (`/api/v1/write`, `/api/v1/targets`, ...).
+//! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
+
+pub mod ops;
+pub mod prometheus;
+mod state;
+
+pub use state::{ApiState, BoxFuture, Reloader, TargetsSource};
+
+use axum::Router;
+
+/// The whole HTTP API over `state`.
+pub fn router(state: ApiState) -> Router {
+    Router::new()
+        .merge(prometheus::routes())
+        .merge(ops::routes())
+        .with_state(state)
+}

@@ -1,0 +1,177 @@
+//! Command-line flags. Names follow Prometheus's where a Prometheus user
+//! would look for them (`--storage.tsdb.retention.time`), with the short
+//! forms of the issue (`--retention.time`) as aliases.
+
+use clap::{Args, Parser, Subcommand};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Sightline: metrics, logs, traces, alerting and SLOs in one binary.
+#[derive(Parser, Debug)]
+#[command(name = "sightline", version, about)]
+pub struct Cli {
+    /// Log level (error, warn, info, debug, trace); `SIGHTLINE_LOG` overrides.
+    #[arg(long, global = true, default_value = "info")]
+    pub log_level: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Backfill data into the data directory as blocks.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+/// `sightline serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// A Prometheus configuration file (prometheus.yml). Without one,
+    /// Sightline scrapes its own /metrics every 15s.
+    #[arg(long, alias = "config.file")]
+    pub config: Option<PathBuf>,
+    /// Where the TSDB keeps its WAL and blocks.
+    #[arg(long, alias = "storage.tsdb.path", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Address of the HTTP server.
+    #[arg(long, alias = "web.listen-address", default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    /// How long to keep samples (Prometheus duration, e.g. 15d).
+    #[arg(
+        long = "retention.time",
+        alias = "storage.tsdb.retention.time",
+        default_value = "15d"
+    )]
+    pub retention_time: String,
+    /// The most bytes blocks may use on disk (e.g. 10GB); 0 = no limit.
+    #[arg(
+        long = "retention.size",
+        alias = "storage.tsdb.retention.size",
+        default_value = "0"
+    )]
+    pub retention_size: String,
+    /// Accept samples this much older than a series' newest one (0 = off).
+    #[arg(
+        long = "storage.tsdb.out-of-order-time-window",
+        alias = "out-of-order-window",
+        default_value = "0s"
+    )]
+    pub out_of_order_window: String,
+}
+
+/// `sightline import ...`.
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import an OpenMetrics file, as `promtool tsdb create-blocks-from openmetrics`.
+    Openmetrics(ImportArgs),
+}
+
+/// `sightline import openmetrics FILE [--data-dir DIR]`.
+#[derive(Args, Debug, Clone)]
+pub struct ImportArgs {
+    /// The OpenMetrics text file (must end with `# EOF`).
+    pub file: PathBuf,
+    /// The data directory to write blocks into (the server's --data-dir).
+    #[arg(long, alias = "storage.tsdb.path", default_value = "data")]
+    pub data_dir: PathBuf,
+}
+
+/// Parses a Prometheus duration (`1h30m`, `15d`, `500ms`) into milliseconds.
+pub fn parse_duration_ms(s: &str) -> anyhow::Result<i64> {
+    let s = s.trim();
+    if s == "0" {
+        return Ok(0);
+    }
+    let units: [(&str, i64); 8] = [
+        ("ms", 1),
+        ("s", 1_000),
+        ("m", 60_000),
+        ("h", 3_600_000),
+        ("d", 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("y", 365 * 86_400_000),
+        ("", 0),
+    ];
+    let mut total: i64 = 0;
+    let mut rest = s;
+    if rest.is_empty() {
+        anyhow::bail!("empty duration");
+    }
+    while !rest.is_empty() {
+        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
+        if digits == 0 {
+            anyhow::bail!("invalid duration {s:?}: expected a number at {rest:?}");
+        }
+        let n: i64 = rest[..digits].parse()?;
+        rest = &rest[digits..];
+        let (unit, mult) = units
+            .iter()
+            .find(|(u, _)| {
+                !u.is_empty() && rest.starts_with(u) && !(*u == "m" && rest.starts_with("ms"))
+            })
+            .ok_or_else(|| anyhow::anyhow!("invalid duration {s:?}: unknown unit at {rest:?}"))?;
+        rest = &rest[unit.len()..];
+        total = total
+            .checked_add(
+                n.checked_mul(*mult)
+                    .ok_or_else(|| anyhow::anyhow!("duration {s:?} overflows"))?,
+            )
+            .ok_or_else(|| anyhow::anyhow!("duration {s:?} overflows"))?;
+    }
+    Ok(total)
+}
+
+/// Parses a byte size as Prometheus's `--storage.tsdb.retention.size`
+/// does (`512MB`, `10GB`; binary multiples, as in Prometheus's units).
+pub fn parse_bytes(s: &str) -> anyhow::Result<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().map_err(|_| {
+        anyhow::anyhow!(
+            "invalid size {s:?}: expected a number followed by B, KB, MB, GB, TB, PB or EB"
+        )
+    })?;
+    let mult: u64 = match unit.to_ascii_uppercase().as_str() {
+        "" | "B" => 1,
+        "KB" => 1 << 10,
+        "MB" => 1 << 20,
+        "GB" => 1 << 30,
+        "TB" => 1 << 40,
+        "PB" => 1 << 50,
+        "EB" => 1 << 60,
+        other => anyhow::bail!("invalid size {s:?}: unknown unit {other:?}"),
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| anyhow::anyhow!("size {s:?} overflows"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_parse_as_prometheus() {
+        assert_eq!(parse_duration_ms("15d").unwrap(), 15 * 86_400_000);
+        assert_eq!(parse_duration_ms("1h30m").unwrap(), 5_400_000);
+        assert_eq!(parse_duration_ms("500ms").unwrap(), 500);
+        assert_eq!(parse_duration_ms("1m500ms").unwrap(), 60_500);
+        assert_eq!(parse_duration_ms("0").unwrap(), 0);
+        assert!(parse_duration_ms("5x").is_err());
+        assert!(parse_duration_ms("").is_err());
+        assert!(parse_duration_ms("h").is_err());
+    }
+
+    #[test]
+    fn sizes_parse_with_binary_units() {
+        assert_eq!(parse_bytes("512MB").unwrap(), 512 << 20);
+        assert_eq!(parse_bytes("10GB").unwrap(), 10 << 30);
+        assert_eq!(parse_bytes("0").unwrap(), 0);
+        assert!(parse_bytes("10 apples").is_err());
+    }
+}

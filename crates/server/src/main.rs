@@ -1,0 +1,39 @@
+//! The `sightline` binary: parses the command line and hands over to one
+//! module per subcommand.
+//!
+//! - `sightline serve`: runs the server ([`serve`]).
+//! - `sightline import openmetrics FILE`: backfills blocks ([`import`]).
+//!
+//! Wiring lives in [`serve`]: it opens the store, starts one task per
+//! subsystem under one cancellation token and flushes the WAL on shutdown.
+
+mod cli;
+mod import;
+mod serve;
+mod telemetry;
+
+use clap::Parser;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SIGHTLINE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log_level.as_str()));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let result = match cli.command {
+        cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Import(cli::ImportCommand::Openmetrics(args)) => import::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,264 @@
+//! `sightline serve`: opens the store, starts one task per subsystem under
+//! one cancellation token, serves HTTP, and on SIGTERM/SIGINT stops the
+//! tasks and flushes the WAL.
+
+use crate::cli::{parse_bytes, parse_duration_ms, ServeArgs};
+use crate::telemetry::{ProcessCollector, ScrapeCollector, TsdbCollector};
+use anyhow::Context;
+use prometheus_client::registry::Registry;
+use sightline_api::{ApiState, BoxFuture, Reloader, TargetsSource};
+use sightline_ingest::config::{self, PrometheusConfig};
+use sightline_ingest::scrape::{ScrapeManager, TargetState};
+use sightline_tsdb::{Db, Options};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio_util::sync::CancellationToken;
+
+/// Runs the server until a termination signal.
+pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    // Two workers: the machines we target have two cores, and scraping,
+    // HTTP and the TSDB's own threads share them.
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .thread_name("sightline")
+        .build()
+        .context("starting the async runtime")?;
+    rt.block_on(serve(args))
+}
+
+/// The configuration in force: the user's file, or a self-scrape.
+fn load_config(args: &ServeArgs) -> anyhow::Result<PrometheusConfig> {
+    match &args.config {
+        Some(path) => Ok(config::load_file(path)?),
+        None => Ok(config::load_str(
+            &default_config_yaml(&args.listen.to_string()),
+            "<built-in default configuration>",
+        )?),
+    }
+}
+
+/// Without a config file Sightline scrapes itself, so a fresh install has
+/// data to look at and proves the scrape path works.
+fn default_config_yaml(listen: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\
+         scrape_configs:\n  - job_name: sightline\n    static_configs:\n      - targets: ['{listen}']\n"
+    )
+}
+
+fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
+    Ok(Options {
+        retention_time_ms: parse_duration_ms(&args.retention_time).context("--retention.time")?,
+        retention_size_bytes: parse_bytes(&args.retention_size).context("--retention.size")?,
+        out_of_order_time_window_ms: parse_duration_ms(&args.out_of_order_window)
+            .context("--storage.tsdb.out-of-order-time-window")?,
+        ..Options::default()
+    })
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let opts = tsdb_options(&args)?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    tracing::info!(dir = %args.data_dir.display(), "opening TSDB (replaying the WAL)");
+    let db = Db::open(&args.data_dir, opts)
+        .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
+    tracing::info!(head_series = db.stats().head_series, "TSDB open");
+
+    let cancel = CancellationToken::new();
+    let scrape = ScrapeManager::new(db.clone(), config);
+    let reloader = Arc::new(ConfigReloader {
+        path: args.config.clone(),
+        listen: args.listen.to_string(),
+        scrape: scrape.clone(),
+        last_success: AtomicBool::new(true),
+        last_success_time: AtomicU64::new(now_secs()),
+    });
+
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(ProcessCollector::new()));
+    registry.register_collector(Box::new(TsdbCollector::new(db.clone())));
+    registry.register_collector(Box::new(ScrapeCollector::new(scrape.metrics())));
+    registry.register_collector(Box::new(reloader.clone()));
+    let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
+    registry.register_collector(Box::new(remote_write.clone()));
+
+    let ready = Arc::new(AtomicBool::new(false));
+    let state = ApiState {
+        appendable: db.clone(),
+        querier: db.clone(),
+        targets: Arc::new(ScrapeTargets(scrape.clone())),
+        reloader: reloader.clone(),
+        registry: Arc::new(registry),
+        ready: ready.clone(),
+        remote_write,
+    };
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    tracing::info!(addr = %args.listen, "listening");
+
+    let scrape_task = {
+        let scrape = scrape.clone();
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if let Err(e) = scrape.run(cancel.clone()).await {
+                tracing::error!(error = %e, "scrape manager stopped");
+                cancel.cancel();
+            }
+        })
+    };
+    spawn_signal_handlers(cancel.clone(), reloader.clone());
+    ready.store(true, Ordering::Release);
+
+    let server = axum::serve(listener, sightline_api::router(state))
+        .with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let served = server.await;
+    cancel.cancel();
+    let _ = scrape_task.await;
+    tracing::info!("flushing the TSDB");
+    db.close().context("closing the TSDB")?;
+    served.context("HTTP server")?;
+    Ok(())
+}
+
+fn spawn_signal_handlers(cancel: CancellationToken, reloader: Arc<ConfigReloader>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::error!("cannot install signal handlers");
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
+            _ = int.recv() => tracing::info!("received SIGINT, shutting down"),
+            _ = c.cancelled() => {}
+        }
+        c.cancel();
+    });
+    tokio::spawn(async move {
+        let Ok(mut hup) = signal(SignalKind::hangup()) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = hup.recv() => {
+                    if let Err(e) = reloader.clone().reload().await {
+                        tracing::error!(error = %e, "reload on SIGHUP failed; the running configuration stays in force");
+                    }
+                }
+                _ = cancel.cancelled() => return,
+            }
+        }
+    });
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// Re-reads the config file and applies it to every subsystem. A file
+/// that does not load is refused as a whole: nothing changes.
+pub struct ConfigReloader {
+    path: Option<PathBuf>,
+    listen: String,
+    scrape: ScrapeManager,
+    last_success: AtomicBool,
+    last_success_time: AtomicU64,
+}
+
+impl ConfigReloader {
+    fn reload_now(&self) -> Result<(), String> {
+        let loaded = match &self.path {
+            Some(p) => config::load_file(p),
+            None => config::load_str(
+                &default_config_yaml(&self.listen),
+                "<built-in default configuration>",
+            ),
+        };
+        let result = loaded
+            .map_err(|e| e.to_string())
+            .and_then(|cfg| self.scrape.apply_config(cfg).map_err(|e| e.to_string()));
+        match &result {
+            Ok(()) => {
+                self.last_success.store(true, Ordering::Release);
+                self.last_success_time.store(now_secs(), Ordering::Release);
+                tracing::info!("configuration reloaded");
+            }
+            Err(e) => {
+                self.last_success.store(false, Ordering::Release);
+                tracing::error!(error = %e, "configuration reload failed");
+            }
+        }
+        result
+    }
+}
+
+impl std::fmt::Debug for ConfigReloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigReloader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// `sightline_config_last_reload_successful` and its timestamp, named as
+/// Prometheus's own so the usual "config reload failed" alert ports over.
+impl prometheus_client::collector::Collector for ConfigReloader {
+    fn encode(
+        &self,
+        mut encoder: prometheus_client::encoding::DescriptorEncoder,
+    ) -> Result<(), std::fmt::Error> {
+        let ok = self.last_success.load(Ordering::Acquire);
+        let at = self.last_success_time.load(Ordering::Acquire);
+        crate::telemetry::encode_gauge(
+            &mut encoder,
+            "sightline_config_last_reload_successful",
+            "Whether the last configuration reload attempt was successful.",
+            if ok { 1.0 } else { 0.0 },
+        )?;
+        crate::telemetry::encode_gauge(
+            &mut encoder,
+            "sightline_config_last_reload_success_timestamp_seconds",
+            "Timestamp of the last successful configuration reload.",
+            at as f64,
+        )
+    }
+}
+
+impl Reloader for ConfigReloader {
+    fn reload(self: Arc<Self>) -> BoxFuture<Result<(), String>> {
+        let me = self;
+        // Reading files and building HTTP clients blocks; keep it off the
+        // async workers.
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || me.reload_now())
+                .await
+                .map_err(|e| format!("reload task failed: {e}"))?
+        })
+    }
+}
+
+struct ScrapeTargets(ScrapeManager);
+
+impl TargetsSource for ScrapeTargets {
+    fn targets(&self, state: &str) -> serde_json::Value {
+        let state = match state {
+            "active" => TargetState::Active,
+            "dropped" => TargetState::Dropped,
+            _ => TargetState::Any,
+        };
+        serde_json::to_value(self.0.targets(state, None)).unwrap_or(serde_json::Value::Null)
+    }
+}
