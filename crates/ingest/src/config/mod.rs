@@ -35,25 +35,25 @@ use std::path::Path;
 #[serde(deny_unknown_fields)]
 pub struct PrometheusConfig {
     /// Defaults for every job and the rule evaluator.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub global: GlobalConfig,
     /// Rule file globs, for the rules engine.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub rule_files: Vec<String>,
     /// Files holding more scrape configs (newer Prometheus); accepted, warned.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub scrape_config_files: Vec<String>,
     /// The jobs to scrape.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub scrape_configs: Vec<ScrapeConfig>,
     /// Alertmanager settings, kept as written for the alerting subsystem.
     #[serde(default)]
     pub alerting: Option<serde_json::Value>,
     /// Remote write endpoints, kept as written.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub remote_write: Vec<serde_json::Value>,
     /// Remote read endpoints, kept as written.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub remote_read: Vec<serde_json::Value>,
     /// TSDB / exemplar storage settings, kept as written.
     #[serde(default)]
@@ -87,7 +87,7 @@ pub struct GlobalConfig {
     #[serde(default)]
     pub rule_query_offset: Duration,
     /// Labels added to series and alerts leaving this server.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub external_labels: BTreeMap<String, String>,
     /// File to log PromQL queries to.
     #[serde(default)]
@@ -153,6 +153,17 @@ fn default_scrape_timeout() -> Duration {
 
 fn default_evaluation_interval() -> Duration {
     Duration::from_secs(60)
+}
+
+/// Deserializes a field where YAML's `null` (an empty key, e.g. a
+/// `rule_files:` whose entries are all commented out, as in the stock
+/// prometheus.yml) means the same as leaving the key out.
+pub(crate) fn null_default<'de, D, T>(d: D) -> std::result::Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Reads and validates a configuration file. Relative paths inside it

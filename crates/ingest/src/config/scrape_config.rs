@@ -1,5 +1,6 @@
 //! One `scrape_configs` entry and the HTTP client settings it carries.
 
+use super::null_default;
 use super::units::{ByteSize, Duration};
 use crate::relabel::RelabelConfig;
 use serde::Deserialize;
@@ -84,7 +85,7 @@ struct RawScrapeConfig {
     metrics_path: String,
     #[serde(default = "default_scheme")]
     scheme: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     params: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     honor_labels: bool,
@@ -105,13 +106,13 @@ struct RawScrapeConfig {
     scrape_protocols: Option<Vec<String>>,
     #[serde(default)]
     keep_dropped_targets: Option<u64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     static_configs: Vec<StaticConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     file_sd_configs: Vec<FileSdConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     relabel_configs: Vec<RelabelConfig>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     metric_relabel_configs: Vec<RelabelConfig>,
     sample_limit: Option<u64>,
     target_limit: Option<u64>,
@@ -125,7 +126,7 @@ struct RawScrapeConfig {
     oauth2: Option<serde_json::Value>,
     bearer_token: Option<String>,
     bearer_token_file: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     tls_config: TlsConfig,
     proxy_url: Option<String>,
     no_proxy: Option<String>,
@@ -267,10 +268,10 @@ impl TryFrom<RawScrapeConfig> for ScrapeConfig {
 #[serde(deny_unknown_fields)]
 pub struct StaticConfig {
     /// `host:port` addresses.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub targets: Vec<String>,
     /// Labels added to every target of the group.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     pub labels: BTreeMap<String, String>,
 }
 
@@ -280,6 +281,7 @@ pub struct StaticConfig {
 pub struct FileSdConfig {
     /// Paths; the last path segment may contain `*` globs. Relative paths are
     /// resolved against the configuration file's directory.
+    #[serde(default, deserialize_with = "null_default")]
     pub files: Vec<String>,
     /// Re-read every file this often, besides reacting to changes.
     #[serde(default = "default_file_sd_refresh")]

@@ -63,6 +63,50 @@ fn global_limits_flow_into_jobs_unless_set() {
 }
 
 #[test]
+fn debian_default_prometheus_yml_loads() {
+    // Its `rule_files:` has only comments under it: YAML null.
+    let c = load(include_str!("testdata/debian_default.yml"));
+    assert!(c.rule_files.is_empty());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.global.scrape_interval, secs(15));
+    assert_eq!(c.global.external_labels["monitor"], "example");
+    let p = c.scrape_config("prometheus").unwrap();
+    assert_eq!((p.scrape_interval, p.scrape_timeout), (secs(5), secs(5)));
+    let node = c.scrape_config("node").unwrap();
+    assert_eq!(
+        (node.scrape_interval, node.scrape_timeout),
+        (secs(15), secs(10))
+    );
+    assert_eq!(node.static_configs[0].targets, ["localhost:9100"]);
+}
+
+#[test]
+fn empty_keys_mean_defaults() {
+    let c = load(
+        "global:
+rule_files:
+remote_write:
+scrape_configs:
+  - job_name: a
+    static_configs:
+      - targets:
+        labels:
+    relabel_configs:
+",
+    );
+    assert_eq!(c.global.scrape_interval, secs(60));
+    assert!(c.scrape_configs[0].static_configs[0].targets.is_empty());
+    let e = load_err(
+        "scrape_configs:
+  - job_name: a
+    file_sd_configs:
+      - files:
+",
+    );
+    assert!(e.contains("must contain at least one path name"), "{e}");
+}
+
+#[test]
 fn seed002_compose_file_loads() {
     let c = load(include_str!("testdata/seed002_compose.yml"));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);

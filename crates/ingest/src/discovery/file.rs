@@ -1,7 +1,7 @@
 //! File-based discovery (`file_sd_configs`).
 
 use super::{TargetGroup, ADDRESS_LABEL, FILEPATH_LABEL};
-use crate::config::FileSdConfig;
+use crate::config::{null_default, FileSdConfig};
 use crate::relabel::is_valid_label_name;
 use serde::Deserialize;
 use sightline_core::Labels;
@@ -29,9 +29,9 @@ pub fn is_valid_file_sd_pattern(pattern: &str) -> bool {
 /// `encoding/json` ignores them).
 #[derive(Deserialize)]
 struct JsonGroup {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     labels: BTreeMap<String, String>,
 }
 
@@ -40,9 +40,9 @@ struct JsonGroup {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct YamlGroup {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     targets: Vec<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_default")]
     labels: BTreeMap<String, String>,
 }
 
