@@ -80,6 +80,10 @@ impl Val {
 /// needs, read once, plus the evaluation time of each step.
 pub(crate) struct RangeInput {
     pub series: Vec<MatRow>,
+    /// Selected but not yet read (matrix selectors): consumers that go
+    /// series by series read one at a time, so memory holds one series'
+    /// samples rather than all of them.
+    pub lazy: Vec<sightline_core::Series>,
     pub range: i64,
     /// Window end per output step (after `@` and `offset`); a single entry
     /// when `@` makes every step identical.
@@ -88,20 +92,51 @@ pub(crate) struct RangeInput {
 
 impl RangeInput {
     /// Calls `f(row, step, window)` for every step; windows are `(t-range, t]`.
+    /// Only for materialized inputs (see [`Evaluator::range_input`]).
     pub fn for_each_window(&self, mut f: impl FnMut(usize, usize, &[Sample])) {
         for (ri, row) in self.series.iter().enumerate() {
-            let (mut lo, mut hi) = (0usize, 0usize);
-            let s = &row.samples;
-            for (i, &t) in self.times.iter().enumerate() {
-                while hi < s.len() && s[hi].t <= t {
-                    hi += 1;
-                }
-                while lo < hi && s[lo].t <= t - self.range {
-                    lo += 1;
-                }
-                f(ri, i, &s[lo.min(hi)..hi]);
+            windows(&self.times, self.range, &row.samples, |i, w| f(ri, i, w));
+        }
+    }
+
+    /// Hands every series to `f` with its samples (staleness markers
+    /// dropped), reading lazily selected ones one at a time.
+    pub fn for_each_series(
+        self,
+        mut f: impl FnMut(Labels, bool, &[Sample]) -> Result<()>,
+    ) -> Result<()> {
+        for r in self.series {
+            f(r.labels, r.drop_name, &r.samples)?;
+        }
+        let mut buf: Vec<Sample> = Vec::new();
+        for ser in self.lazy {
+            buf.clear();
+            buf.extend(ser.samples.filter(|x| !is_stale_nan(x.v)));
+            if !buf.is_empty() {
+                f(ser.labels, false, &buf)?;
             }
         }
+        Ok(())
+    }
+}
+
+/// Calls `f(step, window)` for each evaluation time, windows being
+/// `(t - range, t]` of time-sorted `samples`.
+pub(crate) fn windows(
+    times: &[i64],
+    range: i64,
+    samples: &[Sample],
+    mut f: impl FnMut(usize, &[Sample]),
+) {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for (i, &t) in times.iter().enumerate() {
+        while hi < samples.len() && samples[hi].t <= t {
+            hi += 1;
+        }
+        while lo < hi && samples[lo].t <= t - range {
+            lo += 1;
+        }
+        f(i, &samples[lo.min(hi)..hi]);
     }
 }
 
@@ -357,33 +392,46 @@ impl<'a> Evaluator<'a> {
         Ok(rows)
     }
 
-    /// Prepares a matrix selector or subquery for windowed evaluation.
+    /// Prepares a matrix selector or subquery for windowed evaluation, with
+    /// every sample read into memory.
     pub fn range_input(&mut self, e: &Expr, s: &Steps) -> Result<RangeInput> {
+        let mut input = self.range_source(e, s)?;
+        self.materialize(&mut input)?;
+        Ok(input)
+    }
+
+    /// Reads lazily selected series of `input` into memory.
+    pub fn materialize(&mut self, input: &mut RangeInput) -> Result<()> {
+        let mut count = 0;
+        for ser in std::mem::take(&mut input.lazy) {
+            let samples: Vec<Sample> = ser.samples.filter(|x| !is_stale_nan(x.v)).collect();
+            if samples.is_empty() {
+                continue;
+            }
+            count += samples.len();
+            input.series.push(MatRow {
+                labels: ser.labels,
+                drop_name: false,
+                samples,
+            });
+        }
+        self.add_samples(count)
+    }
+
+    /// Prepares a matrix selector (selected, not yet read) or a subquery
+    /// (evaluated) for windowed evaluation.
+    pub fn range_source(&mut self, e: &Expr, s: &Steps) -> Result<RangeInput> {
         match e {
-            Expr::Paren(p) => self.range_input(&p.expr, s),
+            Expr::Paren(p) => self.range_source(&p.expr, s),
             Expr::MatrixSelector(ms) => {
                 let range = ms.range.as_millis() as i64;
                 let times = self.selector_times(&ms.vs.at, &ms.vs.offset, s);
                 let mint = times[0] - range + 1;
                 let maxt = *times.last().unwrap_or(&times[0]);
-                let series = self.select(&ms.vs, mint, maxt)?;
-                let mut out = Vec::with_capacity(series.len());
-                let mut count = 0;
-                for ser in series {
-                    let samples: Vec<Sample> = ser.samples.filter(|x| !is_stale_nan(x.v)).collect();
-                    if samples.is_empty() {
-                        continue;
-                    }
-                    count += samples.len();
-                    out.push(MatRow {
-                        labels: ser.labels,
-                        drop_name: false,
-                        samples,
-                    });
-                }
-                self.add_samples(count)?;
+                let lazy = self.select(&ms.vs, mint, maxt)?;
                 Ok(RangeInput {
-                    series: out,
+                    series: Vec::new(),
+                    lazy,
                     range,
                     times,
                 })
@@ -445,6 +493,7 @@ impl<'a> Evaluator<'a> {
                 }
                 Ok(RangeInput {
                     series,
+                    lazy: Vec::new(),
                     range,
                     times,
                 })

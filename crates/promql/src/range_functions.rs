@@ -4,7 +4,7 @@
 
 use crate::aggregations::{format_float, kahan_inc};
 use crate::error::{Error, Result};
-use crate::eval::{Evaluator, Row, Steps, Val, ABSENT};
+use crate::eval::{windows, Evaluator, Row, Steps, Val, ABSENT};
 use crate::functions::{absent_labels, quantile};
 use promql_parser::parser::Expr;
 use sightline_core::Sample;
@@ -215,7 +215,7 @@ impl<'a> Evaluator<'a> {
             }
             _ => {}
         }
-        let mut input = self.range_input(args[marg], s)?;
+        let mut input = self.range_source(args[marg], s)?;
         // `@` pins every step to one window; parameters may still vary per
         // step, so the pinned window is evaluated at each step.
         let pinned = input.times.len() != n;
@@ -224,8 +224,15 @@ impl<'a> Evaluator<'a> {
         }
 
         if matches!(name, "rate" | "increase" | "irate") {
-            for r in &input.series {
-                if let Some(m) = r.labels.metric_name() {
+            let names: Vec<String> = input
+                .series
+                .iter()
+                .map(|r| &r.labels)
+                .chain(input.lazy.iter().map(|x| &x.labels))
+                .filter_map(|l| l.metric_name().map(str::to_owned))
+                .collect();
+            for m in names.iter().map(String::as_str) {
+                {
                     if !["_total", "_sum", "_count", "_bucket"]
                         .iter()
                         .any(|suf| m.ends_with(suf))
@@ -258,6 +265,7 @@ impl<'a> Evaluator<'a> {
         }
 
         if name == "absent_over_time" {
+            self.materialize(&mut input)?;
             let mut vals = vec![1.0; input.times.len()];
             input.for_each_window(|_, i, w| {
                 if !w.is_empty() {
@@ -282,113 +290,115 @@ impl<'a> Evaluator<'a> {
 
         let keep_name = matches!(name, "last_over_time" | "first_over_time");
         let range = input.range;
-        let mut out_vals: Vec<Vec<f64>> = vec![Vec::new(); input.series.len()];
         let mut scratch: Vec<f64> = Vec::new();
         let mut bad_q: Vec<f64> = Vec::new();
-        input.for_each_window(|ri, i, w| {
-            if w.is_empty() {
-                return;
-            }
-            let te = input.times[i];
-            // predict_linear anchors at the step's own time even under `@`, as
-            // Prometheus treats it as not step-invariant.
-            let step_t = s.t(i);
-            let pi = i;
-            let v = match name {
-                "rate" => extrapolated_rate(w, te - range, te, true, true),
-                "increase" => extrapolated_rate(w, te - range, te, true, false),
-                "delta" => extrapolated_rate(w, te - range, te, false, false),
-                "irate" => instant_delta(w, true),
-                "idelta" => instant_delta(w, false),
-                "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
-                "predict_linear" => (w.len() >= 2).then(|| {
-                    let (slope, icpt) = linear_regression(w, step_t);
-                    icpt + slope * p1[pi]
-                }),
-                "changes" => Some(
-                    w.windows(2)
-                        .filter(|p| !(p[0].v == p[1].v || (p[0].v.is_nan() && p[1].v.is_nan())))
-                        .count() as f64,
-                ),
-                "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-                "avg_over_time" => Some(mean(w)),
-                "sum_over_time" => {
-                    let (mut sum, mut c) = (0.0, 0.0);
-                    for x in w {
-                        (sum, c) = kahan_inc(x.v, sum, c);
-                    }
-                    Some(if sum.is_infinite() { sum } else { sum + c })
+        let times = std::mem::take(&mut input.times);
+        let mut out: Vec<Row> = Vec::new();
+        // Series by series: only one series' samples are held at a time.
+        input.for_each_series(|labels, drop_name, samples| {
+            self.add_samples(samples.len())?;
+            let mut vals: Vec<f64> = Vec::new();
+            windows(&times, range, samples, |i, w| {
+                if w.is_empty() {
+                    return;
                 }
-                "count_over_time" => Some(w.len() as f64),
-                "min_over_time" | "max_over_time" => {
-                    let max = name == "max_over_time";
-                    let mut m = w[0].v;
-                    for x in &w[1..] {
-                        if (max && x.v > m) || (!max && x.v < m) || m.is_nan() {
-                            m = x.v;
+                let te = times[i];
+                // predict_linear anchors at the step's own time even under `@`, as
+                // Prometheus treats it as not step-invariant.
+                let step_t = s.t(i);
+                let pi = i;
+                let v = match name {
+                    "rate" => extrapolated_rate(w, te - range, te, true, true),
+                    "increase" => extrapolated_rate(w, te - range, te, true, false),
+                    "delta" => extrapolated_rate(w, te - range, te, false, false),
+                    "irate" => instant_delta(w, true),
+                    "idelta" => instant_delta(w, false),
+                    "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
+                    "predict_linear" => (w.len() >= 2).then(|| {
+                        let (slope, icpt) = linear_regression(w, step_t);
+                        icpt + slope * p1[pi]
+                    }),
+                    "changes" => Some(
+                        w.windows(2)
+                            .filter(|p| !(p[0].v == p[1].v || (p[0].v.is_nan() && p[1].v.is_nan())))
+                            .count() as f64,
+                    ),
+                    "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+                    "avg_over_time" => Some(mean(w)),
+                    "sum_over_time" => {
+                        let (mut sum, mut c) = (0.0, 0.0);
+                        for x in w {
+                            (sum, c) = kahan_inc(x.v, sum, c);
                         }
+                        Some(if sum.is_infinite() { sum } else { sum + c })
                     }
-                    Some(m)
-                }
-                "ts_of_min_over_time" | "ts_of_max_over_time" => {
-                    let max = name == "ts_of_max_over_time";
-                    let (mut m, mut t) = (w[0].v, w[0].t);
-                    for x in &w[1..] {
-                        if (max && x.v >= m) || (!max && x.v <= m) || m.is_nan() {
-                            m = x.v;
-                            t = x.t;
+                    "count_over_time" => Some(w.len() as f64),
+                    "min_over_time" | "max_over_time" => {
+                        let max = name == "max_over_time";
+                        let mut m = w[0].v;
+                        for x in &w[1..] {
+                            if (max && x.v > m) || (!max && x.v < m) || m.is_nan() {
+                                m = x.v;
+                            }
                         }
+                        Some(m)
                     }
-                    Some(t as f64 / 1000.0)
-                }
-                "stddev_over_time" => Some(variance(w).sqrt()),
-                "stdvar_over_time" => Some(variance(w)),
-                "last_over_time" => Some(w[w.len() - 1].v),
-                "first_over_time" => Some(w[0].v),
-                "ts_of_last_over_time" => Some(w[w.len() - 1].t as f64 / 1000.0),
-                "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
-                "present_over_time" => Some(1.0),
-                "quantile_over_time" => {
-                    if p1[pi].is_nan() || !(0.0..=1.0).contains(&p1[pi]) {
-                        bad_q.push(p1[pi]);
+                    "ts_of_min_over_time" | "ts_of_max_over_time" => {
+                        let max = name == "ts_of_max_over_time";
+                        let (mut m, mut t) = (w[0].v, w[0].t);
+                        for x in &w[1..] {
+                            if (max && x.v >= m) || (!max && x.v <= m) || m.is_nan() {
+                                m = x.v;
+                                t = x.t;
+                            }
+                        }
+                        Some(t as f64 / 1000.0)
                     }
-                    scratch.clear();
-                    scratch.extend(w.iter().map(|x| x.v));
-                    Some(quantile(p1[pi], &mut scratch))
-                }
-                "mad_over_time" if w.iter().any(|x| x.v.is_nan()) => Some(f64::NAN),
-                "mad_over_time" => {
-                    scratch.clear();
-                    scratch.extend(w.iter().map(|x| x.v));
-                    let med = quantile(0.5, &mut scratch);
-                    for x in scratch.iter_mut() {
-                        *x = (*x - med).abs();
+                    "stddev_over_time" => Some(variance(w).sqrt()),
+                    "stdvar_over_time" => Some(variance(w)),
+                    "last_over_time" => Some(w[w.len() - 1].v),
+                    "first_over_time" => Some(w[0].v),
+                    "ts_of_last_over_time" => Some(w[w.len() - 1].t as f64 / 1000.0),
+                    "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
+                    "present_over_time" => Some(1.0),
+                    "quantile_over_time" => {
+                        if p1[pi].is_nan() || !(0.0..=1.0).contains(&p1[pi]) {
+                            bad_q.push(p1[pi]);
+                        }
+                        scratch.clear();
+                        scratch.extend(w.iter().map(|x| x.v));
+                        Some(quantile(p1[pi], &mut scratch))
                     }
-                    Some(quantile(0.5, &mut scratch))
+                    "mad_over_time" if w.iter().any(|x| x.v.is_nan()) => Some(f64::NAN),
+                    "mad_over_time" => {
+                        scratch.clear();
+                        scratch.extend(w.iter().map(|x| x.v));
+                        let med = quantile(0.5, &mut scratch);
+                        for x in scratch.iter_mut() {
+                            *x = (*x - med).abs();
+                        }
+                        Some(quantile(0.5, &mut scratch))
+                    }
+                    "double_exponential_smoothing" => smoothing(w, p1[pi], p2[pi]),
+                    _ => None,
+                };
+                if let Some(v) = v {
+                    if vals.is_empty() {
+                        vals = vec![ABSENT; n];
+                    }
+                    vals[i] = v;
                 }
-                "double_exponential_smoothing" => smoothing(w, p1[pi], p2[pi]),
-                _ => None,
-            };
-            if let Some(v) = v {
-                let vals = &mut out_vals[ri];
-                if vals.is_empty() {
-                    *vals = vec![ABSENT; n];
-                }
-                vals[i] = v;
+            });
+            self.samples -= samples.len();
+            if !vals.is_empty() {
+                out.push(Row {
+                    labels,
+                    drop_name: drop_name || !keep_name,
+                    vals,
+                });
             }
-        });
-        // Labels move from the input: no per-series copies.
-        let mut out: Vec<Row> = input
-            .series
-            .into_iter()
-            .zip(out_vals)
-            .filter(|(_, vals)| !vals.is_empty())
-            .map(|(r, vals)| Row {
-                labels: r.labels,
-                drop_name: r.drop_name || !keep_name,
-                vals,
-            })
-            .collect();
+            Ok(())
+        })?;
         for q in bad_q {
             let pos = self.pos(&args[0].to_string());
             self.warn(format!(
