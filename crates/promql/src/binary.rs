@@ -133,44 +133,34 @@ impl<'a> Evaluator<'a> {
     ) -> Vec<Row> {
         let (on, names) = Self::matching(b);
         let (lg, rg, sigs) = group_ids(&l, &r, on, &names);
-        let mut stamp = vec![usize::MAX; sigs.len()];
         let n = s.n;
-        match op {
-            T_LAND | T_LUNLESS => {
-                for i in 0..n {
-                    for (row, &g) in r.iter().zip(&rg) {
-                        if present(row.vals[i]) {
-                            stamp[g] = i;
-                        }
-                    }
-                    for (row, &g) in l.iter_mut().zip(&lg) {
-                        let matched = stamp[g] == i;
-                        if matched != (op == T_LAND) {
-                            row.vals[i] = ABSENT;
-                        }
-                    }
-                }
-                l.retain(|row| row.vals.iter().any(|v| present(*v)));
-                l
-            }
-            _ => {
-                for i in 0..n {
-                    for (row, &g) in l.iter().zip(&lg) {
-                        if present(row.vals[i]) {
-                            stamp[g] = i;
-                        }
-                    }
-                    for (row, &g) in r.iter_mut().zip(&rg) {
-                        if stamp[g] == i {
-                            row.vals[i] = ABSENT;
-                        }
-                    }
-                }
-                r.retain(|row| row.vals.iter().any(|v| present(*v)));
-                l.extend(r);
-                l
+        // Which match groups the filtering side has at each step, as a
+        // group-by-step bitmap built row by row (rows are step-contiguous).
+        let (filter, target, fg, tg) = match op {
+            T_LAND | T_LUNLESS => (&r, &mut l, &rg, &lg),
+            _ => (&l, &mut r, &lg, &rg),
+        };
+        let mut mask = vec![false; sigs.len() * n];
+        for (row, &g) in filter.iter().zip(fg) {
+            for (m, v) in mask[g * n..(g + 1) * n].iter_mut().zip(&row.vals) {
+                *m |= present(*v);
             }
         }
+        // `and` keeps matched cells; `unless` and the right side of `or`
+        // keep unmatched ones.
+        let keep_matched = op == T_LAND;
+        for (row, &g) in target.iter_mut().zip(tg) {
+            for (v, &m) in row.vals.iter_mut().zip(&mask[g * n..(g + 1) * n]) {
+                if m != keep_matched {
+                    *v = ABSENT;
+                }
+            }
+        }
+        target.retain(|row| row.vals.iter().any(|v| present(*v)));
+        if op == T_LOR {
+            l.extend(r);
+        }
+        l
     }
 
     fn vector_vector(
@@ -198,6 +188,22 @@ impl<'a> Evaluator<'a> {
         let (mg, og, sigs) = group_ids(&many, &one, on, &names);
         let arith = !is_comparison(op);
         let n = s.n;
+
+        if fill_many.is_none() && fill_one.is_none() {
+            if let Some(out) = pairwise(
+                op,
+                &many,
+                &one,
+                &mg,
+                &og,
+                sigs.len(),
+                swapped,
+                ret_bool,
+                |m, o| result_labels(m, Some(o), on, &names, one_to_one, &include),
+            ) {
+                return Ok(out);
+            }
+        }
 
         let mut out: Vec<Row> = Vec::new();
         let mut out_by_labels: HashMap<Labels, usize> = HashMap::new();
@@ -322,6 +328,69 @@ impl<'a> Evaluator<'a> {
         out.retain(|row| row.vals.iter().any(|v| present(*v)));
         Ok(out)
     }
+}
+
+/// The common case, computed series by series: every match group has at
+/// most one series on each side, so no step can hold a duplicate and each
+/// pair's values combine element-wise. `None` when some group has several
+/// series (the step-by-step path then checks cardinality per step).
+#[allow(clippy::too_many_arguments)]
+fn pairwise(
+    op: TokenId,
+    many: &[Row],
+    one: &[Row],
+    mg: &[usize],
+    og: &[usize],
+    groups: usize,
+    swapped: bool,
+    ret_bool: bool,
+    labels_of: impl Fn(&Labels, &Labels) -> Labels,
+) -> Option<Vec<Row>> {
+    let mut one_of = vec![usize::MAX; groups];
+    for (j, &g) in og.iter().enumerate() {
+        if one_of[g] != usize::MAX {
+            return None;
+        }
+        one_of[g] = j;
+    }
+    let mut seen = vec![false; groups];
+    for &g in mg {
+        if std::mem::replace(&mut seen[g], true) {
+            return None;
+        }
+    }
+    let arith = !is_comparison(op);
+    let mut out = Vec::new();
+    for (row, &g) in many.iter().zip(mg) {
+        let Some(other) = one.get(one_of[g]) else {
+            continue;
+        };
+        let mut vals = vec![ABSENT; row.vals.len()];
+        let mut any = false;
+        for ((v, &mv), &ov) in vals.iter_mut().zip(&row.vals).zip(&other.vals) {
+            if !present(mv) || !present(ov) {
+                continue;
+            }
+            let (fl, fr) = if swapped { (ov, mv) } else { (mv, ov) };
+            let (x, keep) = apply(op, fl, fr);
+            if ret_bool {
+                *v = if keep { 1.0 } else { 0.0 };
+            } else if keep {
+                *v = x;
+            } else {
+                continue;
+            }
+            any = true;
+        }
+        if any {
+            out.push(Row {
+                labels: labels_of(&row.labels, &other.labels),
+                drop_name: arith || ret_bool || row.drop_name,
+                vals,
+            });
+        }
+    }
+    Some(out)
 }
 
 /// The labels of a vector-matching result, from the "many" side's labels.
