@@ -215,7 +215,7 @@ pub(super) fn push_label(
     l: LabelSpan,
 ) -> Result<(), String> {
     let name = &b[l.name.0..l.name.1];
-    let bit = 1u64 << ((name.len() * 7 + usize::from(name[0])) & 63);
+    let bit = name_bit(name);
     if *seen & bit != 0 {
         if series && name == b"__name__" {
             return Err("label \"__name__\" given in braces; the metric name sets it".to_owned());
@@ -229,9 +229,17 @@ pub(super) fn push_label(
     Ok(())
 }
 
+/// A label name's bit in [`push_label`]'s mask, from its first and last
+/// bytes and length (common names like `instance`, `job`, `handler`,
+/// `code`, `le`, `quantile` and `__name__` all get different bits).
+const fn name_bit(name: &[u8]) -> u64 {
+    let h = name[0] as usize * 31 + name[name.len() - 1] as usize * 7 + name.len() * 131;
+    1u64 << (h & 63)
+}
+
 /// The bit [`push_label`] uses for `__name__`: a label set starts with it
 /// set, so that `__name__` in braces is caught.
-pub(super) const NAME_BIT: u64 = 1u64 << ((8 * 7 + b'_' as usize) & 63);
+pub(super) const NAME_BIT: u64 = name_bit(b"__name__");
 
 /// Bytes as a quoted string for messages (lossy for invalid UTF-8).
 pub(super) fn quote(b: &[u8]) -> String {
@@ -449,6 +457,25 @@ mod tests {
             "Inf1", "infin", ".", "e5", "1e", " 1", "1 ",
         ] {
             assert_eq!(parse_float(s.as_bytes()), None, "{s:?}");
+        }
+    }
+
+    #[test]
+    fn common_label_names_do_not_share_bits() {
+        let names: [&[u8]; 8] = [
+            b"__name__",
+            b"instance",
+            b"job",
+            b"handler",
+            b"code",
+            b"le",
+            b"quantile",
+            b"method",
+        ];
+        let mut seen = 0u64;
+        for n in names {
+            assert_eq!(seen & name_bit(n), 0, "{}", String::from_utf8_lossy(n));
+            seen |= name_bit(n);
         }
     }
 

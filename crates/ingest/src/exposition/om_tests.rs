@@ -524,3 +524,40 @@ fn exemplar_labels_may_use_any_name() {
     p.next_entry().unwrap();
     assert_eq!(p.exemplar().unwrap().labels.get("__name__"), Some("x"));
 }
+
+/// No input may panic the parser: mutate valid bodies at random (a fixed
+/// seed, so failures reproduce) and parse them in both formats.
+#[test]
+fn random_mutations_never_panic() {
+    let seeds = [FULL.as_bytes(), super::text_tests::DOCS_BODY.as_bytes()];
+    let alphabet = b" \t\n#{}=\",\\.-+_:aZ09eEIn\xc3\xa9\xff";
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    for i in 0..4000 {
+        let mut b = seeds[i % 2].to_vec();
+        for _ in 0..1 + next() % 4 {
+            let at = (next() % (b.len() as u64 + 1)) as usize;
+            let c = alphabet[(next() % alphabet.len() as u64) as usize];
+            match next() % 3 {
+                0 if at < b.len() => b[at] = c,
+                1 if at < b.len() => {
+                    b.remove(at);
+                }
+                _ => b.insert(at, c),
+            }
+        }
+        for format in [Format::PrometheusText, Format::OpenMetrics] {
+            let mut p = Parser::new(&b, format);
+            while let Ok(Some(e)) = p.next_entry() {
+                if matches!(e, Entry::Sample { .. }) {
+                    let _ = (p.labels(), p.exemplar(), p.created_timestamp());
+                }
+            }
+        }
+    }
+}

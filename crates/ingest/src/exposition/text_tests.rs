@@ -66,9 +66,7 @@ fn content_type_negotiation() {
 }
 
 /// The example from the "Text format example" section of the docs.
-#[test]
-fn docs_example() {
-    let body = r#"# HELP http_requests_total The total number of HTTP requests.
+pub(super) const DOCS_BODY: &str = r#"# HELP http_requests_total The total number of HTTP requests.
 # TYPE http_requests_total counter
 http_requests_total{method="post",code="200"} 1027 1395066363000
 http_requests_total{method="post",code="400"}    3 1395066363000
@@ -97,6 +95,10 @@ rpc_duration_seconds{quantile="0.01"} 3102
 rpc_duration_seconds_sum 1.7560473e+07
 rpc_duration_seconds_count 2693
 "#;
+
+#[test]
+fn docs_example() {
+    let body = DOCS_BODY;
     let s = parse(body);
     assert_eq!(s.len(), 12);
     assert_eq!(
