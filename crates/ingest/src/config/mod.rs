@@ -280,15 +280,6 @@ impl PrometheusConfig {
             if sc.scrape_timeout.is_zero() {
                 sc.scrape_timeout = global.scrape_timeout.min(sc.scrape_interval);
             }
-            if sc.scheme != "http" && sc.scheme != "https" {
-                return Err(invalid(
-                    at("scheme"),
-                    format!(
-                        "unknown scheme {:?}, expected \"http\" or \"https\"",
-                        sc.scheme
-                    ),
-                ));
-            }
             if !sc.limits_set.sample {
                 sc.sample_limit = global.sample_limit;
             }

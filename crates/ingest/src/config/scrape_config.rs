@@ -318,34 +318,23 @@ pub struct HttpClientConfig {
 }
 
 impl HttpClientConfig {
-    /// Prometheus's rules on which credentials may be combined.
+    /// Prometheus's rules on which credentials may be combined, checked in
+    /// its order and worded as it words them.
     fn validate(&self) -> Result<(), String> {
-        let mut kinds = Vec::new();
-        if self.basic_auth.is_some() {
-            kinds.push("basic_auth");
-        }
-        if self.authorization.is_some() {
-            kinds.push("authorization");
-        }
-        if self.oauth2.is_some() {
-            kinds.push("oauth2");
-        }
-        if self.bearer_token.is_some() || self.bearer_token_file.is_some() {
-            kinds.push("bearer_token");
-        }
-        if kinds.len() > 1 {
-            return Err(format!(
-                "at most one of {} must be configured",
-                kinds.join(", ")
-            ));
-        }
+        let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
         if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
             return Err(
                 "at most one of bearer_token & bearer_token_file must be configured".into(),
             );
         }
+        if (self.basic_auth.is_some() || self.oauth2.is_some()) && bearer {
+            return Err(
+                "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
+                    .into(),
+            );
+        }
         if let Some(b) = &self.basic_auth {
-            if b.password.is_some() && b.password_file.is_some() {
+            if b.password.as_deref().is_some_and(|p| !p.is_empty()) && b.password_file.is_some() {
                 return Err(
                     "at most one of basic_auth password & password_file must be configured".into(),
                 );
@@ -357,18 +346,33 @@ impl HttpClientConfig {
             }
         }
         if let Some(a) = &self.authorization {
-            if a.credentials.is_some() && a.credentials_file.is_some() {
+            if bearer {
+                return Err(
+                    "authorization is not compatible with bearer_token & bearer_token_file".into(),
+                );
+            }
+            if a.credentials.as_deref().is_some_and(|c| !c.is_empty())
+                && a.credentials_file.is_some()
+            {
                 return Err(
                     "at most one of authorization credentials & credentials_file must be configured"
                         .into(),
                 );
             }
-            if a.kind.eq_ignore_ascii_case("basic") {
+            if a.kind.trim().eq_ignore_ascii_case("basic") {
                 return Err(
                     "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
                         .into(),
                 );
             }
+            if self.basic_auth.is_some() || self.oauth2.is_some() {
+                return Err(
+                    "at most one of basic_auth, oauth2 & authorization must be configured".into(),
+                );
+            }
+        }
+        if self.oauth2.is_some() && self.basic_auth.is_some() {
+            return Err("at most one of oauth2 & basic_auth must be configured".into());
         }
         for v in [&self.tls_config.min_version, &self.tls_config.max_version]
             .into_iter()

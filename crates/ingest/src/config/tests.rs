@@ -255,6 +255,19 @@ scrape_configs:
 }
 
 #[test]
+fn what_prometheus_accepts_loads() {
+    // Prometheus 2.42 (promtool check config) accepts an unknown scheme; the
+    // target then fails to scrape.
+    load("scrape_configs:\n  - job_name: a\n    scheme: ftp\n");
+    // Action names are case-insensitive.
+    let c = load("scrape_configs:\n  - job_name: a\n    relabel_configs:\n      - {regex: x, target_label: y, action: Replace}\n");
+    assert_eq!(
+        c.scrape_configs[0].relabel_configs[0].action,
+        Action::Replace
+    );
+}
+
+#[test]
 fn relative_paths_resolve_against_the_config_directory() {
     let c = load_str(
         "rule_files: [r.yml]\nscrape_configs:\n  - job_name: a\n    file_sd_configs: [{files: [t/*.json]}]\n    bearer_token_file: tok\n",
@@ -322,11 +335,6 @@ fn validation_errors_point_at_the_field() {
             "job_name is empty",
         ),
         (
-            "scrape_configs:\n  - job_name: a\n    scheme: ftp\n",
-            "prometheus.yml:3:5: scrape_configs[0].scheme: ",
-            "unknown scheme \"ftp\"",
-        ),
-        (
             "scrape_configs:\n  - job_name: a\n    static_configs:\n      - targets: ['http://x:80/metrics']\n",
             "prometheus.yml:4:19: scrape_configs[0].static_configs[0].targets[0]: ",
             "\"http://x:80/metrics\" is not a valid hostname",
@@ -364,7 +372,17 @@ fn http_client_conflicts_are_refused() {
     let e = load_err(
         "scrape_configs:\n  - job_name: a\n    bearer_token: x\n    basic_auth: {username: u}\n",
     );
-    assert!(e.contains("at most one of basic_auth, bearer_token"), "{e}");
+    assert!(
+        e.contains("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"),
+        "{e}"
+    );
+    let e = load_err(
+        "scrape_configs:\n  - job_name: a\n    bearer_token: x\n    authorization: {credentials: y}\n",
+    );
+    assert!(
+        e.contains("authorization is not compatible with bearer_token"),
+        "{e}"
+    );
     let e = load_err(
         "scrape_configs:\n  - job_name: a\n    authorization: {type: Basic, credentials: x}\n",
     );
