@@ -43,6 +43,7 @@ fn main() {
         "rate(http_requests_total[1m])",
         "sum by (job) (rate(http_requests_total[1m]))",
         "http_requests_total * 2 > 10",
+        "http_requests_total / on(instance, job) http_requests_total",
     ] {
         let mut times = Vec::new();
         for _ in 0..5 {

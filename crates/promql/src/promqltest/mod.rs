@@ -554,6 +554,9 @@ fn compare(ev: &EvalCmd, got: &Value) -> Result<(), String> {
         let Value::Matrix(m) = got else {
             return Err("expected a matrix".into());
         };
+        if m.windows(2).any(|w| w[0].labels > w[1].labels) {
+            return Err("matrix results must be sorted by labels".into());
+        }
         let want = expected_series(&ev.rows, start, step);
         if want.len() != m.len() {
             return Err(format!("expected {} series, got {}", want.len(), m.len()));
