@@ -26,6 +26,7 @@
 //! also exposes its value as milliseconds for callers that want it.
 
 mod lex;
+mod metadata;
 mod openmetrics;
 mod text;
 
@@ -38,6 +39,7 @@ use crate::Error;
 use sightline_core::{Exemplar, Label, Labels, METRIC_NAME};
 
 use lex::{unescape, LabelSpan};
+pub use metadata::{FamilyMetadata, MetadataCollector};
 
 /// Which exposition format a body is in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,13 +54,21 @@ impl Format {
     /// Picks the parser for a response's `Content-Type` (text when unknown,
     /// as Prometheus does).
     ///
-    /// Prometheus 2.42 (`textparse.New`) looks only at the media type:
-    /// `application/openmetrics-text` with any parameters (any version)
-    /// selects OpenMetrics; anything else, including a missing or garbled
-    /// header, falls back to the text format.
+    /// Prometheus 2.42 (`textparse.New`) parses the header with Go's
+    /// `mime.ParseMediaType` and looks only at the media type:
+    /// `application/openmetrics-text` (any case, any parameters, so any
+    /// version) selects OpenMetrics. Anything else falls back to the text
+    /// format, and so does a header that does not parse, such as a
+    /// parameter without `=`.
     pub fn from_content_type(content_type: &str) -> Format {
-        let media = content_type.split(';').next().unwrap_or("").trim();
-        if media.eq_ignore_ascii_case("application/openmetrics-text") {
+        let mut parts = content_type.split(';');
+        let media = parts.next().unwrap_or("").trim();
+        let params_ok = parts.all(|p| {
+            let p = p.trim();
+            // Go tolerates empty parameters (a trailing `;`), not bare words.
+            p.is_empty() || p.split_once('=').is_some_and(|(k, _)| !k.trim().is_empty())
+        });
+        if params_ok && media.eq_ignore_ascii_case("application/openmetrics-text") {
             Format::OpenMetrics
         } else {
             Format::PrometheusText

@@ -50,6 +50,7 @@ fn content_type_negotiation() {
         "application/openmetrics-text;version=0.0.1",
         "application/openmetrics-text",
         "Application/OpenMetrics-Text ; version=2.0",
+        "application/openmetrics-text;",
     ] {
         assert_eq!(Format::from_content_type(ct), OpenMetrics, "{ct}");
     }
@@ -60,6 +61,8 @@ fn content_type_negotiation() {
         "application/json",
         "garbage;;",
         "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily",
+        "application/openmetrics-text; version",
+        "application/openmetrics-text; =1",
     ] {
         assert_eq!(Format::from_content_type(ct), PrometheusText, "{ct}");
     }
