@@ -89,6 +89,23 @@ fn acc_result(op: TokenId, a: &Acc) -> f64 {
     }
 }
 
+/// Formats a float as Go's `%g`/`%v` do in Prometheus's messages: shortest
+/// digits, with an exponent (`1e+06`) outside `1e-4 <= |f| < 1e6`.
+pub(crate) fn go_g(v: f64) -> String {
+    if !v.is_finite() || v == 0.0 {
+        return format_float(v);
+    }
+    let e = format!("{v:e}");
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if (-4..6).contains(&exp) {
+        format!("{v}")
+    } else {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mant}e{sign}{:02}", exp.abs())
+    }
+}
+
 /// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
 pub(crate) fn format_float(v: f64) -> String {
     if v.is_nan() {
@@ -235,7 +252,7 @@ impl<'a> Evaluator<'a> {
                             .unwrap_or_default();
                         self.warn(format!(
                             "quantile value should be between 0 and 1, got {} {pos}",
-                            format_float(q[i])
+                            go_g(q[i])
                         ));
                     }
                     buckets.iter_mut().for_each(|b| b.clear());
@@ -344,8 +361,8 @@ impl<'a> Evaluator<'a> {
                         .unwrap_or_default();
                     self.warn(format!(
                         "ratio value should be between -1 and 1, got {}, capping to {} {pos}",
-                        format_float(param),
-                        format_float(ratio)
+                        go_g(param),
+                        go_g(ratio)
                     ));
                 }
                 for m in &members {
@@ -361,7 +378,7 @@ impl<'a> Evaluator<'a> {
             if !(-9.223372036854776e18..9.223372036854776e18).contains(&param) {
                 return Err(Error::exec(format!(
                     "Scalar value {} overflows int64",
-                    format_float(param)
+                    go_g(param)
                 )));
             }
             let k = param as i64;
@@ -453,6 +470,17 @@ mod tests {
         assert_eq!(&all[..3], &[7.0, 5.0, 3.0]);
         assert!(all[3].is_nan());
         assert!(e.instant_query(&s, "topk(NaN, m)", 0).is_err());
+    }
+
+    #[test]
+    fn go_style_float_formatting() {
+        use super::go_g;
+        assert_eq!(go_g(1.1), "1.1");
+        assert_eq!(go_g(1e6), "1e+06");
+        assert_eq!(go_g(123456.0), "123456");
+        assert_eq!(go_g(-9.223372036854776e18), "-9.223372036854776e+18");
+        assert_eq!(go_g(0.00001), "1e-05");
+        assert_eq!(go_g(f64::NAN), "NaN");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! labels, sorting, `absent`, and classic-bucket histograms. Functions over
 //! range vectors are in `range_functions`.
 
-use crate::aggregations::format_float;
+use crate::aggregations::{format_float, go_g};
 use crate::error::{Error, Result};
 use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use chrono::{DateTime, Datelike, NaiveDate, Timelike};
@@ -572,7 +572,7 @@ impl<'a> Evaluator<'a> {
                 let pos = self.pos(&qarg.map(|a| a.to_string()).unwrap_or_default());
                 self.warn(format!(
                     "quantile value should be between 0 and 1, got {} {pos}",
-                    format_float(q[i])
+                    go_g(q[i])
                 ));
             }
             for (g, m) in members.iter().enumerate() {

@@ -2,7 +2,7 @@
 //! regression, smoothing. Each runs over `(t - range, t]` windows of samples
 //! read once for the whole query (see [`crate::eval::RangeInput`]).
 
-use crate::aggregations::{format_float, kahan_inc};
+use crate::aggregations::{go_g, kahan_inc};
 use crate::error::{Error, Result};
 use crate::eval::{windows, Evaluator, Row, Steps, Val, ABSENT};
 use crate::functions::{absent_labels, quantile};
@@ -251,14 +251,12 @@ impl<'a> Evaluator<'a> {
             for (&sf, &tf) in p1.iter().zip(&p2) {
                 if !(sf > 0.0 && sf < 1.0) {
                     return Err(Error::exec(format!(
-                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {}",
-                        format_float(sf)
+                        "invalid smoothing factor. Expected: 0 < sf < 1, got: {sf:.6}"
                     )));
                 }
                 if !(tf > 0.0 && tf < 1.0) {
                     return Err(Error::exec(format!(
-                        "invalid trend factor. Expected: 0 < tf < 1, got: {}",
-                        format_float(tf)
+                        "invalid trend factor. Expected: 0 < tf < 1, got: {tf:.6}"
                     )));
                 }
             }
@@ -403,7 +401,7 @@ impl<'a> Evaluator<'a> {
             let pos = self.pos(&args[0].to_string());
             self.warn(format!(
                 "quantile value should be between 0 and 1, got {} {pos}",
-                format_float(q)
+                go_g(q)
             ));
         }
         out.retain(|r| r.vals.iter().any(|v| v.to_bits() != ABSENT.to_bits()));
