@@ -20,6 +20,22 @@
 //!   family's type (`_total`, `_bucket`, ...), and the unit a suffix of the
 //!   family name.
 //!
+//! ```
+//! use sightline_ingest::exposition::{Entry, Format, Parser};
+//!
+//! let body = b"# TYPE http_requests counter\nhttp_requests_total{code=\"200\"} 1027 # {trace_id=\"a1\"} 1 1700000000.5\n# EOF\n";
+//! let mut p = Parser::new(body, Format::from_content_type("application/openmetrics-text; version=1.0.0"));
+//! while let Some(entry) = p.next_entry()? {
+//!     if let Entry::Sample { series, timestamp, value } = entry {
+//!         assert_eq!(series, b"http_requests_total{code=\"200\"}"); // cache key
+//!         assert_eq!((timestamp, value), (None, 1027.0));
+//!         assert_eq!(p.labels().to_string(), r#"http_requests_total{code="200"}"#);
+//!         assert_eq!(p.exemplar().unwrap().timestamp, Some(1_700_000_000_500));
+//!     }
+//! }
+//! # Ok::<(), sightline_ingest::Error>(())
+//! ```
+//!
 //! Both formats store what Prometheus 2.42 stores: every line is a sample of
 //! its own series, so an OpenMetrics `foo_created` line is a normal series
 //! (2.42 has no created-timestamp handling). [`Parser::created_timestamp`]
