@@ -387,8 +387,10 @@ impl<'a> Evaluator<'a> {
                 drop_name: false,
                 vals,
             });
+            // Checked per series so that a huge query stops before it has
+            // allocated everything.
+            self.add_samples(std::mem::take(&mut count))?;
         }
-        self.add_samples(count)?;
         Ok(rows)
     }
 
@@ -452,6 +454,10 @@ impl<'a> Evaluator<'a> {
                 } else {
                     0
                 };
+                if n > self.max_samples {
+                    // Every inner step would hold at least one sample.
+                    return Err(Error::TooManySamples("query execution"));
+                }
                 let mut series = Vec::new();
                 if n > 0 {
                     let inner = Steps { start, step, n };
