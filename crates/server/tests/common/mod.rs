@@ -7,6 +7,28 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A blocking HTTP client. reqwest is built without a default TLS crypto
+/// provider (we pin rustls to `ring`), so install it once first.
+pub fn http() -> reqwest::blocking::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("build HTTP client")
+}
+
+/// GET `url` and return the body, panicking with the status otherwise.
+pub fn get_text(url: &str) -> String {
+    let r = http()
+        .get(url)
+        .send()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = r.status();
+    let body = r.text().unwrap_or_default();
+    assert!(status.is_success(), "GET {url}: {status}: {body}");
+    body
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
@@ -76,7 +98,7 @@ impl Server {
 
     fn wait_ready(&mut self, timeout: Duration) {
         let deadline = Instant::now() + timeout;
-        let client = reqwest::blocking::Client::new();
+        let client = http();
         while Instant::now() < deadline {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("sightline exited early with {status}; log:\n{}", self.log());
@@ -88,7 +110,10 @@ impl Server {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
-        panic!("sightline not ready after {timeout:?}; log:\n{}", self.log());
+        panic!(
+            "sightline not ready after {timeout:?}; log:\n{}",
+            self.log()
+        );
     }
 
     /// The server's stderr so far.
