@@ -561,3 +561,42 @@ fn random_mutations_never_panic() {
         }
     }
 }
+
+#[test]
+fn remaining_error_paths() {
+    bad(
+        "# HELP\n# EOF\n",
+        1,
+        "expected a space and a metric name after \"# HELP\", found end of line",
+    );
+    bad("# UNIT\n# EOF\n", 1, "after \"# UNIT\"");
+    bad(
+        "a{b=c} 1\n# EOF\n",
+        1,
+        "expected a quoted value for label \"b\", found \"c}",
+    );
+    bad(
+        "a{b=\"c} 1\n# EOF\n",
+        1,
+        "value of label \"b\" has no closing quote before the end of the line",
+    );
+    bad("a{b=\"c\\", 1, "no closing quote");
+    bad("a{", 1, "expected a label name, found end of line");
+    bad(
+        "# TYPE c counter\nc_total 1 # {t=\"x\"} 1 abc\n# EOF\n",
+        2,
+        "invalid timestamp \"abc\" for \"c_total\": expected seconds since the epoch",
+    );
+    bad(
+        "# TYPE c counter\nc_total 1 # {t=\"x\"} 1 NaN\n# EOF\n",
+        2,
+        "invalid timestamp \"NaN\"",
+    );
+    bad(
+        "# TYPE c counter\nc_total 1 # {t=x} 1\n# EOF\n",
+        2,
+        "expected a quoted value for label \"t\"",
+    );
+    // Empty braces and an empty HELP are fine.
+    assert_eq!(ok("a{} 1\n# HELP b\n# EOF\n")[0].0, "a");
+}

@@ -181,6 +181,7 @@ fn whitespace_rules() {
 #[test]
 fn missing_final_newline_and_empty_bodies() {
     assert_eq!(parse("a 1").len(), 1);
+    assert_eq!(parse("a{} 1")[0].0, "a");
     assert!(parse("").is_empty());
     assert!(parse("\n\n").is_empty());
     assert!(parse("# only a comment").is_empty());
