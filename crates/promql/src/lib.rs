@@ -13,6 +13,14 @@
 //! Prometheus 3.x on float samples (left-open range windows, delayed
 //! `__name__` removal). Native histograms are not supported.
 //!
+//! How it evaluates: every expression is computed once for all steps of a
+//! query. An instant vector is a list of series, each with its labels
+//! (computed once) and a dense value per step; a selector reads each series
+//! once over the whole query range and walks the steps with a cursor, and
+//! range functions slide `(t - range, t]` windows over one series at a time.
+//! Operators and aggregations work series by series where the match groups
+//! allow it, step by step where cardinality has to be checked per step.
+//!
 //! ```
 //! use sightline_core::{Labels, MemStore};
 //! use sightline_promql::{Engine, EngineOptions, Value};

@@ -2,10 +2,14 @@
 //!
 //! It loads series into a [`MemStore`], runs each `eval` through the
 //! [`Engine`], and compares with a relative tolerance of 1e-6 as upstream
-//! does. Native histograms (`{{...}}` literals, `load_with_nhcb`) are out of
+//! does. Like upstream, a passing instant eval is re-run with every selector
+//! pinned by `@` at other evaluation times, and as the middle step of a
+//! range query; annotations are checked only where the file states
+//! expectations (`expect warn`, `expect no_info`, ...). Native histograms (`{{...}}` literals, `load_with_nhcb`) are out of
 //! scope: an eval that selects such a series or expects a histogram is
 //! skipped with a reason, and so is one whose query `promql-parser` cannot
-//! parse (newer syntax such as `anchored`/`smoothed` or duration expressions).
+//! parse (newer syntax such as `anchored`/`smoothed` or duration expressions),
+//! and so is one that selects series loaded with start timestamps (`@st`).
 
 mod parse;
 
