@@ -127,7 +127,7 @@ impl BlockWriter {
                 w * self.block_range,
                 w * self.block_range + self.block_range,
             );
-            let mut bw = Writer::new(&self.dir)?;
+            let mut bw = Writer::new(&self.dir, false)?;
             for (labels, samples) in &series {
                 let a = samples.partition_point(|s| s.t < lo);
                 let b = samples.partition_point(|s| s.t < hi);

@@ -80,7 +80,7 @@ pub(crate) fn compact(db: &Inner) -> Result<()> {
 
 /// Merges `group` into one block, swaps it in and deletes the inputs.
 pub(crate) fn merge_blocks(db: &Inner, group: &[Arc<Block>]) -> Result<()> {
-    let mut w = Writer::new(&db.dir)?;
+    let mut w = Writer::new(&db.dir, true)?;
     type PageCache = Option<(u64, Arc<[u8]>)>;
     // One cursor per block walks its series in label order; at each step the
     // smallest label set is taken from every block that has it.

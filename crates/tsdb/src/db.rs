@@ -351,7 +351,7 @@ impl Inner {
         let range = self.opts.block_range_ms;
         let start = self.head.min_time().div_euclid(range) * range;
         let end = start + range;
-        let mut w = block::writer::Writer::new(&self.dir)?;
+        let mut w = block::writer::Writer::new(&self.dir, false)?;
         let mut buf = Vec::new();
         for (id, syms) in self.head.sorted_ids() {
             self.head.take_block_samples(id, end, &mut buf);

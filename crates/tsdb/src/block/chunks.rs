@@ -19,8 +19,15 @@ use std::sync::Arc;
 pub(crate) const MAGIC: &[u8; 4] = b"SLCK";
 pub(crate) const FILE_HEADER_LEN: u64 = 8;
 pub(crate) const PAGE_HEADER_LEN: usize = 13;
-/// Uncompressed bytes after which a page is closed.
-const PAGE_TARGET: usize = 64 << 10;
+/// Uncompressed bytes after which a page is closed, for blocks cut from the
+/// head or backfilled.
+pub(crate) const PAGE_TARGET_LEVEL1: usize = 256 << 10;
+/// The same for compacted blocks. Big pages are what let zstd find the
+/// repetition between series of one scrape target, which share every
+/// timestamp: in a compacted block a series has many chunks, so those series
+/// sit hundreds of kilobytes apart. The price is decompressing up to 1 MiB to
+/// read one chunk. Must stay below `1 << IN_PAGE_BITS` minus one chunk.
+pub(crate) const PAGE_TARGET_COMPACTED: usize = 960 << 10;
 const IN_PAGE_BITS: u32 = 20;
 const COMP_NONE: u8 = 0;
 const COMP_ZSTD: u8 = 1;
@@ -33,11 +40,12 @@ pub(crate) struct ChunkWriter {
     /// File offset where the page being filled will be written.
     page_off: u64,
     page: Vec<u8>,
+    page_target: usize,
     pub(crate) bytes_written: u64,
 }
 
 impl ChunkWriter {
-    pub(crate) fn create(path: &Path) -> Result<ChunkWriter> {
+    pub(crate) fn create(path: &Path, page_target: usize) -> Result<ChunkWriter> {
         let f = File::create(path).map_err(|e| Error::io("create", path, e))?;
         let mut out = BufWriter::with_capacity(1 << 20, f);
         let mut hdr = [0u8; FILE_HEADER_LEN as usize];
@@ -49,14 +57,15 @@ impl ChunkWriter {
             path: path.to_path_buf(),
             out,
             page_off: FILE_HEADER_LEN,
-            page: Vec::with_capacity(PAGE_TARGET * 2),
+            page: Vec::with_capacity(page_target + (64 << 10)),
+            page_target,
             bytes_written: FILE_HEADER_LEN,
         })
     }
 
     /// Adds an encoded chunk, returning its reference.
     pub(crate) fn add(&mut self, encoding: u8, data: &[u8]) -> Result<u64> {
-        if self.page.len() >= PAGE_TARGET {
+        if self.page.len() >= self.page_target {
             self.flush_page()?;
         }
         let r = (self.page_off << IN_PAGE_BITS) | self.page.len() as u64;

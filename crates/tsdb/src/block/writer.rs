@@ -35,12 +35,19 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    pub(crate) fn new(parent: &Path) -> Result<Writer> {
+    /// A writer for a new block under `parent`; `compacted` selects the
+    /// larger page size of merged blocks.
+    pub(crate) fn new(parent: &Path, compacted: bool) -> Result<Writer> {
         let id = new_block_id();
         let tmp = parent.join(format!("{id}.tmp"));
         std::fs::create_dir_all(tmp.join("chunks"))
             .map_err(|e| Error::io("create dir", &tmp, e))?;
-        let chunks = ChunkWriter::create(&tmp.join("chunks").join("000001"))?;
+        let page = if compacted {
+            super::chunks::PAGE_TARGET_COMPACTED
+        } else {
+            super::chunks::PAGE_TARGET_LEVEL1
+        };
+        let chunks = ChunkWriter::create(&tmp.join("chunks").join("000001"), page)?;
         Ok(Writer {
             parent: parent.to_path_buf(),
             id,
