@@ -1,0 +1,126 @@
+//! Issue 2: reloading on `POST /-/reload` and SIGHUP; a bad file is refused
+//! with its file, line and field named and the running configuration stays
+//! in force; a malformed exposition sets the target down with an error that
+//! names the line.
+
+mod common;
+
+use common::{eventually, get_text, http, Server};
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A scrape target whose body the test can change.
+fn serve_target(body: Arc<Mutex<String>>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let b = body.lock().unwrap().clone();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                b.len()
+            );
+        }
+    });
+    port
+}
+
+fn config(job: &str, port: u16, interval: &str) -> String {
+    format!(
+        "global:\n  scrape_interval: {interval}\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+    )
+}
+
+fn targets(url: &str) -> serde_json::Value {
+    serde_json::from_str(&get_text(&format!("{url}/api/v1/targets"))).unwrap()
+}
+
+fn target_where(url: &str, pred: impl Fn(&serde_json::Value) -> bool) -> Option<serde_json::Value> {
+    eventually(Duration::from_secs(15), || {
+        targets(url)["data"]["activeTargets"]
+            .as_array()
+            .and_then(|a| a.iter().find(|t| pred(t)).cloned())
+    })
+}
+
+#[test]
+fn reload_refuses_bad_files_and_malformed_scrapes_name_the_line() {
+    let body = Arc::new(Mutex::new(
+        "# TYPE app_up gauge\napp_up 1\nrequests_total{code=\"200\"} 5\n".to_owned(),
+    ));
+    let port = serve_target(body.clone());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("prometheus.yml");
+    std::fs::write(&cfg, config("app", port, "1s")).unwrap();
+    let server = Server::start(
+        &dir.path().join("data"),
+        &["--config", cfg.to_str().unwrap()],
+    );
+    let url = server.url();
+
+    let up = target_where(&url, |t| t["labels"]["job"] == "app" && t["health"] == "up");
+    assert!(
+        up.is_some(),
+        "target never became healthy: {}",
+        targets(&url)
+    );
+
+    // A malformed exposition: the target goes down and says where.
+    *body.lock().unwrap() = "app_up 1\nrequests_total{code=\"200\" 5\n".to_owned();
+    let down = target_where(&url, |t| t["health"] == "down").expect("target should go down");
+    let err = down["lastError"].as_str().unwrap();
+    assert!(
+        err.contains("line 2"),
+        "lastError should name line 2: {err}"
+    );
+
+    // A bad file is refused, naming file, line and field...
+    std::fs::write(&cfg, "global:\n  scrape_interval: 5x\n").unwrap();
+    let r = http().post(format!("{url}/-/reload")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 500);
+    let msg = r.text().unwrap();
+    assert!(msg.contains("prometheus.yml"), "{msg}");
+    assert!(msg.contains(":2"), "should name line 2: {msg}");
+    assert!(
+        msg.contains("scrape_interval"),
+        "should name the field: {msg}"
+    );
+    // ...and the running configuration stays in force.
+    assert!(
+        get_text(&format!("{url}/metrics")).contains("sightline_config_last_reload_successful 0")
+    );
+    let still = targets(&url);
+    assert_eq!(
+        still["data"]["activeTargets"][0]["labels"]["job"], "app",
+        "{still}"
+    );
+
+    // A good file applies on POST /-/reload...
+    *body.lock().unwrap() = "app_up 1\n".to_owned();
+    std::fs::write(&cfg, config("app2", port, "1s")).unwrap();
+    let r = http().post(format!("{url}/-/reload")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap_or_default());
+    assert!(target_where(&url, |t| t["labels"]["job"] == "app2").is_some());
+
+    // ...and on SIGHUP.
+    std::fs::write(&cfg, config("app3", port, "1s")).unwrap();
+    let ok = std::process::Command::new("kill")
+        .args(["-HUP", &server.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    assert!(
+        target_where(&url, |t| t["labels"]["job"] == "app3"
+            && t["health"] == "up")
+        .is_some(),
+        "SIGHUP did not apply the new config: {}",
+        targets(&url)
+    );
+    server.stop();
+}
