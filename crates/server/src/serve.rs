@@ -30,13 +30,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
 
 /// The configuration in force: the user's file, or a self-scrape.
 fn load_config(args: &ServeArgs) -> anyhow::Result<PrometheusConfig> {
-    match &args.config {
-        Some(path) => Ok(config::load_file(path)?),
-        None => Ok(config::load_str(
+    let cfg = match &args.config {
+        Some(path) => config::load_file(path)?,
+        None => config::load_str(
             &default_config_yaml(&args.listen.to_string()),
             "<built-in default configuration>",
-        )?),
+        )?,
+    };
+    // Parts of a prometheus.yml we accept but do not act on (discovery
+    // kinds we lack, say) are worth a line each, not a refusal.
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
     }
+    Ok(cfg)
 }
 
 /// Without a config file Sightline scrapes itself, so a fresh install has
