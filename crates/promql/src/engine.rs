@@ -19,6 +19,11 @@ pub struct EngineOptions {
     /// Step of subqueries written without one, `x[5m:]` (default 1m, the
     /// global evaluation interval in Prometheus).
     pub default_subquery_step: Duration,
+    /// Prometheus's `promql-delayed-name-removal` feature (default on, as
+    /// the upstream test suite runs): functions and operators mark
+    /// `__name__` for removal and it goes at the end of the query, so
+    /// `label_replace` can still read or keep it. Off: names go at once.
+    pub delayed_name_removal: bool,
 }
 
 impl Default for EngineOptions {
@@ -28,6 +33,7 @@ impl Default for EngineOptions {
             max_samples: 50_000_000,
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: Duration::from_secs(60),
+            delayed_name_removal: true,
         }
     }
 }
@@ -273,6 +279,7 @@ impl Engine {
             qstart: start,
             qend: end,
             qstep: step,
+            delayed_name_removal: self.opts.delayed_name_removal,
             range_query: range,
             deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: 0,

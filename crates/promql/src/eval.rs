@@ -151,6 +151,9 @@ pub(crate) struct Evaluator<'a> {
     pub qend: i64,
     /// The query's step in ms (0 for instant queries), for `step()`.
     pub qstep: i64,
+    /// Keep names marked for removal until the end of the query (Prometheus's
+    /// `promql-delayed-name-removal`), or drop them at once.
+    pub delayed_name_removal: bool,
 
     pub range_query: bool,
     pub deadline: Option<Instant>,
@@ -207,6 +210,16 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn eval(&mut self, e: &Expr, s: &Steps) -> Result<Val> {
+        let v = self.eval_node(e, s)?;
+        match v {
+            Val::Vector(rows) if !self.delayed_name_removal => {
+                Ok(Val::Vector(drop_names_now(rows)?))
+            }
+            v => Ok(v),
+        }
+    }
+
+    fn eval_node(&mut self, e: &Expr, s: &Steps) -> Result<Val> {
         self.check_deadline()?;
         match e {
             Expr::NumberLiteral(n) => Ok(Val::Scalar(vec![n.val; s.n])),
@@ -548,6 +561,37 @@ pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>
 }
 
 /// The labels with `__name__` removed.
+/// Without delayed name removal, names go as soon as an operation drops
+/// them, and series that become equal at a step are an error, as in
+/// Prometheus's default mode.
+fn drop_names_now(mut rows: Vec<Row>) -> Result<Vec<Row>> {
+    if !rows.iter().any(|r| r.drop_name) {
+        return Ok(rows);
+    }
+    for r in &mut rows {
+        if r.drop_name {
+            r.labels = without_name(&r.labels);
+            r.drop_name = false;
+        }
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| rows[a].labels.cmp(&rows[b].labels));
+    for w in order.windows(2) {
+        let (a, b) = (&rows[w[0]], &rows[w[1]]);
+        if a.labels == b.labels
+            && a.vals
+                .iter()
+                .zip(&b.vals)
+                .any(|(x, y)| present(*x) && present(*y))
+        {
+            return Err(Error::exec(
+                "vector cannot contain metrics with the same labelset",
+            ));
+        }
+    }
+    Ok(rows)
+}
+
 /// The labels with `__name__` removed, and with it the metric's type and
 /// unit (`__type__`, `__unit__`), which describe the name.
 pub(crate) fn without_name(l: &Labels) -> Labels {

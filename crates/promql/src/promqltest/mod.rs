@@ -80,6 +80,7 @@ pub fn run_script(text: &str) -> Report {
     let mut hist: Vec<(Labels, &'static str)> = Vec::new();
     let engine = Engine::new(EngineOptions {
         timeout: None,
+        delayed_name_removal: true,
         ..EngineOptions::default()
     });
     let mut rep = Report::default();
