@@ -687,6 +687,29 @@ mod tests {
     }
 
     #[test]
+    fn name_removal_is_delayed_only_when_asked() {
+        let s = MemStore::new();
+        let l = Labels::from_pairs([("__name__", "m_total"), ("j", "a")]);
+        for k in 0..10 {
+            s.add(l.clone(), k * 15_000, k as f64);
+        }
+        let q = r#"label_replace(rate(m_total[1m]), "x", "$1", "__name__", "(.+)")"#;
+        let x_of = |delayed: bool| {
+            let e = Engine::new(EngineOptions {
+                delayed_name_removal: delayed,
+                ..EngineOptions::default()
+            });
+            let Value::Vector(v) = e.instant_query(&s, q, 120_000).unwrap().value else {
+                panic!()
+            };
+            assert!(v[0].labels.metric_name().is_none());
+            v[0].labels.get("x").map(str::to_owned)
+        };
+        assert_eq!(x_of(true).as_deref(), Some("m_total"));
+        assert_eq!(x_of(false), None);
+    }
+
+    #[test]
     fn a_query_past_its_deadline_times_out() {
         let s = MemStore::new();
         s.add(Labels::from_pairs([("__name__", "m")]), 0, 1.0);
