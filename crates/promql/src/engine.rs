@@ -2,9 +2,9 @@
 //! evaluator's per-step rows into API values.
 
 use crate::error::{Error, Result};
-use crate::eval::{present, without_name, Evaluator, Row, Steps, Val};
+use crate::eval::{present, without_name, Evaluator, Steps, Val};
 use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
-use sightline_core::{Labels, MetricQuerier, Sample};
+use sightline_core::MetricQuerier;
 use std::time::{Duration, Instant};
 
 /// Engine settings; the defaults are Prometheus's.
@@ -175,20 +175,7 @@ impl Engine {
             step: step_ms,
             n,
         };
-        let rows = match ev.eval(&expr, &steps)? {
-            Val::Scalar(v) => vec![Row {
-                labels: Labels::empty(),
-                drop_name: false,
-                vals: v,
-            }],
-            Val::Vector(rows) => rows,
-            other => {
-                return Err(Error::exec(format!(
-                "invalid expression type {:?} for range query, must be Scalar or instant Vector",
-                other.type_name()
-            )))
-            }
-        };
+        let rows = ev.eval_sparse(&expr, &steps, "range query")?;
         let mut finished: Vec<RangeSeries> = Vec::with_capacity(rows.len());
         for r in rows {
             let labels = if r.drop_name {
@@ -196,17 +183,10 @@ impl Engine {
             } else {
                 r.labels
             };
-            let points: Vec<Sample> = r
-                .vals
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| present(**v))
-                .map(|(i, v)| Sample::new(steps.t(i), *v))
-                .collect();
-            if points.is_empty() {
-                continue;
-            }
-            finished.push(RangeSeries { labels, points });
+            finished.push(RangeSeries {
+                labels,
+                points: r.samples,
+            });
         }
         // Sorting by labels puts series that became equal after dropping
         // their names next to each other; they merge unless they collide at

@@ -12,6 +12,9 @@ use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 use sightline_core::{is_stale_nan, Labels, MatchOp, Matcher, MetricQuerier, Sample, METRIC_NAME};
 use std::time::{Instant, SystemTime};
 
+/// Most steps evaluated densely at once; see [`Evaluator::eval_sparse`].
+pub(crate) const CHUNK_STEPS: usize = 256;
+
 /// Marks "no value at this step" in a [`Row`]. It is a NaN payload that no
 /// arithmetic produces (results of arithmetic on NaN are quiet NaNs), and rows
 /// never do arithmetic on an absent cell, so it cannot be confused with data.
@@ -407,6 +410,78 @@ impl<'a> Evaluator<'a> {
         Ok(rows)
     }
 
+    /// Evaluates `e` at every step into sparse series (present points only).
+    /// Long step grids go in chunks of [`CHUNK_STEPS`], so the dense per-step
+    /// rows of only one chunk exist at a time: a long range over short-lived
+    /// series costs memory for the points it returns, not for series × steps.
+    pub fn eval_sparse(&mut self, e: &Expr, s: &Steps, what: &str) -> Result<Vec<MatRow>> {
+        let mut out: Vec<MatRow> = Vec::new();
+        let mut index: foldhash::HashMap<(Labels, bool), usize> = foldhash::HashMap::default();
+        let chunked = s.n > CHUNK_STEPS;
+        let base = self.samples;
+        let mut points = 0usize;
+        let mut done = 0;
+        while done < s.n {
+            let n = CHUNK_STEPS.min(s.n - done);
+            let chunk = Steps {
+                start: s.t(done),
+                step: s.step,
+                n,
+            };
+            let rows = match self.eval(e, &chunk)? {
+                Val::Vector(rows) => rows,
+                Val::Scalar(v) => vec![Row {
+                    labels: Labels::empty(),
+                    drop_name: false,
+                    vals: v,
+                }],
+                other => {
+                    return Err(Error::exec(format!(
+                        "invalid expression type {:?} for {what}, must be Scalar or instant Vector",
+                        other.type_name()
+                    )))
+                }
+            };
+            for r in rows {
+                let samples: Vec<Sample> = r
+                    .vals
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| present(**v))
+                    .map(|(i, v)| Sample::new(chunk.t(i), *v))
+                    .collect();
+                if samples.is_empty() {
+                    continue;
+                }
+                points += samples.len();
+                if !chunked {
+                    out.push(MatRow {
+                        labels: r.labels,
+                        drop_name: r.drop_name,
+                        samples,
+                    });
+                    continue;
+                }
+                match index.get(&(r.labels.clone(), r.drop_name)) {
+                    Some(&k) => out[k].samples.extend(samples),
+                    None => {
+                        index.insert((r.labels.clone(), r.drop_name), out.len());
+                        out.push(MatRow {
+                            labels: r.labels,
+                            drop_name: r.drop_name,
+                            samples,
+                        });
+                    }
+                }
+            }
+            // The chunk's rows are gone; what stays held is the points.
+            self.samples = base;
+            self.add_samples(points)?;
+            done += n;
+        }
+        Ok(out)
+    }
+
     /// Prepares a matrix selector or subquery for windowed evaluation, with
     /// every sample read into memory.
     pub fn range_input(&mut self, e: &Expr, s: &Steps) -> Result<RangeInput> {
@@ -471,45 +546,12 @@ impl<'a> Evaluator<'a> {
                     // Every inner step would hold at least one sample.
                     return Err(Error::TooManySamples("query execution"));
                 }
-                let mut series = Vec::new();
-                if n > 0 {
+                let series = if n > 0 {
                     let inner = Steps { start, step, n };
-                    match self.eval(&sq.expr, &inner)? {
-                        Val::Vector(rows) => {
-                            for r in rows {
-                                let samples: Vec<Sample> = r
-                                    .vals
-                                    .iter()
-                                    .enumerate()
-                                    .filter(|(_, v)| present(**v))
-                                    .map(|(i, v)| Sample::new(inner.t(i), *v))
-                                    .collect();
-                                if !samples.is_empty() {
-                                    series.push(MatRow {
-                                        labels: r.labels,
-                                        drop_name: r.drop_name,
-                                        samples,
-                                    });
-                                }
-                            }
-                        }
-                        Val::Scalar(v) => series.push(MatRow {
-                            labels: Labels::empty(),
-                            drop_name: false,
-                            samples: v
-                                .iter()
-                                .enumerate()
-                                .map(|(i, v)| Sample::new(inner.t(i), *v))
-                                .collect(),
-                        }),
-                        other => {
-                            return Err(Error::exec(format!(
-                                "subquery is only allowed on instant vector, got {}",
-                                other.type_name()
-                            )))
-                        }
-                    }
-                }
+                    self.eval_sparse(&sq.expr, &inner, "subquery")?
+                } else {
+                    Vec::new()
+                };
                 Ok(RangeInput {
                     series,
                     lazy: Vec::new(),
@@ -707,6 +749,48 @@ mod tests {
         };
         assert_eq!(x_of(true).as_deref(), Some("m_total"));
         assert_eq!(x_of(false), None);
+    }
+
+    #[test]
+    fn long_ranges_are_evaluated_in_chunks_and_stitched() {
+        let s = MemStore::new();
+        // A series that lives for 100 of 1000 steps, and one that lives throughout.
+        for k in 0..1000 {
+            s.add(
+                Labels::from_pairs([("__name__", "all")]),
+                k * 1000,
+                k as f64,
+            );
+            if (400..500).contains(&k) {
+                s.add(Labels::from_pairs([("__name__", "brief")]), k * 1000, 1.0);
+            }
+        }
+        let e = Engine::new(EngineOptions::default());
+        let r = e.range_query(&s, "all", 0, 999_000, 1000).unwrap();
+        let Value::Matrix(m) = r.value else { panic!() };
+        let all = &m[0];
+        assert_eq!(all.points.len(), 1000);
+        assert!(all
+            .points
+            .iter()
+            .enumerate()
+            .all(|(k, p)| p.t == k as i64 * 1000 && p.v == k as f64));
+        let r = e
+            .range_query(&s, "brief * 0 + 7", 0, 999_000, 1000)
+            .unwrap();
+        let Value::Matrix(m) = r.value else { panic!() };
+        assert_eq!(m.len(), 1);
+        let brief = &m[0];
+        assert!(brief.labels.is_empty() && brief.points.iter().all(|p| p.v == 7.0));
+        // Lookback keeps the last sample visible for 5 minutes after it.
+        assert_eq!(brief.points.first().map(|p| p.t), Some(400_000));
+        assert_eq!(brief.points.len(), 100 + 299);
+        // A subquery over many inner steps stitches its chunks too.
+        let r = e
+            .instant_query(&s, "count_over_time(all[999s:1s])", 999_000)
+            .unwrap();
+        let Value::Vector(v) = r.value else { panic!() };
+        assert_eq!(v[0].v, 999.0);
     }
 
     #[test]
