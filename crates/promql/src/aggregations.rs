@@ -158,21 +158,32 @@ impl<'a> Evaluator<'a> {
         let n = s.n;
         let keeps_series = matches!(op, T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO);
         // Group keys, once per series.
-        let mut group_of: HashMap<Labels, usize> = HashMap::new();
+        // Keyed by a 64-bit hash of the grouping labels (as Prometheus keys
+        // groups); a group's label set is built once, from its first series.
+        let keep = |name: &str| {
+            if by {
+                names.iter().any(|n| n == name)
+            } else {
+                name != METRIC_NAME && !names.iter().any(|n| n == name)
+            }
+        };
+        let mut group_of: HashMap<u64, usize> = HashMap::new();
         let mut group_labels: Vec<Labels> = Vec::new();
         let gids: Vec<usize> = rows
             .iter()
             .map(|r| {
-                let mut b = r.labels.to_builder();
-                if by {
-                    b.retain(|x| names.contains(&x.name));
-                } else {
-                    b.retain(|x| x.name != METRIC_NAME && !names.contains(&x.name));
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                for x in r.labels.iter().filter(|x| keep(&x.name)) {
+                    h.update(x.name.as_bytes());
+                    h.update(&[0xff]);
+                    h.update(x.value.as_bytes());
+                    h.update(&[0xff]);
                 }
-                let key = b.into_labels();
                 let next = group_labels.len();
-                *group_of.entry(key.clone()).or_insert_with(|| {
-                    group_labels.push(key);
+                *group_of.entry(h.digest()).or_insert_with(|| {
+                    let mut b = r.labels.to_builder();
+                    b.retain(|x| keep(&x.name));
+                    group_labels.push(b.into_labels());
                     next
                 })
             })

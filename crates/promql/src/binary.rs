@@ -49,29 +49,49 @@ fn signature(l: &Labels, on: bool, names: &[String]) -> Labels {
 }
 
 /// Assigns every row of both sides a match-group id, computed once per series.
-fn group_ids(
-    l: &[Row],
-    r: &[Row],
-    on: bool,
-    names: &[String],
-) -> (Vec<usize>, Vec<usize>, Vec<Labels>) {
-    let mut ids: HashMap<Labels, usize> = HashMap::new();
-    let mut sigs = Vec::new();
-    let mut assign = |rows: &[Row]| -> Vec<usize> {
+/// A 64-bit hash of the labels two series are matched on, as Prometheus's
+/// signatures are: no label set is built per series.
+fn signature_hash(l: &Labels, on: bool, names: &[String]) -> u64 {
+    let mut h = xxhash_rust::xxh3::Xxh3::new();
+    for x in l {
+        let included = if on {
+            names.contains(&x.name)
+        } else {
+            x.name != METRIC_NAME && !names.contains(&x.name)
+        };
+        if included {
+            h.update(x.name.as_bytes());
+            h.update(&[0xff]);
+            h.update(x.value.as_bytes());
+            h.update(&[0xff]);
+        }
+    }
+    h.digest()
+}
+
+/// Match-group ids for the rows of both sides, plus for each group a
+/// representative `(right side?, row)` to build its labels from on demand.
+type GroupIds = (Vec<usize>, Vec<usize>, Vec<(bool, usize)>);
+
+fn group_ids(l: &[Row], r: &[Row], on: bool, names: &[String]) -> GroupIds {
+    let mut ids: HashMap<u64, usize> = HashMap::new();
+    let mut reps = Vec::new();
+    let mut assign = |rows: &[Row], right: bool| -> Vec<usize> {
         rows.iter()
-            .map(|row| {
-                let sig = signature(&row.labels, on, names);
+            .enumerate()
+            .map(|(i, row)| {
                 let next = ids.len();
-                *ids.entry(sig.clone()).or_insert_with(|| {
-                    sigs.push(sig);
-                    next
-                })
+                *ids.entry(signature_hash(&row.labels, on, names))
+                    .or_insert_with(|| {
+                        reps.push((right, i));
+                        next
+                    })
             })
             .collect()
     };
-    let a = assign(l);
-    let b = assign(r);
-    (a, b, sigs)
+    let a = assign(l, false);
+    let b = assign(r, true);
+    (a, b, reps)
 }
 
 impl<'a> Evaluator<'a> {
@@ -132,7 +152,7 @@ impl<'a> Evaluator<'a> {
         s: &Steps,
     ) -> Vec<Row> {
         let (on, names) = Self::matching(b);
-        let (lg, rg, sigs) = group_ids(&l, &r, on, &names);
+        let (lg, rg, reps) = group_ids(&l, &r, on, &names);
         let n = s.n;
         // Which match groups the filtering side has at each step, as a
         // group-by-step bitmap built row by row (rows are step-contiguous).
@@ -140,7 +160,7 @@ impl<'a> Evaluator<'a> {
             T_LAND | T_LUNLESS => (&r, &mut l, &rg, &lg),
             _ => (&l, &mut r, &lg, &rg),
         };
-        let mut mask = vec![false; sigs.len() * n];
+        let mut mask = vec![false; reps.len() * n];
         for (row, &g) in filter.iter().zip(fg) {
             for (m, v) in mask[g * n..(g + 1) * n].iter_mut().zip(&row.vals) {
                 *m |= present(*v);
@@ -185,7 +205,13 @@ impl<'a> Evaluator<'a> {
         // values: fill_left stands in for a missing "many" side either way.
         let (fill_many, fill_one) = (fill.lhs, fill.rhs);
         let (many, one) = if swapped { (r, l) } else { (l, r) };
-        let (mg, og, sigs) = group_ids(&many, &one, on, &names);
+        let (mg, og, reps) = group_ids(&many, &one, on, &names);
+        let groups = reps.len();
+        let sig_of = |g: usize| {
+            let (right, i) = reps[g];
+            let row = if right { &one[i] } else { &many[i] };
+            signature(&row.labels, on, &names)
+        };
         let arith = !is_comparison(op);
         let n = s.n;
 
@@ -196,7 +222,7 @@ impl<'a> Evaluator<'a> {
                 &one,
                 &mg,
                 &og,
-                sigs.len(),
+                groups,
                 swapped,
                 ret_bool,
                 |m, o| result_labels(m, Some(o), on, &names, one_to_one, &include),
@@ -208,10 +234,10 @@ impl<'a> Evaluator<'a> {
         let mut out: Vec<Row> = Vec::new();
         let mut out_by_labels: HashMap<Labels, usize> = HashMap::new();
         let mut out_by_pair: HashMap<(usize, usize), usize> = HashMap::new();
-        let mut one_at = vec![usize::MAX; sigs.len()];
-        let mut one_stamp = vec![usize::MAX; sigs.len()];
-        let mut matched_stamp = vec![usize::MAX; sigs.len()];
-        let mut many_stamp = vec![usize::MAX; sigs.len()];
+        let mut one_at = vec![usize::MAX; groups];
+        let mut one_stamp = vec![usize::MAX; groups];
+        let mut matched_stamp = vec![usize::MAX; groups];
+        let mut many_stamp = vec![usize::MAX; groups];
         let one_side = if swapped { "left" } else { "right" };
 
         for i in 0..n {
@@ -223,7 +249,7 @@ impl<'a> Evaluator<'a> {
                     let other = &one[one_at[g]];
                     return Err(Error::exec(format!(
                         "found duplicate series for the match group {} on the {one_side} hand-side of the operation: [{}, {}];many-to-many matching not allowed: matching labels must be unique on one side",
-                        go_labels(&sigs[g]), go_labels(&other.labels), go_labels(&row.labels)
+                        go_labels(&sig_of(g)), go_labels(&other.labels), go_labels(&row.labels)
                     )));
                 }
                 one_stamp[g] = i;
@@ -308,7 +334,7 @@ impl<'a> Evaluator<'a> {
                         Some(&x) => x,
                         None => {
                             // Without a "many" series, the result carries the match labels.
-                            let labels = sigs[g].clone();
+                            let labels = sig_of(g);
                             let idx = *out_by_labels.entry(labels.clone()).or_insert_with(|| {
                                 out.push(Row {
                                     labels,
