@@ -5,21 +5,22 @@
 # that ended up in blocks as OpenMetrics; `promtool tsdb create-blocks-from
 # openmetrics` turns that file into Prometheus blocks. Prints both figures.
 #
-# Usage: bench/tsdb_bytes_per_sample.sh [SERIES] [INTERVAL_MS] [HOURS] [MIX]
-#   defaults 1000 15000 24 realistic; MIX is `realistic` or `noisy`.
+# Usage: bench/tsdb_bytes_per_sample.sh [SERIES] [INTERVAL_MS] [HOURS] [MIX] [JITTER_MS]
+#   defaults 1000 15000 24 realistic 3; MIX is `realistic` or `noisy`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SERIES=${1:-1000}
 INTERVAL=${2:-15000}
 HOURS=${3:-24}
 MIX=${4:-realistic}
+JITTER=${5:-3}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target/h-tsdb}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 cargo build --release -q -p sightline-tsdb --bench bytes_per_sample
 BIN=$(ls -t "$CARGO_TARGET_DIR"/release/deps/bytes_per_sample-* | grep -v '\.d$' | head -1)
 
-"$BIN" --series="$SERIES" --interval="$INTERVAL" --hours="$HOURS" --mix="$MIX" \
+"$BIN" --series="$SERIES" --interval="$INTERVAL" --hours="$HOURS" --mix="$MIX" --jitter="$JITTER" \
   --openmetrics="$TMP/data.om" --out="$TMP/ours" | grep -v '^  block' | tee "$TMP/ours.log"
 N=$(grep 'openmetrics samples written' "$TMP/ours.log" | awk '{print $NF}')
 promtool tsdb create-blocks-from openmetrics "$TMP/data.om" "$TMP/prom" >/dev/null 2>&1

@@ -81,17 +81,16 @@ pub(crate) fn compact(db: &Inner) -> Result<()> {
 /// Merges `group` into one block, swaps it in and deletes the inputs.
 pub(crate) fn merge_blocks(db: &Inner, group: &[Arc<Block>]) -> Result<()> {
     let mut w = Writer::new(&db.dir, true)?;
-    type PageCache = Option<(u64, Arc<[u8]>)>;
     // One cursor per block walks its series in label order; at each step the
     // smallest label set is taken from every block that has it.
-    let mut cursors: Vec<(u32, PageCache)> = vec![(0, None); group.len()];
-    let advance = |bi: usize, c: &mut (u32, PageCache)| -> Result<Option<(Labels, Vec<Sample>)>> {
+    let mut cursors: Vec<u32> = vec![0; group.len()];
+    let advance = |bi: usize, c: &mut u32| -> Result<Option<(Labels, Vec<Sample>)>> {
         let b = &group[bi];
-        if c.0 >= b.num_series() {
+        if *c >= b.num_series() {
             return Ok(None);
         }
-        let r = b.series_samples(c.0, &mut c.1);
-        c.0 += 1;
+        let r = b.series_samples(*c);
+        *c += 1;
         r.map(Some).inspect_err(|e| db.set_aside(b, e))
     };
     let mut pending = Vec::with_capacity(group.len());

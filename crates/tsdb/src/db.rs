@@ -206,6 +206,7 @@ impl Db {
     /// A snapshot of the engine's counters and sizes.
     pub fn stats(&self) -> DbStats {
         let i = &self.inner;
+        i.sweep_damaged();
         let c = &i.counters;
         let blocks = i.blocks.read();
         let blocks_size: u64 = blocks.iter().map(|b| b.size_bytes).sum();
@@ -277,6 +278,7 @@ impl Inner {
 
     fn maintain(self: &Arc<Self>) -> Result<()> {
         let _m = self.maintenance.lock();
+        self.sweep_damaged();
         self.reload_blocks()?;
         let mut guard = 0;
         while self.head_needs_cut() && guard < 1000 && !self.closed.load(Ordering::Relaxed) {
@@ -326,6 +328,25 @@ impl Inner {
         blocks.sort_by(|a, b| {
             (a.meta.min_time, a.meta.max_time).cmp(&(b.meta.min_time, b.meta.max_time))
         });
+    }
+
+    /// Sets aside blocks that a lazy sample iterator found damaged.
+    pub(crate) fn sweep_damaged(&self) {
+        let damaged: Vec<Arc<Block>> = self
+            .blocks
+            .read()
+            .iter()
+            .filter(|b| b.is_damaged())
+            .cloned()
+            .collect();
+        for b in damaged {
+            let e = Error::corrupt(
+                b.dir.join("chunks/000001"),
+                0,
+                "a chunk page failed its checks during a query",
+            );
+            self.set_aside(&b, &e);
+        }
     }
 
     /// Removes a block that failed a read from service and moves it aside.
@@ -408,6 +429,7 @@ fn head_iter(
 
 impl Db {
     fn blocks_in(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
+        self.inner.sweep_damaged();
         self.inner
             .blocks
             .read()
@@ -447,10 +469,15 @@ impl MetricQuerier for Db {
         for b in self.blocks_in(mint, maxt) {
             match b.select(mint, maxt, matchers) {
                 Ok(list) => {
-                    for (labels, chunks) in list {
+                    for (labels, metas) in list {
                         map.entry(labels)
                             .or_default()
-                            .push(Box::new(ChunkIter::new(chunks, mint, maxt)));
+                            .push(Box::new(block::BlockSeriesIter::new(
+                                b.clone(),
+                                metas,
+                                mint,
+                                maxt,
+                            )));
                     }
                 }
                 Err(e) => self.inner.set_aside(&b, &e),

@@ -31,9 +31,16 @@
 //! - [`Options`] holds the knobs; [`Error`] the failures, with
 //!   [`Error::kind`] mapping onto [`sightline_core::ErrorKind`].
 //!
-//! Inside: [`head`](crate) series with Gorilla chunks, the WAL (`wal.rs`),
-//! blocks (`block/`), compaction and retention (`compact.rs`). Every file
-//! format is described byte by byte in `docs/format/`.
+//! Inside, one module per concern: `head/` (series with Gorilla chunks,
+//! interned labels, postings), `wal.rs` (segments, checkpoints, repair),
+//! `chunk/` (codecs), `block/` (immutable blocks: chunk pages, index, meta),
+//! `compact.rs` (compaction and retention), `querier.rs` (merging head and
+//! blocks), `appender.rs` (transactions). Every file format is described byte
+//! by byte in `docs/format/`.
+//!
+//! Known limits: head symbols are only dropped at restart; a block is one
+//! chunk file (no 512 MiB split); a query holds one decompressed page (up to
+//! 1 MiB) per selected block series until it reads past it.
 
 mod appender;
 mod backfill;

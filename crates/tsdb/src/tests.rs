@@ -470,3 +470,34 @@ fn chunks_are_cut_and_samples_decode_lazily() {
     assert_eq!(v.len(), 11);
     assert_eq!(v[0].v, 500.0);
 }
+
+#[test]
+fn close_fsyncs_and_stats_report_the_head() {
+    let d = TempDir::new("db-stats");
+    let o = Options {
+        wal_fsync_interval_ms: 3_600_000,
+        ..opts(7_200_000)
+    };
+    let db = Db::open(d.path(), o).unwrap();
+    append_all(&db, &[(lbl("a", 1), 5_000, 1.0), (lbl("a", 2), 9_000, 2.0)]);
+    let s = db.stats();
+    assert_eq!(
+        (
+            s.head_series,
+            s.head_chunks,
+            s.head_min_time,
+            s.head_max_time
+        ),
+        (2, 2, 5_000, 9_000)
+    );
+    assert_eq!(s.samples_appended_total, 2);
+    assert_eq!(s.wal_fsyncs_total, 0, "the timer is an hour away");
+    assert!(s.wal_size_bytes > 0);
+    db.close().unwrap();
+    assert_eq!(db.stats().wal_fsyncs_total, 1);
+    let mut app = db.appender();
+    assert_eq!(
+        app.append(0, &lbl("a", 1), 10_000, 1.0).unwrap_err().kind(),
+        ErrorKind::Unavailable
+    );
+}

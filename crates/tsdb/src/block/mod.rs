@@ -18,8 +18,11 @@ use crate::{Error, Result};
 use chunks::ChunkReader;
 use index::{ChunkMeta, IndexReader};
 use meta::BlockMeta;
+use parking_lot::Mutex;
 use sightline_core::{Labels, Matcher, Sample};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// An open block.
@@ -29,6 +32,80 @@ pub(crate) struct Block {
     index: IndexReader,
     chunks: ChunkReader,
     pub(crate) size_bytes: u64,
+    pages: Mutex<VecDeque<(u64, Arc<[u8]>)>>,
+    damaged: AtomicBool,
+}
+
+/// Decompressed pages a block keeps: queries walk series in label order, so
+/// neighbouring series hit the same few pages.
+const PAGE_CACHE: usize = 8;
+
+/// Samples of one series in one block, decoded chunk by chunk as the
+/// caller iterates. A damaged page ends the series early, is logged, and
+/// flags the block so the database sets it aside.
+pub(crate) struct BlockSeriesIter {
+    block: Arc<Block>,
+    metas: std::vec::IntoIter<ChunkMeta>,
+    buf: Vec<Sample>,
+    pos: usize,
+    mint: i64,
+    maxt: i64,
+}
+
+impl BlockSeriesIter {
+    pub(crate) fn new(block: Arc<Block>, metas: Vec<ChunkMeta>, mint: i64, maxt: i64) -> Self {
+        BlockSeriesIter {
+            block,
+            metas: metas.into_iter(),
+            buf: Vec::new(),
+            pos: 0,
+            mint,
+            maxt,
+        }
+    }
+}
+
+impl Iterator for BlockSeriesIter {
+    type Item = Sample;
+
+    fn next(&mut self) -> Option<Sample> {
+        loop {
+            while self.pos < self.buf.len() {
+                let s = self.buf[self.pos];
+                self.pos += 1;
+                if s.t > self.maxt {
+                    self.metas = Vec::new().into_iter();
+                    return None;
+                }
+                if s.t >= self.mint {
+                    return Some(s);
+                }
+            }
+            let m = self.metas.next()?;
+            self.buf.clear();
+            self.pos = 0;
+            let decoded = self.block.chunk(&m).and_then(|c| {
+                crate::chunk::decode_into(
+                    c.encoding,
+                    &c.data[c.start as usize..c.end as usize],
+                    &mut self.buf,
+                )
+                .ok_or_else(|| {
+                    Error::corrupt(
+                        self.block.dir.join("chunks/000001"),
+                        m.r >> 20,
+                        "undecodable chunk",
+                    )
+                })
+            });
+            if let Err(e) = decoded {
+                self.block.damaged.store(true, Ordering::Relaxed);
+                log::error!("reading block {}: {e}", self.block.id());
+                self.metas = Vec::new().into_iter();
+                return None;
+            }
+        }
+    }
 }
 
 impl Block {
@@ -53,6 +130,8 @@ impl Block {
             index,
             chunks,
             size_bytes: dir_size(dir),
+            pages: Mutex::new(VecDeque::new()),
+            damaged: AtomicBool::new(false),
         })
     }
 
@@ -65,50 +144,57 @@ impl Block {
         self.meta.min_time <= maxt && self.meta.max_time > mint
     }
 
-    fn load_chunks(
-        &self,
-        metas: &[ChunkMeta],
-        mint: i64,
-        maxt: i64,
-        cache: &mut Option<(u64, Arc<[u8]>)>,
-    ) -> Result<Vec<ChunkSlice>> {
-        let mut out = Vec::new();
-        for m in metas.iter().filter(|m| m.maxt >= mint && m.mint <= maxt) {
-            let (page_off, in_page) = chunks::split_ref(m.r);
-            let page = match cache {
-                Some((off, p)) if *off == page_off => p.clone(),
-                _ => {
-                    let p = self.chunks.page(page_off)?;
-                    *cache = Some((page_off, p.clone()));
-                    p
-                }
-            };
-            let s = chunks::slice_in_page(&page, in_page).ok_or_else(|| {
-                Error::corrupt(
-                    self.dir.join("chunks/000001"),
-                    page_off,
-                    format!("bad chunk at page offset {in_page}"),
-                )
-            })?;
-            out.push(s);
+    /// The uncompressed page at `off`, from the block's small page cache
+    /// when a recent read (a neighbouring series, usually) already has it.
+    fn page(&self, off: u64) -> Result<Arc<[u8]>> {
+        if let Some(p) = self.pages.lock().iter().find(|p| p.0 == off) {
+            return Ok(p.1.clone());
         }
-        Ok(out)
+        let p = self
+            .chunks
+            .page(off)
+            .inspect_err(|_| self.damaged.store(true, Ordering::Relaxed))?;
+        let mut cache = self.pages.lock();
+        if cache.len() >= PAGE_CACHE {
+            cache.pop_front();
+        }
+        cache.push_back((off, p.clone()));
+        Ok(p)
     }
 
-    /// Matching series with chunks overlapping `[mint, maxt]`, in label order.
+    /// The chunk `m` as a slice of its page.
+    pub(crate) fn chunk(&self, m: &ChunkMeta) -> Result<ChunkSlice> {
+        let (page_off, in_page) = chunks::split_ref(m.r);
+        let page = self.page(page_off)?;
+        chunks::slice_in_page(&page, in_page).ok_or_else(|| {
+            self.damaged.store(true, Ordering::Relaxed);
+            Error::corrupt(
+                self.dir.join("chunks/000001"),
+                page_off,
+                format!("bad chunk at page offset {in_page}"),
+            )
+        })
+    }
+
+    /// Whether a read found damage since the block was opened.
+    pub(crate) fn is_damaged(&self) -> bool {
+        self.damaged.load(Ordering::Relaxed)
+    }
+
+    /// Matching series with chunks overlapping `[mint, maxt]`, in label
+    /// order. Only the index is read here; pages are read as samples are.
     pub(crate) fn select(
         &self,
         mint: i64,
         maxt: i64,
         ms: &[Matcher],
-    ) -> Result<Vec<(Labels, Vec<ChunkSlice>)>> {
+    ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
         let mut out = Vec::new();
-        let mut cache = None;
         for id in postings_for_matchers(&self.index, ms) {
-            let (labels, metas) = self.index.series(id)?;
-            let chunks = self.load_chunks(&metas, mint, maxt, &mut cache)?;
-            if !chunks.is_empty() {
-                out.push((labels, chunks));
+            let (labels, mut metas) = self.index.series(id)?;
+            metas.retain(|m| m.maxt >= mint && m.mint <= maxt);
+            if !metas.is_empty() {
+                out.push((labels, metas));
             }
         }
         Ok(out)
@@ -146,14 +232,11 @@ impl Block {
     }
 
     /// Labels and every sample of series `id` (for compaction).
-    pub(crate) fn series_samples(
-        &self,
-        id: u32,
-        cache: &mut Option<(u64, Arc<[u8]>)>,
-    ) -> Result<(Labels, Vec<Sample>)> {
+    pub(crate) fn series_samples(&self, id: u32) -> Result<(Labels, Vec<Sample>)> {
         let (labels, metas) = self.index.series(id)?;
         let mut out = Vec::new();
-        for c in self.load_chunks(&metas, i64::MIN, i64::MAX, cache)? {
+        for m in &metas {
+            let c = self.chunk(m)?;
             crate::chunk::decode_into(
                 c.encoding,
                 &c.data[c.start as usize..c.end as usize],
