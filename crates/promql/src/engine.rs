@@ -96,7 +96,7 @@ impl Engine {
                         continue;
                     }
                     let labels = if r.drop_name {
-                        without_name(&r.labels)
+                        without_name(r.labels)
                     } else {
                         r.labels
                     };
@@ -118,7 +118,7 @@ impl Engine {
                 let mut seen = std::collections::HashSet::new();
                 for r in rows {
                     let labels = if r.drop_name {
-                        without_name(&r.labels)
+                        without_name(r.labels)
                     } else {
                         r.labels
                     };
@@ -179,7 +179,7 @@ impl Engine {
         let mut finished: Vec<RangeSeries> = Vec::with_capacity(rows.len());
         for r in rows {
             let labels = if r.drop_name {
-                without_name(&r.labels)
+                without_name(r.labels)
             } else {
                 r.labels
             };

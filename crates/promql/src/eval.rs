@@ -612,7 +612,7 @@ fn drop_names_now(mut rows: Vec<Row>) -> Result<Vec<Row>> {
     }
     for r in &mut rows {
         if r.drop_name {
-            r.labels = without_name(&r.labels);
+            r.labels = without_name(std::mem::take(&mut r.labels));
             r.drop_name = false;
         }
     }
@@ -636,15 +636,16 @@ fn drop_names_now(mut rows: Vec<Row>) -> Result<Vec<Row>> {
 
 /// The labels with `__name__` removed, and with it the metric's type and
 /// unit (`__type__`, `__unit__`), which describe the name.
-pub(crate) fn without_name(l: &Labels) -> Labels {
-    if l.get(METRIC_NAME).is_none() && l.get("__type__").is_none() && l.get("__unit__").is_none() {
-        return l.clone();
+/// Takes the labels by value so that no copy is made.
+pub(crate) fn without_name(l: Labels) -> Labels {
+    let describes_name = |n: &str| n == METRIC_NAME || n == "__type__" || n == "__unit__";
+    if !l.iter().any(|x| describes_name(&x.name)) {
+        return l;
     }
-    let mut b = l.to_builder();
-    b.del(METRIC_NAME);
-    b.del("__type__");
-    b.del("__unit__");
-    b.into_labels()
+    let mut v = l.into_vec();
+    v.retain(|x| !describes_name(&x.name));
+    // Removing entries keeps the rest sorted and unique.
+    Labels::from_sorted(v)
 }
 
 /// Labels as Go's `labels.Labels.String()` prints them, `__name__` inside the
