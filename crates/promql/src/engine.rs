@@ -89,50 +89,36 @@ impl Engine {
             Val::Scalar(v) => Value::Scalar(time_ms, v[0]),
             Val::Str(s) => Value::String(time_ms, s),
             Val::Vector(rows) => {
-                let mut out = Vec::with_capacity(rows.len());
-                let mut seen = std::collections::HashSet::new();
-                for r in rows {
-                    if !present(r.vals[0]) {
-                        continue;
-                    }
-                    let labels = if r.drop_name {
-                        without_name(r.labels)
-                    } else {
-                        r.labels
-                    };
-                    if !seen.insert(labels.clone()) {
-                        return Err(Error::exec(
-                            "vector cannot contain metrics with the same labelset",
-                        ));
-                    }
-                    out.push(InstantSample {
-                        labels,
+                let out: Vec<InstantSample> = rows
+                    .into_iter()
+                    .filter(|r| present(r.vals[0]))
+                    .map(|r| InstantSample {
+                        labels: if r.drop_name {
+                            without_name(r.labels)
+                        } else {
+                            r.labels
+                        },
                         t: time_ms,
                         v: r.vals[0],
-                    });
-                }
+                    })
+                    .collect();
+                check_unique(out.iter().map(|x| &x.labels))?;
                 Value::Vector(out)
             }
             Val::Matrix(rows) => {
-                let mut out: Vec<RangeSeries> = Vec::with_capacity(rows.len());
-                let mut seen = std::collections::HashSet::new();
-                for r in rows {
-                    let labels = if r.drop_name {
-                        without_name(r.labels)
-                    } else {
-                        r.labels
-                    };
-                    if !seen.insert(labels.clone()) {
-                        return Err(Error::exec(
-                            "vector cannot contain metrics with the same labelset",
-                        ));
-                    }
-                    out.push(RangeSeries {
-                        labels,
+                let mut out: Vec<RangeSeries> = rows
+                    .into_iter()
+                    .map(|r| RangeSeries {
+                        labels: if r.drop_name {
+                            without_name(r.labels)
+                        } else {
+                            r.labels
+                        },
                         points: r.samples,
-                    });
-                }
+                    })
+                    .collect();
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
+                check_unique(out.iter().map(|x| &x.labels))?;
                 Value::Matrix(out)
             }
         };
@@ -267,6 +253,19 @@ impl Engine {
             infos: Vec::new(),
         }
     }
+}
+
+/// Fails when two results share a label set (after names were dropped),
+/// as Prometheus does; sorts references, so nothing is copied.
+fn check_unique<'a>(labels: impl Iterator<Item = &'a sightline_core::Labels>) -> Result<()> {
+    let mut all: Vec<&sightline_core::Labels> = labels.collect();
+    all.sort_unstable();
+    if all.windows(2).any(|w| w[0] == w[1]) {
+        return Err(Error::exec(
+            "vector cannot contain metrics with the same labelset",
+        ));
+    }
+    Ok(())
 }
 
 /// Parses a query, mapping the parser's message to a bad-data error.
