@@ -144,10 +144,37 @@ impl<'a> Evaluator<'a> {
                     .filter(|inf| ident.iter().all(|(n, v)| inf.labels.get(n) == Some(*v)))
                     .collect()
             };
+            // The chosen info series rarely change between steps: reuse the
+            // output row of the previous step's choice instead of building
+            // the same label set again.
+            let mut prev: Option<(Vec<usize>, usize)> = None;
             for i in 0..s.n {
                 let v = row.vals[i];
                 if !present(v) {
                     continue;
+                }
+                let mut key: Vec<usize> = Vec::new();
+                if !is_info {
+                    let mut chosen: HashMap<&str, (usize, i64)> = HashMap::new();
+                    for (ci, inf) in candidates.iter().enumerate() {
+                        if let Some(t) = inf.ts[i] {
+                            let n = inf.labels.metric_name().unwrap_or("");
+                            match chosen.get(n) {
+                                Some((_, bt)) if *bt >= t => {}
+                                _ => {
+                                    chosen.insert(n, (ci, t));
+                                }
+                            }
+                        }
+                    }
+                    key = chosen.values().map(|(ci, _)| *ci).collect();
+                    key.sort_unstable();
+                }
+                if let Some((pk, k)) = &prev {
+                    if *pk == key && (is_info || !key.is_empty() || keep_unmatched) {
+                        out[*k].vals[i] = v;
+                        continue;
+                    }
                 }
                 let labels = if is_info {
                     row.labels.clone()
@@ -207,6 +234,7 @@ impl<'a> Evaluator<'a> {
                     out.len() - 1
                 });
                 out[k].vals[i] = v;
+                prev = Some((key, k));
             }
         }
         Ok(Val::Vector(out))
