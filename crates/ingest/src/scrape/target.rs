@@ -399,4 +399,72 @@ mod tests {
             phase(now + std::time::Duration::from_millis(3_456))
         );
     }
+
+    #[test]
+    fn target_labels_match_prometheus_2_42() {
+        // Expected values as Prometheus 2.42 reported them in
+        // /api/v1/targets for this very file.
+        let c = load_str(include_str!("testdata/relabel_peer.yml"), "p.yml").unwrap();
+        let cfg = &c.scrape_configs[0];
+        let groups = crate::discovery::static_groups(cfg);
+        let got = targets_from_groups(cfg, &groups);
+        let mut active = Vec::new();
+        let mut dropped = Vec::new();
+        for p in got {
+            match p {
+                Populated::Active(t) => active.push(t),
+                Populated::Dropped(l) => dropped.push(l.get("__address__").unwrap().to_owned()),
+                Populated::Invalid(_, e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(dropped, ["10.0.0.4:80"]);
+        let common = [
+            ("app", "shop"),
+            ("env", "Prod"),
+            ("env_lower", "prod"),
+            ("job", "relabel"),
+            ("tier", "front"),
+        ];
+        let expect = [
+            (
+                vec![
+                    ("host", "10.0.0.1x--$1-"),
+                    ("instance", "10.0.0.1:9100"),
+                    ("joined", "10.0.0.1:9100|Prod"),
+                    ("shard", "1"),
+                ],
+                "http://10.0.0.1:9100/metrics?module=http_2xx",
+            ),
+            (
+                vec![
+                    ("host", "web-1.example.orgx--$1-"),
+                    ("instance", "web-1.example.org:80"),
+                    ("joined", "web-1.example.org|Prod"),
+                    ("named", "web:web"),
+                    ("shard", "2"),
+                ],
+                "http://web-1.example.org:80/metrics?module=http_2xx",
+            ),
+            (
+                vec![
+                    ("host", "Db-2x--$1-"),
+                    ("instance", "Db-2:5432"),
+                    ("joined", "Db-2:5432|Prod"),
+                    ("named", "Db:Db"),
+                    ("shard", "3"),
+                ],
+                "http://Db-2:5432/metrics?module=http_2xx",
+            ),
+        ];
+        assert_eq!(active.len(), expect.len());
+        for (t, (own, url)) in active.iter().zip(expect) {
+            let want = Labels::from_pairs(common.iter().copied().chain(own));
+            assert_eq!(t.labels, want);
+            assert_eq!(t.url, url);
+            assert_eq!(
+                (t.interval.to_string(), t.timeout.to_string()),
+                ("1h".into(), "10s".into())
+            );
+        }
+    }
 }
