@@ -340,15 +340,22 @@ mod tests {
         let s = settings(false, &[("job", "j"), ("instance", "i:1")]);
         let got = mutate_labels(
             &s,
-            ls(&[("__name__", "m"), ("job", "other"), ("exported_job", "x")]),
+            ls(&[
+                ("__name__", "m"),
+                ("job", "other"),
+                ("exported_job", "x"),
+                ("instance", "i"),
+            ]),
         );
         // exported_job is taken by the scraped labels, so the conflicting
-        // job value moves to exported_exported_job.
+        // job value moves to exported_exported_job (Prometheus 2.42 stores
+        // exactly this for such a body).
         assert_eq!(
             got,
             Some(ls(&[
                 ("__name__", "m"),
                 ("exported_exported_job", "other"),
+                ("exported_instance", "i"),
                 ("exported_job", "x"),
                 ("instance", "i:1"),
                 ("job", "j"),

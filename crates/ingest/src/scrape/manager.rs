@@ -1,6 +1,7 @@
 //! The scrape manager: one pool per job, reloads, the targets API.
 
 use super::api::{self, ActiveTarget, DroppedTarget, TargetState, TargetsSnapshot};
+use super::http::ScrapeClient;
 use super::metrics::ScrapeMetrics;
 use super::pool::{PoolEnv, ScrapePool};
 use crate::config::{PrometheusConfig, ScrapeConfig};
@@ -79,8 +80,9 @@ impl ScrapeManager {
 
     /// Scrapes until `shutdown` is cancelled, then stops every loop without
     /// staleness markers (a restarted server carries on the series) and
-    /// waits for them. Fails if a job's HTTP client cannot be built (TLS
-    /// files, proxy URL) or if already running.
+    /// waits for them. A job whose HTTP client cannot be built (unreadable
+    /// TLS files, bad proxy URL) is logged and skipped, as Prometheus skips
+    /// it; the other jobs run. Fails only if already running.
     pub async fn run(&self, shutdown: CancellationToken) -> Result<()> {
         {
             let mut st = self.lock();
@@ -91,9 +93,7 @@ impl ScrapeManager {
             st.runtime = Some(tokio::runtime::Handle::current());
             let config = st.config.clone();
             if let Err(e) = self.sync_pools(&mut st, &config) {
-                st.shutdown = None;
-                Self::stop_all(&mut st, &self.inner.metrics);
-                return Err(e);
+                tracing::error!(error = %e, "some scrape pools could not start");
             }
         }
         shutdown.cancelled().await;
@@ -110,9 +110,9 @@ impl ScrapeManager {
     /// Applies a reloaded configuration: jobs whose scrape config is
     /// unchanged keep their pool and loops untouched; changed jobs restart
     /// their loops (targets that remain keep their series without markers);
-    /// removed jobs stop with staleness markers; new jobs start. On error
-    /// (a job's client cannot be built) the jobs before it are applied and
-    /// the rest keep running on the old configuration.
+    /// removed jobs stop with staleness markers; new jobs start. A job whose
+    /// HTTP client cannot be built is left out (its old pool, if any, is
+    /// stopped) and named in the returned error; every other job is applied.
     pub fn apply_config(&self, config: PrometheusConfig) -> Result<()> {
         let mut st = self.lock();
         ScrapeMetrics::add(&self.inner.metrics.reloads, 1);
@@ -155,6 +155,7 @@ impl ScrapeManager {
                 p.stop(true, &self.inner.metrics);
             }
         }
+        let mut failed = Vec::new();
         for (job, cfg) in wanted {
             let previous = match st.pools.get(job) {
                 Some(p) if *p.config == *cfg => continue,
@@ -165,11 +166,25 @@ impl ScrapeManager {
                     .unwrap_or_default(),
                 None => Default::default(),
             };
-            let pool =
-                ScrapePool::start(cfg.clone(), &env, &shutdown, previous).map_err(Error::Scrape)?;
-            st.pools.insert(job.to_owned(), pool);
+            match ScrapeClient::new(cfg) {
+                Ok(client) => {
+                    let pool = ScrapePool::start(cfg.clone(), client, &env, &shutdown, previous);
+                    st.pools.insert(job.to_owned(), pool);
+                }
+                Err(e) => {
+                    // The replaced loops were handed over to nobody.
+                    for (_, l) in previous {
+                        l.stop(true);
+                    }
+                    failed.push(e);
+                }
+            }
         }
-        Ok(())
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Scrape(failed.join("; ")))
+        }
     }
 
     fn stop_all(st: &mut State, metrics: &ScrapeMetrics) {

@@ -49,11 +49,11 @@ impl ScrapePool {
     /// pool being replaced on reload.
     pub fn start(
         cfg: ScrapeConfig,
+        client: ScrapeClient,
         env: &PoolEnv,
         shutdown: &CancellationToken,
         previous: HashMap<u64, LoopHandle>,
-    ) -> Result<ScrapePool, String> {
-        let client = ScrapeClient::new(&cfg)?;
+    ) -> ScrapePool {
         let config = Arc::new(cfg);
         let cancel = shutdown.child_token();
         let state = Arc::new(Mutex::new(PoolState {
@@ -94,11 +94,11 @@ impl ScrapePool {
             }
         });
         ScrapeMetrics::add(&env.metrics.pools, 1);
-        Ok(ScrapePool {
+        ScrapePool {
             config,
             state,
             cancel,
-        })
+        }
     }
 
     /// Stops the pool. With `stale`, loops write staleness markers for their

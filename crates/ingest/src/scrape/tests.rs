@@ -506,3 +506,23 @@ async fn a_changed_job_hands_its_series_to_the_new_loop() {
     assert!(!is_stale_nan(r.last("a").unwrap()));
     r.stop().await;
 }
+
+#[tokio::test]
+async fn a_job_whose_client_cannot_be_built_is_skipped() {
+    let srv = TestServer::start("ok 1\n").await;
+    let text = format!(
+        "scrape_configs:\n  - job_name: broken\n    scheme: https\n    tls_config: {{ca_file: /nonexistent/ca.pem}}\n    static_configs: [{{targets: ['x:1']}}]\n  - job_name: test\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    static_configs: [{{targets: ['{}']}}]\n",
+        srv.target()
+    );
+    let cfg = load_str(&text, "t.yml").unwrap();
+    let r = Running::start(cfg.clone());
+    r.wait_for("ok", |r| r.last("ok").is_some()).await;
+    assert_eq!(r.manager.scrape_pools(), ["test"]);
+    let e = r.manager.apply_config(cfg).unwrap_err().to_string();
+    assert!(
+        e.contains("job \"broken\"") && e.contains("/nonexistent/ca.pem"),
+        "{e}"
+    );
+    assert_eq!(r.manager.scrape_pools(), ["test"]);
+    r.stop().await;
+}
