@@ -526,3 +526,27 @@ async fn a_job_whose_client_cannot_be_built_is_skipped() {
     assert_eq!(r.manager.scrape_pools(), ["test"]);
     r.stop().await;
 }
+
+#[tokio::test]
+async fn openmetrics_bodies_are_parsed_by_content_type() {
+    let srv = TestServer::start(
+        "# TYPE req counter\nreq_total{code=\"200\"} 5 # {trace_id=\"abc\"} 1.0\n# EOF\n",
+    )
+    .await;
+    srv.resp.lock().unwrap().content_type =
+        "application/openmetrics-text; version=1.0.0; charset=utf-8".into();
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("req_total", |r| r.last("req_total").is_some())
+        .await;
+    assert_eq!(r.last("req_total"), Some(5.0));
+    r.stop().await;
+
+    // OpenMetrics requires "# EOF": without it the scrape fails whole.
+    srv.set_body("# TYPE req counter\nreq_total 5\n");
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert!(r.samples("req_total", &[]).is_empty());
+    assert!(!r.target().last_error.is_empty());
+    r.stop().await;
+}
