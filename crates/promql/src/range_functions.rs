@@ -223,30 +223,6 @@ impl<'a> Evaluator<'a> {
             input.times = vec![input.times[0]; n];
         }
 
-        if matches!(name, "rate" | "increase" | "irate") {
-            let names: Vec<String> = input
-                .series
-                .iter()
-                .map(|r| &r.labels)
-                .chain(input.lazy.iter().map(|x| &x.labels))
-                .filter_map(|l| l.metric_name().map(str::to_owned))
-                .collect();
-            for m in names.iter().map(String::as_str) {
-                {
-                    if !["_total", "_sum", "_count", "_bucket"]
-                        .iter()
-                        .any(|suf| m.ends_with(suf))
-                    {
-                        let pos = self.pos(&args[marg].to_string()).replace("(1:1)", "");
-                        let pos = if pos.is_empty() { self.pos(m) } else { pos };
-                        self.info(format!(
-                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {m:?} {pos}"
-                        ));
-                    }
-                }
-            }
-        }
-
         if name == "double_exponential_smoothing" {
             for (&sf, &tf) in p1.iter().zip(&p2) {
                 if !(sf > 0.0 && sf < 1.0) {
@@ -397,6 +373,30 @@ impl<'a> Evaluator<'a> {
             }
             Ok(())
         })?;
+        if matches!(name, "rate" | "increase") {
+            // As Prometheus: for every series rate/increase produced a value
+            // for, a name without a counter suffix earns an info (unless a
+            // `__type__` label says what the metric is).
+            let mut suspects: Vec<String> = out
+                .iter()
+                .filter(|r| r.labels.get("__type__").is_none())
+                .filter_map(|r| r.labels.metric_name())
+                .filter(|m| {
+                    !["_total", "_sum", "_count", "_bucket"]
+                        .iter()
+                        .any(|x| m.ends_with(x))
+                })
+                .map(str::to_owned)
+                .collect();
+            suspects.dedup();
+            for m in suspects {
+                let pos = self.pos(&args[marg].to_string()).replace("(1:1)", "");
+                let pos = if pos.is_empty() { self.pos(&m) } else { pos };
+                self.info(format!(
+                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {m:?} {pos}"
+                ));
+            }
+        }
         for q in bad_q {
             let pos = self.pos(&args[0].to_string());
             self.warn(format!(
