@@ -453,6 +453,36 @@ mod tests {
     }
 
     #[test]
+    fn rate_of_a_non_counter_name_earns_an_info_with_position() {
+        use crate::{Engine, EngineOptions};
+        use sightline_core::{Labels, MemStore};
+        let st = MemStore::new();
+        for k in 0..5 {
+            st.add(
+                Labels::from_pairs([("__name__", "foo")]),
+                k * 15_000,
+                k as f64,
+            );
+            st.add(
+                Labels::from_pairs([("__name__", "foo_total")]),
+                k * 15_000,
+                k as f64,
+            );
+        }
+        let e = Engine::new(EngineOptions::default());
+        let r = e.instant_query(&st, "rate(foo[1m])", 60_000).unwrap();
+        assert_eq!(
+            r.infos,
+            vec![
+                r#"PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "foo" (1:6)"#
+            ]
+        );
+        assert!(r.warnings.is_empty());
+        let r = e.instant_query(&st, "rate(foo_total[1m])", 60_000).unwrap();
+        assert!(r.infos.is_empty());
+    }
+
+    #[test]
     fn regression_of_a_line_is_exact() {
         let w: Vec<Sample> = (0..5).map(|k| s(k * 1000, 3.0 + 2.0 * k as f64)).collect();
         let (slope, icpt) = linear_regression(&w, 0);
