@@ -5,6 +5,8 @@ use crate::error::{Error, Result};
 use crate::eval::{present, without_name, Evaluator, Steps, Val};
 use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
 use sightline_core::MetricQuerier;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Engine settings; the defaults are Prometheus's.
@@ -24,6 +26,10 @@ pub struct EngineOptions {
     /// `__name__` for removal and it goes at the end of the query, so
     /// `label_replace` can still read or keep it. Off: names go at once.
     pub delayed_name_removal: bool,
+    /// Set to true (from another thread) to stop a running query with
+    /// [`Error::Canceled`], e.g. when the HTTP client went away. The engine
+    /// checks it as often as its deadline.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for EngineOptions {
@@ -34,6 +40,7 @@ impl Default for EngineOptions {
             timeout: Some(Duration::from_secs(120)),
             default_subquery_step: Duration::from_secs(60),
             delayed_name_removal: true,
+            cancel: None,
         }
     }
 }
@@ -246,6 +253,7 @@ impl Engine {
             qend: end,
             qstep: step,
             delayed_name_removal: self.opts.delayed_name_removal,
+            cancel: self.opts.cancel.clone(),
             range_query: range,
             deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: 0,

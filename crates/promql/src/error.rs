@@ -15,6 +15,9 @@ pub enum Error {
     /// The query ran longer than the engine's timeout.
     #[error("query timed out in {0}")]
     Timeout(&'static str),
+    /// The caller canceled the query ([`crate::EngineOptions::cancel`]).
+    #[error("query was canceled in {0}")]
+    Canceled(&'static str),
     /// The query would hold more samples in memory than allowed.
     #[error("query processing would load too many samples into memory in {0}")]
     TooManySamples(&'static str),
@@ -30,6 +33,7 @@ impl Error {
             Error::Parse(_) => ErrorKind::BadData,
             Error::Execution(_) => ErrorKind::Execution,
             Error::Timeout(_) => ErrorKind::Timeout,
+            Error::Canceled(_) => ErrorKind::Canceled,
             Error::TooManySamples(_) => ErrorKind::LimitExceeded,
             Error::Storage(e) => e.kind(),
         }

@@ -157,6 +157,7 @@ pub(crate) struct Evaluator<'a> {
     /// Keep names marked for removal until the end of the query (Prometheus's
     /// `promql-delayed-name-removal`), or drop them at once.
     pub delayed_name_removal: bool,
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 
     pub range_query: bool,
     pub deadline: Option<Instant>,
@@ -195,6 +196,13 @@ impl<'a> Evaluator<'a> {
     }
 
     pub fn check_deadline(&self) -> Result<()> {
+        if self
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Error::Canceled("query execution"));
+        }
         if let Some(d) = self.deadline {
             if Instant::now() >= d {
                 return Err(Error::Timeout("query execution"));
@@ -804,6 +812,20 @@ mod tests {
         });
         let err = e.instant_query(&s, "sum(m)", 0).unwrap_err();
         assert_eq!(err.kind(), ErrorKind::Timeout);
+    }
+
+    #[test]
+    fn a_canceled_query_stops() {
+        let s = MemStore::new();
+        s.add(Labels::from_pairs([("__name__", "m")]), 0, 1.0);
+        let flag = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let e = Engine::new(EngineOptions {
+            cancel: Some(flag),
+            ..EngineOptions::default()
+        });
+        let err = e.instant_query(&s, "sum(m)", 0).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Canceled);
+        assert_eq!(err.to_string(), "query was canceled in query execution");
     }
 
     #[test]
