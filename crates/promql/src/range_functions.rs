@@ -269,7 +269,12 @@ impl<'a> Evaluator<'a> {
         let times = std::mem::take(&mut input.times);
         let mut out: Vec<Row> = Vec::new();
         // Series by series: only one series' samples are held at a time.
+        let mut seen = 0usize;
         input.for_each_series(|labels, drop_name, samples| {
+            seen += 1;
+            if seen & 1023 == 0 {
+                self.check_deadline()?;
+            }
             self.add_samples(samples.len())?;
             let mut vals: Vec<f64> = Vec::new();
             windows(&times, range, samples, |i, w| {
