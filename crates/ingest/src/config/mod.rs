@@ -348,12 +348,6 @@ impl PrometheusConfig {
                     sc.job_name
                 ));
             }
-            if sc.http.tls_config.server_name.is_some() {
-                self.warnings.push(format!(
-                    "scrape_configs[{i}] (job {:?}): tls_config.server_name is not supported; certificates are verified against the target's host",
-                    sc.job_name
-                ));
-            }
         }
         Ok(())
     }

@@ -251,7 +251,7 @@ scrape_configs:
     );
     assert_eq!(j.http.tls_config.min_version.as_deref(), Some("TLS12"));
     assert!(!j.http.follow_redirects && !j.http.enable_http2);
-    assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
 }
 
 #[test]

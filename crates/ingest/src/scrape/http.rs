@@ -12,7 +12,7 @@ pub const SCRAPE_USER_AGENT: &str = concat!("Sightline/", env!("CARGO_PKG_VERSIO
 
 /// Installs the `ring` crypto provider for rustls once per process (we do
 /// not build aws-lc; see ARCHITECTURE.md).
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // Another part of the process may have installed one already: fine.
@@ -73,13 +73,6 @@ impl ScrapeClient {
             (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
             _ => None,
         };
-        if let Some(pem) = ca {
-            let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                .map_err(|e| format!("job {job:?}: invalid CA certificate: {e}"))?;
-            for c in certs {
-                b = b.add_root_certificate(c);
-            }
-        }
         let cert = match (&tls.cert_file, &tls.cert) {
             (Some(f), _) => Some(read("cert_file", f)?),
             (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
@@ -90,26 +83,50 @@ impl ScrapeClient {
             (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
             _ => None,
         };
-        match (cert, key) {
-            (Some(mut c), Some(k)) => {
+        let identity = match (cert, key) {
+            (Some(c), Some(k)) => Some((c, k)),
+            (None, None) => None,
+            _ => {
+                return Err(format!(
+                    "job {job:?}: tls_config needs both a client certificate and a key"
+                ))
+            }
+        };
+        if let Some(name) = &tls.server_name {
+            // reqwest verifies against the URL's host; a fixed name needs
+            // our own rustls configuration.
+            let config = super::tls::client_config(&super::tls::TlsSettings {
+                ca: ca.as_deref(),
+                identity: identity.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())),
+                server_name: name,
+                insecure_skip_verify: tls.insecure_skip_verify,
+                min_version: tls.min_version.as_deref(),
+                max_version: tls.max_version.as_deref(),
+                http2: h.enable_http2,
+            })
+            .map_err(|e| format!("job {job:?}: {e}"))?;
+            b = b.use_preconfigured_tls(config);
+        } else {
+            if let Some(pem) = ca {
+                let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                    .map_err(|e| format!("job {job:?}: invalid CA certificate: {e}"))?;
+                for c in certs {
+                    b = b.add_root_certificate(c);
+                }
+            }
+            if let Some((mut c, k)) = identity {
                 c.push(b'\n');
                 c.extend_from_slice(&k);
                 let id = reqwest::Identity::from_pem(&c)
                     .map_err(|e| format!("job {job:?}: invalid client certificate or key: {e}"))?;
                 b = b.identity(id);
             }
-            (None, None) => {}
-            _ => {
-                return Err(format!(
-                    "job {job:?}: tls_config needs both a client certificate and a key"
-                ))
+            if let Some(v) = &tls.min_version {
+                b = b.min_tls_version(tls_version(v));
             }
-        }
-        if let Some(v) = &tls.min_version {
-            b = b.min_tls_version(tls_version(v));
-        }
-        if let Some(v) = &tls.max_version {
-            b = b.max_tls_version(tls_version(v));
+            if let Some(v) = &tls.max_version {
+                b = b.max_tls_version(tls_version(v));
+            }
         }
         let client = b
             .build()

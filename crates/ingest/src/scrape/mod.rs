@@ -29,6 +29,7 @@ mod scrape_loop;
 mod target;
 #[cfg(test)]
 mod tests;
+mod tls;
 
 pub use api::{rfc3339_nanos, ActiveTarget, DroppedTarget, TargetState, TargetsSnapshot};
 pub use http::SCRAPE_USER_AGENT;

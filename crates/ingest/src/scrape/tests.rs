@@ -550,3 +550,95 @@ async fn openmetrics_bodies_are_parsed_by_content_type() {
     assert!(!r.target().last_error.is_empty());
     r.stop().await;
 }
+
+/// An https server with the test certificate (valid for `scrape.test` only,
+/// signed by testdata/tls/ca.pem), answering every request with `body`.
+async fn start_tls_server(body: &'static str) -> SocketAddr {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    super::http::install_crypto_provider();
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/scrape/testdata/tls/");
+    let certs = CertificateDer::pem_file_iter(format!("{dir}server.pem"))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let key = PrivateKeyDer::from_pem_file(format!("{dir}server.key")).unwrap();
+    let config = tokio_rustls::rustls::ServerConfig::builder()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((sock, _)) = listener.accept().await else {
+                return;
+            };
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(sock).await else {
+                    return;
+                };
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match tls.read(&mut chunk).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let resp = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(resp.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+fn tls_job(addr: SocketAddr, tls: &str) -> crate::config::PrometheusConfig {
+    let ca = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/scrape/testdata/tls/ca.pem"
+    );
+    let text = format!(
+        "scrape_configs:\n  - job_name: test\n    scheme: https\n    scrape_interval: 100ms\n    scrape_timeout: 80ms\n    tls_config: {{ca_file: '{ca}', {tls}}}\n    static_configs: [{{targets: ['{addr}']}}]\n"
+    );
+    load_str(&text, "t.yml").unwrap()
+}
+
+#[tokio::test]
+async fn https_targets_are_verified_against_server_name() {
+    let addr = start_tls_server("secure 1\n").await;
+    // The certificate names scrape.test, not 127.0.0.1: refused by default.
+    let r = Running::start(tls_job(addr, "min_version: TLS12"));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    let e = r.target().last_error;
+    assert!(e.to_ascii_lowercase().contains("certificate"), "{e}");
+    r.stop().await;
+
+    let r = Running::start(tls_job(addr, "server_name: scrape.test"));
+    r.wait_for("secure", |r| r.last("secure").is_some()).await;
+    assert_eq!(r.last("up"), Some(1.0));
+    r.stop().await;
+
+    // A wrong name is refused even with the right CA.
+    let r = Running::start(tls_job(addr, "server_name: other.test"));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    r.stop().await;
+
+    for opts in [
+        "insecure_skip_verify: true",
+        "insecure_skip_verify: true, server_name: x.test",
+    ] {
+        let r = Running::start(tls_job(addr, opts));
+        r.wait_for("secure", |r| r.last("secure").is_some()).await;
+        r.stop().await;
+    }
+}
