@@ -23,7 +23,8 @@ BIN=$(ls -t "$CARGO_TARGET_DIR"/release/deps/bytes_per_sample-* | grep -v '\.d$'
 "$BIN" --series="$SERIES" --interval="$INTERVAL" --hours="$HOURS" --mix="$MIX" --jitter="$JITTER" \
   --openmetrics="$TMP/data.om" --out="$TMP/ours" | grep -v '^  block' | tee "$TMP/ours.log"
 N=$(grep 'openmetrics samples written' "$TMP/ours.log" | awk '{print $NF}')
-promtool tsdb create-blocks-from openmetrics "$TMP/data.om" "$TMP/prom" >/dev/null 2>&1
+promtool tsdb create-blocks-from openmetrics "$TMP/data.om" "$TMP/prom" >"$TMP/prom.log" 2>&1 \
+  || { tail -5 "$TMP/prom.log"; exit 1; }
 PROM_BYTES=$(find "$TMP/prom" -mindepth 2 \( -path '*/wal*' -o -path '*/chunks_head*' \) -prune -o -type f -print0 \
   | xargs -0 stat -c %s | awk '{s+=$1} END {print s}')
 OURS=$(grep '^bytes/sample' "$TMP/ours.log" | awk '{print $NF}')

@@ -38,9 +38,11 @@
 //! blocks), `appender.rs` (transactions). Every file format is described byte
 //! by byte in `docs/format/`.
 //!
-//! Known limits: head symbols are only dropped at restart; a block is one
-//! chunk file (no 512 MiB split); a query holds one decompressed page (up to
-//! 1 MiB) per selected block series until it reads past it.
+//! Known limits: head symbols are only dropped at restart (WAL replay); a
+//! block is one chunk file (no 512 MiB split); series ids are `u32`, so a
+//! process can create about four billion series before it must restart;
+//! `select` decodes the first chunk of every selected series up front (the
+//! rest lazily, through a small per-block cache of decompressed pages).
 
 mod appender;
 mod backfill;

@@ -351,22 +351,13 @@ impl Wal {
     /// Lets `fill` frame records into a reused buffer while the log is
     /// locked, then writes them: records from concurrent callers never
     /// interleave and appear in the order `fill` ran.
-    ///
-    /// `after` runs once the write succeeded, still under the lock: commits
-    /// apply their samples to the head there, so the head sees samples in
-    /// exactly the order the WAL holds them and a replay rebuilds the same
-    /// head (the same samples accepted, the same rejected).
-    pub(crate) fn log_with<T>(
-        &self,
-        fill: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>),
-        after: impl FnOnce() -> T,
-    ) -> Result<T> {
+    pub(crate) fn log_with(&self, fill: impl FnOnce(&mut Vec<u8>, &mut Vec<u8>)) -> Result<()> {
         let mut w = self.w.lock();
         let mut buf = std::mem::take(&mut w.buf);
         let mut scratch = std::mem::take(&mut w.scratch);
         buf.clear();
         fill(&mut buf, &mut scratch);
-        let res = self.write_locked(&mut w, &buf).map(|()| after());
+        let res = self.write_locked(&mut w, &buf);
         if buf.capacity() > 16 << 20 {
             buf = Vec::new();
         }
