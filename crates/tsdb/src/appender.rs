@@ -5,13 +5,14 @@
 //! WAL records with one `write(2)` and then applies the samples to the head,
 //! outside the WAL lock so that commits apply in parallel.
 //!
-//! As in Prometheus, two transactions racing on the *same* series can reach
-//! the head in a different order than the WAL: a sample that lost the race
-//! (counted as out of order) is in the WAL, and a replay may accept it.
-//! Acknowledged samples are never lost; at worst a replay keeps one that the
-//! live head refused. One writer per series (a scrape loop, a remote-write
-//! shard) never sees this. Applying under the WAL lock would close the gap
-//! but serialised commits cost about a fifth of the append throughput.
+//! Two transactions racing on the *same* series can reach the head in
+//! another order than the WAL's. WAL replay therefore keeps older samples in
+//! the out-of-order buffer instead of dropping them, so an acknowledged
+//! sample always comes back; at worst a replay also keeps one that lost such
+//! a race in the live head (counted there as out of order). One writer per
+//! series (a scrape loop, a remote-write shard) never sees this. Applying
+//! under the WAL lock would close the gap, but serialised commits cost about
+//! a fifth of the append throughput.
 //!
 //! A series' labels must reach the WAL before any sample that refers to it.
 //! Series are created in the head at `append` time, possibly by a transaction

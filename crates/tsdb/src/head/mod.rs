@@ -261,26 +261,29 @@ impl Head {
         }
     }
 
-    /// Replays a sample from the WAL: in-order samples are appended, older
-    /// ones go to the out-of-order buffer when the window allows and are
-    /// otherwise dropped (a checkpoint and the segments after it may repeat
-    /// samples).
+    /// Replays a sample from the WAL: in-order samples are appended; older
+    /// ones go to the out-of-order buffer whatever the window, because a
+    /// commit that won a race on a series may have written its WAL record
+    /// after the loser's (see `appender.rs`), and an acknowledged sample must
+    /// come back. Samples a checkpoint repeats land there too; queries and
+    /// block cuts drop the duplicates. Samples before the truncation point
+    /// are in blocks already and are skipped unless the window is on.
     pub(crate) fn replay_sample(&self, id: u32, t: i64, v: f64) -> bool {
         let Some(cell) = self.get(id) else {
             return false;
         };
         let mut s = cell.lock();
+        let old = t < self.truncated_upto();
+        if old && self.ooo_window == 0 {
+            return true;
+        }
         let d = if t > s.max_t || s.max_t == i64::MIN {
-            if t < self.truncated_upto() {
-                if self.ooo_window > 0 {
-                    Appended::OutOfOrder
-                } else {
-                    return true;
-                }
+            if old {
+                Appended::OutOfOrder
             } else {
                 Appended::InOrder(false)
             }
-        } else if t < s.max_t && self.ooo_window > 0 {
+        } else if t < s.max_t {
             Appended::OutOfOrder
         } else {
             return true;
