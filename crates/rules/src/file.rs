@@ -1,0 +1,528 @@
+//! Rule files in Prometheus's format: parsing, validation as
+//! `promtool check rules` does it, glob resolution for `rule_files:`, and
+//! the `check rules` report.
+//!
+//! Errors read like promtool's: `file: line:col: group "g", rule 2, "name":
+//! what is wrong`, with the position of the offending field where the YAML
+//! gives one.
+
+use crate::gofmt::parse_duration;
+use crate::template::check_alert_template;
+use crate::{Error, Result};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// A parsed, valid rule file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleFile {
+    /// The path it was read from.
+    pub path: String,
+    /// Its groups in file order.
+    pub groups: Vec<GroupSpec>,
+}
+
+/// One rule group as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GroupSpec {
+    /// Unique within the file.
+    pub name: String,
+    /// The file it came from.
+    pub file: String,
+    /// `interval:`; `None` means the global evaluation interval.
+    pub interval_ms: Option<i64>,
+    /// `limit:`; 0 means no limit.
+    pub limit: usize,
+    /// `query_offset:`; `None` means the global default.
+    pub query_offset_ms: Option<i64>,
+    /// Group `labels:`, added to every rule (rule labels win).
+    pub labels: BTreeMap<String, String>,
+    /// Rules in file order.
+    pub rules: Vec<RuleSpec>,
+}
+
+/// Recording or alerting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleKind {
+    /// `record:`
+    Recording,
+    /// `alert:`
+    Alerting,
+}
+
+/// One rule as written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSpec {
+    /// Recording or alerting.
+    pub kind: RuleKind,
+    /// The `record:` or `alert:` name.
+    pub name: String,
+    /// The PromQL expression.
+    pub expr: String,
+    /// `for:` in ms (alerting only).
+    pub for_ms: i64,
+    /// `keep_firing_for:` in ms (alerting only).
+    pub keep_firing_for_ms: i64,
+    /// `labels:` (templates for alerting rules).
+    pub labels: BTreeMap<String, String>,
+    /// `annotations:` (alerting only; templates).
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    groups: Vec<Spanned<RawGroup>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawGroup {
+    #[serde(default)]
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    query_offset: Option<Spanned<String>>,
+    #[serde(default)]
+    limit: Option<usize>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    rules: Vec<Spanned<RawRule>>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Scalar {
+    fn text(&self) -> String {
+        match self {
+            Scalar::Str(s) => s.clone(),
+            Scalar::Int(i) => i.to_string(),
+            Scalar::Float(f) => f.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    #[serde(default)]
+    record: Option<Spanned<String>>,
+    #[serde(default)]
+    alert: Option<Spanned<String>>,
+    #[serde(default)]
+    expr: Option<Spanned<Scalar>>,
+    #[serde(default, rename = "for")]
+    for_: Option<Spanned<String>>,
+    #[serde(default)]
+    keep_firing_for: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: Option<BTreeMap<String, Scalar>>,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, Scalar>>,
+}
+
+fn pos<T>(s: &Spanned<T>) -> (u64, u64) {
+    (s.referenced.line(), s.referenced.column())
+}
+
+fn is_metric_name(s: &str) -> bool {
+    let mut it = s.chars();
+    matches!(it.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
+        && it.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':')
+}
+
+fn is_label_name(s: &str) -> bool {
+    let mut it = s.chars();
+    matches!(it.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && it.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Parses and validates one rule file's text. Every problem is reported,
+/// each prefixed with `path: `.
+pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, Vec<String>> {
+    let raw: RawFile = if text.trim().is_empty() {
+        RawFile { groups: Vec::new() }
+    } else {
+        serde_saphyr::from_str(text).map_err(|e| {
+            let loc = e
+                .location()
+                .filter(|l| l.line() > 0)
+                .map(|l| format!("{}:{}: ", l.line(), l.column()))
+                .unwrap_or_default();
+            let msg = e.without_snippet().to_string();
+            let msg = msg.lines().next().unwrap_or("").to_owned();
+            let msg = match msg.rfind(" at line ") {
+                Some(i) => msg[..i].to_owned(),
+                None => msg,
+            };
+            vec![format!("{path}: {loc}{}", msg.replace('`', "\""))]
+        })?
+    };
+    let mut errs = Vec::new();
+    let mut seen = HashSet::new();
+    let mut groups = Vec::new();
+    for g in raw.groups {
+        let gpos = pos(&g);
+        let g = g.value;
+        let name = g.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
+        if name.is_empty() {
+            errs.push(format!("{path}: {}:{}: Groupname must not be empty", gpos.0, gpos.1));
+        } else if !seen.insert(name.clone()) {
+            errs.push(format!("{path}: {}:{}: groupname: \"{name}\" is repeated in the same file", gpos.0, gpos.1));
+        }
+        let mut dur = |f: &Option<Spanned<String>>, field: &str| -> Option<i64> {
+            let f = f.as_ref()?;
+            match parse_duration(&f.value) {
+                Some(ms) => Some(ms),
+                None => {
+                    let (l, c) = pos(f);
+                    errs.push(format!(
+                        "{path}: {l}:{c}: group \"{name}\": {field}: not a valid duration string: \"{}\"",
+                        f.value
+                    ));
+                    None
+                }
+            }
+        };
+        let interval_ms = dur(&g.interval, "interval");
+        let query_offset_ms = dur(&g.query_offset, "query_offset");
+        let labels = g.labels.unwrap_or_default();
+        for (k, _) in labels.iter() {
+            if !is_label_name(k) || k == "__name__" {
+                errs.push(format!("{path}: group \"{name}\": invalid label name: {k}"));
+            }
+        }
+        let mut rules = Vec::new();
+        for (i, r) in g.rules.into_iter().enumerate() {
+            let rpos = pos(&r);
+            match validate_rule(r.value, rpos) {
+                Ok(spec) => rules.push(spec),
+                Err((rname, problems)) => {
+                    for (p, msg) in problems {
+                        let at = match p {
+                            Some(((l1, c1), Some((l2, c2)))) => format!("{l1}:{c1}: {l2}:{c2}: "),
+                            Some(((l, c), None)) => format!("{l}:{c}: "),
+                            None => String::new(),
+                        };
+                        errs.push(format!(
+                            "{path}: {at}group \"{name}\", rule {}, \"{rname}\": {msg}",
+                            i + 1
+                        ));
+                    }
+                }
+            }
+        }
+        groups.push(GroupSpec {
+            name,
+            file: path.to_owned(),
+            interval_ms,
+            limit: g.limit.unwrap_or(0),
+            query_offset_ms,
+            labels,
+            rules,
+        });
+    }
+    if errs.is_empty() {
+        Ok(RuleFile { path: path.to_owned(), groups })
+    } else {
+        Err(errs)
+    }
+}
+
+type Pos = (u64, u64);
+type Problem = (Option<(Pos, Option<Pos>)>, String);
+
+fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String, Vec<Problem>)> {
+    let mut probs: Vec<Problem> = Vec::new();
+    let name = r
+        .alert
+        .as_ref()
+        .or(r.record.as_ref())
+        .map(|n| n.value.clone())
+        .unwrap_or_default();
+    let kind = match (&r.record, &r.alert) {
+        (Some(a), Some(b)) => {
+            probs.push((
+                Some((pos(a), Some(pos(b)))),
+                "only one of 'record' and 'alert' must be set".into(),
+            ));
+            RuleKind::Recording
+        }
+        (None, None) => {
+            probs.push((Some((rpos, None)), "one of 'record' or 'alert' must be set".into()));
+            RuleKind::Recording
+        }
+        (Some(_), None) => RuleKind::Recording,
+        (None, Some(_)) => RuleKind::Alerting,
+    };
+    let expr = r.expr.as_ref().map(|e| e.value.text()).unwrap_or_default();
+    match &r.expr {
+        None => probs.push((Some((rpos, None)), "field 'expr' must be set in rule".into())),
+        Some(e) if expr.trim().is_empty() => {
+            probs.push((Some((pos(e), None)), "field 'expr' must be set in rule".into()))
+        }
+        Some(e) => {
+            if let Err(err) = sightline_promql::parse(&expr) {
+                probs.push((Some((pos(e), None)), format!("could not parse expression: {err}")));
+            }
+        }
+    }
+    let mut dur = |f: &Option<Spanned<String>>, field: &str| -> i64 {
+        let Some(f) = f else { return 0 };
+        match parse_duration(&f.value) {
+            Some(ms) => ms,
+            None => {
+                probs.push((
+                    Some((pos(f), None)),
+                    format!("{field}: not a valid duration string: \"{}\"", f.value),
+                ));
+                0
+            }
+        }
+    };
+    let for_ms = dur(&r.for_, "for");
+    let keep_firing_for_ms = dur(&r.keep_firing_for, "keep_firing_for");
+    let labels: BTreeMap<String, String> = r
+        .labels
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.text()))
+        .collect();
+    let annotations: BTreeMap<String, String> = r
+        .annotations
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.text()))
+        .collect();
+    if kind == RuleKind::Recording && r.alert.is_none() {
+        if !annotations.is_empty() {
+            probs.push((None, "invalid field 'annotations' in recording rule".into()));
+        }
+        if for_ms != 0 {
+            probs.push((None, "invalid field 'for' in recording rule".into()));
+        }
+        if keep_firing_for_ms != 0 {
+            probs.push((None, "invalid field 'keep_firing_for' in recording rule".into()));
+        }
+        if let Some(rec) = &r.record {
+            if !is_metric_name(&rec.value) {
+                probs.push((
+                    Some((pos(rec), None)),
+                    format!("invalid recording rule name: {}", rec.value),
+                ));
+            }
+        }
+    }
+    for k in labels.keys() {
+        if !is_label_name(k) || k == "__name__" {
+            probs.push((None, format!("invalid label name: {k}")));
+        }
+    }
+    for k in annotations.keys() {
+        if !is_label_name(k) {
+            probs.push((None, format!("invalid annotation name: {k}")));
+        }
+    }
+    if kind == RuleKind::Alerting && r.record.is_none() {
+        let tname = format!("__alert_{name}");
+        for (k, v) in &labels {
+            if let Err(e) = check_alert_template(&tname, v) {
+                probs.push((None, format!("label \"{k}\": {e}")));
+            }
+        }
+        for (k, v) in &annotations {
+            if let Err(e) = check_alert_template(&tname, v) {
+                probs.push((None, format!("annotation \"{k}\": {e}")));
+            }
+        }
+    }
+    if !probs.is_empty() {
+        return Err((name, probs));
+    }
+    Ok(RuleSpec {
+        kind,
+        name,
+        expr,
+        for_ms,
+        keep_firing_for_ms,
+        labels,
+        annotations,
+    })
+}
+
+/// Reads and validates one rule file.
+pub fn load_rule_file(path: &Path) -> Result<RuleFile> {
+    let p = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
+        path: p.clone(),
+        message: e.to_string(),
+    })?;
+    parse_rule_file(&p, &text).map_err(Error::Invalid)
+}
+
+/// Resolves `rule_files:` patterns (relative ones against `base_dir`, the
+/// directory of the config file) with globs, then loads every match in
+/// order. A pattern that matches nothing is not an error, as in Prometheus.
+pub fn load_rule_files(globs: &[String], base_dir: &Path) -> Result<Vec<RuleFile>> {
+    let mut out = Vec::new();
+    let mut errs = Vec::new();
+    for path in resolve_globs(globs, base_dir)? {
+        match load_rule_file(&path) {
+            Ok(f) => out.push(f),
+            Err(Error::Invalid(e)) => errs.extend(e),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
+/// The files `globs` match, each pattern's matches sorted, relative
+/// patterns joined to `base_dir`.
+pub fn resolve_globs(globs: &[String], base_dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for g in globs {
+        if g.is_empty() {
+            continue;
+        }
+        let full = if Path::new(g).is_absolute() {
+            PathBuf::from(g)
+        } else {
+            base_dir.join(g)
+        };
+        let pattern = full.display().to_string();
+        let paths = glob::glob(&pattern).map_err(|e| {
+            Error::Invalid(vec![format!("invalid rule file pattern \"{g}\": {e}")])
+        })?;
+        let mut matched: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
+        matched.sort();
+        out.extend(matched);
+    }
+    Ok(out)
+}
+
+/// What `check rules` printed and its exit status.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    /// Text promtool writes to standard output.
+    pub stdout: String,
+    /// Text promtool writes to standard error.
+    pub stderr: String,
+    /// 0 when every file is valid, 1 otherwise.
+    pub exit_code: i32,
+}
+
+/// Checks rule files as `promtool check rules` does, with its output.
+pub fn check_rules(paths: &[PathBuf]) -> CheckReport {
+    let mut rep = CheckReport::default();
+    for path in paths {
+        let p = path.display().to_string();
+        let _ = writeln!(rep.stdout, "Checking {p}");
+        let res = std::fs::read_to_string(path)
+            .map_err(|e| vec![format!("{p}: {e}")])
+            .and_then(|t| parse_rule_file(&p, &t));
+        match res {
+            Ok(f) => {
+                let n: usize = f.groups.iter().map(|g| g.rules.len()).sum();
+                let dups = duplicates(&f);
+                if !dups.is_empty() {
+                    let _ = writeln!(rep.stdout, "{} duplicate rule(s) found.", dups.len());
+                    for (metric, labels) in dups {
+                        let _ = writeln!(rep.stdout, "Metric: {metric}\nLabel(s):");
+                        for (k, v) in labels {
+                            let _ = writeln!(rep.stdout, "\t{k}: {v}");
+                        }
+                    }
+                    let _ = writeln!(rep.stdout, "Might cause inconsistency while recording expressions.");
+                }
+                let _ = writeln!(rep.stdout, "  SUCCESS: {n} rules found");
+            }
+            Err(errs) => {
+                rep.exit_code = 1;
+                rep.stderr.push_str("  FAILED:\n");
+                for e in errs {
+                    rep.stderr.push_str(&e);
+                    rep.stderr.push('\n');
+                }
+            }
+        }
+        rep.stdout.push('\n');
+    }
+    rep
+}
+
+/// Recording rules writing the same name and labels twice (promtool warns).
+fn duplicates(f: &RuleFile) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut all: Vec<(String, BTreeMap<String, String>)> = f
+        .groups
+        .iter()
+        .flat_map(|g| g.rules.iter())
+        .filter(|r| r.kind == RuleKind::Recording)
+        .map(|r| (r.name.clone(), r.labels.clone()))
+        .collect();
+    all.sort();
+    let mut out = Vec::new();
+    for w in all.windows(2) {
+        if w[0] == w[1] && out.last() != Some(&w[0]) {
+            out.push(w[0].clone());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn valid_file_loads() {
+        let f = parse_rule_file(
+            "r.yml",
+            "groups:\n- name: g\n  interval: 30s\n  limit: 3\n  labels: {team: a}\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n  - alert: Down\n    expr: up == 0\n    for: 5m\n    keep_firing_for: 1m\n    labels: {severity: page}\n    annotations: {summary: '{{ $labels.job }}'}\n",
+        )
+        .unwrap();
+        let g = &f.groups[0];
+        assert_eq!(g.interval_ms, Some(30_000));
+        assert_eq!(g.limit, 3);
+        assert_eq!(g.rules[1].for_ms, 300_000);
+        assert_eq!(g.rules[1].keep_firing_for_ms, 60_000);
+        assert_eq!(g.rules[1].kind, RuleKind::Alerting);
+    }
+
+    #[test]
+    fn errors_name_file_group_rule_and_position() {
+        let errs = parse_rule_file(
+            "bad.yml",
+            "groups:\n  - name: g1\n    rules:\n      - record: \"job up\"\n        expr: sum by (job) (up\n      - alert: X\n        expr: up == 0\n        annotations:\n          summary: \"{{ $labels.instance \"\n  - name: g1\n    rules:\n      - record: a\n        alert: b\n        expr: up\n",
+        )
+        .unwrap_err();
+        assert!(errs[0].starts_with("bad.yml: 5:15: group \"g1\", rule 1, \"job up\": could not parse expression: "), "{errs:?}");
+        assert_eq!(errs[1], "bad.yml: 4:17: group \"g1\", rule 1, \"job up\": invalid recording rule name: job up");
+        assert!(errs[2].starts_with("bad.yml: group \"g1\", rule 2, \"X\": annotation \"summary\": "), "{errs:?}");
+        assert_eq!(errs[3], "bad.yml: 10:5: groupname: \"g1\" is repeated in the same file");
+        assert_eq!(errs[4], "bad.yml: 12:17: 13:16: group \"g1\", rule 1, \"b\": only one of 'record' and 'alert' must be set");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let errs = parse_rule_file("u.yml", "groups:\n- name: g\n  rulez: []\n").unwrap_err();
+        assert!(errs[0].starts_with("u.yml: "), "{errs:?}");
+        assert!(errs[0].contains("rulez"), "{errs:?}");
+    }
+}
