@@ -520,3 +520,27 @@ fn close_fsyncs_and_stats_report_the_head() {
         ErrorKind::Unavailable
     );
 }
+
+#[test]
+fn torn_wal_tail_is_repaired_on_open() {
+    let d = TempDir::new("db-torn");
+    let db = Db::open(d.path(), opts(7_200_000)).unwrap();
+    for t in 0..10 {
+        append_all(&db, &[(lbl("m", 0), t * 1000, t as f64)]);
+    }
+    std::mem::forget(db);
+    // Half a record at the end, as a kill -9 during write(2) would leave.
+    let seg = d.path().join("wal").join("00000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    let n = b.len();
+    b.extend_from_within(n - 20..n - 5);
+    std::fs::write(&seg, &b).unwrap();
+    let db = Db::open(d.path(), opts(7_200_000)).unwrap();
+    assert_eq!(db.stats().wal_corruptions_total, 1);
+    assert_eq!(dump(&*db, 0, i64::MAX, &[])[0].1.len(), 10);
+    append_all(&db, &[(lbl("m", 0), 20_000, 1.0)]);
+    drop(db);
+    let db = Db::open(d.path(), opts(7_200_000)).unwrap();
+    assert_eq!(db.stats().wal_corruptions_total, 0);
+    assert_eq!(dump(&*db, 0, i64::MAX, &[])[0].1.len(), 11);
+}

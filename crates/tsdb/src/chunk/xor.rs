@@ -166,10 +166,10 @@ impl XorAppender {
     pub(crate) fn new() -> Self {
         XorAppender {
             w: BitWriter {
-                // A full 120-sample chunk of scrape data takes 100-250 bytes:
-                // start big enough to skip the first few reallocations.
+                // Small to start: a million open chunks pay for every byte,
+                // and `BitWriter::push` grows the buffer by quarters.
                 buf: {
-                    let mut b = Vec::with_capacity(64);
+                    let mut b = Vec::with_capacity(32);
                     b.extend_from_slice(&[0, 0]);
                     b
                 },
