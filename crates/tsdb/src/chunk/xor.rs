@@ -166,10 +166,12 @@ impl XorAppender {
     pub(crate) fn new() -> Self {
         XorAppender {
             w: BitWriter {
-                // Small to start: a million open chunks pay for every byte,
-                // and `BitWriter::push` grows the buffer by quarters.
+                // Room for the first ten or so samples without a
+                // reallocation (measured: 32 bytes cost more RSS per series
+                // than 64 through early regrowth); `BitWriter::push` then
+                // grows the buffer by quarters.
                 buf: {
-                    let mut b = Vec::with_capacity(32);
+                    let mut b = Vec::with_capacity(64);
                     b.extend_from_slice(&[0, 0]);
                     b
                 },
