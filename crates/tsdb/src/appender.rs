@@ -73,6 +73,15 @@ impl DbAppender {
     }
 }
 
+impl Drop for DbAppender {
+    /// Rollback, drop, or a failed commit: release the pending marks.
+    fn drop(&mut self) {
+        for cell in &self.cells {
+            self.db.head.release(cell);
+        }
+    }
+}
+
 impl Appender for DbAppender {
     fn append(
         &mut self,
@@ -176,6 +185,8 @@ impl Appender for DbAppender {
                 Err(_) => Counters::inc(&c.out_of_order, 1),
             }
         }
+        // Applied: nothing left pending for `Drop` to release.
+        me.cells.clear();
         Counters::inc(&c.samples_appended, n);
         Ok(AppendStats {
             samples: n,

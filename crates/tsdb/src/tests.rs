@@ -544,3 +544,41 @@ fn torn_wal_tail_is_repaired_on_open() {
     assert_eq!(db.stats().wal_corruptions_total, 0);
     assert_eq!(dump(&*db, 0, i64::MAX, &[])[0].1.len(), 11);
 }
+
+#[test]
+fn head_truncation_keeps_series_of_open_transactions() {
+    let d = TempDir::new("db-pending");
+    let db = Db::open(d.path(), opts(10_000)).unwrap();
+    append_all(&db, &[(lbl("a", 0), 0, 1.0)]);
+    append_all(&db, &[(lbl("a", 0), 20_000, 1.0)]);
+    let mut app = db.appender();
+    app.append(0, &lbl("b", 0), 20_001, 2.0).unwrap();
+    // The new series holds no sample yet; the cut must not drop it.
+    db.run_maintenance_once().unwrap();
+    assert_eq!(db.stats().head_truncations_total, 1);
+    app.commit().unwrap();
+    let got = dump(&*db, 0, i64::MAX, &[Matcher::equal("__name__", "b")]);
+    assert_eq!(got.len(), 1);
+    drop(db);
+    let db = Db::open(d.path(), opts(10_000)).unwrap();
+    assert_eq!(
+        dump(&*db, 0, i64::MAX, &[Matcher::equal("__name__", "b")]),
+        got
+    );
+    // A rolled-back creation is released and collected at the next cut.
+    let mut app = db.appender();
+    app.append(0, &lbl("c", 0), 20_002, 2.0).unwrap();
+    app.rollback();
+    append_all(&db, &[(lbl("a", 0), 40_000, 1.0)]);
+    db.run_maintenance_once().unwrap();
+    assert!(db
+        .series(0, i64::MAX, &[Matcher::equal("__name__", "c")])
+        .unwrap()
+        .is_empty());
+    // `b` moved to a block with that cut; only `a` is left in the head.
+    assert_eq!(db.stats().head_series, 1);
+    assert_eq!(
+        dump(&*db, 0, i64::MAX, &[Matcher::equal("__name__", "b")]),
+        got
+    );
+}

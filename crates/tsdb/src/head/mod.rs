@@ -221,16 +221,26 @@ impl Head {
 
     /// Checks a sample against series `id` without storing it. Returns
     /// whether the series' labels are already in the WAL.
+    /// On success the sample counts as pending on the series until
+    /// [`Head::apply`] or [`Head::release`].
     pub(crate) fn check(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<bool, Reject> {
-        let s = cell.lock();
+        let mut s = cell.lock();
         self.decide(&s, t, v)?;
+        s.pending += 1;
         Ok(s.logged)
+    }
+
+    /// Drops a pending sample that will not be applied (rollback).
+    pub(crate) fn release(&self, cell: &SeriesCell) {
+        let mut s = cell.lock();
+        s.pending = s.pending.saturating_sub(1);
     }
 
     /// Stores a sample, re-checking it (another transaction may have
     /// written to the series since [`Head::check`]).
     pub(crate) fn apply(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<Appended, Reject> {
         let mut s = cell.lock();
+        s.pending = s.pending.saturating_sub(1);
         let d = self.decide(&s, t, v)?;
         let d = self.store(&mut s, d, t, v)?;
         drop(s);

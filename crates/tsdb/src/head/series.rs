@@ -43,6 +43,10 @@ pub(crate) struct MemSeries {
     pub(crate) ooo: Option<Box<Vec<Sample>>>,
     /// Whether the WAL holds this series' labels (see `appender.rs`).
     pub(crate) logged: bool,
+    /// Samples validated by open transactions and not yet applied or
+    /// rolled back: head truncation must not drop a series that is about to
+    /// receive samples, even if it holds none yet.
+    pub(crate) pending: u32,
 }
 
 pub(crate) struct OpenChunk {
@@ -62,6 +66,7 @@ impl MemSeries {
             last_v: 0,
             ooo: None,
             logged: false,
+            pending: 0,
         }
     }
 
@@ -134,8 +139,10 @@ impl MemSeries {
         }
     }
 
+    /// Empty and not about to receive samples: safe to drop.
     pub(crate) fn is_empty(&self) -> bool {
-        self.chunks.is_empty()
+        self.pending == 0
+            && self.chunks.is_empty()
             && self.open.is_none()
             && self.ooo.as_ref().is_none_or(|o| o.is_empty())
     }
