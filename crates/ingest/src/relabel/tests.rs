@@ -286,3 +286,28 @@ fn validation_follows_prometheus() {
     // Templated target labels are fine before expansion.
     rules("- target_label: 'l_${1}'\n- target_label: '$1'\n");
 }
+
+#[test]
+fn perl_classes_are_ascii_as_in_go() {
+    let m = |re: &str, s: &str| RelabelRegex::new(re).unwrap().is_match(s);
+    assert!(m(r"\d+", "123"));
+    // Arabic-Indic digits are \d in Rust's Unicode mode, not in Go.
+    assert!(!m(r"\d+", "\u{661}\u{662}"));
+    assert!(m(r"\D+", "\u{661}\u{662}"));
+    assert!(!m(r"\w+", "é"));
+    assert!(m(r"[\w.]+", "a.b_1"));
+    assert!(!m(r"[\w.]+", "é"));
+    assert!(m(r"[^\d]+", "abc"));
+    assert!(m(r"a\sb", "a b"));
+    assert!(!m(r"a\sb", "a\u{a0}b"));
+    assert!(m(r"(.*)\b(x)", "a x"));
+    assert!(m(r"[]a]+", "]a"));
+    assert!(m(r"[[:alpha:]]+", "abc"));
+    assert!(m(r"[\[]", "["));
+    assert!(m(r"\.", "."));
+    assert!(m(r"é.", "éé"));
+    // The typical port-stripping rule still works.
+    let re = RelabelRegex::new(r"([^:]+)(?::\d+)?").unwrap();
+    let caps = re.regex().captures("host:9100").unwrap();
+    assert_eq!(&caps[1], "host");
+}
