@@ -599,6 +599,29 @@ mod tests {
     }
 
     #[test]
+    fn damage_in_a_middle_segment_drops_the_segments_after_it() {
+        let d = TempDir::new("wal-middle");
+        {
+            let wal = Wal::open(d.path(), 64 << 10, Arc::default(), |_| {}).unwrap();
+            write_some(&wal, 3000);
+        }
+        let segs = list_segments(d.path()).unwrap();
+        assert!(segs.len() >= 3, "{segs:?}");
+        let victim = d.path().join(segment_name(segs[1]));
+        let mut b = fs::read(&victim).unwrap();
+        b[100] ^= 0x01;
+        fs::write(&victim, &b).unwrap();
+        let (recs, c) = replay(d.path());
+        assert_eq!(Counters::get(&c.wal_corruptions), 1);
+        assert!(!recs.is_empty() && recs.len() < 6000);
+        // Segments after the damaged one are gone; the damaged one was cut
+        // before its bad record; a new segment follows.
+        let left = list_segments(d.path()).unwrap();
+        assert_eq!(left, vec![segs[0], segs[1], segs[1] + 1]);
+        assert!(fs::metadata(&victim).unwrap().len() <= 100);
+    }
+
+    #[test]
     fn checkpoint_replaces_old_segments() {
         let d = TempDir::new("wal-cp");
         {
