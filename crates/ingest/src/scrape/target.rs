@@ -69,14 +69,20 @@ pub struct Target {
 }
 
 impl Target {
-    fn new(discovered: Labels, full: Labels, interval: Duration, timeout: Duration) -> Target {
+    fn new(
+        discovered: Labels,
+        full: Labels,
+        interval: Duration,
+        timeout: Duration,
+        params: &BTreeMap<String, Vec<String>>,
+    ) -> Target {
         let labels = Labels::from_sorted(
             full.iter()
                 .filter(|l| !l.name.starts_with("__"))
                 .cloned()
                 .collect(),
         );
-        let url = target_url(&full);
+        let url = target_url(&full, params);
         Target {
             discovered,
             full,
@@ -227,7 +233,13 @@ pub fn populate_labels(cfg: &ScrapeConfig, mut lb: LabelsBuilder) -> Populated {
     if lb.get(INSTANCE_LABEL).is_none() {
         lb.set(INSTANCE_LABEL, addr);
     }
-    Populated::Active(Target::new(discovered, lb.into_labels(), interval, timeout))
+    Populated::Active(Target::new(
+        discovered,
+        lb.into_labels(),
+        interval,
+        timeout,
+        &cfg.params,
+    ))
 }
 
 /// True when `addr` ends in a `:port` that Go's `net.SplitHostPort` accepts.
@@ -256,16 +268,24 @@ fn is_valid_host(addr: &str) -> bool {
     !addr.contains(':')
 }
 
-/// `scheme://address/path?params`, with `__param_*` labels overriding the
-/// first value of each configured parameter (as Prometheus does).
-pub(crate) fn target_url(full: &Labels) -> String {
+/// `scheme://address/path?params`: the job's `params` with every value,
+/// each `__param_<name>` label replacing the first value of `<name>` (or
+/// adding it), keys sorted, as Prometheus builds target URLs.
+pub(crate) fn target_url(full: &Labels, config_params: &BTreeMap<String, Vec<String>>) -> String {
     let scheme = full.get(SCHEME_LABEL).unwrap_or("http");
     let addr = full.get(ADDRESS_LABEL).unwrap_or("");
     let path = full.get(METRICS_PATH_LABEL).unwrap_or("/metrics");
-    let mut params: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    let mut params: BTreeMap<&str, Vec<&str>> = config_params
+        .iter()
+        .map(|(k, vs)| (k.as_str(), vs.iter().map(String::as_str).collect()))
+        .collect();
     for l in full {
         if let Some(k) = l.name.strip_prefix(PARAM_PREFIX) {
-            params.entry(k).or_default().push(&l.value);
+            let vs = params.entry(k).or_default();
+            match vs.first_mut() {
+                Some(first) => *first = &l.value,
+                None => vs.push(&l.value),
+            }
         }
     }
     let mut url = format!("{scheme}://{addr}");
@@ -316,14 +336,18 @@ mod tests {
 
     #[test]
     fn labels_urls_and_instance_follow_prometheus() {
-        let c = cfg("scrape_configs:\n  - job_name: node\n    params: {module: [a b, c]}\n    static_configs: [{targets: ['h:9100']}]\n");
+        let c = cfg("scrape_configs:\n  - job_name: node\n    params: {module: [a b, c], 'collect[]': [cpu]}\n    static_configs: [{targets: ['h:9100']}]\n");
         let Populated::Active(t) = one(
             &c,
             &[("__address__", "h:9100"), ("__meta_x", "1"), ("env", "p")],
         ) else {
             panic!("active expected")
         };
-        assert_eq!(t.url, "http://h:9100/metrics?module=a+b");
+        // Every configured value is sent; keys sorted and escaped as Go does.
+        assert_eq!(
+            t.url,
+            "http://h:9100/metrics?collect%5B%5D=cpu&module=a+b&module=c"
+        );
         assert_eq!(
             t.labels,
             Labels::from_pairs([("env", "p"), ("instance", "h:9100"), ("job", "node")])
