@@ -179,9 +179,15 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
         let g = g.value;
         let name = g.name.as_ref().map(|n| n.value.clone()).unwrap_or_default();
         if name.is_empty() {
-            errs.push(format!("{path}: {}:{}: Groupname must not be empty", gpos.0, gpos.1));
+            errs.push(format!(
+                "{path}: {}:{}: Groupname must not be empty",
+                gpos.0, gpos.1
+            ));
         } else if !seen.insert(name.clone()) {
-            errs.push(format!("{path}: {}:{}: groupname: \"{name}\" is repeated in the same file", gpos.0, gpos.1));
+            errs.push(format!(
+                "{path}: {}:{}: groupname: \"{name}\" is repeated in the same file",
+                gpos.0, gpos.1
+            ));
         }
         let mut dur = |f: &Option<Spanned<String>>, field: &str| -> Option<i64> {
             let f = f.as_ref()?;
@@ -236,7 +242,10 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
         });
     }
     if errs.is_empty() {
-        Ok(RuleFile { path: path.to_owned(), groups })
+        Ok(RuleFile {
+            path: path.to_owned(),
+            groups,
+        })
     } else {
         Err(errs)
     }
@@ -262,7 +271,10 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
             RuleKind::Recording
         }
         (None, None) => {
-            probs.push((Some((rpos, None)), "one of 'record' or 'alert' must be set".into()));
+            probs.push((
+                Some((rpos, None)),
+                "one of 'record' or 'alert' must be set".into(),
+            ));
             RuleKind::Recording
         }
         (Some(_), None) => RuleKind::Recording,
@@ -270,13 +282,20 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
     };
     let expr = r.expr.as_ref().map(|e| e.value.text()).unwrap_or_default();
     match &r.expr {
-        None => probs.push((Some((rpos, None)), "field 'expr' must be set in rule".into())),
-        Some(e) if expr.trim().is_empty() => {
-            probs.push((Some((pos(e), None)), "field 'expr' must be set in rule".into()))
-        }
+        None => probs.push((
+            Some((rpos, None)),
+            "field 'expr' must be set in rule".into(),
+        )),
+        Some(e) if expr.trim().is_empty() => probs.push((
+            Some((pos(e), None)),
+            "field 'expr' must be set in rule".into(),
+        )),
         Some(e) => {
             if let Err(err) = sightline_promql::parse(&expr) {
-                probs.push((Some((pos(e), None)), format!("could not parse expression: {err}")));
+                probs.push((
+                    Some((pos(e), None)),
+                    format!("could not parse expression: {err}"),
+                ));
             }
         }
     }
@@ -315,7 +334,10 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
             probs.push((None, "invalid field 'for' in recording rule".into()));
         }
         if keep_firing_for_ms != 0 {
-            probs.push((None, "invalid field 'keep_firing_for' in recording rule".into()));
+            probs.push((
+                None,
+                "invalid field 'keep_firing_for' in recording rule".into(),
+            ));
         }
         if let Some(rec) = &r.record {
             if !is_metric_name(&rec.value) {
@@ -407,9 +429,8 @@ pub fn resolve_globs(globs: &[String], base_dir: &Path) -> Result<Vec<PathBuf>> 
             base_dir.join(g)
         };
         let pattern = full.display().to_string();
-        let paths = glob::glob(&pattern).map_err(|e| {
-            Error::Invalid(vec![format!("invalid rule file pattern \"{g}\": {e}")])
-        })?;
+        let paths = glob::glob(&pattern)
+            .map_err(|e| Error::Invalid(vec![format!("invalid rule file pattern \"{g}\": {e}")]))?;
         let mut matched: Vec<PathBuf> = paths.filter_map(|p| p.ok()).collect();
         matched.sort();
         out.extend(matched);
@@ -449,7 +470,10 @@ pub fn check_rules(paths: &[PathBuf]) -> CheckReport {
                             let _ = writeln!(rep.stdout, "\t{k}: {v}");
                         }
                     }
-                    let _ = writeln!(rep.stdout, "Might cause inconsistency while recording expressions.");
+                    let _ = writeln!(
+                        rep.stdout,
+                        "Might cause inconsistency while recording expressions."
+                    );
                 }
                 let _ = writeln!(rep.stdout, "  SUCCESS: {n} rules found");
             }
@@ -512,10 +536,24 @@ mod tests {
             "groups:\n  - name: g1\n    rules:\n      - record: \"job up\"\n        expr: sum by (job) (up\n      - alert: X\n        expr: up == 0\n        annotations:\n          summary: \"{{ $labels.instance \"\n  - name: g1\n    rules:\n      - record: a\n        alert: b\n        expr: up\n",
         )
         .unwrap_err();
-        assert!(errs[0].starts_with("bad.yml: 5:15: group \"g1\", rule 1, \"job up\": could not parse expression: "), "{errs:?}");
-        assert_eq!(errs[1], "bad.yml: 4:17: group \"g1\", rule 1, \"job up\": invalid recording rule name: job up");
-        assert!(errs[2].starts_with("bad.yml: group \"g1\", rule 2, \"X\": annotation \"summary\": "), "{errs:?}");
-        assert_eq!(errs[3], "bad.yml: 10:5: groupname: \"g1\" is repeated in the same file");
+        assert!(
+            errs[0].starts_with(
+                "bad.yml: 5:15: group \"g1\", rule 1, \"job up\": could not parse expression: "
+            ),
+            "{errs:?}"
+        );
+        assert_eq!(
+            errs[1],
+            "bad.yml: 4:17: group \"g1\", rule 1, \"job up\": invalid recording rule name: job up"
+        );
+        assert!(
+            errs[2].starts_with("bad.yml: group \"g1\", rule 2, \"X\": annotation \"summary\": "),
+            "{errs:?}"
+        );
+        assert_eq!(
+            errs[3],
+            "bad.yml: 10:5: groupname: \"g1\" is repeated in the same file"
+        );
         assert_eq!(errs[4], "bad.yml: 12:17: 13:16: group \"g1\", rule 1, \"b\": only one of 'record' and 'alert' must be set");
     }
 

@@ -2,11 +2,35 @@
 //!
 //! - [`file`]: rule files in Prometheus's format, validated as
 //!   `promtool check rules` does ([`load_rule_files`], [`check_rules`]).
+//! - [`RuleGroup`] evaluates its rules at a timestamp over a
+//!   [`RuleContext`] (querier, appender, engine): recording rules write
+//!   their results back, alerting rules keep Prometheus's state machine
+//!   ([`AlertingRule`], [`Alert`]) and write `ALERTS` / `ALERTS_FOR_STATE`.
+//! - [`RuleManager`] loads `rule_files:`, runs the groups on their
+//!   intervals, hands due alerts ([`OutgoingAlert`]) to a callback and
+//!   serves `/api/v1/rules` and `/api/v1/alerts` snapshots.
 //! - [`template`]: Go text/template expansion with Prometheus's data and functions.
+//! - [`unittest`]: `promtool test rules` files ([`run_test_files`]).
+//!
+//! Times are milliseconds since the epoch throughout.
+
+mod alerting;
 mod error;
 pub mod file;
 pub mod gofmt;
+mod group;
+mod manager;
 pub mod template;
+pub mod unittest;
 
+pub use alerting::{Alert, AlertState, AlertingRule, OutgoingAlert, RESOLVED_RETENTION_MS};
 pub use error::{Error, Result};
-pub use file::{check_rules, load_rule_files, CheckReport};
+pub use file::{
+    check_rules, load_rule_files, CheckReport, GroupSpec, RuleFile, RuleKind, RuleSpec,
+};
+pub use group::{Health, Rule, RuleBody, RuleContext, RuleGroup};
+pub use manager::{
+    group_snapshot, AlertJson, AlertsData, GroupJson, ManagerOptions, NotifyFn, RuleJson,
+    RuleManager, RulesData,
+};
+pub use unittest::{run_test_files, TestReport};

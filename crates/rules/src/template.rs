@@ -48,7 +48,12 @@ impl std::fmt::Debug for TemplateEnv {
 fn labels_value(l: &Labels) -> Value {
     let m: BTreeMap<Arc<str>, Value> = l
         .iter()
-        .map(|x| (Arc::from(x.name.as_str()), Value::String(x.value.as_str().into())))
+        .map(|x| {
+            (
+                Arc::from(x.name.as_str()),
+                Value::String(x.value.as_str().into()),
+            )
+        })
         .collect();
     Value::Map(Arc::new(m))
 }
@@ -87,9 +92,7 @@ pub fn expand(name: &str, text: &str, data: &Value, env: &TemplateEnv) -> Result
     let fm = funcs(Some(env));
     let tree = parse_body(name, text, fm.clone())
         .map_err(|e| format!("error parsing template {name}: {e}"))?;
-    let t = Template::new(name)
-        .funcs(fm)
-        .add_parse_tree(BODY, tree);
+    let t = Template::new(name).funcs(fm).add_parse_tree(BODY, tree);
     t.execute_template_to_string(BODY, data)
         .map_err(|e| format!("error executing template {name}: {}", clean(name, &e)))
 }
@@ -378,51 +381,91 @@ fn run_query(env: &TemplateEnv, q: &str) -> Result<Value, TemplateError> {
 
 type F = fn(&[Value]) -> Result<Value, TemplateError>;
 
-fn one_float(name: &'static str, f: fn(f64) -> String) -> impl Fn(&[Value]) -> Result<Value, TemplateError> {
+fn one_float(
+    name: &'static str,
+    f: fn(f64) -> String,
+) -> impl Fn(&[Value]) -> Result<Value, TemplateError> {
     move |a: &[Value]| Ok(s(f(to_float(arg(name, a, 1)?)?)))
 }
 
 /// The function map: gotmpl's builtins plus Prometheus's.
 fn funcs(env: Option<&TemplateEnv>) -> FuncMap {
     let mut m = FuncMap::new();
-    let mut add = |name: &str, f: Arc<dyn Fn(&[Value]) -> Result<Value, TemplateError> + Send + Sync>| {
+    let mut add = |name: &str, f: gotmpl::ValueFunc| {
         m.insert(name.to_owned(), f);
     };
-    add("__goprint", Arc::new(|a: &[Value]| {
-        Ok(match a.last() {
-            Some(Value::Float(f)) => s(format_shortest_g(*f)),
-            Some(Value::Nil) | None => s(""),
-            Some(v) => v.clone(),
-        })
-    }));
+    add(
+        "__goprint",
+        Arc::new(|a: &[Value]| {
+            Ok(match a.last() {
+                Some(Value::Float(f)) => s(format_shortest_g(*f)),
+                Some(Value::Nil) | None => s(""),
+                Some(v) => v.clone(),
+            })
+        }),
+    );
     add("humanize", Arc::new(one_float("humanize", humanize)));
-    add("humanize1024", Arc::new(one_float("humanize1024", humanize1024)));
-    add("humanizeDuration", Arc::new(one_float("humanizeDuration", humanize_duration)));
-    add("humanizePercentage", Arc::new(one_float("humanizePercentage", |v| {
-        format!("{}%", format_g(v * 100.0, 4))
-    })));
-    add("humanizeTimestamp", Arc::new(one_float("humanizeTimestamp", |v| {
-        if v.is_nan() || v.is_infinite() {
-            format_g(v, 4)
-        } else {
+    add(
+        "humanize1024",
+        Arc::new(one_float("humanize1024", humanize1024)),
+    );
+    add(
+        "humanizeDuration",
+        Arc::new(one_float("humanizeDuration", humanize_duration)),
+    );
+    add(
+        "humanizePercentage",
+        Arc::new(one_float("humanizePercentage", |v| {
+            format!("{}%", format_g(v * 100.0, 4))
+        })),
+    );
+    add(
+        "humanizeTimestamp",
+        Arc::new(one_float("humanizeTimestamp", |v| {
+            if v.is_nan() || v.is_infinite() {
+                format_g(v, 4)
+            } else {
+                format_go_time((v * 1000.0).round() as i64)
+            }
+        })),
+    );
+    add(
+        "toTime",
+        Arc::new(one_float("toTime", |v| {
             format_go_time((v * 1000.0).round() as i64)
-        }
-    })));
-    add("toTime", Arc::new(one_float("toTime", |v| format_go_time((v * 1000.0).round() as i64))));
-    add("toDuration", Arc::new(one_float("toDuration", |v| format_go_duration((v * 1000.0).round() as i64))));
+        })),
+    );
+    add(
+        "toDuration",
+        Arc::new(one_float("toDuration", |v| {
+            format_go_duration((v * 1000.0).round() as i64)
+        })),
+    );
     let simple: [(&str, F); 13] = [
         ("title", |a| Ok(s(title(&string_arg(a, 0, "title")?)))),
-        ("toUpper", |a| Ok(s(string_arg(a, 0, "toUpper")?.to_uppercase()))),
-        ("toLower", |a| Ok(s(string_arg(a, 0, "toLower")?.to_lowercase()))),
+        ("toUpper", |a| {
+            Ok(s(string_arg(a, 0, "toUpper")?.to_uppercase()))
+        }),
+        ("toLower", |a| {
+            Ok(s(string_arg(a, 0, "toLower")?.to_lowercase()))
+        }),
         ("safeHtml", |a| Ok(s(string_arg(a, 0, "safeHtml")?))),
-        ("urlQueryEscape", |a| Ok(s(query_escape(&string_arg(a, 0, "urlQueryEscape")?)))),
-        ("graphLink", |a| Ok(s(expr_link(&string_arg(a, 0, "graphLink")?, 0)))),
-        ("tableLink", |a| Ok(s(expr_link(&string_arg(a, 0, "tableLink")?, 1)))),
+        ("urlQueryEscape", |a| {
+            Ok(s(query_escape(&string_arg(a, 0, "urlQueryEscape")?)))
+        }),
+        ("graphLink", |a| {
+            Ok(s(expr_link(&string_arg(a, 0, "graphLink")?, 0)))
+        }),
+        ("tableLink", |a| {
+            Ok(s(expr_link(&string_arg(a, 0, "tableLink")?, 1)))
+        }),
         ("reReplaceAll", |a| {
             let re = regex::Regex::new(&string_arg(a, 0, "reReplaceAll")?)
                 .map_err(|e| err(format!("reReplaceAll: {e}")))?;
             let repl = string_arg(a, 1, "reReplaceAll")?;
-            Ok(s(re.replace_all(&string_arg(a, 2, "reReplaceAll")?, repl.as_str()).into_owned()))
+            Ok(s(re
+                .replace_all(&string_arg(a, 2, "reReplaceAll")?, repl.as_str())
+                .into_owned()))
         }),
         ("match", |a| {
             let re = regex::Regex::new(&string_arg(a, 0, "match")?)
@@ -454,67 +497,102 @@ fn funcs(env: Option<&TemplateEnv>) -> FuncMap {
     for (n, f) in simple {
         add(n, Arc::new(f));
     }
-    add("stripDomain", Arc::new(|a: &[Value]| {
-        let hp = string_arg(a, 0, "stripDomain")?;
-        let (host, port) = split_host_port(&hp).unwrap_or((hp.clone(), String::new()));
-        if host.parse::<std::net::IpAddr>().is_ok() {
-            return Ok(s(hp));
-        }
-        let host = host.split('.').next().unwrap_or("").to_owned();
-        Ok(s(if port.is_empty() { host } else { join_host_port(&host, &port) }))
-    }));
-    add("label", Arc::new(|a: &[Value]| {
-        if a.len() != 2 {
-            return Err(TemplateError::ArgCount { name: "label".into(), expected: 2, got: a.len() });
-        }
-        let name = string_arg(a, 0, "label")?;
-        Ok(sample_labels(&a[1])
-            .and_then(|m| m.get(name.as_str()).cloned())
-            .unwrap_or_else(|| s("")))
-    }));
-    add("sortByLabel", Arc::new(|a: &[Value]| {
-        let name = string_arg(a, 0, "sortByLabel")?;
-        let Some(Value::List(l)) = a.get(1) else {
-            return Err(err("sortByLabel: expected a query result"));
-        };
-        let mut v: Vec<Value> = l.to_vec();
-        let key = |x: &Value| -> String {
-            sample_labels(x)
-                .and_then(|m| m.get(name.as_str()))
-                .map(|v| v.to_string())
-                .unwrap_or_default()
-        };
-        v.sort_by_key(key);
-        Ok(Value::List(v.into()))
-    }));
-    add("args", Arc::new(|a: &[Value]| {
-        let m: BTreeMap<Arc<str>, Value> = a
-            .iter()
-            .enumerate()
-            .map(|(i, v)| (Arc::from(format!("arg{i}").as_str()), v.clone()))
-            .collect();
-        Ok(Value::Map(Arc::new(m)))
-    }));
-    add("parseDuration", Arc::new(|a: &[Value]| {
-        let d = string_arg(a, 0, "parseDuration")?;
-        let ms = parse_duration(&d)
-            .ok_or_else(|| err(format!("not a valid duration string: {d:?}")))?;
-        Ok(Value::Float(ms as f64 / 1000.0))
-    }));
+    add(
+        "stripDomain",
+        Arc::new(|a: &[Value]| {
+            let hp = string_arg(a, 0, "stripDomain")?;
+            let (host, port) = split_host_port(&hp).unwrap_or((hp.clone(), String::new()));
+            if host.parse::<std::net::IpAddr>().is_ok() {
+                return Ok(s(hp));
+            }
+            let host = host.split('.').next().unwrap_or("").to_owned();
+            Ok(s(if port.is_empty() {
+                host
+            } else {
+                join_host_port(&host, &port)
+            }))
+        }),
+    );
+    add(
+        "label",
+        Arc::new(|a: &[Value]| {
+            if a.len() != 2 {
+                return Err(TemplateError::ArgCount {
+                    name: "label".into(),
+                    expected: 2,
+                    got: a.len(),
+                });
+            }
+            let name = string_arg(a, 0, "label")?;
+            Ok(sample_labels(&a[1])
+                .and_then(|m| m.get(name.as_str()).cloned())
+                .unwrap_or_else(|| s("")))
+        }),
+    );
+    add(
+        "sortByLabel",
+        Arc::new(|a: &[Value]| {
+            let name = string_arg(a, 0, "sortByLabel")?;
+            let Some(Value::List(l)) = a.get(1) else {
+                return Err(err("sortByLabel: expected a query result"));
+            };
+            let mut v: Vec<Value> = l.to_vec();
+            let key = |x: &Value| -> String {
+                sample_labels(x)
+                    .and_then(|m| m.get(name.as_str()))
+                    .map(|v| v.to_string())
+                    .unwrap_or_default()
+            };
+            v.sort_by_key(key);
+            Ok(Value::List(v.into()))
+        }),
+    );
+    add(
+        "args",
+        Arc::new(|a: &[Value]| {
+            let m: BTreeMap<Arc<str>, Value> = a
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (Arc::from(format!("arg{i}").as_str()), v.clone()))
+                .collect();
+            Ok(Value::Map(Arc::new(m)))
+        }),
+    );
+    add(
+        "parseDuration",
+        Arc::new(|a: &[Value]| {
+            let d = string_arg(a, 0, "parseDuration")?;
+            let ms = parse_duration(&d)
+                .ok_or_else(|| err(format!("not a valid duration string: {d:?}")))?;
+            Ok(Value::Float(ms as f64 / 1000.0))
+        }),
+    );
     let url = env.map(|e| e.external_url.clone()).unwrap_or_default();
     let url2 = url.clone();
-    add("externalURL", Arc::new(move |_: &[Value]| Ok(s(url.clone()))));
-    add("pathPrefix", Arc::new(move |_: &[Value]| Ok(s(url_path(&url2)))));
+    add(
+        "externalURL",
+        Arc::new(move |_: &[Value]| Ok(s(url.clone()))),
+    );
+    add(
+        "pathPrefix",
+        Arc::new(move |_: &[Value]| Ok(s(url_path(&url2)))),
+    );
     let now = env.map_or(0, |e| e.ts);
-    add("now", Arc::new(move |_: &[Value]| Ok(Value::Float(now as f64 / 1000.0))));
+    add(
+        "now",
+        Arc::new(move |_: &[Value]| Ok(Value::Float(now as f64 / 1000.0))),
+    );
     let env = env.cloned();
-    add("query", Arc::new(move |a: &[Value]| {
-        let q = string_arg(a, 0, "query")?;
-        match &env {
-            Some(env) => run_query(env, &q),
-            None => Err(err("query: no querier available")),
-        }
-    }));
+    add(
+        "query",
+        Arc::new(move |a: &[Value]| {
+            let q = string_arg(a, 0, "query")?;
+            match &env {
+                Some(env) => run_query(env, &q),
+                None => Err(err("query: no querier available")),
+            }
+        }),
+    );
     m
 }
 
@@ -537,8 +615,16 @@ mod tests {
 
     fn env() -> TemplateEnv {
         let store = MemStore::new();
-        store.add(Labels::from_pairs([("__name__", "up"), ("job", "b")]), 0, 1.0);
-        store.add(Labels::from_pairs([("__name__", "up"), ("job", "a")]), 0, 0.0);
+        store.add(
+            Labels::from_pairs([("__name__", "up"), ("job", "b")]),
+            0,
+            1.0,
+        );
+        store.add(
+            Labels::from_pairs([("__name__", "up"), ("job", "a")]),
+            0,
+            0.0,
+        );
         TemplateEnv {
             querier: Some(Arc::new(store)),
             engine: Engine::default(),
@@ -549,33 +635,74 @@ mod tests {
 
     fn x(text: &str, value: f64) -> String {
         let l = Labels::from_pairs([("instance", "host.dom:9100"), ("job", "node")]);
-        let d = alert_data(&l, &Labels::from_pairs([("dc", "eu")]), "http://prom.example:9090/p", value);
+        let d = alert_data(
+            &l,
+            &Labels::from_pairs([("dc", "eu")]),
+            "http://prom.example:9090/p",
+            value,
+        );
         expand_alert("t", text, &d, &env())
     }
 
     #[test]
     fn prometheus_data_and_functions() {
-        assert_eq!(x("{{ $labels.job }} {{ .Labels.instance }} {{ $value }}", 1e6), "node host.dom:9100 1e+06");
+        assert_eq!(
+            x("{{ $labels.job }} {{ .Labels.instance }} {{ $value }}", 1e6),
+            "node host.dom:9100 1e+06"
+        );
         assert_eq!(x("[{{ $labels.missing }}]", 0.0), "[]");
-        assert_eq!(x("{{ $externalLabels.dc }} {{ $externalURL }}", 0.0), "eu http://prom.example:9090/p");
+        assert_eq!(
+            x("{{ $externalLabels.dc }} {{ $externalURL }}", 0.0),
+            "eu http://prom.example:9090/p"
+        );
         assert_eq!(x("{{ humanize $value }}", 1234567.0), "1.235M");
         assert_eq!(x("{{ humanize $value }}", 0.001234), "1.234m");
         assert_eq!(x("{{ humanize1024 $value }}", 1024.0 * 1024.0), "1Mi");
         assert_eq!(x("{{ humanizeDuration $value }}", 93784.0), "1d 2h 3m 4s");
         assert_eq!(x("{{ humanizeDuration $value }}", 0.25), "250ms");
         assert_eq!(x("{{ humanizePercentage $value }}", 0.1234567), "12.35%");
-        assert_eq!(x("{{ humanizeTimestamp $value }}", 1.0), "1970-01-01 00:00:01 +0000 UTC");
-        assert_eq!(x("{{ $labels.instance | stripPort }} {{ $labels.instance | stripDomain }}", 0.0), "host.dom host:9100");
-        assert_eq!(x("{{ title \"hello world\" }} {{ toUpper \"a\" }}", 0.0), "Hello World A");
-        assert_eq!(x("{{ reReplaceAll \"(.*):.*\" \"$1\" $labels.instance }}", 0.0), "host.dom");
+        assert_eq!(
+            x("{{ humanizeTimestamp $value }}", 1.0),
+            "1970-01-01 00:00:01 +0000 UTC"
+        );
+        assert_eq!(
+            x(
+                "{{ $labels.instance | stripPort }} {{ $labels.instance | stripDomain }}",
+                0.0
+            ),
+            "host.dom host:9100"
+        );
+        assert_eq!(
+            x("{{ title \"hello world\" }} {{ toUpper \"a\" }}", 0.0),
+            "Hello World A"
+        );
+        assert_eq!(
+            x(
+                "{{ reReplaceAll \"(.*):.*\" \"$1\" $labels.instance }}",
+                0.0
+            ),
+            "host.dom"
+        );
         assert_eq!(x("{{ printf \"%.2f\" $value }}", 2.0 / 3.0), "0.67");
-        assert_eq!(x("{{ pathPrefix }} {{ graphLink \"up == 0\" }}", 0.0), "/p /graph?g0.expr=up+%3D%3D+0&g0.tab=0");
-        assert_eq!(x("{{ with query \"up\" }}{{ . | first | value }}{{ end }}", 0.0), "0");
+        assert_eq!(
+            x("{{ pathPrefix }} {{ graphLink \"up == 0\" }}", 0.0),
+            "/p /graph?g0.expr=up+%3D%3D+0&g0.tab=0"
+        );
+        assert_eq!(
+            x(
+                "{{ with query \"up\" }}{{ . | first | value }}{{ end }}",
+                0.0
+            ),
+            "0"
+        );
         assert_eq!(
             x("{{ range query \"up\" | sortByLabel \"job\" }}{{ .Labels.job }}={{ .Value }} {{ end }}", 0.0),
             "a=0 b=1 "
         );
-        assert_eq!(x("{{ if match \"^node\" $labels.job }}yes{{ end }}", 0.0), "yes");
+        assert_eq!(
+            x("{{ if match \"^node\" $labels.job }}yes{{ end }}", 0.0),
+            "yes"
+        );
         assert_eq!(x("{{ parseDuration \"1m\" }}", 0.0), "60");
         assert!(x("{{ query \"up\" | first | label \"job\" }}", 0.0) == "a");
     }

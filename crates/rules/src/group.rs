@@ -1,0 +1,370 @@
+//! Rule groups: evaluating every rule of a group at one timestamp, writing
+//! results and staleness markers back, and restoring `for` state.
+
+use crate::alerting::{AlertingRule, OutgoingAlert};
+use crate::file::{GroupSpec, RuleKind, RuleSpec};
+use crate::template::TemplateEnv;
+use sightline_core::{Labels, Matcher, MetricAppender, MetricQuerier, METRIC_NAME, STALE_NAN};
+use sightline_promql::{Engine, Value};
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What a group evaluates against and writes to.
+#[derive(Clone)]
+pub struct RuleContext {
+    /// Where queries read.
+    pub querier: Arc<dyn MetricQuerier>,
+    /// Where recording results and `ALERTS` go.
+    pub appender: Arc<dyn MetricAppender>,
+    /// The PromQL engine.
+    pub engine: Engine,
+    /// `global.external_labels`, for `$externalLabels`.
+    pub external_labels: Labels,
+    /// `--web.external-url`, for `$externalURL` and generator URLs.
+    pub external_url: String,
+}
+
+/// Rule health, as the API reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Health {
+    /// Not evaluated yet.
+    Unknown,
+    /// Last evaluation succeeded.
+    Ok,
+    /// Last evaluation failed.
+    Err,
+}
+
+impl Health {
+    /// `unknown`, `ok` or `err`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Health::Unknown => "unknown",
+            Health::Ok => "ok",
+            Health::Err => "err",
+        }
+    }
+}
+
+/// The kind-specific part of a rule.
+#[derive(Debug, Clone)]
+pub enum RuleBody {
+    /// A recording rule.
+    Recording(RuleSpec),
+    /// An alerting rule with its alerts.
+    Alerting(AlertingRule),
+}
+
+/// One rule with its evaluation status.
+#[derive(Debug, Clone)]
+pub struct Rule {
+    /// What the rule is.
+    pub body: RuleBody,
+    /// Health of the last evaluation.
+    pub health: Health,
+    /// Error of the last evaluation.
+    pub last_error: Option<String>,
+    /// When it was last evaluated (ms).
+    pub last_eval: Option<i64>,
+    /// How long that took.
+    pub eval_duration: Duration,
+    /// Series written by the last successful evaluation, for staleness.
+    prev_series: HashSet<Labels>,
+}
+
+impl Rule {
+    /// The rule as written (group labels merged in).
+    pub fn spec(&self) -> &RuleSpec {
+        match &self.body {
+            RuleBody::Recording(s) => s,
+            RuleBody::Alerting(a) => &a.spec,
+        }
+    }
+
+    /// The record or alert name.
+    pub fn name(&self) -> &str {
+        &self.spec().name
+    }
+}
+
+/// A group of rules evaluated in order at the same timestamp.
+#[derive(Debug, Clone)]
+pub struct RuleGroup {
+    /// Name from the file.
+    pub name: String,
+    /// File the group came from.
+    pub file: String,
+    /// Evaluation interval in ms.
+    pub interval_ms: i64,
+    /// `limit:`, 0 for none.
+    pub limit: usize,
+    /// Query offset in ms.
+    pub query_offset_ms: i64,
+    /// Rules in order.
+    pub rules: Vec<Rule>,
+    /// When the group was last evaluated (ms).
+    pub last_eval: Option<i64>,
+    /// How long that took.
+    pub eval_duration: Duration,
+    /// True until the first evaluation restored `for` state.
+    pub should_restore: bool,
+}
+
+impl RuleGroup {
+    /// Builds a group from its spec; `default_interval_ms` and
+    /// `default_offset_ms` apply where the group sets none.
+    pub fn new(spec: &GroupSpec, default_interval_ms: i64, default_offset_ms: i64) -> Self {
+        let rules = spec
+            .rules
+            .iter()
+            .map(|r| {
+                let mut r = r.clone();
+                let mut labels = spec.labels.clone();
+                labels.extend(r.labels);
+                r.labels = labels;
+                let body = match r.kind {
+                    RuleKind::Recording => RuleBody::Recording(r),
+                    RuleKind::Alerting => RuleBody::Alerting(AlertingRule::new(r)),
+                };
+                Rule {
+                    body,
+                    health: Health::Unknown,
+                    last_error: None,
+                    last_eval: None,
+                    eval_duration: Duration::ZERO,
+                    prev_series: HashSet::new(),
+                }
+            })
+            .collect();
+        RuleGroup {
+            name: spec.name.clone(),
+            file: spec.file.clone(),
+            interval_ms: spec.interval_ms.unwrap_or(default_interval_ms).max(1),
+            limit: spec.limit,
+            query_offset_ms: spec.query_offset_ms.unwrap_or(default_offset_ms),
+            rules,
+            last_eval: None,
+            eval_duration: Duration::ZERO,
+            should_restore: true,
+        }
+    }
+
+    /// Marks every alerting rule restored (no restore will happen), so
+    /// `ALERTS` are written from the first evaluation, as promtool does.
+    pub fn set_restored(&mut self) {
+        self.should_restore = false;
+        for r in &mut self.rules {
+            if let RuleBody::Alerting(a) = &mut r.body {
+                a.restored = true;
+            }
+        }
+    }
+
+    /// Takes over alert state and staleness bookkeeping from the same
+    /// group of a previous load (rules matched by kind and name, in order),
+    /// as Prometheus does on reload.
+    pub fn copy_state(&mut self, old: &RuleGroup) {
+        let mut used = vec![false; old.rules.len()];
+        for r in &mut self.rules {
+            let Some(i) = old.rules.iter().enumerate().position(|(i, o)| {
+                !used[i] && o.name() == r.name() && o.spec().kind == r.spec().kind
+            }) else {
+                continue;
+            };
+            used[i] = true;
+            let o = &old.rules[i];
+            r.prev_series = o.prev_series.clone();
+            r.health = o.health;
+            r.last_error = o.last_error.clone();
+            r.last_eval = o.last_eval;
+            if let (RuleBody::Alerting(a), RuleBody::Alerting(oa)) = (&mut r.body, &o.body) {
+                a.active = oa.active.clone();
+                a.restored = oa.restored;
+            }
+        }
+        self.last_eval = old.last_eval;
+        self.should_restore = old.should_restore;
+    }
+
+    /// Evaluates every rule at `ts` (ms), writes results and staleness
+    /// markers, and returns the alerts due for sending.
+    pub fn eval(&mut self, ctx: &RuleContext, ts: i64, resend_delay_ms: i64) -> Vec<OutgoingAlert> {
+        let start = Instant::now();
+        let qt = ts - self.query_offset_ms;
+        let env = TemplateEnv {
+            querier: Some(ctx.querier.clone()),
+            engine: ctx.engine.clone(),
+            ts: qt,
+            external_url: ctx.external_url.clone(),
+        };
+        let mut to_send = Vec::new();
+        for rule in &mut self.rules {
+            let rstart = Instant::now();
+            rule.last_eval = Some(ts);
+            let res = eval_rule(rule, ctx, ts, qt, self.limit, &env);
+            rule.eval_duration = rstart.elapsed();
+            let out = match res {
+                Ok(out) => {
+                    rule.health = Health::Ok;
+                    rule.last_error = None;
+                    out
+                }
+                Err(e) => {
+                    rule.health = Health::Err;
+                    rule.last_error = Some(e);
+                    continue;
+                }
+            };
+            if let RuleBody::Alerting(a) = &mut rule.body {
+                to_send.extend(a.alerts_to_send(
+                    ts,
+                    resend_delay_ms,
+                    self.interval_ms,
+                    &ctx.external_url,
+                ));
+            }
+            let mut app = ctx.appender.appender();
+            let mut now = HashSet::with_capacity(out.len());
+            for (l, v) in out {
+                // Out-of-order and duplicate samples are dropped, not rule
+                // errors, as in Prometheus.
+                let _ = app.append(0, &l, qt, v);
+                now.insert(l);
+            }
+            for gone in rule.prev_series.difference(&now) {
+                let _ = app.append(0, gone, qt, STALE_NAN);
+            }
+            if let Err(e) = app.commit() {
+                rule.health = Health::Err;
+                rule.last_error = Some(format!("writing results: {e}"));
+            }
+            rule.prev_series = now;
+        }
+        self.last_eval = Some(ts);
+        self.eval_duration = start.elapsed();
+        to_send
+    }
+
+    /// Writes staleness markers for every series the group wrote last, for
+    /// a group that goes away on reload or shutdown.
+    pub fn mark_stale(&mut self, ctx: &RuleContext, ts: i64) {
+        let mut app = ctx.appender.appender();
+        for r in &mut self.rules {
+            for l in r.prev_series.drain() {
+                let _ = app.append(0, &l, ts - self.query_offset_ms, STALE_NAN);
+            }
+        }
+        let _ = app.commit();
+    }
+
+    /// Restores `ActiveAt` of pending alerts from `ALERTS_FOR_STATE` as
+    /// Prometheus's `RestoreForState` does after a restart: the time an
+    /// alert had been pending before the outage counts, when the outage
+    /// was shorter than `outage_tolerance_ms`, and an alert gets at least
+    /// `for_grace_period_ms` before it fires.
+    pub fn restore_for_state(
+        &mut self,
+        ctx: &RuleContext,
+        ts: i64,
+        for_grace_period_ms: i64,
+        outage_tolerance_ms: i64,
+    ) {
+        self.should_restore = false;
+        let mint = ts - outage_tolerance_ms;
+        for r in &mut self.rules {
+            let RuleBody::Alerting(ar) = &mut r.body else {
+                continue;
+            };
+            let hold = ar.spec.for_ms;
+            if hold < for_grace_period_ms {
+                ar.restored = true;
+                continue;
+            }
+            for a in ar.active.values_mut() {
+                let mut want = a.labels.to_builder();
+                want.set(METRIC_NAME, "ALERTS_FOR_STATE");
+                let want = want.into_labels();
+                let matchers: Vec<Matcher> = want
+                    .iter()
+                    .map(|l| Matcher::equal(l.name.clone(), l.value.clone()))
+                    .collect();
+                let Ok(series) = ctx.querier.select(mint, ts, &matchers) else {
+                    continue;
+                };
+                let Some(s) = series.into_iter().find(|s| s.labels == want) else {
+                    continue;
+                };
+                let Some(last) = s.samples.last() else {
+                    continue;
+                };
+                if sightline_core::is_stale_nan(last.v) {
+                    continue;
+                }
+                let down_at = last.t.div_euclid(1000) * 1000;
+                let mut active_at = (last.v as i64) * 1000;
+                let remaining = hold - (down_at - active_at);
+                if remaining <= 0 {
+                    // It was firing when we went down; the next evaluation
+                    // decides again.
+                } else if remaining < for_grace_period_ms {
+                    active_at = ts + for_grace_period_ms - hold;
+                } else {
+                    active_at += ts - down_at;
+                }
+                a.active_at = active_at;
+            }
+            ar.restored = true;
+        }
+    }
+}
+
+/// Runs one rule's query and turns the result into the samples to write.
+fn eval_rule(
+    rule: &mut Rule,
+    ctx: &RuleContext,
+    ts: i64,
+    qt: i64,
+    limit: usize,
+    env: &TemplateEnv,
+) -> Result<Vec<(Labels, f64)>, String> {
+    let expr = rule.spec().expr.clone();
+    let res = ctx
+        .engine
+        .instant_query(ctx.querier.as_ref(), &expr, qt)
+        .map_err(|e| e.to_string())?;
+    let samples: Vec<(Labels, f64)> = match res.value {
+        Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
+        Value::Scalar(_, v) => vec![(Labels::empty(), v)],
+        _ => return Err("rule result is not a vector or scalar".into()),
+    };
+    match &mut rule.body {
+        RuleBody::Recording(spec) => {
+            let mut out = Vec::with_capacity(samples.len());
+            let mut seen = HashSet::with_capacity(samples.len());
+            for (l, v) in samples {
+                let mut b = l.to_builder();
+                b.set(METRIC_NAME, spec.name.clone());
+                for (k, val) in &spec.labels {
+                    b.set(k.clone(), val.clone());
+                }
+                let l = b.into_labels();
+                if !seen.insert(l.clone()) {
+                    return Err(
+                        "vector contains metrics with the same labelset after applying rule labels"
+                            .into(),
+                    );
+                }
+                out.push((l, v));
+            }
+            if limit > 0 && out.len() > limit {
+                return Err(format!(
+                    "exceeded limit of {limit} with {} series",
+                    out.len()
+                ));
+            }
+            Ok(out)
+        }
+        RuleBody::Alerting(a) => a.apply(samples, ts, limit, &ctx.external_labels, env),
+    }
+}

@@ -1,0 +1,407 @@
+//! The rule manager: loads rule files into groups, evaluates each group on
+//! its interval, and serves snapshots for `/api/v1/rules` and
+//! `/api/v1/alerts`.
+
+use crate::alerting::{AlertState, OutgoingAlert};
+use crate::file::{load_rule_files, RuleFile};
+use crate::gofmt::{format_rfc3339, format_shortest_e};
+use crate::group::{RuleBody, RuleContext, RuleGroup};
+use crate::Result;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+/// Receives alerts due for sending after each group evaluation.
+pub type NotifyFn = Arc<dyn Fn(Vec<OutgoingAlert>) + Send + Sync>;
+
+/// Manager settings; defaults are Prometheus's.
+#[derive(Clone)]
+pub struct ManagerOptions {
+    /// What groups read and write.
+    pub context: RuleContext,
+    /// `global.evaluation_interval` (default 1m).
+    pub default_interval: Duration,
+    /// `global.rule_query_offset` (default 0).
+    pub default_query_offset: Duration,
+    /// `--rules.alert.resend-delay` (default 1m).
+    pub resend_delay: Duration,
+    /// `--rules.alert.for-grace-period` (default 10m).
+    pub for_grace_period: Duration,
+    /// `--rules.alert.for-outage-tolerance` (default 1h).
+    pub outage_tolerance: Duration,
+    /// Where alerts due for sending go; `None` drops them.
+    pub notify: Option<NotifyFn>,
+}
+
+impl ManagerOptions {
+    /// Options with Prometheus's defaults around `context`.
+    pub fn new(context: RuleContext) -> Self {
+        ManagerOptions {
+            context,
+            default_interval: Duration::from_secs(60),
+            default_query_offset: Duration::ZERO,
+            resend_delay: Duration::from_secs(60),
+            for_grace_period: Duration::from_secs(600),
+            outage_tolerance: Duration::from_secs(3600),
+            notify: None,
+        }
+    }
+}
+
+/// Loads and runs rule groups. Cheap to share behind an `Arc`.
+pub struct RuleManager {
+    opts: ManagerOptions,
+    groups: Mutex<Vec<Arc<Mutex<RuleGroup>>>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+fn ms(d: Duration) -> i64 {
+    d.as_millis() as i64
+}
+
+impl RuleManager {
+    /// A manager with no groups.
+    pub fn new(opts: ManagerOptions) -> Self {
+        RuleManager {
+            opts,
+            groups: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Loads `rule_files:` patterns (relative to `base_dir`) and replaces
+    /// the running groups. Groups that stay (same file and name) keep their
+    /// alert state; groups that go away get staleness markers. On error
+    /// the old groups stay.
+    pub fn load(&self, globs: &[String], base_dir: &Path) -> Result<()> {
+        let files = load_rule_files(globs, base_dir)?;
+        self.set_files(&files);
+        Ok(())
+    }
+
+    /// Replaces the groups with those of already parsed files.
+    pub fn set_files(&self, files: &[RuleFile]) {
+        let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
+        let mut new = Vec::new();
+        let mut old: Vec<Option<Arc<Mutex<RuleGroup>>>> = groups.drain(..).map(Some).collect();
+        for f in files {
+            for spec in &f.groups {
+                let mut g = RuleGroup::new(
+                    spec,
+                    ms(self.opts.default_interval),
+                    ms(self.opts.default_query_offset),
+                );
+                for slot in old.iter_mut() {
+                    let Some(o) = slot else { continue };
+                    let same = {
+                        let o = o.lock().unwrap_or_else(|e| e.into_inner());
+                        if o.file == g.file && o.name == g.name {
+                            g.copy_state(&o);
+                            true
+                        } else {
+                            false
+                        }
+                    };
+                    if same {
+                        *slot = None;
+                        break;
+                    }
+                }
+                new.push(Arc::new(Mutex::new(g)));
+            }
+        }
+        for o in old.into_iter().flatten() {
+            o.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .mark_stale(&self.opts.context, now_ms());
+        }
+        *groups = new;
+    }
+
+    /// The current groups.
+    pub fn groups(&self) -> Vec<Arc<Mutex<RuleGroup>>> {
+        self.groups
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Evaluates one group at `ts` (ms): rules run, results and `ALERTS`
+    /// are written, `for` state is restored after the first evaluation,
+    /// and due alerts go to the notify callback (and are returned).
+    pub fn eval_group_at(&self, group: &Mutex<RuleGroup>, ts: i64) -> Vec<OutgoingAlert> {
+        let mut g = group.lock().unwrap_or_else(|e| e.into_inner());
+        let alerts = g.eval(&self.opts.context, ts, ms(self.opts.resend_delay));
+        if g.should_restore {
+            g.restore_for_state(
+                &self.opts.context,
+                ts,
+                ms(self.opts.for_grace_period),
+                ms(self.opts.outage_tolerance),
+            );
+        }
+        if let Some(n) = &self.opts.notify {
+            if !alerts.is_empty() {
+                n(alerts.clone());
+            }
+        }
+        alerts
+    }
+
+    /// Evaluates every group whose next aligned slot has come, until
+    /// `cancel` is set. Slots are aligned as Prometheus aligns them (by a
+    /// hash of the group), so restarts keep the same phase. Blocks: run it
+    /// on its own thread (or `spawn_blocking`).
+    pub fn run(&self, cancel: &AtomicBool) {
+        let mut next: BTreeMap<(String, String), i64> = BTreeMap::new();
+        while !cancel.load(Ordering::Relaxed) {
+            let now = now_ms();
+            let mut sleep_until = now + 1000;
+            for g in self.groups() {
+                let (key, interval) = {
+                    let gg = g.lock().unwrap_or_else(|e| e.into_inner());
+                    ((gg.file.clone(), gg.name.clone()), gg.interval_ms)
+                };
+                let offset =
+                    (xxhash_rust::xxh64::xxh64(format!("{}\u{ff}{}", key.0, key.1).as_bytes(), 0)
+                        % interval as u64) as i64;
+                let due = *next.entry(key.clone()).or_insert_with(|| {
+                    let base = now - now.rem_euclid(interval) + offset;
+                    if base < now {
+                        base + interval
+                    } else {
+                        base
+                    }
+                });
+                if due <= now {
+                    self.eval_group_at(&g, due);
+                    let mut n = due + interval;
+                    while n <= now {
+                        n += interval;
+                    }
+                    next.insert(key, n);
+                    sleep_until = sleep_until.min(n);
+                } else {
+                    sleep_until = sleep_until.min(due);
+                }
+            }
+            let wait = (sleep_until - now_ms()).clamp(1, 1000);
+            std::thread::sleep(Duration::from_millis(wait as u64));
+        }
+    }
+
+    /// The `data` of `/api/v1/rules`.
+    pub fn rules_snapshot(&self) -> RulesData {
+        let groups = self
+            .groups()
+            .iter()
+            .map(|g| group_snapshot(&g.lock().unwrap_or_else(|e| e.into_inner())))
+            .collect();
+        RulesData { groups }
+    }
+
+    /// The `data` of `/api/v1/alerts`: pending and firing alerts.
+    pub fn alerts_snapshot(&self) -> AlertsData {
+        let mut alerts = Vec::new();
+        for g in self.groups() {
+            let g = g.lock().unwrap_or_else(|e| e.into_inner());
+            for r in &g.rules {
+                if let RuleBody::Alerting(a) = &r.body {
+                    alerts.extend(a.active_alerts().into_iter().map(alert_json));
+                }
+            }
+        }
+        AlertsData { alerts }
+    }
+}
+
+/// `/api/v1/rules` data.
+#[derive(Debug, Clone, Serialize)]
+pub struct RulesData {
+    /// Rule groups.
+    pub groups: Vec<GroupJson>,
+}
+
+/// `/api/v1/alerts` data.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertsData {
+    /// Active alerts.
+    pub alerts: Vec<AlertJson>,
+}
+
+/// A group as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupJson {
+    /// Group name.
+    pub name: String,
+    /// Source file.
+    pub file: String,
+    /// Rules.
+    pub rules: Vec<RuleJson>,
+    /// Interval in seconds.
+    pub interval: f64,
+    /// Alert/series limit.
+    pub limit: usize,
+    /// Seconds the last evaluation took.
+    #[serde(rename = "evaluationTime")]
+    pub evaluation_time: f64,
+    /// RFC 3339 time of the last evaluation.
+    #[serde(rename = "lastEvaluation")]
+    pub last_evaluation: String,
+}
+
+/// A rule as the API shows it; fields depend on `type`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum RuleJson {
+    /// An alerting rule.
+    Alerting {
+        /// `firing`, `pending` or `inactive`.
+        state: AlertState,
+        /// Alert name.
+        name: String,
+        /// Expression.
+        query: String,
+        /// `for` in seconds.
+        duration: f64,
+        /// `keep_firing_for` in seconds.
+        #[serde(rename = "keepFiringFor")]
+        keep_firing_for: f64,
+        /// Label templates.
+        labels: BTreeMap<String, String>,
+        /// Annotation templates.
+        annotations: BTreeMap<String, String>,
+        /// Active alerts.
+        alerts: Vec<AlertJson>,
+        /// `ok`, `err` or `unknown`.
+        health: String,
+        /// Last error.
+        #[serde(rename = "lastError", skip_serializing_if = "String::is_empty")]
+        last_error: String,
+        /// Seconds the last evaluation took.
+        #[serde(rename = "evaluationTime")]
+        evaluation_time: f64,
+        /// RFC 3339.
+        #[serde(rename = "lastEvaluation")]
+        last_evaluation: String,
+        /// Always `alerting`.
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+    /// A recording rule.
+    Recording {
+        /// Record name.
+        name: String,
+        /// Expression.
+        query: String,
+        /// Labels.
+        #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+        labels: BTreeMap<String, String>,
+        /// Health.
+        health: String,
+        /// Last error.
+        #[serde(rename = "lastError", skip_serializing_if = "String::is_empty")]
+        last_error: String,
+        /// Seconds the last evaluation took.
+        #[serde(rename = "evaluationTime")]
+        evaluation_time: f64,
+        /// RFC 3339.
+        #[serde(rename = "lastEvaluation")]
+        last_evaluation: String,
+        /// Always `recording`.
+        #[serde(rename = "type")]
+        kind: &'static str,
+    },
+}
+
+/// An alert as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlertJson {
+    /// Labels.
+    pub labels: BTreeMap<String, String>,
+    /// Annotations.
+    pub annotations: BTreeMap<String, String>,
+    /// State.
+    pub state: AlertState,
+    /// RFC 3339 time it became active.
+    #[serde(rename = "activeAt")]
+    pub active_at: String,
+    /// RFC 3339 time `keep_firing_for` started holding it.
+    #[serde(rename = "keepFiringSince", skip_serializing_if = "Option::is_none")]
+    pub keep_firing_since: Option<String>,
+    /// The value as Go's `%e` prints it.
+    pub value: String,
+}
+
+fn alert_json(a: &crate::alerting::Alert) -> AlertJson {
+    AlertJson {
+        labels: a
+            .labels
+            .iter()
+            .map(|l| (l.name.clone(), l.value.clone()))
+            .collect(),
+        annotations: a.annotations.clone(),
+        state: a.state,
+        active_at: format_rfc3339(a.active_at),
+        keep_firing_since: a.keep_firing_since.map(format_rfc3339),
+        value: format_shortest_e(a.value, false),
+    }
+}
+
+fn last_eval(t: Option<i64>) -> String {
+    t.map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), format_rfc3339)
+}
+
+/// A group's API snapshot.
+pub fn group_snapshot(g: &RuleGroup) -> GroupJson {
+    let rules = g
+        .rules
+        .iter()
+        .map(|r| {
+            let spec = r.spec();
+            match &r.body {
+                RuleBody::Alerting(a) => RuleJson::Alerting {
+                    state: a.state(),
+                    name: spec.name.clone(),
+                    query: spec.expr.clone(),
+                    duration: spec.for_ms as f64 / 1000.0,
+                    keep_firing_for: spec.keep_firing_for_ms as f64 / 1000.0,
+                    labels: spec.labels.clone(),
+                    annotations: spec.annotations.clone(),
+                    alerts: a.active_alerts().into_iter().map(alert_json).collect(),
+                    health: r.health.as_str().into(),
+                    last_error: r.last_error.clone().unwrap_or_default(),
+                    evaluation_time: r.eval_duration.as_secs_f64(),
+                    last_evaluation: last_eval(r.last_eval),
+                    kind: "alerting",
+                },
+                RuleBody::Recording(_) => RuleJson::Recording {
+                    name: spec.name.clone(),
+                    query: spec.expr.clone(),
+                    labels: spec.labels.clone(),
+                    health: r.health.as_str().into(),
+                    last_error: r.last_error.clone().unwrap_or_default(),
+                    evaluation_time: r.eval_duration.as_secs_f64(),
+                    last_evaluation: last_eval(r.last_eval),
+                    kind: "recording",
+                },
+            }
+        })
+        .collect();
+    GroupJson {
+        name: g.name.clone(),
+        file: g.file.clone(),
+        rules,
+        interval: g.interval_ms as f64 / 1000.0,
+        limit: g.limit,
+        evaluation_time: g.eval_duration.as_secs_f64(),
+        last_evaluation: last_eval(g.last_eval),
+    }
+}
