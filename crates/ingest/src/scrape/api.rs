@@ -60,6 +60,23 @@ pub struct DroppedTarget {
     pub discovered_labels: BTreeMap<String, String>,
 }
 
+/// One entry of `/api/v1/targets/metadata`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TargetMetadata {
+    /// The target's labels.
+    pub target: BTreeMap<String, String>,
+    /// The metric family; left out when the request named one (`metric=`).
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub metric: String,
+    /// The family's type.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The help text.
+    pub help: String,
+    /// The unit, or "".
+    pub unit: String,
+}
+
 /// Which targets the API asked for (`state=active|dropped|any`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TargetState {

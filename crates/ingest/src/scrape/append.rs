@@ -65,8 +65,10 @@ pub(crate) fn append_body(
     body: &[u8],
     format: Format,
     ts: i64,
+    meta: &mut MetadataBuilder,
 ) -> (AppendCounts, Result<(), AppendError>) {
     let mut counts = AppendCounts::default();
+    meta.clear();
     let mut limit_error: Option<AppendError> = None;
     cache.begin();
     let mut parser = Parser::new(body, format);
@@ -76,13 +78,25 @@ pub(crate) fn append_body(
             Ok(None) => break,
             Err(e) => return (counts, Err(AppendError::Parse(e.to_string()))),
         };
-        let Entry::Sample {
-            series,
-            timestamp,
-            value,
-        } = entry
-        else {
-            continue;
+        let (series, timestamp, value) = match entry {
+            Entry::Sample {
+                series,
+                timestamp,
+                value,
+            } => (series, timestamp, value),
+            Entry::Type { name, kind } => {
+                meta.entry(name).kind = kind.as_str();
+                continue;
+            }
+            Entry::Help { name, text } => {
+                meta.entry(name).help = text;
+                continue;
+            }
+            Entry::Unit { name, unit } => {
+                meta.entry(name).unit = unit.to_owned();
+                continue;
+            }
+            Entry::Comment => continue,
         };
         counts.total += 1;
         let slot = match cache.get(series) {
@@ -159,6 +173,58 @@ pub(crate) fn append_body(
         let _ = app.append(r, labels, ts, STALE_NAN);
     });
     (counts, Ok(()))
+}
+
+/// The `# TYPE` / `# HELP` / `# UNIT` of one scrape, per metric family,
+/// for `/api/v1/metadata` and `/api/v1/targets/metadata`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct MetricMetadata {
+    /// `counter`, `gauge`, `histogram`, `gaugehistogram`, `summary`,
+    /// `info`, `stateset` or `unknown`.
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// The help text.
+    pub help: String,
+    /// The unit (OpenMetrics), or "".
+    pub unit: String,
+}
+
+/// Collects a scrape's metadata in body order, reusing its allocation.
+#[derive(Debug, Default)]
+pub(crate) struct MetadataBuilder {
+    families: Vec<(String, MetricMetadata)>,
+}
+
+impl MetadataBuilder {
+    fn clear(&mut self) {
+        self.families.clear();
+    }
+
+    /// The entry of family `name`. The comments of a family are adjacent
+    /// in valid bodies, so only the last entry is checked: no search per
+    /// family (a repeated family gets a second entry, merged away later).
+    fn entry(&mut self, name: &str) -> &mut MetricMetadata {
+        if self.families.last().is_none_or(|(n, _)| n != name) {
+            self.families.push((
+                name.to_owned(),
+                MetricMetadata {
+                    kind: "unknown",
+                    ..MetricMetadata::default()
+                },
+            ));
+        }
+        let last = self.families.len() - 1;
+        &mut self.families[last].1
+    }
+
+    /// The families, sorted by name.
+    pub fn sorted(&self) -> Vec<(String, MetricMetadata)> {
+        let mut v = self.families.clone();
+        // Stable: the first entry of a repeated family wins.
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v.dedup_by(|a, b| a.0 == b.0);
+        v
+    }
 }
 
 /// Attaches target labels to scraped labels (Prometheus's

@@ -1,13 +1,14 @@
 //! The scrape manager: one pool per job, reloads, the targets API.
 
-use super::api::{self, ActiveTarget, DroppedTarget, TargetState, TargetsSnapshot};
+use super::api::{self, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot};
+use super::append::MetricMetadata;
 use super::http::ScrapeClient;
 use super::metrics::ScrapeMetrics;
 use super::pool::{PoolEnv, ScrapePool};
 use crate::config::{PrometheusConfig, ScrapeConfig};
 use crate::discovery::FILE_POLL_INTERVAL;
 use crate::{Error, Result};
-use sightline_core::MetricAppender;
+use sightline_core::{matches_all, Matcher, MetricAppender};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -239,6 +240,89 @@ impl ScrapeManager {
             }
         }
         snap
+    }
+
+    /// `/api/v1/metadata`: each metric family's distinct metadata across all
+    /// targets, optionally for one `metric`, at most `limit` families (0 =
+    /// all) and `limit_per_metric` entries each (0 = all).
+    pub fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: usize,
+        limit_per_metric: usize,
+    ) -> BTreeMap<String, Vec<MetricMetadata>> {
+        let mut out: BTreeMap<String, Vec<MetricMetadata>> = BTreeMap::new();
+        for t in self.active_targets() {
+            for (name, m) in t.metadata().iter() {
+                if metric.is_some_and(|want| want != name) {
+                    continue;
+                }
+                let list = out.entry(name.clone()).or_default();
+                if !list.contains(m) {
+                    list.push(m.clone());
+                }
+            }
+        }
+        if limit > 0 {
+            out = out.into_iter().take(limit).collect();
+        }
+        if limit_per_metric > 0 {
+            for list in out.values_mut() {
+                list.truncate(limit_per_metric);
+            }
+        }
+        out
+    }
+
+    /// `/api/v1/targets/metadata`: metadata per target whose labels match
+    /// every matcher of `match_target`, optionally for one `metric`, at most
+    /// `limit` entries (0 = all).
+    pub fn targets_metadata(
+        &self,
+        match_target: &[Matcher],
+        metric: Option<&str>,
+        limit: usize,
+    ) -> Vec<TargetMetadata> {
+        let mut out = Vec::new();
+        for t in self.active_targets() {
+            if !matches_all(match_target, &t.labels) {
+                continue;
+            }
+            for (name, m) in t.metadata().iter() {
+                if metric.is_some_and(|want| want != name) {
+                    continue;
+                }
+                if limit > 0 && out.len() >= limit {
+                    return out;
+                }
+                out.push(TargetMetadata {
+                    target: api::label_map(&t.labels),
+                    metric: if metric.is_some() {
+                        String::new()
+                    } else {
+                        name.clone()
+                    },
+                    kind: m.kind,
+                    help: m.help.clone(),
+                    unit: m.unit.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    fn active_targets(&self) -> Vec<Arc<super::Target>> {
+        let st = self.lock();
+        st.pools
+            .values()
+            .flat_map(|p| {
+                p.state
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .active
+                    .clone()
+            })
+            .collect()
     }
 
     /// Job names, for `/api/v1/scrape_pools`.

@@ -16,6 +16,9 @@
 //!   goes away, get them too, as in Prometheus.
 //! - A per-target cache keyed by the raw series text keeps steady-state
 //!   scrapes free of label parsing, relabeling and allocation.
+//! - [`ScrapeManager::metadata`] / [`ScrapeManager::targets_metadata`]
+//!   serve `/api/v1/metadata` and `/api/v1/targets/metadata` from the
+//!   `# TYPE` / `# HELP` / `# UNIT` lines of each target's last scrape.
 //! - [`ScrapeMetrics`] are the self-metrics the server exports.
 
 mod api;
@@ -31,7 +34,10 @@ mod target;
 mod tests;
 mod tls;
 
-pub use api::{rfc3339_nanos, ActiveTarget, DroppedTarget, TargetState, TargetsSnapshot};
+pub use api::{
+    rfc3339_nanos, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot,
+};
+pub use append::MetricMetadata;
 pub use http::SCRAPE_USER_AGENT;
 pub use manager::ScrapeManager;
 pub use metrics::ScrapeMetrics;

@@ -2,7 +2,9 @@
 //! append everything of a scrape in one transaction, report, and write
 //! staleness markers when series or the target go away.
 
-use super::append::{append_body, AppendCounts, AppendError, AppendSettings, Report, ReportSeries};
+use super::append::{
+    append_body, AppendCounts, AppendError, AppendSettings, MetadataBuilder, Report, ReportSeries,
+};
 use super::cache::ScrapeCache;
 use super::http::ScrapeClient;
 use super::metrics::ScrapeMetrics;
@@ -119,6 +121,7 @@ async fn run(
         cache: inherited.unwrap_or_default(),
         report: ReportSeries::new(&p.target.labels),
         scraped: false,
+        meta: MetadataBuilder::default(),
     };
     loop {
         tokio::select! {
@@ -180,6 +183,7 @@ struct LoopState {
     report: ReportSeries,
     /// True once a scrape was attempted (end-of-run markers need one).
     scraped: bool,
+    meta: MetadataBuilder,
 }
 
 /// One scrape: fetch, append in one transaction (rolled back entirely on
@@ -219,6 +223,7 @@ async fn scrape_once(p: &LoopParams, st: &mut LoopState) {
                         &f.body,
                         format,
                         ts,
+                        &mut st.meta,
                     );
                     counts = c;
                     match res {
@@ -229,7 +234,10 @@ async fn scrape_once(p: &LoopParams, st: &mut LoopState) {
                                 counts,
                             };
                             match st.report.append(app.as_mut(), ts, Some(&report)) {
-                                Ok(()) => app.commit().map(|_| ()).map_err(|e| e.to_string()),
+                                Ok(()) => {
+                                    p.target.set_metadata(&st.meta);
+                                    app.commit().map(|_| ()).map_err(|e| e.to_string())
+                                }
                                 Err(e) => {
                                     app.rollback();
                                     Err(e.to_string())

@@ -1,12 +1,13 @@
 //! Targets: from discovered label sets to scrape URLs and final labels,
 //! following Prometheus's `PopulateLabels`.
 
+use super::append::MetricMetadata;
 use crate::config::{Duration, ScrapeConfig};
 use crate::discovery::{TargetGroup, ADDRESS_LABEL};
 use crate::relabel;
 use sightline_core::{Labels, LabelsBuilder};
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 pub(crate) const SCHEME_LABEL: &str = "__scheme__";
@@ -66,6 +67,8 @@ pub struct Target {
     /// Scrape timeout (from `__scrape_timeout__`).
     pub timeout: Duration,
     pub(crate) last: Mutex<LastScrape>,
+    /// Metadata of the last successful scrape, sorted by family name.
+    pub(crate) metadata: Mutex<Arc<Vec<(String, MetricMetadata)>>>,
 }
 
 impl Target {
@@ -96,6 +99,7 @@ impl Target {
                 at: None,
                 duration_secs: 0.0,
             }),
+            metadata: Mutex::new(Arc::new(Vec::new())),
         }
     }
 
@@ -130,6 +134,24 @@ impl Target {
     /// The health, error and time of the last scrape.
     pub(crate) fn last(&self) -> LastScrape {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The `# TYPE`/`# HELP`/`# UNIT` of the last successful scrape.
+    pub fn metadata(&self) -> Arc<Vec<(String, MetricMetadata)>> {
+        self.metadata
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Publishes new metadata when it changed (rarely: only when the
+    /// exposition's families or texts change).
+    pub(crate) fn set_metadata(&self, m: &super::append::MetadataBuilder) {
+        let sorted = m.sorted();
+        let mut cur = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        if **cur != sorted {
+            *cur = Arc::new(sorted);
+        }
     }
 
     pub(crate) fn set_last(&self, l: LastScrape) {

@@ -642,3 +642,51 @@ async fn https_targets_are_verified_against_server_name() {
         r.stop().await;
     }
 }
+
+#[tokio::test]
+async fn metadata_of_the_last_scrape_is_served() {
+    let srv = TestServer::start(
+        "# HELP req_total Requests.\n# TYPE req_total counter\nreq_total 1\n# TYPE temp gauge\ntemp 20\nbare 1\n",
+    )
+    .await;
+    let r = Running::start(job_config("", &[srv.target()]));
+    r.wait_for("metadata", |r| !r.manager.metadata(None, 0, 0).is_empty())
+        .await;
+    let m = r.manager.metadata(None, 0, 0);
+    assert_eq!(m.len(), 2);
+    assert_eq!(
+        m["req_total"],
+        [MetricMetadata {
+            kind: "counter",
+            help: "Requests.".into(),
+            unit: String::new()
+        }]
+    );
+    assert_eq!(m["temp"][0].kind, "gauge");
+    assert_eq!(r.manager.metadata(Some("temp"), 0, 0).len(), 1);
+    assert_eq!(r.manager.metadata(None, 1, 0).len(), 1);
+
+    let job = [Matcher::new(MatchOp::Equal, "job", "test").unwrap()];
+    let tm = r.manager.targets_metadata(&job, None, 0);
+    assert_eq!(tm.len(), 2);
+    let v = serde_json::to_value(&tm[0]).unwrap();
+    assert_eq!(v["metric"], "req_total");
+    assert_eq!(v["type"], "counter");
+    assert_eq!(v["target"]["job"], "test");
+    let one = r.manager.targets_metadata(&job, Some("temp"), 0);
+    assert!(serde_json::to_value(&one[0])
+        .unwrap()
+        .get("metric")
+        .is_none());
+    let other = [Matcher::new(MatchOp::Equal, "job", "other").unwrap()];
+    assert!(r.manager.targets_metadata(&other, None, 0).is_empty());
+
+    // A changed exposition replaces the metadata.
+    srv.set_body("# TYPE temp counter\ntemp 21\n");
+    r.wait_for("new metadata", |r| {
+        r.manager.metadata(None, 0, 0).len() == 1
+    })
+    .await;
+    assert_eq!(r.manager.metadata(None, 0, 0)["temp"][0].kind, "counter");
+    r.stop().await;
+}
