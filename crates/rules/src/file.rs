@@ -327,15 +327,16 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
         .map(|(k, v)| (k, v.text()))
         .collect();
     if kind == RuleKind::Recording && r.alert.is_none() {
+        let at = r.record.as_ref().map(|n| (pos(n), None));
         if !annotations.is_empty() {
-            probs.push((None, "invalid field 'annotations' in recording rule".into()));
+            probs.push((at, "invalid field 'annotations' in recording rule".into()));
         }
         if for_ms != 0 {
-            probs.push((None, "invalid field 'for' in recording rule".into()));
+            probs.push((at, "invalid field 'for' in recording rule".into()));
         }
         if keep_firing_for_ms != 0 {
             probs.push((
-                None,
+                at,
                 "invalid field 'keep_firing_for' in recording rule".into(),
             ));
         }
@@ -462,20 +463,23 @@ pub fn check_rules(paths: &[PathBuf]) -> CheckReport {
             Ok(f) => {
                 let n: usize = f.groups.iter().map(|g| g.rules.len()).sum();
                 let dups = duplicates(&f);
-                if !dups.is_empty() {
-                    let _ = writeln!(rep.stdout, "{} duplicate rule(s) found.", dups.len());
+                if dups.is_empty() {
+                    let _ = writeln!(rep.stdout, "  SUCCESS: {n} rules found");
+                } else {
+                    // promtool's default `--lint=duplicate-rules` reports
+                    // duplicates as FAILED but, without `--lint-fatal`,
+                    // keeps the exit status 0.
+                    let mut e = format!("lint error {} duplicate rule(s) found.\n", dups.len());
                     for (metric, labels) in dups {
-                        let _ = writeln!(rep.stdout, "Metric: {metric}\nLabel(s):");
+                        let _ = writeln!(e, "Metric: {metric}\nLabel(s):");
                         for (k, v) in labels {
-                            let _ = writeln!(rep.stdout, "\t{k}: {v}");
+                            let _ = writeln!(e, "\t{k}: {v}");
                         }
                     }
-                    let _ = writeln!(
-                        rep.stdout,
-                        "Might cause inconsistency while recording expressions."
-                    );
+                    e.push_str("Might cause inconsistency while recording expressions\n");
+                    rep.stderr.push_str("  FAILED:\n");
+                    rep.stderr.push_str(&e);
                 }
-                let _ = writeln!(rep.stdout, "  SUCCESS: {n} rules found");
             }
             Err(errs) => {
                 rep.exit_code = 1;

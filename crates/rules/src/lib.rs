@@ -34,3 +34,6 @@ pub use manager::{
     RuleManager, RulesData,
 };
 pub use unittest::{run_test_files, TestReport};
+
+#[cfg(test)]
+mod group_tests;
