@@ -107,8 +107,10 @@ pub struct RuleGroup {
     pub last_eval: Option<i64>,
     /// How long that took.
     pub eval_duration: Duration,
-    /// True until the first evaluation restored `for` state.
+    /// True until `for` state was restored (after the second evaluation).
     pub should_restore: bool,
+    /// Evaluations so far.
+    pub evaluations: u64,
 }
 
 impl RuleGroup {
@@ -147,6 +149,7 @@ impl RuleGroup {
             last_eval: None,
             eval_duration: Duration::ZERO,
             should_restore: true,
+            evaluations: 0,
         }
     }
 
@@ -185,6 +188,7 @@ impl RuleGroup {
         }
         self.last_eval = old.last_eval;
         self.should_restore = old.should_restore;
+        self.evaluations = old.evaluations;
     }
 
     /// Evaluates every rule at `ts` (ms), writes results and staleness
@@ -242,6 +246,7 @@ impl RuleGroup {
             rule.prev_series = now;
         }
         self.last_eval = Some(ts);
+        self.evaluations += 1;
         self.eval_duration = start.elapsed();
         to_send
     }

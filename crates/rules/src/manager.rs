@@ -55,6 +55,10 @@ impl ManagerOptions {
 pub struct RuleManager {
     opts: ManagerOptions,
     groups: Mutex<Vec<Arc<Mutex<RuleGroup>>>>,
+    /// Set after the first load: only the groups of the first load (the
+    /// process start) restore `for` state, as in Prometheus; groups added
+    /// by a reload start restored.
+    loaded_once: AtomicBool,
 }
 
 fn now_ms() -> i64 {
@@ -73,6 +77,7 @@ impl RuleManager {
         RuleManager {
             opts,
             groups: Mutex::new(Vec::new()),
+            loaded_once: AtomicBool::new(false),
         }
     }
 
@@ -90,6 +95,7 @@ impl RuleManager {
     pub fn set_files(&self, files: &[RuleFile]) {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         let mut new = Vec::new();
+        let first = !self.loaded_once.swap(true, Ordering::SeqCst);
         let mut old: Vec<Option<Arc<Mutex<RuleGroup>>>> = groups.drain(..).map(Some).collect();
         for f in files {
             for spec in &f.groups {
@@ -98,6 +104,9 @@ impl RuleManager {
                     ms(self.opts.default_interval),
                     ms(self.opts.default_query_offset),
                 );
+                if !first {
+                    g.set_restored();
+                }
                 for slot in old.iter_mut() {
                     let Some(o) = slot else { continue };
                     let same = {
@@ -134,12 +143,27 @@ impl RuleManager {
     }
 
     /// Evaluates one group at `ts` (ms): rules run, results and `ALERTS`
-    /// are written, `for` state is restored after the first evaluation,
-    /// and due alerts go to the notify callback (and are returned).
+    /// are written, `for` state is restored after the second evaluation
+    /// (as Prometheus waits one more interval so that recording rules the
+    /// alerts depend on have run), and due alerts, with the external labels
+    /// they lack added as Prometheus's notifier adds them, go to the notify
+    /// callback (and are returned).
     pub fn eval_group_at(&self, group: &Mutex<RuleGroup>, ts: i64) -> Vec<OutgoingAlert> {
         let mut g = group.lock().unwrap_or_else(|e| e.into_inner());
-        let alerts = g.eval(&self.opts.context, ts, ms(self.opts.resend_delay));
-        if g.should_restore {
+        let mut alerts = g.eval(&self.opts.context, ts, ms(self.opts.resend_delay));
+        let ext = &self.opts.context.external_labels;
+        if !ext.is_empty() {
+            for a in &mut alerts {
+                let mut b = a.labels.to_builder();
+                for l in ext {
+                    if a.labels.get(&l.name).is_none() {
+                        b.set(l.name.clone(), l.value.clone());
+                    }
+                }
+                a.labels = b.into_labels();
+            }
+        }
+        if g.should_restore && g.evaluations >= 2 {
             g.restore_for_state(
                 &self.opts.context,
                 ts,
