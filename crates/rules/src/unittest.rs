@@ -10,7 +10,7 @@
 //! evaluations, against the input plus everything the rules wrote.
 
 use crate::alerting::AlertState;
-use crate::file::{load_rule_files, RuleFile};
+use crate::file::{load_rule_files, resolve_globs, RuleFile};
 use crate::gofmt::{format_duration, format_go_duration, format_shortest_e, parse_duration};
 use crate::group::{RuleBody, RuleContext, RuleGroup};
 use serde::Deserialize;
@@ -108,6 +108,8 @@ pub struct FileResult {
     pub file: String,
     /// Failure blocks; empty when the file passed.
     pub errors: Vec<String>,
+    /// Warnings printed before them (rule file patterns matching nothing).
+    pub warnings: Vec<String>,
 }
 
 /// The outcome of a `test rules` run.
@@ -143,7 +145,13 @@ impl TestReport {
     /// What promtool prints to standard error.
     pub fn stderr(&self) -> String {
         let mut s = String::new();
-        for f in self.files.iter().filter(|f| !f.errors.is_empty()) {
+        for f in &self.files {
+            for w in &f.warnings {
+                let _ = writeln!(s, "  WARNING: {w}");
+            }
+            if f.errors.is_empty() {
+                continue;
+            }
             s.push_str("  FAILED:\n");
             for e in &f.errors {
                 s.push_str(e);
@@ -158,9 +166,14 @@ impl TestReport {
 pub fn run_test_files(paths: &[PathBuf]) -> TestReport {
     let files = paths
         .iter()
-        .map(|p| FileResult {
-            file: p.display().to_string(),
-            errors: run_file(p),
+        .map(|p| {
+            let mut warnings = Vec::new();
+            let errors = run_file(p, &mut warnings);
+            FileResult {
+                file: p.display().to_string(),
+                errors,
+                warnings,
+            }
         })
         .collect();
     TestReport { files }
@@ -175,7 +188,7 @@ fn dur(s: &Option<String>, what: &str) -> Result<i64, String> {
     }
 }
 
-fn run_file(path: &Path) -> Vec<String> {
+fn run_file(path: &Path, warnings: &mut Vec<String>) -> Vec<String> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => return vec![format!("{}: {e}", path.display())],
@@ -185,6 +198,15 @@ fn run_file(path: &Path) -> Vec<String> {
         Err(e) => return vec![format!("{}: {}", path.display(), e.without_snippet())],
     };
     let base = path.parent().unwrap_or(Path::new("."));
+    for pattern in &tf.rule_files {
+        let one = std::slice::from_ref(pattern);
+        if matches!(resolve_globs(one, base), Ok(v) if v.is_empty()) {
+            warnings.push(format!(
+                "no file match pattern {}",
+                base.join(pattern).display()
+            ));
+        }
+    }
     let files = match load_rule_files(&tf.rule_files, base) {
         Ok(f) => f,
         Err(e) => return vec![e.to_string()],
