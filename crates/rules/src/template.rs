@@ -72,7 +72,22 @@ pub fn alert_data(labels: &Labels, external: &Labels, external_url: &str, value:
 /// Checks that an alert label or annotation template parses, as
 /// `promtool check rules` does.
 pub fn check_alert_template(name: &str, text: &str) -> Result<(), String> {
-    parse_body(name, &format!("{DEFS}{text}"), funcs(None)).map(|_| ())
+    let text = format!("{DEFS}{text}");
+    if has_define(&text) {
+        return Template::new(name)
+            .funcs(funcs(None))
+            .parse(&text)
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+    }
+    parse_body(name, &text, funcs(None)).map(|_| ())
+}
+
+/// Templates with their own `{{define}}` cannot be wrapped in ours (Go
+/// allows defines only at the top level), so they are run as written,
+/// without the Go-style float printing.
+fn has_define(text: &str) -> bool {
+    text.contains("define")
 }
 
 /// Expands an alert label or annotation the way Prometheus's rule manager
@@ -90,6 +105,15 @@ pub fn expand_alert(name: &str, text: &str, data: &Value, env: &TemplateEnv) -> 
 /// Expands `text` with `data`, with Prometheus's functions available.
 pub fn expand(name: &str, text: &str, data: &Value, env: &TemplateEnv) -> Result<String, String> {
     let fm = funcs(Some(env));
+    if has_define(text) {
+        let t = Template::new(name)
+            .funcs(fm)
+            .parse(text)
+            .map_err(|e| format!("error parsing template {name}: {e}"))?;
+        return t
+            .execute_to_string(data)
+            .map_err(|e| format!("error executing template {name}: {e}"));
+    }
     let tree = parse_body(name, text, fm.clone())
         .map_err(|e| format!("error parsing template {name}: {e}"))?;
     let t = Template::new(name).funcs(fm).add_parse_tree(BODY, tree);
@@ -705,6 +729,13 @@ mod tests {
         );
         assert_eq!(x("{{ parseDuration \"1m\" }}", 0.0), "60");
         assert!(x("{{ query \"up\" | first | label \"job\" }}", 0.0) == "a");
+        assert_eq!(
+            x(
+                "{{ define \"j\" }}job={{ .job }}{{ end }}{{ template \"j\" $labels }}",
+                0.0
+            ),
+            "job=node"
+        );
     }
 
     #[test]
