@@ -562,6 +562,37 @@ mod tests {
     }
 
     #[test]
+    fn scalars_in_expr_and_labels_are_text() {
+        let f = parse_rule_file(
+            "s.yml",
+            "groups:\n- name: g\n  rules:\n  - record: one\n    expr: 1\n    labels: {n: 2, b: true}\n",
+        )
+        .unwrap();
+        let r = &f.groups[0].rules[0];
+        assert_eq!(r.expr, "1");
+        assert_eq!(r.labels["n"], "2");
+        assert_eq!(r.labels["b"], "true");
+    }
+
+    #[test]
+    fn globs_resolve_against_the_base_dir() {
+        let dir = std::env::temp_dir().join(format!("sightline-rules-glob-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("sub")).unwrap();
+        std::fs::write(dir.join("sub/b.yml"), "groups:\n- name: b\n  rules: []\n").unwrap();
+        std::fs::write(dir.join("sub/a.yml"), "groups:\n- name: a\n  rules: []\n").unwrap();
+        std::fs::write(dir.join("bad.yml"), "groups:\n- name: \"\"\n").unwrap();
+        let files = load_rule_files(&["sub/*.yml".into(), "none/*.yml".into()], &dir).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.groups[0].name.as_str()).collect();
+        assert_eq!(names, ["a", "b"]);
+        let err = load_rule_files(&["bad.yml".into()], &dir).unwrap_err();
+        assert!(
+            err.to_string().contains("Groupname must not be empty"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn unknown_fields_are_refused() {
         let errs = parse_rule_file("u.yml", "groups:\n- name: g\n  rulez: []\n").unwrap_err();
         assert!(errs[0].starts_with("u.yml: "), "{errs:?}");
