@@ -24,7 +24,7 @@ pub(crate) struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct ScrapeCache {
     index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
-    slots: Vec<Option<(Box<[u8]>, Entry)>>,
+    slots: Vec<Option<Entry>>,
     free: Vec<u32>,
     /// Slots written (not dropped, without explicit timestamps) by the last
     /// successful scrape: the candidates for staleness markers.
@@ -59,7 +59,7 @@ impl ScrapeCache {
     /// The slot of `raw`, marking it seen in this scrape.
     pub fn get(&mut self, raw: &[u8]) -> Option<u32> {
         let slot = *self.index.get(raw)?;
-        if let Some((_, e)) = &mut self.slots[slot as usize] {
+        if let Some(e) = &mut self.slots[slot as usize] {
             e.seen = self.iter;
         }
         Some(slot)
@@ -67,15 +67,14 @@ impl ScrapeCache {
 
     /// The entry in `slot`.
     pub fn entry(&self, slot: u32) -> &Entry {
-        &self.slots[slot as usize]
+        self.slots[slot as usize]
             .as_ref()
             .expect("cache slot in use")
-            .1
     }
 
     /// Updates the store handle of `slot`.
     pub fn set_ref(&mut self, slot: u32, r: SeriesRef) {
-        if let Some((_, e)) = &mut self.slots[slot as usize] {
+        if let Some(e) = &mut self.slots[slot as usize] {
             e.series_ref = r;
         }
     }
@@ -87,25 +86,25 @@ impl ScrapeCache {
             series_ref,
             seen: self.iter,
         };
-        let key: Box<[u8]> = raw.into();
         let slot = match self.free.pop() {
             Some(s) => {
-                self.slots[s as usize] = Some((key.clone(), entry));
+                self.slots[s as usize] = Some(entry);
                 s
             }
             None => {
-                self.slots.push(Some((key.clone(), entry)));
+                self.slots.push(Some(entry));
                 (self.slots.len() - 1) as u32
             }
         };
-        self.index.insert(key, slot);
+        // The map owns the only copy of the series text.
+        self.index.insert(raw.into(), slot);
         slot
     }
 
     /// Forgets every store handle, after a rolled-back transaction whose
     /// handles the store may not keep.
     pub fn reset_refs(&mut self) {
-        for (_, e) in self.slots.iter_mut().flatten() {
+        for e in self.slots.iter_mut().flatten() {
             e.series_ref = 0;
         }
     }
@@ -119,7 +118,7 @@ impl ScrapeCache {
     /// previous successful scrape wrote and this one did not.
     pub fn finish_success(&mut self, mut stale: impl FnMut(&Labels, SeriesRef)) {
         for &slot in &self.prev {
-            if let Some((_, e)) = &self.slots[slot as usize] {
+            if let Some(e) = &self.slots[slot as usize] {
                 if e.seen != self.iter {
                     if let Some(l) = &e.labels {
                         stale(l, e.series_ref);
@@ -144,7 +143,7 @@ impl ScrapeCache {
     /// forgets them (used when the target goes away, too).
     pub fn mark_all_stale(&mut self, mut stale: impl FnMut(&Labels, SeriesRef)) {
         for &slot in &self.prev {
-            if let Some((_, e)) = &self.slots[slot as usize] {
+            if let Some(e) = &self.slots[slot as usize] {
                 if let Some(l) = &e.labels {
                     stale(l, e.series_ref);
                 }
@@ -167,14 +166,18 @@ impl ScrapeCache {
         let iter = self.iter;
         // Entries of the last successful scrape were seen one scrape ago at
         // most, so the age test never evicts a staleness candidate.
-        for (i, slot) in self.slots.iter_mut().enumerate() {
-            if matches!(slot, Some((_, e)) if iter - e.seen >= EVICT_AFTER) {
-                if let Some((key, _)) = slot.take() {
-                    self.index.remove(&key);
-                    self.free.push(i as u32);
-                }
+        let (slots, free) = (&mut self.slots, &mut self.free);
+        self.index.retain(|_, slot| {
+            let i = *slot as usize;
+            let old = slots[i]
+                .as_ref()
+                .is_some_and(|e| iter - e.seen >= EVICT_AFTER);
+            if old {
+                slots[i] = None;
+                free.push(*slot);
             }
-        }
+            !old
+        });
     }
 }
 
