@@ -2,7 +2,8 @@
 
 use sightline_core::ErrorKind;
 
-/// Why loading, checking or evaluating rules failed.
+/// Why loading rule files failed. (Evaluation errors are per rule, in
+/// [`crate::Rule::last_error`], as the API reports them.)
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// A rule file could not be read.
@@ -17,12 +18,6 @@ pub enum Error {
     /// problem, each already prefixed with the file name and position.
     #[error("{}", .0.join("\n"))]
     Invalid(Vec<String>),
-    /// A rule failed to evaluate.
-    #[error("{0}")]
-    Eval(String),
-    /// A unit test file is malformed.
-    #[error("{0}")]
-    TestFile(String),
 }
 
 impl Error {
@@ -30,8 +25,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Io { .. } => ErrorKind::Internal,
-            Error::Invalid(_) | Error::TestFile(_) => ErrorKind::BadData,
-            Error::Eval(_) => ErrorKind::Execution,
+            Error::Invalid(_) => ErrorKind::BadData,
         }
     }
 }
