@@ -690,3 +690,37 @@ async fn metadata_of_the_last_scrape_is_served() {
     assert_eq!(r.manager.metadata(None, 0, 0)["temp"][0].kind, "counter");
     r.stop().await;
 }
+
+#[tokio::test]
+async fn explicit_timestamps_are_ignored_without_honor_timestamps() {
+    let srv = TestServer::start("old 3 1000\n").await;
+    let r = Running::start(job_config("    honor_timestamps: false\n", &[srv.target()]));
+    r.wait_for("old", |r| r.last("old").is_some()).await;
+    let up_t = r.samples("up", &[])[0].t;
+    assert_eq!(r.samples("old", &[])[0].t, up_t);
+    r.stop().await;
+}
+
+#[tokio::test]
+async fn plain_bodies_over_the_size_limit_fail() {
+    let srv = TestServer::start("a_rather_long_metric_name 1\n").await;
+    let r = Running::start(job_config("    body_size_limit: 10B\n", &[srv.target()]));
+    r.wait_for("up", |r| r.last("up").is_some()).await;
+    assert_eq!(r.last("up"), Some(0.0));
+    assert_eq!(
+        r.target().last_error,
+        "body size limit exceeded (limit: 10 bytes)"
+    );
+    assert!(
+        r.manager
+            .metrics()
+            .render()
+            .contains("sightline_scrape_body_size_limit_exceeded_total 1\n")
+            || r.manager
+                .metrics()
+                .body_size_limit_exceeded
+                .load(std::sync::atomic::Ordering::Relaxed)
+                >= 1
+    );
+    r.stop().await;
+}
