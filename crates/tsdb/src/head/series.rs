@@ -27,26 +27,31 @@ pub(crate) enum Appended {
     Duplicate,
 }
 
+/// Field order is deliberate (`repr(C)`): what every append reads and
+/// writes comes first, so together with the `Arc`'s counters and the lock
+/// byte it spans two cache lines; labels, closed chunks and the
+/// out-of-order buffer, rarely touched by appends, come last.
+#[repr(C)]
 pub(crate) struct MemSeries {
-    /// `[name, value, name, value, ...]` symbol ids, sorted by name.
-    pub(crate) labels: Box<[u32]>,
-    pub(crate) chunks: Vec<HeadChunk>,
-    /// Inline rather than boxed: every active series has one, and appends
-    /// then touch one less cache line.
-    pub(crate) open: Option<OpenChunk>,
     /// Newest in-order timestamp; `i64::MIN` when none.
     pub(crate) max_t: i64,
     pub(crate) last_v: u64,
-    // Boxed on purpose: 8 bytes per series instead of 24 while empty,
-    // which is almost always.
-    #[allow(clippy::box_collection)]
-    pub(crate) ooo: Option<Box<Vec<Sample>>>,
-    /// Whether the WAL holds this series' labels (see `appender.rs`).
-    pub(crate) logged: bool,
     /// Samples validated by open transactions and not yet applied or
     /// rolled back: head truncation must not drop a series that is about to
     /// receive samples, even if it holds none yet.
     pub(crate) pending: u32,
+    /// Whether the WAL holds this series' labels (see `appender.rs`).
+    pub(crate) logged: bool,
+    /// Inline rather than boxed: every active series has one, and appends
+    /// then touch one less cache line.
+    pub(crate) open: Option<OpenChunk>,
+    pub(crate) chunks: Vec<HeadChunk>,
+    /// `[name, value, name, value, ...]` symbol ids, sorted by name.
+    pub(crate) labels: Box<[u32]>,
+    // Boxed on purpose: 8 bytes per series instead of 24 while empty,
+    // which is almost always.
+    #[allow(clippy::box_collection)]
+    pub(crate) ooo: Option<Box<Vec<Sample>>>,
 }
 
 pub(crate) struct OpenChunk {
