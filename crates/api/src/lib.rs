@@ -2,18 +2,20 @@
 //!
 //! [`router`] builds one axum [`Router`] from an [`ApiState`]: the
 //! subsystems it serves are reached through small traits held as
-//! `Arc<dyn Trait>` ([`TargetsSource`], [`Reloader`]) and the core storage
+//! `Arc<dyn Trait>` ([`TargetsSource`], [`Reloader`], [`StatusSource`]) and the core storage
 //! traits, so every route can be tested with `Router::oneshot` and no socket.
 //!
 //! Modules, one per API family:
-//! - [`prometheus`]: the Prometheus HTTP API (`/api/v1/write`, `/api/v1/targets`, ...).
+//! - [`prometheus`]: the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`,
+//!   `/api/v1/series`, `/api/v1/labels`, `/api/v1/status/*`, `/api/v1/write`,
+//!   `/api/v1/targets`, ...), with PromQL run by [`prometheus::QueryEngine`].
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 
 pub mod ops;
 pub mod prometheus;
 mod state;
 
-pub use state::{ApiState, BoxFuture, Reloader, TargetsSource};
+pub use state::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 
 use axum::Router;
 

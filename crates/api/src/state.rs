@@ -24,6 +24,35 @@ pub struct ApiState {
     pub ready: Arc<AtomicBool>,
     /// Counters of the remote_write receiver.
     pub remote_write: Arc<crate::prometheus::RemoteWriteCounters>,
+    /// The PromQL engine and its limits, behind `/api/v1/query*`.
+    pub promql: Arc<crate::prometheus::QueryEngine>,
+    /// What `/api/v1/status/*` reports about the running server.
+    pub status: Arc<dyn StatusSource>,
+}
+
+/// Numbers about the head block for `/api/v1/status/tsdb`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct HeadStats {
+    /// Series in the head.
+    pub num_series: u64,
+    /// Chunks in the head.
+    pub chunk_count: u64,
+    /// Oldest sample time in the head (ms).
+    pub min_time: i64,
+    /// Newest sample time in the head (ms).
+    pub max_time: i64,
+}
+
+/// The running server as `/api/v1/status/*` describes it.
+pub trait StatusSource: Send + Sync {
+    /// The configuration in force, as YAML (`/status/config`).
+    fn config_yaml(&self) -> String;
+    /// Command-line flags by name, values as strings (`/status/flags`).
+    fn flags(&self) -> std::collections::BTreeMap<String, String>;
+    /// The `data` object of `/status/runtimeinfo`.
+    fn runtime_info(&self) -> serde_json::Value;
+    /// Head block numbers for `/status/tsdb`.
+    fn head_stats(&self) -> HeadStats;
 }
 
 /// Scrape target health, already shaped as Prometheus's `/api/v1/targets`

@@ -62,6 +62,51 @@ pub struct ServeArgs {
         default_value = "0s"
     )]
     pub out_of_order_window: String,
+    /// Longest a query may run before it is aborted (Prometheus duration);
+    /// a request's `timeout` parameter can only shorten it.
+    #[arg(long = "query.timeout", default_value = "2m")]
+    pub query_timeout: String,
+    /// Most samples one query may hold in memory at once.
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    pub query_max_samples: usize,
+    /// Most queries evaluated at once; the rest wait for a slot.
+    #[arg(long = "query.max-concurrency", default_value_t = 20)]
+    pub query_max_concurrency: usize,
+    /// How far back an instant selector looks for the latest sample.
+    #[arg(long = "query.lookback-delta", default_value = "5m")]
+    pub query_lookback_delta: String,
+}
+
+impl ServeArgs {
+    /// The flags in force under Prometheus's names, for
+    /// `/api/v1/status/flags`.
+    pub fn flag_map(&self) -> std::collections::BTreeMap<String, String> {
+        let rows = [
+            (
+                "config.file",
+                self.config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("storage.tsdb.path", self.data_dir.display().to_string()),
+            ("web.listen-address", self.listen.to_string()),
+            ("storage.tsdb.retention.time", self.retention_time.clone()),
+            ("storage.tsdb.retention.size", self.retention_size.clone()),
+            (
+                "storage.tsdb.out-of-order-time-window",
+                self.out_of_order_window.clone(),
+            ),
+            ("query.timeout", self.query_timeout.clone()),
+            ("query.max-samples", self.query_max_samples.to_string()),
+            (
+                "query.max-concurrency",
+                self.query_max_concurrency.to_string(),
+            ),
+            ("query.lookback-delta", self.query_lookback_delta.clone()),
+        ];
+        rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+    }
 }
 
 /// `sightline import ...`.

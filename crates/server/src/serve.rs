@@ -6,13 +6,14 @@ use crate::cli::{parse_bytes, parse_duration_ms, ServeArgs};
 use crate::telemetry::{ProcessCollector, ScrapeCollector, TsdbCollector};
 use anyhow::Context;
 use prometheus_client::registry::Registry;
-use sightline_api::{ApiState, BoxFuture, Reloader, TargetsSource};
+use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 use sightline_ingest::config::{self, PrometheusConfig};
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
 use sightline_tsdb::{Db, Options};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Runs the server until a termination signal.
@@ -64,9 +65,37 @@ fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
     })
 }
 
+/// The PromQL engine with the `--query.*` limits.
+fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::QueryEngine> {
+    let ms = |flag: &str, v: &str| -> anyhow::Result<Duration> {
+        let ms = parse_duration_ms(v).with_context(|| format!("--{flag}"))?;
+        Ok(Duration::from_millis(ms.max(0) as u64))
+    };
+    let timeout = ms("query.timeout", &args.query_timeout)?;
+    let opts = sightline_promql::EngineOptions {
+        lookback_delta: ms("query.lookback-delta", &args.query_lookback_delta)?,
+        max_samples: args.query_max_samples,
+        // Prometheus reads a zero timeout as "none".
+        timeout: (!timeout.is_zero()).then_some(timeout),
+        // Prometheus serves with `promql-delayed-name-removal` off unless
+        // the feature flag is given; dashboards expect its default.
+        delayed_name_removal: false,
+        ..sightline_promql::EngineOptions::default()
+    };
+    if opts.lookback_delta.is_zero() {
+        anyhow::bail!("--query.lookback-delta must be greater than zero");
+    }
+    Ok(sightline_api::prometheus::QueryEngine::new(
+        opts,
+        args.query_max_concurrency,
+    ))
+}
+
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
+    let config_yaml = config_text(args.config.as_deref(), &args.listen.to_string());
     let opts = tsdb_options(&args)?;
+    let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
     tracing::info!(dir = %args.data_dir.display(), "opening TSDB (replaying the WAL)");
@@ -82,6 +111,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         scrape: scrape.clone(),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
+        yaml: Mutex::new(config_yaml),
     });
 
     let mut registry = Registry::default();
@@ -101,6 +131,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         registry: Arc::new(registry),
         ready: ready.clone(),
         remote_write,
+        promql,
+        status: Arc::new(ServerStatus {
+            flags: args.flag_map(),
+            retention: args.retention_time.clone(),
+            started: std::time::SystemTime::now(),
+            db: db.clone(),
+            reloader: reloader.clone(),
+        }),
     };
 
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -182,6 +220,16 @@ pub struct ConfigReloader {
     scrape: ScrapeManager,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
+    /// The text of the configuration in force, for `/api/v1/status/config`.
+    yaml: Mutex<String>,
+}
+
+/// The text of the configuration file, or of the built-in default.
+fn config_text(path: Option<&std::path::Path>, listen: &str) -> String {
+    match path {
+        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
+        None => default_config_yaml(listen),
+    }
 }
 
 impl ConfigReloader {
@@ -198,6 +246,10 @@ impl ConfigReloader {
             .and_then(|cfg| self.scrape.apply_config(cfg).map_err(|e| e.to_string()));
         match &result {
             Ok(()) => {
+                let text = config_text(self.path.as_deref(), &self.listen);
+                if let Ok(mut y) = self.yaml.lock() {
+                    *y = text;
+                }
                 self.last_success.store(true, Ordering::Release);
                 self.last_success_time.store(now_secs(), Ordering::Release);
                 tracing::info!("configuration reloaded");
@@ -266,5 +318,65 @@ impl TargetsSource for ScrapeTargets {
             _ => TargetState::Any,
         };
         serde_json::to_value(self.0.targets(state, None)).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// What `/api/v1/status/*` reports.
+struct ServerStatus {
+    flags: std::collections::BTreeMap<String, String>,
+    retention: String,
+    started: std::time::SystemTime,
+    db: Arc<Db>,
+    reloader: Arc<ConfigReloader>,
+}
+
+fn rfc3339(t: std::time::SystemTime) -> String {
+    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+        .unwrap_or_default()
+}
+
+impl StatusSource for ServerStatus {
+    fn config_yaml(&self) -> String {
+        self.reloader
+            .yaml
+            .lock()
+            .map(|y| y.clone())
+            .unwrap_or_default()
+    }
+
+    fn flags(&self) -> std::collections::BTreeMap<String, String> {
+        self.flags.clone()
+    }
+
+    fn runtime_info(&self) -> serde_json::Value {
+        let last = self.reloader.last_success_time.load(Ordering::Acquire);
+        let stats = self.db.stats();
+        // Go-runtime fields keep their names (clients index them) with
+        // the nearest Rust meaning: worker threads for GOMAXPROCS.
+        serde_json::json!({
+            "startTime": rfc3339(self.started),
+            "CWD": std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default(),
+            "reloadConfigSuccess": self.reloader.last_success.load(Ordering::Acquire),
+            "lastConfigTime": rfc3339(std::time::UNIX_EPOCH + Duration::from_secs(last)),
+            "corruptionCount": stats.wal_corruptions_total,
+            "goroutineCount": 0,
+            "GOMAXPROCS": std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            "GOMEMLIMIT": i64::MAX,
+            "GOGC": "",
+            "GODEBUG": "",
+            "storageRetention": self.retention,
+        })
+    }
+
+    fn head_stats(&self) -> HeadStats {
+        let s = self.db.stats();
+        HeadStats {
+            num_series: s.head_series,
+            chunk_count: s.head_chunks,
+            min_time: s.head_min_time,
+            max_time: s.head_max_time,
+        }
     }
 }

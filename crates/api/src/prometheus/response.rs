@@ -2,30 +2,35 @@
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
 use sightline_core::ErrorKind;
 
 /// `{"status":"success","data":data}` with HTTP 200.
 pub fn api_success(data: serde_json::Value) -> Response {
-    json_response(StatusCode::OK, json!({"status": "success", "data": data}))
+    // Written by hand to keep Prometheus's field order (serde_json sorts).
+    json_response(
+        StatusCode::OK,
+        format!("{{\"status\":\"success\",\"data\":{data}}}"),
+    )
 }
 
 /// `{"status":"error","errorType":..,"error":..}` with the status that
 /// Prometheus uses for `kind`.
 pub fn api_error(kind: ErrorKind, message: &str) -> Response {
-    let status =
-        StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    json_response(
-        status,
-        json!({"status": "error", "errorType": kind.prometheus_error_type(), "error": message}),
-    )
+    // Prometheus's API answers a canceled query with 503, not the 499
+    // that the generic mapping uses for other protocols.
+    let code = match kind {
+        ErrorKind::Canceled => 503,
+        k => k.http_status(),
+    };
+    let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut body = String::from("{\"status\":\"error\",\"errorType\":\"");
+    body.push_str(kind.prometheus_error_type());
+    body.push_str("\",\"error\":");
+    super::format::push_json_str(&mut body, message);
+    body.push('}');
+    json_response(status, body)
 }
 
-fn json_response(status: StatusCode, body: serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+fn json_response(status: StatusCode, body: String) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

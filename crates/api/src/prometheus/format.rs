@@ -1,0 +1,368 @@
+//! Prometheus's JSON, byte for byte: sample values as Go prints them,
+//! timestamps as seconds with the millisecond fraction Prometheus writes,
+//! and strings escaped as Go's `encoding/json` escapes them.
+//!
+//! Query results are written by hand rather than through `serde_json`:
+//! `serde_json` would print `1.500` as `1.5` and does not escape `<`, `>`
+//! and `&` as Go does, and large results are cheaper to write straight
+//! into one buffer.
+
+use sightline_core::Labels;
+use sightline_promql::Value;
+use std::fmt::Write as _;
+
+/// The shortest decimal digits that read back as `v` (finite, not zero),
+/// chosen as Go chooses them: among equally short candidates the one
+/// nearest `v`, ties to even. Rust's shortest formatting can round a tie
+/// up (`...813` where Go prints `...812`), so the digits are re-derived
+/// with exact, round-half-even formatting at the same length.
+/// Returns the sign, the digits and the decimal exponent of the first
+/// digit (`d.ddd × 10^exp`).
+fn go_shortest(v: f64) -> (bool, String, i32) {
+    let split = |s: &str| -> (String, i32) {
+        let (m, e) = s.split_once('e').unwrap_or((s, "0"));
+        let digits: String = m.chars().filter(char::is_ascii_digit).collect();
+        (digits, e.parse().unwrap_or(0))
+    };
+    let shortest = format!("{:e}", v.abs());
+    let (digits, exp) = split(&shortest);
+    if digits.len() > 1 {
+        let exact = format!("{:.*e}", digits.len() - 1, v.abs());
+        if exact.parse::<f64>().ok() == Some(v.abs()) {
+            let (d, e) = split(&exact);
+            return (v.is_sign_negative(), d, e);
+        }
+    }
+    (v.is_sign_negative(), digits, exp)
+}
+
+/// Go's `strconv.FormatFloat(v, fmt, -1, 64)` for `fmt` `'f'` or `'e'`.
+fn push_go_float(out: &mut String, v: f64, fmt: char) {
+    if v.is_nan() {
+        out.push_str("NaN");
+        return;
+    }
+    if v.is_infinite() {
+        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        return;
+    }
+    if v == 0.0 {
+        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
+        if fmt == 'e' {
+            out.push_str("e+00");
+        }
+        return;
+    }
+    let (neg, digits, exp) = go_shortest(v);
+    if neg {
+        out.push('-');
+    }
+    if fmt == 'e' {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        out.push('e');
+        out.push(if exp < 0 { '-' } else { '+' });
+        let _ = write!(out, "{:02}", exp.unsigned_abs());
+        return;
+    }
+    if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+        return;
+    }
+    let int_len = exp as usize + 1;
+    if digits.len() <= int_len {
+        out.push_str(&digits);
+        for _ in digits.len()..int_len {
+            out.push('0');
+        }
+    } else {
+        out.push_str(&digits[..int_len]);
+        out.push('.');
+        out.push_str(&digits[int_len..]);
+    }
+}
+
+/// Appends a sample value of a vector or matrix as Prometheus's
+/// `marshalFloat` does: Go's shortest `'f'` format, switching to `'e'`
+/// for magnitudes below 1e-6 or from 1e21 on, with `NaN`, `+Inf`, `-Inf`.
+pub(crate) fn push_float(out: &mut String, v: f64) {
+    let abs = v.abs();
+    let fmt = if abs != 0.0 && abs.is_finite() && !(1e-6..1e21).contains(&abs) {
+        'e'
+    } else {
+        'f'
+    };
+    push_go_float(out, v, fmt);
+}
+
+/// A value as [`push_float`] prints it.
+#[cfg(test)]
+pub(crate) fn format_float(v: f64) -> String {
+    let mut s = String::new();
+    push_float(&mut s, v);
+    s
+}
+
+/// Appends a millisecond timestamp as Prometheus's `marshalTimestamp`
+/// does: seconds, then `.` and three digits when the milliseconds are not
+/// zero (`1.500`, not `1.5`).
+pub(crate) fn push_timestamp(out: &mut String, t_ms: i64) {
+    let mut t = t_ms as i128;
+    if t < 0 {
+        out.push('-');
+        t = -t;
+    }
+    let _ = write!(out, "{}", t / 1000);
+    let frac = t % 1000;
+    if frac != 0 {
+        let _ = write!(out, ".{frac:03}");
+    }
+}
+
+/// Appends `s` as a JSON string, escaped as Go's `encoding/json` does with
+/// HTML escaping on (what Prometheus's jsoniter configuration uses).
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a label set as a JSON object, names in sorted order.
+pub(crate) fn push_labels(out: &mut String, labels: &Labels) {
+    out.push('{');
+    for (i, l) in labels.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, &l.name);
+        out.push(':');
+        push_json_str(out, &l.value);
+    }
+    out.push('}');
+}
+
+/// Appends a JSON array of strings.
+pub(crate) fn push_str_array<S: AsRef<str>>(out: &mut String, items: &[S]) {
+    out.push('[');
+    for (i, s) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_json_str(out, s.as_ref());
+    }
+    out.push(']');
+}
+
+fn push_point(out: &mut String, t_ms: i64, v: f64) {
+    out.push('[');
+    push_timestamp(out, t_ms);
+    out.push_str(",\"");
+    push_float(out, v);
+    out.push_str("\"]");
+}
+
+/// The `data` object of `/api/v1/query` and `/api/v1/query_range`:
+/// `{"resultType":..,"result":..}`.
+pub(crate) fn query_data(value: &Value) -> String {
+    let mut out = String::with_capacity(64);
+    out.push_str("{\"resultType\":\"");
+    out.push_str(value.type_name());
+    out.push_str("\",\"result\":");
+    match value {
+        // Scalars and strings go through Go's encoding/json in Prometheus
+        // (`promql.Scalar.MarshalJSON`): the timestamp is the float t/1000
+        // in its shortest form (`1.5`, not `1.500`) and a scalar's value is
+        // always in the 'f' format.
+        Value::Scalar(t, v) => {
+            out.push('[');
+            push_go_float(&mut out, *t as f64 / 1000.0, 'f');
+            out.push_str(",\"");
+            push_go_float(&mut out, *v, 'f');
+            out.push_str("\"]");
+        }
+        Value::String(t, s) => {
+            out.push('[');
+            push_go_float(&mut out, *t as f64 / 1000.0, 'f');
+            out.push(',');
+            push_json_str(&mut out, s);
+            out.push(']');
+        }
+        Value::Vector(samples) => {
+            out.push('[');
+            for (i, s) in samples.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"value\":");
+                push_point(&mut out, s.t, s.v);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(series) => {
+            out.push('[');
+            for (i, s) in series.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(&mut out, &s.labels);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(&mut out, p.t, p.v);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// The whole success envelope around an already encoded `data`, with
+/// `warnings` and `infos` present only when not empty, as Prometheus
+/// omits them.
+pub(crate) fn success_body(data: &str, warnings: &[String], infos: &[String]) -> String {
+    let mut out = String::with_capacity(data.len() + 64);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    out.push_str(data);
+    if !warnings.is_empty() {
+        out.push_str(",\"warnings\":");
+        push_str_array(&mut out, warnings);
+    }
+    if !infos.is_empty() {
+        out.push_str(",\"infos\":");
+        push_str_array(&mut out, infos);
+    }
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_core::Sample;
+    use sightline_promql::{InstantSample, RangeSeries};
+
+    #[test]
+    // The tie case below is exactly representable; its digits are the point.
+    #[allow(clippy::excessive_precision)]
+    fn floats_print_as_go_marshal_float() {
+        // Expected strings are Go's strconv.AppendFloat output for the
+        // format Prometheus picks ('f' or 'e', precision -1).
+        let cases: [(f64, &str); 16] = [
+            (0.0, "0"),
+            (-0.0, "-0"),
+            (1.0, "1"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (1e20, "100000000000000000000"),
+            (1e21, "1e+21"),
+            (1.5e300, "1.5e+300"),
+            (1e-6, "0.000001"),
+            (1e-7, "1e-07"),
+            (-2.5e-10, "-2.5e-10"),
+            (123456.789, "123456.789"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "+Inf"),
+            (f64::NEG_INFINITY, "-Inf"),
+            // An exact tie at 17 digits: Go rounds half to even.
+            (-0.243000030517578125, "-0.24300003051757812"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+        ];
+        for (v, want) in cases {
+            assert_eq!(format_float(v), want, "value {v:?}");
+        }
+    }
+
+    #[test]
+    fn timestamps_keep_three_fraction_digits() {
+        let cases: [(i64, &str); 6] = [
+            (1_700_000_000_000, "1700000000"),
+            (1_700_000_000_500, "1700000000.500"),
+            (1_700_000_000_050, "1700000000.050"),
+            (1_700_000_000_005, "1700000000.005"),
+            (-1_500, "-1.500"),
+            (0, "0"),
+        ];
+        for (t, want) in cases {
+            let mut s = String::new();
+            push_timestamp(&mut s, t);
+            assert_eq!(s, want);
+        }
+    }
+
+    #[test]
+    fn strings_escape_as_go() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\n<&>\u{1}é");
+        assert_eq!(s, r#""a\"b\\c\n\u003c\u0026\u003e\u0001é""#);
+    }
+
+    #[test]
+    fn query_data_shapes() {
+        let l = Labels::from_pairs([("__name__", "up"), ("job", "a")]);
+        let v = Value::Vector(vec![InstantSample {
+            labels: l.clone(),
+            t: 1_500,
+            v: f64::NAN,
+        }]);
+        assert_eq!(
+            query_data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{"__name__":"up","job":"a"},"value":[1.500,"NaN"]}]}"#
+        );
+        let m = Value::Matrix(vec![RangeSeries {
+            labels: l,
+            points: vec![Sample::new(1000, 1.0), Sample::new(2000, 2.5)],
+        }]);
+        assert_eq!(
+            query_data(&m),
+            r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[1,"1"],[2,"2.5"]]}]}"#
+        );
+        // Prometheus 2.42 answers `1e-7` at time=1.5 with
+        // [1.5,"0.0000001"] and `"a"` with [1.5,"a"].
+        assert_eq!(
+            query_data(&Value::Scalar(1500, 1e-7)),
+            r#"{"resultType":"scalar","result":[1.5,"0.0000001"]}"#
+        );
+        assert_eq!(
+            query_data(&Value::Scalar(1_700_000_000_120, 2.5e22)),
+            r#"{"resultType":"scalar","result":[1700000000.12,"25000000000000000000000"]}"#
+        );
+        assert_eq!(
+            query_data(&Value::String(1500, "a".into())),
+            r#"{"resultType":"string","result":[1.5,"a"]}"#
+        );
+        assert_eq!(
+            success_body("[]", &["w".into()], &[]),
+            r#"{"status":"success","data":[],"warnings":["w"]}"#
+        );
+    }
+}

@@ -1,0 +1,72 @@
+//! `GET|POST /api/v1/series`: the label sets of series matching any
+//! `match[]` selector between `start` and `end`.
+
+use super::api_error;
+use super::format::{push_labels, success_body};
+use super::params::{invalid_param, limit_param, parse_match_sets, time_param, Form};
+use super::params::{MAX_TIME_MS, MIN_TIME_MS};
+use crate::ApiState;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use sightline_core::{ErrorKind, Labels};
+use std::collections::BTreeSet;
+
+/// Prometheus's warning when `limit` cut a list short.
+pub(super) const TRUNCATED: &str = "results truncated due to limit";
+
+pub(super) async fn series(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::new(raw.as_deref(), &headers, &body);
+    let matches = form.values("match[]");
+    if matches.is_empty() {
+        return api_error(ErrorKind::BadData, "no match[] parameter provided");
+    }
+    let (start, end, limit, sets) = match (|| {
+        let start = time_param(&form, "start", MIN_TIME_MS)?;
+        let end = time_param(&form, "end", MAX_TIME_MS)?;
+        let limit = limit_param(&form)?;
+        let sets = parse_match_sets(&matches).map_err(|e| invalid_param("match[]", e))?;
+        Ok::<_, String>((start, end, limit, sets))
+    })() {
+        Ok(v) => v,
+        Err(m) => return api_error(ErrorKind::BadData, &m),
+    };
+    let querier = state.querier.clone();
+    // Index lookups touch disk and can take a while on big stores.
+    let task = tokio::task::spawn_blocking(move || {
+        let mut all: BTreeSet<Labels> = BTreeSet::new();
+        for set in &sets {
+            all.extend(querier.series(start, end, set)?);
+        }
+        let mut warnings = Vec::new();
+        if limit > 0 && all.len() > limit {
+            warnings.push(TRUNCATED.to_owned());
+        }
+        let take = if limit > 0 { limit } else { usize::MAX };
+        let mut data = String::from("[");
+        for (i, l) in all.iter().take(take).enumerate() {
+            if i > 0 {
+                data.push(',');
+            }
+            push_labels(&mut data, l);
+        }
+        data.push(']');
+        Ok::<_, sightline_core::Error>(success_body(&data, &warnings, &[]))
+    });
+    match task.await {
+        Ok(Ok(body)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            body,
+        )
+            .into_response(),
+        Ok(Err(e)) => api_error(e.kind(), e.message()),
+        Err(e) => api_error(ErrorKind::Internal, &format!("series task failed: {e}")),
+    }
+}
