@@ -22,7 +22,7 @@
 
 use crate::db::Inner;
 use crate::head::series::Appended;
-use crate::head::{Reject, SeriesCell};
+use crate::head::Reject;
 use crate::stats::Counters;
 use crate::Error;
 use sightline_core::{AppendStats, Appender, Labels, SeriesRef};
@@ -32,8 +32,9 @@ use std::sync::Arc;
 pub(crate) struct DbAppender {
     db: Arc<Inner>,
     samples: Vec<(u64, i64, f64)>,
-    /// The series of each sample, same order as `samples`.
-    cells: Vec<SeriesCell>,
+    /// Whether `samples` were applied (else `Drop` releases their pending
+    /// marks on the series).
+    applied: bool,
     unlogged: Vec<u32>,
     created: u64,
 }
@@ -43,7 +44,7 @@ impl DbAppender {
         DbAppender {
             db,
             samples: Vec::with_capacity(64),
-            cells: Vec::with_capacity(64),
+            applied: false,
             unlogged: Vec::new(),
             created: 0,
         }
@@ -76,8 +77,10 @@ impl DbAppender {
 impl Drop for DbAppender {
     /// Rollback, drop, or a failed commit: release the pending marks.
     fn drop(&mut self) {
-        for cell in &self.cells {
-            self.db.head.release(cell);
+        if !self.applied {
+            for s in &self.samples {
+                self.db.head.release(s.0 as u32);
+            }
         }
     }
 }
@@ -95,16 +98,12 @@ impl Appender for DbAppender {
         }
         let head = &self.db.head;
         let mut id = u32::try_from(series_ref).unwrap_or(0);
-        // Reuse the previous sample's series when the caller appends several
-        // samples of one series in a row.
-        let mut cell = match self.cells.last() {
-            Some(c) if id != 0 && self.samples.last().is_some_and(|s| s.0 == u64::from(id)) => {
-                Some(c.clone())
-            }
-            _ if id != 0 => head.get(id),
-            _ => None,
+        let mut checked = if id != 0 {
+            head.check(id, t, v)
+        } else {
+            Err(Reject::NotFound)
         };
-        if cell.is_none() {
+        if checked == Err(Reject::NotFound) {
             if labels.is_empty() {
                 return Err(Error::BadData("empty label set".into()).into());
             }
@@ -118,19 +117,15 @@ impl Appender for DbAppender {
             let (nid, created) = head.get_or_create(labels, None);
             id = nid;
             self.created += u64::from(created);
-            cell = head.get(id);
+            // NotFound again means head truncation removed it in between.
+            checked = head.check(id, t, v);
         }
-        let Some(cell) = cell else {
-            // Removed by head truncation between creation and lookup.
-            return Err(self.reject(Reject::NotFound, labels, t).into());
-        };
-        match head.check(&cell, t, v) {
+        match checked {
             Ok(logged) => {
                 if !logged {
                     self.unlogged.push(id);
                 }
                 self.samples.push((u64::from(id), t, v));
-                self.cells.push(cell);
                 Ok(u64::from(id))
             }
             Err(r) => Err(self.reject(r, labels, t).into()),
@@ -151,7 +146,6 @@ impl Appender for DbAppender {
         me.unlogged.dedup();
         let head = &db.head;
         let samples = &me.samples;
-        let cells = &me.cells;
         let unlogged = &me.unlogged;
         let c = &db.counters;
         // The samples record does not depend on what the WAL holds: encode
@@ -172,8 +166,8 @@ impl Appender for DbAppender {
             out.extend_from_slice(&rec);
         })?;
         let mut n = 0u64;
-        for (&(_, t, v), cell) in samples.iter().zip(cells) {
-            match head.apply(cell, t, v) {
+        for &(id, t, v) in samples {
+            match head.apply(id as u32, t, v) {
                 Ok(Appended::OutOfOrder) => {
                     Counters::inc(&c.ooo_accepted, 1);
                     n += 1;
@@ -186,7 +180,7 @@ impl Appender for DbAppender {
             }
         }
         // Applied: nothing left pending for `Drop` to release.
-        me.cells.clear();
+        me.applied = true;
         Counters::inc(&c.samples_appended, n);
         Ok(AppendStats {
             samples: n,

@@ -12,7 +12,7 @@ pub(crate) mod series;
 use crate::postings::{self, IndexLookup};
 use foldhash::{HashMap, HashMapExt};
 use index::{HeadIndex, Symbols};
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{MappedMutexGuard, Mutex, MutexGuard, RwLock};
 use series::{Appended, MemSeries};
 use sightline_core::{Labels, Matcher, Sample};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
@@ -20,48 +20,65 @@ use std::sync::Arc;
 
 const STRIPES: usize = 1024;
 
-/// A series behind its own lock, shared by the id map and by the
-/// transactions that appended to it, so a commit reaches its series without
-/// a second map lookup.
-pub(crate) type SeriesCell = Arc<Mutex<MemSeries>>;
+/// Series per segment of a stripe's slot storage.
+const SEG: usize = 64;
 
-/// The series of one stripe, indexed by `id / STRIPES`: ids are dense and
-/// never reused, so a vector beats a hash map (no hashing, no probing, one
-/// fewer cache miss per append).
+/// The series of one stripe, stored inline and indexed by `id / STRIPES`:
+/// ids are dense and never reused, so slots beat a hash map (no hashing, no
+/// probing), and keeping series inline under the stripe's lock means an
+/// append costs one lock and no reference counting. Segments of 64 slots
+/// keep growth from copying or over-allocating series.
 struct Slots {
     stripe: usize,
-    cells: Vec<Option<SeriesCell>>,
+    segs: Vec<Box<[Option<MemSeries>]>>,
 }
 
 impl Slots {
-    fn get(&self, id: &u32) -> Option<&SeriesCell> {
-        self.cells.get(*id as usize / STRIPES)?.as_ref()
+    fn get(&self, id: &u32) -> Option<&MemSeries> {
+        let slot = *id as usize / STRIPES;
+        self.segs.get(slot / SEG)?[slot % SEG].as_ref()
     }
 
-    fn insert(&mut self, id: u32, cell: SeriesCell) {
+    fn get_mut(&mut self, id: &u32) -> Option<&mut MemSeries> {
+        let slot = *id as usize / STRIPES;
+        self.segs.get_mut(slot / SEG)?[slot % SEG].as_mut()
+    }
+
+    fn insert(&mut self, id: u32, s: MemSeries) {
         let slot = id as usize / STRIPES;
-        if self.cells.len() <= slot {
-            self.cells.resize(slot + 1, None);
+        while self.segs.len() <= slot / SEG {
+            self.segs.push((0..SEG).map(|_| None).collect());
         }
-        self.cells[slot] = Some(cell);
+        self.segs[slot / SEG][slot % SEG] = Some(s);
     }
 
     fn remove(&mut self, id: &u32) {
-        if let Some(c) = self.cells.get_mut(*id as usize / STRIPES) {
-            *c = None;
+        let slot = *id as usize / STRIPES;
+        if let Some(seg) = self.segs.get_mut(slot / SEG) {
+            seg[slot % SEG] = None;
         }
     }
 
-    fn iter(&self) -> impl Iterator<Item = (u32, &SeriesCell)> {
+    fn iter(&self) -> impl Iterator<Item = (u32, &MemSeries)> {
         let stripe = self.stripe;
-        self.cells
+        self.segs
             .iter()
+            .flat_map(|seg| seg.iter())
             .enumerate()
             .filter_map(move |(slot, c)| c.as_ref().map(|c| ((slot * STRIPES + stripe) as u32, c)))
     }
 
-    fn values(&self) -> impl Iterator<Item = &SeriesCell> {
-        self.cells.iter().flatten()
+    fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut MemSeries)> {
+        let stripe = self.stripe;
+        self.segs
+            .iter_mut()
+            .flat_map(|seg| seg.iter_mut())
+            .enumerate()
+            .filter_map(move |(slot, c)| c.as_mut().map(|c| ((slot * STRIPES + stripe) as u32, c)))
+    }
+
+    fn values(&self) -> impl Iterator<Item = &MemSeries> {
+        self.segs.iter().flat_map(|seg| seg.iter()).flatten()
     }
 }
 
@@ -123,7 +140,7 @@ impl Head {
                 .map(|stripe| {
                     Padded(Mutex::new(Slots {
                         stripe,
-                        cells: Vec::new(),
+                        segs: Vec::new(),
                     }))
                 })
                 .collect(),
@@ -146,8 +163,10 @@ impl Head {
         &self.series[id as usize % STRIPES]
     }
 
-    pub(crate) fn get(&self, id: u32) -> Option<SeriesCell> {
-        self.stripe(id).lock().get(&id).cloned()
+    /// Series `id` with its stripe locked, for as long as the guard lives.
+    /// Never call another method that locks series while holding it.
+    fn get(&self, id: u32) -> Option<MappedMutexGuard<'_, MemSeries>> {
+        MutexGuard::try_map(self.stripe(id).lock(), |st| st.get_mut(&id)).ok()
     }
 
     pub(crate) fn min_time(&self) -> i64 {
@@ -223,23 +242,24 @@ impl Head {
     /// whether the series' labels are already in the WAL.
     /// On success the sample counts as pending on the series until
     /// [`Head::apply`] or [`Head::release`].
-    pub(crate) fn check(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<bool, Reject> {
-        let mut s = cell.lock();
+    pub(crate) fn check(&self, id: u32, t: i64, v: f64) -> Result<bool, Reject> {
+        let mut s = self.get(id).ok_or(Reject::NotFound)?;
         self.decide(&s, t, v)?;
         s.pending += 1;
         Ok(s.logged)
     }
 
     /// Drops a pending sample that will not be applied (rollback).
-    pub(crate) fn release(&self, cell: &SeriesCell) {
-        let mut s = cell.lock();
-        s.pending = s.pending.saturating_sub(1);
+    pub(crate) fn release(&self, id: u32) {
+        if let Some(mut s) = self.get(id) {
+            s.pending = s.pending.saturating_sub(1);
+        }
     }
 
     /// Stores a sample, re-checking it (another transaction may have
     /// written to the series since [`Head::check`]).
-    pub(crate) fn apply(&self, cell: &SeriesCell, t: i64, v: f64) -> Result<Appended, Reject> {
-        let mut s = cell.lock();
+    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Appended, Reject> {
+        let mut s = self.get(id).ok_or(Reject::NotFound)?;
         s.pending = s.pending.saturating_sub(1);
         let d = self.decide(&s, t, v)?;
         let d = self.store(&mut s, d, t, v)?;
@@ -279,10 +299,9 @@ impl Head {
     /// block cuts drop the duplicates. Samples before the truncation point
     /// are in blocks already and are skipped unless the window is on.
     pub(crate) fn replay_sample(&self, id: u32, t: i64, v: f64) -> bool {
-        let Some(cell) = self.get(id) else {
+        let Some(mut s) = self.get(id) else {
             return false;
         };
-        let mut s = cell.lock();
         let old = t < self.truncated_upto();
         if old && self.ooo_window == 0 {
             return true;
@@ -307,10 +326,9 @@ impl Head {
     /// Marks a series' labels as written to the WAL; returns false when it
     /// already was (so the caller must not write them again).
     pub(crate) fn mark_logged(&self, id: u32) -> bool {
-        let Some(cell) = self.get(id) else {
+        let Some(mut s) = self.get(id) else {
             return false;
         };
-        let mut s = cell.lock();
         match Some(&mut *s) {
             Some(s) if !s.logged => {
                 s.logged = true;
@@ -321,14 +339,13 @@ impl Head {
     }
 
     pub(crate) fn labels_of(&self, id: u32) -> Option<Labels> {
-        let syms = self.get(id)?.lock().labels.clone();
+        let syms = self.get(id)?.labels.clone();
         Some(self.symbols.read().labels(&syms))
     }
 
     fn same_labels(&self, id: u32, labels: &Labels) -> bool {
         let syms = self.symbols.read();
-        self.get(id)
-            .is_some_and(|s| syms.equal(&s.lock().labels, labels))
+        self.get(id).is_some_and(|s| syms.equal(&s.labels, labels))
     }
 
     /// The id of `labels`, creating the series when new. `id` forces the id
@@ -364,7 +381,7 @@ impl Head {
         };
         self.stripe(id)
             .lock()
-            .insert(id, Arc::new(Mutex::new(MemSeries::new(syms.clone()))));
+            .insert(id, MemSeries::new(syms.clone()));
         self.index.write().add(id, &syms);
         if collided {
             self.collisions.lock().push((h, id));
@@ -393,8 +410,7 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let Some(cell) = self.get(id) else { continue };
-            let s = cell.lock();
+            let Some(s) = self.get(id) else { continue };
             let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) else {
                 continue;
             };
@@ -433,8 +449,7 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let Some(cell) = self.get(id) else { continue };
-            let s = cell.lock();
+            let Some(s) = self.get(id) else { continue };
             if let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) {
                 if hi >= mint && lo <= maxt {
                     picked.push(s.labels.clone());
@@ -450,7 +465,7 @@ impl Head {
         let mut all = Vec::with_capacity(self.num_series() as usize);
         for stripe in self.series.iter() {
             for (id, s) in stripe.lock().iter() {
-                all.push((id, s.lock().labels.clone()));
+                all.push((id, s.labels.clone()));
             }
         }
         let syms = self.symbols.read();
@@ -467,8 +482,7 @@ impl Head {
     /// the head: the block will hold them.
     pub(crate) fn take_block_samples(&self, id: u32, before: i64, out: &mut Vec<Sample>) {
         out.clear();
-        let Some(cell) = self.get(id) else { return };
-        let mut s = cell.lock();
+        let Some(mut s) = self.get(id) else { return };
         s.samples_in(i64::MIN, before - 1, out);
         if let Some(o) = &mut s.ooo {
             let n = o.partition_point(|x| x.t < before);
@@ -486,9 +500,8 @@ impl Head {
         self.set_truncated_upto(boundary);
         let mut dead = Vec::new();
         for stripe in self.series.iter() {
-            let st = stripe.lock();
-            for (id, s) in st.iter() {
-                let mut s = s.lock();
+            let mut st = stripe.lock();
+            for (id, s) in st.iter_mut() {
                 let n = s.truncate(boundary);
                 self.num_chunks.fetch_sub(n as u64, Relaxed);
                 if s.is_empty() {
@@ -503,7 +516,7 @@ impl Head {
             let mut hs = self.hashes[(h as usize) % STRIPES].lock();
             let mut st = self.stripe(id).lock();
             // An appender may have written to it since we looked.
-            if st.get(&id).is_some_and(|s| s.lock().is_empty()) {
+            if st.get(&id).is_some_and(|s| s.is_empty()) {
                 st.remove(&id);
                 drop(st);
                 if hs.get(&h) == Some(&id) {
@@ -520,7 +533,7 @@ impl Head {
         let mut lo = i64::MAX;
         for stripe in self.series.iter() {
             for s in stripe.lock().values() {
-                if let Some(t) = s.lock().min_time() {
+                if let Some(t) = s.min_time() {
                     lo = lo.min(t);
                 }
             }
@@ -556,8 +569,7 @@ impl Head {
             let labels = self.labels_from_syms(&syms);
             let r = u64::from(id);
             {
-                let Some(cell) = self.get(id) else { continue };
-                let s = cell.lock();
+                let Some(s) = self.get(id) else { continue };
                 b.chunks
                     .extend(s.chunks_in(i64::MIN, i64::MAX).into_iter().map(|c| (r, c)));
                 if let Some(o) = &s.ooo {
@@ -619,12 +631,7 @@ impl Head {
     pub(crate) fn series_heap_bytes(&self) -> usize {
         self.series
             .iter()
-            .map(|st| {
-                st.lock()
-                    .values()
-                    .map(|s| s.lock().heap_bytes())
-                    .sum::<usize>()
-            })
+            .map(|st| st.lock().values().map(|s| s.heap_bytes()).sum::<usize>())
             .sum()
     }
 }

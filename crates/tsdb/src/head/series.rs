@@ -28,9 +28,9 @@ pub(crate) enum Appended {
 }
 
 /// Field order is deliberate (`repr(C)`): what every append reads and
-/// writes comes first, so together with the `Arc`'s counters and the lock
-/// byte it spans two cache lines; labels, closed chunks and the
-/// out-of-order buffer, rarely touched by appends, come last.
+/// writes comes first, within the first two cache lines of the slot;
+/// labels, closed chunks and the out-of-order buffer, rarely touched by
+/// appends, come last.
 #[repr(C)]
 pub(crate) struct MemSeries {
     /// Newest in-order timestamp; `i64::MIN` when none.
