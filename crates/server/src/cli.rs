@@ -26,6 +26,40 @@ pub enum Command {
     /// Backfill data into the data directory as blocks.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Validate files, as `promtool check`.
+    #[command(subcommand)]
+    Check(CheckCommand),
+    /// Run unit tests, as `promtool test`.
+    #[command(subcommand)]
+    Test(TestCommand),
+}
+
+/// `sightline check ...`.
+#[derive(Subcommand, Debug)]
+pub enum CheckCommand {
+    /// Check Prometheus rule files, as `promtool check rules`.
+    Rules {
+        /// Rule files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Check a Prometheus config file and its rule files, as `promtool check config`.
+    Config {
+        /// Config files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// `sightline test ...`.
+#[derive(Subcommand, Debug)]
+pub enum TestCommand {
+    /// Run rule unit test files, as `promtool test rules`.
+    Rules {
+        /// Test files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `sightline serve`.

@@ -3,10 +3,13 @@
 //!
 //! - `sightline serve`: runs the server ([`serve`]).
 //! - `sightline import openmetrics FILE`: backfills blocks ([`import`]).
+//! - `sightline check rules|config`, `sightline test rules`: promtool's
+//!   checks and rule unit tests ([`check`]).
 //!
 //! Wiring lives in [`serve`]: it opens the store, starts one task per
 //! subsystem under one cancellation token and flushes the WAL on shutdown.
 
+mod check;
 mod cli;
 mod import;
 mod serve;
@@ -28,6 +31,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         cli::Command::Serve(args) => serve::run(args),
         cli::Command::Import(cli::ImportCommand::Openmetrics(args)) => import::run(args),
+        cli::Command::Check(cmd) => return check::run_check(cmd),
+        cli::Command::Test(cmd) => return check::run_test(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

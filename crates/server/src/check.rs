@@ -1,0 +1,87 @@
+//! `sightline check rules|config` and `sightline test rules`: promtool's
+//! commands with promtool's output and exit codes, so CI jobs that run
+//! promtool can run Sightline instead.
+
+use crate::cli::{CheckCommand, TestCommand};
+use sightline_ingest::config;
+use sightline_rules::file::resolve_globs;
+use sightline_rules::{check_rules, run_test_files};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+fn emit(stdout: &str, stderr: &str, code: i32) -> ExitCode {
+    print!("{stdout}");
+    eprint!("{stderr}");
+    let _ = std::io::stdout().flush();
+    ExitCode::from(u8::try_from(code).unwrap_or(1))
+}
+
+/// Runs a `check` subcommand.
+pub fn run_check(cmd: CheckCommand) -> ExitCode {
+    match cmd {
+        CheckCommand::Rules { files } => {
+            let r = check_rules(&files);
+            emit(&r.stdout, &r.stderr, r.exit_code)
+        }
+        CheckCommand::Config { files } => {
+            let mut out = String::new();
+            let mut err = String::new();
+            let mut code = 0;
+            for f in &files {
+                if !check_config(f, &mut out, &mut err) {
+                    code = 1;
+                }
+            }
+            emit(&out, &err, code)
+        }
+    }
+}
+
+/// Runs a `test` subcommand.
+pub fn run_test(cmd: TestCommand) -> ExitCode {
+    match cmd {
+        TestCommand::Rules { files } => {
+            let r = run_test_files(&files);
+            emit(&r.stdout(), &r.stderr(), r.exit_code())
+        }
+    }
+}
+
+/// Checks one Prometheus config file and the rule files it names, printing
+/// as promtool does. Returns whether everything is valid.
+fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
+    out.push_str(&format!("Checking {}\n", file.display()));
+    let cfg = match config::load_file(file) {
+        Ok(c) => c,
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED: {e}\n"));
+            return false;
+        }
+    };
+    let base = file.parent().unwrap_or_else(|| Path::new("."));
+    let rule_files: Vec<PathBuf> = match resolve_globs(&cfg.rule_files, base) {
+        Ok(files) => files,
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED: {e}\n"));
+            return false;
+        }
+    };
+    out.push_str(&format!(
+        "  SUCCESS: {} rule files found\n",
+        rule_files.len()
+    ));
+    out.push_str(&format!(
+        " SUCCESS: {} is valid prometheus config file syntax\n\n",
+        file.display()
+    ));
+    if rule_files.is_empty() {
+        return true;
+    }
+    let r = check_rules(&rule_files);
+    out.push_str(&r.stdout);
+    err.push_str(&r.stderr);
+    r.exit_code == 0
+}
