@@ -21,7 +21,10 @@ pub trait MetricAppender: Send + Sync {
 /// (or drop).
 pub trait Appender: Send {
     /// Adds a sample. `series_ref` is a hint from an earlier call for the same
-    /// labels, or 0. Fails per sample with [`crate::ErrorKind::OutOfOrder`],
+    /// labels, or 0. A caller holding a handle may pass empty `labels`; if
+    /// the store no longer knows the handle it then fails with
+    /// [`crate::ErrorKind::NotFound`] and the caller appends by labels
+    /// again. Fails per sample with [`crate::ErrorKind::OutOfOrder`],
     /// [`crate::ErrorKind::OutOfBounds`] or [`crate::ErrorKind::DuplicateSample`];
     /// such a failure leaves the rest of the transaction usable.
     fn append(

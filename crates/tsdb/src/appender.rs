@@ -105,7 +105,17 @@ impl Appender for DbAppender {
         };
         if checked == Err(Reject::NotFound) {
             if labels.is_empty() {
-                return Err(Error::BadData("empty label set".into()).into());
+                // A caller that appends by handle alone (the scrape cache)
+                // relabels the series when told the handle is gone; a
+                // caller that never had a handle sent a bad series.
+                return Err(if id != 0 {
+                    sightline_core::Error::new(
+                        sightline_core::ErrorKind::NotFound,
+                        format!("series {id} is no longer in the head and no labels were given"),
+                    )
+                } else {
+                    Error::BadData("empty label set".into()).into()
+                });
             }
             if let Some(l) = labels.iter().find(|l| l.name.is_empty()) {
                 return Err(Error::BadData(format!(

@@ -68,6 +68,7 @@ pub(crate) fn append_body(
     meta: &mut MetadataBuilder,
 ) -> (AppendCounts, Result<(), AppendError>) {
     let mut counts = AppendCounts::default();
+    let no_labels = Labels::empty();
     meta.clear();
     let mut limit_error: Option<AppendError> = None;
     cache.begin();
@@ -122,9 +123,9 @@ pub(crate) fn append_body(
             }
         };
         let entry = cache.entry(slot);
-        let Some(labels) = &entry.labels else {
+        if !entry.kept {
             continue;
-        };
+        }
         counts.added += 1;
         if settings.sample_limit > 0 && counts.added > settings.sample_limit {
             // Keep counting what the body holds, as Prometheus reports it,
@@ -139,13 +140,35 @@ pub(crate) fn append_body(
             Some(t) if settings.honor_timestamps => t,
             _ => ts,
         };
-        match app.append(entry.series_ref, labels, t, value) {
+        let mut result = app.append(
+            entry.series_ref,
+            entry.labels.as_ref().unwrap_or(&no_labels),
+            t,
+            value,
+        );
+        if entry.labels.is_none()
+            && result
+                .as_ref()
+                .is_err_and(|e| e.kind() == ErrorKind::NotFound)
+        {
+            // The store forgot the handle the cache kept instead of the
+            // labels (its head dropped the series while idle): label the
+            // series again from this very line and append by labels.
+            let Some(labels) = mutate_labels(settings, parser.labels()) else {
+                continue;
+            };
+            cache.set_labels(slot, labels);
+            let labels = cache.entry(slot).labels.as_ref().expect("labels just set");
+            result = app.append(0, labels, t, value);
+        }
+        match result {
             Ok(r) => {
+                let entry = cache.entry(slot);
                 if r != entry.series_ref {
                     cache.set_ref(slot, r);
                 }
                 if let Some(ex) = parser.exemplar() {
-                    let labels = cache.entry(slot).labels.as_ref().expect("kept series");
+                    let labels = cache.entry(slot).labels.as_ref().unwrap_or(&no_labels);
                     // Exemplars are best effort, as in Prometheus.
                     let _ = app.append_exemplar(r, labels, &ex);
                 }
@@ -468,5 +491,114 @@ mod tests {
         s.label_value_length_limit = 2;
         let e = check_label_limits(&s, b"m", &ls(&[("__name__", "m"), ("a", "long")])).unwrap_err();
         assert!(e.starts_with("label_value_length_limit exceeded (metric: m, label name: a, value: \"long\", length: 4, limit: 2)"), "{e}");
+    }
+
+    /// A store that hands out handles and can forget them, as the TSDB's
+    /// head does for series that went idle.
+    #[derive(Default)]
+    struct HandleStore {
+        by_ref: std::collections::HashMap<SeriesRef, Labels>,
+        next: SeriesRef,
+        samples: Vec<(Labels, i64, f64)>,
+    }
+
+    impl Appender for HandleStore {
+        fn append(
+            &mut self,
+            r: SeriesRef,
+            labels: &Labels,
+            t: i64,
+            v: f64,
+        ) -> sightline_core::Result<SeriesRef> {
+            if let Some(l) = self.by_ref.get(&r) {
+                self.samples.push((l.clone(), t, v));
+                return Ok(r);
+            }
+            if labels.is_empty() {
+                return Err(sightline_core::Error::new(
+                    ErrorKind::NotFound,
+                    "unknown handle",
+                ));
+            }
+            self.next += 1;
+            self.by_ref.insert(self.next, labels.clone());
+            self.samples.push((labels.clone(), t, v));
+            Ok(self.next)
+        }
+        fn commit(self: Box<Self>) -> sightline_core::Result<sightline_core::AppendStats> {
+            Ok(Default::default())
+        }
+        fn rollback(self: Box<Self>) {}
+    }
+
+    #[test]
+    fn cache_drops_labels_once_committed_and_relabels_forgotten_handles() {
+        let s = settings(false, &[("job", "j")]);
+        let mut store = HandleStore::default();
+        let mut cache = ScrapeCache::new();
+        let mut meta = MetadataBuilder::default();
+        let body = |a: f64, b: Option<f64>| {
+            let mut t = format!("a{{x=\"1\"}} {a}\n");
+            if let Some(b) = b {
+                t.push_str(&format!("b {b}\n"));
+            }
+            t
+        };
+        let (_, r) = append_body(
+            &mut store,
+            &mut cache,
+            &s,
+            body(1.0, Some(2.0)).as_bytes(),
+            Format::PrometheusText,
+            1000,
+            &mut meta,
+        );
+        r.unwrap();
+        for raw in [&b"a{x=\"1\"}"[..], b"b"] {
+            let slot = cache.get(raw).expect("cached");
+            let e = cache.entry(slot);
+            assert!(
+                e.labels.is_none() && e.series_ref != 0,
+                "labels kept after commit"
+            );
+        }
+
+        // The store forgets every handle: the next scrape must label the
+        // series again from their lines, with the target's labels.
+        store.by_ref.clear();
+        store.samples.clear();
+        let (_, r) = append_body(
+            &mut store,
+            &mut cache,
+            &s,
+            body(3.0, Some(4.0)).as_bytes(),
+            Format::PrometheusText,
+            2000,
+            &mut meta,
+        );
+        r.unwrap();
+        let a = ls(&[("__name__", "a"), ("job", "j"), ("x", "1")]);
+        let b = ls(&[("__name__", "b"), ("job", "j")]);
+        assert_eq!(
+            store.samples,
+            vec![(a.clone(), 2000, 3.0), (b.clone(), 2000, 4.0)]
+        );
+
+        // b goes away: its staleness marker goes by handle.
+        store.samples.clear();
+        let (_, r) = append_body(
+            &mut store,
+            &mut cache,
+            &s,
+            body(5.0, None).as_bytes(),
+            Format::PrometheusText,
+            3000,
+            &mut meta,
+        );
+        r.unwrap();
+        assert_eq!(store.samples.len(), 2);
+        assert_eq!(store.samples[0], (a, 3000, 5.0));
+        assert_eq!(store.samples[1].0, b);
+        assert!(sightline_core::is_stale_nan(store.samples[1].2));
     }
 }

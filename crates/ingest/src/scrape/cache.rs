@@ -5,6 +5,13 @@
 //! [`SeriesRef`] and labels: no label parsing, relabeling or allocation.
 //! The cache also remembers which series the last successful scrape wrote,
 //! to put staleness markers on those that disappear.
+//!
+//! Memory: an entry keeps its labels only until a successful scrape has
+//! committed the store's handle for them. From then on appends go by
+//! handle alone and the labels live once, in the store: at 50,000 series
+//! that is most of the scrape path's memory. Should the store forget a
+//! handle (its head dropped an idle series), the scrape loop labels the
+//! series again from the line being parsed.
 
 use sightline_core::{Labels, SeriesRef};
 use std::collections::HashMap;
@@ -12,7 +19,10 @@ use std::collections::HashMap;
 /// What a series text became after target labels and metric relabeling.
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// `None` when metric relabeling drops the series.
+    /// False when metric relabeling drops the series.
+    pub kept: bool,
+    /// The labels after target labels and metric relabeling, held only
+    /// while no committed store handle exists (see the module docs).
     pub labels: Option<Labels>,
     /// The store's handle for the labels (0 until known).
     pub series_ref: SeriesRef,
@@ -31,6 +41,9 @@ pub(crate) struct ScrapeCache {
     prev: Vec<u32>,
     /// The same for the scrape in progress.
     cur: Vec<u32>,
+    /// Slots that got their store handle in the scrape in progress: their
+    /// labels go once the scrape succeeds, their handles if it is rolled back.
+    fresh: Vec<u32>,
     /// Counts scrapes; entries remember when they were last seen.
     iter: u64,
 }
@@ -54,6 +67,7 @@ impl ScrapeCache {
     pub fn begin(&mut self) {
         self.iter += 1;
         self.cur.clear();
+        self.fresh.clear();
     }
 
     /// The slot of `raw`, marking it seen in this scrape.
@@ -76,12 +90,24 @@ impl ScrapeCache {
     pub fn set_ref(&mut self, slot: u32, r: SeriesRef) {
         if let Some(e) = &mut self.slots[slot as usize] {
             e.series_ref = r;
+            if r != 0 {
+                self.fresh.push(slot);
+            }
+        }
+    }
+
+    /// Gives `slot` its labels back after the store forgot its handle.
+    pub fn set_labels(&mut self, slot: u32, labels: Labels) {
+        if let Some(e) = &mut self.slots[slot as usize] {
+            e.labels = Some(labels);
+            e.series_ref = 0;
         }
     }
 
     /// Adds a new series text.
     pub fn insert(&mut self, raw: &[u8], labels: Option<Labels>, series_ref: SeriesRef) -> u32 {
         let entry = Entry {
+            kept: labels.is_some(),
             labels,
             series_ref,
             seen: self.iter,
@@ -101,12 +127,17 @@ impl ScrapeCache {
         slot
     }
 
-    /// Forgets every store handle, after a rolled-back transaction whose
-    /// handles the store may not keep.
+    /// Forgets the store handles handed out in the scrape in progress,
+    /// after its transaction was rolled back: the store need not keep them.
+    /// Handles committed by earlier scrapes stay valid, and entries that got
+    /// a handle in this scrape still hold their labels.
     pub fn reset_refs(&mut self) {
-        for e in self.slots.iter_mut().flatten() {
-            e.series_ref = 0;
+        for &slot in &self.fresh {
+            if let Some(e) = &mut self.slots[slot as usize] {
+                e.series_ref = 0;
+            }
         }
+        self.fresh.clear();
     }
 
     /// Records that this scrape wrote `slot` without an explicit timestamp.
@@ -116,16 +147,26 @@ impl ScrapeCache {
 
     /// Finishes a successful scrape: calls `stale` for each series the
     /// previous successful scrape wrote and this one did not.
+    /// Entries whose labels were dropped are passed empty labels and
+    /// their committed handle. Afterwards, the handles this scrape got are
+    /// committed (the caller commits right after), so their labels go.
     pub fn finish_success(&mut self, mut stale: impl FnMut(&Labels, SeriesRef)) {
+        let empty = Labels::empty();
         for &slot in &self.prev {
             if let Some(e) = &self.slots[slot as usize] {
-                if e.seen != self.iter {
-                    if let Some(l) = &e.labels {
-                        stale(l, e.series_ref);
-                    }
+                if e.seen != self.iter && e.kept {
+                    stale(e.labels.as_ref().unwrap_or(&empty), e.series_ref);
                 }
             }
         }
+        for &slot in &self.fresh {
+            if let Some(e) = &mut self.slots[slot as usize] {
+                if e.series_ref != 0 {
+                    e.labels = None;
+                }
+            }
+        }
+        self.fresh.clear();
         std::mem::swap(&mut self.prev, &mut self.cur);
         self.cur.clear();
         self.evict();
@@ -142,10 +183,12 @@ impl ScrapeCache {
     /// Calls `stale` for every series of the last successful scrape and
     /// forgets them (used when the target goes away, too).
     pub fn mark_all_stale(&mut self, mut stale: impl FnMut(&Labels, SeriesRef)) {
+        let empty = Labels::empty();
         for &slot in &self.prev {
             if let Some(e) = &self.slots[slot as usize] {
-                if let Some(l) = &e.labels {
-                    stale(l, e.series_ref);
+                // A kept entry has its labels or a committed handle.
+                if e.kept && (e.labels.is_some() || e.series_ref != 0) {
+                    stale(e.labels.as_ref().unwrap_or(&empty), e.series_ref);
                 }
             }
         }
