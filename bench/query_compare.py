@@ -134,32 +134,16 @@ def timed_query(url, pid, params):
     return elapsed, (peak[0] - base) / 1024.0, ok
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("sightline", help="path to the sightline binary (release build)")
-    ap.add_argument("--series", type=int, default=50_000)
-    ap.add_argument("--hours", type=float, default=6.0)
-    ap.add_argument("--interval", type=int, default=60, help="seconds between samples")
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--max-samples", type=int, default=200_000_000,
-                    help="--query.max-samples for both (6h at 15s over 50k series needs more than the default)")
-    ap.add_argument("--keep", help="work directory to keep (default: a temporary one)")
-    args = ap.parse_args()
-    for tool in ("prometheus", "promtool"):
-        if shutil.which(tool) is None:
-            sys.exit(f"{tool} not found on PATH")
-
-    work = args.keep or tempfile.mkdtemp(prefix="query_compare.")
-    os.makedirs(work, exist_ok=True)
+def load(args, work, prom_dir, ours_dir):
+    """Writes the data file and loads it into both stores; returns its end (s)."""
     now = int(time.time())
     end_s = now - now % 60 - 300
     data = os.path.join(work, "data.om")
     t0 = time.time()
-    start_s = write_data(data, args.series, args.hours, args.interval, end_s)
+    write_data(data, args.series, args.hours, args.interval, end_s)
     print(f"data: {args.series} series, {args.hours}h at {args.interval}s "
           f"({os.path.getsize(data) / 1e6:.0f} MB) written in {time.time() - t0:.0f}s")
 
-    prom_dir, ours_dir = os.path.join(work, "prom"), os.path.join(work, "ours")
     for d in (prom_dir, ours_dir):
         shutil.rmtree(d, ignore_errors=True)
     t0 = time.time()
@@ -170,6 +154,40 @@ def main():
     subprocess.run([args.sightline, "import", "openmetrics", data, "--data-dir", ours_dir],
                    check=True, stdout=subprocess.DEVNULL)
     print(f"sightline import openmetrics: {time.time() - t0:.0f}s")
+
+    return end_s
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("sightline", help="path to the sightline binary (release build)")
+    ap.add_argument("--series", type=int, default=50_000)
+    ap.add_argument("--hours", type=float, default=6.0)
+    ap.add_argument("--interval", type=int, default=60, help="seconds between samples")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--max-samples", type=int, default=200_000_000,
+                    help="--query.max-samples for both (6h at 15s over 50k series needs more than the default)")
+    ap.add_argument("--keep", help="work directory to keep (default: a temporary one)")
+    ap.add_argument("--reuse", action="store_true",
+                    help="with --keep: reuse the data loaded by an earlier run in that directory")
+    ap.add_argument("--only", default="", help="run only queries whose label contains this text")
+    args = ap.parse_args()
+    for tool in ("prometheus", "promtool"):
+        if shutil.which(tool) is None:
+            sys.exit(f"{tool} not found on PATH")
+
+    work = args.keep or tempfile.mkdtemp(prefix="query_compare.")
+    os.makedirs(work, exist_ok=True)
+    prom_dir, ours_dir = os.path.join(work, "prom"), os.path.join(work, "ours")
+    meta = os.path.join(work, "meta.txt")
+    if args.reuse and os.path.exists(meta):
+        with open(meta) as f:
+            end_s = int(f.read())
+        print(f"reusing the data loaded in {work}")
+    else:
+        end_s = load(args, work, prom_dir, ours_dir)
+        with open(meta, "w") as f:
+            f.write(str(end_s))
 
     cfg = os.path.join(work, "prometheus.yml")
     with open(cfg, "w") as f:
@@ -212,6 +230,7 @@ def main():
             ]
         print(f"\n{'query':<34} {'prometheus':>11} {'sightline':>11} {'ratio':>7}"
               f" {'prom RSS+':>10} {'ours RSS+':>10}")
+        queries = [x for x in queries if args.only in x[0]]
         for label, q, span, step in queries:
             params = {"query": q, "start": str(end_q - span), "end": str(end_q), "step": str(step)}
             times = {n: [] for n, _, _ in peers}

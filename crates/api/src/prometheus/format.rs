@@ -38,6 +38,36 @@ fn go_shortest(v: f64) -> (bool, String, i32) {
 
 /// Go's `strconv.FormatFloat(v, fmt, -1, 64)` for `fmt` `'f'` or `'e'`.
 fn push_go_float(out: &mut String, v: f64, fmt: char) {
+    // Fast paths for the common cases, which need no digit juggling:
+    // whole numbers (counters), and 'f' values whose shortest form has
+    // fewer than 16 significant digits (a tie between two shortest
+    // candidates needs the full 16-17 digits of precision).
+    if fmt == 'f' && v.is_finite() {
+        if v.fract() == 0.0 && v.abs() < 1e15 {
+            if v == 0.0 && v.is_sign_negative() {
+                out.push_str("-0");
+            } else {
+                let _ = write!(out, "{}", v as i64);
+            }
+            return;
+        }
+        let start = out.len();
+        let _ = write!(out, "{v}");
+        let significant = out[start..]
+            .bytes()
+            .filter(u8::is_ascii_digit)
+            .skip_while(|b| *b == b'0')
+            .count();
+        if significant < 16 {
+            return;
+        }
+        out.truncate(start);
+    }
+    push_go_float_exact(out, v, fmt);
+}
+
+/// [`push_go_float`] without the fast paths.
+fn push_go_float_exact(out: &mut String, v: f64, fmt: char) {
     if v.is_nan() {
         out.push_str("NaN");
         return;
@@ -299,6 +329,32 @@ mod tests {
         ];
         for (v, want) in cases {
             assert_eq!(format_float(v), want, "value {v:?}");
+        }
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_exact_digits() {
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for i in 0..200_000 {
+            let v = match i % 4 {
+                0 => f64::from_bits(next()),
+                1 => (next() % 1_000_000) as f64 / 1000.0,
+                2 => (next() % 100_000) as f64 * 0.1 - 5000.0,
+                _ => (next() % 1_000_000_000) as f64,
+            };
+            if !v.is_finite() {
+                continue;
+            }
+            let (mut fast, mut exact) = (String::new(), String::new());
+            push_go_float(&mut fast, v, 'f');
+            push_go_float_exact(&mut exact, v, 'f');
+            assert_eq!(fast, exact, "{v:?}");
         }
     }
 
