@@ -155,7 +155,9 @@ impl Engine {
                 "end timestamp must not be before start time".into(),
             ));
         }
-        if (end_ms - start_ms) / step_ms >= MAX_POINTS_PER_SERIES {
+        // As Prometheus's API: more than 11,000 steps is refused, exactly
+        // 11,000 (11,001 points) is allowed.
+        if (end_ms - start_ms) / step_ms > MAX_POINTS_PER_SERIES {
             return Err(Error::Parse(
                 "exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)".into(),
             ));
@@ -368,4 +370,31 @@ fn normalize_hex_escapes(query: &str) -> std::borrow::Cow<'_, str> {
         }
     }
     std::borrow::Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_core::MemStore;
+
+    /// Prometheus 2.42 answers `query_range?query=1&start=0&end=11000&step=1`
+    /// with 11,001 points and refuses one step more (checked against the
+    /// running 2.42 in the API's differential work).
+    #[test]
+    fn eleven_thousand_steps_are_allowed_and_one_more_is_not() {
+        let e = Engine::new(EngineOptions::default());
+        let store = MemStore::new();
+        let ok = e.range_query(&store, "1", 0, 11_000_000, 1_000).unwrap();
+        match ok.value {
+            Value::Matrix(m) => assert_eq!(m[0].points.len(), 11_001),
+            other => panic!("expected a matrix, got {other:?}"),
+        }
+        let err = e
+            .range_query(&store, "1", 0, 11_001_000, 1_000)
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("exceeded maximum resolution"),
+            "{err}"
+        );
+    }
 }

@@ -76,7 +76,14 @@ fn samples_from_real_prometheus_remote_write_arrive_intact() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let sightline = Server::start(&dir.path().join("sightline"), &[]);
+    // No scrape jobs: without a config Sightline scrapes itself, and those
+    // series would (rightly) be in its store but not in Prometheus's.
+    let quiet = dir.path().join("sightline.yml");
+    std::fs::write(&quiet, "scrape_configs: []\n").unwrap();
+    let sightline = Server::start(
+        &dir.path().join("sightline"),
+        &["--config", quiet.to_str().unwrap()],
+    );
     let prom_port = free_port();
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(
