@@ -232,37 +232,78 @@ async fn max_samples_refuses_with_prometheus_text() {
     assert_eq!(status, StatusCode::OK);
 }
 
+/// A store whose `select` blocks until the test opens the gate, so a query
+/// can be made to hold its concurrency slot for as long as the test needs,
+/// without depending on how fast the machine is.
+struct GatedStore {
+    inner: MemStore,
+    entered: std::sync::atomic::AtomicBool,
+    open: std::sync::Mutex<bool>,
+    cv: std::sync::Condvar,
+}
+
+impl sightline_core::MetricQuerier for GatedStore {
+    fn select(
+        &self,
+        mint: i64,
+        maxt: i64,
+        m: &[sightline_core::Matcher],
+    ) -> sightline_core::Result<Vec<sightline_core::Series>> {
+        self.entered
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+        let mut open = self.open.lock().unwrap();
+        while !*open {
+            open = self.cv.wait(open).unwrap();
+        }
+        drop(open);
+        self.inner.select(mint, maxt, m)
+    }
+    fn label_names(
+        &self,
+        a: i64,
+        b: i64,
+        m: &[sightline_core::Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        self.inner.label_names(a, b, m)
+    }
+    fn label_values(
+        &self,
+        n: &str,
+        a: i64,
+        b: i64,
+        m: &[sightline_core::Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        self.inner.label_values(n, a, b, m)
+    }
+}
+
 #[tokio::test]
 async fn queries_wait_for_a_slot_and_time_out_in_the_queue() {
-    // One slot, held by a query that cannot finish quickly: a second
-    // query with a short timeout must give up in the queue.
-    let s = MemStore::new();
-    for k in 0..100 {
-        for i in 0..1_000 {
-            s.add(
-                Labels::from_pairs([("__name__", "x"), ("k", k.to_string().as_str())]),
-                i * 1_000,
-                i as f64,
-            );
-        }
-    }
+    // One slot, held by a query blocked inside the store: a second query
+    // with a short timeout must give up in the queue.
+    let store = Arc::new(GatedStore {
+        inner: MemStore::new(),
+        entered: AtomicBool::new(false),
+        open: std::sync::Mutex::new(false),
+        cv: std::sync::Condvar::new(),
+    });
+    store
+        .inner
+        .add(Labels::from_pairs([("__name__", "x")]), 0, 1.0);
     let mut st = state(QueryEngine::new(EngineOptions::default(), 1));
-    let s = Arc::new(s);
-    st.querier = s.clone();
-    st.appendable = s;
+    st.querier = store.clone();
     let app = sightline_api::router(st);
     let slow = {
         let app = app.clone();
-        tokio::spawn(async move {
-            call(
-                &app,
-                get("/api/v1/query_range?query=sum(quantile_over_time(0.5,x%5B30m%5D))&start=0&end=1000&step=1"),
-            )
-            .await
-        })
+        tokio::spawn(async move { call(&app, get("/api/v1/query?query=x&time=10")).await })
     };
-    tokio::time::sleep(Duration::from_millis(50)).await;
+    // The first query holds the slot once it is inside the store.
+    while !store.entered.load(std::sync::atomic::Ordering::SeqCst) {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let (status, body) = call(&app, get("/api/v1/query?query=1&timeout=0.2")).await;
+    *store.open.lock().unwrap() = true;
+    store.cv.notify_all();
     let (slow_status, _) = slow.await.unwrap();
     assert_eq!(slow_status, StatusCode::OK);
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
