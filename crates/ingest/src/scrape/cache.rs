@@ -6,6 +6,14 @@
 //! The cache also remembers which series the last successful scrape wrote,
 //! to put staleness markers on those that disappear.
 //!
+//! Speed: a target lists its series in the same order scrape after
+//! scrape, so the cache first checks the series that followed the previous
+//! line last time, a comparison with memory read in order; only when that
+//! guess fails does it hash the text and probe the index. The index maps a
+//! 64-bit hash of the text to its slot and every hit is confirmed by
+//! comparing the text itself, so a hash collision (kept in a small
+//! overflow map) can never mix two series up.
+//!
 //! Memory: an entry keeps its labels only until a successful scrape has
 //! committed the store's handle for them. From then on appends go by
 //! handle alone and the labels live once, in the store: at 50,000 series
@@ -28,12 +36,31 @@ pub(crate) struct Entry {
     pub series_ref: SeriesRef,
     /// The scrape iteration that last saw the series.
     pub seen: u64,
+    /// The raw series text (the cache key), stored once.
+    raw: Box<[u8]>,
+    /// `hash(raw)`, so eviction need not hash again.
+    hash: u64,
+    /// Position of the entry in the body of the scrape that saw it last.
+    pos: u32,
+}
+
+fn hash(raw: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(raw)
 }
 
 /// Slot-indexed entries with a map from raw series bytes to slot.
 #[derive(Debug, Default)]
 pub(crate) struct ScrapeCache {
-    index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    /// Hash of the raw text to slot.
+    index: HashMap<u64, u32, foldhash::fast::RandomState>,
+    /// Texts whose hash another text already holds in `index`.
+    collided: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    /// Slots in body order of the previous scrape, the guesses for this one.
+    order: Vec<u32>,
+    /// Slots in body order of the scrape in progress.
+    next_order: Vec<u32>,
+    /// Position in `order` of the next guess.
+    cursor: usize,
     slots: Vec<Option<Entry>>,
     free: Vec<u32>,
     /// Slots written (not dropped, without explicit timestamps) by the last
@@ -60,7 +87,7 @@ impl ScrapeCache {
     /// Number of cached series texts (dropped ones included).
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.index.len() + self.collided.len()
     }
 
     /// Starts a scrape.
@@ -68,13 +95,50 @@ impl ScrapeCache {
         self.iter += 1;
         self.cur.clear();
         self.fresh.clear();
+        // An empty body (a failed scrape) keeps the last good order.
+        if !self.next_order.is_empty() {
+            std::mem::swap(&mut self.order, &mut self.next_order);
+            self.next_order.clear();
+        }
+        self.cursor = 0;
     }
 
     /// The slot of `raw`, marking it seen in this scrape.
     pub fn get(&mut self, raw: &[u8]) -> Option<u32> {
-        let slot = *self.index.get(raw)?;
+        let guess = self.order.get(self.cursor).copied();
+        let slot = match guess {
+            Some(g)
+                if self.slots[g as usize]
+                    .as_ref()
+                    .is_some_and(|e| *e.raw == *raw) =>
+            {
+                g
+            }
+            _ => {
+                let s = match self.index.get(&hash(raw)) {
+                    Some(&s)
+                        if self.slots[s as usize]
+                            .as_ref()
+                            .is_some_and(|e| *e.raw == *raw) =>
+                    {
+                        s
+                    }
+                    Some(_) => *self.collided.get(raw)?,
+                    None => return None,
+                };
+                // Guess the series that followed this one last time.
+                self.cursor = self.slots[s as usize]
+                    .as_ref()
+                    .map_or(0, |e| e.pos as usize);
+                s
+            }
+        };
+        self.cursor += 1;
+        let pos = self.next_order.len() as u32;
+        self.next_order.push(slot);
         if let Some(e) = &mut self.slots[slot as usize] {
             e.seen = self.iter;
+            e.pos = pos;
         }
         Some(slot)
     }
@@ -106,11 +170,15 @@ impl ScrapeCache {
 
     /// Adds a new series text.
     pub fn insert(&mut self, raw: &[u8], labels: Option<Labels>, series_ref: SeriesRef) -> u32 {
+        let h = hash(raw);
         let entry = Entry {
             kept: labels.is_some(),
             labels,
             series_ref,
             seen: self.iter,
+            raw: raw.into(),
+            hash: h,
+            pos: self.next_order.len() as u32,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -122,8 +190,15 @@ impl ScrapeCache {
                 (self.slots.len() - 1) as u32
             }
         };
-        // The map owns the only copy of the series text.
-        self.index.insert(raw.into(), slot);
+        self.next_order.push(slot);
+        match self.index.entry(h) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(slot);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(raw.into(), slot);
+            }
+        }
         slot
     }
 
@@ -208,19 +283,30 @@ impl ScrapeCache {
         }
         let iter = self.iter;
         // Entries of the last successful scrape were seen one scrape ago at
-        // most, so the age test never evicts a staleness candidate.
-        let (slots, free) = (&mut self.slots, &mut self.free);
-        self.index.retain(|_, slot| {
-            let i = *slot as usize;
-            let old = slots[i]
-                .as_ref()
-                .is_some_and(|e| iter - e.seen >= EVICT_AFTER);
-            if old {
-                slots[i] = None;
-                free.push(*slot);
+        // most, so the age test never evicts a staleness candidate. Slot
+        // numbers left in `order` are harmless: a guess is always checked
+        // against the text.
+        for i in 0..self.slots.len() {
+            let Some(e) = &self.slots[i] else { continue };
+            if iter - e.seen < EVICT_AFTER {
+                continue;
             }
-            !old
-        });
+            let slot = i as u32;
+            if self.index.get(&e.hash) == Some(&slot) {
+                self.index.remove(&e.hash);
+                // Promote a text that shared the hash, if any.
+                let h = e.hash;
+                if let Some(k) = self.collided.keys().find(|k| hash(k) == h).cloned() {
+                    if let Some(s) = self.collided.remove(&k) {
+                        self.index.insert(h, s);
+                    }
+                }
+            } else {
+                self.collided.remove(&e.raw);
+            }
+            self.slots[i] = None;
+            self.free.push(slot);
+        }
     }
 }
 
@@ -285,5 +371,47 @@ mod tests {
         assert_eq!(c.len(), 0);
         c.begin();
         assert_eq!(c.insert(b"new", None, 0), 0);
+    }
+
+    #[test]
+    fn guesses_by_order_never_return_the_wrong_slot() {
+        // Scrape bodies whose series come in changing orders, with series
+        // added and removed: every lookup must find the slot of its own text.
+        let bodies: [&[&str]; 5] = [
+            &["a", "b", "c", "d"],
+            &["a", "b", "c", "d"],
+            &["a", "x", "b", "d"],      // c gone, x inserted
+            &["d", "b", "a", "x", "c"], // reordered, c back
+            &["c", "c", "a"],           // a duplicate line
+        ];
+        let mut c = ScrapeCache::new();
+        let mut slot_of: std::collections::HashMap<&str, u32> = Default::default();
+        for body in bodies {
+            c.begin();
+            for &name in body {
+                let slot = match c.get(name.as_bytes()) {
+                    Some(s) => s,
+                    None => c.insert(name.as_bytes(), Some(l(name)), 0),
+                };
+                let want = *slot_of.entry(name).or_insert(slot);
+                assert_eq!(slot, want, "{name} moved slots");
+                assert_eq!(c.entry(slot).labels, Some(l(name)));
+            }
+            c.finish_success(|_, _| {});
+        }
+        // Evicted slots are reused by new texts; stale guesses must not match.
+        for _ in 0..2 * EVICT_AFTER {
+            c.begin();
+            c.get(b"a");
+            c.finish_success(|_, _| {});
+        }
+        c.begin();
+        assert_eq!(c.get(b"b"), None);
+        let s = c.insert(b"new", Some(l("new")), 0);
+        assert_eq!(c.entry(s).labels, Some(l("new")));
+        assert_eq!(
+            c.get(b"a").map(|s| c.entry(s).labels.clone()),
+            Some(Some(l("a")))
+        );
     }
 }
