@@ -57,15 +57,8 @@ pub(crate) struct ScrapeCache {
     collided: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
     /// Slots in body order of the previous scrape, the guesses for this one.
     order: Vec<u32>,
-    /// The previous scrape's texts back to back, in body order, and where
-    /// each ends: checking a guess then reads memory in order instead of
-    /// chasing one allocation per series (a cache miss each).
-    order_text: Vec<u8>,
-    order_ends: Vec<u32>,
-    /// The same three for the scrape in progress.
+    /// Slots in body order of the scrape in progress.
     next_order: Vec<u32>,
-    next_text: Vec<u8>,
-    next_ends: Vec<u32>,
     /// Position in `order` of the next guess.
     cursor: usize,
     slots: Vec<Option<Entry>>,
@@ -102,23 +95,26 @@ impl ScrapeCache {
         self.iter += 1;
         self.cur.clear();
         self.fresh.clear();
-        // Always the immediately previous scrape's order: its slots were
-        // seen one scrape ago, so eviction cannot have freed and reused
-        // them, and a guess that matches the text is that slot's text.
-        std::mem::swap(&mut self.order, &mut self.next_order);
-        std::mem::swap(&mut self.order_text, &mut self.next_text);
-        std::mem::swap(&mut self.order_ends, &mut self.next_ends);
-        self.next_order.clear();
-        self.next_text.clear();
-        self.next_ends.clear();
+        // An empty body (a failed scrape) keeps the last good order.
+        if !self.next_order.is_empty() {
+            std::mem::swap(&mut self.order, &mut self.next_order);
+            self.next_order.clear();
+        }
         self.cursor = 0;
     }
 
     /// The slot of `raw`, marking it seen in this scrape.
     pub fn get(&mut self, raw: &[u8]) -> Option<u32> {
-        let slot = match self.guess(raw) {
-            Some(g) => g,
-            None => {
+        let guess = self.order.get(self.cursor).copied();
+        let slot = match guess {
+            Some(g)
+                if self.slots[g as usize]
+                    .as_ref()
+                    .is_some_and(|e| *e.raw == *raw) =>
+            {
+                g
+            }
+            _ => {
                 let s = match self.index.get(&hash(raw)) {
                     Some(&s)
                         if self.slots[s as usize]
@@ -138,38 +134,13 @@ impl ScrapeCache {
             }
         };
         self.cursor += 1;
-        let pos = self.push_order(slot, raw);
+        let pos = self.next_order.len() as u32;
+        self.next_order.push(slot);
         if let Some(e) = &mut self.slots[slot as usize] {
             e.seen = self.iter;
             e.pos = pos;
         }
         Some(slot)
-    }
-
-    /// The slot at the cursor when the previous scrape's text there is `raw`.
-    fn guess(&self, raw: &[u8]) -> Option<u32> {
-        let end = *self.order_ends.get(self.cursor)? as usize;
-        let start = match self.cursor {
-            0 => 0,
-            c => self.order_ends[c - 1] as usize,
-        };
-        if self.order_text.get(start..end)? != raw {
-            return None;
-        }
-        let g = self.order[self.cursor];
-        debug_assert!(self.slots[g as usize]
-            .as_ref()
-            .is_some_and(|e| *e.raw == *raw));
-        Some(g)
-    }
-
-    /// Appends `slot` to this scrape's order; returns its position.
-    fn push_order(&mut self, slot: u32, raw: &[u8]) -> u32 {
-        let pos = self.next_order.len() as u32;
-        self.next_order.push(slot);
-        self.next_text.extend_from_slice(raw);
-        self.next_ends.push(self.next_text.len() as u32);
-        pos
     }
 
     /// The entry in `slot`.
@@ -219,7 +190,7 @@ impl ScrapeCache {
                 (self.slots.len() - 1) as u32
             }
         };
-        self.push_order(slot, raw);
+        self.next_order.push(slot);
         match self.index.entry(h) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(slot);
