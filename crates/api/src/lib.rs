@@ -15,7 +15,9 @@ pub mod ops;
 pub mod prometheus;
 mod state;
 
-pub use state::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+pub use state::{
+    ApiState, BoxFuture, HeadStats, Reloader, RulesSource, StatusSource, TargetsSource,
+};
 
 use axum::Router;
 

@@ -14,6 +14,8 @@ pub struct ApiState {
     pub appendable: Arc<dyn MetricAppender>,
     /// Where queries read from.
     pub querier: Arc<dyn MetricQuerier>,
+    /// Rule groups and alerts (`/api/v1/rules`, `/api/v1/alerts`).
+    pub rules: Arc<dyn RulesSource>,
     /// Scrape target health.
     pub targets: Arc<dyn TargetsSource>,
     /// Re-reads the configuration (`POST /-/reload`).
@@ -70,4 +72,14 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 pub trait Reloader: Send + Sync {
     /// Reloads; `Err` carries file, line and field of the problem.
     fn reload(self: Arc<Self>) -> BoxFuture<Result<(), String>>;
+}
+
+/// Rule groups and active alerts, already shaped as the `data` objects of
+/// Prometheus's `/api/v1/rules` (`{"groups":[...]}`) and `/api/v1/alerts`
+/// (`{"alerts":[...]}`).
+pub trait RulesSource: Send + Sync {
+    /// `/api/v1/rules` data.
+    fn rules(&self) -> serde_json::Value;
+    /// `/api/v1/alerts` data.
+    fn alerts(&self) -> serde_json::Value;
 }

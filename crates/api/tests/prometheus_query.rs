@@ -78,9 +78,21 @@ fn store() -> Arc<MemStore> {
     Arc::new(s)
 }
 
+struct NoRules;
+
+impl sightline_api::RulesSource for NoRules {
+    fn rules(&self) -> serde_json::Value {
+        serde_json::json!({"groups": []})
+    }
+    fn alerts(&self) -> serde_json::Value {
+        serde_json::json!({"alerts": []})
+    }
+}
+
 fn state(engine: QueryEngine) -> ApiState {
     let s = store();
     ApiState {
+        rules: Arc::new(NoRules),
         appendable: s.clone(),
         querier: s,
         targets: Arc::new(NoTargets),

@@ -65,6 +65,50 @@ fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
     })
 }
 
+/// The directory rule file globs are relative to: the config file's.
+fn config_dir(path: Option<&std::path::Path>) -> PathBuf {
+    path.and_then(|p| p.parent())
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// The rule evaluator over the store, with the query engine's limits and
+/// the config's external labels. Alerts are evaluated, recorded as `ALERTS`
+/// and served by the API; sending them to receivers comes with the
+/// Alertmanager.
+fn rule_manager(
+    db: &Arc<Db>,
+    config: &PrometheusConfig,
+    promql: &sightline_api::prometheus::QueryEngine,
+    args: &ServeArgs,
+) -> anyhow::Result<sightline_rules::RuleManager> {
+    let ctx = sightline_rules::RuleContext {
+        querier: db.clone(),
+        appender: db.clone(),
+        engine: sightline_promql::Engine::new(promql.options().clone()),
+        external_labels: sightline_core::Labels::from_pairs(
+            config
+                .global
+                .external_labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        ),
+        external_url: format!("http://{}", args.listen),
+    };
+    let mut opts = sightline_rules::ManagerOptions::new(ctx);
+    if let Some(i) = config_eval_interval(config) {
+        opts.default_interval = i;
+    }
+    Ok(sightline_rules::RuleManager::new(opts))
+}
+
+/// `global.evaluation_interval`, the default interval of rule groups.
+fn config_eval_interval(config: &PrometheusConfig) -> Option<Duration> {
+    let d = config.global.evaluation_interval.0;
+    (!d.is_zero()).then_some(d)
+}
+
 /// The PromQL engine with the `--query.*` limits.
 fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::QueryEngine> {
     let ms = |flag: &str, v: &str| -> anyhow::Result<Duration> {
@@ -103,12 +147,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
     tracing::info!(head_series = db.stats().head_series, "TSDB open");
 
+    let rules = Arc::new(rule_manager(&db, &config, &promql, &args)?);
+    let rule_base = config_dir(args.config.as_deref());
+    rules
+        .load(&config.rule_files, &rule_base)
+        .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
+
     let cancel = CancellationToken::new();
     let scrape = ScrapeManager::new(db.clone(), config);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
         listen: args.listen.to_string(),
         scrape: scrape.clone(),
+        rules: rules.clone(),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
@@ -127,6 +178,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         appendable: db.clone(),
         querier: db.clone(),
         targets: Arc::new(ScrapeTargets(scrape.clone())),
+        rules: Arc::new(RuleSnapshots(rules.clone())),
         reloader: reloader.clone(),
         registry: Arc::new(registry),
         ready: ready.clone(),
@@ -156,6 +208,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
+    // Rule evaluation blocks (queries, appends), so it has a thread of its own.
+    let rules_stop = Arc::new(AtomicBool::new(false));
+    let rules_thread = {
+        let (rules, stop) = (rules.clone(), rules_stop.clone());
+        std::thread::Builder::new()
+            .name("sightline-rules".into())
+            .spawn(move || rules.run(&stop))
+            .context("starting the rule evaluator")?
+    };
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
@@ -164,6 +225,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let served = server.await;
     cancel.cancel();
     let _ = scrape_task.await;
+    rules_stop.store(true, Ordering::Release);
+    let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
     tracing::info!("flushing the TSDB");
     db.close().context("closing the TSDB")?;
     served.context("HTTP server")?;
@@ -218,6 +281,7 @@ pub struct ConfigReloader {
     path: Option<PathBuf>,
     listen: String,
     scrape: ScrapeManager,
+    rules: Arc<sightline_rules::RuleManager>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
@@ -241,9 +305,15 @@ impl ConfigReloader {
                 "<built-in default configuration>",
             ),
         };
-        let result = loaded
-            .map_err(|e| e.to_string())
-            .and_then(|cfg| self.scrape.apply_config(cfg).map_err(|e| e.to_string()));
+        // Rule files first: a file that does not load refuses the whole
+        // reload before anything changes.
+        let base = config_dir(self.path.as_deref());
+        let result = loaded.map_err(|e| e.to_string()).and_then(|cfg| {
+            self.rules
+                .load(&cfg.rule_files, &base)
+                .map_err(|e| format!("loading rule files: {e}"))?;
+            self.scrape.apply_config(cfg).map_err(|e| e.to_string())
+        });
         match &result {
             Ok(()) => {
                 let text = config_text(self.path.as_deref(), &self.listen);
@@ -305,6 +375,17 @@ impl Reloader for ConfigReloader {
                 .await
                 .map_err(|e| format!("reload task failed: {e}"))?
         })
+    }
+}
+
+struct RuleSnapshots(Arc<sightline_rules::RuleManager>);
+
+impl sightline_api::RulesSource for RuleSnapshots {
+    fn rules(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.rules_snapshot()).unwrap_or(serde_json::Value::Null)
+    }
+    fn alerts(&self) -> serde_json::Value {
+        serde_json::to_value(self.0.alerts_snapshot()).unwrap_or(serde_json::Value::Null)
     }
 }
 

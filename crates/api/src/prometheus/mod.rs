@@ -17,6 +17,7 @@ mod metadata;
 mod params;
 mod query;
 mod response;
+mod rules;
 mod series;
 mod status;
 mod targets;
@@ -56,4 +57,6 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/status/tsdb", get(status::tsdb))
         .route("/api/v1/write", post(write::remote_write))
         .route("/api/v1/targets", get(targets::targets))
+        .route("/api/v1/rules", get(rules::rules))
+        .route("/api/v1/alerts", get(rules::alerts))
 }
