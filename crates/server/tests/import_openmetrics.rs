@@ -134,17 +134,7 @@ fn import_matches_promtool_create_blocks_from_openmetrics() {
     std::fs::write(&file, openmetrics_file()).unwrap();
 
     let prom_dir = dir.path().join("prom");
-    let out = Command::new(&promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(&prom_dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_create_blocks(&promtool, &file, &prom_dir);
     // promtool's dump opens the directory as a database and wants a WAL.
     std::fs::create_dir_all(prom_dir.join("wal")).unwrap();
     let dump = Command::new(&promtool)
@@ -160,18 +150,7 @@ fn import_matches_promtool_create_blocks_from_openmetrics() {
     let want = parse_dump(&String::from_utf8_lossy(&dump.stdout));
 
     let ours = dir.path().join("sightline");
-    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(["import", "openmetrics"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&ours)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sightline import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::sightline_import(&file, &ours);
     let db = sightline_tsdb::Db::open(&ours, sightline_tsdb::Options::default()).unwrap();
     let mut got = SeriesMap::new();
     for s in db

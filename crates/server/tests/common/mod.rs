@@ -29,6 +29,39 @@ pub fn get_text(url: &str) -> String {
     body
 }
 
+/// `promtool tsdb create-blocks-from openmetrics FILE DIR`, panicking with
+/// promtool's stderr when it fails.
+pub fn promtool_create_blocks(promtool: &Path, file: &Path, dir: &Path) {
+    let out = Command::new(promtool)
+        .args(["tsdb", "create-blocks-from", "openmetrics"])
+        .arg(file)
+        .arg(dir)
+        .output()
+        .expect("run promtool");
+    assert!(
+        out.status.success(),
+        "promtool create-blocks-from: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `sightline import openmetrics FILE --data-dir DIR`, panicking with its
+/// stderr when it fails.
+pub fn sightline_import(file: &Path, dir: &Path) {
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .args(["import", "openmetrics"])
+        .arg(file)
+        .arg("--data-dir")
+        .arg(dir)
+        .output()
+        .expect("run sightline import");
+    assert!(
+        out.status.success(),
+        "sightline import: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A port nobody listens on right now.
 pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

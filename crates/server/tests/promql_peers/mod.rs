@@ -497,30 +497,9 @@ pub fn setup() -> Option<Setup> {
     std::fs::write(&file, openmetrics_file(window)).unwrap();
 
     let prom_data = dir.path().join("prom");
-    let out = Command::new(&promtool)
-        .args(["tsdb", "create-blocks-from", "openmetrics"])
-        .arg(&file)
-        .arg(&prom_data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "promtool create-blocks-from: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::promtool_create_blocks(&promtool, &file, &prom_data);
     let ours_data = dir.path().join("ours");
-    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
-        .args(["import", "openmetrics"])
-        .arg(&file)
-        .arg("--data-dir")
-        .arg(&ours_data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "sightline import: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::sightline_import(&file, &ours_data);
 
     // No scrape jobs on either side: the stores hold exactly the file.
     let config = dir.path().join("prometheus.yml");
