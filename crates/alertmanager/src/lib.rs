@@ -1,0 +1,24 @@
+//! Sightline's Alertmanager: reads `alertmanager.yml` unchanged and does what
+//! Prometheus's Alertmanager 0.25 does with it.
+//!
+//! - [`alert::Alert`] is one alert as the router sees it (labels, annotations,
+//!   start and end); [`alert::LabelSet`] and its fingerprint match Prometheus's
+//!   `model.LabelSet` so group keys and webhook payloads are the same.
+//! - [`config`] holds the file's structs: global, route tree, inhibit rules,
+//!   time intervals, receivers, templates.
+//! - [`notify`] turns a receiver's config into [`notify::Notifier`]s (webhook,
+//!   email, Slack, PagerDuty, Microsoft Teams) that send one group's alerts.
+//! - [`template`] renders notification text with Go's text/template and
+//!   Alertmanager's data and functions.
+//!
+//! Routing, grouping, inhibition, silences, the notification log and the
+//! notification history sit in their own modules, listed below.
+
+pub mod alert;
+pub mod config;
+pub mod error;
+pub mod notify;
+pub mod template;
+
+pub use alert::{Alert, LabelSet};
+pub use error::{Error, Result};
