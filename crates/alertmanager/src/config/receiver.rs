@@ -12,3 +12,10 @@ pub struct GlobalConfig {}
 pub struct Receiver {
     pub name: String,
 }
+
+impl GlobalConfig {
+    /// How long an alert posted without `endsAt` stays firing (`resolve_timeout`, default 5m).
+    pub fn resolve_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(300)
+    }
+}
