@@ -9,10 +9,13 @@
 //! - [`relabel`]: `relabel_configs` / `metric_relabel_configs` with every action.
 //! - [`discovery`]: static and file-based service discovery.
 //! - [`scrape`]: scrape pools, scrape loops, staleness, target health.
+//! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
+//!   `alert_relabel_configs` and the Alertmanagers' own discovery.
 //!
 //! Ingest never names a concrete store: it writes through
 //! [`sightline_core::MetricAppender`].
 
+pub mod alert_sender;
 pub mod config;
 pub mod discovery;
 mod error;

@@ -11,12 +11,14 @@
 //! Sightline does not implement load with a warning in
 //! [`PrometheusConfig::warnings`] instead of failing.
 
+mod alerting;
 mod location;
 mod scrape_config;
 #[cfg(test)]
 mod tests;
 mod units;
 
+pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use scrape_config::{
     Authorization, BasicAuth, FileSdConfig, HttpClientConfig, ScrapeConfig, StaticConfig, TlsConfig,
 };
@@ -46,9 +48,9 @@ pub struct PrometheusConfig {
     /// The jobs to scrape.
     #[serde(default, deserialize_with = "null_default")]
     pub scrape_configs: Vec<ScrapeConfig>,
-    /// Alertmanager settings, kept as written for the alerting subsystem.
-    #[serde(default)]
-    pub alerting: Option<serde_json::Value>,
+    /// Where alerts from rules are sent.
+    #[serde(default, deserialize_with = "null_default")]
+    pub alerting: AlertingConfig,
     /// Remote write endpoints, kept as written.
     #[serde(default, deserialize_with = "null_default")]
     pub remote_write: Vec<serde_json::Value>,
@@ -349,6 +351,23 @@ impl PrometheusConfig {
                 ));
             }
         }
+        for (i, am) in self.alerting.alertmanagers.iter().enumerate() {
+            if am.api_version == "v1" {
+                self.warnings.push(format!(
+                    "alerting.alertmanagers[{i}]: api_version v1 is not supported; alerts are sent with API v2"
+                ));
+            }
+            for key in am.unsupported_sd.keys() {
+                self.warnings.push(format!(
+                    "alerting.alertmanagers[{i}]: {key} is not supported; it finds no Alertmanagers"
+                ));
+            }
+            if am.http.oauth2.is_some() {
+                self.warnings.push(format!(
+                    "alerting.alertmanagers[{i}]: oauth2 is not supported; requests are sent without it"
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -370,18 +389,13 @@ impl PrometheusConfig {
             for f in &mut sc.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
-            let h = &mut sc.http;
-            join_opt(&mut h.bearer_token_file);
-            if let Some(b) = &mut h.basic_auth {
-                join_opt(&mut b.password_file);
-                join_opt(&mut b.username_file);
+            resolve_http_paths(&mut sc.http, &join_opt);
+        }
+        for am in &mut self.alerting.alertmanagers {
+            for f in &mut am.file_sd_configs {
+                f.files.iter_mut().for_each(join);
             }
-            if let Some(a) = &mut h.authorization {
-                join_opt(&mut a.credentials_file);
-            }
-            join_opt(&mut h.tls_config.ca_file);
-            join_opt(&mut h.tls_config.cert_file);
-            join_opt(&mut h.tls_config.key_file);
+            resolve_http_paths(&mut am.http, &join_opt);
         }
     }
 
@@ -398,4 +412,19 @@ impl Located for Invalid {
     fn message(&self) -> &str {
         &self.message
     }
+}
+
+/// Makes the file paths of HTTP client settings relative to the config's directory.
+fn resolve_http_paths(h: &mut HttpClientConfig, join_opt: &dyn Fn(&mut Option<String>)) {
+    join_opt(&mut h.bearer_token_file);
+    if let Some(b) = &mut h.basic_auth {
+        join_opt(&mut b.password_file);
+        join_opt(&mut b.username_file);
+    }
+    if let Some(a) = &mut h.authorization {
+        join_opt(&mut a.credentials_file);
+    }
+    join_opt(&mut h.tls_config.ca_file);
+    join_opt(&mut h.tls_config.cert_file);
+    join_opt(&mut h.tls_config.key_file);
 }

@@ -320,7 +320,7 @@ pub struct HttpClientConfig {
 impl HttpClientConfig {
     /// Prometheus's rules on which credentials may be combined, checked in
     /// its order and worded as it words them.
-    fn validate(&self) -> Result<(), String> {
+    pub(super) fn validate(&self) -> Result<(), String> {
         let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
         if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
             return Err(

@@ -140,7 +140,7 @@ fn seed004_kubernetes_sd_loads_with_a_warning() {
         c.global.external_labels.get("cluster").map(String::as_str),
         Some("exam07")
     );
-    assert!(c.alerting.is_some());
+    assert_eq!(c.alerting.alertmanagers.len(), 1);
     let pods = c.scrape_config("kubernetes-pods").unwrap();
     assert!(pods.unsupported_sd.contains_key("kubernetes_sd_configs"));
     assert_eq!(c.warnings.len(), 1);
@@ -175,7 +175,46 @@ fn seed003_kube_prometheus_loads() {
         Some("finance")
     );
     assert_eq!(node.metric_relabel_configs[0].action, Action::Drop);
-    assert_eq!(c.warnings.len(), 1);
+    // One for the job's kubernetes_sd_configs, one for the Alertmanagers'.
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
+    assert!(c.warnings[1].contains("alerting.alertmanagers[0]: kubernetes_sd_configs"));
+    let am = &c.alerting.alertmanagers[0];
+    assert_eq!(am.timeout, secs(10));
+    assert_eq!(am.relabel_configs[0].action, Action::Keep);
+    assert_eq!(
+        c.alerting.alert_relabel_configs[0].action,
+        Action::LabelDrop
+    );
+}
+
+#[test]
+fn alerting_defaults_and_refusals() {
+    let c = load("alerting:\n  alertmanagers:\n    - static_configs: [{targets: ['a:9093']}]\n");
+    let am = &c.alerting.alertmanagers[0];
+    // Prometheus's defaults: http, path prefix "/", 10s, API v2.
+    assert_eq!(
+        (
+            am.scheme.as_str(),
+            am.path_prefix.as_str(),
+            am.timeout,
+            am.api_version.as_str()
+        ),
+        ("http", "/", secs(10), "v2")
+    );
+    let err = load_str(
+        "alerting:\n  alertmanagers:\n    - api_version: v3\n",
+        "p.yml",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("p.yml:3") && err.contains("must be v1 or v2"),
+        "{err}"
+    );
+    let err = load_str("alerting:\n  alertmanagers:\n    - timout: 1s\n", "p.yml")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("timout"), "{err}");
 }
 
 #[test]

@@ -20,9 +20,10 @@ pub(crate) fn install_crypto_provider() {
     });
 }
 
-/// A pool's client: one connection pool shared by its targets.
+/// An HTTP client built from a config's HTTP settings: one connection
+/// pool (shared by a scrape pool's targets, or by the alert sender).
 #[derive(Debug, Clone)]
-pub(crate) struct ScrapeClient {
+pub struct HttpClient {
     client: reqwest::Client,
     http: HttpClientConfig,
     accept_gzip: bool,
@@ -34,13 +35,25 @@ pub(crate) struct Fetched {
     pub content_type: String,
 }
 
-impl ScrapeClient {
+impl HttpClient {
     /// Builds the client for a job's HTTP settings. Fails on unreadable
     /// TLS files or a bad proxy URL, naming the job.
     pub fn new(cfg: &ScrapeConfig) -> Result<Self, String> {
+        Self::with_settings(
+            &cfg.http,
+            &format!("job {:?}", cfg.job_name),
+            cfg.enable_compression,
+        )
+    }
+
+    /// Builds a client for any HTTP settings of the config (an
+    /// Alertmanager's, say); `owner` names them in errors.
+    pub fn with_settings(
+        h: &HttpClientConfig,
+        owner: &str,
+        accept_gzip: bool,
+    ) -> Result<Self, String> {
         install_crypto_provider();
-        let h = &cfg.http;
-        let job = &cfg.job_name;
         let mut b = reqwest::Client::builder()
             .redirect(if h.follow_redirects {
                 reqwest::redirect::Policy::limited(10)
@@ -57,7 +70,7 @@ impl ScrapeClient {
         }
         if let Some(p) = &h.proxy_url {
             let mut proxy = reqwest::Proxy::all(p)
-                .map_err(|e| format!("job {job:?}: invalid proxy_url {p:?}: {e}"))?;
+                .map_err(|e| format!("{owner}: invalid proxy_url {p:?}: {e}"))?;
             if let Some(np) = &h.no_proxy {
                 proxy = proxy.no_proxy(reqwest::NoProxy::from_string(np));
             }
@@ -66,7 +79,7 @@ impl ScrapeClient {
         let tls = &h.tls_config;
         let read = |what: &str, path: &str| {
             std::fs::read(path)
-                .map_err(|e| format!("job {job:?}: cannot read tls_config {what} {path:?}: {e}"))
+                .map_err(|e| format!("{owner}: cannot read tls_config {what} {path:?}: {e}"))
         };
         let ca = match (&tls.ca_file, &tls.ca) {
             (Some(f), _) => Some(read("ca_file", f)?),
@@ -88,7 +101,7 @@ impl ScrapeClient {
             (None, None) => None,
             _ => {
                 return Err(format!(
-                    "job {job:?}: tls_config needs both a client certificate and a key"
+                    "{owner}: tls_config needs both a client certificate and a key"
                 ))
             }
         };
@@ -104,12 +117,12 @@ impl ScrapeClient {
                 max_version: tls.max_version.as_deref(),
                 http2: h.enable_http2,
             })
-            .map_err(|e| format!("job {job:?}: {e}"))?;
+            .map_err(|e| format!("{owner}: {e}"))?;
             b = b.use_preconfigured_tls(config);
         } else {
             if let Some(pem) = ca {
                 let certs = reqwest::Certificate::from_pem_bundle(&pem)
-                    .map_err(|e| format!("job {job:?}: invalid CA certificate: {e}"))?;
+                    .map_err(|e| format!("{owner}: invalid CA certificate: {e}"))?;
                 for c in certs {
                     b = b.add_root_certificate(c);
                 }
@@ -118,7 +131,7 @@ impl ScrapeClient {
                 c.push(b'\n');
                 c.extend_from_slice(&k);
                 let id = reqwest::Identity::from_pem(&c)
-                    .map_err(|e| format!("job {job:?}: invalid client certificate or key: {e}"))?;
+                    .map_err(|e| format!("{owner}: invalid client certificate or key: {e}"))?;
                 b = b.identity(id);
             }
             if let Some(v) = &tls.min_version {
@@ -130,11 +143,11 @@ impl ScrapeClient {
         }
         let client = b
             .build()
-            .map_err(|e| format!("job {job:?}: cannot build HTTP client: {e}"))?;
-        Ok(ScrapeClient {
+            .map_err(|e| format!("{owner}: cannot build HTTP client: {e}"))?;
+        Ok(HttpClient {
             client,
             http: h.clone(),
-            accept_gzip: cfg.enable_compression,
+            accept_gzip,
         })
     }
 
@@ -176,7 +189,12 @@ impl ScrapeClient {
     /// GETs `url` within `timeout`, returning the uncompressed body or an
     /// error worded as Prometheus words it. `limit` bounds the uncompressed
     /// size (0 = none).
-    pub async fn fetch(&self, url: &str, timeout: Duration, limit: u64) -> Result<Fetched, String> {
+    pub(crate) async fn fetch(
+        &self,
+        url: &str,
+        timeout: Duration,
+        limit: u64,
+    ) -> Result<Fetched, String> {
         let mut headers = HeaderMap::new();
         headers.insert(ACCEPT, HeaderValue::from_static(SCRAPE_ACCEPT_HEADER));
         headers.insert(USER_AGENT, HeaderValue::from_static(SCRAPE_USER_AGENT));
@@ -231,6 +249,52 @@ impl ScrapeClient {
             Ok(r) => r,
             Err(_) => Err(format!(
                 "Get \"{url}\": context deadline exceeded (timeout {}s)",
+                timeout.as_secs_f64()
+            )),
+        }
+    }
+}
+
+impl HttpClient {
+    /// POSTs a JSON body to `url` within `timeout`, with the config's
+    /// credentials. Ok on any 2xx; otherwise the status (or transport error)
+    /// and the start of the reply, for logs and `lastError`.
+    pub async fn post_json(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        timeout: Duration,
+    ) -> Result<(), String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        headers.insert(USER_AGENT, HeaderValue::from_static(SCRAPE_USER_AGENT));
+        if let Some(a) = self.authorization()? {
+            headers.insert(AUTHORIZATION, a);
+        }
+        let fut = async {
+            let resp = self
+                .client
+                .post(url)
+                .headers(headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| describe_reqwest(&e))?;
+            let status = resp.status();
+            if status.is_success() {
+                return Ok(());
+            }
+            let text = resp.text().await.unwrap_or_default();
+            let text: String = text.chars().take(200).collect();
+            Err(format!("bad response status {status}: {}", text.trim()))
+        };
+        match tokio::time::timeout(timeout, fut).await {
+            Ok(r) => r,
+            Err(_) => Err(format!(
+                "Post \"{url}\": context deadline exceeded (timeout {}s)",
                 timeout.as_secs_f64()
             )),
         }

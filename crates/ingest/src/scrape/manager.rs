@@ -2,7 +2,7 @@
 
 use super::api::{self, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot};
 use super::append::MetricMetadata;
-use super::http::ScrapeClient;
+use super::http::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::pool::{PoolEnv, ScrapePool};
 use crate::config::{PrometheusConfig, ScrapeConfig};
@@ -167,7 +167,7 @@ impl ScrapeManager {
                     .unwrap_or_default(),
                 None => Default::default(),
             };
-            match ScrapeClient::new(cfg) {
+            match HttpClient::new(cfg) {
                 Ok(client) => {
                     let pool = ScrapePool::start(cfg.clone(), client, &env, &shutdown, previous);
                     st.pools.insert(job.to_owned(), pool);

@@ -38,7 +38,7 @@ pub use api::{
     rfc3339_nanos, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot,
 };
 pub use append::MetricMetadata;
-pub use http::SCRAPE_USER_AGENT;
+pub use http::{HttpClient, SCRAPE_USER_AGENT};
 pub use manager::ScrapeManager;
 pub use metrics::ScrapeMetrics;
 pub use target::{populate_labels, targets_from_groups, Health, Populated, Target};

@@ -2,7 +2,7 @@
 //! job's discovery.
 
 use super::append::AppendSettings;
-use super::http::ScrapeClient;
+use super::http::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::scrape_loop::{spawn_loop, LoopHandle, LoopParams};
 use super::target::{targets_from_groups, Populated, Target};
@@ -49,7 +49,7 @@ impl ScrapePool {
     /// pool being replaced on reload.
     pub fn start(
         cfg: ScrapeConfig,
-        client: ScrapeClient,
+        client: HttpClient,
         env: &PoolEnv,
         shutdown: &CancellationToken,
         previous: HashMap<u64, LoopHandle>,
@@ -139,7 +139,7 @@ fn sub_gauge(g: &std::sync::atomic::AtomicU64, n: usize) {
 /// Applies discovery results to a pool.
 struct Syncer {
     config: Arc<ScrapeConfig>,
-    client: ScrapeClient,
+    client: HttpClient,
     env: PoolEnv,
     state: Arc<Mutex<PoolState>>,
     forced_error: Arc<RwLock<Option<String>>>,

@@ -6,7 +6,7 @@ use super::append::{
     append_body, AppendCounts, AppendError, AppendSettings, MetadataBuilder, Report, ReportSeries,
 };
 use super::cache::ScrapeCache;
-use super::http::ScrapeClient;
+use super::http::HttpClient;
 use super::metrics::ScrapeMetrics;
 use super::target::{Health, LastScrape, Target};
 use crate::exposition::Format;
@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 /// Everything a loop needs; built by its pool.
 pub(crate) struct LoopParams {
     pub target: Arc<Target>,
-    pub client: ScrapeClient,
+    pub client: HttpClient,
     pub settings: AppendSettings,
     pub body_size_limit: u64,
     pub appender: Arc<dyn MetricAppender>,
