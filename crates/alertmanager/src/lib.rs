@@ -17,6 +17,7 @@
 pub mod alert;
 pub mod config;
 pub mod error;
+pub mod matcher;
 pub mod notify;
 pub mod template;
 
