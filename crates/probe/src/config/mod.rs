@@ -1,0 +1,56 @@
+//! blackbox_exporter's `modules:` file, read as blackbox 0.23 reads it, and
+//! Sightline's own `probes:` section ([`ProbesConfig`]).
+//!
+//! Field names, defaults and the checks done at load time follow
+//! blackbox_exporter's `config.go` so a user's `blackbox.yml` loads unchanged
+//! and is refused for the same reasons. Unknown fields are refused (blackbox
+//! loads strictly), with `file:line:col: field.path: reason`.
+
+mod location;
+mod module;
+mod probes;
+mod values;
+
+pub use module::{
+    DnsProbe, DnsRrValidator, GrpcProbe, HeaderMatch, HttpProbe, IcmpProbe, Module, QueryResponse,
+    TcpProbe, TlsConfig,
+};
+pub use probes::{Monitor, MonitorModule, ProbesConfig};
+pub use values::{parse_go_duration, Authorization, BasicAuth, IpProtocol, Regexp};
+
+use crate::{Error, Result};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A blackbox_exporter configuration file: `modules:` by name.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlackboxConfig {
+    /// The modules, by name.
+    #[serde(default)]
+    pub modules: BTreeMap<String, Module>,
+}
+
+impl BlackboxConfig {
+    /// Parses a blackbox_exporter configuration file's text. `file` names it
+    /// in error messages.
+    pub fn parse(text: &str, file: &str) -> Result<Self> {
+        let cfg: BlackboxConfig = location::deserialize_located(text, file)?;
+        for (name, m) in &cfg.modules {
+            m.validate().map_err(|(path, msg)| {
+                location::located(text, file, &format!("modules.{name}{path}"), &msg)
+            })?;
+        }
+        Ok(cfg)
+    }
+
+    /// Reads and parses a blackbox_exporter configuration file.
+    pub fn load(path: &std::path::Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        Self::parse(&text, &path.display().to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests;

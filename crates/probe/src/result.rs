@@ -1,0 +1,413 @@
+//! What a probe produces: metric families with blackbox_exporter's names,
+//! help texts and labels, a failure cause, and blackbox-style log lines;
+//! and the text exposition blackbox's `/probe` answers with.
+
+use std::fmt::Write;
+use std::time::SystemTime;
+
+/// One sample of a family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    /// Label pairs of the sample (without the family name).
+    pub labels: Vec<(String, String)>,
+    /// The value.
+    pub value: f64,
+}
+
+/// A metric family: every blackbox probe metric is a gauge.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricFamily {
+    /// Metric name (`probe_success`, ...).
+    pub name: &'static str,
+    /// HELP text, as blackbox writes it.
+    pub help: &'static str,
+    /// TYPE (`gauge` for all of blackbox's probe metrics).
+    pub kind: &'static str,
+    /// Samples.
+    pub samples: Vec<Sample>,
+}
+
+/// One log line of the probe, as blackbox's `debug=true` output has them.
+#[derive(Debug, Clone)]
+pub struct LogLine {
+    /// When.
+    pub time: SystemTime,
+    /// `info`, `warn`, `error` or `debug`.
+    pub level: &'static str,
+    /// The message and its key/value pairs, logfmt.
+    pub text: String,
+}
+
+/// The outcome of one probe.
+#[derive(Debug, Clone)]
+pub struct ProbeResult {
+    /// The module's prober.
+    pub prober: String,
+    /// The target probed.
+    pub target: String,
+    /// `probe_success`.
+    pub success: bool,
+    /// `probe_duration_seconds`.
+    pub duration_seconds: f64,
+    /// Why it failed, for outage lists (`None` on success).
+    pub failure: Option<String>,
+    /// Every family, `probe_success` and `probe_duration_seconds` included.
+    pub families: Vec<MetricFamily>,
+    /// The probe's log.
+    pub logs: Vec<LogLine>,
+    /// Earliest certificate expiry seen (unix seconds), for expiry warnings.
+    pub cert_expiry: Option<f64>,
+}
+
+impl ProbeResult {
+    /// The value of an unlabelled family, or of the first sample of it.
+    pub fn value(&self, name: &str) -> Option<f64> {
+        self.families
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.samples.first())
+            .map(|s| s.value)
+    }
+
+    /// The value of a sample with the given label pair.
+    pub fn labelled_value(&self, name: &str, label: &str, value: &str) -> Option<f64> {
+        self.families
+            .iter()
+            .find(|f| f.name == name)?
+            .samples
+            .iter()
+            .find(|s| s.labels.iter().any(|(k, v)| k == label && v == value))
+            .map(|s| s.value)
+    }
+}
+
+/// Collects families while a prober runs.
+#[derive(Debug, Default)]
+pub(crate) struct Recorder {
+    pub(crate) families: Vec<MetricFamily>,
+    pub(crate) logs: Vec<LogLine>,
+    pub(crate) failure: Option<String>,
+    /// TLS gauges of the current HTTP hop, kept aside until it is known to
+    /// be the final one.
+    pub(crate) pending_tls: Option<Vec<MetricFamily>>,
+}
+
+impl Recorder {
+    fn family(&mut self, name: &'static str, help: &'static str) -> &mut MetricFamily {
+        if let Some(i) = self.families.iter().position(|f| f.name == name) {
+            return &mut self.families[i];
+        }
+        self.families.push(MetricFamily {
+            name,
+            help,
+            kind: "gauge",
+            samples: Vec::new(),
+        });
+        self.families.last_mut().expect("just pushed")
+    }
+
+    /// Sets an unlabelled gauge.
+    pub(crate) fn set(&mut self, name: &'static str, help: &'static str, value: f64) {
+        self.set_with(name, help, &[], value);
+    }
+
+    /// Sets a labelled gauge (replacing a sample with the same labels).
+    pub(crate) fn set_with(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        value: f64,
+    ) {
+        let labels: Vec<(String, String)> = labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let fam = self.family(name, help);
+        match fam.samples.iter_mut().find(|s| s.labels == labels) {
+            Some(s) => s.value = value,
+            None => fam.samples.push(Sample { labels, value }),
+        }
+    }
+
+    /// Adds to a labelled gauge (phase timings summed over redirects).
+    pub(crate) fn add_with(
+        &mut self,
+        name: &'static str,
+        help: &'static str,
+        labels: &[(&str, &str)],
+        delta: f64,
+    ) {
+        let old = self
+            .families
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| {
+                f.samples.iter().find(|s| {
+                    s.labels.len() == labels.len()
+                        && s.labels
+                            .iter()
+                            .zip(labels)
+                            .all(|(a, b)| a.0 == b.0 && a.1 == b.1)
+                })
+            })
+            .map_or(0.0, |s| s.value);
+        self.set_with(name, help, labels, old + delta);
+    }
+
+    /// Logs a line; `kv` pairs are written logfmt-quoted.
+    pub(crate) fn log(&mut self, level: &'static str, msg: &str, kv: &[(&str, &str)]) {
+        let mut text = format!("msg={}", logfmt_value(msg));
+        for (k, v) in kv {
+            let _ = write!(text, " {k}={}", logfmt_value(v));
+        }
+        self.logs.push(LogLine {
+            time: SystemTime::now(),
+            level,
+            text,
+        });
+    }
+
+    /// Logs an error and keeps the first one as the failure cause.
+    pub(crate) fn fail(&mut self, msg: &str, err: &str) {
+        self.log("error", msg, &[("err", err)]);
+        if self.failure.is_none() {
+            self.failure = Some(if err.is_empty() {
+                msg.to_string()
+            } else {
+                format!("{msg}: {err}")
+            });
+        }
+    }
+}
+
+fn logfmt_value(v: &str) -> String {
+    if !v.is_empty() && !v.contains([' ', '"', '=', '\n', '\t']) {
+        v.to_string()
+    } else {
+        format!("{v:?}")
+    }
+}
+
+/// The text exposition (format 0.0.4) of a result, byte for byte as
+/// blackbox's `/probe` writes it: families sorted by name, samples by
+/// label values, Go's float formatting.
+pub fn render_exposition(result: &ProbeResult) -> String {
+    let mut fams: Vec<&MetricFamily> = result.families.iter().collect();
+    fams.sort_by_key(|f| f.name);
+    let mut out = String::new();
+    for f in fams {
+        let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
+        let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
+        let mut samples: Vec<&Sample> = f.samples.iter().collect();
+        samples.sort_by(|a, b| a.labels.cmp(&b.labels));
+        for s in samples {
+            out.push_str(f.name);
+            if !s.labels.is_empty() {
+                out.push('{');
+                for (i, (k, v)) in s.labels.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let v = v
+                        .replace('\\', "\\\\")
+                        .replace('"', "\\\"")
+                        .replace('\n', "\\n");
+                    let _ = write!(out, "{k}=\"{v}\"");
+                }
+                out.push('}');
+            }
+            out.push(' ');
+            out.push_str(&go_float(s.value));
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// blackbox's `debug=true` page: the log, the metrics, and the module.
+pub fn render_debug(result: &ProbeResult, module_name: &str) -> String {
+    let mut out = String::from("Logs for the probe:\n");
+    for l in &result.logs {
+        let ts = format_rfc3339(l.time);
+        let _ = writeln!(
+            out,
+            "ts={ts} module={module_name} target={} level={} {}",
+            result.target, l.level, l.text
+        );
+    }
+    out.push_str("\n\n\nMetrics that would have been returned:\n");
+    out.push_str(&render_exposition(result));
+    out
+}
+
+fn format_rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, dd) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        d.subsec_nanos()
+    )
+}
+
+/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
+pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z.rem_euclid(146097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y, m, d)
+}
+
+/// Formats a float as Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which
+/// the Prometheus text encoder uses: shortest digits, exponent form below
+/// 1e-4 and from 1e6 up (`3.668918509e+09`), `+Inf`, `-Inf`, `NaN`.
+pub fn go_float(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest round-tripping digits, as Go's -1
+    // precision does; only the layout differs.
+    let e = format!("{v:e}");
+    let (mant, exp) = e.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("exponent");
+    let (neg, mant) = match mant.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mant),
+    };
+    let digits: String = mant.chars().filter(|c| *c != '.').collect();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    // Go's shortest 'g' switches to exponent form when exp < -4 || exp >= 6
+    // (strconv uses precision 6 for that decision when printing shortest).
+    if !(-4..6).contains(&exp) {
+        out.push_str(&digits[..1]);
+        if digits.len() > 1 {
+            out.push('.');
+            out.push_str(&digits[1..]);
+        }
+        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
+    } else if exp < 0 {
+        out.push_str("0.");
+        for _ in 0..(-exp - 1) {
+            out.push('0');
+        }
+        out.push_str(&digits);
+    } else {
+        let int_len = exp as usize + 1;
+        if digits.len() <= int_len {
+            out.push_str(&digits);
+            for _ in digits.len()..int_len {
+                out.push('0');
+            }
+        } else {
+            out.push_str(&digits[..int_len]);
+            out.push('.');
+            out.push_str(&digits[int_len..]);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_float_matches_blackbox_output() {
+        // Values as blackbox 0.23 printed them on this machine.
+        assert_eq!(go_float(3668918509.0), "3.668918509e+09");
+        assert_eq!(go_float(1.2289e-05), "1.2289e-05");
+        assert_eq!(go_float(0.001743131), "0.001743131");
+        assert_eq!(go_float(335.0), "335");
+        assert_eq!(go_float(200.0), "200");
+        assert_eq!(go_float(0.0), "0");
+        assert_eq!(go_float(f64::NAN), "NaN");
+        assert_eq!(go_float(1.5e21), "1.5e+21");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(1e6), "1e+06");
+        assert_eq!(go_float(123456.0), "123456");
+        assert_eq!(go_float(-2.5), "-2.5");
+    }
+
+    #[test]
+    fn renders_sorted_families() {
+        let mut r = Recorder::default();
+        r.set(
+            "probe_success",
+            "Displays whether or not the probe was a success",
+            1.0,
+        );
+        r.set_with(
+            "probe_http_duration_seconds",
+            "Duration of http request by phase, summed over all redirects",
+            &[("phase", "tls")],
+            0.0,
+        );
+        r.add_with(
+            "probe_http_duration_seconds",
+            "Duration of http request by phase, summed over all redirects",
+            &[("phase", "connect")],
+            0.25,
+        );
+        r.add_with(
+            "probe_http_duration_seconds",
+            "Duration of http request by phase, summed over all redirects",
+            &[("phase", "connect")],
+            0.25,
+        );
+        let res = ProbeResult {
+            prober: "http".into(),
+            target: "t".into(),
+            success: true,
+            duration_seconds: 0.0,
+            failure: None,
+            families: r.families,
+            logs: vec![],
+            cert_expiry: None,
+        };
+        assert_eq!(
+            render_exposition(&res),
+            "# HELP probe_http_duration_seconds Duration of http request by phase, summed over all redirects\n\
+             # TYPE probe_http_duration_seconds gauge\n\
+             probe_http_duration_seconds{phase=\"connect\"} 0.5\n\
+             probe_http_duration_seconds{phase=\"tls\"} 0\n\
+             # HELP probe_success Displays whether or not the probe was a success\n\
+             # TYPE probe_success gauge\n\
+             probe_success 1\n"
+        );
+    }
+
+    #[test]
+    fn civil_dates() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        // 2000-03-01 is day 11017 (hand count: 30 years, 7 leap days, Jan+Feb 60).
+        assert_eq!(civil_from_days(11017), (2000, 3, 1));
+    }
+}

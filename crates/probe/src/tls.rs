@@ -1,0 +1,265 @@
+//! TLS for the probers: a rustls client built from a module's
+//! `tls_config`, and blackbox's certificate gauges read from the handshake.
+
+use crate::cert;
+use crate::config::TlsConfig;
+use crate::result::Recorder;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use std::sync::{Arc, OnceLock};
+
+const HELP_EARLIEST: &str = "Returns last SSL chain expiry in unixtime";
+const HELP_LAST_CHAIN: &str = "Returns last SSL chain expiry in timestamp";
+const HELP_VERSION: &str = "Returns the TLS version used or NaN when unknown";
+
+/// A client configuration and the roots it trusts (kept as DER so the root
+/// that ends a chain can be found for `probe_ssl_last_chain_expiry_...`).
+#[derive(Clone)]
+pub(crate) struct TlsSetup {
+    pub config: Arc<ClientConfig>,
+    roots: Arc<Vec<CertificateDer<'static>>>,
+    verifies: bool,
+    server_name: String,
+}
+
+fn provider() -> Arc<rustls::crypto::CryptoProvider> {
+    // Installing fails when someone else installed one first; we pass our
+    // own provider explicitly anyway.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+fn system_roots() -> Arc<Vec<CertificateDer<'static>>> {
+    static ROOTS: OnceLock<Arc<Vec<CertificateDer<'static>>>> = OnceLock::new();
+    ROOTS
+        .get_or_init(|| Arc::new(rustls_native_certs::load_native_certs().certs))
+        .clone()
+}
+
+fn read_pem_certs(inline: &str, file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+    let text = if !inline.is_empty() {
+        inline.as_bytes().to_vec()
+    } else {
+        std::fs::read(file).map_err(|e| format!("unable to load specified CA cert {file}: {e}"))?
+    };
+    let certs: Vec<_> = CertificateDer::pem_slice_iter(&text)
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("unable to use specified CA cert {file}: {e}"))?;
+    if certs.is_empty() {
+        return Err(format!(
+            "unable to use specified CA cert {file}: no certificates"
+        ));
+    }
+    Ok(certs)
+}
+
+/// Builds the client for `cfg`; `alpn` lists protocols to offer.
+pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSetup, String> {
+    let provider = provider();
+    let roots = if !cfg.ca.is_empty() || !cfg.ca_file.is_empty() {
+        Arc::new(read_pem_certs(&cfg.ca, &cfg.ca_file)?)
+    } else {
+        system_roots()
+    };
+    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
+    let min13 = cfg.min_version == "TLS13";
+    let max12 =
+        cfg.max_version == "TLS12" || cfg.max_version == "TLS11" || cfg.max_version == "TLS10";
+    if !min13 {
+        versions.push(&rustls::version::TLS12);
+    }
+    if !max12 {
+        versions.push(&rustls::version::TLS13);
+    }
+    if versions.is_empty() {
+        return Err("tls_config: min_version is above max_version".into());
+    }
+    let builder = ClientConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions)
+        .map_err(|e| format!("tls config: {e}"))?;
+    let builder = if cfg.insecure_skip_verify {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    } else {
+        let mut store = rustls::RootCertStore::empty();
+        let (added, _) = store.add_parsable_certificates(roots.iter().cloned());
+        if added == 0 && (!cfg.ca.is_empty() || !cfg.ca_file.is_empty()) {
+            return Err("unable to use specified CA cert: no usable certificates".into());
+        }
+        builder.with_root_certificates(store)
+    };
+    let mut config = if !cfg.cert_file.is_empty() || !cfg.cert.is_empty() {
+        let certs = read_pem_certs(&cfg.cert, &cfg.cert_file)?;
+        let key = if !cfg.key.is_empty() {
+            PrivateKeyDer::from_pem_slice(cfg.key.as_bytes())
+        } else {
+            PrivateKeyDer::from_pem_file(&cfg.key_file)
+        }
+        .map_err(|e| format!("unable to load client key {}: {e}", cfg.key_file))?;
+        builder
+            .with_client_auth_cert(certs, key)
+            .map_err(|e| format!("unable to use client certificate: {e}"))?
+    } else {
+        builder.with_no_client_auth()
+    };
+    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let server_name = if cfg.server_name.is_empty() {
+        host.trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string()
+    } else {
+        cfg.server_name.clone()
+    };
+    Ok(TlsSetup {
+        config: Arc::new(config),
+        roots,
+        verifies: !cfg.insecure_skip_verify,
+        server_name,
+    })
+}
+
+impl TlsSetup {
+    /// The name sent as SNI and verified.
+    pub(crate) fn server_name(&self) -> Result<ServerName<'static>, String> {
+        ServerName::try_from(self.server_name.clone())
+            .map_err(|e| format!("invalid server name {:?}: {e}", self.server_name))
+    }
+
+    /// Performs the handshake over `stream`.
+    pub(crate) async fn connect<S>(
+        &self,
+        stream: S,
+    ) -> Result<tokio_rustls::client::TlsStream<S>, String>
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let connector = tokio_rustls::TlsConnector::from(self.config.clone());
+        connector
+            .connect(self.server_name()?, stream)
+            .await
+            .map_err(|e| format!("tls: {e}"))
+    }
+
+    /// Records blackbox's TLS gauges for a finished handshake; returns the
+    /// earliest expiry.
+    pub(crate) fn record(
+        &self,
+        rec: &mut Recorder,
+        conn: &rustls::ClientConnection,
+    ) -> Option<f64> {
+        let certs = conn.peer_certificates().unwrap_or(&[]);
+        let infos: Vec<cert::CertInfo> = certs.iter().filter_map(|c| cert::parse(c)).collect();
+        let earliest = infos.iter().map(|c| c.not_after).min();
+        if let Some(e) = earliest {
+            rec.set("probe_ssl_earliest_cert_expiry", HELP_EARLIEST, e as f64);
+        }
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2",
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3",
+            _ => "unknown",
+        };
+        rec.set_with(
+            "probe_tls_version_info",
+            HELP_VERSION,
+            &[("version", version)],
+            1.0,
+        );
+        rec.set(
+            "probe_ssl_last_chain_expiry_timestamp_seconds",
+            HELP_LAST_CHAIN,
+            self.last_chain_expiry(&infos),
+        );
+        earliest.map(|e| e as f64)
+    }
+
+    /// Go's verified chain runs from the leaf to a trusted root, root
+    /// included, and blackbox reports the chain's earliest expiry. Without
+    /// verification Go has no chain and reports the zero time.
+    fn last_chain_expiry(&self, presented: &[cert::CertInfo]) -> f64 {
+        // Go's time.Time{}.Unix(): 0001-01-01T00:00:00Z.
+        const GO_ZERO_TIME: f64 = -62135596800.0;
+        if !self.verifies || presented.is_empty() {
+            return GO_ZERO_TIME;
+        }
+        // Walk issuer links from the leaf through the presented certificates.
+        let mut chain = vec![presented[0].clone()];
+        while chain.len() <= presented.len() {
+            let last = chain.last().expect("non-empty");
+            if last.issuer == last.subject {
+                break;
+            }
+            match presented
+                .iter()
+                .find(|c| c.subject == last.issuer && !chain.contains(c))
+            {
+                Some(next) => chain.push(next.clone()),
+                None => break,
+            }
+        }
+        let last = chain.last().expect("non-empty").clone();
+        if last.issuer != last.subject {
+            if let Some(root) = self
+                .roots
+                .iter()
+                .filter_map(|r| cert::parse(r))
+                .find(|r| r.subject == last.issuer)
+            {
+                chain.push(root);
+            }
+        }
+        chain.iter().map(|c| c.not_after).min().unwrap_or(0) as f64
+    }
+}
+
+/// `insecure_skip_verify`: accept any certificate, still checking the
+/// handshake signatures so the connection is at least self-consistent.
+#[derive(Debug)]
+struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
