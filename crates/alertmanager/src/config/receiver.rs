@@ -1,21 +1,516 @@
 //! Receivers and the `global:` defaults they inherit (SMTP, Slack, PagerDuty,
-//! HTTP client settings, resolve_timeout).
+//! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
+//!
+//! Sightline sends to webhook, email, Slack, PagerDuty and Microsoft Teams
+//! integrations. The other kinds Alertmanager knows (OpsGenie, VictorOps,
+//! Pushover, WeChat, SNS, Telegram, Webex, Discord) are accepted so existing
+//! files load, but a receiver that uses one fails when its integrations are
+//! built, naming the kind.
 
-use serde::Deserialize;
+mod http;
+mod integrations;
+
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
+pub use integrations::{
+    EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
+    SlackConfig, SlackConfirm, SlackField, WebhookConfig,
+};
+
+/// A secret string (password, key, URL with a token): its `Debug` form never
+/// shows the value, so configs can be logged.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret's value.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<secret>")
+    }
+}
+
+/// Parses a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) and Go (`1.5s`,
+/// `100ms`, `1h30m`) write them; receivers' fields use both forms.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let bad = || format!("not a valid duration string: {s:?}");
+    if s == "0" {
+        return Ok(Duration::ZERO);
+    }
+    if s.is_empty() {
+        return Err(bad());
+    }
+    let mut total = 0f64;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .ok_or_else(bad)?;
+        if num_len == 0 {
+            return Err(bad());
+        }
+        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let secs = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86400.0,
+            "w" => 7.0 * 86400.0,
+            "y" => 365.0 * 86400.0,
+            _ => return Err(bad()),
+        };
+        total += n * secs;
+        rest = &rest[unit_len..];
+    }
+    Ok(Duration::from_secs_f64(total))
+}
+
+fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+    let s = String::deserialize(d)?;
+    parse_duration(&s).map_err(serde::de::Error::custom)
+}
+
+pub(crate) fn de_opt_duration<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    let s = Option::<String>::deserialize(d)?;
+    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
+fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    let s = String::deserialize(d)?;
+    reqwest::Url::parse(&s)
+        .map_err(|e| serde::de::Error::custom(format!("invalid url {s:?}: {e}")))?;
+    Ok(s)
+}
 
 /// The `global:` section.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct GlobalConfig {}
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct GlobalConfig {
+    /// How long an alert posted without `endsAt` stays firing.
+    #[serde(default = "default_resolve_timeout", deserialize_with = "de_duration")]
+    pub resolve_timeout: Duration,
+    /// The HTTP client settings of receivers that have no `http_config`.
+    #[serde(default)]
+    pub http_config: HttpConfig,
+    #[serde(default)]
+    pub smtp_from: Option<String>,
+    #[serde(default = "default_smtp_hello")]
+    pub smtp_hello: String,
+    /// `host:port` of the SMTP server.
+    #[serde(default)]
+    pub smtp_smarthost: Option<String>,
+    #[serde(default)]
+    pub smtp_auth_username: Option<String>,
+    #[serde(default)]
+    pub smtp_auth_password: Option<Secret>,
+    #[serde(default)]
+    pub smtp_auth_password_file: Option<String>,
+    #[serde(default)]
+    pub smtp_auth_secret: Option<Secret>,
+    #[serde(default)]
+    pub smtp_auth_identity: Option<String>,
+    #[serde(default = "default_true")]
+    pub smtp_require_tls: bool,
+    #[serde(default)]
+    pub slack_api_url: Option<Secret>,
+    #[serde(default)]
+    pub slack_api_url_file: Option<String>,
+    #[serde(default = "default_pagerduty_url", deserialize_with = "de_url")]
+    pub pagerduty_url: String,
+    #[serde(default = "default_opsgenie_url", deserialize_with = "de_url")]
+    pub opsgenie_api_url: String,
+    #[serde(default)]
+    pub opsgenie_api_key: Option<Secret>,
+    #[serde(default)]
+    pub opsgenie_api_key_file: Option<String>,
+    #[serde(default = "default_wechat_url", deserialize_with = "de_url")]
+    pub wechat_api_url: String,
+    #[serde(default)]
+    pub wechat_api_secret: Option<Secret>,
+    #[serde(default)]
+    pub wechat_api_corp_id: Option<String>,
+    #[serde(default = "default_victorops_url", deserialize_with = "de_url")]
+    pub victorops_api_url: String,
+    #[serde(default)]
+    pub victorops_api_key: Option<Secret>,
+    #[serde(default)]
+    pub victorops_api_key_file: Option<String>,
+    #[serde(default = "default_telegram_url", deserialize_with = "de_url")]
+    pub telegram_api_url: String,
+    #[serde(default = "default_webex_url", deserialize_with = "de_url")]
+    pub webex_api_url: String,
+}
 
-/// One entry of `receivers:`.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct Receiver {
-    pub name: String,
+fn default_true() -> bool {
+    true
+}
+fn default_resolve_timeout() -> Duration {
+    Duration::from_secs(300)
+}
+fn default_smtp_hello() -> String {
+    "localhost".into()
+}
+fn default_pagerduty_url() -> String {
+    "https://events.pagerduty.com/v2/enqueue".into()
+}
+fn default_opsgenie_url() -> String {
+    "https://api.opsgenie.com/".into()
+}
+fn default_wechat_url() -> String {
+    "https://qyapi.weixin.qq.com/cgi-bin/".into()
+}
+fn default_victorops_url() -> String {
+    "https://alert.victorops.com/integrations/generic/20131114/alert/".into()
+}
+fn default_telegram_url() -> String {
+    "https://api.telegram.org".into()
+}
+fn default_webex_url() -> String {
+    "https://webexapis.com/v1/messages".into()
+}
+
+impl Default for GlobalConfig {
+    fn default() -> Self {
+        GlobalConfig {
+            resolve_timeout: default_resolve_timeout(),
+            http_config: HttpConfig::default(),
+            smtp_from: None,
+            smtp_hello: default_smtp_hello(),
+            smtp_smarthost: None,
+            smtp_auth_username: None,
+            smtp_auth_password: None,
+            smtp_auth_password_file: None,
+            smtp_auth_secret: None,
+            smtp_auth_identity: None,
+            smtp_require_tls: true,
+            slack_api_url: None,
+            slack_api_url_file: None,
+            pagerduty_url: default_pagerduty_url(),
+            opsgenie_api_url: default_opsgenie_url(),
+            opsgenie_api_key: None,
+            opsgenie_api_key_file: None,
+            wechat_api_url: default_wechat_url(),
+            wechat_api_secret: None,
+            wechat_api_corp_id: None,
+            victorops_api_url: default_victorops_url(),
+            victorops_api_key: None,
+            victorops_api_key_file: None,
+            telegram_api_url: default_telegram_url(),
+            webex_api_url: default_webex_url(),
+        }
+    }
 }
 
 impl GlobalConfig {
     /// How long an alert posted without `endsAt` stays firing (`resolve_timeout`, default 5m).
     pub fn resolve_timeout(&self) -> std::time::Duration {
-        std::time::Duration::from_secs(300)
+        self.resolve_timeout
+    }
+
+    /// Checks the section as Alertmanager does when it loads the file.
+    pub fn validate(&self) -> Result<(), String> {
+        self.http_config
+            .validate()
+            .map_err(|e| format!("global.http_config: {e}"))?;
+        if self.smtp_auth_password.is_some() && self.smtp_auth_password_file.is_some() {
+            return Err(
+                "at most one of smtp_auth_password & smtp_auth_password_file must be configured"
+                    .into(),
+            );
+        }
+        if self.slack_api_url.is_some() && self.slack_api_url_file.is_some() {
+            return Err(
+                "at most one of slack_api_url & slack_api_url_file must be configured".into(),
+            );
+        }
+        if self.opsgenie_api_key.is_some() && self.opsgenie_api_key_file.is_some() {
+            return Err(
+                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured".into(),
+            );
+        }
+        if self.victorops_api_key.is_some() && self.victorops_api_key_file.is_some() {
+            return Err(
+                "at most one of victorops_api_key & victorops_api_key_file must be configured"
+                    .into(),
+            );
+        }
+        if let Some(h) = &self.smtp_smarthost {
+            split_host_port(h).map_err(|e| format!("global.smtp_smarthost: {e}"))?;
+        }
+        Ok(())
     }
 }
+
+/// Splits `host:port` (or `[v6]:port`) as Go's `net.SplitHostPort` does.
+pub fn split_host_port(hp: &str) -> Result<(String, u16), String> {
+    let (host, port) = if let Some(rest) = hp.strip_prefix('[') {
+        let (h, after) = rest
+            .split_once(']')
+            .ok_or_else(|| format!("address {hp}: missing ']' in address"))?;
+        let p = after
+            .strip_prefix(':')
+            .ok_or_else(|| format!("address {hp}: missing port in address"))?;
+        (h, p)
+    } else {
+        let (h, p) = hp
+            .rsplit_once(':')
+            .ok_or_else(|| format!("address {hp}: missing port in address"))?;
+        if h.contains(':') {
+            return Err(format!("address {hp}: too many colons in address"));
+        }
+        (h, p)
+    };
+    let port = port
+        .parse::<u16>()
+        .map_err(|_| format!("address {hp}: invalid port"))?;
+    Ok((host.to_owned(), port))
+}
+
+/// One entry of `receivers:`.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Receiver {
+    pub name: String,
+    #[serde(default)]
+    pub webhook_configs: Vec<WebhookConfig>,
+    #[serde(default)]
+    pub email_configs: Vec<EmailConfig>,
+    #[serde(default)]
+    pub slack_configs: Vec<SlackConfig>,
+    #[serde(default)]
+    pub pagerduty_configs: Vec<PagerdutyConfig>,
+    #[serde(default)]
+    pub msteams_configs: Vec<MsTeamsConfig>,
+    /// Accepted so files load; not sent to (see the module docs).
+    #[serde(default)]
+    pub opsgenie_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub victorops_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub pushover_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub wechat_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub sns_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub telegram_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub webex_configs: Vec<serde_json::Value>,
+    #[serde(default)]
+    pub discord_configs: Vec<serde_json::Value>,
+}
+
+impl Receiver {
+    /// The kinds this receiver configures that Sightline cannot send to.
+    pub fn unsupported_kinds(&self) -> Vec<&'static str> {
+        let all = [
+            ("opsgenie", self.opsgenie_configs.len()),
+            ("victorops", self.victorops_configs.len()),
+            ("pushover", self.pushover_configs.len()),
+            ("wechat", self.wechat_configs.len()),
+            ("sns", self.sns_configs.len()),
+            ("telegram", self.telegram_configs.len()),
+            ("webex", self.webex_configs.len()),
+            ("discord", self.discord_configs.len()),
+        ];
+        all.into_iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(k, _)| k)
+            .collect()
+    }
+
+    /// Checks what Alertmanager checks when it loads the file, including the
+    /// settings a receiver must find in `global:` when it leaves them out.
+    /// Messages name the receiver and the integration.
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
+        let at = |kind: &str, i: usize, e: String| {
+            format!("receiver {:?}: {kind}_configs[{i}]: {e}", self.name)
+        };
+        if self.name.is_empty() {
+            return Err("missing name in receiver".into());
+        }
+        let check_http = |h: &Option<HttpConfig>| h.as_ref().map_or(Ok(()), |h| h.validate());
+        for (i, c) in self.webhook_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("webhook", i, e))?;
+            match (&c.url, &c.url_file) {
+                (None, None) => {
+                    return Err(at(
+                        "webhook",
+                        i,
+                        "one of url or url_file must be configured".into(),
+                    ))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(at(
+                        "webhook",
+                        i,
+                        "at most one of url & url_file must be configured".into(),
+                    ))
+                }
+                (Some(u), None) => check_url(u.expose()).map_err(|e| at("webhook", i, e))?,
+                _ => {}
+            }
+        }
+        for (i, c) in self.email_configs.iter().enumerate() {
+            let e = |m: &str| at("email", i, m.to_owned());
+            if c.to.is_empty() {
+                return Err(e("missing to address in email config"));
+            }
+            let smarthost = c.smarthost.as_ref().or(global.smtp_smarthost.as_ref());
+            match smarthost {
+                None => return Err(e("no global SMTP smarthost set")),
+                Some(h) => {
+                    split_host_port(h).map_err(|m| at("email", i, m))?;
+                }
+            }
+            if c.from.is_none() && global.smtp_from.is_none() {
+                return Err(e("no global SMTP from set"));
+            }
+            if c.auth_password.is_some() && c.auth_password_file.is_some() {
+                return Err(e(
+                    "at most one of auth_password & auth_password_file must be configured",
+                ));
+            }
+            let mut seen = std::collections::BTreeSet::new();
+            for h in c.headers.keys() {
+                let canon = canonical_header(h);
+                if !seen.insert(canon.clone()) {
+                    return Err(at(
+                        "email",
+                        i,
+                        format!("duplicate header {canon:?} in email config"),
+                    ));
+                }
+            }
+        }
+        for (i, c) in self.slack_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("slack", i, e))?;
+            if c.api_url.is_some() && c.api_url_file.is_some() {
+                return Err(at(
+                    "slack",
+                    i,
+                    "at most one of api_url & api_url_file must be configured".into(),
+                ));
+            }
+            if c.api_url.is_none()
+                && c.api_url_file.is_none()
+                && global.slack_api_url.is_none()
+                && global.slack_api_url_file.is_none()
+            {
+                return Err(at(
+                    "slack",
+                    i,
+                    "no global Slack API URL set either inline or in a file".into(),
+                ));
+            }
+            for a in &c.actions {
+                if a.url.is_empty() && a.name.is_empty() {
+                    return Err(at(
+                        "slack",
+                        i,
+                        "missing name or url in Slack action configuration".into(),
+                    ));
+                }
+            }
+        }
+        for (i, c) in self.pagerduty_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("pagerduty", i, e))?;
+            if c.routing_key.is_none()
+                && c.service_key.is_none()
+                && c.routing_key_file.is_none()
+                && c.service_key_file.is_none()
+            {
+                return Err(at(
+                    "pagerduty",
+                    i,
+                    "missing service or routing key in PagerDuty config".into(),
+                ));
+            }
+            if c.routing_key.is_some() && c.routing_key_file.is_some() {
+                return Err(at(
+                    "pagerduty",
+                    i,
+                    "at most one of routing_key & routing_key_file must be configured".into(),
+                ));
+            }
+            if c.service_key.is_some() && c.service_key_file.is_some() {
+                return Err(at(
+                    "pagerduty",
+                    i,
+                    "at most one of service_key & service_key_file must be configured".into(),
+                ));
+            }
+            if let Some(u) = &c.url {
+                check_url(u).map_err(|e| at("pagerduty", i, e))?;
+            }
+        }
+        for (i, c) in self.msteams_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("msteams", i, e))?;
+            match (&c.webhook_url, &c.webhook_url_file) {
+                (None, None) => {
+                    return Err(at(
+                        "msteams",
+                        i,
+                        "one of webhook_url or webhook_url_file must be configured".into(),
+                    ))
+                }
+                (Some(_), Some(_)) => {
+                    return Err(at(
+                        "msteams",
+                        i,
+                        "at most one of webhook_url & webhook_url_file must be configured".into(),
+                    ))
+                }
+                (Some(u), None) => check_url(u.expose()).map_err(|e| at("msteams", i, e))?,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_url(u: &str) -> Result<(), String> {
+    let url = reqwest::Url::parse(u).map_err(|e| format!("invalid url: {e}"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("unsupported scheme {:?} for URL", url.scheme()));
+    }
+    Ok(())
+}
+
+/// Go's `textproto.CanonicalMIMEHeaderKey` for ASCII names: each word's first
+/// letter upper-case, the rest lower-case.
+pub fn canonical_header(h: &str) -> String {
+    let mut out = String::with_capacity(h.len());
+    let mut upper = true;
+    for c in h.chars() {
+        if upper {
+            out.push(c.to_ascii_uppercase());
+        } else {
+            out.push(c.to_ascii_lowercase());
+        }
+        upper = c == '-';
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

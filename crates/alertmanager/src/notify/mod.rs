@@ -5,12 +5,30 @@
 //! repeat_interval, the notification log) and retries failed sends with
 //! backoff; a [`Notifier`] only sends once and says whether a failure is
 //! worth retrying.
+//!
+//! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
+//! - [`http`] builds HTTP clients from `http_config` and classifies responses.
+//! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`]: one
+//!   module per integration, each with the payload Alertmanager 0.25 sends.
 
+pub mod email;
+pub mod http;
+pub mod msteams;
+pub mod pagerduty;
+pub mod slack;
+pub mod webhook;
+
+#[cfg(test)]
+mod testserver;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::alert::{Alert, LabelSet};
+use crate::config::receiver::{GlobalConfig, Receiver};
+use crate::template::{Data, Templates};
 
 /// What a notifier knows about the notification it sends.
 #[derive(Debug, Clone)]
@@ -28,6 +46,19 @@ pub struct NotifyContext {
     pub external_url: String,
 }
 
+impl NotifyContext {
+    /// The template data for `alerts` as of now.
+    pub fn data(&self, alerts: &[Alert]) -> Data {
+        Data::new(
+            &self.receiver,
+            &self.group_labels,
+            alerts,
+            &self.external_url,
+            chrono::Utc::now(),
+        )
+    }
+}
+
 /// Why a send failed.
 #[derive(Debug, Clone)]
 pub struct NotifyError {
@@ -36,6 +67,32 @@ pub struct NotifyError {
     pub retryable: bool,
     pub message: String,
 }
+
+impl NotifyError {
+    /// A failure that may go away (network, server overloaded).
+    pub fn retryable(message: impl Into<String>) -> NotifyError {
+        NotifyError {
+            retryable: true,
+            message: message.into(),
+        }
+    }
+
+    /// A failure that sending again will not fix (bad template, 4xx).
+    pub fn permanent(message: impl Into<String>) -> NotifyError {
+        NotifyError {
+            retryable: false,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for NotifyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for NotifyError {}
 
 /// One configured integration of a receiver (`webhook_configs[0]`, ...).
 #[async_trait]
@@ -50,13 +107,81 @@ pub trait Notifier: Send + Sync {
     async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError>;
 }
 
+/// Renders one config field, turning a template error into a permanent
+/// failure that names the field (re-sending would fail the same way).
+pub(crate) fn render(
+    templates: &Templates,
+    field: &str,
+    text: &str,
+    data: &gotmpl::Value,
+) -> Result<String, NotifyError> {
+    templates
+        .execute_text_value(text, data)
+        .map_err(|e| NotifyError::permanent(format!("rendering {field}: {e}")))
+}
+
+/// Reads a `*_file` secret as Prometheus does: whole file, surrounding
+/// whitespace trimmed. Read at send time so a rotated secret is picked up.
+pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
+    std::fs::read_to_string(path)
+        .map(|s| s.trim().to_owned())
+        .map_err(|e| NotifyError::permanent(format!("reading {path}: {e}")))
+}
+
 /// Builds a receiver's integrations, in the order Alertmanager lists them
 /// (webhook, email, Slack, PagerDuty, Teams; each in config order).
+///
+/// Fails when the receiver is invalid or uses an integration kind Sightline
+/// does not send to (OpsGenie, VictorOps, Pushover, WeChat, SNS, Telegram,
+/// Webex, Discord), naming the kind.
 pub fn build_integrations(
-    receiver: &crate::config::Receiver,
-    global: &crate::config::GlobalConfig,
-    templates: std::sync::Arc<crate::template::Templates>,
-) -> crate::Result<Vec<std::sync::Arc<dyn Notifier>>> {
-    let _ = (receiver, global, templates);
-    Ok(Vec::new())
+    receiver: &Receiver,
+    global: &GlobalConfig,
+    templates: Arc<Templates>,
+) -> crate::Result<Vec<Arc<dyn Notifier>>> {
+    let unsupported = receiver.unsupported_kinds();
+    if !unsupported.is_empty() {
+        let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
+        return Err(crate::Error::Config(format!(
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams)",
+            receiver.name,
+            kinds.join(", ")
+        )));
+    }
+    receiver.validate(global).map_err(crate::Error::Config)?;
+    let cfg_err = |kind: &str, i: usize, e: String| {
+        crate::Error::Config(format!(
+            "receiver {:?}: {kind}_configs[{i}]: {e}",
+            receiver.name
+        ))
+    };
+    let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
+    for (i, c) in receiver.webhook_configs.iter().enumerate() {
+        let n = webhook::Webhook::new(i, c, global).map_err(|e| cfg_err("webhook", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.email_configs.iter().enumerate() {
+        let n = email::Email::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("email", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.slack_configs.iter().enumerate() {
+        let n = slack::Slack::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("slack", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.pagerduty_configs.iter().enumerate() {
+        let n = pagerduty::Pagerduty::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("pagerduty", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.msteams_configs.iter().enumerate() {
+        let n = msteams::MsTeams::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("msteams", i, e))?;
+        out.push(Arc::new(n));
+    }
+    Ok(out)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,172 @@
+//! HTTP clients built from `http_config`, and the retry rule every HTTP
+//! integration shares: connection errors, 5xx and 429 are worth retrying,
+//! other 4xx are not.
+
+use std::time::Duration;
+
+use super::{read_secret_file, NotifyError};
+use crate::config::receiver::HttpConfig;
+
+/// What Sightline sends as `User-Agent`.
+pub const USER_AGENT: &str = concat!("Sightline/", env!("CARGO_PKG_VERSION"));
+
+/// A client with its `http_config` credentials, applied to every request.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    config: HttpConfig,
+    timeout: Option<Duration>,
+}
+
+impl HttpClient {
+    /// Builds a client: TLS settings, proxy and redirect policy are fixed
+    /// here; credentials files are read per request.
+    pub fn new(config: &HttpConfig, timeout: Option<Duration>) -> Result<HttpClient, String> {
+        // reqwest is built without a crypto provider; install ring's once per
+        // process (a second install fails harmlessly).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        if config.oauth2.is_some() {
+            return Err("http_config.oauth2 is not supported by sightline".into());
+        }
+        config.validate()?;
+        let tls = &config.tls_config;
+        let mut b = reqwest::Client::builder()
+            .use_rustls_tls()
+            .user_agent(USER_AGENT)
+            .danger_accept_invalid_certs(tls.insecure_skip_verify);
+        b = b.redirect(if config.follow_redirects {
+            reqwest::redirect::Policy::limited(10)
+        } else {
+            reqwest::redirect::Policy::none()
+        });
+        if let Some(ca) = &tls.ca_file {
+            let pem = std::fs::read(ca).map_err(|e| format!("reading ca_file {ca}: {e}"))?;
+            for cert in reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| format!("ca_file {ca}: {e}"))?
+            {
+                b = b.add_root_certificate(cert);
+            }
+        }
+        match (&tls.cert_file, &tls.key_file) {
+            (Some(c), Some(k)) => {
+                let mut pem =
+                    std::fs::read(c).map_err(|e| format!("reading cert_file {c}: {e}"))?;
+                pem.push(b'\n');
+                pem.extend(std::fs::read(k).map_err(|e| format!("reading key_file {k}: {e}"))?);
+                let id = reqwest::Identity::from_pem(&pem)
+                    .map_err(|e| format!("cert_file/key_file: {e}"))?;
+                b = b.identity(id);
+            }
+            (None, None) => {}
+            _ => return Err("exactly one of key_file and cert_file given: both are needed".into()),
+        }
+        if let Some(v) = &tls.min_version {
+            let v = match v.as_str() {
+                "TLS13" => reqwest::tls::Version::TLS_1_3,
+                _ => reqwest::tls::Version::TLS_1_2,
+            };
+            b = b.min_tls_version(v);
+        }
+        if let Some(p) = &config.proxy_url {
+            b = b.proxy(reqwest::Proxy::all(p).map_err(|e| format!("proxy_url: {e}"))?);
+        }
+        let client = b
+            .build()
+            .map_err(|e| format!("building http client: {e}"))?;
+        Ok(HttpClient {
+            client,
+            config: config.clone(),
+            timeout,
+        })
+    }
+
+    /// POSTs `body` as JSON to `url` and classifies the outcome.
+    pub async fn post_json<T: serde::Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &T,
+    ) -> Result<(), NotifyError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| NotifyError::permanent(format!("encoding request: {e}")))?;
+        let mut req = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        req = self.authorize(req)?;
+        let resp = req.send().await.map_err(|e| {
+            // Connection problems and time-outs may pass; a malformed URL will not.
+            let msg = format!("sending to {}: {e}", redact(url));
+            if e.is_builder() {
+                NotifyError::permanent(msg)
+            } else {
+                NotifyError::retryable(msg)
+            }
+        })?;
+        check_status(resp).await
+    }
+
+    fn authorize(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> Result<reqwest::RequestBuilder, NotifyError> {
+        let c = &self.config;
+        if let Some(b) = &c.basic_auth {
+            let pw = match (&b.password, &b.password_file) {
+                (Some(p), _) => p.expose().to_owned(),
+                (None, Some(f)) => read_secret_file(f)?,
+                (None, None) => String::new(),
+            };
+            return Ok(req.basic_auth(&b.username, Some(pw)));
+        }
+        let (kind, cred) = if let Some(a) = &c.authorization {
+            let cred = match (&a.credentials, &a.credentials_file) {
+                (Some(s), _) => s.expose().to_owned(),
+                (None, Some(f)) => read_secret_file(f)?,
+                (None, None) => return Ok(req),
+            };
+            (a.kind.clone(), cred)
+        } else if let Some(t) = &c.bearer_token {
+            ("Bearer".to_owned(), t.expose().to_owned())
+        } else if let Some(f) = &c.bearer_token_file {
+            ("Bearer".to_owned(), read_secret_file(f)?)
+        } else {
+            return Ok(req);
+        };
+        Ok(req.header(reqwest::header::AUTHORIZATION, format!("{kind} {cred}")))
+    }
+}
+
+/// Hides a URL's path and query in messages: Slack and Teams URLs carry
+/// their token there.
+pub fn redact(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => format!("{}://{}/<redacted>", u.scheme(), u.host_str().unwrap_or("")),
+        Err(_) => "<redacted url>".into(),
+    }
+}
+
+/// Success for 2xx; 5xx and 429 retryable; every other status permanent.
+/// The message carries the start of the response body, which is where
+/// Slack and PagerDuty say what was wrong.
+pub async fn check_status(resp: reqwest::Response) -> Result<(), NotifyError> {
+    let status = resp.status();
+    if status.is_success() {
+        return Ok(());
+    }
+    let body = resp.text().await.unwrap_or_default();
+    let snippet: String = body.chars().take(1024).collect();
+    let msg = format!(
+        "unexpected status code {}: {}",
+        status.as_u16(),
+        snippet.trim()
+    );
+    if status.is_server_error() || status.as_u16() == 429 {
+        Err(NotifyError::retryable(msg))
+    } else {
+        Err(NotifyError::permanent(msg))
+    }
+}

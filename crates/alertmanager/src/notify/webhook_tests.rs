@@ -1,0 +1,252 @@
+use super::*;
+use crate::notify::testserver::TestServer;
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+use std::process::{Child, Command, Stdio};
+
+fn ls(pairs: &[(&str, &str)]) -> LabelSet {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn alert(inst: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Alert {
+    Alert {
+        labels: ls(&[
+            ("alertname", "PeerTest"),
+            ("job", "api"),
+            ("instance", inst),
+        ]),
+        annotations: ls(&[("summary", "peer test"), ("instance_note", inst)]),
+        starts_at: starts,
+        ends_at: ends,
+        generator_url: "http://prom:9090/graph?g0.expr=up".into(),
+        updated_at: starts,
+        timeout: false,
+    }
+}
+
+fn ctx(receiver: &str) -> NotifyContext {
+    NotifyContext {
+        receiver: receiver.into(),
+        group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+        group_labels: ls(&[("alertname", "PeerTest")]),
+        repeat_interval: std::time::Duration::from_secs(3600),
+        external_url: "http://sightline:9093".into(),
+    }
+}
+
+fn webhook(url: &str, max_alerts: u64) -> Webhook {
+    let cfg: WebhookConfig =
+        serde_saphyr::from_str(&format!("url: '{url}'\nmax_alerts: {max_alerts}")).unwrap();
+    Webhook::new(0, &cfg, &GlobalConfig::default()).unwrap()
+}
+
+#[tokio::test]
+async fn payload_as_documented() {
+    let mut srv = TestServer::start().await;
+    let start =
+        Utc.with_ymd_and_hms(2024, 5, 6, 11, 30, 0).unwrap() + chrono::Duration::milliseconds(500);
+    let resolved_end = Utc.with_ymd_and_hms(2024, 5, 6, 11, 45, 0).unwrap();
+    let far = Utc::now() + chrono::Duration::hours(1);
+    let alerts = vec![
+        alert("a:1", start, far),
+        alert("b:2", start, resolved_end),
+        alert("c:3", start, far),
+    ];
+    let w = webhook(&format!("{}/hook", srv.url), 2);
+    w.notify(&ctx("web.hook"), &alerts).await.unwrap();
+    let req = srv.next().await;
+    assert_eq!(req.method, "POST");
+    assert_eq!(req.path, "/hook");
+    assert_eq!(req.headers["content-type"], "application/json");
+    // Fingerprint computed by hand with FNV-1a over the sorted labels.
+    let fp = format!("{:016x}", crate::alert::fingerprint(&alerts[0].labels));
+    let fp2 = format!("{:016x}", crate::alert::fingerprint(&alerts[1].labels));
+    let expected: Value = serde_json::from_str(&format!(
+        r#"{{"receiver":"web\\.hook","status":"firing","alerts":[
+        {{"status":"firing","labels":{{"alertname":"PeerTest","instance":"a:1","job":"api"}},
+          "annotations":{{"instance_note":"a:1","summary":"peer test"}},
+          "startsAt":"2024-05-06T11:30:00.5Z","endsAt":"0001-01-01T00:00:00Z",
+          "generatorURL":"http://prom:9090/graph?g0.expr=up","fingerprint":"{fp}"}},
+        {{"status":"resolved","labels":{{"alertname":"PeerTest","instance":"b:2","job":"api"}},
+          "annotations":{{"instance_note":"b:2","summary":"peer test"}},
+          "startsAt":"2024-05-06T11:30:00.5Z","endsAt":"2024-05-06T11:45:00Z",
+          "generatorURL":"http://prom:9090/graph?g0.expr=up","fingerprint":"{fp2}"}}],
+        "groupLabels":{{"alertname":"PeerTest"}},
+        "commonLabels":{{"alertname":"PeerTest","job":"api"}},
+        "commonAnnotations":{{"summary":"peer test"}},
+        "externalURL":"http://sightline:9093","version":"4",
+        "groupKey":"{{}}:{{alertname=\"PeerTest\"}}","truncatedAlerts":1}}"#
+    ))
+    .unwrap();
+    assert_eq!(req.json(), expected);
+    // Key order as Go's encoder writes the struct fields.
+    let body = String::from_utf8(req.body).unwrap();
+    let order = [
+        "\"receiver\"",
+        "\"status\"",
+        "\"alerts\"",
+        "\"groupLabels\"",
+        "\"commonLabels\"",
+        "\"commonAnnotations\"",
+        "\"externalURL\"",
+        "\"version\"",
+        "\"groupKey\"",
+        "\"truncatedAlerts\"",
+    ];
+    let pos: Vec<usize> = order.iter().map(|k| body.find(k).unwrap()).collect();
+    assert!(pos.windows(2).all(|w| w[0] < w[1]), "{body}");
+}
+
+#[tokio::test]
+async fn status_codes_are_classified() {
+    let mut srv = TestServer::start().await;
+    let w = webhook(&srv.url, 0);
+    let now = Utc::now();
+    let a = vec![alert("a:1", now, now + chrono::Duration::hours(1))];
+    for (code, retry) in [
+        (500u16, true),
+        (503, true),
+        (429, true),
+        (400, false),
+        (404, false),
+    ] {
+        srv.status.store(code, std::sync::atomic::Ordering::SeqCst);
+        let e = w.notify(&ctx("r"), &a).await.unwrap_err();
+        assert_eq!(e.retryable, retry, "{code}: {e}");
+        assert!(e.message.contains(&code.to_string()), "{e}");
+        srv.next().await;
+    }
+    // Nobody listening: worth retrying.
+    let dead = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let e = webhook(&format!("http://{dead}/"), 0)
+        .notify(&ctx("r"), &a)
+        .await
+        .unwrap_err();
+    assert!(e.retryable, "{e}");
+}
+
+/// Kills the peer when the test ends, however it ends.
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The proof that the payload is right: the same alerts go through a real
+/// Alertmanager 0.25 and through our notifier, and the two messages must
+/// agree field by field (externalURL differs by construction).
+#[tokio::test]
+async fn payload_matches_real_alertmanager() {
+    const AM: &str = "/usr/bin/prometheus-alertmanager";
+    if !std::path::Path::new(AM).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{AM} is required in CI"
+        );
+        eprintln!("skipping: {AM} not installed");
+        return;
+    }
+    let mut peer_hook = TestServer::start().await;
+    let dir = std::env::temp_dir().join(format!("sightline-am-peer-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let cfg = format!(
+        "route:\n  receiver: 'web.hook'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\n\
+         receivers:\n- name: 'web.hook'\n  webhook_configs:\n  - url: '{}/peer'\n    max_alerts: 0\n",
+        peer_hook.url
+    );
+    std::fs::write(dir.join("am.yml"), cfg).unwrap();
+    let port = free_port();
+    let _peer = Peer(
+        Command::new(AM)
+            .arg(format!("--config.file={}", dir.join("am.yml").display()))
+            .arg(format!("--storage.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{base}/-/ready")).send().await {
+            if r.status().is_success() {
+                ready = true;
+                break;
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert!(ready, "alertmanager did not become ready");
+
+    let start =
+        Utc.with_ymd_and_hms(2024, 5, 6, 11, 30, 0).unwrap() + chrono::Duration::milliseconds(250);
+    let resolved_end = Utc::now() - chrono::Duration::seconds(30);
+    let posted = serde_json::json!([
+        {"labels": {"alertname": "PeerTest", "job": "api", "instance": "a:1"},
+         "annotations": {"summary": "peer test", "instance_note": "a:1"},
+         "startsAt": gotime::rfc3339_nano(&start),
+         "generatorURL": "http://prom:9090/graph?g0.expr=up"},
+        {"labels": {"alertname": "PeerTest", "job": "api", "instance": "b:2"},
+         "annotations": {"summary": "peer test", "instance_note": "b:2"},
+         "startsAt": gotime::rfc3339_nano(&start),
+         "endsAt": gotime::rfc3339_nano(&resolved_end),
+         "generatorURL": "http://prom:9090/graph?g0.expr=up"}
+    ]);
+    let r = http
+        .post(format!("{base}/api/v2/alerts"))
+        .json(&posted)
+        .send()
+        .await
+        .unwrap();
+    assert!(r.status().is_success(), "{}", r.status());
+    let theirs = peer_hook.next().await;
+    assert_eq!(theirs.method, "POST");
+    assert_eq!(theirs.path, "/peer");
+    let theirs = theirs.json();
+    eprintln!("alertmanager sent: {theirs}");
+
+    let mut ours_srv = TestServer::start().await;
+    let alerts = vec![
+        alert("a:1", start, Utc::now() + chrono::Duration::minutes(5)),
+        alert("b:2", start, resolved_end),
+    ];
+    webhook(&format!("{}/ours", ours_srv.url), 0)
+        .notify(&ctx("web.hook"), &alerts)
+        .await
+        .unwrap();
+    let ours = ours_srv.next().await.json();
+
+    let (t, o) = (theirs.as_object().unwrap(), ours.as_object().unwrap());
+    assert_eq!(
+        t.keys().collect::<std::collections::BTreeSet<_>>(),
+        o.keys().collect::<std::collections::BTreeSet<_>>()
+    );
+    for (k, v) in t {
+        if k == "externalURL" {
+            continue;
+        }
+        assert_eq!(&o[k], v, "field {k}: theirs {theirs:#}\nours {ours:#}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
