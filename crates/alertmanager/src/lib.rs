@@ -17,8 +17,14 @@
 pub mod alert;
 pub mod config;
 pub mod error;
+pub mod history;
+pub mod marker;
+pub mod nflog;
 pub mod matcher;
 pub mod notify;
+pub mod silence;
+mod statefile;
+pub mod store;
 pub mod template;
 
 pub use alert::{Alert, LabelSet};
