@@ -15,6 +15,14 @@ pub enum Error {
     /// Reading or writing the data directory failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// Reading or writing one of the state files (silences, notification log,
+    /// history) failed; names the operation and the file.
+    #[error("{op} {}: {source}", path.display())]
+    State {
+        op: &'static str,
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
     /// A template failed to parse or execute.
     #[error("template: {0}")]
     Template(String),
