@@ -19,6 +19,8 @@ pub mod slack;
 pub mod webhook;
 
 #[cfg(test)]
+mod peer;
+#[cfg(test)]
 mod testserver;
 
 use std::sync::Arc;

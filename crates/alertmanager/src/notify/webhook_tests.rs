@@ -1,8 +1,8 @@
 use super::*;
+use crate::notify::peer;
 use crate::notify::testserver::TestServer;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-use std::process::{Child, Command, Stdio};
 
 fn ls(pairs: &[(&str, &str)]) -> LabelSet {
     pairs
@@ -131,100 +131,31 @@ async fn status_codes_are_classified() {
     assert!(e.retryable, "{e}");
 }
 
-/// Kills the peer when the test ends, however it ends.
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// The proof that the payload is right: the same alerts go through a real
 /// Alertmanager 0.25 and through our notifier, and the two messages must
 /// agree field by field (externalURL differs by construction).
 #[tokio::test]
 async fn payload_matches_real_alertmanager() {
-    const AM: &str = "/usr/bin/prometheus-alertmanager";
-    if !std::path::Path::new(AM).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{AM} is required in CI"
-        );
-        eprintln!("skipping: {AM} not installed");
-        return;
-    }
     let mut peer_hook = TestServer::start().await;
-    let dir = std::env::temp_dir().join(format!("sightline-am-peer-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
     let cfg = format!(
         "route:\n  receiver: 'web.hook'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\n\
          receivers:\n- name: 'web.hook'\n  webhook_configs:\n  - url: '{}/peer'\n    max_alerts: 0\n",
         peer_hook.url
     );
-    std::fs::write(dir.join("am.yml"), cfg).unwrap();
-    let port = free_port();
-    let _peer = Peer(
-        Command::new(AM)
-            .arg(format!("--config.file={}", dir.join("am.yml").display()))
-            .arg(format!("--storage.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg("--cluster.listen-address=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let base = format!("http://127.0.0.1:{port}");
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let http = reqwest::Client::new();
-    let mut ready = false;
-    for _ in 0..100 {
-        if let Ok(r) = http.get(format!("{base}/-/ready")).send().await {
-            if r.status().is_success() {
-                ready = true;
-                break;
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    }
-    assert!(ready, "alertmanager did not become ready");
-
-    let start =
-        Utc.with_ymd_and_hms(2024, 5, 6, 11, 30, 0).unwrap() + chrono::Duration::milliseconds(250);
+    let Some(peer) = peer::start("webhook", &cfg).await else {
+        return;
+    };
+    let start = peer::start_time();
     let resolved_end = Utc::now() - chrono::Duration::seconds(30);
-    let posted = serde_json::json!([
-        {"labels": {"alertname": "PeerTest", "job": "api", "instance": "a:1"},
-         "annotations": {"summary": "peer test", "instance_note": "a:1"},
-         "startsAt": gotime::rfc3339_nano(&start),
-         "generatorURL": "http://prom:9090/graph?g0.expr=up"},
-        {"labels": {"alertname": "PeerTest", "job": "api", "instance": "b:2"},
-         "annotations": {"summary": "peer test", "instance_note": "b:2"},
-         "startsAt": gotime::rfc3339_nano(&start),
-         "endsAt": gotime::rfc3339_nano(&resolved_end),
-         "generatorURL": "http://prom:9090/graph?g0.expr=up"}
-    ]);
-    let r = http
-        .post(format!("{base}/api/v2/alerts"))
-        .json(&posted)
-        .send()
-        .await
-        .unwrap();
-    assert!(r.status().is_success(), "{}", r.status());
+    peer.post(&serde_json::json!([
+        peer::posted("a:1", None),
+        peer::posted("b:2", Some(resolved_end))
+    ]))
+    .await;
     let theirs = peer_hook.next().await;
     assert_eq!(theirs.method, "POST");
     assert_eq!(theirs.path, "/peer");
     let theirs = theirs.json();
-    eprintln!("alertmanager sent: {theirs}");
 
     let mut ours_srv = TestServer::start().await;
     let alerts = vec![
@@ -238,15 +169,11 @@ async fn payload_matches_real_alertmanager() {
     let ours = ours_srv.next().await.json();
 
     let (t, o) = (theirs.as_object().unwrap(), ours.as_object().unwrap());
-    assert_eq!(
-        t.keys().collect::<std::collections::BTreeSet<_>>(),
-        o.keys().collect::<std::collections::BTreeSet<_>>()
-    );
+    assert_eq!(peer::keys(&theirs), peer::keys(&ours));
     for (k, v) in t {
         if k == "externalURL" {
             continue;
         }
         assert_eq!(&o[k], v, "field {k}: theirs {theirs:#}\nours {ours:#}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,253 @@
+//! Tests against a real Alertmanager 0.25 (`/usr/bin/prometheus-alertmanager`):
+//! the same alerts go through the peer and through our notifiers, each
+//! pointed at a local capture server, and the requests are compared.
+//! Without the binary the tests are skipped, except under `CI=true`.
+
+use std::process::{Child, Command, Stdio};
+
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::Value;
+
+use super::testserver::{Captured, TestServer};
+use crate::template::gotime;
+
+/// A running peer; killed when dropped, however the test ends.
+pub struct PeerAm {
+    child: Child,
+    dir: std::path::PathBuf,
+    pub base: String,
+}
+
+impl Drop for PeerAm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+const AM: &str = "/usr/bin/prometheus-alertmanager";
+
+/// Starts the peer with `config` (alertmanager.yml text); `None` when the
+/// binary is missing outside CI.
+pub async fn start(name: &str, config: &str) -> Option<PeerAm> {
+    if !std::path::Path::new(AM).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{AM} is required in CI"
+        );
+        eprintln!("skipping: {AM} not installed");
+        return None;
+    }
+    let dir = std::env::temp_dir().join(format!("sightline-am-peer-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("am.yml"), config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(AM)
+        .arg(format!("--config.file={}", dir.join("am.yml").display()))
+        .arg(format!("--storage.path={}", dir.join("data").display()))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = PeerAm {
+        child,
+        dir,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::new();
+    for _ in 0..100 {
+        if let Ok(r) = http.get(format!("{}/-/ready", peer.base)).send().await {
+            if r.status().is_success() {
+                return Some(peer);
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("alertmanager did not become ready");
+}
+
+impl PeerAm {
+    /// Posts alerts to `/api/v2/alerts`.
+    pub async fn post(&self, alerts: &Value) {
+        let r = reqwest::Client::new()
+            .post(format!("{}/api/v2/alerts", self.base))
+            .json(alerts)
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{}", r.status());
+    }
+}
+
+/// The start time every peer test uses; old enough that the peer flushes
+/// a new group at once instead of waiting for `group_wait`.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2024, 5, 6, 11, 30, 0).unwrap() + chrono::Duration::milliseconds(250)
+}
+
+/// Alert `PeerTest` for `instance`, as posted to the peer.
+pub fn posted(instance: &str, ends: Option<DateTime<Utc>>) -> Value {
+    let mut a = serde_json::json!({
+        "labels": {"alertname": "PeerTest", "job": "api", "instance": instance},
+        "annotations": {"summary": "peer test", "instance_note": instance},
+        "startsAt": gotime::rfc3339_nano(&start_time()),
+        "generatorURL": "http://prom:9090/graph?g0.expr=up",
+    });
+    if let Some(e) = ends {
+        a["endsAt"] = Value::String(gotime::rfc3339_nano(&e));
+    }
+    a
+}
+
+/// The keys of a JSON object, sorted.
+pub fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default();
+    k.sort();
+    k
+}
+
+pub async fn capture(srv: &mut TestServer) -> Captured {
+    srv.next().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alert::{Alert, LabelSet};
+    use crate::config::receiver::{GlobalConfig, Receiver};
+    use crate::notify::{build_integrations, NotifyContext};
+    use crate::template::Templates;
+    use std::sync::Arc;
+
+    fn ls(pairs: &[(&str, &str)]) -> LabelSet {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn our_alert(inst: &str, ends: DateTime<Utc>) -> Alert {
+        Alert {
+            labels: ls(&[
+                ("alertname", "PeerTest"),
+                ("job", "api"),
+                ("instance", inst),
+            ]),
+            annotations: ls(&[("summary", "peer test"), ("instance_note", inst)]),
+            starts_at: start_time(),
+            ends_at: ends,
+            generator_url: "http://prom:9090/graph?g0.expr=up".into(),
+            updated_at: start_time(),
+            timeout: false,
+        }
+    }
+
+    /// Slack and PagerDuty through the peer and through us: the same keys,
+    /// and the same values wherever the value does not come from a default
+    /// template (our default texts are our own).
+    #[tokio::test]
+    async fn slack_and_pagerduty_match_real_alertmanager() {
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  slack_configs:\n  - api_url: '{url}/slack'\n    channel: '#ops'\n    send_resolved: true\n\
+                 \x20   fields: [{{title: Job, value: '{{{{ .CommonLabels.job }}}}', short: true}}]\n\
+                 \x20 pagerduty_configs:\n  - routing_key: rk\n    url: '{url}/pd'\n    severity: warning\n    class: '{{{{ .Status }}}}'\n"
+            )
+        };
+        let cfg = format!(
+            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
+            receivers(&theirs_srv.url)
+        );
+        let Some(peer) = start("slackpd", &cfg).await else {
+            return;
+        };
+        let resolved_end = Utc::now() - chrono::Duration::seconds(30);
+        peer.post(&serde_json::json!([
+            posted("a:1", None),
+            posted("b:2", Some(resolved_end))
+        ]))
+        .await;
+        let mut theirs = std::collections::BTreeMap::new();
+        for _ in 0..2 {
+            let r = capture(&mut theirs_srv).await;
+            theirs.insert(r.path.clone(), r.json());
+        }
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let ctx = NotifyContext {
+            receiver: "team".into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        };
+        let alerts = vec![
+            our_alert("a:1", Utc::now() + chrono::Duration::minutes(5)),
+            our_alert("b:2", resolved_end),
+        ];
+        let mut ours = std::collections::BTreeMap::new();
+        for n in &ns {
+            n.notify(&ctx, &alerts).await.unwrap();
+            let r = capture(&mut ours_srv).await;
+            ours.insert(r.path.clone(), r.json());
+        }
+
+        let (ts, os) = (&theirs["/slack"], &ours["/slack"]);
+        assert_eq!(keys(ts), keys(os), "theirs {ts:#}\nours {os:#}");
+        assert_eq!(ts["channel"], os["channel"]);
+        let (ta, oa) = (&ts["attachments"][0], &os["attachments"][0]);
+        assert_eq!(keys(ta), keys(oa), "theirs {ta:#}\nours {oa:#}");
+        // Our subject line is written to read as Alertmanager's.
+        for k in [
+            "title",
+            "color",
+            "fields",
+            "mrkdwn_in",
+            "callback_id",
+            "footer",
+        ] {
+            assert_eq!(ta[k], oa[k], "slack attachment {k}");
+        }
+
+        let (tp, op) = (&theirs["/pd"], &ours["/pd"]);
+        assert_eq!(keys(tp), keys(op), "theirs {tp:#}\nours {op:#}");
+        for k in ["routing_key", "dedup_key", "event_action"] {
+            assert_eq!(tp[k], op[k], "pagerduty {k}");
+        }
+        assert_eq!(
+            keys(&tp["payload"]),
+            keys(&op["payload"]),
+            "theirs {tp:#}\nours {op:#}"
+        );
+        for k in ["summary", "severity", "class"] {
+            assert_eq!(tp["payload"][k], op["payload"][k], "pagerduty payload {k}");
+        }
+        let (td, od) = (
+            &tp["payload"]["custom_details"],
+            &op["payload"]["custom_details"],
+        );
+        assert_eq!(keys(td), keys(od));
+        for k in ["num_firing", "num_resolved"] {
+            assert_eq!(td[k], od[k], "custom_details {k}");
+        }
+    }
+}
