@@ -1,0 +1,327 @@
+//! The generated rules proven on scenarios: each test writes the rules of
+//! a spec and a `promtool test rules` file into a temporary directory and
+//! runs it through Debian's promtool (the peer) and through our
+//! [`sightline_rules::run_test_files`]. Both must agree with the expected
+//! alerts, which come from working the burn-rate arithmetic by hand (see
+//! the comment on each scenario), not from either tool's output.
+//!
+//! Without promtool the peer half is skipped with a message, except under
+//! `CI=true`, where a missing peer fails the test.
+
+use crate::{generate_rule_file, parse_specs, LoadOptions};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+static DIRS: AtomicU32 = AtomicU32::new(0);
+
+fn temp_dir(name: &str) -> PathBuf {
+    let n = DIRS.fetch_add(1, Ordering::SeqCst);
+    let d = std::env::temp_dir().join(format!("sightline-slo-{}-{n}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Writes `rules.yml` from the spec and `test.yml`, returns the test path.
+fn write_case(name: &str, spec: &str, test: &str) -> PathBuf {
+    let dir = temp_dir(name);
+    let slos = parse_specs("spec.yml", spec, &LoadOptions::default()).unwrap();
+    std::fs::write(dir.join("rules.yml"), generate_rule_file(&slos)).unwrap();
+    let t = dir.join("test.yml");
+    std::fs::write(
+        &t,
+        format!("rule_files: [rules.yml]\nevaluation_interval: 1m\ntests:\n{test}"),
+    )
+    .unwrap();
+    t
+}
+
+/// Runs promtool on the files: `Some((passed, output))`, or `None` when
+/// promtool is missing outside CI.
+pub(crate) fn promtool(args: &[&str], files: &[&Path]) -> Option<(bool, String)> {
+    match Command::new("promtool").args(args).args(files).output() {
+        Ok(o) => Some((
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )),
+        Err(e) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("promtool is required under CI=true: {e}");
+            }
+            eprintln!("skipping the promtool half: promtool not found ({e})");
+            None
+        }
+    }
+}
+
+fn ours(file: &Path) -> (bool, String) {
+    let r = sightline_rules::run_test_files(&[file.to_path_buf()]);
+    (r.exit_code() == 0, format!("{}{}", r.stdout(), r.stderr()))
+}
+
+fn assert_both_pass(name: &str, spec: &str, test: &str) {
+    let f = write_case(name, spec, test);
+    if let Some((ok, out)) = promtool(&["test", "rules"], &[&f]) {
+        assert!(ok, "promtool failed on {}:\n{out}", f.display());
+    }
+    let (ok, out) = ours(&f);
+    assert!(ok, "sightline failed on {}:\n{out}", f.display());
+}
+
+/// 99.9% over 30 days on `http_requests_total{job="checkout"}`; tickets
+/// can be turned off for scenarios about paging alone.
+fn checkout_spec(ticket: bool) -> String {
+    format!(
+        "version: sightline/v1\nservice: checkout\nlabels: {{team: shop}}\nslos:\n  - name: availability\n    objective: 99.9\n    availability: {{metric: http_requests_total, selector: 'job=\"checkout\"', errors: 'code=~\"5..\"'}}\n    alerting:\n      ticket_alert: {{disable: {}}}\n",
+        !ticket
+    )
+}
+
+const ALERT: &str = "CheckoutAvailabilityBudgetBurn";
+
+fn series(code: u16, values: &str) -> String {
+    format!(
+        "      - series: 'http_requests_total{{job=\"checkout\", code=\"{code}\"}}'\n        values: '{values}'\n"
+    )
+}
+
+/// An `alert_rule_test` entry expecting exactly the burn alerts of
+/// `severities`.
+fn expect(eval: &str, severities: &[&str]) -> String {
+    let mut s =
+        format!("      - eval_time: {eval}\n        alertname: {ALERT}\n        exp_alerts:");
+    if severities.is_empty() {
+        s.push_str(" []\n");
+        return s;
+    }
+    s.push('\n');
+    for sev in severities {
+        s.push_str(&format!(
+            "          - exp_labels: {{sloth_id: checkout-availability, sloth_service: checkout, sloth_slo: availability, sloth_severity: {sev}, team: shop}}\n            exp_annotations:\n              title: \"({sev}) checkout availability: error budget burning too fast\"\n              summary: \"The availability SLO of checkout is spending its error budget faster than it can last the SLO window.\"\n"
+        ));
+    }
+    s
+}
+
+fn group(inputs: &[String], alerts: &[String], exprs: &str) -> String {
+    format!(
+        "  - interval: 1m\n    input_series:\n{}    alert_rule_test:\n{}{exprs}",
+        inputs.concat(),
+        alerts.concat()
+    )
+}
+
+/// Full outage after an hour of 100 requests a minute. At 62m the 5m
+/// window holds 200 errors against 300 successes (40%) and the 1h window
+/// 200 errors in about 6,000 requests (3.3%): both over 14.4 x 0.1% =
+/// 1.44%, with far more than the 70 requests the guard wants. The 2h and
+/// 1d windows are over 3 x 0.1% as well, so the ticket opens too.
+#[test]
+fn full_outage_pages_within_minutes() {
+    let t = group(
+        &[
+            series(200, "0+100x60 6000x30"),
+            series(500, "0x60 100+100x29"),
+        ],
+        &[
+            expect("60m", &[]),
+            expect("63m", &["page", "ticket"]),
+            expect("90m", &["page", "ticket"]),
+        ],
+        "",
+    );
+    assert_both_pass("outage", &checkout_spec(true), &t);
+}
+
+/// 1% errors: a burn rate of 10. Under the 14.4 of the 1h/5m pair, over
+/// the 6 of the 6h/30m pair, so it pages (through the slow page pair),
+/// and over the ticket's 3 and 1.
+#[test]
+fn one_percent_errors_page() {
+    let t = group(
+        &[series(200, "0+99x120"), series(500, "0+1x120")],
+        &[expect("30m", &["page", "ticket"]), expect("120m", &["page", "ticket"])],
+        // Budget arithmetic on the same data: 99.9% over 30d is 43.2
+        // minutes; a 1% error ratio burns 10 budgets per window, which
+        // leaves 1 - 10 = -9 of it. As in Sloth, the burn and remaining
+        // series keep the `sloth_window` of the ratio they divide.
+        "    promql_expr_test:\n      - expr: round(slo:error_budget:seconds / 60, 0.001)\n        eval_time: 10m\n        exp_samples:\n          - labels: '{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", team=\"shop\"}'\n            value: 43.2\n      - expr: round(slo:current_burn_rate:ratio, 0.001)\n        eval_time: 60m\n        exp_samples:\n          - labels: '{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", sloth_window=\"5m\", team=\"shop\"}'\n            value: 10\n      - expr: round(slo:period_error_budget_remaining:ratio, 0.001)\n        eval_time: 60m\n        exp_samples:\n          - labels: '{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", sloth_window=\"30d\", team=\"shop\"}'\n            value: -9\n",
+    );
+    assert_both_pass("one-percent", &checkout_spec(true), &t);
+}
+
+/// 0.2% errors: a burn rate of 2. Only the 6h/3d ticket pair (factor 1)
+/// is exceeded; pages need 14.4 or 6, the fast ticket 3.
+#[test]
+fn slow_leak_opens_only_a_ticket() {
+    let t = group(
+        &[series(200, "0+998x120"), series(500, "0+2x120")],
+        &[expect("30m", &["ticket"]), expect("120m", &["ticket"])],
+        "",
+    );
+    assert_both_pass("slow-leak", &checkout_spec(true), &t);
+}
+
+/// Half the budget: 1 error in 2,000 requests is a burn rate of 0.5; the
+/// period's budget left is 1 - 0.5 = 0.5 and nothing alerts.
+#[test]
+fn budget_remaining_is_arithmetic() {
+    let t = group(
+        &[series(200, "0+1999x60"), series(500, "0+1x60")],
+        &[expect("60m", &[])],
+        "    promql_expr_test:\n      - expr: round(slo:period_error_budget_remaining:ratio, 0.0001)\n        eval_time: 60m\n        exp_samples:\n          - labels: '{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", sloth_window=\"30d\", team=\"shop\"}'\n            value: 0.5\n      - expr: slo:error_budget:ratio\n        eval_time: 60m\n        exp_samples:\n          - labels: 'slo:error_budget:ratio{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", team=\"shop\"}'\n            value: 0.0010000000000000009\n",
+    );
+    assert_both_pass("budget", &checkout_spec(true), &t);
+}
+
+/// One request a minute and one failure at 181m. At 190m the 1h window
+/// has 1 error in 60 requests (1.7%, over 1.44%) but the guard wants 70
+/// requests; the 6h window has 1 in about 190 (0.53%, under 6 x 0.1%).
+/// No page. A full outage at the same traffic does page: at 190m the 30m
+/// window is a third errors and the 6h window 10 in 190 (5%), with the
+/// 167 requests its guard wants.
+#[test]
+fn quiet_service_does_not_page_on_one_error() {
+    let blip = group(
+        &[series(200, "0+1x240"), series(500, "0x180 1x60")],
+        &[
+            expect("182m", &[]),
+            expect("190m", &[]),
+            expect("240m", &[]),
+        ],
+        "",
+    );
+    let outage = group(
+        &[series(200, "0+1x180 180x60"), series(500, "0x180 1+1x59")],
+        &[expect("180m", &[]), expect("190m", &["page"])],
+        "",
+    );
+    assert_both_pass("quiet", &checkout_spec(false), &format!("{blip}{outage}"));
+}
+
+/// The counters stop at 30m: rate() over 5m runs dry at 35m, the 5m
+/// ratio is gone and `SLOMetricsAbsent` fires after its 10 minutes.
+#[test]
+fn missing_metrics_alert() {
+    let labels = "{sloth_id: checkout-availability, sloth_service: checkout, sloth_slo: availability, sloth_severity: ticket, team: shop}";
+    let absent = |eval: &str, firing: bool| {
+        let mut s = format!(
+            "      - eval_time: {eval}\n        alertname: SLOMetricsAbsent\n        exp_alerts:"
+        );
+        if firing {
+            s.push_str(&format!("\n          - exp_labels: {labels}\n            exp_annotations:\n              summary: \"The availability SLO of checkout has had no SLI data for 10m: its metrics are missing or its queries match nothing.\"\n"));
+        } else {
+            s.push_str(" []\n");
+        }
+        s
+    };
+    let t = group(
+        &[series(200, "0+100x30"), series(500, "0x30")],
+        &[
+            absent("30m", false),
+            absent("40m", false),
+            absent("50m", true),
+            expect("50m", &[]),
+        ],
+        "",
+    );
+    assert_both_pass("absent", &checkout_spec(true), &t);
+}
+
+/// 2% of requests slower than 0.5s against "99% faster than 0.5s": a burn
+/// rate of 2, so a ticket (factor 1) and no page (6 and 14.4).
+#[test]
+fn latency_slo_from_histogram_buckets() {
+    let spec = "version: sightline/v1\nservice: api\nslos:\n  - name: latency\n    objective: 99\n    latency: {metric: http_request_duration_seconds, selector: 'job=\"api\"', threshold: 500ms}\n    alerting: {name: ApiSlow}\n";
+    let h = |le: &str, v: &str| {
+        format!("      - series: 'http_request_duration_seconds_bucket{{job=\"api\", le=\"{le}\"}}'\n        values: '{v}'\n")
+    };
+    let count = "      - series: 'http_request_duration_seconds_count{job=\"api\"}'\n        values: '0+100x120'\n".to_owned();
+    let exp = |eval: &str| {
+        format!("      - eval_time: {eval}\n        alertname: ApiSlow\n        exp_alerts:\n          - exp_labels: {{sloth_id: api-latency, sloth_service: api, sloth_slo: latency, sloth_severity: ticket}}\n            exp_annotations:\n              title: \"(ticket) api latency: error budget burning too fast\"\n              summary: \"The latency SLO of api is spending its error budget faster than it can last the SLO window.\"\n")
+    };
+    let t = group(
+        &[
+            h("0.1", "0+50x120"),
+            h("0.5", "0+98x120"),
+            h("+Inf", "0+100x120"),
+            count,
+        ],
+        &[exp("30m"), exp("120m")],
+        "",
+    );
+    assert_both_pass("latency", spec, &t);
+}
+
+/// A blackbox probe every minute against 99.95%, down from 61m. At 63m
+/// the 5m window holds 3 failed of 6 probes and the 1h window 3 of 61
+/// (4.9%), both over 14.4 x 0.05% = 0.72%. Uptime SLOs have no traffic
+/// guard by default: probes are few by design (61 an hour, under the 139
+/// the guard would want), and a failed probe is not noise.
+#[test]
+fn uptime_from_probes_pages_when_down() {
+    let spec = "version: sightline/v1\nservice: shop\nslos:\n  - name: uptime\n    objective: 99.95\n    uptime: {selector: 'instance=\"https://shop.example\"'}\n    alerting: {name: ShopDown, ticket_alert: {disable: true}}\n";
+    let t = group(
+        &["      - series: 'probe_success{instance=\"https://shop.example\"}'\n        values: '1x60 0x30'\n".to_owned()],
+        &[
+            "      - eval_time: 60m\n        alertname: ShopDown\n        exp_alerts: []\n".to_owned(),
+            "      - eval_time: 63m\n        alertname: ShopDown\n        exp_alerts:\n          - exp_labels: {sloth_id: shop-uptime, sloth_service: shop, sloth_slo: uptime, sloth_severity: page}\n            exp_annotations:\n              title: \"(page) shop uptime: error budget burning too fast\"\n              summary: \"The uptime SLO of shop is spending its error budget faster than it can last the SLO window.\"\n".to_owned(),
+        ],
+        "",
+    );
+    assert_both_pass("uptime", spec, &t);
+}
+
+/// The harness can fail: a test expecting silence during a full outage
+/// must be reported as failed by both tools.
+#[test]
+fn a_wrong_expectation_fails_in_both_tools() {
+    let t = group(
+        &[
+            series(200, "0+100x60 6000x30"),
+            series(500, "0x60 100+100x29"),
+        ],
+        &[expect("70m", &[])],
+        "",
+    );
+    let f = write_case("must-fail", &checkout_spec(true), &t);
+    if let Some((ok, out)) = promtool(&["test", "rules"], &[&f]) {
+        assert!(!ok, "promtool passed a wrong test:\n{out}");
+        assert!(out.contains(ALERT), "{out}");
+    }
+    let (ok, out) = ours(&f);
+    assert!(!ok, "sightline passed a wrong test:\n{out}");
+    assert!(out.contains(ALERT), "{out}");
+}
+
+/// Every spec form's rules pass `promtool check rules` and our own check.
+#[test]
+fn generated_rules_pass_promtool_check() {
+    let specs = [
+        crate::spec::tests::SLOTH,
+        crate::spec::tests::SHORT,
+        crate::spec::tests::OPENSLO,
+    ];
+    let dir = temp_dir("check");
+    let mut files = Vec::new();
+    for (i, s) in specs.iter().enumerate() {
+        let slos = parse_specs("spec.yml", s, &LoadOptions::default()).unwrap();
+        let p = dir.join(format!("rules{i}.yml"));
+        let text = generate_rule_file(&slos);
+        crate::rule_file(&slos, "x.yml").unwrap();
+        std::fs::write(&p, text).unwrap();
+        files.push(p);
+    }
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    if let Some((ok, out)) = promtool(&["check", "rules"], &refs) {
+        assert!(ok, "{out}");
+        assert!(!out.contains("FAILED"), "{out}");
+    }
+    let rep = sightline_rules::check_rules(&files);
+    assert_eq!(rep.exit_code, 0, "{}", rep.stderr);
+}
