@@ -13,6 +13,12 @@ pub(crate) struct CertInfo {
     pub subject: Vec<u8>,
     /// notAfter, unix seconds.
     pub not_after: i64,
+    /// The subject as Go's `pkix.Name.String()` prints it (`CN=a,O=b`).
+    pub subject_text: String,
+    /// The issuer, likewise.
+    pub issuer_text: String,
+    /// DNS names of the subjectAltName extension.
+    pub dns_names: Vec<String>,
 }
 
 /// One DER element: tag, content, and what follows it.
@@ -64,12 +70,164 @@ pub(crate) fn parse(der: &[u8]) -> Option<CertInfo> {
     };
     let (_, after_before) = raw_element(validity)?;
     let (tag, not_after, _) = element(after_before)?;
-    let (subject, _) = raw_element(r)?;
+    let (subject, r) = raw_element(r)?;
+    let (_, r) = raw_element(r)?; // subjectPublicKeyInfo
     Some(CertInfo {
+        issuer_text: name_text(issuer)?,
+        subject_text: name_text(subject)?,
         issuer: issuer.to_vec(),
         subject: subject.to_vec(),
         not_after: parse_time(tag, not_after)?,
+        dns_names: dns_names(r).unwrap_or_default(),
     })
+}
+
+/// DNS names of the subjectAltName extension, from what follows the
+/// public key in the TBSCertificate.
+fn dns_names(mut rest: &[u8]) -> Option<Vec<String>> {
+    while !rest.is_empty() {
+        let (tag, content, r) = element(rest)?;
+        rest = r;
+        if tag != 0xa3 {
+            continue;
+        }
+        let (0x30, mut exts, _) = element(content)? else {
+            return None;
+        };
+        while !exts.is_empty() {
+            let (_, ext, r) = element(exts)?;
+            exts = r;
+            let (0x06, oid, mut body) = element(ext)? else {
+                return None;
+            };
+            if oid != [0x55, 0x1d, 0x11] {
+                continue;
+            }
+            if body.first() == Some(&0x01) {
+                body = element(body)?.2; // critical flag
+            }
+            let (0x04, value, _) = element(body)? else {
+                return None;
+            };
+            let (0x30, mut names, _) = element(value)? else {
+                return None;
+            };
+            let mut out = Vec::new();
+            while !names.is_empty() {
+                let (tag, name, r) = element(names)?;
+                names = r;
+                if tag == 0x82 {
+                    out.push(String::from_utf8_lossy(name).into_owned());
+                }
+            }
+            return Some(out);
+        }
+    }
+    Some(Vec::new())
+}
+
+/// Short names Go knows, by the last arc of `2.5.4.x`, in the order of
+/// `pkix.Name.ToRDNSequence` (printed reversed).
+const GO_ORDER: [(u8, &str); 9] = [
+    (6, "C"),
+    (8, "ST"),
+    (7, "L"),
+    (9, "STREET"),
+    (17, "POSTALCODE"),
+    (10, "O"),
+    (11, "OU"),
+    (3, "CN"),
+    (5, "SERIALNUMBER"),
+];
+
+/// A Name as Go's `pkix.Name.String()` prints it: attributes Go parses
+/// into fields are re-ordered as `ToRDNSequence` does and printed last
+/// first; other attributes come out as `OID=#hex` after them.
+fn name_text(name: &[u8]) -> Option<String> {
+    let (0x30, mut rdns, _) = element(name)? else {
+        return None;
+    };
+    let mut known: Vec<(u8, String)> = Vec::new();
+    let mut other: Vec<String> = Vec::new();
+    while !rdns.is_empty() {
+        let (0x31, mut set, r) = element(rdns)? else {
+            return None;
+        };
+        rdns = r;
+        while !set.is_empty() {
+            let (0x30, atv, r) = element(set)? else {
+                return None;
+            };
+            set = r;
+            let (0x06, oid, value) = element(atv)? else {
+                return None;
+            };
+            let (raw_value, _) = raw_element(value)?;
+            let (_, text, _) = element(value)?;
+            match oid {
+                [0x55, 0x04, arc] if GO_ORDER.iter().any(|(a, _)| a == arc) => {
+                    known.push((*arc, String::from_utf8_lossy(text).into_owned()));
+                }
+                _ => {
+                    let hex: String = raw_value.iter().map(|b| format!("{b:02x}")).collect();
+                    other.push(format!("{}=#{hex}", oid_text(oid)));
+                }
+            }
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for (arc, short) in GO_ORDER.iter().rev() {
+        let values: Vec<String> = known
+            .iter()
+            .filter(|(a, _)| a == arc)
+            .map(|(_, v)| format!("{short}={}", escape_dn(v)))
+            .collect();
+        if !values.is_empty() {
+            parts.push(values.join("+"));
+        }
+    }
+    // Go places unparsed attributes first in the sequence, so last in print.
+    other.reverse();
+    parts.extend(other);
+    Some(parts.join(","))
+}
+
+/// RFC 2253 escaping as Go's `RDNSequence.String()` does it.
+fn escape_dn(v: &str) -> String {
+    let chars: Vec<char> = v.chars().collect();
+    let mut out = String::new();
+    for (i, c) in chars.iter().enumerate() {
+        let special = matches!(c, ',' | '+' | '"' | '\\' | '<' | '>' | ';')
+            || (i == 0 && (*c == ' ' || *c == '#'))
+            || (i == chars.len() - 1 && *c == ' ');
+        if special {
+            out.push('\\');
+        }
+        out.push(*c);
+    }
+    out
+}
+
+fn oid_text(oid: &[u8]) -> String {
+    let mut arcs: Vec<u64> = Vec::new();
+    let mut v = 0u64;
+    for (i, b) in oid.iter().enumerate() {
+        v = (v << 7) | u64::from(b & 0x7f);
+        if b & 0x80 == 0 {
+            if arcs.is_empty() && i < oid.len() {
+                let first = (v / 40).min(2);
+                arcs.push(first);
+                arcs.push(v - first * 40);
+            } else {
+                arcs.push(v);
+            }
+            v = 0;
+        }
+    }
+    arcs.iter()
+        .map(|a| a.to_string())
+        .collect::<Vec<_>>()
+        .join(".")
 }
 
 /// GeneralizedTime text (`YYYYMMDDHHMMSSZ`) to unix seconds.
@@ -134,5 +292,28 @@ mod tests {
         // rcgen's date_time_ymd is midnight: 2031-05-06T00:00:00Z = 1935792000.
         assert_eq!(info.not_after, 1935792000);
         assert_eq!(info.issuer, info.subject);
+        assert_eq!(info.dns_names, vec!["localhost"]);
+        // rcgen's default subject is "CN=rcgen self signed cert".
+        assert_eq!(info.subject_text, "CN=rcgen self signed cert");
+    }
+
+    #[test]
+    fn names_print_as_go() {
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        let mut dn = rcgen::DistinguishedName::new();
+        dn.push(rcgen::DnType::CountryName, "DE");
+        dn.push(rcgen::DnType::CommonName, "a, b");
+        dn.push(rcgen::DnType::OrganizationName, "Org");
+        params.distinguished_name = dn;
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = params.self_signed(&key).unwrap();
+        let info = parse(cert.der()).unwrap();
+        // Go: ToRDNSequence order C, O, CN; printed reversed, ',' escaped.
+        assert_eq!(info.subject_text, "CN=a\\, b,O=Org,C=DE");
+        assert!(info.dns_names.is_empty());
+        assert_eq!(
+            oid_text(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01]),
+            "1.2.840.113549.1.9.1"
+        );
     }
 }

@@ -13,6 +13,7 @@ use std::sync::{Arc, OnceLock};
 const HELP_EARLIEST: &str = "Returns last SSL chain expiry in unixtime";
 const HELP_LAST_CHAIN: &str = "Returns last SSL chain expiry in timestamp";
 const HELP_VERSION: &str = "Returns the TLS version used or NaN when unknown";
+const HELP_INFO: &str = "Contains SSL leaf certificate information";
 
 /// A client configuration and the roots it trusts (kept as DER so the root
 /// that ends a chain can be found for `probe_ssl_last_chain_expiry_...`).
@@ -172,6 +173,22 @@ impl TlsSetup {
             HELP_LAST_CHAIN,
             self.last_chain_expiry(&infos),
         );
+        if let (Some(der), Some(leaf)) = (certs.first(), infos.first()) {
+            let digest = ring::digest::digest(&ring::digest::SHA256, der);
+            let fingerprint: String = digest.as_ref().iter().map(|b| format!("{b:02x}")).collect();
+            let sans = leaf.dns_names.join(",");
+            rec.set_with(
+                "probe_ssl_last_chain_info",
+                HELP_INFO,
+                &[
+                    ("fingerprint_sha256", &fingerprint),
+                    ("issuer", &leaf.issuer_text),
+                    ("subject", &leaf.subject_text),
+                    ("subjectalternative", &sans),
+                ],
+                1.0,
+            );
+        }
         earliest.map(|e| e as f64)
     }
 
