@@ -325,3 +325,53 @@ fn generated_rules_pass_promtool_check() {
     let rep = sightline_rules::check_rules(&files);
     assert_eq!(rep.exit_code, 0, "{}", rep.stderr);
 }
+
+/// Long windows weigh by traffic. A busy clean hour (100 requests a
+/// minute) then a quiet bad one (1 a minute, half failing): about 30 bad
+/// of 6,060, 0.5%, over the day. Averaging the 5m ratios, as Sloth does,
+/// would say about 25%. `< bool 0.01` and `> bool 0.002` pin it between.
+#[test]
+fn long_windows_weigh_by_traffic() {
+    let sel = "{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", sloth_window=\"1d\", team=\"shop\"}";
+    let t = group(
+        &[series(200, "0+100x60 6000.5+0.5x59"), series(500, "0x60 0.5+0.5x59")],
+        &[],
+        &format!("    promql_expr_test:\n      - expr: slo:sli_error:ratio_rate1d < bool 0.01\n        eval_time: 120m\n        exp_samples:\n          - labels: '{sel}'\n            value: 1\n      - expr: slo:sli_error:ratio_rate1d > bool 0.002\n        eval_time: 120m\n        exp_samples:\n          - labels: '{sel}'\n            value: 1\n"),
+    );
+    assert_both_pass("weighted", &checkout_spec(true), &t);
+}
+
+/// A calendar-month SLO over a raw ratio, evaluated hourly across the
+/// end of January 1970: 1% bad all January, 3% from February 1st. At
+/// noon on February 1st the month so far is all 3%, while the days
+/// before still count in a rolling window; `slo:time_period:days` is
+/// January's 31 before the turn and February's 28 after.
+#[test]
+fn calendar_month_starts_over_on_the_first() {
+    let spec = "version: sightline/v1\nservice: batch\nwindow: month\nslos:\n  - name: jobs\n    objective: 99\n    uptime: {}\n";
+    // The uptime form is only the vehicle; the rules are replaced by a
+    // raw SLI below so that hourly samples suffice.
+    let mut slos = parse_specs("spec.yml", spec, &LoadOptions::default()).unwrap();
+    slos[0].sli = crate::Sli::Raw {
+        error_ratio_query: "avg_over_time(job_error_ratio[{{.window}}])".into(),
+    };
+    let dir = temp_dir("month");
+    std::fs::write(dir.join("rules.yml"), generate_rule_file(&slos)).unwrap();
+    let labels = |w: &str| {
+        format!("{{sloth_id=\"batch-jobs\", sloth_service=\"batch\", sloth_slo=\"jobs\", sloth_window=\"{w}\"}}")
+    };
+    let plain = "{sloth_id=\"batch-jobs\", sloth_service=\"batch\", sloth_slo=\"jobs\"}";
+    let test = format!(
+        "rule_files: [rules.yml]\nevaluation_interval: 1h\ntests:\n  - interval: 1h\n    input_series:\n      - series: 'job_error_ratio'\n        values: '0.01x743 0.03x24'\n    promql_expr_test:\n      - expr: round(slo:sli_error:ratio_rate_month, 0.0001)\n        eval_time: 743h\n        exp_samples:\n          - labels: '{jan}'\n            value: 0.01\n      - expr: round(slo:sli_error:ratio_rate_month, 0.0001)\n        eval_time: 756h\n        exp_samples:\n          - labels: '{feb}'\n            value: 0.03\n      - expr: slo:sli_error:ratio_rate3d < bool 0.03\n        eval_time: 756h\n        exp_samples:\n          - labels: '{rolling}'\n            value: 1\n      - expr: slo:time_period:days\n        eval_time: 743h\n        exp_samples:\n          - labels: 'slo:time_period:days{plain}'\n            value: 31\n      - expr: slo:time_period:days\n        eval_time: 756h\n        exp_samples:\n          - labels: 'slo:time_period:days{plain}'\n            value: 28\n",
+        jan = labels("month"),
+        feb = labels("month"),
+        rolling = labels("3d"),
+    );
+    let f = dir.join("test.yml");
+    std::fs::write(&f, test).unwrap();
+    if let Some((ok, out)) = promtool(&["test", "rules"], &[&f]) {
+        assert!(ok, "promtool failed on {}:\n{out}", f.display());
+    }
+    let (ok, out) = ours(&f);
+    assert!(ok, "sightline failed on {}:\n{out}", f.display());
+}
