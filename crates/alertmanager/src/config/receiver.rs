@@ -1,12 +1,13 @@
 //! Receivers and the `global:` defaults they inherit (SMTP, Slack, PagerDuty,
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
-//! Sightline sends to webhook, email, Slack, PagerDuty and Microsoft Teams
-//! integrations. The other kinds Alertmanager knows (OpsGenie, VictorOps,
-//! Pushover, WeChat, SNS, Telegram, Webex, Discord) are accepted so existing
-//! files load, but a receiver that uses one fails when its integrations are
-//! built, naming the kind.
+//! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
+//! Discord, Telegram and Webex integrations. The other kinds Alertmanager
+//! knows (OpsGenie, VictorOps, Pushover, WeChat, SNS) are accepted so
+//! existing files load, but a receiver that uses one fails when its
+//! integrations are built, naming the kind.
 
+mod chat;
 mod http;
 mod integrations;
 
@@ -14,6 +15,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
+pub use chat::{DiscordConfig, TelegramConfig, WebexConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
 pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
@@ -312,11 +314,11 @@ pub struct Receiver {
     #[serde(default)]
     pub sns_configs: Vec<serde_json::Value>,
     #[serde(default)]
-    pub telegram_configs: Vec<serde_json::Value>,
+    pub telegram_configs: Vec<TelegramConfig>,
     #[serde(default)]
-    pub webex_configs: Vec<serde_json::Value>,
+    pub webex_configs: Vec<WebexConfig>,
     #[serde(default)]
-    pub discord_configs: Vec<serde_json::Value>,
+    pub discord_configs: Vec<DiscordConfig>,
 }
 
 impl Receiver {
@@ -328,9 +330,6 @@ impl Receiver {
             ("pushover", self.pushover_configs.len()),
             ("wechat", self.wechat_configs.len()),
             ("sns", self.sns_configs.len()),
-            ("telegram", self.telegram_configs.len()),
-            ("webex", self.webex_configs.len()),
-            ("discord", self.discord_configs.len()),
         ];
         all.into_iter()
             .filter(|(_, n)| *n > 0)
@@ -462,6 +461,18 @@ impl Receiver {
             if let Some(u) = &c.url {
                 check_url(u).map_err(|e| at("pagerduty", i, e))?;
             }
+        }
+        for (i, c) in self.discord_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("discord", i, e))?;
+            c.validate().map_err(|e| at("discord", i, e))?;
+        }
+        for (i, c) in self.telegram_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("telegram", i, e))?;
+            c.validate().map_err(|e| at("telegram", i, e))?;
+        }
+        for (i, c) in self.webex_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("webex", i, e))?;
+            c.validate().map_err(|e| at("webex", i, e))?;
         }
         for (i, c) in self.msteams_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("msteams", i, e))?;

@@ -8,14 +8,18 @@
 //!
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
-//! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`]: one
-//!   module per integration, each with the payload Alertmanager 0.25 sends.
+//! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
+//!   [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   with the payload Alertmanager sends.
 
+pub mod discord;
 pub mod email;
 pub mod http;
 pub mod msteams;
 pub mod pagerduty;
 pub mod slack;
+pub mod telegram;
+pub mod webex;
 pub mod webhook;
 
 #[cfg(test)]
@@ -131,11 +135,12 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 }
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
-/// (webhook, email, Slack, PagerDuty, Teams; each in config order).
+/// (webhook, email, Slack, PagerDuty, Teams, then Discord, Telegram,
+/// Webex; each in config order).
 ///
 /// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (OpsGenie, VictorOps, Pushover, WeChat, SNS, Telegram,
-/// Webex, Discord), naming the kind.
+/// does not send to (OpsGenie, VictorOps, Pushover, WeChat, SNS), naming
+/// the kind.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
@@ -145,7 +150,7 @@ pub fn build_integrations(
     if !unsupported.is_empty() {
         let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
         return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams)",
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, discord, telegram, webex)",
             receiver.name,
             kinds.join(", ")
         )));
@@ -180,6 +185,21 @@ pub fn build_integrations(
     for (i, c) in receiver.msteams_configs.iter().enumerate() {
         let n = msteams::MsTeams::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("msteams", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.discord_configs.iter().enumerate() {
+        let n = discord::Discord::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("discord", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.telegram_configs.iter().enumerate() {
+        let n = telegram::Telegram::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("telegram", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.webex_configs.iter().enumerate() {
+        let n = webex::Webex::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("webex", i, e))?;
         out.push(Arc::new(n));
     }
     Ok(out)

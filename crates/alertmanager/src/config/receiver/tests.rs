@@ -160,10 +160,24 @@ fn other_kinds_load_and_are_listed() {
         r#"
 name: ops
 opsgenie_configs: [{api_key: k, responders: [{name: team, type: team}]}]
+sns_configs: [{topic_arn: 'arn:aws:sns:x'}]
 telegram_configs: [{bot_token: t, chat_id: 1}]
 "#,
     );
-    assert_eq!(r.unsupported_kinds(), vec!["opsgenie", "telegram"]);
+    assert_eq!(r.unsupported_kinds(), vec!["opsgenie", "sns"]);
+    assert_eq!(r.telegram_configs[0].parse_mode, "HTML");
+    assert!(r.telegram_configs[0].send_resolved);
+    r.validate(&GlobalConfig::default()).unwrap();
+    let w = receiver("name: w\nwebex_configs: [{room_id: r}]");
+    assert!(w
+        .validate(&GlobalConfig::default())
+        .unwrap_err()
+        .contains("http_config.authorization"));
+    let d = receiver("name: d\ndiscord_configs: [{title: x}]");
+    assert!(d
+        .validate(&GlobalConfig::default())
+        .unwrap_err()
+        .contains("webhook_url"));
 }
 
 #[test]

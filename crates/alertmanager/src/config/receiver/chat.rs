@@ -1,0 +1,150 @@
+//! Chat integrations beyond Slack and Teams: Discord, Telegram and Webex
+//! (all three new in Alertmanager 0.25).
+
+use serde::Deserialize;
+
+use super::{HttpConfig, Secret};
+
+fn yes() -> bool {
+    true
+}
+
+fn tmpl(name: &str) -> String {
+    format!("{{{{ template \"{name}\" . }}}}")
+}
+
+/// `discord_configs[]`: one embed per notification.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DiscordConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    #[serde(default)]
+    pub webhook_url: Option<Secret>,
+    #[serde(default)]
+    pub webhook_url_file: Option<String>,
+    #[serde(default = "discord_title")]
+    pub title: String,
+    #[serde(default = "discord_message")]
+    pub message: String,
+}
+
+fn discord_title() -> String {
+    tmpl("discord.default.title")
+}
+fn discord_message() -> String {
+    tmpl("discord.default.message")
+}
+
+/// `telegram_configs[]`: a bot's `sendMessage`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TelegramConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    /// Defaults to `global.telegram_api_url`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub bot_token: Option<Secret>,
+    #[serde(default)]
+    pub bot_token_file: Option<String>,
+    #[serde(default)]
+    pub chat_id: i64,
+    #[serde(default = "telegram_message")]
+    pub message: String,
+    #[serde(default)]
+    pub disable_notifications: bool,
+    /// `HTML` (default, and the message is rendered with HTML escaping),
+    /// `Markdown` or `MarkdownV2`.
+    #[serde(default = "telegram_parse_mode")]
+    pub parse_mode: String,
+}
+
+fn telegram_message() -> String {
+    tmpl("telegram.default.message")
+}
+fn telegram_parse_mode() -> String {
+    "HTML".into()
+}
+
+/// `webex_configs[]`: a message to a room, authorised by `http_config.authorization`.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WebexConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    /// Defaults to `global.webex_api_url`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub room_id: String,
+    #[serde(default = "webex_message")]
+    pub message: String,
+}
+
+fn webex_message() -> String {
+    tmpl("webex.default.message")
+}
+
+impl DiscordConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.webhook_url, &self.webhook_url_file) {
+            (None, None) => Err("one of webhook_url or webhook_url_file must be configured".into()),
+            (Some(_), Some(_)) => {
+                Err("at most one of webhook_url & webhook_url_file must be configured".into())
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+impl TelegramConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.bot_token, &self.bot_token_file) {
+            (None, None) => {
+                return Err("missing bot_token or bot_token_file on telegram_config".into())
+            }
+            (Some(_), Some(_)) => {
+                return Err("at most one of bot_token & bot_token_file must be configured".into())
+            }
+            _ => {}
+        }
+        if self.chat_id == 0 {
+            return Err("missing chat_id on telegram_config".into());
+        }
+        if !matches!(
+            self.parse_mode.as_str(),
+            "" | "HTML" | "Markdown" | "MarkdownV2"
+        ) {
+            return Err(format!(
+                "unknown parse_mode {:?} on telegram_config",
+                self.parse_mode
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl WebexConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.room_id.is_empty() {
+            return Err("missing room_id on webex_config".into());
+        }
+        if self
+            .http_config
+            .as_ref()
+            .and_then(|h| h.authorization.as_ref())
+            .is_none()
+        {
+            return Err("missing webex_configs.http_config.authorization".into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,169 @@
+//! Telegram: a bot's `sendMessage` to one chat, as Alertmanager 0.25 sends
+//! it. In the default `HTML` parse mode the message is rendered with HTML
+//! escaping, so label values cannot break Telegram's markup.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{json, Map, Value};
+
+use super::http::HttpClient;
+use super::slack::truncate_runes;
+use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use crate::alert::Alert;
+use crate::config::receiver::{GlobalConfig, TelegramConfig};
+use crate::template::{Data, Templates};
+
+/// Telegram's message limit, in characters.
+const MAX_MESSAGE_RUNES: usize = 4096;
+
+/// One `telegram_configs` entry.
+#[derive(Debug)]
+pub struct Telegram {
+    index: usize,
+    config: TelegramConfig,
+    api_url: String,
+    client: HttpClient,
+    templates: Arc<Templates>,
+}
+
+impl Telegram {
+    pub fn new(
+        index: usize,
+        config: &TelegramConfig,
+        global: &GlobalConfig,
+        templates: Arc<Templates>,
+    ) -> Result<Telegram, String> {
+        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
+        let api_url = config
+            .api_url
+            .clone()
+            .unwrap_or_else(|| global.telegram_api_url.clone());
+        Ok(Telegram {
+            index,
+            config: config.clone(),
+            api_url: api_url.trim_end_matches('/').to_owned(),
+            client: HttpClient::new(http, None)?,
+            templates,
+        })
+    }
+
+    /// The `sendMessage` parameters. Alertmanager's Telegram client sends
+    /// every parameter as a string, and so do we.
+    pub fn message(&self, data: &Data) -> Result<Value, NotifyError> {
+        let c = &self.config;
+        let text = if c.parse_mode == "HTML" {
+            self.templates
+                .execute_html(&c.message, data)
+                .map_err(|e| NotifyError::permanent(format!("rendering message: {e}")))?
+        } else {
+            render(&self.templates, "message", &c.message, &data.to_value())?
+        };
+        let mut m = Map::new();
+        m.insert("chat_id".into(), json!(c.chat_id.to_string()));
+        m.insert(
+            "text".into(),
+            json!(truncate_runes(&text, MAX_MESSAGE_RUNES)),
+        );
+        m.insert("disable_web_page_preview".into(), json!("true"));
+        if c.disable_notifications {
+            m.insert("disable_notification".into(), json!("true"));
+        }
+        if !c.parse_mode.is_empty() {
+            m.insert("parse_mode".into(), json!(c.parse_mode));
+        }
+        Ok(Value::Object(m))
+    }
+}
+
+#[async_trait]
+impl Notifier for Telegram {
+    fn kind(&self) -> &'static str {
+        "telegram"
+    }
+    fn index(&self) -> usize {
+        self.index
+    }
+    fn send_resolved(&self) -> bool {
+        self.config.send_resolved
+    }
+
+    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+        let body = self.message(&ctx.data(alerts))?;
+        let token = match (&self.config.bot_token, &self.config.bot_token_file) {
+            (Some(t), _) => t.expose().to_owned(),
+            (None, Some(f)) => read_secret_file(f)?,
+            (None, None) => return Err(NotifyError::permanent("telegram has no bot_token")),
+        };
+        let url = format!("{}/bot{token}/sendMessage", self.api_url);
+        // The URL carries the token: keep it out of error messages.
+        self.client
+            .post_json(&url, &body)
+            .await
+            .map_err(|e| NotifyError {
+                message: e.message.replace(&token, "<token>"),
+                ..e
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::testserver::TestServer;
+
+    #[tokio::test]
+    async fn send_message_with_html_escaping() {
+        let mut srv = TestServer::start().await;
+        let cfg: TelegramConfig = serde_saphyr::from_str(&format!(
+            "api_url: '{}'\nbot_token: '123:abc'\nchat_id: -100\ndisable_notifications: true\n\
+             message: '<b>{{{{ .CommonAnnotations.summary }}}}</b> {{{{ .CommonLabels.job }}}}'",
+            srv.url
+        ))
+        .unwrap();
+        let n = Telegram::new(
+            0,
+            &cfg,
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let mut alerts = sample_alerts();
+        for a in &mut alerts {
+            a.labels.insert("job".into(), "a<b>".into());
+        }
+        n.notify(&ctx(), &alerts).await.unwrap();
+        let req = srv.next().await;
+        assert_eq!(req.path, "/bot123:abc/sendMessage");
+        assert_eq!(
+            req.json(),
+            json!({
+                "chat_id": "-100",
+                "text": "<b>disk full</b> a&lt;b&gt;",
+                "disable_web_page_preview": "true",
+                "disable_notification": "true",
+                "parse_mode": "HTML",
+            })
+        );
+        srv.status.store(401, std::sync::atomic::Ordering::SeqCst);
+        let e = n.notify(&ctx(), &alerts).await.unwrap_err();
+        assert!(!e.retryable && !e.message.contains("abc"), "{e}");
+    }
+
+    #[test]
+    fn default_message_renders() {
+        let cfg: TelegramConfig = serde_saphyr::from_str("bot_token: t\nchat_id: 1").unwrap();
+        let n = Telegram::new(
+            0,
+            &cfg,
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let body = n.message(&ctx().data(&sample_alerts())).unwrap();
+        let text = body["text"].as_str().unwrap();
+        assert!(text.starts_with("<b>[FIRING:1] Disk (api)</b>\n"), "{text}");
+        assert_eq!(n.api_url, "https://api.telegram.org");
+    }
+}
