@@ -53,7 +53,9 @@ impl Discord {
             "resolved" => COLOR_RESOLVED,
             _ => COLOR_OTHER,
         };
+        // Alertmanager 0.25 always sends an empty `content` beside the embed.
         Ok(json!({
+            "content": "",
             "embeds": [{
                 "title": truncate_runes(&t("title", &self.config.title)?, MAX_TITLE_RUNES),
                 "description": truncate_runes(&t("message", &self.config.message)?, MAX_DESCRIPTION_RUNES),

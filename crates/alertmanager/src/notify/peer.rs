@@ -250,4 +250,84 @@ mod tests {
             assert_eq!(td[k], od[k], "custom_details {k}");
         }
     }
+
+    /// Discord, Telegram and Webex through the peer and through us: same
+    /// keys, and the same values where they do not come from a default
+    /// template.
+    #[tokio::test]
+    async fn chat_receivers_match_real_alertmanager() {
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  discord_configs:\n  - webhook_url: '{url}/discord'\n\
+                 \x20 telegram_configs:\n  - api_url: '{url}/tg'\n    bot_token: '123:abc'\n    chat_id: -100\n\
+                 \x20   message: '<b>{{{{ .CommonLabels.job }}}}</b>'\n\
+                 \x20 webex_configs:\n  - api_url: '{url}/webex'\n    room_id: room1\n    message: '{{{{ .Status }}}}'\n\
+                 \x20   http_config: {{authorization: {{credentials: tok}}}}\n"
+            )
+        };
+        let cfg = format!(
+            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
+            receivers(&theirs_srv.url)
+        );
+        let Some(peer) = start("chat", &cfg).await else {
+            return;
+        };
+        peer.post(&serde_json::json!([posted("a:1", None)])).await;
+        let mut theirs = std::collections::BTreeMap::new();
+        while theirs.len() < 3 {
+            let r = capture(&mut theirs_srv).await;
+            let key = r.path.split('/').nth(1).unwrap_or("").to_owned();
+            theirs
+                .entry(key)
+                .or_insert((r.path.clone(), r.headers.clone(), r.json()));
+        }
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let ctx = NotifyContext {
+            receiver: "team".into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        };
+        let alerts = vec![our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))];
+        let mut ours = std::collections::BTreeMap::new();
+        for n in &ns {
+            n.notify(&ctx, &alerts).await.unwrap();
+            let r = capture(&mut ours_srv).await;
+            let key = r.path.split('/').nth(1).unwrap_or("").to_owned();
+            ours.insert(key, (r.path.clone(), r.headers.clone(), r.json()));
+        }
+
+        let (tp, _, td) = &theirs["discord"];
+        let (op, _, od) = &ours["discord"];
+        assert_eq!(tp, op);
+        assert_eq!(keys(td), keys(od), "theirs {td:#}\nours {od:#}");
+        assert_eq!(
+            keys(&td["embeds"][0]),
+            keys(&od["embeds"][0]),
+            "theirs {td:#}\nours {od:#}"
+        );
+        assert_eq!(td["embeds"][0]["color"], od["embeds"][0]["color"]);
+        assert_eq!(td["embeds"][0]["title"], od["embeds"][0]["title"]);
+
+        let (tp, _, tt) = &theirs["tg"];
+        let (op, _, ot) = &ours["tg"];
+        assert_eq!(tp, op);
+        assert_eq!(tt, ot, "theirs {tt:#}\nours {ot:#}");
+
+        let (tp, th, tw) = &theirs["webex"];
+        let (op, oh, ow) = &ours["webex"];
+        assert_eq!(tp, op);
+        assert_eq!(th["authorization"], oh["authorization"]);
+        assert_eq!(tw, ow, "theirs {tw:#}\nours {ow:#}");
+    }
 }
