@@ -15,6 +15,25 @@
 //!   a [`SloQuerier`] ([`SloStatus`], the `/api/v1/slos` body) and
 //!   [`render_table`] prints it.
 //!
+//! ```
+//! use sightline_slo::{generate_rule_file, parse_specs, rule_file, LoadOptions};
+//!
+//! let spec = r#"
+//! version: sightline/v1
+//! service: web
+//! slos:
+//!   - name: availability
+//!     objective: 99.9
+//!     availability: {metric: http_requests_total, errors: 'code=~"5.."'}
+//! "#;
+//! let slos = parse_specs("slo.yml", spec, &LoadOptions::default()).unwrap();
+//! assert_eq!(slos[0].id, "web-availability");
+//! let yaml = generate_rule_file(&slos);
+//! assert!(yaml.contains("slo:sli_error:ratio_rate5m"));
+//! let file = rule_file(&slos, "slo.yml").unwrap(); // for RuleManager::set_files
+//! assert_eq!(file.groups.len(), 3);
+//! ```
+//!
 //! `docs/slo.md` describes the formats, the generated series and why they
 //! differ from Sloth's where they do. Times are milliseconds since the
 //! epoch throughout.
@@ -33,7 +52,7 @@ pub use report::{
     human_duration, month_bounds, render_table, report, AlertStatus, SloQuerier, SloStatus,
     WindowBurn,
 };
-pub use spec::{load_specs, load_specs_with, parse_specs, LoadOptions};
+pub use spec::{load_spec_globs, load_specs, load_specs_with, parse_specs, LoadOptions};
 
 #[cfg(test)]
 mod promtool_tests;

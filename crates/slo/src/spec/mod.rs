@@ -50,6 +50,40 @@ pub fn load_specs_with(path: &Path, opts: &LoadOptions) -> Result<Vec<Slo>> {
     parse_specs(&p, &text, opts)
 }
 
+/// Reads the spec files `globs` match (relative patterns against
+/// `base_dir`, as `rule_files:` are), every problem of every file
+/// reported at once. An SLO id defined in two files is an error too.
+pub fn load_spec_globs(globs: &[String], base_dir: &Path, opts: &LoadOptions) -> Result<Vec<Slo>> {
+    let paths = sightline_rules::file::resolve_globs(globs, base_dir).map_err(|e| match e {
+        sightline_rules::Error::Invalid(v) => Error::Invalid(v),
+        other => Error::Invalid(vec![other.to_string()]),
+    })?;
+    let mut out: Vec<Slo> = Vec::new();
+    let mut errs = Vec::new();
+    for p in paths {
+        match load_specs_with(&p, opts) {
+            Ok(slos) => {
+                for s in slos {
+                    match out.iter().find(|o| o.id == s.id) {
+                        Some(o) => errs.push(format!(
+                            "{}: slos: SLO id {:?} is already defined at {}",
+                            s.source, s.id, o.source
+                        )),
+                        None => out.push(s),
+                    }
+                }
+            }
+            Err(Error::Invalid(e)) => errs.extend(e),
+            Err(e) => errs.push(e.to_string()),
+        }
+    }
+    if errs.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::Invalid(errs))
+    }
+}
+
 /// Parses the text of one spec file; `file` only names it in messages.
 pub fn parse_specs(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Slo>> {
     let mut out = Vec::new();

@@ -322,3 +322,34 @@ fn duplicate_ids_are_refused() {
     let e = errors(text);
     assert_eq!(e, ["s.yml:5:5: slos: SLO id \"a-x\" is defined twice"]);
 }
+
+#[test]
+fn globs_load_every_file_and_refuse_ids_defined_twice() {
+    let dir = std::env::temp_dir().join(format!("sightline-slo-globs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("slos")).unwrap();
+    std::fs::write(dir.join("slos/a.yml"), SHORT).unwrap();
+    std::fs::write(dir.join("slos/b.yml"), SLOTH).unwrap();
+    let slos = load_spec_globs(&["slos/*.yml".into()], &dir, &LoadOptions::default()).unwrap();
+    assert_eq!(slos.len(), 5);
+    assert!(
+        slos[0].source.ends_with("slos/a.yml:7:5"),
+        "{}",
+        slos[0].source
+    );
+    std::fs::write(dir.join("slos/c.yml"), SHORT).unwrap();
+    let e = load_spec_globs(&["slos/*.yml".into()], &dir, &LoadOptions::default()).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("SLO id \"checkout-availability\" is already defined at"),
+        "{e}"
+    );
+    assert_eq!(e.kind(), sightline_core::ErrorKind::BadData);
+    let e = load_specs(&dir.join("none.yml")).unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with(&format!("{}: ", dir.join("none.yml").display())),
+        "{e}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
