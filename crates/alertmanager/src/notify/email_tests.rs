@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::receiver::EmailConfig;
 use crate::notify::tests::{ctx, sample_alerts};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
@@ -188,4 +189,160 @@ async fn require_tls_refuses_a_server_without_starttls() {
     ));
     assert!(e.require_tls);
     assert!(e.notify(&ctx(), &sample_alerts()).await.is_err());
+}
+
+/// The text of a MIME part (or single-part message) `raw`: headers and
+/// body, the body decoded from 7bit or quoted-printable.
+fn mime_parts(raw: &str) -> Vec<(String, String)> {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    // Unfold continuation lines before reading headers.
+    let head = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+            })
+            .unwrap_or_default()
+    };
+    let ctype = header("content-type");
+    if let Some(b) = ctype.split("boundary=").nth(1) {
+        let b = b
+            .trim_matches('"')
+            .split(';')
+            .next()
+            .unwrap()
+            .trim_matches('"')
+            .to_owned();
+        return body
+            .split(&format!("--{b}"))
+            .skip(1)
+            .filter(|p| !p.starts_with("--"))
+            .flat_map(|p| mime_parts(p.trim_start_matches("\r\n")))
+            .collect();
+    }
+    let cte = header("content-transfer-encoding").to_ascii_lowercase();
+    assert!(cte != "base64", "base64 parts are not decoded here");
+    let body = if cte == "quoted-printable" {
+        unqp(body)
+    } else {
+        body.to_owned()
+    };
+    let mime = ctype.split(';').next().unwrap_or("").trim().to_owned();
+    vec![(mime, body.trim_end_matches("\r\n").replace("\r\n", "\n"))]
+}
+
+fn header_value(data: &str, name: &str) -> Option<String> {
+    let head = data.split("\r\n\r\n").next()?.replace("\r\n ", " ");
+    head.lines().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+    })
+}
+
+/// The same alert mailed by a real Alertmanager 0.25 and by us, both to the
+/// fake SMTP server: same envelope, same headers that do not vary per
+/// message, same decoded text and HTML parts in the same order.
+#[tokio::test]
+async fn mail_matches_real_alertmanager() {
+    let (their_port, their_session) = smtp_server(false).await;
+    let email_cfg = |port: u16| {
+        format!(
+            "- to: 'ops@example.org'\n    from: 'am@example.org'\n    smarthost: '127.0.0.1:{port}'\n\
+             \x20   hello: sightline.test\n    require_tls: false\n    auth_username: am\n    auth_password: secret\n\
+             \x20   text: 'text {{{{ .Status }}}} {{{{ .CommonLabels.job }}}}'\n\
+             \x20   html: '<p>{{{{ .CommonAnnotations.summary }}}} &amp; {{{{ .CommonLabels.instance }}}}</p>'\n\
+             \x20   headers: {{X-Team: '{{{{ .CommonLabels.job }}}}'}}\n"
+        )
+    };
+    let cfg = format!(
+        "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\n\
+         receivers:\n- name: 'team'\n  email_configs:\n  {}",
+        email_cfg(their_port)
+    );
+    let Some(peer) = crate::notify::peer::start("email", &cfg).await else {
+        return;
+    };
+    peer.post(&serde_json::json!([crate::notify::peer::posted(
+        "a<1>", None
+    )]))
+    .await;
+    let theirs = tokio::time::timeout(std::time::Duration::from_secs(60), their_session)
+        .await
+        .expect("alertmanager mailed within 60s")
+        .unwrap();
+
+    let (our_port, our_session) = smtp_server(false).await;
+    let cfgs: Vec<EmailConfig> =
+        serde_saphyr::from_str(&format!("  {}", email_cfg(our_port))).unwrap();
+    let e = Email::new(
+        0,
+        &cfgs[0],
+        &GlobalConfig::default(),
+        Arc::new(Templates::default()),
+    )
+    .unwrap();
+    let mut ctx = ctx();
+    ctx.group_key = r#"{}:{alertname="PeerTest"}"#.into();
+    ctx.group_labels = crate::notify::tests::ls(&[("alertname", "PeerTest")]);
+    let mut alert = sample_alerts().remove(0);
+    alert.labels = crate::notify::tests::ls(&[
+        ("alertname", "PeerTest"),
+        ("job", "api"),
+        ("instance", "a<1>"),
+    ]);
+    alert.annotations =
+        crate::notify::tests::ls(&[("summary", "peer test"), ("instance_note", "a<1>")]);
+    e.notify(&ctx, &[alert]).await.unwrap();
+    let ours = our_session.await.unwrap();
+
+    let envelope = |s: &Session| -> Vec<String> {
+        s.commands
+            .iter()
+            .filter(|c| c.starts_with("EHLO") || c.starts_with("RCPT") || c.starts_with("AUTH"))
+            .cloned()
+            .chain(
+                s.commands
+                    .iter()
+                    .filter(|c| c.starts_with("MAIL FROM"))
+                    .map(|c| {
+                        // Alertmanager asks for 8BITMIME (`BODY=8BITMIME`); the address must agree.
+                        c.split_whitespace().take(2).collect::<Vec<_>>().join(" ")
+                    }),
+            )
+            .collect()
+    };
+    assert_eq!(envelope(&theirs), envelope(&ours));
+    for h in ["Subject", "To", "From", "X-Team", "MIME-Version"] {
+        assert_eq!(
+            header_value(&theirs.data, h),
+            header_value(&ours.data, h),
+            "header {h}\ntheirs {}\nours {}",
+            theirs.data,
+            ours.data
+        );
+    }
+    for h in ["Date", "Message-Id"] {
+        assert!(
+            header_value(&ours.data, h).is_some(),
+            "{h} missing: {}",
+            ours.data
+        );
+    }
+    let top = |d: &str| {
+        header_value(d, "Content-Type")
+            .unwrap_or_default()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(top(&theirs.data), top(&ours.data));
+    assert_eq!(
+        mime_parts(&theirs.data),
+        mime_parts(&ours.data),
+        "theirs {}\nours {}",
+        theirs.data,
+        ours.data
+    );
 }
