@@ -55,6 +55,9 @@ struct RawEvents {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawRatio {
+    // Sloth's generated API reference spells it errorRatioQuery; files
+    // written from it should load too.
+    #[serde(alias = "errorRatioQuery")]
     error_ratio_query: Spanned<String>,
 }
 

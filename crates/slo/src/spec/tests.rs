@@ -76,6 +76,18 @@ fn sloth_spec_reads_unchanged() {
 }
 
 #[test]
+fn sloth_raw_ratio_in_either_spelling() {
+    let text = "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99\n    sli:\n      raw:\n        errorRatioQuery: avg_over_time(r[{{.window}}])\n";
+    let s = parse(text).unwrap();
+    assert_eq!(
+        s[0].sli,
+        Sli::Raw {
+            error_ratio_query: "avg_over_time(r[{{.window}}])".into()
+        }
+    );
+}
+
+#[test]
 fn sloth_plugin_and_bad_fields_are_named_with_positions() {
     let e = errors(
         "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: 99.9\n    sli:\n      plugin:\n        id: x\n",
