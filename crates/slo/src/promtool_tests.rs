@@ -375,3 +375,33 @@ fn calendar_month_starts_over_on_the_first() {
     let (ok, out) = ours(&f);
     assert!(ok, "sightline failed on {}:\n{out}", f.display());
 }
+
+/// A healthy service whose 5xx series never existed: the error query
+/// matches nothing, yet the SLI reads 0 and nothing alerts.
+#[test]
+fn no_error_series_reads_as_zero_errors() {
+    let t = group(
+        &[series(200, "0+100x30")],
+        &["      - eval_time: 30m\n        alertname: SLOMetricsAbsent\n        exp_alerts: []\n".to_owned(), expect("30m", &[])],
+        "    promql_expr_test:\n      - expr: slo:sli_error:ratio_rate5m\n        eval_time: 30m\n        exp_samples:\n          - labels: 'slo:sli_error:ratio_rate5m{sloth_id=\"checkout-availability\", sloth_service=\"checkout\", sloth_slo=\"availability\", sloth_window=\"5m\", team=\"shop\"}'\n            value: 0\n",
+    );
+    assert_both_pass("no-errors", &checkout_spec(true), &t);
+}
+
+/// A latency threshold of 0.3s on a histogram whose buckets are 0.1 and
+/// 0.5: there is no `le="0.3"` series, so the SLI goes missing and
+/// `SLOMetricsAbsent` fires after its 10 minutes instead of the SLO
+/// silently reading 100% fast.
+#[test]
+fn latency_threshold_off_the_buckets_alerts_absent() {
+    let spec = "version: sightline/v1\nservice: api\nslos:\n  - name: latency\n    objective: 99\n    latency: {metric: h, threshold: 0.3}\n";
+    let b = |le: &str| {
+        format!("      - series: 'h_bucket{{le=\"{le}\"}}'\n        values: '0+10x30'\n")
+    };
+    let t = group(
+        &[b("0.1"), b("0.5"), b("+Inf"), "      - series: 'h_count'\n        values: '0+10x30'\n".to_owned()],
+        &["      - eval_time: 20m\n        alertname: SLOMetricsAbsent\n        exp_alerts:\n          - exp_labels: {sloth_id: api-latency, sloth_service: api, sloth_slo: latency, sloth_severity: ticket}\n            exp_annotations:\n              summary: \"The latency SLO of api has had no SLI data for 10m: its metrics are missing or its queries match nothing.\"\n".to_owned()],
+        "",
+    );
+    assert_both_pass("latency-off-bucket", spec, &t);
+}
