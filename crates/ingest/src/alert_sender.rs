@@ -113,7 +113,7 @@ pub struct AlertSender {
     capacity: usize,
     wake: tokio::sync::Notify,
     relabel: Mutex<Arc<Vec<RelabelConfig>>>,
-    sets: tokio::sync::Mutex<Vec<AlertmanagerSet>>,
+    sets: Mutex<Vec<AlertmanagerSet>>,
     last_urls: Mutex<Vec<String>>,
     /// Counters for self-telemetry.
     pub metrics: SenderMetrics,
@@ -127,7 +127,7 @@ impl AlertSender {
             capacity: capacity.max(1),
             wake: tokio::sync::Notify::new(),
             relabel: Mutex::new(Arc::new(Vec::new())),
-            sets: tokio::sync::Mutex::new(Vec::new()),
+            sets: Mutex::new(Vec::new()),
             last_urls: Mutex::new(Vec::new()),
             metrics: SenderMetrics::default(),
         })
@@ -136,7 +136,7 @@ impl AlertSender {
     /// Takes the `alerting` section (at start and on every reload). Fails,
     /// keeping the old settings, when an Alertmanager's client cannot be
     /// built (unreadable TLS files, say).
-    pub async fn apply_config(&self, cfg: &AlertingConfig) -> Result<(), String> {
+    pub fn apply_config(&self, cfg: &AlertingConfig) -> Result<(), String> {
         let mut sets = Vec::new();
         for (i, am) in cfg.alertmanagers.iter().enumerate() {
             let client = HttpClient::with_settings(
@@ -150,7 +150,7 @@ impl AlertSender {
                 client,
             });
         }
-        *self.sets.lock().await = sets;
+        *self.sets.lock().unwrap_or_else(|e| e.into_inner()) = sets;
         *self.relabel.lock().unwrap_or_else(|e| e.into_inner()) =
             Arc::new(cfg.alert_relabel_configs.clone());
         Ok(())
@@ -210,8 +210,13 @@ impl AlertSender {
                     // Refresh the Alertmanager list now and then, so that
                     // `/api/v1/alertmanagers` is right before the first alert.
                     _ = tokio::time::sleep(Duration::from_secs(30)) => {
-                        let mut sets = self.sets.lock().await;
-                        let urls = sets.iter_mut().flat_map(|set| set.urls()).collect();
+                        let urls = self
+                            .sets
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .iter_mut()
+                            .flat_map(|set| set.urls())
+                            .collect();
                         *self.last_urls.lock().unwrap_or_else(|e| e.into_inner()) = urls;
                         continue;
                     }
@@ -224,14 +229,16 @@ impl AlertSender {
     /// Posts one batch to every Alertmanager at once.
     async fn send_batch(&self, batch: &[PostableAlert]) {
         let body = encode_alerts(batch);
-        let mut sets = self.sets.lock().await;
-        let mut targets = Vec::new();
-        for set in sets.iter_mut() {
-            for url in set.urls() {
-                targets.push((url, set.client.clone(), set.cfg.timeout.std()));
+        let targets: Vec<(String, HttpClient, Duration)> = {
+            let mut sets = self.sets.lock().unwrap_or_else(|e| e.into_inner());
+            let mut targets = Vec::new();
+            for set in sets.iter_mut() {
+                for url in set.urls() {
+                    targets.push((url, set.client.clone(), set.cfg.timeout.std()));
+                }
             }
-        }
-        drop(sets);
+            targets
+        };
         *self.last_urls.lock().unwrap_or_else(|e| e.into_inner()) =
             targets.iter().map(|t| t.0.clone()).collect();
         if targets.is_empty() {
@@ -349,7 +356,7 @@ mod tests {
             "p.yml",
         )
         .unwrap();
-        s.apply_config(&cfg.alerting).await.unwrap();
+        s.apply_config(&cfg.alerting).unwrap();
         s.send(vec![alert("A"), alert("Dropped"), alert("B"), alert("C")]);
         assert_eq!(s.queue_length(), 2);
         assert_eq!(s.metrics.dropped.load(Ordering::Relaxed), 1);
@@ -403,7 +410,7 @@ mod tests {
         )
         .unwrap();
         let s = AlertSender::new(100);
-        s.apply_config(&cfg.alerting).await.unwrap();
+        s.apply_config(&cfg.alerting).unwrap();
         let cancel = tokio_util::sync::CancellationToken::new();
         let run = tokio::spawn(s.clone().run(cancel.clone()));
         s.send(vec![alert("A")]);

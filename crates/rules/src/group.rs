@@ -111,6 +111,12 @@ pub struct RuleGroup {
     pub should_restore: bool,
     /// Evaluations so far.
     pub evaluations: u64,
+    /// Rule evaluations so far (rules × group evaluations).
+    pub rule_evaluations: u64,
+    /// Rule evaluations that failed (query or write errors).
+    pub rule_failures: u64,
+    /// Evaluation slots skipped because the previous one ran late.
+    pub iterations_missed: u64,
 }
 
 impl RuleGroup {
@@ -150,6 +156,9 @@ impl RuleGroup {
             eval_duration: Duration::ZERO,
             should_restore: true,
             evaluations: 0,
+            rule_evaluations: 0,
+            rule_failures: 0,
+            iterations_missed: 0,
         }
     }
 
@@ -189,6 +198,9 @@ impl RuleGroup {
         self.last_eval = old.last_eval;
         self.should_restore = old.should_restore;
         self.evaluations = old.evaluations;
+        self.rule_evaluations = old.rule_evaluations;
+        self.rule_failures = old.rule_failures;
+        self.iterations_missed = old.iterations_missed;
     }
 
     /// Evaluates every rule at `ts` (ms), writes results and staleness
@@ -217,6 +229,7 @@ impl RuleGroup {
                 Err(e) => {
                     rule.health = Health::Err;
                     rule.last_error = Some(e);
+                    self.rule_failures += 1;
                     continue;
                 }
             };
@@ -242,11 +255,13 @@ impl RuleGroup {
             if let Err(e) = app.commit() {
                 rule.health = Health::Err;
                 rule.last_error = Some(format!("writing results: {e}"));
+                self.rule_failures += 1;
             }
             rule.prev_series = now;
         }
         self.last_eval = Some(ts);
         self.evaluations += 1;
+        self.rule_evaluations += self.rules.len() as u64;
         self.eval_duration = start.elapsed();
         to_send
     }

@@ -10,7 +10,7 @@ use crate::Result;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -59,6 +59,8 @@ pub struct RuleManager {
     /// process start) restore `for` state, as in Prometheus; groups added
     /// by a reload start restored.
     loaded_once: AtomicBool,
+    /// `global.evaluation_interval` in ms; a reload may change it.
+    default_interval_ms: AtomicU64,
 }
 
 fn now_ms() -> i64 {
@@ -75,9 +77,19 @@ impl RuleManager {
     /// A manager with no groups.
     pub fn new(opts: ManagerOptions) -> Self {
         RuleManager {
+            default_interval_ms: AtomicU64::new(ms(opts.default_interval) as u64),
             opts,
             groups: Mutex::new(Vec::new()),
             loaded_once: AtomicBool::new(false),
+        }
+    }
+
+    /// Sets the interval of groups without their own (`global.evaluation_interval`);
+    /// takes effect at the next [`RuleManager::load`], as a reload does in Prometheus.
+    pub fn set_default_interval(&self, d: Duration) {
+        if !d.is_zero() {
+            self.default_interval_ms
+                .store(ms(d) as u64, Ordering::Relaxed);
         }
     }
 
@@ -101,7 +113,7 @@ impl RuleManager {
             for spec in &f.groups {
                 let mut g = RuleGroup::new(
                     spec,
-                    ms(self.opts.default_interval),
+                    self.default_interval_ms.load(Ordering::Relaxed) as i64,
                     ms(self.opts.default_query_offset),
                 );
                 if !first {
@@ -207,8 +219,15 @@ impl RuleManager {
                 if due <= now {
                     self.eval_group_at(&g, due);
                     let mut n = due + interval;
-                    while n <= now {
+                    let mut missed = 0;
+                    while n <= now_ms() {
                         n += interval;
+                        missed += 1;
+                    }
+                    if missed > 0 {
+                        g.lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .iterations_missed += missed;
                     }
                     next.insert(key, n);
                     sleep_until = sleep_until.min(n);

@@ -9,6 +9,7 @@
 //! Wiring lives in [`serve`]: it opens the store, starts one task per
 //! subsystem under one cancellation token and flushes the WAL on shutdown.
 
+mod alerting;
 mod check;
 mod cli;
 mod import;

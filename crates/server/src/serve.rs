@@ -74,14 +74,13 @@ fn config_dir(path: Option<&std::path::Path>) -> PathBuf {
 }
 
 /// The rule evaluator over the store, with the query engine's limits and
-/// the config's external labels. Alerts are evaluated, recorded as `ALERTS`
-/// and served by the API; sending them to receivers comes with the
-/// Alertmanager.
+/// the config's external labels. Alerts due for sending go to `notify`.
 fn rule_manager(
     db: &Arc<Db>,
     config: &PrometheusConfig,
     promql: &sightline_api::prometheus::QueryEngine,
     args: &ServeArgs,
+    notify: sightline_rules::NotifyFn,
 ) -> anyhow::Result<sightline_rules::RuleManager> {
     let ctx = sightline_rules::RuleContext {
         querier: db.clone(),
@@ -97,6 +96,7 @@ fn rule_manager(
         external_url: format!("http://{}", args.listen),
     };
     let mut opts = sightline_rules::ManagerOptions::new(ctx);
+    opts.notify = Some(notify);
     if let Some(i) = config_eval_interval(config) {
         opts.default_interval = i;
     }
@@ -147,7 +147,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
     tracing::info!(head_series = db.stats().head_series, "TSDB open");
 
-    let rules = Arc::new(rule_manager(&db, &config, &promql, &args)?);
+    let sender = crate::alerting::new_sender();
+    sender
+        .apply_config(&config.alerting)
+        .map_err(|e| anyhow::anyhow!("alerting: {e}"))?;
+    let notify = crate::alerting::notify_fn(vec![crate::alerting::external_sink(sender.clone())]);
+    let rules = Arc::new(rule_manager(&db, &config, &promql, &args, notify)?);
     let rule_base = config_dir(args.config.as_deref());
     rules
         .load(&config.rule_files, &rule_base)
@@ -160,6 +165,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen.to_string(),
         scrape: scrape.clone(),
         rules: rules.clone(),
+        sender: sender.clone(),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
@@ -170,6 +176,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     registry.register_collector(Box::new(TsdbCollector::new(db.clone())));
     registry.register_collector(Box::new(ScrapeCollector::new(scrape.metrics())));
     registry.register_collector(Box::new(reloader.clone()));
+    registry.register_collector(Box::new(crate::alerting::RuleCollector(rules.clone())));
+    registry.register_collector(Box::new(crate::alerting::SenderCollector(sender.clone())));
     let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
     registry.register_collector(Box::new(remote_write.clone()));
 
@@ -208,6 +216,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             }
         })
     };
+    let sender_task = tokio::spawn(sender.clone().run(cancel.clone()));
     // Rule evaluation blocks (queries, appends), so it has a thread of its own.
     let rules_stop = Arc::new(AtomicBool::new(false));
     let rules_thread = {
@@ -227,6 +236,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let _ = scrape_task.await;
     rules_stop.store(true, Ordering::Release);
     let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
+    let _ = sender_task.await;
     tracing::info!("flushing the TSDB");
     db.close().context("closing the TSDB")?;
     served.context("HTTP server")?;
@@ -282,6 +292,7 @@ pub struct ConfigReloader {
     listen: String,
     scrape: ScrapeManager,
     rules: Arc<sightline_rules::RuleManager>,
+    sender: Arc<sightline_ingest::alert_sender::AlertSender>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
@@ -309,9 +320,15 @@ impl ConfigReloader {
         // reload before anything changes.
         let base = config_dir(self.path.as_deref());
         let result = loaded.map_err(|e| e.to_string()).and_then(|cfg| {
+            if let Some(i) = config_eval_interval(&cfg) {
+                self.rules.set_default_interval(i);
+            }
             self.rules
                 .load(&cfg.rule_files, &base)
                 .map_err(|e| format!("loading rule files: {e}"))?;
+            self.sender
+                .apply_config(&cfg.alerting)
+                .map_err(|e| format!("alerting: {e}"))?;
             self.scrape.apply_config(cfg).map_err(|e| e.to_string())
         });
         match &result {
