@@ -352,6 +352,14 @@ fn pct(v: Option<f64>) -> String {
     }
 }
 
+/// An objective ratio as a percentage without binary noise: 0.9995 gives
+/// `99.95%`, not `99.94999999999999%`.
+fn objective_percent(ratio: f64) -> String {
+    let t = format!("{:.6}", ratio * 100.0);
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    format!("{t}%")
+}
+
 /// A duration for people: the two largest units (`3d4h`, `12m5s`).
 pub fn human_duration(secs: f64) -> String {
     if !secs.is_finite() {
@@ -414,7 +422,7 @@ pub fn render_table(statuses: &[SloStatus]) -> String {
             .collect();
         rows.push(vec![
             s.id.clone(),
-            format!("{}%", s.objective * 100.0),
+            objective_percent(s.objective),
             s.window.clone(),
             pct(s.sli_now),
             pct(s.sli_window),

@@ -272,6 +272,13 @@ fn month_bounds_are_utc_calendar_months() {
 }
 
 #[test]
+fn objectives_print_without_binary_noise() {
+    assert_eq!(objective_percent(0.9995), "99.95%");
+    assert_eq!(objective_percent(0.99), "99%");
+    assert_eq!(objective_percent(0.99999), "99.999%");
+}
+
+#[test]
 fn human_durations() {
     assert_eq!(human_duration(648_000.0), "7d12h");
     assert_eq!(human_duration(1296.0), "21m36s");
