@@ -361,3 +361,45 @@ async fn silenced_alerts_are_not_sent_and_marked() {
     assert_eq!(st.state, crate::marker::AlertState::Active);
     let _ = id;
 }
+
+#[tokio::test(start_paused = true)]
+async fn time_intervals_mute_and_activate() {
+    let yaml = r#"
+route:
+  receiver: team
+  group_by: [alertname]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 1h
+  routes:
+  - matchers: ['alertname="Muted"']
+    mute_time_intervals: [morning]
+  - matchers: ['alertname="Active"']
+    active_time_intervals: [morning]
+time_intervals:
+- name: morning
+  time_intervals:
+  - times:
+    - start_time: "10:00"
+      end_time: "10:10"
+receivers:
+- name: team
+"#;
+    // The test clock starts at 10:00 UTC.
+    let h = harness(yaml, true);
+    h.post("Muted", 0, Some(100_000));
+    h.post("Active", 0, Some(100_000));
+    until(&h, 700.0).await;
+    let mut got = h.fake.summary();
+    got.sort_by(|a, b| a.0.total_cmp(&b.0));
+    // Active is sent inside 10:00-10:10 (first flush, 10:00:30); Muted's
+    // flushes at 10:00:30 and 10:05:30 are muted, the one at 10:10:30 is
+    // outside the interval (its end is exclusive).
+    assert_eq!(
+        got,
+        vec![
+            (30.0, vec!["Active+".to_string()]),
+            (630.0, vec!["Muted+".to_string()])
+        ]
+    );
+}
