@@ -460,4 +460,6 @@ pub fn render_table(statuses: &[SloStatus]) -> String {
 }
 
 #[cfg(test)]
+mod engine_tests;
+#[cfg(test)]
 mod tests;
