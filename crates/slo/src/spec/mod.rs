@@ -104,7 +104,7 @@ pub fn parse_specs(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Slo
         };
         let slos = match serde_saphyr::from_str::<Header>(doc) {
             Err(e) => {
-                cx.yaml_error(&e);
+                cx.yaml_error(doc, &e);
                 Vec::new()
             }
             Ok(h) => match (
@@ -220,7 +220,7 @@ impl Cx {
         self.opts.default_window
     }
 
-    fn yaml_error(&mut self, e: &serde_saphyr::Error) {
+    fn yaml_error(&mut self, doc: &str, e: &serde_saphyr::Error) {
         let p = e
             .location()
             .filter(|l| l.line() > 0)
@@ -231,11 +231,26 @@ impl Cx {
             Some(i) => msg[..i].to_owned(),
             None => msg,
         };
+        let msg = msg.replace('`', "\"");
+        // Type errors ("invalid floating point") do not say which field;
+        // the key on the line they point at does.
+        let key = p
+            .and_then(|(l, c)| doc.lines().nth(l.checked_sub(1)? as usize).map(|t| (t, c)))
+            .and_then(|(t, c)| {
+                let (k, _) = t.get(..(c as usize).saturating_sub(1))?.rsplit_once(':')?;
+                let k = k.trim().trim_start_matches("- ").trim();
+                (!k.is_empty() && k.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+                    .then(|| k.to_owned())
+            })
+            .filter(|k| !msg.contains(&format!("\"{k}\"")));
         let at = match p {
             Some(p) => self.at(p),
             None => self.file.clone(),
         };
-        self.errs.push(format!("{at}: {}", msg.replace('`', "\"")));
+        match key {
+            Some(k) => self.errs.push(format!("{at}: {k}: {msg}")),
+            None => self.errs.push(format!("{at}: {msg}")),
+        }
     }
 
     /// Deserializes the whole document as `T`, reporting a failure.
@@ -243,7 +258,7 @@ impl Cx {
         match serde_saphyr::from_str::<T>(doc) {
             Ok(v) => Some(v),
             Err(e) => {
-                self.yaml_error(&e);
+                self.yaml_error(doc, &e);
                 None
             }
         }

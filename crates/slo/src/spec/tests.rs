@@ -117,6 +117,10 @@ fn sloth_plugin_and_bad_fields_are_named_with_positions() {
         "{e:?}"
     );
 
+    let e = errors(
+        "version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objective: high\n    sli: {raw: {error_ratio_query: 'x[{{.window}}]'}}\n",
+    );
+    assert_eq!(e, ["s.yml:5:16: objective: invalid floating point"]);
     let e = errors("version: prometheus/v1\nservice: s\nslos:\n  - name: a\n    objectiv: 9\n");
     assert!(e[0].starts_with("s.yml:5:"), "{e:?}");
     assert!(e[0].contains("objectiv"), "{e:?}");
