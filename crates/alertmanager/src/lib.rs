@@ -26,6 +26,7 @@ pub mod silence;
 mod statefile;
 pub mod store;
 pub mod template;
+pub mod timeinterval;
 
 pub use alert::{Alert, LabelSet};
 pub use error::{Error, Result};
