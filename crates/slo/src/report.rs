@@ -238,6 +238,15 @@ fn status(slo: &Slo, q: &dyn SloQuerier, ts: i64) -> Result<SloStatus> {
     }
     warnings.dedup();
     warnings.truncate(1);
+    if by_window
+        .get("5m")
+        .is_some_and(|(r, e)| r.is_none() && e.is_none())
+    {
+        warnings.push(
+            "no SLI data over the last 5m: the metrics are missing or the queries match nothing"
+                .into(),
+        );
+    }
     let now = by_window.get("5m").and_then(|x| x.0);
     let period = by_window.get(&slo.window.name()).and_then(|x| x.0);
     let period_s = match slo.window {

@@ -249,6 +249,10 @@ fn calendar_months_query_the_month_so_far() {
     // 0.5% of February 2024's 29 days.
     assert!(close(Some(s.budget_total_seconds), 0.005 * 29.0 * 86400.0));
     assert_eq!(s.window, "month");
+    assert_eq!(
+        s.warnings,
+        ["no SLI data over the last 5m: the metrics are missing or the queries match nothing"]
+    );
 }
 
 #[test]
