@@ -2,14 +2,15 @@
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
 //! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
-//! Discord, Telegram and Webex integrations. The other kinds Alertmanager
-//! knows (OpsGenie, VictorOps, Pushover, WeChat, SNS) are accepted so
+//! OpsGenie, Discord, Telegram and Webex integrations. The other kinds
+//! Alertmanager knows (VictorOps, Pushover, WeChat, SNS) are accepted so
 //! existing files load, but a receiver that uses one fails when its
 //! integrations are built, naming the kind.
 
 mod chat;
 mod http;
 mod integrations;
+mod opsgenie;
 
 use std::time::Duration;
 
@@ -21,6 +22,7 @@ pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
     SlackConfig, SlackConfirm, SlackField, WebhookConfig,
 };
+pub use opsgenie::{OpsGenieConfig, OpsGenieResponder};
 
 /// A secret string (password, key, URL with a token): its `Debug` form never
 /// shows the value, so configs can be logged.
@@ -304,7 +306,7 @@ pub struct Receiver {
     pub msteams_configs: Vec<MsTeamsConfig>,
     /// Accepted so files load; not sent to (see the module docs).
     #[serde(default)]
-    pub opsgenie_configs: Vec<serde_json::Value>,
+    pub opsgenie_configs: Vec<OpsGenieConfig>,
     #[serde(default)]
     pub victorops_configs: Vec<serde_json::Value>,
     #[serde(default)]
@@ -325,7 +327,6 @@ impl Receiver {
     /// The kinds this receiver configures that Sightline cannot send to.
     pub fn unsupported_kinds(&self) -> Vec<&'static str> {
         let all = [
-            ("opsgenie", self.opsgenie_configs.len()),
             ("victorops", self.victorops_configs.len()),
             ("pushover", self.pushover_configs.len()),
             ("wechat", self.wechat_configs.len()),
@@ -460,6 +461,21 @@ impl Receiver {
             }
             if let Some(u) = &c.url {
                 check_url(u).map_err(|e| at("pagerduty", i, e))?;
+            }
+        }
+        for (i, c) in self.opsgenie_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("opsgenie", i, e))?;
+            c.validate().map_err(|e| at("opsgenie", i, e))?;
+            if c.api_key.is_none()
+                && c.api_key_file.is_none()
+                && global.opsgenie_api_key.is_none()
+                && global.opsgenie_api_key_file.is_none()
+            {
+                return Err(at(
+                    "opsgenie",
+                    i,
+                    "no global OpsGenie API Key set either inline or in a file".into(),
+                ));
             }
         }
         for (i, c) in self.discord_configs.iter().enumerate() {

@@ -86,17 +86,32 @@ impl HttpClient {
         url: &str,
         body: &T,
     ) -> Result<(), NotifyError> {
+        self.send_json(reqwest::Method::POST, url, body, &[]).await
+    }
+
+    /// Sends `body` as JSON with `method` and extra `headers`, and
+    /// classifies the outcome.
+    pub async fn send_json<T: serde::Serialize + ?Sized>(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        body: &T,
+        headers: &[(&str, String)],
+    ) -> Result<(), NotifyError> {
         let bytes = serde_json::to_vec(body)
             .map_err(|e| NotifyError::permanent(format!("encoding request: {e}")))?;
         let mut req = self
             .client
-            .post(url)
+            .request(method, url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(bytes);
         if let Some(t) = self.timeout {
             req = req.timeout(t);
         }
         req = self.authorize(req)?;
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
         let resp = req.send().await.map_err(|e| {
             // Connection problems and time-outs may pass; a malformed URL will not.
             let msg = format!("sending to {}: {e}", redact(url));

@@ -9,13 +9,14 @@
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
-//!   [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   [`opsgenie`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
 //!   with the payload Alertmanager sends.
 
 pub mod discord;
 pub mod email;
 pub mod http;
 pub mod msteams;
+pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
 pub mod telegram;
@@ -135,12 +136,11 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 }
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
-/// (webhook, email, Slack, PagerDuty, Teams, then Discord, Telegram,
-/// Webex; each in config order).
+/// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, Discord,
+/// Telegram, Webex; each in config order).
 ///
 /// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (OpsGenie, VictorOps, Pushover, WeChat, SNS), naming
-/// the kind.
+/// does not send to (VictorOps, Pushover, WeChat, SNS), naming the kind.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
@@ -150,7 +150,7 @@ pub fn build_integrations(
     if !unsupported.is_empty() {
         let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
         return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, discord, telegram, webex)",
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, discord, telegram, webex)",
             receiver.name,
             kinds.join(", ")
         )));
@@ -185,6 +185,11 @@ pub fn build_integrations(
     for (i, c) in receiver.msteams_configs.iter().enumerate() {
         let n = msteams::MsTeams::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("msteams", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.opsgenie_configs.iter().enumerate() {
+        let n = opsgenie::OpsGenie::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("opsgenie", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.discord_configs.iter().enumerate() {

@@ -330,4 +330,68 @@ mod tests {
         assert_eq!(th["authorization"], oh["authorization"]);
         assert_eq!(tw, ow, "theirs {tw:#}\nours {ow:#}");
     }
+
+    /// OpsGenie's create request through the peer and through us, with
+    /// every text set in the config so that the whole body must agree.
+    #[tokio::test]
+    async fn opsgenie_matches_real_alertmanager() {
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  opsgenie_configs:\n  - api_key: k1\n    api_url: '{url}/'\n\
+                 \x20   message: '{{{{ .CommonLabels.alertname }}}} on {{{{ .CommonLabels.job }}}}'\n\
+                 \x20   description: 'd {{{{ len .Alerts }}}}'\n    source: src\n    tags: 'a, b ,'\n    note: n\n\
+                 \x20   priority: P3\n    entity: e\n    actions: 'x,y'\n    details: {{extra: '{{{{ .Status }}}}'}}\n\
+                 \x20   responders: [{{name: 't1,t2', type: teams}}, {{id: abc, type: Schedule}}]\n"
+            )
+        };
+        let cfg = format!(
+            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
+            receivers(&theirs_srv.url)
+        );
+        let Some(peer) = start("opsgenie", &cfg).await else {
+            return;
+        };
+        peer.post(&serde_json::json!([posted("a:1", None)])).await;
+        let theirs = capture(&mut theirs_srv).await;
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let ctx = NotifyContext {
+            receiver: "team".into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        };
+        ns[0]
+            .notify(
+                &ctx,
+                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
+            )
+            .await
+            .unwrap();
+        let ours = capture(&mut ours_srv).await;
+        assert_eq!(
+            (theirs.method.as_str(), theirs.path.as_str()),
+            (ours.method.as_str(), ours.path.as_str())
+        );
+        assert_eq!(
+            theirs.headers["authorization"],
+            ours.headers["authorization"]
+        );
+        assert_eq!(
+            theirs.json(),
+            ours.json(),
+            "theirs {:#}\nours {:#}",
+            theirs.json(),
+            ours.json()
+        );
+    }
 }

@@ -77,7 +77,7 @@ webhook_configs: [{url: "http://127.0.0.1:1/a"}, {url: "http://127.0.0.1:1/b", s
 #[test]
 fn unsupported_kinds_are_named() {
     let r = receiver(
-        "name: ops\nopsgenie_configs: [{api_key: k}]\nvictorops_configs: [{routing_key: r}]",
+        "name: ops\npushover_configs: [{user_key: u, token: t}]\nvictorops_configs: [{routing_key: r}]",
     );
     let e = build_integrations(&r, &GlobalConfig::default(), Arc::new(Templates::default()))
         .err()
@@ -85,7 +85,7 @@ fn unsupported_kinds_are_named() {
         .to_string();
     assert_eq!(
         e,
-        "receiver \"ops\": opsgenie_configs, victorops_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, discord, telegram, webex)"
+        "receiver \"ops\": victorops_configs, pushover_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, discord, telegram, webex)"
     );
 }
 

@@ -164,10 +164,16 @@ sns_configs: [{topic_arn: 'arn:aws:sns:x'}]
 telegram_configs: [{bot_token: t, chat_id: 1}]
 "#,
     );
-    assert_eq!(r.unsupported_kinds(), vec!["opsgenie", "sns"]);
+    assert_eq!(r.unsupported_kinds(), vec!["sns"]);
+    assert_eq!(r.opsgenie_configs[0].responders[0].kind, "team");
     assert_eq!(r.telegram_configs[0].parse_mode, "HTML");
     assert!(r.telegram_configs[0].send_resolved);
     r.validate(&GlobalConfig::default()).unwrap();
+    let o = receiver("name: o\nopsgenie_configs: [{responders: [{name: x, type: squad}]}]");
+    assert!(o
+        .validate(&GlobalConfig::default())
+        .unwrap_err()
+        .contains("type does not match"));
     let w = receiver("name: w\nwebex_configs: [{room_id: r}]");
     assert!(w
         .validate(&GlobalConfig::default())
