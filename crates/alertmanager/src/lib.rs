@@ -22,6 +22,7 @@ pub mod marker;
 pub mod nflog;
 pub mod matcher;
 pub mod notify;
+pub mod route;
 pub mod silence;
 mod statefile;
 pub mod store;
