@@ -394,4 +394,56 @@ mod tests {
             ours.json()
         );
     }
+
+    /// Long texts are cut where and how the peer cuts them (Slack titles,
+    /// OpsGenie messages, PagerDuty summaries).
+    #[tokio::test]
+    async fn truncation_matches_real_alertmanager() {
+        let long: String = "é".repeat(700) + &"x".repeat(700);
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  slack_configs:\n  - api_url: '{url}/slack'\n    title: '{{{{ .CommonAnnotations.long }}}}'\n\
+                 \x20 pagerduty_configs:\n  - routing_key: rk\n    url: '{url}/pd'\n    description: '{{{{ .CommonAnnotations.long }}}}'\n\
+                 \x20 opsgenie_configs:\n  - api_key: k\n    api_url: '{url}/'\n    message: '{{{{ .CommonAnnotations.long }}}}'\n"
+            )
+        };
+        let cfg = format!(
+            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
+            receivers(&theirs_srv.url)
+        );
+        let Some(peer) = start("truncate", &cfg).await else {
+            return;
+        };
+        let mut a = posted("a:1", None);
+        a["annotations"]["long"] = Value::String(long.clone());
+        peer.post(&Value::Array(vec![a])).await;
+        let mut theirs = std::collections::BTreeMap::new();
+        while theirs.len() < 3 {
+            let r = capture(&mut theirs_srv).await;
+            theirs.insert(r.path.clone(), r.json());
+        }
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(&recv[0], &GlobalConfig::default(), Arc::new(Templates::default())).unwrap();
+        let ctx = NotifyContext {
+            receiver: "team".into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        };
+        let mut alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
+        alert.annotations.insert("long".into(), long);
+        let mut ours = std::collections::BTreeMap::new();
+        for n in &ns {
+            n.notify(&ctx, std::slice::from_ref(&alert)).await.unwrap();
+            let r = capture(&mut ours_srv).await;
+            ours.insert(r.path.clone(), r.json());
+        }
+        assert_eq!(theirs["/slack"]["attachments"][0]["title"], ours["/slack"]["attachments"][0]["title"]);
+        assert_eq!(theirs["/pd"]["payload"]["summary"], ours["/pd"]["payload"]["summary"]);
+        assert_eq!(theirs["/v2/alerts"]["message"], ours["/v2/alerts"]["message"]);
+    }
 }
