@@ -1,0 +1,230 @@
+//! Differential tests against Debian's `amtool` 0.25: routing decisions
+//! (`amtool config routes test`) and config verdicts (`amtool check-config`)
+//! must equal ours.
+//!
+//! Without `amtool` the tests print a skip note and pass, except under
+//! `CI=true`, where a missing peer fails them.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sightline_alertmanager::config::Config;
+use sightline_alertmanager::route::Route;
+use sightline_alertmanager::LabelSet;
+
+const AMTOOL: &str = "/usr/bin/amtool";
+
+fn peer_available() -> bool {
+    if Path::new(AMTOOL).exists() {
+        return true;
+    }
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("{AMTOOL} is missing and CI=true: install prometheus-alertmanager");
+    }
+    eprintln!("skipping: {AMTOOL} not found (apt-get install prometheus-alertmanager)");
+    false
+}
+
+fn testdata(sub: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/routes")
+        .join(sub);
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Label vocabularies; an empty value leaves the label out.
+const VOCAB: &[(&str, &[&str])] = &[
+    (
+        "alertname",
+        &["HighCPU", "HighMem", "DiskFull", "highLatency", "Watchdog"],
+    ),
+    ("team", &["db", "web", "infra", ""]),
+    ("env", &["prod", "stage", "dev", ""]),
+    ("severity", &["critical", "warning", "info", ""]),
+    (
+        "service",
+        &["api", "api-v2", "frontend", "db-1", "a b", "x,y", "é", ""],
+    ),
+    ("region", &["eu-west-1", "us-east-1", "ap", "", ""]),
+    ("code", &["200", "404", "500", "503", "5x0", "٥٠٠", ""]),
+];
+
+/// Knuth's MMIX LCG: deterministic label sets without a rand dependency.
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((self.0 >> 33) % n as u64) as usize
+    }
+}
+
+fn label_sets(count: usize, seed: u64) -> Vec<LabelSet> {
+    let mut rng = Lcg(seed);
+    (0..count)
+        .map(|_| {
+            VOCAB
+                .iter()
+                .filter_map(|(name, values)| {
+                    let v = values[rng.next(values.len())];
+                    (!v.is_empty()).then(|| (name.to_string(), v.to_string()))
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// What amtool prints for one label set: receivers joined by commas.
+fn amtool_receivers(config: &Path, labels: &LabelSet) -> String {
+    let mut cmd = Command::new(AMTOOL);
+    cmd.arg("config")
+        .arg("routes")
+        .arg("test")
+        .arg(format!("--config.file={}", config.display()));
+    for (k, v) in labels {
+        // Quoted, so commas and spaces stay in the value; the parser
+        // unescapes `\"` and `\\`.
+        cmd.arg(format!(
+            "{k}=\"{}\"",
+            v.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
+    }
+    let out = cmd.output().expect("run amtool");
+    assert!(
+        out.status.success(),
+        "amtool failed on {} {labels:?}: {}",
+        config.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim_end().to_owned()
+}
+
+#[test]
+fn routing_matches_amtool() {
+    if !peer_available() {
+        return;
+    }
+    const PER_CONFIG: usize = 150;
+    let configs = testdata("");
+    assert!(configs.len() >= 10, "expected at least 10 configs");
+    let compared = AtomicUsize::new(0);
+    let mut failures: Vec<String> = Vec::new();
+    for (ci, path) in configs.iter().enumerate() {
+        let cfg = Config::load_file(path).unwrap_or_else(|e| panic!("{e}"));
+        let tree = Route::new(&cfg.route);
+        let sets = label_sets(PER_CONFIG, 0x5eed + ci as u64);
+        // amtool takes ~10 ms a run; four threads keep the test short on
+        // two shared cores without flooding them.
+        let chunks: Vec<&[LabelSet]> = sets.chunks(sets.len().div_ceil(4)).collect();
+        let results: Vec<Vec<(LabelSet, String)>> = std::thread::scope(|s| {
+            let handles: Vec<_> = chunks
+                .iter()
+                .map(|chunk| {
+                    s.spawn(|| {
+                        chunk
+                            .iter()
+                            .map(|ls| (ls.clone(), amtool_receivers(path, ls)))
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (labels, want) in results.into_iter().flatten() {
+            compared.fetch_add(1, Ordering::Relaxed);
+            let got: Vec<&str> = tree
+                .match_labels(&labels)
+                .iter()
+                .map(|r| r.receiver.as_str())
+                .collect();
+            let got = got.join(",");
+            if got != want {
+                failures.push(format!(
+                    "{}: {labels:?}: amtool {want:?}, sightline {got:?}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
+            }
+        }
+    }
+    let n = compared.load(Ordering::Relaxed);
+    eprintln!(
+        "compared {n} label sets over {} configs; {} differ",
+        configs.len(),
+        failures.len()
+    );
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// amtool's one-line reason for refusing a file.
+fn amtool_verdict(path: &Path) -> Option<String> {
+    let out = Command::new(AMTOOL)
+        .arg("check-config")
+        .arg(path)
+        .output()
+        .expect("run amtool");
+    if out.status.success() {
+        return None;
+    }
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let reason = text
+        .lines()
+        .find_map(|l| l.split_once("FAILED: ").map(|(_, r)| r.trim().to_owned()))
+        .unwrap_or_default();
+    Some(reason)
+}
+
+#[test]
+fn config_verdicts_match_amtool() {
+    if !peer_available() {
+        return;
+    }
+    // Reasons we word differently on purpose: serde names the unknown key
+    // (amtool says only "unmarshal errors"), and the regex crate's parse
+    // errors are its own.
+    let own_words: BTreeMap<&str, &str> = [
+        ("unknown_field.yml", "unknown field \"recevier\""),
+        ("bad_match_re.yml", "invalid regular expression"),
+    ]
+    .into_iter()
+    .collect();
+    let good = testdata("");
+    for path in &good {
+        assert_eq!(
+            amtool_verdict(path),
+            None,
+            "amtool refuses {}",
+            path.display()
+        );
+        Config::load_file(path).unwrap_or_else(|e| panic!("amtool accepts, we refuse: {e}"));
+    }
+    let bad = testdata("bad");
+    assert!(bad.len() >= 10);
+    for path in &bad {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        let reason = amtool_verdict(path)
+            .unwrap_or_else(|| panic!("amtool accepts {name}, which is meant to be bad"));
+        let ours = match Config::load_file(path) {
+            Ok(_) => panic!("{name}: amtool refuses ({reason}), we accept"),
+            Err(e) => e.to_string(),
+        };
+        let want = own_words.get(name).copied().unwrap_or(&reason);
+        assert!(
+            ours.contains(want),
+            "{name}: amtool says {reason:?}, we say {ours:?}"
+        );
+        // Every refusal names the file and, where the YAML gives one, a line.
+        assert!(ours.starts_with(&path.display().to_string()), "{ours}");
+    }
+}
