@@ -426,7 +426,12 @@ mod tests {
 
         let mut ours_srv = TestServer::start().await;
         let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(&recv[0], &GlobalConfig::default(), Arc::new(Templates::default())).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
         let ctx = NotifyContext {
             receiver: "team".into(),
             group_key: r#"{}:{alertname="PeerTest"}"#.into(),
@@ -442,8 +447,108 @@ mod tests {
             let r = capture(&mut ours_srv).await;
             ours.insert(r.path.clone(), r.json());
         }
-        assert_eq!(theirs["/slack"]["attachments"][0]["title"], ours["/slack"]["attachments"][0]["title"]);
-        assert_eq!(theirs["/pd"]["payload"]["summary"], ours["/pd"]["payload"]["summary"]);
-        assert_eq!(theirs["/v2/alerts"]["message"], ours["/v2/alerts"]["message"]);
+        assert_eq!(
+            theirs["/slack"]["attachments"][0]["title"],
+            ours["/slack"]["attachments"][0]["title"]
+        );
+        assert_eq!(
+            theirs["/pd"]["payload"]["summary"],
+            ours["/pd"]["payload"]["summary"]
+        );
+        assert_eq!(
+            theirs["/v2/alerts"]["message"],
+            ours["/v2/alerts"]["message"]
+        );
+    }
+
+    /// Template semantics checked against the peer: each case is the
+    /// `text` of a Slack config, so the peer renders it with Go's
+    /// text/template and its own data and functions.
+    #[tokio::test]
+    async fn templates_render_as_real_alertmanager() {
+        let cases = [
+            "{{ .CommonLabels }}",
+            "{{ .CommonLabels.SortedPairs }}",
+            "{{ .CommonLabels.Names }} {{ .CommonLabels.Values }}",
+            "{{ .CommonLabels.SortedPairs.Names }}",
+            "{{ (index .Alerts 0).StartsAt }}|{{ (index .Alerts 0).EndsAt }}",
+            "{{ (index .Alerts 0).StartsAt.Format \"Mon Jan _2 15:04:05.000 MST 2006\" }}",
+            "{{ (index .Alerts 0).StartsAt.Unix }}",
+            "[{{ .CommonLabels.missing }}]{{ if eq .CommonLabels.missing \"\" }}empty{{ end }}",
+            "{{ title \"hELLO wORLD-foo bar_baz\" }}",
+            "{{ reReplaceAll \"(a+)b\" \"<$1>\" \"xaab-ab\" }} {{ match \"^Peer\" .CommonLabels.alertname }}",
+            "{{ .CommonLabels.Remove (stringSlice \"job\") }}",
+            "{{ join \", \" .GroupLabels.Values }} {{ toUpper .Status }} {{ toLower \"AbC\" }}",
+            "{{ index .CommonLabels.SortedPairs 0 }} {{ index .CommonLabels \"job\" }}",
+            "{{ .Alerts.Firing | len }}/{{ len .Alerts.Resolved }}",
+            "{{ range .Alerts }}{{ .Fingerprint }} {{ .Status }} {{ .GeneratorURL }}{{ end }}",
+            "{{ .Receiver }}",
+            "{{ range $k, $v := .CommonLabels }}{{ $k }}={{ $v }};{{ end }}",
+            "{{ with .CommonLabels.Remove .GroupLabels.Names }}{{ .Values | join \" \" }}{{ end }}",
+            "{{ range .Alerts }}{{ range .Labels.SortedPairs }}{{ .Name }}:{{ .Value }} {{ end }}{{ end }}",
+            "{{ .Status | title }} {{ len .CommonAnnotations }} {{ .CommonAnnotations.summary | toUpper }}",
+        ];
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            let mut y = String::from("- name: 'team.a'\n  slack_configs:\n");
+            for (i, c) in cases.iter().enumerate() {
+                y.push_str(&format!(
+                    "  - api_url: '{url}/slack/{i}'\n    text: {}\n",
+                    serde_json::to_string(c).unwrap()
+                ));
+            }
+            y
+        };
+        let cfg = format!(
+            "route:\n  receiver: 'team.a'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
+            receivers(&theirs_srv.url)
+        );
+        let Some(peer) = start("templates", &cfg).await else {
+            return;
+        };
+        peer.post(&serde_json::json!([posted("a:1", None)])).await;
+        let mut theirs = std::collections::BTreeMap::new();
+        while theirs.len() < cases.len() {
+            // A case Go cannot run sends nothing; stop waiting after a while.
+            let wait = std::time::Duration::from_secs(10);
+            let Ok(Some(r)) = tokio::time::timeout(wait, theirs_srv.requests.recv()).await else {
+                break;
+            };
+            theirs.insert(r.path.clone(), r.json()["attachments"][0]["text"].clone());
+        }
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let ctx = NotifyContext {
+            receiver: "team.a".into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        };
+        let alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
+        let mut failures = Vec::new();
+        for (i, n) in ns.iter().enumerate() {
+            n.notify(&ctx, std::slice::from_ref(&alert)).await.unwrap();
+            let r = capture(&mut ours_srv).await;
+            let ours = r.json()["attachments"][0]["text"].clone();
+            let Some(t) = theirs.get(&r.path) else {
+                failures.push(format!(
+                    "{}\n  theirs: nothing sent\n  ours   {ours}",
+                    cases[i]
+                ));
+                continue;
+            };
+            if *t != ours {
+                failures.push(format!("{}\n  theirs {t}\n  ours   {ours}", cases[i]));
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
     }
 }

@@ -1,5 +1,6 @@
 //! Alertmanager's template functions (`toUpper`, `toLower`, `title`,
-//! `trimSpace`, `join`, `match`, `safeHtml`, `reReplaceAll`, `stringSlice`)
+//! `join`, `match`, `safeHtml`, `reReplaceAll`, `stringSlice`; and
+//! `trimSpace`, which later Alertmanager releases added)
 //! and the hidden helpers the rewrite inserts (`__method`, `__print`).
 
 use std::collections::BTreeMap;
@@ -248,28 +249,28 @@ fn method(args: &[Value]) -> Res {
     }
 }
 
-/// Go's `%v` of a `KV` or `Pairs` (their `String()` methods) and "" for a
-/// missing value; everything else as gotmpl prints it.
+/// Go's `%v` of a `Pair` struct: `{name value}`.
+fn pair_string(p: &Value) -> String {
+    format!(
+        "{{{} {}}}",
+        p.field("Name").cloned().unwrap_or(Value::Nil),
+        p.field("Value").cloned().unwrap_or(Value::Nil)
+    )
+}
+
+/// How Go prints what an action yields: a missing label as "" (the zero
+/// string), `Pairs` as a slice of structs (`[{alertname X} {job api}]`);
+/// maps already print as Go's `map[k:v]`. Alertmanager 0.25's `KV` and
+/// `Pairs` have no `String` method, so this is all Go does.
 fn print(args: &[Value]) -> Res {
     let v = args.last().cloned().unwrap_or(Value::Nil);
     Ok(match &v {
         Value::Nil => s(""),
-        Value::Map(m) if is_kv(m) => s(sorted_pairs(m)
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect::<Vec<_>>()
-            .join(", ")),
-        Value::List(l) if !l.is_empty() && is_pairs(l) => s(l
-            .iter()
-            .map(|p| {
-                format!(
-                    "{}={}",
-                    p.field("Name").cloned().unwrap_or(Value::Nil),
-                    p.field("Value").cloned().unwrap_or(Value::Nil)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join(", ")),
+        Value::List(l) if !l.is_empty() && is_pairs(l) => s(format!(
+            "[{}]",
+            l.iter().map(pair_string).collect::<Vec<_>>().join(" ")
+        )),
+        Value::Map(m) if is_pairs(std::slice::from_ref(&v)) && m.len() == 2 => s(pair_string(&v)),
         _ => v,
     })
 }

@@ -8,9 +8,9 @@
 //! dispatches on the receiver's shape (see `funcs::method`). Go gives methods
 //! precedence over map keys, and so does this rewrite.
 //!
-//! Printing actions also get a trailing `__print` command: Go prints a `KV`
-//! or `Pairs` through its `String()` method (`a=1, b=2`) and a missing label
-//! as the empty string (`missingkey=zero` on `map[string]string`).
+//! Printing actions also get a trailing `__print` command: Go prints a
+//! missing label as the empty string (`missingkey=zero` on
+//! `map[string]string`) and `Pairs` as a slice of structs.
 
 use gotmpl::parse::{CommandNode, Expr, ListNode, Node, PipeNode, Pos, SmolStr};
 

@@ -93,10 +93,18 @@ fn fields_and_methods() {
     );
     assert_eq!(
         run("{{ .CommonLabels.Remove (stringSlice \"job\") }}"),
-        "alertname=HighLatency"
+        "map[alertname:HighLatency]"
     );
-    // KV prints through its String method.
-    assert_eq!(run("{{ .CommonLabels }}"), "alertname=HighLatency, job=api");
+    // Go's %v of a map and of a slice of structs.
+    assert_eq!(
+        run("{{ .CommonLabels }}"),
+        "map[alertname:HighLatency job:api]"
+    );
+    assert_eq!(
+        run("{{ .CommonLabels.SortedPairs }}"),
+        "[{alertname HighLatency} {job api}]"
+    );
+    assert_eq!(run("{{ index .CommonLabels.SortedPairs 1 }}"), "{job api}");
     assert_eq!(
         run("{{ $a := index .Alerts 0 }}{{ $a.Labels.SortedPairs.Values }}"),
         "[HighLatency a:1 api]"
