@@ -79,22 +79,35 @@ fn string_list(name: &str, v: &Value) -> Result<Vec<String>, TemplateError> {
     }
 }
 
-/// `cases.Title(language.AmericanEnglish)`: the first letter of each word
-/// upper-case and the rest lower-case (unlike Go's `strings.Title`, which
-/// leaves the rest alone).
+/// `cases.Title(language.AmericanEnglish)`: in each word the first cased
+/// letter is upper-case and the rest lower-case (`3rd` becomes `3Rd`, unlike
+/// Go's `strings.Title`). Words break as Unicode's word rules break them in
+/// the common cases: letters, digits and `_` join, and `'` `.` `:` join
+/// when letters or digits stand on both sides (`o'neil`, `x.y`).
 pub fn title(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
     let mut out = String::with_capacity(text.len());
-    let mut in_word = false;
-    for c in text.chars() {
-        let word_char = c.is_alphanumeric() || c == '\'' || c == '_';
-        if word_char && !in_word {
+    let mut seen_cased = false;
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    for (i, &c) in chars.iter().enumerate() {
+        let joins = matches!(c, '\'' | '.' | ':' | '\u{2019}')
+            && i > 0
+            && word(chars[i - 1])
+            && chars.get(i + 1).is_some_and(|n| word(*n));
+        if !(word(c) || joins) {
+            seen_cased = false;
+            out.push(c);
+            continue;
+        }
+        let cased = c.is_lowercase() || c.is_uppercase();
+        if cased && !seen_cased {
             out.extend(c.to_uppercase());
-        } else if word_char {
+            seen_cased = true;
+        } else if cased {
             out.extend(c.to_lowercase());
         } else {
             out.push(c);
         }
-        in_word = word_char;
     }
     out
 }
@@ -258,8 +271,23 @@ fn pair_string(p: &Value) -> String {
     )
 }
 
+/// Go's `%v` of an `Alert` struct: its fields in declaration order.
+fn alert_string(a: &Value) -> String {
+    let f = |k: &str| a.field(k).cloned().unwrap_or(Value::Nil).to_string();
+    format!(
+        "{{{} {} {} {} {} {} {}}}",
+        f("Status"),
+        f("Labels"),
+        f("Annotations"),
+        f("StartsAt"),
+        f("EndsAt"),
+        f("GeneratorURL"),
+        f("Fingerprint")
+    )
+}
+
 /// How Go prints what an action yields: a missing label as "" (the zero
-/// string), `Pairs` as a slice of structs (`[{alertname X} {job api}]`);
+/// string), `Pairs` and `Alerts` as slices of structs (`[{alertname X}]`);
 /// maps already print as Go's `map[k:v]`. Alertmanager 0.25's `KV` and
 /// `Pairs` have no `String` method, so this is all Go does.
 fn print(args: &[Value]) -> Res {
@@ -270,7 +298,12 @@ fn print(args: &[Value]) -> Res {
             "[{}]",
             l.iter().map(pair_string).collect::<Vec<_>>().join(" ")
         )),
+        Value::List(l) if !l.is_empty() && is_alerts(l) => s(format!(
+            "[{}]",
+            l.iter().map(alert_string).collect::<Vec<_>>().join(" ")
+        )),
         Value::Map(m) if is_pairs(std::slice::from_ref(&v)) && m.len() == 2 => s(pair_string(&v)),
+        Value::Map(_) if is_alerts(std::slice::from_ref(&v)) => s(alert_string(&v)),
         _ => v,
     })
 }

@@ -145,6 +145,11 @@ fn times_print_and_format_as_go() {
 fn functions() {
     assert_eq!(run("{{ toUpper \"abc\" }}{{ toLower \"DeF\" }}"), "ABCdef");
     assert_eq!(run("{{ title \"hELLO wORLD-foo\" }}"), "Hello World-Foo");
+    // Go's cases.Title: first cased letter of a word, `.` and `'` inside words.
+    assert_eq!(
+        run("{{ title \"3rd x.y o'neil a..b\" }}"),
+        "3Rd X.y O'neil A..B"
+    );
     assert_eq!(run("{{ trimSpace \"  x \" }}"), "x");
     assert_eq!(run("{{ match \"^High\" .CommonLabels.alertname }}"), "true");
     assert_eq!(run("{{ match \"^Low\" .CommonLabels.alertname }}"), "false");
