@@ -18,6 +18,7 @@ pub mod alert;
 pub mod config;
 pub mod error;
 pub mod history;
+pub mod inhibit;
 pub mod marker;
 pub mod nflog;
 pub mod matcher;
