@@ -268,4 +268,89 @@ mod tests {
         assert_eq!(decode_status(b"").unwrap(), 0);
         assert_eq!(frame(b"\x08\x01"), b"\x00\x00\x00\x00\x02\x08\x01");
     }
+
+    /// A health server over h2: "down" is NOT_SERVING (2), "missing" gets
+    /// grpc-status 5 (NOT_FOUND) trailers-only, anything else SERVING (1).
+    async fn health_server() -> u16 {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            loop {
+                let (s, _) = l.accept().await.unwrap();
+                tokio::spawn(async move {
+                    let mut conn = h2::server::handshake(s).await.unwrap();
+                    while let Some(Ok((req, mut respond))) = conn.accept().await {
+                        assert_eq!(req.uri().path(), "/grpc.health.v1.Health/Check");
+                        let mut body = req.into_body();
+                        let mut data = Vec::new();
+                        while let Some(Ok(c)) = body.data().await {
+                            data.extend_from_slice(&c);
+                        }
+                        let service =
+                            String::from_utf8_lossy(data.get(7..).unwrap_or_default()).into_owned();
+                        if service == "missing" {
+                            let resp = http::Response::builder()
+                                .header("content-type", "application/grpc")
+                                .header("grpc-status", "5")
+                                .body(())
+                                .unwrap();
+                            respond.send_response(resp, true).unwrap();
+                            continue;
+                        }
+                        let status = if service == "down" { 2 } else { 1 };
+                        let resp = http::Response::builder()
+                            .header("content-type", "application/grpc")
+                            .body(())
+                            .unwrap();
+                        let mut send = respond.send_response(resp, false).unwrap();
+                        send.send_data(Bytes::from(frame(&[0x08, status])), false)
+                            .unwrap();
+                        let mut trailers = http::HeaderMap::new();
+                        trailers.insert("grpc-status", "0".parse().unwrap());
+                        send.send_trailers(trailers).unwrap();
+                    }
+                });
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn health_checks() {
+        let port = health_server().await;
+        let target = format!("127.0.0.1:{port}");
+        let t = std::time::Duration::from_secs(5);
+        let mut m = crate::Module {
+            prober: "grpc".into(),
+            ..Default::default()
+        };
+        m.grpc.service = "web".into();
+        let r = crate::run_probe(&m, &target, t).await;
+        assert!(r.success, "{:?}", r.failure);
+        assert_eq!(
+            r.labelled_value(
+                "probe_grpc_healthcheck_response",
+                "serving_status",
+                "SERVING"
+            ),
+            Some(1.0)
+        );
+        assert_eq!(r.value("probe_grpc_status_code"), Some(0.0));
+        assert_eq!(r.value("probe_grpc_ssl"), Some(0.0));
+        m.grpc.service = "down".into();
+        let r = crate::run_probe(&m, &target, t).await;
+        assert!(!r.success);
+        assert_eq!(
+            r.labelled_value(
+                "probe_grpc_healthcheck_response",
+                "serving_status",
+                "NOT_SERVING"
+            ),
+            Some(1.0)
+        );
+        m.grpc.service = "missing".into();
+        let r = crate::run_probe(&m, &target, t).await;
+        assert!(!r.success);
+        assert_eq!(r.value("probe_grpc_status_code"), Some(5.0));
+    }
 }

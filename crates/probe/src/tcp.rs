@@ -188,3 +188,7 @@ async fn connect(addr: SocketAddr, source: &str) -> Result<TcpStream, String> {
         .await
         .map_err(|e| format!("dial tcp {addr}: connect: {}", net::io_text(&e)))
 }
+
+#[cfg(test)]
+#[path = "tcp_tests.rs"]
+mod tests;
