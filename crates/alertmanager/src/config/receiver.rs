@@ -2,8 +2,8 @@
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
 //! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
-//! OpsGenie, Discord, Telegram and Webex integrations. The other kinds
-//! Alertmanager knows (VictorOps, Pushover, WeChat, SNS) are accepted so
+//! OpsGenie, VictorOps, Discord, Telegram and Webex integrations. The other
+//! kinds Alertmanager knows (Pushover, WeChat, SNS) are accepted so
 //! existing files load, but a receiver that uses one fails when its
 //! integrations are built, naming the kind.
 
@@ -22,7 +22,7 @@ pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
     SlackConfig, SlackConfirm, SlackField, WebhookConfig,
 };
-pub use opsgenie::{OpsGenieConfig, OpsGenieResponder};
+pub use opsgenie::{OpsGenieConfig, OpsGenieResponder, VictorOpsConfig};
 
 /// A secret string (password, key, URL with a token): its `Debug` form never
 /// shows the value, so configs can be logged.
@@ -308,7 +308,7 @@ pub struct Receiver {
     #[serde(default)]
     pub opsgenie_configs: Vec<OpsGenieConfig>,
     #[serde(default)]
-    pub victorops_configs: Vec<serde_json::Value>,
+    pub victorops_configs: Vec<VictorOpsConfig>,
     #[serde(default)]
     pub pushover_configs: Vec<serde_json::Value>,
     #[serde(default)]
@@ -327,7 +327,6 @@ impl Receiver {
     /// The kinds this receiver configures that Sightline cannot send to.
     pub fn unsupported_kinds(&self) -> Vec<&'static str> {
         let all = [
-            ("victorops", self.victorops_configs.len()),
             ("pushover", self.pushover_configs.len()),
             ("wechat", self.wechat_configs.len()),
             ("sns", self.sns_configs.len()),
@@ -476,6 +475,17 @@ impl Receiver {
                     i,
                     "no global OpsGenie API Key set either inline or in a file".into(),
                 ));
+            }
+        }
+        for (i, c) in self.victorops_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("victorops", i, e))?;
+            c.validate().map_err(|e| at("victorops", i, e))?;
+            if c.api_key.is_none()
+                && c.api_key_file.is_none()
+                && global.victorops_api_key.is_none()
+                && global.victorops_api_key_file.is_none()
+            {
+                return Err(at("victorops", i, "no global VictorOps API Key set".into()));
             }
         }
         for (i, c) in self.discord_configs.iter().enumerate() {

@@ -9,7 +9,7 @@
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
-//!   [`opsgenie`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   [`opsgenie`], [`victorops`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
 //!   with the payload Alertmanager sends.
 
 pub mod discord;
@@ -20,6 +20,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod slack;
 pub mod telegram;
+pub mod victorops;
 pub mod webex;
 pub mod webhook;
 
@@ -136,11 +137,11 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 }
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
-/// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, Discord,
-/// Telegram, Webex; each in config order).
+/// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, VictorOps,
+/// Discord, Telegram, Webex; each in config order).
 ///
 /// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (VictorOps, Pushover, WeChat, SNS), naming the kind.
+/// does not send to (Pushover, WeChat, SNS), naming the kind.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
@@ -150,7 +151,7 @@ pub fn build_integrations(
     if !unsupported.is_empty() {
         let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
         return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, discord, telegram, webex)",
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, discord, telegram, webex)",
             receiver.name,
             kinds.join(", ")
         )));
@@ -190,6 +191,11 @@ pub fn build_integrations(
     for (i, c) in receiver.opsgenie_configs.iter().enumerate() {
         let n = opsgenie::OpsGenie::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("opsgenie", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.victorops_configs.iter().enumerate() {
+        let n = victorops::VictorOps::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("victorops", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.discord_configs.iter().enumerate() {

@@ -156,6 +156,24 @@ mod tests {
     /// Slack and PagerDuty through the peer and through us: the same keys,
     /// and the same values wherever the value does not come from a default
     /// template (our default texts are our own).
+    /// The context the peer gives a group of `PeerTest` alerts under its root route.
+    fn peer_ctx(receiver: &str) -> NotifyContext {
+        NotifyContext {
+            receiver: receiver.into(),
+            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
+            group_labels: ls(&[("alertname", "PeerTest")]),
+            repeat_interval: std::time::Duration::from_secs(3600),
+            external_url: "http://sightline:9093".into(),
+        }
+    }
+
+    /// An alertmanager.yml routing everything to `receiver`, grouped by alertname.
+    fn am_config(receiver: &str, receivers: &str) -> String {
+        format!(
+            "route:\n  receiver: '{receiver}'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{receivers}"
+        )
+    }
+
     #[tokio::test]
     async fn slack_and_pagerduty_match_real_alertmanager() {
         let mut theirs_srv = TestServer::start().await;
@@ -166,10 +184,7 @@ mod tests {
                  \x20 pagerduty_configs:\n  - routing_key: rk\n    url: '{url}/pd'\n    severity: warning\n    class: '{{{{ .Status }}}}'\n"
             )
         };
-        let cfg = format!(
-            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
-            receivers(&theirs_srv.url)
-        );
+        let cfg = am_config("team", &receivers(&theirs_srv.url));
         let Some(peer) = start("slackpd", &cfg).await else {
             return;
         };
@@ -193,13 +208,7 @@ mod tests {
             Arc::new(Templates::default()),
         )
         .unwrap();
-        let ctx = NotifyContext {
-            receiver: "team".into(),
-            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
-            group_labels: ls(&[("alertname", "PeerTest")]),
-            repeat_interval: std::time::Duration::from_secs(3600),
-            external_url: "http://sightline:9093".into(),
-        };
+        let ctx = peer_ctx("team");
         let alerts = vec![
             our_alert("a:1", Utc::now() + chrono::Duration::minutes(5)),
             our_alert("b:2", resolved_end),
@@ -266,10 +275,7 @@ mod tests {
                  \x20   http_config: {{authorization: {{credentials: tok}}}}\n"
             )
         };
-        let cfg = format!(
-            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
-            receivers(&theirs_srv.url)
-        );
+        let cfg = am_config("team", &receivers(&theirs_srv.url));
         let Some(peer) = start("chat", &cfg).await else {
             return;
         };
@@ -291,13 +297,7 @@ mod tests {
             Arc::new(Templates::default()),
         )
         .unwrap();
-        let ctx = NotifyContext {
-            receiver: "team".into(),
-            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
-            group_labels: ls(&[("alertname", "PeerTest")]),
-            repeat_interval: std::time::Duration::from_secs(3600),
-            external_url: "http://sightline:9093".into(),
-        };
+        let ctx = peer_ctx("team");
         let alerts = vec![our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))];
         let mut ours = std::collections::BTreeMap::new();
         for n in &ns {
@@ -345,10 +345,7 @@ mod tests {
                  \x20   responders: [{{name: 't1,t2', type: teams}}, {{id: abc, type: Schedule}}]\n"
             )
         };
-        let cfg = format!(
-            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
-            receivers(&theirs_srv.url)
-        );
+        let cfg = am_config("team", &receivers(&theirs_srv.url));
         let Some(peer) = start("opsgenie", &cfg).await else {
             return;
         };
@@ -363,13 +360,7 @@ mod tests {
             Arc::new(Templates::default()),
         )
         .unwrap();
-        let ctx = NotifyContext {
-            receiver: "team".into(),
-            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
-            group_labels: ls(&[("alertname", "PeerTest")]),
-            repeat_interval: std::time::Duration::from_secs(3600),
-            external_url: "http://sightline:9093".into(),
-        };
+        let ctx = peer_ctx("team");
         ns[0]
             .notify(
                 &ctx,
@@ -408,10 +399,7 @@ mod tests {
                  \x20 opsgenie_configs:\n  - api_key: k\n    api_url: '{url}/'\n    message: '{{{{ .CommonAnnotations.long }}}}'\n"
             )
         };
-        let cfg = format!(
-            "route:\n  receiver: 'team'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
-            receivers(&theirs_srv.url)
-        );
+        let cfg = am_config("team", &receivers(&theirs_srv.url));
         let Some(peer) = start("truncate", &cfg).await else {
             return;
         };
@@ -432,13 +420,7 @@ mod tests {
             Arc::new(Templates::default()),
         )
         .unwrap();
-        let ctx = NotifyContext {
-            receiver: "team".into(),
-            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
-            group_labels: ls(&[("alertname", "PeerTest")]),
-            repeat_interval: std::time::Duration::from_secs(3600),
-            external_url: "http://sightline:9093".into(),
-        };
+        let ctx = peer_ctx("team");
         let mut alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
         alert.annotations.insert("long".into(), long);
         let mut ours = std::collections::BTreeMap::new();
@@ -533,13 +515,7 @@ mod tests {
             Arc::new(Templates::default()),
         )
         .unwrap();
-        let ctx = NotifyContext {
-            receiver: "team.a".into(),
-            group_key: r#"{}:{alertname="PeerTest"}"#.into(),
-            group_labels: ls(&[("alertname", "PeerTest")]),
-            repeat_interval: std::time::Duration::from_secs(3600),
-            external_url: "http://sightline:9093".into(),
-        };
+        let ctx = peer_ctx("team.a");
         let alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
         let mut failures = Vec::new();
         for (i, n) in ns.iter().enumerate() {
@@ -558,5 +534,51 @@ mod tests {
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    /// VictorOps' request through the peer and through us, texts set in
+    /// the config so that the whole body must agree.
+    #[tokio::test]
+    async fn victorops_matches_real_alertmanager() {
+        let mut theirs_srv = TestServer::start().await;
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  victorops_configs:\n  - api_key: k1\n    api_url: '{url}/alert/'\n\
+                 \x20   routing_key: '{{{{ .CommonLabels.job }}}}'\n    message_type: WARNING\n\
+                 \x20   state_message: 's {{{{ len .Alerts }}}}'\n    entity_display_name: '{{{{ .CommonLabels.alertname }}}}'\n\
+                 \x20   monitoring_tool: mt\n    custom_fields: {{team: '{{{{ .Status }}}}'}}\n"
+            )
+        };
+        let Some(peer) = start("victorops", &am_config("team", &receivers(&theirs_srv.url))).await
+        else {
+            return;
+        };
+        peer.post(&serde_json::json!([posted("a:1", None)])).await;
+        let theirs = capture(&mut theirs_srv).await;
+
+        let mut ours_srv = TestServer::start().await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        ns[0]
+            .notify(
+                &peer_ctx("team"),
+                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
+            )
+            .await
+            .unwrap();
+        let ours = capture(&mut ours_srv).await;
+        assert_eq!(theirs.path, ours.path);
+        assert_eq!(
+            theirs.json(),
+            ours.json(),
+            "theirs {:#}\nours {:#}",
+            theirs.json(),
+            ours.json()
+        );
     }
 }

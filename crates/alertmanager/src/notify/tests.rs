@@ -77,7 +77,7 @@ webhook_configs: [{url: "http://127.0.0.1:1/a"}, {url: "http://127.0.0.1:1/b", s
 #[test]
 fn unsupported_kinds_are_named() {
     let r = receiver(
-        "name: ops\npushover_configs: [{user_key: u, token: t}]\nvictorops_configs: [{routing_key: r}]",
+        "name: ops\npushover_configs: [{user_key: u, token: t}]\nwechat_configs: [{corp_id: c}]",
     );
     let e = build_integrations(&r, &GlobalConfig::default(), Arc::new(Templates::default()))
         .err()
@@ -85,7 +85,7 @@ fn unsupported_kinds_are_named() {
         .to_string();
     assert_eq!(
         e,
-        "receiver \"ops\": victorops_configs, pushover_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, discord, telegram, webex)"
+        "receiver \"ops\": pushover_configs, wechat_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, discord, telegram, webex)"
     );
 }
 

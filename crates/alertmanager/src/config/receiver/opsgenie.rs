@@ -1,4 +1,5 @@
-//! `opsgenie_configs[]`: OpsGenie's Alert API v2.
+//! `opsgenie_configs[]` (OpsGenie's Alert API v2) and `victorops_configs[]`
+//! (VictorOps' REST endpoint): the two incident-management services.
 
 use std::collections::BTreeMap;
 
@@ -103,6 +104,76 @@ impl OpsGenieConfig {
             {
                 return Err(format!(
                     "opsGenieConfig responder {r:?} type does not match valid options ^(team|teams|user|escalation|schedule)$"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `victorops_configs[]`: VictorOps' (Splunk On-Call) REST endpoint.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct VictorOpsConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    /// Defaults to `global.victorops_api_key(_file)`.
+    #[serde(default)]
+    pub api_key: Option<Secret>,
+    #[serde(default)]
+    pub api_key_file: Option<String>,
+    /// Defaults to `global.victorops_api_url`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    pub routing_key: String,
+    #[serde(default = "vo_message_type")]
+    pub message_type: String,
+    #[serde(default = "vo_state_message")]
+    pub state_message: String,
+    #[serde(default = "vo_entity_display_name")]
+    pub entity_display_name: String,
+    #[serde(default = "vo_monitoring_tool")]
+    pub monitoring_tool: String,
+    #[serde(default)]
+    pub custom_fields: BTreeMap<String, String>,
+}
+
+fn vo_message_type() -> String {
+    "CRITICAL".into()
+}
+fn vo_state_message() -> String {
+    tmpl("victorops.default.state_message")
+}
+fn vo_entity_display_name() -> String {
+    tmpl("victorops.default.entity_display_name")
+}
+fn vo_monitoring_tool() -> String {
+    tmpl("victorops.default.monitoring_tool")
+}
+
+impl VictorOpsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.routing_key.is_empty() {
+            return Err("missing Routing key in VictorOps config".into());
+        }
+        if self.api_key.is_some() && self.api_key_file.is_some() {
+            return Err("at most one of api_key & api_key_file must be configured".into());
+        }
+        const RESERVED: [&str; 7] = [
+            "routing_key",
+            "message_type",
+            "state_message",
+            "entity_display_name",
+            "monitoring_tool",
+            "entity_id",
+            "entity_state",
+        ];
+        for f in RESERVED {
+            if self.custom_fields.contains_key(f) {
+                return Err(format!(
+                    "victorOps config contains custom field {f} which cannot be used as it conflicts with the fixed/static fields"
                 ));
             }
         }
