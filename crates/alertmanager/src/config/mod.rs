@@ -148,6 +148,9 @@ impl Config {
     /// Alertmanager's cross-section checks, in its order; the error carries
     /// the field path it concerns.
     fn validate(&self) -> std::result::Result<(), (String, String)> {
+        self.global
+            .validate()
+            .map_err(|e| ("global".to_owned(), e))?;
         let mut names = HashSet::new();
         for (i, r) in self.receivers.iter().enumerate() {
             let at = format!("receivers[{i}].name");
@@ -160,6 +163,10 @@ impl Config {
                     format!("notification config name {:?} is not unique", r.name),
                 ));
             }
+            // The integrations' own checks (URLs, SMTP settings they need
+            // from `global:`) live with the receiver structs.
+            r.validate(&self.global)
+                .map_err(|e| (format!("receivers[{i}]"), e))?;
         }
         let root = &self.route;
         if root.receiver.is_empty() {
