@@ -16,9 +16,11 @@
 
 pub mod alert;
 pub mod config;
+pub mod dispatch;
 pub mod error;
 pub mod history;
 pub mod inhibit;
+pub mod manager;
 pub mod marker;
 pub mod nflog;
 pub mod matcher;

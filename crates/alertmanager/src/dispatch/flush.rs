@@ -60,10 +60,12 @@ async fn notify_group(
     now: DateTime<Utc>,
     deadline: Instant,
 ) -> bool {
+    let sources = pipeline.inhibition_sources(&deps.store);
+    let sources: Vec<&Alert> = sources.iter().collect();
     let alerts: Vec<Alert> = alerts
         .into_iter()
         .filter(|a| {
-            let by = pipeline.inhibited_by(&deps.store, &a.labels, now);
+            let by = pipeline.inhibited_by(&sources, &a.labels, now);
             let muted = !by.is_empty();
             deps.marker.set_inhibited(a.fingerprint(), by);
             !muted

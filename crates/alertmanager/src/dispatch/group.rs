@@ -11,7 +11,6 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::alert::{Alert, LabelSet};
-use crate::matcher::go_quote;
 
 /// What a group takes from its route.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,24 +44,8 @@ pub(crate) struct GroupState {
     pub(crate) has_flushed: bool,
 }
 
-/// Alertmanager's group key: the route key, a colon, then the group labels
-/// as Prometheus's `LabelSet.String()` prints them (`{a="b", c="d"}`).
-pub fn group_key(route_key: &str, labels: &LabelSet) -> String {
-    format!("{route_key}:{}", labelset_string(labels))
-}
-
-/// `{a="b", c="d"}`: names sorted, values quoted as Go's `%q` does.
-pub fn labelset_string(labels: &LabelSet) -> String {
-    let parts: Vec<String> = labels
-        .iter()
-        .map(|(k, v)| format!("{k}={}", go_quote(v)))
-        .collect();
-    format!("{{{}}}", parts.join(", "))
-}
-
 impl AggrGroup {
-    pub(crate) fn new(labels: LabelSet, opts: GroupOpts) -> AggrGroup {
-        let key = group_key(&opts.route_key, &labels);
+    pub(crate) fn new(labels: LabelSet, key: String, opts: GroupOpts) -> AggrGroup {
         let next_flush = Instant::now() + opts.group_wait;
         AggrGroup {
             labels,
@@ -190,22 +173,13 @@ pub(crate) fn labelset_order(a: &LabelSet, b: &LabelSet) -> Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::route::label_set_string;
 
     fn ls(pairs: &[(&str, &str)]) -> LabelSet {
         pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
-    }
-
-    #[test]
-    fn group_key_prints_like_alertmanager() {
-        let l = ls(&[("env", "prod"), ("alertname", "Disk \"full\"")]);
-        assert_eq!(
-            group_key("{}/{team=\"a\"}", &l),
-            r#"{}/{team="a"}:{alertname="Disk \"full\"", env="prod"}"#
-        );
-        assert_eq!(group_key("{}", &LabelSet::new()), "{}:{}");
     }
 
     fn alert(pairs: &[(&str, &str)]) -> Alert {
@@ -232,7 +206,7 @@ mod tests {
             alert(&[("a", "1")]),
         ];
         v.sort_by(alert_order);
-        let got: Vec<String> = v.iter().map(|a| labelset_string(&a.labels)).collect();
+        let got: Vec<String> = v.iter().map(|a| label_set_string(&a.labels)).collect();
         assert_eq!(
             got,
             vec![

@@ -30,7 +30,7 @@ use crate::silence::Silences;
 use crate::store::AlertStore;
 
 use group::AggrGroup;
-pub use group::{alert_order, group_key, labelset_string, GroupOpts};
+pub use group::{alert_order, GroupOpts};
 
 /// How often empty groups are removed (Alertmanager's maintenance interval).
 const MAINTENANCE_INTERVAL: Duration = Duration::from_secs(30);
@@ -108,8 +108,8 @@ impl Pipeline {
         config: &crate::config::Config,
         receivers: HashMap<String, Vec<Arc<dyn Notifier>>>,
     ) -> crate::Result<Pipeline> {
-        let route = crate::route::Route::new(&config.route)?;
-        let inhibitor = crate::inhibit::Inhibitor::new(&config.inhibit_rules)?;
+        let route = crate::route::Route::new(&config.route);
+        let inhibitor = crate::inhibit::Inhibitor::new(&config.inhibit_rules);
         let time_intervals = config
             .time_intervals
             .iter()
@@ -124,15 +124,30 @@ impl Pipeline {
         })
     }
 
-    /// Fingerprints (hex) of the firing alerts that inhibit an alert with `labels`.
+    /// The alerts that may inhibit others: the whole store, in fingerprint
+    /// order so the first inhibiting alert named is stable; nothing when the
+    /// config has no inhibit rules.
+    pub(crate) fn inhibition_sources(&self, store: &AlertStore) -> Vec<Alert> {
+        if self.inhibitor.rules().is_empty() {
+            return Vec::new();
+        }
+        let mut v = store.list();
+        v.sort_by_key(Alert::fingerprint);
+        v
+    }
+
+    /// The inhibiting alert's fingerprint (hex) when one of `sources`
+    /// inhibits an alert with `labels`, as the marker records it.
     pub(crate) fn inhibited_by(
         &self,
-        store: &AlertStore,
+        sources: &[&Alert],
         labels: &LabelSet,
         now: DateTime<Utc>,
     ) -> Vec<String> {
-        let _ = (store, labels, now);
-        Vec::new()
+        self.inhibitor
+            .inhibited_by(labels, sources, now)
+            .map(|fp| vec![format!("{fp:016x}")])
+            .unwrap_or_default()
     }
 
     /// With `active_time_intervals`, notifications go out only inside one of them.
@@ -265,9 +280,9 @@ fn route_alert(deps: &Arc<Deps>, pipeline: &Arc<Pipeline>, groups: &Groups, aler
     for route in pipeline.route.match_labels(&alert.labels) {
         let opts = route_opts(route);
         let labels = route.group_labels(&alert.labels);
-        let key = group_key(&opts.route_key, &labels);
-        let (g, _) = groups.entry(key).or_insert_with(|| {
-            let g = Arc::new(AggrGroup::new(labels, opts));
+        let key = route.group_key(&labels);
+        let (g, _) = groups.entry(key.clone()).or_insert_with(|| {
+            let g = Arc::new(AggrGroup::new(labels, key, opts));
             let task = tokio::spawn(group_loop(
                 Arc::clone(&g),
                 Arc::clone(deps),

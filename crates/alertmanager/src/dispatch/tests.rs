@@ -403,3 +403,68 @@ receivers:
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn inhibited_alerts_are_not_sent_and_marked() {
+    let yaml = r#"
+route:
+  receiver: team
+  group_by: [alertname, cluster]
+  group_wait: 30s
+  group_interval: 5m
+  repeat_interval: 1h
+inhibit_rules:
+- source_matchers: [severity="critical"]
+  target_matchers: [severity="warning"]
+  equal: [cluster]
+receivers:
+- name: team
+"#;
+    let h = harness(yaml, true);
+    let now = h.deps.clock.now();
+    let mk = |name: &str, cluster: &str, severity: &str| Alert {
+        labels: [
+            ("alertname".to_string(), name.to_string()),
+            ("cluster".to_string(), cluster.to_string()),
+            ("severity".to_string(), severity.to_string()),
+        ]
+        .into(),
+        annotations: LabelSet::new(),
+        starts_at: now,
+        ends_at: now + chrono::Duration::seconds(100_000),
+        generator_url: String::new(),
+        updated_at: now,
+        timeout: false,
+    };
+    let crit = mk("Down", "a", "critical");
+    let warn_a = mk("Slow", "a", "warning");
+    let warn_b = mk("Slow", "b", "warning");
+    h.deps
+        .store
+        .put(vec![crit.clone(), warn_a.clone(), warn_b.clone()], now);
+    until(&h, 100.0).await;
+    let mut got: Vec<(f64, String)> = h
+        .fake
+        .calls()
+        .into_iter()
+        .map(|c| (c.at, c.group_key))
+        .collect();
+    got.sort_by(|a, b| a.1.cmp(&b.1));
+    assert_eq!(
+        got,
+        vec![
+            (30.0, r#"{}:{alertname="Down", cluster="a"}"#.to_string()),
+            (30.0, r#"{}:{alertname="Slow", cluster="b"}"#.to_string()),
+        ]
+    );
+    let st = h.deps.marker.status(warn_a.fingerprint());
+    assert_eq!(st.state, crate::marker::AlertState::Suppressed);
+    assert_eq!(
+        st.inhibited_by,
+        vec![format!("{:016x}", crit.fingerprint())]
+    );
+    assert_eq!(
+        h.deps.marker.status(warn_b.fingerprint()).state,
+        crate::marker::AlertState::Active
+    );
+}

@@ -202,8 +202,11 @@ impl Alertmanager {
         let receiver_re = receiver_regex(filter.receiver.as_deref())?;
         let pipeline = self.pipeline();
         let now = self.deps.clock.now();
+        let all = self.deps.store.list();
+        let sources = pipeline.inhibition_sources(&self.deps.store);
+        let sources: Vec<&Alert> = sources.iter().collect();
         let mut out = Vec::new();
-        for a in self.deps.store.list() {
+        for a in all {
             let receivers: Vec<String> = pipeline
                 .route
                 .match_labels(&a.labels)
@@ -215,7 +218,7 @@ impl Alertmanager {
                     continue;
                 }
             }
-            if !self.passes(&pipeline, &a, filter, true, now) {
+            if !self.passes(&pipeline, &sources, &a, filter, true, now) {
                 continue;
             }
             out.push(self.view(&a, receivers));
@@ -233,6 +236,8 @@ impl Alertmanager {
             (Arc::clone(&run.pipeline), run.dispatcher.groups())
         };
         let now = self.deps.clock.now();
+        let sources = pipeline.inhibition_sources(&self.deps.store);
+        let sources: Vec<&Alert> = sources.iter().collect();
         // Every receiver an alert is grouped for, across all groups.
         let mut receivers: HashMap<u64, BTreeSet<String>> = HashMap::new();
         for g in &groups {
@@ -253,7 +258,7 @@ impl Alertmanager {
             let alerts: Vec<Alert> = g
                 .alerts
                 .into_iter()
-                .filter(|a| self.passes(&pipeline, a, filter, false, now))
+                .filter(|a| self.passes(&pipeline, &sources, a, filter, false, now))
                 .collect();
             if !alerts.is_empty() {
                 out.push((g.labels, g.receiver, alerts));
@@ -415,6 +420,7 @@ impl Alertmanager {
     fn passes(
         &self,
         pipeline: &Pipeline,
+        sources: &[&Alert],
         a: &Alert,
         f: &AlertFilter,
         check_unprocessed: bool,
@@ -426,7 +432,7 @@ impl Alertmanager {
         let fp = a.fingerprint();
         self.deps
             .marker
-            .set_inhibited(fp, pipeline.inhibited_by(&self.deps.store, &a.labels, now));
+            .set_inhibited(fp, pipeline.inhibited_by(sources, &a.labels, now));
         self.deps
             .marker
             .set_silenced(fp, self.deps.silences.mutes(&a.labels, now));
