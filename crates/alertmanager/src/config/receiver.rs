@@ -2,8 +2,8 @@
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
 //! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
-//! OpsGenie, VictorOps, Discord, Telegram and Webex integrations. The other
-//! kinds Alertmanager knows (Pushover, WeChat, SNS) are accepted so
+//! OpsGenie, VictorOps, Pushover, Discord, Telegram and Webex integrations.
+//! The other kinds Alertmanager knows (WeChat, SNS) are accepted so
 //! existing files load, but a receiver that uses one fails when its
 //! integrations are built, naming the kind.
 
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-pub use chat::{DiscordConfig, TelegramConfig, WebexConfig};
+pub use chat::{DiscordConfig, PushoverConfig, TelegramConfig, WebexConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
 pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
@@ -85,7 +85,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs_f64(total))
 }
 
-fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
     parse_duration(&s).map_err(serde::de::Error::custom)
 }
@@ -310,7 +310,7 @@ pub struct Receiver {
     #[serde(default)]
     pub victorops_configs: Vec<VictorOpsConfig>,
     #[serde(default)]
-    pub pushover_configs: Vec<serde_json::Value>,
+    pub pushover_configs: Vec<PushoverConfig>,
     #[serde(default)]
     pub wechat_configs: Vec<serde_json::Value>,
     #[serde(default)]
@@ -327,7 +327,6 @@ impl Receiver {
     /// The kinds this receiver configures that Sightline cannot send to.
     pub fn unsupported_kinds(&self) -> Vec<&'static str> {
         let all = [
-            ("pushover", self.pushover_configs.len()),
             ("wechat", self.wechat_configs.len()),
             ("sns", self.sns_configs.len()),
         ];
@@ -487,6 +486,10 @@ impl Receiver {
             {
                 return Err(at("victorops", i, "no global VictorOps API Key set".into()));
             }
+        }
+        for (i, c) in self.pushover_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("pushover", i, e))?;
+            c.validate().map_err(|e| at("pushover", i, e))?;
         }
         for (i, c) in self.discord_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("discord", i, e))?;

@@ -89,6 +89,21 @@ impl HttpClient {
         self.send_json(reqwest::Method::POST, url, body, &[]).await
     }
 
+    /// POSTs a plain-text `body` (Pushover takes its parameters in the URL).
+    pub async fn post_text(&self, url: &str, body: &str) -> Result<(), NotifyError> {
+        let mut req = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "text/plain")
+            .body(body.to_owned());
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        req = self.authorize(req)?;
+        let resp = req.send().await.map_err(|e| send_error(url, e))?;
+        check_status(resp).await
+    }
+
     /// Sends `body` as JSON with `method` and extra `headers`, and
     /// classifies the outcome.
     pub async fn send_json<T: serde::Serialize + ?Sized>(
@@ -112,15 +127,7 @@ impl HttpClient {
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        let resp = req.send().await.map_err(|e| {
-            // Connection problems and time-outs may pass; a malformed URL will not.
-            let msg = format!("sending to {}: {e}", redact(url));
-            if e.is_builder() {
-                NotifyError::permanent(msg)
-            } else {
-                NotifyError::retryable(msg)
-            }
-        })?;
+        let resp = req.send().await.map_err(|e| send_error(url, e))?;
         check_status(resp).await
     }
 
@@ -152,6 +159,16 @@ impl HttpClient {
             return Ok(req);
         };
         Ok(req.header(reqwest::header::AUTHORIZATION, format!("{kind} {cred}")))
+    }
+}
+
+/// Connection problems and time-outs may pass; a malformed URL will not.
+fn send_error(url: &str, e: reqwest::Error) -> NotifyError {
+    let msg = format!("sending to {}: {e}", redact(url));
+    if e.is_builder() {
+        NotifyError::permanent(msg)
+    } else {
+        NotifyError::retryable(msg)
     }
 }
 

@@ -9,7 +9,7 @@
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
-//!   [`opsgenie`], [`victorops`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   [`opsgenie`], [`victorops`], [`pushover`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
 //!   with the payload Alertmanager sends.
 
 pub mod discord;
@@ -18,6 +18,7 @@ pub mod http;
 pub mod msteams;
 pub mod opsgenie;
 pub mod pagerduty;
+pub mod pushover;
 pub mod slack;
 pub mod telegram;
 pub mod victorops;
@@ -138,10 +139,10 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
 /// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, VictorOps,
-/// Discord, Telegram, Webex; each in config order).
+/// Pushover, Discord, Telegram, Webex; each in config order).
 ///
 /// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (Pushover, WeChat, SNS), naming the kind.
+/// does not send to (WeChat, SNS), naming the kind.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
@@ -151,7 +152,7 @@ pub fn build_integrations(
     if !unsupported.is_empty() {
         let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
         return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, discord, telegram, webex)",
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, discord, telegram, webex)",
             receiver.name,
             kinds.join(", ")
         )));
@@ -196,6 +197,11 @@ pub fn build_integrations(
     for (i, c) in receiver.victorops_configs.iter().enumerate() {
         let n = victorops::VictorOps::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("victorops", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.pushover_configs.iter().enumerate() {
+        let n = pushover::Pushover::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("pushover", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.discord_configs.iter().enumerate() {

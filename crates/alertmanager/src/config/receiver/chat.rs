@@ -1,5 +1,5 @@
-//! Chat integrations beyond Slack and Teams: Discord, Telegram and Webex
-//! (all three new in Alertmanager 0.25).
+//! Chat and push integrations beyond Slack and Teams: Discord, Telegram and
+//! Webex (all three new in Alertmanager 0.25) and Pushover.
 
 use serde::Deserialize;
 
@@ -146,5 +146,89 @@ impl WebexConfig {
             return Err("missing webex_configs.http_config.authorization".into());
         }
         Ok(())
+    }
+}
+
+/// `pushover_configs[]`: Pushover's message API.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PushoverConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    #[serde(default)]
+    pub user_key: Option<Secret>,
+    #[serde(default)]
+    pub user_key_file: Option<String>,
+    #[serde(default)]
+    pub token: Option<Secret>,
+    #[serde(default)]
+    pub token_file: Option<String>,
+    #[serde(default = "pushover_title")]
+    pub title: String,
+    #[serde(default = "pushover_message")]
+    pub message: String,
+    /// A supplementary URL shown with the message.
+    #[serde(default = "pushover_url")]
+    pub url: String,
+    #[serde(default)]
+    pub url_title: String,
+    #[serde(default)]
+    pub device: String,
+    #[serde(default)]
+    pub sound: String,
+    /// Emergency (2) while firing, normal (0) when resolved, by default.
+    #[serde(default = "pushover_priority")]
+    pub priority: String,
+    /// How often an emergency notification repeats until acknowledged.
+    #[serde(default = "pushover_retry", deserialize_with = "super::de_duration")]
+    pub retry: std::time::Duration,
+    /// How long an emergency notification keeps repeating.
+    #[serde(default = "pushover_expire", deserialize_with = "super::de_duration")]
+    pub expire: std::time::Duration,
+    #[serde(default, deserialize_with = "super::de_opt_duration")]
+    pub ttl: Option<std::time::Duration>,
+    #[serde(default)]
+    pub html: bool,
+}
+
+fn pushover_title() -> String {
+    tmpl("pushover.default.title")
+}
+fn pushover_message() -> String {
+    tmpl("pushover.default.message")
+}
+fn pushover_url() -> String {
+    tmpl("pushover.default.url")
+}
+fn pushover_priority() -> String {
+    r#"{{ if eq .Status "firing" }}2{{ else }}0{{ end }}"#.into()
+}
+fn pushover_retry() -> std::time::Duration {
+    std::time::Duration::from_secs(60)
+}
+fn pushover_expire() -> std::time::Duration {
+    std::time::Duration::from_secs(3600)
+}
+
+impl PushoverConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        match (&self.user_key, &self.user_key_file) {
+            (None, None) => {
+                return Err("one of user_key or user_key_file must be configured".into())
+            }
+            (Some(_), Some(_)) => {
+                return Err("at most one of user_key & user_key_file must be configured".into())
+            }
+            _ => {}
+        }
+        match (&self.token, &self.token_file) {
+            (None, None) => Err("one of token or token_file must be configured".into()),
+            (Some(_), Some(_)) => {
+                Err("at most one of token & token_file must be configured".into())
+            }
+            _ => Ok(()),
+        }
     }
 }
