@@ -104,3 +104,49 @@ fn keys_and_ids_print_as_alertmanager() {
         r#"{}/{team="db"}:{alertname="X", env="prod", team="web"}"#
     );
 }
+
+#[test]
+fn group_keys_equal_alertmanagers_webhook_payloads() {
+    // Expected keys are the `groupKey`s a real Alertmanager 0.25 posted to a
+    // webhook for this tree and these two alerts.
+    let r = tree(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  routes:
+    - matchers: ['team="db"', 'env=~"prod|stage"']
+      group_by: ['...']
+      continue: true
+      routes:
+        - match: {severity: "crit\"x"}
+    - matchers: ['env!="dev"']
+receivers: [{name: hook}]
+"#,
+    );
+    let x = ls(&[
+        ("alertname", "X"),
+        ("team", "db"),
+        ("env", "prod"),
+        ("severity", "crit\"x"),
+    ]);
+    let keys: Vec<String> = r
+        .match_labels(&x)
+        .iter()
+        .map(|route| route.group_key(&route.group_labels(&x)))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            r#"{}/{env=~"prod|stage",team="db"}/{severity="crit\"x"}:{alertname="X", env="prod", severity="crit\"x", team="db"}"#,
+            r#"{}/{env!="dev"}:{alertname="X"}"#,
+        ]
+    );
+    let y = ls(&[("alertname", "Y"), ("env", "prod"), ("svc", "é\n")]);
+    let routes = r.match_labels(&y);
+    assert_eq!(routes.len(), 1);
+    assert_eq!(
+        routes[0].group_key(&routes[0].group_labels(&y)),
+        r#"{}/{env!="dev"}:{alertname="Y"}"#
+    );
+}
