@@ -2,9 +2,9 @@
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
 //! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
-//! OpsGenie, VictorOps, Pushover, Discord, Telegram and Webex integrations.
-//! The other kinds Alertmanager knows (WeChat, SNS) are accepted so
-//! existing files load, but a receiver that uses one fails when its
+//! OpsGenie, VictorOps, Pushover, WeChat, Discord, Telegram and Webex
+//! integrations. Amazon SNS, the one other kind Alertmanager knows, is
+//! accepted so existing files load, but a receiver that uses one fails when its
 //! integrations are built, naming the kind.
 
 mod chat;
@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
 
-pub use chat::{DiscordConfig, PushoverConfig, TelegramConfig, WebexConfig};
+pub use chat::{DiscordConfig, PushoverConfig, TelegramConfig, WebexConfig, WechatConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
 pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
@@ -312,7 +312,7 @@ pub struct Receiver {
     #[serde(default)]
     pub pushover_configs: Vec<PushoverConfig>,
     #[serde(default)]
-    pub wechat_configs: Vec<serde_json::Value>,
+    pub wechat_configs: Vec<WechatConfig>,
     #[serde(default)]
     pub sns_configs: Vec<serde_json::Value>,
     #[serde(default)]
@@ -326,10 +326,7 @@ pub struct Receiver {
 impl Receiver {
     /// The kinds this receiver configures that Sightline cannot send to.
     pub fn unsupported_kinds(&self) -> Vec<&'static str> {
-        let all = [
-            ("wechat", self.wechat_configs.len()),
-            ("sns", self.sns_configs.len()),
-        ];
+        let all = [("sns", self.sns_configs.len())];
         all.into_iter()
             .filter(|(_, n)| *n > 0)
             .map(|(k, _)| k)
@@ -490,6 +487,16 @@ impl Receiver {
         for (i, c) in self.pushover_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("pushover", i, e))?;
             c.validate().map_err(|e| at("pushover", i, e))?;
+        }
+        for (i, c) in self.wechat_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("wechat", i, e))?;
+            c.validate().map_err(|e| at("wechat", i, e))?;
+            if c.api_secret.is_none() && global.wechat_api_secret.is_none() {
+                return Err(at("wechat", i, "no global Wechat ApiSecret set".into()));
+            }
+            if c.corp_id.is_none() && global.wechat_api_corp_id.is_none() {
+                return Err(at("wechat", i, "no global Wechat CorpID set".into()));
+            }
         }
         for (i, c) in self.discord_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("discord", i, e))?;

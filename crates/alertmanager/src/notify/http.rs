@@ -89,6 +89,39 @@ impl HttpClient {
         self.send_json(reqwest::Method::POST, url, body, &[]).await
     }
 
+    /// GETs `url` and returns its JSON body (WeChat's token endpoint).
+    pub async fn get_json(&self, url: &str) -> Result<serde_json::Value, NotifyError> {
+        let mut req = self.client.get(url);
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        req = self.authorize(req)?;
+        let resp = req.send().await.map_err(|e| send_error(url, e))?;
+        json_body(resp).await
+    }
+
+    /// POSTs `body` as JSON and returns the JSON answer, for services that
+    /// report errors inside a 200 response (WeChat).
+    pub async fn post_json_response<T: serde::Serialize + ?Sized>(
+        &self,
+        url: &str,
+        body: &T,
+    ) -> Result<serde_json::Value, NotifyError> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| NotifyError::permanent(format!("encoding request: {e}")))?;
+        let mut req = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(bytes);
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        req = self.authorize(req)?;
+        let resp = req.send().await.map_err(|e| send_error(url, e))?;
+        json_body(resp).await
+    }
+
     /// POSTs a plain-text `body` (Pushover takes its parameters in the URL).
     pub async fn post_text(&self, url: &str, body: &str) -> Result<(), NotifyError> {
         let mut req = self
@@ -160,6 +193,24 @@ impl HttpClient {
         };
         Ok(req.header(reqwest::header::AUTHORIZATION, format!("{kind} {cred}")))
     }
+}
+
+/// A 2xx response's JSON body; other statuses as [`check_status`] says.
+async fn json_body(resp: reqwest::Response) -> Result<serde_json::Value, NotifyError> {
+    if !resp.status().is_success() {
+        check_status(resp).await?;
+        return Ok(serde_json::Value::Null);
+    }
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| NotifyError::retryable(format!("reading response: {e}")))?;
+    serde_json::from_str(&text).map_err(|e| {
+        NotifyError::retryable(format!(
+            "response is not JSON ({e}): {}",
+            text.chars().take(200).collect::<String>()
+        ))
+    })
 }
 
 /// Connection problems and time-outs may pass; a malformed URL will not.

@@ -9,7 +9,7 @@
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
-//!   [`opsgenie`], [`victorops`], [`pushover`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
 //!   with the payload Alertmanager sends.
 
 pub mod discord;
@@ -24,6 +24,7 @@ pub mod telegram;
 pub mod victorops;
 pub mod webex;
 pub mod webhook;
+pub mod wechat;
 
 #[cfg(test)]
 mod peer;
@@ -139,10 +140,10 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
 /// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, VictorOps,
-/// Pushover, Discord, Telegram, Webex; each in config order).
+/// Pushover, WeChat, Discord, Telegram, Webex; each in config order).
 ///
 /// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (WeChat, SNS), naming the kind.
+/// does not send to (Amazon SNS), naming the kind.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
@@ -152,7 +153,7 @@ pub fn build_integrations(
     if !unsupported.is_empty() {
         let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
         return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, discord, telegram, webex)",
+            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, wechat, discord, telegram, webex)",
             receiver.name,
             kinds.join(", ")
         )));
@@ -202,6 +203,11 @@ pub fn build_integrations(
     for (i, c) in receiver.pushover_configs.iter().enumerate() {
         let n = pushover::Pushover::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("pushover", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.wechat_configs.iter().enumerate() {
+        let n = wechat::Wechat::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("wechat", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.discord_configs.iter().enumerate() {

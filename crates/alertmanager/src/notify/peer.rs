@@ -581,4 +581,58 @@ mod tests {
             ours.json()
         );
     }
+
+    /// WeChat's token request and message through the peer and through us.
+    #[tokio::test]
+    async fn wechat_matches_real_alertmanager() {
+        let token = r#"{"errcode":0,"errmsg":"ok","access_token":"tok1"}"#;
+        let mut theirs_srv = TestServer::start().await;
+        *theirs_srv.body.lock().unwrap() = token.into();
+        let receivers = |url: &str| {
+            format!(
+                "- name: 'team'\n  wechat_configs:\n  - api_url: '{url}/cgi-bin/'\n    corp_id: corp\n    api_secret: 's e'\n\
+                 \x20   to_party: '2'\n    agent_id: '1000002'\n    message: '{{{{ .CommonLabels.job }}}} {{{{ .Status }}}}'\n"
+            )
+        };
+        let Some(peer) = start("wechat", &am_config("team", &receivers(&theirs_srv.url))).await
+        else {
+            return;
+        };
+        peer.post(&serde_json::json!([posted("a:1", None)])).await;
+        let theirs = [
+            capture(&mut theirs_srv).await,
+            capture(&mut theirs_srv).await,
+        ];
+
+        let mut ours_srv = TestServer::start().await;
+        *ours_srv.body.lock().unwrap() = token.into();
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        ns[0]
+            .notify(
+                &peer_ctx("team"),
+                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
+            )
+            .await
+            .unwrap();
+        let ours = [capture(&mut ours_srv).await, capture(&mut ours_srv).await];
+        for (t, o) in theirs.iter().zip(&ours) {
+            assert_eq!(
+                (t.method.as_str(), t.path.as_str()),
+                (o.method.as_str(), o.path.as_str())
+            );
+        }
+        assert_eq!(
+            theirs[1].json(),
+            ours[1].json(),
+            "theirs {:#}\nours {:#}",
+            theirs[1].json(),
+            ours[1].json()
+        );
+    }
 }

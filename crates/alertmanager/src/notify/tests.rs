@@ -76,14 +76,14 @@ webhook_configs: [{url: "http://127.0.0.1:1/a"}, {url: "http://127.0.0.1:1/b", s
 
 #[test]
 fn unsupported_kinds_are_named() {
-    let r = receiver("name: ops\nsns_configs: [{topic_arn: t}]\nwechat_configs: [{corp_id: c}]");
+    let r = receiver("name: ops\nsns_configs: [{topic_arn: t}]");
     let e = build_integrations(&r, &GlobalConfig::default(), Arc::new(Templates::default()))
         .err()
         .unwrap()
         .to_string();
     assert_eq!(
         e,
-        "receiver \"ops\": wechat_configs, sns_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, discord, telegram, webex)"
+        "receiver \"ops\": sns_configs not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, wechat, discord, telegram, webex)"
     );
 }
 

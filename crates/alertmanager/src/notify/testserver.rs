@@ -28,6 +28,8 @@ impl Captured {
 pub struct TestServer {
     pub url: String,
     pub status: Arc<AtomicU16>,
+    /// The response body, `ok` unless a test sets it.
+    pub body: Arc<std::sync::Mutex<String>>,
     pub requests: mpsc::UnboundedReceiver<Captured>,
 }
 
@@ -38,15 +40,19 @@ impl TestServer {
         let status = Arc::new(AtomicU16::new(200));
         let (tx, rx) = mpsc::unbounded_channel();
         let st = status.clone();
+        let body = Arc::new(std::sync::Mutex::new("ok".to_owned()));
+        let b = body.clone();
         tokio::spawn(async move {
             while let Ok((mut sock, _)) = listener.accept().await {
                 let tx = tx.clone();
                 let st = st.clone();
+                let text = b.lock().map(|s| s.clone()).unwrap_or_default();
                 tokio::spawn(async move {
                     if let Some(req) = read_request(&mut sock).await {
                         let code = st.load(Ordering::SeqCst);
                         let resp = format!(
-                            "HTTP/1.1 {code} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                            "HTTP/1.1 {code} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{text}",
+                            text.len()
                         );
                         let _ = sock.write_all(resp.as_bytes()).await;
                         let _ = sock.shutdown().await;
@@ -58,6 +64,7 @@ impl TestServer {
         TestServer {
             url,
             status,
+            body,
             requests: rx,
         }
     }

@@ -232,3 +232,66 @@ impl PushoverConfig {
         }
     }
 }
+
+/// `wechat_configs[]`: WeChat Work's application messages.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct WechatConfig {
+    #[serde(default)]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    /// Defaults to `global.wechat_api_secret`.
+    #[serde(default)]
+    pub api_secret: Option<Secret>,
+    /// Defaults to `global.wechat_api_corp_id`.
+    #[serde(default)]
+    pub corp_id: Option<String>,
+    /// Defaults to `global.wechat_api_url`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default = "wechat_message")]
+    pub message: String,
+    #[serde(default = "wechat_to_user")]
+    pub to_user: String,
+    #[serde(default = "wechat_to_party")]
+    pub to_party: String,
+    #[serde(default = "wechat_to_tag")]
+    pub to_tag: String,
+    #[serde(default = "wechat_agent_id")]
+    pub agent_id: String,
+    /// `text` (default) or `markdown`.
+    #[serde(default = "wechat_message_type")]
+    pub message_type: String,
+}
+
+fn wechat_message() -> String {
+    tmpl("wechat.default.message")
+}
+fn wechat_to_user() -> String {
+    tmpl("wechat.default.to_user")
+}
+fn wechat_to_party() -> String {
+    tmpl("wechat.default.to_party")
+}
+fn wechat_to_tag() -> String {
+    tmpl("wechat.default.to_tag")
+}
+fn wechat_agent_id() -> String {
+    tmpl("wechat.default.agent_id")
+}
+fn wechat_message_type() -> String {
+    "text".into()
+}
+
+impl WechatConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !matches!(self.message_type.as_str(), "text" | "markdown") {
+            return Err(format!(
+                "weChat message type {:?} does not match valid options ^(text|markdown)$",
+                self.message_type
+            ));
+        }
+        Ok(())
+    }
+}
