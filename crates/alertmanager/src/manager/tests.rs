@@ -226,3 +226,60 @@ receivers:
     assert_eq!(calls.len(), 2, "{calls:?}");
     assert_eq!(calls[1].group_key, r#"{}/{alertname="A"}:{alertname="A"}"#);
 }
+
+#[tokio::test(start_paused = true)]
+async fn silences_list_in_alertmanagers_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (am, _fake) = start(dir.path(), CONFIG);
+    let h = |n: i64| base_time() + chrono::Duration::hours(n);
+    let put = |comment: &str, starts: chrono::DateTime<chrono::Utc>, ends| {
+        am.put_silence(SilenceInput {
+            id: None,
+            matchers: vec![ApiMatcher {
+                name: "n".into(),
+                value: comment.into(),
+                is_regex: false,
+                is_equal: true,
+            }],
+            starts_at: starts,
+            ends_at: ends,
+            created_by: "x".into(),
+            comment: comment.into(),
+        })
+        .unwrap()
+    };
+    put("act_late", h(-1), h(3));
+    put("act_soon", h(-1), h(1));
+    put("pend_late", h(2), h(5));
+    put("pend_soon", h(1), h(5));
+    let e1 = put("exp_first", h(-1), h(3));
+    let e2 = put("exp_second", h(-1), h(3));
+    sleep(Duration::from_secs(1)).await;
+    am.expire_silence(&e1).unwrap();
+    sleep(Duration::from_secs(1)).await;
+    am.expire_silence(&e2).unwrap();
+    // The order Alertmanager 0.25 listed the same six silences in: active by
+    // end, pending by start, expired by end, latest first.
+    let order: Vec<String> = am.silences(&[]).into_iter().map(|s| s.comment).collect();
+    assert_eq!(
+        order,
+        [
+            "act_soon",
+            "act_late",
+            "pend_soon",
+            "pend_late",
+            "exp_second",
+            "exp_first"
+        ]
+    );
+    // The filter compares against the silences' own matchers.
+    let f = crate::matcher::parse_matchers(r#"n=~"pend.*""#).unwrap();
+    let order: Vec<String> = am.silences(&f).into_iter().map(|s| s.comment).collect();
+    assert_eq!(order, ["pend_soon", "pend_late"]);
+}
+
+#[test]
+fn facade_is_shareable_across_tasks() {
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Alertmanager>();
+}
