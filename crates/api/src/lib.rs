@@ -9,8 +9,10 @@
 //! - [`prometheus`]: the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`,
 //!   `/api/v1/series`, `/api/v1/labels`, `/api/v1/status/*`, `/api/v1/write`,
 //!   `/api/v1/targets`, ...), with PromQL run by [`prometheus::QueryEngine`].
+//! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 
+pub mod native;
 pub mod ops;
 pub mod prometheus;
 mod state;

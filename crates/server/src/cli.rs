@@ -32,6 +32,35 @@ pub enum Command {
     /// Run unit tests, as `promtool test`.
     #[command(subcommand)]
     Test(TestCommand),
+    /// Turn SLO specs into rule files, and report error budgets.
+    #[command(subcommand)]
+    Slo(SloCommand),
+}
+
+/// `sightline slo ...`.
+#[derive(Subcommand, Debug)]
+pub enum SloCommand {
+    /// Print the Prometheus rule file (recordings and burn-rate alerts) for
+    /// SLO specs (Sloth prometheus/v1, OpenSLO v1 or sightline/v1).
+    Generate {
+        /// SLO spec files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print each SLO's objective, SLI, error budget left, burn rates and
+    /// alert state, read from a server with the Prometheus query API
+    /// (Sightline, or Prometheus running the generated rules).
+    Report {
+        /// The server to query.
+        #[arg(long, default_value = "http://localhost:9090")]
+        url: String,
+        /// Print JSON (the data of `/api/v1/slos`) instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// SLO spec files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `sightline check ...`.

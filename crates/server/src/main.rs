@@ -5,6 +5,8 @@
 //! - `sightline import openmetrics FILE`: backfills blocks ([`import`]).
 //! - `sightline check rules|config`, `sightline test rules`: promtool's
 //!   checks and rule unit tests ([`check`]).
+//! - `sightline slo generate|report`: SLO specs to rule files, budget
+//!   reports ([`slo`]).
 //!
 //! Wiring lives in [`serve`]: it opens the store, starts one task per
 //! subsystem under one cancellation token and flushes the WAL on shutdown.
@@ -14,6 +16,7 @@ mod check;
 mod cli;
 mod import;
 mod serve;
+mod slo;
 mod telemetry;
 
 use clap::Parser;
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
         cli::Command::Import(cli::ImportCommand::Openmetrics(args)) => import::run(args),
         cli::Command::Check(cmd) => return check::run_check(cmd),
         cli::Command::Test(cmd) => return check::run_test(cmd),
+        cli::Command::Slo(cmd) => slo::run(cmd),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

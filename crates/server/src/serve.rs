@@ -103,6 +103,21 @@ fn rule_manager(
     Ok(sightline_rules::RuleManager::new(opts))
 }
 
+/// Loads the rule files and the rule groups generated from the `slos:`
+/// specs into the rule manager, all or nothing; returns the SLOs.
+fn load_rules(
+    rules: &sightline_rules::RuleManager,
+    config: &PrometheusConfig,
+    base: &std::path::Path,
+) -> anyhow::Result<Vec<sightline_slo::Slo>> {
+    let mut files = sightline_rules::load_rule_files(&config.rule_files, base)
+        .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
+    let (slos, generated) = crate::slo::load_config_slos(&config.slos, base)?;
+    files.extend(generated);
+    rules.set_files(&files);
+    Ok(slos)
+}
+
 /// `global.evaluation_interval`, the default interval of rule groups.
 fn config_eval_interval(config: &PrometheusConfig) -> Option<Duration> {
     let d = config.global.evaluation_interval.0;
@@ -154,9 +169,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let notify = crate::alerting::notify_fn(vec![crate::alerting::external_sink(sender.clone())]);
     let rules = Arc::new(rule_manager(&db, &config, &promql, &args, notify)?);
     let rule_base = config_dir(args.config.as_deref());
-    rules
-        .load(&config.rule_files, &rule_base)
-        .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
+    let slos = load_rules(&rules, &config, &rule_base)?;
+    let slo_state = Arc::new(crate::slo::SloState {
+        slos: Mutex::new(slos),
+        querier: crate::slo::StoreQuerier {
+            engine: sightline_promql::Engine::new(promql.options().clone()),
+            querier: db.clone(),
+        },
+    });
 
     let cancel = CancellationToken::new();
     let scrape = ScrapeManager::new(db.clone(), config);
@@ -165,6 +185,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         listen: args.listen.to_string(),
         scrape: scrape.clone(),
         rules: rules.clone(),
+        slos: slo_state.clone(),
         sender: sender.clone(),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
@@ -229,8 +250,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
-    let server = axum::serve(listener, sightline_api::router(state))
-        .with_graceful_shutdown(cancel.clone().cancelled_owned());
+    let app = sightline_api::router(state).merge(sightline_api::native::slo_routes(slo_state));
+    let server =
+        axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let served = server.await;
     cancel.cancel();
     let _ = scrape_task.await;
@@ -292,6 +314,7 @@ pub struct ConfigReloader {
     listen: String,
     scrape: ScrapeManager,
     rules: Arc<sightline_rules::RuleManager>,
+    slos: Arc<crate::slo::SloState>,
     sender: Arc<sightline_ingest::alert_sender::AlertSender>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
@@ -323,9 +346,8 @@ impl ConfigReloader {
             if let Some(i) = config_eval_interval(&cfg) {
                 self.rules.set_default_interval(i);
             }
-            self.rules
-                .load(&cfg.rule_files, &base)
-                .map_err(|e| format!("loading rule files: {e}"))?;
+            let slos = load_rules(&self.rules, &cfg, &base).map_err(|e| format!("{e:#}"))?;
+            *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
             self.sender
                 .apply_config(&cfg.alerting)
                 .map_err(|e| format!("alerting: {e}"))?;

@@ -66,6 +66,14 @@ pub struct PrometheusConfig {
     /// OTLP receiver settings (newer Prometheus), kept as written.
     #[serde(default)]
     pub otlp: Option<serde_json::Value>,
+    /// Sightline: SLO spec files (Sloth, OpenSLO or Sightline's short
+    /// forms), globs like `rule_files`; their generated rules run with the others.
+    #[serde(default, deserialize_with = "null_default")]
+    pub slos: Vec<String>,
+    /// Sightline: uptime probes. Read by the probe subsystem from the
+    /// file's text (so its errors carry line numbers); skipped here.
+    #[serde(default)]
+    pub probes: Option<serde::de::IgnoredAny>,
     /// Things that loaded but will not act as they would in Prometheus
     /// (unsupported discovery kinds, OAuth 2.0, ...), one message each.
     #[serde(skip)]
@@ -236,6 +244,14 @@ impl PrometheusConfig {
                 ));
             }
         }
+        for (i, f) in self.slos.iter().enumerate() {
+            if let Err(e) = glob::Pattern::new(f) {
+                return Err(invalid(
+                    format!("slos[{i}]"),
+                    format!("invalid SLO file path {f:?}: {e}"),
+                ));
+            }
+        }
         for (i, f) in self.rule_files.iter().enumerate() {
             if let Err(e) = glob::Pattern::new(f) {
                 return Err(invalid(
@@ -384,6 +400,7 @@ impl PrometheusConfig {
             }
         };
         self.rule_files.iter_mut().for_each(join);
+        self.slos.iter_mut().for_each(join);
         self.scrape_config_files.iter_mut().for_each(join);
         for sc in &mut self.scrape_configs {
             for f in &mut sc.file_sd_configs {
