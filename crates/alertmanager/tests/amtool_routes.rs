@@ -166,6 +166,69 @@ fn routing_matches_amtool() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Our tree in `amtool config routes show`'s words: one `(depth, line)` per
+/// route, parents first.
+fn show_tree(route: &Route, depth: usize, out: &mut Vec<(usize, String)>) {
+    let mut line = if depth == 0 {
+        "default-route".to_owned()
+    } else {
+        route.matchers.to_string()
+    };
+    if route.continue_matching {
+        line.push_str("  continue: true");
+    }
+    line.push_str(&format!("  receiver: {}", route.receiver));
+    out.push((depth, line));
+    for c in &route.routes {
+        show_tree(c, depth + 1, out);
+    }
+}
+
+/// amtool's tree with the drawing stripped: four columns of prefix per level
+/// (some of them no-break spaces).
+fn amtool_show(path: &Path) -> Vec<(usize, String)> {
+    let out = Command::new(AMTOOL)
+        .args(["config", "routes", "show"])
+        .arg(format!("--config.file={}", path.display()))
+        .output()
+        .expect("run amtool");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .skip_while(|l| *l != ".")
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let prefix = l
+                .chars()
+                .take_while(|c| matches!(c, ' ' | '\u{a0}' | '│' | '├' | '└' | '─'))
+                .count();
+            let rest: String = l.chars().skip(prefix).collect();
+            (prefix / 4 - 1, rest)
+        })
+        .collect()
+}
+
+/// Matchers as parsed, sorted and printed, and inherited receivers, equal
+/// amtool's view of the same files.
+#[test]
+fn route_trees_print_as_amtool_shows_them() {
+    if !peer_available() {
+        return;
+    }
+    for path in testdata("") {
+        let cfg = Config::load_file(&path).unwrap_or_else(|e| panic!("{e}"));
+        let mut ours = Vec::new();
+        show_tree(&Route::new(&cfg.route), 0, &mut ours);
+        assert_eq!(ours, amtool_show(&path), "{}", path.display());
+    }
+}
+
 /// amtool's one-line reason for refusing a file.
 fn amtool_verdict(path: &Path) -> Option<String> {
     let out = Command::new(AMTOOL)

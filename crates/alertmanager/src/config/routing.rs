@@ -135,8 +135,11 @@ fn legacy_and_new(
         out.push(Matcher::new(k.clone(), MatchOp::Equal, v.clone()).expect("no regex"));
     }
     for (k, v) in re {
+        // Alertmanager builds these from the compiled regex's source, which
+        // already carries the anchors, so route keys print
+        // `service=~"^(?:api|web)$"` (anchoring twice matches the same).
         // Checked when the file was read.
-        if let Ok(m) = Matcher::new(k.clone(), MatchOp::Regexp, v.clone()) {
+        if let Ok(m) = Matcher::new(k.clone(), MatchOp::Regexp, format!("^(?:{v})$")) {
             out.push(m);
         }
     }
