@@ -2,10 +2,8 @@
 //! HTTP client settings, resolve_timeout), read as Alertmanager 0.25 reads them.
 //!
 //! Sightline sends to webhook, email, Slack, PagerDuty, Microsoft Teams,
-//! OpsGenie, VictorOps, Pushover, WeChat, Discord, Telegram and Webex
-//! integrations. Amazon SNS, the one other kind Alertmanager knows, is
-//! accepted so existing files load, but a receiver that uses one fails when its
-//! integrations are built, naming the kind.
+//! OpsGenie, VictorOps, Pushover, WeChat, Amazon SNS, Discord, Telegram and
+//! Webex integrations: every kind Alertmanager 0.25 knows.
 
 mod chat;
 mod http;
@@ -22,7 +20,7 @@ pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
     SlackConfig, SlackConfirm, SlackField, WebhookConfig,
 };
-pub use opsgenie::{OpsGenieConfig, OpsGenieResponder, VictorOpsConfig};
+pub use opsgenie::{OpsGenieConfig, OpsGenieResponder, SigV4Config, SnsConfig, VictorOpsConfig};
 
 /// A secret string (password, key, URL with a token): its `Debug` form never
 /// shows the value, so configs can be logged.
@@ -304,7 +302,6 @@ pub struct Receiver {
     pub pagerduty_configs: Vec<PagerdutyConfig>,
     #[serde(default)]
     pub msteams_configs: Vec<MsTeamsConfig>,
-    /// Accepted so files load; not sent to (see the module docs).
     #[serde(default)]
     pub opsgenie_configs: Vec<OpsGenieConfig>,
     #[serde(default)]
@@ -314,7 +311,7 @@ pub struct Receiver {
     #[serde(default)]
     pub wechat_configs: Vec<WechatConfig>,
     #[serde(default)]
-    pub sns_configs: Vec<serde_json::Value>,
+    pub sns_configs: Vec<SnsConfig>,
     #[serde(default)]
     pub telegram_configs: Vec<TelegramConfig>,
     #[serde(default)]
@@ -324,15 +321,6 @@ pub struct Receiver {
 }
 
 impl Receiver {
-    /// The kinds this receiver configures that Sightline cannot send to.
-    pub fn unsupported_kinds(&self) -> Vec<&'static str> {
-        let all = [("sns", self.sns_configs.len())];
-        all.into_iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(k, _)| k)
-            .collect()
-    }
-
     /// Checks what Alertmanager checks when it loads the file, including the
     /// settings a receiver must find in `global:` when it leaves them out.
     /// Messages name the receiver and the integration.
@@ -497,6 +485,10 @@ impl Receiver {
             if c.corp_id.is_none() && global.wechat_api_corp_id.is_none() {
                 return Err(at("wechat", i, "no global Wechat CorpID set".into()));
             }
+        }
+        for (i, c) in self.sns_configs.iter().enumerate() {
+            check_http(&c.http_config).map_err(|e| at("sns", i, e))?;
+            c.validate().map_err(|e| at("sns", i, e))?;
         }
         for (i, c) in self.discord_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("discord", i, e))?;

@@ -122,6 +122,25 @@ impl HttpClient {
         json_body(resp).await
     }
 
+    /// POSTs an already encoded form `body` with the given headers (the
+    /// SigV4-signed SNS request: the headers must be sent as signed).
+    pub async fn post_form(
+        &self,
+        url: &str,
+        body: String,
+        headers: &[(String, String)],
+    ) -> Result<(), NotifyError> {
+        let mut req = self.client.post(url).body(body);
+        for (k, v) in headers {
+            req = req.header(k.as_str(), v.as_str());
+        }
+        if let Some(t) = self.timeout {
+            req = req.timeout(t);
+        }
+        let resp = req.send().await.map_err(|e| send_error(url, e))?;
+        check_status(resp).await
+    }
+
     /// POSTs a plain-text `body` (Pushover takes its parameters in the URL).
     pub async fn post_text(&self, url: &str, body: &str) -> Result<(), NotifyError> {
         let mut req = self

@@ -9,7 +9,7 @@
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
-//!   [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
+//!   [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`sns`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
 //!   with the payload Alertmanager sends.
 
 pub mod discord;
@@ -20,6 +20,7 @@ pub mod opsgenie;
 pub mod pagerduty;
 pub mod pushover;
 pub mod slack;
+pub mod sns;
 pub mod telegram;
 pub mod victorops;
 pub mod webex;
@@ -140,24 +141,15 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
 
 /// Builds a receiver's integrations, in the order Alertmanager lists them
 /// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, VictorOps,
-/// Pushover, WeChat, Discord, Telegram, Webex; each in config order).
+/// Pushover, WeChat, SNS, Discord, Telegram, Webex; each in config order).
 ///
-/// Fails when the receiver is invalid or uses an integration kind Sightline
-/// does not send to (Amazon SNS), naming the kind.
+/// Fails when the receiver is invalid, naming the receiver, the integration
+/// and what is wrong.
 pub fn build_integrations(
     receiver: &Receiver,
     global: &GlobalConfig,
     templates: Arc<Templates>,
 ) -> crate::Result<Vec<Arc<dyn Notifier>>> {
-    let unsupported = receiver.unsupported_kinds();
-    if !unsupported.is_empty() {
-        let kinds: Vec<String> = unsupported.iter().map(|k| format!("{k}_configs")).collect();
-        return Err(crate::Error::Config(format!(
-            "receiver {:?}: {} not supported by sightline (supported: webhook, email, slack, pagerduty, msteams, opsgenie, victorops, pushover, wechat, discord, telegram, webex)",
-            receiver.name,
-            kinds.join(", ")
-        )));
-    }
     receiver.validate(global).map_err(crate::Error::Config)?;
     let cfg_err = |kind: &str, i: usize, e: String| {
         crate::Error::Config(format!(
@@ -208,6 +200,10 @@ pub fn build_integrations(
     for (i, c) in receiver.wechat_configs.iter().enumerate() {
         let n = wechat::Wechat::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("wechat", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.sns_configs.iter().enumerate() {
+        let n = sns::Sns::new(i, c, global, templates.clone()).map_err(|e| cfg_err("sns", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.discord_configs.iter().enumerate() {

@@ -180,3 +180,74 @@ impl VictorOpsConfig {
         Ok(())
     }
 }
+
+/// `sns_configs[]`: Amazon SNS `Publish`, signed with AWS Signature V4.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SnsConfig {
+    #[serde(default = "yes")]
+    pub send_resolved: bool,
+    #[serde(default)]
+    pub http_config: Option<HttpConfig>,
+    /// Defaults to `https://sns.<region>.amazonaws.com/`.
+    #[serde(default)]
+    pub api_url: Option<String>,
+    #[serde(default)]
+    pub sigv4: SigV4Config,
+    #[serde(default)]
+    pub topic_arn: String,
+    #[serde(default)]
+    pub phone_number: String,
+    #[serde(default)]
+    pub target_arn: String,
+    #[serde(default = "sns_subject")]
+    pub subject: String,
+    #[serde(default = "sns_message")]
+    pub message: String,
+    #[serde(default)]
+    pub attributes: BTreeMap<String, String>,
+}
+
+/// `sigv4`: the AWS region and credentials. Without keys, the
+/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment is used.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SigV4Config {
+    /// Defaults to `AWS_REGION`.
+    #[serde(default)]
+    pub region: Option<String>,
+    #[serde(default)]
+    pub access_key: Option<String>,
+    #[serde(default)]
+    pub secret_key: Option<Secret>,
+    /// Parsed; shared-credentials profiles are not read (see the docs).
+    #[serde(default)]
+    pub profile: Option<String>,
+    /// Parsed; assuming a role is not supported (see the docs).
+    #[serde(default)]
+    pub role_arn: Option<String>,
+}
+
+fn sns_subject() -> String {
+    tmpl("sns.default.subject")
+}
+fn sns_message() -> String {
+    tmpl("sns.default.message")
+}
+
+impl SnsConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if self.topic_arn.is_empty() && self.target_arn.is_empty() && self.phone_number.is_empty() {
+            return Err(
+                "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"
+                    .into(),
+            );
+        }
+        if self.sigv4.access_key.is_some() != self.sigv4.secret_key.is_some() {
+            return Err(
+                "must provide an AWS SigV4 Access key and Secret Key if either is provided".into(),
+            );
+        }
+        Ok(())
+    }
+}

@@ -155,16 +155,16 @@ fn validate_needs_globals_or_inline_values() {
 }
 
 #[test]
-fn other_kinds_load_and_are_listed() {
+fn other_kinds_load_and_validate() {
     let r = receiver(
         r#"
 name: ops
 opsgenie_configs: [{api_key: k, responders: [{name: team, type: team}]}]
-sns_configs: [{topic_arn: 'arn:aws:sns:x'}]
+sns_configs: [{topic_arn: 'arn:aws:sns:x', sigv4: {region: r}}]
 telegram_configs: [{bot_token: t, chat_id: 1}]
 "#,
     );
-    assert_eq!(r.unsupported_kinds(), vec!["sns"]);
+    assert_eq!(r.sns_configs[0].topic_arn, "arn:aws:sns:x");
     assert_eq!(r.opsgenie_configs[0].responders[0].kind, "team");
     assert_eq!(r.telegram_configs[0].parse_mode, "HTML");
     assert!(r.telegram_configs[0].send_resolved);
