@@ -566,4 +566,6 @@ async fn gc_loop(deps: Arc<Deps>) {
 }
 
 #[cfg(test)]
+mod e2e_tests;
+#[cfg(test)]
 mod tests;

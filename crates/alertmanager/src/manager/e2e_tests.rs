@@ -1,0 +1,128 @@
+//! The facade with real integrations: a webhook receiver on a local socket
+//! that fails once, then accepts.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+use super::*;
+use crate::history::Outcome;
+
+/// Answers the first `failures` requests with 503, later ones with 200, and
+/// passes each request body on.
+async fn webhook_server(failures: usize) -> (String, mpsc::UnboundedReceiver<serde_json::Value>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", listener.local_addr().unwrap());
+    let (tx, rx) = mpsc::unbounded_channel();
+    let seen = Arc::new(AtomicUsize::new(0));
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
+            let tx = tx.clone();
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 4096];
+                // Read the head, then as many body bytes as Content-Length says.
+                let body = loop {
+                    let n = sock.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    buf.extend_from_slice(&chunk[..n]);
+                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                        continue;
+                    };
+                    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
+                    let len: usize = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse().ok())
+                        .unwrap_or(0);
+                    if buf.len() >= end + 4 + len {
+                        break buf[end + 4..end + 4 + len].to_vec();
+                    }
+                };
+                let n = seen.fetch_add(1, Ordering::SeqCst);
+                let status = if n < failures {
+                    "503 Service Unavailable"
+                } else {
+                    "200 OK"
+                };
+                let _ = tx.send(serde_json::from_slice(&body).unwrap_or_default());
+                let resp = format!(
+                    "HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+                );
+                let _ = sock.write_all(resp.as_bytes()).await;
+            });
+        }
+    });
+    (url, rx)
+}
+
+async fn next_request(rx: &mut mpsc::UnboundedReceiver<serde_json::Value>) -> serde_json::Value {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("webhook called")
+        .unwrap()
+}
+
+#[tokio::test]
+async fn webhook_is_retried_and_history_records_each_attempt() {
+    let (url, mut requests) = webhook_server(1).await;
+    let yaml = format!(
+        r#"
+route:
+  receiver: hook
+  group_by: [alertname]
+  group_wait: 0s
+  group_interval: 1m
+receivers:
+- name: hook
+  webhook_configs:
+  - url: {url}
+"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::load_str(&yaml, "alertmanager.yml").unwrap();
+    let am = Alertmanager::start(config, AlertmanagerOptions::new(dir.path())).unwrap();
+    am.put_alerts(vec![PostableAlert {
+        labels: [("alertname".to_string(), "E2E".to_string())].into(),
+        ..Default::default()
+    }])
+    .unwrap();
+    let first = next_request(&mut requests).await;
+    let second = next_request(&mut requests).await;
+    assert_eq!(first, second, "the retry sends the same notification");
+    assert_eq!(second["receiver"], "hook");
+    assert_eq!(second["status"], "firing");
+    assert_eq!(second["groupKey"], r#"{}:{alertname="E2E"}"#);
+    assert_eq!(second["alerts"][0]["labels"]["alertname"], "E2E");
+    // The success is recorded after the response; give it a moment.
+    let mut hist = Vec::new();
+    for _ in 0..100 {
+        hist = am.history(&HistoryFilter::default());
+        if hist.len() == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let outcomes: Vec<(Outcome, u32)> = hist.iter().map(|a| (a.outcome, a.attempt)).collect();
+    assert_eq!(
+        outcomes,
+        vec![(Outcome::Success, 2), (Outcome::Retrying, 1)]
+    );
+    assert!(
+        hist[1].error.as_deref().unwrap_or("").contains("503"),
+        "{:?}",
+        hist[1].error
+    );
+    assert_eq!(hist[0].integration, "webhook");
+    am.shutdown().unwrap();
+}
