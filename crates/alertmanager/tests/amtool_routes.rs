@@ -11,10 +11,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use sightline_alertmanager::config::Config;
+use sightline_alertmanager::inhibit::Inhibitor;
 use sightline_alertmanager::route::Route;
+use sightline_alertmanager::Alert;
 use sightline_alertmanager::LabelSet;
 
 const AMTOOL: &str = "/usr/bin/amtool";
+const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
 
 fn peer_available() -> bool {
     if Path::new(AMTOOL).exists() {
@@ -294,4 +297,188 @@ fn config_verdicts_match_amtool() {
         // Every refusal names the file and, where the YAML gives one, a line.
         assert!(ours.starts_with(&path.display().to_string()), "{ours}");
     }
+}
+
+/// One HTTP/1.0 exchange (no chunked answers), returning the body.
+fn http(port: u16, method: &str, path: &str, body: &str) -> String {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "{method} {path} HTTP/1.0\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
+    assert!(head.contains(" 200 "), "{method} {path}: {head}\n{body}");
+    body.to_owned()
+}
+
+/// Stops the peer when the test ends, however it ends.
+struct Peer(std::process::Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Posts generated alerts (some already resolved) to a real Alertmanager
+/// with the rules of `inhibit/alertmanager.yml` and compares which firing
+/// alerts it reports as inhibited with what [`Inhibitor`] says.
+#[test]
+fn inhibition_matches_alertmanager() {
+    if !peer_available() {
+        return;
+    }
+    if !Path::new(ALERTMANAGER).exists() {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{ALERTMANAGER} is missing and CI=true");
+        }
+        eprintln!("skipping: {ALERTMANAGER} not found");
+        return;
+    }
+    let config = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/testdata/routes/inhibit/alertmanager.yml");
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let _peer = Peer(
+        Command::new(ALERTMANAGER)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.path={}", data.path().display()))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg("--cluster.listen-address=")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start alertmanager"),
+    );
+    let ready = (0..100).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    assert!(ready, "alertmanager did not start on port {port}");
+
+    // Wide enough that most targets have few candidate sources, so a
+    // wrongly counted (say, resolved) source changes the verdict.
+    const VOCAB: &[(&str, &[&str])] = &[
+        (
+            "alertname",
+            &[
+                "HighLatency",
+                "NodeDown",
+                "DiskFull",
+                "ClusterDown",
+                "Watchdog",
+            ],
+        ),
+        ("severity", &["critical", "warning", "warning", "info", ""]),
+        ("cluster", &["c1", "c2", "c3", "c4", "c5", ""]),
+        ("service", &["api", "web", "db", "queue", ""]),
+        ("team", &["db", "web", "ops", ""]),
+    ];
+    let now = chrono::Utc::now();
+    let mut rng = Lcg(0x1b1b);
+    let mut seen = std::collections::BTreeSet::new();
+    let mut alerts: Vec<Alert> = Vec::new();
+    while alerts.len() < 120 {
+        let labels: LabelSet = VOCAB
+            .iter()
+            .filter_map(|(n, vs)| {
+                let v = vs[rng.next(vs.len())];
+                (!v.is_empty()).then(|| (n.to_string(), v.to_string()))
+            })
+            .collect();
+        if !seen.insert(labels.clone()) {
+            continue;
+        }
+        // One alert in three has already ended: it must not inhibit.
+        let resolved = rng.next(3) == 0;
+        alerts.push(Alert {
+            labels,
+            annotations: LabelSet::new(),
+            starts_at: now - chrono::Duration::minutes(10),
+            ends_at: if resolved {
+                now - chrono::Duration::minutes(1)
+            } else {
+                now + chrono::Duration::hours(1)
+            },
+            generator_url: String::new(),
+            updated_at: now,
+            timeout: false,
+        });
+    }
+    let body: Vec<serde_json::Value> = alerts
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "labels": a.labels,
+                "startsAt": a.starts_at.to_rfc3339(),
+                "endsAt": a.ends_at.to_rfc3339(),
+            })
+        })
+        .collect();
+    http(
+        port,
+        "POST",
+        "/api/v2/alerts",
+        &serde_json::to_string(&body).unwrap(),
+    );
+    let cfg = Config::load_file(&config).unwrap();
+    let inhibitor = Inhibitor::from_config(&cfg);
+    let refs: Vec<&Alert> = alerts.iter().collect();
+    // The peer's inhibitor learns of alerts through a subscription, so a
+    // busy machine may answer before it has seen them all: ask again a few
+    // times before calling a difference a difference.
+    let (mut listed, mut inhibited, mut failures, mut firing) = (0, 0, Vec::new(), 0);
+    for attempt in 0..5 {
+        std::thread::sleep(std::time::Duration::from_millis(1000 + 1000 * attempt));
+        let items: Vec<serde_json::Value> =
+            serde_json::from_str(&http(port, "GET", "/api/v2/alerts", "")).unwrap();
+        let check_time = chrono::Utc::now();
+        firing = alerts.iter().filter(|a| !a.resolved_at(check_time)).count();
+        assert_eq!(items.len(), firing, "the peer lists the firing alerts");
+        (listed, inhibited, failures) = (items.len(), 0, Vec::new());
+        for item in &items {
+            let labels: LabelSet = serde_json::from_value(item["labels"].clone()).unwrap();
+            let by_peer: Vec<String> =
+                serde_json::from_value(item["status"]["inhibitedBy"].clone()).unwrap_or_default();
+            let ours = inhibitor.inhibited_by(&labels, &refs, check_time);
+            if ours.is_some() {
+                inhibited += 1;
+            }
+            if ours.is_some() != !by_peer.is_empty() {
+                failures.push(format!("{labels:?}: peer {by_peer:?}, sightline {ours:?}"));
+            }
+            // The peer picks any one source; it must be one we accept too.
+            for fp in &by_peer {
+                let source = alerts
+                    .iter()
+                    .find(|a| format!("{:016x}", a.fingerprint()) == *fp);
+                let accepted = source
+                    .is_some_and(|a| inhibitor.inhibited_by(&labels, &[a], check_time).is_some());
+                if !accepted {
+                    failures.push(format!("{labels:?}: peer's source {fp} is not one of ours"));
+                }
+            }
+        }
+        if failures.is_empty() {
+            break;
+        }
+    }
+    eprintln!(
+        "compared {listed} firing alerts ({} resolved posted too); {inhibited} inhibited; {} differ",
+        alerts.len() - firing,
+        failures.len()
+    );
+    // A test that inhibits nothing would prove nothing.
+    assert!(inhibited >= 10, "only {inhibited} alerts inhibited");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
