@@ -11,6 +11,16 @@
 //! - [`template`] renders notification text with Go's text/template and
 //!   Alertmanager's data and functions.
 //!
+//! - [`manager::Alertmanager`] is the facade the API v2 handlers call: it takes
+//!   alerts and silences, lists alerts, groups and silences in API v2 shapes,
+//!   applies a new config and answers the notification history.
+//! - [`dispatch`] groups alerts per route and times their notifications
+//!   (group_wait, group_interval, repeat_interval), muting, deduplicating
+//!   against [`nflog`] and retrying; [`store`] holds the alerts and [`marker`]
+//!   their status.
+//! - [`silence`], [`nflog`] and [`history`] keep their state in the data
+//!   directory, as `docs/format/alertmanager-state.md` describes byte by byte.
+//!
 //! Routing, grouping, inhibition, silences, the notification log and the
 //! notification history sit in their own modules, listed below.
 
