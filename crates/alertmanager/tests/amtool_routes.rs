@@ -454,7 +454,7 @@ fn inhibition_matches_alertmanager() {
             if ours.is_some() {
                 inhibited += 1;
             }
-            if ours.is_some() != !by_peer.is_empty() {
+            if ours.is_some() == by_peer.is_empty() {
                 failures.push(format!("{labels:?}: peer {by_peer:?}, sightline {ours:?}"));
             }
             // The peer picks any one source; it must be one we accept too.
