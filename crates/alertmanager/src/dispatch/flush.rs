@@ -201,6 +201,7 @@ async fn send_with_retry(
             .into(),
         })
         .collect();
+    deps.counters.add(integ.kind(), |c| c.notifications += 1);
     let mut backoff = BACKOFF_START;
     for attempt in 1u32.. {
         let started = Instant::now();
@@ -242,6 +243,15 @@ async fn send_with_retry(
         if let Err(e) = deps.history.record(record) {
             tracing::error!("notification history: {e}");
         }
+        deps.counters.add(integ.kind(), |c| {
+            c.requests += 1;
+            if outcome != Outcome::Success {
+                c.requests_failed += 1;
+            }
+            if outcome == Outcome::Failed {
+                c.notifications_failed += 1;
+            }
+        });
         match outcome {
             Outcome::Success => return true,
             Outcome::Failed => return false,

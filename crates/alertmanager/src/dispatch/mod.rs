@@ -80,6 +80,39 @@ pub struct Deps {
     pub clock: Clock,
     /// `--web.external-url`, passed to notifiers.
     pub external_url: String,
+    /// Notification counters for self-metrics.
+    pub counters: NotifyCounters,
+}
+
+/// Alertmanager's notification counters, by integration kind: notifications
+/// (one per flush that had something to send) and the failed ones, send
+/// requests (one per attempt) and the failed ones. Served as
+/// `sightline_alertmanager_notifications_total{integration}` and friends.
+#[derive(Debug, Default)]
+pub struct NotifyCounters {
+    by_kind: Mutex<std::collections::BTreeMap<String, NotifyCounts>>,
+}
+
+/// The counters of one integration kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifyCounts {
+    pub notifications: u64,
+    pub notifications_failed: u64,
+    pub requests: u64,
+    pub requests_failed: u64,
+}
+
+impl NotifyCounters {
+    pub(crate) fn add(&self, kind: &str, f: impl FnOnce(&mut NotifyCounts)) {
+        let mut m = self.by_kind.lock().expect("counters lock");
+        f(m.entry(kind.to_string()).or_default());
+    }
+
+    /// A copy of every kind's counts.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<String, NotifyCounts> {
+        self.by_kind.lock().expect("counters lock").clone()
+    }
 }
 
 /// What one config decides: the route tree, inhibition, time intervals

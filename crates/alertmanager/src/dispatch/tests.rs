@@ -129,6 +129,7 @@ fn harness(yaml: &str, send_resolved: bool) -> Harness {
         history: Arc::new(History::in_memory(crate::history::DEFAULT_RETENTION)),
         clock,
         external_url: "http://sightline".into(),
+        counters: NotifyCounters::default(),
     });
     let config = Config::load_str(yaml, "alertmanager.yml").unwrap();
     let fake_dyn: Arc<dyn Notifier> = fake.clone();

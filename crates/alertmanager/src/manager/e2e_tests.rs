@@ -124,5 +124,20 @@ receivers:
         hist[1].error
     );
     assert_eq!(hist[0].integration, "webhook");
+    let st = am.stats();
+    // One notification, sent in two requests of which one failed.
+    assert_eq!(
+        st.notifications["webhook"],
+        NotifyCounts {
+            notifications: 1,
+            notifications_failed: 0,
+            requests: 2,
+            requests_failed: 1,
+        }
+    );
+    assert_eq!(
+        (st.alerts_active, st.aggregation_groups, st.nflog_entries),
+        (1, 1, 1)
+    );
     am.shutdown().unwrap();
 }

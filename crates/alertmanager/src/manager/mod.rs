@@ -16,7 +16,9 @@ use tokio::task::JoinHandle;
 
 use crate::alert::{Alert, LabelSet};
 use crate::config::Config;
-use crate::dispatch::{alert_order, Clock, Deps, Dispatcher, Pipeline};
+use crate::dispatch::{
+    alert_order, Clock, Deps, Dispatcher, NotifyCounters, NotifyCounts, Pipeline,
+};
 use crate::history::{self, Attempt, History, HistoryFilter};
 use crate::marker::{AlertState, Marker};
 use crate::matcher::{Matcher, Matchers};
@@ -66,6 +68,26 @@ impl AlertmanagerOptions {
     }
 }
 
+/// Counts for self-metrics (`sightline_alertmanager_*`), with the meaning of
+/// Alertmanager's own `alertmanager_alerts{state}`, `alertmanager_silences{state}`,
+/// `alertmanager_notifications_total{integration}` and so on.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Unresolved alerts by marker state.
+    pub alerts_active: usize,
+    pub alerts_suppressed: usize,
+    pub alerts_unprocessed: usize,
+    pub silences_active: usize,
+    pub silences_pending: usize,
+    pub silences_expired: usize,
+    pub aggregation_groups: usize,
+    pub nflog_entries: usize,
+    pub history_attempts: usize,
+    /// By integration kind.
+    pub notifications: std::collections::BTreeMap<String, NotifyCounts>,
+}
+
 struct Running {
     config: Config,
     pipeline: Arc<Pipeline>,
@@ -113,6 +135,7 @@ impl Alertmanager {
             history: Arc::new(History::open(&opts.data_dir, opts.history_retention, now)?),
             clock,
             external_url: opts.external_url.clone(),
+            counters: NotifyCounters::default(),
         });
         let pipeline = Arc::new(build_pipeline(&config, &opts, notifiers.as_ref())?);
         let dispatcher = Dispatcher::start(Arc::clone(&deps), Arc::clone(&pipeline));
@@ -389,6 +412,42 @@ impl Alertmanager {
                 version: env!("CARGO_PKG_VERSION").to_string(),
             },
         }
+    }
+
+    /// Counts for self-metrics.
+    pub fn stats(&self) -> Stats {
+        let now = self.deps.clock.now();
+        let mut st = Stats {
+            aggregation_groups: self
+                .running
+                .lock()
+                .expect("running lock")
+                .dispatcher
+                .groups()
+                .len(),
+            nflog_entries: self.deps.nflog.len(),
+            history_attempts: self.deps.history.len(),
+            notifications: self.deps.counters.snapshot(),
+            ..Stats::default()
+        };
+        for a in self.deps.store.list() {
+            if a.resolved_at(now) {
+                continue;
+            }
+            match self.deps.marker.status(a.fingerprint()).state {
+                AlertState::Active => st.alerts_active += 1,
+                AlertState::Suppressed => st.alerts_suppressed += 1,
+                AlertState::Unprocessed => st.alerts_unprocessed += 1,
+            }
+        }
+        for s in self.deps.silences.query(&SilenceQuery::default(), now) {
+            match s.state(now) {
+                SilenceState::Active => st.silences_active += 1,
+                SilenceState::Pending => st.silences_pending += 1,
+                SilenceState::Expired => st.silences_expired += 1,
+            }
+        }
+        st
     }
 
     /// Notification attempts passing `filter`, newest first.
