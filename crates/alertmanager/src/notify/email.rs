@@ -191,16 +191,18 @@ impl Email {
                 .execute_html(&self.config.html, data)
                 .map_err(|e| NotifyError::permanent(format!("rendering html: {e}")))?
         };
-        let msg = match (text.is_empty(), html.is_empty()) {
-            (false, false) => builder.multipart(
-                MultiPart::alternative()
-                    .singlepart(SinglePart::plain(text))
-                    .singlepart(SinglePart::html(html)),
-            ),
-            (false, true) => builder.singlepart(SinglePart::plain(text)),
-            (true, _) => builder.singlepart(SinglePart::html(html)),
-        };
-        msg.map_err(|e| bad("building message", &e))
+        // Alertmanager always sends multipart/alternative, with a part for
+        // each body that is configured.
+        let mut parts = MultiPart::alternative().build();
+        if !self.config.text.is_empty() {
+            parts = parts.singlepart(SinglePart::plain(text));
+        }
+        if !self.config.html.is_empty() {
+            parts = parts.singlepart(SinglePart::html(html));
+        }
+        builder
+            .multipart(parts)
+            .map_err(|e| bad("building message", &e))
     }
 }
 

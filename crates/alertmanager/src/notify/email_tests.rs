@@ -245,12 +245,27 @@ fn header_value(data: &str, name: &str) -> Option<String> {
 /// message, same decoded text and HTML parts in the same order.
 #[tokio::test]
 async fn mail_matches_real_alertmanager() {
+    compare_with_peer(
+        "email",
+        "text: 'text {{ .Status }} {{ .CommonLabels.job }}'",
+    )
+    .await;
+}
+
+/// Alertmanager's default leaves `text` empty: still multipart/alternative,
+/// with the HTML part alone.
+#[tokio::test]
+async fn html_only_mail_matches_real_alertmanager() {
+    compare_with_peer("email-html", "text: ''").await;
+}
+
+async fn compare_with_peer(peer_name: &str, text_line: &str) {
     let (their_port, their_session) = smtp_server(false).await;
     let email_cfg = |port: u16| {
         format!(
             "- to: 'ops@example.org'\n    from: 'am@example.org'\n    smarthost: '127.0.0.1:{port}'\n\
              \x20   hello: sightline.test\n    require_tls: false\n    auth_username: am\n    auth_password: secret\n\
-             \x20   text: 'text {{{{ .Status }}}} {{{{ .CommonLabels.job }}}}'\n\
+             \x20   {text_line}\n\
              \x20   html: '<p>{{{{ .CommonAnnotations.summary }}}} &amp; {{{{ .CommonLabels.instance }}}}</p>'\n\
              \x20   headers: {{X-Team: '{{{{ .CommonLabels.job }}}}'}}\n"
         )
@@ -260,7 +275,7 @@ async fn mail_matches_real_alertmanager() {
          receivers:\n- name: 'team'\n  email_configs:\n  {}",
         email_cfg(their_port)
     );
-    let Some(peer) = crate::notify::peer::start("email", &cfg).await else {
+    let Some(peer) = crate::notify::peer::start(peer_name, &cfg).await else {
         return;
     };
     peer.post(&serde_json::json!([crate::notify::peer::posted(
