@@ -177,3 +177,50 @@ async fn payload_matches_real_alertmanager() {
         assert_eq!(&o[k], v, "field {k}: theirs {theirs:#}\nours {ours:#}");
     }
 }
+
+/// Sends one notification through a webhook configured by `yaml`.
+async fn send_once(yaml: String) {
+    let now = Utc::now();
+    let a = vec![alert("a:1", now, now + chrono::Duration::hours(1))];
+    let cfg: WebhookConfig = serde_saphyr::from_str(&yaml).unwrap();
+    Webhook::new(0, &cfg, &GlobalConfig::default())
+        .unwrap()
+        .notify(&ctx("r"), &a)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn http_config_credentials_are_sent() {
+    let mut srv = TestServer::start().await;
+    // base64("user:pa ss") written out by hand: dXNlcjpwYSBzcw==
+    send_once(format!(
+        "url: '{}/'\nhttp_config: {{basic_auth: {{username: user, password: 'pa ss'}}}}",
+        srv.url
+    ))
+    .await;
+    assert_eq!(
+        srv.next().await.headers["authorization"],
+        "Basic dXNlcjpwYSBzcw=="
+    );
+
+    let file = std::env::temp_dir().join(format!("sightline-am-cred-{}", std::process::id()));
+    std::fs::write(&file, "tok-from-file\n").unwrap();
+    send_once(format!(
+        "url: '{}/'\nhttp_config: {{authorization: {{type: Token, credentials_file: '{}'}}}}",
+        srv.url,
+        file.display()
+    ))
+    .await;
+    assert_eq!(
+        srv.next().await.headers["authorization"],
+        "Token tok-from-file"
+    );
+    send_once(format!(
+        "url: '{}/'\nhttp_config: {{bearer_token: b1}}",
+        srv.url
+    ))
+    .await;
+    assert_eq!(srv.next().await.headers["authorization"], "Bearer b1");
+    let _ = std::fs::remove_file(&file);
+}
