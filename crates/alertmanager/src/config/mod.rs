@@ -28,7 +28,6 @@ pub use crate::timeinterval::NamedTimeInterval;
 
 use serde::{Deserialize, Deserializer};
 use std::collections::HashSet;
-use std::fmt;
 use std::path::Path;
 
 use crate::{Error, Result};
@@ -310,35 +309,15 @@ where
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
-/// Any YAML scalar as its text: Go's YAML decoder turns `500` or `true` into
-/// the string "500" or "true" when a string is expected.
+/// Any YAML scalar as written: Go's YAML decoder gives a string field the
+/// scalar's text, so `1.0`, `0x1F` and `yes` stay "1.0", "0x1F" and "yes"
+/// (serde-saphyr hands plain scalars to a string as written, too), and
+/// `~` is the empty string.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Text(pub String);
 
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Text;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a string")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_owned()))
-            }
-            fn visit_u64<E: serde::de::Error>(self, v: u64) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_f64<E: serde::de::Error>(self, v: f64) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-            fn visit_bool<E: serde::de::Error>(self, v: bool) -> std::result::Result<Text, E> {
-                Ok(Text(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
+        Ok(Text(Option::<String>::deserialize(d)?.unwrap_or_default()))
     }
 }

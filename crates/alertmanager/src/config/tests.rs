@@ -85,3 +85,16 @@ fn templates_resolve_against_the_files_directory() {
     .unwrap();
     assert_eq!(cfg.templates, ["/etc/am/t/*.tmpl", "/abs/x.tmpl"]);
 }
+
+#[test]
+fn match_values_keep_the_scalar_text() {
+    // amtool config routes show prints {n="",t="yes",v="1.0",w="0x1F"} for this.
+    let cfg = load(
+        "route:\n  receiver: a\n  routes:\n    - match: {v: 1.0, w: 0x1F, t: yes, n: ~}\n      receiver: a\nreceivers: [{name: a}]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        cfg.route.routes[0].all_matchers().to_string(),
+        r#"{n="",t="yes",v="1.0",w="0x1F"}"#
+    );
+}
