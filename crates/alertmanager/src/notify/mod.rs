@@ -139,9 +139,9 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
         .map_err(|e| NotifyError::permanent(format!("reading {path}: {e}")))
 }
 
-/// Builds a receiver's integrations, in the order Alertmanager lists them
-/// (webhook, email, Slack, PagerDuty, Teams, then OpsGenie, VictorOps,
-/// Pushover, WeChat, SNS, Discord, Telegram, Webex; each in config order).
+/// Builds a receiver's integrations in Alertmanager's order (webhook, email,
+/// PagerDuty, OpsGenie, WeChat, Slack, VictorOps, Pushover, SNS, Telegram,
+/// Discord, Webex, then Teams, which came later), each kind in config order.
 ///
 /// Fails when the receiver is invalid, naming the receiver, the integration
 /// and what is wrong.
@@ -167,24 +167,24 @@ pub fn build_integrations(
             .map_err(|e| cfg_err("email", i, e))?;
         out.push(Arc::new(n));
     }
-    for (i, c) in receiver.slack_configs.iter().enumerate() {
-        let n = slack::Slack::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("slack", i, e))?;
-        out.push(Arc::new(n));
-    }
     for (i, c) in receiver.pagerduty_configs.iter().enumerate() {
         let n = pagerduty::Pagerduty::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("pagerduty", i, e))?;
         out.push(Arc::new(n));
     }
-    for (i, c) in receiver.msteams_configs.iter().enumerate() {
-        let n = msteams::MsTeams::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("msteams", i, e))?;
-        out.push(Arc::new(n));
-    }
     for (i, c) in receiver.opsgenie_configs.iter().enumerate() {
         let n = opsgenie::OpsGenie::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("opsgenie", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.wechat_configs.iter().enumerate() {
+        let n = wechat::Wechat::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("wechat", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.slack_configs.iter().enumerate() {
+        let n = slack::Slack::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("slack", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.victorops_configs.iter().enumerate() {
@@ -197,18 +197,8 @@ pub fn build_integrations(
             .map_err(|e| cfg_err("pushover", i, e))?;
         out.push(Arc::new(n));
     }
-    for (i, c) in receiver.wechat_configs.iter().enumerate() {
-        let n = wechat::Wechat::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("wechat", i, e))?;
-        out.push(Arc::new(n));
-    }
     for (i, c) in receiver.sns_configs.iter().enumerate() {
         let n = sns::Sns::new(i, c, global, templates.clone()).map_err(|e| cfg_err("sns", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.discord_configs.iter().enumerate() {
-        let n = discord::Discord::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("discord", i, e))?;
         out.push(Arc::new(n));
     }
     for (i, c) in receiver.telegram_configs.iter().enumerate() {
@@ -216,9 +206,19 @@ pub fn build_integrations(
             .map_err(|e| cfg_err("telegram", i, e))?;
         out.push(Arc::new(n));
     }
+    for (i, c) in receiver.discord_configs.iter().enumerate() {
+        let n = discord::Discord::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("discord", i, e))?;
+        out.push(Arc::new(n));
+    }
     for (i, c) in receiver.webex_configs.iter().enumerate() {
         let n = webex::Webex::new(i, c, global, templates.clone())
             .map_err(|e| cfg_err("webex", i, e))?;
+        out.push(Arc::new(n));
+    }
+    for (i, c) in receiver.msteams_configs.iter().enumerate() {
+        let n = msteams::MsTeams::new(i, c, global, templates.clone())
+            .map_err(|e| cfg_err("msteams", i, e))?;
         out.push(Arc::new(n));
     }
     Ok(out)

@@ -67,8 +67,8 @@ webhook_configs: [{url: "http://127.0.0.1:1/a"}, {url: "http://127.0.0.1:1/b", s
             ("webhook", 0, true),
             ("webhook", 1, false),
             ("email", 0, false),
-            ("slack", 0, false),
             ("pagerduty", 0, true),
+            ("slack", 0, false),
             ("msteams", 0, true),
         ]
     );
