@@ -5,7 +5,10 @@ Builds crates/probe's probe_1000 bench in release mode, starts its target
 server pinned to core 1 and the prober (Sightline's ProbeScheduler with
 1,000 monitors) pinned to core 0, and prints the prober's CPU use and the
 error of each probe's `processing` phase against the delay the target
-injected (1-100 ms). Usage: bench/probe_1000.py [--seconds 60] [--n 1000]
+injected (1-100 ms). The same load is then run through Debian's
+blackbox_exporter (pinned to core 0, driven over /probe from core 1) so the
+figures can be read against the peer's on the same, possibly busy, machine.
+Usage: bench/probe_1000.py [--seconds 60] [--n 1000] [--no-peer]
 """
 import argparse
 import os
@@ -27,6 +30,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--n", type=int, default=1000)
+    ap.add_argument("--no-peer", action="store_true")
     args = ap.parse_args()
     env = dict(os.environ)
     env.setdefault("CARGO_TARGET_DIR", os.path.join(ROOT, "target", "probe"))
@@ -49,7 +53,9 @@ def main():
     if not exe:
         sys.exit("probe_1000 bench binary not found")
     port = free_port()
-    server = subprocess.Popen(["taskset", "-c", "1", exe, "serve", str(port)])
+    import tempfile
+    log = tempfile.NamedTemporaryFile(prefix="probe_1000_target_", suffix=".log", delete=False).name
+    server = subprocess.Popen(["taskset", "-c", "1", exe, "serve", str(port), log])
     try:
         for _ in range(100):
             try:
@@ -60,9 +66,104 @@ def main():
         print(f"prober: taskset -c 0, {args.n} http monitors every 10 s for {args.seconds} s")
         subprocess.run(["taskset", "-c", "0", exe, "probe", str(port), str(args.seconds), str(args.n)],
                        check=True)
+        if not args.no_peer:
+            peer_run(port, args.seconds, args.n)
     finally:
         server.kill()
         server.wait()
+    with open(log) as f:
+        over = sorted(int(x) / 1000 for x in f if x.strip())
+    os.unlink(log)
+    if over:
+        med = over[len(over) // 2]
+        p99 = over[min(len(over) - 1, int(len(over) * 0.99))]
+        print(f"target's own overshoot (accept to response written, minus delay) ms: "
+              f"median={med:.3f} p99={p99:.3f} max={over[-1]:.3f}")
+    print("load average during the run: " + open("/proc/loadavg").read().split()[0]
+          + f" on {os.cpu_count()} cores")
+
+
+PEER = "/usr/bin/prometheus-blackbox-exporter"
+
+
+def delay_us(i):
+    # The same delays as the Rust bench gives its monitors.
+    return 1000 + (i * 997 % 1000) * 99
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        after = f.read().rsplit(")", 1)[1].split()
+    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peer_run(port, seconds, n):
+    """Drives blackbox_exporter with the same targets and rate."""
+    import concurrent.futures
+    import re
+    import tempfile
+    import threading
+    import urllib.parse
+    import urllib.request
+    if not os.path.exists(PEER):
+        print(f"peer: {PEER} missing, skipped")
+        return
+    cfg = tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False)
+    cfg.write("modules:\n  http_2xx:\n    prober: http\n    timeout: 5s\n")
+    cfg.close()
+    bport = free_port()
+    peer = subprocess.Popen(["taskset", "-c", "0", PEER, f"--config.file={cfg.name}",
+                             f"--web.listen-address=127.0.0.1:{bport}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", bport), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        phase = re.compile(r'probe_http_duration_seconds\{phase="processing"\} (\S+)')
+        errors, failed, lock = [], [0], threading.Lock()
+
+        def one(i):
+            target = f"http://127.0.0.1:{port}/delay/{delay_us(i)}"
+            url = f"http://127.0.0.1:{bport}/probe?module=http_2xx&target=" + urllib.parse.quote(target, safe="")
+            body = urllib.request.urlopen(url, timeout=10).read().decode()
+            m = phase.search(body)
+            with lock:
+                if "probe_success 1" in body and m:
+                    errors.append((float(m.group(1)) - delay_us(i) / 1e6) * 1e3)
+                else:
+                    failed[0] += 1
+
+        print(f"peer: blackbox_exporter on taskset -c 0, driven with the same {n} targets every 10 s")
+        cpu0 = cpu_seconds(peer.pid)
+        t0 = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
+            k = 0
+            while True:
+                due = t0 + k * 10.0 / n
+                if due - t0 >= seconds:
+                    break
+                now = time.monotonic()
+                if due > now:
+                    time.sleep(due - now)
+                pool.submit(one, k % n)
+                k += 1
+        wall = time.monotonic() - t0
+        cpu = cpu_seconds(peer.pid) - cpu0
+        errors.sort()
+        absolute = sorted(abs(e) for e in errors)
+        pick = lambda xs, p: xs[min(len(xs) - 1, int(round((len(xs) - 1) * p)))] if xs else float("nan")
+        within = sum(1 for e in absolute if e <= 1.0)
+        print(f"probes={len(errors)} failed={failed[0]} wall_s={wall:.1f} cpu_s={cpu:.2f} cpu_cores={cpu / wall:.4f}")
+        print(f"processing-phase error vs injected delay (ms): min={errors[0]:.3f} median={pick(errors, 0.5):.3f} "
+              f"p99={pick(errors, 0.99):.3f} max={errors[-1]:.3f}; |error| median={pick(absolute, 0.5):.3f} "
+              f"p99={pick(absolute, 0.99):.3f}; within 1 ms: {100.0 * within / max(1, len(absolute)):.1f}%")
+    finally:
+        peer.kill()
+        peer.wait()
+        os.unlink(cfg.name)
 
 
 if __name__ == "__main__":

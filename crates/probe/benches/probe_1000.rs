@@ -6,13 +6,15 @@
 //! (`bench/probe_1000.py` does that):
 //!
 //! ```text
-//! probe_1000 serve PORT                 # the target, on core 1
+//! probe_1000 serve PORT [LOG]           # the target, on core 1
 //! probe_1000 probe PORT SECONDS [N]     # the prober, on core 0
 //! ```
 //!
 //! The target answers `/delay/<µs>` after sleeping that long on a thread of
-//! its own, finishing the last 200 µs by spinning so its own error stays
-//! well below the 1 ms we want to resolve.
+//! its own (Linux's high-resolution sleep overshoots by tens of µs). With LOG it appends, per
+//! request, how long after accepting the connection it finished writing the
+//! response, minus the injected delay (µs): the target's own share of the
+//! error, which the machine's load can make large.
 
 use sightline_probe::{BlackboxConfig, Monitor, ProbeCallback, ProbeScheduler};
 use std::io::{Read, Write};
@@ -20,10 +22,13 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-fn serve(port: u16) {
+fn serve(port: u16, log: Option<String>) {
     let l = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    let log = log.map(|p| Arc::new(Mutex::new(std::fs::File::create(p).expect("log file"))));
     for s in l.incoming() {
+        let accepted = Instant::now();
         let Ok(mut s) = s else { continue };
+        let log = log.clone();
         std::thread::spawn(move || {
             let mut buf = Vec::new();
             let mut chunk = [0u8; 2048];
@@ -41,15 +46,17 @@ fn serve(port: u16) {
                 .and_then(|p| p.split('?').next())
                 .and_then(|p| p.parse().ok())
                 .unwrap_or(0);
+            // A plain sleep: spinning out the last microseconds would be
+            // more exact alone, but several spinning threads starve the
+            // accept loop on the target's single core when probes coincide.
             let deadline = start + Duration::from_micros(us);
-            if us > 200 {
-                std::thread::sleep(Duration::from_micros(us - 200));
-            }
-            while Instant::now() < deadline {
-                std::hint::spin_loop();
-            }
+            std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
             let _ =
                 s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            if let Some(log) = log {
+                let over = accepted.elapsed().as_micros() as i64 - us as i64;
+                let _ = writeln!(log.lock().unwrap(), "{over}");
+            }
         });
     }
 }
@@ -154,7 +161,7 @@ fn main() {
         .filter(|a| a != "--bench")
         .collect();
     match args.first().map(String::as_str) {
-        Some("serve") => serve(args[1].parse().expect("port")),
+        Some("serve") => serve(args[1].parse().expect("port"), args.get(2).cloned()),
         Some("probe") => probe(
             args[1].parse().expect("port"),
             args[2].parse().expect("seconds"),

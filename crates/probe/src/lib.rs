@@ -7,7 +7,8 @@
 //! - [`run_probe`]: runs one module against one target and returns a
 //!   [`ProbeResult`]: the samples blackbox's `/probe` would return (names,
 //!   help texts, labels), a failure cause for outage lists, and log lines.
-//!   [`render_exposition`] and [`render_debug`] print it as blackbox does.
+//!   [`render_exposition`] and [`render_debug`] print it as blackbox does;
+//!   [`probe_endpoint`] is the whole `/probe` handler minus the HTTP server.
 //! - Probers: http (our own HTTP/1.1 client, so every phase is timed),
 //!   tcp (TLS, query/response), dns (UDP, TCP, TLS), grpc (health check over
 //!   h2), icmp (ping sockets or raw sockets).
@@ -22,6 +23,7 @@
 mod cert;
 pub mod config;
 mod dns;
+mod endpoint;
 mod error;
 mod grpc;
 mod http;
@@ -34,6 +36,7 @@ mod tls;
 mod uptime;
 
 pub use config::{BlackboxConfig, Module, Monitor, ProbesConfig};
+pub use endpoint::{probe_endpoint, ProbeQuery, ProbeResponse, EXPOSITION_CONTENT_TYPE};
 pub use error::{Error, Result};
 pub use result::{
     go_float, render_debug, render_exposition, LogLine, MetricFamily, ProbeResult, Sample,
