@@ -15,7 +15,9 @@ use serde::{Deserialize, Deserializer};
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NamedTimeInterval {
-    /// The name routes refer to.
+    /// The name routes refer to (required; checked with the whole file so the
+    /// message is Alertmanager's).
+    #[serde(default)]
     pub name: String,
     /// The periods; the named interval contains a moment any of them contains.
     #[serde(default)]

@@ -203,6 +203,12 @@ impl Config {
         })?;
         let mut intervals = HashSet::new();
         for (i, t) in self.mute_time_intervals.iter().enumerate() {
+            if t.name.is_empty() {
+                return Err((
+                    format!("mute_time_intervals[{i}]"),
+                    "missing name in mute time interval".to_owned(),
+                ));
+            }
             if !intervals.insert(t.name.as_str()) {
                 return Err((
                     format!("mute_time_intervals[{i}].name"),
@@ -211,6 +217,12 @@ impl Config {
             }
         }
         for (i, t) in self.time_intervals.iter().enumerate() {
+            if t.name.is_empty() {
+                return Err((
+                    format!("time_intervals[{i}]"),
+                    "missing name in time interval".to_owned(),
+                ));
+            }
             if !intervals.insert(t.name.as_str()) {
                 return Err((
                     format!("time_intervals[{i}].name"),
