@@ -237,3 +237,7 @@ impl Notifier for Email {
 #[cfg(test)]
 #[path = "email_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "email_tls_tests.rs"]
+mod tls_tests;
