@@ -141,3 +141,160 @@ receivers:
     );
     am.shutdown().unwrap();
 }
+
+const PEER: &str = "/usr/bin/prometheus-alertmanager";
+
+/// A real Alertmanager 0.25, killed on drop.
+struct Peer {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_peer(config: &str) -> Option<Peer> {
+    if !std::path::Path::new(PEER).exists() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "{PEER} is required in CI"
+        );
+        eprintln!("skipping: {PEER} not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("am.yml"), config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = std::process::Command::new(PEER)
+        .arg(format!(
+            "--config.file={}",
+            dir.path().join("am.yml").display()
+        ))
+        .arg(format!(
+            "--storage.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .arg("--cluster.listen-address=")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let peer = Peer {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        _dir: dir,
+    };
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    for _ in 0..100 {
+        if let Ok(r) = reqwest::get(format!("{}/-/ready", peer.base)).await {
+            if r.status().is_success() {
+                return Some(peer);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("alertmanager did not become ready");
+}
+
+/// Each notification as its alerts' `name:status`, in payload order.
+fn drain(rx: &mut mpsc::UnboundedReceiver<serde_json::Value>) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    while let Ok(v) = rx.try_recv() {
+        let alerts = v["alerts"].as_array().cloned().unwrap_or_default();
+        out.push(
+            alerts
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{}:{}",
+                        a["labels"]["alertname"].as_str().unwrap_or(""),
+                        a["status"].as_str().unwrap_or("")
+                    )
+                })
+                .collect(),
+        );
+    }
+    out
+}
+
+/// The same alerts, posted at the same moments, to a real Alertmanager and
+/// to ours, each with a webhook receiver: the notifications must agree.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_match_real_alertmanager() {
+    let (peer_url, mut peer_rx) = webhook_server(0).await;
+    let (our_url, mut our_rx) = webhook_server(0).await;
+    let config = |url: &str| {
+        format!(
+            r#"
+route:
+  receiver: hook
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: {url}
+"#
+        )
+    };
+    let Some(peer) = start_peer(&config(&peer_url)).await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let ours = Alertmanager::start(
+        Config::load_str(&config(&our_url), "alertmanager.yml").unwrap(),
+        AlertmanagerOptions::new(dir.path()),
+    )
+    .unwrap();
+    let http = reqwest::Client::new();
+    let t0 = chrono::Utc::now();
+    let post = |name: &str, ends_at: chrono::DateTime<chrono::Utc>| {
+        let body = serde_json::json!([{
+            "labels": {"alertname": name},
+            "startsAt": api_time::format(&t0),
+            "endsAt": api_time::format(&ends_at),
+        }]);
+        let parsed: Vec<PostableAlert> = serde_json::from_value(body.clone()).unwrap();
+        ours.put_alerts(parsed).unwrap();
+        let req = http
+            .post(format!("{}/api/v2/alerts", peer.base))
+            .json(&body)
+            .send();
+        async move {
+            assert!(req.await.unwrap().status().is_success());
+        }
+    };
+    let later = t0 + chrono::Duration::hours(1);
+    // A at 0 (group flushes at 1), B at 1.5 (joins; flush at 3), A resolved
+    // at 4 (flush at 5 reports it), nothing new by 7.
+    post("A", later).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    post("B", later).await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    post("A", chrono::Utc::now()).await;
+    tokio::time::sleep(Duration::from_millis(3000)).await;
+    let theirs = drain(&mut peer_rx);
+    let mine = drain(&mut our_rx);
+    assert_eq!(
+        theirs,
+        vec![
+            vec!["A:firing".to_string()],
+            vec!["A:firing".to_string(), "B:firing".to_string()],
+            vec!["A:resolved".to_string(), "B:firing".to_string()],
+        ],
+        "the peer did not behave as computed by hand"
+    );
+    assert_eq!(mine, theirs);
+    ours.shutdown().unwrap();
+}
