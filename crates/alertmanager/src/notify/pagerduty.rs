@@ -42,10 +42,15 @@ impl Pagerduty {
         templates: Arc<Templates>,
     ) -> Result<Pagerduty, String> {
         let v1 = config.routing_key.is_none() && config.routing_key_file.is_none();
-        let url = match &config.url {
-            Some(u) => u.clone(),
-            None if v1 => V1_URL.to_owned(),
-            None => global.pagerduty_url.clone(),
+        // Alertmanager sends v1 events to PagerDuty's fixed endpoint and
+        // applies `url` (or `global.pagerduty_url`) to v2 only.
+        let url = if v1 {
+            V1_URL.to_owned()
+        } else {
+            config
+                .url
+                .clone()
+                .unwrap_or_else(|| global.pagerduty_url.clone())
         };
         let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Pagerduty {
@@ -55,6 +60,10 @@ impl Pagerduty {
             client: HttpClient::new(http, None)?,
             templates,
         })
+    }
+
+    fn v1(&self) -> bool {
+        self.config.routing_key.is_none() && self.config.routing_key_file.is_none()
     }
 
     fn key(
@@ -200,7 +209,14 @@ impl Notifier for Pagerduty {
     async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let body = self.message(ctx, &data.to_value(), &data.status)?;
-        self.client.post_json(&self.url, &body).await
+        let sent = self.client.post_json(&self.url, &body).await;
+        // The v1 API answers 403 when it rate-limits, so that is worth a retry.
+        match sent {
+            Err(e) if self.v1() && e.message.starts_with("unexpected status code 403") => {
+                Err(NotifyError::retryable(e.message))
+            }
+            other => other,
+        }
     }
 }
 
@@ -285,7 +301,9 @@ mod tests {
     #[tokio::test]
     async fn events_v1_with_service_key() {
         let mut srv = TestServer::start().await;
-        let p = pd(&format!("service_key: sk\nurl: '{}/v1'", srv.url));
+        let mut p = pd("service_key: sk");
+        assert_eq!(p.url, V1_URL);
+        p.url = format!("{}/v1", srv.url);
         let alerts = sample_alerts();
         p.notify(&ctx(), &[alerts[1].clone()]).await.unwrap();
         assert_eq!(
@@ -297,8 +315,16 @@ mod tests {
         assert_eq!(body["event_type"], "trigger");
         assert_eq!(body["description"], "[FIRING:1] Disk (api)");
         assert_eq!(body["details"]["num_firing"], "1");
-        // Without a url, v1 goes to PagerDuty's generic endpoint.
-        assert_eq!(pd("service_key: sk").url, V1_URL);
+        // v1 ignores `url`, as Alertmanager does; v2 uses it.
+        assert_eq!(pd("service_key: sk\nurl: 'http://x/'").url, V1_URL);
+        assert_eq!(pd("routing_key: rk\nurl: 'http://x/'").url, "http://x/");
+        // v1 rate limiting (403) is retried; v2's 403 is not.
+        srv.status.store(403, std::sync::atomic::Ordering::SeqCst);
+        assert!(p.notify(&ctx(), &alerts).await.unwrap_err().retryable);
+        srv.next().await;
+        let mut p2 = pd("routing_key: rk");
+        p2.url = format!("{}/v2", srv.url);
+        assert!(!p2.notify(&ctx(), &alerts).await.unwrap_err().retryable);
         assert_eq!(
             pd("routing_key: rk").url,
             "https://events.pagerduty.com/v2/enqueue"
