@@ -180,7 +180,11 @@ mod tests {
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  slack_configs:\n  - api_url: '{url}/slack'\n    channel: '#ops'\n    send_resolved: true\n\
-                 \x20   fields: [{{title: Job, value: '{{{{ .CommonLabels.job }}}}', short: true}}]\n\
+                 \x20   fields: [{{title: Job, value: '{{{{ .CommonLabels.job }}}}', short: true}}, {{title: S, value: '{{{{ .Status }}}}'}}]\n\
+                 \x20   short_fields: true\n    icon_url: ''\n    icon_emoji: ':fire:'\n    link_names: true\n\
+                 \x20   image_url: 'http://img/{{{{ .Status }}}}'\n    thumb_url: 'http://thumb'\n\
+                 \x20   actions: [{{type: button, text: 'Run {{{{ .Status }}}}', url: 'http://rb', style: danger}},\
+                  {{type: button, text: t, name: n, value: v, confirm: {{text: sure, title: T}}}}]\n\
                  \x20 pagerduty_configs:\n  - routing_key: rk\n    url: '{url}/pd'\n    severity: warning\n    class: '{{{{ .Status }}}}'\n"
             )
         };
@@ -222,7 +226,9 @@ mod tests {
 
         let (ts, os) = (&theirs["/slack"], &ours["/slack"]);
         assert_eq!(keys(ts), keys(os), "theirs {ts:#}\nours {os:#}");
-        assert_eq!(ts["channel"], os["channel"]);
+        for k in ["channel", "icon_emoji", "link_names"] {
+            assert_eq!(ts[k], os[k], "slack {k}: theirs {ts:#}\nours {os:#}");
+        }
         let (ta, oa) = (&ts["attachments"][0], &os["attachments"][0]);
         assert_eq!(keys(ta), keys(oa), "theirs {ta:#}\nours {oa:#}");
         // Our subject line is written to read as Alertmanager's.
@@ -233,8 +239,14 @@ mod tests {
             "mrkdwn_in",
             "callback_id",
             "footer",
+            "actions",
+            "image_url",
+            "thumb_url",
         ] {
-            assert_eq!(ta[k], oa[k], "slack attachment {k}");
+            assert_eq!(
+                ta[k], oa[k],
+                "slack attachment {k}: theirs {ta:#}\nours {oa:#}"
+            );
         }
 
         let (tp, op) = (&theirs["/pd"], &ours["/pd"]);
