@@ -86,12 +86,18 @@ impl Config {
     /// Parses and validates `text`; `origin` names it in errors, and its
     /// directory (if any) anchors relative template paths.
     pub fn load_str(text: &str, origin: &str) -> Result<Config> {
-        let raw: RawConfig = if text.trim().is_empty() {
-            // An empty document has no route; say so as Alertmanager does.
-            return Err(Error::Config(format!("{origin}: no routes provided")));
-        } else {
-            location::deserialize(text, origin)?
-        };
+        // A file with no YAML content never reaches Alertmanager's
+        // section checks; it has its own message for that case.
+        let blank = text.lines().all(|l| {
+            let l = l.trim();
+            l.is_empty() || l.starts_with('#') || l == "---" || l == "..."
+        });
+        if blank {
+            return Err(Error::Config(format!(
+                "{origin}: no route provided in config"
+            )));
+        }
+        let raw: RawConfig = location::deserialize(text, origin)?;
         let fail = |path: &str, msg: String| location::located(text, origin, path, &msg);
         let Some(route) = raw.route else {
             return Err(fail("", "no routes provided".to_owned()));
