@@ -136,20 +136,26 @@ def peer_run(port, seconds, n):
                 else:
                     failed[0] += 1
 
-        print(f"peer: blackbox_exporter on taskset -c 0, driven with the same {n} targets every 10 s")
+        print(f"peer: blackbox_exporter on taskset -c 0, driven with the same {n} targets on the same schedule")
         cpu0 = cpu_seconds(peer.pid)
         t0 = time.monotonic()
-        with concurrent.futures.ThreadPoolExecutor(max_workers=64) as pool:
-            k = 0
-            while True:
-                due = t0 + k * 10.0 / n
-                if due - t0 >= seconds:
-                    break
-                now = time.monotonic()
-                if due > now:
-                    time.sleep(due - now)
-                pool.submit(one, k % n)
-                k += 1
+        # The same schedule as Sightline's: each target at a fixed offset in
+        # its 10 s interval, FNV-1a of "monitor\0target" (scheduler.rs).
+        def offset(i):
+            h = 0xCBF29CE484222325
+            key = f"m{i}".encode() + b"\0" + f"http://127.0.0.1:{port}/delay/{delay_us(i)}".encode()
+            for b in key:
+                h = ((h ^ b) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+            return (h % 10_000_000_000) / 1e9
+        slots = sorted((offset(i), i) for i in range(n))
+        with concurrent.futures.ThreadPoolExecutor(max_workers=128) as pool:
+            for rnd in range(int(seconds // 10)):
+                for off, i in slots:
+                    due = t0 + rnd * 10.0 + off
+                    now = time.monotonic()
+                    if due > now:
+                        time.sleep(due - now)
+                    pool.submit(one, i)
         wall = time.monotonic() - t0
         cpu = cpu_seconds(peer.pid) - cpu0
         errors.sort()

@@ -23,7 +23,15 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 fn serve(port: u16, log: Option<String>) {
-    let l = TcpListener::bind(("127.0.0.1", port)).expect("bind");
+    // A deep accept queue: with std's 128 a stalled accept loop on a busy
+    // core drops handshakes, and the client's retransmission after 1 s
+    // would be charged to the prober.
+    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    sock.set_reuse_address(true).expect("reuseaddr");
+    let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
+    sock.bind(&addr.into()).expect("bind");
+    sock.listen(4096).expect("listen");
+    let l: TcpListener = sock.into();
     let log = log.map(|p| Arc::new(Mutex::new(std::fs::File::create(p).expect("log file"))));
     for s in l.incoming() {
         let accepted = Instant::now();
