@@ -126,11 +126,22 @@ impl Matcher {
     }
 }
 
-/// Printed as Alertmanager prints it: `name="value"` with the value quoted as
-/// Go's `%q` quotes it.
+/// Printed as Alertmanager 0.25 prints it: `name="value"`, with only `\\`,
+/// newline and `"` escaped (OpenMetrics escaping, not Go's `%q`: a tab or
+/// a non-printable character is printed as it is). Route keys are built from
+/// this, so it must be exact.
 impl fmt::Display for Matcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}{}{}", self.name, self.op, go_quote(&self.value))
+        write!(f, "{}{}\"", self.name, self.op)?;
+        for c in self.value.chars() {
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '"' => f.write_str("\\\"")?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        f.write_str("\"")
     }
 }
 
@@ -201,7 +212,8 @@ fn ascii_perl_classes(src: &str) -> String {
     out
 }
 
-/// Quotes `s` as Go's `strconv.Quote` does: printable characters stay,
+/// Quotes `s` as Go's `strconv.Quote` (`%q`) does, as label sets print in
+/// group keys: printable characters stay,
 /// `"` and `\` are escaped, control characters use `\n`-style or `\xNN`
 /// escapes and other non-printable characters `\uXXXX` / `\UXXXXXXXX`.
 pub fn go_quote(s: &str) -> String {
