@@ -150,3 +150,18 @@ receivers: [{name: hook}]
         r#"{}/{env!="dev"}:{alertname="Y"}"#
     );
 }
+
+#[test]
+fn group_labels_quote_as_go_in_group_keys() {
+    // The groupKey a real Alertmanager 0.25 posted for this alert under
+    // `group_by: ['...']`.
+    let r = tree("route: {receiver: hook, group_by: ['...']}\nreceivers: [{name: hook}]\n");
+    let labels = ls(&[
+        ("alertname", "Q"),
+        ("v", "a\tb\u{a0}é\u{200b}\u{1}\u{ad}😀\u{e000}"),
+    ]);
+    assert_eq!(
+        r.group_key(&r.group_labels(&labels)),
+        r#"{}:{alertname="Q", v="a\tb\u00a0é\u200b\x01\u00ad😀\ue000"}"#
+    );
+}
