@@ -184,7 +184,8 @@ fn routing_matches_amtool() {
 /// Our tree in `amtool config routes show`'s words: one `(depth, line)` per
 /// route, parents first.
 fn show_tree(route: &Route, depth: usize, out: &mut Vec<(usize, String)>) {
-    let mut line = if depth == 0 {
+    // amtool calls any route without matchers "default-route".
+    let mut line = if route.matchers.is_empty() {
         "default-route".to_owned()
     } else {
         route.matchers.to_string()

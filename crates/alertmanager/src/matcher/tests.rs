@@ -146,3 +146,21 @@ fn api_shape_round_trips() {
     };
     assert!(Matcher::try_from(&bad).is_err());
 }
+
+#[test]
+fn braces_and_commas_as_amtool_reads_them() {
+    // What `amtool config routes show` prints for these `matchers:` entries.
+    let show = |s: &str| {
+        let mut ms = Matchers(parse_matchers(s).unwrap());
+        ms.sort();
+        ms.to_string()
+    };
+    assert_eq!(show("{a=b"), r#"{a="b"}"#);
+    assert_eq!(show("a=b}"), r#"{a="b"}"#);
+    assert_eq!(show(r#"a="x\,y""#), r#"{a="x\\,y"}"#);
+    assert_eq!(show(r#"a=~"x\\d""#), r#"{a=~"x\\d"}"#);
+    assert_eq!(
+        parse_matchers(r#"a="b",c"#).unwrap_err().to_string(),
+        "bad matcher format: c"
+    );
+}
