@@ -9,9 +9,12 @@
 //! - [`prometheus`]: the Prometheus HTTP API (`/api/v1/query`, `/api/v1/query_range`,
 //!   `/api/v1/series`, `/api/v1/labels`, `/api/v1/status/*`, `/api/v1/write`,
 //!   `/api/v1/targets`, ...), with PromQL run by [`prometheus::QueryEngine`].
+//! - [`alertmanager`]: Alertmanager's API v2 over the built-in Alertmanager,
+//!   and the notification history.
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 
+pub mod alertmanager;
 pub mod native;
 pub mod ops;
 pub mod prometheus;
