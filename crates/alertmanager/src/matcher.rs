@@ -151,50 +151,75 @@ pub(crate) fn compile_anchored(value: &str) -> Result<Regex> {
         .map_err(|e| Error::BadInput(format!("invalid regular expression {value:?}: {e}")))
 }
 
-/// Go's (RE2's) `\d`, `\w`, `\s` and `\b` are ASCII-only, the regex crate's
-/// are Unicode-aware; rewriting them keeps `\d` from matching, say, Thai
-/// digits that Alertmanager would not match. Inside brackets the classes
-/// become nested classes, which the regex crate accepts.
+/// Rewrites a Go (RE2) regex into one the regex crate reads the same way:
+///
+/// - Go's `\d`, `\w`, `\s` and `\b` are ASCII-only, the regex crate's are
+///   Unicode-aware; rewriting them keeps `\d` from matching, say, Thai
+///   digits that Alertmanager would not match. Inside brackets the classes
+///   become nested classes, which the regex crate accepts.
+/// - Go reads a `{` that does not start a repetition (`a{`, `a{,3}`, `{x}`)
+///   as a literal, and `\Q...\E` as quoted text; the regex crate refuses
+///   both, so they are escaped.
 fn ascii_perl_classes(src: &str) -> String {
+    let chars: Vec<char> = src.chars().collect();
     let mut out = String::with_capacity(src.len() + 8);
-    let mut chars = src.chars().peekable();
     let mut in_class = false;
-    while let Some(c) = chars.next() {
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        i += 1;
         match c {
-            '\\' => match chars.next() {
-                Some('d') => out.push_str("[0-9]"),
-                Some('D') => out.push_str("[^0-9]"),
-                Some('w') => out.push_str("[0-9A-Za-z_]"),
-                Some('W') => out.push_str("[^0-9A-Za-z_]"),
-                Some('s') => out.push_str("[\\t\\n\\f\\r ]"),
-                Some('S') => out.push_str("[^\\t\\n\\f\\r ]"),
-                Some('b') if !in_class => out.push_str("(?-u:\\b)"),
-                Some('B') if !in_class => out.push_str("(?-u:\\B)"),
-                Some(e) => {
+            '\\' => {
+                let Some(&e) = chars.get(i) else {
                     out.push('\\');
-                    out.push(e);
+                    break;
+                };
+                i += 1;
+                match e {
+                    'd' => out.push_str("[0-9]"),
+                    'D' => out.push_str("[^0-9]"),
+                    'w' => out.push_str("[0-9A-Za-z_]"),
+                    'W' => out.push_str("[^0-9A-Za-z_]"),
+                    's' => out.push_str("[\\t\\n\\f\\r ]"),
+                    'S' => out.push_str("[^\\t\\n\\f\\r ]"),
+                    'b' if !in_class => out.push_str("(?-u:\\b)"),
+                    'B' if !in_class => out.push_str("(?-u:\\B)"),
+                    'Q' if !in_class => {
+                        while i < chars.len()
+                            && !(chars[i] == '\\' && chars.get(i + 1) == Some(&'E'))
+                        {
+                            out.push_str(&regex::escape(&chars[i].to_string()));
+                            i += 1;
+                        }
+                        i += 2;
+                    }
+                    e => {
+                        out.push('\\');
+                        out.push(e);
+                    }
                 }
-                None => out.push('\\'),
-            },
+            }
+            '{' if !in_class && !starts_repetition(&chars[i..]) => out.push_str("\\{"),
             '[' if !in_class => {
                 in_class = true;
                 out.push('[');
-                if chars.peek() == Some(&'^') {
+                if chars.get(i) == Some(&'^') {
                     out.push('^');
-                    chars.next();
+                    i += 1;
                 }
                 // RE2 reads a `]` first in a class as a literal; the regex
                 // crate does too, but escaping it keeps our `in_class` right.
-                if chars.peek() == Some(&']') {
+                if chars.get(i) == Some(&']') {
                     out.push_str("\\]");
-                    chars.next();
+                    i += 1;
                 }
             }
-            '[' if chars.peek() == Some(&':') => {
+            '[' if chars.get(i) == Some(&':') => {
                 out.push('[');
-                for p in chars.by_ref() {
-                    out.push(p);
-                    if p == ']' {
+                while i < chars.len() {
+                    out.push(chars[i]);
+                    i += 1;
+                    if chars[i - 1] == ']' {
                         break;
                     }
                 }
@@ -210,6 +235,18 @@ fn ascii_perl_classes(src: &str) -> String {
         }
     }
     out
+}
+
+/// Whether the text after a `{` completes a repetition Go accepts:
+/// `n}`, `n,}` or `n,m}`.
+fn starts_repetition(rest: &[char]) -> bool {
+    let Some(end) = rest.iter().position(|&c| c == '}') else {
+        return false;
+    };
+    let body: String = rest[..end].iter().collect();
+    let (min, max) = body.split_once(',').unwrap_or((&body, "0"));
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    !min.is_empty() && digits(min) && digits(max)
 }
 
 /// Quotes `s` as Go's `strconv.Quote` (`%q`) does, as label sets print in

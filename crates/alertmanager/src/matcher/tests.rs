@@ -164,3 +164,17 @@ fn braces_and_commas_as_amtool_reads_them() {
         "bad matcher format: c"
     );
 }
+
+#[test]
+fn go_literal_braces_and_quoting() {
+    // amtool check-config accepts all of these; Go reads the braces
+    // literally and \Q...\E as quoted text.
+    let m = |re: &str, v: &str| Matcher::new("a", MatchOp::Regexp, re).unwrap().matches(v);
+    assert!(m("a{", "a{"));
+    assert!(m("a{,3}", "a{,3}") && !m("a{,3}", "aaa"));
+    assert!(m("x{x}", "x{x}"));
+    assert!(m(r"\Qa.b\E+", "a.bb") && !m(r"\Qa.b\E", "axb"));
+    assert!(m(r"\Qa.b", "a.b"));
+    assert!(m("a{2}", "aa") && m("a{1,}", "aaa") && m("a{1,2}b", "ab"));
+    assert!(m("[{]", "{"));
+}
