@@ -26,7 +26,8 @@ fn serve(port: u16, log: Option<String>) {
     // A deep accept queue: with std's 128 a stalled accept loop on a busy
     // core drops handshakes, and the client's retransmission after 1 s
     // would be charged to the prober.
-    let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    let sock =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
     sock.set_reuse_address(true).expect("reuseaddr");
     let addr: std::net::SocketAddr = ([127, 0, 0, 1], port).into();
     sock.bind(&addr.into()).expect("bind");

@@ -102,7 +102,11 @@ async fn run_loop(m: &Monitor, target: &str, cb: ProbeCallback) {
         ticker.tick().await;
         let ts = now_ms();
         let result = run_probe(&m.module, target, m.timeout).await;
-        cb(m, &result, ts);
+        // A panicking callback must not end this target's loop for good.
+        let call = std::panic::AssertUnwindSafe(|| cb(m, &result, ts));
+        if std::panic::catch_unwind(call).is_err() {
+            tracing::error!(monitor = %m.name, target, "probe result callback panicked");
+        }
     }
 }
 

@@ -101,3 +101,36 @@ fn record_text_is_miekg_style() {
     };
     assert_eq!(rec.text(), "a.\t5\tIN\tSOA\tx");
 }
+
+#[tokio::test]
+async fn over_tcp() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = l.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let (mut s, _) = l.accept().await.unwrap();
+        let mut len = [0u8; 2];
+        s.read_exact(&mut len).await.unwrap();
+        let mut q = vec![0u8; u16::from_be_bytes(len) as usize];
+        s.read_exact(&mut q).await.unwrap();
+        // One AAAA answer for ::1 (hand-built), behind its length prefix.
+        q[2] = 0x81;
+        q[3] = 0x80;
+        q[7] = 1;
+        q.extend_from_slice(b"\xc0\x0c\x00\x1c\x00\x01\x00\x00\x00\x3c\x00\x10");
+        q.extend_from_slice(&[0; 15]);
+        q.push(1);
+        let mut out = (q.len() as u16).to_be_bytes().to_vec();
+        out.extend_from_slice(&q);
+        s.write_all(&out).await.unwrap();
+    });
+    let text = "modules:\n  d:\n    prober: dns\n    dns:\n      transport_protocol: tcp\n      query_name: example.org\n      query_type: AAAA\n      validate_answer_rrs:\n        fail_if_none_matches_regexp: ['IN\\tAAAA\\t::1$']\n";
+    let m = BlackboxConfig::parse(text, "t")
+        .unwrap()
+        .modules
+        .remove("d")
+        .unwrap();
+    let r = run_probe(&m, &format!("127.0.0.1:{port}"), Duration::from_secs(5)).await;
+    assert!(r.success, "{:?}", r.failure);
+    assert_eq!(r.value("probe_dns_answer_rrs"), Some(1.0));
+}
