@@ -19,6 +19,27 @@
 //!
 //! A failed probe is not an [`Error`]: it is a result with
 //! `probe_success 0`. [`Error`] is for bad configuration and state files.
+//!
+//! ```no_run
+//! use sightline_probe::{ProbeCallback, ProbeScheduler, ProbesConfig, UptimeTracker};
+//! use std::sync::{Arc, Mutex};
+//!
+//! # async fn wire() -> sightline_probe::Result<()> {
+//! let text = "monitors:\n  - name: home\n    module: { prober: http }\n    targets: [http://127.0.0.1:8080/]\n";
+//! let monitors = ProbesConfig::parse(text, "sightline.yml")?.monitors(std::path::Path::new("."))?;
+//! let uptime = Arc::new(Mutex::new(UptimeTracker::open(std::path::Path::new("data/probes"))?));
+//! let u = uptime.clone();
+//! let callback: ProbeCallback = Arc::new(move |monitor, result, ts_ms| {
+//!     // Store result.families as series here (labels: monitor, target, ...).
+//!     u.lock().unwrap().record(&monitor.name, &result.target, monitor.interval, result, ts_ms);
+//! });
+//! let scheduler = ProbeScheduler::start(monitors, callback);
+//! // ... on shutdown:
+//! scheduler.stop().await;
+//! uptime.lock().unwrap().save()?;
+//! # Ok(())
+//! # }
+//! ```
 
 mod cert;
 pub mod config;
