@@ -459,11 +459,15 @@ fn inhibition_matches_alertmanager() {
         firing = alerts.iter().filter(|a| !a.resolved_at(check_time)).count();
         assert_eq!(items.len(), firing, "the peer lists the firing alerts");
         (listed, inhibited, failures) = (items.len(), 0, Vec::new());
+        let snapshot = inhibitor.snapshot(&refs, check_time);
         for item in &items {
             let labels: LabelSet = serde_json::from_value(item["labels"].clone()).unwrap();
             let by_peer: Vec<String> =
                 serde_json::from_value(item["status"]["inhibitedBy"].clone()).unwrap_or_default();
             let ours = inhibitor.inhibited_by(&labels, &refs, check_time);
+            if snapshot.inhibited_by(&labels) != ours {
+                failures.push(format!("{labels:?}: snapshot and scan disagree"));
+            }
             if ours.is_some() {
                 inhibited += 1;
             }
