@@ -17,7 +17,7 @@ use sightline_alertmanager::history::HistoryFilter;
 use sightline_alertmanager::manager::Alertmanager;
 use std::sync::Arc;
 
-fn parse_time(key: &str, v: &str) -> Result<DateTime<Utc>, Response> {
+fn parse_time(key: &str, v: &str) -> Result<DateTime<Utc>, String> {
     if let Ok(t) = DateTime::parse_from_rfc3339(v) {
         return Ok(t.with_timezone(&Utc));
     }
@@ -25,10 +25,7 @@ fn parse_time(key: &str, v: &str) -> Result<DateTime<Utc>, Response> {
         .ok()
         .and_then(|s| DateTime::from_timestamp_millis((s * 1000.0) as i64))
         .ok_or_else(|| {
-            error(
-                StatusCode::BAD_REQUEST,
-                &format!("invalid parameter {key:?}: cannot parse {v:?} to a valid timestamp"),
-            )
+            format!("invalid parameter {key:?}: cannot parse {v:?} to a valid timestamp")
         })
 }
 
@@ -44,11 +41,11 @@ pub(super) async fn notifications(
             "alertname" => f.alertname = Some(v),
             "since" => match parse_time(&k, &v) {
                 Ok(t) => f.since = Some(t),
-                Err(r) => return r,
+                Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
             },
             "until" => match parse_time(&k, &v) {
                 Ok(t) => f.until = Some(t),
-                Err(r) => return r,
+                Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
             },
             "limit" => match v.parse() {
                 Ok(n) => f.limit = Some(n),

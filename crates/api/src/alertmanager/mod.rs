@@ -77,27 +77,25 @@ fn pairs(raw: Option<String>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn parse_bool(key: &str, v: &str) -> Result<bool, Response> {
+fn parse_bool(key: &str, v: &str) -> Result<bool, String> {
     match v {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(error(
-            StatusCode::BAD_REQUEST,
-            &format!("{key} in query must be of type boolean: {v:?}"),
-        )),
+        _ => Err(format!("{key} in query must be of type boolean: {v:?}")),
     }
 }
 
 /// `filter=` matchers (each one matcher in Alertmanager's syntax).
-fn filter_matchers(pairs: &[(String, String)]) -> Result<Vec<Matcher>, Response> {
+fn filter_matchers(pairs: &[(String, String)]) -> Result<Vec<Matcher>, String> {
     pairs
         .iter()
         .filter(|(k, _)| k == "filter")
-        .map(|(_, v)| parse_matcher(v).map_err(|e| error(StatusCode::BAD_REQUEST, &e.to_string())))
+        .map(|(_, v)| parse_matcher(v).map_err(|e| e.to_string()))
         .collect()
 }
 
-fn alert_filter(raw: Option<String>) -> Result<AlertFilter, Response> {
+/// The alert filter of a query string; `Err` is the 400's message.
+fn alert_filter(raw: Option<String>) -> Result<AlertFilter, String> {
     let pairs = pairs(raw);
     let mut f = AlertFilter {
         matchers: filter_matchers(&pairs)?,
@@ -119,7 +117,7 @@ fn alert_filter(raw: Option<String>) -> Result<AlertFilter, Response> {
 async fn get_alerts(State(am): State<Arc<Alertmanager>>, RawQuery(q): RawQuery) -> Response {
     let f = match alert_filter(q) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
     };
     match am.alerts(&f) {
         Ok(v) => json(StatusCode::OK, &v),
@@ -141,7 +139,7 @@ async fn post_alerts(State(am): State<Arc<Alertmanager>>, body: Bytes) -> Respon
 async fn get_groups(State(am): State<Arc<Alertmanager>>, RawQuery(q): RawQuery) -> Response {
     let f = match alert_filter(q) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err(msg) => return error(StatusCode::BAD_REQUEST, &msg),
     };
     match am.alert_groups(&f) {
         Ok(v) => json(StatusCode::OK, &v),
@@ -152,7 +150,7 @@ async fn get_groups(State(am): State<Arc<Alertmanager>>, RawQuery(q): RawQuery) 
 async fn get_silences(State(am): State<Arc<Alertmanager>>, RawQuery(q): RawQuery) -> Response {
     match filter_matchers(&pairs(q)) {
         Ok(m) => json(StatusCode::OK, &am.silences(&m)),
-        Err(r) => r,
+        Err(msg) => error(StatusCode::BAD_REQUEST, &msg),
     }
 }
 
