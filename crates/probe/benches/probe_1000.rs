@@ -116,6 +116,8 @@ fn probe(port: u16, seconds: u64, n: usize) {
         })
         .collect();
     let errors: Arc<Mutex<Vec<f64>>> = Arc::default();
+    let by_time: Arc<Mutex<Vec<(i64, f64)>>> = Arc::default();
+    let bt = by_time.clone();
     let failures = Arc::new(Mutex::new(0usize));
     let (e2, f2) = (errors.clone(), failures.clone());
     let cb: ProbeCallback = Arc::new(move |m, r, _ts| {
@@ -128,6 +130,9 @@ fn probe(port: u16, seconds: u64, n: usize) {
             .labelled_value("probe_http_duration_seconds", "phase", "processing")
             .unwrap_or(f64::NAN);
         e2.lock().unwrap().push((processing - us / 1e6) * 1e3);
+        bt.lock()
+            .unwrap()
+            .push((_ts, (processing - us / 1e6) * 1e3));
     });
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
@@ -138,6 +143,19 @@ fn probe(port: u16, seconds: u64, n: usize) {
     });
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
+    // Median error per 10 s round, to tell start-up effects from the rest.
+    let mut rounds: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
+    for (ts, e) in by_time.lock().unwrap().iter() {
+        rounds.entry(ts / 10_000).or_default().push(*e);
+    }
+    let per_round: Vec<String> = rounds
+        .values_mut()
+        .map(|v| {
+            v.sort_by(f64::total_cmp);
+            format!("{:.2}", percentile(v, 0.5))
+        })
+        .collect();
+    println!("median error per 10 s round (ms): {}", per_round.join(" "));
     let mut errs = errors.lock().unwrap().clone();
     errs.sort_by(f64::total_cmp);
     let abs: Vec<f64> = {
