@@ -1,14 +1,21 @@
 //! Getting rule alerts out: the notify callback the rule manager calls
 //! after each group evaluation, feeding the alert sender (external
-//! Alertmanagers from `alerting.alertmanagers`); and the `/metrics`
-//! collectors for rules and notifications, named after Prometheus's
-//! `prometheus_rule_*` and `prometheus_notifications_*`.
+//! Alertmanagers from `alerting.alertmanagers`) and the built-in
+//! Alertmanager (`--alertmanager.config.file`); and the `/metrics`
+//! collectors for rules, notifications and the Alertmanager, named after
+//! Prometheus's `prometheus_rule_*`, `prometheus_notifications_*` and
+//! Alertmanager's `alertmanager_*`.
 
 use crate::telemetry::{encode_counter, encode_gauge};
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use sightline_alertmanager::config::Config as AmConfig;
+use sightline_alertmanager::dispatch::NotifyCounts;
+use sightline_alertmanager::manager::{
+    Alertmanager, AlertmanagerOptions, PostableAlert as AmPostable,
+};
 use sightline_ingest::alert_sender::{AlertSender, PostableAlert, DEFAULT_QUEUE_CAPACITY};
 use sightline_rules::{NotifyFn, OutgoingAlert, RuleManager};
 use std::sync::atomic::Ordering;
@@ -202,6 +209,149 @@ impl Collector for RuleCollector {
             for r in &rows {
                 let labels = [("rule_group", r.group.as_str())];
                 ConstCounter::new(pick(r)).encode(fam.encode_family(&labels)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The built-in Alertmanager of `--alertmanager.config.file`, started on
+/// the current runtime with its state under `<data-dir>/alertmanager`.
+pub fn start_alertmanager(
+    path: &std::path::Path,
+    data_dir: &std::path::Path,
+    external_url: &str,
+) -> anyhow::Result<Arc<Alertmanager>> {
+    let cfg = AmConfig::load_file(path).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut opts = AlertmanagerOptions::new(data_dir.join("alertmanager"));
+    opts.external_url = external_url.to_owned();
+    opts.config_base_dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    std::fs::create_dir_all(&opts.data_dir)?;
+    Alertmanager::start(cfg, opts).map_err(|e| anyhow::anyhow!("starting the Alertmanager: {e}"))
+}
+
+/// Re-reads the Alertmanager's config file and applies it; a bad file
+/// leaves the running config in force.
+pub fn reload_alertmanager(am: &Alertmanager, path: &std::path::Path) -> Result<(), String> {
+    let cfg = AmConfig::load_file(path).map_err(|e| e.to_string())?;
+    am.apply_config(cfg)
+        .map_err(|e| format!("alertmanager config: {e}"))
+}
+
+/// A sink that hands alerts straight to the built-in Alertmanager, as
+/// Prometheus would post them to `/api/v2/alerts`.
+pub fn internal_sink(am: Arc<Alertmanager>) -> AlertSink {
+    Arc::new(move |alerts: &[OutgoingAlert]| {
+        let posted = alerts
+            .iter()
+            .map(|a| AmPostable {
+                labels: a
+                    .labels
+                    .iter()
+                    .map(|l| (l.name.clone(), l.value.clone()))
+                    .collect(),
+                annotations: a.annotations.clone(),
+                starts_at: chrono::DateTime::from_timestamp_millis(a.starts_at),
+                ends_at: chrono::DateTime::from_timestamp_millis(a.ends_at),
+                generator_url: a.generator_url.clone(),
+            })
+            .collect();
+        if let Err(e) = am.put_alerts(posted) {
+            tracing::warn!("built-in Alertmanager refused alerts: {e}");
+        }
+    })
+}
+
+/// `sightline_alertmanager_*` from the built-in Alertmanager, named after
+/// Alertmanager's own `alertmanager_*` metrics.
+#[derive(Clone)]
+pub struct AlertmanagerCollector(pub Arc<Alertmanager>);
+
+impl std::fmt::Debug for AlertmanagerCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AlertmanagerCollector")
+    }
+}
+
+impl Collector for AlertmanagerCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let s = self.0.stats();
+        let g0 = ConstGauge::new(0.0);
+        {
+            let mut fam = encoder.encode_descriptor(
+                "sightline_alertmanager_alerts",
+                "Alerts held, by state.",
+                None,
+                g0.metric_type(),
+            )?;
+            for (state, n) in [
+                ("active", s.alerts_active),
+                ("suppressed", s.alerts_suppressed),
+                ("unprocessed", s.alerts_unprocessed),
+            ] {
+                ConstGauge::new(n as f64).encode(fam.encode_family(&[("state", state)])?)?;
+            }
+        }
+        {
+            let mut fam = encoder.encode_descriptor(
+                "sightline_alertmanager_silences",
+                "Silences, by state.",
+                None,
+                g0.metric_type(),
+            )?;
+            for (state, n) in [
+                ("active", s.silences_active),
+                ("pending", s.silences_pending),
+                ("expired", s.silences_expired),
+            ] {
+                ConstGauge::new(n as f64).encode(fam.encode_family(&[("state", state)])?)?;
+            }
+        }
+        encode_gauge(
+            &mut encoder,
+            "sightline_alertmanager_aggregation_groups",
+            "Aggregation groups.",
+            s.aggregation_groups as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "sightline_alertmanager_notification_history_attempts",
+            "Notification attempts kept in the history.",
+            s.history_attempts as f64,
+        )?;
+        type Pick = fn(&NotifyCounts) -> u64;
+        let counters: [(&str, &str, Pick); 4] = [
+            (
+                "sightline_alertmanager_notifications",
+                "Notifications attempted, by integration.",
+                |c| c.notifications,
+            ),
+            (
+                "sightline_alertmanager_notifications_failed",
+                "Notifications that failed, by integration.",
+                |c| c.notifications_failed,
+            ),
+            (
+                "sightline_alertmanager_notification_requests",
+                "Requests to integrations, by integration.",
+                |c| c.requests,
+            ),
+            (
+                "sightline_alertmanager_notification_requests_failed",
+                "Requests to integrations that failed, by integration.",
+                |c| c.requests_failed,
+            ),
+        ];
+        for (name, help, pick) in counters {
+            let c0 = ConstCounter::new(0u64);
+            let mut fam = encoder.encode_descriptor(name, help, None, c0.metric_type())?;
+            for (kind, c) in &s.notifications {
+                ConstCounter::new(pick(c))
+                    .encode(fam.encode_family(&[("integration", kind.as_str())])?)?;
             }
         }
         Ok(())

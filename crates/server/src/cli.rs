@@ -22,7 +22,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run the server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Backfill data into the data directory as blocks.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -138,9 +138,25 @@ pub struct ServeArgs {
     /// How far back an instant selector looks for the latest sample.
     #[arg(long = "query.lookback-delta", default_value = "5m")]
     pub query_lookback_delta: String,
+    /// An alertmanager.yml: runs the built-in Alertmanager (API v2 on the
+    /// same port), and rule alerts go to it as well as to
+    /// `alerting.alertmanagers`.
+    #[arg(long = "alertmanager.config.file", alias = "alertmanager.config")]
+    pub alertmanager_config: Option<PathBuf>,
+    /// The URL users reach Sightline at, for links in notifications
+    /// (default: http://<listen address>).
+    #[arg(long = "web.external-url")]
+    pub external_url: Option<String>,
 }
 
 impl ServeArgs {
+    /// `--web.external-url`, or the listen address as a URL.
+    pub fn external_url(&self) -> String {
+        self.external_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
     /// The flags in force under Prometheus's names, for
     /// `/api/v1/status/flags`.
     pub fn flag_map(&self) -> std::collections::BTreeMap<String, String> {
@@ -167,6 +183,14 @@ impl ServeArgs {
                 self.query_max_concurrency.to_string(),
             ),
             ("query.lookback-delta", self.query_lookback_delta.clone()),
+            (
+                "alertmanager.config.file",
+                self.alertmanager_config
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
+            ("web.external-url", self.external_url()),
         ];
         rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let result = match cli.command {
-        cli::Command::Serve(args) => serve::run(args),
+        cli::Command::Serve(args) => serve::run(*args),
         cli::Command::Import(cli::ImportCommand::Openmetrics(args)) => import::run(args),
         cli::Command::Check(cmd) => return check::run_check(cmd),
         cli::Command::Test(cmd) => return check::run_test(cmd),

@@ -93,7 +93,7 @@ fn rule_manager(
                 .iter()
                 .map(|(k, v)| (k.clone(), v.clone())),
         ),
-        external_url: format!("http://{}", args.listen),
+        external_url: args.external_url(),
     };
     let mut opts = sightline_rules::ManagerOptions::new(ctx);
     opts.notify = Some(notify);
@@ -166,7 +166,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     sender
         .apply_config(&config.alerting)
         .map_err(|e| anyhow::anyhow!("alerting: {e}"))?;
-    let notify = crate::alerting::notify_fn(vec![crate::alerting::external_sink(sender.clone())]);
+    let alertmanager = match &args.alertmanager_config {
+        Some(path) => Some(crate::alerting::start_alertmanager(
+            path,
+            &args.data_dir,
+            &args.external_url(),
+        )?),
+        None => None,
+    };
+    let mut sinks = vec![crate::alerting::external_sink(sender.clone())];
+    if let Some(am) = &alertmanager {
+        sinks.push(crate::alerting::internal_sink(am.clone()));
+    }
+    let notify = crate::alerting::notify_fn(sinks);
     let rules = Arc::new(rule_manager(&db, &config, &promql, &args, notify)?);
     let rule_base = config_dir(args.config.as_deref());
     let slos = load_rules(&rules, &config, &rule_base)?;
@@ -187,6 +199,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         rules: rules.clone(),
         slos: slo_state.clone(),
         sender: sender.clone(),
+        alertmanager: alertmanager.clone().zip(args.alertmanager_config.clone()),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
@@ -199,6 +212,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     registry.register_collector(Box::new(reloader.clone()));
     registry.register_collector(Box::new(crate::alerting::RuleCollector(rules.clone())));
     registry.register_collector(Box::new(crate::alerting::SenderCollector(sender.clone())));
+    if let Some(am) = &alertmanager {
+        registry.register_collector(Box::new(crate::alerting::AlertmanagerCollector(am.clone())));
+    }
     let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
     registry.register_collector(Box::new(remote_write.clone()));
 
@@ -250,7 +266,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
-    let app = sightline_api::router(state).merge(sightline_api::native::slo_routes(slo_state));
+    let mut app = sightline_api::router(state).merge(sightline_api::native::slo_routes(slo_state));
+    if let Some(am) = &alertmanager {
+        app = app.merge(sightline_api::alertmanager::routes(am.clone()));
+    }
     let server =
         axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let served = server.await;
@@ -259,6 +278,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     rules_stop.store(true, Ordering::Release);
     let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
     let _ = sender_task.await;
+    if let Some(am) = &alertmanager {
+        if let Err(e) = am.shutdown() {
+            tracing::error!(error = %e, "stopping the Alertmanager");
+        }
+    }
     tracing::info!("flushing the TSDB");
     db.close().context("closing the TSDB")?;
     served.context("HTTP server")?;
@@ -316,6 +340,8 @@ pub struct ConfigReloader {
     rules: Arc<sightline_rules::RuleManager>,
     slos: Arc<crate::slo::SloState>,
     sender: Arc<sightline_ingest::alert_sender::AlertSender>,
+    /// The built-in Alertmanager and its config file, reloaded with the rest.
+    alertmanager: Option<(Arc<sightline_alertmanager::manager::Alertmanager>, PathBuf)>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
@@ -348,6 +374,9 @@ impl ConfigReloader {
             }
             let slos = load_rules(&self.rules, &cfg, &base).map_err(|e| format!("{e:#}"))?;
             *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
+            if let Some((am, path)) = &self.alertmanager {
+                crate::alerting::reload_alertmanager(am, path)?;
+            }
             self.sender
                 .apply_config(&cfg.alerting)
                 .map_err(|e| format!("alerting: {e}"))?;

@@ -33,6 +33,9 @@ pub use views::{
     ReceiverName, SilenceInput, SilenceStatusView, SilenceView, StatusView, VersionInfo,
 };
 
+/// The Alertmanager release whose API v2 we answer as (`versionInfo.version`).
+pub const ALERTMANAGER_API_VERSION: &str = "0.25.0";
+
 /// How often resolved alerts leave the store (Alertmanager's `--alerts.gc-interval`).
 const ALERT_GC_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// How often expired silences, nflog entries and old history are dropped
@@ -404,12 +407,16 @@ impl Alertmanager {
             config: ConfigView { original },
             uptime: self.started,
             version_info: VersionInfo {
-                branch: String::new(),
+                // amtool compares `version` with its own and warns on
+                // every command when they differ; we report the
+                // Alertmanager API we implement and name ourselves in the
+                // other fields, as `/api/v1/status/buildinfo` does.
+                branch: "sightline".to_string(),
                 build_date: String::new(),
-                build_user: String::new(),
+                build_user: "sightline".to_string(),
                 go_version: String::new(),
-                revision: String::new(),
-                version: env!("CARGO_PKG_VERSION").to_string(),
+                revision: concat!("sightline-", env!("CARGO_PKG_VERSION")).to_string(),
+                version: ALERTMANAGER_API_VERSION.to_string(),
             },
         }
     }
