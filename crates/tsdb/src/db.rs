@@ -458,6 +458,26 @@ impl MetricQuerier for Db {
         maxt: i64,
         matchers: &[Matcher],
     ) -> sightline_core::Result<Vec<Series>> {
+        let blocks = self.blocks_in(mint, maxt);
+        if blocks.is_empty() {
+            // Only the head: its series come sorted and unique, so no
+            // merge by labels is needed.
+            if !self.head_overlaps(mint, maxt) {
+                return Ok(Vec::new());
+            }
+            let picked = self.inner.head.select(mint, maxt, matchers);
+            let mut out = Vec::with_capacity(picked.len());
+            for s in picked {
+                let mut it = head_iter(s.chunks, s.ooo, mint, maxt);
+                if let Some(first) = it.next() {
+                    out.push(Series {
+                        labels: s.labels,
+                        samples: Box::new(std::iter::once(first).chain(it)),
+                    });
+                }
+            }
+            return Ok(out);
+        }
         let mut map: BTreeMap<Labels, Vec<SampleIter>> = BTreeMap::new();
         if self.head_overlaps(mint, maxt) {
             for s in self.inner.head.select(mint, maxt, matchers) {
@@ -466,7 +486,7 @@ impl MetricQuerier for Db {
                     .push(head_iter(s.chunks, s.ooo, mint, maxt));
             }
         }
-        for b in self.blocks_in(mint, maxt) {
+        for b in blocks {
             match b.select(mint, maxt, matchers) {
                 Ok(list) => {
                     for (labels, metas) in list {

@@ -7,6 +7,7 @@
 //! does *not* match from the rest instead.
 
 use sightline_core::{MatchOp, Matcher};
+use std::borrow::Cow;
 
 /// What an index offers to the matcher planner.
 pub(crate) trait IndexLookup {
@@ -14,13 +15,14 @@ pub(crate) trait IndexLookup {
     fn all_postings(&self) -> Vec<u32>;
     /// Every value stored for `name`.
     fn label_values(&self, name: &str) -> Vec<String>;
-    /// The sorted union of the postings of `name=v` for each `v` in `values`.
-    fn postings(&self, name: &str, values: &[&str]) -> Vec<u32>;
+    /// The sorted union of the postings of `name=v` for each `v` in `values`;
+    /// borrowed where the index holds that list as it is.
+    fn postings(&self, name: &str, values: &[&str]) -> Cow<'_, [u32]>;
 }
 
 /// Ids of the series matching every matcher, sorted.
 pub(crate) fn postings_for_matchers(ix: &impl IndexLookup, ms: &[Matcher]) -> Vec<u32> {
-    let mut result: Option<Vec<u32>> = None;
+    let mut lists: Vec<Cow<'_, [u32]>> = Vec::with_capacity(ms.len());
     let mut minus: Vec<u32> = Vec::new();
     for m in ms {
         if m.matches_empty() {
@@ -46,15 +48,28 @@ pub(crate) fn postings_for_matchers(ix: &impl IndexLookup, ms: &[Matcher]) -> Ve
         };
         let refs: Vec<&str> = values.iter().map(String::as_str).collect();
         let p = ix.postings(&m.name, &refs);
-        result = Some(match result {
-            None => p,
-            Some(r) => intersect(&r, &p),
-        });
-        if result.as_ref().is_some_and(Vec::is_empty) {
+        if p.is_empty() {
             return Vec::new();
         }
+        lists.push(p);
     }
-    let base = result.unwrap_or_else(|| ix.all_postings());
+    // Shortest list first: `route="..."` narrows `__name__="..."` at the
+    // cost of the short list, and nothing long is copied.
+    lists.sort_by_key(|l| l.len());
+    let mut lists = lists.into_iter();
+    let base = match lists.next() {
+        None => ix.all_postings(),
+        Some(first) => {
+            let mut r = first.into_owned();
+            for l in lists {
+                r = intersect(&r, &l);
+                if r.is_empty() {
+                    return r;
+                }
+            }
+            r
+        }
+    };
     if minus.is_empty() {
         base
     } else {
@@ -151,14 +166,16 @@ mod tests {
             v.dedup();
             v
         }
-        fn postings(&self, name: &str, values: &[&str]) -> Vec<u32> {
-            (0..self.0.len() as u32)
-                .filter(|i| {
-                    self.0[*i as usize]
-                        .get(name)
-                        .is_some_and(|v| values.contains(&v))
-                })
-                .collect()
+        fn postings(&self, name: &str, values: &[&str]) -> Cow<'_, [u32]> {
+            Cow::Owned(
+                (0..self.0.len() as u32)
+                    .filter(|i| {
+                        self.0[*i as usize]
+                            .get(name)
+                            .is_some_and(|v| values.contains(&v))
+                    })
+                    .collect(),
+            )
         }
     }
 

@@ -8,6 +8,7 @@ use crate::postings::{self, IndexLookup};
 use crate::{Error, Result};
 use foldhash::{HashMap, HashMapExt};
 use sightline_core::{Label, Labels};
+use std::borrow::Cow;
 use std::path::{Path, PathBuf};
 
 pub(crate) const MAGIC: &[u8; 4] = b"SLIX";
@@ -274,9 +275,9 @@ impl IndexLookup for IndexReader {
             .collect()
     }
 
-    fn postings(&self, name: &str, values: &[&str]) -> Vec<u32> {
+    fn postings(&self, name: &str, values: &[&str]) -> Cow<'_, [u32]> {
         let Some(vals) = self.sym_id(name).and_then(|n| self.postings.get(&n)) else {
-            return Vec::new();
+            return Cow::Borrowed(&[]);
         };
         let lists = values
             .iter()
@@ -284,7 +285,7 @@ impl IndexLookup for IndexReader {
             .filter_map(|v| vals.binary_search_by_key(&v, |x| x.0).ok())
             .map(|i| self.postings_list(vals[i].1))
             .collect();
-        postings::union_all(lists)
+        Cow::Owned(postings::union_all(lists))
     }
 }
 

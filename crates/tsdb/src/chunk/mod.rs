@@ -26,6 +26,7 @@ pub(crate) fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<Sample>) -> O
     match encoding {
         ENC_XOR => {
             let mut it = xor::XorIter::new(data)?;
+            out.reserve(it.len_hint());
             for s in it.by_ref() {
                 out.push(s);
             }

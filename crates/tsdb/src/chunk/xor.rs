@@ -108,8 +108,27 @@ impl<B: AsRef<[u8]>> BitReader<B> {
         Some(bit == 1)
     }
 
+    /// Reads `n` bits, most significant first. Where 8 bytes remain, one
+    /// big-endian word load replaces the byte-by-byte loop.
     #[inline]
-    fn read_bits(&mut self, mut n: u32) -> Option<u64> {
+    fn read_bits(&mut self, n: u32) -> Option<u64> {
+        if n == 0 {
+            return Some(0);
+        }
+        if n <= 56 {
+            let at = self.pos / 8;
+            if let Some(w) = self.buf.as_ref().get(at..at + 8) {
+                let word = u64::from_be_bytes(w.try_into().expect("8 bytes"));
+                // The offset is at most 7 and n at most 56: no bit is lost.
+                let v = (word << (self.pos % 8)) >> (64 - n);
+                self.pos += n as usize;
+                return Some(v);
+            }
+        }
+        self.read_bits_slow(n)
+    }
+
+    fn read_bits_slow(&mut self, mut n: u32) -> Option<u64> {
         let buf = self.buf.as_ref();
         let mut v = 0u64;
         while n > 0 {
@@ -322,6 +341,11 @@ impl<B: AsRef<[u8]>> XorIter<B> {
             trailing: 0,
             failed: false,
         })
+    }
+
+    /// Samples left according to the header (fewer if the bytes run out).
+    pub(crate) fn len_hint(&self) -> usize {
+        usize::from(self.n.saturating_sub(self.i))
     }
 
     /// True when iteration stopped early because the bytes ran out.

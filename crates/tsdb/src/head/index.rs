@@ -52,11 +52,18 @@ impl Symbols {
 
     /// Compares two interned label sets as `Labels` would compare.
     pub(crate) fn cmp_labels(&self, a: &[u32], b: &[u32]) -> std::cmp::Ordering {
+        // A symbol id stands for one string, so equal ids compare equal
+        // without reading the strings: series selected together mostly
+        // share their names and many values.
+        let cmp = |x: u32, y: u32| {
+            if x == y {
+                std::cmp::Ordering::Equal
+            } else {
+                self.str(x).cmp(self.str(y))
+            }
+        };
         for (x, y) in a.chunks_exact(2).zip(b.chunks_exact(2)) {
-            let o = self
-                .str(x[0])
-                .cmp(self.str(y[0]))
-                .then_with(|| self.str(x[1]).cmp(self.str(y[1])));
+            let o = cmp(x[0], y[0]).then_with(|| cmp(x[1], y[1]));
             if o.is_ne() {
                 return o;
             }

@@ -15,6 +15,7 @@ use index::{HeadIndex, Symbols};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard, RwLock};
 use series::{Appended, MemSeries};
 use sightline_core::{Labels, Matcher, Sample};
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -405,7 +406,7 @@ impl Head {
         )
     }
 
-    /// Series matching `ms` with data in `[mint, maxt]`, unsorted.
+    /// Series matching `ms` with data in `[mint, maxt]`, sorted by labels.
     pub(crate) fn select(&self, mint: i64, maxt: i64, ms: &[Matcher]) -> Vec<HeadSeriesData> {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
@@ -434,6 +435,9 @@ impl Head {
             picked.push((s.labels.clone(), chunks, ooo));
         }
         let syms = self.symbols.read();
+        // Sorting interned label sets is cheaper than sorting the strings
+        // afterwards: shared names and values compare by id.
+        picked.sort_unstable_by(|a, b| syms.cmp_labels(&a.0, &b.0));
         picked
             .into_iter()
             .map(|(l, chunks, ooo)| HeadSeriesData {
@@ -657,16 +661,23 @@ impl IndexLookup for Lookup<'_> {
             .unwrap_or_default()
     }
 
-    fn postings(&self, name: &str, values: &[&str]) -> Vec<u32> {
+    fn postings(&self, name: &str, values: &[&str]) -> Cow<'_, [u32]> {
         let Some(vals) = self.syms.get(name).and_then(|n| self.ix.postings.get(&n)) else {
-            return Vec::new();
+            return Cow::Borrowed(&[]);
         };
+        if let [v] = values {
+            // One value (an `=` matcher): the list as the index holds it.
+            return match self.syms.get(v).and_then(|v| vals.get(&v)) {
+                Some(p) => Cow::Borrowed(p.as_slice()),
+                None => Cow::Borrowed(&[]),
+            };
+        }
         let lists: Vec<Vec<u32>> = values
             .iter()
             .filter_map(|v| self.syms.get(v))
             .filter_map(|v| vals.get(&v))
             .map(|p| p.as_slice().to_vec())
             .collect();
-        postings::union_all(lists)
+        Cow::Owned(postings::union_all(lists))
     }
 }
