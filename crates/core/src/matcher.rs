@@ -41,6 +41,32 @@ pub struct Matcher {
     re: Option<Regex>,
 }
 
+/// Most compiled regexes [`compile_anchored`] keeps; past that it starts over.
+const REGEX_CACHE_MAX: usize = 1024;
+
+/// Compiles `^(?s:src)$`, reusing an earlier compilation of the same
+/// source. Rules and dashboards evaluate the same selectors over and over,
+/// and compiling a regex costs far more than matching the few label values
+/// a selector reads (Prometheus compiles once per parse, which for rules is
+/// once per load). A `Regex` is immutable, so sharing one changes nothing
+/// but the cost; the cache is bounded, and failures are not kept.
+fn compile_anchored(src: &str) -> std::result::Result<Regex, regex::Error> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(src) {
+        return Ok(re.clone());
+    }
+    let re = Regex::new(&format!("^(?s:{src})$"))?;
+    let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
+    if c.len() >= REGEX_CACHE_MAX {
+        c.clear();
+    }
+    c.insert(src.to_owned(), re.clone());
+    Ok(re)
+}
+
 impl PartialEq for Matcher {
     fn eq(&self, other: &Self) -> bool {
         self.name == other.name && self.op == other.op && self.value == other.value
@@ -53,13 +79,11 @@ impl Matcher {
         let name = name.into();
         let value = value.into();
         let re = match op {
-            MatchOp::Regex | MatchOp::NotRegex => {
-                Some(Regex::new(&format!("^(?s:{value})$")).map_err(|e| {
-                    Error::bad_data(format!(
-                        "invalid regular expression {value:?} in matcher for {name:?}: {e}"
-                    ))
-                })?)
-            }
+            MatchOp::Regex | MatchOp::NotRegex => Some(compile_anchored(&value).map_err(|e| {
+                Error::bad_data(format!(
+                    "invalid regular expression {value:?} in matcher for {name:?}: {e}"
+                ))
+            })?),
             _ => None,
         };
         Ok(Matcher {

@@ -76,9 +76,10 @@ impl Engine {
         self.instant_expr(q, &expr, query, time_ms)
     }
 
-    /// Evaluates a parsed expression at `time_ms`; `query` is its text, for
-    /// annotation positions.
-    pub(crate) fn instant_expr(
+    /// Evaluates an expression parsed with [`parse`] at `time_ms`; `query`
+    /// is its text, for annotation positions. For callers that evaluate the
+    /// same query again and again (rules), so they parse it once.
+    pub fn instant_expr(
         &self,
         q: &dyn MetricQuerier,
         expr: &promql_parser::parser::Expr,

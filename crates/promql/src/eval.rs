@@ -624,19 +624,22 @@ fn drop_names_now(mut rows: Vec<Row>) -> Result<Vec<Row>> {
             r.drop_name = false;
         }
     }
-    let mut order: Vec<usize> = (0..rows.len()).collect();
-    order.sort_by(|&a, &b| rows[a].labels.cmp(&rows[b].labels));
-    for w in order.windows(2) {
-        let (a, b) = (&rows[w[0]], &rows[w[1]]);
-        if a.labels == b.labels
-            && a.vals
+    // Rows with equal labels are compared in their order, each with the
+    // previous one; hashing finds them without sorting every row.
+    let mut last: foldhash::HashMap<&Labels, usize> =
+        foldhash::HashMap::with_capacity_and_hasher(rows.len(), Default::default());
+    for (i, r) in rows.iter().enumerate() {
+        if let Some(prev) = last.insert(&r.labels, i) {
+            if rows[prev]
+                .vals
                 .iter()
-                .zip(&b.vals)
+                .zip(&r.vals)
                 .any(|(x, y)| present(*x) && present(*y))
-        {
-            return Err(Error::exec(
-                "vector cannot contain metrics with the same labelset",
-            ));
+            {
+                return Err(Error::exec(
+                    "vector cannot contain metrics with the same labelset",
+                ));
+            }
         }
     }
     Ok(rows)
