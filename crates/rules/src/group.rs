@@ -4,6 +4,7 @@
 use crate::alerting::{AlertingRule, OutgoingAlert};
 use crate::file::{GroupSpec, RuleKind, RuleSpec};
 use crate::template::TemplateEnv;
+use promql_parser::parser::Expr;
 use sightline_core::{Labels, Matcher, MetricAppender, MetricQuerier, METRIC_NAME, STALE_NAN};
 use sightline_promql::{Engine, Value};
 use std::collections::HashSet;
@@ -71,6 +72,9 @@ pub struct Rule {
     pub eval_duration: Duration,
     /// Series written by the last successful evaluation, for staleness.
     prev_series: HashSet<Labels>,
+    /// The expression, parsed at the first evaluation: Prometheus parses a
+    /// rule once when it loads, not at every evaluation.
+    parsed: Option<Arc<Expr>>,
 }
 
 impl Rule {
@@ -142,6 +146,7 @@ impl RuleGroup {
                     last_eval: None,
                     eval_duration: Duration::ZERO,
                     prev_series: HashSet::new(),
+                    parsed: None,
                 }
             })
             .collect();
@@ -348,10 +353,18 @@ fn eval_rule(
     limit: usize,
     env: &TemplateEnv,
 ) -> Result<Vec<(Labels, f64)>, String> {
-    let expr = rule.spec().expr.clone();
+    let parsed = match &rule.parsed {
+        Some(p) => p.clone(),
+        None => {
+            let p =
+                Arc::new(sightline_promql::parse(&rule.spec().expr).map_err(|e| e.to_string())?);
+            rule.parsed = Some(p.clone());
+            p
+        }
+    };
     let res = ctx
         .engine
-        .instant_query(ctx.querier.as_ref(), &expr, qt)
+        .instant_expr(ctx.querier.as_ref(), &parsed, &rule.spec().expr, qt)
         .map_err(|e| e.to_string())?;
     let samples: Vec<(Labels, f64)> = match res.value {
         Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),

@@ -114,7 +114,7 @@ pub fn expand(name: &str, text: &str, data: &Value, env: &TemplateEnv) -> Result
             .execute_to_string(data)
             .map_err(|e| format!("error executing template {name}: {e}"));
     }
-    let tree = parse_body(name, text, fm.clone())
+    let tree = parse_body_cached(name, text, &fm)
         .map_err(|e| format!("error parsing template {name}: {e}"))?;
     let t = Template::new(name).funcs(fm).add_parse_tree(BODY, tree);
     t.execute_template_to_string(BODY, data)
@@ -123,6 +123,35 @@ pub fn expand(name: &str, text: &str, data: &Value, env: &TemplateEnv) -> Result
 
 fn clean(name: &str, e: &TemplateError) -> String {
     e.to_string().replace(BODY, name)
+}
+
+/// Most parsed bodies [`parse_body_cached`] keeps per thread.
+const PARSED_MAX: usize = 4096;
+
+/// [`parse_body`], reusing the tree of an earlier call with the same name
+/// and text: an alerting rule expands the same annotations for every alert
+/// at every evaluation. The tree depends only on the text and on which
+/// function names exist, which is the same for every [`funcs`] map; errors
+/// are not kept.
+fn parse_body_cached(name: &str, text: &str, fm: &FuncMap) -> Result<ListNode, String> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static PARSED: RefCell<HashMap<(String, String), ListNode>> = RefCell::new(HashMap::new());
+    }
+    let key = (name.to_owned(), text.to_owned());
+    if let Some(t) = PARSED.with(|p| p.borrow().get(&key).cloned()) {
+        return Ok(t);
+    }
+    let tree = parse_body(name, text, fm.clone())?;
+    PARSED.with(|p| {
+        let mut p = p.borrow_mut();
+        if p.len() >= PARSED_MAX {
+            p.clear();
+        }
+        p.insert(key, tree.clone());
+    });
+    Ok(tree)
 }
 
 /// Parses `text` inside a define so that the tree can be fetched and
