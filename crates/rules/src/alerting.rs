@@ -165,16 +165,15 @@ impl AlertingRule {
         }
         let mut out = Vec::new();
         let mut num_active = 0;
-        let mut remove = Vec::new();
         let keep_for = self.spec.keep_firing_for_ms;
         let hold = self.spec.for_ms;
-        let mut keys: Vec<Labels> = self.active.keys().cloned().collect();
-        keys.sort();
-        for k in keys {
-            let Some(a) = self.active.get_mut(&k) else {
-                continue;
-            };
-            if !fresh.contains_key(&k) {
+        // In label order, moved out and back rather than cloning every
+        // key to sort it.
+        let mut entries: Vec<(Labels, Alert, bool)> =
+            self.active.drain().map(|(k, a)| (k, a, false)).collect();
+        entries.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+        for (k, a, removed) in &mut entries {
+            if !fresh.contains_key(k) {
                 let mut keep_firing = false;
                 if a.state == AlertState::Firing && keep_for > 0 {
                     let since = *a.keep_firing_since.get_or_insert(ts);
@@ -184,7 +183,7 @@ impl AlertingRule {
                     || a.resolved_at
                         .is_some_and(|r| ts - r > RESOLVED_RETENTION_MS)
                 {
-                    remove.push(k.clone());
+                    *removed = true;
                 }
                 if a.state != AlertState::Inactive && !keep_firing {
                     a.state = AlertState::Inactive;
@@ -211,9 +210,11 @@ impl AlertingRule {
                 out.push((b.into_labels(), (a.active_at.div_euclid(1000)) as f64));
             }
         }
-        for k in remove {
-            self.active.remove(&k);
-        }
+        self.active = entries
+            .into_iter()
+            .filter(|(_, _, removed)| !removed)
+            .map(|(k, a, _)| (k, a))
+            .collect();
         if limit > 0 && num_active > limit {
             self.active.clear();
             return Err(format!(
@@ -235,6 +236,10 @@ impl AlertingRule {
         external_url: &str,
     ) -> Vec<OutgoingAlert> {
         let mut out = Vec::new();
+        // Pending alerts are never sent: with only those, nothing is due.
+        if self.active.values().all(|a| a.state == AlertState::Pending) {
+            return out;
+        }
         let url = format!("{external_url}{}", expr_link(&self.spec.expr, 1));
         let mut keys: Vec<Labels> = self.active.keys().cloned().collect();
         keys.sort();
