@@ -147,6 +147,9 @@ pub struct ServeArgs {
     /// (default: http://<listen address>).
     #[arg(long = "web.external-url")]
     pub external_url: Option<String>,
+    /// `--probe.*`: blackbox modules for `/probe` and `probes:` monitors.
+    #[command(flatten)]
+    pub probe: crate::probes::ProbeArgs,
 }
 
 impl ServeArgs {

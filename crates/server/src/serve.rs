@@ -65,6 +65,20 @@ fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
     })
 }
 
+/// The `probes:` section of the config file's `text` with the
+/// `--probe.modules-file` modules; paths in it are relative to the file.
+fn probe_setup(
+    path: Option<&std::path::Path>,
+    text: &str,
+    modules_flag: Option<&std::path::Path>,
+) -> anyhow::Result<crate::probes::ProbeSetup> {
+    let file = path.map_or_else(
+        || "<built-in default configuration>".to_string(),
+        |p| p.display().to_string(),
+    );
+    crate::probes::load_setup(text, &file, &config_dir(path), modules_flag)
+}
+
 /// The directory rule file globs are relative to: the config file's.
 fn config_dir(path: Option<&std::path::Path>) -> PathBuf {
     path.and_then(|p| p.parent())
@@ -153,6 +167,12 @@ fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::Q
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let config = load_config(&args)?;
     let config_yaml = config_text(args.config.as_deref(), &args.listen.to_string());
+    // Checked before anything starts, so a bad section refuses the start.
+    let probe_setup = probe_setup(
+        args.config.as_deref(),
+        &config_yaml,
+        args.probe.modules_file.as_deref(),
+    )?;
     let opts = tsdb_options(&args)?;
     let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
@@ -161,6 +181,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = Db::open(&args.data_dir, opts)
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
     tracing::info!(head_series = db.stats().head_series, "TSDB open");
+    let probes = crate::probes::Probes::start(probe_setup, db.clone(), &args.data_dir)?;
 
     let sender = crate::alerting::new_sender();
     sender
@@ -200,6 +221,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         slos: slo_state.clone(),
         sender: sender.clone(),
         alertmanager: alertmanager.clone().zip(args.alertmanager_config.clone()),
+        probes: probes.clone(),
+        probe_modules: args.probe.modules_file.clone(),
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
@@ -215,6 +238,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(am) = &alertmanager {
         registry.register_collector(Box::new(crate::alerting::AlertmanagerCollector(am.clone())));
     }
+    registry.register_collector(Box::new(probes.collector()));
     let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
     registry.register_collector(Box::new(remote_write.clone()));
 
@@ -230,7 +254,15 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         remote_write,
         promql,
         status: Arc::new(ServerStatus {
-            flags: args.flag_map(),
+            flags: {
+                let mut flags = args.flag_map();
+                let modules = args.probe.modules_file.as_ref();
+                flags.insert(
+                    "probe.modules-file".into(),
+                    modules.map(|p| p.display().to_string()).unwrap_or_default(),
+                );
+                flags
+            },
             retention: args.retention_time.clone(),
             started: std::time::SystemTime::now(),
             db: db.clone(),
@@ -254,6 +286,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })
     };
     let sender_task = tokio::spawn(sender.clone().run(cancel.clone()));
+    let uptime_saver = probes.spawn_saver(cancel.clone());
     // Rule evaluation blocks (queries, appends), so it has a thread of its own.
     let rules_stop = Arc::new(AtomicBool::new(false));
     let rules_thread = {
@@ -266,7 +299,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
-    let mut app = sightline_api::router(state).merge(sightline_api::native::slo_routes(slo_state));
+    let mut app = sightline_api::router(state)
+        .merge(sightline_api::native::slo_routes(slo_state))
+        .merge(sightline_api::native::probe_routes(probes.clone()));
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
@@ -278,6 +313,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     rules_stop.store(true, Ordering::Release);
     let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
     let _ = sender_task.await;
+    probes.shutdown().await;
+    let _ = uptime_saver.await;
     if let Some(am) = &alertmanager {
         if let Err(e) = am.shutdown() {
             tracing::error!(error = %e, "stopping the Alertmanager");
@@ -342,6 +379,10 @@ pub struct ConfigReloader {
     sender: Arc<sightline_ingest::alert_sender::AlertSender>,
     /// The built-in Alertmanager and its config file, reloaded with the rest.
     alertmanager: Option<(Arc<sightline_alertmanager::manager::Alertmanager>, PathBuf)>,
+    /// Probe monitors and `/probe` modules, replaced with the rest.
+    probes: Arc<crate::probes::Probes>,
+    /// `--probe.modules-file`, re-read on reload as blackbox re-reads its file.
+    probe_modules: Option<PathBuf>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
@@ -368,7 +409,11 @@ impl ConfigReloader {
         // Rule files first: a file that does not load refuses the whole
         // reload before anything changes.
         let base = config_dir(self.path.as_deref());
+        let text = config_text(self.path.as_deref(), &self.listen);
         let result = loaded.map_err(|e| e.to_string()).and_then(|cfg| {
+            let probe_setup =
+                probe_setup(self.path.as_deref(), &text, self.probe_modules.as_deref())
+                    .map_err(|e| format!("{e:#}"))?;
             if let Some(i) = config_eval_interval(&cfg) {
                 self.rules.set_default_interval(i);
             }
@@ -380,11 +425,12 @@ impl ConfigReloader {
             self.sender
                 .apply_config(&cfg.alerting)
                 .map_err(|e| format!("alerting: {e}"))?;
-            self.scrape.apply_config(cfg).map_err(|e| e.to_string())
+            self.scrape.apply_config(cfg).map_err(|e| e.to_string())?;
+            self.probes.apply(probe_setup);
+            Ok(())
         });
         match &result {
             Ok(()) => {
-                let text = config_text(self.path.as_deref(), &self.listen);
                 if let Ok(mut y) = self.yaml.lock() {
                     *y = text;
                 }

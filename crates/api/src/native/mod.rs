@@ -1,6 +1,11 @@
 //! Sightline's own endpoints, for what the peers have no API for:
-//! `/api/v1/slos` (error budgets). Each family takes its source as a trait
-//! object and returns a router the server merges.
+//! `/api/v1/slos` (error budgets) and, in [`probes`], `/api/v1/uptime` with
+//! blackbox_exporter's `/probe` beside it. Each family takes its source as a
+//! trait object and returns a router the server merges.
+
+mod probes;
+
+pub use probes::{probe_routes, ProbeSource};
 
 use crate::prometheus::{api_error, api_success};
 use axum::extract::State;

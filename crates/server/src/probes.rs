@@ -1,0 +1,466 @@
+//! Probes in the server: the config file's `probes:` section and the
+//! `--probe.modules-file` flag become a running [`ProbeScheduler`] whose
+//! results go to the TSDB (as Prometheus would store a scrape of blackbox's
+//! `/probe`) and to an [`UptimeTracker`] kept in `<data dir>/probes/`; the
+//! same modules answer blackbox's `/probe` and `/api/v1/uptime` (the routes
+//! live in `sightline_api::native`).
+
+use anyhow::Context;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::DescriptorEncoder;
+use sightline_core::{LabelsBuilder, MetricAppender};
+use sightline_probe::{
+    probe_endpoint, BlackboxConfig, Module, Monitor, ProbeCallback, ProbeQuery, ProbeResponse,
+    ProbeResult, ProbeScheduler, ProbesConfig, UptimeReport, UptimeTracker,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::Duration;
+use tokio_util::sync::CancellationToken;
+
+/// How often the uptime state is written while running; a crash loses at
+/// most this much uptime history, and the file is small.
+const SAVE_EVERY: Duration = Duration::from_secs(60);
+
+/// The `--probe.*` flags of `sightline serve`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ProbeArgs {
+    /// A blackbox_exporter configuration file (`modules:`): its modules
+    /// answer `/probe?module=...`, and `probes:` monitors may name them
+    /// (unless the section sets its own `modules_file`).
+    #[arg(long = "probe.modules-file")]
+    pub modules_file: Option<PathBuf>,
+}
+
+/// What a configuration gives the probe subsystem.
+#[derive(Debug, Default)]
+pub struct ProbeSetup {
+    /// The monitors to schedule.
+    pub monitors: Vec<Monitor>,
+    /// The modules `/probe` serves, by name.
+    pub endpoint_modules: BTreeMap<String, Module>,
+}
+
+/// Reads the modules file of `--probe.modules-file` and the `probes:`
+/// section of the config file's `text` (`file` names it in errors, `base`
+/// is the folder relative paths start from). Errors carry file:line:col.
+pub fn load_setup(
+    text: &str,
+    file: &str,
+    base: &Path,
+    modules_flag: Option<&Path>,
+) -> anyhow::Result<ProbeSetup> {
+    let mut endpoint_modules = match modules_flag {
+        Some(p) => {
+            BlackboxConfig::load(p)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .modules
+        }
+        None => BTreeMap::new(),
+    };
+    let Some(section) = section_text(text, "probes") else {
+        return Ok(ProbeSetup {
+            monitors: Vec::new(),
+            endpoint_modules,
+        });
+    };
+    let mut cfg = ProbesConfig::parse(&section, file)
+        .map_err(|e| anyhow::anyhow!("{}", prefix_section_path(&e.to_string(), file)))?;
+    if let Some(f) = &cfg.modules_file {
+        endpoint_modules.extend(
+            BlackboxConfig::load(&base.join(f))
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+                .modules,
+        );
+    } else if let Some(p) = modules_flag {
+        // Monitors may name the flag's modules: hand the file to the section
+        // as its own (absolute, so joining it to `base` leaves it alone).
+        let abs = std::path::absolute(p).with_context(|| format!("{}", p.display()))?;
+        cfg.modules_file = Some(abs.display().to_string());
+    }
+    endpoint_modules.extend(cfg.modules.clone());
+    let monitors = cfg
+        .monitors(base)
+        .map_err(|e| anyhow::anyhow!("{}", locate_error(text, file, &e.to_string())))?;
+    Ok(ProbeSetup {
+        monitors,
+        endpoint_modules,
+    })
+}
+
+/// The value of a top-level `key:` of a YAML mapping, as text in which every
+/// other line is blank and the key itself is spaces: parsed on its own it
+/// reports the line and column numbers of the whole file. `None` when the
+/// key is absent or has no value (`probes:` alone, `~`, `null`).
+fn section_text(text: &str, key: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let (mut inside, mut found) = (false, false);
+    for line in text.lines() {
+        let top_level = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
+        if top_level {
+            inside = false;
+            let rest = [key.to_string(), format!("\"{key}\""), format!("'{key}'")]
+                .iter()
+                .find_map(|k| line.strip_prefix(k.as_str()))
+                .and_then(|r| r.trim_start_matches([' ', '\t']).strip_prefix(':'))
+                .filter(|r| r.is_empty() || r.starts_with([' ', '\t']));
+            if let Some(rest) = rest {
+                inside = true;
+                found = true;
+                out.extend(std::iter::repeat_n(' ', line.len() - rest.len()));
+                out.push_str(rest);
+            }
+        } else if inside {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    let empty = out
+        .lines()
+        .map(|l| l.split(" #").next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .all(|l| l == "~" || l == "null");
+    (found && !empty).then_some(out)
+}
+
+/// Errors of the section parsed on its own name fields from inside it
+/// (`monitors[0].name`); say `probes.` first, as the checks done after
+/// parsing do.
+fn prefix_section_path(msg: &str, file: &str) -> String {
+    let Some(rest) = msg.strip_prefix(file).and_then(|r| r.strip_prefix(':')) else {
+        return msg.to_string();
+    };
+    let (pos, tail) = match rest.find(": ") {
+        Some(i) => (&rest[..i], &rest[i + 2..]),
+        None => return msg.to_string(),
+    };
+    let is_field = ["monitors", "modules", "modules_file", "default_interval"]
+        .iter()
+        .any(|f| tail.starts_with(f));
+    if is_field {
+        format!("{file}:{pos}: probes.{tail}")
+    } else {
+        msg.to_string()
+    }
+}
+
+/// Adds `file:line:col` to an error of the checks done after parsing, which
+/// name only a field path (`probes.monitors[1].module: unknown module ...`).
+fn locate_error(text: &str, file: &str, msg: &str) -> String {
+    let Some((path, _)) = msg.split_once(": ") else {
+        return msg.to_string();
+    };
+    if !path.starts_with("probes.") {
+        // Already located (a modules file's error names that file).
+        return msg.to_string();
+    }
+    match locate_path(text, path) {
+        Some((line, col)) => format!("{file}:{line}:{col}: {msg}"),
+        None => format!("{file}: {msg}"),
+    }
+}
+
+/// The key a path `a.b[2].c` names, and its 1-based line and column, in
+/// block-style YAML (what config files are written in); the deepest part
+/// of the path that was found.
+fn locate_path(text: &str, path: &str) -> Option<(usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    // Column of the first content character, or None for blank and comments.
+    let content_col = |l: &str| {
+        let t = l.trim_start();
+        (!t.is_empty() && !t.starts_with('#')).then(|| l.len() - t.len())
+    };
+    // A line's key (after any `- `) and the key's column.
+    let key_of = |l: &str| -> Option<(String, usize)> {
+        let t = l.trim_start_matches([' ', '-']);
+        let (k, rest) = t.split_once(':')?;
+        (rest.is_empty() || rest.starts_with(' ')).then(|| {
+            let k = k.trim().trim_matches(['"', '\'']).to_string();
+            (k, l.len() - t.len())
+        })
+    };
+    let (mut start, mut end, mut parent) = (0, lines.len(), None::<usize>);
+    let mut best = None;
+    for seg in path.split('.') {
+        let (key, index) = match seg.split_once('[') {
+            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
+            None => (seg, None),
+        };
+        let i = (start..end).find(|&i| {
+            key_of(lines[i]).is_some_and(|(k, c)| k == key && parent.is_none_or(|p| c > p))
+        })?;
+        let col = key_of(lines[i]).map_or(0, |(_, c)| c);
+        best = Some((i + 1, col + 1));
+        // The key's block: until a line left of it (a `- ` at its column
+        // still belongs to it: a sequence need not be indented).
+        let block_end = (i + 1..end)
+            .find(|&j| {
+                content_col(lines[j]).is_some_and(|c| {
+                    c < col || (c == col && !lines[j].trim_start().starts_with('-'))
+                })
+            })
+            .unwrap_or(end);
+        (start, end, parent) = (i + 1, block_end, Some(col));
+        if let Some(n) = index {
+            let dash_col = (start..end).find_map(|j| {
+                let c = content_col(lines[j])?;
+                lines[j][c..].starts_with('-').then_some(c)
+            })?;
+            let items: Vec<usize> = (start..end)
+                .filter(|&j| {
+                    content_col(lines[j]) == Some(dash_col) && lines[j][dash_col..].starts_with('-')
+                })
+                .collect();
+            let item = *items.get(n)?;
+            best = Some((item + 1, dash_col + 1));
+            let item_end = items.get(n + 1).copied().unwrap_or(end);
+            (start, end, parent) = (item, item_end, Some(dash_col));
+        }
+    }
+    best
+}
+
+/// `sightline_probe_*` counters, bumped by the result callback.
+#[derive(Debug, Default)]
+pub struct ProbeCounters {
+    runs: AtomicU64,
+    failures: AtomicU64,
+    targets: AtomicU64,
+}
+
+/// The running probe subsystem: scheduler, uptime and `/probe` modules,
+/// all replaced together on reload.
+pub struct Probes {
+    appender: Arc<dyn MetricAppender>,
+    uptime: Arc<Mutex<UptimeTracker>>,
+    counters: Arc<ProbeCounters>,
+    endpoint_modules: RwLock<Arc<BTreeMap<String, Module>>>,
+    scheduler: Mutex<Option<ProbeScheduler>>,
+    /// Serialises reloads with each other and with shutdown, so two never
+    /// start a scheduler each.
+    apply_lock: Mutex<()>,
+    stopped: AtomicBool,
+    handle: tokio::runtime::Handle,
+}
+
+impl Probes {
+    /// Opens the uptime state in `<data_dir>/probes/` and starts the
+    /// monitors of `setup` on the current runtime.
+    pub fn start(
+        setup: ProbeSetup,
+        appender: Arc<dyn MetricAppender>,
+        data_dir: &Path,
+    ) -> anyhow::Result<Arc<Probes>> {
+        let dir = data_dir.join("probes");
+        let uptime = UptimeTracker::open(&dir)
+            .map_err(|e| anyhow::anyhow!("opening the uptime state in {}: {e}", dir.display()))?;
+        let probes = Arc::new(Probes {
+            appender,
+            uptime: Arc::new(Mutex::new(uptime)),
+            counters: Arc::new(ProbeCounters::default()),
+            endpoint_modules: RwLock::new(Arc::new(BTreeMap::new())),
+            scheduler: Mutex::new(None),
+            apply_lock: Mutex::new(()),
+            stopped: AtomicBool::new(false),
+            handle: tokio::runtime::Handle::current(),
+        });
+        probes.install(setup);
+        Ok(probes)
+    }
+
+    /// Swaps in a new setup: stops the old monitors, starts the new ones
+    /// (each target keeps its phase: it is derived from names, not from
+    /// start time). Blocks while the old loops end, so call it off the
+    /// async workers (the reloader runs on the blocking pool).
+    pub fn apply(&self, setup: ProbeSetup) {
+        let _serial = self.apply_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let old = self.lock_scheduler().take();
+        if let Some(old) = old {
+            self.handle.block_on(old.stop());
+        }
+        if !self.stopped.load(Ordering::Acquire) {
+            self.install(setup);
+        }
+    }
+
+    fn install(&self, setup: ProbeSetup) {
+        let keep: HashSet<(String, String)> = setup
+            .monitors
+            .iter()
+            .flat_map(|m| m.targets.iter().map(|t| (m.name.clone(), t.clone())))
+            .collect();
+        // Uptime of targets no longer configured is forgotten, so the
+        // uptime list shows what runs.
+        self.lock_uptime()
+            .retain(|m, t| keep.contains(&(m.to_string(), t.to_string())));
+        *self
+            .endpoint_modules
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Arc::new(setup.endpoint_modules);
+        let _rt = self.handle.enter();
+        let scheduler = ProbeScheduler::start(setup.monitors, self.callback());
+        self.counters
+            .targets
+            .store(scheduler.len() as u64, Ordering::Relaxed);
+        tracing::info!(targets = scheduler.len(), "probe monitors started");
+        *self.lock_scheduler() = Some(scheduler);
+    }
+
+    fn callback(&self) -> ProbeCallback {
+        let (appender, uptime, counters) = (
+            self.appender.clone(),
+            self.uptime.clone(),
+            self.counters.clone(),
+        );
+        // Runs on the probing task: appends go to the in-memory head and
+        // the uptime lock is held for a few map operations, so neither
+        // delays other probes noticeably.
+        Arc::new(move |m: &Monitor, r: &ProbeResult, ts_ms: i64| {
+            counters.runs.fetch_add(1, Ordering::Relaxed);
+            if !r.success {
+                counters.failures.fetch_add(1, Ordering::Relaxed);
+            }
+            store_result(appender.as_ref(), m, r, ts_ms);
+            uptime
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(&m.name, &r.target, m.interval, r, ts_ms);
+        })
+    }
+
+    fn lock_scheduler(&self) -> std::sync::MutexGuard<'_, Option<ProbeScheduler>> {
+        self.scheduler.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn lock_uptime(&self) -> std::sync::MutexGuard<'_, UptimeTracker> {
+        self.uptime.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn save(&self) {
+        if let Err(e) = self.lock_uptime().save() {
+            tracing::error!(error = %e, "saving the uptime state");
+        }
+    }
+
+    /// Saves the uptime state every [`SAVE_EVERY`] until `cancel`.
+    pub fn spawn_saver(self: &Arc<Self>, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SAVE_EVERY);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        let me = me.clone();
+                        let _ = tokio::task::spawn_blocking(move || me.save()).await;
+                    }
+                    _ = cancel.cancelled() => return,
+                }
+            }
+        })
+    }
+
+    /// Stops the monitors and writes the uptime state.
+    pub async fn shutdown(self: &Arc<Self>) {
+        self.stopped.store(true, Ordering::Release);
+        let old = self.lock_scheduler().take();
+        if let Some(old) = old {
+            old.stop().await;
+        }
+        let me = self.clone();
+        let _ = tokio::task::spawn_blocking(move || me.save()).await;
+    }
+
+    /// The `/metrics` collector for this subsystem.
+    pub fn collector(&self) -> ProbeCollector {
+        ProbeCollector(self.counters.clone())
+    }
+}
+
+/// Appends a result's samples with the labels Prometheus gives a scrape of
+/// blackbox's `/probe`: `job` (the monitor) and `instance` (the target) and
+/// the monitor's labels, which win over a sample's own label of the same
+/// name (kept as `exported_<name>`, as `honor_labels: false` does).
+/// Prometheus would also write `up` and `scrape_*` series; in-process there
+/// is no scrape, so `up` would always be 1 and is left out.
+fn store_result(appender: &dyn MetricAppender, m: &Monitor, r: &ProbeResult, ts_ms: i64) {
+    let mut target: Vec<(&str, &str)> =
+        vec![("job", m.name.as_str()), ("instance", r.target.as_str())];
+    target.retain(|(k, _)| !m.labels.contains_key(*k));
+    target.extend(m.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut app = appender.appender();
+    for family in &r.families {
+        for sample in &family.samples {
+            let mut b = LabelsBuilder::new();
+            for (k, v) in &sample.labels {
+                b.set(k.as_str(), v.as_str());
+            }
+            for (k, v) in &target {
+                if let Some(own) = b.get(k).map(str::to_owned) {
+                    b.set(format!("exported_{k}"), own);
+                }
+                b.set(*k, *v);
+            }
+            b.set("__name__", family.name);
+            if let Err(e) = app.append(0, &b.into_labels(), ts_ms, sample.value) {
+                tracing::debug!(monitor = %m.name, target = %r.target, series = family.name, error = %e, "probe sample not stored");
+            }
+        }
+    }
+    if let Err(e) = app.commit() {
+        tracing::warn!(monitor = %m.name, target = %r.target, error = %e, "storing probe results");
+    }
+}
+
+impl sightline_api::native::ProbeSource for Probes {
+    fn probe(&self, query: ProbeQuery) -> sightline_api::BoxFuture<ProbeResponse> {
+        let modules = self
+            .endpoint_modules
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Box::pin(async move { probe_endpoint(&modules, &query).await })
+    }
+
+    fn uptime(&self) -> Vec<UptimeReport> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        self.lock_uptime().reports(now)
+    }
+}
+
+/// `sightline_probe_runs_total`, `sightline_probe_failures_total` and
+/// `sightline_probe_targets`.
+#[derive(Debug)]
+pub struct ProbeCollector(Arc<ProbeCounters>);
+
+impl Collector for ProbeCollector {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        use crate::telemetry::{encode_counter, encode_gauge};
+        let c = &self.0;
+        encode_counter(
+            &mut encoder,
+            "sightline_probe_runs",
+            "Probes run by the scheduled monitors.",
+            c.runs.load(Ordering::Relaxed) as f64,
+        )?;
+        encode_counter(
+            &mut encoder,
+            "sightline_probe_failures",
+            "Probes of the scheduled monitors that failed (probe_success 0).",
+            c.failures.load(Ordering::Relaxed) as f64,
+        )?;
+        encode_gauge(
+            &mut encoder,
+            "sightline_probe_targets",
+            "Monitor targets being probed.",
+            c.targets.load(Ordering::Relaxed) as f64,
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,182 @@
+use super::*;
+use sightline_probe::{MetricFamily, Sample};
+
+const CONFIG: &str = "\
+global:
+  scrape_interval: 15s
+probes:   # uptime checks
+  modules:
+    http_2xx: { prober: http }
+  monitors:
+    - name: web
+      module: http_2xx
+      targets: [http://127.0.0.1:1/]
+    - name: db
+      module: nope
+      targets: [\"127.0.0.1:5432\"]
+scrape_configs: []
+";
+
+#[test]
+fn section_keeps_line_numbers() {
+    let s = section_text(CONFIG, "probes").unwrap();
+    assert_eq!(s.lines().count(), CONFIG.lines().count());
+    let lines: Vec<&str> = s.lines().collect();
+    assert_eq!(lines[0], "");
+    assert_eq!(lines[2], "          # uptime checks");
+    assert_eq!(lines[5], "  monitors:");
+    assert_eq!(lines[12], "");
+    // Inline values keep their column.
+    let s = section_text("a: 1\n\"probes\": {monitors: []}\n", "probes").unwrap();
+    assert_eq!(s, "\n          {monitors: []}\n");
+    // Absent, empty or null: no section; a longer key is another key.
+    assert_eq!(section_text("probesx:\n  a: 1\n", "probes"), None);
+    assert_eq!(section_text("probes:\n# nothing\nx: 1\n", "probes"), None);
+    assert_eq!(section_text("probes: ~\n", "probes"), None);
+}
+
+#[test]
+fn located_errors_name_line_and_column() {
+    let err = load_setup(CONFIG, "s.yml", Path::new("."), None)
+        .unwrap_err()
+        .to_string();
+    // The second monitor's `module:` key: line 11, column 7.
+    assert_eq!(
+        err,
+        "s.yml:11:7: probes.monitors[1].module: unknown module \"nope\""
+    );
+    assert_eq!(locate_path(CONFIG, "probes.monitors[1]"), Some((10, 5)));
+    assert_eq!(
+        locate_path(CONFIG, "probes.monitors[0].targets"),
+        Some((9, 7))
+    );
+    // Unindented sequences are items of their key too.
+    let flat = "probes:\n  monitors:\n  - name: a\n  - name: b\n    interval: x\n";
+    assert_eq!(
+        locate_path(flat, "probes.monitors[1].interval"),
+        Some((5, 5))
+    );
+    // Errors found while parsing come located from the probe crate; the
+    // field path is given from the top of the file.
+    let bad = "global: {}\nprobes:\n  monitors:\n    - name: a\n      modul: x\n";
+    let err = load_setup(bad, "s.yml", Path::new("."), None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("s.yml:5:7: probes.monitors"), "{err}");
+    assert!(err.contains("unknown field"), "{err}");
+}
+
+#[test]
+fn modules_from_flag_file_serve_probe_and_monitors() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("blackbox.yml");
+    std::fs::write(&file, "modules:\n  tcp_connect:\n    prober: tcp\n").unwrap();
+    let cfg = "probes:\n  modules:\n    h: { prober: http }\n  monitors:\n    - name: m\n      module: tcp_connect\n      targets: [\"127.0.0.1:1\"]\n";
+    let setup = load_setup(cfg, "s.yml", Path::new("/nonexistent"), Some(&file)).unwrap();
+    assert_eq!(setup.monitors.len(), 1);
+    assert_eq!(setup.monitors[0].module.prober, "tcp");
+    let names: Vec<&str> = setup.endpoint_modules.keys().map(String::as_str).collect();
+    assert_eq!(names, ["h", "tcp_connect"]);
+    // No section: the flag's modules still answer /probe.
+    let setup = load_setup("global: {}\n", "s.yml", Path::new("."), Some(&file)).unwrap();
+    assert!(setup.monitors.is_empty());
+    assert_eq!(setup.endpoint_modules.len(), 1);
+}
+
+fn monitor(labels: &[(&str, &str)]) -> Monitor {
+    Monitor {
+        name: "web".into(),
+        module_name: "http_2xx".into(),
+        module: Arc::new(Module::default()),
+        targets: vec!["http://a/".into()],
+        interval: Duration::from_secs(30),
+        timeout: Duration::from_secs(5),
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    }
+}
+
+fn result() -> ProbeResult {
+    let family = |name, samples| MetricFamily {
+        name,
+        help: "h",
+        kind: "gauge",
+        samples,
+    };
+    let sample = |labels: &[(&str, &str)], value| Sample {
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        value,
+    };
+    ProbeResult {
+        prober: "http".into(),
+        target: "http://a/".into(),
+        success: true,
+        duration_seconds: 0.1,
+        failure: None,
+        families: vec![
+            family("probe_success", vec![sample(&[], 1.0)]),
+            family(
+                "probe_http_duration_seconds",
+                vec![sample(&[("phase", "connect")], 0.01)],
+            ),
+        ],
+        logs: Vec::new(),
+        cert_expiry: None,
+    }
+}
+
+fn stored(store: &sightline_core::MemStore) -> Vec<(String, i64, f64)> {
+    use sightline_core::MetricQuerier;
+    let mut out = Vec::new();
+    for s in store.select(i64::MIN, i64::MAX, &[]).unwrap() {
+        let labels: Vec<String> = s
+            .labels
+            .iter()
+            .map(|l| format!("{}={}", l.name, l.value))
+            .collect();
+        for x in s.samples {
+            out.push((labels.join(","), x.t, x.v));
+        }
+    }
+    out
+}
+
+#[test]
+fn results_stored_as_a_scrape_of_blackbox_would_be() {
+    let store = sightline_core::MemStore::new();
+    store_result(&store, &monitor(&[("team", "ops")]), &result(), 1000);
+    assert_eq!(
+        stored(&store),
+        [
+            (
+                "__name__=probe_http_duration_seconds,instance=http://a/,job=web,phase=connect,team=ops".to_string(),
+                1000,
+                0.01
+            ),
+            (
+                "__name__=probe_success,instance=http://a/,job=web,team=ops".to_string(),
+                1000,
+                1.0
+            ),
+        ]
+    );
+    // Target labels win over a sample's own; the sample's value is kept
+    // as exported_<name>, and a monitor label may replace job.
+    let store = sightline_core::MemStore::new();
+    store_result(
+        &store,
+        &monitor(&[("phase", "x"), ("job", "site")]),
+        &result(),
+        1000,
+    );
+    let first = &stored(&store)[0].0;
+    assert_eq!(
+        first,
+        "__name__=probe_http_duration_seconds,exported_phase=connect,instance=http://a/,job=site,phase=x"
+    );
+}
