@@ -30,7 +30,7 @@
 //! let uptime = Arc::new(Mutex::new(UptimeTracker::open(std::path::Path::new("data/probes"))?));
 //! let u = uptime.clone();
 //! let callback: ProbeCallback = Arc::new(move |monitor, result, ts_ms| {
-//!     // Store result.families as series here (labels: monitor, target, ...).
+//!     // Store result.families as series here (labels: job = monitor name, instance = target, ...).
 //!     u.lock().unwrap().record(&monitor.name, &result.target, monitor.interval, result, ts_ms);
 //! });
 //! let scheduler = ProbeScheduler::start(monitors, callback);

@@ -48,7 +48,7 @@ pub struct ProbesConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MonitorConfig {
-    /// Unique name; becomes the `monitor` label of stored series.
+    /// Unique name; becomes the `job` label of stored series (the target is `instance`).
     pub name: String,
     /// The module: a name, or a module inline.
     pub module: MonitorModule,
