@@ -3,6 +3,7 @@
 //! moment it ends so a probe cut short by its timeout still reports the
 //! phases it finished. General clients (hyper, reqwest) hide those moments.
 
+use super::stamped::StampedTcp;
 use crate::tls::TlsSetup;
 use std::io;
 use std::net::SocketAddr;
@@ -15,8 +16,23 @@ use tokio_rustls::client::TlsStream;
 
 /// A plain or TLS connection.
 pub(crate) enum Conn {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Plain(StampedTcp),
+    Tls(Box<TlsStream<StampedTcp>>),
+}
+
+impl Conn {
+    fn tcp(&mut self) -> &mut StampedTcp {
+        match self {
+            Conn::Plain(s) => s,
+            Conn::Tls(s) => s.get_mut().0,
+        }
+    }
+
+    /// When the latest bytes read reached the kernel (for TLS: the record
+    /// that produced the latest plaintext), or now without a stamp.
+    fn rx_instant(&mut self) -> Instant {
+        self.tcp().rx_instant().unwrap_or_else(Instant::now)
+    }
 }
 
 impl AsyncRead for Conn {
@@ -106,6 +122,7 @@ pub(crate) async fn connect(
         .map_err(|e| format!("dial tcp {addr}: connect: {}", crate::net::io_text(&e)))?;
     let _ = tcp.set_nodelay(true);
     sink.connected(t0.elapsed().as_secs_f64());
+    let tcp = StampedTcp::new(tcp);
     match tls {
         None => Ok(Conn::Plain(tcp)),
         Some(setup) => {
@@ -126,6 +143,10 @@ pub(crate) async fn round_trip(
     limit: u64,
     sink: &mut (dyn PhaseSink + Send),
 ) -> Result<Response, String> {
+    // Processing runs from here (Go's GotConn) to the kernel's arrival
+    // stamp of the first response byte: scheduling delays in between, ours
+    // or the runtime's, do not count.
+    conn.tcp().clear_rx();
     let t0 = Instant::now();
     conn.write_all(request)
         .await
@@ -153,9 +174,9 @@ pub(crate) async fn round_trip(
             });
         }
         if first_at.is_none() {
-            let now = Instant::now();
-            sink.first_byte(now.duration_since(t0).as_secs_f64());
-            first_at = Some(now);
+            let at = conn.rx_instant().max(t0);
+            sink.first_byte(at.duration_since(t0).as_secs_f64());
+            first_at = Some(at);
         }
     };
     buf.drain(..used);
@@ -172,7 +193,7 @@ pub(crate) async fn round_trip(
         _ => -1,
     };
     if no_body {
-        resp.end = Some(Instant::now());
+        resp.end = first_at;
         return Ok(resp);
     }
     let cap = if limit == 0 { u64::MAX } else { limit };
@@ -200,7 +221,8 @@ pub(crate) async fn round_trip(
         }
         resp.body = buf;
     }
-    resp.end = Some(Instant::now());
+    // The body's last bytes arrived with the latest read that had any.
+    resp.end = Some(conn.rx_instant().max(first_at.unwrap_or(t0)));
     Ok(resp)
 }
 

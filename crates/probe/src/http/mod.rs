@@ -3,6 +3,7 @@
 //! ([`client`]) so each phase is timed as blackbox's httptrace times it.
 
 mod client;
+mod stamped;
 
 use crate::config::HttpProbe;
 use crate::net;
