@@ -7,20 +7,34 @@
 //!
 //! ```text
 //! probe_1000 serve PORT [LOG]           # the target, on core 1
-//! probe_1000 probe PORT SECONDS [N]     # the prober, on core 0
+//! probe_1000 probe PORT SECONDS [N [LOG]]  # the prober, on core 0
 //! ```
 //!
-//! The target answers `/delay/<µs>` after sleeping that long on a thread of
-//! its own (Linux's high-resolution sleep overshoots by tens of µs). With LOG it appends, per
-//! request, how long after accepting the connection it finished writing the
-//! response, minus the injected delay (µs): the target's own share of the
-//! error, which the machine's load can make large.
+//! The target answers `/delay/<µs>` that long after the request reached its
+//! socket (the kernel's receive stamp), sleeping on a thread of its own
+//! (Linux's high-resolution sleep overshoots by tens of µs). With LOG it
+//! appends, per request, `µs arrival before after` (unix ns): the request's
+//! arrival and the clock just before and after writing the response, which
+//! on loopback reaches the prober's socket within that write. So the log
+//! holds each probe's true delay, which a busy machine (or a hypervisor
+//! pausing the core) can stretch past the injected one; the script runs the
+//! target at real-time priority to keep that rare. The prober's LOG holds
+//! `µs start_ms processing_s` per successful probe, for the script to pair
+//! them.
 
 use sightline_probe::{BlackboxConfig, Monitor, ProbeCallback, ProbeScheduler};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+// The prober's own kernel-stamp reader: the target stamps request arrivals
+// with it, so its delays start when the request arrived, and its log gives
+// each response's true delay to hold the prober's figure against.
+// (Its unit tests are compiled here without a harness to run them.)
+#[allow(dead_code, unused_imports)]
+#[path = "../src/http/stamped.rs"]
+mod stamped;
 
 fn serve(port: u16, log: Option<String>) {
     // A deep accept queue: with std's 128 a stalled accept loop on a busy
@@ -35,19 +49,32 @@ fn serve(port: u16, log: Option<String>) {
     let l: TcpListener = sock.into();
     let log = log.map(|p| Arc::new(Mutex::new(std::fs::File::create(p).expect("log file"))));
     for s in l.incoming() {
-        let accepted = Instant::now();
         let Ok(mut s) = s else { continue };
         let log = log.clone();
         std::thread::spawn(move || {
+            stamped::sys::enable(&s);
             let mut buf = Vec::new();
             let mut chunk = [0u8; 2048];
+            let mut arrived = None;
             while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-                match s.read(&mut chunk) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                match stamped::sys::recv(&s, &mut chunk) {
+                    Ok((0, _)) | Err(_) => return,
+                    Ok((n, at)) => {
+                        buf.extend_from_slice(&chunk[..n]);
+                        arrived = at.or(arrived);
+                    }
                 }
             }
-            let start = Instant::now();
+            // The delay runs from the request's arrival in the kernel, so
+            // a late wake-up of this thread is not added to it.
+            let arrived = arrived.unwrap_or_else(SystemTime::now);
+            let start = Instant::now()
+                .checked_sub(
+                    SystemTime::now()
+                        .duration_since(arrived)
+                        .unwrap_or_default(),
+                )
+                .unwrap_or_else(Instant::now);
             let req = String::from_utf8_lossy(&buf);
             let path = req.split_whitespace().nth(1).unwrap_or("/");
             let us: u64 = path
@@ -60,14 +87,22 @@ fn serve(port: u16, log: Option<String>) {
             // accept loop on the target's single core when probes coincide.
             let deadline = start + Duration::from_micros(us);
             std::thread::sleep(deadline.saturating_duration_since(Instant::now()));
+            let before = unix_ns(SystemTime::now());
             let _ =
                 s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+            // On loopback the write hands the bytes to the prober's socket
+            // before it returns: they arrived between `before` and `after`.
+            let after = unix_ns(SystemTime::now());
             if let Some(log) = log {
-                let over = accepted.elapsed().as_micros() as i64 - us as i64;
-                let _ = writeln!(log.lock().unwrap(), "{over}");
+                let line = format!("{us} {} {before} {after}\n", unix_ns(arrived));
+                let _ = log.lock().unwrap().write_all(line.as_bytes());
             }
         });
     }
+}
+
+fn unix_ns(t: SystemTime) -> u128 {
+    t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 /// CPU seconds (user + system) of this process, from /proc/self/stat.
@@ -89,7 +124,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-fn probe(port: u16, seconds: u64, n: usize) {
+fn probe(port: u16, seconds: u64, n: usize, log: Option<&str>) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -115,24 +150,20 @@ fn probe(port: u16, seconds: u64, n: usize) {
             }
         })
         .collect();
-    let errors: Arc<Mutex<Vec<f64>>> = Arc::default();
-    let by_time: Arc<Mutex<Vec<(i64, f64)>>> = Arc::default();
-    let bt = by_time.clone();
+    // (start unix ms, injected µs, processing s) per successful probe.
+    let records: Arc<Mutex<Vec<(i64, u64, f64)>>> = Arc::default();
     let failures = Arc::new(Mutex::new(0usize));
-    let (e2, f2) = (errors.clone(), failures.clone());
-    let cb: ProbeCallback = Arc::new(move |m, r, _ts| {
+    let (r2, f2) = (records.clone(), failures.clone());
+    let cb: ProbeCallback = Arc::new(move |m, r, ts| {
         if !r.success {
             *f2.lock().unwrap() += 1;
             return;
         }
-        let us: f64 = m.targets[0].rsplit('/').next().unwrap().parse().unwrap();
+        let us: u64 = m.targets[0].rsplit('/').next().unwrap().parse().unwrap();
         let processing = r
             .labelled_value("probe_http_duration_seconds", "phase", "processing")
             .unwrap_or(f64::NAN);
-        e2.lock().unwrap().push((processing - us / 1e6) * 1e3);
-        bt.lock()
-            .unwrap()
-            .push((_ts, (processing - us / 1e6) * 1e3));
+        r2.lock().unwrap().push((ts, us, processing));
     });
     let cpu0 = cpu_seconds();
     let t0 = Instant::now();
@@ -143,10 +174,20 @@ fn probe(port: u16, seconds: u64, n: usize) {
     });
     let wall = t0.elapsed().as_secs_f64();
     let cpu = cpu_seconds() - cpu0;
+    let records = records.lock().unwrap().clone();
+    if let Some(path) = log {
+        // For bench/probe_1000.py to pair with the target's log.
+        let text: String = records
+            .iter()
+            .map(|(ts, us, p)| format!("{us} {ts} {p}\n"))
+            .collect();
+        std::fs::write(path, text).expect("probe log");
+    }
+    let error = |us: u64, p: f64| (p - us as f64 / 1e6) * 1e3;
     // Median error per 10 s round, to tell start-up effects from the rest.
     let mut rounds: std::collections::BTreeMap<i64, Vec<f64>> = Default::default();
-    for (ts, e) in by_time.lock().unwrap().iter() {
-        rounds.entry(ts / 10_000).or_default().push(*e);
+    for (ts, us, p) in &records {
+        rounds.entry(ts / 10_000).or_default().push(error(*us, *p));
     }
     let per_round: Vec<String> = rounds
         .values_mut()
@@ -156,7 +197,7 @@ fn probe(port: u16, seconds: u64, n: usize) {
         })
         .collect();
     println!("median error per 10 s round (ms): {}", per_round.join(" "));
-    let mut errs = errors.lock().unwrap().clone();
+    let mut errs: Vec<f64> = records.iter().map(|(_, us, p)| error(*us, *p)).collect();
     errs.sort_by(f64::total_cmp);
     let abs: Vec<f64> = {
         let mut a: Vec<f64> = errs.iter().map(|e| e.abs()).collect();
@@ -193,9 +234,10 @@ fn main() {
             args[1].parse().expect("port"),
             args[2].parse().expect("seconds"),
             args.get(3).map_or(1000, |n| n.parse().expect("count")),
+            args.get(4).map(String::as_str),
         ),
         _ => eprintln!(
-            "usage: probe_1000 serve PORT | probe PORT SECONDS [N] (see bench/probe_1000.py)"
+            "usage: probe_1000 serve PORT [LOG] | probe PORT SECONDS [N [LOG]] (see bench/probe_1000.py)"
         ),
     }
 }

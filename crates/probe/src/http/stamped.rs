@@ -112,7 +112,7 @@ impl AsyncWrite for StampedTcp {
 /// buffers that outlive it.
 #[cfg(target_os = "linux")]
 #[allow(unsafe_code)]
-mod sys {
+pub(crate) mod sys {
     use std::io;
     use std::net::{Ipv4Addr, UdpSocket};
     use std::os::fd::{AsFd, AsRawFd};
@@ -120,7 +120,7 @@ mod sys {
     use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
     /// Turns on `SO_TIMESTAMPNS`; false if the kernel refuses.
-    pub(super) fn enable(sock: &impl AsFd) -> bool {
+    pub(crate) fn enable(sock: &impl AsFd) -> bool {
         // The kernel stamps packets only while some socket asks for stamps,
         // and switches that on from a work queue, after the setsockopt
         // returns: a response arriving first goes unstamped. A socket kept
@@ -150,9 +150,9 @@ mod sys {
         rc == 0
     }
 
-    /// One non-blocking `recvmsg` into `buf`: the byte count and the
-    /// kernel's receive stamp when it sent one.
-    pub(super) fn recv(
+    /// One `recvmsg` into `buf` (blocking only if the socket is): the byte
+    /// count and the kernel's receive stamp when it sent one.
+    pub(crate) fn recv(
         sock: &impl AsFd,
         buf: &mut [u8],
     ) -> io::Result<(usize, Option<SystemTime>)> {
@@ -171,7 +171,7 @@ mod sys {
         msg.msg_controllen = std::mem::size_of_val(&control) as _;
         // SAFETY: iov points into `buf` and msg_control into `control`,
         // both live and writable for their stated lengths during the call.
-        let n = unsafe { libc::recvmsg(sock.as_fd().as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+        let n = unsafe { libc::recvmsg(sock.as_fd().as_raw_fd(), &mut msg, 0) };
         if n < 0 {
             return Err(io::Error::last_os_error());
         }
@@ -198,16 +198,16 @@ mod sys {
 
 /// Without kernel stamps: reads go through tokio and phases end at wake-up.
 #[cfg(not(target_os = "linux"))]
-mod sys {
+pub(crate) mod sys {
     use std::io;
     use std::os::fd::AsFd;
     use std::time::SystemTime;
 
-    pub(super) fn enable(_: &impl AsFd) -> bool {
+    pub(crate) fn enable(_: &impl AsFd) -> bool {
         false
     }
 
-    pub(super) fn recv(_: &impl AsFd, _: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
+    pub(crate) fn recv(_: &impl AsFd, _: &mut [u8]) -> io::Result<(usize, Option<SystemTime>)> {
         Err(io::ErrorKind::Unsupported.into())
     }
 }
