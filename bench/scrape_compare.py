@@ -58,6 +58,9 @@ def main():
     ap.add_argument("--duration", type=int, default=120)
     ap.add_argument("--sightline", default=os.path.join(ROOT, "target/release/sightline"))
     ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
+    ap.add_argument("--timeline", action="store_true",
+                    help="also print both RSS figures every 30 s of the window (head chunks pile up "
+                         "with time at a 1 s interval, so short windows flatter whoever keeps them in RAM)")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="scrape-bench-")
@@ -92,9 +95,15 @@ def main():
         cpu0 = {k: proc_cpu_seconds(p) for k, p in peers.items()}
         t0 = time.time()
         rss = {k: [] for k in peers}
+        last_line = t0
         while time.time() - t0 < args.duration:
             for k, p in peers.items():
                 rss[k].append(proc_rss_bytes(p))
+            if args.timeline and time.time() - last_line >= 30:
+                last_line = time.time()
+                print(f"  t={args.warmup + last_line - t0:6.0f}s  RSS MB: prometheus "
+                      f"{rss['prometheus'][-1] / 2**20:7.1f}  sightline {rss['sightline'][-1] / 2**20:7.1f}",
+                      flush=True)
             time.sleep(5)
         elapsed = time.time() - t0
         cpu = {k: (proc_cpu_seconds(p) - cpu0[k]) / elapsed for k, p in peers.items()}
