@@ -245,3 +245,51 @@ fn http_dates_and_base64() {
     assert_eq!(super::base64(b"fo"), "Zm8=");
     assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
 }
+
+/// Issue 5: `processing` is the target's time, not the prober's. The
+/// response arrives 20 ms after the request while the runtime's only
+/// thread is blocked for 150 ms: the phase must end at the arrival.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn processing_ends_at_arrival_not_at_wakeup() {
+    use std::io::{Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    let (read_tx, read_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = std::thread::spawn(move || {
+        let (mut s, _) = l.accept().unwrap();
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = s.read(&mut chunk).unwrap();
+            assert!(n > 0);
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let _ = read_tx.send(());
+        std::thread::sleep(Duration::from_millis(20));
+        s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+            .unwrap();
+    });
+    // Blocks the runtime's thread from the moment the request is in.
+    let blocker = tokio::spawn(async move {
+        let _ = read_rx.await;
+        std::thread::sleep(Duration::from_millis(150));
+    });
+    let m = module("prober: http\ntimeout: 5s");
+    let r = run_probe(
+        &m,
+        &format!("http://127.0.0.1:{port}/"),
+        Duration::from_secs(5),
+    )
+    .await;
+    blocker.await.unwrap();
+    server.join().unwrap();
+    assert!(r.success);
+    let processing = r
+        .labelled_value("probe_http_duration_seconds", "phase", "processing")
+        .unwrap();
+    assert!(
+        (0.019..0.1).contains(&processing),
+        "processing {processing} s: the 150 ms the prober could not run was counted"
+    );
+}
