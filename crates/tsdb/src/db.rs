@@ -65,7 +65,11 @@ impl Db {
         std::fs::create_dir_all(dir).map_err(|e| Error::io("create dir", dir, e))?;
         let counters = Arc::new(Counters::default());
         let (blocks, corrupted) = block::load_all(dir)?;
-        let head = Head::new(opts.block_range_ms, opts.out_of_order_time_window_ms);
+        let head = Head::new(
+            opts.block_range_ms,
+            opts.out_of_order_time_window_ms,
+            crate::head::chunk_file::ChunkFiles::open(&dir.join("chunks_head")),
+        );
         let mut remap: HashMap<u64, u32> = HashMap::new();
         let mut unknown = 0u64;
         let wal = Wal::open(
@@ -405,7 +409,7 @@ impl Inner {
 }
 
 fn head_iter(
-    chunks: Vec<Arc<[u8]>>,
+    chunks: Vec<crate::head::chunk_file::ChunkData>,
     ooo: Vec<sightline_core::Sample>,
     mint: i64,
     maxt: i64,

@@ -4,13 +4,13 @@
 
 use crate::chunk;
 use sightline_core::{Sample, SampleIter};
-use std::sync::Arc;
 
-/// One encoded chunk inside a shared buffer (a head chunk or a block page).
+/// One encoded chunk inside a shared buffer (a head chunk, heap or mapped,
+/// or a block page).
 #[derive(Clone)]
 pub(crate) struct ChunkSlice {
     pub(crate) encoding: u8,
-    pub(crate) data: Arc<[u8]>,
+    pub(crate) data: crate::head::chunk_file::ChunkData,
     pub(crate) start: u32,
     pub(crate) end: u32,
 }
@@ -131,6 +131,8 @@ pub(crate) fn merge_sorted(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::head::chunk_file::ChunkData;
+    use std::sync::Arc;
 
     fn s(ts: &[i64], v: f64) -> SampleIter {
         let v: Vec<Sample> = ts.iter().map(|t| Sample::new(*t, v)).collect();
@@ -158,7 +160,7 @@ mod tests {
             let len = buf.len() as u32;
             chunks.push(ChunkSlice {
                 encoding: chunk::ENC_PACKED,
-                data: Arc::from(buf),
+                data: ChunkData::Heap(Arc::from(buf)),
                 start: 0,
                 end: len,
             });

@@ -90,10 +90,10 @@ pub(crate) fn encode_samples(
 }
 
 /// Appends a chunks record (series ref, XOR chunk bytes).
-pub(crate) fn encode_chunks(
+pub(crate) fn encode_chunks<C: std::ops::Deref<Target = [u8]>>(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
-    chunks: &[(u64, std::sync::Arc<[u8]>)],
+    chunks: &[(u64, C)],
 ) {
     scratch.clear();
     for (r, c) in chunks {

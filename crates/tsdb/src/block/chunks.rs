@@ -205,7 +205,7 @@ pub(crate) fn slice_in_page(page: &Arc<[u8]>, in_page: usize) -> Option<ChunkSli
     r.take(len)?;
     Some(ChunkSlice {
         encoding: enc,
-        data: page.clone(),
+        data: crate::head::chunk_file::ChunkData::Heap(page.clone()),
         start: start as u32,
         end: (start + len) as u32,
     })

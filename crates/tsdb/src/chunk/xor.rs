@@ -224,6 +224,7 @@ impl XorAppender {
     }
 
     /// The finished chunk, trimmed to size.
+    #[cfg(test)]
     pub(crate) fn into_bytes(self) -> Box<[u8]> {
         self.w.buf.into_boxed_slice()
     }

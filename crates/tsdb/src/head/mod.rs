@@ -4,12 +4,14 @@
 //! rarely contend; a second set of stripes maps label hashes to ids. Lock
 //! order, everywhere: hash stripe, then symbols, then series stripe, then the
 //! index. Modules: [`series`] (one series and its chunks), [`index`]
-//! (symbols and postings).
+//! (symbols and postings), [`chunk_file`] (closed chunks in mapped files).
 
+pub(crate) mod chunk_file;
 pub(crate) mod index;
 pub(crate) mod series;
 
 use crate::postings::{self, IndexLookup};
+use chunk_file::{ChunkData, ChunkFiles};
 use foldhash::{HashMap, HashMapExt};
 use index::{HeadIndex, Symbols};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard, RwLock};
@@ -17,7 +19,6 @@ use series::{Appended, MemSeries};
 use sightline_core::{Labels, Matcher, Sample};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 const STRIPES: usize = 1024;
 
@@ -110,7 +111,7 @@ pub(crate) enum Reject {
 /// One selected head series: labels, in-order chunks and out-of-order samples.
 pub(crate) struct HeadSeriesData {
     pub(crate) labels: Labels,
-    pub(crate) chunks: Vec<Arc<[u8]>>,
+    pub(crate) chunks: Vec<ChunkData>,
     pub(crate) ooo: Vec<Sample>,
 }
 
@@ -130,13 +131,16 @@ pub(crate) struct Head {
     truncated_upto: AtomicI64,
     num_series: AtomicU64,
     num_chunks: AtomicU64,
+    chunk_files: ChunkFiles,
 }
 
 impl Head {
-    pub(crate) fn new(block_range: i64, ooo_window: i64) -> Self {
+    /// A head whose closed chunks go to `chunk_files`.
+    pub(crate) fn new(block_range: i64, ooo_window: i64, chunk_files: ChunkFiles) -> Self {
         Head {
             block_range,
             ooo_window,
+            chunk_files,
             series: (0..STRIPES)
                 .map(|stripe| {
                     Padded(Mutex::new(Slots {
@@ -272,7 +276,7 @@ impl Head {
     fn store(&self, s: &mut MemSeries, d: Appended, t: i64, v: f64) -> Result<Appended, Reject> {
         match d {
             Appended::InOrder(_) => {
-                let cut = s.append_in_order(t, v, self.block_range);
+                let cut = s.append_in_order(t, v, self.block_range, &self.chunk_files);
                 if cut {
                     self.num_chunks.fetch_add(1, Relaxed);
                 }
@@ -534,6 +538,7 @@ impl Head {
             self.index.write().remove_where(|id| removed.contains(&id));
             self.num_series.fetch_sub(removed.len() as u64, Relaxed);
         }
+        self.chunk_files.truncate(boundary);
         let mut lo = i64::MAX;
         for stripe in self.series.iter() {
             for s in stripe.lock().values() {
@@ -551,7 +556,7 @@ impl Head {
     pub(crate) fn checkpoint_records(&self) -> Vec<u8> {
         struct Batch {
             series: Vec<(u64, Labels)>,
-            chunks: Vec<(u64, Arc<[u8]>)>,
+            chunks: Vec<(u64, ChunkData)>,
             ooo: Vec<(u64, i64, f64)>,
         }
         let mut out = Vec::new();
