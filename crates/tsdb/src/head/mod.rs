@@ -25,7 +25,28 @@ const STRIPES: usize = 1024;
 /// Series per segment of a stripe's slot storage.
 const SEG: usize = 64;
 
-/// The series of one stripe, stored inline and indexed by `id / STRIPES`:
+/// Consecutive ids that share a stripe. A scrape or a remote-write batch
+/// appends to series created together, so runs of neighbouring ids keep
+/// consecutive appends on one stripe lock and on adjacent slots (memory
+/// read in order), instead of a new lock and a new cache line per sample.
+const RUN: usize = 64;
+
+/// The stripe holding series `id`.
+fn stripe_of(id: u32) -> usize {
+    (id as usize / RUN) % STRIPES
+}
+
+/// The slot of series `id` inside its stripe.
+fn slot_of(id: u32) -> usize {
+    id as usize / (RUN * STRIPES) * RUN + id as usize % RUN
+}
+
+/// The id in `slot` of `stripe`: the inverse of [`stripe_of`] and [`slot_of`].
+fn id_of(stripe: usize, slot: usize) -> u32 {
+    (slot / RUN * RUN * STRIPES + stripe * RUN + slot % RUN) as u32
+}
+
+/// The series of one stripe, stored inline and indexed by [`slot_of`]:
 /// ids are dense and never reused, so slots beat a hash map (no hashing, no
 /// probing), and keeping series inline under the stripe's lock means an
 /// append costs one lock and no reference counting. Segments of 64 slots
@@ -37,17 +58,17 @@ struct Slots {
 
 impl Slots {
     fn get(&self, id: &u32) -> Option<&MemSeries> {
-        let slot = *id as usize / STRIPES;
+        let slot = slot_of(*id);
         self.segs.get(slot / SEG)?[slot % SEG].as_ref()
     }
 
     fn get_mut(&mut self, id: &u32) -> Option<&mut MemSeries> {
-        let slot = *id as usize / STRIPES;
+        let slot = slot_of(*id);
         self.segs.get_mut(slot / SEG)?[slot % SEG].as_mut()
     }
 
     fn insert(&mut self, id: u32, s: MemSeries) {
-        let slot = id as usize / STRIPES;
+        let slot = slot_of(id);
         while self.segs.len() <= slot / SEG {
             self.segs.push((0..SEG).map(|_| None).collect());
         }
@@ -55,7 +76,7 @@ impl Slots {
     }
 
     fn remove(&mut self, id: &u32) {
-        let slot = *id as usize / STRIPES;
+        let slot = slot_of(*id);
         if let Some(seg) = self.segs.get_mut(slot / SEG) {
             seg[slot % SEG] = None;
         }
@@ -67,7 +88,7 @@ impl Slots {
             .iter()
             .flat_map(|seg| seg.iter())
             .enumerate()
-            .filter_map(move |(slot, c)| c.as_ref().map(|c| ((slot * STRIPES + stripe) as u32, c)))
+            .filter_map(move |(slot, c)| c.as_ref().map(|c| (id_of(stripe, slot), c)))
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut MemSeries)> {
@@ -76,7 +97,7 @@ impl Slots {
             .iter_mut()
             .flat_map(|seg| seg.iter_mut())
             .enumerate()
-            .filter_map(move |(slot, c)| c.as_mut().map(|c| ((slot * STRIPES + stripe) as u32, c)))
+            .filter_map(move |(slot, c)| c.as_mut().map(|c| (id_of(stripe, slot), c)))
     }
 
     fn values(&self) -> impl Iterator<Item = &MemSeries> {
@@ -165,7 +186,7 @@ impl Head {
     }
 
     fn stripe(&self, id: u32) -> &Mutex<Slots> {
-        &self.series[id as usize % STRIPES]
+        &self.series[stripe_of(id)]
     }
 
     /// Series `id` with its stripe locked, for as long as the guard lives.
@@ -684,5 +705,25 @@ impl IndexLookup for Lookup<'_> {
             .map(|p| p.as_slice().to_vec())
             .collect();
         Cow::Owned(postings::union_all(lists))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stripe_and_slot_map_ids_one_to_one_in_runs() {
+        let mut seen = foldhash::HashSet::default();
+        for id in (0..300_000u32).chain([u32::MAX - 1, u32::MAX]) {
+            let (stripe, slot) = (stripe_of(id), slot_of(id));
+            assert!(stripe < STRIPES);
+            assert_eq!(id_of(stripe, slot), id, "id {id}");
+            assert!(seen.insert((stripe, slot)), "id {id} shares a slot");
+        }
+        // Neighbours share a stripe and sit in adjacent slots.
+        assert_eq!(stripe_of(128), stripe_of(191));
+        assert_eq!(slot_of(129), slot_of(128) + 1);
+        assert_ne!(stripe_of(191), stripe_of(192));
     }
 }
