@@ -8,12 +8,12 @@
 use anyhow::Context;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
-use sightline_core::{LabelsBuilder, MetricAppender};
+use sightline_core::{Labels, LabelsBuilder, MetricAppender, STALE_NAN};
 use sightline_probe::{
     probe_endpoint, BlackboxConfig, Module, Monitor, ProbeCallback, ProbeQuery, ProbeResponse,
     ProbeResult, ProbeScheduler, ProbesConfig, UptimeReport, UptimeTracker,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -230,10 +230,16 @@ pub struct ProbeCounters {
     targets: AtomicU64,
 }
 
+/// The series each (monitor, target) wrote with its last result: those
+/// missing from the next result, or whose monitor goes away on reload, get
+/// a staleness marker, as Prometheus writes for a scrape of blackbox.
+type LastSeries = Arc<Mutex<HashMap<(String, String), Vec<Labels>>>>;
+
 /// The running probe subsystem: scheduler, uptime and `/probe` modules,
 /// all replaced together on reload.
 pub struct Probes {
     appender: Arc<dyn MetricAppender>,
+    last_series: LastSeries,
     uptime: Arc<Mutex<UptimeTracker>>,
     counters: Arc<ProbeCounters>,
     endpoint_modules: RwLock<Arc<BTreeMap<String, Module>>>,
@@ -258,6 +264,7 @@ impl Probes {
             .map_err(|e| anyhow::anyhow!("opening the uptime state in {}: {e}", dir.display()))?;
         let probes = Arc::new(Probes {
             appender,
+            last_series: LastSeries::default(),
             uptime: Arc::new(Mutex::new(uptime)),
             counters: Arc::new(ProbeCounters::default()),
             endpoint_modules: RwLock::new(Arc::new(BTreeMap::new())),
@@ -295,6 +302,18 @@ impl Probes {
         // uptime list shows what runs.
         self.lock_uptime()
             .retain(|m, t| keep.contains(&(m.to_string(), t.to_string())));
+        // Their series end now, as a scrape target's do when it goes away.
+        let gone: Vec<Vec<Labels>> = {
+            let mut last = self.last_series.lock().unwrap_or_else(|e| e.into_inner());
+            let keys: Vec<_> = last.keys().filter(|k| !keep.contains(k)).cloned().collect();
+            keys.iter().filter_map(|k| last.remove(k)).collect()
+        };
+        if !gone.is_empty() {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as i64);
+            mark_stale(self.appender.as_ref(), gone.iter().flatten(), now);
+        }
         *self
             .endpoint_modules
             .write()
@@ -309,10 +328,11 @@ impl Probes {
     }
 
     fn callback(&self) -> ProbeCallback {
-        let (appender, uptime, counters) = (
+        let (appender, uptime, counters, last_series) = (
             self.appender.clone(),
             self.uptime.clone(),
             self.counters.clone(),
+            self.last_series.clone(),
         );
         // Runs on the probing task: appends go to the in-memory head and
         // the uptime lock is held for a few map operations, so neither
@@ -322,7 +342,17 @@ impl Probes {
             if !r.success {
                 counters.failures.fetch_add(1, Ordering::Relaxed);
             }
-            store_result(appender.as_ref(), m, r, ts_ms);
+            let key = (m.name.clone(), r.target.clone());
+            let mut last = last_series
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(&key)
+                .unwrap_or_default();
+            store_result(appender.as_ref(), m, r, ts_ms, &mut last);
+            last_series
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .insert(key, last);
             uptime
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -385,11 +415,23 @@ impl Probes {
 /// name (kept as `exported_<name>`, as `honor_labels: false` does).
 /// Prometheus would also write `up` and `scrape_*` series; in-process there
 /// is no scrape, so `up` would always be 1 and is left out.
-fn store_result(appender: &dyn MetricAppender, m: &Monitor, r: &ProbeResult, ts_ms: i64) {
+///
+/// `last` holds the series the previous result of this monitor and target
+/// wrote; those this result lacks (a failed probe writes fewer series than
+/// a successful one) get a staleness marker, and `last` becomes this
+/// result's series.
+fn store_result(
+    appender: &dyn MetricAppender,
+    m: &Monitor,
+    r: &ProbeResult,
+    ts_ms: i64,
+    last: &mut Vec<Labels>,
+) {
     let mut target: Vec<(&str, &str)> =
         vec![("job", m.name.as_str()), ("instance", r.target.as_str())];
     target.retain(|(k, _)| !m.labels.contains_key(*k));
     target.extend(m.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let mut now = Vec::new();
     let mut app = appender.appender();
     for family in &r.families {
         for sample in &family.samples {
@@ -404,13 +446,36 @@ fn store_result(appender: &dyn MetricAppender, m: &Monitor, r: &ProbeResult, ts_
                 b.set(*k, *v);
             }
             b.set("__name__", family.name);
-            if let Err(e) = app.append(0, &b.into_labels(), ts_ms, sample.value) {
+            let labels = b.into_labels();
+            if let Err(e) = app.append(0, &labels, ts_ms, sample.value) {
                 tracing::debug!(monitor = %m.name, target = %r.target, series = family.name, error = %e, "probe sample not stored");
             }
+            now.push(labels);
         }
+    }
+    now.sort_unstable();
+    for gone in last.iter().filter(|l| now.binary_search(l).is_err()) {
+        // Refused only when a newer sample exists, which makes it moot.
+        let _ = app.append(0, gone, ts_ms, STALE_NAN);
     }
     if let Err(e) = app.commit() {
         tracing::warn!(monitor = %m.name, target = %r.target, error = %e, "storing probe results");
+    }
+    *last = now;
+}
+
+/// Writes a staleness marker at `ts_ms` for each of `series`.
+fn mark_stale<'a>(
+    appender: &dyn MetricAppender,
+    series: impl Iterator<Item = &'a Labels>,
+    ts_ms: i64,
+) {
+    let mut app = appender.appender();
+    for l in series {
+        let _ = app.append(0, l, ts_ms, STALE_NAN);
+    }
+    if let Err(e) = app.commit() {
+        tracing::warn!(error = %e, "marking removed probe series stale");
     }
 }
 

@@ -149,7 +149,13 @@ fn stored(store: &sightline_core::MemStore) -> Vec<(String, i64, f64)> {
 #[test]
 fn results_stored_as_a_scrape_of_blackbox_would_be() {
     let store = sightline_core::MemStore::new();
-    store_result(&store, &monitor(&[("team", "ops")]), &result(), 1000);
+    store_result(
+        &store,
+        &monitor(&[("team", "ops")]),
+        &result(),
+        1000,
+        &mut Vec::new(),
+    );
     assert_eq!(
         stored(&store),
         [
@@ -173,10 +179,74 @@ fn results_stored_as_a_scrape_of_blackbox_would_be() {
         &monitor(&[("phase", "x"), ("job", "site")]),
         &result(),
         1000,
+        &mut Vec::new(),
     );
     let first = &stored(&store)[0].0;
     assert_eq!(
         first,
         "__name__=probe_http_duration_seconds,exported_phase=connect,instance=http://a/,job=site,phase=x"
     );
+}
+
+#[test]
+fn series_a_result_no_longer_writes_go_stale() {
+    let store = sightline_core::MemStore::new();
+    let m = monitor(&[]);
+    let mut last = Vec::new();
+    store_result(&store, &m, &result(), 1000, &mut last);
+    assert_eq!(last.len(), 2);
+    // A failed probe without the phase series: that series ends.
+    let mut failed = result();
+    failed.families.truncate(1);
+    failed.families[0].samples[0].value = 0.0;
+    store_result(&store, &m, &failed, 2000, &mut last);
+    let got = stored(&store);
+    let phase = "__name__=probe_http_duration_seconds,instance=http://a/,job=web,phase=connect";
+    let samples: Vec<(i64, f64)> = got
+        .iter()
+        .filter(|(l, _, _)| l == phase)
+        .map(|(_, t, v)| (*t, *v))
+        .collect();
+    assert_eq!(samples.len(), 2, "{got:?}");
+    assert_eq!(samples[0], (1000, 0.01));
+    assert_eq!(samples[1].0, 2000);
+    assert!(sightline_core::is_stale_nan(samples[1].1));
+    // probe_success carries on with its new value, not a marker.
+    let success: Vec<f64> = got
+        .iter()
+        .filter(|(l, _, _)| l.starts_with("__name__=probe_success"))
+        .map(|(_, _, v)| *v)
+        .collect();
+    assert_eq!(success, [1.0, 0.0]);
+    assert_eq!(last.len(), 1);
+}
+
+#[test]
+fn series_of_a_removed_monitor_go_stale_on_reload() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(sightline_core::MemStore::new());
+    let probes = rt
+        .block_on(async { Probes::start(ProbeSetup::default(), store.clone(), dir.path()) })
+        .unwrap();
+    // As if monitor "web" had stored a result for http://a/ before.
+    let mut last = Vec::new();
+    store_result(store.as_ref(), &monitor(&[]), &result(), 1000, &mut last);
+    probes
+        .last_series
+        .lock()
+        .unwrap()
+        .insert(("web".into(), "http://a/".into()), last);
+    // The reload drops it: both of its series end.
+    probes.apply(ProbeSetup::default());
+    let got = stored(&store);
+    assert_eq!(got.len(), 4, "{got:?}");
+    for (labels, _, v) in got.iter().filter(|(_, t, _)| *t > 1000) {
+        assert!(sightline_core::is_stale_nan(*v), "{labels}");
+    }
+    assert!(probes.last_series.lock().unwrap().is_empty());
 }
