@@ -4,6 +4,7 @@
 use crate::error::{Error, Result};
 use crate::eval::{present, Evaluator, Row, Steps, Val, ABSENT};
 use crate::functions::quantile;
+use crate::topk::order;
 use foldhash::{HashMap, HashMapExt};
 use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
@@ -345,6 +346,20 @@ impl<'a> Evaluator<'a> {
         s: &Steps,
     ) -> Result<Val> {
         let n = s.n;
+        if op == T_TOPK || op == T_BOTTOMK {
+            let top = op == T_TOPK;
+            let mut kept = crate::topk::select_top(rows, gids, ng, p, n, top)?;
+            if n == 1 {
+                // Instant results come out group by group, best first, as
+                // Prometheus returns them.
+                kept.sort_by(|(xi, x), (yi, y)| {
+                    gids[*xi]
+                        .cmp(&gids[*yi])
+                        .then_with(|| order(x.vals[0], y.vals[0], top))
+                });
+            }
+            return Ok(Val::Vector(kept.into_iter().map(|(_, r)| r).collect()));
+        }
         let mut keep = vec![vec![false; n]; rows.len()];
         let mut members: Vec<Vec<usize>> = vec![Vec::new(); ng];
         for (i, &param) in p.iter().enumerate().take(n) {
@@ -397,15 +412,8 @@ impl<'a> Evaluator<'a> {
                 continue;
             }
             let k = k as usize;
-            for m in members.iter_mut() {
-                if op == T_LIMITK {
-                    for &ri in m.iter().take(k) {
-                        keep[ri][i] = true;
-                    }
-                    continue;
-                }
-                let top = op == T_TOPK;
-                m.sort_by(|&x, &y| order(rows[x].vals[i], rows[y].vals[i], top));
+            // limitk: the first k members of each group.
+            for m in &members {
                 for &ri in m.iter().take(k) {
                     keep[ri][i] = true;
                 }
@@ -418,38 +426,8 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
-        let mut indexed: Vec<(usize, Row)> = rows
-            .into_iter()
-            .enumerate()
-            .filter(|(_, r)| r.vals.iter().any(|v| present(*v)))
-            .collect();
-        if n == 1 && op != T_LIMITK && op != T_LIMIT_RATIO {
-            // Instant results come out group by group, best first, as Prometheus returns them.
-            let top = op == T_TOPK;
-            indexed.sort_by(|(xi, x), (yi, y)| {
-                gids[*xi]
-                    .cmp(&gids[*yi])
-                    .then_with(|| order(x.vals[0], y.vals[0], top))
-            });
-        }
-        Ok(Val::Vector(indexed.into_iter().map(|(_, r)| r).collect()))
-    }
-}
-
-/// Sort order for topk (descending) and bottomk (ascending), NaN last either way.
-fn order(a: f64, b: f64, top: bool) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ => {
-            if top {
-                b.partial_cmp(&a).unwrap_or(Equal)
-            } else {
-                a.partial_cmp(&b).unwrap_or(Equal)
-            }
-        }
+        rows.retain(|r| r.vals.iter().any(|v| present(*v)));
+        Ok(Val::Vector(rows))
     }
 }
 

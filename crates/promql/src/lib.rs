@@ -42,6 +42,7 @@ mod functions;
 mod info;
 pub mod promqltest;
 mod range_functions;
+mod topk;
 mod value;
 
 pub use engine::{parse, Engine, EngineOptions};
