@@ -5,10 +5,11 @@
 //! Query results are written by hand rather than through `serde_json`:
 //! `serde_json` would print `1.500` as `1.5` and does not escape `<`, `>`
 //! and `&` as Go does, and large results are cheaper to write straight
-//! into one buffer.
+//! into byte buffers: a query answer goes out in pieces of [`PIECE`] bytes
+//! ([`write_query_body`]) while it is being written.
 
 use sightline_core::Labels;
-use sightline_promql::Value;
+use sightline_promql::{QueryResult, Value};
 use std::fmt::Write as _;
 
 /// The shortest decimal digits that read back as `v` (finite, not zero),
@@ -47,7 +48,7 @@ fn push_go_float(out: &mut String, v: f64, fmt: char) {
             if v == 0.0 && v.is_sign_negative() {
                 out.push_str("-0");
             } else {
-                let _ = write!(out, "{}", v as i64);
+                out.push_str(itoa::Buffer::new().format(v as i64));
             }
             return;
         }
@@ -144,15 +145,18 @@ pub(crate) fn format_float(v: f64) -> String {
 /// does: seconds, then `.` and three digits when the milliseconds are not
 /// zero (`1.500`, not `1.5`).
 pub(crate) fn push_timestamp(out: &mut String, t_ms: i64) {
-    let mut t = t_ms as i128;
-    if t < 0 {
+    if t_ms < 0 {
         out.push('-');
-        t = -t;
     }
-    let _ = write!(out, "{}", t / 1000);
-    let frac = t % 1000;
+    // Unsigned, so that i64::MIN has a magnitude too.
+    let t = t_ms.unsigned_abs();
+    out.push_str(itoa::Buffer::new().format(t / 1000));
+    let frac = (t % 1000) as u16;
     if frac != 0 {
-        let _ = write!(out, ".{frac:03}");
+        let digit = |d: u16| b'0' + (d % 10) as u8;
+        let digits = [b'.', digit(frac / 100), digit(frac / 10), digit(frac)];
+        // Four ASCII bytes.
+        out.push_str(std::str::from_utf8(&digits).unwrap_or_default());
     }
 }
 
@@ -160,6 +164,15 @@ pub(crate) fn push_timestamp(out: &mut String, t_ms: i64) {
 /// HTML escaping on (what Prometheus's jsoniter configuration uses).
 pub(crate) fn push_json_str(out: &mut String, s: &str) {
     out.push('"');
+    // Label names and values rarely need escaping: copy them whole.
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || matches!(b, b'"' | b'\\' | b'<' | b'>' | b'&' | 0xe2))
+    {
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -205,6 +218,65 @@ pub(crate) fn push_str_array<S: AsRef<str>>(out: &mut String, items: &[S]) {
     out.push(']');
 }
 
+/// Timestamps as [`push_timestamp`] writes them, remembered by the point's
+/// position in its series: the series of a range query share one step
+/// grid, so the j-th point of a series mostly has the time of the j-th
+/// point of the one before, and each step is formatted once, not once per
+/// series.
+#[derive(Default)]
+struct StepTimes(Vec<(i64, u8, [u8; 24])>);
+
+impl StepTimes {
+    fn get(&mut self, j: usize, t: i64) -> &[u8] {
+        if j >= self.0.len() {
+            self.0.resize(j + 1, (0, 0, [0; 24]));
+        }
+        let e = &mut self.0[j];
+        // A written timestamp is never empty, so length 0 marks a free slot.
+        if e.1 == 0 || e.0 != t {
+            let mut s = String::with_capacity(24);
+            push_timestamp(&mut s, t);
+            e.0 = t;
+            e.1 = s.len() as u8;
+            e.2[..s.len()].copy_from_slice(s.as_bytes());
+        }
+        &e.2[..e.1 as usize]
+    }
+}
+
+/// [`push_point`] for the j-th point of a matrix series: the whole point is
+/// put together on the stack and appended in one fixed-size copy (cut back
+/// to its length after), which the compiler inlines; a call to `memcpy` per
+/// point of variable length costs more than the point itself.
+fn push_matrix_point(w: &mut Pieces<'_>, times: &mut StepTimes, j: usize, t: i64, v: f64) {
+    let mut buf = [0u8; 64];
+    let ts = times.get(j, t);
+    let mut n = 1 + ts.len();
+    buf[0] = b'[';
+    buf[1..n].copy_from_slice(ts);
+    buf[n..n + 2].copy_from_slice(b",\"");
+    n += 2;
+    // Whole numbers (counters) print as integers: see `push_go_float`.
+    let whole = v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative());
+    if whole {
+        let mut ib = itoa::Buffer::new();
+        let digits = ib.format(v as i64).as_bytes();
+        buf[n..n + digits.len()].copy_from_slice(digits);
+        n += digits.len();
+        buf[n..n + 2].copy_from_slice(b"\"]");
+        n += 2;
+    }
+    let start = w.out.len();
+    w.out.extend_from_slice(&buf);
+    w.out.truncate(start + n);
+    if !whole {
+        w.text(|out| {
+            push_float(out, v);
+            out.push_str("\"]");
+        });
+    }
+}
+
 fn push_point(out: &mut String, t_ms: i64, v: f64) {
     out.push('[');
     push_timestamp(out, t_ms);
@@ -213,68 +285,184 @@ fn push_point(out: &mut String, t_ms: i64, v: f64) {
     out.push_str("\"]");
 }
 
+/// Bytes per piece of a streamed query response: large enough that
+/// framing and wake-ups cost nothing per point, small enough that a large
+/// matrix is not held twice, once as values and once as JSON.
+pub(crate) const PIECE: usize = 256 * 1024;
+
+/// A body written in pieces: each time the buffer passes `piece` bytes it
+/// goes to `spill` (the HTTP response), which answers false once nobody
+/// wants the rest (the client went away).
+struct Pieces<'a> {
+    /// Bytes rather than a `String`: points are put together on the stack
+    /// and appended without checking them again for UTF-8.
+    out: Vec<u8>,
+    /// Scratch for the parts written by the `String` helpers.
+    text: String,
+    piece: usize,
+    spill: &'a mut dyn FnMut(Vec<u8>) -> bool,
+    open: bool,
+}
+
+impl Pieces<'_> {
+    #[inline]
+    fn maybe_spill(&mut self) {
+        if self.out.len() >= self.piece && self.open {
+            // A piece may overrun by one point or label set; the slack
+            // keeps that from reallocating.
+            let next = Vec::with_capacity(self.piece + self.piece / 4);
+            self.open = (self.spill)(std::mem::replace(&mut self.out, next));
+        }
+    }
+
+    /// Appends what `f` writes with the `String` helpers.
+    #[inline]
+    fn text(&mut self, f: impl FnOnce(&mut String)) {
+        self.text.clear();
+        f(&mut self.text);
+        self.out.extend_from_slice(self.text.as_bytes());
+    }
+}
+
+/// Roughly how many bytes the JSON of `value` takes, to size the first
+/// piece so that a small answer is written without reallocating.
+fn size_hint(value: &Value) -> usize {
+    let labels = |l: &Labels| l.byte_len() + 6 * l.len() + 16;
+    match value {
+        Value::Scalar(..) | Value::String(..) => 128,
+        Value::Vector(v) => v.iter().map(|s| labels(&s.labels) + 48).sum(),
+        Value::Matrix(m) => m
+            .iter()
+            .map(|s| labels(&s.labels) + 24 + 26 * s.points.len())
+            .sum(),
+    }
+}
+
+/// Writes the whole success body of a query (the `data` object, then
+/// `warnings` and `infos` when not empty) in pieces of about `piece` bytes
+/// handed to `spill`. Series are freed as soon as they are written.
+pub(crate) fn write_query_body(
+    r: QueryResult,
+    piece: usize,
+    spill: &mut dyn FnMut(Vec<u8>) -> bool,
+) {
+    let cap = (size_hint(&r.value) + 256).min(piece + piece / 4);
+    let mut w = Pieces {
+        out: Vec::with_capacity(cap),
+        text: String::new(),
+        piece,
+        spill,
+        open: true,
+    };
+    w.out
+        .extend_from_slice(b"{\"status\":\"success\",\"data\":");
+    write_data(r.value, &mut w);
+    if !r.warnings.is_empty() {
+        w.out.extend_from_slice(b",\"warnings\":");
+        w.text(|t| push_str_array(t, &r.warnings));
+    }
+    if !r.infos.is_empty() {
+        w.out.extend_from_slice(b",\"infos\":");
+        w.text(|t| push_str_array(t, &r.infos));
+    }
+    w.out.push(b'}');
+    if w.open {
+        (w.spill)(w.out);
+    }
+}
+
 /// The `data` object of `/api/v1/query` and `/api/v1/query_range`:
 /// `{"resultType":..,"result":..}`.
-pub(crate) fn query_data(value: &Value) -> String {
-    let mut out = String::with_capacity(64);
-    out.push_str("{\"resultType\":\"");
-    out.push_str(value.type_name());
-    out.push_str("\",\"result\":");
+fn write_data(value: Value, w: &mut Pieces<'_>) {
+    w.out.extend_from_slice(b"{\"resultType\":\"");
+    w.out.extend_from_slice(value.type_name().as_bytes());
+    w.out.extend_from_slice(b"\",\"result\":");
     match value {
         // Scalars and strings go through Go's encoding/json in Prometheus
         // (`promql.Scalar.MarshalJSON`): the timestamp is the float t/1000
         // in its shortest form (`1.5`, not `1.500`) and a scalar's value is
         // always in the 'f' format.
-        Value::Scalar(t, v) => {
+        Value::Scalar(t, v) => w.text(|out| {
             out.push('[');
-            push_go_float(&mut out, *t as f64 / 1000.0, 'f');
+            push_go_float(out, t as f64 / 1000.0, 'f');
             out.push_str(",\"");
-            push_go_float(&mut out, *v, 'f');
+            push_go_float(out, v, 'f');
             out.push_str("\"]");
-        }
-        Value::String(t, s) => {
+        }),
+        Value::String(t, s) => w.text(|out| {
             out.push('[');
-            push_go_float(&mut out, *t as f64 / 1000.0, 'f');
+            push_go_float(out, t as f64 / 1000.0, 'f');
             out.push(',');
-            push_json_str(&mut out, s);
+            push_json_str(out, &s);
             out.push(']');
-        }
+        }),
         Value::Vector(samples) => {
-            out.push('[');
-            for (i, s) in samples.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
+            w.out.push(b'[');
+            for (i, s) in samples.into_iter().enumerate() {
+                if !w.open {
+                    return;
                 }
-                out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
-                out.push_str(",\"value\":");
-                push_point(&mut out, s.t, s.v);
-                out.push('}');
-            }
-            out.push(']');
-        }
-        Value::Matrix(series) => {
-            out.push('[');
-            for (i, s) in series.iter().enumerate() {
-                if i > 0 {
-                    out.push(',');
-                }
-                out.push_str("{\"metric\":");
-                push_labels(&mut out, &s.labels);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.points.iter().enumerate() {
-                    if j > 0 {
+                w.text(|out| {
+                    if i > 0 {
                         out.push(',');
                     }
-                    push_point(&mut out, p.t, p.v);
-                }
-                out.push_str("]}");
+                    out.push_str("{\"metric\":");
+                    push_labels(out, &s.labels);
+                    out.push_str(",\"value\":");
+                    push_point(out, s.t, s.v);
+                    out.push('}');
+                });
+                w.maybe_spill();
             }
-            out.push(']');
+            w.out.push(b']');
+        }
+        Value::Matrix(series) => {
+            let mut times = StepTimes::default();
+            w.out.push(b'[');
+            for (i, s) in series.into_iter().enumerate() {
+                if !w.open {
+                    return;
+                }
+                w.text(|out| {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"metric\":");
+                    push_labels(out, &s.labels);
+                    out.push_str(",\"values\":[");
+                });
+                for (j, p) in s.points.iter().enumerate() {
+                    if j > 0 {
+                        w.out.push(b',');
+                    }
+                    push_matrix_point(w, &mut times, j, p.t, p.v);
+                    w.maybe_spill();
+                }
+                w.out.extend_from_slice(b"]}");
+            }
+            w.out.push(b']');
         }
     }
-    out.push('}');
-    out
+    w.out.push(b'}');
+}
+
+/// The `data` object of a query, written whole.
+#[cfg(test)]
+pub(crate) fn query_data(value: &Value) -> String {
+    let mut body = String::new();
+    let r = QueryResult {
+        value: value.clone(),
+        warnings: Vec::new(),
+        infos: Vec::new(),
+    };
+    write_query_body(r, usize::MAX / 2, &mut |piece| {
+        body.push_str(std::str::from_utf8(&piece).expect("UTF-8"));
+        true
+    });
+    let data = body.strip_prefix("{\"status\":\"success\",\"data\":");
+    data.and_then(|d| d.strip_suffix('}'))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// The whole success envelope around an already encoded `data`, with
@@ -355,6 +543,38 @@ mod tests {
             push_go_float(&mut fast, v, 'f');
             push_go_float_exact(&mut exact, v, 'f');
             assert_eq!(fast, exact, "{v:?}");
+        }
+    }
+
+    #[test]
+    fn matrix_points_match_the_plain_writer() {
+        let mut times = StepTimes::default();
+        let values = [
+            0.0,
+            -0.0,
+            1.0,
+            -7.0,
+            1e15,
+            0.25,
+            f64::NAN,
+            f64::INFINITY,
+            1e-7,
+        ];
+        for (k, &v) in values.iter().enumerate() {
+            for t in [1_700_000_000_000, 1_700_000_000_005, -1_500, k as i64] {
+                let mut spill = |_: Vec<u8>| true;
+                let mut w = Pieces {
+                    out: Vec::new(),
+                    text: String::new(),
+                    piece: usize::MAX,
+                    spill: &mut spill,
+                    open: true,
+                };
+                push_matrix_point(&mut w, &mut times, k % 3, t, v);
+                let mut b = String::new();
+                push_point(&mut b, t, v);
+                assert_eq!(String::from_utf8(w.out).unwrap(), b, "{t} {v:?}");
+            }
         }
     }
 

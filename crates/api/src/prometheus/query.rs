@@ -7,10 +7,10 @@
 //! otherwise stall the async workers that serve scrapes and writes.
 
 use super::api_error;
-use super::format::{query_data, success_body};
+use super::format::{write_query_body, PIECE};
 use super::params::{invalid_param, now_ms, parse_duration_ns, parse_time, time_param, Form};
 use crate::ApiState;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -58,7 +58,7 @@ impl Default for QueryEngine {
     }
 }
 
-fn json_ok(body: String) -> Response {
+fn json_ok(body: Vec<u8>) -> Response {
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "application/json")],
@@ -131,18 +131,90 @@ where
     opts.cancel = Some(cancel.clone());
     let _cancel_on_drop = CancelOnDrop(cancel);
     let querier = state.querier.clone();
+    // The blocking task answers once with the result's fate: an error, the
+    // whole body (small answers: sent with a length), or "streaming", after
+    // which the body follows in pieces through `pieces_rx` while the task
+    // is still encoding, so the client reads one piece while the next is
+    // written, and a large matrix never sits in memory as JSON in full.
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<First>();
+    let (pieces_tx, pieces_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
     let task = tokio::task::spawn_blocking(move || {
         let _permit = permit;
         let engine = Engine::new(opts);
-        eval(&engine, querier.as_ref()).map(|r| {
-            // Encoding a large matrix is real work too: keep it here.
-            success_body(&query_data(&r.value), &r.warnings, &r.infos)
-        })
+        let r = match eval(&engine, querier.as_ref()) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = first_tx.send(First::Error(e));
+                return;
+            }
+        };
+        let mut first_tx = Some(first_tx);
+        let mut pending: Option<Vec<u8>> = None;
+        write_query_body(r, PIECE, &mut |piece| {
+            if let Some(prev) = pending.take() {
+                if let Some(tx) = first_tx.take() {
+                    if tx.send(First::Streaming).is_err() {
+                        return false;
+                    }
+                }
+                if pieces_tx.blocking_send(Bytes::from(prev)).is_err() {
+                    return false;
+                }
+            }
+            pending = Some(piece);
+            true
+        });
+        // The last piece: the whole body if it is the only one.
+        if let Some(last) = pending {
+            match first_tx.take() {
+                Some(tx) => {
+                    let _ = tx.send(First::Whole(last));
+                }
+                None => {
+                    let _ = pieces_tx.blocking_send(Bytes::from(last));
+                }
+            }
+        }
     });
-    match task.await {
-        Ok(Ok(body)) => json_ok(body),
-        Ok(Err(e)) => engine_error(e),
-        Err(e) => api_error(ErrorKind::Internal, &format!("query task failed: {e}")),
+    match first_rx.await {
+        Ok(First::Whole(body)) => json_ok(body),
+        Ok(First::Streaming) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            Body::new(Pieces(pieces_rx)),
+        )
+            .into_response(),
+        Ok(First::Error(e)) => engine_error(e),
+        // The task ended without a word: it panicked.
+        Err(_) => match task.await {
+            Err(e) => api_error(ErrorKind::Internal, &format!("query task failed: {e}")),
+            Ok(()) => api_error(ErrorKind::Internal, "query task ended without a result"),
+        },
+    }
+}
+
+/// What the query task reports before any body is sent.
+enum First {
+    Error(sightline_promql::Error),
+    Whole(Vec<u8>),
+    Streaming,
+}
+
+/// A response body fed piece by piece by the query task; dropping it (the
+/// client went away) makes the task's next send fail, which stops encoding.
+struct Pieces(tokio::sync::mpsc::Receiver<Bytes>);
+
+impl http_body::Body for Pieces {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        self.0
+            .poll_recv(cx)
+            .map(|piece| piece.map(|b| Ok(http_body::Frame::data(b))))
     }
 }
 
