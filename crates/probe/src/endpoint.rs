@@ -19,6 +19,9 @@ pub struct ProbeQuery {
     pub target: Option<String>,
     /// `debug=true`.
     pub debug: bool,
+    /// `hostname=`: for http modules, the `Host` header (and so the TLS
+    /// server name) to send, as blackbox 0.23 takes it.
+    pub hostname: Option<String>,
     /// The `X-Prometheus-Scrape-Timeout-Seconds` header, as sent.
     pub scrape_timeout_header: Option<String>,
     /// blackbox's `--timeout-offset` (0.5 by default).
@@ -76,6 +79,18 @@ pub async fn probe_endpoint(modules: &BTreeMap<String, Module>, q: &ProbeQuery) 
     let Some(target) = q.target.as_deref().filter(|t| !t.is_empty()) else {
         return plain(400, "Target parameter is missing\n".into());
     };
+    let hostname = q.hostname.as_deref().filter(|h| !h.is_empty());
+    let with_host;
+    let module = match hostname {
+        Some(h) if module.prober == "http" => match with_host_header(module, h) {
+            Ok(m) => {
+                with_host = m;
+                &with_host
+            }
+            Err(msg) => return plain(400, msg),
+        },
+        _ => module,
+    };
     let timeout = effective_timeout(module, scrape_timeout, q.timeout_offset);
     let result = run_probe(module, target, timeout).await;
     let (content_type, body) = if q.debug {
@@ -89,6 +104,24 @@ pub async fn probe_endpoint(modules: &BTreeMap<String, Module>, q: &ProbeQuery) 
         body,
         result: Some(result),
     }
+}
+
+/// A copy of `module` sending `Host: hostname`, or blackbox's 400 message
+/// when the module sets another Host header itself.
+fn with_host_header(module: &Module, hostname: &str) -> Result<Module, String> {
+    if let Some((_, v)) = module
+        .http
+        .headers
+        .iter()
+        .find(|(k, v)| k.eq_ignore_ascii_case("host") && v.as_str() != hostname)
+    {
+        return Err(format!(
+            "host header defined both in module configuration ({v}) and with URL-parameter 'hostname' ({hostname})\n"
+        ));
+    }
+    let mut m = module.clone();
+    m.http.headers.insert("Host".into(), hostname.into());
+    Ok(m)
 }
 
 #[cfg(test)]
@@ -145,6 +178,42 @@ mod tests {
         assert_eq!(
             r.body,
             "Failed to parse timeout from Prometheus header: strconv.ParseFloat: parsing \"abc\": invalid syntax\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn hostname_sets_the_host_header_unless_the_module_has_another() {
+        let mut m = Module {
+            prober: "http".into(),
+            ..Default::default()
+        };
+        m.http.headers.insert("host".into(), "a.example".into());
+        let modules = BTreeMap::from([("web".to_string(), m.clone())]);
+        let q = ProbeQuery {
+            module: Some("web".into()),
+            target: Some("http://127.0.0.1:1/".into()),
+            hostname: Some("b.example".into()),
+            ..Default::default()
+        };
+        let r = probe_endpoint(&modules, &q).await;
+        assert_eq!(
+            (r.status, r.body.as_str()),
+            (
+                400,
+                "host header defined both in module configuration (a.example) and with URL-parameter 'hostname' (b.example)\n"
+            )
+        );
+        // The same value is fine, and a module without one gets it.
+        assert!(with_host_header(&m, "a.example").is_ok());
+        m.http.headers.clear();
+        let with = with_host_header(&m, "b.example").unwrap();
+        assert_eq!(
+            with.http.headers.get("Host").map(String::as_str),
+            Some("b.example")
+        );
+        assert!(
+            m.http.headers.is_empty(),
+            "the configured module is left alone"
         );
     }
 

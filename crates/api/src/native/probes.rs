@@ -34,7 +34,8 @@ pub fn probe_routes(source: Arc<dyn ProbeSource>) -> Router {
         .with_state(source)
 }
 
-/// The request as blackbox reads it: `module`, `target` and `debug` from the
+/// The request as blackbox reads it: `module`, `target`, `debug` and
+/// `hostname` from the
 /// URL's query string (first value wins, as Go's `Query().Get`), the scrape
 /// timeout from Prometheus's header.
 fn probe_query(raw: Option<&str>, headers: &HeaderMap) -> ProbeQuery {
@@ -48,6 +49,7 @@ fn probe_query(raw: Option<&str>, headers: &HeaderMap) -> ProbeQuery {
             "module" if q.module.is_none() => q.module = Some(v.into_owned()),
             "target" if q.target.is_none() => q.target = Some(v.into_owned()),
             "debug" if debug.is_none() => debug = Some(v == "true"),
+            "hostname" if q.hostname.is_none() => q.hostname = Some(v.into_owned()),
             _ => {}
         }
     }

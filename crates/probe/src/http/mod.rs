@@ -155,7 +155,15 @@ pub(crate) async fn probe(
             Err(_) => return (false, None),
         };
         let tls_setup = if https {
-            match tls::setup(&cfg.tls_config, &host, &[b"http/1.1"]) {
+            // Without a configured server_name, blackbox verifies (and sends
+            // as SNI) the Host header's value when the module sets one,
+            // else the target's host: probing an IP for a named site works.
+            let sni_host = cfg
+                .headers
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case("host"))
+                .map_or(host.as_str(), |(_, v)| v.as_str());
+            match tls::setup(&cfg.tls_config, sni_host, &[b"http/1.1"]) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     rec.fail("Error creating request", &e);
