@@ -2,11 +2,15 @@
 //!
 //! `cargo bench -p sightline-ingest --bench exposition` prints MB/s and
 //! samples/s per format, plus the CPU cost of parsing one such scrape per
-//! second (the scrape loop's budget for 50k samples/s is well under 0.065
-//! cores in total, parsing included). A plain harness, no criterion: the
-//! number that matters is a rate. Machines here are shared and loaded, so
-//! the rate is computed from this thread's CPU time (Linux
-//! `/proc/thread-self/schedstat`), not wall time, when available.
+//! second, in two modes: `texts` takes only each sample's series text and
+//! value, as a scrape whose series are all in the scrape cache does (label
+//! sets are then only delimited, not lexed), and `labels` also builds every
+//! sample's labels, as a first scrape or `parse_all` does. (The scrape
+//! loop's budget for 50k samples/s is well under 0.065 cores in total,
+//! parsing included.) A plain harness, no criterion: the number that
+//! matters is a rate. Machines here are shared and loaded, so the rate is
+//! computed from this thread's CPU time (Linux `/proc/thread-self/schedstat`),
+//! not wall time, when available.
 
 use sightline_ingest::exposition::{Entry, Format, Parser};
 use std::hint::black_box;
@@ -46,12 +50,15 @@ fn body(format: Format) -> Vec<u8> {
     s.into_bytes()
 }
 
-fn parse(b: &[u8], format: Format) -> usize {
+fn parse(b: &[u8], format: Format, labels: bool) -> usize {
     let mut p = Parser::new(b, format);
     let mut n = 0;
     while let Some(e) = p.next_entry().expect("bench body parses") {
         if let Entry::Sample { series, value, .. } = e {
             black_box((series, value));
+            if labels {
+                black_box(p.labels().expect("bench labels parse"));
+            }
             n += 1;
         }
     }
@@ -65,15 +72,21 @@ fn thread_cpu_ns() -> Option<u64> {
 }
 
 fn main() {
-    for format in [Format::PrometheusText, Format::OpenMetrics] {
+    let modes = [
+        (Format::PrometheusText, false),
+        (Format::PrometheusText, true),
+        (Format::OpenMetrics, false),
+        (Format::OpenMetrics, true),
+    ];
+    for (format, labels) in modes {
         let b = body(format);
-        let n = parse(&b, format);
+        let n = parse(&b, format, labels);
         assert_eq!(n, SERIES);
         let wall = Instant::now();
         let cpu0 = thread_cpu_ns();
         let mut rounds = 0u32;
         while wall.elapsed() < Duration::from_secs(3) {
-            black_box(parse(black_box(&b), format));
+            black_box(parse(black_box(&b), format, labels));
             rounds += 1;
         }
         let (secs, clock) = match (cpu0, thread_cpu_ns()) {
@@ -81,8 +94,9 @@ fn main() {
             _ => (wall.elapsed().as_secs_f64() / f64::from(rounds), "wall"),
         };
         println!(
-            "{:?}: {:.2} MB body, {} samples: {:.2} ms {clock} per body, {:.0} MB/s, {:.2} M samples/s, {:.4} cores for one such scrape per second",
+            "{:?} {}: {:.2} MB body, {} samples: {:.2} ms {clock} per body, {:.0} MB/s, {:.2} M samples/s, {:.4} cores for one such scrape per second",
             format,
+            if labels { "labels" } else { "texts" },
             b.len() as f64 / 1e6,
             n,
             secs * 1e3,

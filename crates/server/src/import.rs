@@ -29,14 +29,16 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
             timestamp, value, ..
         } = entry
         {
+            let labels = parser
+                .labels()
+                .with_context(|| format!("{file}: not valid OpenMetrics"))?;
             let Some(t) = timestamp else {
                 bail!(
-                    "{file}:{}: sample of {} has no timestamp; every sample of an import needs one",
+                    "{file}:{}: sample of {labels} has no timestamp; every sample of an import needs one",
                     parser.line(),
-                    parser.labels()
                 );
             };
-            samples.push((parser.labels(), t, value));
+            samples.push((labels, t, value));
         }
     }
     if samples.is_empty() {

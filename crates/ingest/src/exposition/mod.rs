@@ -7,6 +7,18 @@
 //! for series it has not seen before. Nothing is allocated per line except
 //! HELP texts and what the caller asks for.
 //!
+//! Label sets are lexed lazily too. To cut the series text out of a line,
+//! [`Parser::next_entry`] only looks for the `}` that ends the label set
+//! (skipping quoted values) and checks everything after it; the labels
+//! themselves are lexed and validated by [`Parser::labels`], which is where
+//! a malformed label set is reported. In steady-state scraping nearly every
+//! series text is already in the scrape cache, which holds only texts whose
+//! labels were validated when they were first seen, so lexing them again
+//! would be wasted: it was a tenth of the scrape path's CPU. A caller that
+//! does not call `labels()` for every sample must therefore know the texts
+//! it skips to be valid in this format (the label grammar differs between
+//! the two), or ask for eager checks with [`Parser::validate_all_labels`].
+//!
 //! The two formats differ in strictness, and the parser follows each:
 //!
 //! - Text 0.0.4 ([`text`]) is what Prometheus 2.42's `promparse` accepts:
@@ -29,7 +41,7 @@
 //!     if let Entry::Sample { series, timestamp, value } = entry {
 //!         assert_eq!(series, b"http_requests_total{code=\"200\"}"); // cache key
 //!         assert_eq!((timestamp, value), (None, 1027.0));
-//!         assert_eq!(p.labels().to_string(), r#"http_requests_total{code="200"}"#);
+//!         assert_eq!(p.labels()?.to_string(), r#"http_requests_total{code="200"}"#);
 //!         assert_eq!(p.exemplar().unwrap().timestamp, Some(1_700_000_000_500));
 //!     }
 //! }
@@ -197,8 +209,15 @@ pub struct Parser<'a> {
     check_utf8: bool,
     /// The last sample's metric name as a byte range of `body`.
     name: (usize, usize),
-    /// The last sample's labels; reused from line to line.
+    /// The last sample's labels, once lexed; reused from line to line.
     labels: Vec<LabelSpan>,
+    /// The last sample's label set: from after its `{` to the end of the
+    /// line (the lexer's error messages look past the `}`).
+    label_set: (usize, usize),
+    /// Whether the last sample's label set still has to be lexed.
+    labels_pending: bool,
+    /// Lex every label set in [`Parser::next_entry`] instead of on demand.
+    validate_all_labels: bool,
     /// The last sample's exemplar, when `has_exemplar`.
     exemplar: ExemplarSpans,
     has_exemplar: bool,
@@ -220,6 +239,9 @@ impl<'a> Parser<'a> {
             check_utf8: !body.is_ascii() && std::str::from_utf8(body).is_err(),
             name: (0, 0),
             labels: Vec::with_capacity(16),
+            label_set: (0, 0),
+            labels_pending: false,
+            validate_all_labels: false,
             exemplar: ExemplarSpans::default(),
             has_exemplar: false,
             created: None,
@@ -230,6 +252,15 @@ impl<'a> Parser<'a> {
     /// The format this parser reads.
     pub fn format(&self) -> Format {
         self.format
+    }
+
+    /// When `yes`, [`Parser::next_entry`] lexes and validates every label
+    /// set itself, as if the caller called [`Parser::labels`] for every
+    /// sample. A caller that skips `labels()` for series texts it validated
+    /// before needs this when they were validated in the other format:
+    /// text 0.0.4 accepts label sets OpenMetrics refuses.
+    pub fn validate_all_labels(&mut self, yes: bool) {
+        self.validate_all_labels = yes;
     }
 
     /// The next entry, `Ok(None)` at the end (after `# EOF` for OpenMetrics,
@@ -281,10 +312,56 @@ impl<'a> Parser<'a> {
         Some((start, end))
     }
 
+    /// Cuts the label set of a sample out of its line, the cursor just past
+    /// the `{`, and leaves the cursor after the `}`. The labels are lexed
+    /// now only when every label set is to be validated, or when the quick
+    /// scan finds no end: then the lexer says what is wrong, as it would
+    /// have anyway.
+    fn take_label_set(&mut self, c: &mut lex::Cur<'a>) -> Result<(), String> {
+        self.label_set = (c.pos, c.end);
+        if !self.validate_all_labels {
+            if let Some(end) = lex::label_set_end(c.b, c.pos, c.end) {
+                c.pos = end;
+                self.labels_pending = true;
+                return Ok(());
+            }
+        }
+        self.lex_labels(c)
+    }
+
+    /// Lexes the last sample's label set from the cursor into `labels`.
+    fn lex_labels(&mut self, c: &mut lex::Cur<'a>) -> Result<(), String> {
+        self.labels.clear();
+        match self.format {
+            Format::PrometheusText => text::text_labels(c, &mut self.labels, self.check_utf8),
+            Format::OpenMetrics => {
+                openmetrics::om_labels(c, &mut self.labels, self.check_utf8, true)
+            }
+        }
+    }
+
     /// The labels (with `__name__`) of the last [`Entry::Sample`].
     /// Labels with empty values are left out: Prometheus treats an empty
     /// value as an absent label.
-    pub fn labels(&self) -> Labels {
+    ///
+    /// This is where the label set is lexed and validated (see the module
+    /// docs), so a malformed one is an error naming the line, after which
+    /// the parser is finished like after any error of
+    /// [`Parser::next_entry`].
+    pub fn labels(&mut self) -> Result<Labels, Error> {
+        if self.labels_pending {
+            let mut c = lex::Cur::new(self.body, self.label_set.0, self.label_set.1);
+            if let Err(message) = self.lex_labels(&mut c) {
+                // Still pending: asking again gives the same error, never
+                // the labels lexed up to it.
+                self.done = true;
+                return Err(Error::Parse {
+                    line: self.line,
+                    message,
+                });
+            }
+            self.labels_pending = false;
+        }
         let mut v = Vec::with_capacity(self.labels.len() + 1);
         let name = self.metric_name();
         if !name.is_empty() {
@@ -301,7 +378,7 @@ impl<'a> Parser<'a> {
             ));
         }
         v.sort_unstable_by(|a, b| a.name.cmp(&b.name));
-        Labels::from_sorted(v)
+        Ok(Labels::from_sorted(v))
     }
 
     fn label_value(&self, l: &LabelSpan) -> String {
@@ -354,6 +431,7 @@ impl<'a> Parser<'a> {
     fn begin_sample(&mut self, name: (usize, usize)) {
         self.name = name;
         self.labels.clear();
+        self.labels_pending = false;
         self.has_exemplar = false;
         self.created = None;
     }
@@ -373,7 +451,7 @@ pub fn parse_all(body: &[u8], format: Format) -> Result<Vec<ParsedSample>, Error
             timestamp, value, ..
         } = e
         {
-            out.push((p.labels(), timestamp, value));
+            out.push((p.labels()?, timestamp, value));
         }
     }
     Ok(out)

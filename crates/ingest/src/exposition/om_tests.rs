@@ -154,7 +154,7 @@ fn exemplars() {
     assert_eq!(e.timestamp, None);
     assert_eq!(e.labels.get("trace_id"), Some("KOO5S4vxi0o"));
     assert_eq!(e.labels.get("span"), Some("a\"b"));
-    assert_eq!(p.labels().to_string(), r#"foo_bucket{le="1"}"#);
+    assert_eq!(p.labels().unwrap().to_string(), r#"foo_bucket{le="1"}"#);
 
     let Some(Entry::Sample { timestamp, .. }) = p.next_entry().unwrap() else {
         panic!()
@@ -178,7 +178,7 @@ fn exemplars() {
     assert_eq!(p.created_timestamp(), None);
     p.next_entry().unwrap();
     assert_eq!(p.created_timestamp(), Some(1500));
-    assert_eq!(p.labels().to_string(), "c_created");
+    assert_eq!(p.labels().unwrap().to_string(), "c_created");
     assert_eq!(p.next_entry().unwrap(), None);
     assert_eq!(p.next_entry().unwrap(), None);
 }
@@ -599,4 +599,70 @@ fn remaining_error_paths() {
     );
     // Empty braces and an empty HELP are fine.
     assert_eq!(ok("a{} 1\n# HELP b\n# EOF\n")[0].0, "a");
+}
+
+#[test]
+fn malformed_label_sets_fail_in_labels_naming_the_line() {
+    // OpenMetrics refuses what text 0.0.4 takes; the parser finds out when
+    // the labels are asked for (parse_all asks for every sample).
+    for (body, want) in [
+        ("a 1\nb{c=\"1\",} 1\n# EOF\n", "trailing comma in label set"),
+        (
+            "a 1\nb{c=\"1\", d=\"2\"} 1\n# EOF\n",
+            "expected a label name",
+        ),
+        ("a 1\nb{c=\"\\t\"} 1\n# EOF\n", "invalid escape sequence"),
+        (
+            "a 1\nb{c=\"1\",c=\"2\"} 1\n# EOF\n",
+            "duplicate label name \"c\"",
+        ),
+    ] {
+        bad(body, 2, want);
+        let mut p = Parser::new(body.as_bytes(), Format::OpenMetrics);
+        p.next_entry().unwrap();
+        assert!(matches!(p.next_entry(), Ok(Some(Entry::Sample { .. }))));
+        match p.labels() {
+            Err(Error::Parse { line: 2, message }) => {
+                assert!(message.contains(want), "{body:?}: {message}")
+            }
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
+    // No `}` on the line: the lexer runs at once and says why.
+    let mut p = Parser::new(b"a{b=\"c\"\n# EOF\n", Format::OpenMetrics);
+    match p.next_entry() {
+        Err(Error::Parse { line: 1, message }) => assert!(
+            message.starts_with("expected \",\" or \"}\" after the value of label \"b\""),
+            "{message}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn exemplars_and_family_checks_do_not_wait_for_labels() {
+    let body = "# TYPE c counter\nc_total{a=\"1\"} 1 # {t=\"x\"} 2 3\n# EOF\n";
+    let mut p = Parser::new(body.as_bytes(), Format::OpenMetrics);
+    p.next_entry().unwrap();
+    p.next_entry().unwrap();
+    let e = p.exemplar().unwrap();
+    assert_eq!((e.value, e.timestamp), (2.0, Some(3000)));
+    assert_eq!(p.labels().unwrap().to_string(), r#"c_total{a="1"}"#);
+    // A bad exemplar or a family violation is an error from next_entry,
+    // whatever the label set.
+    let mut p = Parser::new(
+        b"# TYPE c counter\nc_total{a=\"1\",} 1 # {t=x} 1\n# EOF\n",
+        Format::OpenMetrics,
+    );
+    p.next_entry().unwrap();
+    assert!(matches!(p.next_entry(), Err(Error::Parse { line: 2, .. })));
+    let mut p = Parser::new(
+        b"# TYPE c counter\nc{a=\"1\",} 1\n# EOF\n",
+        Format::OpenMetrics,
+    );
+    p.next_entry().unwrap();
+    match p.next_entry() {
+        Err(Error::Parse { line: 2, message }) => assert!(message.contains("needs a suffix")),
+        other => panic!("{other:?}"),
+    }
 }

@@ -374,7 +374,7 @@ impl<'a> Parser<'a> {
         self.begin_sample(name);
         let mut series_end = name.1;
         if c.eat(b'{') {
-            om_labels(&mut c, &mut self.labels, self.check_utf8, true)?;
+            self.take_label_set(&mut c)?;
             series_end = c.pos;
         }
         let series = &self.body[name.0..series_end];
@@ -518,7 +518,7 @@ fn om_timestamp(c: &mut Cur<'_>, series: &[u8]) -> Result<i64, String> {
 
 /// A label set after its `{`, up to and including the `}`, in the strict
 /// OpenMetrics form: no spaces, no trailing comma.
-fn om_labels(
+pub(super) fn om_labels(
     c: &mut Cur<'_>,
     out: &mut Vec<LabelSpan>,
     check_utf8: bool,

@@ -45,7 +45,7 @@ impl<'a> Parser<'a> {
         let mut blank = c.skip_blanks();
         let mut series_end = name.1;
         if c.eat(b'{') {
-            text_labels(&mut c, &mut self.labels, self.check_utf8)?;
+            self.take_label_set(&mut c)?;
             series_end = c.pos;
             blank = c.skip_blanks();
         }
@@ -100,7 +100,11 @@ impl<'a> Parser<'a> {
 }
 
 /// A label set after its `{`, up to and including the `}`.
-fn text_labels(c: &mut Cur<'_>, out: &mut Vec<LabelSpan>, check_utf8: bool) -> Result<(), String> {
+pub(super) fn text_labels(
+    c: &mut Cur<'_>,
+    out: &mut Vec<LabelSpan>,
+    check_utf8: bool,
+) -> Result<(), String> {
     let mut seen = lex::NAME_BIT;
     loop {
         c.skip_blanks();

@@ -117,7 +117,7 @@ fn docs_example() {
     let mut labels = Vec::new();
     while let Some(e) = p.next_entry().unwrap() {
         if matches!(e, Entry::Sample { .. }) {
-            labels.push(p.labels());
+            labels.push(p.labels().unwrap());
         }
     }
     assert_eq!(labels[2].get("path"), Some(r"C:\DIR\FILE.TXT"));
@@ -157,12 +157,12 @@ fn series_bytes_are_raw_and_stable_cache_keys() {
         panic!()
     };
     assert_eq!(series, b"a{x=\"1\", y=\"2\"}");
-    let first = p.labels();
+    let first = p.labels().unwrap();
     let Some(Entry::Sample { series, .. }) = p.next_entry().unwrap() else {
         panic!()
     };
     assert_eq!(series, b"a {x=\"1\",y=\"2\",}");
-    assert_eq!(p.labels(), first);
+    assert_eq!(p.labels().unwrap(), first);
     assert_eq!(p.metric_name(), "a");
 }
 
@@ -265,7 +265,7 @@ fn unknown_escapes_in_label_values_stay_verbatim() {
     let body = b"a{x=\"a\\tb\\\\c\"} 1\n";
     let mut p = Parser::new(body, Format::PrometheusText);
     p.next_entry().unwrap();
-    assert_eq!(p.labels().get("x"), Some("a\\tb\\c"));
+    assert_eq!(p.labels().unwrap().get("x"), Some("a\\tb\\c"));
 }
 
 #[test]
@@ -398,7 +398,7 @@ fn parser_is_fused_after_an_error() {
 fn labels_are_sorted_with_name() {
     let mut p = Parser::new(b"m{z=\"1\",a=\"2\",_b=\"3\"} 1\n", Format::PrometheusText);
     p.next_entry().unwrap();
-    let l = p.labels();
+    let l = p.labels().unwrap();
     let names: Vec<&str> = l.iter().map(|l| l.name.as_str()).collect();
     assert_eq!(names, ["__name__", "_b", "a", "z"]);
 }
@@ -414,4 +414,99 @@ fn duplicate_detection_survives_bitmask_collisions() {
     assert!(m.contains("duplicate label name \"ab\""), "{m}");
     let (_, m) = err("a{x=\"1\",__name__=\"b\"} 1\n");
     assert!(m.contains("__name__"), "{m}");
+}
+
+#[test]
+fn label_sets_are_validated_by_labels_not_by_next_entry() {
+    // The series text is cut out without lexing the labels, so a label set
+    // the lexer refuses only fails when the caller asks for the labels: a
+    // caller that knows the text from an earlier scrape never pays for it.
+    let body = b"a 1\nb{c=\"1\",c=\"2\"} 1\nd 1\n";
+    let mut p = Parser::new(body, Format::PrometheusText);
+    p.next_entry().unwrap();
+    let Some(Entry::Sample { series, value, .. }) = p.next_entry().unwrap() else {
+        panic!()
+    };
+    assert_eq!((series, value), (&b"b{c=\"1\",c=\"2\"}"[..], 1.0));
+    match p.labels() {
+        Err(Error::Parse { line: 2, message }) => {
+            assert_eq!(message, "duplicate label name \"c\"")
+        }
+        other => panic!("{other:?}"),
+    }
+    // Asked again, the same error, never half the labels.
+    assert!(p.labels().is_err());
+    // The parser is finished, as after any error.
+    assert_eq!(p.next_entry().unwrap(), None);
+
+    // Eager validation reports it from next_entry, as parse_all does.
+    let mut p = Parser::new(body, Format::PrometheusText);
+    p.validate_all_labels(true);
+    p.next_entry().unwrap();
+    match p.next_entry() {
+        Err(Error::Parse { line: 2, message }) => {
+            assert_eq!(message, "duplicate label name \"c\"")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        err("a 1\nb{c=\"1\",c=\"2\"} 1\n"),
+        (2, "duplicate label name \"c\"".to_owned())
+    );
+}
+
+#[test]
+fn malformed_label_sets_of_new_series_are_errors_naming_the_line() {
+    // Each kind of label error, found lazily, still names its line; the
+    // rest of the line is checked by next_entry either way.
+    for (body, want) in [
+        (
+            &b"a 1\nb{c=d} 1\n"[..],
+            "expected a quoted value for label \"c\"",
+        ),
+        (
+            b"a 1\nb{c=\"\xff\"} 1\n",
+            "value of label \"c\" is not valid UTF-8",
+        ),
+        (b"a 1\nb{__name__=\"x\"} 1\n", "__name__"),
+        (b"a 1\nb{c=\"1\" d=\"2\"} 1\n", "expected \",\" or \"}\""),
+    ] {
+        let mut p = Parser::new(body, Format::PrometheusText);
+        p.next_entry().unwrap();
+        assert!(matches!(p.next_entry(), Ok(Some(Entry::Sample { .. }))));
+        match p.labels() {
+            Err(Error::Parse { line: 2, message }) => assert!(message.contains(want), "{message}"),
+            other => panic!("{body:?}: {other:?}"),
+        }
+    }
+    // What follows the label set is validated without asking for labels.
+    let mut p = Parser::new(b"b{c=\"1\",c=\"2\"} x\n", Format::PrometheusText);
+    match p.next_entry() {
+        Err(Error::Parse { line: 1, message }) => {
+            assert!(message.starts_with("invalid value \"x\""), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn label_set_end_skips_braces_quotes_and_backslashes_in_values() {
+    let body = br#"a{x="}",y="q\"} 1",z="c:\\"} 7 5
+"#;
+    let mut p = Parser::new(body, Format::PrometheusText);
+    let Some(Entry::Sample {
+        series,
+        value,
+        timestamp,
+    }) = p.next_entry().unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(series, &br#"a{x="}",y="q\"} 1",z="c:\\"}"#[..]);
+    assert_eq!((value, timestamp), (7.0, Some(5)));
+    let l = p.labels().unwrap();
+    assert_eq!(
+        (l.get("x"), l.get("y"), l.get("z")),
+        (Some("}"), Some("q\"} 1"), Some("c:\\"))
+    );
 }

@@ -100,10 +100,25 @@ pub(crate) fn append_body(
             Entry::Comment => continue,
         };
         counts.total += 1;
+        // The parser lexes a label set only when asked (see `exposition`):
+        // a hit's text was validated when it was cached, so it is asked for
+        // misses only, and for hits validated in the other format, whose
+        // label grammar differs.
         let slot = match cache.get(series) {
-            Some(s) => s,
+            Some(s) if cache.entry(s).format == format => s,
+            Some(s) => {
+                if let Err(e) = parser.labels() {
+                    return (counts, Err(AppendError::Parse(e.to_string())));
+                }
+                cache.set_format(s, format);
+                s
+            }
             None => {
-                let labels = mutate_labels(settings, parser.labels());
+                let scraped = match parser.labels() {
+                    Ok(l) => l,
+                    Err(e) => return (counts, Err(AppendError::Parse(e.to_string()))),
+                };
+                let labels = mutate_labels(settings, scraped);
                 if let Some(l) = &labels {
                     if l.metric_name().is_none() {
                         return (
@@ -119,7 +134,7 @@ pub(crate) fn append_body(
                     }
                     counts.series_added += 1;
                 }
-                cache.insert(series, labels, 0)
+                cache.insert(series, labels, 0, format)
             }
         };
         let entry = cache.entry(slot);
@@ -154,7 +169,11 @@ pub(crate) fn append_body(
             // The store forgot the handle the cache kept instead of the
             // labels (its head dropped the series while idle): label the
             // series again from this very line and append by labels.
-            let Some(labels) = mutate_labels(settings, parser.labels()) else {
+            let scraped = match parser.labels() {
+                Ok(l) => l,
+                Err(e) => return (counts, Err(AppendError::Parse(e.to_string()))),
+            };
+            let Some(labels) = mutate_labels(settings, scraped) else {
                 continue;
             };
             cache.set_labels(slot, labels);
@@ -600,5 +619,107 @@ mod tests {
         assert_eq!(store.samples[0], (a, 3000, 5.0));
         assert_eq!(store.samples[1].0, b);
         assert!(sightline_core::is_stale_nan(store.samples[1].2));
+    }
+
+    fn scrape(
+        store: &mut HandleStore,
+        cache: &mut ScrapeCache,
+        body: &str,
+        format: Format,
+    ) -> Result<(), AppendError> {
+        let s = settings(false, &[("job", "j")]);
+        let mut meta = MetadataBuilder::default();
+        let r = append_body(store, cache, &s, body.as_bytes(), format, 1000, &mut meta).1;
+        match r {
+            Ok(()) => cache.finish_success(|_, _| {}),
+            Err(_) => {
+                cache.reset_refs();
+                cache.finish_failure(|_, _| {});
+            }
+        }
+        r
+    }
+
+    #[test]
+    fn malformed_label_sets_of_new_series_fail_the_scrape() {
+        for (body, format, want) in [
+            (
+                "a 1\nb{c=\"1\",c=\"2\"} 1\n",
+                Format::PrometheusText,
+                "line 2: duplicate label name \"c\"",
+            ),
+            (
+                "a 1\nb{c=\"1\",} 1\n# EOF\n",
+                Format::OpenMetrics,
+                "line 2: trailing comma in label set",
+            ),
+        ] {
+            let mut store = HandleStore::default();
+            let mut cache = ScrapeCache::new();
+            match scrape(&mut store, &mut cache, body, format) {
+                Err(AppendError::Parse(m)) => assert!(m.starts_with(want), "{m}"),
+                other => panic!("{body:?}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn cache_hits_are_not_lexed_again() {
+        // A text in the cache was validated when it was inserted, so its
+        // label set is not lexed again. Shown with a text the lexer would
+        // refuse, which only a test can put there.
+        let mut store = HandleStore::default();
+        let mut cache = ScrapeCache::new();
+        cache.begin();
+        let l = ls(&[("__name__", "a"), ("x", "1")]);
+        cache.insert(
+            b"a{x=\"1\",x=\"2\"}",
+            Some(l.clone()),
+            0,
+            Format::PrometheusText,
+        );
+        cache.finish_success(|_, _| {});
+        scrape(
+            &mut store,
+            &mut cache,
+            "a{x=\"1\",x=\"2\"} 5\n",
+            Format::PrometheusText,
+        )
+        .unwrap();
+        assert_eq!(store.samples, vec![(l, 1000, 5.0)]);
+    }
+
+    #[test]
+    fn hits_validated_as_text_are_checked_again_as_openmetrics() {
+        // Text 0.0.4 takes a trailing comma, OpenMetrics does not: the same
+        // bytes, cached from a text scrape, must fail an OpenMetrics one.
+        let mut store = HandleStore::default();
+        let mut cache = ScrapeCache::new();
+        let text = "a{x=\"1\",} 1\nb 2\n";
+        scrape(&mut store, &mut cache, text, Format::PrometheusText).unwrap();
+        scrape(&mut store, &mut cache, text, Format::PrometheusText).unwrap();
+        let om = "a{x=\"1\",} 1\n# EOF\n";
+        match scrape(&mut store, &mut cache, om, Format::OpenMetrics) {
+            Err(AppendError::Parse(m)) => {
+                assert!(m.starts_with("line 1: trailing comma in label set"), "{m}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Per entry, not per scrape: `a` stays cached while an OpenMetrics
+        // scrape without it succeeds, and still fails when it comes back.
+        scrape(&mut store, &mut cache, "b 2\n# EOF\n", Format::OpenMetrics).unwrap();
+        assert!(scrape(&mut store, &mut cache, om, Format::OpenMetrics).is_err());
+        // Valid in both formats: checked once more, then a plain hit.
+        let both = "a{x=\"1\"} 1\nb 2\n# EOF\n";
+        scrape(
+            &mut store,
+            &mut cache,
+            "a{x=\"1\"} 1\nb 2\n",
+            Format::PrometheusText,
+        )
+        .unwrap();
+        scrape(&mut store, &mut cache, both, Format::OpenMetrics).unwrap();
+        let slot = cache.get(b"a{x=\"1\"}").unwrap();
+        assert_eq!(cache.entry(slot).format, Format::OpenMetrics);
     }
 }

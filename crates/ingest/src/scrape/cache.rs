@@ -20,7 +20,19 @@
 //! that is most of the scrape path's memory. Should the store forget a
 //! handle (its head dropped an idle series), the scrape loop labels the
 //! series again from the line being parsed.
+//!
+//! Validity: a text gets an entry only once the parser has lexed and
+//! validated its label set, and the parser does not lex the label sets of
+//! texts the loop finds here (see [`crate::exposition`]), so a hit stands
+//! for a validated label set. Only under the format it was validated in,
+//! though: text 0.0.4 accepts label sets that OpenMetrics refuses (blanks,
+//! a trailing comma, unknown escapes). Each entry remembers that format,
+//! and a hit in the other one has to be validated again. Per entry, not
+//! per cache: after a target switches formats, texts that its first scrape
+//! in the new format did not contain stay cached for a while, and could
+//! come back unchecked.
 
+use crate::exposition::Format;
 use sightline_core::{Labels, SeriesRef};
 use std::collections::HashMap;
 
@@ -36,6 +48,8 @@ pub(crate) struct Entry {
     pub series_ref: SeriesRef,
     /// The scrape iteration that last saw the series.
     pub seen: u64,
+    /// The format whose label grammar `raw` was validated in.
+    pub format: Format,
     /// The raw series text (the cache key), stored once.
     raw: Box<[u8]>,
     /// `hash(raw)`, so eviction need not hash again.
@@ -160,6 +174,14 @@ impl ScrapeCache {
         }
     }
 
+    /// Records that the label set of `slot`'s text is valid in `format` too
+    /// (its entry keeps only the last format it was checked in).
+    pub fn set_format(&mut self, slot: u32, format: Format) {
+        if let Some(e) = &mut self.slots[slot as usize] {
+            e.format = format;
+        }
+    }
+
     /// Gives `slot` its labels back after the store forgot its handle.
     pub fn set_labels(&mut self, slot: u32, labels: Labels) {
         if let Some(e) = &mut self.slots[slot as usize] {
@@ -168,14 +190,21 @@ impl ScrapeCache {
         }
     }
 
-    /// Adds a new series text.
-    pub fn insert(&mut self, raw: &[u8], labels: Option<Labels>, series_ref: SeriesRef) -> u32 {
+    /// Adds a new series text, whose label set was validated in `format`.
+    pub fn insert(
+        &mut self,
+        raw: &[u8],
+        labels: Option<Labels>,
+        series_ref: SeriesRef,
+        format: Format,
+    ) -> u32 {
         let h = hash(raw);
         let entry = Entry {
             kept: labels.is_some(),
             labels,
             series_ref,
             seen: self.iter,
+            format,
             raw: raw.into(),
             hash: h,
             pos: self.next_order.len() as u32,
@@ -314,6 +343,8 @@ impl ScrapeCache {
 mod tests {
     use super::*;
 
+    const TEXT: Format = Format::PrometheusText;
+
     fn l(v: &str) -> Labels {
         Labels::from_pairs([("__name__", v)])
     }
@@ -322,9 +353,9 @@ mod tests {
     fn disappearing_series_are_reported_stale_once() {
         let mut c = ScrapeCache::new();
         c.begin();
-        let a = c.insert(b"a", Some(l("a")), 1);
-        let b = c.insert(b"b", Some(l("b")), 2);
-        let _dropped = c.insert(b"d", None, 0);
+        let a = c.insert(b"a", Some(l("a")), 1, TEXT);
+        let b = c.insert(b"b", Some(l("b")), 2, TEXT);
+        let _dropped = c.insert(b"d", None, 0, TEXT);
         c.track(a);
         c.track(b);
         c.finish_success(|_, _| panic!("nothing stale yet"));
@@ -347,7 +378,7 @@ mod tests {
     fn failure_marks_everything_of_the_last_success() {
         let mut c = ScrapeCache::new();
         c.begin();
-        let a = c.insert(b"a", Some(l("a")), 1);
+        let a = c.insert(b"a", Some(l("a")), 1, TEXT);
         c.track(a);
         c.finish_success(|_, _| {});
         c.begin();
@@ -362,7 +393,7 @@ mod tests {
     fn unseen_entries_are_evicted_and_slots_reused() {
         let mut c = ScrapeCache::new();
         c.begin();
-        c.insert(b"gone", Some(l("g")), 1);
+        c.insert(b"gone", Some(l("g")), 1, TEXT);
         c.finish_success(|_, _| {});
         for _ in 0..2 * EVICT_AFTER {
             c.begin();
@@ -370,7 +401,7 @@ mod tests {
         }
         assert_eq!(c.len(), 0);
         c.begin();
-        assert_eq!(c.insert(b"new", None, 0), 0);
+        assert_eq!(c.insert(b"new", None, 0, TEXT), 0);
     }
 
     #[test]
@@ -391,7 +422,7 @@ mod tests {
             for &name in body {
                 let slot = match c.get(name.as_bytes()) {
                     Some(s) => s,
-                    None => c.insert(name.as_bytes(), Some(l(name)), 0),
+                    None => c.insert(name.as_bytes(), Some(l(name)), 0, TEXT),
                 };
                 let want = *slot_of.entry(name).or_insert(slot);
                 assert_eq!(slot, want, "{name} moved slots");
@@ -407,7 +438,7 @@ mod tests {
         }
         c.begin();
         assert_eq!(c.get(b"b"), None);
-        let s = c.insert(b"new", Some(l("new")), 0);
+        let s = c.insert(b"new", Some(l("new")), 0, TEXT);
         assert_eq!(c.entry(s).labels, Some(l("new")));
         assert_eq!(
             c.get(b"a").map(|s| c.entry(s).labels.clone()),
