@@ -34,9 +34,14 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 /// Rust binding names only some options.
 const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 
-/// Eagerly committed arenas (and, with the `no_thp` feature off, huge pages
-/// advised on them) made RSS grow from 82 to 93-139 MB at 50k series for no
-/// CPU gain; committing on demand keeps RSS where glibc's malloc had it.
+/// With mimalloc's defaults RSS at 50k series went from 82 MB (glibc) to
+/// 139 MB: eagerly committed arenas with huge pages advised on them. The
+/// `no_thp` feature removes the huge pages (93 MB in one run); committing
+/// on demand as well measured 82 MB, set through the environment
+/// (`MIMALLOC_ARENA_EAGER_COMMIT=0`) in single, noisy runs. Set here, the
+/// option applies to arenas reserved after this point; whether mimalloc
+/// reserved its first one earlier was not established, so this is the
+/// intent, and the figures in bench/scrape_compare.py are what counts.
 #[allow(unsafe_code)]
 fn tune_allocator() {
     // SAFETY: plain option setters, called before any thread is started.
