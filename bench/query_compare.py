@@ -19,8 +19,20 @@ What it does:
      - a dashboard set over all series: rate, sum by, histogram_quantile,
        topk, over 1h and 6h at 15 s step.
   4. Prints, per query, the median latency of each peer, the ratio
-     (Sightline / Prometheus), and the peak RSS growth during the query
-     (sampled from /proc every few milliseconds).
+     (Sightline / Prometheus), and each peer's peak memory during the
+     query, with their ratio.
+
+How peak memory is measured: just before each request the script writes
+"5" to /proc/PID/clear_refs, which resets the kernel's high-water mark of
+resident memory (VmHWM) to the process's current RSS; after the response
+has been read it reads VmHWM from /proc/PID/status. That is the largest
+RSS the process reached while answering this one query, counted by the
+kernel (no sampling gaps), and including whatever the process already
+held (Prometheus's retained Go heap, our allocator's cached pages, both
+stores' mapped files that are resident). "peak" is the median of that over
+the runs; "+pre" is the median growth of the peak over the RSS just before
+the request (what the query itself added on top of what was resident).
+Both peers are measured the same way in the same run.
 
 Usage:
   bench/query_compare.py PATH/TO/sightline [--series 50000] [--hours 6]
@@ -38,7 +50,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 import urllib.request
@@ -93,30 +104,25 @@ def wait_ready(url, proc, what):
     sys.exit(f"{what} not ready after 300s")
 
 
-def rss_kb(pid):
+def status_kb(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
 
+def reset_hwm(pid):
+    """Resets VmHWM to the current RSS (Linux 4.0+: clear_refs value 5)."""
+    with open(f"/proc/{pid}/clear_refs", "w") as f:
+        f.write("5")
+
+
 def timed_query(url, pid, params):
-    """(seconds, peak RSS growth in MB, ok) for one POST /api/v1/query_range."""
-    base = rss_kb(pid)
-    peak = [base]
-    stop = threading.Event()
-
-    def sample():
-        while not stop.is_set():
-            try:
-                peak[0] = max(peak[0], rss_kb(pid))
-            except OSError:
-                return
-            time.sleep(0.005)
-
-    t = threading.Thread(target=sample)
-    t.start()
+    """(seconds, peak RSS in MB, RSS before in MB, ok) for one POST
+    /api/v1/query_range; the peak is the kernel's VmHWM over the request."""
+    before = status_kb(pid, "VmRSS")
+    reset_hwm(pid)
     data = urllib.parse.urlencode(params).encode()
     t0 = time.perf_counter()
     ok = True
@@ -129,9 +135,8 @@ def timed_query(url, pid, params):
         ok = False
         print(f"    error from {url}: {body[:200]!r}", file=sys.stderr)
     elapsed = time.perf_counter() - t0
-    stop.set()
-    t.join()
-    return elapsed, (peak[0] - base) / 1024.0, ok
+    peak = status_kb(pid, "VmHWM")
+    return elapsed, peak / 1024.0, before / 1024.0, ok
 
 
 def load(args, work, prom_dir, ours_dir):
@@ -228,27 +233,32 @@ def main():
                  f"histogram_quantile(0.9, sum by (le) ({rate}))", span, 15),
                 (f"topk {hours}h @15s", f"topk(10, {rate})", span, 15),
             ]
-        print(f"\n{'query':<34} {'prometheus':>11} {'sightline':>11} {'ratio':>7}"
-              f" {'prom RSS+':>10} {'ours RSS+':>10}")
+        print(f"\n{'query':<34} {'prometheus':>11} {'sightline':>11} {'ratio':>6}"
+              f" {'prom peak':>10} {'ours peak':>10} {'ratio':>6} {'prom +pre':>10} {'ours +pre':>10}")
         queries = [x for x in queries if args.only in x[0]]
         for label, q, span, step in queries:
             params = {"query": q, "start": str(end_q - span), "end": str(end_q), "step": str(step)}
             times = {n: [] for n, _, _ in peers}
-            rss = {n: [] for n, _, _ in peers}
+            peak = {n: [] for n, _, _ in peers}
+            grow = {n: [] for n, _, _ in peers}
             oks = {n: True for n, _, _ in peers}
             for _ in range(args.repeat):
                 for name, url, proc in peers:
-                    el, grow, ok = timed_query(url, proc.pid, params)
+                    el, hwm, before, ok = timed_query(url, proc.pid, params)
                     times[name].append(el)
-                    rss[name].append(grow)
+                    peak[name].append(hwm)
+                    grow[name].append(hwm - before)
                     oks[name] &= ok
-            mp = statistics.median(times["prometheus"])
-            mo = statistics.median(times["sightline"])
+            med = {n: {k: statistics.median(v[n]) for k, v in
+                       (("t", times), ("peak", peak), ("grow", grow))} for n in times}
+            mp, mo = med["prometheus"], med["sightline"]
             flag = "" if all(oks.values()) else "  (errors: " + ",".join(n for n, o in oks.items() if not o) + ")"
-            print(f"{label:<34} {mp * 1000:>9.0f}ms {mo * 1000:>9.0f}ms {mo / mp:>7.2f}"
-                  f" {max(rss['prometheus']):>8.0f}MB {max(rss['sightline']):>8.0f}MB{flag}", flush=True)
-        print("\nratio = Sightline median / Prometheus median (below 1: Sightline faster);"
-              " RSS+ = largest growth of resident memory seen during one run of the query")
+            print(f"{label:<34} {mp['t'] * 1000:>9.0f}ms {mo['t'] * 1000:>9.0f}ms {mo['t'] / mp['t']:>6.2f}"
+                  f" {mp['peak']:>8.0f}MB {mo['peak']:>8.0f}MB {mo['peak'] / mp['peak']:>6.2f}"
+                  f" {mp['grow']:>8.0f}MB {mo['grow']:>8.0f}MB{flag}", flush=True)
+        print("\nratio = Sightline median / Prometheus median (below 1: Sightline faster or smaller);"
+              "\npeak = median over runs of the largest RSS during the request (VmHWM reset just before it);"
+              "\n+pre = median growth of that peak over the RSS just before the request")
     finally:
         for _, _, proc in peers:
             proc.send_signal(signal.SIGTERM)
