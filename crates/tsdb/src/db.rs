@@ -7,7 +7,7 @@ use crate::head::Head;
 use crate::querier::{self, ChunkIter, ChunkSlice};
 use crate::stats::{Counters, DbStats};
 use crate::wal::{Record, Wal};
-use crate::{chunk, Error, Options, Result};
+use crate::{Error, Options, Result};
 use foldhash::{HashMap, HashMapExt};
 use parking_lot::{Condvar, Mutex, RwLock};
 use sightline_core::{
@@ -86,16 +86,20 @@ impl Db {
                         remap.insert(r, id);
                     }
                 }
-                Record::Chunks(list) => {
+                Record::Chunks(encoding, list) => {
+                    let mut samples = Vec::new();
                     for (r, bytes) in list {
                         let Some(&id) = remap.get(&r) else {
                             unknown += 1;
                             continue;
                         };
-                        let Some(it) = crate::chunk::xor::XorIter::new(&bytes[..]) else {
-                            continue;
-                        };
-                        for s in it {
+                        // A damaged chunk gives what decoded before the
+                        // damage: the record's checksum passed, so this is
+                        // a bug, not a torn write, and partial is the most
+                        // that can be kept.
+                        samples.clear();
+                        let _ = crate::chunk::decode_into(encoding, &bytes, &mut samples);
+                        for s in &samples {
                             head.replay_sample(id, s.t, s.v);
                         }
                     }
@@ -417,7 +421,7 @@ fn head_iter(
     let slices = chunks
         .into_iter()
         .map(|c| ChunkSlice {
-            encoding: chunk::ENC_XOR,
+            encoding: crate::head::series::HEAD_ENCODING,
             end: c.len() as u32,
             data: c,
             start: 0,

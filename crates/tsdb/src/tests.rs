@@ -629,3 +629,38 @@ fn closed_head_chunks_live_in_mapped_files_and_come_back_after_reopen() {
         dump(&reference, 0, i64::MAX, &[])
     );
 }
+
+/// Checkpoints written before the head moved to encoding 3 hold XOR chunks
+/// (record type 4); a data directory with one must open with every sample.
+#[test]
+fn xor_chunks_in_an_older_checkpoint_are_replayed() {
+    let d = TempDir::new("db-xor-wal");
+    let l = lbl("m", 1);
+    let samples: Vec<(i64, f64)> = (0..130)
+        .map(|k| (1_000 + k * 1000, k as f64 / 3.0))
+        .collect();
+    {
+        let wal =
+            crate::wal::Wal::open(&d.path().join("wal"), 1 << 20, Arc::default(), |_| {}).unwrap();
+        let mut out = Vec::new();
+        let mut scratch = Vec::new();
+        crate::wal::encode_series(&mut out, &mut scratch, [(7, &l)]);
+        // Two chunks, as a cut head would have: 120 samples, then 10.
+        let chunks: Vec<Vec<u8>> = samples
+            .chunks(120)
+            .map(|part| {
+                let mut a = crate::chunk::xor::XorAppender::new();
+                for (t, v) in part {
+                    a.append(*t, *v);
+                }
+                a.bytes().to_vec()
+            })
+            .collect();
+        crate::wal::encode_xor_chunks_for_test(&mut out, &[(7, &chunks[0]), (7, &chunks[1])]);
+        wal.log(&out).unwrap();
+    }
+    let db = Db::open(d.path(), opts(7_200_000)).unwrap();
+    let got = dump(&*db, 0, i64::MAX, &[]);
+    let want: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
+    assert_eq!(got, vec![(l, want)]);
+}

@@ -23,7 +23,10 @@ use std::time::Instant;
 pub(crate) const REC_SERIES: u8 = 1;
 pub(crate) const REC_SAMPLES: u8 = 2;
 pub(crate) const REC_TRUNCATED: u8 = 3;
-pub(crate) const REC_CHUNKS: u8 = 4;
+/// Chunks in the XOR encoding: what checkpoints held before the head
+/// moved to encoding 3. Still read, no longer written.
+pub(crate) const REC_CHUNKS_XOR: u8 = 4;
+pub(crate) const REC_CHUNKS: u8 = 5;
 const HEADER_LEN: usize = 9;
 /// Records larger than this are treated as garbage at replay.
 const MAX_RECORD: usize = 1 << 30;
@@ -35,9 +38,10 @@ pub(crate) enum Record {
     Samples(Vec<(u64, i64, f64)>),
     /// Written first in a checkpoint: data before this time is in blocks.
     Truncated(i64),
-    /// Head chunks (XOR encoding) of series, in checkpoints: 8-10 times
-    /// smaller than the same samples as a samples record.
-    Chunks(Vec<(u64, Vec<u8>)>),
+    /// Head chunks of series with their encoding (`crate::chunk::ENC_*`),
+    /// in checkpoints: many times smaller than the same samples as a
+    /// samples record.
+    Chunks(u8, Vec<(u64, Vec<u8>)>),
 }
 
 /// Frames `body` as a record of type `typ` onto `out`.
@@ -89,7 +93,8 @@ pub(crate) fn encode_samples(
     frame(out, REC_SAMPLES, scratch);
 }
 
-/// Appends a chunks record (series ref, XOR chunk bytes).
+/// Appends a chunks record (series ref, chunk bytes in the head's encoding,
+/// `crate::head::series::HEAD_ENCODING`).
 pub(crate) fn encode_chunks<C: std::ops::Deref<Target = [u8]>>(
     out: &mut Vec<u8>,
     scratch: &mut Vec<u8>,
@@ -105,6 +110,17 @@ pub(crate) fn encode_chunks<C: std::ops::Deref<Target = [u8]>>(
     }
 }
 
+/// A type-4 record of XOR chunks, as checkpoints held before encoding 3.
+#[cfg(test)]
+pub(crate) fn encode_xor_chunks_for_test(out: &mut Vec<u8>, chunks: &[(u64, &Vec<u8>)]) {
+    let mut body = Vec::new();
+    for (r, c) in chunks {
+        put_uvarint(&mut body, *r);
+        put_bytes(&mut body, c);
+    }
+    frame(out, REC_CHUNKS_XOR, &body);
+}
+
 /// Appends a record saying the head was truncated at `t`.
 pub(crate) fn encode_truncated(out: &mut Vec<u8>, t: i64) {
     frame(out, REC_TRUNCATED, &t.to_le_bytes());
@@ -114,13 +130,18 @@ fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
     let mut r = Reader::new(body);
     match typ {
         REC_TRUNCATED => Some(Record::Truncated(r.u64_le()? as i64)),
-        REC_CHUNKS => {
+        REC_CHUNKS | REC_CHUNKS_XOR => {
             let mut out = Vec::new();
             while r.remaining() > 0 {
                 let id = r.uvarint()?;
                 out.push((id, r.bytes()?.to_vec()));
             }
-            Some(Record::Chunks(out))
+            let encoding = if typ == REC_CHUNKS {
+                crate::head::series::HEAD_ENCODING
+            } else {
+                crate::chunk::ENC_XOR
+            };
+            Some(Record::Chunks(encoding, out))
         }
         REC_SERIES => {
             let mut out = Vec::new();

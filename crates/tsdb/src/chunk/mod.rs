@@ -1,16 +1,20 @@
 //! Chunk codecs: how a run of samples of one series is packed into bytes.
 //!
 //! - [`xor`]: Gorilla-style bit packing (delta-of-delta timestamps, XOR'd
-//!   floats). The head appends to it one sample at a time, cheaply.
+//!   floats). The head's encoding until encoding 3; still read from WAL
+//!   checkpoints written before.
+//! - [`scaled`]: byte-aligned varints with decimal values as integers. The
+//!   head's encoding: several times smaller than Gorilla on printed decimals.
 //! - [`packed`]: a byte-aligned variant for blocks. It spends a few more raw
 //!   bytes than Gorilla but its output is made of whole bytes with a small
 //!   alphabet (jitter, small integer deltas), so the zstd pass that block
 //!   chunk files apply shrinks it far below what Gorilla bits allow.
 //!
-//! Both round-trip every float bit pattern, NaNs and the staleness marker
+//! All round-trip every float bit pattern, NaNs and the staleness marker
 //! included. `docs/format/chunks.md` describes the bytes.
 
 pub(crate) mod packed;
+pub(crate) mod scaled;
 pub(crate) mod xor;
 
 use sightline_core::Sample;
@@ -19,6 +23,8 @@ use sightline_core::Sample;
 pub(crate) const ENC_XOR: u8 = 1;
 /// See [`packed`].
 pub(crate) const ENC_PACKED: u8 = 2;
+/// See [`scaled`].
+pub(crate) const ENC_SCALED: u8 = 3;
 
 /// Decodes a chunk of either encoding, appending its samples to `out`.
 /// `None` means the bytes are damaged.
@@ -36,6 +42,17 @@ pub(crate) fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<Sample>) -> O
             Some(())
         }
         ENC_PACKED => packed::decode_into(data, out),
+        ENC_SCALED => {
+            let mut it = scaled::ScaledIter::new(data)?;
+            out.reserve(it.len_hint());
+            for s in it.by_ref() {
+                out.push(s);
+            }
+            if it.failed() {
+                return None;
+            }
+            Some(())
+        }
         _ => None,
     }
 }

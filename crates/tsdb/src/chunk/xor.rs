@@ -13,7 +13,9 @@ use sightline_core::Sample;
 /// bucket (`1111`) carries 64 raw bits.
 const DOD_BUCKETS: [(u64, u32, u32); 3] = [(0b10, 2, 7), (0b110, 3, 12), (0b1110, 4, 20)];
 
-/// Writes bits most-significant first.
+/// Writes bits most-significant first. Only tests write XOR chunks now (the
+/// head uses encoding 3); readers remain for WAL checkpoints written before.
+#[cfg(test)]
 #[derive(Debug, Clone, Default)]
 pub(crate) struct BitWriter {
     pub(crate) buf: Vec<u8>,
@@ -21,6 +23,7 @@ pub(crate) struct BitWriter {
     free: u8,
 }
 
+#[cfg(test)]
 impl BitWriter {
     /// Pushes a byte, growing the buffer by a quarter at a time rather than
     /// doubling: head chunks live for hours, and doubling leaves up to half
@@ -162,7 +165,8 @@ impl<B: AsRef<[u8]>> BitReader<B> {
 }
 
 /// Appends samples to a growing chunk. Callers guarantee strictly increasing
-/// timestamps (the head checks before appending).
+/// timestamps. Test-only, like [`BitWriter`].
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub(crate) struct XorAppender {
     w: BitWriter,
@@ -175,12 +179,14 @@ pub(crate) struct XorAppender {
     trailing: u8,
 }
 
+#[cfg(test)]
 impl Default for XorAppender {
     fn default() -> Self {
         Self::new()
     }
 }
 
+#[cfg(test)]
 impl XorAppender {
     pub(crate) fn new() -> Self {
         XorAppender {
@@ -209,18 +215,8 @@ impl XorAppender {
         usize::from(self.n)
     }
 
-    /// Last appended timestamp (meaningless when empty).
-    pub(crate) fn last_t(&self) -> i64 {
-        self.t
-    }
-
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.w.buf
-    }
-
-    /// Heap bytes held, for memory accounting.
-    pub(crate) fn capacity(&self) -> usize {
-        self.w.buf.capacity()
     }
 
     /// The finished chunk, trimmed to size.

@@ -2,12 +2,16 @@
 //! and an optional buffer of out-of-order samples.
 
 use super::chunk_file::{ChunkData, ChunkFiles};
-use crate::chunk::xor::{XorAppender, XorIter};
+use crate::chunk::scaled::{ScaledAppender, ScaledIter};
 use sightline_core::Sample;
 use std::sync::Arc;
 
 /// Samples per head chunk before a new one is started (as Prometheus).
 pub(crate) const CHUNK_SAMPLES: usize = 120;
+
+/// How head chunks are encoded (in memory, in `chunks_head/` and in WAL
+/// checkpoints).
+pub(crate) const HEAD_ENCODING: u8 = crate::chunk::ENC_SCALED;
 
 /// A full head chunk; shared with queries without copying.
 #[derive(Clone)]
@@ -58,7 +62,7 @@ pub(crate) struct MemSeries {
 }
 
 pub(crate) struct OpenChunk {
-    pub(crate) app: XorAppender,
+    pub(crate) app: ScaledAppender,
     pub(crate) mint: i64,
     /// The next block boundary: the chunk is closed before crossing it.
     pub(crate) end: i64,
@@ -109,7 +113,7 @@ impl MemSeries {
                 // as much on average, and open chunks are most of the
                 // head's memory at short scrape intervals (measured:
                 // 85 -> 100 MB RSS at 50k series, 1 s).
-                app: XorAppender::new(),
+                app: ScaledAppender::new(),
                 mint: t,
                 end: (t.div_euclid(block_range) + 1).saturating_mul(block_range),
             }
@@ -186,7 +190,7 @@ impl MemSeries {
     /// Every in-order sample in `[mint, maxt]`, decoded.
     pub(crate) fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
         for c in self.chunks_in(mint, maxt) {
-            if let Some(it) = XorIter::new(&c[..]) {
+            if let Some(it) = ScaledIter::new(&c[..]) {
                 out.extend(it.filter(|s| s.t >= mint && s.t <= maxt));
             }
         }
