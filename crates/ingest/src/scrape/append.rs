@@ -155,13 +155,9 @@ pub(crate) fn append_body(
             Some(t) if settings.honor_timestamps => t,
             _ => ts,
         };
-        let mut result = app.append(
-            entry.series_ref,
-            entry.labels.as_ref().unwrap_or(&no_labels),
-            t,
-            value,
-        );
-        if entry.labels.is_none()
+        let labels = cache.labels(slot);
+        let mut result = app.append(entry.series_ref, labels.unwrap_or(&no_labels), t, value);
+        if labels.is_none()
             && result
                 .as_ref()
                 .is_err_and(|e| e.kind() == ErrorKind::NotFound)
@@ -177,7 +173,7 @@ pub(crate) fn append_body(
                 continue;
             };
             cache.set_labels(slot, labels);
-            let labels = cache.entry(slot).labels.as_ref().expect("labels just set");
+            let labels = cache.labels(slot).expect("labels just set");
             result = app.append(0, labels, t, value);
         }
         match result {
@@ -187,7 +183,7 @@ pub(crate) fn append_body(
                     cache.set_ref(slot, r);
                 }
                 if let Some(ex) = parser.exemplar() {
-                    let labels = cache.entry(slot).labels.as_ref().unwrap_or(&no_labels);
+                    let labels = cache.labels(slot).unwrap_or(&no_labels);
                     // Exemplars are best effort, as in Prometheus.
                     let _ = app.append_exemplar(r, labels, &ex);
                 }
@@ -575,9 +571,8 @@ mod tests {
         r.unwrap();
         for raw in [&b"a{x=\"1\"}"[..], b"b"] {
             let slot = cache.get(raw).expect("cached");
-            let e = cache.entry(slot);
             assert!(
-                e.labels.is_none() && e.series_ref != 0,
+                cache.labels(slot).is_none() && cache.entry(slot).series_ref != 0,
                 "labels kept after commit"
             );
         }

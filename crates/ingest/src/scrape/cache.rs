@@ -6,20 +6,24 @@
 //! The cache also remembers which series the last successful scrape wrote,
 //! to put staleness markers on those that disappear.
 //!
+//! Keys: a text is known by its 128-bit XXH3 hash, not by its bytes. At
+//! 50,000 series the texts were 3.5 MB of the cache's 12; two different
+//! texts of one target sharing a 128-bit hash takes about 2^64 texts, and a
+//! target that crafted such a pair could only confuse its own series, which
+//! it can write under any name anyway. Prometheus keys by the text itself.
+//!
 //! Speed: a target lists its series in the same order scrape after
 //! scrape, so the cache first checks the series that followed the previous
-//! line last time, a comparison with memory read in order; only when that
-//! guess fails does it hash the text and probe the index. The index maps a
-//! 64-bit hash of the text to its slot and every hit is confirmed by
-//! comparing the text itself, so a hash collision (kept in a small
-//! overflow map) can never mix two series up.
+//! line last time (one key comparison); only when that guess fails does it
+//! probe the index, which maps the key's first 64 bits to a slot. Keys that
+//! share those 64 bits with another live in a small overflow map.
 //!
-//! Memory: an entry keeps its labels only until a successful scrape has
-//! committed the store's handle for them. From then on appends go by
-//! handle alone and the labels live once, in the store: at 50,000 series
-//! that is most of the scrape path's memory. Should the store forget a
-//! handle (its head dropped an idle series), the scrape loop labels the
-//! series again from the line being parsed.
+//! Memory: an entry is 40 bytes and keeps no labels once a successful
+//! scrape has committed the store's handle for them. Until then the labels
+//! wait in a side map; from then on appends go by handle alone and the
+//! labels live once, in the store. Should the store forget a handle (its
+//! head dropped an idle series), the scrape loop labels the series again
+//! from the line being parsed.
 //!
 //! Validity: a text gets an entry only once the parser has lexed and
 //! validated its label set, and the parser does not lex the label sets of
@@ -36,39 +40,42 @@ use crate::exposition::Format;
 use sightline_core::{Labels, SeriesRef};
 use std::collections::HashMap;
 
+/// A series text's 128-bit hash.
+type Key = [u64; 2];
+
+fn key(raw: &[u8]) -> Key {
+    let h = xxhash_rust::xxh3::xxh3_128(raw);
+    [h as u64, (h >> 64) as u64]
+}
+
 /// What a series text became after target labels and metric relabeling.
 #[derive(Debug)]
 pub(crate) struct Entry {
-    /// False when metric relabeling drops the series.
-    pub kept: bool,
-    /// The labels after target labels and metric relabeling, held only
-    /// while no committed store handle exists (see the module docs).
-    pub labels: Option<Labels>,
+    key: Key,
     /// The store's handle for the labels (0 until known).
     pub series_ref: SeriesRef,
-    /// The scrape iteration that last saw the series.
-    pub seen: u64,
-    /// The format whose label grammar `raw` was validated in.
-    pub format: Format,
-    /// The raw series text (the cache key), stored once.
-    raw: Box<[u8]>,
-    /// `hash(raw)`, so eviction need not hash again.
-    hash: u64,
+    /// The scrape iteration that last saw the series (wrapping).
+    seen: u32,
     /// Position of the entry in the body of the scrape that saw it last.
     pos: u32,
+    /// False when metric relabeling drops the series.
+    pub kept: bool,
+    /// Whether the cache's side map holds labels for this entry.
+    has_labels: bool,
+    /// The format whose label grammar the text was validated in.
+    pub format: Format,
 }
 
-fn hash(raw: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(raw)
-}
-
-/// Slot-indexed entries with a map from raw series bytes to slot.
+/// Slot-indexed entries with a map from series text keys to slot.
 #[derive(Debug, Default)]
 pub(crate) struct ScrapeCache {
-    /// Hash of the raw text to slot.
+    /// First half of the key to slot.
     index: HashMap<u64, u32, foldhash::fast::RandomState>,
-    /// Texts whose hash another text already holds in `index`.
-    collided: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    /// Keys whose first half another key already holds in `index`.
+    collided: HashMap<Key, u32, foldhash::fast::RandomState>,
+    /// Labels after target labels and metric relabeling of entries without
+    /// a committed store handle (see the module docs).
+    labels: HashMap<u32, Labels, foldhash::fast::RandomState>,
     /// Slots in body order of the previous scrape, the guesses for this one.
     order: Vec<u32>,
     /// Slots in body order of the scrape in progress.
@@ -85,12 +92,12 @@ pub(crate) struct ScrapeCache {
     /// Slots that got their store handle in the scrape in progress: their
     /// labels go once the scrape succeeds, their handles if it is rolled back.
     fresh: Vec<u32>,
-    /// Counts scrapes; entries remember when they were last seen.
-    iter: u64,
+    /// Counts scrapes (wrapping); entries remember when they were last seen.
+    iter: u32,
 }
 
 /// Entries unseen for this many scrapes are forgotten.
-const EVICT_AFTER: u64 = 10;
+const EVICT_AFTER: u32 = 10;
 
 impl ScrapeCache {
     #[cfg(test)]
@@ -106,7 +113,7 @@ impl ScrapeCache {
 
     /// Starts a scrape.
     pub fn begin(&mut self) {
-        self.iter += 1;
+        self.iter = self.iter.wrapping_add(1);
         self.cur.clear();
         self.fresh.clear();
         // An empty body (a failed scrape) keeps the last good order.
@@ -119,25 +126,20 @@ impl ScrapeCache {
 
     /// The slot of `raw`, marking it seen in this scrape.
     pub fn get(&mut self, raw: &[u8]) -> Option<u32> {
-        let guess = self.order.get(self.cursor).copied();
-        let slot = match guess {
-            Some(g)
-                if self.slots[g as usize]
-                    .as_ref()
-                    .is_some_and(|e| *e.raw == *raw) =>
-            {
-                g
-            }
+        let k = key(raw);
+        // Guesses may name slots evicted (or trimmed) since.
+        let holds = |slots: &[Option<Entry>], s: u32| {
+            slots
+                .get(s as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|e| e.key == k)
+        };
+        let slot = match self.order.get(self.cursor).copied() {
+            Some(g) if holds(&self.slots, g) => g,
             _ => {
-                let s = match self.index.get(&hash(raw)) {
-                    Some(&s)
-                        if self.slots[s as usize]
-                            .as_ref()
-                            .is_some_and(|e| *e.raw == *raw) =>
-                    {
-                        s
-                    }
-                    Some(_) => *self.collided.get(raw)?,
+                let s = match self.index.get(&k[0]) {
+                    Some(&s) if holds(&self.slots, s) => s,
+                    Some(_) => *self.collided.get(&k)?,
                     None => return None,
                 };
                 // Guess the series that followed this one last time.
@@ -182,11 +184,31 @@ impl ScrapeCache {
         }
     }
 
+    /// The labels of `slot`, held while it has no committed store handle.
+    pub fn labels(&self, slot: u32) -> Option<&Labels> {
+        let e = self.slots[slot as usize].as_ref()?;
+        if e.has_labels {
+            self.labels.get(&slot)
+        } else {
+            None
+        }
+    }
+
     /// Gives `slot` its labels back after the store forgot its handle.
     pub fn set_labels(&mut self, slot: u32, labels: Labels) {
         if let Some(e) = &mut self.slots[slot as usize] {
-            e.labels = Some(labels);
+            e.has_labels = true;
             e.series_ref = 0;
+            self.labels.insert(slot, labels);
+        }
+    }
+
+    fn drop_labels(&mut self, slot: u32) {
+        if let Some(e) = &mut self.slots[slot as usize] {
+            if e.has_labels {
+                e.has_labels = false;
+                self.labels.remove(&slot);
+            }
         }
     }
 
@@ -198,16 +220,15 @@ impl ScrapeCache {
         series_ref: SeriesRef,
         format: Format,
     ) -> u32 {
-        let h = hash(raw);
+        let k = key(raw);
         let entry = Entry {
-            kept: labels.is_some(),
-            labels,
+            key: k,
             series_ref,
             seen: self.iter,
-            format,
-            raw: raw.into(),
-            hash: h,
             pos: self.next_order.len() as u32,
+            kept: labels.is_some(),
+            has_labels: labels.is_some(),
+            format,
         };
         let slot = match self.free.pop() {
             Some(s) => {
@@ -219,13 +240,16 @@ impl ScrapeCache {
                 (self.slots.len() - 1) as u32
             }
         };
+        if let Some(l) = labels {
+            self.labels.insert(slot, l);
+        }
         self.next_order.push(slot);
-        match self.index.entry(h) {
+        match self.index.entry(k[0]) {
             std::collections::hash_map::Entry::Vacant(v) => {
                 v.insert(slot);
             }
             std::collections::hash_map::Entry::Occupied(_) => {
-                self.collided.insert(raw.into(), slot);
+                self.collided.insert(k, slot);
             }
         }
         slot
@@ -259,18 +283,25 @@ impl ScrapeCache {
         for &slot in &self.prev {
             if let Some(e) = &self.slots[slot as usize] {
                 if e.seen != self.iter && e.kept {
-                    stale(e.labels.as_ref().unwrap_or(&empty), e.series_ref);
+                    stale(self.labels(slot).unwrap_or(&empty), e.series_ref);
                 }
             }
         }
-        for &slot in &self.fresh {
-            if let Some(e) = &mut self.slots[slot as usize] {
-                if e.series_ref != 0 {
-                    e.labels = None;
-                }
+        let fresh = std::mem::take(&mut self.fresh);
+        for &slot in &fresh {
+            if self.slots[slot as usize]
+                .as_ref()
+                .is_some_and(|e| e.series_ref != 0)
+            {
+                self.drop_labels(slot);
             }
         }
+        self.fresh = fresh;
         self.fresh.clear();
+        // The side map held a first scrape's labels; keep not its buckets.
+        if self.labels.capacity() > 64 && self.labels.len() < self.labels.capacity() / 4 {
+            self.labels.shrink_to_fit();
+        }
         std::mem::swap(&mut self.prev, &mut self.cur);
         self.cur.clear();
         self.evict();
@@ -291,8 +322,8 @@ impl ScrapeCache {
         for &slot in &self.prev {
             if let Some(e) = &self.slots[slot as usize] {
                 // A kept entry has its labels or a committed handle.
-                if e.kept && (e.labels.is_some() || e.series_ref != 0) {
-                    stale(e.labels.as_ref().unwrap_or(&empty), e.series_ref);
+                if e.kept && (e.has_labels || e.series_ref != 0) {
+                    stale(self.labels(slot).unwrap_or(&empty), e.series_ref);
                 }
             }
         }
@@ -314,27 +345,39 @@ impl ScrapeCache {
         // Entries of the last successful scrape were seen one scrape ago at
         // most, so the age test never evicts a staleness candidate. Slot
         // numbers left in `order` are harmless: a guess is always checked
-        // against the text.
+        // against the key.
         for i in 0..self.slots.len() {
             let Some(e) = &self.slots[i] else { continue };
-            if iter - e.seen < EVICT_AFTER {
+            if iter.wrapping_sub(e.seen) < EVICT_AFTER {
                 continue;
             }
             let slot = i as u32;
-            if self.index.get(&e.hash) == Some(&slot) {
-                self.index.remove(&e.hash);
-                // Promote a text that shared the hash, if any.
-                let h = e.hash;
-                if let Some(k) = self.collided.keys().find(|k| hash(k) == h).cloned() {
-                    if let Some(s) = self.collided.remove(&k) {
-                        self.index.insert(h, s);
+            let k = e.key;
+            if self.index.get(&k[0]) == Some(&slot) {
+                self.index.remove(&k[0]);
+                // Promote a key that shared the first half, if any.
+                if let Some(other) = self.collided.keys().find(|o| o[0] == k[0]).copied() {
+                    if let Some(s) = self.collided.remove(&other) {
+                        self.index.insert(k[0], s);
                     }
                 }
             } else {
-                self.collided.remove(&e.raw);
+                self.collided.remove(&k);
             }
+            self.drop_labels(slot);
             self.slots[i] = None;
             self.free.push(slot);
+        }
+        // Trailing free slots go, and the vectors give back what a bigger
+        // target left behind: the slots vector grows by doubling.
+        while matches!(self.slots.last(), Some(None)) {
+            self.slots.pop();
+        }
+        let n = self.slots.len() as u32;
+        self.free.retain(|&s| s < n);
+        let want = self.slots.len() + self.slots.len() / 16;
+        if self.slots.capacity() > want + want / 8 {
+            self.slots.shrink_to(want);
         }
     }
 }
@@ -426,7 +469,7 @@ mod tests {
                 };
                 let want = *slot_of.entry(name).or_insert(slot);
                 assert_eq!(slot, want, "{name} moved slots");
-                assert_eq!(c.entry(slot).labels, Some(l(name)));
+                assert_eq!(c.labels(slot), Some(&l(name)));
             }
             c.finish_success(|_, _| {});
         }
@@ -439,10 +482,57 @@ mod tests {
         c.begin();
         assert_eq!(c.get(b"b"), None);
         let s = c.insert(b"new", Some(l("new")), 0, TEXT);
-        assert_eq!(c.entry(s).labels, Some(l("new")));
+        assert_eq!(c.labels(s), Some(&l("new")));
         assert_eq!(
-            c.get(b"a").map(|s| c.entry(s).labels.clone()),
+            c.get(b"a").map(|s| c.labels(s).cloned()),
             Some(Some(l("a")))
         );
+    }
+
+    #[test]
+    fn entries_are_forty_bytes() {
+        assert_eq!(std::mem::size_of::<Option<Entry>>(), 40);
+    }
+
+    #[test]
+    fn committed_labels_go_and_a_shrunken_target_gives_memory_back() {
+        let names: Vec<String> = (0..1000).map(|i| format!("s{i}")).collect();
+        let mut c = ScrapeCache::new();
+        c.begin();
+        for (i, n) in names.iter().enumerate() {
+            let s = c.insert(n.as_bytes(), Some(l(n)), 0, TEXT);
+            c.set_ref(s, i as u64 + 1);
+            c.track(s);
+        }
+        c.finish_success(|_, _| {});
+        assert!(c.labels.is_empty());
+        assert!(c.labels.capacity() <= 64, "{}", c.labels.capacity());
+        // The target now lists 10 series; then its scrapes fail, so the last
+        // order (which names slots that go away) stays the guess list.
+        for _ in 0..2 * EVICT_AFTER {
+            c.begin();
+            for n in &names[..10] {
+                let s = c.get(n.as_bytes()).unwrap();
+                c.track(s);
+            }
+            c.finish_success(|_, _| {});
+        }
+        assert_eq!(c.slots.len(), 10);
+        assert!(c.slots.capacity() < 20, "{}", c.slots.capacity());
+        c.begin();
+        for n in &names {
+            c.get(n.as_bytes());
+        }
+        c.finish_failure(|_, _| {});
+        for _ in 0..2 * EVICT_AFTER {
+            c.begin();
+            c.finish_failure(|_, _| {});
+        }
+        assert_eq!(c.slots.len(), 0);
+        c.begin();
+        assert_eq!(c.get(b"s5"), None);
+        assert_eq!(c.get(b"s999"), None);
+        let s = c.insert(b"s5", Some(l("s5")), 0, TEXT);
+        assert_eq!(c.labels(s), Some(&l("s5")));
     }
 }
