@@ -12,14 +12,19 @@
 //! - [`Error`] with [`ErrorKind`], which maps onto HTTP statuses and Prometheus's
 //!   `errorType` strings.
 //!
+//! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
+//! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
+//!
 //! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
 
+pub mod duration;
 mod error;
 mod labels;
 mod matcher;
 mod memstore;
 mod sample;
 mod storage;
+pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};

@@ -6,11 +6,11 @@
 //! what is wrong`, with the position of the offending field where the YAML
 //! gives one.
 
-use crate::gofmt::parse_duration;
 use crate::template::check_alert_template;
 use crate::{Error, Result};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
+use sightline_core::duration::parse_prometheus;
 use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -191,7 +191,7 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
         }
         let mut dur = |f: &Option<Spanned<String>>, field: &str| -> Option<i64> {
             let f = f.as_ref()?;
-            match parse_duration(&f.value) {
+            match parse_prometheus(&f.value).ok() {
                 Some(ms) => Some(ms),
                 None => {
                     let (l, c) = pos(f);
@@ -301,7 +301,7 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
     }
     let mut dur = |f: &Option<Spanned<String>>, field: &str| -> i64 {
         let Some(f) = f else { return 0 };
-        match parse_duration(&f.value) {
+        match parse_prometheus(&f.value).ok() {
             Some(ms) => ms,
             None => {
                 probs.push((

@@ -1,7 +1,8 @@
 //! Go's number, duration and time formatting, reproduced where Prometheus's
 //! output reaches users: template functions (`%.4g`), promtool's failure
 //! blocks (`FormatFloat(v, 'E', -1, 64)`), the API's alert values
-//! (`'e'`), and durations as `model.Duration` prints them.
+//! (`'e'`), and Go's time printing. Durations live in
+//! `sightline_core::duration`, shared with the other config readers.
 
 /// Decimal digits of `v` (no leading/trailing zeros) and the position of
 /// the decimal point relative to them (`dp`): `v = 0.d1d2... * 10^dp`.
@@ -143,110 +144,15 @@ pub fn format_shortest_e(v: f64, upper: bool) -> String {
     fmt_e(neg, &d, dp, d.len() - 1, e)
 }
 
-/// Parses a Prometheus duration (`model.ParseDuration`): units y w d h m s
-/// ms in that order, each at most once, or `0`. Returns milliseconds.
+/// `model.ParseDuration` in milliseconds, or None. Kept for `sightline-slo`,
+/// which can call [`sightline_core::duration::parse_prometheus`] directly
+/// once its owner moves it; rules itself does.
 pub fn parse_duration(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    if s.is_empty() {
-        return None;
-    }
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1000),
-        ("ms", 1),
-    ];
-    let b = s.as_bytes();
-    let mut i = 0;
-    let mut next_unit = 0;
-    let mut total: i64 = 0;
-    while i < b.len() {
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if st == i {
-            return None;
-        }
-        let n: i64 = s[st..i].parse().ok()?;
-        let us = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let unit = &s[us..i];
-        let k = UNITS[next_unit..].iter().position(|(u, _)| *u == unit)? + next_unit;
-        next_unit = k + 1;
-        total = total.checked_add(n.checked_mul(UNITS[k].1)?)?;
-    }
-    Some(total)
+    sightline_core::duration::parse_prometheus(s).ok()
 }
 
-/// Prints milliseconds as `model.Duration.String()` does (`1h30m`, `0s`).
-pub fn format_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut ms = ms;
-    let mut out = String::new();
-    if ms < 0 {
-        out.push('-');
-        ms = -ms;
-    }
-    let units: [(&str, i64, bool); 7] = [
-        ("y", 365 * 86_400_000, true),
-        ("w", 7 * 86_400_000, true),
-        ("d", 86_400_000, false),
-        ("h", 3_600_000, false),
-        ("m", 60_000, false),
-        ("s", 1000, false),
-        ("ms", 1, false),
-    ];
-    for (u, mult, exact) in units {
-        if exact && ms % mult != 0 {
-            continue;
-        }
-        let v = ms / mult;
-        if v > 0 {
-            out.push_str(&format!("{v}{u}"));
-            ms -= v * mult;
-        }
-    }
-    out
-}
-
-/// Go's `time.Duration.String()` for milliseconds (`5m0s`, `1h0m0s`, `1.5s`).
-pub fn format_go_duration(ms: i64) -> String {
-    if ms == 0 {
-        return "0s".into();
-    }
-    let neg = if ms < 0 { "-" } else { "" };
-    let ms = ms.unsigned_abs();
-    if ms < 1000 {
-        return format!("{neg}{ms}ms");
-    }
-    let secs = ms / 1000;
-    let frac = ms % 1000;
-    let mut s = if frac == 0 {
-        format!("{}s", secs % 60)
-    } else {
-        let f = format!("{frac:03}");
-        format!("{}.{}s", secs % 60, f.trim_end_matches('0'))
-    };
-    let mins = secs / 60;
-    if mins > 0 {
-        let h = mins / 60;
-        s = format!("{}m{s}", mins % 60);
-        if h > 0 {
-            s = format!("{h}h{s}");
-        }
-    }
-    format!("{neg}{s}")
-}
+/// `model.Duration.String()`, kept for `sightline-slo` as [`parse_duration`] is.
+pub use sightline_core::duration::format_prometheus as format_duration;
 
 /// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.
 pub fn format_go_time(ms: i64) -> String {
@@ -304,15 +210,7 @@ mod tests {
     }
 
     #[test]
-    fn durations_round_trip() {
-        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
-        assert_eq!(parse_duration("30m1h"), None);
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(format_duration(5_400_000), "1h30m");
-        assert_eq!(format_duration(0), "0s");
-        assert_eq!(format_duration(14 * 86_400_000), "2w");
-        assert_eq!(format_go_duration(300_000), "5m0s");
-        assert_eq!(format_go_duration(3_600_000), "1h0m0s");
+    fn times_print_like_go() {
         assert_eq!(format_go_time(1000), "1970-01-01 00:00:01 +0000 UTC");
         assert_eq!(format_rfc3339(1500), "1970-01-01T00:00:01.5Z");
     }

@@ -9,11 +9,10 @@
 //! what Prometheus's `missingkey=zero` gives for its `map[string]string`
 //! label maps.
 
-use crate::gofmt::{
-    format_g, format_go_duration, format_go_time, format_shortest_g, parse_duration,
-};
+use crate::gofmt::{format_g, format_go_time, format_shortest_g};
 use gotmpl::parse::{CommandNode, Expr, ListNode, Node, SmolStr};
 use gotmpl::{FuncMap, Template, TemplateError, Value};
+use sightline_core::duration::{format_go, parse_prometheus};
 use sightline_core::{Labels, MetricQuerier};
 use sightline_promql::{Engine, Value as PromValue};
 use std::collections::BTreeMap;
@@ -491,7 +490,7 @@ fn funcs(env: Option<&TemplateEnv>) -> FuncMap {
     add(
         "toDuration",
         Arc::new(one_float("toDuration", |v| {
-            format_go_duration((v * 1000.0).round() as i64)
+            format_go((v * 1000.0).round() as i64)
         })),
     );
     let simple: [(&str, F); 13] = [
@@ -615,7 +614,8 @@ fn funcs(env: Option<&TemplateEnv>) -> FuncMap {
         "parseDuration",
         Arc::new(|a: &[Value]| {
             let d = string_arg(a, 0, "parseDuration")?;
-            let ms = parse_duration(&d)
+            let ms = parse_prometheus(&d)
+                .ok()
                 .ok_or_else(|| err(format!("not a valid duration string: {d:?}")))?;
             Ok(Value::Float(ms as f64 / 1000.0))
         }),

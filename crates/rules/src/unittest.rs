@@ -11,9 +11,10 @@
 
 use crate::alerting::AlertState;
 use crate::file::{load_rule_files, resolve_globs, RuleFile};
-use crate::gofmt::{format_duration, format_go_duration, format_shortest_e, parse_duration};
+use crate::gofmt::format_shortest_e;
 use crate::group::{RuleBody, RuleContext, RuleGroup};
 use serde::Deserialize;
+use sightline_core::duration::{format_go, format_prometheus, parse_prometheus};
 use sightline_core::{Labels, MemStore, MetricAppender, MetricQuerier, METRIC_NAME};
 use sightline_promql::promqltest::{expand_values, parse_labels};
 use sightline_promql::{Engine, EngineOptions, Value};
@@ -182,9 +183,9 @@ pub fn run_test_files(paths: &[PathBuf]) -> TestReport {
 fn dur(s: &Option<String>, what: &str) -> Result<i64, String> {
     match s {
         None => Ok(0),
-        Some(s) => {
-            parse_duration(s).ok_or_else(|| format!("{what}: not a valid duration string: \"{s}\""))
-        }
+        Some(s) => parse_prometheus(s)
+            .ok()
+            .ok_or_else(|| format!("{what}: not a valid duration string: \"{s}\"")),
     }
 }
 
@@ -359,7 +360,7 @@ fn run_group(
             };
             return Err(vec![format!(
                 "an item under alert_rule_test misses required attribute alertname at eval_time {}{name}",
-                format_duration(t)
+                format_prometheus(t)
             )]);
         }
         alert_tests.entry(t).or_default().push(a);
@@ -386,7 +387,7 @@ fn run_group(
                     eval_errs.push(format!(
                         "    rule: {}, time: {}, err: {e}",
                         r.name(),
-                        format_go_duration(ts)
+                        format_go(ts)
                     ));
                 }
             }
@@ -435,7 +436,7 @@ fn run_group(
                     errs.push(format!(
                         "{test_name}    alertname: {}, time: {}, \n        exp:{}, \n        got:{}",
                         test.alertname,
-                        format_duration(t),
+                        format_prometheus(t),
                         indent_lines(&la_string(&exp), "            "),
                         indent_lines(&la_string(&got), "            ")
                     ));
@@ -455,7 +456,7 @@ fn run_group(
                     vec![format!(
                         "    expr: {}, time: {}, err: {m}",
                         go_quote(&e.expr),
-                        format_duration(t)
+                        format_prometheus(t)
                     )]
                 })?,
             },
@@ -463,7 +464,7 @@ fn run_group(
                 errs.push(format!(
                     "    expr: {}, time: {}, err: {err}",
                     go_quote(&e.expr),
-                    format_duration(t)
+                    format_prometheus(t)
                 ));
                 continue;
             }
@@ -474,7 +475,7 @@ fn run_group(
                 errs.push(format!(
                     "    expr: {}, time: {}, err: labels {}: could not parse labels",
                     go_quote(&e.expr),
-                    format_duration(t),
+                    format_prometheus(t),
                     go_quote(&s.labels)
                 ));
                 continue 'outer;
@@ -490,7 +491,7 @@ fn run_group(
             errs.push(format!(
                 "    expr: {}, time: {},\n        exp: {}\n        got: {}",
                 go_quote(&e.expr),
-                format_duration(t),
+                format_prometheus(t),
                 samples_string(&exp),
                 samples_string(&got)
             ));

@@ -216,49 +216,10 @@ pub struct ImportArgs {
     pub data_dir: PathBuf,
 }
 
-/// Parses a Prometheus duration (`1h30m`, `15d`, `500ms`) into milliseconds.
+/// Parses a Prometheus duration (`1h30m`, `15d`, `500ms`) into
+/// milliseconds, as Prometheus parses its duration flags.
 pub fn parse_duration_ms(s: &str) -> anyhow::Result<i64> {
-    let s = s.trim();
-    if s == "0" {
-        return Ok(0);
-    }
-    let units: [(&str, i64); 8] = [
-        ("ms", 1),
-        ("s", 1_000),
-        ("m", 60_000),
-        ("h", 3_600_000),
-        ("d", 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("y", 365 * 86_400_000),
-        ("", 0),
-    ];
-    let mut total: i64 = 0;
-    let mut rest = s;
-    if rest.is_empty() {
-        anyhow::bail!("empty duration");
-    }
-    while !rest.is_empty() {
-        let digits = rest.chars().take_while(|c| c.is_ascii_digit()).count();
-        if digits == 0 {
-            anyhow::bail!("invalid duration {s:?}: expected a number at {rest:?}");
-        }
-        let n: i64 = rest[..digits].parse()?;
-        rest = &rest[digits..];
-        let (unit, mult) = units
-            .iter()
-            .find(|(u, _)| {
-                !u.is_empty() && rest.starts_with(u) && !(*u == "m" && rest.starts_with("ms"))
-            })
-            .ok_or_else(|| anyhow::anyhow!("invalid duration {s:?}: unknown unit at {rest:?}"))?;
-        rest = &rest[unit.len()..];
-        total = total
-            .checked_add(
-                n.checked_mul(*mult)
-                    .ok_or_else(|| anyhow::anyhow!("duration {s:?} overflows"))?,
-            )
-            .ok_or_else(|| anyhow::anyhow!("duration {s:?} overflows"))?;
-    }
-    Ok(total)
+    Ok(sightline_core::duration::parse_prometheus(s.trim())?)
 }
 
 /// Parses a byte size as Prometheus's `--storage.tsdb.retention.size`

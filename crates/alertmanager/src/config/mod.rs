@@ -13,16 +13,15 @@
 //! reason; the reasons use Alertmanager's words so answers found for
 //! Alertmanager still apply.
 
-mod duration;
-mod location;
 pub mod receiver;
 mod routing;
 #[cfg(test)]
 mod tests;
 
-pub use duration::Duration;
 pub use receiver::{GlobalConfig, Receiver};
 pub use routing::{InhibitRuleConfig, RouteConfig};
+/// Prometheus's `model.Duration`, as routes and inhibit rules write it.
+pub use sightline_core::duration::Duration;
 
 pub use crate::timeinterval::NamedTimeInterval;
 
@@ -97,8 +96,11 @@ impl Config {
                 "{origin}: no route provided in config"
             )));
         }
-        let raw: RawConfig = location::deserialize(text, origin)?;
-        let fail = |path: &str, msg: String| location::located(text, origin, path, &msg);
+        let raw: RawConfig = sightline_core::yaml::from_str(text, origin)
+            .map_err(|e| Error::Config(e.message().to_owned()))?;
+        let fail = |path: &str, msg: String| {
+            Error::Config(sightline_core::yaml::locate(text, origin, path, &msg))
+        };
         let Some(route) = raw.route else {
             return Err(fail("", "no routes provided".to_owned()));
         };

@@ -13,6 +13,7 @@ mod opsgenie;
 use std::time::Duration;
 
 use serde::{Deserialize, Deserializer};
+use sightline_core::duration;
 
 pub use chat::{DiscordConfig, PushoverConfig, TelegramConfig, WebexConfig, WechatConfig};
 pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
@@ -41,46 +42,11 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Parses a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) and Go (`1.5s`,
-/// `100ms`, `1h30m`) write them; receivers' fields use both forms.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let bad = || format!("not a valid duration string: {s:?}");
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() {
-        return Err(bad());
-    }
-    let mut total = 0f64;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(bad)?;
-        if num_len == 0 {
-            return Err(bad());
-        }
-        let n: f64 = rest[..num_len].parse().map_err(|_| bad())?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let secs = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            "w" => 7.0 * 86400.0,
-            "y" => 365.0 * 86400.0,
-            _ => return Err(bad()),
-        };
-        total += n * secs;
-        rest = &rest[unit_len..];
-    }
-    Ok(Duration::from_secs_f64(total))
+/// Parses a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) or Go (`1.5s`,
+/// `100ms`, `1h30m`) write them: most receiver fields are Prometheus
+/// durations, Pushover's `retry` and `expire` are Go's.
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    duration::parse_either(s, duration::Syntax::Prometheus).map_err(|e| e.message().to_owned())
 }
 
 pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

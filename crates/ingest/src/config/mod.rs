@@ -12,7 +12,6 @@
 //! [`PrometheusConfig::warnings`] instead of failing.
 
 mod alerting;
-mod location;
 mod scrape_config;
 #[cfg(test)]
 mod tests;
@@ -26,8 +25,7 @@ pub use units::{ByteSize, Duration};
 
 use crate::relabel::is_valid_label_name;
 use crate::{Error, Result};
-pub(crate) use location::deserialize_located as deserialize_yaml;
-use location::{deserialize_located, locate, Located};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -189,9 +187,10 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<PrometheusConfig> {
 /// Parses and validates configuration text. `file_name` names the file in
 /// error messages, and its directory (if any) anchors relative paths.
 pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
-    let mut cfg: PrometheusConfig = deserialize_located(text, file_name)?;
+    let mut cfg: PrometheusConfig = deserialize_yaml(text, file_name)?;
     if let Err(e) = cfg.validate() {
-        return Err(Error::Config(locate(text, file_name, &e)));
+        let msg = sightline_core::yaml::locate(text, file_name, &e.path, &e.message);
+        return Err(Error::Config(msg));
     }
     if let Some(dir) = Path::new(file_name).parent() {
         if !dir.as_os_str().is_empty() {
@@ -199,6 +198,12 @@ pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
         }
     }
     Ok(cfg)
+}
+
+/// Deserializes YAML (a config, a file_sd file), refusing it with
+/// `file:line:column: field.path: reason`.
+pub(crate) fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
 }
 
 /// A validation failure before its location is looked up: where (as a
@@ -419,15 +424,6 @@ impl PrometheusConfig {
     /// The scrape config of `job`.
     pub fn scrape_config(&self, job: &str) -> Option<&ScrapeConfig> {
         self.scrape_configs.iter().find(|s| s.job_name == job)
-    }
-}
-
-impl Located for Invalid {
-    fn path(&self) -> &str {
-        &self.path
-    }
-    fn message(&self) -> &str {
-        &self.message
     }
 }
 

@@ -6,7 +6,6 @@
 //! and is refused for the same reasons. Unknown fields are refused (blackbox
 //! loads strictly), with `file:line:col: field.path: reason`.
 
-mod location;
 mod module;
 mod probes;
 mod values;
@@ -19,6 +18,7 @@ pub use probes::{Monitor, MonitorModule, ProbesConfig};
 pub use values::{parse_go_duration, Authorization, BasicAuth, IpProtocol, Regexp};
 
 use crate::{Error, Result};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -35,10 +35,11 @@ impl BlackboxConfig {
     /// Parses a blackbox_exporter configuration file's text. `file` names it
     /// in error messages.
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        let cfg: BlackboxConfig = location::deserialize_located(text, file)?;
+        let cfg: BlackboxConfig = deserialize_yaml(text, file)?;
         for (name, m) in &cfg.modules {
             m.validate().map_err(|(path, msg)| {
-                location::located(text, file, &format!("modules.{name}{path}"), &msg)
+                let path = format!("modules.{name}{path}");
+                Error::Config(sightline_core::yaml::locate(text, file, &path, &msg))
             })?;
         }
         Ok(cfg)
@@ -54,3 +55,8 @@ impl BlackboxConfig {
 
 #[cfg(test)]
 mod tests;
+
+/// Deserializes YAML, refusing it with `file:line:col: field.path: reason`.
+fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
+    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
+}

@@ -17,10 +17,9 @@
 //!
 //! Described for users in `docs/probes.md`.
 
-use super::location;
 use super::module::Module;
 use super::values::parse_go_duration;
-use super::BlackboxConfig;
+use super::{deserialize_yaml, BlackboxConfig};
 use crate::{Error, Result};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -117,7 +116,7 @@ pub struct Monitor {
 impl ProbesConfig {
     /// Parses a `probes:` section on its own (the value under `probes:`).
     pub fn parse(text: &str, file: &str) -> Result<Self> {
-        location::deserialize_located(text, file)
+        deserialize_yaml(text, file)
     }
 
     /// Resolves module names, reads the modules file (relative to

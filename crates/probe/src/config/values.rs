@@ -2,50 +2,15 @@
 //! protocol preference, credentials.
 
 use serde::{de, Deserialize, Deserializer};
+use sightline_core::duration;
 use std::time::Duration;
 
 /// Parses a duration as Go's `time.ParseDuration` does (`1.5s`, `500ms`,
 /// `1m30s`, `2h`, `10us`), plus Prometheus's `d`, `w` and `y` units that
-/// `probes:` intervals are commonly written with.
+/// `probes:` intervals are commonly written with. Negative durations are
+/// refused, and the error is Go's, as blackbox prints it.
 pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    let orig = s;
-    let s = s.trim();
-    if s == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if s.is_empty() || s.starts_with('-') {
-        return Err(format!("invalid duration {orig:?}"));
-    }
-    let s = s.strip_prefix('+').unwrap_or(s);
-    let mut rest = s;
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_end = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(|| format!("missing unit in duration {orig:?}"))?;
-        let num: f64 = rest[..num_end]
-            .parse()
-            .map_err(|_| format!("invalid duration {orig:?}"))?;
-        rest = &rest[num_end..];
-        let unit_end = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let secs = match &rest[..unit_end] {
-            "ns" => 1e-9,
-            "us" | "µs" | "μs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86400.0,
-            "w" => 7.0 * 86400.0,
-            "y" => 365.0 * 86400.0,
-            u => return Err(format!("unknown unit {u:?} in duration {orig:?}")),
-        };
-        total += num * secs;
-        rest = &rest[unit_end..];
-    }
-    Ok(Duration::from_secs_f64(total))
+    duration::parse_either(s.trim(), duration::Syntax::Go).map_err(|e| e.message().to_owned())
 }
 
 /// Deserializes an optional Go duration (`timeout: 5s`).
