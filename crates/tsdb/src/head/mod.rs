@@ -443,7 +443,8 @@ impl Head {
             if hi < mint || lo > maxt {
                 continue;
             }
-            let chunks = s.chunks_in(mint, maxt);
+            // Locks in the order appends take them: series, then chunk table.
+            let chunks = s.chunks_in(mint, maxt, &self.chunk_files.reader());
             let ooo: Vec<Sample> = s
                 .ooo
                 .as_ref()
@@ -512,7 +513,7 @@ impl Head {
     pub(crate) fn take_block_samples(&self, id: u32, before: i64, out: &mut Vec<Sample>) {
         out.clear();
         let Some(mut s) = self.get(id) else { return };
-        s.samples_in(i64::MIN, before - 1, out);
+        s.samples_in(i64::MIN, before - 1, &self.chunk_files.reader(), out);
         if let Some(o) = &mut s.ooo {
             let n = o.partition_point(|x| x.t < before);
             if n > 0 {
@@ -531,7 +532,7 @@ impl Head {
         for stripe in self.series.iter() {
             let mut st = stripe.lock();
             for (id, s) in st.iter_mut() {
-                let n = s.truncate(boundary);
+                let n = s.truncate(boundary, &self.chunk_files);
                 self.num_chunks.fetch_sub(n as u64, Relaxed);
                 if s.is_empty() {
                     dead.push((id, s.labels.clone()));
@@ -600,8 +601,8 @@ impl Head {
             let r = u64::from(id);
             {
                 let Some(s) = self.get(id) else { continue };
-                b.chunks
-                    .extend(s.chunks_in(i64::MIN, i64::MAX).into_iter().map(|c| (r, c)));
+                let chunks = s.chunks_in(i64::MIN, i64::MAX, &self.chunk_files.reader());
+                b.chunks.extend(chunks.into_iter().map(|c| (r, c)));
                 if let Some(o) = &s.ooo {
                     b.ooo.extend(o.iter().map(|x| (r, x.t, x.v)));
                 }
@@ -662,7 +663,8 @@ impl Head {
         self.series
             .iter()
             .map(|st| st.lock().values().map(|s| s.heap_bytes()).sum::<usize>())
-            .sum()
+            .sum::<usize>()
+            + self.chunk_files.heap_bytes()
     }
 }
 

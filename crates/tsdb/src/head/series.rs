@@ -1,7 +1,7 @@
 //! One series in the head: interned labels, closed chunks, the open chunk
 //! and an optional buffer of out-of-order samples.
 
-use super::chunk_file::{ChunkData, ChunkFiles};
+use super::chunk_file::{ChunkData, ChunkFiles, ChunkLoc, ChunkReader};
 use crate::chunk::scaled::{ScaledAppender, ScaledIter};
 use sightline_core::Sample;
 use std::sync::Arc;
@@ -13,14 +13,29 @@ pub(crate) const CHUNK_SAMPLES: usize = 120;
 /// checkpoints).
 pub(crate) const HEAD_ENCODING: u8 = crate::chunk::ENC_SCALED;
 
-/// A full head chunk; shared with queries without copying.
-#[derive(Clone)]
+/// A full head chunk, in 20 bytes: a series has up to 90 of them at 1 s
+/// scrapes, so this is the head's largest per-series cost after a few
+/// hours (see `chunk_file.rs`). Packed to 4-byte alignment, which saves the
+/// 4 bytes of padding; fields are only ever copied out.
+#[derive(Clone, Copy)]
+#[repr(C, packed(4))]
 pub(crate) struct HeadChunk {
-    /// In a mapped chunk file when the head has a directory (see
-    /// `chunk_file.rs`), else on the heap.
-    pub(crate) data: ChunkData,
-    pub(crate) mint: i64,
-    pub(crate) maxt: i64,
+    /// In a mapped chunk file when the head has a directory, else on the
+    /// heap.
+    loc: ChunkLoc,
+    mint: i64,
+    /// `maxt - mint`; chunks are cut before it would overflow.
+    span: u32,
+}
+
+impl HeadChunk {
+    pub(crate) fn mint(&self) -> i64 {
+        self.mint
+    }
+
+    pub(crate) fn maxt(&self) -> i64 {
+        self.mint + i64::from(self.span)
+    }
 }
 
 /// What [`MemSeries::append`] did with a sample.
@@ -94,13 +109,21 @@ impl MemSeries {
     ) -> bool {
         let mut cut = false;
         if let Some(open) = &self.open {
-            if open.app.len() >= CHUNK_SAMPLES || t >= open.end {
+            if open.app.len() >= CHUNK_SAMPLES
+                || t >= open.end
+                || t - open.mint > i64::from(u32::MAX)
+            {
                 let open = self.open.take().expect("checked above");
                 let maxt = open.app.last_t();
+                // Grow by a quarter, not by doubling: the vector lives as
+                // long as the series and holds up to 90 chunks.
+                if self.chunks.len() == self.chunks.capacity() {
+                    self.chunks.reserve_exact((self.chunks.len() / 4).max(2));
+                }
                 self.chunks.push(HeadChunk {
-                    data: files.store(open.app.bytes(), maxt),
+                    loc: files.store(open.app.bytes(), maxt),
                     mint: open.mint,
-                    maxt,
+                    span: (maxt - open.mint) as u32,
                 });
                 cut = true;
             }
@@ -143,7 +166,7 @@ impl MemSeries {
         let a = self
             .chunks
             .first()
-            .map(|c| c.mint)
+            .map(HeadChunk::mint)
             .or(self.open.as_ref().map(|o| o.mint));
         let b = self.ooo.as_ref().and_then(|o| o.first()).map(|s| s.t);
         match (a, b) {
@@ -172,12 +195,12 @@ impl MemSeries {
 
     /// In-order chunks overlapping `[mint, maxt]` as shareable byte slices;
     /// the open chunk is copied.
-    pub(crate) fn chunks_in(&self, mint: i64, maxt: i64) -> Vec<ChunkData> {
+    pub(crate) fn chunks_in(&self, mint: i64, maxt: i64, r: &ChunkReader) -> Vec<ChunkData> {
         let mut out: Vec<ChunkData> = self
             .chunks
             .iter()
-            .filter(|c| c.maxt >= mint && c.mint <= maxt)
-            .map(|c| c.data.clone())
+            .filter(|c| c.maxt() >= mint && c.mint() <= maxt)
+            .filter_map(|c| r.get(c.loc))
             .collect();
         if let Some(o) = &self.open {
             if o.app.last_t() >= mint && o.mint <= maxt {
@@ -188,8 +211,8 @@ impl MemSeries {
     }
 
     /// Every in-order sample in `[mint, maxt]`, decoded.
-    pub(crate) fn samples_in(&self, mint: i64, maxt: i64, out: &mut Vec<Sample>) {
-        for c in self.chunks_in(mint, maxt) {
+    pub(crate) fn samples_in(&self, mint: i64, maxt: i64, r: &ChunkReader, out: &mut Vec<Sample>) {
+        for c in self.chunks_in(mint, maxt, r) {
             if let Some(it) = ScaledIter::new(&c[..]) {
                 out.extend(it.filter(|s| s.t >= mint && s.t <= maxt));
             }
@@ -200,10 +223,15 @@ impl MemSeries {
     /// left alone: the block cut took those it wrote, and any still here
     /// arrived after it and go into the next cut. Returns how many chunks
     /// were dropped.
-    pub(crate) fn truncate(&mut self, boundary: i64) -> usize {
-        let before = self.chunks.len();
-        self.chunks.retain(|c| c.maxt >= boundary);
-        let mut dropped = before - self.chunks.len();
+    pub(crate) fn truncate(&mut self, boundary: i64, files: &ChunkFiles) -> usize {
+        // Chunks are in time order: the dropped ones are a prefix.
+        let n = self.chunks.partition_point(|c| c.maxt() < boundary);
+        files.release(self.chunks.drain(..n).map(|c| c.loc));
+        let want = self.chunks.len() + self.chunks.len() / 4;
+        if self.chunks.capacity() > want.max(4) {
+            self.chunks.shrink_to(want);
+        }
+        let mut dropped = n;
         if self
             .open
             .as_ref()
@@ -218,11 +246,11 @@ impl MemSeries {
         dropped
     }
 
-    /// Approximate heap bytes, for the memory benchmark's sanity checks.
+    /// Approximate heap bytes, for the memory benchmark's sanity checks
+    /// (heap chunks' bytes are counted by `ChunkFiles::heap_bytes`).
     pub(crate) fn heap_bytes(&self) -> usize {
         self.labels.len() * 4
             + self.chunks.capacity() * std::mem::size_of::<HeadChunk>()
-            + self.chunks.iter().map(|c| c.data.heap_len()).sum::<usize>()
             + self
                 .open
                 .as_ref()
@@ -246,11 +274,22 @@ mod tests {
         assert_eq!(s.open.as_ref().unwrap().app.len(), 10);
         s.append_in_order(10_000, 1.0, range, &files);
         assert_eq!(s.chunks.len(), 2);
-        assert_eq!(s.chunks[1].maxt, 129);
+        assert_eq!(s.chunks[1].maxt(), 129);
         let mut out = Vec::new();
-        s.samples_in(100, 10_000, &mut out);
+        s.samples_in(100, 10_000, &files.reader(), &mut out);
         assert_eq!(out.len(), 31);
-        assert_eq!(s.truncate(10_000), 2);
+        assert_eq!(s.truncate(10_000, &files), 2);
         assert_eq!(s.min_time(), Some(10_000));
+        // The heap chunks were released (each would count 300-odd bytes;
+        // what is left is the table's four empty entries).
+        assert_eq!(
+            files.heap_bytes(),
+            4 * std::mem::size_of::<Option<Arc<[u8]>>>()
+        );
+    }
+
+    #[test]
+    fn closed_chunks_cost_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<HeadChunk>(), 20);
     }
 }
