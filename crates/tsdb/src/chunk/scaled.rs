@@ -54,6 +54,11 @@ const DOD_ESCAPE: u8 = 0x20;
 /// bits (so `-0.0`, NaNs and infinities never qualify).
 #[inline]
 fn to_scaled(v: f64, scale: u8) -> Option<i64> {
+    if scale == 0 {
+        // No division needed: an integral value below 2^53 is exact.
+        let ok = v.trunc() == v && v.abs() < MAX_INT && v.to_bits() != (-0.0f64).to_bits();
+        return ok.then_some(v as i64);
+    }
     let p = POW10[usize::from(scale)];
     let x = (v * p).round();
     // Written so that NaN fails too.
@@ -62,6 +67,16 @@ fn to_scaled(v: f64, scale: u8) -> Option<i64> {
     }
     let i = x as i64;
     ((i as f64 / p).to_bits() == v.to_bits()).then_some(i)
+}
+
+/// False when `v` is certainly not `i / 10^s` for any `s <= MAX_SCALE`:
+/// then `v * 10^6` is far from an integer. Only a filter (the exact test
+/// is [`to_scaled`]); it spares floats such as `1/3` seven divisions.
+#[inline]
+fn may_be_decimal(v: f64) -> bool {
+    let x = v * POW10[usize::from(MAX_SCALE)];
+    // A true decimal lands within a few ulps of an integer.
+    (x - x.round()).abs() <= x.abs() * 1e-12 + 1e-6
 }
 
 #[inline]
@@ -199,7 +214,12 @@ impl ScaledAppender {
             s.uvarint(d.unsigned_abs());
             return if d >= 0 { KIND_UP } else { KIND_DOWN };
         }
-        for scale in self.scale + 1..=MAX_SCALE {
+        let tries = if may_be_decimal(v) {
+            self.scale + 1
+        } else {
+            MAX_SCALE + 1
+        };
+        for scale in tries..=MAX_SCALE {
             if let Some(i) = to_scaled(v, scale) {
                 s.uvarint(u64::from(scale) << 1 | 1);
                 s.uvarint(zigzag(i));
