@@ -85,11 +85,19 @@ impl Iterator for BlockSeriesIter {
             self.buf.clear();
             self.pos = 0;
             let decoded = self.block.chunk(&m).and_then(|c| {
-                crate::chunk::decode_into(
-                    c.encoding,
-                    &c.data[c.start as usize..c.end as usize],
-                    &mut self.buf,
-                )
+                let bytes = &c.data[c.start as usize..c.end as usize];
+                // Block chunks are packed; only the query's range of them
+                // is decoded (a chunk spans up to the whole block).
+                if c.encoding == crate::chunk::ENC_PACKED {
+                    crate::chunk::packed::decode_range_into(
+                        bytes,
+                        self.mint,
+                        self.maxt,
+                        &mut self.buf,
+                    )
+                } else {
+                    crate::chunk::decode_into(c.encoding, bytes, &mut self.buf)
+                }
                 .ok_or_else(|| {
                     Error::corrupt(
                         self.block.dir.join("chunks/000001"),
