@@ -13,7 +13,7 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use sightline_core::{
     Appender, Labels, Matcher, MetricAppender, MetricQuerier, SampleIter, Series,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -486,33 +486,36 @@ impl MetricQuerier for Db {
             }
             return Ok(out);
         }
-        let mut map: BTreeMap<Labels, Vec<SampleIter>> = BTreeMap::new();
+        // Each source lists its series in label order (the head's index and
+        // block indexes are sorted), so they join by a k-way merge; with one
+        // source nothing is merged at all.
+        let mut sources: Vec<Vec<(Labels, SampleIter)>> = Vec::with_capacity(blocks.len() + 1);
         if self.head_overlaps(mint, maxt) {
-            for s in self.inner.head.select(mint, maxt, matchers) {
-                map.entry(s.labels)
-                    .or_default()
-                    .push(head_iter(s.chunks, s.ooo, mint, maxt));
-            }
+            sources.push(
+                self.inner
+                    .head
+                    .select(mint, maxt, matchers)
+                    .into_iter()
+                    .map(|s| (s.labels, head_iter(s.chunks, s.ooo, mint, maxt)))
+                    .collect(),
+            );
         }
         for b in blocks {
             match b.select(mint, maxt, matchers) {
-                Ok(list) => {
-                    for (labels, metas) in list {
-                        map.entry(labels)
-                            .or_default()
-                            .push(Box::new(block::BlockSeriesIter::new(
-                                b.clone(),
-                                metas,
-                                mint,
-                                maxt,
-                            )));
-                    }
-                }
+                Ok(list) => sources.push(
+                    list.into_iter()
+                        .map(|(labels, metas)| {
+                            let it: SampleIter =
+                                Box::new(block::BlockSeriesIter::new(b.clone(), metas, mint, maxt));
+                            (labels, it)
+                        })
+                        .collect(),
+                ),
                 Err(e) => self.inner.set_aside(&b, &e),
             }
         }
-        let mut out = Vec::with_capacity(map.len());
-        for (labels, iters) in map {
+        let mut out = Vec::new();
+        querier::merge_by_labels(sources, |labels, iters| {
             let mut it = querier::merge(iters);
             // A chunk can overlap the range without a sample inside it.
             if let Some(first) = it.next() {
@@ -521,7 +524,7 @@ impl MetricQuerier for Db {
                     samples: Box::new(std::iter::once(first).chain(it)),
                 });
             }
-        }
+        });
         Ok(out)
     }
 

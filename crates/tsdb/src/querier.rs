@@ -3,7 +3,7 @@
 //! de-duplicated stream per series.
 
 use crate::chunk;
-use sightline_core::{Sample, SampleIter};
+use sightline_core::{Labels, Sample, SampleIter};
 
 /// One encoded chunk inside a shared buffer (a head chunk, heap or mapped,
 /// or a block page).
@@ -117,6 +117,51 @@ pub(crate) fn merge(mut iters: Vec<SampleIter>) -> SampleIter {
     Box::new(MergeIter::new(iters))
 }
 
+/// Joins per-source series lists, each sorted by labels, into one sorted
+/// list: `f` gets each label set once with the iterators of every source
+/// that has it, in source order (so [`merge`] prefers the first source).
+/// One source passes straight through; more are merged by picking the
+/// smallest head each time, which for the few sources a query has (the
+/// head and a handful of blocks) is cheaper than a map of every series.
+pub(crate) fn merge_by_labels(
+    mut sources: Vec<Vec<(Labels, SampleIter)>>,
+    mut f: impl FnMut(Labels, Vec<SampleIter>),
+) {
+    sources.retain(|s| !s.is_empty());
+    if sources.len() <= 1 {
+        for (labels, it) in sources.into_iter().flatten() {
+            f(labels, vec![it]);
+        }
+        return;
+    }
+    let mut iters: Vec<_> = sources.into_iter().map(|s| s.into_iter()).collect();
+    let mut heads: Vec<Option<(Labels, SampleIter)>> = iters.iter_mut().map(|i| i.next()).collect();
+    loop {
+        let mut min: Option<usize> = None;
+        for (i, h) in heads.iter().enumerate() {
+            if let Some((l, _)) = h {
+                if min.is_none_or(|m| heads[m].as_ref().is_some_and(|(ml, _)| l < ml)) {
+                    min = Some(i);
+                }
+            }
+        }
+        let Some(m) = min else { return };
+        let (labels, first) = heads[m].take().expect("picked a present head");
+        heads[m] = iters[m].next();
+        let mut group = vec![first];
+        // `m` is the first source holding the smallest label set, so any
+        // other holder comes after it: the group stays in source order.
+        for (i, h) in heads.iter_mut().enumerate().skip(m + 1) {
+            if h.as_ref().is_some_and(|(l, _)| *l == labels) {
+                let (_, it) = h.take().expect("checked");
+                group.push(it);
+                *h = iters[i].next();
+            }
+        }
+        f(labels, group);
+    }
+}
+
 /// Merges two sorted sample vectors, dropping the second's duplicates.
 pub(crate) fn merge_sorted(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
     if b.is_empty() {
@@ -146,6 +191,38 @@ mod tests {
         let ts: Vec<i64> = got.iter().map(|x| x.t).collect();
         assert_eq!(ts, vec![1, 2, 3, 5, 6]);
         assert_eq!(got[2].v, 1.0);
+    }
+
+    #[test]
+    fn merge_by_labels_joins_sorted_sources_in_source_order() {
+        let l = |x: &str| Labels::from_pairs([("a", x.to_string())]);
+        let src = |names: &[(&str, f64)]| -> Vec<(Labels, SampleIter)> {
+            names.iter().map(|(n, v)| (l(n), s(&[1], *v))).collect()
+        };
+        let sources = vec![
+            src(&[("b", 1.0), ("d", 1.0)]),
+            src(&[]),
+            src(&[("a", 2.0), ("b", 2.0), ("c", 2.0)]),
+            src(&[("b", 3.0), ("d", 3.0), ("e", 3.0)]),
+        ];
+        let mut got = Vec::new();
+        merge_by_labels(sources, |labels, iters| {
+            let firsts: Vec<f64> = iters.into_iter().map(|mut i| i.next().unwrap().v).collect();
+            got.push((labels.get("a").unwrap().to_string(), firsts));
+        });
+        let want: Vec<(String, Vec<f64>)> = vec![
+            ("a".into(), vec![2.0]),
+            ("b".into(), vec![1.0, 2.0, 3.0]),
+            ("c".into(), vec![2.0]),
+            ("d".into(), vec![1.0, 3.0]),
+            ("e".into(), vec![3.0]),
+        ];
+        assert_eq!(got, want);
+        let mut one = Vec::new();
+        merge_by_labels(vec![src(&[("x", 1.0), ("y", 1.0)])], |l, i| {
+            one.push((l, i.len()))
+        });
+        assert_eq!(one, vec![(l("x"), 1), (l("y"), 1)]);
     }
 
     #[test]
