@@ -13,12 +13,14 @@
 //!   `errorType` strings.
 //!
 //! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
+//! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
 //! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
 
 pub mod duration;
 mod error;
+pub mod goregex;
 mod labels;
 mod matcher;
 mod memstore;

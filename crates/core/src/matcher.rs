@@ -44,7 +44,7 @@ pub struct Matcher {
 /// Most compiled regexes [`compile_anchored`] keeps; past that it starts over.
 const REGEX_CACHE_MAX: usize = 1024;
 
-/// Compiles `^(?s:src)$`, reusing an earlier compilation of the same
+/// Compiles `^(?s:src)$` with Go's meaning ([`crate::goregex`]), reusing an earlier compilation of the same
 /// source. Rules and dashboards evaluate the same selectors over and over,
 /// and compiling a regex costs far more than matching the few label values
 /// a selector reads (Prometheus compiles once per parse, which for rules is
@@ -58,7 +58,7 @@ fn compile_anchored(src: &str) -> std::result::Result<Regex, regex::Error> {
     if let Some(re) = cache.lock().unwrap_or_else(|p| p.into_inner()).get(src) {
         return Ok(re.clone());
     }
-    let re = Regex::new(&format!("^(?s:{src})$"))?;
+    let re = crate::goregex::compile(src, crate::goregex::Anchor::WholeDotAll)?;
     let mut c = cache.lock().unwrap_or_else(|p| p.into_inner());
     if c.len() >= REGEX_CACHE_MAX {
         c.clear();
@@ -167,6 +167,17 @@ mod tests {
         assert!(!m.matches("xfoo"));
         assert!(!m.matches("food"));
         assert!(m.matches("fo\n"));
+    }
+
+    #[test]
+    fn regex_reads_go_syntax() {
+        // Go's \d is ASCII: U+0663 is an Arabic-Indic digit Prometheus does not match.
+        let d = Matcher::new(MatchOp::Regex, "a", r"\d+").unwrap();
+        assert!(d.matches("42") && !d.matches("\u{663}"));
+        // Go reads a brace that starts no repetition literally.
+        assert!(Matcher::new(MatchOp::Regex, "a", "x{")
+            .unwrap()
+            .matches("x{"));
     }
 
     #[test]

@@ -561,9 +561,10 @@ fn build_pipeline(
     Pipeline::new(config, receivers)
 }
 
+/// Alertmanager's `receiver` filter of the alerts API: a Go regexp, anchored.
 fn receiver_regex(re: Option<&str>) -> Result<Option<Regex>> {
     re.map(|r| {
-        Regex::new(&format!("^(?:{r})$"))
+        sightline_core::goregex::compile(r, sightline_core::goregex::Anchor::Whole)
             .map_err(|e| Error::BadInput(format!("failed to parse receiver param: {e}")))
     })
     .transpose()

@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use gotmpl::{FuncMap, TemplateError, Value};
+use sightline_core::goregex;
 
 use super::gotime;
 use super::rewrite::{METHOD_FN, PRINT_FN};
@@ -114,7 +115,8 @@ pub fn title(text: &str) -> String {
 
 /// Compiles a Go regexp (RE2 syntax, unanchored as `regexp.MatchString`).
 fn go_regex(pattern: &str) -> Result<regex::Regex, TemplateError> {
-    regex::Regex::new(pattern).map_err(|e| err(format!("error parsing regexp: {e}")))
+    goregex::compile(pattern, goregex::Anchor::None)
+        .map_err(|e| err(format!("error parsing regexp: {e}")))
 }
 
 /// Pairs of a `KV` in Alertmanager's order: `alertname` first, then by name.

@@ -14,7 +14,7 @@
 use md5::{Digest, Md5};
 use regex::Regex;
 use serde::{de, Deserialize, Deserializer};
-use sightline_core::{Labels, LabelsBuilder};
+use sightline_core::{goregex, Labels, LabelsBuilder};
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -97,9 +97,10 @@ pub struct RelabelRegex {
 }
 
 impl RelabelRegex {
-    /// Compiles `source` as `^(?:source)$`.
+    /// Compiles `source` as `^(?:source)$`, with Go's meaning of `\d`, `{`...
+    /// (Prometheus 2.42 anchors relabeling regexes without `(?s)`).
     pub fn new(source: &str) -> Result<Self, String> {
-        let re = Regex::new(&format!("^(?:{})$", go_perl_classes(source)))
+        let re = goregex::compile(source, goregex::Anchor::Whole)
             .map_err(|e| format!("invalid regular expression {source:?}: {e}"))?;
         Ok(RelabelRegex {
             source: source.to_owned(),
@@ -127,71 +128,6 @@ impl PartialEq for RelabelRegex {
     fn eq(&self, other: &Self) -> bool {
         self.source == other.source
     }
-}
-
-/// Rewrites the Perl classes of a Go (RE2) regex into their ASCII meaning:
-/// Go's `\d`, `\w`, `\s` and `\b` are ASCII-only where Rust's are
-/// Unicode-aware, so `\d` would otherwise also match, say, Arabic-Indic
-/// digits. Classes become nested classes, which Rust accepts inside
-/// brackets too; everything else is copied as is.
-fn go_perl_classes(src: &str) -> String {
-    let mut out = String::with_capacity(src.len() + 16);
-    let mut chars = src.chars().peekable();
-    let mut in_class = false;
-    while let Some(c) = chars.next() {
-        match c {
-            '\\' => {
-                let Some(e) = chars.next() else {
-                    out.push('\\');
-                    break;
-                };
-                match e {
-                    'd' => out.push_str("[0-9]"),
-                    'D' => out.push_str("[^0-9]"),
-                    'w' => out.push_str("[0-9A-Za-z_]"),
-                    'W' => out.push_str("[^0-9A-Za-z_]"),
-                    's' => out.push_str("[\\t\\n\\f\\r ]"),
-                    'S' => out.push_str("[^\\t\\n\\f\\r ]"),
-                    'b' if !in_class => out.push_str("(?-u:\\b)"),
-                    'B' if !in_class => out.push_str("(?-u:\\B)"),
-                    other => {
-                        out.push('\\');
-                        out.push(other);
-                    }
-                }
-            }
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                // A `]` (after an optional `^`) right at the start is literal.
-                if chars.peek() == Some(&'^') {
-                    out.push('^');
-                    chars.next();
-                }
-                if chars.peek() == Some(&']') {
-                    out.push_str("\\]");
-                    chars.next();
-                }
-            }
-            '[' if chars.peek() == Some(&':') => {
-                // A POSIX class like [:alpha:] (ASCII in both engines).
-                out.push('[');
-                for p in chars.by_ref() {
-                    out.push(p);
-                    if p == ']' {
-                        break;
-                    }
-                }
-            }
-            '[' => out.push_str("\\["),
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            other => out.push(other),
-        }
-    }
-    out
 }
 
 /// One relabeling rule, validated as Prometheus validates it.
