@@ -244,37 +244,88 @@ impl StepTimes {
     }
 }
 
+/// The text of the value last written in a matrix series, with its bits:
+/// a range query's step is often shorter than the scrape interval, so a
+/// series repeats each value over several steps (60 times for 1 s steps
+/// over a 60 s scrape) and it is formatted once per run, not per point.
+struct LastValue {
+    bits: u64,
+    /// 0 while nothing is cached (a formatted value is never empty).
+    len: u8,
+    text: [u8; 40],
+}
+
+impl Default for LastValue {
+    fn default() -> Self {
+        LastValue {
+            bits: 0,
+            len: 0,
+            text: [0; 40],
+        }
+    }
+}
+
+impl LastValue {
+    /// The value's text as [`push_float`] writes it (with `scratch` as
+    /// room to format it), or `None` when it does not fit the cache.
+    fn get(&mut self, v: f64, scratch: &mut String) -> Option<&[u8]> {
+        if self.len == 0 || self.bits != v.to_bits() {
+            // Whole numbers (counters) print as integers: see `push_go_float`.
+            let whole = v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative());
+            let mut ib = itoa::Buffer::new();
+            let text = if whole {
+                ib.format(v as i64).as_bytes()
+            } else {
+                scratch.clear();
+                push_float(scratch, v);
+                scratch.as_bytes()
+            };
+            if text.len() > self.text.len() {
+                self.len = 0;
+                return None;
+            }
+            self.text[..text.len()].copy_from_slice(text);
+            self.len = text.len() as u8;
+            self.bits = v.to_bits();
+        }
+        Some(&self.text[..self.len as usize])
+    }
+}
+
 /// [`push_point`] for the j-th point of a matrix series: the whole point is
 /// put together on the stack and appended in one fixed-size copy (cut back
 /// to its length after), which the compiler inlines; a call to `memcpy` per
 /// point of variable length costs more than the point itself.
-fn push_matrix_point(w: &mut Pieces<'_>, times: &mut StepTimes, j: usize, t: i64, v: f64) {
-    let mut buf = [0u8; 64];
+fn push_matrix_point(
+    w: &mut Pieces<'_>,
+    times: &mut StepTimes,
+    last: &mut LastValue,
+    j: usize,
+    t: i64,
+    v: f64,
+) {
+    let mut buf = [0u8; 96];
     let ts = times.get(j, t);
     let mut n = 1 + ts.len();
     buf[0] = b'[';
     buf[1..n].copy_from_slice(ts);
     buf[n..n + 2].copy_from_slice(b",\"");
     n += 2;
-    // Whole numbers (counters) print as integers: see `push_go_float`.
-    let whole = v.fract() == 0.0 && v.abs() < 1e15 && !(v == 0.0 && v.is_sign_negative());
-    if whole {
-        let mut ib = itoa::Buffer::new();
-        let digits = ib.format(v as i64).as_bytes();
-        buf[n..n + digits.len()].copy_from_slice(digits);
-        n += digits.len();
-        buf[n..n + 2].copy_from_slice(b"\"]");
-        n += 2;
-    }
-    let start = w.out.len();
-    w.out.extend_from_slice(&buf);
-    w.out.truncate(start + n);
-    if !whole {
+    let Some(text) = last.get(v, &mut w.text) else {
+        w.out.extend_from_slice(&buf[..n]);
         w.text(|out| {
             push_float(out, v);
             out.push_str("\"]");
         });
-    }
+        return;
+    };
+    buf[n..n + text.len()].copy_from_slice(text);
+    n += text.len();
+    buf[n..n + 2].copy_from_slice(b"\"]");
+    n += 2;
+    let start = w.out.len();
+    w.out.extend_from_slice(&buf);
+    w.out.truncate(start + n);
 }
 
 fn push_point(out: &mut String, t_ms: i64, v: f64) {
@@ -431,11 +482,12 @@ fn write_data(value: Value, w: &mut Pieces<'_>) {
                     push_labels(out, &s.labels);
                     out.push_str(",\"values\":[");
                 });
+                let mut last = LastValue::default();
                 for (j, p) in s.points.iter().enumerate() {
                     if j > 0 {
                         w.out.push(b',');
                     }
-                    push_matrix_point(w, &mut times, j, p.t, p.v);
+                    push_matrix_point(w, &mut times, &mut last, j, p.t, p.v);
                     w.maybe_spill();
                 }
                 w.out.extend_from_slice(b"]}");
@@ -559,7 +611,13 @@ mod tests {
             f64::NAN,
             f64::INFINITY,
             1e-7,
+            0.1 + 0.2,
+            -0.0,
+            1.0,
         ];
+        // One cache across all points, as in a series: each value repeats
+        // (hits) and then changes, including 0 to -0 (same value, other bits).
+        let mut last = LastValue::default();
         for (k, &v) in values.iter().enumerate() {
             for t in [1_700_000_000_000, 1_700_000_000_005, -1_500, k as i64] {
                 let mut spill = |_: Vec<u8>| true;
@@ -570,7 +628,7 @@ mod tests {
                     spill: &mut spill,
                     open: true,
                 };
-                push_matrix_point(&mut w, &mut times, k % 3, t, v);
+                push_matrix_point(&mut w, &mut times, &mut last, k % 3, t, v);
                 let mut b = String::new();
                 push_point(&mut b, t, v);
                 assert_eq!(String::from_utf8(w.out).unwrap(), b, "{t} {v:?}");
