@@ -145,108 +145,11 @@ impl fmt::Display for Matcher {
     }
 }
 
-/// Compiles `^(?:value)$` with Go's ASCII Perl classes.
+/// Compiles `^(?:value)$` with Go's meaning (ASCII Perl classes, literal
+/// `{` and `\Q...\E`; see `sightline_core::goregex`).
 pub(crate) fn compile_anchored(value: &str) -> Result<Regex> {
-    Regex::new(&format!("^(?:{})$", ascii_perl_classes(value)))
+    sightline_core::goregex::compile(value, sightline_core::goregex::Anchor::Whole)
         .map_err(|e| Error::BadInput(format!("invalid regular expression {value:?}: {e}")))
-}
-
-/// Rewrites a Go (RE2) regex into one the regex crate reads the same way:
-///
-/// - Go's `\d`, `\w`, `\s` and `\b` are ASCII-only, the regex crate's are
-///   Unicode-aware; rewriting them keeps `\d` from matching, say, Thai
-///   digits that Alertmanager would not match. Inside brackets the classes
-///   become nested classes, which the regex crate accepts.
-/// - Go reads a `{` that does not start a repetition (`a{`, `a{,3}`, `{x}`)
-///   as a literal, and `\Q...\E` as quoted text; the regex crate refuses
-///   both, so they are escaped.
-fn ascii_perl_classes(src: &str) -> String {
-    let chars: Vec<char> = src.chars().collect();
-    let mut out = String::with_capacity(src.len() + 8);
-    let mut in_class = false;
-    let mut i = 0;
-    while i < chars.len() {
-        let c = chars[i];
-        i += 1;
-        match c {
-            '\\' => {
-                let Some(&e) = chars.get(i) else {
-                    out.push('\\');
-                    break;
-                };
-                i += 1;
-                match e {
-                    'd' => out.push_str("[0-9]"),
-                    'D' => out.push_str("[^0-9]"),
-                    'w' => out.push_str("[0-9A-Za-z_]"),
-                    'W' => out.push_str("[^0-9A-Za-z_]"),
-                    's' => out.push_str("[\\t\\n\\f\\r ]"),
-                    'S' => out.push_str("[^\\t\\n\\f\\r ]"),
-                    'b' if !in_class => out.push_str("(?-u:\\b)"),
-                    'B' if !in_class => out.push_str("(?-u:\\B)"),
-                    'Q' if !in_class => {
-                        while i < chars.len()
-                            && !(chars[i] == '\\' && chars.get(i + 1) == Some(&'E'))
-                        {
-                            out.push_str(&regex::escape(&chars[i].to_string()));
-                            i += 1;
-                        }
-                        i += 2;
-                    }
-                    e => {
-                        out.push('\\');
-                        out.push(e);
-                    }
-                }
-            }
-            '{' if !in_class && !starts_repetition(&chars[i..]) => out.push_str("\\{"),
-            '[' if !in_class => {
-                in_class = true;
-                out.push('[');
-                if chars.get(i) == Some(&'^') {
-                    out.push('^');
-                    i += 1;
-                }
-                // RE2 reads a `]` first in a class as a literal; the regex
-                // crate does too, but escaping it keeps our `in_class` right.
-                if chars.get(i) == Some(&']') {
-                    out.push_str("\\]");
-                    i += 1;
-                }
-            }
-            '[' if chars.get(i) == Some(&':') => {
-                out.push('[');
-                while i < chars.len() {
-                    out.push(chars[i]);
-                    i += 1;
-                    if chars[i - 1] == ']' {
-                        break;
-                    }
-                }
-            }
-            // A `[` inside a class is literal in RE2 but opens a nested
-            // class in the regex crate.
-            '[' => out.push_str("\\["),
-            ']' if in_class => {
-                in_class = false;
-                out.push(']');
-            }
-            other => out.push(other),
-        }
-    }
-    out
-}
-
-/// Whether the text after a `{` completes a repetition Go accepts:
-/// `n}`, `n,}` or `n,m}`.
-fn starts_repetition(rest: &[char]) -> bool {
-    let Some(end) = rest.iter().position(|&c| c == '}') else {
-        return false;
-    };
-    let body: String = rest[..end].iter().collect();
-    let (min, max) = body.split_once(',').unwrap_or((&body, "0"));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    !min.is_empty() && digits(min) && digits(max)
 }
 
 /// Quotes `s` as Go's `strconv.Quote` (`%q`) does, as label sets print in

@@ -26,33 +26,27 @@ pub(crate) const ENC_PACKED: u8 = 2;
 /// See [`scaled`].
 pub(crate) const ENC_SCALED: u8 = 3;
 
-/// Decodes a chunk of either encoding, appending its samples to `out`.
-/// `None` means the bytes are damaged.
+/// Decodes a chunk of any encoding, appending its samples to `out`.
+/// `None` means the bytes are damaged (what decoded before the damage is
+/// still appended).
 pub(crate) fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<Sample>) -> Option<()> {
     match encoding {
         ENC_XOR => {
             let mut it = xor::XorIter::new(data)?;
-            out.reserve(it.len_hint());
-            for s in it.by_ref() {
-                out.push(s);
-            }
-            if it.failed() {
-                return None;
-            }
-            Some(())
+            drain(it.len_hint(), &mut it, out);
+            (!it.failed()).then_some(())
         }
         ENC_PACKED => packed::decode_into(data, out),
         ENC_SCALED => {
             let mut it = scaled::ScaledIter::new(data)?;
-            out.reserve(it.len_hint());
-            for s in it.by_ref() {
-                out.push(s);
-            }
-            if it.failed() {
-                return None;
-            }
-            Some(())
+            drain(it.len_hint(), &mut it, out);
+            (!it.failed()).then_some(())
         }
         _ => None,
     }
+}
+
+fn drain(hint: usize, it: &mut impl Iterator<Item = Sample>, out: &mut Vec<Sample>) {
+    out.reserve(hint);
+    out.extend(it);
 }
