@@ -1,5 +1,6 @@
 use super::*;
 use crate::chunk::xor::XorAppender;
+use crate::testutil::Rng;
 use sightline_core::STALE_NAN;
 
 fn encode(samples: &[Sample]) -> Vec<u8> {
@@ -32,21 +33,9 @@ fn round_trip(samples: &[Sample]) -> usize {
     bytes.len()
 }
 
-/// A small deterministic generator (PCG-style LCG), so failures reproduce.
-struct Lcg(u64);
-
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 11
-    }
-
-    fn unit(&mut self) -> f64 {
-        self.next() as f64 / (1u64 << 53) as f64
-    }
+/// A uniform float in `[0, 1)` from the crate's test generator.
+fn unit(r: &mut Rng) -> f64 {
+    (r.next() >> 11) as f64 / (1u64 << 53) as f64
 }
 
 #[test]
@@ -137,9 +126,9 @@ fn any_increasing_timestamps_round_trip() {
 
 #[test]
 fn random_mixes_of_decimals_and_floats_round_trip() {
-    let mut r = Lcg(42);
+    let mut r = Rng::new(42);
     for round in 0..200 {
-        let mut t = r.next() as i64 % 1_000_000_000_000;
+        let mut t = r.below(1_000_000_000_000) as i64;
         let mut v = 0.0f64;
         let n = 1 + (r.next() % 200) as usize;
         let mut s = Vec::with_capacity(n);
@@ -147,13 +136,13 @@ fn random_mixes_of_decimals_and_floats_round_trip() {
             t += 1 + (r.next() % 30_000) as i64;
             v = match r.next() % 8 {
                 0 => v,
-                1 => r.unit() * 1e6,
-                2 => (r.unit() * 1e6).round() / 1e3,
-                3 => ((r.unit() - 0.5) * 1e4).round() / 1e6,
+                1 => unit(&mut r) * 1e6,
+                2 => (unit(&mut r) * 1e6).round() / 1e3,
+                3 => ((unit(&mut r) - 0.5) * 1e4).round() / 1e6,
                 4 => v + (r.next() % 100) as f64,
-                5 => f64::from_bits(r.next() << 11 | r.next() & 0x7ff),
-                6 => -((r.unit() * 1e9).round()),
-                _ => (r.unit() * 1e2).round() / 10f64.powi((r.next() % 8) as i32),
+                5 => f64::from_bits(r.next()),
+                6 => -((unit(&mut r) * 1e9).round()),
+                _ => (unit(&mut r) * 1e2).round() / 10f64.powi((r.next() % 8) as i32),
             };
             s.push(Sample::new(t, v));
         }
@@ -167,7 +156,7 @@ fn random_mixes_of_decimals_and_floats_round_trip() {
 /// encoding is measured on the same samples as the reference.
 #[test]
 fn decimal_scrape_values_are_several_times_smaller_than_xor() {
-    let mut r = Lcg(7);
+    let mut r = Rng::new(7);
     let mut total_scaled = 0;
     let mut total_xor = 0;
     for kind in 0..3 {
@@ -176,8 +165,8 @@ fn decimal_scrape_values_are_several_times_smaller_than_xor() {
         for i in 0..120i64 {
             let t = 1_700_000_000_000 + i * 1000 + (r.next() % 7) as i64;
             v = match kind {
-                0 => ((v + r.unit() * 10.0) * 1e3).round() / 1e3,
-                1 => ((v + (r.unit() - 0.5) * 6.0) * 1e4).round() / 1e4,
+                0 => ((v + unit(&mut r) * 10.0) * 1e3).round() / 1e3,
+                1 => ((v + (unit(&mut r) - 0.5) * 6.0) * 1e4).round() / 1e4,
                 _ => (v + (r.next() % 30) as f64).round(),
             };
             s.push(Sample::new(t, v));
@@ -245,7 +234,7 @@ fn damaged_chunks_report_failure_instead_of_panicking() {
         assert!(n < 50);
         assert!(it.failed(), "cut at {cut}");
     }
-    let mut r = Lcg(3);
+    let mut r = Rng::new(3);
     for _ in 0..2000 {
         let mut b = bytes.clone();
         let at = 2 + (r.next() as usize) % (b.len() - 2);
