@@ -7,11 +7,17 @@
 //!
 //! `cargo bench -p sightline-tsdb --bench write -- --metrics=20000 --scrapes=3000 --out=/tmp/x FILE`
 //! prints `samples/sec: N` like promtool. It never asserts on time.
+//!
+//! It allocates through mimalloc, as `sightline serve` does: this measures
+//! the store as shipped (promtool measures Prometheus's with Go's allocator).
 
 use sightline_core::{Labels, MetricAppender};
 use sightline_tsdb::{Db, Options};
 use std::path::PathBuf;
 use std::time::Instant;
+
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 const TIME_DELTA: i64 = 30_000;
 

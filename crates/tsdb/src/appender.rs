@@ -176,19 +176,17 @@ impl Appender for DbAppender {
             out.extend_from_slice(&rec);
         })?;
         let mut n = 0u64;
-        for &(id, t, v) in samples {
-            match head.apply(id as u32, t, v) {
-                Ok(Appended::OutOfOrder) => {
-                    Counters::inc(&c.ooo_accepted, 1);
-                    n += 1;
-                }
-                Ok(_) => n += 1,
-                // Lost a race with another transaction on the same series.
-                Err(Reject::Duplicate) => Counters::inc(&c.duplicate, 1),
-                Err(Reject::OutOfBounds(_)) => Counters::inc(&c.out_of_bounds, 1),
-                Err(_) => Counters::inc(&c.out_of_order, 1),
+        head.apply_all(samples, |r| match r {
+            Ok(Appended::OutOfOrder) => {
+                Counters::inc(&c.ooo_accepted, 1);
+                n += 1;
             }
-        }
+            Ok(_) => n += 1,
+            // Lost a race with another transaction on the same series.
+            Err(Reject::Duplicate) => Counters::inc(&c.duplicate, 1),
+            Err(Reject::OutOfBounds(_)) => Counters::inc(&c.out_of_bounds, 1),
+            Err(_) => Counters::inc(&c.out_of_order, 1),
+        });
         // Applied: nothing left pending for `Drop` to release.
         me.applied = true;
         Counters::inc(&c.samples_appended, n);

@@ -11,7 +11,9 @@
 //!
 //! Layout (`docs/format/chunks.md`, encoding 3):
 //!
-//! - 2 bytes: sample count, big endian (rewritten in place on append);
+//! - 2 bytes: sample count, big endian (written when the bytes are taken,
+//!   not on every append: that would touch the buffer's first cache line
+//!   as well as its last);
 //! - the first timestamp as a zig-zag varint;
 //! - per sample, a head byte `dod << 2 | kind`: `dod` is the timestamp's
 //!   delta-of-delta in 6 bits two's complement (`-32` means a zig-zag varint
@@ -52,21 +54,40 @@ const DOD_ESCAPE: u8 = 0x20;
 
 /// `v` as an integer at `scale`, if `i / 10^scale` gives back `v`'s exact
 /// bits (so `-0.0`, NaNs and infinities never qualify).
+///
+/// Rounds with integer conversions rather than `f64::round`/`trunc`: on the
+/// baseline x86-64 target (no SSE4.1) those are calls into libm, and this
+/// runs for every appended sample.
 #[inline]
 fn to_scaled(v: f64, scale: u8) -> Option<i64> {
     if scale == 0 {
         // No division needed: an integral value below 2^53 is exact.
-        let ok = v.trunc() == v && v.abs() < MAX_INT && v.to_bits() != (-0.0f64).to_bits();
-        return ok.then_some(v as i64);
+        // `x.abs() < MAX_INT` is false for NaN too.
+        let small = v.abs() < MAX_INT;
+        if !small || v.to_bits() == (-0.0f64).to_bits() {
+            return None;
+        }
+        let i = v as i64;
+        return (i as f64 == v).then_some(i);
     }
     let p = POW10[usize::from(scale)];
-    let x = (v * p).round();
-    // Written so that NaN fails too.
-    if x.abs() >= MAX_INT || x.is_nan() {
+    let i = round_exact(v * p)?;
+    ((i as f64 / p).to_bits() == v.to_bits()).then_some(i)
+}
+
+/// `x` rounded to the nearest integer, halves away from zero (as
+/// `f64::round`), or `None` when `x` is NaN or not below 2^53 in magnitude.
+/// Below 2^53 `x - trunc(x)` is exact, so the comparison with one half is.
+#[inline]
+fn round_exact(x: f64) -> Option<i64> {
+    // False for NaN too.
+    let small = x.abs() < MAX_INT;
+    if !small {
         return None;
     }
-    let i = x as i64;
-    ((i as f64 / p).to_bits() == v.to_bits()).then_some(i)
+    let t = x as i64;
+    let frac = x - t as f64;
+    Some(t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5))
 }
 
 /// False when `v` is certainly not `i / 10^s` for any `s <= MAX_SCALE`:
@@ -75,8 +96,13 @@ fn to_scaled(v: f64, scale: u8) -> Option<i64> {
 #[inline]
 fn may_be_decimal(v: f64) -> bool {
     let x = v * POW10[usize::from(MAX_SCALE)];
-    // A true decimal lands within a few ulps of an integer.
-    (x - x.round()).abs() <= x.abs() * 1e-12 + 1e-6
+    match round_exact(x) {
+        // A true decimal lands within a few ulps of an integer.
+        Some(r) => (x - r as f64).abs() <= x.abs() * 1e-12 + 1e-6,
+        // Every finite float this large is an integer already; NaN and
+        // infinities are no decimals.
+        None => x.is_finite(),
+    }
 }
 
 #[inline]
@@ -150,7 +176,32 @@ impl ScaledAppender {
         self.t
     }
 
-    pub(crate) fn bytes(&self) -> &[u8] {
+    /// Bits of the last appended value (meaningless when empty).
+    pub(crate) fn last_bits(&self) -> u64 {
+        self.v
+    }
+
+    /// The first timestamp, read back from the bytes (callers that need it
+    /// rarely do not pay 8 bytes per open chunk to keep it).
+    pub(crate) fn first_t(&self) -> Option<i64> {
+        if self.n == 0 {
+            return None;
+        }
+        let mut r = crate::encoding::Reader::at(&self.buf, 2);
+        r.varint()
+    }
+
+    /// The chunk's bytes, count included, as a copy: for readers while
+    /// appends go on.
+    pub(crate) fn snapshot(&self) -> Vec<u8> {
+        let mut out = self.buf.clone();
+        out[..2].copy_from_slice(&self.n.to_be_bytes());
+        out
+    }
+
+    /// The chunk's bytes, count included, when no more samples will come.
+    pub(crate) fn finish(&mut self) -> &[u8] {
+        self.buf[..2].copy_from_slice(&self.n.to_be_bytes());
         &self.buf
     }
 
@@ -198,11 +249,15 @@ impl ScaledAppender {
         if self.buf.capacity() - self.buf.len() < s.len {
             self.buf.reserve_exact(self.buf.len() / 4 + s.len);
         }
-        self.buf.extend_from_slice(&s.buf[..s.len]);
+        // Byte by byte: a sample is two or three bytes, and a slice copy of
+        // a length unknown at compile time is a call to memmove, which was
+        // 5 % of the append benchmark.
+        for &b in &s.buf[..s.len] {
+            self.buf.push(b);
+        }
         self.t = t;
         self.v = bits;
         self.n += 1;
-        self.buf[..2].copy_from_slice(&self.n.to_be_bytes());
     }
 
     /// Writes the value's payload and returns its kind.

@@ -50,35 +50,40 @@ fn id_of(stripe: usize, slot: usize) -> u32 {
 /// ids are dense and never reused, so slots beat a hash map (no hashing, no
 /// probing), and keeping series inline under the stripe's lock means an
 /// append costs one lock and no reference counting. Segments of 64 slots
-/// keep growth from copying or over-allocating series.
+/// keep growth from copying or over-allocating series. A vacant slot is a
+/// [`MemSeries::vacant`] (its `live` flag, in the first cache line, rather
+/// than an `Option` whose tag the compiler may put anywhere in the slot).
 struct Slots {
     stripe: usize,
-    segs: Vec<Box<[Option<MemSeries>]>>,
+    segs: Vec<Box<[MemSeries]>>,
 }
 
 impl Slots {
     fn get(&self, id: &u32) -> Option<&MemSeries> {
         let slot = slot_of(*id);
-        self.segs.get(slot / SEG)?[slot % SEG].as_ref()
+        let s = &self.segs.get(slot / SEG)?[slot % SEG];
+        s.live.then_some(s)
     }
 
     fn get_mut(&mut self, id: &u32) -> Option<&mut MemSeries> {
         let slot = slot_of(*id);
-        self.segs.get_mut(slot / SEG)?[slot % SEG].as_mut()
+        let s = &mut self.segs.get_mut(slot / SEG)?[slot % SEG];
+        s.live.then_some(s)
     }
 
     fn insert(&mut self, id: u32, s: MemSeries) {
         let slot = slot_of(id);
         while self.segs.len() <= slot / SEG {
-            self.segs.push((0..SEG).map(|_| None).collect());
+            self.segs
+                .push((0..SEG).map(|_| MemSeries::vacant()).collect());
         }
-        self.segs[slot / SEG][slot % SEG] = Some(s);
+        self.segs[slot / SEG][slot % SEG] = s;
     }
 
     fn remove(&mut self, id: &u32) {
         let slot = slot_of(*id);
         if let Some(seg) = self.segs.get_mut(slot / SEG) {
-            seg[slot % SEG] = None;
+            seg[slot % SEG] = MemSeries::vacant();
         }
     }
 
@@ -88,7 +93,8 @@ impl Slots {
             .iter()
             .flat_map(|seg| seg.iter())
             .enumerate()
-            .filter_map(move |(slot, c)| c.as_ref().map(|c| (id_of(stripe, slot), c)))
+            .filter(|(_, s)| s.live)
+            .map(move |(slot, s)| (id_of(stripe, slot), s))
     }
 
     fn iter_mut(&mut self) -> impl Iterator<Item = (u32, &mut MemSeries)> {
@@ -97,11 +103,15 @@ impl Slots {
             .iter_mut()
             .flat_map(|seg| seg.iter_mut())
             .enumerate()
-            .filter_map(move |(slot, c)| c.as_mut().map(|c| (id_of(stripe, slot), c)))
+            .filter(|(_, s)| s.live)
+            .map(move |(slot, s)| (id_of(stripe, slot), s))
     }
 
     fn values(&self) -> impl Iterator<Item = &MemSeries> {
-        self.segs.iter().flat_map(|seg| seg.iter()).flatten()
+        self.segs
+            .iter()
+            .flat_map(|seg| seg.iter())
+            .filter(|s| s.live)
     }
 }
 
@@ -247,11 +257,12 @@ impl Head {
                 Err(Reject::OutOfBounds(min_valid))
             };
         }
-        if s.max_t == i64::MIN || t > s.max_t {
+        let (max_t, last_v) = s.newest();
+        if max_t == i64::MIN || t > max_t {
             return Ok(Appended::InOrder(false));
         }
-        if t == s.max_t {
-            return if v.to_bits() == s.last_v {
+        if t == max_t {
+            return if v.to_bits() == last_v {
                 Ok(Appended::Duplicate)
             } else {
                 Err(Reject::Duplicate)
@@ -282,16 +293,46 @@ impl Head {
         }
     }
 
-    /// Stores a sample, re-checking it (another transaction may have
-    /// written to the series since [`Head::check`]).
-    pub(crate) fn apply(&self, id: u32, t: i64, v: f64) -> Result<Appended, Reject> {
-        let mut s = self.get(id).ok_or(Reject::NotFound)?;
-        s.pending = s.pending.saturating_sub(1);
-        let d = self.decide(&s, t, v)?;
-        let d = self.store(&mut s, d, t, v)?;
-        drop(s);
-        self.note_time(t);
-        Ok(d)
+    /// Stores committed samples, re-checking each (another transaction may
+    /// have written to its series since [`Head::check`]), and reports each
+    /// outcome to `each` in order. Samples of a run on one stripe share one
+    /// lock: a scrape's or a remote-write batch's series were created
+    /// together and sit in runs of [`RUN`] ids, and a lock round trip per
+    /// sample was a fifth of the append cost.
+    pub(crate) fn apply_all(
+        &self,
+        samples: &[(u64, i64, f64)],
+        mut each: impl FnMut(Result<Appended, Reject>),
+    ) {
+        let (mut lo, mut hi) = (i64::MAX, i64::MIN);
+        let mut rest = samples;
+        while let Some(&(first, ..)) = rest.first() {
+            let stripe = stripe_of(first as u32);
+            let n = rest
+                .iter()
+                .position(|s| stripe_of(s.0 as u32) != stripe)
+                .unwrap_or(rest.len());
+            let (run, tail) = rest.split_at(n);
+            rest = tail;
+            let mut st = self.series[stripe].lock();
+            for &(id, t, v) in run {
+                let r = match st.get_mut(&(id as u32)) {
+                    None => Err(Reject::NotFound),
+                    Some(s) => {
+                        s.pending = s.pending.saturating_sub(1);
+                        self.decide(s, t, v).and_then(|d| self.store(s, d, t, v))
+                    }
+                };
+                if r.is_ok() {
+                    lo = lo.min(t);
+                    hi = hi.max(t);
+                }
+                each(r);
+            }
+        }
+        if lo <= hi {
+            self.note_time(lo, hi);
+        }
     }
 
     fn store(&self, s: &mut MemSeries, d: Appended, t: i64, v: f64) -> Result<Appended, Reject> {
@@ -308,12 +349,13 @@ impl Head {
         }
     }
 
-    fn note_time(&self, t: i64) {
-        if t > self.max_time.load(Relaxed) {
-            self.max_time.fetch_max(t, Relaxed);
+    /// Widens the head's time range to cover `[lo, hi]`.
+    fn note_time(&self, lo: i64, hi: i64) {
+        if hi > self.max_time.load(Relaxed) {
+            self.max_time.fetch_max(hi, Relaxed);
         }
-        if t < self.min_time.load(Relaxed) {
-            self.min_time.fetch_min(t, Relaxed);
+        if lo < self.min_time.load(Relaxed) {
+            self.min_time.fetch_min(lo, Relaxed);
         }
     }
 
@@ -332,20 +374,21 @@ impl Head {
         if old && self.ooo_window == 0 {
             return true;
         }
-        let d = if t > s.max_t || s.max_t == i64::MIN {
+        let (max_t, _) = s.newest();
+        let d = if t > max_t || max_t == i64::MIN {
             if old {
                 Appended::OutOfOrder
             } else {
                 Appended::InOrder(false)
             }
-        } else if t < s.max_t {
+        } else if t < max_t {
             Appended::OutOfOrder
         } else {
             return true;
         };
         let _ = self.store(&mut s, d, t, v);
         drop(s);
-        self.note_time(t);
+        self.note_time(t, t);
         true
     }
 

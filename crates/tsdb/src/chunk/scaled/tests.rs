@@ -9,7 +9,9 @@ fn encode(samples: &[Sample]) -> Vec<u8> {
         a.append(s.t, s.v);
     }
     assert_eq!(a.len(), samples.len());
-    a.bytes().to_vec()
+    let snap = a.snapshot();
+    assert_eq!(a.finish(), &snap[..]);
+    snap
 }
 
 fn round_trip(samples: &[Sample]) -> usize {
@@ -243,4 +245,56 @@ fn damaged_chunks_report_failure_instead_of_panicking() {
         assert!(ScaledIter::new(&b[..]).unwrap().count() <= 50);
     }
     assert!(ScaledIter::new(&[0u8][..]).is_none());
+}
+
+#[test]
+fn integer_rounding_matches_f64_round() {
+    let edges = [
+        0.0,
+        -0.0,
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        2.5,
+        -2.5,
+        0.49999999999999994,
+        -0.49999999999999994,
+        4_503_599_627_370_495.5,
+        -4_503_599_627_370_495.5,
+        MAX_INT - 1.0,
+        -(MAX_INT - 1.0),
+    ];
+    for x in edges {
+        assert_eq!(round_exact(x), Some(x.round() as i64), "{x}");
+    }
+    let mut r = Rng::new(7);
+    for _ in 0..100_000 {
+        let x = (unit(&mut r) - 0.5) * 10f64.powi((r.next() % 17) as i32);
+        assert_eq!(round_exact(x), Some(x.round() as i64), "{x}");
+    }
+    for x in [MAX_INT, -MAX_INT, 1e300, f64::INFINITY, f64::NAN] {
+        assert_eq!(round_exact(x), None, "{x}");
+    }
+    // The filter keeps every large finite value (they are integers) and
+    // drops what cannot be a decimal.
+    assert!(may_be_decimal(1e300));
+    assert!(may_be_decimal(0.000123));
+    assert!(!may_be_decimal(f64::NAN));
+    assert!(!may_be_decimal(f64::INFINITY));
+    assert!(!may_be_decimal(1.0 / 3.0));
+}
+
+#[test]
+fn first_timestamp_and_last_value_read_back() {
+    let mut a = ScaledAppender::new();
+    assert_eq!(a.first_t(), None);
+    for (t, v) in [(-1_234_567_890_123, 0.5), (-1_234_567_860_000, 1.0 / 3.0)] {
+        a.append(t, v);
+    }
+    assert_eq!(a.first_t(), Some(-1_234_567_890_123));
+    assert_eq!(a.last_t(), -1_234_567_860_000);
+    assert_eq!(a.last_bits(), (1.0f64 / 3.0).to_bits());
+    // The count is in the bytes only once they are taken.
+    assert_eq!(&a.snapshot()[..2], &[0, 2]);
 }
