@@ -1,12 +1,18 @@
 //! Append throughput, shaped like `promtool tsdb bench write`: the first
 //! `--metrics` label sets of a JSON-lines file, `--scrapes` scrapes 30 s
-//! apart, appended in groups of 100 scrapes by one thread per 1000 series,
+//! apart, appended in groups of 100 scrapes by one job per 1000 series,
 //! each scrape one transaction, series refs cached after the first append,
 //! values counting up by 1000. Maintenance (head cuts, compaction) is off,
 //! as promtool's benchmark disables compaction ("Compactions disabled").
 //!
 //! `cargo bench -p sightline-tsdb --bench write -- --metrics=20000 --scrapes=3000 --out=/tmp/x FILE`
 //! prints `samples/sec: N` like promtool. It never asserts on time.
+//!
+//! promtool runs each job as a goroutine, and Go runs goroutines on
+//! GOMAXPROCS threads (one per core). This runs the jobs on one worker
+//! thread per core likewise (`--threads=N` to change it; `--threads=0`
+//! starts one OS thread per job, which on 2 cores costs ~20 % in context
+//! switches and cache refills between the jobs' series).
 //!
 //! It allocates through mimalloc, as `sightline serve` does: this measures
 //! the store as shipped (promtool measures Prometheus's with Go's allocator).
@@ -24,6 +30,9 @@ const TIME_DELTA: i64 = 30_000;
 fn main() {
     let mut metrics = 10_000usize;
     let mut scrapes = 3_000usize;
+    // Like GOMAXPROCS: one worker per core unless told otherwise; 0 means
+    // one thread per 1000-series job.
+    let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut out = std::env::temp_dir().join("sightline-bench-write");
     let mut file = PathBuf::from("/work/shared/peer-tests/promql/tsdb-testdata/20kseries.json");
     for a in std::env::args().skip(1) {
@@ -31,6 +40,8 @@ fn main() {
             metrics = v.parse().expect("--metrics=N");
         } else if let Some(v) = a.strip_prefix("--scrapes=") {
             scrapes = v.parse().expect("--scrapes=N");
+        } else if let Some(v) = a.strip_prefix("--threads=") {
+            threads = v.parse().expect("--threads=N");
         } else if let Some(v) = a.strip_prefix("--out=") {
             out = PathBuf::from(v);
         } else if !a.starts_with("--") {
@@ -49,7 +60,11 @@ fn main() {
             Labels::from_pairs(m)
         })
         .collect();
-    println!(">> read {} label sets in {:?}", labels.len(), t0.elapsed());
+    println!(
+        ">> read {} label sets in {:?}; worker threads: {threads} (0: one per job)",
+        labels.len(),
+        t0.elapsed(),
+    );
     let _ = std::fs::remove_dir_all(&out);
     let opts = Options {
         maintenance_interval_ms: 0,
@@ -65,27 +80,41 @@ fn main() {
     while i < scrapes {
         let n = 100.min(scrapes - i);
         let base = TIME_DELTA * i as i64;
+        // One job per 1000 series, as promtool starts one goroutine per
+        // 1000 series; the jobs run on `threads` workers as goroutines run
+        // on GOMAXPROCS threads.
+        let jobs: Vec<_> = labels
+            .chunks(1000)
+            .zip(refs.chunks_mut(1000))
+            .zip(values.chunks_mut(1000))
+            .map(std::sync::Mutex::new)
+            .collect();
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = if threads == 0 { jobs.len() } else { threads };
         total += std::thread::scope(|s| {
-            let handles: Vec<_> = labels
-                .chunks(1000)
-                .zip(refs.chunks_mut(1000))
-                .zip(values.chunks_mut(1000))
-                .map(|((batch, refs), values)| {
-                    let db = &db;
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    let (db, jobs, next) = (&db, &jobs, &next);
                     s.spawn(move || {
-                        let mut ts = base;
                         let mut total = 0u64;
-                        for _ in 0..n {
-                            let mut app = db.appender();
-                            ts += TIME_DELTA;
-                            for ((l, r), v) in
-                                batch.iter().zip(refs.iter_mut()).zip(values.iter_mut())
-                            {
-                                *v += 1000;
-                                *r = app.append(*r, l, ts, *v as f64).expect("append");
-                                total += 1;
+                        loop {
+                            let j = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(job) = jobs.get(j) else { break };
+                            let mut job = job.lock().expect("job");
+                            let ((batch, refs), values) = &mut *job;
+                            let mut ts = base;
+                            for _ in 0..n {
+                                let mut app = db.appender();
+                                ts += TIME_DELTA;
+                                for ((l, r), v) in
+                                    batch.iter().zip(refs.iter_mut()).zip(values.iter_mut())
+                                {
+                                    *v += 1000;
+                                    *r = app.append(*r, l, ts, *v as f64).expect("append");
+                                    total += 1;
+                                }
+                                app.commit().expect("commit");
                             }
-                            app.commit().expect("commit");
                         }
                         total
                     })

@@ -131,17 +131,24 @@ impl Scratch {
 }
 
 /// Appends samples to a growing chunk.
+///
+/// Field order is deliberate (`repr(C)`): in the head this sits 8 bytes
+/// into a series' first cache line, and what the append check reads (the
+/// buffer, whose capacity doubles as the open chunk's `Option` tag, the
+/// last timestamp and value) must fall inside that line; `delta` spills into
+/// the second, which only the append itself writes.
 #[derive(Debug, Clone)]
+#[repr(C)]
 pub(crate) struct ScaledAppender {
     buf: Vec<u8>,
     n: u16,
+    scale: u8,
     t: i64,
-    delta: i64,
     /// Bits of the previous value.
     v: u64,
     /// Reference integer of the value codes.
     i: i64,
-    scale: u8,
+    delta: i64,
 }
 
 impl Default for ScaledAppender {
