@@ -122,9 +122,10 @@ impl MemSeries {
         }
     }
 
-    /// Appends an in-order sample (newer than [`MemSeries::newest`]); starts a new chunk when the
-    /// open one is full or `t` crosses a block boundary, so that every chunk
-    /// lies inside one block range and head truncation never splits one.
+    /// Appends an in-order sample (newer than [`MemSeries::newest`]);
+    /// starts a new chunk when the open one is full or `t` crosses a block
+    /// boundary, so that every chunk lies inside one block range and head
+    /// truncation never splits one.
     pub(crate) fn append_in_order(
         &mut self,
         t: i64,
