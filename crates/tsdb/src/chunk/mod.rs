@@ -13,6 +13,8 @@
 //! All round-trip every float bit pattern, NaNs and the staleness marker
 //! included. `docs/format/chunks.md` describes the bytes.
 
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub(crate) mod packed;
 pub(crate) mod scaled;
 pub(crate) mod xor;

@@ -1,7 +1,9 @@
 use super::*;
+use crate::chunk::fixtures::{
+    assert_bit_exact, awkward_timestamp_series, special_value_series, SPECIAL_VALUES,
+};
 use crate::chunk::xor::XorAppender;
 use crate::testutil::Rng;
-use sightline_core::STALE_NAN;
 
 fn encode(samples: &[Sample]) -> Vec<u8> {
     let mut a = ScaledAppender::new();
@@ -20,18 +22,7 @@ fn round_trip(samples: &[Sample]) -> usize {
     assert_eq!(it.len_hint(), samples.len());
     let got: Vec<Sample> = it.by_ref().collect();
     assert!(!it.failed());
-    assert_eq!(got.len(), samples.len());
-    for (g, w) in got.iter().zip(samples) {
-        assert_eq!(g.t, w.t);
-        assert_eq!(
-            g.v.to_bits(),
-            w.v.to_bits(),
-            "at t={}: {} vs {}",
-            w.t,
-            g.v,
-            w.v
-        );
-    }
+    assert_bit_exact(&got, samples);
     bytes.len()
 }
 
@@ -42,67 +33,18 @@ fn unit(r: &mut Rng) -> f64 {
 
 #[test]
 fn special_values_round_trip_bit_exact() {
-    let vals = [
-        0.0,
-        -0.0,
-        f64::NAN,
-        STALE_NAN,
-        f64::INFINITY,
-        f64::NEG_INFINITY,
-        f64::MIN_POSITIVE,
-        f64::MAX,
-        f64::MIN,
-        1.0,
-        1.0,
-        STALE_NAN,
-        42.5,
-        9_007_199_254_740_991.0,
-        9_007_199_254_740_992.0,
-        -9_007_199_254_740_991.0,
-        0.1,
-        0.000001,
-        1e-7,
-        f64::from_bits(1),
-        f64::from_bits(u64::MAX),
-        -0.0,
-        0.0,
-    ];
-    let s: Vec<Sample> = vals
-        .iter()
-        .enumerate()
-        .map(|(i, v)| Sample::new(1_000 + i as i64 * 15_000, *v))
-        .collect();
-    round_trip(&s);
+    round_trip(&special_value_series());
     // Every value first, where the reference value is 0.
-    for v in vals {
+    for v in SPECIAL_VALUES {
         round_trip(&[Sample::new(7, v), Sample::new(8, v), Sample::new(9, 1.5)]);
     }
 }
 
 #[test]
 fn timestamp_jumps_and_negative_deltas() {
-    let ts = [
-        i64::MIN / 4,
-        -5,
-        0,
-        1,
-        3,
-        2_000,
-        2_001,
-        1_000_000_000,
-        1_000_000_005,
-        1_000_000_006,
-        i64::MAX / 4,
-    ];
-    let s: Vec<Sample> = ts.iter().map(|t| Sample::new(*t, *t as f64)).collect();
-    round_trip(&s);
-    let mut t = 0;
-    let mut s = Vec::new();
-    for d in [1_000_000i64, 500_000, 100, 90, 10, 9, 3000, 1, 70_000, 2] {
-        t += d;
-        s.push(Sample::new(t, -(d as f64)));
+    for s in awkward_timestamp_series() {
+        round_trip(&s);
     }
-    round_trip(&s);
 }
 
 #[test]
