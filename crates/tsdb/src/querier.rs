@@ -15,25 +15,70 @@ pub(crate) struct ChunkSlice {
     pub(crate) end: u32,
 }
 
+/// One decoded chunk's samples, handed out while they lie in
+/// `[mint, maxt]`: the part every chunk-by-chunk iterator shares.
+pub(crate) struct RangeBuf {
+    buf: Vec<Sample>,
+    pos: usize,
+    pub(crate) mint: i64,
+    pub(crate) maxt: i64,
+}
+
+/// What [`RangeBuf::next`] found.
+pub(crate) enum RangeStep {
+    Sample(Sample),
+    /// Every decoded sample was handed out: decode the next chunk.
+    Empty,
+    /// A sample after `maxt`: nothing later in this chunk is wanted.
+    Past,
+}
+
+impl RangeBuf {
+    pub(crate) fn new(mint: i64, maxt: i64) -> Self {
+        RangeBuf {
+            buf: Vec::new(),
+            pos: 0,
+            mint,
+            maxt,
+        }
+    }
+
+    /// The next sample in range, skipping those before `mint`.
+    #[inline]
+    pub(crate) fn next(&mut self) -> RangeStep {
+        while let Some(&s) = self.buf.get(self.pos) {
+            self.pos += 1;
+            if s.t > self.maxt {
+                return RangeStep::Past;
+            }
+            if s.t >= self.mint {
+                return RangeStep::Sample(s);
+            }
+        }
+        RangeStep::Empty
+    }
+
+    /// Empties the buffer for the next chunk's samples.
+    pub(crate) fn refill(&mut self) -> &mut Vec<Sample> {
+        self.buf.clear();
+        self.pos = 0;
+        &mut self.buf
+    }
+}
+
 /// Decodes chunks one at a time, yielding samples in `[mint, maxt]`. A chunk
 /// that fails to decode ends the series early and is logged: a query shows
 /// what is readable rather than failing as a whole.
 pub(crate) struct ChunkIter {
     chunks: std::vec::IntoIter<ChunkSlice>,
-    buf: Vec<Sample>,
-    pos: usize,
-    mint: i64,
-    maxt: i64,
+    range: RangeBuf,
 }
 
 impl ChunkIter {
     pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64) -> Self {
         ChunkIter {
             chunks: chunks.into_iter(),
-            buf: Vec::new(),
-            pos: 0,
-            mint,
-            maxt,
+            range: RangeBuf::new(mint, maxt),
         }
     }
 }
@@ -43,29 +88,20 @@ impl Iterator for ChunkIter {
 
     fn next(&mut self) -> Option<Sample> {
         loop {
-            while self.pos < self.buf.len() {
-                let s = self.buf[self.pos];
-                self.pos += 1;
-                if s.t > self.maxt {
-                    self.buf.clear();
-                    self.pos = 0;
-                    break;
-                }
-                if s.t >= self.mint {
-                    return Some(s);
-                }
+            // Past the range in one chunk: the next may still hold samples.
+            if let RangeStep::Sample(s) = self.range.next() {
+                return Some(s);
             }
             let c = self.chunks.next()?;
-            self.buf.clear();
-            self.pos = 0;
             let bytes = &c.data[c.start as usize..c.end as usize];
-            if chunk::decode_into(c.encoding, bytes, &mut self.buf).is_none() {
+            let buf = self.range.refill();
+            if chunk::decode_into(c.encoding, bytes, buf).is_none() {
                 log::error!(
                     "undecodable chunk of encoding {} ({} bytes) skipped",
                     c.encoding,
                     bytes.len()
                 );
-                self.buf.clear();
+                buf.clear();
             }
         }
     }

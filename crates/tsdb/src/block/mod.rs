@@ -12,7 +12,7 @@ pub(crate) mod meta;
 pub(crate) mod writer;
 
 use crate::postings::{postings_for_matchers, IndexLookup};
-use crate::querier::ChunkSlice;
+use crate::querier::{ChunkSlice, RangeBuf, RangeStep};
 use crate::wal::dir_size;
 use crate::{Error, Result};
 use chunks::ChunkReader;
@@ -46,10 +46,7 @@ const PAGE_CACHE: usize = 8;
 pub(crate) struct BlockSeriesIter {
     block: Arc<Block>,
     metas: std::vec::IntoIter<ChunkMeta>,
-    buf: Vec<Sample>,
-    pos: usize,
-    mint: i64,
-    maxt: i64,
+    range: RangeBuf,
 }
 
 impl BlockSeriesIter {
@@ -57,10 +54,7 @@ impl BlockSeriesIter {
         BlockSeriesIter {
             block,
             metas: metas.into_iter(),
-            buf: Vec::new(),
-            pos: 0,
-            mint,
-            maxt,
+            range: RangeBuf::new(mint, maxt),
         }
     }
 }
@@ -70,33 +64,26 @@ impl Iterator for BlockSeriesIter {
 
     fn next(&mut self) -> Option<Sample> {
         loop {
-            while self.pos < self.buf.len() {
-                let s = self.buf[self.pos];
-                self.pos += 1;
-                if s.t > self.maxt {
+            match self.range.next() {
+                RangeStep::Sample(s) => return Some(s),
+                // A block's chunks of a series are in time order.
+                RangeStep::Past => {
                     self.metas = Vec::new().into_iter();
                     return None;
                 }
-                if s.t >= self.mint {
-                    return Some(s);
-                }
+                RangeStep::Empty => {}
             }
             let m = self.metas.next()?;
-            self.buf.clear();
-            self.pos = 0;
+            let (mint, maxt) = (self.range.mint, self.range.maxt);
+            let buf = self.range.refill();
             let decoded = self.block.chunk(&m).and_then(|c| {
                 let bytes = &c.data[c.start as usize..c.end as usize];
                 // Block chunks are packed; only the query's range of them
                 // is decoded (a chunk spans up to the whole block).
                 if c.encoding == crate::chunk::ENC_PACKED {
-                    crate::chunk::packed::decode_range_into(
-                        bytes,
-                        self.mint,
-                        self.maxt,
-                        &mut self.buf,
-                    )
+                    crate::chunk::packed::decode_range_into(bytes, mint, maxt, buf)
                 } else {
-                    crate::chunk::decode_into(c.encoding, bytes, &mut self.buf)
+                    crate::chunk::decode_into(c.encoding, bytes, buf)
                 }
                 .ok_or_else(|| {
                     Error::corrupt(
