@@ -13,6 +13,29 @@ pub(crate) fn put_uvarint(buf: &mut Vec<u8>, mut v: u64) {
     buf.push(v as u8);
 }
 
+/// Reads a uvarint at `*pos` and moves past it. `None` when the bytes end
+/// first or the value overflows 64 bits.
+#[inline]
+pub(crate) fn read_uvarint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    let mut v = 0u64;
+    let mut shift = 0u32;
+    loop {
+        let b = *buf.get(*pos)?;
+        *pos += 1;
+        if shift == 63 && b > 1 {
+            return None;
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+        shift += 7;
+        if shift > 63 {
+            return None;
+        }
+    }
+}
+
 /// Zig-zag maps small negative numbers to small unsigned ones.
 #[inline]
 pub(crate) fn zigzag(v: i64) -> u64 {
@@ -68,23 +91,7 @@ impl<'a> Reader<'a> {
 
     #[inline]
     pub(crate) fn uvarint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let b = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            if shift == 63 && b > 1 {
-                return None;
-            }
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
+        read_uvarint(self.buf, &mut self.pos)
     }
 
     #[inline]

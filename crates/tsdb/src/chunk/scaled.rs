@@ -354,24 +354,7 @@ impl<B: AsRef<[u8]>> ScaledIter<B> {
 
     #[inline]
     fn uvarint(&mut self) -> Option<u64> {
-        let b = self.buf.as_ref();
-        let mut v = 0u64;
-        let mut shift = 0u32;
-        loop {
-            let byte = *b.get(self.pos)?;
-            self.pos += 1;
-            if shift == 63 && byte > 1 {
-                return None;
-            }
-            v |= u64::from(byte & 0x7f) << shift;
-            if byte < 0x80 {
-                return Some(v);
-            }
-            shift += 7;
-            if shift > 63 {
-                return None;
-            }
-        }
+        crate::encoding::read_uvarint(self.buf.as_ref(), &mut self.pos)
     }
 
     #[inline]
