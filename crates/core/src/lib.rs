@@ -12,12 +12,14 @@
 //! - [`Error`] with [`ErrorKind`], which maps onto HTTP statuses and Prometheus's
 //!   `errorType` strings.
 //!
+//! - [`bytesize`]: byte sizes (`512MB`, `1GiB`) as Go's `units.Base2Bytes` reads them.
 //! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
 //! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
 
+pub mod bytesize;
 pub mod duration;
 mod error;
 pub mod goregex;
