@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap};
-use sightline_core::{MatchOp, Matcher, METRIC_NAME};
+use sightline_core::{duration, MatchOp, Matcher, METRIC_NAME};
 
 /// Smallest timestamp Prometheus's API accepts, in milliseconds
 /// (`timestamp.FromTime(v1.MinTime)`): the default `start` of metadata
@@ -123,51 +123,11 @@ pub(crate) fn parse_duration_ns(s: &str) -> Result<i64, String> {
         }
         return Ok(ns as i64);
     }
-    parse_prometheus_duration_ms(s)
-        .and_then(|ms| ms.checked_mul(1_000_000))
-        .ok_or_else(|| format!("cannot parse {} to a valid duration", go_quote(s)))
-}
-
-/// A Prometheus duration (`model.ParseDuration`): units in descending
-/// order, each at most once (`1h30m`, `5m`, `100ms`), or `0`.
-pub(crate) fn parse_prometheus_duration_ms(s: &str) -> Option<i64> {
-    if s == "0" {
-        return Some(0);
-    }
-    const UNITS: [(&str, i64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if s.is_empty() {
-        return None;
-    }
-    let mut rest = s;
-    let mut next_unit = 0;
-    let mut total: i64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
-        // "ms" before "m": the longest unit that matches.
-        let (idx, (unit, mult)) = UNITS
-            .iter()
-            .enumerate()
-            .skip(next_unit)
-            .filter(|(_, (u, _))| rest.starts_with(u))
-            .max_by_key(|(_, (u, _))| u.len())?;
-        rest = &rest[unit.len()..];
-        next_unit = idx + 1;
-        total = total.checked_add(n.checked_mul(*mult)?)?;
-    }
-    Some(total)
+    // The duration branch is `model.ParseDuration`, whose own error
+    // Prometheus replaces with this one.
+    duration::parse_prometheus(s)
+        .map(|ms| ms * 1_000_000)
+        .map_err(|_| format!("cannot parse {} to a valid duration", go_quote(s)))
 }
 
 /// Go's `strconv.ParseFloat(s, 64)` for the forms people send: decimal,
