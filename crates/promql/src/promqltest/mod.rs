@@ -13,11 +13,12 @@
 
 mod parse;
 
-pub use parse::{expand_values, parse_duration, parse_labels, split_series};
+pub use parse::{expand_values, parse_labels, split_series};
 
 use crate::eval::selector_matchers;
 use crate::{Engine, EngineOptions, Value};
 use promql_parser::parser::Expr;
+use sightline_core::duration::parse_prometheus;
 use sightline_core::{matches_all, Labels, MemStore};
 use std::path::Path;
 
@@ -106,7 +107,7 @@ pub fn run_script(text: &str) -> Report {
                 hist.clear();
             }
             "load" | "load_with_nhcb" => {
-                let interval = parse_duration(rest).unwrap_or(60_000);
+                let interval = parse_prometheus(rest.trim()).ok().unwrap_or(60_000);
                 // Start timestamps (`series@st ...`, Prometheus 3.14) are not
                 // modelled: every series of such a block is out of scope.
                 if block.iter().any(|(_, l)| l.contains("@st")) {
@@ -202,12 +203,24 @@ fn parse_eval(line: usize, cmd: &str, rest: &str, block: &[(usize, &str)]) -> Ev
         s.trim().to_owned()
     };
     if words.first() == Some(&"instant") && words.get(1) == Some(&"at") {
-        ev.at = words.get(2).and_then(|w| parse_duration(w)).unwrap_or(0);
+        ev.at = words
+            .get(2)
+            .and_then(|w| parse_prometheus(w).ok())
+            .unwrap_or(0);
         ev.query = take_after(3);
     } else if words.first() == Some(&"range") && words.get(1) == Some(&"from") {
-        let from = words.get(2).and_then(|w| parse_duration(w)).unwrap_or(0);
-        let to = words.get(4).and_then(|w| parse_duration(w)).unwrap_or(0);
-        let step = words.get(6).and_then(|w| parse_duration(w)).unwrap_or(0);
+        let from = words
+            .get(2)
+            .and_then(|w| parse_prometheus(w).ok())
+            .unwrap_or(0);
+        let to = words
+            .get(4)
+            .and_then(|w| parse_prometheus(w).ok())
+            .unwrap_or(0);
+        let step = words
+            .get(6)
+            .and_then(|w| parse_prometheus(w).ok())
+            .unwrap_or(0);
         ev.range = Some((from, to, step));
         ev.query = take_after(7);
     } else {
@@ -246,7 +259,8 @@ fn parse_eval(line: usize, cmd: &str, rest: &str, block: &[(usize, &str)]) -> Ev
                 "range" => {
                     let w: Vec<&str> = arg.split_whitespace().collect();
                     // range vector from A to B step C
-                    let get = |k: usize| w.get(k).and_then(|x| parse_duration(x)).unwrap_or(0);
+                    let get =
+                        |k: usize| w.get(k).and_then(|x| parse_prometheus(x).ok()).unwrap_or(0);
                     ev.range_vector = Some((get(2), get(4), get(6)));
                 }
                 _ => ev.bad_line = Some(format!("unknown expectation {l:?}")),

@@ -1,53 +1,8 @@
-//! Parsing the pieces of the `.test` language: durations, series
-//! descriptions, and the expanding value notation.
+//! Parsing the pieces of the `.test` language: series descriptions and
+//! the expanding value notation. Durations are `model.ParseDuration`
+//! ([`sightline_core::duration::parse_prometheus`]), as upstream reads them.
 
 use sightline_core::{Labels, STALE_NAN};
-
-/// Parses a Prometheus duration (`5m`, `1h30m`, `10s53ms`, `0`, `-1m`) to ms.
-/// A bare number is seconds.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, s),
-    };
-    if s.is_empty() {
-        return None;
-    }
-    if let Ok(v) = s.parse::<f64>() {
-        let ms = (v * 1000.0).round() as i64;
-        return Some(if neg { -ms } else { ms });
-    }
-    let mut total: i64 = 0;
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        let st = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        if st == i {
-            return None;
-        }
-        let num: i64 = s[st..i].parse().ok()?;
-        let us = i;
-        while i < b.len() && b[i].is_ascii_alphabetic() {
-            i += 1;
-        }
-        let mult = match &s[us..i] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            "w" => 604_800_000,
-            "y" => 31_536_000_000,
-            _ => return None,
-        };
-        total += num * mult;
-    }
-    Some(if neg { -total } else { total })
-}
 
 /// Parses a float as Go's `strconv.ParseFloat` would for test files.
 pub fn parse_float(s: &str) -> Option<f64> {
@@ -265,10 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn parses_durations_and_labels() {
-        assert_eq!(parse_duration("1h30m"), Some(5_400_000));
-        assert_eq!(parse_duration("10s53ms"), Some(10_053));
-        assert_eq!(parse_duration("0"), Some(0));
+    fn parses_labels() {
         let l = parse_labels(r#"{"a.b", x="y,z"}"#).unwrap();
         assert_eq!(l.get("__name__"), Some("a.b"));
         assert_eq!(l.get("x"), Some("y,z"));
