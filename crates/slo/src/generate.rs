@@ -17,7 +17,7 @@
 use crate::model::{burn_windows, recorded_windows, BurnWindow, Severity, Sli, Slo, Window};
 use crate::yaml;
 use crate::{Error, Result};
-use sightline_rules::gofmt::format_duration;
+use sightline_core::duration::format_prometheus;
 use sightline_rules::{GroupSpec, RuleFile, RuleKind, RuleSpec};
 use std::collections::BTreeMap;
 
@@ -50,7 +50,7 @@ pub fn fill_window(q: &str, window_ms: i64) -> String {
             return out;
         };
         match after[..j].trim() {
-            ".window" => out.push_str(&format_duration(window_ms)),
+            ".window" => out.push_str(&format_prometheus(window_ms)),
             ".window_seconds" => out.push_str(&(window_ms / 1000).to_string()),
             _ => out.push_str(&rest[i..i + 2 + j + 2]),
         }
@@ -63,7 +63,7 @@ pub fn fill_window(q: &str, window_ms: i64) -> String {
 /// The suffix of a window in series names: `5m`, `30d`, `_month`.
 pub fn window_suffix(w: Window) -> String {
     match w {
-        Window::Rolling(ms) => format_duration(ms),
+        Window::Rolling(ms) => format_prometheus(ms),
         Window::CalendarMonth => "_month".into(),
     }
 }
@@ -177,7 +177,7 @@ fn sli_group(slo: &Slo) -> GroupSpec {
                 continue;
             }
             (Window::Rolling(ms), _) => {
-                let range = format_duration(ms);
+                let range = format_prometheus(ms);
                 for k in parts {
                     rules.push(record(
                         series(k, w),
@@ -383,7 +383,7 @@ fn alert_group(slo: &Slo) -> GroupSpec {
             "summary".to_owned(),
             format!(
                 "The {{{{$labels.sloth_slo}}}} SLO of {{{{$labels.sloth_service}}}} has had no SLI data for {}: its metrics are missing or its queries match nothing.",
-                format_duration(ABSENT_FOR_MS)
+                format_prometheus(ABSENT_FOR_MS)
             ),
         )]),
     });

@@ -1,7 +1,7 @@
 //! The SLO model every spec format is read into, and the alert windows of
 //! the SRE workbook's multi-window, multi-burn-rate alerts.
 
-use sightline_rules::gofmt::format_duration;
+use sightline_core::duration::format_prometheus;
 use std::collections::BTreeMap;
 
 const MINUTE: i64 = 60_000;
@@ -90,7 +90,7 @@ impl Window {
     /// `month`.
     pub fn name(&self) -> String {
         match self {
-            Window::Rolling(ms) => format_duration(*ms),
+            Window::Rolling(ms) => format_prometheus(*ms),
             Window::CalendarMonth => "month".into(),
         }
     }

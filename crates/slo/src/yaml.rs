@@ -2,7 +2,7 @@
 //! strings, which are valid YAML double-quoted scalars; multi-line
 //! expressions as literal blocks so the printed file stays readable.
 
-use sightline_rules::gofmt::format_duration;
+use sightline_core::duration::format_prometheus;
 use sightline_rules::{GroupSpec, RuleKind};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -59,7 +59,7 @@ pub fn render(groups: &[GroupSpec]) -> String {
     for g in groups {
         let _ = writeln!(out, "- name: {}", quote(&g.name));
         if let Some(ms) = g.interval_ms {
-            let _ = writeln!(out, "  interval: {}", format_duration(ms));
+            let _ = writeln!(out, "  interval: {}", format_prometheus(ms));
         }
         map(&mut out, "labels", &g.labels, "  ");
         if g.rules.is_empty() {
@@ -75,13 +75,13 @@ pub fn render(groups: &[GroupSpec]) -> String {
             let _ = writeln!(out, "  - {key}: {}", quote(&r.name));
             let _ = writeln!(out, "    expr: {}", scalar(&r.expr, "      "));
             if r.for_ms > 0 {
-                let _ = writeln!(out, "    for: {}", format_duration(r.for_ms));
+                let _ = writeln!(out, "    for: {}", format_prometheus(r.for_ms));
             }
             if r.keep_firing_for_ms > 0 {
                 let _ = writeln!(
                     out,
                     "    keep_firing_for: {}",
-                    format_duration(r.keep_firing_for_ms)
+                    format_prometheus(r.keep_firing_for_ms)
                 );
             }
             map(&mut out, "labels", &r.labels, "    ");

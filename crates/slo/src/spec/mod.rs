@@ -15,7 +15,7 @@ use crate::model::{Slo, Window, MIN_WINDOW_MS};
 use crate::{Error, Result};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use sightline_rules::gofmt::parse_duration;
+use sightline_core::duration::parse_prometheus;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
@@ -311,13 +311,13 @@ impl Cx {
         if v == "month" {
             return Some(Window::CalendarMonth);
         }
-        match parse_duration(v) {
-            Some(ms) if ms >= MIN_WINDOW_MS => Some(Window::Rolling(ms)),
-            Some(_) => {
+        match parse_prometheus(v) {
+            Ok(ms) if ms >= MIN_WINDOW_MS => Some(Window::Rolling(ms)),
+            Ok(_) => {
                 self.err(Some(p), field, format!("window {v:?} is shorter than 1d"));
                 None
             }
-            None => {
+            Err(_) => {
                 self.err(
                     Some(p),
                     field,

@@ -22,7 +22,8 @@ use super::{merged, pos, texts, Cx, Scalar};
 use crate::model::{Sli, Slo};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
-use sightline_rules::gofmt::{format_shortest_g, parse_duration};
+use sightline_core::duration::parse_prometheus;
+use sightline_rules::gofmt::format_shortest_g;
 use std::collections::BTreeMap;
 
 const W: &str = "{{.window}}";
@@ -277,7 +278,8 @@ fn threshold(s: &Scalar) -> Option<f64> {
         Scalar::Str(t) => match t.parse::<f64>() {
             Ok(f) if f > 0.0 && f.is_finite() => Some(f),
             Ok(_) => None,
-            Err(_) => parse_duration(t)
+            Err(_) => parse_prometheus(t)
+                .ok()
                 .filter(|ms| *ms > 0)
                 .map(|ms| ms as f64 / 1000.0),
         },
