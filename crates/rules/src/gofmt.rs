@@ -144,16 +144,6 @@ pub fn format_shortest_e(v: f64, upper: bool) -> String {
     fmt_e(neg, &d, dp, d.len() - 1, e)
 }
 
-/// `model.ParseDuration` in milliseconds, or None. Kept for `sightline-slo`,
-/// which can call [`sightline_core::duration::parse_prometheus`] directly
-/// once its owner moves it; rules itself does.
-pub fn parse_duration(s: &str) -> Option<i64> {
-    sightline_core::duration::parse_prometheus(s).ok()
-}
-
-/// `model.Duration.String()`, kept for `sightline-slo` as [`parse_duration`] is.
-pub use sightline_core::duration::format_prometheus as format_duration;
-
 /// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.
 pub fn format_go_time(ms: i64) -> String {
     let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
