@@ -42,24 +42,22 @@ impl std::fmt::Debug for Secret {
     }
 }
 
-/// Parses a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) or Go (`1.5s`,
+/// Reads a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) or Go (`1.5s`,
 /// `100ms`, `1h30m`) write them: most receiver fields are Prometheus
 /// durations, Pushover's `retry` and `expire` are Go's.
-fn parse_duration(s: &str) -> Result<Duration, String> {
-    duration::parse_either(s, duration::Syntax::Prometheus).map_err(|e| e.message().to_owned())
-}
-
 pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     let s = String::deserialize(d)?;
-    parse_duration(&s).map_err(serde::de::Error::custom)
+    duration::parse_either(&s, duration::Syntax::Prometheus).map_err(serde::de::Error::custom)
 }
 
 pub(crate) fn de_opt_duration<'de, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Duration>, D::Error> {
     let s = Option::<String>::deserialize(d)?;
-    s.map(|s| parse_duration(&s).map_err(serde::de::Error::custom))
-        .transpose()
+    s.map(|s| {
+        duration::parse_either(&s, duration::Syntax::Prometheus).map_err(serde::de::Error::custom)
+    })
+    .transpose()
 }
 
 fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {

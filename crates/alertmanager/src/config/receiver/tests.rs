@@ -10,15 +10,22 @@ fn receiver(yaml: &str) -> Receiver {
 
 #[test]
 fn durations_in_prometheus_and_go_forms() {
-    assert_eq!(parse_duration("5m").unwrap(), Duration::from_secs(300));
-    assert_eq!(parse_duration("1h30m").unwrap(), Duration::from_secs(5400));
-    assert_eq!(parse_duration("1d").unwrap(), Duration::from_secs(86400));
-    assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
-    assert_eq!(parse_duration("100ms").unwrap(), Duration::from_millis(100));
-    assert_eq!(parse_duration("0").unwrap(), Duration::ZERO);
-    assert!(parse_duration("5").is_err());
-    assert!(parse_duration("m").is_err());
-    assert!(parse_duration("5x").is_err());
+    let timeout = |v: &str| global(&format!("resolve_timeout: {v:?}")).resolve_timeout();
+    assert_eq!(timeout("5m"), Duration::from_secs(300));
+    assert_eq!(timeout("1h30m"), Duration::from_secs(5400));
+    assert_eq!(timeout("1d"), Duration::from_secs(86400));
+    assert_eq!(timeout("1.5s"), Duration::from_millis(1500));
+    assert_eq!(timeout("100ms"), Duration::from_millis(100));
+    assert_eq!(timeout("0"), Duration::ZERO);
+    for bad in ["5", "m", "5x"] {
+        let e = serde_saphyr::from_str::<GlobalConfig>(&format!("resolve_timeout: {bad:?}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(&format!("not a valid duration string: {bad:?}")),
+            "{e}"
+        );
+    }
 }
 
 #[test]
