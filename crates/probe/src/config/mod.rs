@@ -15,7 +15,7 @@ pub use module::{
     TcpProbe, TlsConfig,
 };
 pub use probes::{Monitor, MonitorModule, ProbesConfig};
-pub use values::{parse_go_duration, Authorization, BasicAuth, IpProtocol, Regexp};
+pub use values::{Authorization, BasicAuth, IpProtocol, Regexp};
 
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;

@@ -18,11 +18,11 @@
 //! Described for users in `docs/probes.md`.
 
 use super::module::Module;
-use super::values::parse_go_duration;
 use super::{deserialize_yaml, BlackboxConfig};
 use crate::{Error, Result};
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use sightline_core::duration;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
@@ -134,7 +134,9 @@ impl ProbesConfig {
         let modules: BTreeMap<String, Arc<Module>> =
             modules.into_iter().map(|(k, v)| (k, Arc::new(v))).collect();
         let dur = |field: &str, s: &str| {
-            parse_go_duration(s).map_err(|e| Error::Config(format!("probes.{field}: {e}")))
+            // `probes:` is Sightline's own section: either syntax, Go's errors.
+            duration::parse_either(s.trim(), duration::Syntax::Go)
+                .map_err(|e| Error::Config(format!("probes.{field}: {e}")))
         };
         let default_interval = match &self.default_interval {
             Some(s) => dur("default_interval", s)?,

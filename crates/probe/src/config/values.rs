@@ -2,21 +2,17 @@
 //! protocol preference, credentials.
 
 use serde::{de, Deserialize, Deserializer};
-use sightline_core::duration;
+use sightline_core::{bytesize, duration};
 use std::time::Duration;
 
-/// Parses a duration as Go's `time.ParseDuration` does (`1.5s`, `500ms`,
-/// `1m30s`, `2h`, `10us`), plus Prometheus's `d`, `w` and `y` units that
-/// `probes:` intervals are commonly written with. Negative durations are
+/// Deserializes an optional module duration (`timeout: 5s`): Go's syntax,
+/// plus Prometheus's `d`, `w` and `y` units; negative durations are
 /// refused, and the error is Go's, as blackbox prints it.
-pub fn parse_go_duration(s: &str) -> Result<Duration, String> {
-    duration::parse_either(s.trim(), duration::Syntax::Go).map_err(|e| e.message().to_owned())
-}
-
-/// Deserializes an optional Go duration (`timeout: 5s`).
 pub(crate) fn de_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
     let s = String::deserialize(d)?;
-    parse_go_duration(&s).map(Some).map_err(de::Error::custom)
+    duration::parse_either(&s, duration::Syntax::Go)
+        .map(Some)
+        .map_err(de::Error::custom)
 }
 
 /// A Go-syntax regular expression, unanchored as blackbox matches bodies and
@@ -98,49 +94,10 @@ pub struct Authorization {
     pub credentials_file: Option<String>,
 }
 
-/// Parses `body_size_limit` as Go's `units.Base2Bytes` (`1KB` = 1024,
-/// `10MiB`, `0` for no limit).
+/// Reads `body_size_limit` as Go's `units.Base2Bytes` (`1KB` = 1024,
+/// `10MiB`, `0` for no limit); blackbox reads a negative size as no limit too.
 pub(crate) fn de_base2_bytes<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     let s = String::deserialize(d)?;
-    let t = s.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-    let n: u64 = t[..split]
-        .parse()
-        .map_err(|_| de::Error::custom(format!("invalid size {s:?}")))?;
-    let mul: u64 = match t[split..].trim() {
-        "" | "B" => 1,
-        "KB" | "KiB" | "K" => 1 << 10,
-        "MB" | "MiB" | "M" => 1 << 20,
-        "GB" | "GiB" | "G" => 1 << 30,
-        "TB" | "TiB" | "T" => 1 << 40,
-        u => {
-            return Err(de::Error::custom(format!(
-                "unknown unit {u:?} in size {s:?}"
-            )))
-        }
-    };
-    Ok(n * mul)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("5s").unwrap(), Duration::from_secs(5));
-        assert_eq!(parse_go_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert_eq!(
-            parse_go_duration("1.5s").unwrap(),
-            Duration::from_millis(1500)
-        );
-        assert_eq!(
-            parse_go_duration("250ms").unwrap(),
-            Duration::from_millis(250)
-        );
-        assert_eq!(parse_go_duration("0").unwrap(), Duration::ZERO);
-        assert!(parse_go_duration("5").is_err());
-        assert!(parse_go_duration("5x").is_err());
-        assert!(parse_go_duration("-1s").is_err());
-    }
+    let bytes = bytesize::parse_base2(&s).map_err(de::Error::custom)?;
+    Ok(bytes.max(0) as u64)
 }
