@@ -1,38 +1,26 @@
 //! Durations and byte sizes written the way Prometheus writes them.
 
 use serde::{de, Deserialize, Deserializer};
+use sightline_core::bytesize;
 use std::fmt;
 
 /// Prometheus's `model.Duration`, shared with the other config readers.
 pub use sightline_core::duration::Duration;
 
-/// A byte count as Prometheus's `body_size_limit` takes it: `10MB`, `512KiB`,
-/// `0` (no limit). Units are powers of 1024 whether or not they have an `i`.
+/// A byte count as Prometheus's `body_size_limit` takes it (`units.Base2Bytes`):
+/// `10MB`, `512KiB`, `0` (no limit). Units are powers of 1024 whether or not
+/// they have an `i`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct ByteSize(pub u64);
 
 impl ByteSize {
-    /// Parses `<int><unit>` with units B, KB/KiB, MB/MiB, GB/GiB, TB/TiB, PB/PiB, EB/EiB.
+    /// Parses [`sightline_core::bytesize::parse_base2`]'s grammar; a
+    /// negative size means no limit to Prometheus, as `0` does.
     pub fn parse(s: &str) -> Result<ByteSize, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: u64 = num
-            .parse()
-            .map_err(|_| format!("invalid byte size {s:?}"))?;
-        let shift = match unit.to_ascii_uppercase().as_str() {
-            "" | "B" => 0,
-            "K" | "KB" | "KIB" => 10,
-            "M" | "MB" | "MIB" => 20,
-            "G" | "GB" | "GIB" => 30,
-            "T" | "TB" | "TIB" => 40,
-            "P" | "PB" | "PIB" => 50,
-            "E" | "EB" | "EIB" => 60,
-            _ => return Err(format!("invalid byte size {s:?}: unknown unit {unit:?}")),
-        };
-        n.checked_mul(1u64 << shift)
-            .map(ByteSize)
-            .ok_or_else(|| format!("byte size out of range: {s:?}"))
+        match bytesize::parse_base2(s) {
+            Ok(n) => Ok(ByteSize(n.max(0) as u64)),
+            Err(e) => Err(e.message().to_owned()),
+        }
     }
 }
 
@@ -78,6 +66,7 @@ mod tests {
         assert_eq!(ByteSize::parse("512KiB"), Ok(ByteSize(512 << 10)));
         assert_eq!(ByteSize::parse("0"), Ok(ByteSize(0)));
         assert_eq!(ByteSize::parse("100B"), Ok(ByteSize(100)));
+        assert_eq!(ByteSize::parse("-1KB"), Ok(ByteSize(0)));
         assert!(ByteSize::parse("1XB").is_err());
         assert!(ByteSize::parse("MB").is_err());
     }
