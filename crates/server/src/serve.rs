@@ -2,11 +2,12 @@
 //! one cancellation token, serves HTTP, and on SIGTERM/SIGINT stops the
 //! tasks and flushes the WAL.
 
-use crate::cli::{parse_bytes, parse_duration_ms, ServeArgs};
+use crate::cli::ServeArgs;
 use crate::telemetry::{ProcessCollector, ScrapeCollector, TsdbCollector};
 use anyhow::Context;
 use prometheus_client::registry::Registry;
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_core::{bytesize, duration};
 use sightline_ingest::config::{self, PrometheusConfig};
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
 use sightline_tsdb::{Db, Options};
@@ -57,9 +58,13 @@ fn default_config_yaml(listen: &str) -> String {
 
 fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
     Ok(Options {
-        retention_time_ms: parse_duration_ms(&args.retention_time).context("--retention.time")?,
-        retention_size_bytes: parse_bytes(&args.retention_size).context("--retention.size")?,
-        out_of_order_time_window_ms: parse_duration_ms(&args.out_of_order_window)
+        retention_time_ms: duration::parse_prometheus(&args.retention_time)
+            .context("--retention.time")?,
+        // Prometheus's TSDB reads a negative size as 0, "no limit".
+        retention_size_bytes: bytesize::parse_base2(&args.retention_size)
+            .context("--retention.size")?
+            .max(0) as u64,
+        out_of_order_time_window_ms: duration::parse_prometheus(&args.out_of_order_window)
             .context("--storage.tsdb.out-of-order-time-window")?,
         ..Options::default()
     })
@@ -141,7 +146,7 @@ fn config_eval_interval(config: &PrometheusConfig) -> Option<Duration> {
 /// The PromQL engine with the `--query.*` limits.
 fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::QueryEngine> {
     let ms = |flag: &str, v: &str| -> anyhow::Result<Duration> {
-        let ms = parse_duration_ms(v).with_context(|| format!("--{flag}"))?;
+        let ms = duration::parse_prometheus(v).with_context(|| format!("--{flag}"))?;
         Ok(Duration::from_millis(ms.max(0) as u64))
     };
     let timeout = ms("query.timeout", &args.query_timeout)?;
