@@ -16,6 +16,7 @@
 //! Error texts are Go's (`units: unknown unit K in 1K`), since users
 //! compare them with what Prometheus and blackbox_exporter print.
 
+use crate::duration::split_go_sign;
 use crate::{Error, Result};
 
 /// `units.bytesUnitMap`: the IEC spellings, as powers of two.
@@ -57,14 +58,7 @@ pub fn parse_base2(s: &str) -> Result<i64> {
 /// Go's `units.ParseUnit` over one unit table.
 fn parse_unit(s: &str, units: &[(&str, u32)]) -> Result<i64> {
     let invalid = || Error::bad_data(format!("units: invalid {s}"));
-    let mut rest = s;
-    let mut neg = false;
-    if let Some(r) = rest.strip_prefix('-') {
-        neg = true;
-        rest = r;
-    } else if let Some(r) = rest.strip_prefix('+') {
-        rest = r;
-    }
+    let (neg, mut rest) = split_go_sign(s);
     if rest == "0" {
         return Ok(0);
     }

@@ -123,18 +123,21 @@ fn go_unit(u: &str) -> Option<u64> {
     })
 }
 
+/// Go's leading `[-+]?`, as `time.ParseDuration` and `units.ParseUnit`
+/// consume it: whether it was `-`, and the rest.
+pub(crate) fn split_go_sign(s: &str) -> (bool, &str) {
+    match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    }
+}
+
 /// Parses a duration as Go's `time.ParseDuration` does and returns
 /// nanoseconds, which may be negative (`-1.5h`).
 pub fn parse_go(s: &str) -> Result<i64> {
     let invalid = || Error::bad_data(format!("time: invalid duration {s:?}"));
-    let mut rest = s;
-    let mut neg = false;
-    if let Some(r) = rest.strip_prefix('-') {
-        neg = true;
-        rest = r;
-    } else if let Some(r) = rest.strip_prefix('+') {
-        rest = r;
-    }
+    let (neg, mut rest) = split_go_sign(s);
     if rest == "0" {
         return Ok(0);
     }
