@@ -23,13 +23,10 @@ import subprocess
 import sys
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port, proc_cpu_seconds  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def main():
@@ -157,12 +154,6 @@ def delay_us(i):
     return 1000 + (i * 997 % 1000) * 99
 
 
-def cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        after = f.read().rsplit(")", 1)[1].split()
-    return (int(after[11]) + int(after[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def peer_run(port, seconds, n):
     """Drives blackbox_exporter with the same targets and rate."""
     import concurrent.futures
@@ -207,7 +198,7 @@ def peer_run(port, seconds, n):
                     failed[0] += 1
 
         print(f"peer: blackbox_exporter on taskset -c 0, driven with the same {n} targets on the same schedule")
-        cpu0 = cpu_seconds(peer.pid)
+        cpu0 = proc_cpu_seconds(peer.pid)
         t0 = time.monotonic()
         # The same schedule as Sightline's: each target at a fixed offset in
         # its 10 s interval, FNV-1a of "monitor\0target" (scheduler.rs).
@@ -227,7 +218,7 @@ def peer_run(port, seconds, n):
                         time.sleep(due - now)
                     pool.submit(one, i)
         wall = time.monotonic() - t0
-        cpu = cpu_seconds(peer.pid) - cpu0
+        cpu = proc_cpu_seconds(peer.pid) - cpu0
         print(f"probes={len(errors)} failed={failed[0]} wall_s={wall:.1f} cpu_s={cpu:.2f} cpu_cores={cpu / wall:.4f}")
         print(f"processing-phase error vs injected delay (ms): {error_line(errors)}")
         return probes

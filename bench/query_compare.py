@@ -45,7 +45,6 @@ import argparse
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -54,13 +53,10 @@ import time
 import urllib.parse
 import urllib.request
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import free_port, proc_status_kb  # noqa: E402
+
 BUCKETS = ["0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def write_data(path, series, hours, interval, end_s):
@@ -104,14 +100,6 @@ def wait_ready(url, proc, what):
     sys.exit(f"{what} not ready after 300s")
 
 
-def status_kb(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    return 0
-
-
 def reset_hwm(pid):
     """Resets VmHWM to the current RSS (Linux 4.0+: clear_refs value 5)."""
     with open(f"/proc/{pid}/clear_refs", "w") as f:
@@ -121,7 +109,7 @@ def reset_hwm(pid):
 def timed_query(url, pid, params):
     """(seconds, peak RSS in MB, RSS before in MB, ok) for one POST
     /api/v1/query_range; the peak is the kernel's VmHWM over the request."""
-    before = status_kb(pid, "VmRSS")
+    before = proc_status_kb(pid, "VmRSS")
     reset_hwm(pid)
     data = urllib.parse.urlencode(params).encode()
     t0 = time.perf_counter()
@@ -135,7 +123,7 @@ def timed_query(url, pid, params):
         ok = False
         print(f"    error from {url}: {body[:200]!r}", file=sys.stderr)
     elapsed = time.perf_counter() - t0
-    peak = status_kb(pid, "VmHWM")
+    peak = proc_status_kb(pid, "VmHWM")
     return elapsed, peak / 1024.0, before / 1024.0, ok
 
 

@@ -14,16 +14,14 @@ Usage: bench/rules_compare.py [--series 50000] [--rules 1000] [--interval 15s]
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from scrape_compare import proc_cpu_seconds, wait_http  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (ROOT, cpu_over, reload_all, start_fake_targets, start_peers,  # noqa: E402
+                      stop_all)
 
 
 def rule_file(n_rules, interval, per_group=20):
@@ -72,14 +70,6 @@ def rule_file(n_rules, interval, per_group=20):
     return "\n".join(out) + "\n"
 
 
-def cpu_over(peers, seconds):
-    c0 = {k: proc_cpu_seconds(p) for k, p in peers.items()}
-    t0 = time.time()
-    time.sleep(seconds)
-    el = time.time() - t0
-    return {k: (proc_cpu_seconds(p) - c0[k]) / el for k, p in peers.items()}
-
-
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--series", type=int, default=50000)
@@ -93,15 +83,15 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="rules-bench-")
-    base_port = 19100
     procs = []
     try:
-        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "bench/fake_targets.py"),
-                                       "--base-port", str(base_port), "--targets", str(args.targets),
-                                       "--series-per-target", str(args.series // args.targets)]))
         with open(os.path.join(work, "rules.yml"), "w") as f:
             f.write(rule_file(args.rules, args.interval))
-        targets = ", ".join(f"'127.0.0.1:{base_port + i}'" for i in range(args.targets))
+        check = subprocess.run(["promtool", "check", "rules", os.path.join(work, "rules.yml")],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise SystemExit(f"promtool rejects the generated rules:\n{check.stdout}{check.stderr}")
+        targets = ", ".join(f"'{a}'" for a in start_fake_targets(procs, args.targets, args.series))
         cfg = os.path.join(work, "prometheus.yml")
 
         def write_cfg(with_rules):
@@ -112,22 +102,7 @@ def main():
                 f.write(f"scrape_configs:\n  - job_name: bench\n    static_configs:\n      - targets: [{targets}]\n")
 
         write_cfg(False)
-        check = subprocess.run(["promtool", "check", "rules", os.path.join(work, "rules.yml")],
-                               capture_output=True, text=True)
-        if check.returncode != 0:
-            raise SystemExit(f"promtool rejects the generated rules:\n{check.stdout}{check.stderr}")
-        for i in range(args.targets):
-            wait_http(f"http://127.0.0.1:{base_port + i}/metrics")
-        prom = subprocess.Popen([args.prometheus, f"--config.file={cfg}",
-                                 f"--storage.tsdb.path={work}/prom", "--web.listen-address=127.0.0.1:19090"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(prom)
-        sl = subprocess.Popen([args.sightline, "serve", "--config", cfg, "--data-dir", f"{work}/sightline",
-                               "--listen", "127.0.0.1:19091"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(sl)
-        wait_http("http://127.0.0.1:19090/-/ready")
-        wait_http("http://127.0.0.1:19091/-/ready")
-        peers = {"prometheus": prom.pid, "sightline": sl.pid}
+        peers = start_peers(procs, args, work, cfg, cfg)
         # The rules read 5m rates: let 5 minutes of data build up first, or
         # the first evaluations are cheaper than the steady state.
         print(f"warming up {args.warmup}s + 300s of history, {args.series} series every {args.interval}...",
@@ -135,8 +110,7 @@ def main():
         time.sleep(args.warmup + 300)
         base = cpu_over(peers, args.duration)
         write_cfg(True)
-        for p in (prom, sl):
-            p.send_signal(signal.SIGHUP)
+        reload_all(peers)
         print(f"rules loaded ({args.rules}); warming up {args.warmup}s...", flush=True)
         time.sleep(args.warmup)
         loaded = cpu_over(peers, args.duration)
@@ -151,13 +125,7 @@ def main():
         print(f"(target: rules CPU ratio <= 0.5; {args.rules} rules, {args.series} series, "
               f"{args.interval} interval, {args.duration}s windows)")
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -12,41 +12,14 @@ Usage: bench/scrape_compare.py [--series 50000] [--targets 10] [--interval 1s]
 import argparse
 import os
 import shutil
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-def proc_cpu_seconds(pid):
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
-
-
-def proc_rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
-
-
-def wait_http(url, timeout=60):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=2).read()
-            return
-        except Exception:
-            time.sleep(0.3)
-    raise SystemExit(f"timed out waiting for {url}")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (ROOT, proc_cpu_seconds, proc_rss_bytes, start_fake_targets,  # noqa: E402
+                      start_peers, stop_all)
 
 
 def main():
@@ -64,34 +37,17 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="scrape-bench-")
-    base_port = 19100
-    per = args.series // args.targets
     procs = []
     try:
-        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "bench/fake_targets.py"),
-                                       "--base-port", str(base_port), "--targets", str(args.targets),
-                                       "--series-per-target", str(per)]))
-        targets = ", ".join(f"'127.0.0.1:{base_port + i}'" for i in range(args.targets))
+        targets = ", ".join(f"'{a}'" for a in start_fake_targets(procs, args.targets, args.series))
         cfg = os.path.join(work, "prometheus.yml")
         with open(cfg, "w") as f:
             f.write(f"global:\n  scrape_interval: {args.interval}\n  scrape_timeout: {args.interval}\n"
                     f"scrape_configs:\n  - job_name: bench\n    static_configs:\n      - targets: [{targets}]\n")
-        for i in range(args.targets):
-            wait_http(f"http://127.0.0.1:{base_port + i}/metrics")
-
-        prom = subprocess.Popen([args.prometheus, f"--config.file={cfg}",
-                                 f"--storage.tsdb.path={work}/prom", "--web.listen-address=127.0.0.1:19090"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(prom)
-        sl = subprocess.Popen([args.sightline, "serve", "--config", cfg, "--data-dir", f"{work}/sightline",
-                               "--listen", "127.0.0.1:19091"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(sl)
-        wait_http("http://127.0.0.1:19090/-/ready")
-        wait_http("http://127.0.0.1:19091/-/ready")
+        peers = start_peers(procs, args, work, cfg, cfg)
         print(f"warming up {args.warmup}s with {args.series} series every {args.interval}...", flush=True)
         time.sleep(args.warmup)
 
-        peers = {"prometheus": prom.pid, "sightline": sl.pid}
         cpu0 = {k: proc_cpu_seconds(p) for k, p in peers.items()}
         t0 = time.time()
         rss = {k: [] for k in peers}
@@ -117,13 +73,7 @@ def main():
         print(f"(targets: RSS <= 0.333, CPU <= 0.5; {args.series} series, {args.interval} interval, "
               f"{args.duration}s window)")
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

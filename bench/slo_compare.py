@@ -13,17 +13,14 @@ Usage: bench/slo_compare.py [--slos 100] [--series 50000] [--warmup 60] [--durat
 import argparse
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from rules_compare import cpu_over  # noqa: E402
-from scrape_compare import wait_http  # noqa: E402
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from benchlib import (ROOT, cpu_over, reload_all, start_fake_targets, start_peers,  # noqa: E402
+                      stop_all)
 
 
 def slo_specs(n):
@@ -57,7 +54,6 @@ def main():
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="slo-bench-")
-    base_port = 19100
     procs = []
     try:
         spec = os.path.join(work, "slos.yml")
@@ -71,10 +67,7 @@ def main():
             raise SystemExit(f"promtool rejects the generated rules:\n{check.stdout}{check.stderr}")
         print(check.stdout.strip().splitlines()[-1], flush=True)
 
-        procs.append(subprocess.Popen([sys.executable, os.path.join(ROOT, "bench/fake_targets.py"),
-                                       "--base-port", str(base_port), "--targets", str(args.targets),
-                                       "--series-per-target", str(args.series // args.targets)]))
-        targets = ", ".join(f"'127.0.0.1:{base_port + i}'" for i in range(args.targets))
+        targets = ", ".join(f"'{a}'" for a in start_fake_targets(procs, args.targets, args.series))
         prom_cfg = os.path.join(work, "prometheus.yml")
         sl_cfg = os.path.join(work, "sightline.yml")
 
@@ -87,24 +80,12 @@ def main():
                 f.write(head + ("slos: ['slos.yml']\n" if loaded else "") + scrape)
 
         write_cfgs(False)
-        for i in range(args.targets):
-            wait_http(f"http://127.0.0.1:{base_port + i}/metrics")
-        prom = subprocess.Popen([args.prometheus, f"--config.file={prom_cfg}",
-                                 f"--storage.tsdb.path={work}/prom", "--web.listen-address=127.0.0.1:19090"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(prom)
-        sl = subprocess.Popen([args.sightline, "serve", "--config", sl_cfg, "--data-dir", f"{work}/sightline",
-                               "--listen", "127.0.0.1:19091"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(sl)
-        wait_http("http://127.0.0.1:19090/-/ready")
-        wait_http("http://127.0.0.1:19091/-/ready")
-        peers = {"prometheus": prom.pid, "sightline": sl.pid}
+        peers = start_peers(procs, args, work, prom_cfg, sl_cfg)
         print(f"warming up {args.warmup}s + 300s of history...", flush=True)
         time.sleep(args.warmup + 300)
         base = cpu_over(peers, args.duration)
         write_cfgs(True)
-        for p in (prom, sl):
-            p.send_signal(signal.SIGHUP)
+        reload_all(peers)
         print(f"{args.slos} SLOs loaded; warming up {args.warmup}s...", flush=True)
         time.sleep(args.warmup)
         loaded = cpu_over(peers, args.duration)
@@ -117,13 +98,7 @@ def main():
         print(f"{'ratio s/p':12} {'':12} {'':10} {cost['sightline'] / max(cost['prometheus'], 1e-9):8.3f}")
         print(f"(target: <= 0.5; {args.slos} SLOs, {args.series} series, {args.duration}s windows)")
     finally:
-        for p in reversed(procs):
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
