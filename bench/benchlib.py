@@ -5,7 +5,9 @@ bench/fake_targets.py as their scrape targets) and stopping them again.
 Not a test and not a benchmark of its own: imported by the bench/*.py
 scripts, which are run on purpose (see each script's docstring).
 """
+import argparse
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -110,3 +112,18 @@ def reload_all(peers):
     """SIGHUP to every peer (both reload their configuration on it)."""
     for pid in peers.values():
         os.kill(pid, signal.SIGHUP)
+
+
+def peer_arguments(interval, warmup):
+    """The command line every side-by-side script takes: the workload
+    (`--series`, `--targets`, `--interval`), the windows (`--warmup`,
+    `--duration`) and the two binaries. Scripts add their own."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--series", type=int, default=50000)
+    ap.add_argument("--targets", type=int, default=10)
+    ap.add_argument("--interval", default=interval)
+    ap.add_argument("--warmup", type=int, default=warmup)
+    ap.add_argument("--duration", type=int, default=120)
+    ap.add_argument("--sightline", default=os.path.join(ROOT, "target/release/sightline"))
+    ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
+    return ap

@@ -11,7 +11,6 @@ and the ratio Sightline/Prometheus (target: <= 0.5). Not a test.
 Usage: bench/rules_compare.py [--series 50000] [--rules 1000] [--interval 15s]
                               [--warmup 60] [--duration 120]
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -20,7 +19,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ROOT, cpu_over, reload_all, start_fake_targets, start_peers,  # noqa: E402
+from benchlib import (cpu_over, peer_arguments, reload_all, start_fake_targets, start_peers,  # noqa: E402
                       stop_all)
 
 
@@ -71,15 +70,8 @@ def rule_file(n_rules, interval, per_group=20):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--series", type=int, default=50000)
-    ap.add_argument("--targets", type=int, default=10)
+    ap = peer_arguments(interval="15s", warmup=60)
     ap.add_argument("--rules", type=int, default=1000)
-    ap.add_argument("--interval", default="15s")
-    ap.add_argument("--warmup", type=int, default=60)
-    ap.add_argument("--duration", type=int, default=120)
-    ap.add_argument("--sightline", default=os.path.join(ROOT, "target/release/sightline"))
-    ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="rules-bench-")

@@ -9,7 +9,6 @@ Sightline/Prometheus. Not a test: run it on purpose.
 Usage: bench/scrape_compare.py [--series 50000] [--targets 10] [--interval 1s]
                                [--warmup 90] [--duration 120]
 """
-import argparse
 import os
 import shutil
 import statistics
@@ -18,19 +17,12 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ROOT, proc_cpu_seconds, proc_rss_bytes, start_fake_targets,  # noqa: E402
+from benchlib import (peer_arguments, proc_cpu_seconds, proc_rss_bytes, start_fake_targets,  # noqa: E402
                       start_peers, stop_all)
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--series", type=int, default=50000)
-    ap.add_argument("--targets", type=int, default=10)
-    ap.add_argument("--interval", default="1s")
-    ap.add_argument("--warmup", type=int, default=90)
-    ap.add_argument("--duration", type=int, default=120)
-    ap.add_argument("--sightline", default=os.path.join(ROOT, "target/release/sightline"))
-    ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
+    ap = peer_arguments(interval="1s", warmup=90)
     ap.add_argument("--timeline", action="store_true",
                     help="also print both RSS figures every 30 s of the window (head chunks pile up "
                          "with time at a 1 s interval, so short windows flatter whoever keeps them in RAM)")

@@ -10,7 +10,6 @@ the ratio Sightline/Prometheus (target: <= 0.5). Not a test.
 
 Usage: bench/slo_compare.py [--slos 100] [--series 50000] [--warmup 60] [--duration 120]
 """
-import argparse
 import os
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from benchlib import (ROOT, cpu_over, reload_all, start_fake_targets, start_peers,  # noqa: E402
+from benchlib import (cpu_over, peer_arguments, reload_all, start_fake_targets, start_peers,  # noqa: E402
                       stop_all)
 
 
@@ -42,15 +41,8 @@ def slo_specs(n):
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = peer_arguments(interval="15s", warmup=60)
     ap.add_argument("--slos", type=int, default=100)
-    ap.add_argument("--series", type=int, default=50000)
-    ap.add_argument("--targets", type=int, default=10)
-    ap.add_argument("--interval", default="15s")
-    ap.add_argument("--warmup", type=int, default=60)
-    ap.add_argument("--duration", type=int, default=120)
-    ap.add_argument("--sightline", default=os.path.join(ROOT, "target/release/sightline"))
-    ap.add_argument("--prometheus", default=shutil.which("prometheus") or "/usr/bin/prometheus")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="slo-bench-")
