@@ -253,6 +253,49 @@ pub fn write(req: &DecodedWrite, store: &dyn MetricAppender) -> WriteOutcome {
     out
 }
 
+/// What a sample the store refuses does to the rest of a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum OnReject {
+    /// Remote write 1.0: the request fails as a whole.
+    Abort,
+    /// Remote write 2.0: refusals the receiver counts (out of order, too
+    /// old, duplicates) are reported and the other samples go in; anything
+    /// else still fails the request.
+    Continue,
+}
+
+/// Appends one series' samples. Returns the series' reference for its
+/// exemplars, or `None` when the request must stop here.
+fn append_samples(
+    app: &mut dyn Appender,
+    labels: &Labels,
+    samples: impl Iterator<Item = (i64, f64)>,
+    on_reject: OnReject,
+    out: &mut WriteOutcome,
+) -> Option<SeriesRef> {
+    let mut r: SeriesRef = 0;
+    for (t, v) in samples {
+        match app.append(r, labels, t, v) {
+            Ok(nr) => {
+                r = nr;
+                out.samples_appended += 1;
+            }
+            Err(e) => {
+                let kind = e.kind();
+                let msg = format!("{} for series {labels} at {t}", e.message());
+                let e = Error::Storage(sightline_core::Error::new(kind, msg));
+                if out.count_rejected(kind) && on_reject == OnReject::Continue {
+                    out.fail(e, false);
+                } else {
+                    out.fail(e, true);
+                    return None;
+                }
+            }
+        }
+    }
+    Some(r)
+}
+
 fn append_v1(req: &v1::WriteRequest, app: &mut dyn Appender, out: &mut WriteOutcome) {
     for ts in &req.timeseries {
         let labels = match series_labels(ts.labels.iter().map(|l| (&*l.name, &*l.value))) {
@@ -263,24 +306,10 @@ fn append_v1(req: &v1::WriteRequest, app: &mut dyn Appender, out: &mut WriteOutc
                 return;
             }
         };
-        let mut r: SeriesRef = 0;
-        for s in &ts.samples {
-            match app.append(r, &labels, s.timestamp, s.value) {
-                Ok(nr) => {
-                    r = nr;
-                    out.samples_appended += 1;
-                }
-                Err(e) => {
-                    out.count_rejected(e.kind());
-                    let e = Error::Storage(sightline_core::Error::new(
-                        e.kind(),
-                        format!("{} for series {labels} at {}", e.message(), s.timestamp),
-                    ));
-                    out.fail(e, true);
-                    return;
-                }
-            }
-        }
+        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        let Some(r) = append_samples(app, &labels, samples, OnReject::Abort, out) else {
+            return;
+        };
         for e in &ts.exemplars {
             let pairs = e.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
             append_exemplar(app, r, &labels, pairs, e.value, e.timestamp, out);
@@ -303,26 +332,10 @@ fn append_v2(req: &v2::Request, app: &mut dyn Appender, out: &mut WriteOutcome) 
                 continue;
             }
         };
-        let mut r: SeriesRef = 0;
-        for s in &ts.samples {
-            match app.append(r, &labels, s.timestamp, s.value) {
-                Ok(nr) => {
-                    r = nr;
-                    out.samples_appended += 1;
-                }
-                Err(e) => {
-                    let kind = e.kind();
-                    let msg = format!("{} for series {labels} at {}", e.message(), s.timestamp);
-                    let e = Error::Storage(sightline_core::Error::new(kind, msg));
-                    if out.count_rejected(kind) {
-                        out.fail(e, false);
-                    } else {
-                        out.fail(e, true);
-                        return;
-                    }
-                }
-            }
-        }
+        let samples = ts.samples.iter().map(|s| (s.timestamp, s.value));
+        let Some(r) = append_samples(app, &labels, samples, OnReject::Continue, out) else {
+            return;
+        };
         for e in &ts.exemplars {
             match resolve_refs(sym, &e.labels_refs) {
                 Ok(pairs) => {
