@@ -293,100 +293,41 @@ mod tests {
     fn dedup_decisions() {
         let hour = Duration::from_secs(3600);
         let now = t(1000);
+        // needs_update with the alert sets written as fingerprint lists.
+        let due = |logged, firing: &[u64], resolved: &[u64], send_resolved, repeat, now| {
+            needs_update(
+                logged,
+                &set(firing),
+                &set(resolved),
+                send_resolved,
+                repeat,
+                now,
+            )
+        };
         // Nothing logged yet: only firing alerts are worth a notification.
-        assert!(needs_update(None, &set(&[1]), &set(&[]), true, hour, now));
-        assert!(!needs_update(None, &set(&[]), &set(&[2]), true, hour, now));
+        assert!(due(None, &[1], &[], true, hour, now));
+        assert!(!due(None, &[], &[2], true, hour, now));
         let e = entry(&[1, 2], &[], 900);
         // Same or fewer firing alerts, nothing resolved: wait for repeat_interval.
-        assert!(!needs_update(
-            Some(&e),
-            &set(&[1, 2]),
-            &set(&[]),
-            true,
-            hour,
-            now
-        ));
-        assert!(!needs_update(
-            Some(&e),
-            &set(&[1]),
-            &set(&[]),
-            false,
-            hour,
-            now
-        ));
+        assert!(!due(Some(&e), &[1, 2], &[], true, hour, now));
+        assert!(!due(Some(&e), &[1], &[], false, hour, now));
         // A new firing alert.
-        assert!(needs_update(
-            Some(&e),
-            &set(&[1, 3]),
-            &set(&[]),
-            false,
-            hour,
-            now
-        ));
+        assert!(due(Some(&e), &[1, 3], &[], false, hour, now));
         // One resolved: only with send_resolved.
-        assert!(needs_update(
-            Some(&e),
-            &set(&[1]),
-            &set(&[2]),
-            true,
-            hour,
-            now
-        ));
-        assert!(!needs_update(
-            Some(&e),
-            &set(&[1]),
-            &set(&[2]),
-            false,
-            hour,
-            now
-        ));
+        assert!(due(Some(&e), &[1], &[2], true, hour, now));
+        assert!(!due(Some(&e), &[1], &[2], false, hour, now));
         // All resolved: always, so the log forgets the firing ones.
-        assert!(needs_update(
-            Some(&e),
-            &set(&[]),
-            &set(&[1, 2]),
-            false,
-            hour,
-            now
-        ));
+        assert!(due(Some(&e), &[], &[1, 2], false, hour, now));
         // Nothing firing before or now: nothing to say.
         let empty = entry(&[], &[1, 2], 900);
-        assert!(!needs_update(
-            Some(&empty),
-            &set(&[]),
-            &set(&[3]),
-            true,
-            hour,
-            now
-        ));
+        assert!(!due(Some(&empty), &[], &[3], true, hour, now));
         // repeat_interval: logged at 900, repeat 100 s: due strictly after 1000.
         let short = Duration::from_secs(100);
-        assert!(!needs_update(
-            Some(&e),
-            &set(&[1, 2]),
-            &set(&[]),
-            true,
-            short,
-            t(1000)
-        ));
-        assert!(needs_update(
-            Some(&e),
-            &set(&[1, 2]),
-            &set(&[]),
-            true,
-            short,
-            t(1001)
-        ));
+        assert!(!due(Some(&e), &[1, 2], &[], true, short, t(1000)));
+        assert!(due(Some(&e), &[1, 2], &[], true, short, t(1001)));
         // Already-reported resolved alerts do not count again.
         let r = entry(&[1], &[2], 900);
-        assert!(!needs_update(
-            Some(&r),
-            &set(&[1]),
-            &set(&[2]),
-            true,
-            hour,
-            now
-        ));
+        assert!(!due(Some(&r), &[1], &[2], true, hour, now));
     }
 
     fn key(g: &str) -> NflogKey {

@@ -11,6 +11,7 @@ use tokio::sync::mpsc;
 
 use super::*;
 use crate::history::Outcome;
+use crate::notify::peer::PeerAm;
 
 /// Answers the first `failures` requests with 503, later ones with 200, and
 /// passes each request body on.
@@ -154,68 +155,72 @@ receivers:
     am.shutdown().unwrap();
 }
 
-const PEER: &str = "/usr/bin/prometheus-alertmanager";
+/// Routes every alert to one webhook, flushing fast enough for a test.
+fn hook_config(url: &str) -> String {
+    format!(
+        r#"
+route:
+  receiver: hook
+  group_wait: 1s
+  group_interval: 2s
+  repeat_interval: 1h
+receivers:
+- name: hook
+  webhook_configs:
+  - url: {url}
+"#
+    )
+}
 
-/// A real Alertmanager 0.25, killed on drop.
-struct Peer {
-    child: std::process::Child,
-    base: String,
+/// A real Alertmanager and ours, each sending to its own webhook server.
+struct Both {
+    peer: PeerAm,
+    ours: Arc<Alertmanager>,
+    http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_peer(config: &str) -> Option<Peer> {
-    if !std::path::Path::new(PEER).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{PEER} is required in CI"
-        );
-        eprintln!("skipping: {PEER} not installed");
-        return None;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("am.yml"), config).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = std::process::Command::new(PEER)
-        .arg(format!(
-            "--config.file={}",
-            dir.path().join("am.yml").display()
-        ))
-        .arg(format!(
-            "--storage.path={}",
-            dir.path().join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--cluster.listen-address=")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
+impl Both {
+    /// `None` when the peer is skipped (see [`crate::notify::peer::start`]).
+    async fn start(name: &str, peer_url: &str, our_url: &str) -> Option<Both> {
+        let peer = crate::notify::peer::start(name, &hook_config(peer_url)).await?;
+        let dir = tempfile::tempdir().unwrap();
+        let ours = Alertmanager::start(
+            Config::load_str(&hook_config(our_url), "alertmanager.yml").unwrap(),
+            AlertmanagerOptions::new(dir.path()),
+        )
         .unwrap();
-    let peer = Peer {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        _dir: dir,
-    };
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    for _ in 0..100 {
-        if let Ok(r) = reqwest::get(format!("{}/-/ready", peer.base)).await {
-            if r.status().is_success() {
-                return Some(peer);
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        Some(Both {
+            peer,
+            ours,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        })
     }
-    panic!("alertmanager did not become ready");
+
+    /// Posts alert `name`, started at `t0` and ending at `ends_at`, to ours
+    /// and then to the peer.
+    async fn post(
+        &self,
+        name: &str,
+        t0: chrono::DateTime<chrono::Utc>,
+        ends_at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let body = serde_json::json!([{
+            "labels": {"alertname": name},
+            "startsAt": api_time::format(&t0),
+            "endsAt": api_time::format(&ends_at),
+        }]);
+        let parsed: Vec<PostableAlert> = serde_json::from_value(body.clone()).unwrap();
+        self.ours.put_alerts(parsed).unwrap();
+        let r = self
+            .http
+            .post(format!("{}/api/v2/alerts", self.peer.base))
+            .json(&body)
+            .send()
+            .await;
+        assert!(r.unwrap().status().is_success());
+    }
 }
 
 /// The webhook payloads received so far, without `externalURL`.
@@ -258,48 +263,11 @@ fn summarize(payloads: &[serde_json::Value]) -> Vec<Vec<String>> {
 async fn notifications_match_real_alertmanager() {
     let (peer_url, mut peer_rx) = webhook_server(0).await;
     let (our_url, mut our_rx) = webhook_server(0).await;
-    let config = |url: &str| {
-        format!(
-            r#"
-route:
-  receiver: hook
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-- name: hook
-  webhook_configs:
-  - url: {url}
-"#
-        )
-    };
-    let Some(peer) = start_peer(&config(&peer_url)).await else {
+    let Some(both) = Both::start("e2e-notify", &peer_url, &our_url).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = Alertmanager::start(
-        Config::load_str(&config(&our_url), "alertmanager.yml").unwrap(),
-        AlertmanagerOptions::new(dir.path()),
-    )
-    .unwrap();
-    let http = reqwest::Client::new();
     let t0 = chrono::Utc::now();
-    let post = |name: &str, ends_at: chrono::DateTime<chrono::Utc>| {
-        let body = serde_json::json!([{
-            "labels": {"alertname": name},
-            "startsAt": api_time::format(&t0),
-            "endsAt": api_time::format(&ends_at),
-        }]);
-        let parsed: Vec<PostableAlert> = serde_json::from_value(body.clone()).unwrap();
-        ours.put_alerts(parsed).unwrap();
-        let req = http
-            .post(format!("{}/api/v2/alerts", peer.base))
-            .json(&body)
-            .send();
-        async move {
-            assert!(req.await.unwrap().status().is_success());
-        }
-    };
+    let post = |name: &'static str, ends_at| both.post(name, t0, ends_at);
     let later = t0 + chrono::Duration::hours(1);
     // A at 0 (group flushes at 1), B at 1.5 (joins; flush at 3), A resolved
     // at 4 (flush at 5 reports it), nothing new by 7.
@@ -326,7 +294,7 @@ receivers:
     // key, common labels, ...), but for the external URL, which names the
     // peer's own host and port.
     assert_eq!(mine_full, theirs_full);
-    ours.shutdown().unwrap();
+    both.ours.shutdown().unwrap();
 }
 
 /// A receiver that is down when an alert fires and resolves, then comes
@@ -336,48 +304,11 @@ async fn receiver_outage_matches_real_alertmanager() {
     let back = std::time::Instant::now() + Duration::from_secs(4);
     let (peer_url, mut peer_rx) = webhook_server_with(0, Some(back)).await;
     let (our_url, mut our_rx) = webhook_server_with(0, Some(back)).await;
-    let config = |url: &str| {
-        format!(
-            r#"
-route:
-  receiver: hook
-  group_wait: 1s
-  group_interval: 2s
-  repeat_interval: 1h
-receivers:
-- name: hook
-  webhook_configs:
-  - url: {url}
-"#
-        )
-    };
-    let Some(peer) = start_peer(&config(&peer_url)).await else {
+    let Some(both) = Both::start("e2e-outage", &peer_url, &our_url).await else {
         return;
     };
-    let dir = tempfile::tempdir().unwrap();
-    let ours = Alertmanager::start(
-        Config::load_str(&config(&our_url), "alertmanager.yml").unwrap(),
-        AlertmanagerOptions::new(dir.path()),
-    )
-    .unwrap();
-    let http = reqwest::Client::new();
     let t0 = chrono::Utc::now();
-    let post = |ends_at: chrono::DateTime<chrono::Utc>| {
-        let body = serde_json::json!([{
-            "labels": {"alertname": "A"},
-            "startsAt": api_time::format(&t0),
-            "endsAt": api_time::format(&ends_at),
-        }]);
-        let parsed: Vec<PostableAlert> = serde_json::from_value(body.clone()).unwrap();
-        ours.put_alerts(parsed).unwrap();
-        let req = http
-            .post(format!("{}/api/v2/alerts", peer.base))
-            .json(&body)
-            .send();
-        async move {
-            assert!(req.await.unwrap().status().is_success());
-        }
-    };
+    let post = |ends_at| both.post("A", t0, ends_at);
     // Fires at 0 (first flush at 1 fails and is retried), resolves at 2;
     // the receiver is back at 4.
     post(t0 + chrono::Duration::hours(1)).await;
@@ -395,5 +326,5 @@ receivers:
         "the peer did not behave as computed by hand"
     );
     assert_eq!(mine, theirs);
-    ours.shutdown().unwrap();
+    both.ours.shutdown().unwrap();
 }

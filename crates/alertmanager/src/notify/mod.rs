@@ -28,7 +28,7 @@ pub mod webhook;
 pub mod wechat;
 
 #[cfg(test)]
-mod peer;
+pub(crate) mod peer;
 #[cfg(test)]
 mod testserver;
 
@@ -129,6 +129,19 @@ pub(crate) fn render(
     templates
         .execute_text_value(text, data)
         .map_err(|e| NotifyError::permanent(format!("rendering {field}: {e}")))
+}
+
+/// A secret given inline or as a `*_file` (the inline value wins, as in
+/// Alertmanager); `None` when neither is set.
+pub(crate) fn secret_or_file(
+    inline: &Option<crate::config::receiver::Secret>,
+    file: &Option<String>,
+) -> Result<Option<String>, NotifyError> {
+    match (inline, file) {
+        (Some(s), _) => Ok(Some(s.expose().to_owned())),
+        (None, Some(f)) => read_secret_file(f).map(Some),
+        (None, None) => Ok(None),
+    }
 }
 
 /// Reads a `*_file` secret as Prometheus does: whole file, surrounding

@@ -123,12 +123,20 @@ pub async fn capture(srv: &mut TestServer) -> Captured {
 
 #[cfg(test)]
 mod tests {
+    //! Each test states its receivers (YAML written for a capture server's
+    //! URL), the alerts, and what must agree; [`peer_run`] and [`our_run`]
+    //! send the same alerts through the peer and through us.
+
     use super::*;
     use crate::alert::{Alert, LabelSet};
     use crate::config::receiver::{GlobalConfig, Receiver};
     use crate::notify::{build_integrations, NotifyContext};
     use crate::template::Templates;
+    use std::collections::BTreeMap;
     use std::sync::Arc;
+
+    /// Receivers YAML (a list of one receiver) for a capture server's URL.
+    type Receivers<'a> = &'a dyn Fn(&str) -> String;
 
     fn ls(pairs: &[(&str, &str)]) -> LabelSet {
         pairs
@@ -153,9 +161,11 @@ mod tests {
         }
     }
 
-    /// Slack and PagerDuty through the peer and through us: the same keys,
-    /// and the same values wherever the value does not come from a default
-    /// template (our default texts are our own).
+    /// Our side of `posted(inst, None)`: firing for a while yet.
+    fn firing(inst: &str) -> Alert {
+        our_alert(inst, Utc::now() + chrono::Duration::minutes(5))
+    }
+
     /// The context the peer gives a group of `PeerTest` alerts under its root route.
     fn peer_ctx(receiver: &str) -> NotifyContext {
         NotifyContext {
@@ -174,9 +184,106 @@ mod tests {
         )
     }
 
+    /// A capture server answering `reply` (or `ok`) to every request.
+    async fn capture_server(reply: Option<&str>) -> TestServer {
+        let srv = TestServer::start().await;
+        if let Some(r) = reply {
+            *srv.body.lock().unwrap() = r.into();
+        }
+        srv
+    }
+
+    /// Starts a capture server and the peer routing everything to
+    /// `receiver`, and posts `alerts` to the peer. The peer must live until
+    /// its requests are captured, so it is returned too; `None` when the
+    /// peer is skipped (see [`start`]).
+    async fn peer_run(
+        name: &str,
+        receiver: &str,
+        receivers: Receivers<'_>,
+        reply: Option<&str>,
+        alerts: Value,
+    ) -> Option<(PeerAm, TestServer)> {
+        let srv = capture_server(reply).await;
+        let peer = start(name, &am_config(receiver, &receivers(&srv.url))).await?;
+        peer.post(&alerts).await;
+        Some((peer, srv))
+    }
+
+    /// Our integrations for the same receivers, each notified of `alerts`
+    /// in the peer's context; returns the requests sent, `per_notify` for
+    /// each integration, in integration order.
+    async fn our_run(
+        receiver: &str,
+        receivers: Receivers<'_>,
+        reply: Option<&str>,
+        alerts: &[Alert],
+        per_notify: usize,
+    ) -> Vec<Captured> {
+        let mut srv = capture_server(reply).await;
+        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&srv.url)).unwrap();
+        let ns = build_integrations(
+            &recv[0],
+            &GlobalConfig::default(),
+            Arc::new(Templates::default()),
+        )
+        .unwrap();
+        let ctx = peer_ctx(receiver);
+        let mut out = Vec::new();
+        for n in &ns {
+            n.notify(&ctx, alerts).await.unwrap();
+            for _ in 0..per_notify {
+                out.push(capture(&mut srv).await);
+            }
+        }
+        out
+    }
+
+    /// Requests captured until `n` distinct keys were seen; the first
+    /// request of each key is kept.
+    async fn collect(
+        srv: &mut TestServer,
+        n: usize,
+        key: fn(&Captured) -> String,
+    ) -> BTreeMap<String, Captured> {
+        let mut out = BTreeMap::new();
+        while out.len() < n {
+            let r = capture(srv).await;
+            out.entry(key(&r)).or_insert(r);
+        }
+        out
+    }
+
+    /// Our requests by key.
+    fn by_key(reqs: Vec<Captured>, key: fn(&Captured) -> String) -> BTreeMap<String, Captured> {
+        reqs.into_iter().map(|r| (key(&r), r)).collect()
+    }
+
+    fn path(r: &Captured) -> String {
+        r.path.clone()
+    }
+
+    /// `/tg/bot123:abc/sendMessage` -> `tg`.
+    fn first_segment(r: &Captured) -> String {
+        r.path.split('/').nth(1).unwrap_or("").to_owned()
+    }
+
+    /// The whole JSON bodies agree.
+    fn assert_same_body(theirs: &Captured, ours: &Captured) {
+        assert_eq!(
+            theirs.json(),
+            ours.json(),
+            "theirs {:#}\nours {:#}",
+            theirs.json(),
+            ours.json()
+        );
+    }
+
+    /// Slack and PagerDuty through the peer and through us: the same keys,
+    /// and the same values wherever the value does not come from a default
+    /// template (our default texts are our own).
     #[tokio::test]
     async fn slack_and_pagerduty_match_real_alertmanager() {
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  slack_configs:\n  - api_url: '{url}/slack'\n    channel: '#ops'\n    send_resolved: true\n\
@@ -188,43 +295,19 @@ mod tests {
                  \x20 pagerduty_configs:\n  - routing_key: rk\n    url: '{url}/pd'\n    severity: warning\n    class: '{{{{ .Status }}}}'\n"
             )
         };
-        let cfg = am_config("team", &receivers(&theirs_srv.url));
-        let Some(peer) = start("slackpd", &cfg).await else {
+        let resolved_end = Utc::now() - chrono::Duration::seconds(30);
+        let posted_alerts =
+            serde_json::json!([posted("a:1", None), posted("b:2", Some(resolved_end))]);
+        let Some((_peer, mut srv)) =
+            peer_run("slackpd", "team", &receivers, None, posted_alerts).await
+        else {
             return;
         };
-        let resolved_end = Utc::now() - chrono::Duration::seconds(30);
-        peer.post(&serde_json::json!([
-            posted("a:1", None),
-            posted("b:2", Some(resolved_end))
-        ]))
-        .await;
-        let mut theirs = std::collections::BTreeMap::new();
-        for _ in 0..2 {
-            let r = capture(&mut theirs_srv).await;
-            theirs.insert(r.path.clone(), r.json());
-        }
+        let theirs = collect(&mut srv, 2, path).await;
+        let alerts = [firing("a:1"), our_alert("b:2", resolved_end)];
+        let ours = by_key(our_run("team", &receivers, None, &alerts, 1).await, path);
 
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        let ctx = peer_ctx("team");
-        let alerts = vec![
-            our_alert("a:1", Utc::now() + chrono::Duration::minutes(5)),
-            our_alert("b:2", resolved_end),
-        ];
-        let mut ours = std::collections::BTreeMap::new();
-        for n in &ns {
-            n.notify(&ctx, &alerts).await.unwrap();
-            let r = capture(&mut ours_srv).await;
-            ours.insert(r.path.clone(), r.json());
-        }
-
-        let (ts, os) = (&theirs["/slack"], &ours["/slack"]);
+        let (ts, os) = (&theirs["/slack"].json(), &ours["/slack"].json());
         assert_eq!(keys(ts), keys(os), "theirs {ts:#}\nours {os:#}");
         for k in ["channel", "icon_emoji", "link_names"] {
             assert_eq!(ts[k], os[k], "slack {k}: theirs {ts:#}\nours {os:#}");
@@ -249,7 +332,7 @@ mod tests {
             );
         }
 
-        let (tp, op) = (&theirs["/pd"], &ours["/pd"]);
+        let (tp, op) = (&theirs["/pd"].json(), &ours["/pd"].json());
         assert_eq!(keys(tp), keys(op), "theirs {tp:#}\nours {op:#}");
         for k in ["routing_key", "dedup_key", "event_action"] {
             assert_eq!(tp[k], op[k], "pagerduty {k}");
@@ -277,7 +360,6 @@ mod tests {
     /// template.
     #[tokio::test]
     async fn chat_receivers_match_real_alertmanager() {
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  discord_configs:\n  - webhook_url: '{url}/discord'\n\
@@ -287,41 +369,21 @@ mod tests {
                  \x20   http_config: {{authorization: {{credentials: tok}}}}\n"
             )
         };
-        let cfg = am_config("team", &receivers(&theirs_srv.url));
-        let Some(peer) = start("chat", &cfg).await else {
+        let posted_alerts = serde_json::json!([posted("a:1", None)]);
+        let Some((_peer, mut srv)) =
+            peer_run("chat", "team", &receivers, None, posted_alerts).await
+        else {
             return;
         };
-        peer.post(&serde_json::json!([posted("a:1", None)])).await;
-        let mut theirs = std::collections::BTreeMap::new();
-        while theirs.len() < 3 {
-            let r = capture(&mut theirs_srv).await;
-            let key = r.path.split('/').nth(1).unwrap_or("").to_owned();
-            theirs
-                .entry(key)
-                .or_insert((r.path.clone(), r.headers.clone(), r.json()));
-        }
+        let theirs = collect(&mut srv, 3, first_segment).await;
+        let ours = by_key(
+            our_run("team", &receivers, None, &[firing("a:1")], 1).await,
+            first_segment,
+        );
 
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        let ctx = peer_ctx("team");
-        let alerts = vec![our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))];
-        let mut ours = std::collections::BTreeMap::new();
-        for n in &ns {
-            n.notify(&ctx, &alerts).await.unwrap();
-            let r = capture(&mut ours_srv).await;
-            let key = r.path.split('/').nth(1).unwrap_or("").to_owned();
-            ours.insert(key, (r.path.clone(), r.headers.clone(), r.json()));
-        }
-
-        let (tp, _, td) = &theirs["discord"];
-        let (op, _, od) = &ours["discord"];
-        assert_eq!(tp, op);
+        let (t, o) = (&theirs["discord"], &ours["discord"]);
+        let (td, od) = (&t.json(), &o.json());
+        assert_eq!(t.path, o.path);
         assert_eq!(keys(td), keys(od), "theirs {td:#}\nours {od:#}");
         assert_eq!(
             keys(&td["embeds"][0]),
@@ -331,23 +393,20 @@ mod tests {
         assert_eq!(td["embeds"][0]["color"], od["embeds"][0]["color"]);
         assert_eq!(td["embeds"][0]["title"], od["embeds"][0]["title"]);
 
-        let (tp, _, tt) = &theirs["tg"];
-        let (op, _, ot) = &ours["tg"];
-        assert_eq!(tp, op);
-        assert_eq!(tt, ot, "theirs {tt:#}\nours {ot:#}");
+        let (t, o) = (&theirs["tg"], &ours["tg"]);
+        assert_eq!(t.path, o.path);
+        assert_same_body(t, o);
 
-        let (tp, th, tw) = &theirs["webex"];
-        let (op, oh, ow) = &ours["webex"];
-        assert_eq!(tp, op);
-        assert_eq!(th["authorization"], oh["authorization"]);
-        assert_eq!(tw, ow, "theirs {tw:#}\nours {ow:#}");
+        let (t, o) = (&theirs["webex"], &ours["webex"]);
+        assert_eq!(t.path, o.path);
+        assert_eq!(t.headers["authorization"], o.headers["authorization"]);
+        assert_same_body(t, o);
     }
 
     /// OpsGenie's create request through the peer and through us, with
     /// every text set in the config so that the whole body must agree.
     #[tokio::test]
     async fn opsgenie_matches_real_alertmanager() {
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  opsgenie_configs:\n  - api_key: k1\n    api_url: '{url}/'\n\
@@ -357,30 +416,14 @@ mod tests {
                  \x20   responders: [{{name: 't1,t2', type: teams}}, {{id: abc, type: Schedule}}]\n"
             )
         };
-        let cfg = am_config("team", &receivers(&theirs_srv.url));
-        let Some(peer) = start("opsgenie", &cfg).await else {
+        let posted_alerts = serde_json::json!([posted("a:1", None)]);
+        let Some((_peer, mut srv)) =
+            peer_run("opsgenie", "team", &receivers, None, posted_alerts).await
+        else {
             return;
         };
-        peer.post(&serde_json::json!([posted("a:1", None)])).await;
-        let theirs = capture(&mut theirs_srv).await;
-
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        let ctx = peer_ctx("team");
-        ns[0]
-            .notify(
-                &ctx,
-                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
-            )
-            .await
-            .unwrap();
-        let ours = capture(&mut ours_srv).await;
+        let theirs = capture(&mut srv).await;
+        let ours = &our_run("team", &receivers, None, &[firing("a:1")], 1).await[0];
         assert_eq!(
             (theirs.method.as_str(), theirs.path.as_str()),
             (ours.method.as_str(), ours.path.as_str())
@@ -389,13 +432,7 @@ mod tests {
             theirs.headers["authorization"],
             ours.headers["authorization"]
         );
-        assert_eq!(
-            theirs.json(),
-            ours.json(),
-            "theirs {:#}\nours {:#}",
-            theirs.json(),
-            ours.json()
-        );
+        assert_same_body(&theirs, ours);
     }
 
     /// Long texts are cut where and how the peer cuts them (Slack titles,
@@ -403,7 +440,6 @@ mod tests {
     #[tokio::test]
     async fn truncation_matches_real_alertmanager() {
         let long: String = "é".repeat(700) + &"x".repeat(700);
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  slack_configs:\n  - api_url: '{url}/slack'\n    title: '{{{{ .CommonAnnotations.long }}}}'\n\
@@ -411,48 +447,27 @@ mod tests {
                  \x20 opsgenie_configs:\n  - api_key: k\n    api_url: '{url}/'\n    message: '{{{{ .CommonAnnotations.long }}}}'\n"
             )
         };
-        let cfg = am_config("team", &receivers(&theirs_srv.url));
-        let Some(peer) = start("truncate", &cfg).await else {
-            return;
-        };
         let mut a = posted("a:1", None);
         a["annotations"]["long"] = Value::String(long.clone());
-        peer.post(&Value::Array(vec![a])).await;
-        let mut theirs = std::collections::BTreeMap::new();
-        while theirs.len() < 3 {
-            let r = capture(&mut theirs_srv).await;
-            theirs.insert(r.path.clone(), r.json());
-        }
-
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        let ctx = peer_ctx("team");
-        let mut alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
+        let Some((_peer, mut srv)) =
+            peer_run("truncate", "team", &receivers, None, Value::Array(vec![a])).await
+        else {
+            return;
+        };
+        let theirs = collect(&mut srv, 3, path).await;
+        let mut alert = firing("a:1");
         alert.annotations.insert("long".into(), long);
-        let mut ours = std::collections::BTreeMap::new();
-        for n in &ns {
-            n.notify(&ctx, std::slice::from_ref(&alert)).await.unwrap();
-            let r = capture(&mut ours_srv).await;
-            ours.insert(r.path.clone(), r.json());
+        let ours = by_key(our_run("team", &receivers, None, &[alert], 1).await, path);
+        let at = |m: &BTreeMap<String, Captured>, p: &str, ptr: &str| {
+            m[p].json().pointer(ptr).cloned().unwrap_or(Value::Null)
+        };
+        for (p, ptr) in [
+            ("/slack", "/attachments/0/title"),
+            ("/pd", "/payload/summary"),
+            ("/v2/alerts", "/message"),
+        ] {
+            assert_eq!(at(&theirs, p, ptr), at(&ours, p, ptr), "{p} {ptr}");
         }
-        assert_eq!(
-            theirs["/slack"]["attachments"][0]["title"],
-            ours["/slack"]["attachments"][0]["title"]
-        );
-        assert_eq!(
-            theirs["/pd"]["payload"]["summary"],
-            ours["/pd"]["payload"]["summary"]
-        );
-        assert_eq!(
-            theirs["/v2/alerts"]["message"],
-            ours["/v2/alerts"]["message"]
-        );
     }
 
     /// Template semantics checked against the peer: each case is the
@@ -498,7 +513,6 @@ mod tests {
             "{{ range .Alerts }}{{ range .Labels.SortedPairs }}{{ .Name }}:{{ .Value }} {{ end }}{{ end }}",
             "{{ .Status | title }} {{ len .CommonAnnotations }} {{ .CommonAnnotations.summary | toUpper }}",
         ];
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             let mut y = String::from("- name: 'team.a'\n  slack_configs:\n");
             for (i, c) in cases.iter().enumerate() {
@@ -509,48 +523,32 @@ mod tests {
             }
             y
         };
-        let cfg = format!(
-            "route:\n  receiver: 'team.a'\n  group_by: ['alertname']\n  group_wait: 1s\n  group_interval: 1m\nreceivers:\n{}",
-            receivers(&theirs_srv.url)
-        );
-        let Some(peer) = start("templates", &cfg).await else {
+        let posted_alerts = serde_json::json!([posted("a:1", None)]);
+        let Some((_peer, mut srv)) =
+            peer_run("templates", "team.a", &receivers, None, posted_alerts).await
+        else {
             return;
         };
-        peer.post(&serde_json::json!([posted("a:1", None)])).await;
-        let mut theirs = std::collections::BTreeMap::new();
+        let mut theirs = BTreeMap::new();
         while theirs.len() < cases.len() {
             // A case Go cannot run sends nothing; stop waiting after a while.
             let wait = std::time::Duration::from_secs(10);
-            let Ok(Some(r)) = tokio::time::timeout(wait, theirs_srv.requests.recv()).await else {
+            let Ok(Some(r)) = tokio::time::timeout(wait, srv.requests.recv()).await else {
                 break;
             };
             theirs.insert(r.path.clone(), r.json()["attachments"][0]["text"].clone());
         }
 
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        let ctx = peer_ctx("team.a");
-        let alert = our_alert("a:1", Utc::now() + chrono::Duration::minutes(5));
+        let ours = our_run("team.a", &receivers, None, &[firing("a:1")], 1).await;
         let mut failures = Vec::new();
-        for (i, n) in ns.iter().enumerate() {
-            n.notify(&ctx, std::slice::from_ref(&alert)).await.unwrap();
-            let r = capture(&mut ours_srv).await;
+        for (case, r) in cases.iter().zip(&ours) {
             let ours = r.json()["attachments"][0]["text"].clone();
             let Some(t) = theirs.get(&r.path) else {
-                failures.push(format!(
-                    "{}\n  theirs: nothing sent\n  ours   {ours}",
-                    cases[i]
-                ));
+                failures.push(format!("{case}\n  theirs: nothing sent\n  ours   {ours}"));
                 continue;
             };
             if *t != ours {
-                failures.push(format!("{}\n  theirs {t}\n  ours   {ours}", cases[i]));
+                failures.push(format!("{case}\n  theirs {t}\n  ours   {ours}"));
             }
         }
         assert!(failures.is_empty(), "{}", failures.join("\n"));
@@ -560,7 +558,6 @@ mod tests {
     /// the config so that the whole body must agree.
     #[tokio::test]
     async fn victorops_matches_real_alertmanager() {
-        let mut theirs_srv = TestServer::start().await;
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  victorops_configs:\n  - api_key: k1\n    api_url: '{url}/alert/'\n\
@@ -569,90 +566,43 @@ mod tests {
                  \x20   monitoring_tool: mt\n    custom_fields: {{team: '{{{{ .Status }}}}'}}\n"
             )
         };
-        let Some(peer) = start("victorops", &am_config("team", &receivers(&theirs_srv.url))).await
+        let posted_alerts = serde_json::json!([posted("a:1", None)]);
+        let Some((_peer, mut srv)) =
+            peer_run("victorops", "team", &receivers, None, posted_alerts).await
         else {
             return;
         };
-        peer.post(&serde_json::json!([posted("a:1", None)])).await;
-        let theirs = capture(&mut theirs_srv).await;
-
-        let mut ours_srv = TestServer::start().await;
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        ns[0]
-            .notify(
-                &peer_ctx("team"),
-                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
-            )
-            .await
-            .unwrap();
-        let ours = capture(&mut ours_srv).await;
+        let theirs = capture(&mut srv).await;
+        let ours = &our_run("team", &receivers, None, &[firing("a:1")], 1).await[0];
         assert_eq!(theirs.path, ours.path);
-        assert_eq!(
-            theirs.json(),
-            ours.json(),
-            "theirs {:#}\nours {:#}",
-            theirs.json(),
-            ours.json()
-        );
+        assert_same_body(&theirs, ours);
     }
 
     /// WeChat's token request and message through the peer and through us.
     #[tokio::test]
     async fn wechat_matches_real_alertmanager() {
-        let token = r#"{"errcode":0,"errmsg":"ok","access_token":"tok1"}"#;
-        let mut theirs_srv = TestServer::start().await;
-        *theirs_srv.body.lock().unwrap() = token.into();
+        let token = Some(r#"{"errcode":0,"errmsg":"ok","access_token":"tok1"}"#);
         let receivers = |url: &str| {
             format!(
                 "- name: 'team'\n  wechat_configs:\n  - api_url: '{url}/cgi-bin/'\n    corp_id: corp\n    api_secret: 's e'\n\
                  \x20   to_party: '2'\n    agent_id: '1000002'\n    message: '{{{{ .CommonLabels.job }}}} {{{{ .Status }}}}'\n"
             )
         };
-        let Some(peer) = start("wechat", &am_config("team", &receivers(&theirs_srv.url))).await
+        let posted_alerts = serde_json::json!([posted("a:1", None)]);
+        let Some((_peer, mut srv)) =
+            peer_run("wechat", "team", &receivers, token, posted_alerts).await
         else {
             return;
         };
-        peer.post(&serde_json::json!([posted("a:1", None)])).await;
-        let theirs = [
-            capture(&mut theirs_srv).await,
-            capture(&mut theirs_srv).await,
-        ];
-
-        let mut ours_srv = TestServer::start().await;
-        *ours_srv.body.lock().unwrap() = token.into();
-        let recv: Vec<Receiver> = serde_saphyr::from_str(&receivers(&ours_srv.url)).unwrap();
-        let ns = build_integrations(
-            &recv[0],
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
-        ns[0]
-            .notify(
-                &peer_ctx("team"),
-                &[our_alert("a:1", Utc::now() + chrono::Duration::minutes(5))],
-            )
-            .await
-            .unwrap();
-        let ours = [capture(&mut ours_srv).await, capture(&mut ours_srv).await];
+        let theirs = [capture(&mut srv).await, capture(&mut srv).await];
+        let ours = our_run("team", &receivers, token, &[firing("a:1")], 2).await;
+        assert_eq!(ours.len(), 2);
         for (t, o) in theirs.iter().zip(&ours) {
             assert_eq!(
                 (t.method.as_str(), t.path.as_str()),
                 (o.method.as_str(), o.path.as_str())
             );
         }
-        assert_eq!(
-            theirs[1].json(),
-            ours[1].json(),
-            "theirs {:#}\nours {:#}",
-            theirs[1].json(),
-            ours[1].json()
-        );
+        assert_same_body(&theirs[1], &ours[1]);
     }
 }
