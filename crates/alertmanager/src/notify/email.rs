@@ -14,7 +14,7 @@ use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{
     canonical_header, split_host_port, EmailConfig, GlobalConfig, Secret,
@@ -136,11 +136,7 @@ impl Email {
             .hello_name(ClientId::Domain(self.hello.clone()))
             .timeout(Some(std::time::Duration::from_secs(60)));
         if let Some(user) = &self.username {
-            let pw = match (&self.password, &self.password_file) {
-                (Some(p), _) => p.expose().to_owned(),
-                (None, Some(f)) => read_secret_file(f)?,
-                (None, None) => String::new(),
-            };
+            let pw = secret_or_file(&self.password, &self.password_file)?.unwrap_or_default();
             b = b
                 .credentials(Credentials::new(user.clone(), pw))
                 .authentication(vec![Mechanism::Plain, Mechanism::Login]);

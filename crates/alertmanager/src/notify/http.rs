@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::{read_secret_file, NotifyError};
+use super::{read_secret_file, secret_or_file, NotifyError};
 use crate::config::receiver::HttpConfig;
 
 /// What Sightline sends as `User-Agent`.
@@ -189,18 +189,12 @@ impl HttpClient {
     ) -> Result<reqwest::RequestBuilder, NotifyError> {
         let c = &self.config;
         if let Some(b) = &c.basic_auth {
-            let pw = match (&b.password, &b.password_file) {
-                (Some(p), _) => p.expose().to_owned(),
-                (None, Some(f)) => read_secret_file(f)?,
-                (None, None) => String::new(),
-            };
+            let pw = secret_or_file(&b.password, &b.password_file)?.unwrap_or_default();
             return Ok(req.basic_auth(&b.username, Some(pw)));
         }
         let (kind, cred) = if let Some(a) = &c.authorization {
-            let cred = match (&a.credentials, &a.credentials_file) {
-                (Some(s), _) => s.expose().to_owned(),
-                (None, Some(f)) => read_secret_file(f)?,
-                (None, None) => return Ok(req),
+            let Some(cred) = secret_or_file(&a.credentials, &a.credentials_file)? else {
+                return Ok(req);
             };
             (a.kind.clone(), cred)
         } else if let Some(t) = &c.bearer_token {

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde_json::{json, Value};
 
 use super::http::HttpClient;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, MsTeamsConfig};
 use crate::template::Templates;
@@ -75,11 +75,8 @@ impl Notifier for MsTeams {
     async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let body = self.message(&data.to_value(), &data.status)?;
-        let url = match (&self.config.webhook_url, &self.config.webhook_url_file) {
-            (Some(u), _) => u.expose().to_owned(),
-            (None, Some(f)) => read_secret_file(f)?,
-            (None, None) => return Err(NotifyError::permanent("msteams has no webhook_url")),
-        };
+        let url = secret_or_file(&self.config.webhook_url, &self.config.webhook_url_file)?
+            .ok_or_else(|| NotifyError::permanent("msteams has no webhook_url"))?;
         self.client.post_json(&url, &body).await
     }
 }

@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::http::HttpClient;
 use super::pagerduty::group_key_hash;
 use super::slack::truncate_runes;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, OpsGenieConfig, Secret};
 use crate::template::Templates;
@@ -205,11 +205,8 @@ impl Notifier for OpsGenie {
     async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let requests = self.requests(ctx, &data.to_value(), &data.status, &data.common_labels)?;
-        let key = match &self.key {
-            (Some(k), _) => k.expose().to_owned(),
-            (None, Some(f)) => read_secret_file(f)?,
-            (None, None) => return Err(NotifyError::permanent("no OpsGenie API key set")),
-        };
+        let key = secret_or_file(&self.key.0, &self.key.1)?
+            .ok_or_else(|| NotifyError::permanent("no OpsGenie API key set"))?;
         let auth = [("Authorization", format!("GenieKey {key}"))];
         for r in requests {
             self.client

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, PagerdutyConfig};
 use crate::template::Templates;
@@ -66,18 +66,6 @@ impl Pagerduty {
         self.config.routing_key.is_none() && self.config.routing_key_file.is_none()
     }
 
-    fn key(
-        &self,
-        inline: &Option<crate::config::receiver::Secret>,
-        file: &Option<String>,
-    ) -> Result<Option<String>, NotifyError> {
-        match (inline, file) {
-            (Some(k), _) => Ok(Some(k.expose().to_owned())),
-            (None, Some(f)) => read_secret_file(f).map(Some),
-            (None, None) => Ok(None),
-        }
-    }
-
     /// The request body for a group whose status is `status` (`firing` or `resolved`).
     pub fn message(
         &self,
@@ -97,7 +85,7 @@ impl Pagerduty {
         let client = t("client", &c.client)?;
         let client_url = t("client_url", &c.client_url)?;
         let mut msg = Map::new();
-        if let Some(routing_key) = self.key(&c.routing_key, &c.routing_key_file)? {
+        if let Some(routing_key) = secret_or_file(&c.routing_key, &c.routing_key_file)? {
             msg.insert("routing_key".into(), json!(routing_key));
             msg.insert("dedup_key".into(), json!(dedup));
             msg.insert(
@@ -169,9 +157,8 @@ impl Pagerduty {
                 msg.insert("links".into(), Value::Array(links));
             }
         } else {
-            let service_key = self
-                .key(&c.service_key, &c.service_key_file)?
-                .unwrap_or_default();
+            let service_key =
+                secret_or_file(&c.service_key, &c.service_key_file)?.unwrap_or_default();
             msg.insert("service_key".into(), json!(service_key));
             msg.insert("incident_key".into(), json!(dedup));
             msg.insert(

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, PushoverConfig};
 use crate::template::Templates;
@@ -50,13 +50,8 @@ impl Pushover {
         inline: &Option<crate::config::receiver::Secret>,
         file: &Option<String>,
     ) -> Result<String, NotifyError> {
-        match (inline, file) {
-            (Some(s), _) => Ok(s.expose().to_owned()),
-            (None, Some(f)) => read_secret_file(f),
-            (None, None) => Err(NotifyError::permanent(
-                "pushover: missing user_key or token",
-            )),
-        }
+        secret_or_file(inline, file)?
+            .ok_or_else(|| NotifyError::permanent("pushover: missing user_key or token"))
     }
 
     /// The query parameters, sorted by name as Go's `url.Values.Encode` sorts them.

@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, TelegramConfig};
 use crate::template::{Data, Templates};
@@ -90,11 +90,8 @@ impl Notifier for Telegram {
 
     async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.message(&ctx.data(alerts))?;
-        let token = match (&self.config.bot_token, &self.config.bot_token_file) {
-            (Some(t), _) => t.expose().to_owned(),
-            (None, Some(f)) => read_secret_file(f)?,
-            (None, None) => return Err(NotifyError::permanent("telegram has no bot_token")),
-        };
+        let token = secret_or_file(&self.config.bot_token, &self.config.bot_token_file)?
+            .ok_or_else(|| NotifyError::permanent("telegram has no bot_token"))?;
         let url = format!("{}/bot{token}/sendMessage", self.api_url);
         // The URL carries the token: keep it out of error messages.
         self.client

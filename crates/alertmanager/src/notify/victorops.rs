@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use super::http::HttpClient;
 use super::pagerduty::group_key_hash;
 use super::slack::truncate_runes;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, Secret, VictorOpsConfig};
 use crate::template::Templates;
@@ -116,11 +116,8 @@ impl Notifier for VictorOps {
         let data = ctx.data(alerts);
         let value = data.to_value();
         let body = self.message(ctx, &value, &data.status)?;
-        let key = match &self.key {
-            (Some(k), _) => k.expose().to_owned(),
-            (None, Some(f)) => read_secret_file(f)?,
-            (None, None) => return Err(NotifyError::permanent("no VictorOps API key set")),
-        };
+        let key = secret_or_file(&self.key.0, &self.key.1)?
+            .ok_or_else(|| NotifyError::permanent("no VictorOps API key set"))?;
         let routing_key = render(
             &self.templates,
             "routing_key",

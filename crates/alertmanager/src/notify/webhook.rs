@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::http::HttpClient;
-use super::{read_secret_file, Notifier, NotifyContext, NotifyError};
+use super::{secret_or_file, Notifier, NotifyContext, NotifyError};
 use crate::alert::{Alert, LabelSet};
 use crate::config::receiver::{GlobalConfig, WebhookConfig};
 use crate::template::{gotime, Data};
@@ -131,11 +131,8 @@ impl Notifier for Webhook {
         let (alerts, truncated) = truncate(alerts, self.config.max_alerts);
         let data = ctx.data(alerts);
         let msg = message(&data, &ctx.group_key, truncated);
-        let url = match (&self.config.url, &self.config.url_file) {
-            (Some(u), _) => u.expose().to_owned(),
-            (None, Some(f)) => read_secret_file(f)?,
-            (None, None) => return Err(NotifyError::permanent("webhook has no url")),
-        };
+        let url = secret_or_file(&self.config.url, &self.config.url_file)?
+            .ok_or_else(|| NotifyError::permanent("webhook has no url"))?;
         self.client.post_json(&url, &msg).await
     }
 }
