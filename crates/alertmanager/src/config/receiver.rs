@@ -197,27 +197,29 @@ impl GlobalConfig {
         self.http_config
             .validate()
             .map_err(|e| format!("global.http_config: {e}"))?;
-        if self.smtp_auth_password.is_some() && self.smtp_auth_password_file.is_some() {
-            return Err(
-                "at most one of smtp_auth_password & smtp_auth_password_file must be configured"
-                    .into(),
-            );
-        }
-        if self.slack_api_url.is_some() && self.slack_api_url_file.is_some() {
-            return Err(
-                "at most one of slack_api_url & slack_api_url_file must be configured".into(),
-            );
-        }
-        if self.opsgenie_api_key.is_some() && self.opsgenie_api_key_file.is_some() {
-            return Err(
-                "at most one of opsgenie_api_key & opsgenie_api_key_file must be configured".into(),
-            );
-        }
-        if self.victorops_api_key.is_some() && self.victorops_api_key_file.is_some() {
-            return Err(
-                "at most one of victorops_api_key & victorops_api_key_file must be configured"
-                    .into(),
-            );
+        for (name, inline, file) in [
+            (
+                "smtp_auth_password",
+                self.smtp_auth_password.is_some(),
+                self.smtp_auth_password_file.is_some(),
+            ),
+            (
+                "slack_api_url",
+                self.slack_api_url.is_some(),
+                self.slack_api_url_file.is_some(),
+            ),
+            (
+                "opsgenie_api_key",
+                self.opsgenie_api_key.is_some(),
+                self.opsgenie_api_key_file.is_some(),
+            ),
+            (
+                "victorops_api_key",
+                self.victorops_api_key.is_some(),
+                self.victorops_api_key_file.is_some(),
+            ),
+        ] {
+            check_secret_source(name, inline, file, false)?;
         }
         if let Some(h) = &self.smtp_smarthost {
             split_host_port(h).map_err(|e| format!("global.smtp_smarthost: {e}"))?;
@@ -298,23 +300,10 @@ impl Receiver {
         let check_http = |h: &Option<HttpConfig>| h.as_ref().map_or(Ok(()), |h| h.validate());
         for (i, c) in self.webhook_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("webhook", i, e))?;
-            match (&c.url, &c.url_file) {
-                (None, None) => {
-                    return Err(at(
-                        "webhook",
-                        i,
-                        "one of url or url_file must be configured".into(),
-                    ))
-                }
-                (Some(_), Some(_)) => {
-                    return Err(at(
-                        "webhook",
-                        i,
-                        "at most one of url & url_file must be configured".into(),
-                    ))
-                }
-                (Some(u), None) => check_url(u.expose()).map_err(|e| at("webhook", i, e))?,
-                _ => {}
+            check_secret_source("url", c.url.is_some(), c.url_file.is_some(), true)
+                .map_err(|e| at("webhook", i, e))?;
+            if let Some(u) = &c.url {
+                check_url(u.expose()).map_err(|e| at("webhook", i, e))?;
             }
         }
         for (i, c) in self.email_configs.iter().enumerate() {
@@ -332,11 +321,13 @@ impl Receiver {
             if c.from.is_none() && global.smtp_from.is_none() {
                 return Err(e("no global SMTP from set"));
             }
-            if c.auth_password.is_some() && c.auth_password_file.is_some() {
-                return Err(e(
-                    "at most one of auth_password & auth_password_file must be configured",
-                ));
-            }
+            check_secret_source(
+                "auth_password",
+                c.auth_password.is_some(),
+                c.auth_password_file.is_some(),
+                false,
+            )
+            .map_err(|m| at("email", i, m))?;
             let mut seen = std::collections::BTreeSet::new();
             for h in c.headers.keys() {
                 let canon = canonical_header(h);
@@ -351,13 +342,13 @@ impl Receiver {
         }
         for (i, c) in self.slack_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("slack", i, e))?;
-            if c.api_url.is_some() && c.api_url_file.is_some() {
-                return Err(at(
-                    "slack",
-                    i,
-                    "at most one of api_url & api_url_file must be configured".into(),
-                ));
-            }
+            check_secret_source(
+                "api_url",
+                c.api_url.is_some(),
+                c.api_url_file.is_some(),
+                false,
+            )
+            .map_err(|e| at("slack", i, e))?;
             if c.api_url.is_none()
                 && c.api_url_file.is_none()
                 && global.slack_api_url.is_none()
@@ -392,19 +383,20 @@ impl Receiver {
                     "missing service or routing key in PagerDuty config".into(),
                 ));
             }
-            if c.routing_key.is_some() && c.routing_key_file.is_some() {
-                return Err(at(
-                    "pagerduty",
-                    i,
-                    "at most one of routing_key & routing_key_file must be configured".into(),
-                ));
-            }
-            if c.service_key.is_some() && c.service_key_file.is_some() {
-                return Err(at(
-                    "pagerduty",
-                    i,
-                    "at most one of service_key & service_key_file must be configured".into(),
-                ));
+            for (name, inline, file) in [
+                (
+                    "routing_key",
+                    c.routing_key.is_some(),
+                    c.routing_key_file.is_some(),
+                ),
+                (
+                    "service_key",
+                    c.service_key.is_some(),
+                    c.service_key_file.is_some(),
+                ),
+            ] {
+                check_secret_source(name, inline, file, false)
+                    .map_err(|e| at("pagerduty", i, e))?;
             }
             if let Some(u) = &c.url {
                 check_url(u).map_err(|e| at("pagerduty", i, e))?;
@@ -468,26 +460,37 @@ impl Receiver {
         }
         for (i, c) in self.msteams_configs.iter().enumerate() {
             check_http(&c.http_config).map_err(|e| at("msteams", i, e))?;
-            match (&c.webhook_url, &c.webhook_url_file) {
-                (None, None) => {
-                    return Err(at(
-                        "msteams",
-                        i,
-                        "one of webhook_url or webhook_url_file must be configured".into(),
-                    ))
-                }
-                (Some(_), Some(_)) => {
-                    return Err(at(
-                        "msteams",
-                        i,
-                        "at most one of webhook_url & webhook_url_file must be configured".into(),
-                    ))
-                }
-                (Some(u), None) => check_url(u.expose()).map_err(|e| at("msteams", i, e))?,
-                _ => {}
+            check_secret_source(
+                "webhook_url",
+                c.webhook_url.is_some(),
+                c.webhook_url_file.is_some(),
+                true,
+            )
+            .map_err(|e| at("msteams", i, e))?;
+            if let Some(u) = &c.webhook_url {
+                check_url(u.expose()).map_err(|e| at("msteams", i, e))?;
             }
         }
         Ok(())
+    }
+}
+
+/// Alertmanager's rule for a secret given inline as `name` or in
+/// `<name>_file`: never both, and when `required`, one of them.
+pub(crate) fn check_secret_source(
+    name: &str,
+    inline: bool,
+    file: bool,
+    required: bool,
+) -> Result<(), String> {
+    match (inline, file) {
+        (true, true) => Err(format!(
+            "at most one of {name} & {name}_file must be configured"
+        )),
+        (false, false) if required => {
+            Err(format!("one of {name} or {name}_file must be configured"))
+        }
+        _ => Ok(()),
     }
 }
 

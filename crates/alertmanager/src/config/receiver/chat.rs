@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::{HttpConfig, Secret};
+use super::{check_secret_source, HttpConfig, Secret};
 
 fn yes() -> bool {
     true
@@ -95,27 +95,26 @@ fn webex_message() -> String {
 
 impl DiscordConfig {
     pub fn validate(&self) -> Result<(), String> {
-        match (&self.webhook_url, &self.webhook_url_file) {
-            (None, None) => Err("one of webhook_url or webhook_url_file must be configured".into()),
-            (Some(_), Some(_)) => {
-                Err("at most one of webhook_url & webhook_url_file must be configured".into())
-            }
-            _ => Ok(()),
-        }
+        check_secret_source(
+            "webhook_url",
+            self.webhook_url.is_some(),
+            self.webhook_url_file.is_some(),
+            true,
+        )
     }
 }
 
 impl TelegramConfig {
     pub fn validate(&self) -> Result<(), String> {
-        match (&self.bot_token, &self.bot_token_file) {
-            (None, None) => {
-                return Err("missing bot_token or bot_token_file on telegram_config".into())
-            }
-            (Some(_), Some(_)) => {
-                return Err("at most one of bot_token & bot_token_file must be configured".into())
-            }
-            _ => {}
+        if self.bot_token.is_none() && self.bot_token_file.is_none() {
+            return Err("missing bot_token or bot_token_file on telegram_config".into());
         }
+        check_secret_source(
+            "bot_token",
+            self.bot_token.is_some(),
+            self.bot_token_file.is_some(),
+            false,
+        )?;
         if self.chat_id == 0 {
             return Err("missing chat_id on telegram_config".into());
         }
@@ -214,22 +213,18 @@ fn pushover_expire() -> std::time::Duration {
 
 impl PushoverConfig {
     pub fn validate(&self) -> Result<(), String> {
-        match (&self.user_key, &self.user_key_file) {
-            (None, None) => {
-                return Err("one of user_key or user_key_file must be configured".into())
-            }
-            (Some(_), Some(_)) => {
-                return Err("at most one of user_key & user_key_file must be configured".into())
-            }
-            _ => {}
-        }
-        match (&self.token, &self.token_file) {
-            (None, None) => Err("one of token or token_file must be configured".into()),
-            (Some(_), Some(_)) => {
-                Err("at most one of token & token_file must be configured".into())
-            }
-            _ => Ok(()),
-        }
+        check_secret_source(
+            "user_key",
+            self.user_key.is_some(),
+            self.user_key_file.is_some(),
+            true,
+        )?;
+        check_secret_source(
+            "token",
+            self.token.is_some(),
+            self.token_file.is_some(),
+            true,
+        )
     }
 }
 

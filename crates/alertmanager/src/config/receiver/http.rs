@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::Secret;
+use super::{check_secret_source, Secret};
 
 /// An `http_config` block, as in Prometheus's `common/config.HTTPClientConfig`.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -103,11 +103,12 @@ impl HttpConfig {
     /// authenticate, one source per secret.
     pub fn validate(&self) -> Result<(), String> {
         let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return Err(
-                "at most one of bearer_token & bearer_token_file must be configured".into(),
-            );
-        }
+        check_secret_source(
+            "bearer_token",
+            self.bearer_token.is_some(),
+            self.bearer_token_file.is_some(),
+            false,
+        )?;
         let auth_count = [
             self.basic_auth.is_some(),
             self.authorization.is_some() || bearer,

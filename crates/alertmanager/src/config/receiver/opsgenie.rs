@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{HttpConfig, Secret};
+use super::{check_secret_source, HttpConfig, Secret};
 
 fn yes() -> bool {
     true
@@ -87,9 +87,12 @@ pub struct OpsGenieResponder {
 
 impl OpsGenieConfig {
     pub fn validate(&self) -> Result<(), String> {
-        if self.api_key.is_some() && self.api_key_file.is_some() {
-            return Err("at most one of api_key & api_key_file must be configured".into());
-        }
+        check_secret_source(
+            "api_key",
+            self.api_key.is_some(),
+            self.api_key_file.is_some(),
+            false,
+        )?;
         for r in &self.responders {
             if r.id.is_empty() && r.username.is_empty() && r.name.is_empty() {
                 return Err(format!(
@@ -158,9 +161,12 @@ impl VictorOpsConfig {
         if self.routing_key.is_empty() {
             return Err("missing Routing key in VictorOps config".into());
         }
-        if self.api_key.is_some() && self.api_key_file.is_some() {
-            return Err("at most one of api_key & api_key_file must be configured".into());
-        }
+        check_secret_source(
+            "api_key",
+            self.api_key.is_some(),
+            self.api_key_file.is_some(),
+            false,
+        )?;
         const RESERVED: [&str; 7] = [
             "routing_key",
             "message_type",
