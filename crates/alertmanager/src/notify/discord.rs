@@ -89,7 +89,7 @@ impl Notifier for Discord {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -98,13 +98,7 @@ mod tests {
         let cfg: DiscordConfig =
             serde_saphyr::from_str(&format!("webhook_url: '{}/api/webhooks/1/t'", srv.url))
                 .unwrap();
-        let n = Discord::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Discord::new);
         let alerts = sample_alerts();
         n.notify(&ctx(), &alerts).await.unwrap();
         let req = srv.next().await;

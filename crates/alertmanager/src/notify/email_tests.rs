@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::receiver::EmailConfig;
-use crate::notify::tests::{ctx, sample_alerts};
+use crate::notify::tests::{build, ctx, sample_alerts};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
@@ -65,13 +65,7 @@ async fn smtp_server(reject_rcpt: bool) -> (u16, tokio::sync::oneshot::Receiver<
 
 fn email(yaml: &str) -> Email {
     let cfg: EmailConfig = serde_saphyr::from_str(yaml).unwrap();
-    Email::new(
-        0,
-        &cfg,
-        &GlobalConfig::default(),
-        Arc::new(Templates::default()),
-    )
-    .unwrap()
+    build(&cfg, Email::new)
 }
 
 /// Undoes quoted-printable soft breaks and `=3D`-style escapes, enough to

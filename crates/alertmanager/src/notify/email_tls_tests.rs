@@ -10,10 +10,9 @@ use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader
 use tokio::net::TcpListener;
 
 use super::Email;
-use crate::config::receiver::{EmailConfig, GlobalConfig};
-use crate::notify::tests::{ctx, sample_alerts};
+use crate::config::receiver::EmailConfig;
+use crate::notify::tests::{build, ctx, sample_alerts};
 use crate::notify::Notifier;
-use crate::template::Templates;
 
 /// Makes `ca.pem`, `leaf.pem` and `leaf.key` (for 127.0.0.1) in `dir`.
 fn make_certs(dir: &Path) -> bool {
@@ -180,13 +179,7 @@ async fn starttls_is_used_and_the_ca_file_trusted() {
         dir.join("ca.pem").display()
     ))
     .unwrap();
-    let e = Email::new(
-        0,
-        &cfg,
-        &GlobalConfig::default(),
-        Arc::new(Templates::default()),
-    )
-    .unwrap();
+    let e = build(&cfg, Email::new);
     e.notify(&ctx(), &sample_alerts()).await.unwrap();
     let (plain, secure) = server.await.unwrap();
     assert_eq!(

@@ -84,7 +84,7 @@ impl Notifier for MsTeams {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -95,13 +95,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = MsTeams::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, MsTeams::new);
         let alerts = sample_alerts();
         n.notify(&ctx(), &alerts).await.unwrap();
         let req = srv.next().await;

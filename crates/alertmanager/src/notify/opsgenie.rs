@@ -220,7 +220,7 @@ impl Notifier for OpsGenie {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[test]
@@ -238,13 +238,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = OpsGenie::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, OpsGenie::new);
         let alerts = sample_alerts();
         n.notify(&ctx(), &alerts).await.unwrap();
         let alias = group_key_hash(r#"{}:{alertname="Disk"}"#);

@@ -210,7 +210,7 @@ impl Notifier for Pagerduty {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[test]
@@ -228,13 +228,7 @@ mod tests {
 
     fn pd(yaml: &str) -> Pagerduty {
         let cfg: PagerdutyConfig = serde_saphyr::from_str(yaml).unwrap();
-        Pagerduty::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap()
+        build(&cfg, Pagerduty::new)
     }
 
     #[tokio::test]

@@ -128,8 +128,9 @@ mod tests {
     //! send the same alerts through the peer and through us.
 
     use super::*;
-    use crate::alert::{Alert, LabelSet};
+    use crate::alert::Alert;
     use crate::config::receiver::{GlobalConfig, Receiver};
+    use crate::notify::tests::ls;
     use crate::notify::{build_integrations, NotifyContext};
     use crate::template::Templates;
     use std::collections::BTreeMap;
@@ -137,13 +138,6 @@ mod tests {
 
     /// Receivers YAML (a list of one receiver) for a capture server's URL.
     type Receivers<'a> = &'a dyn Fn(&str) -> String;
-
-    fn ls(pairs: &[(&str, &str)]) -> LabelSet {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     fn our_alert(inst: &str, ends: DateTime<Utc>) -> Alert {
         Alert {

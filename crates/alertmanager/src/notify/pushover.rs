@@ -136,7 +136,7 @@ impl Notifier for Pushover {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -146,13 +146,7 @@ mod tests {
             "user_key: u1\ntoken: t1\nmessage: '  {{ .CommonLabels.job }} & more  '\nretry: 30s\nsound: siren",
         )
         .unwrap();
-        let mut n = Pushover::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let mut n = build(&cfg, Pushover::new);
         n.api_url = format!("{}/1/messages.json", srv.url);
         n.notify(&ctx(), &sample_alerts()).await.unwrap();
         let req = srv.next().await;
@@ -185,13 +179,7 @@ mod tests {
         // An empty message is replaced, as Pushover requires one.
         let cfg: PushoverConfig =
             serde_saphyr::from_str("user_key: u\ntoken: t\nmessage: ' '").unwrap();
-        let n = Pushover::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Pushover::new);
         let p = n.parameters(&ctx().data(&sample_alerts())).unwrap();
         assert!(p.contains(&("message".to_owned(), "(no details)".to_owned())));
     }

@@ -187,7 +187,7 @@ impl Notifier for Slack {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -198,13 +198,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let s = Slack::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let s = build(&cfg, Slack::new);
         s.notify(&ctx(), &sample_alerts()).await.unwrap();
         let req = srv.next().await;
         assert_eq!(req.path, "/services/T/B/x");

@@ -1,5 +1,5 @@
 use super::*;
-use crate::notify::tests::{ctx, sample_alerts};
+use crate::notify::tests::{build, ctx, sample_alerts};
 use crate::notify::testserver::TestServer;
 
 #[test]
@@ -41,13 +41,7 @@ async fn publish_to_a_fifo_topic() {
         srv.url
     ))
     .unwrap();
-    let n = Sns::new(
-        0,
-        &cfg,
-        &GlobalConfig::default(),
-        Arc::new(Templates::default()),
-    )
-    .unwrap();
+    let n = build(&cfg, Sns::new);
     n.notify(&ctx(), &sample_alerts()).await.unwrap();
     let req = srv.next().await;
     let body = String::from_utf8(req.body.clone()).unwrap();
@@ -91,13 +85,7 @@ fn sms_messages_are_cut_to_1600_bytes() {
         "sigv4: {region: r, access_key: a, secret_key: s}\nphone_number: '+100'\nsubject: ''\nmessage: '{{ range .Alerts }}{{ .GeneratorURL }}{{ end }}'",
     )
     .unwrap();
-    let n = Sns::new(
-        0,
-        &cfg,
-        &GlobalConfig::default(),
-        Arc::new(Templates::default()),
-    )
-    .unwrap();
+    let n = build(&cfg, Sns::new);
     let mut alerts = sample_alerts();
     alerts[0].generator_url = "é".repeat(1000);
     let p = n

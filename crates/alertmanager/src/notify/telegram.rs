@@ -107,7 +107,7 @@ impl Notifier for Telegram {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -119,13 +119,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = Telegram::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Telegram::new);
         let mut alerts = sample_alerts();
         for a in &mut alerts {
             a.labels.insert("job".into(), "a<b>".into());
@@ -151,13 +145,7 @@ mod tests {
     #[test]
     fn default_message_renders() {
         let cfg: TelegramConfig = serde_saphyr::from_str("bot_token: t\nchat_id: 1").unwrap();
-        let n = Telegram::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Telegram::new);
         let body = n.message(&ctx().data(&sample_alerts())).unwrap();
         let text = body["text"].as_str().unwrap();
         assert!(text.starts_with("<b>[FIRING:1] Disk (api)</b>\n"), "{text}");

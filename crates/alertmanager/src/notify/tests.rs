@@ -10,6 +10,21 @@ pub(crate) fn ls(pairs: &[(&str, &str)]) -> LabelSet {
         .collect()
 }
 
+/// A notifier built by its `new` as the first of its kind, with default
+/// globals and templates.
+pub(crate) fn build<C, N>(
+    config: &C,
+    new: fn(usize, &C, &GlobalConfig, Arc<Templates>) -> Result<N, String>,
+) -> N {
+    new(
+        0,
+        config,
+        &GlobalConfig::default(),
+        Arc::new(Templates::default()),
+    )
+    .unwrap()
+}
+
 /// Receiver `team`, grouped by alertname.
 pub(crate) fn ctx() -> NotifyContext {
     NotifyContext {

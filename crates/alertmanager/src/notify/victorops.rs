@@ -138,7 +138,7 @@ impl Notifier for VictorOps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
     use serde_json::json;
 
@@ -151,13 +151,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = VictorOps::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, VictorOps::new);
         let alerts = sample_alerts();
         n.notify(&ctx(), &alerts).await.unwrap();
         let req = srv.next().await;

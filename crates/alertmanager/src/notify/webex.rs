@@ -89,7 +89,7 @@ impl Notifier for Webex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -100,13 +100,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = Webex::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Webex::new);
         n.notify(&ctx(), &sample_alerts()).await.unwrap();
         let req = srv.next().await;
         assert_eq!(req.path, "/v1/messages");

@@ -1,15 +1,9 @@
 use super::*;
 use crate::notify::peer;
+use crate::notify::tests::ls;
 use crate::notify::testserver::TestServer;
 use chrono::{DateTime, TimeZone, Utc};
 use serde_json::Value;
-
-fn ls(pairs: &[(&str, &str)]) -> LabelSet {
-    pairs
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
-}
 
 fn alert(inst: &str, starts: DateTime<Utc>, ends: DateTime<Utc>) -> Alert {
     Alert {

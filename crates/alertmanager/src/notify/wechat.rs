@@ -176,7 +176,7 @@ impl Notifier for Wechat {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::notify::tests::{ctx, sample_alerts};
+    use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
 
     #[tokio::test]
@@ -188,13 +188,7 @@ mod tests {
             srv.url
         ))
         .unwrap();
-        let n = Wechat::new(
-            0,
-            &cfg,
-            &GlobalConfig::default(),
-            Arc::new(Templates::default()),
-        )
-        .unwrap();
+        let n = build(&cfg, Wechat::new);
         n.notify(&ctx(), &sample_alerts()).await.unwrap();
         let get = srv.next().await;
         assert_eq!(get.method, "GET");
