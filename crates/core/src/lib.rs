@@ -15,6 +15,7 @@
 //! - [`bytesize`]: byte sizes (`512MB`, `1GiB`) as Go's `units.Base2Bytes` reads them.
 //! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
+//! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
 //! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
@@ -28,6 +29,7 @@ mod matcher;
 mod memstore;
 mod sample;
 mod storage;
+pub mod tls;
 pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
