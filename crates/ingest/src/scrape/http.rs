@@ -10,16 +10,6 @@ use std::time::Duration;
 /// The `User-Agent` of scrapes.
 pub const SCRAPE_USER_AGENT: &str = concat!("Sightline/", env!("CARGO_PKG_VERSION"));
 
-/// Installs the `ring` crypto provider for rustls once per process (we do
-/// not build aws-lc; see ARCHITECTURE.md).
-pub(crate) fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Another part of the process may have installed one already: fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// An HTTP client built from a config's HTTP settings: one connection
 /// pool (shared by a scrape pool's targets, or by the alert sender).
 #[derive(Debug, Clone)]
@@ -53,7 +43,8 @@ impl HttpClient {
         owner: &str,
         accept_gzip: bool,
     ) -> Result<Self, String> {
-        install_crypto_provider();
+        // reqwest is built without a provider of its own.
+        sightline_core::tls::install_default_provider();
         let mut b = reqwest::Client::builder()
             .redirect(if h.follow_redirects {
                 reqwest::redirect::Policy::limited(10)

@@ -7,6 +7,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
 use std::sync::Arc;
 
 /// What a job's `tls_config` asks for.
@@ -24,12 +25,12 @@ pub(crate) struct TlsSettings<'a> {
 
 /// Builds the configuration; errors say which part is unusable.
 pub(crate) fn client_config(s: &TlsSettings<'_>) -> Result<rustls::ClientConfig, String> {
-    super::http::install_crypto_provider();
     let name = ServerName::try_from(s.server_name.to_owned())
         .map_err(|e| format!("invalid tls_config server_name {:?}: {e}", s.server_name))?;
     let mut roots = RootCertStore::empty();
     match s.ca {
         Some(pem) => {
+            // Every certificate must be usable, not just the parsable ones.
             for c in CertificateDer::pem_slice_iter(pem) {
                 let c = c.map_err(|e| format!("invalid CA certificate: {e}"))?;
                 roots
@@ -38,65 +39,47 @@ pub(crate) fn client_config(s: &TlsSettings<'_>) -> Result<rustls::ClientConfig,
             }
         }
         None => {
-            let native = rustls_native_certs::load_native_certs();
-            roots.add_parsable_certificates(native.certs);
+            roots.add_parsable_certificates(tls::load_system_roots());
         }
     }
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = [
-        (&rustls::version::TLS12, "TLS12"),
-        (&rustls::version::TLS13, "TLS13"),
-    ]
-    .into_iter()
-    .filter(|(_, v)| rank(v) >= s.min_version.map_or(0, rank))
-    .filter(|(_, v)| rank(v) <= s.max_version.map_or(u8::MAX, rank))
-    .map(|(p, _)| p)
-    .collect();
+    // The config check admits TLS10..TLS13 only; anything else would count
+    // as the newest.
+    let version = |v: &str| TlsVersion::parse(v).unwrap_or(TlsVersion::Tls13);
+    let versions = tls::protocol_versions(s.min_version.map(version), s.max_version.map(version));
     if versions.is_empty() {
         return Err("tls_config allows no TLS version that is supported (TLS 1.2, 1.3)".into());
     }
-    let verifier: Arc<dyn ServerCertVerifier> = if s.insecure_skip_verify {
-        Arc::new(AcceptAny(provider()))
+    let verify = if s.insecure_skip_verify {
+        ServerVerify::AcceptAny
     } else {
-        let inner = WebPkiServerVerifier::builder(Arc::new(roots))
+        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), tls::provider())
             .build()
             .map_err(|e| format!("cannot verify certificates: {e}"))?;
-        Arc::new(FixedName { inner, name })
+        ServerVerify::Custom(Arc::new(FixedName { inner, name }))
     };
-    let builder = rustls::ClientConfig::builder_with_protocol_versions(&versions)
-        .dangerous()
-        .with_custom_certificate_verifier(verifier);
-    let mut config = match s.identity {
-        Some((cert, key)) => {
-            let chain = CertificateDer::pem_slice_iter(cert)
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|e| format!("invalid client certificate: {e}"))?;
-            let key = PrivateKeyDer::from_pem_slice(key)
-                .map_err(|e| format!("invalid client key: {e}"))?;
-            builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| format!("invalid client certificate or key: {e}"))?
-        }
-        None => builder.with_no_client_auth(),
+    let identity = match s.identity {
+        Some((cert, key)) => Some((
+            tls::pem_certs(cert).map_err(|e| format!("invalid client certificate: {e}"))?,
+            PrivateKeyDer::from_pem_slice(key).map_err(|e| format!("invalid client key: {e}"))?,
+        )),
+        None => None,
     };
-    config.alpn_protocols = if s.http2 {
+    let alpn = if s.http2 {
         vec![b"h2".to_vec(), b"http/1.1".to_vec()]
     } else {
         vec![b"http/1.1".to_vec()]
     };
-    Ok(config)
-}
-
-fn rank(v: &str) -> u8 {
-    match v {
-        "TLS10" => 10,
-        "TLS11" => 11,
-        "TLS12" => 12,
-        _ => 13,
+    ClientSettings {
+        versions,
+        verify,
+        identity,
+        alpn,
     }
-}
-
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    .build()
+    .map_err(|e| match e {
+        BuildError::Versions(e) => format!("tls config: {e}"),
+        BuildError::Identity(e) => format!("invalid client certificate or key: {e}"),
+    })
 }
 
 /// Verifies with webpki, always against the configured name.
@@ -139,55 +122,5 @@ impl ServerCertVerifier for FixedName {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
-    }
-}
-
-/// `insecure_skip_verify`: accepts any certificate, still checking that
-/// handshake signatures are well-formed for the negotiated scheme.
-#[derive(Debug)]
-struct AcceptAny(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for AcceptAny {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
