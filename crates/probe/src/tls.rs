@@ -4,11 +4,11 @@
 use crate::cert;
 use crate::config::TlsConfig;
 use crate::result::Recorder;
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
-use std::sync::{Arc, OnceLock};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore};
+use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
+use std::sync::Arc;
 
 const HELP_EARLIEST: &str = "Returns last SSL chain expiry in unixtime";
 const HELP_LAST_CHAIN: &str = "Returns last SSL chain expiry in timestamp";
@@ -25,28 +25,13 @@ pub(crate) struct TlsSetup {
     server_name: String,
 }
 
-fn provider() -> Arc<rustls::crypto::CryptoProvider> {
-    // Installing fails when someone else installed one first; we pass our
-    // own provider explicitly anyway.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    Arc::new(rustls::crypto::ring::default_provider())
-}
-
-fn system_roots() -> Arc<Vec<CertificateDer<'static>>> {
-    static ROOTS: OnceLock<Arc<Vec<CertificateDer<'static>>>> = OnceLock::new();
-    ROOTS
-        .get_or_init(|| Arc::new(rustls_native_certs::load_native_certs().certs))
-        .clone()
-}
-
 fn read_pem_certs(inline: &str, file: &str) -> Result<Vec<CertificateDer<'static>>, String> {
     let text = if !inline.is_empty() {
         inline.as_bytes().to_vec()
     } else {
         std::fs::read(file).map_err(|e| format!("unable to load specified CA cert {file}: {e}"))?
     };
-    let certs: Vec<_> = CertificateDer::pem_slice_iter(&text)
-        .collect::<Result<_, _>>()
+    let certs = tls::pem_certs(&text)
         .map_err(|e| format!("unable to use specified CA cert {file}: {e}"))?;
     if certs.is_empty() {
         return Err(format!(
@@ -58,41 +43,33 @@ fn read_pem_certs(inline: &str, file: &str) -> Result<Vec<CertificateDer<'static
 
 /// Builds the client for `cfg`; `alpn` lists protocols to offer.
 pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSetup, String> {
-    let provider = provider();
-    let roots = if !cfg.ca.is_empty() || !cfg.ca_file.is_empty() {
+    let has_ca = !cfg.ca.is_empty() || !cfg.ca_file.is_empty();
+    let roots = if has_ca {
         Arc::new(read_pem_certs(&cfg.ca, &cfg.ca_file)?)
     } else {
-        system_roots()
+        tls::system_roots()
     };
-    let mut versions: Vec<&'static rustls::SupportedProtocolVersion> = Vec::new();
-    let min13 = cfg.min_version == "TLS13";
-    let max12 =
-        cfg.max_version == "TLS12" || cfg.max_version == "TLS11" || cfg.max_version == "TLS10";
-    if !min13 {
-        versions.push(&rustls::version::TLS12);
-    }
-    if !max12 {
-        versions.push(&rustls::version::TLS13);
-    }
+    // rustls speaks no TLS 1.0 or 1.1, and a max_version below TLS12 has
+    // always meant TLS 1.2 here (ingest refuses such a config instead). An
+    // unknown or empty version is no bound.
+    let versions = tls::protocol_versions(
+        TlsVersion::parse(&cfg.min_version),
+        TlsVersion::parse(&cfg.max_version).map(|v| v.max(TlsVersion::Tls12)),
+    );
     if versions.is_empty() {
         return Err("tls_config: min_version is above max_version".into());
     }
-    let builder = ClientConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions)
-        .map_err(|e| format!("tls config: {e}"))?;
-    let builder = if cfg.insecure_skip_verify {
-        builder
-            .dangerous()
-            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+    let verify = if cfg.insecure_skip_verify {
+        ServerVerify::AcceptAny
     } else {
-        let mut store = rustls::RootCertStore::empty();
+        let mut store = RootCertStore::empty();
         let (added, _) = store.add_parsable_certificates(roots.iter().cloned());
-        if added == 0 && (!cfg.ca.is_empty() || !cfg.ca_file.is_empty()) {
+        if added == 0 && has_ca {
             return Err("unable to use specified CA cert: no usable certificates".into());
         }
-        builder.with_root_certificates(store)
+        ServerVerify::Roots(store)
     };
-    let mut config = if !cfg.cert_file.is_empty() || !cfg.cert.is_empty() {
+    let identity = if !cfg.cert_file.is_empty() || !cfg.cert.is_empty() {
         let certs = read_pem_certs(&cfg.cert, &cfg.cert_file)?;
         let key = if !cfg.key.is_empty() {
             PrivateKeyDer::from_pem_slice(cfg.key.as_bytes())
@@ -100,13 +77,21 @@ pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSe
             PrivateKeyDer::from_pem_file(&cfg.key_file)
         }
         .map_err(|e| format!("unable to load client key {}: {e}", cfg.key_file))?;
-        builder
-            .with_client_auth_cert(certs, key)
-            .map_err(|e| format!("unable to use client certificate: {e}"))?
+        Some((certs, key))
     } else {
-        builder.with_no_client_auth()
+        None
     };
-    config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
+    let config = ClientSettings {
+        versions,
+        verify,
+        identity,
+        alpn: alpn.iter().map(|p| p.to_vec()).collect(),
+    }
+    .build()
+    .map_err(|e| match e {
+        BuildError::Versions(e) => format!("tls config: {e}"),
+        BuildError::Identity(e) => format!("unable to use client certificate: {e}"),
+    })?;
     let server_name = if cfg.server_name.is_empty() {
         host.trim_start_matches('[')
             .trim_end_matches(']')
@@ -228,55 +213,5 @@ impl TlsSetup {
             }
         }
         chain.iter().map(|c| c.not_after).min().unwrap_or(0) as f64
-    }
-}
-
-/// `insecure_skip_verify`: accept any certificate, still checking the
-/// handshake signatures so the connection is at least self-consistent.
-#[derive(Debug)]
-struct NoVerify(Arc<rustls::crypto::CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _end_entity: &CertificateDer<'_>,
-        _intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        _ocsp: &[u8],
-        _now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }
