@@ -6,12 +6,13 @@ use super::api_error;
 use super::format::{push_str_array, success_body};
 use super::params::{invalid_param, limit_param, parse_match_sets, time_param, Form};
 use super::params::{MAX_TIME_MS, MIN_TIME_MS};
+use super::response::blocking_json;
 use super::series::TRUNCATED;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use sightline_core::{ErrorKind, Matcher, MetricQuerier};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -46,7 +47,7 @@ where
         + 'static,
 {
     let querier: Arc<dyn MetricQuerier> = state.querier.clone();
-    let task = tokio::task::spawn_blocking(move || {
+    blocking_json("label", move || {
         let mut all: BTreeSet<String> = BTreeSet::new();
         if c.sets.is_empty() {
             all.extend(list(querier.as_ref(), c.start, c.end, &[])?);
@@ -62,18 +63,9 @@ where
         }
         let mut data = String::new();
         push_str_array(&mut data, &names);
-        Ok::<_, sightline_core::Error>(success_body(&data, &warnings, &[]))
-    });
-    match task.await {
-        Ok(Ok(body)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Ok(Err(e)) => api_error(e.kind(), e.message()),
-        Err(e) => api_error(ErrorKind::Internal, &format!("label task failed: {e}")),
-    }
+        Ok(success_body(&data, &warnings, &[]))
+    })
+    .await
 }
 
 pub(super) async fn names(

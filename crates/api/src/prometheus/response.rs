@@ -31,6 +31,21 @@ pub fn api_error(kind: ErrorKind, message: &str) -> Response {
     json_response(status, body)
 }
 
+/// Runs `build` (store reads and JSON writing, which can take a while on big
+/// stores) on the blocking pool and answers with the body it returns, or
+/// with its error in Prometheus's envelope. `what` names the task if it
+/// panics.
+pub(super) async fn blocking_json(
+    what: &str,
+    build: impl FnOnce() -> sightline_core::Result<String> + Send + 'static,
+) -> Response {
+    match tokio::task::spawn_blocking(build).await {
+        Ok(Ok(body)) => json_response(StatusCode::OK, body),
+        Ok(Err(e)) => api_error(e.kind(), e.message()),
+        Err(e) => api_error(ErrorKind::Internal, &format!("{what} task failed: {e}")),
+    }
+}
+
 fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

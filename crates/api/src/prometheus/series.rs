@@ -5,11 +5,12 @@ use super::api_error;
 use super::format::{push_labels, success_body};
 use super::params::{invalid_param, limit_param, parse_match_sets, time_param, Form};
 use super::params::{MAX_TIME_MS, MIN_TIME_MS};
+use super::response::blocking_json;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 use sightline_core::{ErrorKind, Labels};
 use std::collections::BTreeSet;
 
@@ -39,7 +40,7 @@ pub(super) async fn series(
     };
     let querier = state.querier.clone();
     // Index lookups touch disk and can take a while on big stores.
-    let task = tokio::task::spawn_blocking(move || {
+    blocking_json("series", move || {
         let mut all: BTreeSet<Labels> = BTreeSet::new();
         for set in &sets {
             all.extend(querier.series(start, end, set)?);
@@ -57,16 +58,7 @@ pub(super) async fn series(
             push_labels(&mut data, l);
         }
         data.push(']');
-        Ok::<_, sightline_core::Error>(success_body(&data, &warnings, &[]))
-    });
-    match task.await {
-        Ok(Ok(body)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            body,
-        )
-            .into_response(),
-        Ok(Err(e)) => api_error(e.kind(), e.message()),
-        Err(e) => api_error(ErrorKind::Internal, &format!("series task failed: {e}")),
-    }
+        Ok(success_body(&data, &warnings, &[]))
+    })
+    .await
 }
