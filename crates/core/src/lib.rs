@@ -14,6 +14,7 @@
 //!
 //! - [`bytesize`]: byte sizes (`512MB`, `1GiB`) as Go's `units.Base2Bytes` reads them.
 //! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
+//! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
@@ -24,6 +25,7 @@ pub mod bytesize;
 pub mod duration;
 mod error;
 pub mod goregex;
+pub mod histogram;
 mod labels;
 mod matcher;
 mod memstore;
@@ -33,10 +35,12 @@ pub mod tls;
 pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
+pub use histogram::{FloatHistogram, HistogramSample};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{matches_all, MatchOp, Matcher};
 pub use memstore::MemStore;
 pub use sample::{is_stale_nan, Exemplar, Sample, STALE_NAN, STALE_NAN_BITS};
 pub use storage::{
-    AppendStats, Appender, MetricAppender, MetricQuerier, SampleIter, Series, SeriesRef,
+    AppendStats, Appender, HistogramIter, MetricAppender, MetricQuerier, SampleIter, Series,
+    SeriesRef,
 };

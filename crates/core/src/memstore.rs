@@ -106,6 +106,7 @@ impl MetricQuerier for MemStore {
             out.push(Series {
                 labels: labels.clone(),
                 samples: Box::new(picked.into_iter()),
+                histograms: None,
             });
         }
         Ok(out)

@@ -3,7 +3,9 @@
 //! These traits carry no chunk, block or WAL types, so a second backend (a
 //! remote store, say) can sit behind the same engines and APIs.
 
-use crate::{Exemplar, Labels, Matcher, Result, Sample};
+use crate::{
+    Error, ErrorKind, Exemplar, FloatHistogram, HistogramSample, Labels, Matcher, Result, Sample,
+};
 
 /// An opaque handle a store returns for a series so that callers (the scrape
 /// loop's cache, say) can append again without hashing labels. `0` means
@@ -34,6 +36,24 @@ pub trait Appender: Send {
         t: i64,
         v: f64,
     ) -> Result<SeriesRef>;
+
+    /// Adds a native histogram sample, with the same `series_ref` and
+    /// failure contract as [`Appender::append`]. A series may hold float
+    /// samples and histogram samples at different timestamps. Stores
+    /// without native histogram support refuse with
+    /// [`crate::ErrorKind::BadData`], so nothing is silently lost.
+    fn append_histogram(
+        &mut self,
+        _series_ref: SeriesRef,
+        _labels: &Labels,
+        _t: i64,
+        _h: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        Err(Error::new(
+            ErrorKind::BadData,
+            "native histograms are not supported by this store",
+        ))
+    }
 
     /// Attaches an exemplar to a series. Stores without exemplar support
     /// accept and drop them.
@@ -66,12 +86,20 @@ pub struct AppendStats {
 /// An iterator over one series' samples in time order.
 pub type SampleIter = Box<dyn Iterator<Item = Sample> + Send>;
 
+/// An iterator over one series' native histogram samples in time order.
+pub type HistogramIter = Box<dyn Iterator<Item = HistogramSample> + Send>;
+
 /// One series selected by a query: its labels and its samples, decoded lazily.
 pub struct Series {
     /// The series' labels.
     pub labels: Labels,
-    /// Samples with `mint <= t <= maxt`, in time order, staleness markers included.
+    /// Float samples with `mint <= t <= maxt`, in time order, staleness markers included.
     pub samples: SampleIter,
+    /// Native histogram samples in the same range, in time order, or `None`
+    /// when the series has none there (the common case, which costs
+    /// nothing). A timestamp holds a float or a histogram, never both, so
+    /// a reader that wants every sample merges the two by time.
+    pub histograms: Option<HistogramIter>,
 }
 
 impl std::fmt::Debug for Series {

@@ -481,6 +481,7 @@ impl MetricQuerier for Db {
                     out.push(Series {
                         labels: s.labels,
                         samples: Box::new(std::iter::once(first).chain(it)),
+                        histograms: None,
                     });
                 }
             }
@@ -522,6 +523,7 @@ impl MetricQuerier for Db {
                 out.push(Series {
                     labels,
                     samples: Box::new(std::iter::once(first).chain(it)),
+                    histograms: None,
                 });
             }
         });
