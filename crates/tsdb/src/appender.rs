@@ -22,16 +22,19 @@
 
 use crate::db::Inner;
 use crate::head::series::Appended;
-use crate::head::Reject;
+use crate::head::{Head, Reject};
 use crate::stats::Counters;
 use crate::Error;
-use sightline_core::{AppendStats, Appender, Labels, SeriesRef};
+use sightline_core::{AppendStats, Appender, FloatHistogram, Labels, SeriesRef};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 pub(crate) struct DbAppender {
     db: Arc<Inner>,
     samples: Vec<(u64, i64, f64)>,
+    /// Native histogram samples, kept apart so float transactions carry
+    /// nothing extra.
+    hists: Vec<(u64, i64, FloatHistogram)>,
     /// Whether `samples` were applied (else `Drop` releases their pending
     /// marks on the series).
     applied: bool,
@@ -44,10 +47,55 @@ impl DbAppender {
         DbAppender {
             db,
             samples: Vec::with_capacity(64),
+            hists: Vec::new(),
             applied: false,
             unlogged: Vec::new(),
             created: 0,
         }
+    }
+
+    /// The series id for `labels` (or the caller's `series_ref`), created
+    /// when new, after `check` says whether the sample fits: the part of
+    /// `append` that histograms share.
+    /// (A function of the head and the creation counter rather than a
+    /// method, so `check` can borrow the head without cloning the `Arc`.)
+    fn resolve(
+        head: &Head,
+        created: &mut u64,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        check: impl Fn(u32) -> Result<bool, Reject>,
+    ) -> sightline_core::Result<(u32, Result<bool, Reject>)> {
+        let mut id = u32::try_from(series_ref).unwrap_or(0);
+        let mut checked = if id != 0 {
+            check(id)
+        } else {
+            Err(Reject::NotFound)
+        };
+        if checked == Err(Reject::NotFound) {
+            if labels.is_empty() {
+                return Err(if id != 0 {
+                    sightline_core::Error::new(
+                        sightline_core::ErrorKind::NotFound,
+                        format!("series {id} is no longer in the head and no labels were given"),
+                    )
+                } else {
+                    Error::BadData("empty label set".into()).into()
+                });
+            }
+            if let Some(l) = labels.iter().find(|l| l.name.is_empty()) {
+                return Err(Error::BadData(format!(
+                    "empty label name with value {:?} in {labels}",
+                    l.value
+                ))
+                .into());
+            }
+            let (nid, new) = head.get_or_create(labels, None);
+            id = nid;
+            *created += u64::from(new);
+            checked = check(id);
+        }
+        Ok((id, checked))
     }
 
     fn reject(&self, r: Reject, labels: &Labels, t: i64) -> Error {
@@ -81,6 +129,9 @@ impl Drop for DbAppender {
             for s in &self.samples {
                 self.db.head.release(s.0 as u32);
             }
+            for s in &self.hists {
+                self.db.head.release(s.0 as u32);
+            }
         }
     }
 }
@@ -97,39 +148,9 @@ impl Appender for DbAppender {
             return Err(Error::Closed(self.db.dir.clone()).into());
         }
         let head = &self.db.head;
-        let mut id = u32::try_from(series_ref).unwrap_or(0);
-        let mut checked = if id != 0 {
+        let (id, checked) = Self::resolve(head, &mut self.created, series_ref, labels, |id| {
             head.check(id, t, v)
-        } else {
-            Err(Reject::NotFound)
-        };
-        if checked == Err(Reject::NotFound) {
-            if labels.is_empty() {
-                // A caller that appends by handle alone (the scrape cache)
-                // relabels the series when told the handle is gone; a
-                // caller that never had a handle sent a bad series.
-                return Err(if id != 0 {
-                    sightline_core::Error::new(
-                        sightline_core::ErrorKind::NotFound,
-                        format!("series {id} is no longer in the head and no labels were given"),
-                    )
-                } else {
-                    Error::BadData("empty label set".into()).into()
-                });
-            }
-            if let Some(l) = labels.iter().find(|l| l.name.is_empty()) {
-                return Err(Error::BadData(format!(
-                    "empty label name with value {:?} in {labels}",
-                    l.value
-                ))
-                .into());
-            }
-            let (nid, created) = head.get_or_create(labels, None);
-            id = nid;
-            self.created += u64::from(created);
-            // NotFound again means head truncation removed it in between.
-            checked = head.check(id, t, v);
-        }
+        })?;
         match checked {
             Ok(logged) => {
                 if !logged {
@@ -142,9 +163,48 @@ impl Appender for DbAppender {
         }
     }
 
+    fn append_histogram(
+        &mut self,
+        series_ref: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> sightline_core::Result<SeriesRef> {
+        if self.db.closed.load(Ordering::Relaxed) {
+            return Err(Error::Closed(self.db.dir.clone()).into());
+        }
+        if !h.is_stale() {
+            h.validate().map_err(|e| {
+                sightline_core::Error::new(e.kind(), format!("{} for {labels}", e.message()))
+            })?;
+        }
+        let head = &self.db.head;
+        let (id, checked) = Self::resolve(head, &mut self.created, series_ref, labels, |id| {
+            head.check_histogram(id, t, h)
+        })?;
+        match checked {
+            Ok(logged) => {
+                if !logged {
+                    self.unlogged.push(id);
+                }
+                self.hists.push((u64::from(id), t, h.clone()));
+                Ok(u64::from(id))
+            }
+            Err(Reject::OutOfOrder) => {
+                Counters::inc(&self.db.counters.out_of_order, 1);
+                Err(Error::HistogramOutOfOrder {
+                    series: labels.to_string(),
+                    t,
+                }
+                .into())
+            }
+            Err(r) => Err(self.reject(r, labels, t).into()),
+        }
+    }
+
     fn commit(self: Box<Self>) -> sightline_core::Result<AppendStats> {
         let mut me = *self;
-        if me.samples.is_empty() {
+        if me.samples.is_empty() && me.hists.is_empty() {
             return Ok(AppendStats {
                 samples: 0,
                 series_created: me.created,
@@ -163,6 +223,7 @@ impl Appender for DbAppender {
         let mut rec = Vec::with_capacity(samples.len() * 12 + 16);
         let mut scratch = Vec::new();
         crate::wal::encode_samples(&mut rec, &mut scratch, samples);
+        crate::wal_histograms::encode(&mut rec, &mut scratch, &me.hists);
         db.wal.log_with(|out, scratch| {
             let mut series = Vec::new();
             for &id in unlogged {
@@ -183,6 +244,12 @@ impl Appender for DbAppender {
             }
             Ok(_) => n += 1,
             // Lost a race with another transaction on the same series.
+            Err(Reject::Duplicate) => Counters::inc(&c.duplicate, 1),
+            Err(Reject::OutOfBounds(_)) => Counters::inc(&c.out_of_bounds, 1),
+            Err(_) => Counters::inc(&c.out_of_order, 1),
+        });
+        head.apply_histograms(std::mem::take(&mut me.hists), |r| match r {
+            Ok(_) => n += 1,
             Err(Reject::Duplicate) => Counters::inc(&c.duplicate, 1),
             Err(Reject::OutOfBounds(_)) => Counters::inc(&c.out_of_bounds, 1),
             Err(_) => Counters::inc(&c.out_of_order, 1),

@@ -131,7 +131,7 @@ impl BlockWriter {
             for (labels, samples) in &series {
                 let a = samples.partition_point(|s| s.t < lo);
                 let b = samples.partition_point(|s| s.t < hi);
-                bw.add_series(labels, &samples[a..b])?;
+                bw.add_series(labels, &samples[a..b], &[])?;
             }
             if let Some(meta) = bw.finish(1, Vec::new(), Some((lo, hi)))? {
                 self.written.push(meta);

@@ -12,7 +12,7 @@ use crate::db::Inner;
 use crate::querier::merge_sorted;
 use crate::stats::Counters;
 use crate::{Error, Result};
-use sightline_core::{Labels, Sample};
+use sightline_core::{HistogramSample, Labels, Sample};
 use std::sync::Arc;
 
 /// The next set of blocks to merge, if any.
@@ -84,29 +84,33 @@ pub(crate) fn merge_blocks(db: &Inner, group: &[Arc<Block>]) -> Result<()> {
     // One cursor per block walks its series in label order; at each step the
     // smallest label set is taken from every block that has it.
     let mut cursors: Vec<u32> = vec![0; group.len()];
-    let advance = |bi: usize, c: &mut u32| -> Result<Option<(Labels, Vec<Sample>)>> {
-        let b = &group[bi];
-        if *c >= b.num_series() {
-            return Ok(None);
-        }
-        let r = b.series_samples(*c);
-        *c += 1;
-        r.map(Some).inspect_err(|e| db.set_aside(b, e))
-    };
+    #[allow(clippy::type_complexity)]
+    let advance =
+        |bi: usize, c: &mut u32| -> Result<Option<(Labels, Vec<Sample>, Vec<HistogramSample>)>> {
+            let b = &group[bi];
+            if *c >= b.num_series() {
+                return Ok(None);
+            }
+            let r = b.series_samples(*c);
+            *c += 1;
+            r.map(Some).inspect_err(|e| db.set_aside(b, e))
+        };
     let mut pending = Vec::with_capacity(group.len());
     for (i, c) in cursors.iter_mut().enumerate() {
         pending.push(advance(i, c)?);
     }
-    while let Some(min) = pending.iter().flatten().map(|(l, _)| l).min().cloned() {
+    while let Some(min) = pending.iter().flatten().map(|(l, ..)| l).min().cloned() {
         let mut samples: Vec<Sample> = Vec::new();
+        let mut hists: Vec<HistogramSample> = Vec::new();
         for (i, c) in cursors.iter_mut().enumerate() {
-            if pending[i].as_ref().is_some_and(|(l, _)| *l == min) {
-                let (_, s) = pending[i].take().expect("checked");
+            if pending[i].as_ref().is_some_and(|(l, ..)| *l == min) {
+                let (_, s, h) = pending[i].take().expect("checked");
                 samples = merge_sorted(samples, s);
+                hists = merge_sorted(hists, h);
                 pending[i] = advance(i, c)?;
             }
         }
-        w.add_series(&min, &samples)?;
+        w.add_series(&min, &samples, &hists)?;
     }
     let level = group
         .iter()

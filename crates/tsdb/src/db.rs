@@ -4,14 +4,15 @@
 use crate::appender::DbAppender;
 use crate::block::{self, Block};
 use crate::head::Head;
-use crate::querier::{self, ChunkIter, ChunkSlice};
+use crate::querier::{self, ChunkIter, ChunkSlice, SeriesIters};
 use crate::stats::{Counters, DbStats};
 use crate::wal::{Record, Wal};
 use crate::{Error, Options, Result};
 use foldhash::{HashMap, HashMapExt};
 use parking_lot::{Condvar, Mutex, RwLock};
 use sightline_core::{
-    Appender, Labels, Matcher, MetricAppender, MetricQuerier, SampleIter, Series,
+    Appender, HistogramIter, HistogramSample, Labels, Matcher, MetricAppender, MetricQuerier,
+    SampleIter, Series,
 };
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -101,6 +102,14 @@ impl Db {
                         let _ = crate::chunk::decode_into(encoding, &bytes, &mut samples);
                         for s in &samples {
                             head.replay_sample(id, s.t, s.v);
+                        }
+                    }
+                }
+                Record::Histograms(list) => {
+                    for (r, t, h) in list {
+                        match remap.get(&r) {
+                            Some(&id) if head.replay_histogram(id, t, h) => {}
+                            _ => unknown += 1,
                         }
                     }
                 }
@@ -382,10 +391,12 @@ impl Inner {
         let end = start + range;
         let mut w = block::writer::Writer::new(&self.dir, false)?;
         let mut buf = Vec::new();
+        let mut hbuf = Vec::new();
         for (id, syms) in self.head.sorted_ids() {
             self.head.take_block_samples(id, end, &mut buf);
-            if !buf.is_empty() {
-                w.add_series(&self.head.labels_from_syms(&syms), &buf)?;
+            self.head.block_histograms(id, end, &mut hbuf);
+            if !buf.is_empty() || !hbuf.is_empty() {
+                w.add_series(&self.head.labels_from_syms(&syms), &buf, &hbuf)?;
             }
         }
         if let Some(meta) = w.finish(1, Vec::new(), Some((start, end)))? {
@@ -435,6 +446,36 @@ fn head_iter(
     }
 }
 
+/// The head's histogram samples of a series as an iterator, or `None`.
+fn head_hists(hists: Vec<HistogramSample>) -> Option<HistogramIter> {
+    (!hists.is_empty()).then(|| Box::new(hists.into_iter()) as HistogramIter)
+}
+
+/// A [`Series`] from merged iterators, or `None` when neither floats nor
+/// histograms have a sample in range (a chunk can overlap the range without
+/// one inside it).
+fn series_of(
+    labels: Labels,
+    mut samples: SampleIter,
+    hists: Option<HistogramIter>,
+) -> Option<Series> {
+    let first = samples.next();
+    let hists = match hists {
+        Some(mut h) => h
+            .next()
+            .map(|f| Box::new(std::iter::once(f).chain(h)) as HistogramIter),
+        None => None,
+    };
+    if first.is_none() && hists.is_none() {
+        return None;
+    }
+    Some(Series {
+        labels,
+        samples: Box::new(first.into_iter().chain(samples)),
+        histograms: hists,
+    })
+}
+
 impl Db {
     fn blocks_in(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
         self.inner.sweep_damaged();
@@ -476,28 +517,28 @@ impl MetricQuerier for Db {
             let picked = self.inner.head.select(mint, maxt, matchers);
             let mut out = Vec::with_capacity(picked.len());
             for s in picked {
-                let mut it = head_iter(s.chunks, s.ooo, mint, maxt);
-                if let Some(first) = it.next() {
-                    out.push(Series {
-                        labels: s.labels,
-                        samples: Box::new(std::iter::once(first).chain(it)),
-                        histograms: None,
-                    });
-                }
+                let it = head_iter(s.chunks, s.ooo, mint, maxt);
+                out.extend(series_of(s.labels, it, head_hists(s.hists)));
             }
             return Ok(out);
         }
         // Each source lists its series in label order (the head's index and
         // block indexes are sorted), so they join by a k-way merge; with one
         // source nothing is merged at all.
-        let mut sources: Vec<Vec<(Labels, SampleIter)>> = Vec::with_capacity(blocks.len() + 1);
+        let mut sources: Vec<Vec<(Labels, SeriesIters)>> = Vec::with_capacity(blocks.len() + 1);
         if self.head_overlaps(mint, maxt) {
             sources.push(
                 self.inner
                     .head
                     .select(mint, maxt, matchers)
                     .into_iter()
-                    .map(|s| (s.labels, head_iter(s.chunks, s.ooo, mint, maxt)))
+                    .map(|s| {
+                        let it = SeriesIters {
+                            samples: head_iter(s.chunks, s.ooo, mint, maxt),
+                            hists: head_hists(s.hists),
+                        };
+                        (s.labels, it)
+                    })
                     .collect(),
             );
         }
@@ -505,10 +546,12 @@ impl MetricQuerier for Db {
             match b.select(mint, maxt, matchers) {
                 Ok(list) => sources.push(
                     list.into_iter()
-                        .map(|(labels, metas)| {
-                            let it: SampleIter =
+                        .map(|(labels, metas, hmetas)| {
+                            let samples: SampleIter =
                                 Box::new(block::BlockSeriesIter::new(b.clone(), metas, mint, maxt));
-                            (labels, it)
+                            let hists =
+                                (!hmetas.is_empty()).then(|| b.histograms(hmetas, mint, maxt));
+                            (labels, SeriesIters { samples, hists })
                         })
                         .collect(),
                 ),
@@ -517,15 +560,17 @@ impl MetricQuerier for Db {
         }
         let mut out = Vec::new();
         querier::merge_by_labels(sources, |labels, iters| {
-            let mut it = querier::merge(iters);
-            // A chunk can overlap the range without a sample inside it.
-            if let Some(first) = it.next() {
-                out.push(Series {
-                    labels,
-                    samples: Box::new(std::iter::once(first).chain(it)),
-                    histograms: None,
-                });
+            let mut floats = Vec::with_capacity(iters.len());
+            let mut hists = Vec::new();
+            for i in iters {
+                floats.push(i.samples);
+                hists.extend(i.hists);
             }
+            out.extend(series_of(
+                labels,
+                querier::merge(floats),
+                querier::merge_hists(hists),
+            ));
         });
         Ok(out)
     }

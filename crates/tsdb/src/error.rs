@@ -36,6 +36,15 @@ pub enum Error {
         /// The rejected timestamp.
         t: i64,
     },
+    /// A native histogram sample not newer than its series' newest sample:
+    /// out-of-order histograms are not stored (as in Prometheus 2.42).
+    #[error("out of order native histogram sample for {series} at t={t}: histogram samples must be newer than the series' newest sample (out-of-order native histograms are not supported)")]
+    HistogramOutOfOrder {
+        /// The series, as `name{labels}`.
+        series: String,
+        /// The rejected timestamp.
+        t: i64,
+    },
     /// A sample is older than what the head accepts.
     #[error("out of bounds sample for {series} at t={t} (min valid time {min_valid})")]
     OutOfBounds {
@@ -70,7 +79,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::Io { .. } | Error::Corrupt { .. } | Error::Internal(_) => ErrorKind::Internal,
-            Error::OutOfOrder { .. } => ErrorKind::OutOfOrder,
+            Error::OutOfOrder { .. } | Error::HistogramOutOfOrder { .. } => ErrorKind::OutOfOrder,
             Error::OutOfBounds { .. } => ErrorKind::OutOfBounds,
             Error::DuplicateSample { .. } => ErrorKind::DuplicateSample,
             Error::BadData(_) => ErrorKind::BadData,

@@ -60,8 +60,11 @@ mod stats;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_histograms;
+#[cfg(test)]
 mod testutil;
 mod wal;
+mod wal_histograms;
 
 pub use backfill::BlockWriter;
 pub use block::meta::{BlockMeta, BlockStats, Compaction};

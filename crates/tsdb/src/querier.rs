@@ -3,7 +3,26 @@
 //! de-duplicated stream per series.
 
 use crate::chunk;
-use sightline_core::{Labels, Sample, SampleIter};
+use sightline_core::{HistogramIter, HistogramSample, Labels, Sample, SampleIter};
+
+/// A sample of either kind, as the merges see it: its timestamp.
+pub(crate) trait Timed {
+    fn t(&self) -> i64;
+}
+
+impl Timed for Sample {
+    #[inline]
+    fn t(&self) -> i64 {
+        self.t
+    }
+}
+
+impl Timed for HistogramSample {
+    #[inline]
+    fn t(&self) -> i64 {
+        self.t
+    }
+}
 
 /// One encoded chunk inside a shared buffer (a head chunk, heap or mapped,
 /// or a block page).
@@ -107,29 +126,30 @@ impl Iterator for ChunkIter {
     }
 }
 
-/// Merges time-ordered iterators; on equal timestamps the earliest source
-/// in the list wins and the others' samples are dropped.
-pub(crate) struct MergeIter {
-    heads: Vec<Option<Sample>>,
-    iters: Vec<SampleIter>,
+/// Merges time-ordered iterators (of floats or of histograms); on equal
+/// timestamps the earliest source in the list wins and the others' samples
+/// are dropped.
+pub(crate) struct MergeIter<T> {
+    heads: Vec<Option<T>>,
+    iters: Vec<Box<dyn Iterator<Item = T> + Send>>,
 }
 
-impl MergeIter {
-    pub(crate) fn new(mut iters: Vec<SampleIter>) -> Self {
+impl<T> MergeIter<T> {
+    pub(crate) fn new(mut iters: Vec<Box<dyn Iterator<Item = T> + Send>>) -> Self {
         let heads = iters.iter_mut().map(|i| i.next()).collect();
         MergeIter { heads, iters }
     }
 }
 
-impl Iterator for MergeIter {
-    type Item = Sample;
+impl<T: Timed> Iterator for MergeIter<T> {
+    type Item = T;
 
-    fn next(&mut self) -> Option<Sample> {
+    fn next(&mut self) -> Option<T> {
         let mut best: Option<(usize, i64)> = None;
         for (i, h) in self.heads.iter().enumerate() {
             if let Some(s) = h {
-                if best.is_none_or(|(_, t)| s.t < t) {
-                    best = Some((i, s.t));
+                if best.is_none_or(|(_, t)| s.t() < t) {
+                    best = Some((i, s.t()));
                 }
             }
         }
@@ -137,7 +157,7 @@ impl Iterator for MergeIter {
         let out = self.heads[i].take();
         self.heads[i] = self.iters[i].next();
         for j in 0..self.heads.len() {
-            while self.heads[j].is_some_and(|s| s.t == t) {
+            while self.heads[j].as_ref().is_some_and(|s| s.t() == t) {
                 self.heads[j] = self.iters[j].next();
             }
         }
@@ -153,15 +173,80 @@ pub(crate) fn merge(mut iters: Vec<SampleIter>) -> SampleIter {
     Box::new(MergeIter::new(iters))
 }
 
+/// Joins histogram iterators; `None` when there are none.
+pub(crate) fn merge_hists(mut iters: Vec<HistogramIter>) -> Option<HistogramIter> {
+    match iters.len() {
+        0 => None,
+        1 => iters.pop(),
+        _ => Some(Box::new(MergeIter::new(iters))),
+    }
+}
+
+/// The iterators of one series from one source: floats, and histograms
+/// when the source has any for it.
+pub(crate) struct SeriesIters {
+    pub(crate) samples: SampleIter,
+    pub(crate) hists: Option<HistogramIter>,
+}
+
+/// Decodes histogram chunks one at a time, yielding samples in
+/// `[mint, maxt]`; a damaged chunk is logged and skipped.
+pub(crate) struct HistChunkIter {
+    chunks: std::vec::IntoIter<ChunkSlice>,
+    buf: std::vec::IntoIter<HistogramSample>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl HistChunkIter {
+    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64) -> Self {
+        HistChunkIter {
+            chunks: chunks.into_iter(),
+            buf: Vec::new().into_iter(),
+            mint,
+            maxt,
+        }
+    }
+}
+
+impl Iterator for HistChunkIter {
+    type Item = HistogramSample;
+
+    fn next(&mut self) -> Option<HistogramSample> {
+        loop {
+            for s in self.buf.by_ref() {
+                if s.t > self.maxt {
+                    break;
+                }
+                if s.t >= self.mint {
+                    return Some(s);
+                }
+            }
+            let c = self.chunks.next()?;
+            let bytes = &c.data[c.start as usize..c.end as usize];
+            let mut v = Vec::new();
+            if chunk::histogram::decode_into(c.encoding, bytes, &mut v).is_none() {
+                log::error!(
+                    "undecodable histogram chunk of encoding {} ({} bytes) skipped",
+                    c.encoding,
+                    bytes.len()
+                );
+                v.clear();
+            }
+            self.buf = v.into_iter();
+        }
+    }
+}
+
 /// Joins per-source series lists, each sorted by labels, into one sorted
 /// list: `f` gets each label set once with the iterators of every source
 /// that has it, in source order (so [`merge`] prefers the first source).
 /// One source passes straight through; more are merged by picking the
 /// smallest head each time, which for the few sources a query has (the
 /// head and a handful of blocks) is cheaper than a map of every series.
-pub(crate) fn merge_by_labels(
-    mut sources: Vec<Vec<(Labels, SampleIter)>>,
-    mut f: impl FnMut(Labels, Vec<SampleIter>),
+pub(crate) fn merge_by_labels<T>(
+    mut sources: Vec<Vec<(Labels, T)>>,
+    mut f: impl FnMut(Labels, Vec<T>),
 ) {
     sources.retain(|s| !s.is_empty());
     if sources.len() <= 1 {
@@ -171,7 +256,7 @@ pub(crate) fn merge_by_labels(
         return;
     }
     let mut iters: Vec<_> = sources.into_iter().map(|s| s.into_iter()).collect();
-    let mut heads: Vec<Option<(Labels, SampleIter)>> = iters.iter_mut().map(|i| i.next()).collect();
+    let mut heads: Vec<Option<(Labels, T)>> = iters.iter_mut().map(|i| i.next()).collect();
     loop {
         let mut min: Option<usize> = None;
         for (i, h) in heads.iter().enumerate() {
@@ -199,7 +284,7 @@ pub(crate) fn merge_by_labels(
 }
 
 /// Merges two sorted sample vectors, dropping the second's duplicates.
-pub(crate) fn merge_sorted(a: Vec<Sample>, b: Vec<Sample>) -> Vec<Sample> {
+pub(crate) fn merge_sorted<T: Timed + Send + 'static>(a: Vec<T>, b: Vec<T>) -> Vec<T> {
     if b.is_empty() {
         return a;
     }

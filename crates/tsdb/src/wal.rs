@@ -27,6 +27,9 @@ pub(crate) const REC_TRUNCATED: u8 = 3;
 /// moved to encoding 3. Still read, no longer written.
 pub(crate) const REC_CHUNKS_XOR: u8 = 4;
 pub(crate) const REC_CHUNKS: u8 = 5;
+/// Native histogram samples (`wal_histograms.rs`). Numbered well apart from
+/// the float records so that other record types can take the next numbers.
+pub(crate) const REC_HISTOGRAMS: u8 = 10;
 const HEADER_LEN: usize = 9;
 /// Records larger than this are treated as garbage at replay.
 const MAX_RECORD: usize = 1 << 30;
@@ -42,10 +45,12 @@ pub(crate) enum Record {
     /// in checkpoints: many times smaller than the same samples as a
     /// samples record.
     Chunks(u8, Vec<(u64, Vec<u8>)>),
+    /// Native histogram samples: series ref, timestamp, histogram.
+    Histograms(Vec<(u64, i64, sightline_core::FloatHistogram)>),
 }
 
 /// Frames `body` as a record of type `typ` onto `out`.
-fn frame(out: &mut Vec<u8>, typ: u8, body: &[u8]) {
+pub(crate) fn frame(out: &mut Vec<u8>, typ: u8, body: &[u8]) {
     out.push(typ);
     out.extend_from_slice(&(body.len() as u32).to_le_bytes());
     out.extend_from_slice(&crc32fast::hash(body).to_le_bytes());
@@ -130,6 +135,7 @@ fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
     let mut r = Reader::new(body);
     match typ {
         REC_TRUNCATED => Some(Record::Truncated(r.u64_le()? as i64)),
+        REC_HISTOGRAMS => crate::wal_histograms::decode(body).map(Record::Histograms),
         REC_CHUNKS | REC_CHUNKS_XOR => {
             let mut out = Vec::new();
             while r.remaining() > 0 {

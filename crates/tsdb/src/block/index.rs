@@ -26,6 +26,35 @@ pub(crate) struct ChunkMeta {
 pub(crate) struct SeriesEntry {
     pub(crate) labels: Box<[u32]>,
     pub(crate) chunks: Vec<ChunkMeta>,
+    /// Native histogram chunks (encodings 4 and 5), in time order.
+    pub(crate) hist_chunks: Vec<ChunkMeta>,
+}
+
+/// One series as the index reads it back.
+pub(crate) struct SeriesRead {
+    pub(crate) labels: Labels,
+    pub(crate) chunks: Vec<ChunkMeta>,
+    pub(crate) hist_chunks: Vec<ChunkMeta>,
+}
+
+/// Index version written: 2 adds each series' histogram chunk list.
+const VERSION: u8 = 2;
+
+fn put_chunks(out: &mut Vec<u8>, chunks: &[ChunkMeta]) {
+    put_uvarint(out, chunks.len() as u64);
+    let (mut prev_maxt, mut prev_ref) = (0i64, 0u64);
+    for (i, c) in chunks.iter().enumerate() {
+        if i == 0 {
+            put_varint(out, c.mint);
+            put_uvarint(out, c.r);
+        } else {
+            put_varint(out, c.mint.wrapping_sub(prev_maxt));
+            put_uvarint(out, c.r.wrapping_sub(prev_ref));
+        }
+        put_uvarint(out, c.maxt.wrapping_sub(c.mint) as u64);
+        prev_maxt = c.maxt;
+        prev_ref = c.r;
+    }
 }
 
 /// Builds the index bytes. `strs` are the writer's symbols by local id;
@@ -41,7 +70,7 @@ pub(crate) fn build(strs: &[String], series: &[SeriesEntry]) -> Vec<u8> {
     }
     let mut out = Vec::new();
     out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&[1, 0, 0, 0]);
+    out.extend_from_slice(&[VERSION, 0, 0, 0]);
 
     let symbols_off = out.len() as u64;
     put_uvarint(&mut out, order.len() as u64);
@@ -60,20 +89,8 @@ pub(crate) fn build(strs: &[String], series: &[SeriesEntry]) -> Vec<u8> {
             put_uvarint(&mut out, u64::from(v));
             post.entry((n, v)).or_default().push(id as u32);
         }
-        put_uvarint(&mut out, s.chunks.len() as u64);
-        let (mut prev_maxt, mut prev_ref) = (0i64, 0u64);
-        for (i, c) in s.chunks.iter().enumerate() {
-            if i == 0 {
-                put_varint(&mut out, c.mint);
-                put_uvarint(&mut out, c.r);
-            } else {
-                put_varint(&mut out, c.mint.wrapping_sub(prev_maxt));
-                put_uvarint(&mut out, c.r.wrapping_sub(prev_ref));
-            }
-            put_uvarint(&mut out, c.maxt.wrapping_sub(c.mint) as u64);
-            prev_maxt = c.maxt;
-            prev_ref = c.r;
-        }
+        put_chunks(&mut out, &s.chunks);
+        put_chunks(&mut out, &s.hist_chunks);
     }
 
     let mut keys: Vec<(u32, u32)> = post.keys().copied().collect();
@@ -111,6 +128,8 @@ pub(crate) fn build(strs: &[String], series: &[SeriesEntry]) -> Vec<u8> {
 pub(crate) struct IndexReader {
     path: PathBuf,
     buf: Vec<u8>,
+    /// 1 (float chunks only) or 2 (plus histogram chunks).
+    version: u8,
     /// `(offset, len)` of each symbol's bytes.
     symbols: Vec<(u32, u32)>,
     /// Offset of each series entry.
@@ -139,7 +158,7 @@ impl IndexReader {
     pub(crate) fn open(path: &Path) -> Result<IndexReader> {
         let buf = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
         let bad = |off: usize, why: &str| Error::corrupt(path, off as u64, why.to_string());
-        if buf.len() < 8 + TOC_LEN || &buf[..4] != MAGIC || buf[4] != 1 {
+        if buf.len() < 8 + TOC_LEN || &buf[..4] != MAGIC || !(1..=VERSION).contains(&buf[4]) {
             return Err(bad(0, "bad index magic, version or size"));
         }
         let toc = buf.len() - TOC_LEN;
@@ -177,7 +196,7 @@ impl IndexReader {
         for _ in 0..n {
             let p = r.pos();
             series.push(p as u32);
-            skip_series(&mut r).ok_or_else(|| bad(p, "bad series entry"))?;
+            skip_series(&mut r, buf[4]).ok_or_else(|| bad(p, "bad series entry"))?;
         }
 
         let mut r = Reader::at(&buf, table_off);
@@ -216,6 +235,7 @@ impl IndexReader {
         }
         Ok(IndexReader {
             path: path.to_path_buf(),
+            version: buf[4],
             buf,
             symbols,
             series,
@@ -244,7 +264,7 @@ impl IndexReader {
     }
 
     /// Labels and chunk metas of series `id`.
-    pub(crate) fn series(&self, id: u32) -> Result<(Labels, Vec<ChunkMeta>)> {
+    pub(crate) fn series(&self, id: u32) -> Result<SeriesRead> {
         let off = *self
             .series
             .get(id as usize)
@@ -259,7 +279,16 @@ impl IndexReader {
             ls.push(Label::new(name, value));
         }
         let chunks = read_chunks(&mut r).ok_or_else(bad)?;
-        Ok((Labels::from_sorted(ls), chunks))
+        let hist_chunks = if self.version >= 2 {
+            read_chunks(&mut r).ok_or_else(bad)?
+        } else {
+            Vec::new()
+        };
+        Ok(SeriesRead {
+            labels: Labels::from_sorted(ls),
+            chunks,
+            hist_chunks,
+        })
     }
 
     /// The list at `off` (slot `slot` of the cache), borrowed from the
@@ -331,12 +360,16 @@ impl IndexLookup for IndexReader {
     }
 }
 
-fn skip_series(r: &mut Reader<'_>) -> Option<()> {
+fn skip_series(r: &mut Reader<'_>, version: u8) -> Option<()> {
     let n = r.uvarint()?;
     for _ in 0..n * 2 {
         r.uvarint()?;
     }
-    read_chunks(r).map(|_| ())
+    read_chunks(r)?;
+    if version >= 2 {
+        read_chunks(r)?;
+    }
+    Some(())
 }
 
 fn read_chunks(r: &mut Reader<'_>) -> Option<Vec<ChunkMeta>> {
@@ -390,6 +423,15 @@ mod tests {
                     maxt: i64::from(i),
                     r: u64::from(i),
                 }],
+                hist_chunks: if i % 7 == 0 {
+                    vec![ChunkMeta {
+                        mint: i64::from(i) + 1,
+                        maxt: i64::from(i) + 5,
+                        r: u64::from(i) + 9,
+                    }]
+                } else {
+                    Vec::new()
+                },
             })
             .collect();
         // Series must be sorted by labels for `build`; sorting by k's value
@@ -421,5 +463,11 @@ mod tests {
         }
         assert!(ix.decoded.iter().filter(|c| c.get().is_some()).count() == 2);
         assert_eq!(ix.decoded.len(), 2, "slots only for lists of 1024 or more");
+        // Issue 12: histogram chunk lists come back beside the float ones.
+        for (id, s) in series.iter().enumerate() {
+            let got = ix.series(id as u32).unwrap();
+            assert_eq!(got.chunks, s.chunks);
+            assert_eq!(got.hist_chunks, s.hist_chunks);
+        }
     }
 }

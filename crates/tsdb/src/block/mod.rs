@@ -12,14 +12,14 @@ pub(crate) mod meta;
 pub(crate) mod writer;
 
 use crate::postings::{postings_for_matchers, IndexLookup};
-use crate::querier::{ChunkSlice, RangeBuf, RangeStep};
+use crate::querier::{ChunkSlice, HistChunkIter, RangeBuf, RangeStep};
 use crate::wal::dir_size;
 use crate::{Error, Result};
 use chunks::ChunkReader;
 use index::{ChunkMeta, IndexReader};
 use meta::BlockMeta;
 use parking_lot::Mutex;
-use sightline_core::{Labels, Matcher, Sample};
+use sightline_core::{HistogramIter, HistogramSample, Labels, Matcher, Sample};
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -177,22 +177,47 @@ impl Block {
     }
 
     /// Matching series with chunks overlapping `[mint, maxt]`, in label
-    /// order. Only the index is read here; pages are read as samples are.
+    /// order: labels, float chunks, histogram chunks. Only the index is
+    /// read here; pages are read as samples are.
+    #[allow(clippy::type_complexity)]
     pub(crate) fn select(
         &self,
         mint: i64,
         maxt: i64,
         ms: &[Matcher],
-    ) -> Result<Vec<(Labels, Vec<ChunkMeta>)>> {
+    ) -> Result<Vec<(Labels, Vec<ChunkMeta>, Vec<ChunkMeta>)>> {
         let mut out = Vec::new();
         for id in postings_for_matchers(&self.index, ms) {
-            let (labels, mut metas) = self.index.series(id)?;
-            metas.retain(|m| m.maxt >= mint && m.mint <= maxt);
-            if !metas.is_empty() {
-                out.push((labels, metas));
+            let mut s = self.index.series(id)?;
+            s.chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
+            s.hist_chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
+            if !s.chunks.is_empty() || !s.hist_chunks.is_empty() {
+                out.push((s.labels, s.chunks, s.hist_chunks));
             }
         }
         Ok(out)
+    }
+
+    /// Histogram samples in `[mint, maxt]` of the chunks `metas`, decoded
+    /// chunk by chunk as the caller iterates. A page that cannot be read
+    /// flags the block and ends the series.
+    pub(crate) fn histograms(
+        self: &Arc<Self>,
+        metas: Vec<ChunkMeta>,
+        mint: i64,
+        maxt: i64,
+    ) -> HistogramIter {
+        let mut slices = Vec::with_capacity(metas.len());
+        for m in &metas {
+            match self.chunk(m) {
+                Ok(c) => slices.push(c),
+                Err(e) => {
+                    log::error!("reading block {}: {e}", self.id());
+                    break;
+                }
+            }
+        }
+        Box::new(HistChunkIter::new(slices, mint, maxt))
     }
 
     /// Label sets of matching series with chunks in range.
@@ -204,9 +229,10 @@ impl Block {
     ) -> Result<Vec<Labels>> {
         let mut out = Vec::new();
         for id in postings_for_matchers(&self.index, ms) {
-            let (labels, metas) = self.index.series(id)?;
-            if metas.iter().any(|m| m.maxt >= mint && m.mint <= maxt) {
-                out.push(labels);
+            let s = self.index.series(id)?;
+            let hit = |m: &ChunkMeta| m.maxt >= mint && m.mint <= maxt;
+            if s.chunks.iter().any(hit) || s.hist_chunks.iter().any(hit) {
+                out.push(s.labels);
             }
         }
         Ok(out)
@@ -226,9 +252,33 @@ impl Block {
         self.index.num_series() as u32
     }
 
-    /// Labels and every sample of series `id` (for compaction).
-    pub(crate) fn series_samples(&self, id: u32) -> Result<(Labels, Vec<Sample>)> {
-        let (labels, metas) = self.index.series(id)?;
+    /// Labels, every float sample and every histogram sample of series
+    /// `id` (for compaction).
+    pub(crate) fn series_samples(
+        &self,
+        id: u32,
+    ) -> Result<(Labels, Vec<Sample>, Vec<HistogramSample>)> {
+        let crate::block::index::SeriesRead {
+            labels,
+            chunks: metas,
+            hist_chunks,
+        } = self.index.series(id)?;
+        let mut hists = Vec::new();
+        for m in &hist_chunks {
+            let c = self.chunk(m)?;
+            crate::chunk::histogram::decode_into(
+                c.encoding,
+                &c.data[c.start as usize..c.end as usize],
+                &mut hists,
+            )
+            .ok_or_else(|| {
+                Error::corrupt(
+                    self.dir.join("chunks/000001"),
+                    0,
+                    format!("undecodable histogram chunk of series {labels}"),
+                )
+            })?;
+        }
         let mut out = Vec::new();
         for m in &metas {
             let c = self.chunk(m)?;
@@ -245,7 +295,7 @@ impl Block {
                 )
             })?;
         }
-        Ok((labels, out))
+        Ok((labels, out, hists))
     }
 }
 

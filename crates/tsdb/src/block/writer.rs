@@ -11,7 +11,7 @@ use crate::chunk::packed;
 use crate::wal::sync_dir;
 use crate::{Error, Result};
 use foldhash::{HashMap, HashMapExt};
-use sightline_core::{Labels, Sample};
+use sightline_core::{HistogramSample, Labels, Sample};
 use std::path::{Path, PathBuf};
 
 /// Samples per block chunk: longer than head chunks because block chunks are
@@ -75,10 +75,16 @@ impl Writer {
     }
 
     /// Adds one series. Calls must come in strictly increasing label order;
-    /// `samples` must be sorted by time without duplicates. Empty input is
+    /// `samples` and `hists` (native histograms, hints as the head stores
+    /// them) must each be sorted by time without duplicates. Empty input is
     /// skipped.
-    pub(crate) fn add_series(&mut self, labels: &Labels, samples: &[Sample]) -> Result<()> {
-        if samples.is_empty() {
+    pub(crate) fn add_series(
+        &mut self,
+        labels: &Labels,
+        samples: &[Sample],
+        hists: &[HistogramSample],
+    ) -> Result<()> {
+        if samples.is_empty() && hists.is_empty() {
             return Ok(());
         }
         if let Some(prev) = &self.last {
@@ -101,14 +107,41 @@ impl Writer {
             let (mint, maxt) = (part[0].t, part[part.len() - 1].t);
             metas.push(ChunkMeta { mint, maxt, r });
         }
-        self.stats.num_samples += samples.len() as u64;
-        self.stats.num_chunks += metas.len() as u64;
+        let mut hist_metas = Vec::new();
+        let mut failed = None;
+        crate::chunk::histogram::split_runs(hists, BLOCK_CHUNK_SAMPLES, |run| {
+            if failed.is_some() {
+                return;
+            }
+            self.encoded.clear();
+            let enc = crate::chunk::histogram::encode(run, &mut self.encoded);
+            match self.chunks.add(enc, &self.encoded) {
+                Ok(r) => hist_metas.push(ChunkMeta {
+                    mint: run[0].t,
+                    maxt: run[run.len() - 1].t,
+                    r,
+                }),
+                Err(e) => failed = Some(e),
+            }
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        self.stats.num_samples += (samples.len() + hists.len()) as u64;
+        self.stats.num_chunks += (metas.len() + hist_metas.len()) as u64;
         self.stats.num_series += 1;
-        self.mint = self.mint.min(samples[0].t);
-        self.maxt = self.maxt.max(samples[samples.len() - 1].t);
+        let firsts = samples.first().map(|s| s.t).into_iter();
+        let lasts = samples.last().map(|s| s.t).into_iter();
+        for t in firsts.chain(hists.first().map(|s| s.t)) {
+            self.mint = self.mint.min(t);
+        }
+        for t in lasts.chain(hists.last().map(|s| s.t)) {
+            self.maxt = self.maxt.max(t);
+        }
         self.series.push(SeriesEntry {
             labels: syms,
             chunks: metas,
+            hist_chunks: hist_metas,
         });
         self.last = Some(labels.clone());
         Ok(())

@@ -40,11 +40,6 @@ pub(crate) const ENC_HISTOGRAM: u8 = 4;
 /// Float-count histograms.
 pub(crate) const ENC_FLOAT_HISTOGRAM: u8 = 5;
 
-/// Whether `encoding` is one of the histogram encodings.
-pub(crate) fn is_histogram_encoding(encoding: u8) -> bool {
-    encoding == ENC_HISTOGRAM || encoding == ENC_FLOAT_HISTOGRAM
-}
-
 fn hint_bits(h: CounterResetHint) -> u8 {
     match h {
         CounterResetHint::Unknown => 0,
@@ -328,7 +323,7 @@ fn cost(x: i64) -> u64 {
     u64::from(64 - crate::encoding::zigzag(x).leading_zeros())
 }
 
-fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
+pub(crate) fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
     put_uvarint(out, spans.len() as u64);
     for s in spans {
         put_varint(out, i64::from(s.offset));
@@ -336,7 +331,7 @@ fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
     }
 }
 
-fn read_spans(r: &mut Reader<'_>) -> Option<Vec<Span>> {
+pub(crate) fn read_spans(r: &mut Reader<'_>) -> Option<Vec<Span>> {
     let n = usize::try_from(r.uvarint()?).ok()?;
     if n > r.remaining() {
         return None;
@@ -530,4 +525,4 @@ pub(crate) fn encode_vec(samples: &[HistogramSample]) -> (u8, Vec<u8>) {
 
 #[cfg(test)]
 #[path = "histogram_tests.rs"]
-mod tests;
+pub(crate) mod tests;

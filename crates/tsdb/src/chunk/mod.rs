@@ -18,8 +18,6 @@
 
 #[cfg(test)]
 pub(crate) mod fixtures;
-// Used by the head and blocks from the next commit on.
-#[allow(dead_code)]
 pub(crate) mod histogram;
 pub(crate) mod packed;
 pub(crate) mod scaled;

@@ -7,16 +7,18 @@
 //! (symbols and postings), [`chunk_file`] (closed chunks in mapped files).
 
 pub(crate) mod chunk_file;
+pub(crate) mod histograms;
 pub(crate) mod index;
 pub(crate) mod series;
 
 use crate::postings::{self, IndexLookup};
 use chunk_file::{ChunkData, ChunkFiles};
 use foldhash::{HashMap, HashMapExt};
+use histograms::HistSeries;
 use index::{HeadIndex, Symbols};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard, RwLock};
 use series::{Appended, MemSeries};
-use sightline_core::{Labels, Matcher, Sample};
+use sightline_core::{FloatHistogram, HistogramSample, Labels, Matcher, Sample};
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 
@@ -56,6 +58,10 @@ fn id_of(stripe: usize, slot: usize) -> u32 {
 struct Slots {
     stripe: usize,
     segs: Vec<Box<[MemSeries]>>,
+    /// Native histogram halves of this stripe's series that have one
+    /// (their slot's `hist` flag is set): kept out of the slots so the
+    /// float path's 128-byte series does not grow (see `histograms.rs`).
+    hist: HashMap<u32, HistSeries>,
 }
 
 impl Slots {
@@ -69,6 +75,33 @@ impl Slots {
         let slot = slot_of(*id);
         let s = &mut self.segs.get_mut(slot / SEG)?[slot % SEG];
         s.live.then_some(s)
+    }
+
+    /// Series `id` and the stripe's histogram table, borrowed together.
+    fn pair(&mut self, id: u32) -> Option<(&mut MemSeries, &mut HashMap<u32, HistSeries>)> {
+        let slot = slot_of(id);
+        let s = &mut self.segs.get_mut(slot / SEG)?[slot % SEG];
+        s.live.then_some((s, &mut self.hist))
+    }
+
+    /// Oldest and newest timestamps of series `s` (id `id`), floats and
+    /// histograms together.
+    fn time_range(&self, id: u32, s: &MemSeries) -> (Option<i64>, Option<i64>) {
+        let (lo, hi) = (s.min_time(), s.max_time());
+        if !s.hist {
+            return (lo, hi);
+        }
+        let Some(h) = self.hist.get(&id) else {
+            return (lo, hi);
+        };
+        let pick = |a: Option<i64>, b: Option<i64>, f: fn(i64, i64) -> i64| match (a, b) {
+            (Some(a), Some(b)) => Some(f(a, b)),
+            (a, b) => a.or(b),
+        };
+        (
+            pick(lo, h.min_time(), i64::min),
+            pick(hi, h.max_time(), i64::max),
+        )
     }
 
     fn insert(&mut self, id: u32, s: MemSeries) {
@@ -85,6 +118,7 @@ impl Slots {
         if let Some(seg) = self.segs.get_mut(slot / SEG) {
             seg[slot % SEG] = MemSeries::vacant();
         }
+        self.hist.remove(id);
     }
 
     fn iter(&self) -> impl Iterator<Item = (u32, &MemSeries)> {
@@ -139,11 +173,33 @@ pub(crate) enum Reject {
     Duplicate,
 }
 
-/// One selected head series: labels, in-order chunks and out-of-order samples.
+/// One selected head series: labels, in-order chunks, out-of-order samples
+/// and native histogram samples (decoded).
 pub(crate) struct HeadSeriesData {
     pub(crate) labels: Labels,
     pub(crate) chunks: Vec<ChunkData>,
     pub(crate) ooo: Vec<Sample>,
+    pub(crate) hists: Vec<HistogramSample>,
+}
+
+/// A float sample at `t` must be newer than the series' newest histogram
+/// (a timestamp holds one or the other).
+fn after_hist(hist: &HashMap<u32, HistSeries>, id: u32, t: i64) -> Result<(), Reject> {
+    match hist.get(&id).and_then(|h| h.max_time()) {
+        Some(ht) if t == ht => Err(Reject::Duplicate),
+        Some(ht) if t < ht => Err(Reject::OutOfOrder),
+        _ => Ok(()),
+    }
+}
+
+/// Equal histograms, the stored counter-reset hint aside (the head
+/// normalises it).
+fn same_histogram(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let strip = |h: &FloatHistogram| FloatHistogram {
+        counter_reset_hint: Default::default(),
+        ..h.clone()
+    };
+    strip(a) == strip(b)
 }
 
 pub(crate) struct Head {
@@ -177,6 +233,7 @@ impl Head {
                     Padded(Mutex::new(Slots {
                         stripe,
                         segs: Vec::new(),
+                        hist: HashMap::new(),
                     }))
                 })
                 .collect(),
@@ -280,10 +337,126 @@ impl Head {
     /// On success the sample counts as pending on the series until
     /// [`Head::apply`] or [`Head::release`].
     pub(crate) fn check(&self, id: u32, t: i64, v: f64) -> Result<bool, Reject> {
-        let mut s = self.get(id).ok_or(Reject::NotFound)?;
-        self.decide(&s, t, v)?;
+        let mut st = self.stripe(id).lock();
+        let (s, hist) = st.pair(id).ok_or(Reject::NotFound)?;
+        let d = self.decide(s, t, v)?;
+        if s.hist && matches!(d, Appended::InOrder(_)) {
+            after_hist(hist, id, t)?;
+        }
         s.pending += 1;
         Ok(s.logged)
+    }
+
+    /// Whether a histogram sample at `t` may be appended to `s`: newer than
+    /// every float and histogram sample of the series (out-of-order
+    /// histograms are refused, whatever the out-of-order window), or the
+    /// same histogram again at the newest timestamp.
+    fn decide_hist(
+        &self,
+        s: &MemSeries,
+        hs: Option<&HistSeries>,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<Appended, Reject> {
+        let min_valid = self.min_valid_time();
+        if t < min_valid {
+            return Err(Reject::OutOfBounds(min_valid));
+        }
+        let (ft, _) = s.newest();
+        if ft != i64::MIN && t <= ft {
+            return Err(if t == ft {
+                Reject::Duplicate
+            } else {
+                Reject::OutOfOrder
+            });
+        }
+        if let Some(ht) = hs.and_then(|x| x.max_time()) {
+            if t < ht {
+                return Err(Reject::OutOfOrder);
+            }
+            if t == ht {
+                return match hs.and_then(|x| x.newest()) {
+                    Some(n) if n.t == t && same_histogram(&n.h, h) => Ok(Appended::Duplicate),
+                    _ => Err(Reject::Duplicate),
+                };
+            }
+        }
+        Ok(Appended::InOrder(false))
+    }
+
+    /// [`Head::check`] for a native histogram sample.
+    pub(crate) fn check_histogram(
+        &self,
+        id: u32,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<bool, Reject> {
+        let mut st = self.stripe(id).lock();
+        let (s, hist) = st.pair(id).ok_or(Reject::NotFound)?;
+        self.decide_hist(s, hist.get(&id), t, h)?;
+        s.pending += 1;
+        Ok(s.logged)
+    }
+
+    /// Stores committed histogram samples, re-checking each as
+    /// [`Head::apply_all`] does, and reports each outcome to `each`.
+    pub(crate) fn apply_histograms(
+        &self,
+        samples: Vec<(u64, i64, FloatHistogram)>,
+        mut each: impl FnMut(Result<Appended, Reject>),
+    ) {
+        for (id, t, h) in samples {
+            let id = id as u32;
+            let mut st = self.stripe(id).lock();
+            let r = match st.pair(id) {
+                None => Err(Reject::NotFound),
+                Some((s, hist)) => {
+                    s.pending = s.pending.saturating_sub(1);
+                    match self.decide_hist(s, hist.get(&id), t, &h) {
+                        Ok(Appended::InOrder(_)) => {
+                            s.hist = true;
+                            let cut = hist.entry(id).or_default().append(t, h, self.block_range);
+                            if cut {
+                                self.num_chunks.fetch_add(1, Relaxed);
+                            }
+                            Ok(Appended::InOrder(cut))
+                        }
+                        r => r,
+                    }
+                }
+            };
+            drop(st);
+            if r.is_ok() {
+                self.note_time(t, t);
+            }
+            each(r);
+        }
+    }
+
+    /// Replays a histogram sample from the WAL. Samples before the
+    /// truncation point are in blocks; one not newer than the series'
+    /// newest histogram lost a race between two writers of the series (see
+    /// `appender.rs`) and is dropped: histograms have no out-of-order
+    /// buffer.
+    pub(crate) fn replay_histogram(&self, id: u32, t: i64, h: FloatHistogram) -> bool {
+        let mut st = self.stripe(id).lock();
+        let Some((s, hist)) = st.pair(id) else {
+            return false;
+        };
+        if t < self.truncated_upto() {
+            return true;
+        }
+        let hs = hist.entry(id).or_default();
+        if hs.max_time().is_some_and(|m| t <= m) {
+            return true;
+        }
+        s.hist = true;
+        if hs.append(t, h, self.block_range) {
+            self.num_chunks.fetch_add(1, Relaxed);
+        }
+        drop(st);
+        self.note_time(t, t);
+        true
     }
 
     /// Drops a pending sample that will not be applied (rollback).
@@ -316,11 +489,16 @@ impl Head {
             rest = tail;
             let mut st = self.series[stripe].lock();
             for &(id, t, v) in run {
-                let r = match st.get_mut(&(id as u32)) {
+                let r = match st.pair(id as u32) {
                     None => Err(Reject::NotFound),
-                    Some(s) => {
+                    Some((s, hist)) => {
                         s.pending = s.pending.saturating_sub(1);
-                        self.decide(s, t, v).and_then(|d| self.store(s, d, t, v))
+                        self.decide(s, t, v).and_then(|d| {
+                            if s.hist && matches!(d, Appended::InOrder(_)) {
+                                after_hist(hist, id as u32, t)?;
+                            }
+                            self.store(s, d, t, v)
+                        })
                     }
                 };
                 if r.is_ok() {
@@ -479,12 +657,19 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let Some(s) = self.get(id) else { continue };
-            let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) else {
+            let st = self.stripe(id).lock();
+            let Some(s) = st.get(&id) else { continue };
+            let (Some(lo), Some(hi)) = st.time_range(id, s) else {
                 continue;
             };
             if hi < mint || lo > maxt {
                 continue;
+            }
+            let mut hists = Vec::new();
+            if s.hist {
+                if let Some(h) = st.hist.get(&id) {
+                    h.samples_in(mint, maxt, &mut hists);
+                }
             }
             // Locks in the order appends take them: series, then chunk table.
             let chunks = s.chunks_in(mint, maxt, &self.chunk_files.reader());
@@ -498,10 +683,10 @@ impl Head {
                         .collect()
                 })
                 .unwrap_or_default();
-            if chunks.is_empty() && ooo.is_empty() {
+            if chunks.is_empty() && ooo.is_empty() && hists.is_empty() {
                 continue;
             }
-            picked.push((s.labels.clone(), chunks, ooo));
+            picked.push((s.labels.clone(), chunks, ooo, hists));
         }
         let syms = self.symbols.read();
         // Sorting interned label sets is cheaper than sorting the strings
@@ -509,10 +694,11 @@ impl Head {
         picked.sort_unstable_by(|a, b| syms.cmp_labels(&a.0, &b.0));
         picked
             .into_iter()
-            .map(|(l, chunks, ooo)| HeadSeriesData {
+            .map(|(l, chunks, ooo, hists)| HeadSeriesData {
                 labels: syms.labels(&l),
                 chunks,
                 ooo,
+                hists,
             })
             .collect()
     }
@@ -522,8 +708,9 @@ impl Head {
         let ids = self.matching(ms);
         let mut picked = Vec::new();
         for id in ids {
-            let Some(s) = self.get(id) else { continue };
-            if let (Some(lo), Some(hi)) = (s.min_time(), s.max_time()) {
+            let st = self.stripe(id).lock();
+            let Some(s) = st.get(&id) else { continue };
+            if let (Some(lo), Some(hi)) = st.time_range(id, s) {
                 if hi >= mint && lo <= maxt {
                     picked.push(s.labels.clone());
                 }
@@ -567,6 +754,16 @@ impl Head {
         }
     }
 
+    /// Histogram samples of series `id` with `t < before`, for writing a
+    /// block.
+    pub(crate) fn block_histograms(&self, id: u32, before: i64, out: &mut Vec<HistogramSample>) {
+        out.clear();
+        let st = self.stripe(id).lock();
+        if let Some(h) = st.hist.get(&id) {
+            h.samples_in(i64::MIN, before - 1, out);
+        }
+    }
+
     /// Drops data before `boundary` and series left empty. Returns the
     /// number of series removed.
     pub(crate) fn truncate(&self, boundary: i64) -> usize {
@@ -574,10 +771,26 @@ impl Head {
         let mut dead = Vec::new();
         for stripe in self.series.iter() {
             let mut st = stripe.lock();
+            if !st.hist.is_empty() {
+                let mut emptied = Vec::new();
+                for (id, h) in st.hist.iter_mut() {
+                    let n = h.truncate(boundary);
+                    self.num_chunks.fetch_sub(n as u64, Relaxed);
+                    if h.is_empty() {
+                        emptied.push(*id);
+                    }
+                }
+                for id in emptied {
+                    st.hist.remove(&id);
+                    if let Some(s) = st.get_mut(&id) {
+                        s.hist = false;
+                    }
+                }
+            }
             for (id, s) in st.iter_mut() {
                 let n = s.truncate(boundary, &self.chunk_files);
                 self.num_chunks.fetch_sub(n as u64, Relaxed);
-                if s.is_empty() {
+                if s.is_empty() && !s.hist {
                     dead.push((id, s.labels.clone()));
                 }
             }
@@ -589,7 +802,7 @@ impl Head {
             let mut hs = self.hashes[(h as usize) % STRIPES].lock();
             let mut st = self.stripe(id).lock();
             // An appender may have written to it since we looked.
-            if st.get(&id).is_some_and(|s| s.is_empty()) {
+            if st.get(&id).is_some_and(|s| s.is_empty() && !s.hist) {
                 st.remove(&id);
                 drop(st);
                 if hs.get(&h) == Some(&id) {
@@ -606,8 +819,14 @@ impl Head {
         self.chunk_files.truncate(boundary);
         let mut lo = i64::MAX;
         for stripe in self.series.iter() {
-            for s in stripe.lock().values() {
+            let st = stripe.lock();
+            for s in st.values() {
                 if let Some(t) = s.min_time() {
+                    lo = lo.min(t);
+                }
+            }
+            for h in st.hist.values() {
+                if let Some(t) = h.min_time() {
                     lo = lo.min(t);
                 }
             }
@@ -623,6 +842,7 @@ impl Head {
             series: Vec<(u64, Labels)>,
             chunks: Vec<(u64, ChunkData)>,
             ooo: Vec<(u64, i64, f64)>,
+            hists: Vec<(u64, i64, FloatHistogram)>,
         }
         let mut out = Vec::new();
         let mut scratch = Vec::new();
@@ -630,15 +850,19 @@ impl Head {
             series: Vec::new(),
             chunks: Vec::new(),
             ooo: Vec::new(),
+            hists: Vec::new(),
         };
         let flush = |out: &mut Vec<u8>, scratch: &mut Vec<u8>, b: &mut Batch| {
             crate::wal::encode_series(out, scratch, b.series.iter().map(|(r, l)| (*r, l)));
             crate::wal::encode_chunks(out, scratch, &b.chunks);
             crate::wal::encode_samples(out, scratch, &b.ooo);
+            crate::wal_histograms::encode(out, scratch, &b.hists);
             b.series.clear();
             b.chunks.clear();
             b.ooo.clear();
+            b.hists.clear();
         };
+        let mut hbuf = Vec::new();
         for (id, syms) in self.sorted_ids() {
             let labels = self.labels_from_syms(&syms);
             let r = u64::from(id);
@@ -650,8 +874,14 @@ impl Head {
                     b.ooo.extend(o.iter().map(|x| (r, x.t, x.v)));
                 }
             }
+            self.block_histograms(id, i64::MAX, &mut hbuf);
+            b.hists.extend(hbuf.drain(..).map(|x| (r, x.t, x.h)));
             b.series.push((r, labels));
-            if b.chunks.len() > 4000 || b.series.len() > 1000 || b.ooo.len() > 10_000 {
+            if b.chunks.len() > 4000
+                || b.series.len() > 1000
+                || b.ooo.len() > 10_000
+                || b.hists.len() > 2000
+            {
                 flush(&mut out, &mut scratch, &mut b);
             }
         }

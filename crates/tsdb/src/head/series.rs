@@ -70,6 +70,9 @@ pub(crate) struct MemSeries {
     /// Whether this slot holds a series (the head's slots are allocated in
     /// segments, vacant ones included; see `head/mod.rs`).
     pub(crate) live: bool,
+    /// Whether the stripe's histogram table holds native histogram samples
+    /// of this series (see `histograms.rs`). Lives in what was padding.
+    pub(crate) hist: bool,
     /// Inline rather than boxed: every active series has one, and appends
     /// then touch one less cache line.
     pub(crate) open: Option<OpenChunk>,
@@ -109,6 +112,7 @@ impl MemSeries {
             ooo: None,
             logged: false,
             live: false,
+            hist: false,
             pending: 0,
         }
     }
