@@ -60,8 +60,9 @@ fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
             return false;
         }
     };
-    let base = file.parent().unwrap_or_else(|| Path::new("."));
-    let rule_files: Vec<PathBuf> = match resolve_globs(&cfg.rule_files, base) {
+    // The loader anchored the paths at the file's folder, as promtool's
+    // does; joining the folder again looked in `newcomer/newcomer/`.
+    let rule_files: Vec<PathBuf> = match resolve_globs(&cfg.rule_files, Path::new("")) {
         Ok(files) => files,
         Err(e) => {
             out.push('\n');

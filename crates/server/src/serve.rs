@@ -11,7 +11,7 @@ use sightline_core::{bytesize, duration};
 use sightline_ingest::config::{self, PrometheusConfig};
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
 use sightline_tsdb::{Db, Options};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -84,7 +84,7 @@ fn probe_setup(
     crate::probes::load_setup(text, &file, &config_dir(path), modules_flag)
 }
 
-/// The directory rule file globs are relative to: the config file's.
+/// The config file's folder, which relative paths in it start from.
 fn config_dir(path: Option<&std::path::Path>) -> PathBuf {
     path.and_then(|p| p.parent())
         .filter(|p| !p.as_os_str().is_empty())
@@ -123,18 +123,35 @@ fn rule_manager(
 }
 
 /// Loads the rule files and the rule groups generated from the `slos:`
-/// specs into the rule manager, all or nothing; returns the SLOs.
+/// specs into the rule manager, all or nothing; returns the SLOs. The
+/// config's paths are already anchored at its folder (the config loader
+/// does that, as Prometheus's `SetDirectory`), so they are used as they
+/// stand: joining the folder again found `newcomer/newcomer/rules.yml`.
 fn load_rules(
     rules: &sightline_rules::RuleManager,
     config: &PrometheusConfig,
-    base: &std::path::Path,
 ) -> anyhow::Result<Vec<sightline_slo::Slo>> {
-    let mut files = sightline_rules::load_rule_files(&config.rule_files, base)
+    warn_unmatched("rule_files", &config.rule_files);
+    warn_unmatched("slos", &config.slos);
+    let mut files = sightline_rules::load_rule_files(&config.rule_files, Path::new(""))
         .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
-    let (slos, generated) = crate::slo::load_config_slos(&config.slos, base)?;
+    let (slos, generated) = crate::slo::load_config_slos(&config.slos, Path::new(""))?;
     files.extend(generated);
     rules.set_files(&files);
     Ok(slos)
+}
+
+/// A pattern that matches no file loads nothing and is no error (as in
+/// Prometheus), so it is worth a line in the log: it is most often a path
+/// written relative to the wrong folder.
+fn warn_unmatched(section: &str, patterns: &[String]) {
+    for p in patterns {
+        let matched = sightline_rules::file::resolve_globs(std::slice::from_ref(p), Path::new(""))
+            .is_ok_and(|f| !f.is_empty());
+        if !matched {
+            tracing::warn!(pattern = %p, "no file matches this {section} pattern");
+        }
+    }
 }
 
 /// `global.evaluation_interval`, the default interval of rule groups.
@@ -206,8 +223,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let notify = crate::alerting::notify_fn(sinks);
     let rules = Arc::new(rule_manager(&db, &config, &promql, &args, notify)?);
-    let rule_base = config_dir(args.config.as_deref());
-    let slos = load_rules(&rules, &config, &rule_base)?;
+    let slos = load_rules(&rules, &config)?;
     let slo_state = Arc::new(crate::slo::SloState {
         slos: Mutex::new(slos),
         querier: crate::slo::StoreQuerier {
@@ -413,7 +429,6 @@ impl ConfigReloader {
         };
         // Rule files first: a file that does not load refuses the whole
         // reload before anything changes.
-        let base = config_dir(self.path.as_deref());
         let text = config_text(self.path.as_deref(), &self.listen);
         let result = loaded.map_err(|e| e.to_string()).and_then(|cfg| {
             let probe_setup =
@@ -422,7 +437,7 @@ impl ConfigReloader {
             if let Some(i) = config_eval_interval(&cfg) {
                 self.rules.set_default_interval(i);
             }
-            let slos = load_rules(&self.rules, &cfg, &base).map_err(|e| format!("{e:#}"))?;
+            let slos = load_rules(&self.rules, &cfg).map_err(|e| format!("{e:#}"))?;
             *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
             if let Some((am, path)) = &self.alertmanager {
                 crate::alerting::reload_alertmanager(am, path)?;
