@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Sightline: metrics, logs, traces, alerting and SLOs in one binary.
+/// Sightline: metrics, alerting, uptime probes and SLOs in one binary.
 #[derive(Parser, Debug)]
 #[command(name = "sightline", version, about)]
 pub struct Cli {
