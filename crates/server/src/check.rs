@@ -3,7 +3,6 @@
 //! promtool can run Sightline instead.
 
 use crate::cli::{CheckCommand, TestCommand};
-use sightline_ingest::config;
 use sightline_rules::file::resolve_globs;
 use sightline_rules::{check_rules, run_test_files};
 use std::io::Write;
@@ -48,21 +47,40 @@ pub fn run_test(cmd: TestCommand) -> ExitCode {
     }
 }
 
-/// Checks one Prometheus config file and the rule files it names, printing
-/// as promtool does. Returns whether everything is valid.
+/// Checks one config file (a prometheus.yml, or a sightline.yml and the
+/// prometheus.yml it names) and the rule files it names, printing as
+/// promtool does. Returns whether everything is valid.
 fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
     out.push_str(&format!("Checking {}\n", file.display()));
-    let cfg = match config::load_file(file) {
+    let loaded = match crate::config::load(Some(file), "") {
         Ok(c) => c,
         Err(e) => {
             out.push('\n');
-            err.push_str(&format!("  FAILED: {e}\n"));
+            err.push_str(&format!("  FAILED: {e:#}\n"));
             return false;
         }
     };
+    for h in &loaded.hints {
+        err.push_str(&format!("  WARNING: {h}\n"));
+    }
+    // A sightline.yml: its own line, then the Prometheus file it names is
+    // checked as promtool checks it.
+    let prom_file = loaded.prometheus_path.clone();
+    if prom_file.as_deref() != Some(file) {
+        out.push_str(&format!(
+            " SUCCESS: {} is valid sightline config file syntax\n\n",
+            file.display()
+        ));
+        match &prom_file {
+            Some(p) => out.push_str(&format!("Checking {}\n", p.display())),
+            None => return true,
+        }
+    }
+    let prom_file = prom_file.unwrap_or_else(|| file.to_owned());
     // The loader anchored the paths at the file's folder, as promtool's
     // does; joining the folder again looked in `newcomer/newcomer/`.
-    let rule_files: Vec<PathBuf> = match resolve_globs(&cfg.rule_files, Path::new("")) {
+    let rule_files: Vec<PathBuf> = match resolve_globs(&loaded.prometheus.rule_files, Path::new(""))
+    {
         Ok(files) => files,
         Err(e) => {
             out.push('\n');
@@ -76,7 +94,7 @@ fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
     ));
     out.push_str(&format!(
         " SUCCESS: {} is valid prometheus config file syntax\n\n",
-        file.display()
+        prom_file.display()
     ));
     if rule_files.is_empty() {
         return true;
