@@ -13,12 +13,15 @@
 //!   and the notification history.
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
+//! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
+//!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
 pub mod native;
 pub mod ops;
 pub mod prometheus;
 mod state;
+pub mod web;
 
 pub use state::{
     ApiState, BoxFuture, HeadStats, Reloader, RulesSource, StatusSource, TargetsSource,
@@ -31,5 +34,6 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .merge(prometheus::routes())
         .merge(ops::routes())
+        .merge(web::routes())
         .with_state(state)
 }

@@ -289,15 +289,30 @@ pub struct GroupJson {
     /// Rules.
     pub rules: Vec<RuleJson>,
     /// Interval in seconds.
+    #[serde(serialize_with = "go_number")]
     pub interval: f64,
     /// Alert/series limit.
     pub limit: usize,
     /// Seconds the last evaluation took.
-    #[serde(rename = "evaluationTime")]
+    #[serde(rename = "evaluationTime", serialize_with = "go_number")]
     pub evaluation_time: f64,
     /// RFC 3339 time of the last evaluation.
     #[serde(rename = "lastEvaluation")]
     pub last_evaluation: String,
+}
+
+/// Writes a float as Go's encoding/json does, which is what Prometheus's
+/// API clients see: integral values without a fraction (`5`, not serde's
+/// `5.0`, issue 12), others in the shortest form that reads back (`0.5`).
+fn go_number<S: serde::Serializer>(v: &f64, s: S) -> Result<S::Ok, S::Error> {
+    // Below 2^53 an integral f64 is exactly an i64; above, Go switches to
+    // exponent notation at 1e21 while serde keeps digits: the group
+    // intervals and durations written here never come near either.
+    if v.fract() == 0.0 && v.abs() < 9.007_199_254_740_992e15 {
+        s.serialize_i64(*v as i64)
+    } else {
+        s.serialize_f64(*v)
+    }
 }
 
 /// A rule as the API shows it; fields depend on `type`.
@@ -313,9 +328,10 @@ pub enum RuleJson {
         /// Expression.
         query: String,
         /// `for` in seconds.
+        #[serde(serialize_with = "go_number")]
         duration: f64,
         /// `keep_firing_for` in seconds.
-        #[serde(rename = "keepFiringFor")]
+        #[serde(rename = "keepFiringFor", serialize_with = "go_number")]
         keep_firing_for: f64,
         /// Label templates.
         labels: BTreeMap<String, String>,
@@ -329,7 +345,7 @@ pub enum RuleJson {
         #[serde(rename = "lastError", skip_serializing_if = "String::is_empty")]
         last_error: String,
         /// Seconds the last evaluation took.
-        #[serde(rename = "evaluationTime")]
+        #[serde(rename = "evaluationTime", serialize_with = "go_number")]
         evaluation_time: f64,
         /// RFC 3339.
         #[serde(rename = "lastEvaluation")]
@@ -353,7 +369,7 @@ pub enum RuleJson {
         #[serde(rename = "lastError", skip_serializing_if = "String::is_empty")]
         last_error: String,
         /// Seconds the last evaluation took.
-        #[serde(rename = "evaluationTime")]
+        #[serde(rename = "evaluationTime", serialize_with = "go_number")]
         evaluation_time: f64,
         /// RFC 3339.
         #[serde(rename = "lastEvaluation")]

@@ -3,7 +3,6 @@
 //! promtool can run Sightline instead.
 
 use crate::cli::{CheckCommand, TestCommand};
-use sightline_ingest::config;
 use sightline_rules::file::resolve_globs;
 use sightline_rules::{check_rules, run_test_files};
 use std::io::Write;
@@ -24,12 +23,15 @@ pub fn run_check(cmd: CheckCommand) -> ExitCode {
             let r = check_rules(&files);
             emit(&r.stdout, &r.stderr, r.exit_code)
         }
-        CheckCommand::Config { files } => {
+        CheckCommand::Config {
+            files,
+            probe_modules_file,
+        } => {
             let mut out = String::new();
             let mut err = String::new();
             let mut code = 0;
             for f in &files {
-                if !check_config(f, &mut out, &mut err) {
+                if !check_config(f, probe_modules_file.as_deref(), &mut out, &mut err) {
                     code = 1;
                 }
             }
@@ -48,20 +50,63 @@ pub fn run_test(cmd: TestCommand) -> ExitCode {
     }
 }
 
-/// Checks one Prometheus config file and the rule files it names, printing
-/// as promtool does. Returns whether everything is valid.
-fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
+/// Checks one config file (a prometheus.yml, or a sightline.yml and the
+/// prometheus.yml it names) and everything `serve` would load from it:
+/// the rule files, printed as promtool prints them, then the SLO specs and
+/// the probe monitors and modules, with `serve`'s error messages. Returns
+/// whether everything is valid.
+fn check_config(
+    file: &Path,
+    modules_flag: Option<&Path>,
+    out: &mut String,
+    err: &mut String,
+) -> bool {
     out.push_str(&format!("Checking {}\n", file.display()));
-    let cfg = match config::load_file(file) {
+    let loaded = match crate::config::load(Some(file), "") {
         Ok(c) => c,
         Err(e) => {
             out.push('\n');
-            err.push_str(&format!("  FAILED: {e}\n"));
+            err.push_str(&format!("  FAILED: {e:#}\n"));
             return false;
         }
     };
-    let base = file.parent().unwrap_or_else(|| Path::new("."));
-    let rule_files: Vec<PathBuf> = match resolve_globs(&cfg.rule_files, base) {
+    for h in &loaded.hints {
+        err.push_str(&format!("  WARNING: {h}\n"));
+    }
+    // A sightline.yml: its own line, then the Prometheus file it names is
+    // checked as promtool checks it.
+    let prom_file = loaded.prometheus_path.clone();
+    if prom_file.as_deref() != Some(file) {
+        out.push_str(&format!(
+            " SUCCESS: {} is valid sightline config file syntax\n\n",
+            file.display()
+        ));
+    }
+    let rules_ok = match &prom_file {
+        Some(p) => {
+            if p != file {
+                out.push_str(&format!("Checking {}\n", p.display()));
+            }
+            check_prometheus(&loaded, p, out, err)
+        }
+        None => true,
+    };
+    let slos_ok = check_slos(&loaded, out, err);
+    let probes_ok = check_probes(&loaded, modules_flag, out, err);
+    rules_ok && slos_ok && probes_ok
+}
+
+/// The Prometheus part, as `promtool check config` prints it.
+fn check_prometheus(
+    loaded: &crate::config::Loaded,
+    prom_file: &Path,
+    out: &mut String,
+    err: &mut String,
+) -> bool {
+    // The loader anchored the paths at the file's folder, as promtool's
+    // does; joining the folder again looked in `newcomer/newcomer/`.
+    let rule_files: Vec<PathBuf> = match resolve_globs(&loaded.prometheus.rule_files, Path::new(""))
+    {
         Ok(files) => files,
         Err(e) => {
             out.push('\n');
@@ -75,7 +120,7 @@ fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
     ));
     out.push_str(&format!(
         " SUCCESS: {} is valid prometheus config file syntax\n\n",
-        file.display()
+        prom_file.display()
     ));
     if rule_files.is_empty() {
         return true;
@@ -84,4 +129,59 @@ fn check_config(file: &Path, out: &mut String, err: &mut String) -> bool {
     out.push_str(&r.stdout);
     err.push_str(&r.stderr);
     r.exit_code == 0
+}
+
+/// The SLO spec files, loaded and turned into rules as `serve` does (the
+/// same loader, so the same messages), in promtool's layout.
+fn check_slos(loaded: &crate::config::Loaded, out: &mut String, err: &mut String) -> bool {
+    if loaded.slos.is_empty() {
+        return true;
+    }
+    out.push_str(&format!("Checking SLO specs {}\n", loaded.slos.join(", ")));
+    match crate::slo::load_config_slos(&loaded.slos, Path::new("")) {
+        Ok((slos, _)) => {
+            let files = resolve_globs(&loaded.slos, Path::new("")).map_or(0, |f| f.len());
+            out.push_str(&format!(
+                "  SUCCESS: {} SLOs found in {files} files\n\n",
+                slos.len()
+            ));
+            true
+        }
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED:\n{e:#}\n"));
+            false
+        }
+    }
+}
+
+/// The probe monitors and modules (with `--probe.modules-file`'s), read as
+/// `serve` reads them.
+fn check_probes(
+    loaded: &crate::config::Loaded,
+    modules_flag: Option<&Path>,
+    out: &mut String,
+    err: &mut String,
+) -> bool {
+    let where_ = match (&loaded.probes, modules_flag) {
+        (Some(p), _) => format!("probes in {}", p.file),
+        (None, Some(f)) => format!("probe modules in {}", f.display()),
+        (None, None) => return true,
+    };
+    out.push_str(&format!("Checking {where_}\n"));
+    match crate::probes::load_setup(loaded.probes.as_ref(), modules_flag) {
+        Ok(setup) => {
+            out.push_str(&format!(
+                "  SUCCESS: {} monitors, {} modules found\n\n",
+                setup.monitors.len(),
+                setup.endpoint_modules.len()
+            ));
+            true
+        }
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED:\n{e:#}\n"));
+            false
+        }
+    }
 }

@@ -6,7 +6,7 @@ use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Sightline: metrics, logs, traces, alerting and SLOs in one binary.
+/// Sightline: metrics, alerting, uptime probes and SLOs in one binary.
 #[derive(Parser, Debug)]
 #[command(name = "sightline", version, about)]
 pub struct Cli {
@@ -72,11 +72,17 @@ pub enum CheckCommand {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Check a Prometheus config file and its rule files, as `promtool check config`.
+    /// Check a config file (prometheus.yml or sightline.yml) and everything
+    /// `serve` would load from it: rule files as `promtool check config`
+    /// does, SLO specs and probe modules.
     Config {
         /// Config files.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// The blackbox modules file `serve` would be given, which probe
+        /// monitors may name.
+        #[arg(long = "probe.modules-file")]
+        probe_modules_file: Option<PathBuf>,
     },
 }
 

@@ -8,12 +8,16 @@
 //! - `sightline slo generate|report`: SLO specs to rule files, budget
 //!   reports ([`slo`]).
 //!
+//! The config file (a prometheus.yml, or a sightline.yml naming one) is read
+//! by [`config`], which hands each subsystem its section.
+//!
 //! Wiring lives in [`serve`]: it opens the store, starts one task per
 //! subsystem under one cancellation token and flushes the WAL on shutdown.
 
 mod alerting;
 mod check;
 mod cli;
+mod config;
 mod import;
 mod probes;
 mod serve;

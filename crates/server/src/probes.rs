@@ -5,13 +5,14 @@
 //! same modules answer blackbox's `/probe` and `/api/v1/uptime` (the routes
 //! live in `sightline_api::native`).
 
+use crate::config::ProbesSection;
 use anyhow::Context;
 use prometheus_client::collector::Collector;
 use prometheus_client::encoding::DescriptorEncoder;
 use sightline_core::{Labels, LabelsBuilder, MetricAppender, STALE_NAN};
 use sightline_probe::{
     probe_endpoint, BlackboxConfig, Module, Monitor, ProbeCallback, ProbeQuery, ProbeResponse,
-    ProbeResult, ProbeScheduler, ProbesConfig, UptimeReport, UptimeTracker,
+    ProbeResult, ProbeScheduler, UptimeReport, UptimeTracker,
 };
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -43,13 +44,12 @@ pub struct ProbeSetup {
     pub endpoint_modules: BTreeMap<String, Module>,
 }
 
-/// Reads the modules file of `--probe.modules-file` and the `probes:`
-/// section of the config file's `text` (`file` names it in errors, `base`
-/// is the folder relative paths start from). Errors carry file:line:col.
+/// Reads the modules file of `--probe.modules-file` and the config's
+/// `probes:` section (read by the config root, [`crate::config`]); paths in
+/// the section are relative to the folder of the file it is written in.
+/// Errors carry file:line:col.
 pub fn load_setup(
-    text: &str,
-    file: &str,
-    base: &Path,
+    section: Option<&ProbesSection>,
     modules_flag: Option<&Path>,
 ) -> anyhow::Result<ProbeSetup> {
     let mut endpoint_modules = match modules_flag {
@@ -60,17 +60,16 @@ pub fn load_setup(
         }
         None => BTreeMap::new(),
     };
-    let Some(section) = section_text(text, "probes") else {
+    let Some(section) = section else {
         return Ok(ProbeSetup {
             monitors: Vec::new(),
             endpoint_modules,
         });
     };
-    let mut cfg = ProbesConfig::parse(&section, file)
-        .map_err(|e| anyhow::anyhow!("{}", prefix_section_path(&e.to_string(), file)))?;
+    let mut cfg = section.config.clone();
     if let Some(f) = &cfg.modules_file {
         endpoint_modules.extend(
-            BlackboxConfig::load(&base.join(f))
+            BlackboxConfig::load(&section.base.join(f))
                 .map_err(|e| anyhow::anyhow!("{e}"))?
                 .modules,
         );
@@ -82,144 +81,24 @@ pub fn load_setup(
     }
     endpoint_modules.extend(cfg.modules.clone());
     let monitors = cfg
-        .monitors(base)
-        .map_err(|e| anyhow::anyhow!("{}", locate_error(text, file, &e.to_string())))?;
+        .monitors(&section.base)
+        .map_err(|e| anyhow::anyhow!("{}", locate_error(section, &e.to_string())))?;
     Ok(ProbeSetup {
         monitors,
         endpoint_modules,
     })
 }
 
-/// The value of a top-level `key:` of a YAML mapping, as text in which every
-/// other line is blank and the key itself is spaces: parsed on its own it
-/// reports the line and column numbers of the whole file. `None` when the
-/// key is absent or has no value (`probes:` alone, `~`, `null`).
-fn section_text(text: &str, key: &str) -> Option<String> {
-    let mut out = String::with_capacity(text.len());
-    let (mut inside, mut found) = (false, false);
-    for line in text.lines() {
-        let top_level = line.starts_with(|c: char| !c.is_whitespace() && c != '#');
-        if top_level {
-            inside = false;
-            let rest = [key.to_string(), format!("\"{key}\""), format!("'{key}'")]
-                .iter()
-                .find_map(|k| line.strip_prefix(k.as_str()))
-                .and_then(|r| r.trim_start_matches([' ', '\t']).strip_prefix(':'))
-                .filter(|r| r.is_empty() || r.starts_with([' ', '\t']));
-            if let Some(rest) = rest {
-                inside = true;
-                found = true;
-                out.extend(std::iter::repeat_n(' ', line.len() - rest.len()));
-                out.push_str(rest);
-            }
-        } else if inside {
-            out.push_str(line);
-        }
-        out.push('\n');
-    }
-    let empty = out
-        .lines()
-        .map(|l| l.split(" #").next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .all(|l| l == "~" || l == "null");
-    (found && !empty).then_some(out)
-}
-
-/// Errors of the section parsed on its own name fields from inside it
-/// (`monitors[0].name`); say `probes.` first, as the checks done after
-/// parsing do.
-fn prefix_section_path(msg: &str, file: &str) -> String {
-    let Some(rest) = msg.strip_prefix(file).and_then(|r| r.strip_prefix(':')) else {
-        return msg.to_string();
-    };
-    let (pos, tail) = match rest.find(": ") {
-        Some(i) => (&rest[..i], &rest[i + 2..]),
-        None => return msg.to_string(),
-    };
-    let is_field = ["monitors", "modules", "modules_file", "default_interval"]
-        .iter()
-        .any(|f| tail.starts_with(f));
-    if is_field {
-        format!("{file}:{pos}: probes.{tail}")
-    } else {
-        msg.to_string()
-    }
-}
-
 /// Adds `file:line:col` to an error of the checks done after parsing, which
 /// name only a field path (`probes.monitors[1].module: unknown module ...`).
-fn locate_error(text: &str, file: &str, msg: &str) -> String {
-    let Some((path, _)) = msg.split_once(": ") else {
-        return msg.to_string();
-    };
-    if !path.starts_with("probes.") {
-        // Already located (a modules file's error names that file).
-        return msg.to_string();
-    }
-    match locate_path(text, path) {
-        Some((line, col)) => format!("{file}:{line}:{col}: {msg}"),
-        None => format!("{file}: {msg}"),
-    }
-}
-
-/// The key a path `a.b[2].c` names, and its 1-based line and column, in
-/// block-style YAML (what config files are written in); the deepest part
-/// of the path that was found.
-fn locate_path(text: &str, path: &str) -> Option<(usize, usize)> {
-    let lines: Vec<&str> = text.lines().collect();
-    // Column of the first content character, or None for blank and comments.
-    let content_col = |l: &str| {
-        let t = l.trim_start();
-        (!t.is_empty() && !t.starts_with('#')).then(|| l.len() - t.len())
-    };
-    // A line's key (after any `- `) and the key's column.
-    let key_of = |l: &str| -> Option<(String, usize)> {
-        let t = l.trim_start_matches([' ', '-']);
-        let (k, rest) = t.split_once(':')?;
-        (rest.is_empty() || rest.starts_with(' ')).then(|| {
-            let k = k.trim().trim_matches(['"', '\'']).to_string();
-            (k, l.len() - t.len())
-        })
-    };
-    let (mut start, mut end, mut parent) = (0, lines.len(), None::<usize>);
-    let mut best = None;
-    for seg in path.split('.') {
-        let (key, index) = match seg.split_once('[') {
-            Some((k, i)) => (k, i.trim_end_matches(']').parse::<usize>().ok()),
-            None => (seg, None),
-        };
-        let i = (start..end).find(|&i| {
-            key_of(lines[i]).is_some_and(|(k, c)| k == key && parent.is_none_or(|p| c > p))
-        })?;
-        let col = key_of(lines[i]).map_or(0, |(_, c)| c);
-        best = Some((i + 1, col + 1));
-        // The key's block: until a line left of it (a `- ` at its column
-        // still belongs to it: a sequence need not be indented).
-        let block_end = (i + 1..end)
-            .find(|&j| {
-                content_col(lines[j]).is_some_and(|c| {
-                    c < col || (c == col && !lines[j].trim_start().starts_with('-'))
-                })
-            })
-            .unwrap_or(end);
-        (start, end, parent) = (i + 1, block_end, Some(col));
-        if let Some(n) = index {
-            let dash_col = (start..end).find_map(|j| {
-                let c = content_col(lines[j])?;
-                lines[j][c..].starts_with('-').then_some(c)
-            })?;
-            let items: Vec<usize> = (start..end)
-                .filter(|&j| {
-                    content_col(lines[j]) == Some(dash_col) && lines[j][dash_col..].starts_with('-')
-                })
-                .collect();
-            let item = *items.get(n)?;
-            best = Some((item + 1, dash_col + 1));
-            let item_end = items.get(n + 1).copied().unwrap_or(end);
-            (start, end, parent) = (item, item_end, Some(dash_col));
+fn locate_error(section: &ProbesSection, msg: &str) -> String {
+    match msg.split_once(": ") {
+        Some((path, rest)) if path.starts_with("probes.") => {
+            sightline_core::yaml::locate(&section.text, &section.file, path, rest)
         }
+        // Already located (a modules file's error names that file).
+        _ => msg.to_string(),
     }
-    best
 }
 
 /// `sightline_probe_*` counters, bumped by the result callback.

@@ -8,10 +8,10 @@ use anyhow::Context;
 use prometheus_client::registry::Registry;
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 use sightline_core::{bytesize, duration};
-use sightline_ingest::config::{self, PrometheusConfig};
+use sightline_ingest::config::PrometheusConfig;
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
 use sightline_tsdb::{Db, Options};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -30,30 +30,19 @@ pub fn run(args: ServeArgs) -> anyhow::Result<()> {
     rt.block_on(serve(args))
 }
 
-/// The configuration in force: the user's file, or a self-scrape.
-fn load_config(args: &ServeArgs) -> anyhow::Result<PrometheusConfig> {
-    let cfg = match &args.config {
-        Some(path) => config::load_file(path)?,
-        None => config::load_str(
-            &default_config_yaml(&args.listen.to_string()),
-            "<built-in default configuration>",
-        )?,
-    };
+/// The configuration in force: the user's file (a prometheus.yml or a
+/// sightline.yml, see [`crate::config`]), or a self-scrape.
+fn load_config(path: Option<&Path>, listen: &str) -> anyhow::Result<crate::config::Loaded> {
+    let loaded = crate::config::load(path, listen)?;
     // Parts of a prometheus.yml we accept but do not act on (discovery
     // kinds we lack, say) are worth a line each, not a refusal.
-    for w in &cfg.warnings {
+    for w in &loaded.prometheus.warnings {
         tracing::warn!("{w}");
     }
-    Ok(cfg)
-}
-
-/// Without a config file Sightline scrapes itself, so a fresh install has
-/// data to look at and proves the scrape path works.
-fn default_config_yaml(listen: &str) -> String {
-    format!(
-        "global:\n  scrape_interval: 15s\n  evaluation_interval: 15s\n\
-         scrape_configs:\n  - job_name: sightline\n    static_configs:\n      - targets: ['{listen}']\n"
-    )
+    for h in &loaded.hints {
+        tracing::warn!("{h}");
+    }
+    Ok(loaded)
 }
 
 fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
@@ -68,28 +57,6 @@ fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
             .context("--storage.tsdb.out-of-order-time-window")?,
         ..Options::default()
     })
-}
-
-/// The `probes:` section of the config file's `text` with the
-/// `--probe.modules-file` modules; paths in it are relative to the file.
-fn probe_setup(
-    path: Option<&std::path::Path>,
-    text: &str,
-    modules_flag: Option<&std::path::Path>,
-) -> anyhow::Result<crate::probes::ProbeSetup> {
-    let file = path.map_or_else(
-        || "<built-in default configuration>".to_string(),
-        |p| p.display().to_string(),
-    );
-    crate::probes::load_setup(text, &file, &config_dir(path), modules_flag)
-}
-
-/// The directory rule file globs are relative to: the config file's.
-fn config_dir(path: Option<&std::path::Path>) -> PathBuf {
-    path.and_then(|p| p.parent())
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."))
 }
 
 /// The rule evaluator over the store, with the query engine's limits and
@@ -123,18 +90,37 @@ fn rule_manager(
 }
 
 /// Loads the rule files and the rule groups generated from the `slos:`
-/// specs into the rule manager, all or nothing; returns the SLOs.
+/// specs into the rule manager, all or nothing; returns the SLOs. The
+/// paths are already anchored at the folder of the file naming them (the
+/// config loaders do that, as Prometheus's `SetDirectory`), so they are
+/// used as they stand: joining the folder again found
+/// `newcomer/newcomer/rules.yml`.
 fn load_rules(
     rules: &sightline_rules::RuleManager,
-    config: &PrometheusConfig,
-    base: &std::path::Path,
+    config: &crate::config::Loaded,
 ) -> anyhow::Result<Vec<sightline_slo::Slo>> {
-    let mut files = sightline_rules::load_rule_files(&config.rule_files, base)
+    let rule_files = &config.prometheus.rule_files;
+    warn_unmatched("rule_files", rule_files);
+    warn_unmatched("slos", &config.slos);
+    let mut files = sightline_rules::load_rule_files(rule_files, Path::new(""))
         .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
-    let (slos, generated) = crate::slo::load_config_slos(&config.slos, base)?;
+    let (slos, generated) = crate::slo::load_config_slos(&config.slos, Path::new(""))?;
     files.extend(generated);
     rules.set_files(&files);
     Ok(slos)
+}
+
+/// A pattern that matches no file loads nothing and is no error (as in
+/// Prometheus), so it is worth a line in the log: it is most often a path
+/// written relative to the wrong folder.
+fn warn_unmatched(section: &str, patterns: &[String]) {
+    for p in patterns {
+        let matched = sightline_rules::file::resolve_globs(std::slice::from_ref(p), Path::new(""))
+            .is_ok_and(|f| !f.is_empty());
+        if !matched {
+            tracing::warn!(pattern = %p, "no file matches this {section} pattern");
+        }
+    }
 }
 
 /// `global.evaluation_interval`, the default interval of rule groups.
@@ -170,14 +156,10 @@ fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::Q
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let config = load_config(&args)?;
-    let config_yaml = config_text(args.config.as_deref(), &args.listen.to_string());
+    let loaded = load_config(args.config.as_deref(), &args.listen.to_string())?;
     // Checked before anything starts, so a bad section refuses the start.
-    let probe_setup = probe_setup(
-        args.config.as_deref(),
-        &config_yaml,
-        args.probe.modules_file.as_deref(),
-    )?;
+    let probe_setup =
+        crate::probes::load_setup(loaded.probes.as_ref(), args.probe.modules_file.as_deref())?;
     let opts = tsdb_options(&args)?;
     let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
@@ -190,7 +172,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let sender = crate::alerting::new_sender();
     sender
-        .apply_config(&config.alerting)
+        .apply_config(&loaded.prometheus.alerting)
         .map_err(|e| anyhow::anyhow!("alerting: {e}"))?;
     let alertmanager = match &args.alertmanager_config {
         Some(path) => Some(crate::alerting::start_alertmanager(
@@ -205,9 +187,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         sinks.push(crate::alerting::internal_sink(am.clone()));
     }
     let notify = crate::alerting::notify_fn(sinks);
-    let rules = Arc::new(rule_manager(&db, &config, &promql, &args, notify)?);
-    let rule_base = config_dir(args.config.as_deref());
-    let slos = load_rules(&rules, &config, &rule_base)?;
+    let rules = Arc::new(rule_manager(
+        &db,
+        &loaded.prometheus,
+        &promql,
+        &args,
+        notify,
+    )?);
+    let slos = load_rules(&rules, &loaded)?;
     let slo_state = Arc::new(crate::slo::SloState {
         slos: Mutex::new(slos),
         querier: crate::slo::StoreQuerier {
@@ -217,7 +204,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
 
     let cancel = CancellationToken::new();
-    let scrape = ScrapeManager::new(db.clone(), config);
+    let config_yaml = loaded.prometheus_text;
+    let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
         listen: args.listen.to_string(),
@@ -394,46 +382,40 @@ pub struct ConfigReloader {
     yaml: Mutex<String>,
 }
 
-/// The text of the configuration file, or of the built-in default.
-fn config_text(path: Option<&std::path::Path>, listen: &str) -> String {
-    match path {
-        Some(p) => std::fs::read_to_string(p).unwrap_or_default(),
-        None => default_config_yaml(listen),
-    }
-}
-
 impl ConfigReloader {
     fn reload_now(&self) -> Result<(), String> {
-        let loaded = match &self.path {
-            Some(p) => config::load_file(p),
-            None => config::load_str(
-                &default_config_yaml(&self.listen),
-                "<built-in default configuration>",
-            ),
-        };
-        // Rule files first: a file that does not load refuses the whole
-        // reload before anything changes.
-        let base = config_dir(self.path.as_deref());
-        let text = config_text(self.path.as_deref(), &self.listen);
-        let result = loaded.map_err(|e| e.to_string()).and_then(|cfg| {
-            let probe_setup =
-                probe_setup(self.path.as_deref(), &text, self.probe_modules.as_deref())
-                    .map_err(|e| format!("{e:#}"))?;
-            if let Some(i) = config_eval_interval(&cfg) {
-                self.rules.set_default_interval(i);
-            }
-            let slos = load_rules(&self.rules, &cfg, &base).map_err(|e| format!("{e:#}"))?;
-            *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
-            if let Some((am, path)) = &self.alertmanager {
-                crate::alerting::reload_alertmanager(am, path)?;
-            }
-            self.sender
-                .apply_config(&cfg.alerting)
-                .map_err(|e| format!("alerting: {e}"))?;
-            self.scrape.apply_config(cfg).map_err(|e| e.to_string())?;
-            self.probes.apply(probe_setup);
-            Ok(())
-        });
+        // Everything is read and checked before anything changes: a file
+        // that does not load refuses the whole reload.
+        let mut text = String::new();
+        let result = crate::config::load(self.path.as_deref(), &self.listen)
+            .map_err(|e| format!("{e:#}"))
+            .and_then(|loaded| {
+                for h in &loaded.hints {
+                    tracing::warn!("{h}");
+                }
+                let probe_setup = crate::probes::load_setup(
+                    loaded.probes.as_ref(),
+                    self.probe_modules.as_deref(),
+                )
+                .map_err(|e| format!("{e:#}"))?;
+                if let Some(i) = config_eval_interval(&loaded.prometheus) {
+                    self.rules.set_default_interval(i);
+                }
+                let slos = load_rules(&self.rules, &loaded).map_err(|e| format!("{e:#}"))?;
+                *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
+                if let Some((am, path)) = &self.alertmanager {
+                    crate::alerting::reload_alertmanager(am, path)?;
+                }
+                self.sender
+                    .apply_config(&loaded.prometheus.alerting)
+                    .map_err(|e| format!("alerting: {e}"))?;
+                text = loaded.prometheus_text;
+                self.scrape
+                    .apply_config(loaded.prometheus)
+                    .map_err(|e| e.to_string())?;
+                self.probes.apply(probe_setup);
+                Ok(())
+            });
         match &result {
             Ok(()) => {
                 if let Ok(mut y) = self.yaml.lock() {

@@ -23,6 +23,8 @@ mod status;
 mod targets;
 mod write;
 
+pub(crate) use format::push_float;
+pub(crate) use query::evaluate_instant;
 pub use query::QueryEngine;
 pub use response::{api_error, api_success};
 pub use status::PROMETHEUS_API_VERSION;

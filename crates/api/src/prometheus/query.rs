@@ -89,6 +89,39 @@ fn engine_error(e: sightline_promql::Error) -> Response {
     api_error(kind, &e.to_string())
 }
 
+/// Evaluates `expr` at `time_ms` under the same slots and timeout as
+/// `/api/v1/query`, for callers that render the result themselves (the
+/// web pages). Errors are worded as the API words them.
+pub(crate) async fn evaluate_instant(
+    state: &ApiState,
+    expr: String,
+    time_ms: i64,
+) -> Result<QueryResult, String> {
+    let svc = state.promql.clone();
+    let started = Instant::now();
+    let acquire = svc.gate.clone().acquire_owned();
+    let permit = match svc.opts.timeout {
+        Some(t) => tokio::time::timeout(t, acquire)
+            .await
+            .map_err(|_| "query timed out in query queue".to_owned())?,
+        None => acquire.await,
+    }
+    .map_err(|_| "the query gate is closed".to_owned())?;
+    let mut opts = svc.opts.clone();
+    opts.timeout = opts.timeout.map(|t| t.saturating_sub(started.elapsed()));
+    let querier = state.querier.clone();
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        Engine::new(opts).instant_query(querier.as_ref(), &expr, time_ms)
+    })
+    .await
+    .map_err(|e| format!("query task failed: {e}"))?
+    .map_err(|e| match e.kind() {
+        ErrorKind::BadData => invalid_param("query", &e),
+        _ => e.to_string(),
+    })
+}
+
 /// Raises the engine's cancel flag when dropped.
 struct CancelOnDrop(Arc<AtomicBool>);
 

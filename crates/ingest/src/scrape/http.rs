@@ -208,7 +208,7 @@ impl HttpClient {
                 .headers(headers)
                 .send()
                 .await
-                .map_err(|e| describe_reqwest(&e))?;
+                .map_err(|e| go_transport_error("Get", url, &e))?;
             let status = resp.status();
             if status != reqwest::StatusCode::OK {
                 return Err(format!("server returned HTTP status {status}"));
@@ -226,7 +226,11 @@ impl HttpClient {
                 .is_some_and(|v| v.eq_ignore_ascii_case("gzip"));
             let mut raw =
                 Vec::with_capacity(resp.content_length().unwrap_or(0).min(64 << 20) as usize);
-            while let Some(chunk) = resp.chunk().await.map_err(|e| describe_reqwest(&e))? {
+            while let Some(chunk) = resp
+                .chunk()
+                .await
+                .map_err(|e| go_transport_error("Get", url, &e))?
+            {
                 raw.extend_from_slice(&chunk);
                 // Without gzip the raw size is the body size; stop early.
                 if !gzip && limit > 0 && raw.len() as u64 > limit {
@@ -238,10 +242,8 @@ impl HttpClient {
         };
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(format!(
-                "Get \"{url}\": context deadline exceeded (timeout {}s)",
-                timeout.as_secs_f64()
-            )),
+            // Prometheus's words for a scrape cut by its timeout.
+            Err(_) => Err(format!("Get \"{url}\": context deadline exceeded")),
         }
     }
 }
@@ -273,7 +275,7 @@ impl HttpClient {
                 .body(body)
                 .send()
                 .await
-                .map_err(|e| describe_reqwest(&e))?;
+                .map_err(|e| go_transport_error("Post", url, &e))?;
             let status = resp.status();
             if status.is_success() {
                 return Ok(());
@@ -284,10 +286,7 @@ impl HttpClient {
         };
         match tokio::time::timeout(timeout, fut).await {
             Ok(r) => r,
-            Err(_) => Err(format!(
-                "Post \"{url}\": context deadline exceeded (timeout {}s)",
-                timeout.as_secs_f64()
-            )),
+            Err(_) => Err(format!("Post \"{url}\": context deadline exceeded")),
         }
     }
 }
@@ -311,6 +310,55 @@ fn gunzip(raw: &[u8], limit: u64) -> Result<Vec<u8>, String> {
         return Err(body_limit_error(limit));
     }
     Ok(out)
+}
+
+/// A transport error worded as Go's net/http words it (`Get "url": dial
+/// tcp 127.0.0.1:1: connect: connection refused`), since that is what
+/// Prometheus shows as a target's `lastError` and what users search for
+/// (issue 12). Causes Go would word differently from their Rust text fall
+/// back to reqwest's chain after the same `Get "url": ` prefix.
+fn go_transport_error(method: &str, url: &str, e: &reqwest::Error) -> String {
+    let cause = if e.is_timeout() {
+        "context deadline exceeded".to_owned()
+    } else {
+        match io_error_kind(e) {
+            Some(std::io::ErrorKind::ConnectionRefused) => {
+                format!(
+                    "dial tcp {}: connect: connection refused",
+                    dial_address(url)
+                )
+            }
+            Some(std::io::ErrorKind::ConnectionReset) => "EOF".to_owned(),
+            _ => describe_reqwest(e),
+        }
+    };
+    format!("{method} \"{url}\": {cause}")
+}
+
+/// The kind of the first I/O error in `e`'s chain.
+fn io_error_kind(e: &reqwest::Error) -> Option<std::io::ErrorKind> {
+    let mut src: Option<&(dyn std::error::Error + 'static)> = std::error::Error::source(e);
+    while let Some(s) = src {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return Some(io.kind());
+        }
+        src = s.source();
+    }
+    None
+}
+
+/// `host:port` of `url` as Go's dialer prints it (the scheme's port when
+/// none is written, IPv6 hosts in brackets).
+fn dial_address(url: &str) -> String {
+    let Ok(u) = reqwest::Url::parse(url) else {
+        return url.to_owned();
+    };
+    // host_str keeps an IPv6 address's brackets, as Go prints it.
+    let host = u.host_str().unwrap_or("");
+    match u.port_or_known_default() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_owned(),
+    }
 }
 
 fn describe_reqwest(e: &reqwest::Error) -> String {

@@ -481,7 +481,11 @@ async fn unreachable_targets_are_down() {
     assert_eq!(r.last("up"), Some(0.0));
     let t = r.target();
     assert_eq!(t.health, "down");
-    assert!(!t.last_error.is_empty());
+    // Issue 12: worded as Prometheus (Go's net/http) words it.
+    assert_eq!(
+        t.last_error,
+        format!("Get \"http://127.0.0.1:{port}/metrics\": dial tcp 127.0.0.1:{port}: connect: connection refused")
+    );
     r.stop().await;
 }
 

@@ -17,27 +17,14 @@ probes:   # uptime checks
 scrape_configs: []
 ";
 
-#[test]
-fn section_keeps_line_numbers() {
-    let s = section_text(CONFIG, "probes").unwrap();
-    assert_eq!(s.lines().count(), CONFIG.lines().count());
-    let lines: Vec<&str> = s.lines().collect();
-    assert_eq!(lines[0], "");
-    assert_eq!(lines[2], "          # uptime checks");
-    assert_eq!(lines[5], "  monitors:");
-    assert_eq!(lines[12], "");
-    // Inline values keep their column.
-    let s = section_text("a: 1\n\"probes\": {monitors: []}\n", "probes").unwrap();
-    assert_eq!(s, "\n          {monitors: []}\n");
-    // Absent, empty or null: no section; a longer key is another key.
-    assert_eq!(section_text("probesx:\n  a: 1\n", "probes"), None);
-    assert_eq!(section_text("probes:\n# nothing\nx: 1\n", "probes"), None);
-    assert_eq!(section_text("probes: ~\n", "probes"), None);
+/// The `probes:` section of `text` as the config root reads it.
+fn section(text: &str, base: &Path) -> Option<ProbesSection> {
+    crate::config::legacy_probes(text, "s.yml", base).unwrap()
 }
 
 #[test]
 fn located_errors_name_line_and_column() {
-    let err = load_setup(CONFIG, "s.yml", Path::new("."), None)
+    let err = load_setup(section(CONFIG, Path::new(".")).as_ref(), None)
         .unwrap_err()
         .to_string();
     // The second monitor's `module:` key: line 11, column 7.
@@ -45,21 +32,20 @@ fn located_errors_name_line_and_column() {
         err,
         "s.yml:11:7: probes.monitors[1].module: unknown module \"nope\""
     );
-    assert_eq!(locate_path(CONFIG, "probes.monitors[1]"), Some((10, 5)));
-    assert_eq!(
-        locate_path(CONFIG, "probes.monitors[0].targets"),
-        Some((9, 7))
-    );
     // Unindented sequences are items of their key too.
-    let flat = "probes:\n  monitors:\n  - name: a\n  - name: b\n    interval: x\n";
-    assert_eq!(
-        locate_path(flat, "probes.monitors[1].interval"),
-        Some((5, 5))
+    let flat = "probes:\n  monitors:\n  - name: a\n    module: {prober: tcp}\n    targets: [a]\n  \
+                - name: b\n    module: {prober: tcp}\n    targets: [b]\n    interval: x\n";
+    let err = load_setup(section(flat, Path::new(".")).as_ref(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("s.yml:9:5: probes.monitors[1].interval: "),
+        "{err}"
     );
-    // Errors found while parsing come located from the probe crate; the
+    // Errors found while parsing come located from the YAML reader; the
     // field path is given from the top of the file.
     let bad = "global: {}\nprobes:\n  monitors:\n    - name: a\n      modul: x\n";
-    let err = load_setup(bad, "s.yml", Path::new("."), None)
+    let err = crate::config::legacy_probes(bad, "s.yml", Path::new("."))
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("s.yml:5:7: probes.monitors"), "{err}");
@@ -72,13 +58,14 @@ fn modules_from_flag_file_serve_probe_and_monitors() {
     let file = dir.path().join("blackbox.yml");
     std::fs::write(&file, "modules:\n  tcp_connect:\n    prober: tcp\n").unwrap();
     let cfg = "probes:\n  modules:\n    h: { prober: http }\n  monitors:\n    - name: m\n      module: tcp_connect\n      targets: [\"127.0.0.1:1\"]\n";
-    let setup = load_setup(cfg, "s.yml", Path::new("/nonexistent"), Some(&file)).unwrap();
+    let sec = section(cfg, Path::new("/nonexistent"));
+    let setup = load_setup(sec.as_ref(), Some(&file)).unwrap();
     assert_eq!(setup.monitors.len(), 1);
     assert_eq!(setup.monitors[0].module.prober, "tcp");
     let names: Vec<&str> = setup.endpoint_modules.keys().map(String::as_str).collect();
     assert_eq!(names, ["h", "tcp_connect"]);
     // No section: the flag's modules still answer /probe.
-    let setup = load_setup("global: {}\n", "s.yml", Path::new("."), Some(&file)).unwrap();
+    let setup = load_setup(None, Some(&file)).unwrap();
     assert!(setup.monitors.is_empty());
     assert_eq!(setup.endpoint_modules.len(), 1);
 }

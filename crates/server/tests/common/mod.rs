@@ -100,10 +100,20 @@ pub struct Server {
 impl Server {
     /// Starts `sightline serve` with `extra` arguments on a free port.
     pub fn start(data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_in(None, data_dir, extra)
+    }
+
+    /// As [`Server::start`], run from the working directory `cwd` (so
+    /// relative paths in `extra` are read from there).
+    pub fn start_in(cwd: Option<&Path>, data_dir: &Path, extra: &[&str]) -> Server {
         let port = free_port();
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("create server log");
-        let child = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sightline"));
+        if let Some(dir) = cwd {
+            cmd.current_dir(dir);
+        }
+        let child = cmd
             .arg("serve")
             .arg("--data-dir")
             .arg(data_dir)
@@ -197,4 +207,48 @@ pub fn eventually<T>(timeout: Duration, mut f: impl FnMut() -> Option<T>) -> Opt
         }
         std::thread::sleep(Duration::from_millis(200));
     }
+}
+
+/// A peer process (Prometheus, Alertmanager, ...), killed on drop.
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts Debian's Prometheus (`bin`) on `config` with its data under
+/// `dir`, and waits until it is ready. Returns the process and its port.
+pub fn start_prometheus(bin: &Path, config: &Path, dir: &Path) -> (Proc, u16) {
+    let port = free_port();
+    let log = std::fs::File::create(dir.join("prometheus.log")).expect("create prometheus log");
+    let child = Command::new(bin)
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("prom-data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start prometheus");
+    let proc = Proc(child);
+    let url = format!("http://127.0.0.1:{port}/-/ready");
+    eventually(Duration::from_secs(60), || {
+        http()
+            .get(&url)
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    })
+    .unwrap_or_else(|| {
+        panic!(
+            "prometheus not ready; log:\n{}",
+            std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
+        )
+    });
+    (proc, port)
 }

@@ -1,0 +1,193 @@
+//! Issue 12, item 6: the links Sightline emits lead to real pages. Rule
+//! alerts carry `generatorURL` `<external>/graph?g0.expr=...&g0.tab=1`
+//! (built by `sightline_rules::template::expr_link`), Alertmanager's
+//! templates link to `<external>/#/alerts?receiver=...`: `/`, `/graph` and
+//! `/alerts` answer 200 with the content the link promises.
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use http_body_util::BodyExt;
+use prometheus_client::registry::Registry;
+use sightline_api::prometheus::{QueryEngine, RemoteWriteCounters};
+use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_core::{Labels, MemStore};
+use std::collections::BTreeMap;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use tower::ServiceExt;
+
+struct NoTargets;
+impl TargetsSource for NoTargets {
+    fn targets(&self, _: &str) -> serde_json::Value {
+        serde_json::json!({"activeTargets": [], "droppedTargets": []})
+    }
+}
+
+struct NoReload;
+impl Reloader for NoReload {
+    fn reload(self: Arc<Self>) -> BoxFuture<Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+struct NoStatus;
+impl StatusSource for NoStatus {
+    fn config_yaml(&self) -> String {
+        String::new()
+    }
+    fn flags(&self) -> BTreeMap<String, String> {
+        BTreeMap::new()
+    }
+    fn runtime_info(&self) -> serde_json::Value {
+        serde_json::json!({})
+    }
+    fn head_stats(&self) -> HeadStats {
+        HeadStats::default()
+    }
+}
+
+/// One firing and one pending alert, shaped as `/api/v1/alerts` data.
+struct TwoAlerts;
+impl sightline_api::RulesSource for TwoAlerts {
+    fn rules(&self) -> serde_json::Value {
+        serde_json::json!({"groups": []})
+    }
+    fn alerts(&self) -> serde_json::Value {
+        serde_json::json!({"alerts": [
+            {"labels": {"alertname": "SlowDisk", "instance": "b"}, "annotations": {},
+             "state": "pending", "activeAt": "2026-12-06T21:00:00Z", "value": "3e+00"},
+            {"labels": {"alertname": "InstanceDown", "instance": "a<1>"},
+             "annotations": {"summary": "a is down"},
+             "state": "firing", "activeAt": "2026-12-06T20:00:00Z", "value": "0e+00"},
+        ]})
+    }
+}
+
+fn app() -> axum::Router {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let s = MemStore::new();
+    for (inst, v) in [("a", 0.0), ("b", 1.0)] {
+        s.add(
+            Labels::from_pairs([("__name__", "up"), ("job", "api"), ("instance", inst)]),
+            now - 5_000,
+            v,
+        );
+    }
+    let s = Arc::new(s);
+    sightline_api::router(ApiState {
+        rules: Arc::new(TwoAlerts),
+        appendable: s.clone(),
+        querier: s,
+        targets: Arc::new(NoTargets),
+        reloader: Arc::new(NoReload),
+        registry: Arc::new(Registry::default()),
+        ready: Arc::new(AtomicBool::new(true)),
+        remote_write: Arc::new(RemoteWriteCounters::default()),
+        promql: Arc::new(QueryEngine::default()),
+        status: Arc::new(NoStatus),
+    })
+}
+
+async fn get(uri: &str) -> (StatusCode, String, String) {
+    let resp = app()
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = resp.status();
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, ct, String::from_utf8(body.to_vec()).unwrap())
+}
+
+#[tokio::test]
+async fn issue_12_generator_url_shows_the_expression_evaluated_now() {
+    // The link exactly as the rule manager builds it.
+    let link = sightline_rules::template::expr_link("up == 0", 1);
+    assert_eq!(link, "/graph?g0.expr=up+%3D%3D+0&g0.tab=1");
+    let (status, ct, body) = get(&link).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ct, "text/html; charset=utf-8");
+    // The expression is in the form, and its one result row in the table.
+    assert!(body.contains("value=\"up == 0\""), "{body}");
+    assert!(
+        body.contains("<td>up{instance=&quot;a&quot;, job=&quot;api&quot;}</td><td>0</td>"),
+        "{body}"
+    );
+    assert!(!body.contains("instance=&quot;b&quot;"), "{body}");
+    // The graph-tab link (tab 0) leads to the same page.
+    let (status, _, _) = get(&sightline_rules::template::expr_link("up", 0)).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn issue_12_graph_shows_errors_and_an_empty_form() {
+    let (status, _, body) = get("/graph?g0.expr=sum(up&g0.tab=1").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(
+        body.contains("class=\"error\">Error: invalid parameter &quot;query&quot;: "),
+        "{body}"
+    );
+    let (status, _, body) = get("/graph").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("<form"), "{body}");
+    let (status, _, body) = get("/graph?g0.expr=vector(1)").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("<td>{}</td><td>1</td>"), "{body}");
+}
+
+#[tokio::test]
+async fn issue_12_alerts_page_lists_firing_then_pending() {
+    // Where the landing page's script sends `#/alerts?receiver=team`.
+    let (status, _, body) = get("/alerts?receiver=team").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("1 firing, 1 pending."), "{body}");
+    let firing = body.find("InstanceDown").expect("firing alert listed");
+    let pending = body.find("SlowDisk").expect("pending alert listed");
+    assert!(firing < pending, "firing first: {body}");
+    assert!(body.contains("instance=a&lt;1&gt;"), "escaped: {body}");
+    assert!(body.contains("summary=a is down"), "{body}");
+    assert!(body.contains("filters of Alertmanager"), "{body}");
+}
+
+#[tokio::test]
+async fn issue_12_landing_page_links_and_maps_alertmanager_fragments() {
+    let (status, ct, body) = get("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(ct, "text/html; charset=utf-8");
+    for href in [
+        "graph",
+        "alerts",
+        "api/v1/targets",
+        "api/v1/rules",
+        "api/v2/silences",
+        "metrics",
+    ] {
+        assert!(body.contains(&format!("href=\"{href}\"")), "{href}: {body}");
+    }
+    // Alertmanager's client-side routes, mapped by the inline script.
+    assert!(
+        body.contains(r#"if (path.indexOf("alerts") === 0) to = "alerts" + query;"#),
+        "{body}"
+    );
+    assert!(body.contains(r#"to = "api/v2/silences""#), "{body}");
+    // Every relative link of the landing page that the API itself serves
+    // answers 200 (silences need the built-in Alertmanager, merged by the
+    // server, and are checked end to end there).
+    for href in [
+        "graph",
+        "alerts",
+        "api/v1/targets",
+        "api/v1/rules",
+        "metrics",
+    ] {
+        let (status, _, _) = get(&format!("/{href}")).await;
+        assert_eq!(status, StatusCode::OK, "{href}");
+    }
+}
