@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{free_port, get_text, peer, Server};
+use common::{free_port, peer, Server};
 use prost::Message;
 use sightline_core::{MatchOp, Matcher, MetricQuerier};
 use sightline_proto::client_model::{
@@ -180,8 +180,14 @@ fn prom_value(url: &str, q: &str) -> Option<f64> {
             }
         })
         .collect();
-    let v: serde_json::Value =
-        serde_json::from_str(&get_text(&format!("{url}/api/v1/query?query={enc}"))).ok()?;
+    // Not `get_text`: Prometheus may not listen yet.
+    let text = common::http()
+        .get(format!("{url}/api/v1/query?query={enc}"))
+        .send()
+        .ok()?
+        .text()
+        .ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
 }
 
@@ -222,7 +228,7 @@ fn protobuf_scrapes_match_prometheus_2_42() {
     });
     std::thread::sleep(Duration::from_secs(3));
     let want: Vec<(&str, Option<f64>)> = [
-        "pb_requests_total",
+        "pb_requests_total{code=\"200\"}",
         "pb_rpc_seconds_count",
         "pb_rpc_seconds_sum",
         "pb_rpc_seconds{quantile=\"0.5\"}",
