@@ -20,6 +20,7 @@ pub mod config;
 pub mod discovery;
 mod error;
 pub mod exposition;
+pub mod native_histogram;
 pub mod relabel;
 pub mod remote_write;
 pub mod scrape;

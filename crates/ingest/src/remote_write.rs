@@ -29,9 +29,14 @@
 //!   with a generic error, which its handler answered 500). Labels out of
 //!   order are sorted, as 2.42's `labelProtosToLabels` does; empty values
 //!   mean an absent label, as in Prometheus's head.
-//! - Native histograms are decoded but not stored (the store has no
-//!   histogram samples yet); they are counted in
-//!   [`WriteOutcome::histograms_dropped`].
+//! - Native histograms (issue 12) are converted and checked by
+//!   [`crate::native_histogram`] (2.42's checks and messages for integer
+//!   histograms) and appended after the series' float samples, as 2.42
+//!   does; an invalid one is bad data (400 with Prometheus's text; 2.42
+//!   itself answered 500, newer Prometheus 400), a refused one follows the
+//!   float rules below. Float histograms and custom buckets (schema -53),
+//!   which 2.42's receiver did not take apart, are stored as newer
+//!   Prometheus stores them.
 //! - `Content-Type` and `Content-Encoding` are checked as the remote write
 //!   specs say (2.42 ignored both): a missing Content-Type or
 //!   `application/x-protobuf` is 1.0, `proto=io.prometheus.write.v2.Request`
@@ -173,7 +178,10 @@ pub struct WriteOutcome {
     pub exemplars_appended: u64,
     /// Exemplars the appender refused; never fails a request.
     pub exemplars_dropped: u64,
-    /// Native histogram samples received but not stored.
+    /// Native histogram samples accepted by the appender.
+    pub histograms_appended: u64,
+    /// Native histogram samples received but not stored (invalid, or
+    /// refused by the store).
     pub histograms_dropped: u64,
     /// Refused samples by reason.
     pub rejected: Rejected,
@@ -245,10 +253,12 @@ pub fn write(req: &DecodedWrite, store: &dyn MetricAppender) -> WriteOutcome {
         app.rollback();
         out.samples_appended = 0;
         out.exemplars_appended = 0;
+        out.histograms_appended = 0;
     } else if let Err(e) = app.commit() {
         out.fail(Error::Storage(e), true);
         out.samples_appended = 0;
         out.exemplars_appended = 0;
+        out.histograms_appended = 0;
     }
     out
 }
@@ -281,13 +291,7 @@ fn append_samples(
                 out.samples_appended += 1;
             }
             Err(e) => {
-                let kind = e.kind();
-                let msg = format!("{} for series {labels} at {t}", e.message());
-                let e = Error::Storage(sightline_core::Error::new(kind, msg));
-                if out.count_rejected(kind) && on_reject == OnReject::Continue {
-                    out.fail(e, false);
-                } else {
-                    out.fail(e, true);
+                if refused(e, labels, t, on_reject, out) {
                     return None;
                 }
             }
@@ -296,12 +300,73 @@ fn append_samples(
     Some(r)
 }
 
+/// Records a sample the store refused; true when the request must stop.
+fn refused(
+    e: sightline_core::Error,
+    labels: &Labels,
+    t: i64,
+    on_reject: OnReject,
+    out: &mut WriteOutcome,
+) -> bool {
+    let kind = e.kind();
+    let msg = format!("{} for series {labels} at {t}", e.message());
+    let e = Error::Storage(sightline_core::Error::new(kind, msg));
+    if out.count_rejected(kind) && on_reject == OnReject::Continue {
+        out.fail(e, false);
+        false
+    } else {
+        out.fail(e, true);
+        true
+    }
+}
+
+/// Appends one series' native histograms after its floats (`r` is the
+/// series' reference from them, or 0). Returns false when the request must
+/// stop here.
+fn append_histograms(
+    app: &mut dyn Appender,
+    mut r: SeriesRef,
+    labels: &Labels,
+    hs: &[v1::Histogram],
+    on_reject: OnReject,
+    out: &mut WriteOutcome,
+) -> bool {
+    for h in hs {
+        let t = h.timestamp;
+        let fh = match crate::native_histogram::from_remote_write(h) {
+            Ok(fh) => fh,
+            Err(msg) => {
+                out.histograms_dropped += 1;
+                let e = Error::RemoteWrite(format!("{msg} for series {labels} at {t}"));
+                out.fail(e, on_reject == OnReject::Abort);
+                if on_reject == OnReject::Abort {
+                    return false;
+                }
+                continue;
+            }
+        };
+        match app.append_histogram(r, labels, t, &fh) {
+            Ok(nr) => {
+                r = nr;
+                out.histograms_appended += 1;
+            }
+            Err(e) => {
+                out.histograms_dropped += 1;
+                if refused(e, labels, t, on_reject, out) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
 fn append_v1(req: &v1::WriteRequest, app: &mut dyn Appender, out: &mut WriteOutcome) {
     for ts in &req.timeseries {
         let labels = match series_labels(ts.labels.iter().map(|l| (&*l.name, &*l.value))) {
             Ok(l) => l,
             Err(msg) => {
-                out.rejected.invalid_labels += ts.samples.len() as u64;
+                out.rejected.invalid_labels += (ts.samples.len() + ts.histograms.len()) as u64;
                 out.fail(Error::RemoteWrite(msg), true);
                 return;
             }
@@ -314,7 +379,9 @@ fn append_v1(req: &v1::WriteRequest, app: &mut dyn Appender, out: &mut WriteOutc
             let pairs = e.labels.iter().map(|l| (l.name.as_str(), l.value.as_str()));
             append_exemplar(app, r, &labels, pairs, e.value, e.timestamp, out);
         }
-        out.histograms_dropped += ts.histograms.len() as u64;
+        if !append_histograms(app, r, &labels, &ts.histograms, OnReject::Abort, out) {
+            return;
+        }
     }
 }
 
@@ -327,7 +394,7 @@ fn append_v2(req: &v2::Request, app: &mut dyn Appender, out: &mut WriteOutcome) 
         let labels = match labels {
             Ok(l) => l,
             Err(msg) => {
-                out.rejected.invalid_labels += ts.samples.len() as u64;
+                out.rejected.invalid_labels += (ts.samples.len() + ts.histograms.len()) as u64;
                 out.fail(Error::RemoteWrite(msg), false);
                 continue;
             }
@@ -345,7 +412,9 @@ fn append_v2(req: &v2::Request, app: &mut dyn Appender, out: &mut WriteOutcome) 
                 Err(_) => out.exemplars_dropped += 1,
             }
         }
-        out.histograms_dropped += ts.histograms.len() as u64;
+        if !append_histograms(app, r, &labels, &ts.histograms, OnReject::Continue, out) {
+            return;
+        }
     }
 }
 
@@ -530,6 +599,17 @@ mod tests {
             }
             self.pending.push((key, t, v));
             Ok(1)
+        }
+
+        /// Histograms are kept as their count, under the float rules.
+        fn append_histogram(
+            &mut self,
+            r: SeriesRef,
+            l: &Labels,
+            t: i64,
+            h: &sightline_core::FloatHistogram,
+        ) -> sightline_core::Result<SeriesRef> {
+            self.append(r, l, t, h.count)
         }
 
         fn append_exemplar(
@@ -831,11 +911,10 @@ mod tests {
                 timestamp: 0,
             },
         ];
-        ts.histograms = vec![v1::Histogram::default()];
         let store = Store::default();
         let out = write(&v1_req(vec![ts.clone()]), &store);
         assert_eq!(out.http_status(), 204);
-        assert_eq!((out.exemplars_appended, out.histograms_dropped), (2, 1));
+        assert_eq!(out.exemplars_appended, 2);
         let ex = store.exemplars.lock().unwrap().clone();
         assert_eq!(ex[0].0, "c_total");
         assert_eq!(ex[0].1.labels.get("trace_id"), Some("abc"));
@@ -869,6 +948,75 @@ mod tests {
                 })
                 .collect(),
         })
+    }
+
+    fn int_hist(t: i64, count: u64, deltas: Vec<i64>, len: u32) -> v1::Histogram {
+        v1::Histogram {
+            count: Some(v1::histogram::Count::CountInt(count)),
+            sum: 1.5,
+            schema: 0,
+            positive_spans: vec![v1::BucketSpan {
+                offset: 0,
+                length: len,
+            }],
+            positive_deltas: deltas,
+            timestamp: t,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn v1_histograms_are_appended_after_floats_and_invalid_ones_refuse_the_request() {
+        // Issue 12.
+        let mut ts = series(&[("__name__", "h")], &[]);
+        ts.histograms = vec![
+            int_hist(1000, 3, vec![1, 1], 2),
+            int_hist(2000, 5, vec![2, 1], 2),
+        ];
+        let store = Store::default();
+        let out = write(&v1_req(vec![ts.clone()]), &store);
+        assert_eq!(out.http_status(), 204);
+        assert_eq!(out.histograms_appended, 2);
+        assert_eq!(
+            rows(&store),
+            vec![("h".to_owned(), 1000, 3.0), ("h".to_owned(), 2000, 5.0)]
+        );
+        let ok = series(&[("__name__", "ok")], &[(3000, 1.0)]);
+        ts.histograms = vec![int_hist(3000, 3, vec![1, 1], 3)];
+        let store = Store::default();
+        let out = write(&v1_req(vec![ok, ts]), &store);
+        assert_eq!(out.http_status(), 400);
+        assert!(out.rollback);
+        assert!(rows(&store).is_empty());
+        let msg = out.error.unwrap().to_string();
+        assert!(
+            msg.contains("positive side: spans need 3 buckets, have 2 buckets: histogram spans specify different number of buckets than provided for series h at 3000"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn v2_histograms_write_partially() {
+        let mut req = v2_req(
+            &["", "__name__", "a", "b"],
+            vec![(vec![1, 2], vec![]), (vec![1, 3], vec![])],
+        );
+        let DecodedWrite::V2(r) = &mut req else {
+            unreachable!()
+        };
+        r.timeseries[0].histograms = vec![int_hist(1000, 1, vec![5], 1)];
+        r.timeseries[1].histograms = vec![int_hist(1000, 1, vec![1], 1)];
+        let store = Store::default();
+        let out = write(&req, &store);
+        assert_eq!(out.http_status(), 400);
+        assert!(!out.rollback);
+        assert_eq!((out.histograms_appended, out.histograms_dropped), (1, 1));
+        assert_eq!(rows(&store), vec![("b".to_owned(), 1000, 1.0)]);
+        assert!(out
+            .error
+            .unwrap()
+            .to_string()
+            .contains("5 observations found in buckets"));
     }
 
     #[test]

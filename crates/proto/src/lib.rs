@@ -1,4 +1,4 @@
-//! Wire types only: Prometheus remote_write messages as hand-written
+//! Wire types only: Prometheus remote_write and exposition messages as hand-written
 //! `prost::Message` structs (the published crates pin old prost versions).
 //!
 //! - [`prometheus`]: remote write 1.0, package `prometheus` (`WriteRequest`,
@@ -7,11 +7,15 @@
 //! - [`write_v2`]: remote write 2.0, package `io.prometheus.write.v2`
 //!   (`Request` with its symbols table), content type
 //!   `application/x-protobuf;proto=io.prometheus.write.v2.Request`.
+//! - [`client_model`]: the protobuf exposition format (`package
+//!   io.prometheus.client`, `MetricFamily`) that targets serve to scrapers
+//!   asking for native histograms.
 //!
 //! Field numbers and types follow upstream `prompb/types.proto`,
 //! `prompb/remote.proto` and `prompb/io/prometheus/write/v2/types.proto`;
 //! the tests pin them with bytes built by hand.
 
+pub mod client_model;
 pub mod prometheus;
 pub mod write_v2;
 

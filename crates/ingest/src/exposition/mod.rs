@@ -56,6 +56,7 @@
 mod lex;
 mod metadata;
 mod openmetrics;
+pub mod protobuf;
 mod text;
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! commits or rolls back; nothing does I/O, so it is tested without HTTP.
 
 use super::cache::ScrapeCache;
+use crate::exposition::protobuf::NativeSample;
 use crate::exposition::{Entry, Format, Parser};
 use crate::relabel::{self, RelabelConfig};
 use sightline_core::{Appender, ErrorKind, Labels, SeriesRef, METRIC_NAME, STALE_NAN};
@@ -56,13 +57,17 @@ impl std::fmt::Display for AppendError {
     }
 }
 
-/// Appends `body` into `app` at scrape time `ts` (ms). On error the caller
-/// must roll `app` back; the counts are still meaningful for the report.
+/// Appends `body` into `app` at scrape time `ts` (ms), then `natives`
+/// (the native histograms of a protobuf scrape, whose other samples are in
+/// `body` as text). On error the caller must roll `app` back; the counts
+/// are still meaningful for the report.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn append_body(
     app: &mut dyn Appender,
     cache: &mut ScrapeCache,
     settings: &AppendSettings,
     body: &[u8],
+    natives: &[NativeSample],
     format: Format,
     ts: i64,
     meta: &mut MetadataBuilder,
@@ -202,6 +207,20 @@ pub(crate) fn append_body(
             cache.track(slot);
         }
     }
+    for n in natives {
+        if let Err(e) = append_native(
+            app,
+            cache,
+            settings,
+            n,
+            format,
+            ts,
+            &mut counts,
+            &mut limit_error,
+        ) {
+            return (counts, Err(e));
+        }
+    }
     if let Some(e) = limit_error {
         return (counts, Err(e));
     }
@@ -211,6 +230,83 @@ pub(crate) fn append_body(
         let _ = app.append(r, labels, ts, STALE_NAN);
     });
     (counts, Ok(()))
+}
+
+/// Appends one native histogram sample with the labeling, limits, cache
+/// and staleness tracking of float samples (a histogram series that
+/// disappears gets a float staleness marker, which ends it as Prometheus's
+/// does).
+#[allow(clippy::too_many_arguments)]
+fn append_native(
+    app: &mut dyn Appender,
+    cache: &mut ScrapeCache,
+    settings: &AppendSettings,
+    n: &NativeSample,
+    format: Format,
+    ts: i64,
+    counts: &mut AppendCounts,
+    limit_error: &mut Option<AppendError>,
+) -> Result<(), AppendError> {
+    counts.total += 1;
+    let slot = match cache.get(&n.series) {
+        Some(s) => s,
+        None => {
+            let labels = mutate_labels(settings, n.labels.clone());
+            if let Some(l) = &labels {
+                check_label_limits(settings, &n.series, l).map_err(AppendError::Limit)?;
+                counts.series_added += 1;
+            }
+            cache.insert(&n.series, labels, 0, format)
+        }
+    };
+    if !cache.entry(slot).kept {
+        return Ok(());
+    }
+    counts.added += 1;
+    if settings.sample_limit > 0 && counts.added > settings.sample_limit {
+        limit_error.get_or_insert_with(|| AppendError::Limit("sample limit exceeded".into()));
+        return Ok(());
+    }
+    if limit_error.is_some() {
+        return Ok(());
+    }
+    let t = match n.timestamp {
+        Some(t) if settings.honor_timestamps => t,
+        _ => ts,
+    };
+    let r = cache.entry(slot).series_ref;
+    let labels = match cache.labels(slot) {
+        Some(l) => l.clone(),
+        None => match mutate_labels(settings, n.labels.clone()) {
+            Some(l) => l,
+            None => return Ok(()),
+        },
+    };
+    let mut result = app.append_histogram(r, &labels, t, &n.histogram);
+    if result
+        .as_ref()
+        .is_err_and(|e| e.kind() == ErrorKind::NotFound)
+    {
+        result = app.append_histogram(0, &labels, t, &n.histogram);
+    }
+    match result {
+        Ok(r) => {
+            if r != cache.entry(slot).series_ref {
+                cache.set_ref(slot, r);
+            }
+        }
+        Err(e) => match e.kind() {
+            ErrorKind::OutOfOrder | ErrorKind::OutOfBounds | ErrorKind::DuplicateSample => {
+                counts.rejected += 1;
+                return Ok(());
+            }
+            _ => return Err(AppendError::Storage(e.to_string())),
+        },
+    }
+    if n.timestamp.is_none() {
+        cache.track(slot);
+    }
+    Ok(())
 }
 
 /// The `# TYPE` / `# HELP` / `# UNIT` of one scrape, per metric family,
@@ -564,6 +660,7 @@ mod tests {
             &mut cache,
             &s,
             body(1.0, Some(2.0)).as_bytes(),
+            &[],
             Format::PrometheusText,
             1000,
             &mut meta,
@@ -586,6 +683,7 @@ mod tests {
             &mut cache,
             &s,
             body(3.0, Some(4.0)).as_bytes(),
+            &[],
             Format::PrometheusText,
             2000,
             &mut meta,
@@ -605,6 +703,7 @@ mod tests {
             &mut cache,
             &s,
             body(5.0, None).as_bytes(),
+            &[],
             Format::PrometheusText,
             3000,
             &mut meta,
@@ -624,7 +723,17 @@ mod tests {
     ) -> Result<(), AppendError> {
         let s = settings(false, &[("job", "j")]);
         let mut meta = MetadataBuilder::default();
-        let r = append_body(store, cache, &s, body.as_bytes(), format, 1000, &mut meta).1;
+        let r = append_body(
+            store,
+            cache,
+            &s,
+            body.as_bytes(),
+            &[],
+            format,
+            1000,
+            &mut meta,
+        )
+        .1;
         match r {
             Ok(()) => cache.finish_success(|_, _| {}),
             Err(_) => {

@@ -1,7 +1,7 @@
 //! Fetching a target: the HTTP client of a pool and one GET per scrape.
 
 use crate::config::{HttpClientConfig, ScrapeConfig};
-use crate::exposition::SCRAPE_ACCEPT_HEADER;
+use crate::exposition::protobuf::SCRAPE_ACCEPT_HEADER_PROTOBUF;
 use flate2::read::GzDecoder;
 use reqwest::header::{HeaderMap, HeaderValue, ACCEPT, ACCEPT_ENCODING, AUTHORIZATION, USER_AGENT};
 use std::io::Read;
@@ -187,7 +187,12 @@ impl HttpClient {
         limit: u64,
     ) -> Result<Fetched, String> {
         let mut headers = HeaderMap::new();
-        headers.insert(ACCEPT, HeaderValue::from_static(SCRAPE_ACCEPT_HEADER));
+        // Protobuf first, as Prometheus 2.42 with native histograms enabled
+        // asks: Sightline always stores native histograms (issue 12).
+        headers.insert(
+            ACCEPT,
+            HeaderValue::from_static(SCRAPE_ACCEPT_HEADER_PROTOBUF),
+        );
         headers.insert(USER_AGENT, HeaderValue::from_static(SCRAPE_USER_AGENT));
         headers.insert(
             "X-Prometheus-Scrape-Timeout-Seconds",

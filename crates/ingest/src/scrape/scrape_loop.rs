@@ -214,17 +214,38 @@ async fn scrape_once(p: &LoopParams, st: &mut LoopState) {
                     Err(e)
                 }
                 Ok(f) => {
-                    let format = Format::from_content_type(&f.content_type);
+                    // A protobuf body (issue 12) becomes text for its float
+                    // samples plus a list of native histograms.
+                    let proto = if crate::exposition::protobuf::is_protobuf(&f.content_type) {
+                        Some(crate::exposition::protobuf::decode(&f.body))
+                    } else {
+                        None
+                    };
+                    let (body, natives, format) = match &proto {
+                        Some(Ok(d)) => (&d.text[..], &d.histograms[..], Format::PrometheusText),
+                        _ => (
+                            &f.body[..],
+                            &[][..],
+                            Format::from_content_type(&f.content_type),
+                        ),
+                    };
                     let mut app = p.appender.appender();
-                    let (c, res) = append_body(
-                        app.as_mut(),
-                        &mut st.cache,
-                        &p.settings,
-                        &f.body,
-                        format,
-                        ts,
-                        &mut st.meta,
-                    );
+                    let (c, res) = match &proto {
+                        Some(Err(e)) => (
+                            AppendCounts::default(),
+                            Err(AppendError::Parse(e.to_string())),
+                        ),
+                        _ => append_body(
+                            app.as_mut(),
+                            &mut st.cache,
+                            &p.settings,
+                            body,
+                            natives,
+                            format,
+                            ts,
+                            &mut st.meta,
+                        ),
+                    };
                     counts = c;
                     match res {
                         Ok(()) => {

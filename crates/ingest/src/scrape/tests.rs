@@ -209,7 +209,7 @@ async fn samples_are_stored_with_target_labels_and_a_report() {
     let req = srv.requests.lock().unwrap()[0].to_ascii_lowercase();
     assert!(req.starts_with("get /metrics http/1.1"), "{req}");
     assert!(
-        req.contains("accept: application/openmetrics-text;version=1.0.0"),
+        req.contains("accept: application/vnd.google.protobuf;proto=io.prometheus.client.metricfamily;encoding=delimited,application/openmetrics-text;version=1.0.0;q=0.8,"),
         "{req}"
     );
     assert!(
