@@ -279,34 +279,12 @@ fn check_unique<'a>(labels: impl Iterator<Item = &'a sightline_core::Labels>) ->
     Ok(())
 }
 
-/// Parses a query, mapping the parser's message to a bad-data error.
+/// Parses a query; a refused query becomes a bad-data error with the
+/// position and message Prometheus 3 gives ([`crate::parse_error`]).
 pub fn parse(query: &str) -> Result<promql_parser::parser::Expr> {
     let q = normalize_hex_escapes(query);
-    promql_parser::parser::parse(&q).map_err(|e| {
-        let (line, col) = error_position(&q);
-        Error::Parse(format!("{line}:{col}: parse error: {e}"))
-    })
-}
-
-/// Where a query stops making sense: just past its longest prefix that
-/// parses. `promql-parser` reports no positions, so this estimates the one
-/// Prometheus would print (exact for stray tokens and trailing garbage).
-fn error_position(q: &str) -> (usize, usize) {
-    let mut best = 0;
-    if q.len() <= 4096 {
-        for (i, _) in q.char_indices().rev() {
-            if i > 0 && promql_parser::parser::parse(&q[..i]).is_ok() {
-                best = i;
-                break;
-            }
-        }
-    }
-    let rest = &q[best..];
-    let off = best + (rest.len() - rest.trim_start().len());
-    let before = &q[..off.min(q.len())];
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
+    promql_parser::parser::parse(&q)
+        .map_err(|e| Error::Parse(crate::parse_error::prometheus_message(query, &e)))
 }
 
 /// Rewrites `\xNN` escapes in string literals the way Go reads them: as

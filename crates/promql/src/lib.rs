@@ -40,6 +40,7 @@ mod error;
 mod eval;
 mod functions;
 mod info;
+mod parse_error;
 pub mod promqltest;
 mod range_functions;
 mod topk;

@@ -220,7 +220,10 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
                     for (p, msg) in problems {
                         let at = match p {
                             Some(((l1, c1), Some((l2, c2)))) => format!("{l1}:{c1}: {l2}:{c2}: "),
-                            Some(((l, c), None)) => format!("{l}:{c}: "),
+                            Some(((l, c), None)) => {
+                                let (l, c) = block_scalar_start(text, (l, c));
+                                format!("{l}:{c}: ")
+                            }
                             None => String::new(),
                         };
                         errs.push(format!(
@@ -252,6 +255,35 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
 }
 
 type Pos = (u64, u64);
+
+/// promtool (yaml.v3) places a block scalar (`expr: |`) at its `|` or `>`
+/// indicator; serde-saphyr at the first character of its content. For a
+/// position that begins a line right under such an indicator, the
+/// indicator's position.
+fn block_scalar_start(text: &str, (line, col): Pos) -> Pos {
+    let l = line as usize;
+    let (Some(cur), Some(prev)) = (
+        text.lines().nth(l.wrapping_sub(1)),
+        text.lines().nth(l.wrapping_sub(2)),
+    ) else {
+        return (line, col);
+    };
+    if l < 2 || cur.len() - cur.trim_start().len() + 1 != col as usize {
+        return (line, col);
+    }
+    let prev = prev.trim_end();
+    let start = prev.rfind(' ').map_or(0, |i| i + 1);
+    let word = &prev[start..];
+    let indicator = word.starts_with(['|', '>'])
+        && word[1..]
+            .chars()
+            .all(|c| c == '-' || c == '+' || c.is_ascii_digit());
+    if indicator {
+        (line - 1, start as u64 + 1)
+    } else {
+        (line, col)
+    }
+}
 type Problem = (Option<(Pos, Option<Pos>)>, String);
 
 fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String, Vec<Problem>)> {
@@ -516,6 +548,18 @@ fn duplicates(f: &RuleFile) -> Vec<(String, BTreeMap<String, String>)> {
 
 #[cfg(test)]
 mod tests {
+    /// Issue 12: `expr: |` is reported where promtool reports it, at the
+    /// `|` (line 2, column 9), not at the expression under it.
+    #[test]
+    fn block_scalars_are_placed_at_their_indicator() {
+        let text = "- alert: A\n  expr: |\n    sum(\n    x\n";
+        assert_eq!(super::block_scalar_start(text, (3, 5)), (2, 9));
+        assert_eq!(super::block_scalar_start(text, (4, 5)), (4, 5));
+        assert_eq!(super::block_scalar_start(text, (1, 3)), (1, 3));
+        let plain = "  expr: sum(x\n";
+        assert_eq!(super::block_scalar_start(plain, (1, 9)), (1, 9));
+    }
+
     use super::*;
 
     #[test]

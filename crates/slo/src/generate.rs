@@ -317,6 +317,15 @@ pub fn window_condition(slo: &Slo, bw: &BurnWindow) -> String {
             bw.long_ms / 1000
         ));
     }
+    if let Some(n) = slo.guard_failures() {
+        // Failed events in the short window: the error rate times its
+        // seconds, rounded because probes are counted whole.
+        terms.push(format!(
+            "max(round({}{sel} * {}) >= {n}) without (sloth_window)",
+            series("sli_errors", Window::Rolling(bw.short_ms)),
+            bw.short_ms / 1000
+        ));
+    }
     format!("(\n  {}\n)", terms.join("\n  and\n  "))
 }
 

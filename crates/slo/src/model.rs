@@ -16,6 +16,12 @@ pub const SHORT_WINDOWS_MS: [i64; 5] = [5 * MINUTE, 30 * MINUTE, HOUR, 2 * HOUR,
 /// The long alert windows, built from the 5m recordings.
 pub const LONG_WINDOWS_MS: [i64; 2] = [DAY, 3 * DAY];
 
+/// The failure guard of uptime SLOs unless their spec sets `min_failures`:
+/// three failed probes in the alert's short window. One failed probe is a
+/// blip; three in a row is an outage of at least two probe intervals (30 s
+/// at blackbox_exporter's usual 15 s), which still pages within a minute.
+pub const DEFAULT_UPTIME_MIN_FAILURES: u64 = 3;
+
 /// The shortest SLO window accepted: below a day the workbook's 1d and 3d
 /// alert windows would be longer than the SLO itself.
 pub const MIN_WINDOW_MS: i64 = DAY;
@@ -47,6 +53,11 @@ pub struct Slo {
     /// smallest count at which one failed event alone stays under the
     /// alert's threshold; `Some(0)` turns the guard off.
     pub min_events: Option<u64>,
+    /// Failure guard: the least number of failed events (probes) an
+    /// alert's short window must hold before the alert may fire, so one
+    /// failed probe never pages. `None` or `Some(0)`: no such guard.
+    /// Uptime short forms default to [`DEFAULT_UPTIME_MIN_FAILURES`].
+    pub min_failures: Option<u64>,
     /// The spec format (`prometheus/v1`, `openslo/v1`, `sightline/v1`).
     pub spec_format: String,
     /// Where it was defined: `file:line:col`.
@@ -226,6 +237,15 @@ impl Slo {
             ("sloth_service", self.service.as_str()),
             ("sloth_slo", self.name.as_str()),
         ]
+    }
+
+    /// The failure guard of one window pair: how many failed events its
+    /// short window must hold, or `None` without one.
+    pub fn guard_failures(&self) -> Option<u64> {
+        match (&self.sli, self.min_failures) {
+            (Sli::Events { .. }, Some(n)) if n > 0 => Some(n),
+            _ => None,
+        }
     }
 
     /// The traffic guard of one window pair: how many events its long

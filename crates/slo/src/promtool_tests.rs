@@ -277,6 +277,41 @@ fn uptime_from_probes_pages_when_down() {
     assert_both_pass("uptime", spec, &t);
 }
 
+/// Issue 12: an uptime SLO right after start, probed every 15 s from 0,
+/// against 99.95% (page threshold 14.4 x 0.05% = 0.72%). One failed probe
+/// at 2m: the 5m, 30m and 1h windows all hold the same 9 probes (0 to 2m),
+/// 1 failed, 11%, far over the page thresholds (0.72%, and 6 x 0.05% for
+/// 6h/30m), so without a guard the page fired at once. The default guard
+/// wants 3 failed probes in the short window: 1 < 3, no page, then or
+/// later. A sustained outage from 2m has failed at 2m, 2m15s, 2m30s,
+/// 2m45s and 3m by the 3m evaluation: 5 >= 3, and it pages.
+#[test]
+fn issue_12_one_failed_probe_does_not_page_a_sustained_outage_does() {
+    let spec = "version: sightline/v1\nservice: shop\nslos:\n  - name: uptime\n    objective: 99.95\n    uptime: {selector: 'instance=\"https://shop.example\"'}\n    alerting: {name: ShopDown, ticket_alert: {disable: true}}\n";
+    let probe = |values: &str| {
+        format!("      - series: 'probe_success{{instance=\"https://shop.example\"}}'\n        values: '{values}'\n")
+    };
+    let none = |eval: &str| {
+        format!("      - eval_time: {eval}\n        alertname: ShopDown\n        exp_alerts: []\n")
+    };
+    let page = |eval: &str| {
+        format!("      - eval_time: {eval}\n        alertname: ShopDown\n        exp_alerts:\n          - exp_labels: {{sloth_id: shop-uptime, sloth_service: shop, sloth_slo: uptime, sloth_severity: page}}\n            exp_annotations:\n              title: \"(page) shop uptime: error budget burning too fast\"\n              summary: \"The uptime SLO of shop is spending its error budget faster than it can last the SLO window.\"\n")
+    };
+    let fast = |inputs: String, alerts: &[String]| {
+        format!(
+            "  - interval: 15s\n    input_series:\n{inputs}    alert_rule_test:\n{}",
+            alerts.concat()
+        )
+    };
+    // Probes 0..7 (0 to 1m45s) succeed, probe 8 (2m) fails.
+    let blip = fast(
+        probe("1x7 0 1x40"),
+        &[none("2m"), none("3m"), none("5m"), none("10m")],
+    );
+    let outage = fast(probe("1x7 0x40"), &[none("2m"), page("3m"), page("10m")]);
+    assert_both_pass("uptime-guard", spec, &format!("{blip}{outage}"));
+}
+
 /// The harness can fail: a test expecting silence during a full outage
 /// must be reported as failed by both tools.
 #[test]

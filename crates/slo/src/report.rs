@@ -13,6 +13,7 @@ use crate::generate::{fill_window, selector, series};
 use crate::model::{burn_windows, recorded_windows, Severity, Sli, Slo, Window};
 use crate::Result;
 use serde::Serialize;
+use sightline_core::duration::format_prometheus;
 use sightline_core::Labels;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -34,6 +35,9 @@ pub struct WindowBurn {
     /// Error ratio divided by the error budget: 1 spends the budget exactly
     /// over the SLO window.
     pub burn_rate: Option<f64>,
+    /// True when less data exists than the window is long (right after
+    /// start): the figures are over the data that exists.
+    pub partial: bool,
 }
 
 /// The state of one burn-rate alert.
@@ -74,7 +78,17 @@ pub struct SloStatus {
     /// The whole window's budget as time: how long a full outage may last
     /// (99.9% over 30d: 2592 s, 43.2 minutes).
     pub budget_total_seconds: f64,
-    /// Share of the budget left (negative once overspent).
+    /// How much of the SLO window has SLI data, in seconds (to the
+    /// minute); `None` when it could not be measured.
+    pub data_seconds: Option<f64>,
+    /// `data_seconds` as a share of the whole window (0.002 is 0.2%).
+    pub data_coverage: Option<f64>,
+    /// Share of the whole window's budget spent by the errors in the data
+    /// that exists: 100 s of outage is 3.9% of a 43.2 min budget however
+    /// little of the window has passed.
+    pub budget_spent: Option<f64>,
+    /// Share of the budget left, `1 - budget_spent` (negative once
+    /// overspent).
     pub budget_remaining: Option<f64>,
     /// The budget left as time of full outage.
     pub budget_remaining_seconds: Option<f64>,
@@ -154,6 +168,30 @@ impl Reader<'_> {
         }
     }
 
+    /// Seconds of the window with SLI data: the minutes at which the 5m
+    /// SLI had a value (`count_over_time` of a 1m subquery), so a gap while
+    /// nothing was scraped counts as no data. The largest over the SLI's
+    /// series; `None` when the query answers nothing.
+    fn data_seconds(&self, w: Window) -> Result<Option<f64>> {
+        let five = 300_000;
+        let expr = if self.rules {
+            format!("{}{}", series("sli_error", Window::Rolling(five)), self.sel)
+        } else {
+            match &self.slo.sli {
+                Sli::Raw { error_ratio_query } => fill_window(error_ratio_query, five),
+                Sli::Events { total_query, .. } => fill_window(total_query, five),
+            }
+        };
+        let ms = self.range_ms(w);
+        let q = format!(
+            "count_over_time(timestamp({})[{}:1m])",
+            expr.trim(),
+            format_prometheus(ms)
+        );
+        let minutes = self.values(&q)?.into_iter().reduce(f64::max);
+        Ok(minutes.map(|m| (m * 60.0).min(ms as f64 / 1000.0)))
+    }
+
     /// Error ratio (the worst series when the SLI is split by labels) and
     /// event rate (summed) over a window.
     fn window(&self, w: Window, warnings: &mut Vec<String>) -> Result<(Option<f64>, Option<f64>)> {
@@ -225,15 +263,19 @@ fn status(slo: &Slo, q: &dyn SloQuerier, ts: i64) -> Result<SloStatus> {
     };
     let budget = 1.0 - slo.objective_ratio();
     let mut warnings = Vec::new();
+    let data_seconds = r.data_seconds(slo.window)?;
     let mut by_window: BTreeMap<String, (Option<f64>, Option<f64>)> = BTreeMap::new();
     let mut burn_rates = Vec::new();
     for w in recorded_windows(slo.window) {
         let (ratio, events) = r.window(w, &mut warnings)?;
         by_window.insert(w.name(), (ratio, events));
+        // One subquery step of slack: the data is counted by the minute.
+        let partial = data_seconds.is_some_and(|d| d + 60.0 < r.range_ms(w) as f64 / 1000.0);
         burn_rates.push(WindowBurn {
             window: w.name(),
             error_ratio: ratio.and_then(finite),
             burn_rate: ratio.map(|x| x / budget).and_then(finite),
+            partial,
         });
     }
     warnings.dedup();
@@ -254,7 +296,16 @@ fn status(slo: &Slo, q: &dyn SloQuerier, ts: i64) -> Result<SloStatus> {
         Window::CalendarMonth => month_bounds(ts).1 as f64 / 1000.0,
     };
     let budget_total_seconds = budget * period_s;
-    let budget_remaining = period.map(|p| 1.0 - p / budget).and_then(finite);
+    // The window's error ratio is over the data that exists. Its errors,
+    // as time of full outage, are ratio x data seconds; they spend that
+    // much of the whole window's budget. Without a measure of the data
+    // the ratio is taken to cover the whole window (Sloth's figure).
+    let data = data_seconds.unwrap_or(period_s).min(period_s);
+    let budget_spent = match period {
+        Some(p) if data > 0.0 => finite(p * data / budget_total_seconds),
+        _ => None,
+    };
+    let budget_remaining = budget_spent.map(|s| 1.0 - s);
     let burn_now = now.map(|x| x / budget).and_then(finite);
     let exhaustion_seconds = match (budget_remaining, burn_now) {
         (Some(left), _) if left <= 0.0 => Some(0.0),
@@ -278,6 +329,9 @@ fn status(slo: &Slo, q: &dyn SloQuerier, ts: i64) -> Result<SloStatus> {
         sli_window: period.map(|x| 1.0 - x).and_then(finite),
         error_budget: budget,
         budget_total_seconds,
+        data_seconds,
+        data_coverage: data_seconds.map(|d| (d / period_s).min(1.0)),
+        budget_spent,
         budget_remaining,
         budget_remaining_seconds: budget_remaining.map(|b| b * budget_total_seconds),
         burn_rates,
@@ -338,7 +392,20 @@ fn alert_states(
                             events.is_some_and(|e| e * (b.long_ms / 1000) as f64 >= n as f64)
                         }
                     };
-                    short.is_some_and(|x| x > thr) && long.is_some_and(|x| x > thr) && guard
+                    let (_, short_events) = get(b.short_ms);
+                    let failures = match slo.guard_failures() {
+                        None => true,
+                        Some(n) => match (short, short_events) {
+                            (Some(r), Some(e)) => {
+                                (r * e * (b.short_ms / 1000) as f64).round() >= n as f64
+                            }
+                            _ => false,
+                        },
+                    };
+                    short.is_some_and(|x| x > thr)
+                        && long.is_some_and(|x| x > thr)
+                        && guard
+                        && failures
                 });
             if firing {
                 "firing"
@@ -367,6 +434,25 @@ fn objective_percent(ratio: f64) -> String {
     let t = format!("{:.6}", ratio * 100.0);
     let t = t.trim_end_matches('0').trim_end_matches('.');
     format!("{t}%")
+}
+
+/// How much of the window has data: `100%`, `0.2% of 30d`.
+fn coverage_cell(s: &SloStatus) -> String {
+    match s.data_coverage {
+        None => "-".into(),
+        Some(c) if c >= 0.9995 => "100%".into(),
+        Some(c) => {
+            let p = c * 100.0;
+            let t = if p >= 10.0 {
+                format!("{p:.0}")
+            } else if p >= 0.1 {
+                format!("{p:.1}")
+            } else {
+                format!("{p:.2}")
+            };
+            format!("{t}% of {}", s.window)
+        }
+    }
 }
 
 /// A duration for people: the two largest units (`3d4h`, `12m5s`).
@@ -398,6 +484,7 @@ pub fn render_table(statuses: &[SloStatus]) -> String {
         "SLO",
         "OBJECTIVE",
         "WINDOW",
+        "DATA",
         "SLI 5M",
         "SLI WINDOW",
         "BUDGET LEFT",
@@ -416,13 +503,18 @@ pub fn render_table(statuses: &[SloStatus]) -> String {
             ),
             _ => "-".into(),
         };
-        let burn = s
-            .burn_rates
-            .iter()
-            .find(|b| b.window == "1h")
-            .and_then(|b| b.burn_rate)
-            .map(|b| format!("{b:.2}x"))
-            .unwrap_or_else(|| "-".into());
+        // A 1h burn from less than an hour of data says over how much.
+        let burn = match s.burn_rates.iter().find(|b| b.window == "1h") {
+            Some(WindowBurn {
+                burn_rate: Some(b),
+                partial,
+                ..
+            }) => match (partial, s.data_seconds) {
+                (true, Some(d)) => format!("{b:.2}x ({} data)", human_duration(d)),
+                _ => format!("{b:.2}x"),
+            },
+            _ => "-".into(),
+        };
         let alerts: Vec<&str> = s
             .alerts
             .iter()
@@ -433,6 +525,7 @@ pub fn render_table(statuses: &[SloStatus]) -> String {
             s.id.clone(),
             objective_percent(s.objective),
             s.window.clone(),
+            coverage_cell(s),
             pct(s.sli_now),
             pct(s.sli_window),
             left,

@@ -121,3 +121,30 @@ fn disabled_alerts_are_not_generated_and_the_file_parses() {
         "sloth-slo-sli-recordings-myservice-requests-availability"
     );
 }
+
+/// Issue 12: uptime SLOs get a failure guard (3 failed probes in the
+/// alert's short window) unless `min_failures` says otherwise; the other
+/// forms have none.
+#[test]
+fn uptime_alerts_wait_for_three_failed_probes() {
+    let spec = |extra: &str| {
+        format!("version: sightline/v1\nservice: shop\nslos:\n  - name: up\n    objective: 99.95\n{extra}    uptime: {{}}\n  - name: api\n    objective: 99.9\n    availability: {{metric: r, errors: 'code=\"500\"'}}\n")
+    };
+    let s = slos(&spec(""));
+    assert_eq!(s[0].min_failures, Some(3));
+    assert_eq!(s[1].min_failures, None);
+    let sel = selector(&s[0]);
+    let cond = window_condition(&s[0], &burn_windows(s[0].window)[0]);
+    assert!(
+        cond.contains(&format!(
+            "max(round(slo:sli_errors:rate5m{sel} * 300) >= 3) without (sloth_window)"
+        )),
+        "{cond}"
+    );
+    assert!(!window_condition(&s[1], &burn_windows(s[1].window)[0]).contains("round("));
+    let off = slos(&spec("    min_failures: 0\n"));
+    assert_eq!(off[0].guard_failures(), None);
+    let five = slos(&spec("    min_failures: 5\n"));
+    assert!(window_condition(&five[0], &burn_windows(five[0].window)[1])
+        .contains("slo:sli_errors:rate30m{sloth_id=\"shop-up\", sloth_service=\"shop\", sloth_slo=\"up\"} * 1800) >= 5)"));
+}

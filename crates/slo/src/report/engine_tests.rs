@@ -103,11 +103,27 @@ fn recorded_and_computed_reports_agree() {
     let (r, c) = (&recorded[0], &computed[0]);
     assert_eq!(r.source, "rules");
     assert_eq!(c.source, "queries");
-    // 1% errors: SLI 99%, burn 10, budget 1 - 10 = -9 left; both alerts on.
+    // 1% errors: SLI 99%, burn 10; both alerts on. Issue 12: the 5m SLI
+    // has a value at minutes 1..=120 (at 0 rate() has one sample), so
+    // 7200 s of the 30 days have data. Their errors are 1% of 7200 s =
+    // 72 s of full outage, 72 / 2592 = 2.78% of the window's budget, not
+    // the 1 - 10 = -9 left that taking 2 hours for 30 days would say. At
+    // the 5m burn of 10 the 97.22% left lasts 0.9722 x 30d / 10 = 252000 s.
     for s in [r, c] {
         assert!((s.sli_now.unwrap() - 0.99).abs() < 1e-9, "{s:?}");
-        assert!((s.budget_remaining.unwrap() + 9.0).abs() < 1e-6, "{s:?}");
-        assert_eq!(s.exhaustion_seconds, Some(0.0));
+        assert_eq!(s.data_seconds, Some(7200.0), "{s:?}");
+        assert!(
+            (s.budget_spent.unwrap() - 72.0 / 2592.0).abs() < 1e-9,
+            "{s:?}"
+        );
+        assert!(
+            (s.budget_remaining.unwrap() - 2520.0 / 2592.0).abs() < 1e-9,
+            "{s:?}"
+        );
+        assert!(
+            (s.exhaustion_seconds.unwrap() - 252_000.0).abs() < 1e-3,
+            "{s:?}"
+        );
         let states: Vec<&str> = s.alerts.iter().map(|a| a.state.as_str()).collect();
         assert_eq!(states, ["firing", "firing"], "{s:?}");
     }

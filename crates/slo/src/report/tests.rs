@@ -61,6 +61,11 @@ fn from_recorded_series_and_alerts() {
         q.set(&format!("slo:sli_error:ratio_rate{w}{SEL}"), r);
         q.set(&format!("slo:sli_events:rate{w}{SEL}"), 10.0);
     }
+    // Data at every minute of the 30 days: 43,200 minutes.
+    q.set(
+        &format!("count_over_time(timestamp(slo:sli_error:ratio_rate5m{SEL})[30d:1m])"),
+        43_200.0,
+    );
     q.set_labels(
         "ALERTS{alertname=\"CheckoutAvailabilityBudgetBurn\", sloth_id=\"checkout-availability\", sloth_severity=\"page\"}",
         &[("alertstate", "firing")],
@@ -78,6 +83,7 @@ fn from_recorded_series_and_alerts() {
     assert!(close(s.sli_window, 0.9995));
     // 0.1% of 30 days is 2592 s, 43.2 minutes.
     assert!(close(Some(s.budget_total_seconds), 2592.0));
+    assert_eq!(s.data_seconds, Some(2_592_000.0));
     // 0.05% spent of 0.1%: half left, 1296 s.
     assert!(close(s.budget_remaining, 0.5));
     assert!(close(s.budget_remaining_seconds, 1296.0));
@@ -115,7 +121,7 @@ fn from_recorded_series_and_alerts() {
     let lines: Vec<&str> = table.lines().collect();
     assert!(
         lines[0].starts_with(
-            "SLO                    OBJECTIVE  WINDOW  SLI 5M   SLI WINDOW  BUDGET LEFT"
+            "SLO                    OBJECTIVE  WINDOW  DATA  SLI 5M   SLI WINDOW  BUDGET LEFT"
         ),
         "{table}"
     );
@@ -125,6 +131,7 @@ fn from_recorded_series_and_alerts() {
             "checkout-availability",
             "99.9%",
             "30d",
+            "100%",
             "99.800%",
             "99.950%",
             "50.0%",
@@ -304,4 +311,113 @@ fn query_errors_pass_through() {
     let e = report(&slo(), &Broken, NOW).unwrap_err();
     assert!(e.to_string().ends_with("failed: boom"), "{e}");
     assert_eq!(e.kind(), sightline_core::ErrorKind::Execution);
+}
+
+/// Issue 12: `slo report` a quarter of an hour after start. 15 minutes of
+/// data at 10 requests a second (9000 requests), 100 s of them a full
+/// outage (1000 failed requests). Every window from 30m up holds the same
+/// 15 minutes: error ratio 1000 / 9000 = 0.1111. Against the whole 30d
+/// window that is 100 s of bad time of a 2592 s (43.2 min) budget:
+/// 100 / 2592 = 3.858% spent, 2492 s (41m32s) left. Taking the 15 minutes
+/// for 30 days said 1 - 0.1111 / 0.001 = -11,011% left and "exhausted in
+/// 0s". The data covers 900 s of 2,592,000 s: 0.035%.
+fn fifteen_minutes_after_start(outage_now: bool) -> Fake {
+    let mut q = Fake::default();
+    for w in ["5m", "30m", "1h", "2h", "6h", "1d", "3d", "30d"] {
+        let secs = sightline_core::duration::parse_prometheus(w).unwrap() as f64 / 1000.0;
+        let (errors, total) = match (w, outage_now) {
+            // The last 5 minutes: clean, or the outage's 100 s in them.
+            ("5m", false) => (0.0, 3000.0),
+            ("5m", true) => (1000.0, 3000.0),
+            _ => (1000.0, 9000.0),
+        };
+        q.set(
+            &format!("sum(rate(http_requests_total{{job=\"c\", code=~\"5..\"}}[{w}]))"),
+            errors / secs,
+        );
+        q.set(
+            &format!("sum(rate(http_requests_total{{job=\"c\"}}[{w}]))"),
+            total / secs,
+        );
+    }
+    q.set(
+        "count_over_time(timestamp(sum(rate(http_requests_total{job=\"c\"}[5m])))[30d:1m])",
+        15.0,
+    );
+    q
+}
+
+#[test]
+fn issue_12_budget_right_after_start_is_spent_against_the_whole_window() {
+    let q = fifteen_minutes_after_start(false);
+    let s = &report(&slo(), &q, NOW).unwrap()[0];
+    assert_eq!(s.data_seconds, Some(900.0));
+    assert!(close(s.data_coverage, 900.0 / 2_592_000.0));
+    assert!(close(s.budget_spent, 100.0 / 2592.0), "{s:?}");
+    assert!(close(s.budget_remaining, 2492.0 / 2592.0), "{s:?}");
+    assert!(close(s.budget_remaining_seconds, 2492.0), "{s:?}");
+    // Nothing fails in the last 5 minutes: nothing burns, no end in sight.
+    assert_eq!(s.exhaustion_seconds, None);
+    // 5m is covered; 30m and longer are over the 15 minutes that exist.
+    let partial: Vec<(&str, bool)> = s
+        .burn_rates
+        .iter()
+        .map(|b| (b.window.as_str(), b.partial))
+        .collect();
+    assert_eq!(partial[0], ("5m", false));
+    assert!(partial[1..].iter().all(|(_, p)| *p), "{partial:?}");
+    // The 1h burn: 0.1111 / 0.001 = 111.11, over 15 minutes of data.
+    let table = render_table(&report(&slo(), &q, NOW).unwrap());
+    let cells: Vec<&str> = table
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split("  ")
+        .filter(|c| !c.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    assert_eq!(
+        cells,
+        [
+            "checkout-availability",
+            "99.9%",
+            "30d",
+            "0.03% of 30d",
+            "100.000%",
+            "88.889%",
+            "96.1% (41m32s)",
+            "111.11x (15m data)",
+            // The 6h/30m and 1d/2h pairs both see 11% errors over
+            // 9000 requests, above their guards: page and ticket.
+            "page,ticket",
+            "-"
+        ],
+        "{table}"
+    );
+}
+
+/// The same, with the outage in the last 5 minutes: 100 s bad of 300 s is
+/// a burn rate of 333.3, so the 2492 s of budget left last
+/// 2492 x 300 / 100 = 7476 s (2h4m) at this pace.
+#[test]
+fn issue_12_exhaustion_counts_from_the_budget_actually_left() {
+    let q = fifteen_minutes_after_start(true);
+    let s = &report(&slo(), &q, NOW).unwrap()[0];
+    assert!(close(s.exhaustion_seconds, 7476.0), "{s:?}");
+    assert_eq!(human_duration(s.exhaustion_seconds.unwrap()), "2h4m");
+}
+
+/// A report whose querier cannot tell how much data exists (it answers
+/// nothing to the coverage query) takes the window as covered, which is
+/// what the recordings alone say.
+#[test]
+fn unknown_coverage_reads_the_window_as_covered() {
+    let mut q = fifteen_minutes_after_start(false);
+    q.answers.retain(|k, _| !k.starts_with("count_over_time"));
+    let s = &report(&slo(), &q, NOW).unwrap()[0];
+    assert_eq!(s.data_seconds, None);
+    assert!(
+        close(s.budget_remaining, 1.0 - 0.1111111111111111 / 0.001),
+        "{s:?}"
+    );
 }

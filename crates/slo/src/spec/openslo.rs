@@ -277,6 +277,7 @@ pub(super) fn read(cx: &mut Cx, doc: &str) -> Vec<Slo> {
                 ..Alerting::default()
             },
             min_events: None,
+            min_failures: None,
             spec_format: "openslo/v1".into(),
             source: cx.at(at),
         });

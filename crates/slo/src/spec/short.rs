@@ -42,6 +42,8 @@ struct RawSpec {
     #[serde(default)]
     min_events: Option<u64>,
     #[serde(default)]
+    min_failures: Option<u64>,
+    #[serde(default)]
     slos: Vec<Spanned<RawSlo>>,
 }
 
@@ -58,6 +60,8 @@ struct RawSlo {
     labels: Option<Spanned<BTreeMap<String, Scalar>>>,
     #[serde(default)]
     min_events: Option<u64>,
+    #[serde(default)]
+    min_failures: Option<u64>,
     #[serde(default)]
     availability: Option<Spanned<Availability>>,
     #[serde(default)]
@@ -174,6 +178,12 @@ pub(super) fn read(cx: &mut Cx, doc: &str) -> Vec<Slo> {
         // failed probe is no noise, so uptime SLOs go unguarded unless
         // the spec asks for a guard.
         let unguarded = s.uptime.is_some().then_some(0);
+        // Instead, one failed probe must not page (issue 12): the short
+        // window must hold a few failures first.
+        let failures = s
+            .uptime
+            .is_some()
+            .then_some(crate::model::DEFAULT_UPTIME_MIN_FAILURES);
         let sli = if let Some(a) = s.availability {
             let p = pos(&a);
             let a = a.value;
@@ -247,6 +257,7 @@ pub(super) fn read(cx: &mut Cx, doc: &str) -> Vec<Slo> {
             sli,
             alerting,
             min_events: s.min_events.or(spec.min_events).or(unguarded),
+            min_failures: s.min_failures.or(spec.min_failures).or(failures),
             spec_format: "sightline/v1".into(),
             source: cx.at(at),
         });

@@ -165,6 +165,7 @@ pub(super) fn read(cx: &mut Cx, doc: &str) -> Vec<Slo> {
             sli,
             alerting,
             min_events: None,
+            min_failures: None,
             spec_format: "prometheus/v1".into(),
             source: cx.at(at),
         });
