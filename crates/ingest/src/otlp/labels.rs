@@ -118,6 +118,17 @@ impl LabelSet {
         self.find(name).is_ok()
     }
 
+    /// The labels plus the metric name, consuming the set (no copies: the
+    /// one-series-per-point case of gauges and sums).
+    pub fn into_series(mut self, name: &str) -> Labels {
+        self.0.retain(|l| !l.value.is_empty());
+        match self.find(METRIC_NAME) {
+            Ok(i) => name.clone_into(&mut self.0[i].value),
+            Err(i) => self.0.insert(i, Label::new(METRIC_NAME, name)),
+        }
+        Labels::from_sorted(self.0)
+    }
+
     /// The labels plus the metric name and an optional extra label (`le`,
     /// `quantile`); empty values dropped, as the store reads them.
     pub fn series(&self, name: &str, extra: Option<(&str, &str)>) -> Labels {
@@ -336,6 +347,10 @@ mod tests {
         set.set("A", "x");
         set.set("le", "base");
         set.set("z", "1");
+        assert_eq!(
+            set.clone().into_series("m").to_string(),
+            "m{A=\"x\", le=\"base\", z=\"1\"}"
+        );
         let l = set.series("m", Some(("le", "0.5")));
         let names: Vec<_> = l
             .iter()

@@ -11,11 +11,14 @@
 //! - [`translate`]: points to samples, histograms, exemplars, `target_info`.
 //! - [`delta`]: delta temporality to cumulative.
 //! - [`exphist`]: exponential histograms to native histograms.
+//! - [`cache`]: series handles by point identity, so known series are
+//!   appended without building labels.
 //! - [`receiver`]: the [`Receiver`], one transaction per request.
 //!
 //! docs/otlp.md describes the mapping for users, and where it differs
 //! from Prometheus.
 
+pub mod cache;
 pub mod config;
 pub mod delta;
 pub mod exphist;

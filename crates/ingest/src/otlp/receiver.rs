@@ -9,6 +9,7 @@
 //! with a retryable status when the store says it is unavailable or over a
 //! limit (503, 429), 500 otherwise.
 
+use super::cache::RefCache;
 use super::config::OtlpConfig;
 use super::delta::DeltaState;
 use super::translate::{Converter, Outcome};
@@ -24,6 +25,7 @@ pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
 pub struct Receiver {
     config: RwLock<Arc<OtlpConfig>>,
     delta: Mutex<DeltaState>,
+    refs: Mutex<RefCache>,
     lookback_ms: i64,
 }
 
@@ -33,6 +35,7 @@ impl Receiver {
         Receiver {
             config: RwLock::new(Arc::new(config)),
             delta: Mutex::new(DeltaState::default()),
+            refs: Mutex::new(RefCache::default()),
             lookback_ms,
         }
     }
@@ -40,6 +43,8 @@ impl Receiver {
     /// Replaces the configuration (on reload); the delta state stays.
     pub fn set_config(&self, config: OtlpConfig) {
         *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        // The mapping may have changed: cached handles name old series.
+        self.refs.lock().unwrap_or_else(|e| e.into_inner()).clear();
     }
 
     /// The configuration in force.
@@ -64,7 +69,14 @@ impl Receiver {
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
         let mut app = store.appender();
-        let mut conv = Converter::new(&cfg, &self.delta, app.as_mut(), now_ms, self.lookback_ms);
+        let mut conv = Converter::new(
+            &cfg,
+            &self.delta,
+            &self.refs,
+            app.as_mut(),
+            now_ms,
+            self.lookback_ms,
+        );
         conv.request(req);
         let mut out = std::mem::take(&mut conv.out);
         if out.store_error.is_some() {

@@ -26,6 +26,8 @@ type Rows = BTreeMap<String, Vec<(i64, f64)>>;
 #[derive(Clone, Default)]
 struct Store {
     rows: Arc<Mutex<Rows>>,
+    /// Series handles: index + 1 into this list of series.
+    ids: Arc<Mutex<Vec<String>>>,
     exemplars: Arc<Mutex<Vec<(String, CoreExemplar)>>>,
 }
 
@@ -48,7 +50,7 @@ impl MetricAppender for Store {
 impl Appender for App {
     fn append(
         &mut self,
-        _: SeriesRef,
+        r: SeriesRef,
         l: &Labels,
         t: i64,
         v: f64,
@@ -59,7 +61,15 @@ impl Appender for App {
         if t == BROKEN_T + 1 {
             return Err(CoreError::new(ErrorKind::Unavailable, "head is full"));
         }
-        let key = l.to_string();
+        let key = if l.is_empty() {
+            let ids = self.store.ids.lock().unwrap();
+            match ids.get(r as usize - 1) {
+                Some(k) => k.clone(),
+                None => return Err(CoreError::new(ErrorKind::NotFound, "no such series")),
+            }
+        } else {
+            l.to_string()
+        };
         let last = self
             .pending
             .get(&key)
@@ -79,8 +89,16 @@ impl Appender for App {
                 ));
             }
         }
-        self.pending.entry(key).or_default().push((t, v));
-        Ok(1)
+        self.pending.entry(key.clone()).or_default().push((t, v));
+        let mut ids = self.store.ids.lock().unwrap();
+        let id = match ids.iter().position(|k| *k == key) {
+            Some(i) => i,
+            None => {
+                ids.push(key);
+                ids.len() - 1
+            }
+        };
+        Ok(id as u64 + 1)
     }
 
     fn append_exemplar(

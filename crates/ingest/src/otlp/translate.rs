@@ -18,6 +18,7 @@
 //!   `target_info` series (value 1 from its earliest to its latest point,
 //!   every half lookback delta) carrying those attributes.
 
+use super::cache::{self, RefCache};
 use super::config::OtlpConfig;
 use super::delta::{DeltaState, Total};
 use super::exphist::{self, ExpPoint, NativeHistogram};
@@ -89,6 +90,7 @@ type Step = Result<(), Abort>;
 pub(super) struct Converter<'a> {
     pub cfg: &'a OtlpConfig,
     pub delta: &'a Mutex<DeltaState>,
+    pub cache: &'a Mutex<RefCache>,
     pub app: &'a mut dyn Appender,
     pub now_ms: i64,
     pub lookback_ms: i64,
@@ -96,6 +98,9 @@ pub(super) struct Converter<'a> {
     naming: LabelNaming,
     /// Set when a sample of the current point was refused.
     point_failed: bool,
+    /// Cache key of the current resource and scope, and of the metric.
+    scope_key: Option<u128>,
+    metric_key: Option<u128>,
 }
 
 fn ms(ns: u64) -> i64 {
@@ -116,6 +121,7 @@ impl<'a> Converter<'a> {
     pub fn new(
         cfg: &'a OtlpConfig,
         delta: &'a Mutex<DeltaState>,
+        cache: &'a Mutex<RefCache>,
         app: &'a mut dyn Appender,
         now_ms: i64,
         lookback_ms: i64,
@@ -128,12 +134,15 @@ impl<'a> Converter<'a> {
         Converter {
             cfg,
             delta,
+            cache,
             app,
             now_ms,
             lookback_ms,
             out: Outcome::default(),
             naming,
             point_failed: false,
+            scope_key: None,
+            metric_key: None,
         }
     }
 
@@ -146,9 +155,17 @@ impl<'a> Converter<'a> {
                 .map(|r| r.attributes.as_slice())
                 .unwrap_or(&[]);
             let mut res = ResourceLabels::new(attrs, self.cfg, self.naming);
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            let resource_key = cache::hash_attrs(&mut h, attrs).then(|| h.digest128());
             let mut range = (i64::MAX, i64::MIN);
             for sm in &rm.scope_metrics {
                 res.scope = self.scope_labels(sm);
+                let parts: Vec<&[u8]> = res
+                    .scope
+                    .iter()
+                    .flat_map(|(n, v)| [n.as_bytes(), v.as_bytes()])
+                    .collect();
+                self.scope_key = resource_key.map(|k| cache::derive(k, &parts));
                 for m in &sm.metrics {
                     update_range(&mut range, m);
                     if self.metric(&res, m).is_err() {
@@ -244,6 +261,9 @@ impl<'a> Converter<'a> {
             );
             return Ok(());
         };
+        self.metric_key = self
+            .scope_key
+            .map(|k| cache::derive(k, &[name.as_bytes(), &[kind as u8]]));
         match data {
             Data::Gauge(g) => {
                 for p in &g.data_points {
@@ -265,12 +285,13 @@ impl<'a> Converter<'a> {
                     self.begin_point();
                     let labels = res
                         .point_labels(&p.attributes, self.naming, &[])
-                        .series(&name, None);
+                        .into_series(&name);
                     let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
                     let mut point = ExpPoint::from_proto(p);
                     if delta && !stale {
                         match self.accumulate(
-                            &labels,
+                            labels.stable_hash(),
+                            &|| labels.clone(),
                             p.start_time_unix_nano,
                             p.time_unix_nano,
                             Total::Exponential(point),
@@ -323,8 +344,14 @@ impl<'a> Converter<'a> {
 
     /// Adds a delta to its stream's total; `None` (point refused) when the
     /// stream refuses it.
-    fn accumulate(&mut self, labels: &Labels, start: u64, time: u64, d: Total) -> Option<Total> {
-        let key = labels.stable_hash();
+    fn accumulate(
+        &mut self,
+        key: u64,
+        describe: &dyn Fn() -> Labels,
+        start: u64,
+        time: u64,
+        d: Total,
+    ) -> Option<Total> {
         let r = self.delta.lock().unwrap_or_else(|e| e.into_inner()).add(
             key,
             start,
@@ -335,7 +362,7 @@ impl<'a> Converter<'a> {
         match r {
             Ok((t, _start)) => Some(t),
             Err(e) => {
-                self.refuse_sample(format!("{e}: series {labels} at {}", ms(time)));
+                self.refuse_sample(format!("{e}: series {} at {}", describe(), ms(time)));
                 None
             }
         }
@@ -398,9 +425,15 @@ impl<'a> Converter<'a> {
         delta: bool,
     ) -> Step {
         self.begin_point();
-        let labels = res
-            .point_labels(&p.attributes, self.naming, &[])
-            .series(name, None);
+        let naming = self.naming;
+        let build = || {
+            res.point_labels(&p.attributes, naming, &[])
+                .into_series(name)
+        };
+        let key = self
+            .metric_key
+            .and_then(|m| cache::point_key(m, &p.attributes));
+        let mut labels: Option<Labels> = None;
         let t = ms(p.time_unix_nano);
         let mut v = match p.value {
             Some(number_data_point::Value::AsDouble(d)) => d,
@@ -411,8 +444,13 @@ impl<'a> Converter<'a> {
         if stale {
             v = STALE_NAN;
         } else if delta {
+            let stream = match key {
+                Some(k) => cache::fold(k),
+                None => labels.get_or_insert_with(build).stable_hash(),
+            };
             match self.accumulate(
-                &labels,
+                stream,
+                &build,
                 p.start_time_unix_nano,
                 p.time_unix_nano,
                 Total::Value(v),
@@ -424,11 +462,61 @@ impl<'a> Converter<'a> {
                 }
             }
         }
-        if let Some(r) = self.sample(&labels, t, v)? {
-            self.exemplars(r, &labels, &p.exemplars);
+        if let Some(r) = self.append_keyed(key, &mut labels, &build, t, v)? {
+            if !p.exemplars.is_empty() {
+                let l = labels.get_or_insert_with(build).clone();
+                self.exemplars(r, &l, &p.exemplars);
+            }
         }
         self.end_point();
         Ok(())
+    }
+
+    /// Appends by the cached handle of `key` when there is one (no labels
+    /// built), else by labels, remembering the handle.
+    fn append_keyed(
+        &mut self,
+        key: Option<u128>,
+        labels: &mut Option<Labels>,
+        build: &dyn Fn() -> Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<Option<SeriesRef>, Abort> {
+        if let Some(k) = key {
+            let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(k);
+            if let Some(r) = cached {
+                match self.app.append(r, &Labels::empty(), t, v) {
+                    Ok(r) => {
+                        self.out.samples_appended += 1;
+                        return Ok(Some(r));
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        self.cache
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(k);
+                    }
+                    Err(e) => {
+                        let l = labels.get_or_insert_with(build);
+                        return self.store_refusal(e, l, t);
+                    }
+                }
+            }
+        }
+        let l = labels.get_or_insert_with(build);
+        match self.app.append(0, l, t, v) {
+            Ok(r) => {
+                self.out.samples_appended += 1;
+                if let (Some(k), true) = (key, r != 0) {
+                    self.cache
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .insert(k, r);
+                }
+                Ok(Some(r))
+            }
+            Err(e) => self.store_refusal(e, l, t),
+        }
     }
 
     fn histogram(
@@ -454,7 +542,13 @@ impl<'a> Converter<'a> {
                 bounds,
                 counts,
             };
-            match self.accumulate(&key_labels, p.start_time_unix_nano, p.time_unix_nano, d) {
+            match self.accumulate(
+                key_labels.stable_hash(),
+                &|| key_labels.clone(),
+                p.start_time_unix_nano,
+                p.time_unix_nano,
+                d,
+            ) {
                 Some(Total::Histogram {
                     count: c,
                     sum: s,
