@@ -12,11 +12,14 @@
 //! - [`alertmanager`]: Alertmanager's API v2 over the built-in Alertmanager,
 //!   and the notification history.
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
+//! - [`otlp`]: the OpenTelemetry metrics receiver (`/v1/metrics`, gRPC
+//!   `MetricsService/Export`), with a router and state of its own.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 
 pub mod alertmanager;
 pub mod native;
 pub mod ops;
+pub mod otlp;
 pub mod prometheus;
 mod state;
 

@@ -15,6 +15,7 @@ mod alerting;
 mod check;
 mod cli;
 mod import;
+mod otlp;
 mod probes;
 mod serve;
 mod slo;

@@ -217,6 +217,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     });
 
     let cancel = CancellationToken::new();
+    let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
+    let mut registry = Registry::default();
+    let otlp = crate::otlp::state(&config.otlp, lookback_ms, db.clone(), &mut registry);
     let scrape = ScrapeManager::new(db.clone(), config);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
@@ -231,9 +234,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
+        otlp: otlp.receiver.clone(),
     });
 
-    let mut registry = Registry::default();
     registry.register_collector(Box::new(ProcessCollector::new()));
     registry.register_collector(Box::new(TsdbCollector::new(db.clone())));
     registry.register_collector(Box::new(ScrapeCollector::new(scrape.metrics())));
@@ -301,12 +304,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .spawn(move || rules.run(&stop))
             .context("starting the rule evaluator")?
     };
+    let otlp_grpc = crate::otlp::spawn_grpc(
+        args.otlp_grpc_listen.as_deref(),
+        otlp.clone(),
+        cancel.clone(),
+    )
+    .await?;
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
     let mut app = sightline_api::router(state)
         .merge(sightline_api::native::slo_routes(slo_state))
-        .merge(sightline_api::native::probe_routes(probes.clone()));
+        .merge(sightline_api::native::probe_routes(probes.clone()))
+        .merge(sightline_api::otlp::router(otlp));
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
@@ -315,6 +325,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let served = server.await;
     cancel.cancel();
     let _ = scrape_task.await;
+    if let Some(t) = otlp_grpc {
+        let _ = t.await;
+    }
     rules_stop.store(true, Ordering::Release);
     let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
     let _ = sender_task.await;
@@ -392,6 +405,8 @@ pub struct ConfigReloader {
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
     yaml: Mutex<String>,
+    /// The OTLP receiver, whose `otlp:` settings follow the file.
+    otlp: Arc<sightline_ingest::otlp::Receiver>,
 }
 
 /// The text of the configuration file, or of the built-in default.
@@ -430,6 +445,7 @@ impl ConfigReloader {
             self.sender
                 .apply_config(&cfg.alerting)
                 .map_err(|e| format!("alerting: {e}"))?;
+            self.otlp.set_config(cfg.otlp.clone());
             self.scrape.apply_config(cfg).map_err(|e| e.to_string())?;
             self.probes.apply(probe_setup);
             Ok(())
