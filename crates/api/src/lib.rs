@@ -12,6 +12,8 @@
 //! - [`alertmanager`]: Alertmanager's API v2 over the built-in Alertmanager,
 //!   and the notification history.
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
+//! - [`otlp`]: the OpenTelemetry metrics receiver (`/v1/metrics`, gRPC
+//!   `MetricsService/Export`), with a router and state of its own.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 //! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
 //!   links in alerts and notifications lead to, until the web UI arrives.
@@ -19,6 +21,7 @@
 pub mod alertmanager;
 pub mod native;
 pub mod ops;
+pub mod otlp;
 pub mod prometheus;
 mod state;
 pub mod web;

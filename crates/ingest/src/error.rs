@@ -18,6 +18,9 @@ pub enum Error {
     /// A malformed remote_write request.
     #[error("{0}")]
     RemoteWrite(String),
+    /// A malformed OTLP request (body, encoding, JSON).
+    #[error("{0}")]
+    Otlp(String),
     /// A scrape that failed (HTTP, timeout, limits).
     #[error("{0}")]
     Scrape(String),
@@ -43,6 +46,7 @@ impl Error {
             Error::Parse { .. }
             | Error::Config(_)
             | Error::RemoteWrite(_)
+            | Error::Otlp(_)
             | Error::UnsupportedMediaType(_) => ErrorKind::BadData,
             Error::Scrape(_) => ErrorKind::Unavailable,
             Error::Storage(e) => e.kind(),

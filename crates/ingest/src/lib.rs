@@ -9,6 +9,8 @@
 //! - [`relabel`]: `relabel_configs` / `metric_relabel_configs` with every action.
 //! - [`discovery`]: static and file-based service discovery.
 //! - [`scrape`]: scrape pools, scrape loops, staleness, target health.
+//! - [`otlp`]: the OpenTelemetry metrics receiver (OTLP/HTTP bodies, the
+//!   mapping to Prometheus series, delta to cumulative).
 //! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
 //!   `alert_relabel_configs` and the Alertmanagers' own discovery.
 //!
@@ -21,6 +23,7 @@ pub mod discovery;
 mod error;
 pub mod exposition;
 pub mod native_histogram;
+pub mod otlp;
 pub mod relabel;
 pub mod remote_write;
 pub mod scrape;

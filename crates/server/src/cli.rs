@@ -153,6 +153,10 @@ pub struct ServeArgs {
     /// (default: http://<listen address>).
     #[arg(long = "web.external-url")]
     pub external_url: Option<String>,
+    /// Address of the OTLP/gRPC metrics receiver (default 127.0.0.1:4317;
+    /// `0` or empty turns it off). OTLP/HTTP is served on `--listen`.
+    #[arg(long = "otlp.grpc.listen")]
+    pub otlp_grpc_listen: Option<String>,
     /// `--probe.*`: blackbox modules for `/probe` and `probes:` monitors.
     #[command(flatten)]
     pub probe: crate::probes::ProbeArgs,
@@ -200,6 +204,12 @@ impl ServeArgs {
                     .unwrap_or_default(),
             ),
             ("web.external-url", self.external_url()),
+            (
+                "otlp.grpc.listen",
+                self.otlp_grpc_listen
+                    .clone()
+                    .unwrap_or_else(|| crate::otlp::DEFAULT_GRPC_LISTEN.to_owned()),
+            ),
         ];
         rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }

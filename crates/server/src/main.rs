@@ -19,6 +19,7 @@ mod check;
 mod cli;
 mod config;
 mod import;
+mod otlp;
 mod probes;
 mod serve;
 mod slo;

@@ -205,6 +205,14 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
     let cancel = CancellationToken::new();
     let config_yaml = loaded.prometheus_text;
+    let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
+    let mut registry = Registry::default();
+    let otlp = crate::otlp::state(
+        &loaded.prometheus.otlp,
+        lookback_ms,
+        db.clone(),
+        &mut registry,
+    );
     let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
@@ -219,9 +227,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
+        otlp: otlp.receiver.clone(),
     });
 
-    let mut registry = Registry::default();
     registry.register_collector(Box::new(ProcessCollector::new()));
     registry.register_collector(Box::new(TsdbCollector::new(db.clone())));
     registry.register_collector(Box::new(ScrapeCollector::new(scrape.metrics())));
@@ -289,12 +297,19 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .spawn(move || rules.run(&stop))
             .context("starting the rule evaluator")?
     };
+    let otlp_grpc = crate::otlp::spawn_grpc(
+        args.otlp_grpc_listen.as_deref(),
+        otlp.clone(),
+        cancel.clone(),
+    )
+    .await?;
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
     let mut app = sightline_api::router(state)
         .merge(sightline_api::native::slo_routes(slo_state))
-        .merge(sightline_api::native::probe_routes(probes.clone()));
+        .merge(sightline_api::native::probe_routes(probes.clone()))
+        .merge(sightline_api::otlp::router(otlp));
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
@@ -303,6 +318,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let served = server.await;
     cancel.cancel();
     let _ = scrape_task.await;
+    if let Some(t) = otlp_grpc {
+        let _ = t.await;
+    }
     rules_stop.store(true, Ordering::Release);
     let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
     let _ = sender_task.await;
@@ -380,6 +398,8 @@ pub struct ConfigReloader {
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
     yaml: Mutex<String>,
+    /// The OTLP receiver, whose `otlp:` settings follow the file.
+    otlp: Arc<sightline_ingest::otlp::Receiver>,
 }
 
 impl ConfigReloader {
@@ -410,6 +430,7 @@ impl ConfigReloader {
                     .apply_config(&loaded.prometheus.alerting)
                     .map_err(|e| format!("alerting: {e}"))?;
                 text = loaded.prometheus_text;
+                self.otlp.set_config(loaded.prometheus.otlp.clone());
                 self.scrape
                     .apply_config(loaded.prometheus)
                     .map_err(|e| e.to_string())?;

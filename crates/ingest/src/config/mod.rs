@@ -61,9 +61,9 @@ pub struct PrometheusConfig {
     /// Tracing exporter settings, kept as written.
     #[serde(default)]
     pub tracing: Option<serde_json::Value>,
-    /// OTLP receiver settings (newer Prometheus), kept as written.
-    #[serde(default)]
-    pub otlp: Option<serde_json::Value>,
+    /// The OTLP receiver's settings, Prometheus 3's `otlp:` section.
+    #[serde(default, deserialize_with = "null_default")]
+    pub otlp: crate::otlp::OtlpConfig,
     /// Sightline: SLO spec files (Sloth, OpenSLO or Sightline's short
     /// forms), globs like `rule_files`; their generated rules run with the others.
     #[serde(default, deserialize_with = "null_default")]
@@ -249,6 +249,7 @@ impl PrometheusConfig {
                 ));
             }
         }
+        self.otlp.validate().map_err(|m| invalid("otlp", m))?;
         for (i, f) in self.slos.iter().enumerate() {
             if let Err(e) = glob::Pattern::new(f) {
                 return Err(invalid(

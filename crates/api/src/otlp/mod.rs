@@ -1,0 +1,239 @@
+//! The OTLP metrics receiver's endpoints: `POST /v1/metrics` (OTLP/HTTP's
+//! path) and `POST /api/v1/otlp/v1/metrics` (Prometheus's), and the gRPC
+//! `MetricsService/Export` ([`grpc`]) on a port of its own.
+//!
+//! Decoding, the mapping to series and the transaction live in
+//! `sightline_ingest::otlp`; this module is the HTTP shell. Answers follow
+//! the OTLP specification: 200 with an `ExportMetricsServiceResponse` (a
+//! `partial_success` when points were refused), 400 with a
+//! `google.rpc.Status` for a body that cannot be read, 415 for another
+//! media type or encoding, 503/429 (retryable) when the store refuses for
+//! load, 500 when it fails.
+
+pub mod grpc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use sightline_core::MetricAppender;
+use sightline_ingest::otlp::http::{self as otlp_http, Format};
+use sightline_ingest::otlp::{Outcome, Receiver};
+use sightline_ingest::Error;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+/// The largest (compressed) body the HTTP endpoint reads.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+/// What the OTLP endpoints need. Cheap to clone.
+#[derive(Clone)]
+pub struct OtlpState {
+    /// The receiver: configuration and delta state.
+    pub receiver: Arc<Receiver>,
+    /// Where samples go.
+    pub store: Arc<dyn MetricAppender>,
+    /// Counters for `/metrics`.
+    pub counters: Arc<OtlpCounters>,
+}
+
+impl OtlpState {
+    /// Decodes nothing: translates and appends a decoded request, off the
+    /// async workers (appending writes the WAL), counting it.
+    pub async fn write(
+        &self,
+        req: sightline_ingest::otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest,
+    ) -> Result<Outcome, String> {
+        let (receiver, store) = (self.receiver.clone(), self.store.clone());
+        let out = tokio::task::spawn_blocking(move || receiver.write(&req, store.as_ref()))
+            .await
+            .map_err(|e| format!("OTLP write task failed: {e}"))?;
+        self.counters.record(&out, &self.receiver);
+        Ok(out)
+    }
+}
+
+/// Counters of the receiver (HTTP and gRPC together).
+#[derive(Debug, Default)]
+pub struct OtlpCounters {
+    requests: AtomicU64,
+    requests_failed: AtomicU64,
+    points: AtomicU64,
+    points_rejected: AtomicU64,
+    samples_written: AtomicU64,
+    exemplars_written: AtomicU64,
+    delta_streams: AtomicU64,
+}
+
+impl OtlpCounters {
+    fn add(c: &AtomicU64, n: u64) {
+        c.fetch_add(n, Ordering::Relaxed);
+    }
+
+    fn record(&self, out: &Outcome, receiver: &Receiver) {
+        Self::add(&self.points, out.points);
+        Self::add(&self.points_rejected, out.rejected_points);
+        if out.store_error.is_none() {
+            Self::add(&self.samples_written, out.samples_appended);
+            Self::add(&self.exemplars_written, out.exemplars_appended);
+        }
+        self.delta_streams
+            .store(receiver.delta_streams() as u64, Ordering::Relaxed);
+    }
+
+    /// Counts a request, and a failed one.
+    pub fn request(&self, failed: bool) {
+        Self::add(&self.requests, 1);
+        if failed {
+            Self::add(&self.requests_failed, 1);
+        }
+    }
+}
+
+impl Collector for OtlpCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let rows: [(&str, &str, &AtomicU64); 6] = [
+            (
+                "sightline_otlp_requests",
+                "OTLP metrics export requests received (HTTP and gRPC).",
+                &self.requests,
+            ),
+            (
+                "sightline_otlp_requests_failed",
+                "OTLP metrics export requests answered with an error.",
+                &self.requests_failed,
+            ),
+            (
+                "sightline_otlp_data_points",
+                "OTLP data points received.",
+                &self.points,
+            ),
+            (
+                "sightline_otlp_data_points_rejected",
+                "OTLP data points refused (reported as partial success).",
+                &self.points_rejected,
+            ),
+            (
+                "sightline_otlp_samples_written",
+                "Samples written from OTLP data points.",
+                &self.samples_written,
+            ),
+            (
+                "sightline_otlp_exemplars_written",
+                "Exemplars written from OTLP data points.",
+                &self.exemplars_written,
+            ),
+        ];
+        for (name, help, c) in rows {
+            let m = ConstCounter::new(c.load(Ordering::Relaxed));
+            m.encode(encoder.encode_descriptor(name, help, None, m.metric_type())?)?;
+        }
+        let g = ConstGauge::new(self.delta_streams.load(Ordering::Relaxed) as i64);
+        g.encode(encoder.encode_descriptor(
+            "sightline_otlp_delta_streams",
+            "Delta series whose running totals are kept for conversion to cumulative.",
+            None,
+            g.metric_type(),
+        )?)?;
+        Ok(())
+    }
+}
+
+/// The OTLP/HTTP routes, with their own state; merge into the main router.
+pub fn router(state: OtlpState) -> Router {
+    Router::new()
+        .route("/v1/metrics", post(export))
+        .route("/api/v1/otlp/v1/metrics", post(export))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+fn reply(format: Format, status: u16, body: Vec<u8>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (status, body).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(format.content_type()),
+    );
+    r
+}
+
+async fn export(State(s): State<OtlpState>, headers: HeaderMap, body: Bytes) -> Response {
+    let h = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
+    let format = match Format::from_content_type(h(header::CONTENT_TYPE)) {
+        Ok(f) => f,
+        Err(e) => {
+            s.counters.request(true);
+            return reply(
+                Format::Json,
+                415,
+                otlp_http::encode_status(Format::Json, 415, &e.to_string()),
+            );
+        }
+    };
+    let encoding = h(header::CONTENT_ENCODING).map(str::to_owned);
+    let decoded =
+        tokio::task::spawn_blocking(move || otlp_http::decode(&body, format, encoding.as_deref()))
+            .await;
+    let req = match decoded {
+        Ok(Ok(r)) => r,
+        Ok(Err(e)) => {
+            s.counters.request(true);
+            let status = match e {
+                Error::UnsupportedMediaType(_) => 415,
+                _ => 400,
+            };
+            return reply(
+                format,
+                status,
+                otlp_http::encode_status(format, status, &e.to_string()),
+            );
+        }
+        Err(e) => {
+            s.counters.request(true);
+            return reply(
+                format,
+                500,
+                otlp_http::encode_status(format, 500, &format!("OTLP decode task failed: {e}")),
+            );
+        }
+    };
+    let out = match s.write(req).await {
+        Ok(o) => o,
+        Err(e) => {
+            s.counters.request(true);
+            return reply(format, 500, otlp_http::encode_status(format, 500, &e));
+        }
+    };
+    let status = out.http_status();
+    s.counters.request(status != 200);
+    match &out.store_error {
+        Some(e) => {
+            let mut r = reply(
+                format,
+                status,
+                otlp_http::encode_status(format, status, &e.to_string()),
+            );
+            if status == 503 || status == 429 {
+                // The OTLP specification lets the server suggest a delay.
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            r
+        }
+        None => reply(
+            format,
+            200,
+            otlp_http::encode_response(format, out.rejected_points, &out.error_message()),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;

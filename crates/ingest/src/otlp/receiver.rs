@@ -1,0 +1,110 @@
+//! [`Receiver`]: the configuration and delta state shared by the HTTP and
+//! gRPC endpoints, and one transaction per request.
+//!
+//! A request goes into one appender. Points the translation or the store
+//! refuses (out of order, too old, invalid names, refused deltas) are
+//! counted and reported as a partial success while the rest is committed,
+//! as the OTLP specification asks (a sender must not retry them). A store
+//! failure (anything else) rolls the whole request back and is answered
+//! with a retryable status when the store says it is unavailable or over a
+//! limit (503, 429), 500 otherwise.
+
+use super::cache::RefCache;
+use super::config::OtlpConfig;
+use super::delta::DeltaState;
+use super::translate::{Converter, Outcome};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use sightline_core::{ErrorKind, MetricAppender};
+use std::sync::{Arc, Mutex, RwLock};
+
+/// Prometheus's default lookback delta; `target_info` gets a sample every
+/// half of it so that joins find it between points.
+pub const DEFAULT_LOOKBACK_MS: i64 = 5 * 60 * 1000;
+
+/// The OTLP metrics receiver.
+pub struct Receiver {
+    config: RwLock<Arc<OtlpConfig>>,
+    delta: Mutex<DeltaState>,
+    refs: Mutex<RefCache>,
+    lookback_ms: i64,
+}
+
+impl Receiver {
+    /// A receiver with `config`; `lookback_ms` is the query lookback delta.
+    pub fn new(config: OtlpConfig, lookback_ms: i64) -> Self {
+        Receiver {
+            config: RwLock::new(Arc::new(config)),
+            delta: Mutex::new(DeltaState::default()),
+            refs: Mutex::new(RefCache::default()),
+            lookback_ms,
+        }
+    }
+
+    /// Replaces the configuration (on reload); the delta state stays.
+    pub fn set_config(&self, config: OtlpConfig) {
+        *self.config.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(config);
+        // The mapping may have changed: cached handles name old series.
+        self.refs.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    /// The configuration in force.
+    pub fn config(&self) -> Arc<OtlpConfig> {
+        self.config
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Delta streams tracked for conversion to cumulative.
+    pub fn delta_streams(&self) -> usize {
+        self.delta.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Translates and appends `req` in one transaction of `store`,
+    /// committed unless the store failed.
+    pub fn write(&self, req: &ExportMetricsServiceRequest, store: &dyn MetricAppender) -> Outcome {
+        let cfg = self.config();
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0);
+        let mut app = store.appender();
+        let mut conv = Converter::new(
+            &cfg,
+            &self.delta,
+            &self.refs,
+            app.as_mut(),
+            now_ms,
+            self.lookback_ms,
+        );
+        conv.request(req);
+        let mut out = std::mem::take(&mut conv.out);
+        if out.store_error.is_some() {
+            app.rollback();
+        } else if let Err(e) = app.commit() {
+            out.store_error = Some(e);
+        }
+        if out.store_error.is_some() {
+            out.samples_appended = 0;
+            out.histograms_appended = 0;
+            out.exemplars_appended = 0;
+        }
+        out
+    }
+}
+
+impl Outcome {
+    /// The HTTP status to answer: 200 (also for a partial success), or for
+    /// a store failure 503 (unavailable, timed out), 429 (over a limit) or
+    /// 500.
+    pub fn http_status(&self) -> u16 {
+        match &self.store_error {
+            None => 200,
+            Some(e) => match e.kind() {
+                ErrorKind::Unavailable | ErrorKind::Timeout | ErrorKind::Canceled => 503,
+                ErrorKind::LimitExceeded => 429,
+                _ => 500,
+            },
+        }
+    }
+}
