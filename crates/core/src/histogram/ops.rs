@@ -24,6 +24,9 @@ pub struct Combined {
     /// Custom bounds differed and were reduced to the bounds both share
     /// (Prometheus's "mismatched custom buckets were reconciled").
     pub reconciled: bool,
+    /// One operand said "counter reset" and the other "no counter reset"
+    /// (Prometheus's "conflicting counter resets").
+    pub hint_conflict: bool,
 }
 
 /// `(index, count)` pairs of one side, in index order.
@@ -220,6 +223,21 @@ impl FloatHistogram {
             return Err(Incompatible::MixedSchemas);
         }
         let mut done = Combined::default();
+        {
+            use super::CounterResetHint::*;
+            let (a, b) = (self.counter_reset_hint, other.counter_reset_hint);
+            // A sum of gauges is a gauge; mixed knowledge about resets is
+            // no knowledge.
+            self.counter_reset_hint = match (a, b) {
+                _ if a == b => a,
+                (Gauge, _) | (_, Gauge) => Gauge,
+                (CounterReset, NotCounterReset) | (NotCounterReset, CounterReset) => {
+                    done.hint_conflict = true;
+                    Unknown
+                }
+                _ => Unknown,
+            };
+        }
         self.count += sign * other.count;
         self.sum += sign * other.sum;
         if self.uses_custom_buckets() {
