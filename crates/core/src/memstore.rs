@@ -143,6 +143,35 @@ impl Appender for MemAppender {
     fn rollback(self: Box<Self>) {}
 }
 
+/// Histogram sample `i` with the counter-reset hint a TSDB reader reports
+/// for it, as Prometheus's chunks do: a written hint stays; otherwise a
+/// sample that follows another histogram sample (no float in between)
+/// without a reset is `NotCounterReset`, and the first of a run or of a new
+/// chunk after a reset is `Unknown` (Prometheus's chunk readers report no
+/// `CounterReset` there either, prometheus#15346).
+fn with_read_hint(data: &Data, i: usize) -> HistogramSample {
+    use crate::histogram::CounterResetHint;
+    let mut s = data.hists[i].clone();
+    if s.h.counter_reset_hint != CounterResetHint::Unknown || i == 0 || s.h.is_stale() {
+        return s;
+    }
+    let prev = &data.hists[i - 1];
+    let float_between = {
+        let f = &data.floats;
+        let k = f.partition_point(|x| x.t <= prev.t);
+        k < f.len() && f[k].t < s.t
+    };
+    if float_between || prev.h.is_stale() {
+        return s;
+    }
+    s.h.counter_reset_hint = if s.h.detect_reset(&prev.h) {
+        CounterResetHint::Unknown
+    } else {
+        CounterResetHint::NotCounterReset
+    };
+    s
+}
+
 impl MetricQuerier for MemStore {
     fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
@@ -163,7 +192,8 @@ impl MetricQuerier for MemStore {
             let picked: Vec<Sample> = samples[lo..hi].to_vec();
             let histograms: Option<crate::HistogramIter> = if hlo < hhi {
                 // Copied out: the iterator outlives the lock.
-                let copied: Vec<HistogramSample> = hs[hlo..hhi].to_vec();
+                let copied: Vec<HistogramSample> =
+                    (hlo..hhi).map(|i| with_read_hint(data, i)).collect();
                 Some(Box::new(copied.into_iter()))
             } else {
                 None

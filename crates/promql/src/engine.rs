@@ -284,6 +284,7 @@ impl Engine {
             samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),
+            stats_hints: false,
         }
     }
 }

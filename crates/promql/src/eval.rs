@@ -9,6 +9,7 @@
 use crate::error::{Error, Result};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
+use sightline_core::histogram::CounterResetHint;
 use sightline_core::{
     is_stale_nan, FloatHistogram, HistogramSample, Labels, MatchOp, Matcher, MetricQuerier, Sample,
     METRIC_NAME,
@@ -143,6 +144,8 @@ pub(crate) struct RangeInput {
     /// samples rather than all of them.
     pub lazy: Vec<sightline_core::Series>,
     pub range: i64,
+    /// See [`Evaluator::stats_hints`].
+    pub stats_hints: bool,
     /// Window end per output step (after `@` and `offset`); a single entry
     /// when `@` makes every step identical.
     pub times: Vec<i64>,
@@ -171,7 +174,7 @@ impl RangeInput {
         for ser in self.lazy {
             buf.clear();
             buf.extend(ser.samples.filter(|x| !is_stale_nan(x.v)));
-            let hs = read_hists(ser.histograms);
+            let hs = read_hists(ser.histograms, self.stats_hints);
             if !buf.is_empty() || !hs.is_empty() {
                 f(ser.labels, false, &buf, &hs)?;
             }
@@ -180,11 +183,32 @@ impl RangeInput {
     }
 }
 
-/// A series' histogram samples without staleness markers.
-pub(crate) fn read_hists(h: Option<sightline_core::HistogramIter>) -> Vec<HistogramSample> {
-    match h {
+/// A series' histogram samples without staleness markers; with
+/// `stats_hints`, detected resets get the `CounterReset` hint (see
+/// [`Evaluator::stats_hints`]).
+pub(crate) fn read_hists(
+    h: Option<sightline_core::HistogramIter>,
+    stats_hints: bool,
+) -> Vec<HistogramSample> {
+    let mut out: Vec<HistogramSample> = match h {
         Some(it) => it.filter(|x| !x.h.is_stale()).collect(),
-        None => Vec::new(),
+        None => return Vec::new(),
+    };
+    if stats_hints {
+        for i in 1..out.len() {
+            let (before, after) = out.split_at_mut(i);
+            mark_reset(&mut after[0].h, &before[i - 1].h);
+        }
+    }
+    out
+}
+
+/// Gives `cur` the `CounterReset` hint when its hint is unknown and it is
+/// a reset from `prev`.
+pub(crate) fn mark_reset(cur: &mut FloatHistogram, prev: &FloatHistogram) {
+    use sightline_core::histogram::CounterResetHint;
+    if cur.counter_reset_hint == CounterResetHint::Unknown && cur.detect_reset(prev) {
+        cur.counter_reset_hint = CounterResetHint::CounterReset;
     }
 }
 
@@ -248,6 +272,12 @@ pub(crate) struct Evaluator<'a> {
     pub samples: usize,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
+    /// Reading for `histogram_count`/`histogram_sum`: Prometheus then reads
+    /// through its `HistogramStatsIterator`, which marks detected counter
+    /// resets with the `CounterReset` hint (and so can provoke the
+    /// "conflicting counter resets" warning); other reads leave them
+    /// `Unknown`.
+    pub stats_hints: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -332,7 +362,10 @@ impl<'a> Evaluator<'a> {
                             *x = -*x;
                         }
                         for h in r.hists.iter_mut().flatten().flatten() {
-                            Arc::make_mut(h).scale(-1.0);
+                            // A negated histogram is a gauge, as in Prometheus.
+                            let h = Arc::make_mut(h);
+                            h.scale(-1.0);
+                            h.counter_reset_hint = sightline_core::histogram::CounterResetHint::Gauge;
                         }
                     }
                     Ok(Val::Vector(rows))
@@ -514,7 +547,13 @@ impl<'a> Evaluator<'a> {
                         }
                         while let Some(p) = hit.peek() {
                             if p.t <= t {
-                                last_h = hit.next().map(|x| (x.t, Arc::new(x.h)));
+                                let Some(mut x) = hit.next() else { break };
+                                if self.stats_hints {
+                                    if let Some((_, prev)) = &last_h {
+                                        mark_reset(&mut x.h, prev);
+                                    }
+                                }
+                                last_h = Some((x.t, Arc::new(x.h)));
                             } else {
                                 break;
                             }
@@ -664,7 +703,7 @@ impl<'a> Evaluator<'a> {
         let mut count = 0;
         for ser in std::mem::take(&mut input.lazy) {
             let samples: Vec<Sample> = ser.samples.filter(|x| !is_stale_nan(x.v)).collect();
-            let hists = read_hists(ser.histograms);
+            let hists = read_hists(ser.histograms, self.stats_hints);
             if samples.is_empty() && hists.is_empty() {
                 continue;
             }
@@ -694,6 +733,7 @@ impl<'a> Evaluator<'a> {
                     series: Vec::new(),
                     lazy,
                     range,
+                    stats_hints: self.stats_hints,
                     times,
                 })
             }
@@ -717,16 +757,31 @@ impl<'a> Evaluator<'a> {
                     // Every inner step would hold at least one sample.
                     return Err(Error::TooManySamples("query execution"));
                 }
-                let series = if n > 0 {
+                let mut series = if n > 0 {
                     let inner = Steps { start, step, n };
-                    self.eval_sparse(&sq.expr, &inner, "subquery")?
+                    // Prometheus reads subqueries without its stats iterator.
+                    let stats = std::mem::replace(&mut self.stats_hints, false);
+                    let r = self.eval_sparse(&sq.expr, &inner, "subquery");
+                    self.stats_hints = stats;
+                    r?
                 } else {
                     Vec::new()
                 };
+                // A subquery's points are not consecutive samples: what the
+                // store knew about resets between samples says nothing
+                // about resets between points.
+                for r in &mut series {
+                    for h in &mut r.hists {
+                        if h.h.counter_reset_hint == CounterResetHint::NotCounterReset {
+                            h.h.counter_reset_hint = CounterResetHint::Unknown;
+                        }
+                    }
+                }
                 Ok(RangeInput {
                     series,
                     lazy: Vec::new(),
                     range,
+                    stats_hints: false,
                     times,
                 })
             }

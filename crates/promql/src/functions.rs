@@ -457,7 +457,11 @@ impl<'a> Evaluator<'a> {
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Only native histograms carry these; float series give nothing.
-                let rows = self.eval_vector(args[0], s)?;
+                let stats = self.stats_hints;
+                self.stats_hints = matches!(name, "histogram_count" | "histogram_sum");
+                let rows = self.eval_vector(args[0], s);
+                self.stats_hints = stats;
+                let rows = rows?;
                 let mut out = self.hist_property(name, rows);
                 out.retain(|r| r.any());
                 Ok(Val::Vector(out))

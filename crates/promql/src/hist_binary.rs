@@ -111,7 +111,7 @@ pub(crate) fn combine(
                 Outcome::Keep(Cell::H(Arc::new(h)))
             }
             T_EQLC | T_NEQ => {
-                let eq = a == b;
+                let eq = a.equals(b);
                 let keep = eq == (op == T_EQLC);
                 if ret_bool {
                     Outcome::Keep(Cell::F(if keep { 1.0 } else { 0.0 }))

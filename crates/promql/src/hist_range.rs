@@ -44,6 +44,8 @@ pub(crate) struct Notes {
     pub not_counter: bool,
     pub not_gauge: bool,
     pub reconciled: Option<&'static str>,
+    /// Histograms said "reset" and "no reset" in one sum.
+    pub hint_conflict: bool,
 }
 
 impl Notes {
@@ -66,6 +68,11 @@ impl Notes {
         if self.not_gauge {
             ev.warn(format!(
                 "this native histogram metric is not a gauge: {metric:?} {pos}"
+            ));
+        }
+        if self.hint_conflict {
+            ev.warn(format!(
+                "conflicting counter resets during histogram aggregation {pos}"
             ));
         }
         if let Some(op) = self.reconciled {
@@ -196,7 +203,8 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     Some(h)
 }
 
-/// Sum of histograms (for `sum_over_time` and `avg_over_time`).
+/// Sum of histograms (for `sum_over_time` and `avg_over_time`); the hint
+/// of the sum is merged as [`FloatHistogram::add`] merges it.
 fn hist_sum(w: &[HistogramSample], notes: &mut Notes) -> Option<FloatHistogram> {
     let mut acc = w[0].h.clone();
     for x in &w[1..] {
@@ -204,9 +212,25 @@ fn hist_sum(w: &[HistogramSample], notes: &mut Notes) -> Option<FloatHistogram> 
             return None;
         }
     }
-    acc.counter_reset_hint = CounterResetHint::Gauge;
+    if conflicting_hints(w.iter().map(|x| &x.h)) {
+        notes.hint_conflict = true;
+    }
     acc.compact(0);
     Some(acc)
+}
+
+/// True when some histograms say "counter reset" and others "no counter
+/// reset": their sum's meaning is unclear, which Prometheus warns about.
+pub(crate) fn conflicting_hints<'h>(hs: impl Iterator<Item = &'h FloatHistogram>) -> bool {
+    let (mut reset, mut not_reset) = (false, false);
+    for h in hs {
+        match h.counter_reset_hint {
+            CounterResetHint::CounterReset => reset = true,
+            CounterResetHint::NotCounterReset => not_reset = true,
+            _ => {}
+        }
+    }
+    reset && not_reset
 }
 
 /// Merges floats and histograms of a window in time order, as `(t, float
@@ -357,7 +381,7 @@ impl<'a> Evaluator<'a> {
                             }
                             (Result2::H(a), Result2::H(b)) => {
                                 if name == "changes" {
-                                    a != b
+                                    !a.equals(b)
                                 } else {
                                     b.detect_reset(a)
                                 }

@@ -213,9 +213,12 @@ impl FloatHistogram {
         self.combine(other, 1.0)
     }
 
-    /// `self -= other`.
+    /// `self -= other`. The result is a gauge histogram, as in
+    /// Prometheus: a difference has no counter semantics.
     pub fn sub(&mut self, other: &FloatHistogram) -> Result<Combined, Incompatible> {
-        self.combine(other, -1.0)
+        let r = self.combine(other, -1.0);
+        self.counter_reset_hint = super::CounterResetHint::Gauge;
+        r
     }
 
     fn combine(&mut self, other: &FloatHistogram, sign: f64) -> Result<Combined, Incompatible> {
@@ -328,6 +331,28 @@ impl FloatHistogram {
         };
         went_down(self.pos(), outside(previous, previous.pos()))
             || went_down(self.neg(), outside(previous, previous.neg()))
+    }
+
+    /// Data equality as Prometheus's `Equals`: the same layout after
+    /// compaction and bit-identical counts, sum and thresholds; the
+    /// counter-reset hint is not compared.
+    pub fn equals(&self, other: &FloatHistogram) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.compact(0);
+        b.compact(0);
+        let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
+        let all =
+            |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(*p, *q));
+        a.schema == b.schema
+            && same(a.zero_threshold, b.zero_threshold)
+            && same(a.zero_count, b.zero_count)
+            && same(a.count, b.count)
+            && same(a.sum, b.sum)
+            && a.positive_spans == b.positive_spans
+            && a.negative_spans == b.negative_spans
+            && all(&a.positive_buckets, &b.positive_buckets)
+            && all(&a.negative_buckets, &b.negative_buckets)
+            && (!a.uses_custom_buckets() || a.custom_values == b.custom_values)
     }
 
     /// Every bucket in order from the most negative: negative buckets
