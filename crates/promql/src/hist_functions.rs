@@ -81,7 +81,13 @@ fn quantile(q: f64, h: &FloatHistogram) -> (f64, NanNote) {
         }
     }
     let Some(mut b) = bucket else {
-        return (f64::NAN, NanNote::None);
+        // Every observation was NaN.
+        let note = if nan_obs {
+            NanNote::ResultNan
+        } else {
+            NanNote::None
+        };
+        return (f64::NAN, note);
     };
     if !h.uses_custom_buckets() && b.lower < 0.0 && b.upper > 0.0 {
         if h.negative_buckets.is_empty() && !h.positive_buckets.is_empty() {
@@ -189,12 +195,16 @@ fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
         }
         rank += b.count;
     }
-    if !lower_set || lower_rank > h.count {
-        lower_rank = h.count;
+    // A bound past every bucket ranks after all bucketed observations:
+    // NaN observations (counted, in no bucket) are in no fraction.
+    if !lower_set {
+        lower_rank = rank;
     }
-    if !upper_set || upper_rank > h.count {
-        upper_rank = h.count;
+    if !upper_set {
+        upper_rank = rank;
     }
+    lower_rank = lower_rank.min(h.count);
+    upper_rank = upper_rank.min(h.count);
     (upper_rank - lower_rank) / h.count
 }
 
