@@ -25,6 +25,10 @@
 
 use crate::{Error, ErrorKind, Result, STALE_NAN, STALE_NAN_BITS};
 
+mod ops;
+
+pub use ops::{go_g, target_index, Combined, Incompatible};
+
 /// The schema of histograms with custom bucket bounds (classic buckets
 /// carried as one native histogram sample).
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;

@@ -4,8 +4,8 @@
 //! reference for behaviour, not for speed.
 
 use crate::{
-    matches_all, AppendStats, Appender, Error, ErrorKind, Labels, Matcher, MetricAppender,
-    MetricQuerier, Result, Sample, Series, SeriesRef,
+    matches_all, AppendStats, Appender, Error, ErrorKind, FloatHistogram, HistogramSample, Labels,
+    Matcher, MetricAppender, MetricQuerier, Result, Sample, Series, SeriesRef,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -13,7 +13,15 @@ use std::sync::{Arc, RwLock};
 /// A map from labels to samples behind a lock. Cloning shares the data.
 #[derive(Clone, Default)]
 pub struct MemStore {
-    inner: Arc<RwLock<BTreeMap<Labels, Vec<Sample>>>>,
+    inner: Arc<RwLock<BTreeMap<Labels, Data>>>,
+}
+
+/// One series: float samples and native histogram samples, each sorted by
+/// time; a timestamp is in at most one of them.
+#[derive(Default)]
+struct Data {
+    floats: Vec<Sample>,
+    hists: Vec<HistogramSample>,
 }
 
 impl MemStore {
@@ -27,9 +35,26 @@ impl MemStore {
     pub fn add(&self, labels: Labels, t: i64, v: f64) {
         let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
         let series = map.entry(labels).or_default();
-        match series.binary_search_by_key(&t, |s| s.t) {
-            Ok(i) => series[i].v = v,
-            Err(i) => series.insert(i, Sample::new(t, v)),
+        if let Ok(i) = series.hists.binary_search_by_key(&t, |s| s.t) {
+            series.hists.remove(i);
+        }
+        match series.floats.binary_search_by_key(&t, |s| s.t) {
+            Ok(i) => series.floats[i].v = v,
+            Err(i) => series.floats.insert(i, Sample::new(t, v)),
+        }
+    }
+
+    /// Adds one native histogram sample, replacing any sample (float or
+    /// histogram) with the same timestamp.
+    pub fn add_histogram(&self, labels: Labels, t: i64, h: FloatHistogram) {
+        let mut map = self.inner.write().unwrap_or_else(|e| e.into_inner());
+        let series = map.entry(labels).or_default();
+        if let Ok(i) = series.floats.binary_search_by_key(&t, |s| s.t) {
+            series.floats.remove(i);
+        }
+        match series.hists.binary_search_by_key(&t, |s| s.t) {
+            Ok(i) => series.hists[i].h = h,
+            Err(i) => series.hists.insert(i, HistogramSample { t, h }),
         }
     }
 
@@ -58,7 +83,12 @@ impl MetricAppender for MemStore {
 
 struct MemAppender {
     store: MemStore,
-    pending: Vec<(Labels, Sample)>,
+    pending: Vec<(Labels, Pending)>,
+}
+
+enum Pending {
+    Float(Sample),
+    Histogram(HistogramSample),
 }
 
 impl Appender for MemAppender {
@@ -66,7 +96,28 @@ impl Appender for MemAppender {
         if labels.is_empty() {
             return Err(Error::new(ErrorKind::BadData, "empty label set"));
         }
-        self.pending.push((labels.clone(), Sample::new(t, v)));
+        self.pending
+            .push((labels.clone(), Pending::Float(Sample::new(t, v))));
+        Ok(0)
+    }
+
+    fn append_histogram(
+        &mut self,
+        _r: SeriesRef,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        if labels.is_empty() {
+            return Err(Error::new(ErrorKind::BadData, "empty label set"));
+        }
+        if !h.is_stale() {
+            h.validate()?;
+        }
+        self.pending.push((
+            labels.clone(),
+            Pending::Histogram(HistogramSample { t, h: h.clone() }),
+        ));
         Ok(0)
     }
 
@@ -80,7 +131,10 @@ impl Appender for MemAppender {
             if !existed {
                 stats.series_created += 1;
             }
-            self.store.add(l, s.t, s.v);
+            match s {
+                Pending::Float(s) => self.store.add(l, s.t, s.v),
+                Pending::Histogram(h) => self.store.add_histogram(l, h.t, h.h),
+            }
             stats.samples += 1;
         }
         Ok(stats)
@@ -89,24 +143,65 @@ impl Appender for MemAppender {
     fn rollback(self: Box<Self>) {}
 }
 
+/// Histogram sample `i` with the counter-reset hint a TSDB reader reports
+/// for it, as Prometheus's chunks do: a written hint stays; otherwise a
+/// sample that follows another histogram sample (no float in between)
+/// without a reset is `NotCounterReset`, and the first of a run or of a new
+/// chunk after a reset is `Unknown` (Prometheus's chunk readers report no
+/// `CounterReset` there either, prometheus#15346).
+fn with_read_hint(data: &Data, i: usize) -> HistogramSample {
+    use crate::histogram::CounterResetHint;
+    let mut s = data.hists[i].clone();
+    if s.h.counter_reset_hint != CounterResetHint::Unknown || i == 0 || s.h.is_stale() {
+        return s;
+    }
+    let prev = &data.hists[i - 1];
+    let float_between = {
+        let f = &data.floats;
+        let k = f.partition_point(|x| x.t <= prev.t);
+        k < f.len() && f[k].t < s.t
+    };
+    if float_between || prev.h.is_stale() {
+        return s;
+    }
+    s.h.counter_reset_hint = if s.h.detect_reset(&prev.h) {
+        CounterResetHint::Unknown
+    } else {
+        CounterResetHint::NotCounterReset
+    };
+    s
+}
+
 impl MetricQuerier for MemStore {
     fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<Series>> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
         let mut out = Vec::new();
-        for (labels, samples) in map.iter() {
+        for (labels, data) in map.iter() {
             if !matches_all(matchers, labels) {
                 continue;
             }
+            let samples = &data.floats;
             let lo = samples.partition_point(|s| s.t < mint);
             let hi = samples.partition_point(|s| s.t <= maxt);
-            if lo >= hi {
+            let hs = &data.hists;
+            let hlo = hs.partition_point(|s| s.t < mint);
+            let hhi = hs.partition_point(|s| s.t <= maxt);
+            if lo >= hi && hlo >= hhi {
                 continue;
             }
             let picked: Vec<Sample> = samples[lo..hi].to_vec();
+            let histograms: Option<crate::HistogramIter> = if hlo < hhi {
+                // Copied out: the iterator outlives the lock.
+                let copied: Vec<HistogramSample> =
+                    (hlo..hhi).map(|i| with_read_hint(data, i)).collect();
+                Some(Box::new(copied.into_iter()))
+            } else {
+                None
+            };
             out.push(Series {
                 labels: labels.clone(),
                 samples: Box::new(picked.into_iter()),
-                histograms: None,
+                histograms,
             });
         }
         Ok(out)
@@ -176,6 +271,38 @@ mod tests {
             store.label_names(0, 100, &[]).unwrap(),
             vec!["__name__", "i"]
         );
+    }
+
+    #[test]
+    fn histograms_are_selected_beside_floats() {
+        // issue 12: MemStore keeps native histograms for the engine's tests.
+        let store = MemStore::new();
+        let l = Labels::from_pairs([("__name__", "h")]);
+        let h = FloatHistogram {
+            count: 1.0,
+            sum: 2.0,
+            ..FloatHistogram::default()
+        };
+        let mut app = store.appender();
+        app.append(0, &l, 10, 1.0).unwrap();
+        app.append_histogram(0, &l, 20, &h).unwrap();
+        app.append_histogram(0, &l, 10, &h).unwrap();
+        let bad = FloatHistogram {
+            schema: 42,
+            ..FloatHistogram::default()
+        };
+        assert!(app.append_histogram(0, &l, 30, &bad).is_err());
+        app.commit().unwrap();
+        let mut got = store.select(0, 100, &[]).unwrap();
+        let s = got.pop().unwrap();
+        assert_eq!(
+            s.samples.count(),
+            0,
+            "the histogram at 10 replaced the float"
+        );
+        let hs: Vec<i64> = s.histograms.unwrap().map(|x| x.t).collect();
+        assert_eq!(hs, vec![10, 20]);
+        assert!(store.select(0, 5, &[]).unwrap().is_empty());
     }
 
     #[test]

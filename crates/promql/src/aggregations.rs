@@ -150,7 +150,7 @@ impl<'a> Evaluator<'a> {
                 num_param = Some(self.eval_scalar(p, s)?);
             }
         }
-        let rows = self.eval_vector(&a.expr, s)?;
+        let mut rows = self.eval_vector(&a.expr, s)?;
         let (by, names): (bool, Vec<String>) = match &a.modifier {
             Some(LabelModifier::Include(l)) => (true, l.labels.clone()),
             Some(LabelModifier::Exclude(l)) => (false, l.labels.clone()),
@@ -199,6 +199,12 @@ impl<'a> Evaluator<'a> {
             }
         }
 
+        // Histograms take a side path; float-only inputs skip it.
+        let hist_part = if rows.iter().any(|r| r.hists.is_some()) {
+            self.hist_aggregate_pre(op, a, &mut rows, &gids, ng, n)
+        } else {
+            None
+        };
         match op {
             T_TOPK | T_BOTTOMK | T_LIMITK | T_LIMIT_RATIO => {
                 let p = num_param.unwrap_or_default();
@@ -230,6 +236,7 @@ impl<'a> Evaluator<'a> {
                                     labels,
                                     drop_name: group_drop[g],
                                     vals: vec![ABSENT; n],
+                                    hists: None,
                                 });
                                 out.len() - 1
                             })
@@ -249,6 +256,7 @@ impl<'a> Evaluator<'a> {
                         labels: l,
                         drop_name: d,
                         vals: vec![ABSENT; n],
+                        hists: None,
                     })
                     .collect();
                 let mut buckets: Vec<Vec<f64>> = vec![Vec::new(); ng];
@@ -290,6 +298,7 @@ impl<'a> Evaluator<'a> {
                         labels: l,
                         drop_name: d,
                         vals: vec![ABSENT; n],
+                        hists: None,
                     })
                     .collect();
                 if ng.saturating_mul(n) <= 1 << 20 {
@@ -328,7 +337,10 @@ impl<'a> Evaluator<'a> {
                         }
                     }
                 }
-                out.retain(|r| r.vals.iter().any(|v| present(*v)));
+                if let Some((sums, notes)) = hist_part {
+                    self.hist_aggregate_post(op, a, &mut out, sums, notes, n);
+                }
+                out.retain(|r| r.any());
                 Ok(Val::Vector(out))
             }
         }

@@ -38,7 +38,7 @@ pub(crate) fn apply(op: TokenId, l: f64, r: f64) -> (f64, bool) {
 }
 
 /// The labels two series are matched on.
-fn signature(l: &Labels, on: bool, names: &[String]) -> Labels {
+pub(crate) fn signature(l: &Labels, on: bool, names: &[String]) -> Labels {
     let mut b = l.to_builder();
     if on {
         b.retain(|x| names.contains(&x.name));
@@ -73,7 +73,7 @@ fn signature_hash(l: &Labels, on: bool, names: &[String]) -> u64 {
 /// representative `(right side?, row)` to build its labels from on demand.
 type GroupIds = (Vec<usize>, Vec<usize>, Vec<(bool, usize)>);
 
-fn group_ids(l: &[Row], r: &[Row], on: bool, names: &[String]) -> GroupIds {
+pub(crate) fn group_ids(l: &[Row], r: &[Row], on: bool, names: &[String]) -> GroupIds {
     let mut ids: HashMap<u64, usize> = HashMap::new();
     let mut reps = Vec::new();
     let mut assign = |rows: &[Row], right: bool| -> Vec<usize> {
@@ -118,11 +118,14 @@ impl<'a> Evaluator<'a> {
                     })
                     .collect(),
             )),
-            (Val::Vector(rows), Val::Scalar(r)) => Ok(Val::Vector(vector_scalar(op, rows, &r, false, ret_bool))),
-            (Val::Scalar(l), Val::Vector(rows)) => Ok(Val::Vector(vector_scalar(op, rows, &l, true, ret_bool))),
+            (Val::Vector(rows), Val::Scalar(r)) => Ok(Val::Vector(self.vector_scalar(op, b, rows, &r, false, ret_bool))),
+            (Val::Scalar(l), Val::Vector(rows)) => Ok(Val::Vector(self.vector_scalar(op, b, rows, &l, true, ret_bool))),
             (Val::Vector(l), Val::Vector(r)) => {
                 if is_set(op) {
                     Ok(Val::Vector(self.set_op(op, b, l, r, s)))
+                } else if l.iter().chain(&r).any(|x| x.hists.is_some()) {
+                    let (on, names) = Self::matching(b);
+                    Ok(Val::Vector(self.hist_vector_vector(op, b, l, r, s, ret_bool, on, &names)?))
                 } else {
                     Ok(Val::Vector(self.vector_vector(op, b, l, r, s, ret_bool)?))
                 }
@@ -165,6 +168,11 @@ impl<'a> Evaluator<'a> {
             for (m, v) in mask[g * n..(g + 1) * n].iter_mut().zip(&row.vals) {
                 *m |= present(*v);
             }
+            if let Some(h) = &row.hists {
+                for (m, c) in mask[g * n..(g + 1) * n].iter_mut().zip(h) {
+                    *m |= c.is_some();
+                }
+            }
         }
         // `and` keeps matched cells; `unless` and the right side of `or`
         // keep unmatched ones.
@@ -175,8 +183,15 @@ impl<'a> Evaluator<'a> {
                     *v = ABSENT;
                 }
             }
+            if let Some(h) = &mut row.hists {
+                for (c, &m) in h.iter_mut().zip(&mask[g * n..(g + 1) * n]) {
+                    if m != keep_matched {
+                        *c = None;
+                    }
+                }
+            }
         }
-        target.retain(|row| row.vals.iter().any(|v| present(*v)));
+        target.retain(|row| row.any());
         if op == T_LOR {
             l.extend(r);
         }
@@ -299,6 +314,7 @@ impl<'a> Evaluator<'a> {
                                 labels,
                                 drop_name: arith || ret_bool || row.drop_name,
                                 vals: vec![ABSENT; n],
+                                hists: None,
                             });
                             out.len() - 1
                         });
@@ -340,6 +356,7 @@ impl<'a> Evaluator<'a> {
                                     labels,
                                     drop_name: arith || ret_bool || row.drop_name,
                                     vals: vec![ABSENT; n],
+                                    hists: None,
                                 });
                                 out.len() - 1
                             });
@@ -413,6 +430,7 @@ fn pairwise(
                 labels: labels_of(&row.labels, &other.labels),
                 drop_name: arith || ret_bool || row.drop_name,
                 vals,
+                hists: None,
             });
         }
     }
@@ -420,7 +438,7 @@ fn pairwise(
 }
 
 /// The labels of a vector-matching result, from the "many" side's labels.
-fn result_labels(
+pub(crate) fn result_labels(
     many: &Labels,
     one: Option<&Labels>,
     on: bool,
@@ -453,40 +471,47 @@ fn result_labels(
     b.into_labels()
 }
 
-fn vector_scalar(
-    op: TokenId,
-    mut rows: Vec<Row>,
-    sc: &[f64],
-    swap: bool,
-    ret_bool: bool,
-) -> Vec<Row> {
-    let cmp = is_comparison(op);
-    for row in &mut rows {
-        row.drop_name = row.drop_name || !cmp || ret_bool;
-        for (x, &c) in row.vals.iter_mut().zip(sc) {
-            if !present(*x) {
-                continue;
-            }
-            let (l, r) = if swap { (c, *x) } else { (*x, c) };
-            let (mut v, keep) = apply(op, l, r);
-            if cmp && swap {
-                v = *x;
-            }
-            *x = if ret_bool {
-                if keep {
-                    1.0
-                } else {
-                    0.0
+impl<'a> Evaluator<'a> {
+    fn vector_scalar(
+        &mut self,
+        op: TokenId,
+        b: &BinaryExpr,
+        mut rows: Vec<Row>,
+        sc: &[f64],
+        swap: bool,
+        ret_bool: bool,
+    ) -> Vec<Row> {
+        let cmp = is_comparison(op);
+        for row in &mut rows {
+            row.drop_name = row.drop_name || !cmp || ret_bool;
+            for (x, &c) in row.vals.iter_mut().zip(sc) {
+                if !present(*x) {
+                    continue;
                 }
-            } else if keep {
-                v
-            } else {
-                ABSENT
-            };
+                let (l, r) = if swap { (c, *x) } else { (*x, c) };
+                let (mut v, keep) = apply(op, l, r);
+                if cmp && swap {
+                    v = *x;
+                }
+                *x = if ret_bool {
+                    if keep {
+                        1.0
+                    } else {
+                        0.0
+                    }
+                } else if keep {
+                    v
+                } else {
+                    ABSENT
+                };
+            }
         }
+        if rows.iter().any(|r| r.hists.is_some()) {
+            self.hist_vector_scalar(op, b, &mut rows, sc, swap, ret_bool);
+        }
+        rows.retain(|row| row.any());
+        rows
     }
-    rows.retain(|row| row.vals.iter().any(|v| present(*v)));
-    rows
 }
 
 #[cfg(test)]

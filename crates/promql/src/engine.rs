@@ -2,7 +2,7 @@
 //! evaluator's per-step rows into API values.
 
 use crate::error::{Error, Result};
-use crate::eval::{present, without_name, Evaluator, Steps, Val};
+use crate::eval::{without_name, Evaluator, Steps, Val};
 use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
 use sightline_core::MetricQuerier;
 use std::sync::atomic::AtomicBool;
@@ -99,15 +99,16 @@ impl Engine {
             Val::Vector(rows) => {
                 let out: Vec<InstantSample> = rows
                     .into_iter()
-                    .filter(|r| present(r.vals[0]))
+                    .filter(|r| r.has(0))
                     .map(|r| InstantSample {
+                        h: r.hist(0).map(|h| (**h).clone()),
+                        v: if r.hist(0).is_some() { 0.0 } else { r.vals[0] },
                         labels: if r.drop_name {
                             without_name(r.labels)
                         } else {
                             r.labels
                         },
                         t: time_ms,
-                        v: r.vals[0],
                     })
                     .collect();
                 check_unique(out.iter().map(|x| &x.labels))?;
@@ -123,6 +124,7 @@ impl Engine {
                             r.labels
                         },
                         points: r.samples,
+                        histograms: r.hists,
                     })
                     .collect();
                 out.sort_by(|a, b| a.labels.cmp(&b.labels));
@@ -182,6 +184,7 @@ impl Engine {
             finished.push(RangeSeries {
                 labels,
                 points: r.samples,
+                histograms: r.hists,
             });
         }
         // Sorting by labels puts series that became equal after dropping
@@ -189,7 +192,12 @@ impl Engine {
         // a step.
         finished.sort_by(|a, b| a.labels.cmp(&b.labels));
         let mut out: Vec<RangeSeries> = Vec::with_capacity(finished.len());
-        for RangeSeries { labels, points } in finished {
+        for RangeSeries {
+            labels,
+            points,
+            histograms,
+        } in finished
+        {
             match out
                 .last()
                 .filter(|l| l.labels == labels)
@@ -225,8 +233,22 @@ impl Engine {
                         merged.extend(next);
                     }
                     out[k].points = merged;
+                    if !histograms.is_empty() {
+                        let hs = &mut out[k].histograms;
+                        hs.extend(histograms);
+                        hs.sort_by_key(|h| h.t);
+                        if hs.windows(2).any(|w| w[0].t == w[1].t) {
+                            return Err(Error::exec(
+                                "vector cannot contain metrics with the same labelset",
+                            ));
+                        }
+                    }
                 }
-                None => out.push(RangeSeries { labels, points }),
+                None => out.push(RangeSeries {
+                    labels,
+                    points,
+                    histograms,
+                }),
             }
         }
         Ok(QueryResult {
@@ -262,6 +284,7 @@ impl Engine {
             samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),
+            stats_hints: false,
         }
     }
 }

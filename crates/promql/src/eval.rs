@@ -9,7 +9,12 @@
 use crate::error::{Error, Result};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
-use sightline_core::{is_stale_nan, Labels, MatchOp, Matcher, MetricQuerier, Sample, METRIC_NAME};
+use sightline_core::histogram::CounterResetHint;
+use sightline_core::{
+    is_stale_nan, FloatHistogram, HistogramSample, Labels, MatchOp, Matcher, MetricQuerier, Sample,
+    METRIC_NAME,
+};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 /// Most steps evaluated densely at once; see [`Evaluator::eval_sparse`].
@@ -41,6 +46,10 @@ impl Steps {
     }
 }
 
+/// A native histogram value in a [`Row`] cell, shared between the steps
+/// that see the same sample.
+pub(crate) type Hist = Arc<FloatHistogram>;
+
 /// One series of an instant vector over all steps.
 #[derive(Debug, Clone)]
 pub(crate) struct Row {
@@ -49,6 +58,51 @@ pub(crate) struct Row {
     /// returned, unless a later function (label_replace) sets it again.
     pub drop_name: bool,
     pub vals: Vec<f64>,
+    /// Native histogram cells, one per step, or `None` when the series has
+    /// no histogram at any step (float series pay nothing). Where a cell
+    /// holds a histogram, `vals` holds [`ABSENT`], so float-only code
+    /// skips it as Prometheus's float functions skip histograms.
+    pub hists: Option<Vec<Option<Hist>>>,
+}
+
+impl Row {
+    /// A float-only row.
+    pub fn floats(labels: Labels, drop_name: bool, vals: Vec<f64>) -> Row {
+        Row {
+            labels,
+            drop_name,
+            vals,
+            hists: None,
+        }
+    }
+
+    /// The histogram at step `i`, if any.
+    #[inline]
+    pub fn hist(&self, i: usize) -> Option<&Hist> {
+        self.hists.as_ref().and_then(|h| h[i].as_ref())
+    }
+
+    /// True when step `i` holds a float or a histogram.
+    #[inline]
+    pub fn has(&self, i: usize) -> bool {
+        present(self.vals[i]) || self.hist(i).is_some()
+    }
+
+    /// True when some step holds a float or a histogram.
+    pub fn any(&self) -> bool {
+        self.vals.iter().any(|v| present(*v))
+            || self
+                .hists
+                .as_ref()
+                .is_some_and(|h| h.iter().any(|x| x.is_some()))
+    }
+
+    /// Stores a histogram at step `i` (the float cell becomes absent).
+    pub fn set_hist(&mut self, i: usize, h: Hist) {
+        let n = self.vals.len();
+        self.vals[i] = ABSENT;
+        self.hists.get_or_insert_with(|| vec![None; n])[i] = Some(h);
+    }
 }
 
 /// One series of a range vector.
@@ -57,6 +111,8 @@ pub(crate) struct MatRow {
     pub labels: Labels,
     pub drop_name: bool,
     pub samples: Vec<Sample>,
+    /// Native histogram samples, time-sorted; empty for float series.
+    pub hists: Vec<HistogramSample>,
 }
 
 /// An intermediate value over all steps.
@@ -88,6 +144,8 @@ pub(crate) struct RangeInput {
     /// samples rather than all of them.
     pub lazy: Vec<sightline_core::Series>,
     pub range: i64,
+    /// See [`Evaluator::stats_hints`].
+    pub stats_hints: bool,
     /// Window end per output step (after `@` and `offset`); a single entry
     /// when `@` makes every step identical.
     pub times: Vec<i64>,
@@ -102,34 +160,84 @@ impl RangeInput {
         }
     }
 
-    /// Hands every series to `f` with its samples (staleness markers
-    /// dropped), reading lazily selected ones one at a time.
+    /// Hands every series to `f` with its float and histogram samples
+    /// (staleness markers dropped), reading lazily selected ones one at a
+    /// time.
     pub fn for_each_series(
         self,
-        mut f: impl FnMut(Labels, bool, &[Sample]) -> Result<()>,
+        mut f: impl FnMut(Labels, bool, &[Sample], &[HistogramSample]) -> Result<()>,
     ) -> Result<()> {
         for r in self.series {
-            f(r.labels, r.drop_name, &r.samples)?;
+            f(r.labels, r.drop_name, &r.samples, &r.hists)?;
         }
         let mut buf: Vec<Sample> = Vec::new();
         for ser in self.lazy {
             buf.clear();
             buf.extend(ser.samples.filter(|x| !is_stale_nan(x.v)));
-            if !buf.is_empty() {
-                f(ser.labels, false, &buf)?;
+            let hs = read_hists(ser.histograms, self.stats_hints);
+            if !buf.is_empty() || !hs.is_empty() {
+                f(ser.labels, false, &buf, &hs)?;
             }
         }
         Ok(())
     }
 }
 
-/// Calls `f(step, window)` for each evaluation time, windows being
-/// `(t - range, t]` of time-sorted `samples`.
-pub(crate) fn windows(
+/// A series' histogram samples without staleness markers; with
+/// `stats_hints`, detected resets get the `CounterReset` hint (see
+/// [`Evaluator::stats_hints`]).
+pub(crate) fn read_hists(
+    h: Option<sightline_core::HistogramIter>,
+    stats_hints: bool,
+) -> Vec<HistogramSample> {
+    let mut out: Vec<HistogramSample> = match h {
+        Some(it) => it.filter(|x| !x.h.is_stale()).collect(),
+        None => return Vec::new(),
+    };
+    if stats_hints {
+        for i in 1..out.len() {
+            let (before, after) = out.split_at_mut(i);
+            mark_reset(&mut after[0].h, &before[i - 1].h);
+        }
+    }
+    out
+}
+
+/// Gives `cur` the `CounterReset` hint when its hint is unknown and it is
+/// a reset from `prev`.
+pub(crate) fn mark_reset(cur: &mut FloatHistogram, prev: &FloatHistogram) {
+    use sightline_core::histogram::CounterResetHint;
+    if cur.counter_reset_hint == CounterResetHint::Unknown && cur.detect_reset(prev) {
+        cur.counter_reset_hint = CounterResetHint::CounterReset;
+    }
+}
+
+/// [`windows`] over histogram samples.
+pub(crate) fn hist_windows<'s>(
     times: &[i64],
     range: i64,
-    samples: &[Sample],
-    mut f: impl FnMut(usize, &[Sample]),
+    samples: &'s [HistogramSample],
+    mut f: impl FnMut(usize, &'s [HistogramSample]),
+) {
+    let (mut lo, mut hi) = (0usize, 0usize);
+    for (i, &t) in times.iter().enumerate() {
+        while hi < samples.len() && samples[hi].t <= t {
+            hi += 1;
+        }
+        while lo < hi && samples[lo].t <= t - range {
+            lo += 1;
+        }
+        f(i, &samples[lo.min(hi)..hi]);
+    }
+}
+
+/// Calls `f(step, window)` for each evaluation time, windows being
+/// `(t - range, t]` of time-sorted `samples`.
+pub(crate) fn windows<'s>(
+    times: &[i64],
+    range: i64,
+    samples: &'s [Sample],
+    mut f: impl FnMut(usize, &'s [Sample]),
 ) {
     let (mut lo, mut hi) = (0usize, 0usize);
     for (i, &t) in times.iter().enumerate() {
@@ -164,6 +272,12 @@ pub(crate) struct Evaluator<'a> {
     pub samples: usize,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
+    /// Reading for `histogram_count`/`histogram_sum`: Prometheus then reads
+    /// through its `HistogramStatsIterator`, which marks detected counter
+    /// resets with the `CounterReset` hint (and so can provoke the
+    /// "conflicting counter resets" warning); other reads leave them
+    /// `Unknown`.
+    pub stats_hints: bool,
 }
 
 impl<'a> Evaluator<'a> {
@@ -247,6 +361,12 @@ impl<'a> Evaluator<'a> {
                         for x in r.vals.iter_mut().filter(|x| present(**x)) {
                             *x = -*x;
                         }
+                        for h in r.hists.iter_mut().flatten().flatten() {
+                            // A negated histogram is a gauge, as in Prometheus.
+                            let h = Arc::make_mut(h);
+                            h.scale(-1.0);
+                            h.counter_reset_hint = sightline_core::histogram::CounterResetHint::Gauge;
+                        }
                     }
                     Ok(Val::Vector(rows))
                 }
@@ -267,16 +387,24 @@ impl<'a> Evaluator<'a> {
                 }
                 let input = self.range_input(e, s)?;
                 let mut out = Vec::new();
-                input.for_each_window(|ri, _, w| {
-                    if !w.is_empty() {
-                        let r = &input.series[ri];
+                for r in &input.series {
+                    let mut samples = Vec::new();
+                    let mut hists = Vec::new();
+                    windows(&input.times, input.range, &r.samples, |_, w| {
+                        samples = w.to_vec()
+                    });
+                    hist_windows(&input.times, input.range, &r.hists, |_, w| {
+                        hists = w.to_vec()
+                    });
+                    if !samples.is_empty() || !hists.is_empty() {
                         out.push(MatRow {
                             labels: r.labels.clone(),
                             drop_name: r.drop_name,
-                            samples: w.to_vec(),
+                            samples,
+                            hists,
                         });
                     }
-                });
+                }
                 Ok(Val::Matrix(out))
             }
             Expr::Extension(_) => Err(Error::exec("extension expressions are not supported")),
@@ -384,19 +512,75 @@ impl<'a> Evaluator<'a> {
             let mut it = ser.samples.peekable();
             let mut last: Option<Sample> = None;
             let mut any = false;
-            for (i, &t) in times.iter().enumerate() {
-                while let Some(p) = it.peek() {
-                    if p.t <= t {
-                        last = it.next();
-                    } else {
-                        break;
+            let mut hcells: Option<Vec<Option<Hist>>> = None;
+            match ser.histograms {
+                None => {
+                    for (i, &t) in times.iter().enumerate() {
+                        while let Some(p) = it.peek() {
+                            if p.t <= t {
+                                last = it.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        if let Some(l) = last {
+                            if l.t > t - self.lookback && !is_stale_nan(l.v) {
+                                vals[i] = if want_ts { l.t as f64 / 1000.0 } else { l.v };
+                                any = true;
+                                count += 1;
+                            }
+                        }
                     }
                 }
-                if let Some(l) = last {
-                    if l.t > t - self.lookback && !is_stale_nan(l.v) {
-                        vals[i] = if want_ts { l.t as f64 / 1000.0 } else { l.v };
-                        any = true;
-                        count += 1;
+                Some(hs) => {
+                    // The newest sample, float or histogram, wins at each step.
+                    let mut hit = hs.peekable();
+                    let mut last_h: Option<(i64, Hist)> = None;
+                    let mut cells = vec![None; times.len()];
+                    for (i, &t) in times.iter().enumerate() {
+                        while let Some(p) = it.peek() {
+                            if p.t <= t {
+                                last = it.next();
+                            } else {
+                                break;
+                            }
+                        }
+                        while let Some(p) = hit.peek() {
+                            if p.t <= t {
+                                let Some(mut x) = hit.next() else { break };
+                                if self.stats_hints {
+                                    if let Some((_, prev)) = &last_h {
+                                        mark_reset(&mut x.h, prev);
+                                    }
+                                }
+                                last_h = Some((x.t, Arc::new(x.h)));
+                            } else {
+                                break;
+                            }
+                        }
+                        let ft = last.map_or(i64::MIN, |l| l.t);
+                        let ht = last_h.as_ref().map_or(i64::MIN, |h| h.0);
+                        if ht > ft {
+                            let (ht, h) = last_h.as_ref().expect("ht is set");
+                            if *ht > t - self.lookback && !h.is_stale() {
+                                if want_ts {
+                                    vals[i] = *ht as f64 / 1000.0;
+                                } else {
+                                    cells[i] = Some(h.clone());
+                                }
+                                any = true;
+                                count += h.positive_buckets.len() + h.negative_buckets.len() + 1;
+                            }
+                        } else if let Some(l) = last {
+                            if l.t > t - self.lookback && !is_stale_nan(l.v) {
+                                vals[i] = if want_ts { l.t as f64 / 1000.0 } else { l.v };
+                                any = true;
+                                count += 1;
+                            }
+                        }
+                    }
+                    if cells.iter().any(|c| c.is_some()) {
+                        hcells = Some(cells);
                     }
                 }
             }
@@ -405,11 +589,13 @@ impl<'a> Evaluator<'a> {
             }
             if broadcast {
                 vals = vec![vals[0]; s.n];
+                hcells = hcells.map(|c| vec![c[0].clone(); s.n]);
             }
             rows.push(Row {
                 labels: ser.labels,
                 drop_name: false,
                 vals,
+                hists: hcells,
             });
             // Checked per series so that a huge query stops before it has
             // allocated everything.
@@ -438,11 +624,7 @@ impl<'a> Evaluator<'a> {
             };
             let rows = match self.eval(e, &chunk)? {
                 Val::Vector(rows) => rows,
-                Val::Scalar(v) => vec![Row {
-                    labels: Labels::empty(),
-                    drop_name: false,
-                    vals: v,
-                }],
+                Val::Scalar(v) => vec![Row::floats(Labels::empty(), false, v)],
                 other => {
                     return Err(Error::exec(format!(
                         "invalid expression type {:?} for {what}, must be Scalar or instant Vector",
@@ -458,26 +640,44 @@ impl<'a> Evaluator<'a> {
                     .filter(|(_, v)| present(**v))
                     .map(|(i, v)| Sample::new(chunk.t(i), *v))
                     .collect();
-                if samples.is_empty() {
+                let hists: Vec<HistogramSample> = match &r.hists {
+                    None => Vec::new(),
+                    Some(c) => c
+                        .iter()
+                        .enumerate()
+                        .filter_map(|(i, h)| {
+                            h.as_ref().map(|h| HistogramSample {
+                                t: chunk.t(i),
+                                h: (**h).clone(),
+                            })
+                        })
+                        .collect(),
+                };
+                if samples.is_empty() && hists.is_empty() {
                     continue;
                 }
-                points += samples.len();
+                points += samples.len() + hists.len();
                 if !chunked {
                     out.push(MatRow {
                         labels: r.labels,
                         drop_name: r.drop_name,
                         samples,
+                        hists,
                     });
                     continue;
                 }
                 match index.get(&(r.labels.clone(), r.drop_name)) {
-                    Some(&k) => out[k].samples.extend(samples),
+                    Some(&k) => {
+                        out[k].samples.extend(samples);
+                        out[k].hists.extend(hists);
+                    }
                     None => {
                         index.insert((r.labels.clone(), r.drop_name), out.len());
                         out.push(MatRow {
                             labels: r.labels,
                             drop_name: r.drop_name,
                             samples,
+                            hists,
                         });
                     }
                 }
@@ -503,14 +703,16 @@ impl<'a> Evaluator<'a> {
         let mut count = 0;
         for ser in std::mem::take(&mut input.lazy) {
             let samples: Vec<Sample> = ser.samples.filter(|x| !is_stale_nan(x.v)).collect();
-            if samples.is_empty() {
+            let hists = read_hists(ser.histograms, self.stats_hints);
+            if samples.is_empty() && hists.is_empty() {
                 continue;
             }
-            count += samples.len();
+            count += samples.len() + hists.len();
             input.series.push(MatRow {
                 labels: ser.labels,
                 drop_name: false,
                 samples,
+                hists,
             });
         }
         self.add_samples(count)
@@ -531,6 +733,7 @@ impl<'a> Evaluator<'a> {
                     series: Vec::new(),
                     lazy,
                     range,
+                    stats_hints: self.stats_hints,
                     times,
                 })
             }
@@ -554,16 +757,31 @@ impl<'a> Evaluator<'a> {
                     // Every inner step would hold at least one sample.
                     return Err(Error::TooManySamples("query execution"));
                 }
-                let series = if n > 0 {
+                let mut series = if n > 0 {
                     let inner = Steps { start, step, n };
-                    self.eval_sparse(&sq.expr, &inner, "subquery")?
+                    // Prometheus reads subqueries without its stats iterator.
+                    let stats = std::mem::replace(&mut self.stats_hints, false);
+                    let r = self.eval_sparse(&sq.expr, &inner, "subquery");
+                    self.stats_hints = stats;
+                    r?
                 } else {
                     Vec::new()
                 };
+                // A subquery's points are not consecutive samples: what the
+                // store knew about resets between samples says nothing
+                // about resets between points.
+                for r in &mut series {
+                    for h in &mut r.hists {
+                        if h.h.counter_reset_hint == CounterResetHint::NotCounterReset {
+                            h.h.counter_reset_hint = CounterResetHint::Unknown;
+                        }
+                    }
+                }
                 Ok(RangeInput {
                     series,
                     lazy: Vec::new(),
                     range,
+                    stats_hints: false,
                     times,
                 })
             }

@@ -137,6 +137,58 @@ fn date_part(name: &str, v: f64) -> f64 {
 
 impl<'a> Evaluator<'a> {
     pub fn eval_call(&mut self, c: &Call, s: &Steps) -> Result<Val> {
+        let v = self.eval_call_inner(c, s)?;
+        // Functions of floats drop histogram samples, as Prometheus's
+        // simple functions do.
+        let floats_only = matches!(
+            c.func.name,
+            "abs"
+                | "ceil"
+                | "floor"
+                | "exp"
+                | "sqrt"
+                | "ln"
+                | "log2"
+                | "log10"
+                | "sgn"
+                | "sin"
+                | "cos"
+                | "tan"
+                | "asin"
+                | "acos"
+                | "atan"
+                | "sinh"
+                | "cosh"
+                | "tanh"
+                | "asinh"
+                | "acosh"
+                | "atanh"
+                | "deg"
+                | "rad"
+                | "round"
+                | "clamp"
+                | "clamp_min"
+                | "clamp_max"
+                | "minute"
+                | "hour"
+                | "day_of_month"
+                | "day_of_week"
+                | "day_of_year"
+                | "days_in_month"
+                | "month"
+                | "year"
+        );
+        match v {
+            Val::Vector(mut rows) if floats_only && rows.iter().any(|r| r.hists.is_some()) => {
+                rows.iter_mut().for_each(|r| r.hists = None);
+                rows.retain(|r| r.any());
+                Ok(Val::Vector(rows))
+            }
+            v => Ok(v),
+        }
+    }
+
+    fn eval_call_inner(&mut self, c: &Call, s: &Steps) -> Result<Val> {
         let name = c.func.name;
         let args: Vec<&Expr> = c.args.args.iter().map(|b| b.as_ref()).collect();
         if crate::range_functions::is_range_function(name) {
@@ -183,6 +235,7 @@ impl<'a> Evaluator<'a> {
                     labels: Labels::empty(),
                     drop_name: false,
                     vals: v,
+                    hists: None,
                 }]))
             }
             "scalar" => {
@@ -292,6 +345,7 @@ impl<'a> Evaluator<'a> {
                         labels: Labels::empty(),
                         drop_name: false,
                         vals: times(s),
+                        hists: None,
                     }],
                 };
                 map_rows(&mut rows, |v| date_part(name, v));
@@ -303,8 +357,10 @@ impl<'a> Evaluator<'a> {
                     other => {
                         let mut rows = self.eval_vector(other, s)?;
                         for r in &mut rows {
+                            let hists = r.hists.take();
                             for (i, v) in r.vals.iter_mut().enumerate() {
-                                if present(*v) {
+                                let hist = hists.as_ref().is_some_and(|h| h[i].is_some());
+                                if present(*v) || hist {
                                     *v = s.t(i) as f64 / 1000.0;
                                 }
                             }
@@ -373,9 +429,9 @@ impl<'a> Evaluator<'a> {
                 let rows = self.eval_vector(args[0], s)?;
                 let mut vals = vec![1.0; n];
                 for r in &rows {
-                    for (i, v) in r.vals.iter().enumerate() {
-                        if present(*v) {
-                            vals[i] = ABSENT;
+                    for (i, v) in vals.iter_mut().enumerate() {
+                        if r.has(i) {
+                            *v = ABSENT;
                         }
                     }
                 }
@@ -388,6 +444,7 @@ impl<'a> Evaluator<'a> {
                         labels: absent_labels(vs),
                         drop_name: false,
                         vals,
+                        hists: None,
                     }]
                 } else {
                     Vec::new()
@@ -400,8 +457,14 @@ impl<'a> Evaluator<'a> {
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Only native histograms carry these; float series give nothing.
-                self.eval_vector(args[0], s)?;
-                Ok(Val::Vector(Vec::new()))
+                let stats = self.stats_hints;
+                self.stats_hints = matches!(name, "histogram_count" | "histogram_sum");
+                let rows = self.eval_vector(args[0], s);
+                self.stats_hints = stats;
+                let rows = rows?;
+                let mut out = self.hist_property(name, rows);
+                out.retain(|r| r.any());
+                Ok(Val::Vector(out))
             }
             other => Err(Error::exec(format!("function {other:?} is not supported"))),
         }
@@ -476,29 +539,23 @@ impl<'a> Evaluator<'a> {
             "histogram_quantile" => {
                 let q = self.eval_scalar(args[0], s)?;
                 let rows = self.eval_vector(args[1], s)?;
-                Ok(Val::Vector(self.bucket_rows(
-                    &q,
-                    &[],
-                    &[],
-                    &rows,
-                    args[1],
-                    Some(args[0]),
-                    s,
-                )))
+                let (floats, native) = split_native(rows);
+                let classic = self.bucket_rows(&q, &[], &[], &floats, args[1], Some(args[0]), s);
+                let native = self.native_quantiles(Some(&q), None, &native, args[1]);
+                Ok(Val::Vector(
+                    self.join_classic_native(classic, native, args[1]),
+                ))
             }
             "histogram_fraction" => {
                 let lower = self.eval_scalar(args[0], s)?;
                 let upper = self.eval_scalar(args[1], s)?;
                 let rows = self.eval_vector(args[2], s)?;
-                Ok(Val::Vector(self.bucket_rows(
-                    &[],
-                    &lower,
-                    &upper,
-                    &rows,
-                    args[2],
-                    None,
-                    s,
-                )))
+                let (floats, native) = split_native(rows);
+                let classic = self.bucket_rows(&[], &lower, &upper, &floats, args[2], None, s);
+                let native = self.native_quantiles(None, Some((&lower, &upper)), &native, args[2]);
+                Ok(Val::Vector(
+                    self.join_classic_native(classic, native, args[2]),
+                ))
             }
             _ => {
                 // histogram_quantiles(v, "label", q1, q2, ...): one result per quantile.
@@ -521,6 +578,49 @@ impl<'a> Evaluator<'a> {
                 Ok(Val::Vector(all))
             }
         }
+    }
+
+    /// Puts classic and native results together; where a group has both at
+    /// a step, neither counts and Prometheus's mix warning is emitted.
+    fn join_classic_native(
+        &mut self,
+        mut classic: Vec<Row>,
+        mut native: Vec<Row>,
+        varg: &Expr,
+    ) -> Vec<Row> {
+        if native.is_empty() {
+            return classic;
+        }
+        if !classic.is_empty() {
+            let index: HashMap<Labels, usize> = classic
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.labels.clone(), i))
+                .collect();
+            let mut mixed = Vec::new();
+            for r in &mut native {
+                let Some(&k) = index.get(&r.labels) else {
+                    continue;
+                };
+                for i in 0..r.vals.len() {
+                    if present(r.vals[i]) && present(classic[k].vals[i]) {
+                        r.vals[i] = ABSENT;
+                        classic[k].vals[i] = ABSENT;
+                        mixed.push(r.labels.metric_name().unwrap_or("").to_owned());
+                    }
+                }
+            }
+            let pos = self.pos(&varg.to_string());
+            for m in mixed {
+                self.warn(format!(
+                    "vector contains a mix of classic and native histograms for metric name {m:?} {pos}"
+                ));
+            }
+            classic.retain(|r| r.any());
+        }
+        native.retain(|r| r.any());
+        classic.extend(native);
+        classic
     }
 
     /// Quantiles (when `q` is given) or fractions over classic `le` buckets,
@@ -560,6 +660,7 @@ impl<'a> Evaluator<'a> {
                     labels: key,
                     drop_name: true,
                     vals: vec![ABSENT; n],
+                    hists: None,
                 });
                 members.push(Vec::new());
                 out.len() - 1
@@ -604,6 +705,27 @@ impl<'a> Evaluator<'a> {
         out.retain(|r| r.vals.iter().any(|v| present(*v)));
         out
     }
+}
+
+/// Splits rows into those with floats (for classic buckets) and those with
+/// native histograms; a row with both goes to both.
+fn split_native(rows: Vec<Row>) -> (Vec<Row>, Vec<Row>) {
+    if !rows.iter().any(|r| r.hists.is_some()) {
+        return (rows, Vec::new());
+    }
+    let mut floats = Vec::new();
+    let mut native = Vec::new();
+    for r in rows {
+        if r.hists.is_none() {
+            floats.push(r);
+            continue;
+        }
+        if r.vals.iter().any(|v| present(*v)) {
+            floats.push(Row::floats(r.labels.clone(), r.drop_name, r.vals.clone()));
+        }
+        native.push(r);
+    }
+    (floats, native)
 }
 
 /// Go's `math.Max`: NaN if either argument is NaN (Rust's `max` ignores NaN).

@@ -230,6 +230,7 @@ impl<'a> Evaluator<'a> {
                         labels,
                         drop_name: row.drop_name,
                         vals: vec![ABSENT; s.n],
+                        hists: None,
                     });
                     out.len() - 1
                 });

@@ -10,8 +10,12 @@
 //!   [`sightline_core::MemStore`].
 //!
 //! Parsing is the `promql-parser` crate's; evaluation is ours and follows
-//! Prometheus 3.x on float samples (left-open range windows, delayed
-//! `__name__` removal). Native histograms are not supported.
+//! Prometheus 3.x (left-open range windows, delayed `__name__` removal),
+//! on float samples and on native histograms
+//! ([`sightline_core::FloatHistogram`]): a cell of an instant vector holds
+//! a float or a histogram, and the histogram side of every function and
+//! operator lives in the `hist_*` modules, so float-only series never pay
+//! for it.
 //!
 //! How it evaluates: every expression is computed once for all steps of a
 //! query. An instant vector is a list of series, each with its labels
@@ -39,6 +43,10 @@ mod engine;
 mod error;
 mod eval;
 mod functions;
+mod hist_aggregations;
+mod hist_binary;
+mod hist_functions;
+mod hist_range;
 mod info;
 mod parse_error;
 pub mod promqltest;

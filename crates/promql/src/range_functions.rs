@@ -72,6 +72,47 @@ pub(crate) fn linear_regression(samples: &[Sample], t0: i64) -> (f64, f64) {
     (slope, sy / n - slope * sx / n)
 }
 
+/// The factor that extrapolates a difference between samples at `first_t`
+/// and `last_t` (`n` samples) to the window `(start, end]`, divided by the
+/// window's seconds for a rate. `zero_share` (counters) is the first
+/// sample's value over the increase, which bounds the extrapolation to the
+/// left at the counter's zero point.
+pub(crate) fn extrapolation_factor(
+    first_t: i64,
+    last_t: i64,
+    n: usize,
+    start: i64,
+    end: i64,
+    zero_share: Option<f64>,
+    rate: bool,
+) -> f64 {
+    let mut to_start = (first_t - start) as f64 / 1000.0;
+    let mut to_end = (end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg_gap = sampled / (n - 1) as f64;
+    // A sample close enough to a boundary (within 110% of the average gap)
+    // means the series covers the range up to it; otherwise assume it
+    // starts or ends half a gap beyond the first or last sample.
+    let threshold = avg_gap * 1.1;
+    if to_start >= threshold {
+        to_start = avg_gap / 2.0;
+    }
+    if let Some(share) = zero_share {
+        let to_zero = sampled * share;
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg_gap / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if rate {
+        factor /= (end - start) as f64 / 1000.0;
+    }
+    factor
+}
+
 /// Prometheus's extrapolated rate/increase/delta over `(start, end]`.
 pub(crate) fn extrapolated_rate(
     w: &[Sample],
@@ -94,35 +135,10 @@ pub(crate) fn extrapolated_rate(
             prev = s.v;
         }
     }
-    let mut to_start = (first.t - start) as f64 / 1000.0;
-    let mut to_end = (end - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg_gap = sampled / (w.len() - 1) as f64;
-    // A sample close enough to a boundary (within 110% of the average gap)
-    // means the series covers the range up to it; otherwise assume it
-    // starts or ends half a gap beyond the first or last sample.
-    let threshold = avg_gap * 1.1;
-    if to_start >= threshold {
-        to_start = avg_gap / 2.0;
-    }
-    if counter {
-        // A counter cannot go below zero: do not extrapolate past the point
-        // where it would have been zero.
-        let mut to_zero = to_start;
-        if result > 0.0 && first.v >= 0.0 {
-            to_zero = sampled * (first.v / result);
-        }
-        if to_zero < to_start {
-            to_start = to_zero;
-        }
-    }
-    if to_end >= threshold {
-        to_end = avg_gap / 2.0;
-    }
-    let mut factor = (sampled + to_start + to_end) / sampled;
-    if rate {
-        factor /= (end - start) as f64 / 1000.0;
-    }
+    // A counter cannot go below zero: the first sample's share of the
+    // increase bounds how far back it may be extrapolated.
+    let zero_share = (counter && result > 0.0 && first.v >= 0.0).then(|| first.v / result);
+    let factor = extrapolation_factor(first.t, last.t, w.len(), start, end, zero_share, rate);
     Some(result * factor)
 }
 
@@ -200,6 +216,99 @@ fn smoothing(w: &[Sample], sf: f64, tf: f64) -> Option<f64> {
     Some(s1)
 }
 
+/// One window of a float range function; `pi` indexes the per-step
+/// parameters, `te` is the window end and `step_t` the step's own time.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn float_window(
+    name: &str,
+    w: &[Sample],
+    te: i64,
+    range: i64,
+    step_t: i64,
+    pi: usize,
+    p1: &[f64],
+    p2: &[f64],
+    scratch: &mut Vec<f64>,
+    bad_q: &mut Vec<f64>,
+) -> Option<f64> {
+    match name {
+        "rate" => extrapolated_rate(w, te - range, te, true, true),
+        "increase" => extrapolated_rate(w, te - range, te, true, false),
+        "delta" => extrapolated_rate(w, te - range, te, false, false),
+        "irate" => instant_delta(w, true),
+        "idelta" => instant_delta(w, false),
+        "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
+        "predict_linear" => (w.len() >= 2).then(|| {
+            let (slope, icpt) = linear_regression(w, step_t);
+            icpt + slope * p1[pi]
+        }),
+        "changes" => Some(
+            w.windows(2)
+                .filter(|p| !(p[0].v == p[1].v || (p[0].v.is_nan() && p[1].v.is_nan())))
+                .count() as f64,
+        ),
+        "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
+        "avg_over_time" => Some(mean(w)),
+        "sum_over_time" => {
+            let (mut sum, mut c) = (0.0, 0.0);
+            for x in w {
+                (sum, c) = kahan_inc(x.v, sum, c);
+            }
+            Some(if sum.is_infinite() { sum } else { sum + c })
+        }
+        "count_over_time" => Some(w.len() as f64),
+        "min_over_time" | "max_over_time" => {
+            let max = name == "max_over_time";
+            let mut m = w[0].v;
+            for x in &w[1..] {
+                if (max && x.v > m) || (!max && x.v < m) || m.is_nan() {
+                    m = x.v;
+                }
+            }
+            Some(m)
+        }
+        "ts_of_min_over_time" | "ts_of_max_over_time" => {
+            let max = name == "ts_of_max_over_time";
+            let (mut m, mut t) = (w[0].v, w[0].t);
+            for x in &w[1..] {
+                if (max && x.v >= m) || (!max && x.v <= m) || m.is_nan() {
+                    m = x.v;
+                    t = x.t;
+                }
+            }
+            Some(t as f64 / 1000.0)
+        }
+        "stddev_over_time" => Some(variance(w).sqrt()),
+        "stdvar_over_time" => Some(variance(w)),
+        "last_over_time" => Some(w[w.len() - 1].v),
+        "first_over_time" => Some(w[0].v),
+        "ts_of_last_over_time" => Some(w[w.len() - 1].t as f64 / 1000.0),
+        "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
+        "present_over_time" => Some(1.0),
+        "quantile_over_time" => {
+            if p1[pi].is_nan() || !(0.0..=1.0).contains(&p1[pi]) {
+                bad_q.push(p1[pi]);
+            }
+            scratch.clear();
+            scratch.extend(w.iter().map(|x| x.v));
+            Some(quantile(p1[pi], scratch))
+        }
+        "mad_over_time" if w.iter().any(|x| x.v.is_nan()) => Some(f64::NAN),
+        "mad_over_time" => {
+            scratch.clear();
+            scratch.extend(w.iter().map(|x| x.v));
+            let med = quantile(0.5, scratch);
+            for x in scratch.iter_mut() {
+                *x = (*x - med).abs();
+            }
+            Some(quantile(0.5, scratch))
+        }
+        "double_exponential_smoothing" => smoothing(w, p1[pi], p2[pi]),
+        _ => None,
+    }
+}
+
 impl<'a> Evaluator<'a> {
     pub fn eval_range_function(&mut self, name: &str, args: &[&Expr], s: &Steps) -> Result<Val> {
         let n = s.n;
@@ -246,6 +355,13 @@ impl<'a> Evaluator<'a> {
                     vals[i] = ABSENT;
                 }
             });
+            for r in &input.series {
+                crate::eval::hist_windows(&input.times, input.range, &r.hists, |i, w| {
+                    if !w.is_empty() {
+                        vals[i] = ABSENT;
+                    }
+                });
+            }
 
             let vs = match args[0] {
                 Expr::MatrixSelector(ms) => Some(&ms.vs),
@@ -259,6 +375,7 @@ impl<'a> Evaluator<'a> {
                 labels: absent_labels(vs),
                 drop_name: false,
                 vals,
+                hists: None,
             }]));
         }
 
@@ -270,10 +387,33 @@ impl<'a> Evaluator<'a> {
         let mut out: Vec<Row> = Vec::new();
         // Series by series: only one series' samples are held at a time.
         let mut seen = 0usize;
-        input.for_each_series(|labels, drop_name, samples| {
+        input.for_each_series(|labels, drop_name, samples, hists| {
             seen += 1;
             if seen & 1023 == 0 {
                 self.check_deadline()?;
+            }
+            if !hists.is_empty() {
+                let row = self.hist_range_series(
+                    name,
+                    crate::hist_range::Series {
+                        labels,
+                        drop_name: drop_name || !keep_name,
+                        floats: samples,
+                        hists,
+                    },
+                    crate::hist_range::Params {
+                        times: &times,
+                        range,
+                        steps: s,
+                        p1: &p1,
+                        p2: &p2,
+                        arg: args[marg],
+                    },
+                    &mut scratch,
+                    &mut bad_q,
+                )?;
+                out.extend(row);
+                return Ok(());
             }
             self.add_samples(samples.len())?;
             let mut vals: Vec<f64> = Vec::new();
@@ -286,81 +426,18 @@ impl<'a> Evaluator<'a> {
                 // Prometheus treats it as not step-invariant.
                 let step_t = s.t(i);
                 let pi = i;
-                let v = match name {
-                    "rate" => extrapolated_rate(w, te - range, te, true, true),
-                    "increase" => extrapolated_rate(w, te - range, te, true, false),
-                    "delta" => extrapolated_rate(w, te - range, te, false, false),
-                    "irate" => instant_delta(w, true),
-                    "idelta" => instant_delta(w, false),
-                    "deriv" => (w.len() >= 2).then(|| linear_regression(w, w[0].t).0),
-                    "predict_linear" => (w.len() >= 2).then(|| {
-                        let (slope, icpt) = linear_regression(w, step_t);
-                        icpt + slope * p1[pi]
-                    }),
-                    "changes" => Some(
-                        w.windows(2)
-                            .filter(|p| !(p[0].v == p[1].v || (p[0].v.is_nan() && p[1].v.is_nan())))
-                            .count() as f64,
-                    ),
-                    "resets" => Some(w.windows(2).filter(|p| p[1].v < p[0].v).count() as f64),
-                    "avg_over_time" => Some(mean(w)),
-                    "sum_over_time" => {
-                        let (mut sum, mut c) = (0.0, 0.0);
-                        for x in w {
-                            (sum, c) = kahan_inc(x.v, sum, c);
-                        }
-                        Some(if sum.is_infinite() { sum } else { sum + c })
-                    }
-                    "count_over_time" => Some(w.len() as f64),
-                    "min_over_time" | "max_over_time" => {
-                        let max = name == "max_over_time";
-                        let mut m = w[0].v;
-                        for x in &w[1..] {
-                            if (max && x.v > m) || (!max && x.v < m) || m.is_nan() {
-                                m = x.v;
-                            }
-                        }
-                        Some(m)
-                    }
-                    "ts_of_min_over_time" | "ts_of_max_over_time" => {
-                        let max = name == "ts_of_max_over_time";
-                        let (mut m, mut t) = (w[0].v, w[0].t);
-                        for x in &w[1..] {
-                            if (max && x.v >= m) || (!max && x.v <= m) || m.is_nan() {
-                                m = x.v;
-                                t = x.t;
-                            }
-                        }
-                        Some(t as f64 / 1000.0)
-                    }
-                    "stddev_over_time" => Some(variance(w).sqrt()),
-                    "stdvar_over_time" => Some(variance(w)),
-                    "last_over_time" => Some(w[w.len() - 1].v),
-                    "first_over_time" => Some(w[0].v),
-                    "ts_of_last_over_time" => Some(w[w.len() - 1].t as f64 / 1000.0),
-                    "ts_of_first_over_time" => Some(w[0].t as f64 / 1000.0),
-                    "present_over_time" => Some(1.0),
-                    "quantile_over_time" => {
-                        if p1[pi].is_nan() || !(0.0..=1.0).contains(&p1[pi]) {
-                            bad_q.push(p1[pi]);
-                        }
-                        scratch.clear();
-                        scratch.extend(w.iter().map(|x| x.v));
-                        Some(quantile(p1[pi], &mut scratch))
-                    }
-                    "mad_over_time" if w.iter().any(|x| x.v.is_nan()) => Some(f64::NAN),
-                    "mad_over_time" => {
-                        scratch.clear();
-                        scratch.extend(w.iter().map(|x| x.v));
-                        let med = quantile(0.5, &mut scratch);
-                        for x in scratch.iter_mut() {
-                            *x = (*x - med).abs();
-                        }
-                        Some(quantile(0.5, &mut scratch))
-                    }
-                    "double_exponential_smoothing" => smoothing(w, p1[pi], p2[pi]),
-                    _ => None,
-                };
+                let v = float_window(
+                    name,
+                    w,
+                    te,
+                    range,
+                    step_t,
+                    pi,
+                    &p1,
+                    &p2,
+                    &mut scratch,
+                    &mut bad_q,
+                );
                 if let Some(v) = v {
                     if vals.is_empty() {
                         vals = vec![ABSENT; n];
@@ -374,6 +451,7 @@ impl<'a> Evaluator<'a> {
                     labels,
                     drop_name: drop_name || !keep_name,
                     vals,
+                    hists: None,
                 });
             }
             Ok(())
@@ -409,7 +487,7 @@ impl<'a> Evaluator<'a> {
                 go_g(q)
             ));
         }
-        out.retain(|r| r.vals.iter().any(|v| v.to_bits() != ABSENT.to_bits()));
+        out.retain(|r| r.any());
         Ok(Val::Vector(out))
     }
 }

@@ -230,6 +230,7 @@ mod tests {
                             v => (v % 4) as f64,
                         })
                         .collect(),
+                    hists: None,
                 })
                 .collect();
             let gids: Vec<usize> = (0..nrows).map(|_| (next() % ng as u64) as usize).collect();

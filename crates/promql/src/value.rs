@@ -1,6 +1,6 @@
 //! What a query returns.
 
-use sightline_core::{Labels, Sample};
+use sightline_core::{FloatHistogram, HistogramSample, Labels, Sample};
 
 /// One element of an instant vector.
 #[derive(Debug, Clone, PartialEq)]
@@ -9,8 +9,10 @@ pub struct InstantSample {
     pub labels: Labels,
     /// Evaluation timestamp in milliseconds.
     pub t: i64,
-    /// The value.
+    /// The value (0 when the sample is a histogram).
     pub v: f64,
+    /// The native histogram, when the sample is one.
+    pub h: Option<FloatHistogram>,
 }
 
 /// One series of a range vector (matrix).
@@ -18,8 +20,11 @@ pub struct InstantSample {
 pub struct RangeSeries {
     /// The series' labels.
     pub labels: Labels,
-    /// Points in time order.
+    /// Float points in time order.
     pub points: Vec<Sample>,
+    /// Native histogram points in time order (a timestamp is in at most
+    /// one of `points` and `histograms`).
+    pub histograms: Vec<HistogramSample>,
 }
 
 /// The value of a query, as Prometheus's API types it (`resultType`).

@@ -1,5 +1,11 @@
 //! Runs Prometheus's own `.test` files (kept outside the repo, in
 //! `../shared/peer-tests/promql/testdata`) against the engine.
+//!
+//! `promqltest_known_failures.txt` lists the evals (`file:line`) known to
+//! fail, all of them native-histogram evals that were skipped before
+//! issue 12; any other failure fails the test, so an eval that passed
+//! once cannot regress. The list only shrinks: entries that pass are
+//! reported so they can be removed.
 
 use std::path::PathBuf;
 
@@ -32,6 +38,15 @@ fn prometheus_test_files() {
         .filter(|p| p.extension().is_some_and(|x| x == "test"))
         .collect();
     files.sort();
+    let known_text = include_str!("promqltest_known_failures.txt");
+    let known: std::collections::HashSet<&str> = known_text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    let mut unexpected: Vec<String> = Vec::new();
+    let mut now_passing: Vec<String> = Vec::new();
+    let mut seen_known: std::collections::HashSet<String> = Default::default();
     let (mut passed, mut failed, mut skipped) = (0, 0, 0);
     for f in &files {
         let name = f
@@ -48,15 +63,39 @@ fn prometheus_test_files() {
             println!("  skip {s}");
         }
         for s in &rep.failures {
-            println!("  FAIL {s}");
+            let line = s
+                .strip_prefix("line ")
+                .and_then(|r| r.split(':').next())
+                .unwrap_or("?");
+            let key = format!("{name}:{line}");
+            if known.contains(key.as_str()) {
+                println!("  known FAIL {s}");
+                seen_known.insert(key);
+            } else {
+                println!("  FAIL {s}");
+                unexpected.push(key);
+            }
         }
         passed += rep.passed;
         failed += rep.failed;
         skipped += rep.skipped;
     }
+    for k in &known {
+        if !seen_known.contains(*k) {
+            now_passing.push((*k).to_owned());
+        }
+    }
     println!("total: {passed} passed, {failed} failed, {skipped} skipped");
-    assert_eq!(
-        failed, 0,
-        "{failed} in-scope evals failed; each is listed above as FAIL"
+    if !now_passing.is_empty() {
+        now_passing.sort();
+        println!(
+            "{} known failures no longer fail (remove them from the list): {now_passing:?}",
+            now_passing.len()
+        );
+    }
+    assert!(
+        unexpected.is_empty(),
+        "{} evals failed that are not known failures (issue 12 keeps this list shrinking): {unexpected:?}",
+        unexpected.len()
     );
 }

@@ -328,6 +328,53 @@ fn push_matrix_point(
     w.out.truncate(start + n);
 }
 
+/// Appends a native histogram as Prometheus's `jsonutil.MarshalHistogram`:
+/// `{"count":"5","sum":"12.5","buckets":[[0,"0.5","1","1"],...]}`, each
+/// bucket `[boundary rule, lower, upper, count]` with the rule 0 for
+/// `(l,u]`, 1 for `[l,u)`, 2 for `(l,u)` and 3 for `[l,u]`; empty buckets
+/// are left out, and so is `buckets` when none is left.
+pub(crate) fn push_histogram(out: &mut String, h: &sightline_core::FloatHistogram) {
+    out.push_str("{\"count\":\"");
+    push_float(out, h.count);
+    out.push_str("\",\"sum\":\"");
+    push_float(out, h.sum);
+    out.push('"');
+    let mut first = true;
+    for b in h.all_buckets() {
+        if b.count == 0.0 {
+            continue;
+        }
+        out.push_str(if first { ",\"buckets\":[" } else { "," });
+        first = false;
+        let rule = match (b.lower_inclusive, b.upper_inclusive) {
+            (false, true) => '0',
+            (true, false) => '1',
+            (false, false) => '2',
+            (true, true) => '3',
+        };
+        out.push('[');
+        out.push(rule);
+        for v in [b.lower, b.upper, b.count] {
+            out.push_str(",\"");
+            push_float(out, v);
+            out.push('"');
+        }
+        out.push(']');
+    }
+    if !first {
+        out.push(']');
+    }
+    out.push('}');
+}
+
+fn push_hist_point(out: &mut String, t_ms: i64, h: &sightline_core::FloatHistogram) {
+    out.push('[');
+    push_timestamp(out, t_ms);
+    out.push(',');
+    push_histogram(out, h);
+    out.push(']');
+}
+
 fn push_point(out: &mut String, t_ms: i64, v: f64) {
     out.push('[');
     push_timestamp(out, t_ms);
@@ -459,8 +506,16 @@ fn write_data(value: Value, w: &mut Pieces<'_>) {
                     }
                     out.push_str("{\"metric\":");
                     push_labels(out, &s.labels);
-                    out.push_str(",\"value\":");
-                    push_point(out, s.t, s.v);
+                    match &s.h {
+                        Some(h) => {
+                            out.push_str(",\"histogram\":");
+                            push_hist_point(out, s.t, h);
+                        }
+                        None => {
+                            out.push_str(",\"value\":");
+                            push_point(out, s.t, s.v);
+                        }
+                    }
                     out.push('}');
                 });
                 w.maybe_spill();
@@ -480,17 +535,35 @@ fn write_data(value: Value, w: &mut Pieces<'_>) {
                     }
                     out.push_str("{\"metric\":");
                     push_labels(out, &s.labels);
-                    out.push_str(",\"values\":[");
                 });
-                let mut last = LastValue::default();
-                for (j, p) in s.points.iter().enumerate() {
-                    if j > 0 {
-                        w.out.push(b',');
+                // As Prometheus: `values` and `histograms` each only when
+                // the series has points of that kind.
+                if !s.points.is_empty() || s.histograms.is_empty() {
+                    w.out.extend_from_slice(b",\"values\":[");
+                    let mut last = LastValue::default();
+                    for (j, p) in s.points.iter().enumerate() {
+                        if j > 0 {
+                            w.out.push(b',');
+                        }
+                        push_matrix_point(w, &mut times, &mut last, j, p.t, p.v);
+                        w.maybe_spill();
                     }
-                    push_matrix_point(w, &mut times, &mut last, j, p.t, p.v);
-                    w.maybe_spill();
+                    w.out.push(b']');
                 }
-                w.out.extend_from_slice(b"]}");
+                if !s.histograms.is_empty() {
+                    w.out.extend_from_slice(b",\"histograms\":[");
+                    for (j, p) in s.histograms.iter().enumerate() {
+                        w.text(|out| {
+                            if j > 0 {
+                                out.push(',');
+                            }
+                            push_hist_point(out, p.t, &p.h);
+                        });
+                        w.maybe_spill();
+                    }
+                    w.out.push(b']');
+                }
+                w.out.push(b'}');
             }
             w.out.push(b']');
         }
@@ -667,6 +740,7 @@ mod tests {
             labels: l.clone(),
             t: 1_500,
             v: f64::NAN,
+            h: None,
         }]);
         assert_eq!(
             query_data(&v),
@@ -675,10 +749,49 @@ mod tests {
         let m = Value::Matrix(vec![RangeSeries {
             labels: l,
             points: vec![Sample::new(1000, 1.0), Sample::new(2000, 2.5)],
+            histograms: Vec::new(),
         }]);
         assert_eq!(
             query_data(&m),
             r#"{"resultType":"matrix","result":[{"metric":{"__name__":"up","job":"a"},"values":[[1,"1"],[2,"2.5"]]}]}"#
+        );
+        // issue 12: native histograms as Prometheus's API writes them
+        // (web/api/v1 json codec: count and sum as strings, buckets as
+        // [rule, lower, upper, count], empty buckets left out; the zero
+        // bucket is closed on both sides, rule 3).
+        let h = sightline_core::FloatHistogram {
+            count: 5.0,
+            sum: 12.5,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![sightline_core::histogram::Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![1.0, 0.0, 3.0],
+            ..Default::default()
+        };
+        let v = Value::Vector(vec![InstantSample {
+            labels: Labels::empty(),
+            t: 1_500,
+            v: 0.0,
+            h: Some(h.clone()),
+        }]);
+        assert_eq!(
+            query_data(&v),
+            r#"{"resultType":"vector","result":[{"metric":{},"histogram":[1.500,{"count":"5","sum":"12.5","buckets":[[3,"-0.001","0.001","1"],[0,"0.5","1","1"],[0,"2","4","3"]]}]}]}"#
+        );
+        let m = Value::Matrix(vec![RangeSeries {
+            labels: Labels::empty(),
+            points: Vec::new(),
+            histograms: vec![sightline_core::HistogramSample {
+                t: 2000,
+                h: sightline_core::FloatHistogram::default(),
+            }],
+        }]);
+        assert_eq!(
+            query_data(&m),
+            r#"{"resultType":"matrix","result":[{"metric":{},"histograms":[[2,{"count":"0","sum":"0"}]]}]}"#
         );
         // Prometheus 2.42 answers `1e-7` at time=1.5 with
         // [1.5,"0.0000001"] and `"a"` with [1.5,"a"].

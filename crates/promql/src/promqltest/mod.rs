@@ -5,14 +5,17 @@
 //! does. Like upstream, a passing instant eval is re-run with every selector
 //! pinned by `@` at other evaluation times, and as the middle step of a
 //! range query; annotations are checked only where the file states
-//! expectations (`expect warn`, `expect no_info`, ...). Native histograms (`{{...}}` literals, `load_with_nhcb`) are out of
-//! scope: an eval that selects such a series or expects a histogram is
-//! skipped with a reason, and so is one whose query `promql-parser` cannot
+//! expectations (`expect warn`, `expect no_info`, ...). Native histograms
+//! are loaded and expected in the `{{...}}` notation ([`hist`]); the
+//! classic-to-NHCB conversion of `load_with_nhcb` is not modelled, so an
+//! eval that selects a converted series is skipped with a reason, and so is one whose query `promql-parser` cannot
 //! parse (newer syntax such as `anchored`/`smoothed` or duration expressions),
 //! and so is one that selects series loaded with start timestamps (`@st`).
 
+mod hist;
 mod parse;
 
+pub use hist::{expand_with_histograms, histograms_match, parse_histogram, HPoint};
 pub use parse::{expand_values, parse_labels, split_series};
 
 use crate::eval::selector_matchers;
@@ -62,11 +65,10 @@ struct EvalCmd {
     warn: Vec<Req>,
     info: Vec<Req>,
     ordered: bool,
-    rows: Vec<(Labels, Vec<parse::Point>)>,
+    rows: Vec<(Labels, Vec<HPoint>)>,
     scalar: Option<f64>,
     string: Option<String>,
     range_vector: Option<(i64, i64, i64)>,
-    needs_histograms: bool,
     bad_line: Option<String>,
 }
 
@@ -128,7 +130,20 @@ pub fn run_script(text: &str) -> Report {
                         continue;
                     };
                     if vals.contains("{{") {
-                        hist.push((labels, "selects native histograms"));
+                        let Some(points) = expand_with_histograms(vals) else {
+                            rep.failed += 1;
+                            rep.failures
+                                .push(format!("line {ln}: cannot parse values {vals:?}"));
+                            continue;
+                        };
+                        for (k, p) in points.into_iter().enumerate() {
+                            let t = k as i64 * interval;
+                            match p {
+                                HPoint::Gap => {}
+                                HPoint::F(v) => store.add(labels.clone(), t, v),
+                                HPoint::H(h) => store.add_histogram(labels.clone(), t, h),
+                            }
+                        }
                         continue;
                     }
                     if cmd == "load_with_nhcb" {
@@ -138,7 +153,10 @@ pub fn run_script(text: &str) -> Report {
                             let mut b = labels.to_builder();
                             b.set("__name__", base.to_owned());
                             b.del("le");
-                            hist.push((b.into_labels(), "selects native histograms"));
+                            hist.push((
+                                b.into_labels(),
+                                "selects a series load_with_nhcb converts (not modelled)",
+                            ));
                         }
                     }
                     let Some(points) = expand_values(vals) else {
@@ -227,9 +245,6 @@ fn parse_eval(line: usize, cmd: &str, rest: &str, block: &[(usize, &str)]) -> Ev
         ev.bad_line = Some(format!("cannot parse eval command {rest:?}"));
     }
     for &(_, l) in block {
-        if l.contains("{{") {
-            ev.needs_histograms = true;
-        }
         if let Some(e) = l.strip_prefix("expect ") {
             let e = e.trim();
             let (kind, arg) = e.split_once(char::is_whitespace).unwrap_or((e, ""));
@@ -286,13 +301,9 @@ fn parse_eval(line: usize, cmd: &str, rest: &str, block: &[(usize, &str)]) -> Ev
             continue;
         }
         let (desc, vals) = split_series(l);
-        match (parse_labels(desc), expand_values(vals)) {
+        match (parse_labels(desc), expand_with_histograms(vals)) {
             (Some(labels), Some(points)) => ev.rows.push((labels, points)),
-            _ => {
-                if !ev.needs_histograms {
-                    ev.bad_line = Some(format!("cannot parse expected line {l:?}"));
-                }
-            }
+            _ => ev.bad_line = Some(format!("cannot parse expected line {l:?}")),
         }
     }
     ev
@@ -499,6 +510,18 @@ fn invariance_checks(
                     labels: s.labels.clone(),
                     t,
                     v: p.v,
+                    h: None,
+                })
+                .or_else(|| {
+                    s.histograms
+                        .iter()
+                        .find(|p| p.t == t)
+                        .map(|p| crate::InstantSample {
+                            labels: s.labels.clone(),
+                            t,
+                            v: 0.0,
+                            h: Some(p.h.clone()),
+                        })
                 })
         })
         .collect();
@@ -515,18 +538,25 @@ fn fmt_value(v: &Value) -> String {
         Value::Scalar(_, f) => format!("scalar {f}"),
         Value::String(_, s) => format!("string {s:?}"),
         Value::Vector(v) => {
-            let items: Vec<String> = v.iter().map(|s| format!("{} {}", s.labels, s.v)).collect();
+            let items: Vec<String> = v
+                .iter()
+                .map(|s| match &s.h {
+                    Some(h) => format!("{} {h}", s.labels),
+                    None => format!("{} {}", s.labels, s.v),
+                })
+                .collect();
             format!("vector [{}]", items.join(", "))
         }
         Value::Matrix(m) => {
             let items: Vec<String> = m
                 .iter()
                 .map(|s| {
-                    let pts: Vec<String> = s
+                    let mut pts: Vec<String> = s
                         .points
                         .iter()
                         .map(|p| format!("{}@{}", p.v, p.t))
                         .collect();
+                    pts.extend(s.histograms.iter().map(|p| format!("{}@{}", p.h, p.t)));
                     format!("{} [{}]", s.labels, pts.join(" "))
                 })
                 .collect();
@@ -535,17 +565,39 @@ fn fmt_value(v: &Value) -> String {
     }
 }
 
+/// One expected or actual value.
+#[derive(Debug, Clone)]
+enum V {
+    F(f64),
+    H(sightline_core::FloatHistogram),
+}
+
+fn same(a: &V, b: &V) -> bool {
+    match (a, b) {
+        (V::F(x), V::F(y)) => almost_equal(*x, *y),
+        (V::H(x), V::H(y)) => histograms_match(x, y),
+        _ => false,
+    }
+}
+
 fn expected_series(
-    rows: &[(Labels, Vec<parse::Point>)],
+    rows: &[(Labels, Vec<HPoint>)],
     start: i64,
     step: i64,
-) -> Vec<(Labels, Vec<(i64, f64)>)> {
+) -> Vec<(Labels, Vec<(i64, V)>)> {
     rows.iter()
         .map(|(l, pts)| {
             let p = pts
                 .iter()
                 .enumerate()
-                .filter_map(|(k, p)| p.map(|v| (start + k as i64 * step, v)))
+                .filter_map(|(k, p)| {
+                    let t = start + k as i64 * step;
+                    match p {
+                        HPoint::Gap => None,
+                        HPoint::F(v) => Some((t, V::F(*v))),
+                        HPoint::H(h) => Some((t, V::H(h.clone()))),
+                    }
+                })
                 .collect();
             (l.clone(), p)
         })
@@ -584,19 +636,31 @@ fn compare(ev: &EvalCmd, got: &Value) -> Result<(), String> {
             let Some(g) = m.iter().find(|s| s.labels == *l) else {
                 return Err(format!("missing series {l}"));
             };
-            let ok = g.points.len() == pts.len()
-                && g.points
+            let mut gp: Vec<(i64, V)> = g.points.iter().map(|p| (p.t, V::F(p.v))).collect();
+            gp.extend(g.histograms.iter().map(|p| (p.t, V::H(p.h.clone()))));
+            gp.sort_by_key(|p| p.0);
+            let ok = gp.len() == pts.len()
+                && gp
                     .iter()
                     .zip(pts)
-                    .all(|(a, b)| a.t == b.0 && almost_equal(a.v, b.1));
+                    .all(|(a, b)| a.0 == b.0 && same(&b.1, &a.1));
             if !ok {
                 return Err(format!("series {l}: expected {pts:?}"));
             }
         }
         return Ok(());
     }
-    let got_v: Vec<(Labels, f64)> = match got {
-        Value::Vector(v) => v.iter().map(|s| (s.labels.clone(), s.v)).collect(),
+    let got_v: Vec<(Labels, V)> = match got {
+        Value::Vector(v) => v
+            .iter()
+            .map(|s| {
+                let v = match &s.h {
+                    Some(h) => V::H(h.clone()),
+                    None => V::F(s.v),
+                };
+                (s.labels.clone(), v)
+            })
+            .collect(),
         Value::Matrix(m) if m.is_empty() => Vec::new(),
         _ => return Err("expected an instant vector".into()),
     };
@@ -608,16 +672,20 @@ fn compare(ev: &EvalCmd, got: &Value) -> Result<(), String> {
         ));
     }
     for (k, (l, pts)) in ev.rows.iter().enumerate() {
-        let want = pts.first().copied().flatten().unwrap_or(f64::NAN);
+        let want = match pts.first() {
+            Some(HPoint::F(v)) => V::F(*v),
+            Some(HPoint::H(h)) => V::H(h.clone()),
+            _ => V::F(f64::NAN),
+        };
         let found = if ev.ordered {
             got_v.get(k).filter(|g| g.0 == *l)
         } else {
             got_v.iter().find(|g| g.0 == *l)
         };
         match found {
-            Some(g) if almost_equal(g.1, want) => {}
-            Some(g) => return Err(format!("{l}: expected {want}, got {}", g.1)),
-            None => return Err(format!("missing or misplaced sample {l} {want}")),
+            Some(g) if same(&want, &g.1) => {}
+            Some(g) => return Err(format!("{l}: expected {want:?}, got {:?}", g.1)),
+            None => return Err(format!("missing or misplaced sample {l} {want:?}")),
         }
     }
     Ok(())
@@ -640,9 +708,6 @@ fn run_eval(
         rep.failed += 1;
         rep.failures.push(format!("line {line}: {b}"));
         return;
-    }
-    if ev.needs_histograms {
-        return skip(rep, "expects native histograms".into());
     }
     let expr = match promql_parser::parser::parse(&ev.query) {
         Ok(e) => e,

@@ -1,0 +1,586 @@
+//! Arithmetic on native histograms, as Prometheus's `FloatHistogram` does
+//! it: addition and subtraction across schemas and zero-bucket widths,
+//! scaling, compaction, schema reduction, counter-reset detection, and the
+//! `String()` form used in messages.
+//!
+//! Buckets are handled as `(index, count)` runs: each operation maps both
+//! operands into a common layout (the lower schema, the wider zero bucket,
+//! the common custom bounds) and rebuilds the spans, so results come out
+//! compacted (no empty buckets), which is also how they are compared.
+
+use super::{present_indexes, FloatHistogram, Span};
+use std::fmt;
+
+/// Why two histograms cannot be combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Incompatible {
+    /// One has exponential buckets, the other custom buckets.
+    MixedSchemas,
+}
+
+/// What an operation that succeeded had to do to its operands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Combined {
+    /// Custom bounds differed and were reduced to the bounds both share
+    /// (Prometheus's "mismatched custom buckets were reconciled").
+    pub reconciled: bool,
+    /// One operand said "counter reset" and the other "no counter reset"
+    /// (Prometheus's "conflicting counter resets").
+    pub hint_conflict: bool,
+}
+
+/// `(index, count)` pairs of one side, in index order.
+type Side = Vec<(i32, f64)>;
+
+fn side(spans: &[Span], counts: &[f64]) -> Side {
+    present_indexes(spans).zip(counts.iter().copied()).collect()
+}
+
+/// Spans and counts for `(index, count)` pairs in index order; runs of at
+/// most `max_empty` missing indexes are filled with zeros rather than
+/// starting a new span, and zero counts are dropped otherwise.
+fn build(items: &[(i32, f64)], max_empty: u32) -> (Vec<Span>, Vec<f64>) {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut counts = Vec::new();
+    let mut next: Option<i32> = None; // index after the last span's end
+    for &(i, c) in items {
+        if c == 0.0 {
+            continue;
+        }
+        match next {
+            Some(n) if i >= n && (i - n) as u32 <= max_empty => {
+                let last = spans.last_mut().expect("a span exists once next is set");
+                counts.extend(std::iter::repeat_n(0.0, (i - n) as usize));
+                last.length += (i - n) as u32 + 1;
+            }
+            Some(n) => spans.push(Span {
+                offset: i - n,
+                length: 1,
+            }),
+            None => spans.push(Span {
+                offset: i,
+                length: 1,
+            }),
+        }
+        counts.push(c);
+        next = Some(i + 1);
+    }
+    (spans, counts)
+}
+
+/// Merges two index-sorted sides, combining counts of equal indexes with `f`.
+fn merge(a: &[(i32, f64)], b: &[(i32, f64)], f: impl Fn(f64, f64) -> f64) -> Side {
+    let mut out = Vec::with_capacity(a.len() + b.len());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() || j < b.len() {
+        if j == b.len() || (i < a.len() && a[i].0 < b[j].0) {
+            out.push((a[i].0, f(a[i].1, 0.0)));
+            i += 1;
+        } else if i == a.len() || b[j].0 < a[i].0 {
+            out.push((b[j].0, f(0.0, b[j].1)));
+            j += 1;
+        } else {
+            out.push((a[i].0, f(a[i].1, b[j].1)));
+            i += 1;
+            j += 1;
+        }
+    }
+    out
+}
+
+/// The index of the bucket of `target` schema that holds bucket `idx` of `origin`.
+pub fn target_index(idx: i32, origin: i32, target: i32) -> i32 {
+    ((idx - 1) >> (origin - target)) + 1
+}
+
+/// Maps a side to a lower schema, summing buckets that fall together.
+fn reduce(items: Side, origin: i32, target: i32) -> Side {
+    if origin <= target {
+        return items;
+    }
+    let mut out: Side = Vec::with_capacity(items.len());
+    for (i, c) in items {
+        let t = target_index(i, origin, target);
+        match out.last_mut() {
+            Some(last) if last.0 == t => last.1 += c,
+            _ => out.push((t, c)),
+        }
+    }
+    out
+}
+
+impl FloatHistogram {
+    fn pos(&self) -> Side {
+        side(&self.positive_spans, &self.positive_buckets)
+    }
+
+    fn neg(&self) -> Side {
+        side(&self.negative_spans, &self.negative_buckets)
+    }
+
+    fn set_sides(&mut self, pos: &[(i32, f64)], neg: &[(i32, f64)], max_empty: u32) {
+        (self.positive_spans, self.positive_buckets) = build(pos, max_empty);
+        (self.negative_spans, self.negative_buckets) = build(neg, max_empty);
+    }
+
+    /// Removes empty buckets, merging spans separated by at most
+    /// `max_empty` empty buckets (Prometheus's `Compact`).
+    pub fn compact(&mut self, max_empty: u32) {
+        let (p, n) = (self.pos(), self.neg());
+        self.set_sides(&p, &n, max_empty);
+    }
+
+    /// Lowers the resolution to `schema` (which must not be higher than the
+    /// current one), merging buckets. Custom-bucket histograms are unchanged.
+    pub fn reduce_resolution(&mut self, schema: i32) {
+        if self.uses_custom_buckets() || schema >= self.schema {
+            return;
+        }
+        let p = reduce(self.pos(), self.schema, schema);
+        let n = reduce(self.neg(), self.schema, schema);
+        self.schema = schema;
+        self.set_sides(&p, &n, 0);
+    }
+
+    /// The zero count and threshold after widening the zero bucket to at
+    /// least `larger`: every bucket that overlaps the wider zero bucket is
+    /// folded into it, and the threshold grows to that bucket's upper
+    /// bound, as Prometheus's `zeroCountForLargerThreshold`.
+    pub fn zero_count_for_threshold(&self, larger: f64) -> (f64, f64) {
+        let mut t = larger;
+        if t <= self.zero_threshold {
+            return (self.zero_count, self.zero_threshold);
+        }
+        'again: loop {
+            let mut count = self.zero_count;
+            for b in self.positive_buckets() {
+                if b.lower >= t {
+                    break;
+                }
+                count += b.count;
+                if b.upper > t {
+                    t = b.upper;
+                    continue 'again;
+                }
+            }
+            for b in self.negative_buckets() {
+                if b.upper <= -t {
+                    break;
+                }
+                count += b.count;
+                if b.lower < -t {
+                    t = -b.lower;
+                    continue 'again;
+                }
+            }
+            return (count, t);
+        }
+    }
+
+    /// Widens the zero bucket to at least `threshold` (see
+    /// [`FloatHistogram::zero_count_for_threshold`]) and drops the buckets
+    /// it now covers.
+    pub fn widen_zero_bucket(&mut self, threshold: f64) {
+        if threshold <= self.zero_threshold || self.uses_custom_buckets() {
+            return;
+        }
+        let (count, t) = self.zero_count_for_threshold(threshold);
+        self.zero_count = count;
+        self.zero_threshold = t;
+        let keep = |h: &FloatHistogram, items: Side| -> Side {
+            items
+                .into_iter()
+                .filter(|&(i, _)| h.bucket_bounds(i).0 >= t)
+                .collect()
+        };
+        let p = keep(self, self.pos());
+        let n = keep(self, self.neg());
+        self.set_sides(&p, &n, 0);
+    }
+
+    /// Multiplies every count and the sum by `f` (negative factors give
+    /// negative counts, as in Prometheus).
+    pub fn scale(&mut self, f: f64) {
+        self.count *= f;
+        self.sum *= f;
+        self.zero_count *= f;
+        self.positive_buckets.iter_mut().for_each(|c| *c *= f);
+        self.negative_buckets.iter_mut().for_each(|c| *c *= f);
+    }
+
+    /// `self += other`.
+    pub fn add(&mut self, other: &FloatHistogram) -> Result<Combined, Incompatible> {
+        self.combine(other, 1.0)
+    }
+
+    /// `self -= other`. The result is a gauge histogram, as in
+    /// Prometheus: a difference has no counter semantics.
+    pub fn sub(&mut self, other: &FloatHistogram) -> Result<Combined, Incompatible> {
+        let r = self.combine(other, -1.0);
+        self.counter_reset_hint = super::CounterResetHint::Gauge;
+        r
+    }
+
+    fn combine(&mut self, other: &FloatHistogram, sign: f64) -> Result<Combined, Incompatible> {
+        if self.uses_custom_buckets() != other.uses_custom_buckets() {
+            return Err(Incompatible::MixedSchemas);
+        }
+        let mut done = Combined::default();
+        {
+            use super::CounterResetHint::*;
+            let (a, b) = (self.counter_reset_hint, other.counter_reset_hint);
+            // A sum of gauges is a gauge; mixed knowledge about resets is
+            // no knowledge.
+            self.counter_reset_hint = match (a, b) {
+                _ if a == b => a,
+                (Gauge, _) | (_, Gauge) => Gauge,
+                (CounterReset, NotCounterReset) | (NotCounterReset, CounterReset) => {
+                    done.hint_conflict = true;
+                    Unknown
+                }
+                _ => Unknown,
+            };
+        }
+        self.count += sign * other.count;
+        self.sum += sign * other.sum;
+        if self.uses_custom_buckets() {
+            let (mine, theirs);
+            if self.custom_values == other.custom_values {
+                mine = self.pos();
+                theirs = other.pos();
+            } else {
+                done.reconciled = true;
+                let common: Vec<f64> = self
+                    .custom_values
+                    .iter()
+                    .copied()
+                    .filter(|v| other.custom_values.contains(v))
+                    .collect();
+                mine = rebucket(&self.custom_values, &common, self.pos());
+                theirs = rebucket(&other.custom_values, &common, other.pos());
+                self.custom_values = common;
+            }
+            let p = merge(&mine, &theirs, |a, b| a + sign * b);
+            self.set_sides(&p, &[], 0);
+            return Ok(done);
+        }
+        // Common zero bucket: widen whichever is narrower until both agree.
+        let mut other = std::borrow::Cow::Borrowed(other);
+        while self.zero_threshold != other.zero_threshold {
+            if self.zero_threshold > other.zero_threshold {
+                other.to_mut().widen_zero_bucket(self.zero_threshold);
+            }
+            if other.zero_threshold > self.zero_threshold {
+                self.widen_zero_bucket(other.zero_threshold);
+            }
+        }
+        self.zero_count += sign * other.zero_count;
+        let schema = self.schema.min(other.schema);
+        let p = merge(
+            &reduce(self.pos(), self.schema, schema),
+            &reduce(other.pos(), other.schema, schema),
+            |a, b| a + sign * b,
+        );
+        let n = merge(
+            &reduce(self.neg(), self.schema, schema),
+            &reduce(other.neg(), other.schema, schema),
+            |a, b| a + sign * b,
+        );
+        self.schema = schema;
+        self.set_sides(&p, &n, 0);
+        Ok(done)
+    }
+
+    /// True when going from `previous` to `self` the counter was reset:
+    /// the hint says so, the layout cannot continue (custom bounds changed,
+    /// schema rose, zero bucket shrank or cannot be aligned), or any count
+    /// went down (Prometheus's `DetectReset`).
+    pub fn detect_reset(&self, previous: &FloatHistogram) -> bool {
+        use super::CounterResetHint::*;
+        match self.counter_reset_hint {
+            CounterReset => return true,
+            NotCounterReset => return false,
+            Unknown | Gauge => {}
+        }
+        if self.uses_custom_buckets() != previous.uses_custom_buckets()
+            || (self.uses_custom_buckets() && self.custom_values != previous.custom_values)
+        {
+            return true;
+        }
+        if self.count < previous.count
+            || self.schema > previous.schema
+            || self.zero_threshold < previous.zero_threshold
+        {
+            return true;
+        }
+        let (prev_zero, t) = previous.zero_count_for_threshold(self.zero_threshold);
+        if t != self.zero_threshold || self.zero_count < prev_zero {
+            return true;
+        }
+        let outside = |h: &FloatHistogram, items: Side| -> Side {
+            items
+                .into_iter()
+                .filter(|&(i, _)| h.bucket_bounds(i).1 > self.zero_threshold)
+                .collect()
+        };
+        let went_down = |cur: Side, prev: Side| {
+            let prev = reduce(prev, previous.schema, self.schema);
+            merge(&cur, &prev, |c, p| if c < p { -1.0 } else { 0.0 })
+                .iter()
+                .any(|x| x.1 < 0.0)
+        };
+        went_down(self.pos(), outside(previous, previous.pos()))
+            || went_down(self.neg(), outside(previous, previous.neg()))
+    }
+
+    /// Data equality as Prometheus's `Equals`: the same layout after
+    /// compaction and bit-identical counts, sum and thresholds; the
+    /// counter-reset hint is not compared.
+    pub fn equals(&self, other: &FloatHistogram) -> bool {
+        let (mut a, mut b) = (self.clone(), other.clone());
+        a.compact(0);
+        b.compact(0);
+        let same = |x: f64, y: f64| x.to_bits() == y.to_bits();
+        let all =
+            |x: &[f64], y: &[f64]| x.len() == y.len() && x.iter().zip(y).all(|(p, q)| same(*p, *q));
+        a.schema == b.schema
+            && same(a.zero_threshold, b.zero_threshold)
+            && same(a.zero_count, b.zero_count)
+            && same(a.count, b.count)
+            && same(a.sum, b.sum)
+            && a.positive_spans == b.positive_spans
+            && a.negative_spans == b.negative_spans
+            && all(&a.positive_buckets, &b.positive_buckets)
+            && all(&a.negative_buckets, &b.negative_buckets)
+            && (!a.uses_custom_buckets() || a.custom_values == b.custom_values)
+    }
+
+    /// Every bucket in order from the most negative: negative buckets
+    /// (outermost first), the zero bucket when it has a width or a count,
+    /// then positive buckets. Empty buckets are included.
+    pub fn all_buckets(&self) -> Vec<super::Bucket> {
+        let mut out: Vec<super::Bucket> = self.negative_buckets().collect();
+        out.reverse();
+        if !self.uses_custom_buckets() && (self.zero_threshold != 0.0 || self.zero_count != 0.0) {
+            out.push(super::Bucket {
+                lower: -self.zero_threshold,
+                upper: self.zero_threshold,
+                lower_inclusive: true,
+                upper_inclusive: true,
+                count: self.zero_count,
+                index: 0,
+            });
+        }
+        out.extend(self.positive_buckets());
+        out
+    }
+}
+
+/// Moves custom buckets from `from` bounds to the coarser `to` bounds (a
+/// subset of them): each bucket goes to the first bucket of `to` whose
+/// upper bound is at least its own.
+fn rebucket(from: &[f64], to: &[f64], items: Side) -> Side {
+    let mut out: Side = Vec::new();
+    for (i, c) in items {
+        let upper = from.get(i as usize).copied().unwrap_or(f64::INFINITY);
+        let t = to.partition_point(|&b| b < upper) as i32;
+        match out.last_mut() {
+            Some(last) if last.0 == t => last.1 += c,
+            _ => out.push((t, c)),
+        }
+    }
+    out
+}
+
+/// Formats a float as Go's `%g` does (shortest representation; exponent
+/// form below 1e-4 and from 1e6 on, `1e+06` style).
+pub fn go_g(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".into();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
+    }
+    if v == 0.0 {
+        return if v.is_sign_negative() { "-0" } else { "0" }.into();
+    }
+    let e = format!("{v:e}"); // shortest digits: "1.5e6"
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    if !(-4..6).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mant}e{sign}{:02}", exp.abs());
+    }
+    format!("{v}")
+}
+
+impl fmt::Display for FloatHistogram {
+    /// Prometheus's `FloatHistogram.String()`:
+    /// `{count:5, sum:12.5, [-2,-1):3, [-0.001,0.001]:1, (0.5,1]:1}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{{count:{}, sum:{}", go_g(self.count), go_g(self.sum))?;
+        for b in self.all_buckets() {
+            let open = if b.lower_inclusive { '[' } else { '(' };
+            let close = if b.upper_inclusive { ']' } else { ')' };
+            write!(
+                f,
+                ", {open}{},{}{close}:{}",
+                go_g(b.lower),
+                go_g(b.upper),
+                go_g(b.count)
+            )?;
+        }
+        f.write_str("}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::histogram::{CounterResetHint, CUSTOM_BUCKETS_SCHEMA};
+
+    fn h(schema: i32, pos: &[(i32, f64)]) -> FloatHistogram {
+        let (positive_spans, positive_buckets) = build(pos, 0);
+        FloatHistogram {
+            schema,
+            count: pos.iter().map(|x| x.1).sum(),
+            sum: 10.0,
+            positive_spans,
+            positive_buckets,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn build_and_compact_make_canonical_spans() {
+        let (s, c) = build(&[(0, 1.0), (1, 0.0), (2, 3.0), (5, 1.0)], 0);
+        assert_eq!(
+            s,
+            vec![
+                Span {
+                    offset: 0,
+                    length: 1
+                },
+                Span {
+                    offset: 1,
+                    length: 1
+                },
+                Span {
+                    offset: 2,
+                    length: 1
+                }
+            ]
+        );
+        assert_eq!(c, vec![1.0, 3.0, 1.0]);
+        let (s, c) = build(&[(0, 1.0), (2, 3.0)], 1);
+        assert_eq!(
+            s,
+            vec![Span {
+                offset: 0,
+                length: 3
+            }]
+        );
+        assert_eq!(c, vec![1.0, 0.0, 3.0]);
+    }
+
+    #[test]
+    fn adding_reduces_to_the_lower_schema() {
+        // schema 1 buckets 1..=4 are (1,√2],(√2,2],(2,2√2],(2√2,4]; in
+        // schema 0 they fall into buckets 1 (1,2] and 2 (2,4].
+        let mut a = h(0, &[(1, 1.0)]);
+        let b = h(1, &[(1, 1.0), (2, 2.0), (3, 4.0), (4, 8.0)]);
+        a.add(&b).unwrap();
+        assert_eq!(a.schema, 0);
+        assert_eq!(a.pos(), vec![(1, 4.0), (2, 12.0)]);
+        assert_eq!(a.count, 16.0);
+        assert_eq!(a.sum, 20.0);
+        a.sub(&b).unwrap();
+        assert_eq!(a.pos(), vec![(1, 1.0)]);
+        assert_eq!(target_index(-1, 2, 0), 0);
+        assert_eq!(target_index(0, 1, 0), 0);
+        assert_eq!(target_index(-2, 1, 0), -1);
+    }
+
+    #[test]
+    fn zero_bucket_widens_to_a_bucket_boundary() {
+        // Buckets (0.5,1] and (1,2]; widening to 0.7 swallows (0.5,1] and
+        // lands on its upper bound 1.
+        let mut a = h(0, &[(0, 3.0), (1, 5.0)]);
+        a.zero_threshold = 0.001;
+        a.zero_count = 1.0;
+        assert_eq!(a.zero_count_for_threshold(0.7), (4.0, 1.0));
+        a.widen_zero_bucket(0.7);
+        assert_eq!((a.zero_count, a.zero_threshold), (4.0, 1.0));
+        assert_eq!(a.pos(), vec![(1, 5.0)]);
+        let mut b = h(0, &[(1, 1.0)]);
+        b.zero_threshold = 0.001;
+        b.add(&a).unwrap();
+        assert_eq!((b.zero_count, b.zero_threshold), (4.0, 1.0));
+        assert_eq!(b.pos(), vec![(1, 6.0)]);
+    }
+
+    #[test]
+    fn custom_buckets_add_and_reconcile() {
+        let c = |cv: Vec<f64>, pos: &[(i32, f64)]| FloatHistogram {
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            custom_values: cv,
+            ..h(0, pos)
+        };
+        let mut a = c(vec![1.0, 2.0], &[(0, 1.0), (1, 1.0), (2, 1.0)]);
+        let b = c(vec![1.0, 2.0], &[(1, 2.0)]);
+        assert_eq!(a.add(&b).unwrap(), Combined::default());
+        assert_eq!(a.pos(), vec![(0, 1.0), (1, 3.0), (2, 1.0)]);
+        let d = c(vec![2.0, 5.0], &[(0, 1.0), (1, 1.0)]);
+        assert!(a.add(&d).unwrap().reconciled);
+        assert_eq!(a.custom_values, vec![2.0]);
+        // a's (−∞,1] and (1,2] go to (−∞,2]; its +Inf and d's (2,5] to +Inf.
+        assert_eq!(a.pos(), vec![(0, 5.0), (1, 2.0)]);
+        assert_eq!(a.add(&h(0, &[])), Err(Incompatible::MixedSchemas));
+    }
+
+    #[test]
+    fn resets_are_detected_where_counts_fall() {
+        let prev = h(0, &[(0, 2.0), (1, 2.0)]);
+        let mut cur = h(0, &[(0, 3.0), (1, 2.0)]);
+        assert!(!cur.detect_reset(&prev));
+        cur.positive_buckets[1] = 1.0;
+        cur.count = 5.0;
+        assert!(cur.detect_reset(&prev));
+        // A bucket that disappears is a reset, a lower schema is not.
+        let lower = h(-1, &[(0, 2.0), (1, 3.0)]);
+        assert!(!lower.detect_reset(&prev));
+        let higher = h(1, &[(0, 2.0), (2, 3.0)]);
+        assert!(higher.detect_reset(&prev));
+        let mut hinted = h(0, &[(0, 3.0), (1, 2.0)]);
+        hinted.counter_reset_hint = CounterResetHint::CounterReset;
+        assert!(hinted.detect_reset(&prev));
+    }
+
+    #[test]
+    fn formats_as_prometheus_string() {
+        let mut a = h(0, &[(0, 1.0), (1, 2.0)]);
+        a.zero_threshold = 0.001;
+        a.zero_count = 1.0;
+        a.negative_spans = vec![Span {
+            offset: 1,
+            length: 1,
+        }];
+        a.negative_buckets = vec![3.0];
+        assert_eq!(
+            a.to_string(),
+            "{count:3, sum:10, [-2,-1):3, [-0.001,0.001]:1, (0.5,1]:1, (1,2]:2}"
+        );
+        assert_eq!(go_g(1e21), "1e+21");
+        assert_eq!(go_g(1234567.0), "1.234567e+06");
+        assert_eq!(go_g(0.00001), "1e-05");
+        assert_eq!(go_g(123456.5), "123456.5");
+    }
+
+    #[test]
+    fn scaling_scales_every_count() {
+        let mut a = h(0, &[(0, 1.0), (1, 2.0)]);
+        a.scale(0.5);
+        assert_eq!((a.count, a.sum), (1.5, 5.0));
+        assert_eq!(a.positive_buckets, vec![0.5, 1.0]);
+    }
+}
