@@ -24,7 +24,9 @@
 //!   bytes, as the block float encoding).
 //!
 //! In both, timestamps are delta-of-delta varints and the sum is XOR'd with
-//! the previous sum. Only the first sample's counter-reset hint is stored
+//! the previous sum. The body is column-major (every timestamp, then each
+//! column's values over the chunk, then every sum): a bucket's values sit
+//! together, which the block's zstd pass compresses better. Only the first sample's counter-reset hint is stored
 //! (in the header); later samples of a chunk read back as `NotCounterReset`,
 //! or `Gauge` in a gauge chunk, so a detected or announced reset always
 //! starts a new chunk ([`continues`]). Staleness markers fit any chunk:
@@ -406,24 +408,27 @@ pub(crate) fn encode(samples: &[HistogramSample], out: &mut Vec<u8>) -> u8 {
         c_dod < c_delta
     };
     out[flags_at] |= u8::from(dod) << 2;
-    let mut state = vec![Col::default(); ncols];
+    // Column by column: a bucket's values over the chunk sit together, so
+    // the block's zstd pass sees runs of similar small numbers.
     let mut t = Col::default();
-    let mut prev_sum = 0u64;
     for (i, s) in samples.iter().enumerate() {
         put_varint(out, t.next(i, s.t, true));
-        let row = &cols[i * ncols..(i + 1) * ncols];
-        for (k, v) in row.iter().enumerate() {
+    }
+    for k in 0..ncols {
+        let mut state = Col::default();
+        let mut prev = 0u64;
+        for i in 0..samples.len() {
+            let v = cols[i * ncols + k];
             if integer {
-                put_varint(out, state[k].next(i, *v as i64, dod));
+                put_varint(out, state.next(i, v as i64, dod));
             } else {
-                let prev = if i == 0 {
-                    0.0
-                } else {
-                    cols[(i - 1) * ncols + k]
-                };
-                put_xor(out, v.to_bits(), prev.to_bits());
+                put_xor(out, v.to_bits(), prev);
+                prev = v.to_bits();
             }
         }
+    }
+    let mut prev_sum = 0u64;
+    for s in samples {
         let sum = s.h.sum.to_bits();
         put_xor(out, sum, prev_sum);
         prev_sum = sum;
@@ -474,21 +479,33 @@ pub(crate) fn decode_into(encoding: u8, data: &[u8], out: &mut Vec<HistogramSamp
     } else {
         CounterResetHint::NotCounterReset
     };
-    let mut vals = vec![0f64; ncols];
-    let mut state = vec![Col::default(); ncols];
     let mut t = Col::default();
-    let mut sum = 0u64;
-    out.reserve(n);
-    for i in 0..n {
-        let ts = t.get(&mut r, i, true)?;
-        for (k, v) in vals.iter_mut().enumerate() {
-            *v = if integer {
-                state[k].get(&mut r, i, dod)? as f64
+    let ts: Vec<i64> = (0..n)
+        .map(|i| t.get(&mut r, i, true))
+        .collect::<Option<_>>()?;
+    // Column-major, as written. Every value takes at least a byte, which
+    // bounds what damaged bytes can make us allocate.
+    if ncols.checked_mul(n)? > data.len() {
+        return None;
+    }
+    let mut vals = vec![0f64; ncols * n];
+    for k in 0..ncols {
+        let mut state = Col::default();
+        let mut prev = 0u64;
+        for i in 0..n {
+            vals[i * ncols + k] = if integer {
+                state.get(&mut r, i, dod)? as f64
             } else {
-                f64::from_bits(read_xor(&mut r, v.to_bits())?)
+                prev = read_xor(&mut r, prev)?;
+                f64::from_bits(prev)
             };
         }
+    }
+    let mut sum = 0u64;
+    out.reserve(n);
+    for (i, &ts) in ts.iter().enumerate() {
         sum = read_xor(&mut r, sum)?;
+        let vals = &vals[i * ncols..(i + 1) * ncols];
         let hint = if i == 0 { first_hint } else { later_hint };
         let h = if sum == STALE_NAN_BITS {
             FloatHistogram {
