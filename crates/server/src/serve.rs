@@ -178,7 +178,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &config_yaml,
         args.probe.modules_file.as_deref(),
     )?;
-    let opts = tsdb_options(&args)?;
+    let mut opts = tsdb_options(&args)?;
+    opts.max_exemplars = config.max_exemplars();
     let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
@@ -231,6 +232,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         last_success: AtomicBool::new(true),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
+        db: db.clone(),
     });
 
     let mut registry = Registry::default();
@@ -392,6 +394,8 @@ pub struct ConfigReloader {
     last_success_time: AtomicU64,
     /// The text of the configuration in force, for `/api/v1/status/config`.
     yaml: Mutex<String>,
+    /// For `storage.exemplars.max_exemplars`, which a reload resizes.
+    db: Arc<Db>,
 }
 
 /// The text of the configuration file, or of the built-in default.
@@ -430,6 +434,7 @@ impl ConfigReloader {
             self.sender
                 .apply_config(&cfg.alerting)
                 .map_err(|e| format!("alerting: {e}"))?;
+            self.db.set_max_exemplars(cfg.max_exemplars());
             self.scrape.apply_config(cfg).map_err(|e| e.to_string())?;
             self.probes.apply(probe_setup);
             Ok(())
