@@ -254,6 +254,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         appendable: db.clone(),
         querier: db.clone(),
         targets: Arc::new(ScrapeTargets(scrape.clone())),
+        metadata: Arc::new(ScrapeMetadata {
+            scrape: scrape.clone(),
+            remote: Arc::default(),
+        }),
         rules: Arc::new(RuleSnapshots(rules.clone())),
         reloader: reloader.clone(),
         registry: Arc::new(registry),
@@ -523,6 +527,35 @@ impl TargetsSource for ScrapeTargets {
             _ => TargetState::Any,
         };
         serde_json::to_value(self.0.targets(state, None)).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Metadata from the targets' scrapes and from remote write senders.
+struct ScrapeMetadata {
+    scrape: ScrapeManager,
+    remote: Arc<sightline_ingest::remote_metadata::RemoteMetadata>,
+}
+
+impl sightline_api::MetadataSource for ScrapeMetadata {
+    fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+        limit_per_metric: Option<usize>,
+    ) -> std::collections::BTreeMap<String, Vec<sightline_ingest::scrape::MetricMetadata>> {
+        self.scrape
+            .metadata(metric, limit, limit_per_metric, Some(&self.remote))
+    }
+    fn targets_metadata(
+        &self,
+        match_target: &[sightline_core::Matcher],
+        metric: Option<&str>,
+        limit: Option<usize>,
+    ) -> Vec<sightline_ingest::scrape::TargetMetadata> {
+        self.scrape.targets_metadata(match_target, metric, limit)
+    }
+    fn record_remote_write(&self, items: Vec<(String, sightline_ingest::scrape::MetricMetadata)>) {
+        self.remote.record(items);
     }
 }
 
