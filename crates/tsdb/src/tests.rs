@@ -711,7 +711,9 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
     assert!(db.stats().head_truncations_total > 0);
 
     let all = vec![Matcher::equal("__name__", "a")];
-    let got = db.select_exemplars(i64::MIN, i64::MAX, &[all.clone()]).unwrap();
+    let got = db
+        .select_exemplars(i64::MIN, i64::MAX, &[all.clone()])
+        .unwrap();
     assert_eq!(got.len(), 1);
     let traces: Vec<&str> = got[0]
         .exemplars
@@ -732,7 +734,8 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
     drop(db);
     let db = Db::open(d.path(), opts(range)).unwrap();
     assert_eq!(
-        db.select_exemplars(i64::MIN, i64::MAX, &[all.clone()]).unwrap(),
+        db.select_exemplars(i64::MIN, i64::MAX, &[all.clone()])
+            .unwrap(),
         got
     );
     // A smaller ring keeps the newest.

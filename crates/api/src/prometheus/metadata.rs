@@ -16,10 +16,10 @@
 //! The metadata comes from the scrape targets' caches and from remote write
 //! senders ([`crate::MetadataSource`]).
 
+use super::api_error;
 use super::format::{push_json_str, success_body};
 use super::params::{invalid_param, parse_selector, Form};
 use super::response::success_response;
-use super::api_error;
 use crate::ApiState;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
