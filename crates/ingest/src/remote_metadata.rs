@@ -81,15 +81,19 @@ pub fn metadata_of(req: &DecodedWrite) -> Vec<(String, MetricMetadata)> {
                 if name.is_empty() {
                     continue;
                 }
+                let kind = type_name(m.r#type);
+                // Series of one family follow each other and repeat it:
+                // compare before allocating (2.0 sends it with every series).
+                if out.last().is_some_and(|(n, l)| {
+                    n == name && l.kind == kind && l.help == help && l.unit == unit
+                }) {
+                    continue;
+                }
                 let meta = MetricMetadata {
-                    kind: type_name(m.r#type),
+                    kind,
                     help: help.to_owned(),
                     unit: unit.to_owned(),
                 };
-                // Series of one family follow each other and repeat it.
-                if out.last().is_some_and(|(n, l)| n == name && *l == meta) {
-                    continue;
-                }
                 out.push((name.to_owned(), meta));
             }
             out

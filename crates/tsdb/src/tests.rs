@@ -712,7 +712,7 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
 
     let all = vec![Matcher::equal("__name__", "a")];
     let got = db
-        .select_exemplars(i64::MIN, i64::MAX, &[all.clone()])
+        .select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
         .unwrap();
     assert_eq!(got.len(), 1);
     let traces: Vec<&str> = got[0]
@@ -734,7 +734,7 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
     drop(db);
     let db = Db::open(d.path(), opts(range)).unwrap();
     assert_eq!(
-        db.select_exemplars(i64::MIN, i64::MAX, &[all.clone()])
+        db.select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
             .unwrap(),
         got
     );
