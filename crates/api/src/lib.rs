@@ -2,7 +2,7 @@
 //!
 //! [`router`] builds one axum [`Router`] from an [`ApiState`]: the
 //! subsystems it serves are reached through small traits held as
-//! `Arc<dyn Trait>` ([`TargetsSource`], [`Reloader`], [`StatusSource`]) and the core storage
+//! `Arc<dyn Trait>` ([`TargetsSource`], [`MetadataSource`], [`Reloader`], [`StatusSource`]) and the core storage
 //! traits, so every route can be tested with `Router::oneshot` and no socket.
 //!
 //! Modules, one per API family:
@@ -27,7 +27,8 @@ mod state;
 pub mod web;
 
 pub use state::{
-    ApiState, BoxFuture, HeadStats, Reloader, RulesSource, StatusSource, TargetsSource,
+    ApiState, BoxFuture, HeadStats, MetadataSource, NoMetadata, Reloader, RulesSource,
+    StatusSource, TargetsSource,
 };
 
 use axum::Router;

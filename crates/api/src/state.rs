@@ -1,7 +1,9 @@
 //! What the routes need from the rest of Sightline.
 
 use prometheus_client::registry::Registry;
-use sightline_core::{MetricAppender, MetricQuerier};
+use sightline_core::{Matcher, MetricAppender, MetricQuerier};
+use sightline_ingest::scrape::{MetricMetadata, TargetMetadata};
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::AtomicBool;
@@ -18,6 +20,8 @@ pub struct ApiState {
     pub rules: Arc<dyn RulesSource>,
     /// Scrape target health.
     pub targets: Arc<dyn TargetsSource>,
+    /// Metric metadata (`/api/v1/metadata`, `/api/v1/targets/metadata`).
+    pub metadata: Arc<dyn MetadataSource>,
     /// Re-reads the configuration (`POST /-/reload`).
     pub reloader: Arc<dyn Reloader>,
     /// Self-telemetry served on `/metrics`.
@@ -62,6 +66,56 @@ pub trait StatusSource: Send + Sync {
 pub trait TargetsSource: Send + Sync {
     /// `state` is Prometheus's filter: `active`, `dropped`, or `any`.
     fn targets(&self, state: &str) -> serde_json::Value;
+}
+
+/// Metric metadata (HELP, TYPE, UNIT) from scrape targets and remote write.
+pub trait MetadataSource: Send + Sync {
+    /// `/api/v1/metadata` data: distinct entries per family, optionally of
+    /// one `metric`; `limit` caps the families, `limit_per_metric` the
+    /// entries of each (`None`: no cap).
+    fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+        limit_per_metric: Option<usize>,
+    ) -> BTreeMap<String, Vec<MetricMetadata>>;
+
+    /// `/api/v1/targets/metadata` data: entries of targets whose labels
+    /// match `match_target`, optionally of one `metric`; `limit` is checked
+    /// before each target.
+    fn targets_metadata(
+        &self,
+        match_target: &[Matcher],
+        metric: Option<&str>,
+        limit: Option<usize>,
+    ) -> Vec<TargetMetadata>;
+
+    /// Keeps the metadata a remote write request carried.
+    fn record_remote_write(&self, items: Vec<(String, MetricMetadata)>);
+}
+
+/// No metadata at all (tests, servers that scrape nothing).
+#[derive(Debug, Default)]
+pub struct NoMetadata;
+
+impl MetadataSource for NoMetadata {
+    fn metadata(
+        &self,
+        _: Option<&str>,
+        _: Option<usize>,
+        _: Option<usize>,
+    ) -> BTreeMap<String, Vec<MetricMetadata>> {
+        BTreeMap::new()
+    }
+    fn targets_metadata(
+        &self,
+        _: &[Matcher],
+        _: Option<&str>,
+        _: Option<usize>,
+    ) -> Vec<TargetMetadata> {
+        Vec::new()
+    }
+    fn record_remote_write(&self, _: Vec<(String, MetricMetadata)>) {}
 }
 
 /// A boxed future, so traits stay object safe.

@@ -96,6 +96,7 @@ fn state(engine: QueryEngine) -> ApiState {
         appendable: s.clone(),
         querier: s,
         targets: Arc::new(NoTargets),
+        metadata: Arc::new(sightline_api::NoMetadata),
         reloader: Arc::new(NoReload),
         registry: Arc::new(Registry::default()),
         ready: Arc::new(AtomicBool::new(true)),

@@ -39,8 +39,10 @@ pub use histogram::{FloatHistogram, HistogramSample};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{matches_all, MatchOp, Matcher};
 pub use memstore::MemStore;
-pub use sample::{is_stale_nan, Exemplar, Sample, STALE_NAN, STALE_NAN_BITS};
+pub use sample::{
+    is_stale_nan, Exemplar, Sample, EXEMPLAR_MAX_LABEL_RUNES, STALE_NAN, STALE_NAN_BITS,
+};
 pub use storage::{
     AppendStats, Appender, HistogramIter, MetricAppender, MetricQuerier, SampleIter, Series,
-    SeriesRef,
+    SeriesExemplars, SeriesRef,
 };

@@ -42,6 +42,25 @@ pub struct Exemplar {
     pub timestamp: Option<i64>,
 }
 
+/// The most characters (Unicode scalar values) the names and values of an
+/// exemplar's labels may hold together, as OpenMetrics sets it and
+/// Prometheus enforces it (quotes, `=` and commas do not count).
+pub const EXEMPLAR_MAX_LABEL_RUNES: usize = 128;
+
+impl Exemplar {
+    /// True when the labels exceed [`EXEMPLAR_MAX_LABEL_RUNES`].
+    pub fn labels_too_long(&self) -> bool {
+        let mut n = 0;
+        for l in &self.labels {
+            n += l.name.chars().count() + l.value.chars().count();
+            if n > EXEMPLAR_MAX_LABEL_RUNES {
+                return true;
+            }
+        }
+        false
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -55,8 +55,13 @@ pub trait Appender: Send {
         ))
     }
 
-    /// Attaches an exemplar to a series. Stores without exemplar support
-    /// accept and drop them.
+    /// Attaches an exemplar to a series (by the handle an `append` returned,
+    /// or by labels), stored on [`Appender::commit`]. An exemplar without a
+    /// timestamp takes the caller's sample time. Stores without exemplar
+    /// support, or with it turned off, accept and drop them; one equal to
+    /// the series' newest is accepted and dropped; an older one fails with
+    /// [`crate::ErrorKind::OutOfOrder`] and labels longer than
+    /// [`crate::EXEMPLAR_MAX_LABEL_RUNES`] with [`crate::ErrorKind::BadData`].
     fn append_exemplar(
         &mut self,
         _series_ref: SeriesRef,
@@ -110,6 +115,15 @@ impl std::fmt::Debug for Series {
     }
 }
 
+/// The exemplars of one series, oldest first (`timestamp` always set).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesExemplars {
+    /// The series' labels.
+    pub series_labels: Labels,
+    /// Its exemplars in the queried range.
+    pub exemplars: Vec<Exemplar>,
+}
+
 /// Read access to stored metrics. Time bounds are inclusive milliseconds.
 pub trait MetricQuerier: Send + Sync {
     /// The series matching every matcher that have at least one sample in
@@ -137,4 +151,16 @@ pub trait MetricQuerier: Send + Sync {
         maxt: i64,
         matchers: &[Matcher],
     ) -> Result<Vec<String>>;
+
+    /// Exemplars with `mint <= t <= maxt` of the series matching any one of
+    /// the matcher sets, grouped by series and sorted by series labels.
+    /// Stores without exemplars have none.
+    fn select_exemplars(
+        &self,
+        _mint: i64,
+        _maxt: i64,
+        _selectors: &[Vec<Matcher>],
+    ) -> Result<Vec<SeriesExemplars>> {
+        Ok(Vec::new())
+    }
 }

@@ -3,7 +3,8 @@
 //! - [`exposition`]: the Prometheus text format 0.0.4 and OpenMetrics 1.0
 //!   parser ([`exposition::Parser`]), shared by scraping and `sightline import`.
 //! - [`remote_write`]: decoding Prometheus remote_write requests and appending
-//!   them through a [`sightline_core::Appender`].
+//!   them through a [`sightline_core::Appender`]; [`remote_metadata`] keeps
+//!   the metric metadata senders send along.
 //! - [`config`]: the Prometheus configuration file (`global`, `scrape_configs`,
 //!   ...) read in Prometheus's own format.
 //! - [`relabel`]: `relabel_configs` / `metric_relabel_configs` with every action.
@@ -25,6 +26,7 @@ pub mod exposition;
 pub mod native_histogram;
 pub mod otlp;
 pub mod relabel;
+pub mod remote_metadata;
 pub mod remote_write;
 pub mod scrape;
 

@@ -17,7 +17,9 @@
 //!   duplicate samples give 400 so that the sender drops the batch instead of
 //!   retrying it forever; any other append error gives 500.
 //! - Exemplar errors never fail the request (exemplar storage was
-//!   experimental; they are logged and dropped). Metadata is not stored.
+//!   experimental; they are logged and dropped). Metadata is not appended
+//!   here: [`crate::remote_metadata`] keeps it for `/api/v1/metadata`
+//!   (2.42 dropped it).
 //!
 //! Where 2.42 has no rule, or a rule that makes senders retry a batch that
 //! can never succeed, we choose, and say so:

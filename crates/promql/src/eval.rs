@@ -800,7 +800,7 @@ pub(crate) fn system_time_ms(t: SystemTime) -> i64 {
 }
 
 /// Core matchers for a selector: one list per `or` alternative.
-pub(crate) fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
+pub fn selector_matchers(vs: &VectorSelector) -> Result<Vec<Vec<Matcher>>> {
     let convert = |list: &[promql_parser::label::Matcher]| -> Result<Vec<Matcher>> {
         let mut out = Vec::with_capacity(list.len() + 1);
         if let Some(n) = &vs.name {

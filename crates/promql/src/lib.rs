@@ -56,4 +56,7 @@ mod value;
 
 pub use engine::{parse, Engine, EngineOptions};
 pub use error::{Error, Result};
+/// The matchers of a vector selector, one list per `or` alternative, for
+/// callers that select series outside an evaluation (`/query_exemplars`).
+pub use eval::selector_matchers;
 pub use value::{InstantSample, QueryResult, RangeSeries, Value};

@@ -160,7 +160,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Checked before anything starts, so a bad section refuses the start.
     let probe_setup =
         crate::probes::load_setup(loaded.probes.as_ref(), args.probe.modules_file.as_deref())?;
-    let opts = tsdb_options(&args)?;
+    let mut opts = tsdb_options(&args)?;
+    opts.max_exemplars = loaded.prometheus.max_exemplars();
     let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
@@ -228,6 +229,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
         otlp: otlp.receiver.clone(),
+        db: db.clone(),
     });
 
     registry.register_collector(Box::new(ProcessCollector::new()));
@@ -248,6 +250,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         appendable: db.clone(),
         querier: db.clone(),
         targets: Arc::new(ScrapeTargets(scrape.clone())),
+        metadata: Arc::new(ScrapeMetadata {
+            scrape: scrape.clone(),
+            remote: Arc::default(),
+        }),
         rules: Arc::new(RuleSnapshots(rules.clone())),
         reloader: reloader.clone(),
         registry: Arc::new(registry),
@@ -400,6 +406,8 @@ pub struct ConfigReloader {
     yaml: Mutex<String>,
     /// The OTLP receiver, whose `otlp:` settings follow the file.
     otlp: Arc<sightline_ingest::otlp::Receiver>,
+    /// For `storage.exemplars.max_exemplars`, which a reload resizes.
+    db: Arc<Db>,
 }
 
 impl ConfigReloader {
@@ -431,6 +439,7 @@ impl ConfigReloader {
                     .map_err(|e| format!("alerting: {e}"))?;
                 text = loaded.prometheus_text;
                 self.otlp.set_config(loaded.prometheus.otlp.clone());
+                self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
                 self.scrape
                     .apply_config(loaded.prometheus)
                     .map_err(|e| e.to_string())?;
@@ -521,6 +530,35 @@ impl TargetsSource for ScrapeTargets {
             _ => TargetState::Any,
         };
         serde_json::to_value(self.0.targets(state, None)).unwrap_or(serde_json::Value::Null)
+    }
+}
+
+/// Metadata from the targets' scrapes and from remote write senders.
+struct ScrapeMetadata {
+    scrape: ScrapeManager,
+    remote: Arc<sightline_ingest::remote_metadata::RemoteMetadata>,
+}
+
+impl sightline_api::MetadataSource for ScrapeMetadata {
+    fn metadata(
+        &self,
+        metric: Option<&str>,
+        limit: Option<usize>,
+        limit_per_metric: Option<usize>,
+    ) -> std::collections::BTreeMap<String, Vec<sightline_ingest::scrape::MetricMetadata>> {
+        self.scrape
+            .metadata(metric, limit, limit_per_metric, Some(&self.remote))
+    }
+    fn targets_metadata(
+        &self,
+        match_target: &[sightline_core::Matcher],
+        metric: Option<&str>,
+        limit: Option<usize>,
+    ) -> Vec<sightline_ingest::scrape::TargetMetadata> {
+        self.scrape.targets_metadata(match_target, metric, limit)
+    }
+    fn record_remote_write(&self, items: Vec<(String, sightline_ingest::scrape::MetricMetadata)>) {
+        self.remote.record(items);
     }
 }
 

@@ -260,6 +260,43 @@ impl Collector for TsdbCollector {
             "sightline_tsdb_storage_size_bytes",
             "Bytes of blocks and WAL on disk.",
             s.storage_size_bytes as f64,
+        )?;
+        let x = self.db.exemplar_stats();
+        encode_gauge(
+            e,
+            "sightline_tsdb_exemplar_exemplars_in_storage",
+            "Exemplars currently in the exemplar ring.",
+            x.in_storage as f64,
+        )?;
+        encode_gauge(
+            e,
+            "sightline_tsdb_exemplar_series_with_exemplars_in_storage",
+            "Series with exemplars currently in the exemplar ring.",
+            x.series as f64,
+        )?;
+        encode_gauge(
+            e,
+            "sightline_tsdb_exemplar_max_exemplars",
+            "Exemplars the ring can hold (storage.exemplars.max_exemplars).",
+            x.max_exemplars as f64,
+        )?;
+        encode_gauge(
+            e,
+            "sightline_tsdb_exemplar_last_exemplars_timestamp_seconds",
+            "Timestamp of the oldest exemplar in the ring: how far back the ring reaches.",
+            x.oldest_timestamp_ms as f64 / 1000.0,
+        )?;
+        encode_counter(
+            e,
+            "sightline_tsdb_exemplar_exemplars_appended",
+            "Exemplars added to the ring.",
+            x.appended_total as f64,
+        )?;
+        encode_counter(
+            e,
+            "sightline_tsdb_exemplar_out_of_order_exemplars",
+            "Exemplars refused as older than their series' newest.",
+            x.out_of_order_total as f64,
         )
     }
 }

@@ -14,6 +14,11 @@
 //! under the WAL lock would close the gap, but serialised commits cost about
 //! a fifth of the append throughput.
 //!
+//! Exemplars are checked against the exemplar ring at `append_exemplar`
+//! (duplicates of the series' newest are dropped there, older ones refused),
+//! written to the WAL in the commit's batch after its samples, and added to
+//! the ring once the samples are applied, as Prometheus's head appender does.
+//!
 //! A series' labels must reach the WAL before any sample that refers to it.
 //! Series are created in the head at `append` time, possibly by a transaction
 //! that never commits, so each series carries a `logged` flag: whichever
@@ -21,11 +26,14 @@
 //! under the WAL lock so two commits cannot both skip or both write them.
 
 use crate::db::Inner;
+use crate::exemplars::{Refusal, Stored};
 use crate::head::series::Appended;
 use crate::head::{Head, Reject};
 use crate::stats::Counters;
 use crate::Error;
-use sightline_core::{AppendStats, Appender, FloatHistogram, Labels, SeriesRef};
+use sightline_core::{
+    AppendStats, Appender, ErrorKind, Exemplar, FloatHistogram, Labels, SeriesRef,
+};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -40,6 +48,8 @@ pub(crate) struct DbAppender {
     applied: bool,
     unlogged: Vec<u32>,
     created: u64,
+    /// Exemplars checked at append: series id, series labels, exemplar.
+    exemplars: Vec<(u32, Labels, Stored)>,
 }
 
 impl DbAppender {
@@ -51,6 +61,7 @@ impl DbAppender {
             applied: false,
             unlogged: Vec::new(),
             created: 0,
+            exemplars: Vec::new(),
         }
     }
 
@@ -202,9 +213,74 @@ impl Appender for DbAppender {
         }
     }
 
+    fn append_exemplar(
+        &mut self,
+        series_ref: SeriesRef,
+        _labels: &Labels,
+        e: &Exemplar,
+    ) -> sightline_core::Result<()> {
+        let store = &self.db.exemplars;
+        if !store.enabled() {
+            return Ok(());
+        }
+        let id = u32::try_from(series_ref).unwrap_or(0);
+        let Some(series) = (id != 0).then(|| self.db.head.labels_of(id)).flatten() else {
+            return Err(sightline_core::Error::new(
+                ErrorKind::NotFound,
+                format!("unknown series ref {series_ref} when adding an exemplar"),
+            ));
+        };
+        // Without its own timestamp an exemplar takes its sample's, the
+        // series' latest in this transaction (Prometheus: the scrape time);
+        // a remote write exemplar without one and without a sample keeps 0,
+        // as in Prometheus.
+        let t = e.timestamp.unwrap_or_else(|| {
+            self.samples
+                .iter()
+                .rev()
+                .find(|s| s.0 == u64::from(id))
+                .map_or(0, |s| s.1)
+        });
+        let ex = Stored {
+            labels: Labels::from_sorted(
+                e.labels
+                    .iter()
+                    .filter(|l| !l.value.is_empty())
+                    .cloned()
+                    .collect(),
+            ),
+            value: e.value,
+            t,
+            has_ts: e.timestamp.is_some(),
+        };
+        match store.validate(&series, &ex) {
+            Ok(()) => {}
+            Err(Refusal::Duplicate) => return Ok(()),
+            Err(Refusal::OutOfOrder) => {
+                return Err(sightline_core::Error::new(
+                    ErrorKind::OutOfOrder,
+                    format!("out of order exemplar for {series} at {t}"),
+                ))
+            }
+            Err(Refusal::LabelsTooLong) => {
+                return Err(sightline_core::Error::new(
+                    ErrorKind::BadData,
+                    format!(
+                        "label length for exemplar exceeds maximum of {} UTF-8 characters",
+                        sightline_core::EXEMPLAR_MAX_LABEL_RUNES
+                    ),
+                ))
+            }
+        }
+        // The series' labels must be in the WAL before the exemplar.
+        self.unlogged.push(id);
+        self.exemplars.push((id, series, ex));
+        Ok(())
+    }
+
     fn commit(self: Box<Self>) -> sightline_core::Result<AppendStats> {
         let mut me = *self;
-        if me.samples.is_empty() && me.hists.is_empty() {
+        if me.samples.is_empty() && me.hists.is_empty() && me.exemplars.is_empty() {
             return Ok(AppendStats {
                 samples: 0,
                 series_created: me.created,
@@ -217,6 +293,7 @@ impl Appender for DbAppender {
         let head = &db.head;
         let samples = &me.samples;
         let unlogged = &me.unlogged;
+        let exemplars = &me.exemplars;
         let c = &db.counters;
         // The samples record does not depend on what the WAL holds: encode
         // it before taking the lock.
@@ -235,6 +312,15 @@ impl Appender for DbAppender {
             }
             crate::wal::encode_series(out, scratch, series.iter().map(|(r, l)| (*r, l)));
             out.extend_from_slice(&rec);
+            if !exemplars.is_empty() {
+                crate::wal::encode_exemplars(
+                    out,
+                    scratch,
+                    exemplars
+                        .iter()
+                        .map(|(id, _, e)| (u64::from(*id), e.t, e.value, &e.labels)),
+                );
+            }
         })?;
         let mut n = 0u64;
         head.apply_all(samples, |r| match r {
@@ -256,6 +342,12 @@ impl Appender for DbAppender {
         });
         // Applied: nothing left pending for `Drop` to release.
         me.applied = true;
+        // Still under the commit lock, so a checkpoint that replaces this
+        // WAL batch finds these exemplars in the ring. Ones another
+        // transaction overtook since `append_exemplar` are dropped here.
+        for (id, series, e) in me.exemplars.drain(..) {
+            let _ = db.exemplars.add(&series, id, e);
+        }
         Counters::inc(&c.samples_appended, n);
         Ok(AppendStats {
             samples: n,

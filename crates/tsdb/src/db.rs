@@ -3,6 +3,7 @@
 
 use crate::appender::DbAppender;
 use crate::block::{self, Block};
+use crate::exemplars::{ExemplarStats, ExemplarStorage, Stored};
 use crate::head::Head;
 use crate::querier::{self, ChunkIter, ChunkSlice, SeriesIters};
 use crate::stats::{Counters, DbStats};
@@ -27,6 +28,7 @@ pub(crate) struct Inner {
     pub(crate) opts: Options,
     pub(crate) head: Head,
     pub(crate) wal: Wal,
+    pub(crate) exemplars: ExemplarStorage,
     /// Sorted by `(min_time, max_time)`.
     pub(crate) blocks: RwLock<Vec<Arc<Block>>>,
     pub(crate) counters: Arc<Counters>,
@@ -73,6 +75,7 @@ impl Db {
         );
         let mut remap: HashMap<u64, u32> = HashMap::new();
         let mut unknown = 0u64;
+        let exemplars = ExemplarStorage::new(opts.max_exemplars);
         let wal = Wal::open(
             &dir.join("wal"),
             opts.wal_segment_size,
@@ -121,11 +124,32 @@ impl Db {
                         }
                     }
                 }
+                Record::Exemplars(list) => {
+                    for (r, t, value, labels) in list {
+                        let Some((id, series)) = remap
+                            .get(&r)
+                            .and_then(|&id| Some((id, head.labels_of(id)?)))
+                        else {
+                            unknown += 1;
+                            continue;
+                        };
+                        // Duplicates and older ones (a checkpoint and the
+                        // segments after it may both hold an exemplar) are
+                        // refused here as they were when first appended.
+                        let ex = Stored {
+                            labels,
+                            value,
+                            t,
+                            has_ts: false,
+                        };
+                        let _ = exemplars.add(&series, id, ex);
+                    }
+                }
             },
         )?;
         if unknown > 0 {
             log::warn!(
-                "wal replay in {}: {unknown} samples referred to unknown series and were dropped",
+                "wal replay in {}: {unknown} samples or exemplars referred to unknown series and were dropped",
                 dir.display()
             );
         }
@@ -141,6 +165,7 @@ impl Db {
             opts,
             head,
             wal,
+            exemplars,
             blocks: RwLock::new(blocks),
             counters,
             commit_lock: RwLock::new(()),
@@ -213,6 +238,17 @@ impl Db {
         // Wait for in-flight commits before the final fsync.
         let _g = self.inner.commit_lock.write();
         self.inner.wal.sync()
+    }
+
+    /// The exemplar ring's numbers, for self-telemetry.
+    pub fn exemplar_stats(&self) -> ExemplarStats {
+        self.inner.exemplars.stats()
+    }
+
+    /// Resizes the exemplar ring (config reload), keeping the newest
+    /// exemplars that fit; 0 turns exemplar storage off.
+    pub fn set_max_exemplars(&self, n: usize) {
+        self.inner.exemplars.resize(n);
     }
 
     /// The database directory.
@@ -416,10 +452,39 @@ impl Inner {
         let mut records = Vec::new();
         crate::wal::encode_truncated(&mut records, end);
         records.extend_from_slice(&self.head.checkpoint_records());
+        self.checkpoint_exemplars(&mut records);
         self.wal.checkpoint(upto, &records)?;
         Counters::inc(&self.counters.head_truncations, 1);
         Counters::inc(&self.counters.compactions, 1);
         Ok(())
+    }
+}
+
+impl Inner {
+    /// Frames the exemplars of series still in the head, oldest first, for
+    /// a checkpoint (those of series that left the head are not kept, as in
+    /// Prometheus: their exemplars stay in memory until overwritten).
+    fn checkpoint_exemplars(&self, out: &mut Vec<u8>) {
+        let all = self.exemplars.all();
+        let mut alive: HashMap<u32, bool> = HashMap::new();
+        let mut scratch = Vec::new();
+        let kept: Vec<_> = all
+            .iter()
+            .filter(|(id, series, _)| {
+                *alive
+                    .entry(*id)
+                    .or_insert_with(|| self.head.labels_of(*id).as_ref() == Some(&**series))
+            })
+            .collect();
+        for batch in kept.chunks(10_000) {
+            crate::wal::encode_exemplars(
+                out,
+                &mut scratch,
+                batch
+                    .iter()
+                    .map(|(id, _, e)| (u64::from(*id), e.t, e.value, &e.labels)),
+            );
+        }
     }
 }
 
@@ -573,6 +638,15 @@ impl MetricQuerier for Db {
             ));
         });
         Ok(out)
+    }
+
+    fn select_exemplars(
+        &self,
+        mint: i64,
+        maxt: i64,
+        selectors: &[Vec<Matcher>],
+    ) -> sightline_core::Result<Vec<sightline_core::SeriesExemplars>> {
+        Ok(self.inner.exemplars.select(mint, maxt, selectors))
     }
 
     fn series(

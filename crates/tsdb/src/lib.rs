@@ -25,6 +25,9 @@
 //!   [`sightline_core::MetricQuerier`] (head and blocks merged).
 //! - [`Db::stats`] returns [`DbStats`] for self-telemetry; [`Db::close`]
 //!   flushes and fsyncs.
+//! - Exemplars go to a bounded in-memory ring (`exemplars.rs`, Prometheus's
+//!   circular exemplar storage) through the WAL; [`Db::exemplar_stats`] and
+//!   [`Db::set_max_exemplars`] report and resize it.
 //! - [`BlockWriter`] writes aligned blocks from samples in any order, for
 //!   `sightline import`; a running `Db` picks them up at its next
 //!   maintenance, a closed one at open.
@@ -52,6 +55,7 @@ mod compact;
 mod db;
 mod encoding;
 mod error;
+mod exemplars;
 mod head;
 mod options;
 mod postings;
@@ -70,8 +74,9 @@ pub use backfill::BlockWriter;
 pub use block::meta::{BlockMeta, BlockStats, Compaction};
 pub use db::Db;
 pub use error::{Error, Result};
+pub use exemplars::ExemplarStats;
 pub use options::{
-    default_block_range_ms, default_maintenance_interval_ms, default_retention_time_ms,
-    default_wal_fsync_interval_ms, default_wal_segment_size, Options,
+    default_block_range_ms, default_maintenance_interval_ms, default_max_exemplars,
+    default_retention_time_ms, default_wal_fsync_interval_ms, default_wal_segment_size, Options,
 };
 pub use stats::DbStats;

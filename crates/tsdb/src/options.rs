@@ -35,6 +35,10 @@ pub struct Options {
     /// retention work, in ms.
     #[serde(default = "default_maintenance_interval_ms")]
     pub maintenance_interval_ms: u64,
+    /// Exemplars the in-memory ring holds across all series (Prometheus's
+    /// `storage.exemplars.max_exemplars`); 0 turns exemplar storage off.
+    #[serde(default = "default_max_exemplars")]
+    pub max_exemplars: usize,
 }
 
 /// 2 hours.
@@ -62,6 +66,11 @@ pub fn default_maintenance_interval_ms() -> u64 {
     60_000
 }
 
+/// 100,000, as Prometheus.
+pub fn default_max_exemplars() -> usize {
+    100_000
+}
+
 impl Default for Options {
     fn default() -> Self {
         Options {
@@ -72,6 +81,7 @@ impl Default for Options {
             wal_fsync_interval_ms: default_wal_fsync_interval_ms(),
             wal_segment_size: default_wal_segment_size(),
             maintenance_interval_ms: default_maintenance_interval_ms(),
+            max_exemplars: default_max_exemplars(),
         }
     }
 }

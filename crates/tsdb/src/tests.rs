@@ -664,3 +664,82 @@ fn xor_chunks_in_an_older_checkpoint_are_replayed() {
     let want: Vec<(i64, u64)> = samples.iter().map(|(t, v)| (*t, v.to_bits())).collect();
     assert_eq!(got, vec![(l, want)]);
 }
+
+#[test]
+fn exemplars_are_kept_through_reopen_and_checkpoints() {
+    // issue 12: exemplars in the ring, through the WAL and its checkpoints.
+    use sightline_core::Exemplar;
+    let d = TempDir::new("db-exemplars");
+    let range = 10_000;
+    let db = Db::open(d.path(), opts(range)).unwrap();
+    let a = lbl("a", 1);
+    let ex = |trace: &str, v: f64, t: Option<i64>| Exemplar {
+        labels: Labels::from_pairs([("trace_id", trace), ("empty", "")]),
+        value: v,
+        timestamp: t,
+    };
+    let mut t = 1_000_000i64;
+    for i in 0..60 {
+        t += 1000;
+        let mut app = db.appender();
+        let r = app.append(0, &a, t, i as f64).unwrap();
+        // Without a timestamp: the sample's. Repeated unchanged: stored once.
+        app.append_exemplar(r, &a, &ex("same", 1.0, None)).unwrap();
+        if i % 10 == 0 {
+            app.append_exemplar(r, &a, &ex(&i.to_string(), i as f64, Some(t)))
+                .unwrap();
+        }
+        app.commit().unwrap();
+        if i == 30 {
+            db.run_maintenance_once().unwrap();
+        }
+    }
+    // Older than the newest: refused at append.
+    let mut app = db.appender();
+    let r = app.append(0, &a, t + 1000, 0.0).unwrap();
+    let e = app
+        .append_exemplar(r, &a, &ex("old", 9.0, Some(1)))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutOfOrder);
+    let long = "x".repeat(130);
+    let e = app
+        .append_exemplar(r, &a, &ex(&long, 9.0, Some(t + 1000)))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::BadData);
+    app.commit().unwrap();
+    db.run_maintenance_once().unwrap();
+    assert!(db.stats().head_truncations_total > 0);
+
+    let all = vec![Matcher::equal("__name__", "a")];
+    let got = db
+        .select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    let traces: Vec<&str> = got[0]
+        .exemplars
+        .iter()
+        .map(|e| e.labels.get("trace_id").unwrap())
+        .collect();
+    // As in Prometheus, only the newest exemplar is compared with: "same"
+    // is stored again after each other one, and "0", at the same time as
+    // the "same" before it, was out of order.
+    assert_eq!(
+        traces,
+        ["same", "10", "same", "20", "same", "30", "same", "40", "same", "50", "same"]
+    );
+    // The empty label went, as Prometheus drops empty labels.
+    assert_eq!(got[0].exemplars[0].labels.len(), 1);
+    assert_eq!(got[0].exemplars[0].timestamp, Some(1_001_000));
+    assert_eq!(db.exemplar_stats().in_storage, 11);
+    drop(db);
+    let db = Db::open(d.path(), opts(range)).unwrap();
+    assert_eq!(
+        db.select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
+            .unwrap(),
+        got
+    );
+    // A smaller ring keeps the newest.
+    db.set_max_exemplars(2);
+    let kept = db.select_exemplars(i64::MIN, i64::MAX, &[all]).unwrap();
+    assert_eq!(kept[0].exemplars, got[0].exemplars[9..]);
+}

@@ -30,6 +30,8 @@ pub(crate) const REC_CHUNKS: u8 = 5;
 /// Native histogram samples (`wal_histograms.rs`). Numbered well apart from
 /// the float records so that other record types can take the next numbers.
 pub(crate) const REC_HISTOGRAMS: u8 = 10;
+/// Exemplars. 8, leaving 6 and 7 for histogram records.
+pub(crate) const REC_EXEMPLARS: u8 = 8;
 const HEADER_LEN: usize = 9;
 /// Records larger than this are treated as garbage at replay.
 const MAX_RECORD: usize = 1 << 30;
@@ -47,6 +49,8 @@ pub(crate) enum Record {
     Chunks(u8, Vec<(u64, Vec<u8>)>),
     /// Native histogram samples: series ref, timestamp, histogram.
     Histograms(Vec<(u64, i64, sightline_core::FloatHistogram)>),
+    /// Exemplars: series ref, timestamp, value, exemplar labels.
+    Exemplars(Vec<(u64, i64, f64, Labels)>),
 }
 
 /// Frames `body` as a record of type `typ` onto `out`.
@@ -96,6 +100,36 @@ pub(crate) fn encode_samples(
         scratch.extend_from_slice(&v.to_bits().to_le_bytes());
     }
     frame(out, REC_SAMPLES, scratch);
+}
+
+/// Appends an exemplars record: the first ref and timestamp absolute, then
+/// per exemplar the deltas of ref and timestamp against them, the value as
+/// raw 8 bytes and the labels as a count and name/value byte strings.
+pub(crate) fn encode_exemplars<'a>(
+    out: &mut Vec<u8>,
+    scratch: &mut Vec<u8>,
+    items: impl IntoIterator<Item = (u64, i64, f64, &'a Labels)>,
+) {
+    scratch.clear();
+    let mut base: Option<(u64, i64)> = None;
+    for (r, t, v, labels) in items {
+        let (r0, t0) = *base.get_or_insert_with(|| {
+            put_uvarint(scratch, r);
+            put_varint(scratch, t);
+            (r, t)
+        });
+        put_varint(scratch, (r as i64).wrapping_sub(r0 as i64));
+        put_varint(scratch, t.wrapping_sub(t0));
+        scratch.extend_from_slice(&v.to_bits().to_le_bytes());
+        put_uvarint(scratch, labels.len() as u64);
+        for l in labels {
+            put_bytes(scratch, l.name.as_bytes());
+            put_bytes(scratch, l.value.as_bytes());
+        }
+    }
+    if base.is_some() {
+        frame(out, REC_EXEMPLARS, scratch);
+    }
 }
 
 /// Appends a chunks record (series ref, chunk bytes in the head's encoding,
@@ -179,6 +213,34 @@ fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
                 out.push(((r0 as i64).wrapping_add(dr) as u64, t0.wrapping_add(dt), v));
             }
             Some(Record::Samples(out))
+        }
+        REC_EXEMPLARS => {
+            let mut out = Vec::new();
+            let r0 = r.uvarint()?;
+            let t0 = r.varint()?;
+            while r.remaining() > 0 {
+                let dr = r.varint()?;
+                let dt = r.varint()?;
+                let v = f64::from_bits(r.u64_le()?);
+                let n = r.uvarint()? as usize;
+                if n > body.len() {
+                    return None;
+                }
+                let mut ls = Vec::with_capacity(n);
+                for _ in 0..n {
+                    let name = r.str()?;
+                    let value = r.str()?;
+                    ls.push(Label::new(name, value));
+                }
+                ls.sort();
+                out.push((
+                    (r0 as i64).wrapping_add(dr) as u64,
+                    t0.wrapping_add(dt),
+                    v,
+                    Labels::from_sorted(ls),
+                ));
+            }
+            Some(Record::Exemplars(out))
         }
         _ => None,
     }
@@ -580,6 +642,32 @@ mod tests {
             Record::Samples(vec![(10, 90, 9.0), (10, 95, -1.0)])
         );
         assert_eq!(Counters::get(&c.wal_corruptions), 0);
+    }
+
+    #[test]
+    fn exemplar_records_round_trip() {
+        // issue 12: exemplars survive a restart through their own record.
+        let d = TempDir::new("wal-exemplars");
+        let (a, b) = (labels("t1"), Labels::empty());
+        {
+            let wal = Wal::open(d.path(), 1 << 20, Arc::default(), |_| {}).unwrap();
+            let (mut out, mut scratch) = (Vec::new(), Vec::new());
+            encode_exemplars(
+                &mut out,
+                &mut scratch,
+                [(7, 1000, 0.5, &a), (3, 990, -1.0, &b)],
+            );
+            encode_exemplars(&mut out, &mut scratch, std::iter::empty());
+            wal.log(&out).unwrap();
+        }
+        let (recs, _) = replay(d.path());
+        assert_eq!(
+            recs,
+            vec![Record::Exemplars(vec![
+                (7, 1000, 0.5, a),
+                (3, 990, -1.0, b)
+            ])]
+        );
     }
 
     #[test]

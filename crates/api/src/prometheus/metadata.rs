@@ -1,78 +1,194 @@
-//! `/api/v1/metadata` and `/api/v1/query_exemplars`.
+//! `/api/v1/metadata` and `/api/v1/targets/metadata`, as Prometheus 2.42
+//! answers them (`web/api/v1/api.go`, `metricMetadata`, `targetMetadata`):
 //!
-//! Sightline keeps no metric metadata (HELP/TYPE/UNIT) and no exemplars
-//! yet, so both answer with what Prometheus answers when it has none:
-//! `{}` and `[]`. The parameters are still checked as Prometheus checks
-//! them, so a client's mistakes show up here as they would there.
+//! - `limit` must be an integer (`limit must be a number`, 400); negative
+//!   means no limit and `0` an empty answer. On `/metadata` it caps the
+//!   families; on `/targets/metadata` it is checked before each target, so
+//!   a target's entries come whole.
+//! - `metric` is a family name, matched exactly. `/targets/metadata` then
+//!   leaves `metric` out of each entry.
+//! - `match_target` is a series selector matched against target labels.
+//! - Prometheus iterates Go maps here, so its families past a limit and its
+//!   order are random; ours are sorted by family name, then by target.
+//! - `limit_per_metric` (Prometheus 2.44 and later; 2.42 ignores it) caps the
+//!   entries of each family and must be an integer.
+//!
+//! The metadata comes from the scrape targets' caches and from remote write
+//! senders ([`crate::MetadataSource`]).
 
-use super::params::{parse_time, Form, MAX_TIME_MS, MIN_TIME_MS};
-use super::{api_error, api_success};
+use super::api_error;
+use super::format::{push_json_str, success_body};
+use super::params::{invalid_param, parse_selector, Form};
+use super::response::success_response;
+use crate::ApiState;
 use axum::body::Bytes;
-use axum::extract::RawQuery;
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
-use sightline_core::ErrorKind;
+use axum::response::Response;
+use sightline_core::{ErrorKind, Matcher};
 
-/// `GET /api/v1/metadata?metric=&limit=&limit_per_metric=`.
-pub(super) async fn metadata(RawQuery(raw): RawQuery, headers: HeaderMap, body: Bytes) -> Response {
-    let form = Form::new(raw.as_deref(), &headers, &body);
-    for name in ["limit", "limit_per_metric"] {
-        let v = form.value(name);
-        if !v.is_empty() && v.parse::<i64>().is_err() {
-            return api_error(ErrorKind::BadData, &format!("{name} must be a number"));
-        }
+/// A Prometheus `limit`-like parameter: `None` when absent or negative.
+fn limit(form: &Form, name: &str) -> Result<Option<usize>, String> {
+    match form.value(name) {
+        "" => Ok(None),
+        v => match v.parse::<i64>() {
+            Ok(n) => Ok(usize::try_from(n).ok()),
+            Err(_) => Err(format!("{name} must be a number")),
+        },
     }
-    api_success(json!({}))
 }
 
-/// `GET|POST /api/v1/query_exemplars?query=&start=&end=`: `[]` for a query
-/// with selectors; 204 without a body for one without, as Prometheus.
-pub(super) async fn query_exemplars(
+/// `GET /api/v1/metadata?metric=&limit=&limit_per_metric=`.
+pub(super) async fn metadata(
+    State(state): State<ApiState>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let form = Form::new(raw.as_deref(), &headers, &body);
-    let time = |name: &str, default: i64| -> Result<i64, String> {
-        match form.value(name) {
-            "" => Ok(default),
-            v => parse_time(v).map_err(|e| {
-                super::params::invalid_param(name, format!("Invalid time value for '{name}': {e}"))
-            }),
+    let (lim, per_metric) = match (limit(&form, "limit"), limit(&form, "limit_per_metric")) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return api_error(ErrorKind::BadData, &e),
+    };
+    let metric = Some(form.value("metric")).filter(|m| !m.is_empty());
+    let found = state.metadata.metadata(metric, lim, per_metric);
+    let mut out = String::from("{");
+    for (i, (name, list)) in found.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
         }
-    };
-    let (start, end) = match (time("start", MIN_TIME_MS), time("end", MAX_TIME_MS)) {
-        (Ok(s), Ok(e)) => (s, e),
-        (Err(m), _) | (_, Err(m)) => return api_error(ErrorKind::BadData, &m),
-    };
-    if end < start {
-        return api_error(
-            ErrorKind::BadData,
-            "end timestamp must not be before start timestamp",
-        );
+        push_json_str(&mut out, name);
+        out.push_str(":[");
+        for (j, m) in list.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            push_entry(&mut out, m.kind, &m.help, &m.unit);
+        }
+        out.push(']');
     }
-    let expr = match sightline_promql::parse(form.value("query")) {
-        Ok(e) => e,
-        Err(e) => return api_error(ErrorKind::BadData, &e.to_string()),
+    out.push('}');
+    raw_success(&out)
+}
+
+/// `GET /api/v1/targets/metadata?match_target=&metric=&limit=`.
+pub(super) async fn targets_metadata(
+    State(state): State<ApiState>,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::new(raw.as_deref(), &headers, &body);
+    let lim = match limit(&form, "limit") {
+        Ok(l) => l,
+        Err(e) => return api_error(ErrorKind::BadData, &e),
     };
-    if has_selector(&expr) {
-        api_success(json!([]))
-    } else {
-        axum::http::StatusCode::NO_CONTENT.into_response()
+    let matchers = match form.value("match_target") {
+        "" => Vec::new(),
+        s => match target_selector(s) {
+            Ok(m) => m,
+            Err(e) => return api_error(ErrorKind::BadData, &invalid_param("match_target", e)),
+        },
+    };
+    let metric = Some(form.value("metric")).filter(|m| !m.is_empty());
+    let found = state.metadata.targets_metadata(&matchers, metric, lim);
+    let mut out = String::from("[");
+    for (i, t) in found.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"target\":{");
+        for (j, (k, v)) in t.target.iter().enumerate() {
+            if j > 0 {
+                out.push(',');
+            }
+            push_json_str(&mut out, k);
+            out.push(':');
+            push_json_str(&mut out, v);
+        }
+        out.push_str("},");
+        if !t.metric.is_empty() {
+            out.push_str("\"metric\":");
+            push_json_str(&mut out, &t.metric);
+            out.push(',');
+        }
+        // `push_entry` writes an object; splice its fields in.
+        let mut e = String::new();
+        push_entry(&mut e, t.kind, &t.help, &t.unit);
+        out.push_str(&e[1..]);
+    }
+    out.push(']');
+    raw_success(&out)
+}
+
+/// `{"type":..,"help":..,"unit":..}`, strings escaped as Prometheus's JSON
+/// encoder escapes them (HTML characters included).
+fn push_entry(out: &mut String, kind: &str, help: &str, unit: &str) {
+    out.push_str("{\"type\":");
+    push_json_str(out, kind);
+    out.push_str(",\"help\":");
+    push_json_str(out, help);
+    out.push_str(",\"unit\":");
+    push_json_str(out, unit);
+    out.push('}');
+}
+
+fn raw_success(data: &str) -> Response {
+    success_response(success_body(data, &[], &[]))
+}
+
+/// `match_target` as Prometheus's `ParseMetricSelector` reads it. Unlike
+/// `match[]`, a selector whose matchers all match the empty string (`{}`,
+/// `{job=~".*"}`) is fine here: it selects every target. Our PromQL parser
+/// refuses those, so such a selector is parsed with one more matcher that
+/// is then taken away again.
+fn target_selector(s: &str) -> Result<Vec<Matcher>, String> {
+    match parse_selector(s) {
+        Ok(m) => Ok(m),
+        Err(e) if e.contains("non-empty matcher") => {
+            let body = s.trim_end();
+            let Some(open) = body.strip_suffix('}') else {
+                return Err(e);
+            };
+            let sep = if open.trim_end().ends_with('{') || open.trim_end().ends_with(',') {
+                ""
+            } else {
+                ","
+            };
+            const EXTRA: &str = "__sightline_any_target__";
+            let mut m = parse_selector(&format!("{open}{sep}{EXTRA}=\"1\"}}"))?;
+            m.retain(|m| m.name != EXTRA);
+            Ok(m)
+        }
+        Err(e) => Err(e),
     }
 }
 
-fn has_selector(e: &promql_parser::parser::Expr) -> bool {
-    use promql_parser::parser::Expr as E;
-    match e {
-        E::VectorSelector(_) | E::MatrixSelector(_) => true,
-        E::Aggregate(a) => has_selector(&a.expr) || a.param.as_deref().is_some_and(has_selector),
-        E::Unary(u) => has_selector(&u.expr),
-        E::Binary(b) => has_selector(&b.lhs) || has_selector(&b.rhs),
-        E::Paren(p) => has_selector(&p.expr),
-        E::Subquery(s) => has_selector(&s.expr),
-        E::Call(c) => c.args.args.iter().any(|a| has_selector(a)),
-        _ => false,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn match_target_takes_selectors_that_match_everything() {
+        assert!(target_selector("{}").unwrap().is_empty());
+        let m = target_selector("{job=~\".*\"}").unwrap();
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].name, "job");
+        assert_eq!(target_selector("{job=\"a\"}").unwrap().len(), 1);
+        assert!(target_selector("{job=a}").is_err());
+    }
+
+    #[test]
+    fn limits_read_as_prometheus_2_42() {
+        let h = HeaderMap::new();
+        let f = |q: &str| Form::new(Some(q), &h, &Bytes::new());
+        assert_eq!(limit(&f("limit=-3"), "limit"), Ok(None));
+        assert_eq!(limit(&f("limit=0"), "limit"), Ok(Some(0)));
+        assert_eq!(limit(&f("limit=%2B2"), "limit"), Ok(Some(2)));
+        assert_eq!(
+            limit(&f("limit=1.5"), "limit"),
+            Err("limit must be a number".into())
+        );
+        assert_eq!(limit(&f("x=1"), "limit"), Ok(None));
     }
 }

@@ -5,12 +5,14 @@
 //! Modules, one per endpoint family:
 //! - `query`: `/query`, `/query_range`, `/format_query`, run by [`QueryEngine`].
 //! - `series`, `labels`: `/series`, `/labels`, `/label/<name>/values`.
-//! - `metadata`: `/metadata` and `/query_exemplars` (both empty: no store yet).
+//! - `metadata`: `/metadata` and `/targets/metadata`.
+//! - `exemplars`: `/query_exemplars`.
 //! - `status`: `/status/{buildinfo,runtimeinfo,flags,config,tsdb}`.
 //! - `params`: Prometheus's parameter syntax (times, durations, `match[]`).
 //! - `format`: Prometheus's JSON for values, timestamps and strings.
 //! - `write`, `targets`: remote_write receiver and scrape targets.
 
+mod exemplars;
 mod format;
 mod labels;
 mod metadata;
@@ -48,9 +50,10 @@ pub fn routes() -> Router<ApiState> {
         .route("/api/v1/labels", get(labels::names).post(labels::names))
         .route("/api/v1/label/{name}/values", get(labels::values))
         .route("/api/v1/metadata", get(metadata::metadata))
+        .route("/api/v1/targets/metadata", get(metadata::targets_metadata))
         .route(
             "/api/v1/query_exemplars",
-            get(metadata::query_exemplars).post(metadata::query_exemplars),
+            get(exemplars::query_exemplars).post(exemplars::query_exemplars),
         )
         .route("/api/v1/status/buildinfo", get(status::buildinfo))
         .route("/api/v1/status/runtimeinfo", get(status::runtimeinfo))

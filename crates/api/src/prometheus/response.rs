@@ -46,6 +46,11 @@ pub(super) async fn blocking_json(
     }
 }
 
+/// A body [`super::format::success_body`] built, with HTTP 200.
+pub(super) fn success_response(body: String) -> Response {
+    json_response(StatusCode::OK, body)
+}
+
 fn json_response(status: StatusCode, body: String) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }

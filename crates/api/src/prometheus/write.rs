@@ -118,6 +118,11 @@ pub(super) async fn remote_write(
         Err(e) => return fail(remote_write::http_status(&e), e.to_string()),
     };
     let is_v2 = matches!(decoded, DecodedWrite::V2(_));
+    // Metadata is kept whatever becomes of the samples: it describes the
+    // families, not this batch (see `sightline_ingest::remote_metadata`).
+    state
+        .metadata
+        .record_remote_write(sightline_ingest::remote_metadata::metadata_of(&decoded));
     // Appending and committing write the WAL: blocking I/O, so not on an
     // async worker. The 2xx below is sent only after commit returned, which
     // is what makes an acknowledged sample survive a kill -9.

@@ -55,9 +55,9 @@ pub struct PrometheusConfig {
     /// Remote read endpoints, kept as written.
     #[serde(default, deserialize_with = "null_default")]
     pub remote_read: Vec<serde_json::Value>,
-    /// TSDB / exemplar storage settings, kept as written.
+    /// TSDB and exemplar storage settings.
     #[serde(default)]
-    pub storage: Option<serde_json::Value>,
+    pub storage: Option<StorageConfig>,
     /// Tracing exporter settings, kept as written.
     #[serde(default)]
     pub tracing: Option<serde_json::Value>,
@@ -172,6 +172,53 @@ where
     T: Deserialize<'de> + Default,
 {
     Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// The `storage:` section.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// `storage.tsdb`, kept as written (Sightline takes these settings as
+    /// command-line flags).
+    #[serde(default)]
+    pub tsdb: Option<serde_json::Value>,
+    /// `storage.exemplars`.
+    #[serde(default, deserialize_with = "null_default")]
+    pub exemplars: ExemplarsConfig,
+}
+
+/// `storage.exemplars`: the exemplar buffer.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExemplarsConfig {
+    /// How many exemplars the in-memory ring holds, across all series;
+    /// 0 or less turns exemplar storage off (Prometheus's rule).
+    #[serde(default = "default_max_exemplars")]
+    pub max_exemplars: i64,
+}
+
+/// 100,000, Prometheus's default.
+pub fn default_max_exemplars() -> i64 {
+    100_000
+}
+
+impl Default for ExemplarsConfig {
+    fn default() -> Self {
+        ExemplarsConfig {
+            max_exemplars: default_max_exemplars(),
+        }
+    }
+}
+
+impl PrometheusConfig {
+    /// `storage.exemplars.max_exemplars`, 100,000 when unset, never negative.
+    pub fn max_exemplars(&self) -> usize {
+        let n = self
+            .storage
+            .as_ref()
+            .map_or_else(default_max_exemplars, |s| s.exemplars.max_exemplars);
+        usize::try_from(n).unwrap_or(0)
+    }
 }
 
 /// Reads and validates a configuration file. Relative paths inside it

@@ -236,6 +236,8 @@ remote_read:
 storage:
   tsdb:
     out_of_order_time_window: 10m
+  exemplars:
+    max_exemplars: 5000
 tracing:
   endpoint: localhost:4317
 scrape_configs:
@@ -275,6 +277,7 @@ scrape_configs:
     assert_eq!(c.remote_write.len(), 1);
     assert_eq!(c.remote_read.len(), 1);
     assert!(c.storage.is_some() && c.tracing.is_some());
+    assert_eq!(c.max_exemplars(), 5000);
     assert_eq!(c.global.query_log_file.as_deref(), Some("/tmp/q.log"));
     let j = &c.scrape_configs[0];
     assert_eq!(j.scrape_interval, Duration::from_millis(90_000));
@@ -454,4 +457,17 @@ fn load_file_names_the_path() {
     let e = load_file(dir.join("missing.yml")).unwrap_err().to_string();
     assert!(e.contains("missing.yml: cannot read"), "{e}");
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn storage_exemplars_follow_prometheus() {
+    // issue 12: the exemplar buffer's size comes from the config file.
+    assert_eq!(load("").max_exemplars(), 100_000);
+    assert_eq!(load("storage: {tsdb: {}}\n").max_exemplars(), 100_000);
+    assert_eq!(
+        load("storage: {exemplars: {max_exemplars: -1}}\n").max_exemplars(),
+        0
+    );
+    let e = load_err("storage: {exemplars: {max: 1}}\n");
+    assert!(e.contains("max"), "{e}");
 }

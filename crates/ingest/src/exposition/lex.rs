@@ -341,30 +341,6 @@ pub(super) fn unescape(raw: &[u8], quote: bool) -> String {
     }
 }
 
-/// Number of characters of a label value once unescaped.
-pub(super) fn unescaped_chars(raw: &[u8]) -> usize {
-    let chars = ascii_or_utf8_chars(raw);
-    let escapes = {
-        let mut n = 0;
-        let mut i = 0;
-        while i < raw.len() {
-            if raw[i] == b'\\' && i + 1 < raw.len() {
-                n += 1;
-                i += 2;
-            } else {
-                i += 1;
-            }
-        }
-        n
-    };
-    chars - escapes
-}
-
-fn ascii_or_utf8_chars(raw: &[u8]) -> usize {
-    // UTF-8 continuation bytes are 0b10xxxxxx; every other byte starts a character.
-    raw.iter().filter(|&&b| b & 0xC0 != 0x80).count()
-}
-
 /// A float as Go's `strconv.ParseFloat` reads it, which is what Prometheus
 /// uses for values in both formats: decimal and exponent forms, `NaN`,
 /// `Inf`/`Infinity` with an optional sign, any case. Rust's parser agrees
@@ -659,6 +635,5 @@ mod tests {
     fn unescape_handles_known_and_unknown_escapes() {
         assert_eq!(unescape(br#"a\\b\"c\nd\te"#, true), "a\\b\"c\nd\\te");
         assert_eq!(unescape(br#"q\"x"#, false), "q\\\"x");
-        assert_eq!(unescaped_chars(r#"h\"é"#.as_bytes()), 3);
     }
 }

@@ -22,22 +22,19 @@
 //! name may not come back after another family started); a sample's name is
 //! the family name plus a suffix its type allows (`_total`/`_created` for
 //! counters, `_bucket`/`_count`/`_sum`/`_created` for histograms, ...); and
-//! exemplars sit only on counter `_total` and histogram `_bucket` samples,
-//! with at most 128 characters of label names and values.
+//! exemplars sit only on counter `_total` and histogram `_bucket` samples.
+//! Exemplar labels longer than the 128 characters OpenMetrics allows are
+//! not a parse error: as in Prometheus 2.42, the store refuses that one
+//! exemplar and the scrape goes on (issue 12).
 //!
 //! What is not checked: per-type value rules (bucket order, a `+Inf`
 //! bucket, non-negative counters) and repeated label sets within a family,
 //! which Prometheus 2.42 leaves to storage as well (duplicate samples fail
 //! there).
 
-use super::lex::{
-    self, parse_float, push_label, quote, seconds_to_ms, unescaped_chars, Cur, LabelSpan, Span,
-};
+use super::lex::{self, parse_float, push_label, quote, seconds_to_ms, Cur, LabelSpan, Span};
 use super::{Entry, MetricType, Parser};
 use std::collections::HashMap;
-
-/// The most characters an exemplar's label names and values may have together.
-const MAX_EXEMPLAR_LABEL_CHARS: usize = 128;
 
 /// Where the parser stands in the metric family sequence.
 pub(super) struct State {
@@ -468,18 +465,6 @@ impl<'a> Parser<'a> {
         }
         self.exemplar.labels.clear();
         om_labels(c, &mut self.exemplar.labels, self.check_utf8, false)?;
-        let chars: usize = self
-            .exemplar
-            .labels
-            .iter()
-            .map(|l| (l.name.1 - l.name.0) + unescaped_chars(&c.b[l.value.0..l.value.1]))
-            .sum();
-        if chars > MAX_EXEMPLAR_LABEL_CHARS {
-            return Err(format!(
-                "exemplar labels of {} have {chars} characters, more than the {MAX_EXEMPLAR_LABEL_CHARS} OpenMetrics allows",
-                quote(series)
-            ));
-        }
         if !c.eat(b' ') {
             return Err(format!(
                 "expected a space and a value after the exemplar labels of {}, found {}",

@@ -4,6 +4,7 @@
 //! commits or rolls back; nothing does I/O, so it is tested without HTTP.
 
 use super::cache::ScrapeCache;
+use super::metadata::MetadataBuilder;
 use crate::exposition::protobuf::NativeSample;
 use crate::exposition::{Entry, Format, Parser};
 use crate::relabel::{self, RelabelConfig};
@@ -91,15 +92,15 @@ pub(crate) fn append_body(
                 value,
             } => (series, timestamp, value),
             Entry::Type { name, kind } => {
-                meta.entry(name).kind = kind.as_str();
+                meta.entry(name).kind = Some(kind.as_str());
                 continue;
             }
             Entry::Help { name, text } => {
-                meta.entry(name).help = text;
+                meta.entry(name).help = Some(text);
                 continue;
             }
             Entry::Unit { name, unit } => {
-                meta.entry(name).unit = unit.to_owned();
+                meta.entry(name).unit = Some(unit.to_owned());
                 continue;
             }
             Entry::Comment => continue,
@@ -307,58 +308,6 @@ fn append_native(
         cache.track(slot);
     }
     Ok(())
-}
-
-/// The `# TYPE` / `# HELP` / `# UNIT` of one scrape, per metric family,
-/// for `/api/v1/metadata` and `/api/v1/targets/metadata`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct MetricMetadata {
-    /// `counter`, `gauge`, `histogram`, `gaugehistogram`, `summary`,
-    /// `info`, `stateset` or `unknown`.
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    /// The help text.
-    pub help: String,
-    /// The unit (OpenMetrics), or "".
-    pub unit: String,
-}
-
-/// Collects a scrape's metadata in body order, reusing its allocation.
-#[derive(Debug, Default)]
-pub(crate) struct MetadataBuilder {
-    families: Vec<(String, MetricMetadata)>,
-}
-
-impl MetadataBuilder {
-    fn clear(&mut self) {
-        self.families.clear();
-    }
-
-    /// The entry of family `name`. The comments of a family are adjacent
-    /// in valid bodies, so only the last entry is checked: no search per
-    /// family (a repeated family gets a second entry, merged away later).
-    fn entry(&mut self, name: &str) -> &mut MetricMetadata {
-        if self.families.last().is_none_or(|(n, _)| n != name) {
-            self.families.push((
-                name.to_owned(),
-                MetricMetadata {
-                    kind: "unknown",
-                    ..MetricMetadata::default()
-                },
-            ));
-        }
-        let last = self.families.len() - 1;
-        &mut self.families[last].1
-    }
-
-    /// The families, sorted by name.
-    pub fn sorted(&self) -> Vec<(String, MetricMetadata)> {
-        let mut v = self.families.clone();
-        // Stable: the first entry of a repeated family wins.
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        v.dedup_by(|a, b| a.0 == b.0);
-        v
-    }
 }
 
 /// Attaches target labels to scraped labels (Prometheus's

@@ -1,8 +1,8 @@
 //! The scrape manager: one pool per job, reloads, the targets API.
 
 use super::api::{self, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot};
-use super::append::MetricMetadata;
 use super::http::HttpClient;
+use super::metadata::MetricMetadata;
 use super::metrics::ScrapeMetrics;
 use super::pool::{PoolEnv, ScrapePool};
 use crate::config::{PrometheusConfig, ScrapeConfig};
@@ -243,69 +243,89 @@ impl ScrapeManager {
     }
 
     /// `/api/v1/metadata`: each metric family's distinct metadata across all
-    /// targets, optionally for one `metric`, at most `limit` families (0 =
-    /// all) and `limit_per_metric` entries each (0 = all).
+    /// targets, optionally for one `metric` (a family name, exactly), with
+    /// what remote write senders sent (`remote`) after the targets'.
+    /// `limit` caps the number of families and `limit_per_metric` the
+    /// entries of each (`None`: no cap; `Some(0)` of families: none, as
+    /// Prometheus answers `limit=0`).
     pub fn metadata(
         &self,
         metric: Option<&str>,
-        limit: usize,
-        limit_per_metric: usize,
+        limit: Option<usize>,
+        limit_per_metric: Option<usize>,
+        remote: Option<&crate::remote_metadata::RemoteMetadata>,
     ) -> BTreeMap<String, Vec<MetricMetadata>> {
         let mut out: BTreeMap<String, Vec<MetricMetadata>> = BTreeMap::new();
+        let mut add = |name: &str, m: MetricMetadata| {
+            let list = match out.get_mut(name) {
+                Some(l) => l,
+                None => out.entry(name.to_owned()).or_default(),
+            };
+            if !list.contains(&m) {
+                list.push(m);
+            }
+        };
         for t in self.active_targets() {
-            for (name, m) in t.metadata().iter() {
-                if metric.is_some_and(|want| want != name) {
-                    continue;
+            match metric {
+                Some(want) => {
+                    if let Some(m) = t.metadata_of(want) {
+                        add(want, m);
+                    }
                 }
-                let list = out.entry(name.clone()).or_default();
-                if !list.contains(m) {
-                    list.push(m.clone());
+                None => {
+                    for (name, m) in t.metadata() {
+                        add(&name, m);
+                    }
                 }
             }
         }
-        if limit > 0 {
+        if let Some(r) = remote {
+            for (name, list) in r.snapshot() {
+                if metric.is_none_or(|want| want == name) {
+                    list.into_iter().for_each(|m| add(&name, m));
+                }
+            }
+        }
+        if let Some(limit) = limit {
             out = out.into_iter().take(limit).collect();
         }
-        if limit_per_metric > 0 {
+        if let Some(n) = limit_per_metric.filter(|n| *n > 0) {
             for list in out.values_mut() {
-                list.truncate(limit_per_metric);
+                list.truncate(n);
             }
         }
         out
     }
 
     /// `/api/v1/targets/metadata`: metadata per target whose labels match
-    /// every matcher of `match_target`, optionally for one `metric`, at most
-    /// `limit` entries (0 = all).
+    /// every matcher of `match_target`, optionally for one `metric`.
+    /// `limit` is checked before each target, as Prometheus 2.42 checks it,
+    /// so the last target's entries all come even past the limit.
     pub fn targets_metadata(
         &self,
         match_target: &[Matcher],
         metric: Option<&str>,
-        limit: usize,
+        limit: Option<usize>,
     ) -> Vec<TargetMetadata> {
         let mut out = Vec::new();
         for t in self.active_targets() {
+            if limit.is_some_and(|l| out.len() >= l) {
+                break;
+            }
             if !matches_all(match_target, &t.labels) {
                 continue;
             }
-            for (name, m) in t.metadata().iter() {
-                if metric.is_some_and(|want| want != name) {
-                    continue;
-                }
-                if limit > 0 && out.len() >= limit {
-                    return out;
-                }
-                out.push(TargetMetadata {
-                    target: api::label_map(&t.labels),
-                    metric: if metric.is_some() {
-                        String::new()
-                    } else {
-                        name.clone()
-                    },
-                    kind: m.kind,
-                    help: m.help.clone(),
-                    unit: m.unit.clone(),
-                });
+            let target = api::label_map(&t.labels);
+            let entry = |metric: String, m: MetricMetadata| TargetMetadata {
+                target: target.clone(),
+                metric,
+                kind: m.kind,
+                help: m.help,
+                unit: m.unit,
+            };
+            match metric {
+                Some(want) => out.extend(t.metadata_of(want).map(|m| entry(String::new(), m))),
+                None => out.extend(t.metadata().into_iter().map(|(n, m)| entry(n, m))),
             }
         }
         out

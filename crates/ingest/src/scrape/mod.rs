@@ -18,7 +18,8 @@
 //!   scrapes free of label parsing, relabeling and allocation.
 //! - [`ScrapeManager::metadata`] / [`ScrapeManager::targets_metadata`]
 //!   serve `/api/v1/metadata` and `/api/v1/targets/metadata` from the
-//!   `# TYPE` / `# HELP` / `# UNIT` lines of each target's last scrape.
+//!   `# TYPE` / `# HELP` / `# UNIT` lines each target's scrapes gave, kept
+//!   per target as Prometheus's scrape cache keeps them (`metadata`).
 //! - [`ScrapeMetrics`] are the self-metrics the server exports.
 
 mod api;
@@ -26,6 +27,7 @@ mod append;
 mod cache;
 mod http;
 mod manager;
+mod metadata;
 mod metrics;
 mod pool;
 mod scrape_loop;
@@ -37,8 +39,8 @@ mod tls;
 pub use api::{
     rfc3339_nanos, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot,
 };
-pub use append::MetricMetadata;
 pub use http::{HttpClient, SCRAPE_USER_AGENT};
 pub use manager::ScrapeManager;
+pub use metadata::MetricMetadata;
 pub use metrics::ScrapeMetrics;
 pub use target::{populate_labels, targets_from_groups, Health, Populated, Target};

@@ -2,11 +2,10 @@
 //! append everything of a scrape in one transaction, report, and write
 //! staleness markers when series or the target go away.
 
-use super::append::{
-    append_body, AppendCounts, AppendError, AppendSettings, MetadataBuilder, Report, ReportSeries,
-};
+use super::append::{append_body, AppendCounts, AppendError, AppendSettings, Report, ReportSeries};
 use super::cache::ScrapeCache;
 use super::http::HttpClient;
+use super::metadata::MetadataBuilder;
 use super::metrics::ScrapeMetrics;
 use super::target::{Health, LastScrape, Target};
 use crate::exposition::Format;
@@ -247,6 +246,10 @@ async fn scrape_once(p: &LoopParams, st: &mut LoopState) {
                         ),
                     };
                     counts = c;
+                    // Metadata lines count even when the scrape fails
+                    // later, as in Prometheus; only good scrapes age it.
+                    p.target
+                        .update_metadata(&st.meta, res.is_ok() && !f.body.is_empty());
                     match res {
                         Ok(()) => {
                             let report = Report {
@@ -255,10 +258,7 @@ async fn scrape_once(p: &LoopParams, st: &mut LoopState) {
                                 counts,
                             };
                             match st.report.append(app.as_mut(), ts, Some(&report)) {
-                                Ok(()) => {
-                                    p.target.set_metadata(&st.meta);
-                                    app.commit().map(|_| ()).map_err(|e| e.to_string())
-                                }
+                                Ok(()) => app.commit().map(|_| ()).map_err(|e| e.to_string()),
                                 Err(e) => {
                                     app.rollback();
                                     Err(e.to_string())

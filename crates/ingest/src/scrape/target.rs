@@ -1,13 +1,13 @@
 //! Targets: from discovered label sets to scrape URLs and final labels,
 //! following Prometheus's `PopulateLabels`.
 
-use super::append::MetricMetadata;
+use super::metadata::{MetadataBuilder, MetadataCache, MetricMetadata};
 use crate::config::{Duration, ScrapeConfig};
 use crate::discovery::{TargetGroup, ADDRESS_LABEL};
 use crate::relabel;
 use sightline_core::{Labels, LabelsBuilder};
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::SystemTime;
 
 pub(crate) const SCHEME_LABEL: &str = "__scheme__";
@@ -67,8 +67,8 @@ pub struct Target {
     /// Scrape timeout (from `__scrape_timeout__`).
     pub timeout: Duration,
     pub(crate) last: Mutex<LastScrape>,
-    /// Metadata of the last successful scrape, sorted by family name.
-    pub(crate) metadata: Mutex<Arc<Vec<(String, MetricMetadata)>>>,
+    /// Metadata of the recent scrapes (see `super::metadata`).
+    pub(crate) metadata: Mutex<MetadataCache>,
 }
 
 impl Target {
@@ -99,7 +99,7 @@ impl Target {
                 at: None,
                 duration_secs: 0.0,
             }),
-            metadata: Mutex::new(Arc::new(Vec::new())),
+            metadata: Mutex::new(MetadataCache::default()),
         }
     }
 
@@ -136,22 +136,23 @@ impl Target {
         self.last.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// The `# TYPE`/`# HELP`/`# UNIT` of the last successful scrape.
-    pub fn metadata(&self) -> Arc<Vec<(String, MetricMetadata)>> {
-        self.metadata
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+    /// The `# TYPE`/`# HELP`/`# UNIT` of the recent scrapes, by family.
+    pub fn metadata(&self) -> Vec<(String, MetricMetadata)> {
+        let c = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        c.iter().map(|(n, m)| (n.clone(), m.clone())).collect()
     }
 
-    /// Publishes new metadata when it changed (rarely: only when the
-    /// exposition's families or texts change).
-    pub(crate) fn set_metadata(&self, m: &super::append::MetadataBuilder) {
-        let sorted = m.sorted();
-        let mut cur = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
-        if **cur != sorted {
-            *cur = Arc::new(sorted);
-        }
+    /// The metadata of family `name`.
+    pub fn metadata_of(&self, name: &str) -> Option<MetricMetadata> {
+        let c = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        c.get(name).cloned()
+    }
+
+    /// Applies one scrape's metadata lines; `flush` for a successful
+    /// scrape of a non-empty body.
+    pub(crate) fn update_metadata(&self, m: &MetadataBuilder, flush: bool) {
+        let mut c = self.metadata.lock().unwrap_or_else(|e| e.into_inner());
+        c.update(m, flush);
     }
 
     pub(crate) fn set_last(&self, l: LastScrape) {

@@ -654,9 +654,11 @@ async fn metadata_of_the_last_scrape_is_served() {
     )
     .await;
     let r = Running::start(job_config("", &[srv.target()]));
-    r.wait_for("metadata", |r| !r.manager.metadata(None, 0, 0).is_empty())
-        .await;
-    let m = r.manager.metadata(None, 0, 0);
+    r.wait_for("metadata", |r| {
+        !r.manager.metadata(None, None, None, None).is_empty()
+    })
+    .await;
+    let m = r.manager.metadata(None, None, None, None);
     assert_eq!(m.len(), 2);
     assert_eq!(
         m["req_total"],
@@ -667,31 +669,36 @@ async fn metadata_of_the_last_scrape_is_served() {
         }]
     );
     assert_eq!(m["temp"][0].kind, "gauge");
-    assert_eq!(r.manager.metadata(Some("temp"), 0, 0).len(), 1);
-    assert_eq!(r.manager.metadata(None, 1, 0).len(), 1);
+    assert_eq!(r.manager.metadata(Some("temp"), None, None, None).len(), 1);
+    assert_eq!(r.manager.metadata(None, Some(1), None, None).len(), 1);
 
     let job = [Matcher::new(MatchOp::Equal, "job", "test").unwrap()];
-    let tm = r.manager.targets_metadata(&job, None, 0);
+    let tm = r.manager.targets_metadata(&job, None, None);
     assert_eq!(tm.len(), 2);
     let v = serde_json::to_value(&tm[0]).unwrap();
     assert_eq!(v["metric"], "req_total");
     assert_eq!(v["type"], "counter");
     assert_eq!(v["target"]["job"], "test");
-    let one = r.manager.targets_metadata(&job, Some("temp"), 0);
+    let one = r.manager.targets_metadata(&job, Some("temp"), None);
     assert!(serde_json::to_value(&one[0])
         .unwrap()
         .get("metric")
         .is_none());
     let other = [Matcher::new(MatchOp::Equal, "job", "other").unwrap()];
-    assert!(r.manager.targets_metadata(&other, None, 0).is_empty());
+    assert!(r.manager.targets_metadata(&other, None, None).is_empty());
 
-    // A changed exposition replaces the metadata.
+    // A changed exposition updates the metadata; a family it no longer
+    // mentions stays for ten scrapes, as in Prometheus (issue 12).
     srv.set_body("# TYPE temp counter\ntemp 21\n");
     r.wait_for("new metadata", |r| {
-        r.manager.metadata(None, 0, 0).len() == 1
+        r.manager.metadata(Some("temp"), None, None, None)["temp"][0].kind == "counter"
     })
     .await;
-    assert_eq!(r.manager.metadata(None, 0, 0)["temp"][0].kind, "counter");
+    assert!(r
+        .manager
+        .metadata(None, None, None, None)
+        .contains_key("req_total"));
+    assert!(r.manager.metadata(None, Some(0), None, None).is_empty());
     r.stop().await;
 }
 
