@@ -88,6 +88,7 @@ fn app() -> axum::Router {
         remote_write: Arc::new(RemoteWriteCounters::default()),
         promql: Arc::new(QueryEngine::default()),
         status: Arc::new(NoStatus),
+        metadata: Arc::new(sightline_api::NoMetadata),
     })
 }
 

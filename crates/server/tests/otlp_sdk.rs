@@ -142,6 +142,29 @@ fn python_sdk_exports_over_http_and_grpc() {
             (one(&server, &format!("{h}_sum{{{sel}}}")) - 3.25).abs() < 1e-9,
             "{what}"
         );
+        // Exponential histogram: 100 200 400 then 800 bytes, a native
+        // histogram: 4 observations summing to 1500; 256 = 2^8 is a bucket
+        // boundary at every scale >= 0, so exactly 2 of 4 lie below it.
+        let x = "shop_payload_size_bytes";
+        assert_eq!(
+            one(&server, &format!("histogram_count({x}{{{sel}}})")),
+            4.0,
+            "{what}"
+        );
+        assert_eq!(
+            one(&server, &format!("histogram_sum({x}{{{sel}}})")),
+            1500.0,
+            "{what}"
+        );
+        assert!(
+            (one(
+                &server,
+                &format!("histogram_fraction(0, 256, {x}{{{sel}}})")
+            ) - 0.5)
+                .abs()
+                < 1e-9,
+            "{what}"
+        );
         for (le, n) in [("0.1", 1.0), ("0.5", 3.0), ("1", 4.0), ("+Inf", 5.0)] {
             assert_eq!(
                 one(&server, &format!("{h}_bucket{{{sel},le=\"{le}\"}}")),
@@ -159,8 +182,7 @@ fn python_sdk_exports_over_http_and_grpc() {
         assert_eq!(labels["telemetry_sdk_language"], "python", "{labels}");
         assert!(labels.get("service_name").is_none(), "{labels}");
     }
-    // The exponential histogram of each run reached the receiver (stored
-    // once native histogram storage lands; counted as refused until then).
+    // Every run's points reached the receiver.
     let metrics = common::get_text(&format!("{}/metrics", server.url()));
     let points: f64 = metrics
         .lines()

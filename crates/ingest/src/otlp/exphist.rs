@@ -172,6 +172,36 @@ pub struct NativeHistogram {
     pub negative_buckets: Vec<u64>,
 }
 
+impl NativeHistogram {
+    /// The histogram as the store takes it: absolute float counts. OTLP
+    /// says nothing about resets, so the hint is unknown and the store
+    /// detects them, as Prometheus's OTLP receiver leaves it.
+    pub fn into_float(self) -> sightline_core::FloatHistogram {
+        let spans = |v: Vec<Span>| {
+            v.into_iter()
+                .map(|s| sightline_core::histogram::Span {
+                    offset: s.offset,
+                    length: s.length,
+                })
+                .collect()
+        };
+        let counts = |v: Vec<u64>| v.into_iter().map(|c| c as f64).collect();
+        sightline_core::FloatHistogram {
+            counter_reset_hint: sightline_core::histogram::CounterResetHint::Unknown,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            zero_count: self.zero_count as f64,
+            count: self.count as f64,
+            sum: self.sum,
+            positive_spans: spans(self.positive_spans),
+            negative_spans: spans(self.negative_spans),
+            positive_buckets: counts(self.positive_buckets),
+            negative_buckets: counts(self.negative_buckets),
+            custom_values: Vec::new(),
+        }
+    }
+}
+
 /// Why an exponential histogram cannot be stored.
 pub fn check_scale(scale: i32) -> Result<(), String> {
     if scale < MIN_SCHEMA {

@@ -559,26 +559,62 @@ fn store_failures_roll_back_the_request() {
 }
 
 #[test]
-fn exponential_histograms_are_reported_until_stored() {
-    let store = Store::default();
+fn exponential_histograms_are_stored_as_native_histograms() {
+    use super::proto::metrics::v1::exponential_histogram_data_point::Buckets;
+    use sightline_core::histogram::Span as CoreSpan;
+    use sightline_core::MetricQuerier;
+    let store = sightline_core::MemStore::new();
     let r = Receiver::new(OtlpConfig::default(), DEFAULT_LOOKBACK);
+    // Scale 0 (base 2). OTLP bucket i covers (2^i, 2^(i+1)], Prometheus
+    // bucket i covers (2^(i-1), 2^i]: OTLP offset 0 with counts [1, 2] is
+    // Prometheus buckets 1 and 2, (1,2] and (2,4] (worked out by hand).
     let m = metric(
         "lat",
         "s",
         Data::ExponentialHistogram(ExponentialHistogram {
             data_points: vec![ExponentialHistogramDataPoint {
                 time_unix_nano: SEC,
-                count: 1,
+                count: 3,
+                sum: Some(7.0),
+                scale: 0,
+                positive: Some(Buckets {
+                    offset: 0,
+                    bucket_counts: vec![1, 2],
+                }),
                 ..Default::default()
             }],
             aggregation_temporality: CUMULATIVE,
         }),
     );
     let out = r.write(&request(vec![], vec![m]), &store);
-    assert_eq!((out.points, out.rejected_points), (1, 1));
-    assert!(out
-        .error_message()
-        .contains("exponential histogram not stored"));
+    assert_eq!(
+        (out.points, out.rejected_points),
+        (1, 0),
+        "{}",
+        out.error_message()
+    );
+    let series = store.select(i64::MIN, i64::MAX, &[]).expect("select");
+    assert_eq!(series.len(), 1);
+    assert_eq!(series[0].labels.metric_name(), Some("lat_seconds"));
+    let hs: Vec<_> = series
+        .into_iter()
+        .next()
+        .unwrap()
+        .histograms
+        .expect("histograms")
+        .collect();
+    assert_eq!(hs.len(), 1);
+    let h = &hs[0].h;
+    assert_eq!(hs[0].t, 1000);
+    assert_eq!((h.schema, h.count, h.sum), (0, 3.0, 7.0));
+    assert_eq!(
+        h.positive_spans,
+        vec![CoreSpan {
+            offset: 1,
+            length: 2
+        }]
+    );
+    assert_eq!(h.positive_buckets, vec![1.0, 2.0]);
 }
 
 const DEFAULT_LOOKBACK: i64 = receiver::DEFAULT_LOOKBACK_MS;

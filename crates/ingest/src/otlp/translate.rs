@@ -401,20 +401,21 @@ impl<'a> Converter<'a> {
         }
     }
 
-    /// Appends a native histogram sample.
+    /// Appends a native histogram sample. `Ok(None)` when the store
+    /// refused it (the point is counted as rejected).
     fn native(
         &mut self,
         labels: &Labels,
         t: i64,
-        _h: NativeHistogram,
+        h: NativeHistogram,
     ) -> Result<Option<SeriesRef>, Abort> {
-        // The store has no native histogram samples yet (core's histogram
-        // type and Appender::append_histogram are being added); until then
-        // the point is refused and reported, never silently dropped.
-        self.refuse_sample(format!(
-            "exponential histogram not stored: this build has no native histogram storage (series {labels} at {t})"
-        ));
-        Ok(None)
+        match self.app.append_histogram(0, labels, t, &h.into_float()) {
+            Ok(r) => {
+                self.out.samples_appended += 1;
+                Ok(Some(r))
+            }
+            Err(e) => self.store_refusal(e, labels, t),
+        }
     }
 
     fn number(
