@@ -275,14 +275,11 @@ impl<'a> Evaluator<'a> {
             }
             let te = p.times[i];
             let start = te - p.range;
-            let out: Option<Out> = match name {
-                "rate" | "increase" | "delta" if !f.is_empty() && !h.is_empty() => {
-                    notes.mixed = true;
-                    None
-                }
-                "rate" | "increase" | "delta" if h.is_empty() => float_window(
+            // Float-only windows are evaluated as in a float series.
+            let floats = |w: &[Sample], scratch: &mut Vec<f64>, bad_q: &mut Vec<f64>| {
+                float_window(
                     name,
-                    f,
+                    w,
                     te,
                     p.range,
                     p.steps.t(i),
@@ -292,7 +289,14 @@ impl<'a> Evaluator<'a> {
                     scratch,
                     bad_q,
                 )
-                .map(Out::F),
+                .map(Out::F)
+            };
+            let out: Option<Out> = match name {
+                "rate" | "increase" | "delta" if !f.is_empty() && !h.is_empty() => {
+                    notes.mixed = true;
+                    None
+                }
+                "rate" | "increase" | "delta" if h.is_empty() => floats(f, scratch, bad_q),
                 "rate" | "increase" | "delta" => {
                     hist_rate(h, start, te, name != "delta", name == "rate", &mut notes).map(Out::H)
                 }
@@ -306,19 +310,9 @@ impl<'a> Evaluator<'a> {
                             &mut notes,
                         )
                         .map(Out::H),
-                        [.., (_, Result2::F(_)), (_, Result2::F(_))] => float_window(
-                            name,
-                            &f[f.len() - 2..],
-                            te,
-                            p.range,
-                            p.steps.t(i),
-                            i,
-                            p.p1,
-                            p.p2,
-                            scratch,
-                            bad_q,
-                        )
-                        .map(Out::F),
+                        [.., (_, Result2::F(_)), (_, Result2::F(_))] => {
+                            floats(&f[f.len() - 2..], scratch, bad_q)
+                        }
                         [_, _, ..] => {
                             notes.mixed = true;
                             None
@@ -330,19 +324,7 @@ impl<'a> Evaluator<'a> {
                     notes.mixed = true;
                     None
                 }
-                "sum_over_time" | "avg_over_time" if h.is_empty() => float_window(
-                    name,
-                    f,
-                    te,
-                    p.range,
-                    p.steps.t(i),
-                    i,
-                    p.p1,
-                    p.p2,
-                    scratch,
-                    bad_q,
-                )
-                .map(Out::F),
+                "sum_over_time" | "avg_over_time" if h.is_empty() => floats(f, scratch, bad_q),
                 "sum_over_time" | "avg_over_time" => hist_sum(h, &mut notes).map(|mut s| {
                     if name == "avg_over_time" {
                         s.scale(1.0 / h.len() as f64);
@@ -399,19 +381,7 @@ impl<'a> Evaluator<'a> {
                     if f.is_empty() {
                         None
                     } else {
-                        float_window(
-                            name,
-                            f,
-                            te,
-                            p.range,
-                            p.steps.t(i),
-                            i,
-                            p.p1,
-                            p.p2,
-                            scratch,
-                            bad_q,
-                        )
-                        .map(Out::F)
+                        floats(f, scratch, bad_q)
                     }
                 }
             };
