@@ -212,39 +212,39 @@ pub(crate) fn mark_reset(cur: &mut FloatHistogram, prev: &FloatHistogram) {
     }
 }
 
-/// [`windows`] over histogram samples.
-pub(crate) fn hist_windows<'s>(
-    times: &[i64],
-    range: i64,
-    samples: &'s [HistogramSample],
-    mut f: impl FnMut(usize, &'s [HistogramSample]),
-) {
-    let (mut lo, mut hi) = (0usize, 0usize);
-    for (i, &t) in times.iter().enumerate() {
-        while hi < samples.len() && samples[hi].t <= t {
-            hi += 1;
-        }
-        while lo < hi && samples[lo].t <= t - range {
-            lo += 1;
-        }
-        f(i, &samples[lo.min(hi)..hi]);
+/// A sample kind with a timestamp, so one window walk serves floats and
+/// histograms.
+pub(crate) trait Timed {
+    /// Milliseconds since the epoch.
+    fn time(&self) -> i64;
+}
+
+impl Timed for Sample {
+    fn time(&self) -> i64 {
+        self.t
+    }
+}
+
+impl Timed for HistogramSample {
+    fn time(&self) -> i64 {
+        self.t
     }
 }
 
 /// Calls `f(step, window)` for each evaluation time, windows being
 /// `(t - range, t]` of time-sorted `samples`.
-pub(crate) fn windows<'s>(
+pub(crate) fn windows<'s, T: Timed>(
     times: &[i64],
     range: i64,
-    samples: &'s [Sample],
-    mut f: impl FnMut(usize, &'s [Sample]),
+    samples: &'s [T],
+    mut f: impl FnMut(usize, &'s [T]),
 ) {
     let (mut lo, mut hi) = (0usize, 0usize);
     for (i, &t) in times.iter().enumerate() {
-        while hi < samples.len() && samples[hi].t <= t {
+        while hi < samples.len() && samples[hi].time() <= t {
             hi += 1;
         }
-        while lo < hi && samples[lo].t <= t - range {
+        while lo < hi && samples[lo].time() <= t - range {
             lo += 1;
         }
         f(i, &samples[lo.min(hi)..hi]);
@@ -393,7 +393,7 @@ impl<'a> Evaluator<'a> {
                     windows(&input.times, input.range, &r.samples, |_, w| {
                         samples = w.to_vec()
                     });
-                    hist_windows(&input.times, input.range, &r.hists, |_, w| {
+                    windows(&input.times, input.range, &r.hists, |_, w| {
                         hists = w.to_vec()
                     });
                     if !samples.is_empty() || !hists.is_empty() {

@@ -6,7 +6,7 @@
 //! float-only path in [`crate::range_functions`].
 
 use crate::error::Result;
-use crate::eval::{hist_windows, windows, Evaluator, Hist, Row, Steps, ABSENT};
+use crate::eval::{windows, Evaluator, Hist, Row, Steps, ABSENT};
 use crate::range_functions::{extrapolation_factor, float_window};
 use promql_parser::parser::Expr;
 use sightline_core::histogram::{CounterResetHint, Incompatible};
@@ -264,7 +264,7 @@ impl<'a> Evaluator<'a> {
         let mut fw: Vec<&[Sample]> = vec![&[]; p.times.len()];
         let mut hw: Vec<&[HistogramSample]> = vec![&[]; p.times.len()];
         windows(p.times, p.range, ser.floats, |i, w| fw[i] = w);
-        hist_windows(p.times, p.range, ser.hists, |i, w| hw[i] = w);
+        windows(p.times, p.range, ser.hists, |i, w| hw[i] = w);
         let mut notes = Notes::default();
         let mut row = Row::floats(ser.labels, ser.drop_name, vec![ABSENT; n]);
         let mut ignored_mixed = false;

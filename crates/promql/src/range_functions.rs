@@ -356,7 +356,7 @@ impl<'a> Evaluator<'a> {
                 }
             });
             for r in &input.series {
-                crate::eval::hist_windows(&input.times, input.range, &r.hists, |i, w| {
+                crate::eval::windows(&input.times, input.range, &r.hists, |i, w| {
                     if !w.is_empty() {
                         vals[i] = ABSENT;
                     }
