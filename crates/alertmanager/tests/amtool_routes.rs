@@ -16,18 +16,11 @@ use sightline_alertmanager::route::Route;
 use sightline_alertmanager::Alert;
 use sightline_alertmanager::LabelSet;
 
-const AMTOOL: &str = "/usr/bin/amtool";
-const ALERTMANAGER: &str = "/usr/bin/prometheus-alertmanager";
+const INSTALL: &str = "apt-get install prometheus-alertmanager";
 
-fn peer_available() -> bool {
-    if Path::new(AMTOOL).exists() {
-        return true;
-    }
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("{AMTOOL} is missing and CI=true: install prometheus-alertmanager");
-    }
-    eprintln!("skipping: {AMTOOL} not found (apt-get install prometheus-alertmanager)");
-    false
+#[track_caller]
+fn amtool() -> Option<PathBuf> {
+    sightline_testkit::peer("amtool", INSTALL)
 }
 
 fn testdata(sub: &str) -> Vec<PathBuf> {
@@ -102,7 +95,7 @@ fn label_sets(count: usize, seed: u64) -> Vec<LabelSet> {
 
 /// What amtool prints for one label set: receivers joined by commas.
 fn amtool_receivers(config: &Path, labels: &LabelSet) -> String {
-    let mut cmd = Command::new(AMTOOL);
+    let mut cmd = Command::new("amtool");
     cmd.arg("config")
         .arg("routes")
         .arg("test")
@@ -127,7 +120,7 @@ fn amtool_receivers(config: &Path, labels: &LabelSet) -> String {
 
 #[test]
 fn routing_matches_amtool() {
-    if !peer_available() {
+    if amtool().is_none() {
         return;
     }
     const PER_CONFIG: usize = 150;
@@ -203,7 +196,7 @@ fn show_tree(route: &Route, depth: usize, out: &mut Vec<(usize, String)>) {
 /// amtool's tree with the drawing stripped: four columns of prefix per level
 /// (some of them no-break spaces).
 fn amtool_show(path: &Path) -> Vec<(usize, String)> {
-    let out = Command::new(AMTOOL)
+    let out = Command::new("amtool")
         .args(["config", "routes", "show"])
         .arg(format!("--config.file={}", path.display()))
         .output()
@@ -234,7 +227,7 @@ fn amtool_show(path: &Path) -> Vec<(usize, String)> {
 /// amtool's view of the same files.
 #[test]
 fn route_trees_print_as_amtool_shows_them() {
-    if !peer_available() {
+    if amtool().is_none() {
         return;
     }
     for path in testdata("") {
@@ -247,7 +240,7 @@ fn route_trees_print_as_amtool_shows_them() {
 
 /// amtool's one-line reason for refusing a file.
 fn amtool_verdict(path: &Path) -> Option<String> {
-    let out = Command::new(AMTOOL)
+    let out = Command::new("amtool")
         .arg("check-config")
         .arg(path)
         .output()
@@ -266,7 +259,7 @@ fn amtool_verdict(path: &Path) -> Option<String> {
 
 #[test]
 fn config_verdicts_match_amtool() {
-    if !peer_available() {
+    if amtool().is_none() {
         return;
     }
     // Reasons we word differently on purpose: serde names the unknown key
@@ -344,16 +337,9 @@ impl Drop for Peer {
 /// alerts it reports as inhibited with what [`Inhibitor`] says.
 #[test]
 fn inhibition_matches_alertmanager() {
-    if !peer_available() {
+    let Some(alertmanager) = sightline_testkit::peer("prometheus-alertmanager", INSTALL) else {
         return;
-    }
-    if !Path::new(ALERTMANAGER).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{ALERTMANAGER} is missing and CI=true");
-        }
-        eprintln!("skipping: {ALERTMANAGER} not found");
-        return;
-    }
+    };
     let config = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/testdata/routes/inhibit/alertmanager.yml");
     let data = tempfile::tempdir().unwrap();
@@ -363,7 +349,7 @@ fn inhibition_matches_alertmanager() {
         .unwrap()
         .port();
     let _peer = Peer(
-        Command::new(ALERTMANAGER)
+        Command::new(&alertmanager)
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.path={}", data.path().display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const PEER: &str = "/usr/bin/prometheus-blackbox-exporter";
+const PEER: &str = "prometheus-blackbox-exporter";
 
 fn free_port() -> u16 {
     StdListener::bind("127.0.0.1:0")
@@ -192,16 +192,10 @@ impl Drop for Peer {
 }
 
 fn start_peer(config: &std::path::Path) -> Option<Peer> {
-    if !std::path::Path::new(PEER).exists() {
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("{PEER} is missing (apt-get install prometheus-blackbox-exporter)");
-        }
-        eprintln!("skip: {PEER} is missing (apt-get install prometheus-blackbox-exporter)");
-        return None;
-    }
+    let bin = sightline_testkit::peer(PEER, "apt-get install prometheus-blackbox-exporter")?;
     let port = free_port();
     let log = config.with_extension("log");
-    let child = Command::new(PEER)
+    let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
         .stdout(Stdio::null())

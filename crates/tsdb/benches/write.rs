@@ -34,7 +34,10 @@ fn main() {
     // one thread per 1000-series job.
     let mut threads = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut out = std::env::temp_dir().join("sightline-bench-write");
-    let mut file = PathBuf::from("/work/shared/peer-tests/promql/tsdb-testdata/20kseries.json");
+    // Prometheus's own label set file, beside the repository (as the
+    // upstream suite is); another path may be given as the argument.
+    let mut file = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/peer-tests/promql/tsdb-testdata/20kseries.json");
     for a in std::env::args().skip(1) {
         if let Some(v) = a.strip_prefix("--metrics=") {
             metrics = v.parse().expect("--metrics=N");

@@ -135,11 +135,7 @@ async fn starttls_is_used_and_the_ca_file_trusted() {
     let dir = std::env::temp_dir().join(format!("sightline-am-smtp-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     if !make_certs(&dir) {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "openssl is required in CI"
-        );
-        eprintln!("skipping: openssl could not make certificates");
+        sightline_testkit::skip("openssl could not make certificates (apt-get install openssl)");
         return;
     }
     let _ = rustls::crypto::ring::default_provider().install_default();

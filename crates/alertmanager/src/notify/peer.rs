@@ -26,19 +26,13 @@ impl Drop for PeerAm {
     }
 }
 
-const AM: &str = "/usr/bin/prometheus-alertmanager";
-
 /// Starts the peer with `config` (alertmanager.yml text); `None` when the
 /// binary is missing outside CI.
 pub async fn start(name: &str, config: &str) -> Option<PeerAm> {
-    if !std::path::Path::new(AM).exists() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "{AM} is required in CI"
-        );
-        eprintln!("skipping: {AM} not installed");
-        return None;
-    }
+    let bin = sightline_testkit::peer(
+        "prometheus-alertmanager",
+        "apt-get install prometheus-alertmanager",
+    )?;
     let dir = std::env::temp_dir().join(format!("sightline-am-peer-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("am.yml"), config).unwrap();
@@ -47,7 +41,7 @@ pub async fn start(name: &str, config: &str) -> Option<PeerAm> {
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(AM)
+    let child = Command::new(bin)
         .arg(format!("--config.file={}", dir.join("am.yml").display()))
         .arg(format!("--storage.path={}", dir.join("data").display()))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
