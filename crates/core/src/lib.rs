@@ -15,6 +15,7 @@
 //! - [`bytesize`]: byte sizes (`512MB`, `1GiB`) as Go's `units.Base2Bytes` reads them.
 //! - [`duration`]: Prometheus's and Go's duration syntax, and the config [`duration::Duration`].
 //! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
+//! - [`gofmt`]: Go's float formatting (`strconv.FormatFloat`), for every output read as Prometheus's.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
@@ -24,6 +25,7 @@
 pub mod bytesize;
 pub mod duration;
 mod error;
+pub mod gofmt;
 pub mod goregex;
 pub mod histogram;
 mod labels;

@@ -59,13 +59,12 @@ mod uptime;
 pub use config::{BlackboxConfig, Module, Monitor, ProbesConfig};
 pub use endpoint::{probe_endpoint, ProbeQuery, ProbeResponse, EXPOSITION_CONTENT_TYPE};
 pub use error::{Error, Result};
-pub use result::{
-    go_float, render_debug, render_exposition, LogLine, MetricFamily, ProbeResult, Sample,
-};
+pub use result::{render_debug, render_exposition, LogLine, MetricFamily, ProbeResult, Sample};
 pub use scheduler::{ProbeCallback, ProbeScheduler};
 pub use uptime::{Outage, UptimeReport, UptimeTracker};
 
 use result::Recorder;
+use sightline_core::gofmt::shortest_g;
 use std::time::{Duration, Instant};
 
 const HELP_SUCCESS: &str = "Displays whether or not the probe was a success";
@@ -102,7 +101,7 @@ pub async fn run_probe(module: &Module, target: &str, timeout: Duration) -> Prob
         "Beginning probe",
         &[
             ("probe", &module.prober),
-            ("timeout_seconds", &go_float(timeout.as_secs_f64())),
+            ("timeout_seconds", &shortest_g(timeout.as_secs_f64())),
         ],
     );
     let run = async {
@@ -125,7 +124,7 @@ pub async fn run_probe(module: &Module, target: &str, timeout: Duration) -> Prob
                 "Probe timed out",
                 &format!(
                     "context deadline exceeded after {}s",
-                    go_float(timeout.as_secs_f64())
+                    shortest_g(timeout.as_secs_f64())
                 ),
             );
             (false, None)
@@ -142,13 +141,13 @@ pub async fn run_probe(module: &Module, target: &str, timeout: Duration) -> Prob
         rec.log(
             "info",
             "Probe succeeded",
-            &[("duration_seconds", &go_float(duration))],
+            &[("duration_seconds", &shortest_g(duration))],
         );
     } else {
         rec.log(
             "error",
             "Probe failed",
-            &[("duration_seconds", &go_float(duration))],
+            &[("duration_seconds", &shortest_g(duration))],
         );
     }
     let failure = if success {

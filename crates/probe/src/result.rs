@@ -2,6 +2,7 @@
 //! help texts and labels, a failure cause, and blackbox-style log lines;
 //! and the text exposition blackbox's `/probe` answers with.
 
+use sightline_core::gofmt::shortest_g;
 use std::fmt::Write;
 use std::time::SystemTime;
 
@@ -218,7 +219,7 @@ pub fn render_exposition(result: &ProbeResult) -> String {
                 out.push('}');
             }
             out.push(' ');
-            out.push_str(&go_float(s.value));
+            out.push_str(&shortest_g(s.value));
             out.push('\n');
         }
     }
@@ -269,72 +270,6 @@ pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (y, m, d)
 }
 
-/// Formats a float as Go's `strconv.FormatFloat(v, 'g', -1, 64)`, which
-/// the Prometheus text encoder uses: shortest digits, exponent form below
-/// 1e-4 and from 1e6 up (`3.668918509e+09`), `+Inf`, `-Inf`, `NaN`.
-pub fn go_float(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    // Rust's `{:e}` gives the shortest round-tripping digits, as Go's -1
-    // precision does; only the layout differs.
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').expect("exponent form");
-    let exp: i32 = exp.parse().expect("exponent");
-    let (neg, mant) = match mant.strip_prefix('-') {
-        Some(m) => (true, m),
-        None => (false, mant),
-    };
-    let digits: String = mant.chars().filter(|c| *c != '.').collect();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    // Go's shortest 'g' switches to exponent form when exp < -4 || exp >= 6
-    // (strconv uses precision 6 for that decision when printing shortest).
-    if !(-4..6).contains(&exp) {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        let _ = write!(out, "e{}{:02}", if exp < 0 { '-' } else { '+' }, exp.abs());
-    } else if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-    } else {
-        let int_len = exp as usize + 1;
-        if digits.len() <= int_len {
-            out.push_str(&digits);
-            for _ in digits.len()..int_len {
-                out.push('0');
-            }
-        } else {
-            out.push_str(&digits[..int_len]);
-            out.push('.');
-            out.push_str(&digits[int_len..]);
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -342,18 +277,18 @@ mod tests {
     #[test]
     fn go_float_matches_blackbox_output() {
         // Values as blackbox 0.23 printed them on this machine.
-        assert_eq!(go_float(3668918509.0), "3.668918509e+09");
-        assert_eq!(go_float(1.2289e-05), "1.2289e-05");
-        assert_eq!(go_float(0.001743131), "0.001743131");
-        assert_eq!(go_float(335.0), "335");
-        assert_eq!(go_float(200.0), "200");
-        assert_eq!(go_float(0.0), "0");
-        assert_eq!(go_float(f64::NAN), "NaN");
-        assert_eq!(go_float(1.5e21), "1.5e+21");
-        assert_eq!(go_float(0.0001), "0.0001");
-        assert_eq!(go_float(1e6), "1e+06");
-        assert_eq!(go_float(123456.0), "123456");
-        assert_eq!(go_float(-2.5), "-2.5");
+        assert_eq!(shortest_g(3668918509.0), "3.668918509e+09");
+        assert_eq!(shortest_g(1.2289e-05), "1.2289e-05");
+        assert_eq!(shortest_g(0.001743131), "0.001743131");
+        assert_eq!(shortest_g(335.0), "335");
+        assert_eq!(shortest_g(200.0), "200");
+        assert_eq!(shortest_g(0.0), "0");
+        assert_eq!(shortest_g(f64::NAN), "NaN");
+        assert_eq!(shortest_g(1.5e21), "1.5e+21");
+        assert_eq!(shortest_g(0.0001), "0.0001");
+        assert_eq!(shortest_g(1e6), "1e+06");
+        assert_eq!(shortest_g(123456.0), "123456");
+        assert_eq!(shortest_g(-2.5), "-2.5");
     }
 
     #[test]

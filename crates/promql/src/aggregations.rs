@@ -90,37 +90,7 @@ fn acc_result(op: TokenId, a: &Acc) -> f64 {
     }
 }
 
-/// Formats a float as Go's `%g`/`%v` do in Prometheus's messages: shortest
-/// digits, with an exponent (`1e+06`) outside `1e-4 <= |f| < 1e6`.
-pub(crate) fn go_g(v: f64) -> String {
-    if !v.is_finite() || v == 0.0 {
-        return format_float(v);
-    }
-    let e = format!("{v:e}");
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if (-4..6).contains(&exp) {
-        format!("{v}")
-    } else {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mant}e{sign}{:02}", exp.abs())
-    }
-}
-
-/// Formats a float as Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
-pub(crate) fn format_float(v: f64) -> String {
-    if v.is_nan() {
-        "NaN".into()
-    } else if v.is_infinite() {
-        if v > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{v}")
-    }
-}
+pub(crate) use sightline_core::gofmt::{shortest_f as format_float, shortest_g as go_g};
 
 pub(crate) fn valid_label_name(n: &str) -> bool {
     !n.is_empty() && n.chars().all(|c| c != '\u{fffd}')

@@ -1,147 +1,24 @@
-//! Go's number, duration and time formatting, reproduced where Prometheus's
-//! output reaches users: template functions (`%.4g`), promtool's failure
-//! blocks (`FormatFloat(v, 'E', -1, 64)`), the API's alert values
-//! (`'e'`), and Go's time printing. Durations live in
-//! `sightline_core::duration`, shared with the other config readers.
+//! Go's number and time formatting in the forms the rules engine prints:
+//! template functions (`%.4g`), promtool's failure blocks
+//! (`FormatFloat(v, 'E', -1, 64)`), the API's alert values (`'e'`), and
+//! Go's time printing. The digits come from `sightline_core::gofmt`, the
+//! one float formatter; durations from `sightline_core::duration`.
 
-/// Decimal digits of `v` (no leading/trailing zeros) and the position of
-/// the decimal point relative to them (`dp`): `v = 0.d1d2... * 10^dp`.
-/// `sig` = None asks for the shortest digits that round-trip.
-fn digits(v: f64, sig: Option<usize>) -> (String, i32) {
-    let s = match sig {
-        Some(p) => format!("{:.*e}", p.saturating_sub(1), v.abs()),
-        None => format!("{:e}", v.abs()),
-    };
-    let (mant, exp) = s.split_once('e').unwrap_or((&s, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let mut d: String = mant.chars().filter(|c| c.is_ascii_digit()).collect();
-    while d.len() > 1 && d.ends_with('0') {
-        d.pop();
-    }
-    (d, exp + 1)
-}
-
-fn special(v: f64) -> Option<String> {
-    if v.is_nan() {
-        Some("NaN".into())
-    } else if v.is_infinite() {
-        Some(if v > 0.0 { "+Inf" } else { "-Inf" }.into())
-    } else {
-        None
-    }
-}
-
-fn sign(v: f64) -> &'static str {
-    if v.is_sign_negative() {
-        "-"
-    } else {
-        ""
-    }
-}
-
-fn fmt_e(neg: &str, d: &str, dp: i32, decimals: usize, e: char) -> String {
-    let mut out = String::from(neg);
-    let bytes: Vec<char> = d.chars().collect();
-    out.push(bytes[0]);
-    if decimals > 0 {
-        out.push('.');
-        for i in 1..=decimals {
-            out.push(*bytes.get(i).unwrap_or(&'0'));
-        }
-    }
-    let x = if d == "0" { 0 } else { dp - 1 };
-    out.push(e);
-    out.push(if x < 0 { '-' } else { '+' });
-    let x = x.abs();
-    if x < 10 {
-        out.push('0');
-    }
-    out.push_str(&x.to_string());
-    out
-}
-
-fn fmt_f(neg: &str, d: &str, dp: i32, decimals: usize) -> String {
-    let mut out = String::from(neg);
-    let ch: Vec<char> = d.chars().collect();
-    let digit = |i: i32| -> char {
-        if i >= 0 && (i as usize) < ch.len() && d != "0" {
-            ch[i as usize]
-        } else {
-            '0'
-        }
-    };
-    if dp > 0 {
-        for i in 0..dp {
-            out.push(digit(i));
-        }
-    } else {
-        out.push('0');
-    }
-    if decimals > 0 {
-        out.push('.');
-        for i in 0..decimals as i32 {
-            out.push(digit(dp + i));
-        }
-    }
-    out
-}
+use sightline_core::gofmt;
 
 /// Go's `fmt.Sprintf("%.<prec>g", v)`.
 pub fn format_g(v: f64, prec: usize) -> String {
-    if let Some(s) = special(v) {
-        return s;
-    }
-    let prec = prec.max(1);
-    let neg = sign(v);
-    if v == 0.0 {
-        return format!("{neg}0");
-    }
-    let (d, dp) = digits(v, Some(prec));
-    let nd = d.len() as i32;
-    let p = prec as i32;
-    let mut eprec = p;
-    if eprec > nd && nd >= dp {
-        eprec = nd;
-    }
-    let exp = dp - 1;
-    if exp < -4 || exp >= eprec {
-        let pp = p.min(nd);
-        return fmt_e(neg, &d, dp, (pp - 1).max(0) as usize, 'e');
-    }
-    let pp = if p > dp { nd } else { p };
-    fmt_f(neg, &d, dp, (pp - dp).max(0) as usize)
+    gofmt::format_float(v, 'g', prec as i32)
 }
 
 /// Go's `%v` for a float64 (`strconv.FormatFloat(v, 'g', -1, 64)`).
 pub fn format_shortest_g(v: f64) -> String {
-    if let Some(s) = special(v) {
-        return s;
-    }
-    let neg = sign(v);
-    if v == 0.0 {
-        return format!("{neg}0");
-    }
-    let (d, dp) = digits(v, None);
-    let nd = d.len() as i32;
-    let exp = dp - 1;
-    if !(-4..6).contains(&exp) {
-        return fmt_e(neg, &d, dp, (nd - 1) as usize, 'e');
-    }
-    fmt_f(neg, &d, dp, (nd - dp).max(0) as usize)
+    gofmt::shortest_g(v)
 }
 
 /// `strconv.FormatFloat(v, 'e' or 'E', -1, 64)`.
 pub fn format_shortest_e(v: f64, upper: bool) -> String {
-    if let Some(s) = special(v) {
-        return s;
-    }
-    let neg = sign(v);
-    let e = if upper { 'E' } else { 'e' };
-    if v == 0.0 {
-        return format!("{neg}0{e}+00");
-    }
-    let (d, dp) = digits(v, None);
-    fmt_e(neg, &d, dp, d.len() - 1, e)
+    gofmt::format_float(v, if upper { 'E' } else { 'e' }, -1)
 }
 
 /// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.

@@ -12,31 +12,6 @@ use sightline_core::Labels;
 use sightline_promql::{QueryResult, Value};
 use std::fmt::Write as _;
 
-/// The shortest decimal digits that read back as `v` (finite, not zero),
-/// chosen as Go chooses them: among equally short candidates the one
-/// nearest `v`, ties to even. Rust's shortest formatting can round a tie
-/// up (`...813` where Go prints `...812`), so the digits are re-derived
-/// with exact, round-half-even formatting at the same length.
-/// Returns the sign, the digits and the decimal exponent of the first
-/// digit (`d.ddd × 10^exp`).
-fn go_shortest(v: f64) -> (bool, String, i32) {
-    let split = |s: &str| -> (String, i32) {
-        let (m, e) = s.split_once('e').unwrap_or((s, "0"));
-        let digits: String = m.chars().filter(char::is_ascii_digit).collect();
-        (digits, e.parse().unwrap_or(0))
-    };
-    let shortest = format!("{:e}", v.abs());
-    let (digits, exp) = split(&shortest);
-    if digits.len() > 1 {
-        let exact = format!("{:.*e}", digits.len() - 1, v.abs());
-        if exact.parse::<f64>().ok() == Some(v.abs()) {
-            let (d, e) = split(&exact);
-            return (v.is_sign_negative(), d, e);
-        }
-    }
-    (v.is_sign_negative(), digits, exp)
-}
-
 /// Go's `strconv.FormatFloat(v, fmt, -1, 64)` for `fmt` `'f'` or `'e'`.
 fn push_go_float(out: &mut String, v: f64, fmt: char) {
     // Fast paths for the common cases, which need no digit juggling:
@@ -69,55 +44,7 @@ fn push_go_float(out: &mut String, v: f64, fmt: char) {
 
 /// [`push_go_float`] without the fast paths.
 fn push_go_float_exact(out: &mut String, v: f64, fmt: char) {
-    if v.is_nan() {
-        out.push_str("NaN");
-        return;
-    }
-    if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
-        return;
-    }
-    if v == 0.0 {
-        out.push_str(if v.is_sign_negative() { "-0" } else { "0" });
-        if fmt == 'e' {
-            out.push_str("e+00");
-        }
-        return;
-    }
-    let (neg, digits, exp) = go_shortest(v);
-    if neg {
-        out.push('-');
-    }
-    if fmt == 'e' {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let _ = write!(out, "{:02}", exp.unsigned_abs());
-        return;
-    }
-    if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-        return;
-    }
-    let int_len = exp as usize + 1;
-    if digits.len() <= int_len {
-        out.push_str(&digits);
-        for _ in digits.len()..int_len {
-            out.push('0');
-        }
-    } else {
-        out.push_str(&digits[..int_len]);
-        out.push('.');
-        out.push_str(&digits[int_len..]);
-    }
+    sightline_core::gofmt::push_float(out, v, fmt, -1);
 }
 
 /// Appends a sample value of a vector or matrix as Prometheus's

@@ -9,6 +9,7 @@
 //! compacted (no empty buckets), which is also how they are compared.
 
 use super::{present_indexes, FloatHistogram, Span};
+use crate::gofmt::shortest_g;
 use std::fmt;
 
 /// Why two histograms cannot be combined.
@@ -392,42 +393,25 @@ fn rebucket(from: &[f64], to: &[f64], items: Side) -> Side {
     out
 }
 
-/// Formats a float as Go's `%g` does (shortest representation; exponent
-/// form below 1e-4 and from 1e6 on, `1e+06` style).
-pub fn go_g(v: f64) -> String {
-    if v.is_nan() {
-        return "NaN".into();
-    }
-    if v.is_infinite() {
-        return if v > 0.0 { "+Inf" } else { "-Inf" }.into();
-    }
-    if v == 0.0 {
-        return if v.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let e = format!("{v:e}"); // shortest digits: "1.5e6"
-    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        return format!("{mant}e{sign}{:02}", exp.abs());
-    }
-    format!("{v}")
-}
-
 impl fmt::Display for FloatHistogram {
     /// Prometheus's `FloatHistogram.String()`:
     /// `{count:5, sum:12.5, [-2,-1):3, [-0.001,0.001]:1, (0.5,1]:1}`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{{count:{}, sum:{}", go_g(self.count), go_g(self.sum))?;
+        write!(
+            f,
+            "{{count:{}, sum:{}",
+            shortest_g(self.count),
+            shortest_g(self.sum)
+        )?;
         for b in self.all_buckets() {
             let open = if b.lower_inclusive { '[' } else { '(' };
             let close = if b.upper_inclusive { ']' } else { ')' };
             write!(
                 f,
                 ", {open}{},{}{close}:{}",
-                go_g(b.lower),
-                go_g(b.upper),
-                go_g(b.count)
+                shortest_g(b.lower),
+                shortest_g(b.upper),
+                shortest_g(b.count)
             )?;
         }
         f.write_str("}")
@@ -570,10 +554,10 @@ mod tests {
             a.to_string(),
             "{count:3, sum:10, [-2,-1):3, [-0.001,0.001]:1, (0.5,1]:1, (1,2]:2}"
         );
-        assert_eq!(go_g(1e21), "1e+21");
-        assert_eq!(go_g(1234567.0), "1.234567e+06");
-        assert_eq!(go_g(0.00001), "1e-05");
-        assert_eq!(go_g(123456.5), "123456.5");
+        assert_eq!(shortest_g(1e21), "1e+21");
+        assert_eq!(shortest_g(1234567.0), "1.234567e+06");
+        assert_eq!(shortest_g(0.00001), "1e-05");
+        assert_eq!(shortest_g(123456.5), "123456.5");
     }
 
     #[test]

@@ -32,6 +32,7 @@ use opentelemetry_proto::tonic::metrics::v1::{
     exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar as OtlpExemplar,
     HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
 };
+use sightline_core::gofmt::shortest_f;
 use sightline_core::{Appender, ErrorKind, Exemplar, Labels, SeriesRef, STALE_NAN};
 use std::sync::Mutex;
 
@@ -105,16 +106,6 @@ pub(super) struct Converter<'a> {
 
 fn ms(ns: u64) -> i64 {
     (ns / 1_000_000) as i64
-}
-
-fn format_float(f: f64) -> String {
-    if f.is_infinite() {
-        if f > 0.0 { "+Inf" } else { "-Inf" }.into()
-    } else if f.is_nan() {
-        "NaN".into()
-    } else {
-        f.to_string()
-    }
 }
 
 impl<'a> Converter<'a> {
@@ -578,7 +569,7 @@ impl<'a> Converter<'a> {
         let mut cum = 0u64;
         for (i, &bound) in bounds.iter().enumerate() {
             cum += counts.get(i).copied().unwrap_or(0);
-            let l = base.series(&bucket, Some(("le", &format_float(bound))));
+            let l = base.series(&bucket, Some(("le", &shortest_f(bound))));
             let r = self.sample(&l, t, val(cum as f64))?;
             refs.push((bound, r, l));
         }
@@ -609,7 +600,7 @@ impl<'a> Converter<'a> {
             val(p.count as f64),
         )?;
         for q in &p.quantile_values {
-            let l = base.series(name, Some(("quantile", &format_float(q.quantile))));
+            let l = base.series(name, Some(("quantile", &shortest_f(q.quantile))));
             self.sample(&l, t, val(q.value))?;
         }
         self.end_point();
