@@ -5,7 +5,9 @@ use crate::alerting::{AlertingRule, OutgoingAlert};
 use crate::file::{GroupSpec, RuleKind, RuleSpec};
 use crate::template::TemplateEnv;
 use promql_parser::parser::Expr;
-use sightline_core::{Labels, Matcher, MetricAppender, MetricQuerier, METRIC_NAME, STALE_NAN};
+use sightline_core::{
+    FloatHistogram, Labels, Matcher, MetricAppender, MetricQuerier, METRIC_NAME, STALE_NAN,
+};
 use sightline_promql::{Engine, Value};
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -248,10 +250,13 @@ impl RuleGroup {
             }
             let mut app = ctx.appender.appender();
             let mut now = HashSet::with_capacity(out.len());
-            for (l, v) in out {
+            for (l, v, h) in out {
                 // Out-of-order and duplicate samples are dropped, not rule
                 // errors, as in Prometheus.
-                let _ = app.append(0, &l, qt, v);
+                let _ = match &h {
+                    Some(h) => app.append_histogram(0, &l, qt, h),
+                    None => app.append(0, &l, qt, v),
+                };
                 now.insert(l);
             }
             for gone in rule.prev_series.difference(&now) {
@@ -352,7 +357,7 @@ fn eval_rule(
     qt: i64,
     limit: usize,
     env: &TemplateEnv,
-) -> Result<Vec<(Labels, f64)>, String> {
+) -> Result<Vec<RuleSample>, String> {
     let parsed = match &rule.parsed {
         Some(p) => p.clone(),
         None => {
@@ -366,16 +371,16 @@ fn eval_rule(
         .engine
         .instant_expr(ctx.querier.as_ref(), &parsed, &rule.spec().expr, qt)
         .map_err(|e| e.to_string())?;
-    let samples: Vec<(Labels, f64)> = match res.value {
-        Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v)).collect(),
-        Value::Scalar(_, v) => vec![(Labels::empty(), v)],
+    let samples: Vec<RuleSample> = match res.value {
+        Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v, s.h)).collect(),
+        Value::Scalar(_, v) => vec![(Labels::empty(), v, None)],
         _ => return Err("rule result is not a vector or scalar".into()),
     };
     match &mut rule.body {
         RuleBody::Recording(spec) => {
             let mut out = Vec::with_capacity(samples.len());
             let mut seen = HashSet::with_capacity(samples.len());
-            for (l, v) in samples {
+            for (l, v, h) in samples {
                 let mut b = l.to_builder();
                 b.set(METRIC_NAME, spec.name.clone());
                 for (k, val) in &spec.labels {
@@ -388,7 +393,7 @@ fn eval_rule(
                             .into(),
                     );
                 }
-                out.push((l, v));
+                out.push((l, v, h));
             }
             if limit > 0 && out.len() > limit {
                 return Err(format!(
@@ -398,6 +403,18 @@ fn eval_rule(
             }
             Ok(out)
         }
-        RuleBody::Alerting(a) => a.apply(samples, ts, limit, &ctx.external_labels, env),
+        // An alert's `$value` is the sample's float, 0 for a histogram
+        // sample, as in Prometheus.
+        RuleBody::Alerting(a) => {
+            let floats = samples.into_iter().map(|(l, v, _)| (l, v)).collect();
+            Ok(a.apply(floats, ts, limit, &ctx.external_labels, env)?
+                .into_iter()
+                .map(|(l, v)| (l, v, None))
+                .collect())
+        }
     }
 }
+
+/// One result of a rule: labels, and a float or a native histogram (a
+/// recording rule over histograms records histograms).
+type RuleSample = (Labels, f64, Option<FloatHistogram>);

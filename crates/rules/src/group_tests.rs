@@ -304,3 +304,62 @@ fn run_loop_stops_on_cancel() {
     h.join().unwrap();
     assert!(!samples(&store, "one").is_empty());
 }
+
+#[test]
+fn recording_rule_over_histograms_records_histograms() {
+    // issue 12: a rule such as `sum by (job) (h)` over native histograms
+    // records native histograms, as Prometheus does (they were dropped).
+    use sightline_core::histogram::Span;
+    use sightline_core::FloatHistogram;
+    let store = MemStore::new();
+    let h = |count: f64, b: [f64; 2]| FloatHistogram {
+        schema: 0,
+        count,
+        sum: count * 1.5,
+        positive_spans: vec![Span {
+            offset: 1,
+            length: 2,
+        }],
+        positive_buckets: b.to_vec(),
+        ..FloatHistogram::default()
+    };
+    for (i, (c, b)) in [(3.0, [1.0, 2.0]), (5.0, [4.0, 1.0])]
+        .into_iter()
+        .enumerate()
+    {
+        let l = Labels::from_pairs([("__name__", "h"), ("i", ["a", "b"][i]), ("job", "j")]);
+        store.add_histogram(l, 0, h(c, b));
+    }
+    let mut g =
+        group("groups:\n- name: g\n  rules:\n  - record: job:h:sum\n    expr: sum by (job) (h)\n");
+    g.eval(&ctx(&store), 0, M);
+    assert_eq!(
+        g.rules[0].health,
+        crate::Health::Ok,
+        "{:?}",
+        g.rules[0].last_error
+    );
+    let got = store
+        .select(
+            i64::MIN,
+            i64::MAX,
+            &[Matcher::equal("__name__", "job:h:sum")],
+        )
+        .unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(
+        got[0].labels,
+        Labels::from_pairs([("__name__", "job:h:sum"), ("job", "j")])
+    );
+    let hs: Vec<_> = got
+        .into_iter()
+        .next()
+        .unwrap()
+        .histograms
+        .unwrap()
+        .collect();
+    assert_eq!(hs.len(), 1);
+    // By hand: counts 3 + 5, sums 4.5 + 7.5, buckets [1+4, 2+1].
+    assert_eq!((hs[0].t, hs[0].h.count, hs[0].h.sum), (0, 8.0, 12.0));
+    assert_eq!(hs[0].h.positive_buckets, vec![5.0, 3.0]);
+}
