@@ -3,7 +3,13 @@
 //!
 //! [`own_test_files_pass`] runs every file through the `.test` harness and
 //! requires every eval to pass: there is no known-failures list and no
-//! skipping.
+//! skipping. [`promtool_agrees`] (in `own_suite/promtool.rs`) hands the
+//! same data and the float instant evals to Prometheus's `promtool test
+//! rules`, so the peer confirms the expected values that were worked out
+//! by hand.
+
+#[path = "own_suite/promtool.rs"]
+mod promtool;
 
 use std::path::PathBuf;
 
@@ -30,7 +36,7 @@ fn file_name(p: &std::path::Path) -> String {
 fn own_test_files_pass() {
     let files = own_files();
     assert!(
-        files.len() >= 1,
+        files.len() >= 10,
         "expected our .test files in tests/testdata, found {}",
         files.len()
     );
@@ -56,6 +62,79 @@ fn own_test_files_pass() {
     assert!(
         problems.is_empty(),
         "{} evals failed or were skipped:\n{}",
+        problems.len(),
+        problems.join("\n")
+    );
+}
+
+/// The peer confirms our expected values: each file's float data and float
+/// evals go to `promtool test rules` (Prometheus 2.42).
+#[test]
+fn promtool_agrees() {
+    let Some(promtool) = sightline_testkit::peer("promtool", "apt-get install prometheus") else {
+        return;
+    };
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("own_suite_promtool");
+    std::fs::create_dir_all(&dir).expect("create temporary folder");
+    let mut problems = Vec::new();
+    let (mut checked, mut queries, mut excluded) = (0, 0, 0);
+    for f in own_files() {
+        let name = file_name(&f);
+        let text = std::fs::read_to_string(&f).expect("read test file");
+        let conv = promtool::convert(&text);
+        println!(
+            "{name}: {} evals checked by promtool ({} instant queries), {} excluded",
+            conv.checked,
+            conv.queries,
+            conv.excluded.len()
+        );
+        for e in &conv.excluded {
+            println!("  excluded {e}");
+        }
+        checked += conv.checked;
+        queries += conv.queries;
+        excluded += conv.excluded.len();
+        if conv.checked == 0 {
+            continue;
+        }
+        let yml = dir.join(name.replace(".test", ".yml"));
+        std::fs::write(&yml, &conv.yaml).expect("write promtool file");
+        let run = std::process::Command::new(&promtool)
+            .arg("test")
+            .arg("rules")
+            .arg(&yml)
+            .output()
+            .expect("run promtool");
+        if run.status.success() {
+            assert!(
+                conv.expect_errors.is_empty(),
+                "{name}: promtool passed, but evals {:?} expect errors",
+                conv.expect_errors
+            );
+            continue;
+        }
+        let report = format!(
+            "{}{}",
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        match promtool::real_failures(&report, &conv.expect_errors) {
+            Ok(real) if real.is_empty() && report.contains("expr: ") => {
+                println!("  (promtool differs only within the 1e-6 tolerance)");
+            }
+            Ok(real) if !real.is_empty() => {
+                for r in real {
+                    problems.push(format!("{name} ({}): {r}", yml.display()));
+                }
+            }
+            _ => problems.push(format!("{name}: promtool failed:\n{report}")),
+        }
+    }
+    println!("total: {checked} evals checked by promtool ({queries} instant queries), {excluded} excluded");
+    assert!(checked > 0, "promtool checked no eval");
+    assert!(
+        problems.is_empty(),
+        "promtool disagrees with {} expected values:\n{}",
         problems.len(),
         problems.join("\n")
     );
