@@ -23,23 +23,31 @@ use sightline_promql::promqltest::{expand_values, parse_float, parse_labels, spl
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-/// Functions and aggregations that Prometheus 2.42 does not have.
-pub const EXCLUDED_FUNCTIONS: &[&str] = &[
-    "limitk",
-    "limit_ratio",
-    "info",
-    "double_exponential_smoothing",
-    "sort_by_label",
-    "sort_by_label_desc",
-    "first_over_time",
-    "mad_over_time",
-    "ts_of_min_over_time",
-    "ts_of_max_over_time",
-    "ts_of_first_over_time",
-    "ts_of_last_over_time",
-    "histogram_avg",
-    "histogram_stddev",
-    "histogram_stdvar",
+/// Functions that Prometheus 2.42 does not have, or has with a narrower
+/// meaning, with the reason.
+pub const EXCLUDED_FUNCTIONS: &[(&str, &str)] = &[
+    ("limitk", "not in Prometheus 2.42"),
+    ("limit_ratio", "not in Prometheus 2.42"),
+    ("info", "not in Prometheus 2.42"),
+    (
+        "double_exponential_smoothing",
+        "not in Prometheus 2.42 (its holt_winters, renamed since)",
+    ),
+    ("sort_by_label", "not in Prometheus 2.42"),
+    ("sort_by_label_desc", "not in Prometheus 2.42"),
+    ("first_over_time", "not in Prometheus 2.42"),
+    ("mad_over_time", "not in Prometheus 2.42"),
+    ("ts_of_min_over_time", "not in Prometheus 2.42"),
+    ("ts_of_max_over_time", "not in Prometheus 2.42"),
+    ("ts_of_first_over_time", "not in Prometheus 2.42"),
+    ("ts_of_last_over_time", "not in Prometheus 2.42"),
+    ("histogram_avg", "not in Prometheus 2.42"),
+    ("histogram_stddev", "not in Prometheus 2.42"),
+    ("histogram_stdvar", "not in Prometheus 2.42"),
+    (
+        "histogram_fraction",
+        "Prometheus 2.42 reads native histograms only in it, not classic buckets",
+    ),
 ];
 
 /// Queries whose result in Prometheus 2.42 differs from today's Prometheus,
@@ -121,8 +129,8 @@ fn exclusion(query: &str, block: &[&str], native: &[String]) -> Option<String> {
     if let Some((_, why)) = PEER_DIFFERS.iter().find(|(q, _)| *q == query) {
         return Some((*why).to_owned());
     }
-    if let Some(f) = EXCLUDED_FUNCTIONS.iter().find(|f| mentions(query, f)) {
-        return Some(format!("{f} is not in Prometheus 2.42"));
+    if let Some((f, why)) = EXCLUDED_FUNCTIONS.iter().find(|(f, _)| mentions(query, f)) {
+        return Some(format!("{f}: {why}"));
     }
     if let Some(n) = native.iter().find(|n| mentions(query, n)) {
         return Some(format!(
