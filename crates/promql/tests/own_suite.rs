@@ -118,12 +118,15 @@ fn promtool_agrees() {
             String::from_utf8_lossy(&run.stdout),
             String::from_utf8_lossy(&run.stderr)
         );
-        match promtool::real_failures(&report, &conv.expect_errors) {
-            Ok(real) if real.is_empty() && report.contains("expr: ") => {
-                println!("  (promtool differs only within the 1e-6 tolerance)");
-            }
-            Ok(real) if !real.is_empty() => {
-                for r in real {
+        match promtool::read_report(&report, &conv.expect_errors) {
+            Ok(v) if report.contains("expr: ") => {
+                if v.within_tolerance > 0 {
+                    println!(
+                        "  {} queries match promtool within 1e-6, not bit for bit (NaN never equals NaN there)",
+                        v.within_tolerance
+                    );
+                }
+                for r in v.real {
                     problems.push(format!("{name} ({}): {r}", yml.display()));
                 }
             }

@@ -44,6 +44,7 @@ pub const EXCLUDED_FUNCTIONS: &[(&str, &str)] = &[
     ("histogram_avg", "not in Prometheus 2.42"),
     ("histogram_stddev", "not in Prometheus 2.42"),
     ("histogram_stdvar", "not in Prometheus 2.42"),
+    ("histogram_quantiles", "not in Prometheus 2.42"),
     (
         "histogram_fraction",
         "Prometheus 2.42 reads native histograms only in it, not classic buckets",
@@ -415,12 +416,21 @@ fn parse_samples(s: &str) -> Option<Vec<(String, f64)>> {
     Some(out)
 }
 
-/// Reads promtool's report and returns the failures that are real: an
-/// error where none is expected (or none where one is), or samples that
-/// differ beyond the tolerance.
-pub fn real_failures(report: &str, expect_errors: &[String]) -> Result<Vec<String>, String> {
+/// What promtool's report says once read.
+#[derive(Debug, Default)]
+pub struct Verdict {
+    /// Failures that are real: an error where none is expected (or none
+    /// where one is), or samples that differ beyond the tolerance.
+    pub real: Vec<String>,
+    /// Queries whose values differ from ours within the tolerance only.
+    pub within_tolerance: usize,
+}
+
+/// Reads promtool's report of a failed run.
+pub fn read_report(report: &str, expect_errors: &[String]) -> Result<Verdict, String> {
     let lines: Vec<&str> = report.lines().collect();
     let mut real = Vec::new();
+    let mut within_tolerance = 0;
     let mut errors_seen = Vec::new();
     let mut k = 0;
     while k < lines.len() {
@@ -456,7 +466,9 @@ pub fn real_failures(report: &str, expect_errors: &[String]) -> Result<Vec<Strin
             && e.iter()
                 .zip(&g)
                 .all(|(a, b)| a.0 == b.0 && almost_equal(a.1, b.1));
-        if !same {
+        if same {
+            within_tolerance += 1;
+        } else {
             real.push(format!("{l}\n    exp: {exp}\n    got: {got}"));
         }
     }
@@ -465,7 +477,10 @@ pub fn real_failures(report: &str, expect_errors: &[String]) -> Result<Vec<Strin
             real.push(format!("{m}: expected an error, promtool reported none"));
         }
     }
-    Ok(real)
+    Ok(Verdict {
+        real,
+        within_tolerance,
+    })
 }
 
 #[test]
