@@ -142,3 +142,33 @@ fn promtool_agrees() {
         problems.join("\n")
     );
 }
+
+/// The peer check can fail: a wrong expected value and a query that does
+/// not fail are both reported.
+#[test]
+fn promtool_catches_wrong_expectations() {
+    let Some(promtool) = sightline_testkit::peer("promtool", "apt-get install prometheus") else {
+        return;
+    };
+    let text = "load 1m\n  a 0+1x10\n\neval instant at 5m a * 2\n  {} 11\n\neval_fail instant at 5m a + 1\n";
+    let conv = promtool::convert(text);
+    assert_eq!(conv.checked, 2);
+    let yml = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("own_suite_wrong.yml");
+    std::fs::write(&yml, &conv.yaml).expect("write promtool file");
+    let run = std::process::Command::new(&promtool)
+        .args(["test", "rules"])
+        .arg(&yml)
+        .output()
+        .expect("run promtool");
+    assert!(!run.status.success());
+    let report =
+        String::from_utf8_lossy(&run.stdout).into_owned() + &String::from_utf8_lossy(&run.stderr);
+    let v = promtool::read_report(&report, &conv.expect_errors).expect("read report");
+    for line in ["# line 4\"", "# line 7 (fails)"] {
+        assert!(
+            v.real.iter().any(|r| r.contains(line)),
+            "{line} not reported: {report}\n{:?}",
+            v.real
+        );
+    }
+}

@@ -493,3 +493,16 @@ fn parses_promtool_samples() {
     assert_eq!(s[2], (r#"{x="}"}"#.to_owned(), f64::INFINITY));
     assert_eq!(parse_samples("nil"), Some(vec![]));
 }
+
+#[test]
+fn reads_promtool_reports() {
+    let report = "  FAILED:\n    expr: \"a # line 3\", time: 1m,\n        exp: {} 3E-01\n        got: {} 5E-01\n    expr: \"b # line 5\", time: 1m,\n        exp: {} 3E-01\n        got: {} 3.0000000000000004E-01\n    expr: \"c # line 7 (fails)\", time: 1m, err: 1:3: parse error\n";
+    let marker = |n: usize| vec![format!("# line {n} (fails)")];
+    let v = read_report(report, &marker(7)).unwrap();
+    assert_eq!(v.within_tolerance, 1);
+    assert_eq!(v.real.len(), 1, "{:?}", v.real);
+    assert!(v.real[0].contains("# line 3"));
+    // An error nobody expected, and an expected error that did not come.
+    let v = read_report(report, &marker(9)).unwrap();
+    assert_eq!(v.real.len(), 3, "{:?}", v.real);
+}
