@@ -16,7 +16,7 @@ mod hist;
 mod parse;
 
 pub use hist::{expand_with_histograms, histograms_match, parse_histogram, HPoint};
-pub use parse::{expand_values, parse_labels, split_series};
+pub use parse::{expand_values, parse_float, parse_labels, split_series};
 
 use crate::eval::selector_matchers;
 use crate::{Engine, EngineOptions, Value};
