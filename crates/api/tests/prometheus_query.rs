@@ -395,3 +395,64 @@ async fn grafana_metadata_requests() {
     let (_, b) = call(&app, get("/api/v1/status/config")).await;
     assert_eq!(ok(&b)["yaml"], "global:\n  scrape_interval: 15s\n");
 }
+
+#[tokio::test]
+async fn remote_write_2_answers_how_many_histograms_it_wrote() {
+    // issue 12: the 2.0 answer's X-Prometheus-Remote-Write-Histograms-Written
+    // said 0 although the histograms were stored.
+    use sightline_proto::prometheus::{histogram::Count, BucketSpan, Histogram};
+    use sightline_proto::write_v2;
+    use sightline_proto::Message;
+    let hist = |t: i64| Histogram {
+        count: Some(Count::CountInt(3)),
+        sum: 1.5,
+        schema: 0,
+        positive_spans: vec![BucketSpan {
+            offset: 0,
+            length: 2,
+        }],
+        // Deltas: bucket counts 1 and 2.
+        positive_deltas: vec![1, 1],
+        timestamp: t,
+        ..Default::default()
+    };
+    let req = write_v2::Request {
+        symbols: vec!["".into(), "__name__".into(), "h".into(), "up".into()],
+        timeseries: vec![
+            write_v2::TimeSeries {
+                labels_refs: vec![1, 2],
+                histograms: vec![hist(700_000), hist(715_000)],
+                ..Default::default()
+            },
+            write_v2::TimeSeries {
+                labels_refs: vec![1, 3],
+                samples: vec![write_v2::Sample {
+                    value: 1.0,
+                    timestamp: 700_000,
+                }],
+                ..Default::default()
+            },
+        ],
+    };
+    let body = snap::raw::Encoder::new()
+        .compress_vec(&req.encode_to_vec())
+        .unwrap();
+    let resp = app()
+        .oneshot(
+            Request::post("/api/v1/write")
+                .header(
+                    header::CONTENT_TYPE,
+                    "application/x-protobuf;proto=io.prometheus.write.v2.Request",
+                )
+                .header(header::CONTENT_ENCODING, "snappy")
+                .body(Body::from(body))
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let h = |name: &str| resp.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(h("X-Prometheus-Remote-Write-Samples-Written"), "1");
+    assert_eq!(h("X-Prometheus-Remote-Write-Histograms-Written"), "2");
+    assert_eq!(h("X-Prometheus-Remote-Write-Exemplars-Written"), "0");
+}

@@ -26,6 +26,7 @@ pub struct RemoteWriteCounters {
     out_of_bounds: AtomicU64,
     duplicate: AtomicU64,
     invalid_labels: AtomicU64,
+    histograms_written: AtomicU64,
     histograms_dropped: AtomicU64,
     exemplars_written: AtomicU64,
 }
@@ -38,7 +39,7 @@ impl RemoteWriteCounters {
 
 impl Collector for RemoteWriteCounters {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let rows: [(&str, &str, &AtomicU64); 9] = [
+        let rows: [(&str, &str, &AtomicU64); 10] = [
             (
                 "sightline_remote_write_requests",
                 "Remote write requests received.",
@@ -73,6 +74,11 @@ impl Collector for RemoteWriteCounters {
                 "sightline_remote_write_samples_invalid_labels",
                 "Remote write samples of series with invalid labels.",
                 &self.invalid_labels,
+            ),
+            (
+                "sightline_remote_write_histograms_written",
+                "Native histogram samples written by remote write.",
+                &self.histograms_written,
             ),
             (
                 "sightline_remote_write_histograms_dropped",
@@ -143,6 +149,7 @@ pub(super) async fn remote_write(
     if !outcome.rollback {
         RemoteWriteCounters::add(&c.samples_written, outcome.samples_appended);
         RemoteWriteCounters::add(&c.exemplars_written, outcome.exemplars_appended);
+        RemoteWriteCounters::add(&c.histograms_written, outcome.histograms_appended);
     }
     let mut resp = match &outcome.error {
         Some(e) => fail(remote_write::http_status(e), e.to_string()),
@@ -156,10 +163,10 @@ pub(super) async fn remote_write(
         } else {
             outcome.samples_appended
         };
-        let exemplars = if outcome.rollback {
-            0
+        let (exemplars, histograms) = if outcome.rollback {
+            (0, 0)
         } else {
-            outcome.exemplars_appended
+            (outcome.exemplars_appended, outcome.histograms_appended)
         };
         let h = resp.headers_mut();
         h.insert(
@@ -168,7 +175,7 @@ pub(super) async fn remote_write(
         );
         h.insert(
             "X-Prometheus-Remote-Write-Histograms-Written",
-            HeaderValue::from(0u64),
+            HeaderValue::from(histograms),
         );
         h.insert(
             "X-Prometheus-Remote-Write-Exemplars-Written",
