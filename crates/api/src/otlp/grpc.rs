@@ -30,7 +30,7 @@ impl MetricsService for Service {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let out = match self.0.write(request.into_inner()).await {
+        let out = match self.0.write(request.into_inner().into()).await {
             Ok(o) => o,
             Err(e) => {
                 self.0.counters.request(true);
@@ -39,6 +39,10 @@ impl MetricsService for Service {
         };
         let status = out.http_status();
         self.0.counters.request(status != 200);
+        if let Some(e) = &out.decode_error {
+            // Not reached: tonic decoded the attributes already.
+            return Err(Status::invalid_argument(e.to_string()));
+        }
         if let Some(e) = &out.store_error {
             let msg = e.to_string();
             return Err(match status {

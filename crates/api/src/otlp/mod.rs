@@ -24,6 +24,7 @@ use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use sightline_core::MetricAppender;
 use sightline_ingest::otlp::http::{self as otlp_http, Format};
+use sightline_ingest::otlp::wire::Request;
 use sightline_ingest::otlp::{Outcome, Receiver};
 use sightline_ingest::Error;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,16 +46,17 @@ pub struct OtlpState {
 
 impl OtlpState {
     /// Decodes nothing: translates and appends a decoded request, off the
-    /// async workers (appending writes the WAL), counting it.
-    pub async fn write(
-        &self,
-        req: sightline_ingest::otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest,
-    ) -> Result<Outcome, String> {
+    /// async workers (appending writes the WAL), counting it. A request
+    /// whose attributes do not decode is not counted here (it is a
+    /// malformed body, see [`Outcome::decode_error`]).
+    pub async fn write(&self, req: Request) -> Result<Outcome, String> {
         let (receiver, store) = (self.receiver.clone(), self.store.clone());
-        let out = tokio::task::spawn_blocking(move || receiver.write(&req, store.as_ref()))
+        let out = tokio::task::spawn_blocking(move || receiver.write_request(&req, store.as_ref()))
             .await
             .map_err(|e| format!("OTLP write task failed: {e}"))?;
-        self.counters.record(&out, &self.receiver);
+        if out.decode_error.is_none() {
+            self.counters.record(&out, &self.receiver);
+        }
         Ok(out)
     }
 }
@@ -179,22 +181,23 @@ async fn export(State(s): State<OtlpState>, headers: HeaderMap, body: Bytes) -> 
     };
     let encoding = h(header::CONTENT_ENCODING).map(str::to_owned);
     let decoded =
-        tokio::task::spawn_blocking(move || otlp_http::decode(&body, format, encoding.as_deref()))
+        tokio::task::spawn_blocking(move || otlp_http::decode(body, format, encoding.as_deref()))
             .await;
+    let bad_request = |s: &OtlpState, e: Error| {
+        s.counters.request(true);
+        let status = match e {
+            Error::UnsupportedMediaType(_) => 415,
+            _ => 400,
+        };
+        reply(
+            format,
+            status,
+            otlp_http::encode_status(format, status, &e.to_string()),
+        )
+    };
     let req = match decoded {
         Ok(Ok(r)) => r,
-        Ok(Err(e)) => {
-            s.counters.request(true);
-            let status = match e {
-                Error::UnsupportedMediaType(_) => 415,
-                _ => 400,
-            };
-            return reply(
-                format,
-                status,
-                otlp_http::encode_status(format, status, &e.to_string()),
-            );
-        }
+        Ok(Err(e)) => return bad_request(&s, e),
         Err(e) => {
             s.counters.request(true);
             return reply(
@@ -211,6 +214,9 @@ async fn export(State(s): State<OtlpState>, headers: HeaderMap, body: Bytes) -> 
             return reply(format, 500, otlp_http::encode_status(format, 500, &e));
         }
     };
+    if let Some(e) = &out.decode_error {
+        return bad_request(&s, otlp_http::protobuf_error(e));
+    }
     let status = out.http_status();
     s.counters.request(status != 200);
     match &out.store_error {

@@ -11,10 +11,12 @@
 //! - Failures carry a `google.rpc.Status` in the request's format (JSON
 //!   when the format is unknown).
 
+use super::wire::Request;
 use crate::{Error, Result};
 use opentelemetry_proto::tonic::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+    ExportMetricsPartialSuccess, ExportMetricsServiceResponse,
 };
+use prost::bytes::Bytes;
 use prost::Message;
 use std::io::Read;
 
@@ -62,20 +64,15 @@ impl Format {
 
 /// Decodes an OTLP/HTTP metrics body. Errors: [`Error::UnsupportedMediaType`]
 /// (415) for another media type or encoding, [`Error::Otlp`] (400) for a
-/// body that does not decompress or decode.
-pub fn decode(
-    body: &[u8],
-    format: Format,
-    content_encoding: Option<&str>,
-) -> Result<ExportMetricsServiceRequest> {
-    let raw;
+/// body that does not decompress or decode. The attributes of gauge and
+/// sum points are decoded later, when needed (see [`super::wire`]); the
+/// receiver reports those that do not decode as
+/// [`super::Outcome::decode_error`], for [`protobuf_error`].
+pub fn decode(body: Bytes, format: Format, content_encoding: Option<&str>) -> Result<Request> {
     let body = match content_encoding.map(str::trim).filter(|s| !s.is_empty()) {
         None => body,
         Some(e) if e.eq_ignore_ascii_case("identity") => body,
-        Some(e) if e.eq_ignore_ascii_case("gzip") => {
-            raw = gunzip(body)?;
-            &raw[..]
-        }
+        Some(e) if e.eq_ignore_ascii_case("gzip") => Bytes::from(gunzip(&body)?),
         Some(e) => {
             return Err(Error::UnsupportedMediaType(format!(
                 "unsupported Content-Encoding {e:?}: OTLP/HTTP bodies are gzip-compressed or not compressed"
@@ -83,14 +80,18 @@ pub fn decode(
         }
     };
     match format {
-        Format::Protobuf => ExportMetricsServiceRequest::decode(body).map_err(|e| {
-            Error::Otlp(format!(
-                "decoding opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest protobuf: {e}"
-            ))
-        }),
-        Format::Json => super::json::parse_request(body)
+        Format::Protobuf => Request::decode(body).map_err(|e| protobuf_error(&e)),
+        Format::Json => super::json::parse_request(&body)
+            .map(Request::from)
             .map_err(|e| Error::Otlp(format!("decoding OTLP/JSON metrics request: {e}"))),
     }
+}
+
+/// The 400 error for a protobuf body that does not decode.
+pub fn protobuf_error(e: &prost::DecodeError) -> Error {
+    Error::Otlp(format!(
+        "decoding opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest protobuf: {e}"
+    ))
 }
 
 fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
@@ -195,13 +196,13 @@ mod tests {
     /// issue 12: malformed bodies give a clear 400 error.
     #[test]
     fn bad_bodies() {
-        let e = decode(b"\xff\xff\xff", Format::Protobuf, None).unwrap_err();
+        let e = decode(Bytes::from_static(b"\xff\xff\xff"), Format::Protobuf, None).unwrap_err();
         assert!(e.to_string().starts_with("decoding opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest protobuf"), "{e}");
         assert_eq!(e.kind(), sightline_core::ErrorKind::BadData);
-        let e = decode(b"not gzip", Format::Json, Some("gzip")).unwrap_err();
+        let e = decode(Bytes::from_static(b"not gzip"), Format::Json, Some("gzip")).unwrap_err();
         assert!(e.to_string().starts_with("decompressing gzip body"), "{e}");
         let e = decode(
-            &gzip(b"{\"resourceMetrics\":3}"),
+            gzip(b"{\"resourceMetrics\":3}").into(),
             Format::Json,
             Some("gzip"),
         )
@@ -211,23 +212,26 @@ mod tests {
                 .contains("resourceMetrics: expected an array, got a number"),
             "{e}"
         );
-        let e = decode(b"", Format::Json, Some("br")).unwrap_err();
+        let e = decode(Bytes::new(), Format::Json, Some("br")).unwrap_err();
         assert!(matches!(e, Error::UnsupportedMediaType(_)));
     }
 
     #[test]
     fn gzip_and_identity_decode() {
-        let req = ExportMetricsServiceRequest::default();
+        let req = Request::default();
         let body = req.encode_to_vec();
         assert_eq!(
-            decode(&gzip(&body), Format::Protobuf, Some("gzip")).unwrap(),
+            decode(gzip(&body).into(), Format::Protobuf, Some("gzip")).unwrap(),
             req
         );
         assert_eq!(
-            decode(&body, Format::Protobuf, Some("identity")).unwrap(),
+            decode(body.into(), Format::Protobuf, Some("identity")).unwrap(),
             req
         );
-        assert_eq!(decode(b"{}", Format::Json, None).unwrap(), req);
+        assert_eq!(
+            decode(Bytes::from_static(b"{}"), Format::Json, None).unwrap(),
+            req
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@
 //! - [`names`]: metric, unit and label name translation.
 //! - [`http`]: OTLP/HTTP bodies (protobuf, JSON, gzip) and answers.
 //! - [`json`]: OTLP/JSON to the protobuf types.
+//! - [`wire`]: the request as the receiver reads it, gauge and sum point
+//!   attributes left encoded until needed.
 //! - [`labels`]: attributes, resources and scopes to labels.
 //! - [`translate`]: points to samples, histograms, exemplars, `target_info`.
 //! - [`delta`]: delta temporality to cumulative.
@@ -28,6 +30,7 @@ pub mod labels;
 pub mod names;
 pub mod receiver;
 pub mod translate;
+pub mod wire;
 
 #[cfg(test)]
 mod tests;

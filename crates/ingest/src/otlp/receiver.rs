@@ -13,6 +13,7 @@ use super::cache::RefCache;
 use super::config::OtlpConfig;
 use super::delta::DeltaState;
 use super::translate::{Converter, Outcome};
+use super::wire::Request;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use sightline_core::{ErrorKind, MetricAppender};
 use std::sync::{Arc, Mutex, RwLock};
@@ -63,6 +64,24 @@ impl Receiver {
     /// Translates and appends `req` in one transaction of `store`,
     /// committed unless the store failed.
     pub fn write(&self, req: &ExportMetricsServiceRequest, store: &dyn MetricAppender) -> Outcome {
+        self.write_request(&Request::from(req.clone()), store)
+    }
+
+    /// [`Self::write`] for a request as [`super::http::decode`] gives it
+    /// (or converted from the generated types). A request whose encoded
+    /// attributes do not decode changes nothing and gets
+    /// [`Outcome::decode_error`].
+    pub fn write_request(&self, req: &Request, store: &dyn MetricAppender) -> Outcome {
+        // Delta totals change as points are translated, and cannot be
+        // rolled back: check the whole request first.
+        if req.has_delta() {
+            if let Err(e) = req.validate() {
+                return Outcome {
+                    decode_error: Some(e),
+                    ..Outcome::default()
+                };
+            }
+        }
         let cfg = self.config();
         let now_ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -79,10 +98,23 @@ impl Receiver {
         );
         conv.request(req);
         let mut out = std::mem::take(&mut conv.out);
-        if out.store_error.is_some() {
+        if out.store_error.is_some() || out.decode_error.is_some() {
             app.rollback();
         } else if let Err(e) = app.commit() {
             out.store_error = Some(e);
+        }
+        if out.store_error.is_some() && out.decode_error.is_none() {
+            // The translation stopped early: a malformed request is
+            // answered as malformed whatever the store said.
+            if let Err(e) = req.validate() {
+                out.decode_error = Some(e);
+            }
+        }
+        if let Some(e) = out.decode_error.take() {
+            return Outcome {
+                decode_error: Some(e),
+                ..Outcome::default()
+            };
         }
         if out.store_error.is_some() {
             out.samples_appended = 0;
@@ -94,10 +126,13 @@ impl Receiver {
 }
 
 impl Outcome {
-    /// The HTTP status to answer: 200 (also for a partial success), or for
-    /// a store failure 503 (unavailable, timed out), 429 (over a limit) or
-    /// 500.
+    /// The HTTP status to answer: 200 (also for a partial success), 400
+    /// for a malformed request, or for a store failure 503 (unavailable,
+    /// timed out), 429 (over a limit) or 500.
     pub fn http_status(&self) -> u16 {
+        if self.decode_error.is_some() {
+            return 400;
+        }
         match &self.store_error {
             None => 200,
             Some(e) => match e.kind() {

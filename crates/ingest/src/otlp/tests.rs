@@ -618,3 +618,5 @@ fn exponential_histograms_are_stored_as_native_histograms() {
 }
 
 const DEFAULT_LOOKBACK: i64 = receiver::DEFAULT_LOOKBACK_MS;
+
+mod wire_cache;

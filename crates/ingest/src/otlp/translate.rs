@@ -27,10 +27,11 @@ use super::labels::{
     SERVICE_NAMESPACE,
 };
 use super::names::{label_name, metric_name, LabelNaming, MetricKind};
-use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use super::wire::{Data, Metric, NumberDataPoint, Request, ScopeMetrics};
+use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{
-    exemplar, metric::Data, number_data_point, AggregationTemporality, Exemplar as OtlpExemplar,
-    HistogramDataPoint, Metric, NumberDataPoint, SummaryDataPoint,
+    exemplar, number_data_point, AggregationTemporality, Exemplar as OtlpExemplar,
+    HistogramDataPoint, SummaryDataPoint,
 };
 use sightline_core::gofmt::shortest_f;
 use sightline_core::{Appender, ErrorKind, Exemplar, Labels, SeriesRef, STALE_NAN};
@@ -62,6 +63,10 @@ pub struct Outcome {
     pub more_messages: u64,
     /// A store failure that ends the request; everything is rolled back.
     pub store_error: Option<sightline_core::Error>,
+    /// Attributes that did not decode (protobuf bodies decode them only
+    /// when needed): the request is malformed, answered 400 and rolled
+    /// back, as when the body itself does not decode.
+    pub decode_error: Option<prost::DecodeError>,
 }
 
 impl Outcome {
@@ -138,7 +143,7 @@ impl<'a> Converter<'a> {
     }
 
     /// Converts and appends the whole request; stops at a store failure.
-    pub fn request(&mut self, req: &ExportMetricsServiceRequest) {
+    pub fn request(&mut self, req: &Request) {
         for rm in &req.resource_metrics {
             let attrs = rm
                 .resource
@@ -170,10 +175,7 @@ impl<'a> Converter<'a> {
         }
     }
 
-    fn scope_labels(
-        &self,
-        sm: &opentelemetry_proto::tonic::metrics::v1::ScopeMetrics,
-    ) -> Vec<(String, String)> {
+    fn scope_labels(&self, sm: &ScopeMetrics) -> Vec<(String, String)> {
         let Some(scope) = sm.scope.as_ref().filter(|s| !s.name.is_empty()) else {
             return Vec::new();
         };
@@ -231,6 +233,7 @@ impl<'a> Converter<'a> {
             Some(t) if t == AggregationTemporality::Cumulative as i32 => false,
             Some(t) if t == AggregationTemporality::Delta as i32 => true,
             Some(t) => {
+                self.validate(m)?;
                 self.refuse_points(
                     n_points,
                     format!(
@@ -243,6 +246,7 @@ impl<'a> Converter<'a> {
             None => false,
         };
         let Some(name) = metric_name(&m.name, &m.unit, kind, self.cfg.translation_strategy) else {
+            self.validate(m)?;
             self.refuse_points(
                 n_points,
                 format!(
@@ -313,6 +317,18 @@ impl<'a> Converter<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Ends the request when an attribute of `m`'s points does not decode
+    /// (a refused metric's points are not translated, but a malformed
+    /// request is refused whole).
+    fn validate(&mut self, m: &Metric) -> Step {
+        m.validate().map_err(|e| self.decode_failed(e))
+    }
+
+    fn decode_failed(&mut self, e: prost::DecodeError) -> Abort {
+        self.out.decode_error = Some(e);
+        Abort
     }
 
     fn begin_point(&mut self) {
@@ -417,15 +433,7 @@ impl<'a> Converter<'a> {
         delta: bool,
     ) -> Step {
         self.begin_point();
-        let naming = self.naming;
-        let build = || {
-            res.point_labels(&p.attributes, naming, &[])
-                .into_series(name)
-        };
-        let key = self
-            .metric_key
-            .and_then(|m| cache::point_key(m, &p.attributes));
-        let mut labels: Option<Labels> = None;
+        let key = self.metric_key.and_then(|m| p.attributes.cache_key(m));
         let t = ms(p.time_unix_nano);
         let mut v = match p.value {
             Some(number_data_point::Value::AsDouble(d)) => d,
@@ -435,8 +443,58 @@ impl<'a> Converter<'a> {
         let stale = p.flags & FLAG_NO_RECORDED_VALUE != 0;
         if stale {
             v = STALE_NAN;
-        } else if delta {
-            let stream = match key {
+        }
+        // The common case: a known series, no delta, no exemplars. The
+        // attributes stay encoded.
+        if let (Some(k), false, true) = (key, delta && !stale, p.exemplars.is_empty()) {
+            let cached = self.cache.lock().unwrap_or_else(|e| e.into_inner()).get(k);
+            if let Some(r) = cached {
+                match self.app.append(r, &Labels::empty(), t, v) {
+                    Ok(_) => {
+                        self.out.samples_appended += 1;
+                        self.end_point();
+                        return Ok(());
+                    }
+                    Err(e) if e.kind() == ErrorKind::NotFound => {
+                        self.cache
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .remove(k);
+                    }
+                    Err(e) => {
+                        let attrs = p.attributes.decode().map_err(|e| self.decode_failed(e))?;
+                        let labels = res.point_labels(&attrs, self.naming, &[]).into_series(name);
+                        self.store_refusal::<SeriesRef>(e, &labels, t)?;
+                        self.end_point();
+                        return Ok(());
+                    }
+                }
+            }
+        }
+        let attrs = p.attributes.decode().map_err(|e| self.decode_failed(e))?;
+        self.number_slow(res, name, p, &attrs, key, t, v, delta && !stale)
+    }
+
+    /// [`Self::number`] with the attributes decoded.
+    #[allow(clippy::too_many_arguments)]
+    fn number_slow(
+        &mut self,
+        res: &ResourceLabels,
+        name: &str,
+        p: &NumberDataPoint,
+        attrs: &[KeyValue],
+        key: Option<u128>,
+        t: i64,
+        mut v: f64,
+        delta: bool,
+    ) -> Step {
+        let naming = self.naming;
+        let build = || res.point_labels(attrs, naming, &[]).into_series(name);
+        let mut labels: Option<Labels> = None;
+        if delta {
+            // The stream is keyed by the decoded attributes, whatever the
+            // transport, so that a stream keeps its total across them.
+            let stream = match self.metric_key.and_then(|m| cache::point_key(m, attrs)) {
                 Some(k) => cache::fold(k),
                 None => labels.get_or_insert_with(build).stable_hash(),
             };
@@ -644,12 +702,7 @@ impl<'a> Converter<'a> {
     }
 
     /// `target_info` for a resource with points in `[range.0, range.1]`.
-    fn target_info(
-        &mut self,
-        attrs: &[opentelemetry_proto::tonic::common::v1::KeyValue],
-        res: &ResourceLabels,
-        range: (i64, i64),
-    ) -> Step {
+    fn target_info(&mut self, attrs: &[KeyValue], res: &ResourceLabels, range: (i64, i64)) -> Step {
         let identifying = [SERVICE_NAMESPACE, SERVICE_NAME, SERVICE_INSTANCE_ID];
         let non_identifying = attrs
             .iter()
