@@ -9,7 +9,7 @@
 #   histogram_quantile(0.9, rate(m[5m]))                 (every series)
 #   histogram_quantile(0.99, sum by (job) (rate(m[5m]))) (10 jobs)
 # over the head and over the block, after checking both return the same
-# result. Prints each peer's median of REPEAT runs and the ratio
+# result. Prints each peer's median of REPEAT (default 3) runs and the ratio
 # sightline / prometheus (the issue asks for at most 0.5).
 #
 # Usage: bench/nhist_quantile.sh [--series=N] [--hours=H] [--interval=MS]
