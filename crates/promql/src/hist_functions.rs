@@ -6,6 +6,7 @@
 use crate::aggregations::kahan_inc;
 use crate::eval::{Evaluator, Row, ABSENT};
 use promql_parser::parser::Expr;
+use sightline_core::histogram::{present_indexes, Bucket, Span};
 use sightline_core::FloatHistogram;
 
 /// Prometheus's `HistogramStdDev`/`HistogramStdVar`: each bucket stands for
@@ -59,28 +60,58 @@ fn quantile(q: f64, h: &FloatHistogram) -> (f64, NanNote) {
     }
     let nan_obs = h.sum.is_nan();
     let forward = nan_obs || q < 0.5;
-    let mut buckets = h.all_buckets();
-    if !forward {
-        buckets.reverse();
-    }
     let mut rank = if forward {
         q * h.count
     } else {
         (1.0 - q) * h.count
     };
+    // The walk of `h.all_buckets()` (reversed from the top for q >= 0.5)
+    // over counts only: bounds are computed for the chosen bucket alone.
+    let (nn, pn) = (
+        side_len(&h.negative_spans, &h.negative_buckets),
+        side_len(&h.positive_spans, &h.positive_buckets),
+    );
+    let zero = (!h.uses_custom_buckets() && (h.zero_threshold != 0.0 || h.zero_count != 0.0))
+        .then_some(Slot::Zero);
     let mut count = 0.0;
-    let mut bucket = None;
-    for b in buckets {
-        if b.count == 0.0 {
-            continue;
+    let mut chosen = None;
+    let mut visit = |s: Slot| {
+        let c = match s {
+            Slot::Neg(k) => h.negative_buckets[k],
+            Slot::Zero => h.zero_count,
+            Slot::Pos(k) => h.positive_buckets[k],
+        };
+        if c == 0.0 {
+            return false;
         }
-        count += b.count;
-        bucket = Some(b);
-        if count >= rank {
-            break;
+        count += c;
+        chosen = Some(s);
+        count >= rank
+    };
+    if forward {
+        let order = (0..nn)
+            .rev()
+            .map(Slot::Neg)
+            .chain(zero)
+            .chain((0..pn).map(Slot::Pos));
+        for s in order {
+            if visit(s) {
+                break;
+            }
+        }
+    } else {
+        let order = (0..pn)
+            .rev()
+            .map(Slot::Pos)
+            .chain(zero)
+            .chain((0..nn).map(Slot::Neg));
+        for s in order {
+            if visit(s) {
+                break;
+            }
         }
     }
-    let Some(mut b) = bucket else {
+    let Some(mut b) = chosen.map(|s| slot_bucket(h, s)) else {
         // Every observation was NaN.
         let note = if nan_obs {
             NanNote::ResultNan
@@ -131,6 +162,62 @@ fn quantile(q: f64, h: &FloatHistogram) -> (f64, NanNote) {
         return ((ll + (lu - ll) * fraction).exp2(), note);
     }
     (-(lu + (ll - lu) * (1.0 - fraction)).exp2(), note)
+}
+
+/// A bucket of a histogram by position: the `k`th negative or positive
+/// count, or the zero bucket.
+#[derive(Clone, Copy)]
+enum Slot {
+    Neg(usize),
+    Zero,
+    Pos(usize),
+}
+
+/// How many buckets of a side [`FloatHistogram::all_buckets`] yields (the
+/// spans' indexes zipped with the counts).
+fn side_len(spans: &[Span], counts: &[f64]) -> usize {
+    let covered: usize = spans.iter().map(|s| s.length as usize).sum();
+    covered.min(counts.len())
+}
+
+/// The bucket at `s`, with its bounds, as [`FloatHistogram::all_buckets`]
+/// gives it.
+fn slot_bucket(h: &FloatHistogram, s: Slot) -> Bucket {
+    let index_of = |spans: &[Span], k: usize| present_indexes(spans).nth(k).unwrap_or(0);
+    match s {
+        Slot::Zero => Bucket {
+            lower: -h.zero_threshold,
+            upper: h.zero_threshold,
+            lower_inclusive: true,
+            upper_inclusive: true,
+            count: h.zero_count,
+            index: 0,
+        },
+        Slot::Pos(k) => {
+            let index = index_of(&h.positive_spans, k);
+            let (lower, upper) = h.bucket_bounds(index);
+            Bucket {
+                lower,
+                upper,
+                lower_inclusive: false,
+                upper_inclusive: true,
+                count: h.positive_buckets[k],
+                index,
+            }
+        }
+        Slot::Neg(k) => {
+            let index = index_of(&h.negative_spans, k);
+            let (lower, upper) = h.bucket_bounds(index);
+            Bucket {
+                lower: -upper,
+                upper: -lower,
+                lower_inclusive: true,
+                upper_inclusive: false,
+                count: h.negative_buckets[k],
+                index,
+            }
+        }
+    }
 }
 
 /// Prometheus's `HistogramFraction`: the share of observations between

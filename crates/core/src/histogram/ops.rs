@@ -69,6 +69,22 @@ fn build(items: &[(i32, f64)], max_empty: u32) -> (Vec<Span>, Vec<f64>) {
     (spans, counts)
 }
 
+/// True when `build(side(spans, counts), 0)` would give back `spans` and
+/// `counts` unchanged: no empty span, no zero-offset span after the first,
+/// no zero count. Lets the common cases skip rebuilding.
+fn is_canonical(spans: &[Span], counts: &[f64]) -> bool {
+    covers(spans, counts)
+        && spans.iter().all(|s| s.length > 0)
+        && spans.iter().skip(1).all(|s| s.offset > 0)
+        && counts.iter().all(|&c| c != 0.0)
+}
+
+/// True when the spans cover exactly one index per count (what a valid
+/// histogram has; the general paths zip the two and drop any excess).
+fn covers(spans: &[Span], counts: &[f64]) -> bool {
+    spans.iter().map(|s| s.length as usize).sum::<usize>() == counts.len()
+}
+
 /// Merges two index-sorted sides, combining counts of equal indexes with `f`.
 fn merge(a: &[(i32, f64)], b: &[(i32, f64)], f: impl Fn(f64, f64) -> f64) -> Side {
     let mut out = Vec::with_capacity(a.len() + b.len());
@@ -127,6 +143,12 @@ impl FloatHistogram {
     /// Removes empty buckets, merging spans separated by at most
     /// `max_empty` empty buckets (Prometheus's `Compact`).
     pub fn compact(&mut self, max_empty: u32) {
+        if max_empty == 0
+            && is_canonical(&self.positive_spans, &self.positive_buckets)
+            && is_canonical(&self.negative_spans, &self.negative_buckets)
+        {
+            return;
+        }
         let (p, n) = (self.pos(), self.neg());
         self.set_sides(&p, &n, max_empty);
     }
@@ -244,6 +266,9 @@ impl FloatHistogram {
         }
         self.count += sign * other.count;
         self.sum += sign * other.sum;
+        if self.combine_same_layout(other, sign) {
+            return Ok(done);
+        }
         if self.uses_custom_buckets() {
             let (mine, theirs);
             if self.custom_values == other.custom_values {
@@ -292,6 +317,55 @@ impl FloatHistogram {
         Ok(done)
     }
 
+    /// The buckets of `combine` when both histograms have the same bucket
+    /// layout (the common case: consecutive samples of one series): counts
+    /// are combined in place, with the same result as the general merge.
+    /// False, touching nothing, when the layouts differ.
+    fn combine_same_layout(&mut self, other: &FloatHistogram, sign: f64) -> bool {
+        let custom = self.uses_custom_buckets();
+        let same = if custom {
+            // The general path drops negative buckets and ignores the zero
+            // bucket of custom-bucket histograms: leave odd ones to it.
+            self.custom_values == other.custom_values
+                && self.negative_spans.is_empty()
+                && other.negative_spans.is_empty()
+                && self.negative_buckets.is_empty()
+                && other.negative_buckets.is_empty()
+        } else {
+            self.schema == other.schema && self.zero_threshold == other.zero_threshold
+        };
+        if !same
+            || self.positive_spans != other.positive_spans
+            || self.negative_spans != other.negative_spans
+            || !covers(&self.positive_spans, &self.positive_buckets)
+            || !covers(&self.negative_spans, &self.negative_buckets)
+            || !covers(&other.positive_spans, &other.positive_buckets)
+            || !covers(&other.negative_spans, &other.negative_buckets)
+        {
+            return false;
+        }
+        if !custom {
+            self.zero_count += sign * other.zero_count;
+        }
+        for (a, b) in self
+            .positive_buckets
+            .iter_mut()
+            .zip(&other.positive_buckets)
+        {
+            *a += sign * b;
+        }
+        for (a, b) in self
+            .negative_buckets
+            .iter_mut()
+            .zip(&other.negative_buckets)
+        {
+            *a += sign * b;
+        }
+        // The general path's result is compacted.
+        self.compact(0);
+        true
+    }
+
     /// True when going from `previous` to `self` the counter was reset:
     /// the hint says so, the layout cannot continue (custom bounds changed,
     /// schema rose, zero bucket shrank or cannot be aligned), or any count
@@ -318,6 +392,9 @@ impl FloatHistogram {
         if t != self.zero_threshold || self.zero_count < prev_zero {
             return true;
         }
+        if let Some(reset) = self.went_down_same_layout(previous) {
+            return reset;
+        }
         let outside = |h: &FloatHistogram, items: Side| -> Side {
             items
                 .into_iter()
@@ -332,6 +409,38 @@ impl FloatHistogram {
         };
         went_down(self.pos(), outside(previous, previous.pos()))
             || went_down(self.neg(), outside(previous, previous.neg()))
+    }
+
+    /// The bucket comparison of `detect_reset` when both histograms have
+    /// the same schema, zero bucket and spans, and no bucket of `previous`
+    /// lies inside the zero bucket: any count that went down. `None` when
+    /// the general path must decide.
+    fn went_down_same_layout(&self, previous: &FloatHistogram) -> Option<bool> {
+        if self.uses_custom_buckets()
+            || self.schema != previous.schema
+            || self.zero_threshold != previous.zero_threshold
+            || self.positive_spans != previous.positive_spans
+            || self.negative_spans != previous.negative_spans
+            || !covers(&self.positive_spans, &self.positive_buckets)
+            || !covers(&self.negative_spans, &self.negative_buckets)
+            || !covers(&previous.positive_spans, &previous.positive_buckets)
+            || !covers(&previous.negative_spans, &previous.negative_buckets)
+        {
+            return None;
+        }
+        // Bounds grow with the index: the first bucket decides for all.
+        for spans in [&previous.positive_spans, &previous.negative_spans] {
+            if let Some(first) = present_indexes(spans).next() {
+                if previous.bucket_bounds(first).1 <= self.zero_threshold {
+                    return None;
+                }
+            }
+        }
+        let down = |cur: &[f64], prev: &[f64]| cur.iter().zip(prev).any(|(c, p)| c < p);
+        Some(
+            down(&self.positive_buckets, &previous.positive_buckets)
+                || down(&self.negative_buckets, &previous.negative_buckets),
+        )
     }
 
     /// Data equality as Prometheus's `Equals`: the same layout after
@@ -465,6 +574,68 @@ mod tests {
             }]
         );
         assert_eq!(c, vec![1.0, 0.0, 3.0]);
+    }
+
+    /// The in-place paths for histograms of one layout (issue 12: fast
+    /// `rate` and `sum` of native histograms) give what the general merge
+    /// gives: a layout that differs by one empty bucket takes the merge.
+    #[test]
+    fn same_layout_paths_agree_with_the_general_merge() {
+        let a = h(3, &[(-5, 4.0), (-4, 2.0), (0, 7.0), (2, 1.0)]);
+        let b = h(3, &[(-5, 1.0), (-4, 2.0), (0, 3.0), (2, 1.0)]);
+        let mut padded = b.clone();
+        (padded.positive_spans, padded.positive_buckets) =
+            build(&[(-5, 1.0), (-4, 2.0), (-3, 0.0), (0, 3.0), (2, 1.0)], 3);
+        assert_ne!(padded.positive_spans, a.positive_spans);
+        for other in [&b, &padded] {
+            let mut d = a.clone();
+            d.sub(other).unwrap();
+            // The emptied bucket (-4) and the one at 2 are dropped.
+            assert_eq!(d.positive_buckets, vec![3.0, 4.0]);
+            assert_eq!(
+                d.positive_spans,
+                vec![
+                    Span {
+                        offset: -5,
+                        length: 1
+                    },
+                    Span {
+                        offset: 4,
+                        length: 1
+                    }
+                ]
+            );
+            let mut s = a.clone();
+            s.add(other).unwrap();
+            assert_eq!(s.positive_buckets, vec![5.0, 4.0, 10.0, 2.0]);
+            assert_eq!(s.count, 21.0);
+            assert!(!a.detect_reset(other));
+            assert!(other.detect_reset(&a));
+        }
+        // Spans with adjacent runs are rebuilt, as compaction would.
+        let mut split = a.clone();
+        split.positive_spans = vec![
+            Span {
+                offset: -5,
+                length: 1,
+            },
+            Span {
+                offset: 0,
+                length: 1,
+            },
+            Span {
+                offset: 3,
+                length: 1,
+            },
+            Span {
+                offset: 1,
+                length: 1,
+            },
+        ];
+        let mut s = split.clone();
+        s.add(&split).unwrap();
+        assert_eq!(s.positive_spans[0].length, 2);
+        assert_eq!(s.positive_buckets, vec![8.0, 4.0, 14.0, 2.0]);
     }
 
     #[test]
