@@ -384,7 +384,7 @@ impl<'a> Evaluator<'a> {
             }
             members.iter_mut().for_each(|m| m.clear());
             for (ri, (r, &g)) in rows.iter().zip(gids).enumerate() {
-                if present(r.vals[i]) {
+                if r.has(i) {
                     members[g].push(ri);
                 }
             }
@@ -431,14 +431,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
+        // limitk and limit_ratio keep histograms as they keep floats.
         for (r, k) in rows.iter_mut().zip(&keep) {
-            for (v, &kk) in r.vals.iter_mut().zip(k) {
+            for (i, &kk) in k.iter().enumerate() {
                 if !kk {
-                    *v = ABSENT;
+                    r.vals[i] = ABSENT;
+                    if let Some(h) = &mut r.hists {
+                        h[i] = None;
+                    }
                 }
             }
         }
-        rows.retain(|r| r.vals.iter().any(|v| present(*v)));
+        rows.retain(|r| r.any());
         Ok(Val::Vector(rows))
     }
 }
@@ -471,6 +475,29 @@ mod tests {
         assert_eq!(&all[..3], &[7.0, 5.0, 3.0]);
         assert!(all[3].is_nan());
         assert!(e.instant_query(&s, "topk(NaN, m)", 0).is_err());
+    }
+
+    #[test]
+    fn limitk_and_limit_ratio_keep_histograms() {
+        // issue 12: limitk and limit_ratio select histogram series too.
+        let s = MemStore::new();
+        s.add(Labels::from_pairs([("__name__", "m"), ("i", "f")]), 0, 1.0);
+        let h = sightline_core::FloatHistogram {
+            count: 3.0,
+            sum: 2.0,
+            ..Default::default()
+        };
+        s.add_histogram(Labels::from_pairs([("__name__", "m"), ("i", "h")]), 0, h);
+        let e = Engine::new(EngineOptions::default());
+        for q in ["limitk(5, m)", "limit_ratio(1, m)"] {
+            let Value::Vector(v) = e.instant_query(&s, q, 0).unwrap().value else {
+                panic!()
+            };
+            assert_eq!(v.len(), 2, "{q}");
+            assert!(v
+                .iter()
+                .any(|x| x.h.as_ref().is_some_and(|h| h.count == 3.0)));
+        }
     }
 
     #[test]
