@@ -10,19 +10,9 @@ use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use sightline_core::{Labels, METRIC_NAME};
 
-/// Neumaier's compensated summation step, as Prometheus uses for sums.
-#[inline]
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+/// Neumaier's compensated summation step (one definition, in core, shared
+/// with the histogram sums).
+pub(crate) use sightline_core::histogram::kahan_inc;
 
 /// Running state of one group at one step; `count == 0` means empty.
 #[derive(Clone, Copy, Default)]

@@ -7,6 +7,7 @@
 
 use crate::error::Result;
 use crate::eval::{windows, Evaluator, Hist, Row, Steps, ABSENT};
+use crate::hist_aggregations::HistAcc;
 use crate::range_functions::{extrapolation_factor, float_window};
 use promql_parser::parser::Expr;
 use sightline_core::histogram::{CounterResetHint, Incompatible};
@@ -203,20 +204,22 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     Some(h)
 }
 
-/// Sum of histograms (for `sum_over_time` and `avg_over_time`); the hint
-/// of the sum is merged as [`FloatHistogram::add`] merges it.
-fn hist_sum(w: &[HistogramSample], notes: &mut Notes) -> Option<FloatHistogram> {
-    let mut acc = w[0].h.clone();
+/// Compensated sum or mean (`mean`) of histograms, for `sum_over_time`
+/// and `avg_over_time`; the hint of the sum is merged as
+/// [`FloatHistogram::add`] merges it.
+fn hist_sum(w: &[HistogramSample], mean: bool, notes: &mut Notes) -> Option<FloatHistogram> {
+    let mut acc = HistAcc::new(&w[0].h);
     for x in &w[1..] {
-        if !notes.note(acc.add(&x.h), "aggregation") {
+        if !notes.note(acc.add(&x.h, mean), "aggregation") {
             return None;
         }
     }
     if conflicting_hints(w.iter().map(|x| &x.h)) {
         notes.hint_conflict = true;
     }
-    acc.compact(0);
-    Some(acc)
+    let mut h = if mean { acc.mean() } else { acc.sum() };
+    h.compact(0);
+    Some(h)
 }
 
 /// True when some histograms say "counter reset" and others "no counter
@@ -325,12 +328,9 @@ impl<'a> Evaluator<'a> {
                     None
                 }
                 "sum_over_time" | "avg_over_time" if h.is_empty() => floats(f, scratch, bad_q),
-                "sum_over_time" | "avg_over_time" => hist_sum(h, &mut notes).map(|mut s| {
-                    if name == "avg_over_time" {
-                        s.scale(1.0 / h.len() as f64);
-                    }
-                    Out::H(s)
-                }),
+                "sum_over_time" | "avg_over_time" => {
+                    hist_sum(h, name == "avg_over_time", &mut notes).map(Out::H)
+                }
                 "count_over_time" => Some(Out::F((f.len() + h.len()) as f64)),
                 "present_over_time" => Some(Out::F(1.0)),
                 "last_over_time"
