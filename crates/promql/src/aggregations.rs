@@ -211,10 +211,14 @@ impl<'a> Evaluator<'a> {
                 for (r, &g) in rows.iter().zip(&gids) {
                     for i in 0..n {
                         let v = r.vals[i];
-                        if !present(v) {
+                        // A histogram counts under its string form.
+                        let sv = if present(v) {
+                            format_float(v)
+                        } else if let Some(h) = r.hist(i) {
+                            h.to_string()
+                        } else {
                             continue;
-                        }
-                        let sv = format_float(v);
+                        };
                         let k = *idx.entry((g, sv.clone())).or_insert_with(|| {
                             // The value label may overwrite a grouping label,
                             // so groups can merge: key rows by final labels.
@@ -488,6 +492,42 @@ mod tests {
                 .iter()
                 .any(|x| x.h.as_ref().is_some_and(|h| h.count == 3.0)));
         }
+    }
+
+    #[test]
+    fn count_values_counts_histograms_by_their_string_form() {
+        // issue 12: Prometheus 3 counts histograms in count_values.
+        let s = MemStore::new();
+        let h = sightline_core::FloatHistogram {
+            count: 3.0,
+            sum: 2.0,
+            ..Default::default()
+        };
+        for i in ["a", "b"] {
+            s.add_histogram(
+                Labels::from_pairs([("__name__", "m"), ("i", i)]),
+                0,
+                h.clone(),
+            );
+        }
+        s.add(Labels::from_pairs([("__name__", "m"), ("i", "c")]), 0, 1.0);
+        let e = Engine::new(EngineOptions::default());
+        let Value::Vector(mut v) = e
+            .instant_query(&s, "count_values(\"x\", m)", 0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        v.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let got: Vec<(String, f64)> = v
+            .iter()
+            .map(|x| (x.labels.get("x").unwrap_or_default().to_string(), x.v))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("1".into(), 1.0), ("{count:3, sum:2}".into(), 2.0)]
+        );
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Aggregations over rows holding native histograms: `sum` and `avg` add
-//! histograms; `count` and `group` count them like floats; the others
-//! ignore them with Prometheus's info annotation. Float-only inputs never
-//! come here.
+//! histograms; `count` and `group` count them like floats, `count_values`
+//! by their string form; the others ignore them with Prometheus's info
+//! annotation. Float-only inputs never come here.
 
 use crate::eval::{present, Evaluator, Hist, Row, ABSENT};
 use crate::hist_range::Notes;
@@ -103,6 +103,8 @@ impl<'a> Evaluator<'a> {
         n: usize,
     ) -> Option<(Sums, Notes)> {
         match op {
+            // count_values keys histograms by their string form itself.
+            T_COUNT_VALUES => None,
             T_COUNT | T_GROUP => {
                 // A histogram counts as one sample: stand a float in for it.
                 for r in rows.iter_mut() {
@@ -159,7 +161,6 @@ impl<'a> Evaluator<'a> {
                         T_QUANTILE => "quantile",
                         T_TOPK => "topk",
                         T_BOTTOMK => "bottomk",
-                        T_COUNT_VALUES => "count_values",
                         _ => return None,
                     };
                     let pos = self.pos(&a.expr.to_string());
