@@ -376,6 +376,13 @@ impl<'a> Evaluator<'a> {
             "label_join" => self.label_join(&args, s),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
                 let mut rows = self.eval_vector(args[0], s)?;
+                if name == "sort" || name == "sort_desc" {
+                    // Sorting by value leaves histograms out.
+                    for r in rows.iter_mut() {
+                        r.hists = None;
+                    }
+                    rows.retain(|r| r.any());
+                }
                 if self.range_query {
                     let pos = self.pos(name);
                     self.warn(format!("sort is ineffective for range queries since results are always ordered by labels {pos}"));
