@@ -193,7 +193,10 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     {
         notes.not_gauge = true;
     }
-    if rate && last.h.counter_reset_hint == CounterResetHint::Gauge {
+    if rate
+        && (prev.h.counter_reset_hint == CounterResetHint::Gauge
+            || last.h.counter_reset_hint == CounterResetHint::Gauge)
+    {
         notes.not_counter = true;
     }
     h.counter_reset_hint = CounterResetHint::Gauge;
