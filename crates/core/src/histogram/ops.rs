@@ -246,12 +246,7 @@ impl FloatHistogram {
                 theirs = other.pos();
             } else {
                 done.reconciled = true;
-                let common: Vec<f64> = self
-                    .custom_values
-                    .iter()
-                    .copied()
-                    .filter(|v| other.custom_values.contains(v))
-                    .collect();
+                let common = common_bounds(&self.custom_values, &other.custom_values);
                 mine = rebucket(&self.custom_values, &common, self.pos());
                 theirs = rebucket(&other.custom_values, &common, other.pos());
                 self.custom_values = common;
@@ -341,12 +336,7 @@ impl FloatHistogram {
                 (mine, cs, theirs) = (self.pos(), comp.pos(), other.pos());
             } else {
                 done.reconciled = true;
-                let common: Vec<f64> = self
-                    .custom_values
-                    .iter()
-                    .copied()
-                    .filter(|v| other.custom_values.contains(v))
-                    .collect();
+                let common = common_bounds(&self.custom_values, &other.custom_values);
                 mine = rebucket(&self.custom_values, &common, self.pos());
                 cs = rebucket(&self.custom_values, &common, comp.pos());
                 theirs = rebucket(&other.custom_values, &common, other.pos());
@@ -409,10 +399,20 @@ impl FloatHistogram {
             NotCounterReset => return false,
             Unknown | Gauge => {}
         }
-        if self.uses_custom_buckets() != previous.uses_custom_buckets()
-            || (self.uses_custom_buckets() && self.custom_values != previous.custom_values)
-        {
+        if self.uses_custom_buckets() != previous.uses_custom_buckets() {
             return true;
+        }
+        if self.uses_custom_buckets() && self.custom_values != previous.custom_values {
+            // Changed bounds alone are no reset: the counts are compared
+            // in the buckets both layouts share, as subtraction
+            // reconciles them.
+            let common = common_bounds(&self.custom_values, &previous.custom_values);
+            let cur = rebucket(&self.custom_values, &common, self.pos());
+            let prev = rebucket(&previous.custom_values, &common, previous.pos());
+            return self.count < previous.count
+                || merge(&cur, &prev, |c, p| if c < p { -1.0 } else { 0.0 })
+                    .iter()
+                    .any(|x| x.1 < 0.0);
         }
         if self.count < previous.count
             || self.schema > previous.schema
@@ -523,6 +523,12 @@ fn kahan_merge(a: &[(i32, f64)], c: &[(i32, f64)], o: &[(i32, f64)]) -> (Side, S
         comps.push((idx, cc));
     }
     (sums, comps)
+}
+
+/// The custom bounds `a` and `b` share, to which mismatched layouts are
+/// reconciled.
+fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().copied().filter(|v| b.contains(v)).collect()
 }
 
 /// Moves custom buckets from `from` bounds to the coarser `to` bounds (a

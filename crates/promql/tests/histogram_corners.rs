@@ -1,0 +1,78 @@
+//! Native-histogram corners of Prometheus 3 that the upstream `.test`
+//! suite pins down (issue 12), checked here without the suite's files.
+
+use sightline_core::{FloatHistogram, Labels, MemStore};
+use sightline_promql::promqltest::parse_histogram;
+use sightline_promql::{Engine, EngineOptions, Value};
+
+fn h(body: &str) -> FloatHistogram {
+    parse_histogram(body).expect("histogram notation")
+}
+
+fn vector(s: &MemStore, q: &str, t: i64) -> (Vec<sightline_promql::InstantSample>, Vec<String>) {
+    let e = Engine::new(EngineOptions::default());
+    let r = e.instant_query(s, q, t).expect(q);
+    let Value::Vector(v) = r.value else {
+        panic!("{q}: not a vector")
+    };
+    (v, r.warnings)
+}
+
+#[test]
+fn sort_leaves_histograms_out() {
+    let s = MemStore::new();
+    s.add(Labels::from_pairs([("__name__", "m"), ("i", "a")]), 0, 2.0);
+    s.add(Labels::from_pairs([("__name__", "m"), ("i", "b")]), 0, 1.0);
+    s.add_histogram(
+        Labels::from_pairs([("__name__", "m"), ("i", "h")]),
+        0,
+        h("sum:1 count:1"),
+    );
+    for q in ["sort(m)", "sort_desc(m)"] {
+        let (v, _) = vector(&s, q, 0);
+        assert_eq!(v.len(), 2, "{q}");
+        assert!(v.iter().all(|x| x.h.is_none()), "{q}");
+    }
+}
+
+#[test]
+fn irate_warns_when_either_sample_is_a_gauge() {
+    let s = MemStore::new();
+    let l = Labels::from_pairs([("__name__", "m")]);
+    s.add_histogram(l.clone(), 0, h("sum:1 count:1 counter_reset_hint:gauge"));
+    s.add_histogram(l, 60_000, h("sum:4 count:4"));
+    let (v, warnings) = vector(&s, "irate(m[5m])", 60_000);
+    assert_eq!(v[0].h.as_ref().map(|x| x.count), Some(0.05));
+    assert!(
+        warnings.iter().any(|w| w.contains("not a counter")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn changed_custom_bounds_alone_are_no_counter_reset() {
+    let s = MemStore::new();
+    let l = Labels::from_pairs([("__name__", "m")]);
+    s.add_histogram(
+        l.clone(),
+        0,
+        h("schema:-53 sum:1 count:1 custom_values:[5] buckets:[1]"),
+    );
+    s.add_histogram(
+        l.clone(),
+        60_000,
+        h("schema:-53 sum:1 count:1 custom_values:[5 10] buckets:[1]"),
+    );
+    // Counts fall in the buckets both layouts share: a reset.
+    s.add_histogram(
+        l,
+        120_000,
+        h("schema:-53 sum:1 count:1 custom_values:[10] buckets:[0 1]"),
+    );
+    let (v, _) = vector(&s, "resets(m[90s])", 60_000);
+    assert_eq!(v[0].v, 0.0);
+    let (v, _) = vector(&s, "increase(m[90s])", 60_000);
+    assert_eq!(v[0].h.as_ref().map(|x| x.count), Some(0.0));
+    let (v, _) = vector(&s, "resets(m[5m])", 120_000);
+    assert_eq!(v[0].v, 1.0);
+}
