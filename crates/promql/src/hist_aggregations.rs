@@ -50,7 +50,7 @@ impl HistAcc {
         if !self.incremental {
             let (mut acc, mut comp) = (self.acc.clone(), self.comp.clone());
             let r = acc.kahan_add(&mut comp, h)?;
-            if !acc.has_infinity() || self.acc.has_infinity() || h.has_infinity() {
+            if !acc.has_infinity() {
                 (self.acc, self.comp) = (acc, comp);
                 return Ok(r);
             }
@@ -76,13 +76,14 @@ impl HistAcc {
     }
 
     /// The compensated mean.
-    pub fn mean(self) -> FloatHistogram {
-        let (n, incremental) = (self.n, self.incremental);
-        let mut h = self.sum();
-        if !incremental {
-            h.div(n as f64);
+    pub fn mean(mut self) -> FloatHistogram {
+        if !self.incremental {
+            // Divided apart, as the sum may be near overflow.
+            let n = self.n as f64;
+            self.acc.div(n);
+            self.comp.div(n);
         }
-        h
+        self.sum()
     }
 }
 
