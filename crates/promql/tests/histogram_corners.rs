@@ -76,3 +76,24 @@ fn changed_custom_bounds_alone_are_no_counter_reset() {
     let (v, _) = vector(&s, "resets(m[5m])", 120_000);
     assert_eq!(v[0].v, 1.0);
 }
+
+#[test]
+fn histogram_quantiles_reads_native_histograms() {
+    let s = MemStore::new();
+    s.add_histogram(
+        Labels::from_pairs([("__name__", "m")]),
+        0,
+        h("schema:0 count:4 sum:4 buckets:[4]"),
+    );
+    let (mut v, _) = vector(&s, r#"histogram_quantiles(m, "q", 0.5, 1)"#, 0);
+    v.sort_by(|a, b| a.labels.cmp(&b.labels));
+    let got: Vec<(String, f64)> = v
+        .iter()
+        .map(|x| (x.labels.get("q").unwrap_or_default().to_string(), x.v))
+        .collect();
+    // One bucket (0.5, 1]: exponential interpolation puts the median at sqrt(0.5).
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[0].0, "0.5");
+    assert!((got[0].1 - 0.5f64.sqrt()).abs() < 1e-12, "{got:?}");
+    assert_eq!(got[1], ("1.0".to_string(), 1.0));
+}
