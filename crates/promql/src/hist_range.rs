@@ -120,11 +120,6 @@ fn hist_rate(
     }
     let first = &w[0].h;
     let last = &w[w.len() - 1].h;
-    let custom = first.uses_custom_buckets();
-    if w.iter().any(|x| x.h.uses_custom_buckets() != custom) {
-        notes.mixed_schemas = true;
-        return None;
-    }
     let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
     if counter && w.iter().any(|x| is_gauge(&x.h)) {
         notes.not_counter = true;
@@ -132,14 +127,36 @@ fn hist_rate(
     if !counter && (!is_gauge(first) || !is_gauge(last)) {
         notes.not_gauge = true;
     }
-    let min_schema = w.iter().map(|x| x.h.schema).min().unwrap_or(first.schema);
+    // After a reset between the first two samples the first one only
+    // counts as zero, so its layout (even exponential against custom
+    // buckets) does not matter.
+    let zeroed;
+    let base = if counter && w[1].h.detect_reset(first) {
+        zeroed = w[1].h.empty_like();
+        &zeroed
+    } else {
+        first
+    };
+    let custom = base.uses_custom_buckets();
+    // The samples between first and last only matter to a counter.
+    let inner = if counter { &w[1..w.len() - 1] } else { &[] };
+    if last.uses_custom_buckets() != custom
+        || inner.iter().any(|x| x.h.uses_custom_buckets() != custom)
+    {
+        notes.mixed_schemas = true;
+        return None;
+    }
+    let min_schema = inner
+        .iter()
+        .map(|x| x.h.schema)
+        .fold(last.schema.min(base.schema), i32::min);
     let mut h = last.clone();
     h.reduce_resolution(min_schema);
-    if !notes.note(h.sub(first), "subtraction") {
+    if !notes.note(h.sub(base), "subtraction") {
         return None;
     }
     if counter {
-        let mut prev = first;
+        let mut prev = base;
         for x in &w[1..] {
             if x.h.detect_reset(prev) && !notes.note(h.add(prev), "addition") {
                 return None;
@@ -174,19 +191,6 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     if dt == 0 {
         return None;
     }
-    if prev.h.uses_custom_buckets() != last.h.uses_custom_buckets() {
-        notes.mixed_schemas = true;
-        return None;
-    }
-    let mut h = last.h.clone();
-    // irate after a reset is the new value itself.
-    let reset = rate && last.h.detect_reset(&prev.h);
-    if !reset {
-        let combined = h.sub(&prev.h);
-        if !notes.note(combined, "subtraction") {
-            return None;
-        }
-    }
     if !rate
         && (prev.h.counter_reset_hint != CounterResetHint::Gauge
             || last.h.counter_reset_hint != CounterResetHint::Gauge)
@@ -199,9 +203,19 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     {
         notes.not_counter = true;
     }
+    let mut h = last.h.clone();
+    // irate after a reset is the new value itself, even when the layouts
+    // could not be subtracted (exponential and custom buckets).
+    let reset = rate && last.h.detect_reset(&prev.h);
+    if !reset {
+        let combined = h.sub(&prev.h);
+        if !notes.note(combined, "subtraction") {
+            return None;
+        }
+    }
     h.counter_reset_hint = CounterResetHint::Gauge;
     if rate {
-        h.scale(1000.0 / dt as f64);
+        h.div(dt as f64 / 1000.0);
     }
     h.compact(0);
     Some(h)

@@ -97,3 +97,26 @@ fn histogram_quantiles_reads_native_histograms() {
     assert!((got[0].1 - 0.5f64.sqrt()).abs() < 1e-12, "{got:?}");
     assert_eq!(got[1], ("1.0".to_string(), 1.0));
 }
+
+#[test]
+fn a_reset_from_custom_to_exponential_buckets_is_no_schema_mix() {
+    // After a reset the earlier sample counts as zero, so its layout
+    // does not clash with the new one.
+    let s = MemStore::new();
+    let l = Labels::from_pairs([("__name__", "m")]);
+    s.add_histogram(
+        l.clone(),
+        30_000,
+        h("schema:-53 sum:1 count:1 custom_values:[5 10] buckets:[1]"),
+    );
+    s.add_histogram(l, 60_000, h("schema:0 sum:5 count:4 buckets:[1 2 1]"));
+    let (v, warnings) = vector(&s, "irate(m[1m])", 60_000);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    assert_eq!(v[0].h.as_ref().map(|x| x.count), Some(4.0 / 30.0));
+    // Extrapolated to where the count would have been zero: 7.5s before
+    // the first sample, 37.5s of increase 4 over a 60s range.
+    let (v, warnings) = vector(&s, "rate(m[1m])", 60_000);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let got = v[0].h.as_ref().map(|x| x.count).unwrap_or_default();
+    assert!((got - 4.0 * 37.5 / 30.0 / 60.0).abs() < 1e-12, "{got}");
+}
