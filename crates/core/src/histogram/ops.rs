@@ -209,11 +209,20 @@ impl FloatHistogram {
     }
 
     /// Divides every count and the sum by `d` (not the same as scaling by
-    /// `1/d` in the last bit, which compensated means depend on).
+    /// `1/d` in the last bit, which compensated means depend on). Division
+    /// by zero leaves no buckets, only the infinite (or NaN) count, sum and
+    /// zero count, as Prometheus's `Div`.
     pub fn div(&mut self, d: f64) {
         self.count /= d;
         self.sum /= d;
         self.zero_count /= d;
+        if d == 0.0 {
+            self.positive_spans.clear();
+            self.negative_spans.clear();
+            self.positive_buckets.clear();
+            self.negative_buckets.clear();
+            return;
+        }
         self.positive_buckets.iter_mut().for_each(|c| *c /= d);
         self.negative_buckets.iter_mut().for_each(|c| *c /= d);
     }
@@ -769,5 +778,8 @@ mod tests {
         a.div(4.0);
         assert_eq!((a.count, a.sum), (0.75, 2.5));
         assert_eq!(a.positive_buckets, vec![0.25, 0.5]);
+        a.div(0.0);
+        assert_eq!((a.count, a.sum), (f64::INFINITY, f64::INFINITY));
+        assert!(a.positive_buckets.is_empty() && a.positive_spans.is_empty());
     }
 }
