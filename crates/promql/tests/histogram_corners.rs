@@ -120,3 +120,22 @@ fn a_reset_from_custom_to_exponential_buckets_is_no_schema_mix() {
     let got = v[0].h.as_ref().map(|x| x.count).unwrap_or_default();
     assert!((got - 4.0 * 37.5 / 30.0 / 60.0).abs() < 1e-12, "{got}");
 }
+
+#[test]
+fn a_subquery_repeating_a_reset_sample_counts_the_reset_once() {
+    let s = MemStore::new();
+    let l = Labels::from_pairs([("__name__", "m")]);
+    s.add_histogram(l.clone(), 0, h("sum:10 count:10"));
+    s.add_histogram(
+        l.clone(),
+        60_000,
+        h("sum:2 count:2 counter_reset_hint:reset"),
+    );
+    s.add_histogram(l, 120_000, h("sum:4 count:4"));
+    // Points every 15s repeat the reset sample four times; one reset:
+    // 4 - 10 + 10 = 4 over points from 15s to 120s, extrapolated by 15s
+    // to the range's start.
+    let (v, _) = vector(&s, "increase(m[2m:15s])", 120_000);
+    let got = v[0].h.as_ref().map(|x| x.count).unwrap_or_default();
+    assert!((got - 4.0 * 120.0 / 105.0).abs() < 1e-9, "{got}");
+}
