@@ -139,3 +139,27 @@ fn a_subquery_repeating_a_reset_sample_counts_the_reset_once() {
     let got = v[0].h.as_ref().map(|x| x.count).unwrap_or_default();
     assert!((got - 4.0 * 120.0 / 105.0).abs() < 1e-9, "{got}");
 }
+
+#[test]
+fn info_refuses_a_histogram_info_series() {
+    let s = MemStore::new();
+    s.add(
+        Labels::from_pairs([("__name__", "m"), ("instance", "a"), ("job", "1")]),
+        0,
+        1.0,
+    );
+    s.add_histogram(
+        Labels::from_pairs([("__name__", "h_info"), ("instance", "a"), ("job", "1")]),
+        0,
+        h("sum:1 count:1"),
+    );
+    let e = Engine::new(EngineOptions::default());
+    let err = e
+        .instant_query(&s, r#"info(m, {__name__="h_info"})"#, 0)
+        .expect_err("a histogram info series is an error");
+    assert!(
+        err.to_string()
+            .contains("this should be an info metric, with float samples"),
+        "{err}"
+    );
+}
