@@ -203,7 +203,11 @@ impl<'a> Evaluator<'a> {
             T_COUNT_VALUES => {
                 let label = str_param.unwrap_or_default();
                 if !valid_label_name(&label) {
-                    return Err(Error::exec(format!("invalid label name {label:?}")));
+                    // Quoted from the query's bytes, where a literal may
+                    // spell invalid UTF-8 that the parsed value lost.
+                    let shown = crate::parse_error::go_quoted_literal(self.query, &label)
+                        .unwrap_or_else(|| crate::parse_error::quote_bytes(label.as_bytes()));
+                    return Err(Error::exec(format!("invalid label name {shown}")));
                 }
                 let mut out: Vec<Row> = Vec::new();
                 let mut idx: HashMap<(usize, String), usize> = HashMap::new();
