@@ -48,6 +48,10 @@ impl HistAcc {
             return self.acc.kahan_add(&mut self.comp, h);
         }
         if !self.incremental {
+            if far_from_overflow(&self.acc) && far_from_overflow(h) {
+                // No field can overflow: skip the trial on copies.
+                return self.acc.kahan_add(&mut self.comp, h);
+            }
             let (mut acc, mut comp) = (self.acc.clone(), self.comp.clone());
             let r = acc.kahan_add(&mut comp, h)?;
             if !acc.has_infinity() {
@@ -85,6 +89,17 @@ impl HistAcc {
         }
         self.sum()
     }
+}
+
+/// True when every field of `h` is below half the float range, so adding
+/// two such histograms cannot overflow (NaN and infinities are not).
+fn far_from_overflow(h: &FloatHistogram) -> bool {
+    const HALF: f64 = f64::MAX / 2.0;
+    [h.count, h.sum, h.zero_count]
+        .iter()
+        .chain(&h.positive_buckets)
+        .chain(&h.negative_buckets)
+        .all(|v| v.abs() < HALF)
 }
 
 /// Per group and step: the histogram sum so far.

@@ -156,8 +156,10 @@ fn hist_rate(
         return None;
     }
     if counter {
-        let mut prev = base;
-        for x in &w[1..] {
+        // The second sample is no reset from `base`: either it was none
+        // from the first, or `base` is the zero it restarted from.
+        let mut prev = &w[1].h;
+        for x in &w[2..] {
             if x.h.detect_reset(prev) && !notes.note(h.add(prev), "addition") {
                 return None;
             }
