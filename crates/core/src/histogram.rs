@@ -27,7 +27,7 @@ use crate::{Error, ErrorKind, Result, STALE_NAN, STALE_NAN_BITS};
 
 mod ops;
 
-pub use ops::{target_index, Combined, Incompatible};
+pub use ops::{kahan_inc, target_index, Combined, Incompatible};
 
 /// The schema of histograms with custom bucket bounds (classic buckets
 /// carried as one native histogram sample).

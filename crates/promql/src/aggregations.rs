@@ -10,19 +10,9 @@ use promql_parser::parser::token::*;
 use promql_parser::parser::{AggregateExpr, LabelModifier};
 use sightline_core::{Labels, METRIC_NAME};
 
-/// Neumaier's compensated summation step, as Prometheus uses for sums.
-#[inline]
-pub(crate) fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+/// Neumaier's compensated summation step (one definition, in core, shared
+/// with the histogram sums).
+pub(crate) use sightline_core::histogram::kahan_inc;
 
 /// Running state of one group at one step; `count == 0` means empty.
 #[derive(Clone, Copy, Default)]
@@ -183,7 +173,11 @@ impl<'a> Evaluator<'a> {
             T_COUNT_VALUES => {
                 let label = str_param.unwrap_or_default();
                 if !valid_label_name(&label) {
-                    return Err(Error::exec(format!("invalid label name {label:?}")));
+                    // Quoted from the query's bytes, where a literal may
+                    // spell invalid UTF-8 that the parsed value lost.
+                    let shown = crate::parse_error::go_quoted_literal(self.query, &label)
+                        .unwrap_or_else(|| crate::parse_error::quote_bytes(label.as_bytes()));
+                    return Err(Error::exec(format!("invalid label name {shown}")));
                 }
                 let mut out: Vec<Row> = Vec::new();
                 let mut idx: HashMap<(usize, String), usize> = HashMap::new();
@@ -191,10 +185,14 @@ impl<'a> Evaluator<'a> {
                 for (r, &g) in rows.iter().zip(&gids) {
                     for i in 0..n {
                         let v = r.vals[i];
-                        if !present(v) {
+                        // A histogram counts under its string form.
+                        let sv = if present(v) {
+                            format_float(v)
+                        } else if let Some(h) = r.hist(i) {
+                            h.to_string()
+                        } else {
                             continue;
-                        }
-                        let sv = format_float(v);
+                        };
                         let k = *idx.entry((g, sv.clone())).or_insert_with(|| {
                             // The value label may overwrite a grouping label,
                             // so groups can merge: key rows by final labels.
@@ -354,7 +352,7 @@ impl<'a> Evaluator<'a> {
             }
             members.iter_mut().for_each(|m| m.clear());
             for (ri, (r, &g)) in rows.iter().zip(gids).enumerate() {
-                if present(r.vals[i]) {
+                if r.has(i) {
                     members[g].push(ri);
                 }
             }
@@ -401,14 +399,18 @@ impl<'a> Evaluator<'a> {
                 }
             }
         }
+        // limitk and limit_ratio keep histograms as they keep floats.
         for (r, k) in rows.iter_mut().zip(&keep) {
-            for (v, &kk) in r.vals.iter_mut().zip(k) {
+            for (i, &kk) in k.iter().enumerate() {
                 if !kk {
-                    *v = ABSENT;
+                    r.vals[i] = ABSENT;
+                    if let Some(h) = &mut r.hists {
+                        h[i] = None;
+                    }
                 }
             }
         }
-        rows.retain(|r| r.vals.iter().any(|v| present(*v)));
+        rows.retain(|r| r.any());
         Ok(Val::Vector(rows))
     }
 }
@@ -441,6 +443,65 @@ mod tests {
         assert_eq!(&all[..3], &[7.0, 5.0, 3.0]);
         assert!(all[3].is_nan());
         assert!(e.instant_query(&s, "topk(NaN, m)", 0).is_err());
+    }
+
+    #[test]
+    fn limitk_and_limit_ratio_keep_histograms() {
+        // issue 12: limitk and limit_ratio select histogram series too.
+        let s = MemStore::new();
+        s.add(Labels::from_pairs([("__name__", "m"), ("i", "f")]), 0, 1.0);
+        let h = sightline_core::FloatHistogram {
+            count: 3.0,
+            sum: 2.0,
+            ..Default::default()
+        };
+        s.add_histogram(Labels::from_pairs([("__name__", "m"), ("i", "h")]), 0, h);
+        let e = Engine::new(EngineOptions::default());
+        for q in ["limitk(5, m)", "limit_ratio(1, m)"] {
+            let Value::Vector(v) = e.instant_query(&s, q, 0).unwrap().value else {
+                panic!()
+            };
+            assert_eq!(v.len(), 2, "{q}");
+            assert!(v
+                .iter()
+                .any(|x| x.h.as_ref().is_some_and(|h| h.count == 3.0)));
+        }
+    }
+
+    #[test]
+    fn count_values_counts_histograms_by_their_string_form() {
+        // issue 12: Prometheus 3 counts histograms in count_values.
+        let s = MemStore::new();
+        let h = sightline_core::FloatHistogram {
+            count: 3.0,
+            sum: 2.0,
+            ..Default::default()
+        };
+        for i in ["a", "b"] {
+            s.add_histogram(
+                Labels::from_pairs([("__name__", "m"), ("i", i)]),
+                0,
+                h.clone(),
+            );
+        }
+        s.add(Labels::from_pairs([("__name__", "m"), ("i", "c")]), 0, 1.0);
+        let e = Engine::new(EngineOptions::default());
+        let Value::Vector(mut v) = e
+            .instant_query(&s, "count_values(\"x\", m)", 0)
+            .unwrap()
+            .value
+        else {
+            panic!()
+        };
+        v.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let got: Vec<(String, f64)> = v
+            .iter()
+            .map(|x| (x.labels.get("x").unwrap_or_default().to_string(), x.v))
+            .collect();
+        assert_eq!(
+            got,
+            vec![("1".into(), 1.0), ("{count:3, sum:2}".into(), 2.0)]
+        );
     }
 
     #[test]

@@ -769,10 +769,14 @@ impl<'a> Evaluator<'a> {
                 };
                 // A subquery's points are not consecutive samples: what the
                 // store knew about resets between samples says nothing
-                // about resets between points.
+                // about resets between points (a point may skip the reset
+                // sample, or repeat it), so resets are detected afresh.
                 for r in &mut series {
                     for h in &mut r.hists {
-                        if h.h.counter_reset_hint == CounterResetHint::NotCounterReset {
+                        if matches!(
+                            h.h.counter_reset_hint,
+                            CounterResetHint::NotCounterReset | CounterResetHint::CounterReset
+                        ) {
                             h.h.counter_reset_hint = CounterResetHint::Unknown;
                         }
                     }

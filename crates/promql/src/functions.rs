@@ -376,6 +376,13 @@ impl<'a> Evaluator<'a> {
             "label_join" => self.label_join(&args, s),
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
                 let mut rows = self.eval_vector(args[0], s)?;
+                if name == "sort" || name == "sort_desc" {
+                    // Sorting by value leaves histograms out.
+                    for r in rows.iter_mut() {
+                        r.hists = None;
+                    }
+                    rows.retain(|r| r.any());
+                }
                 if self.range_query {
                     let pos = self.pos(name);
                     self.warn(format!("sort is ineffective for range queries since results are always ordered by labels {pos}"));
@@ -561,6 +568,7 @@ impl<'a> Evaluator<'a> {
                 // histogram_quantiles(v, "label", q1, q2, ...): one result per quantile.
                 let rows = self.eval_vector(args[0], s)?;
                 let label = self.eval_string(args[1], s)?;
+                let (floats, native) = split_native(rows);
                 let mut all = Vec::new();
                 for qa in &args[2..] {
                     let q = self.eval_scalar(qa, s)?;
@@ -568,7 +576,9 @@ impl<'a> Evaluator<'a> {
                     if q[0].is_finite() && !text.contains('.') && !text.contains('e') {
                         text.push_str(".0");
                     }
-                    for mut r in self.bucket_rows(&q, &[], &[], &rows, args[0], Some(qa), s) {
+                    let classic = self.bucket_rows(&q, &[], &[], &floats, args[0], Some(qa), s);
+                    let native = self.native_quantiles(Some(&q), None, &native, args[0]);
+                    for mut r in self.join_classic_native(classic, native, args[0]) {
                         let mut b = r.labels.to_builder();
                         b.set(label.clone(), text.clone());
                         r.labels = b.into_labels();

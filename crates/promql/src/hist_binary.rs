@@ -80,9 +80,13 @@ pub(crate) fn combine(
     ret_bool: bool,
     notes: &mut Notes,
 ) -> Outcome {
-    let scaled = |h: &Hist, f: f64| {
+    let scaled = |h: &Hist, f: f64, div: bool| {
         let mut h: FloatHistogram = (**h).clone();
-        h.scale(f);
+        if div {
+            h.div(f);
+        } else {
+            h.scale(f);
+        }
         Outcome::Keep(Cell::H(Arc::new(h)))
     };
     match (l, r) {
@@ -124,12 +128,12 @@ pub(crate) fn combine(
             _ => Outcome::Incompatible,
         },
         (Cell::H(h), Cell::F(f)) => match op {
-            T_MUL => scaled(h, *f),
-            T_DIV => scaled(h, 1.0 / *f),
+            T_MUL => scaled(h, *f, false),
+            T_DIV => scaled(h, *f, true),
             _ => Outcome::Incompatible,
         },
         (Cell::F(f), Cell::H(h)) => match op {
-            T_MUL => scaled(h, *f),
+            T_MUL => scaled(h, *f, false),
             _ => Outcome::Incompatible,
         },
     }

@@ -246,6 +246,14 @@ fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
         }
         let linear = h.uses_custom_buckets() || zero;
         let interpolate = |v: f64| {
+            // An infinitely wide bucket is not interpolated: its
+            // observations sit at its infinite end.
+            if b.lower == f64::NEG_INFINITY {
+                return rank + b.count;
+            }
+            if b.upper == f64::INFINITY {
+                return rank;
+            }
             if linear {
                 rank + b.count * (v - b.lower) / (b.upper - b.lower)
             } else {
@@ -412,5 +420,24 @@ mod tests {
         assert_eq!(fraction(0.0, 1.0, &h()), 0.25);
         assert_eq!(fraction(1.0, 4.0, &h()), 0.75);
         assert_eq!(fraction(f64::NEG_INFINITY, f64::INFINITY, &h()), 1.0);
+    }
+
+    #[test]
+    fn infinitely_wide_custom_buckets_are_not_interpolated() {
+        // issue 12: (-Inf,-3]:10, (-3,-2]:2, (-2,+Inf]:88. A bound inside
+        // an infinite bucket counts that bucket wholly on its far side.
+        let nhcb = FloatHistogram {
+            schema: sightline_core::histogram::CUSTOM_BUCKETS_SCHEMA,
+            count: 100.0,
+            custom_values: vec![-3.0, -2.0],
+            positive_spans: vec![Span {
+                offset: 0,
+                length: 3,
+            }],
+            positive_buckets: vec![10.0, 2.0, 88.0],
+            ..Default::default()
+        };
+        assert_eq!(fraction(-4.0, -2.0, &nhcb), 0.02);
+        assert_eq!(fraction(-3.0, 5.0, &nhcb), 0.02);
     }
 }

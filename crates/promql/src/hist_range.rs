@@ -7,6 +7,7 @@
 
 use crate::error::Result;
 use crate::eval::{windows, Evaluator, Hist, Row, Steps, ABSENT};
+use crate::hist_aggregations::HistAcc;
 use crate::range_functions::{extrapolation_factor, float_window};
 use promql_parser::parser::Expr;
 use sightline_core::histogram::{CounterResetHint, Incompatible};
@@ -119,11 +120,6 @@ fn hist_rate(
     }
     let first = &w[0].h;
     let last = &w[w.len() - 1].h;
-    let custom = first.uses_custom_buckets();
-    if w.iter().any(|x| x.h.uses_custom_buckets() != custom) {
-        notes.mixed_schemas = true;
-        return None;
-    }
     let is_gauge = |h: &FloatHistogram| h.counter_reset_hint == CounterResetHint::Gauge;
     if counter && w.iter().any(|x| is_gauge(&x.h)) {
         notes.not_counter = true;
@@ -131,15 +127,39 @@ fn hist_rate(
     if !counter && (!is_gauge(first) || !is_gauge(last)) {
         notes.not_gauge = true;
     }
-    let min_schema = w.iter().map(|x| x.h.schema).min().unwrap_or(first.schema);
+    // After a reset between the first two samples the first one only
+    // counts as zero, so its layout (even exponential against custom
+    // buckets) does not matter.
+    let zeroed;
+    let base = if counter && w[1].h.detect_reset(first) {
+        zeroed = w[1].h.empty_like();
+        &zeroed
+    } else {
+        first
+    };
+    let custom = base.uses_custom_buckets();
+    // The samples between first and last only matter to a counter.
+    let inner = if counter { &w[1..w.len() - 1] } else { &[] };
+    if last.uses_custom_buckets() != custom
+        || inner.iter().any(|x| x.h.uses_custom_buckets() != custom)
+    {
+        notes.mixed_schemas = true;
+        return None;
+    }
+    let min_schema = inner
+        .iter()
+        .map(|x| x.h.schema)
+        .fold(last.schema.min(base.schema), i32::min);
     let mut h = last.clone();
     h.reduce_resolution(min_schema);
-    if !notes.note(h.sub(first), "subtraction") {
+    if !notes.note(h.sub(base), "subtraction") {
         return None;
     }
     if counter {
-        let mut prev = first;
-        for x in &w[1..] {
+        // The second sample is no reset from `base`: either it was none
+        // from the first, or `base` is the zero it restarted from.
+        let mut prev = &w[1].h;
+        for x in &w[2..] {
             if x.h.detect_reset(prev) && !notes.note(h.add(prev), "addition") {
                 return None;
             }
@@ -173,12 +193,21 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
     if dt == 0 {
         return None;
     }
-    if prev.h.uses_custom_buckets() != last.h.uses_custom_buckets() {
-        notes.mixed_schemas = true;
-        return None;
+    if !rate
+        && (prev.h.counter_reset_hint != CounterResetHint::Gauge
+            || last.h.counter_reset_hint != CounterResetHint::Gauge)
+    {
+        notes.not_gauge = true;
+    }
+    if rate
+        && (prev.h.counter_reset_hint == CounterResetHint::Gauge
+            || last.h.counter_reset_hint == CounterResetHint::Gauge)
+    {
+        notes.not_counter = true;
     }
     let mut h = last.h.clone();
-    // irate after a reset is the new value itself.
+    // irate after a reset is the new value itself, even when the layouts
+    // could not be subtracted (exponential and custom buckets).
     let reset = rate && last.h.detect_reset(&prev.h);
     if !reset {
         let combined = h.sub(&prev.h);
@@ -186,37 +215,30 @@ fn hist_instant(w: &[HistogramSample], rate: bool, notes: &mut Notes) -> Option<
             return None;
         }
     }
-    if !rate
-        && (prev.h.counter_reset_hint != CounterResetHint::Gauge
-            || last.h.counter_reset_hint != CounterResetHint::Gauge)
-    {
-        notes.not_gauge = true;
-    }
-    if rate && last.h.counter_reset_hint == CounterResetHint::Gauge {
-        notes.not_counter = true;
-    }
     h.counter_reset_hint = CounterResetHint::Gauge;
     if rate {
-        h.scale(1000.0 / dt as f64);
+        h.div(dt as f64 / 1000.0);
     }
     h.compact(0);
     Some(h)
 }
 
-/// Sum of histograms (for `sum_over_time` and `avg_over_time`); the hint
-/// of the sum is merged as [`FloatHistogram::add`] merges it.
-fn hist_sum(w: &[HistogramSample], notes: &mut Notes) -> Option<FloatHistogram> {
-    let mut acc = w[0].h.clone();
+/// Compensated sum or mean (`mean`) of histograms, for `sum_over_time`
+/// and `avg_over_time`; the hint of the sum is merged as
+/// [`FloatHistogram::add`] merges it.
+fn hist_sum(w: &[HistogramSample], mean: bool, notes: &mut Notes) -> Option<FloatHistogram> {
+    let mut acc = HistAcc::new(&w[0].h);
     for x in &w[1..] {
-        if !notes.note(acc.add(&x.h), "aggregation") {
+        if !notes.note(acc.add(&x.h, mean), "aggregation") {
             return None;
         }
     }
     if conflicting_hints(w.iter().map(|x| &x.h)) {
         notes.hint_conflict = true;
     }
-    acc.compact(0);
-    Some(acc)
+    let mut h = if mean { acc.mean() } else { acc.sum() };
+    h.compact(0);
+    Some(h)
 }
 
 /// True when some histograms say "counter reset" and others "no counter
@@ -325,12 +347,9 @@ impl<'a> Evaluator<'a> {
                     None
                 }
                 "sum_over_time" | "avg_over_time" if h.is_empty() => floats(f, scratch, bad_q),
-                "sum_over_time" | "avg_over_time" => hist_sum(h, &mut notes).map(|mut s| {
-                    if name == "avg_over_time" {
-                        s.scale(1.0 / h.len() as f64);
-                    }
-                    Out::H(s)
-                }),
+                "sum_over_time" | "avg_over_time" => {
+                    hist_sum(h, name == "avg_over_time", &mut notes).map(Out::H)
+                }
                 "count_over_time" => Some(Out::F((f.len() + h.len()) as f64)),
                 "present_over_time" => Some(Out::F(1.0)),
                 "last_over_time"

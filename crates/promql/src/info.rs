@@ -104,6 +104,25 @@ impl<'a> Evaluator<'a> {
         let mut infos = Vec::new();
         for ser in self.q.select(mint, maxt, &all)? {
             let samples: Vec<_> = ser.samples.collect();
+            // Info metrics hold floats: a histogram a step would read is an
+            // error, as in Prometheus.
+            if let Some(hs) = ser.histograms {
+                let hts: Vec<i64> = hs.filter(|h| !h.h.is_stale()).map(|h| h.t).collect();
+                let read_hist = times.iter().any(|&t| {
+                    let k = hts.partition_point(|&x| x <= t);
+                    let Some(&ht) = hts[..k].last() else {
+                        return false;
+                    };
+                    let f = samples.partition_point(|x| x.t <= t);
+                    ht > t - self.lookback && samples[..f].last().is_none_or(|x| x.t < ht)
+                });
+                if read_hist {
+                    return Err(Error::exec(format!(
+                        "this should be an info metric, with float samples: {}",
+                        crate::eval::go_labels(&ser.labels)
+                    )));
+                }
+            }
             let ts = times
                 .iter()
                 .map(|&t| {

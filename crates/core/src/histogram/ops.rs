@@ -231,6 +231,25 @@ impl FloatHistogram {
         self.negative_buckets.iter_mut().for_each(|c| *c *= f);
     }
 
+    /// Divides every count and the sum by `d` (not the same as scaling by
+    /// `1/d` in the last bit, which compensated means depend on). Division
+    /// by zero leaves no buckets, only the infinite (or NaN) count, sum and
+    /// zero count, as Prometheus's `Div`.
+    pub fn div(&mut self, d: f64) {
+        self.count /= d;
+        self.sum /= d;
+        self.zero_count /= d;
+        if d == 0.0 {
+            self.positive_spans.clear();
+            self.negative_spans.clear();
+            self.positive_buckets.clear();
+            self.negative_buckets.clear();
+            return;
+        }
+        self.positive_buckets.iter_mut().for_each(|c| *c /= d);
+        self.negative_buckets.iter_mut().for_each(|c| *c /= d);
+    }
+
     /// `self += other`.
     pub fn add(&mut self, other: &FloatHistogram) -> Result<Combined, Incompatible> {
         self.combine(other, 1.0)
@@ -249,21 +268,7 @@ impl FloatHistogram {
             return Err(Incompatible::MixedSchemas);
         }
         let mut done = Combined::default();
-        {
-            use super::CounterResetHint::*;
-            let (a, b) = (self.counter_reset_hint, other.counter_reset_hint);
-            // A sum of gauges is a gauge; mixed knowledge about resets is
-            // no knowledge.
-            self.counter_reset_hint = match (a, b) {
-                _ if a == b => a,
-                (Gauge, _) | (_, Gauge) => Gauge,
-                (CounterReset, NotCounterReset) | (NotCounterReset, CounterReset) => {
-                    done.hint_conflict = true;
-                    Unknown
-                }
-                _ => Unknown,
-            };
-        }
+        self.merge_hint(other, &mut done);
         self.count += sign * other.count;
         self.sum += sign * other.sum;
         if self.combine_same_layout(other, sign) {
@@ -276,12 +281,7 @@ impl FloatHistogram {
                 theirs = other.pos();
             } else {
                 done.reconciled = true;
-                let common: Vec<f64> = self
-                    .custom_values
-                    .iter()
-                    .copied()
-                    .filter(|v| other.custom_values.contains(v))
-                    .collect();
+                let common = common_bounds(&self.custom_values, &other.custom_values);
                 mine = rebucket(&self.custom_values, &common, self.pos());
                 theirs = rebucket(&other.custom_values, &common, other.pos());
                 self.custom_values = common;
@@ -366,6 +366,112 @@ impl FloatHistogram {
         true
     }
 
+    /// Merges `other`'s counter-reset hint into `self`'s as a sum does: a
+    /// sum of gauges is a gauge; mixed knowledge about resets is none.
+    fn merge_hint(&mut self, other: &FloatHistogram, done: &mut Combined) {
+        use super::CounterResetHint::*;
+        let (a, b) = (self.counter_reset_hint, other.counter_reset_hint);
+        self.counter_reset_hint = match (a, b) {
+            _ if a == b => a,
+            (Gauge, _) | (_, Gauge) => Gauge,
+            (CounterReset, NotCounterReset) | (NotCounterReset, CounterReset) => {
+                done.hint_conflict = true;
+                Unknown
+            }
+            _ => Unknown,
+        };
+    }
+
+    /// A histogram with `self`'s layout parameters (schema, zero threshold,
+    /// custom bounds, hint) and nothing counted: the starting compensation
+    /// of [`FloatHistogram::kahan_add`].
+    pub fn empty_like(&self) -> FloatHistogram {
+        FloatHistogram {
+            counter_reset_hint: self.counter_reset_hint,
+            schema: self.schema,
+            zero_threshold: self.zero_threshold,
+            custom_values: self.custom_values.clone(),
+            ..FloatHistogram::default()
+        }
+    }
+
+    /// `self += other` with Kahan-Neumaier compensation: every count, the
+    /// sum and every bucket keep their lost low-order part in `comp`, which
+    /// must have come from [`FloatHistogram::empty_like`] on the first
+    /// addend and only been passed to this method with `self` since. The
+    /// compensated total is `self + comp` ([`FloatHistogram::add`]). Layouts
+    /// are reconciled as [`FloatHistogram::add`] does, for `comp` too.
+    pub fn kahan_add(
+        &mut self,
+        comp: &mut FloatHistogram,
+        other: &FloatHistogram,
+    ) -> Result<Combined, Incompatible> {
+        if self.uses_custom_buckets() != other.uses_custom_buckets() {
+            return Err(Incompatible::MixedSchemas);
+        }
+        let mut done = Combined::default();
+        self.merge_hint(other, &mut done);
+        comp.counter_reset_hint = self.counter_reset_hint;
+        (self.count, comp.count) = kahan_inc(other.count, self.count, comp.count);
+        (self.sum, comp.sum) = kahan_inc(other.sum, self.sum, comp.sum);
+        let (mine, cs, theirs);
+        if self.uses_custom_buckets() {
+            if self.custom_values == other.custom_values {
+                (mine, cs, theirs) = (self.pos(), comp.pos(), other.pos());
+            } else {
+                done.reconciled = true;
+                let common = common_bounds(&self.custom_values, &other.custom_values);
+                mine = rebucket(&self.custom_values, &common, self.pos());
+                cs = rebucket(&self.custom_values, &common, comp.pos());
+                theirs = rebucket(&other.custom_values, &common, other.pos());
+                self.custom_values = common.clone();
+                comp.custom_values = common;
+            }
+            let (p, pc) = kahan_merge(&mine, &cs, &theirs);
+            self.set_sides(&p, &[], 0);
+            comp.set_sides(&pc, &[], 0);
+            return Ok(done);
+        }
+        let mut other = std::borrow::Cow::Borrowed(other);
+        while self.zero_threshold != other.zero_threshold {
+            if self.zero_threshold > other.zero_threshold {
+                other.to_mut().widen_zero_bucket(self.zero_threshold);
+            }
+            if other.zero_threshold > self.zero_threshold {
+                self.widen_zero_bucket(other.zero_threshold);
+                // The new threshold is a bucket boundary of the shared
+                // schema, so the compensation folds the same buckets.
+                comp.widen_zero_bucket(self.zero_threshold);
+            }
+        }
+        (self.zero_count, comp.zero_count) =
+            kahan_inc(other.zero_count, self.zero_count, comp.zero_count);
+        let schema = self.schema.min(other.schema);
+        let sides = |h: &FloatHistogram| {
+            (
+                reduce(h.pos(), h.schema, schema),
+                reduce(h.neg(), h.schema, schema),
+            )
+        };
+        let ((ap, an), (cp, cn), (op, on)) = (sides(self), sides(comp), sides(&other));
+        let (p, pc) = kahan_merge(&ap, &cp, &op);
+        let (n, nc) = kahan_merge(&an, &cn, &on);
+        self.schema = schema;
+        comp.schema = schema;
+        self.set_sides(&p, &n, 0);
+        comp.set_sides(&pc, &nc, 0);
+        Ok(done)
+    }
+
+    /// True when some count, the sum or a bucket is infinite.
+    pub fn has_infinity(&self) -> bool {
+        [self.count, self.sum, self.zero_count]
+            .iter()
+            .chain(&self.positive_buckets)
+            .chain(&self.negative_buckets)
+            .any(|v| v.is_infinite())
+    }
+
     /// True when going from `previous` to `self` the counter was reset:
     /// the hint says so, the layout cannot continue (custom bounds changed,
     /// schema rose, zero bucket shrank or cannot be aligned), or any count
@@ -377,10 +483,20 @@ impl FloatHistogram {
             NotCounterReset => return false,
             Unknown | Gauge => {}
         }
-        if self.uses_custom_buckets() != previous.uses_custom_buckets()
-            || (self.uses_custom_buckets() && self.custom_values != previous.custom_values)
-        {
+        if self.uses_custom_buckets() != previous.uses_custom_buckets() {
             return true;
+        }
+        if self.uses_custom_buckets() && self.custom_values != previous.custom_values {
+            // Changed bounds alone are no reset: the counts are compared
+            // in the buckets both layouts share, as subtraction
+            // reconciles them.
+            let common = common_bounds(&self.custom_values, &previous.custom_values);
+            let cur = rebucket(&self.custom_values, &common, self.pos());
+            let prev = rebucket(&previous.custom_values, &common, previous.pos());
+            return self.count < previous.count
+                || merge(&cur, &prev, |c, p| if c < p { -1.0 } else { 0.0 })
+                    .iter()
+                    .any(|x| x.1 < 0.0);
         }
         if self.count < previous.count
             || self.schema > previous.schema
@@ -484,6 +600,54 @@ impl FloatHistogram {
         out.extend(self.positive_buckets());
         out
     }
+}
+
+/// Neumaier's compensated summation step, as Prometheus uses for sums:
+/// adds `inc` to `sum` and returns the new sum and compensation `c`.
+#[inline]
+pub fn kahan_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
+    let t = sum + inc;
+    let c = if t.is_infinite() {
+        0.0
+    } else if sum.abs() >= inc.abs() {
+        c + ((sum - t) + inc)
+    } else {
+        c + ((inc - t) + sum)
+    };
+    (t, c)
+}
+
+/// Adds the buckets of `o` to the sums `a` with compensations `c` (all
+/// index-sorted); returns the new sums and compensations.
+fn kahan_merge(a: &[(i32, f64)], c: &[(i32, f64)], o: &[(i32, f64)]) -> (Side, Side) {
+    let (mut sums, mut comps) = (Vec::with_capacity(a.len().max(o.len())), Vec::new());
+    let (mut i, mut j, mut k) = (0, 0, 0);
+    loop {
+        let next = [a.get(i), c.get(j), o.get(k)]
+            .into_iter()
+            .flatten()
+            .map(|x| x.0)
+            .min();
+        let Some(idx) = next else { break };
+        let take = |s: &[(i32, f64)], p: &mut usize| match s.get(*p) {
+            Some(&(x, v)) if x == idx => {
+                *p += 1;
+                v
+            }
+            _ => 0.0,
+        };
+        let (av, cv, ov) = (take(a, &mut i), take(c, &mut j), take(o, &mut k));
+        let (s, cc) = kahan_inc(ov, av, cv);
+        sums.push((idx, s));
+        comps.push((idx, cc));
+    }
+    (sums, comps)
+}
+
+/// The custom bounds `a` and `b` share, to which mismatched layouts are
+/// reconciled.
+fn common_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
+    a.iter().copied().filter(|v| b.contains(v)).collect()
 }
 
 /// Moves custom buckets from `from` bounds to the coarser `to` bounds (a
@@ -737,5 +901,40 @@ mod tests {
         a.scale(0.5);
         assert_eq!((a.count, a.sum), (1.5, 5.0));
         assert_eq!(a.positive_buckets, vec![0.5, 1.0]);
+    }
+
+    #[test]
+    fn kahan_add_keeps_what_plain_addition_loses() {
+        // issue 12: sums of histograms are compensated like float sums.
+        let parts = [
+            h(1, &[(0, 1.0), (3, 1e100)]),
+            h(0, &[(2, 1.0)]),
+            h(1, &[(3, -1e100), (5, 2.0)]),
+        ];
+        let mut acc = parts[0].clone();
+        let mut comp = acc.empty_like();
+        let mut plain = parts[0].clone();
+        for p in &parts[1..] {
+            acc.kahan_add(&mut comp, p).unwrap();
+            plain.add(p).unwrap();
+        }
+        acc.add(&comp).unwrap();
+        acc.compact(0);
+        // Schema 0: bucket 2 holds schema-1 bucket 3, bucket 3 bucket 5.
+        assert_eq!(acc.schema, 0);
+        assert_eq!(acc.positive_buckets, vec![1.0, 1.0, 2.0]);
+        assert_eq!(plain.positive_buckets, vec![1.0, 2.0]);
+        assert_eq!(acc.sum, 30.0);
+    }
+
+    #[test]
+    fn division_divides_every_count() {
+        let mut a = h(0, &[(0, 1.0), (1, 2.0)]);
+        a.div(4.0);
+        assert_eq!((a.count, a.sum), (0.75, 2.5));
+        assert_eq!(a.positive_buckets, vec![0.25, 0.5]);
+        a.div(0.0);
+        assert_eq!((a.count, a.sum), (f64::INFINITY, f64::INFINITY));
+        assert!(a.positive_buckets.is_empty() && a.positive_spans.is_empty());
     }
 }

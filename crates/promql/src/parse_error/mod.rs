@@ -17,7 +17,10 @@
 
 mod check;
 mod lex;
+mod literal;
 mod syntax;
+
+pub(crate) use literal::{go_quoted_literal, quote_bytes};
 
 /// Prometheus's error text for `query`, which `promql-parser` refused
 /// with `crate_msg`.

@@ -6,13 +6,15 @@
 //! pinned by `@` at other evaluation times, and as the middle step of a
 //! range query; annotations are checked only where the file states
 //! expectations (`expect warn`, `expect no_info`, ...). Native histograms
-//! are loaded and expected in the `{{...}}` notation ([`hist`]); the
-//! classic-to-NHCB conversion of `load_with_nhcb` is not modelled, so an
-//! eval that selects a converted series is skipped with a reason, and so is one whose query `promql-parser` cannot
-//! parse (newer syntax such as `anchored`/`smoothed` or duration expressions),
-//! and so is one that selects series loaded with start timestamps (`@st`).
+//! are loaded and expected in the `{{...}}` notation ([`hist`]), and
+//! `load_with_nhcb` also loads its classic histograms converted to native
+//! histograms with custom buckets, as upstream does. An eval is skipped,
+//! with a reason, when `promql-parser` cannot parse its query (newer
+//! syntax such as `anchored`/`smoothed` or duration expressions) or when it
+//! selects series loaded with start timestamps (`@st`).
 
 mod hist;
+mod nhcb;
 mod parse;
 
 pub use hist::{expand_with_histograms, histograms_match, parse_histogram, HPoint};
@@ -121,6 +123,7 @@ pub fn run_script(text: &str) -> Report {
                     }
                     continue;
                 }
+                let mut nhcb = (cmd == "load_with_nhcb").then(nhcb::Collector::default);
                 for (ln, l) in block {
                     let (desc, vals) = split_series(l);
                     let Some(labels) = parse_labels(desc) else {
@@ -146,30 +149,26 @@ pub fn run_script(text: &str) -> Report {
                         }
                         continue;
                     }
-                    if cmd == "load_with_nhcb" {
-                        if let Some(base) =
-                            labels.metric_name().and_then(|n| n.strip_suffix("_bucket"))
-                        {
-                            let mut b = labels.to_builder();
-                            b.set("__name__", base.to_owned());
-                            b.del("le");
-                            hist.push((
-                                b.into_labels(),
-                                "selects a series load_with_nhcb converts (not modelled)",
-                            ));
-                        }
-                    }
                     let Some(points) = expand_values(vals) else {
                         rep.failed += 1;
                         rep.failures
                             .push(format!("line {ln}: cannot parse values {vals:?}"));
                         continue;
                     };
-                    for (k, p) in points.into_iter().enumerate() {
-                        if let Some(v) = p {
-                            store.add(labels.clone(), k as i64 * interval, v);
-                        }
+                    let points: Vec<(i64, f64)> = points
+                        .into_iter()
+                        .enumerate()
+                        .filter_map(|(k, p)| p.map(|v| (k as i64 * interval, v)))
+                        .collect();
+                    for &(t, v) in &points {
+                        store.add(labels.clone(), t, v);
                     }
+                    if let Some(c) = &mut nhcb {
+                        c.series(&labels, &points);
+                    }
+                }
+                if let Some(c) = nhcb {
+                    c.store(&store);
                 }
             }
             c if c.starts_with("eval") => {
