@@ -7,8 +7,6 @@
 mod common;
 
 use common::{eventually, free_port, http, peer, Server};
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -16,22 +14,7 @@ use std::time::Duration;
 
 /// A scrape target whose body the test can change.
 fn serve_target(body: Arc<Mutex<String>>) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let b = body.lock().unwrap().clone();
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
-                b.len()
-            );
-        }
-    });
-    port
+    common::serve_metrics(move || body.lock().unwrap().clone())
 }
 
 struct Proc(Child);

@@ -6,26 +6,10 @@
 mod common;
 
 use common::{eventually, get_text, http, Server};
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::time::Duration;
 
 fn serve_target(body: &'static str) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    common::serve_metrics(move || body.to_owned())
 }
 
 fn json(url: &str) -> serde_json::Value {

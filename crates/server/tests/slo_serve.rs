@@ -5,35 +5,18 @@
 mod common;
 
 use common::{eventually, get_text, peer, Server};
-use std::io::{Read, Write};
-use std::net::TcpListener;
 use std::process::Command;
 use std::time::Duration;
 
 const SPEC: &str = "version: sightline/v1\nservice: checkout\nslos:\n  - name: availability\n    objective: 99.9\n    availability: {metric: http_requests_total, selector: 'job=\"app\"', errors: 'code=~\"5..\"'}\n";
 
 fn serve_target() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let start = std::time::Instant::now();
-        for stream in listener.incoming() {
-            let Ok(mut s) = stream else { continue };
-            let mut buf = [0u8; 4096];
-            let _ = s.read(&mut buf);
-            // 100 requests a second, none failing.
-            let ok = (start.elapsed().as_secs_f64() * 100.0).round();
-            let body = format!(
-                "http_requests_total{{code=\"200\"}} {ok}\nhttp_requests_total{{code=\"500\"}} 0\n"
-            );
-            let _ = write!(
-                s,
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
-        }
-    });
-    port
+    let start = std::time::Instant::now();
+    common::serve_metrics(move || {
+        // 100 requests a second, none failing.
+        let ok = (start.elapsed().as_secs_f64() * 100.0).round();
+        format!("http_requests_total{{code=\"200\"}} {ok}\nhttp_requests_total{{code=\"500\"}} 0\n")
+    })
 }
 
 #[test]

@@ -247,3 +247,26 @@ pub fn start_prometheus(bin: &Path, config: &Path, dir: &Path) -> (Proc, u16) {
     });
     (proc, port)
 }
+
+/// A scrape target on a free port answering every request with the text
+/// format body `body()` returns at that moment (a test changes what it
+/// serves through the closure's shared state).
+pub fn serve_metrics(body: impl Fn() -> String + Send + 'static) -> u16 {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf);
+            let b = body();
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}",
+                b.len()
+            );
+        }
+    });
+    port
+}
