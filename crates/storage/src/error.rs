@@ -70,3 +70,27 @@ impl From<Error> for sightline_core::Error {
 
 /// Result with the crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_name_the_file_and_offset_and_kinds_map_to_core() {
+        let e = Error::corrupt("/data/wal/00000003", 120, "checksum mismatch");
+        assert_eq!(
+            e.to_string(),
+            "corrupt /data/wal/00000003 at offset 120: checksum mismatch"
+        );
+        assert_eq!(e.kind(), ErrorKind::Internal);
+        let io = Error::io(
+            "fsync",
+            "/data/wal",
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(io.to_string().starts_with("fsync /data/wal: "), "{io}");
+        let c: sightline_core::Error =
+            Error::BadInput("wal segment size must be positive".into()).into();
+        assert_eq!(c.kind(), ErrorKind::BadData);
+    }
+}
