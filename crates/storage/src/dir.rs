@@ -178,7 +178,7 @@ pub fn quarantine(dir: &Path, why: &dyn std::fmt::Display) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::TempDir;
+    use sightline_testkit::TempDir;
 
     #[test]
     fn a_directory_appears_whole_with_its_meta_file() {

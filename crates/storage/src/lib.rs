@@ -50,8 +50,6 @@ pub mod layout;
 pub mod mmap;
 pub mod record;
 pub mod retention;
-#[cfg(test)]
-mod testutil;
 pub mod wal;
 
 pub use error::{Error, Result};

@@ -124,7 +124,7 @@ impl AppendOnlyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::testutil::TempDir;
+    use sightline_testkit::TempDir;
 
     #[test]
     fn appended_bytes_read_back_through_the_map() {

@@ -10,6 +10,7 @@
 
 use serde_json::Value;
 use sightline_core::{Labels, Matcher, MetricQuerier};
+use sightline_testkit::TempDir;
 use sightline_tsdb::{Db, Options};
 use std::path::{Path, PathBuf};
 
@@ -30,14 +31,6 @@ fn copy_tree(from: &Path, to: &Path) {
         } else {
             std::fs::copy(e.path(), &dst).unwrap();
         }
-    }
-}
-
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
     }
 }
 
@@ -114,16 +107,14 @@ fn data_written_by_release_0_1_reads_back_exactly() {
         "segments after it: {wal:?}"
     );
 
-    let tmp = TempDir(
-        std::env::temp_dir().join(format!("sightline-tsdb-data-v0.1-{}", std::process::id())),
-    );
-    let _ = std::fs::remove_dir_all(&tmp.0);
-    copy_tree(&src.join("data"), &tmp.0);
+    let tmp = TempDir::new("tsdb-data-v0.1");
+    let data = tmp.path().join("data");
+    copy_tree(&src.join("data"), &data);
     let opts = Options {
         maintenance_interval_ms: 0,
         ..Options::default()
     };
-    let db = Db::open(&tmp.0, opts).unwrap();
+    let db = Db::open(&data, opts).unwrap();
     let stats = db.stats();
     assert_eq!(stats.wal_corruptions_total, 0);
     assert!(stats.corrupted_blocks.is_empty(), "{stats:?}");

@@ -1,6 +1,6 @@
 use super::*;
 use crate::record::frame;
-use crate::testutil::TempDir;
+use sightline_testkit::TempDir;
 
 const OPTS: WalOptions = WalOptions {
     segment_size: 1 << 20,
