@@ -78,6 +78,38 @@ pub fn external_dir(dir: &Path, what: &str) -> Option<PathBuf> {
     None
 }
 
+/// A fresh directory under the system temp dir, removed with its contents
+/// on drop: one definition for every crate's tests.
+#[derive(Debug)]
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Creates `sightline-<tag>-<pid>-<n>` (emptied if a crashed run left it).
+    pub fn new(tag: &str) -> TempDir {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static N: AtomicU64 = AtomicU64::new(0);
+        let p = std::env::temp_dir().join(format!(
+            "sightline-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&p);
+        std::fs::create_dir_all(&p).expect("creating temp dir");
+        TempDir(p)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +119,15 @@ mod tests {
         // `sh` is on PATH wherever the tests run; a made-up name is not.
         assert!(find_on_path("sh").is_some());
         assert!(find_on_path("sightline-no-such-program-here").is_none());
+    }
+
+    #[test]
+    fn temp_dirs_are_distinct_and_removed_on_drop() {
+        let (a, b) = (TempDir::new("testkit"), TempDir::new("testkit"));
+        assert_ne!(a.path(), b.path());
+        std::fs::write(a.path().join("f"), b"x").unwrap();
+        let p = a.path().to_path_buf();
+        drop(a);
+        assert!(!p.exists());
     }
 }

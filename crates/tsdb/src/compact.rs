@@ -7,12 +7,13 @@
 //! inside one aligned window are merged once that window has passed.
 //! Retention then deletes whole blocks: by age, then oldest-first by size.
 
-use crate::block::{self, writer::Writer, Block};
+use crate::block::{writer::Writer, Block};
 use crate::db::Inner;
 use crate::querier::merge_sorted;
 use crate::stats::Counters;
-use crate::{Error, Result};
+use crate::Result;
 use sightline_core::{HistogramSample, Labels, Sample};
+use sightline_storage::retention;
 use std::sync::Arc;
 
 /// The next set of blocks to merge, if any.
@@ -147,42 +148,35 @@ pub(crate) fn merge_blocks(db: &Inner, group: &[Arc<Block>]) -> Result<()> {
 /// Renames a block away (atomically hiding it from a future open) and
 /// removes it. Readers holding it keep their open files until they finish.
 fn delete_block_dir(b: &Block) -> Result<()> {
-    let to = b.dir.with_file_name(format!("{}.deleted", b.id()));
-    std::fs::rename(&b.dir, &to).map_err(|e| Error::io("rename", &b.dir, e))?;
-    std::fs::remove_dir_all(&to).map_err(|e| Error::io("remove", &to, e))
+    Ok(sightline_storage::dir::remove(&b.dir)?)
 }
 
 /// Deletes blocks past `retention_time_ms` (measured back from the newest
 /// data) and then, oldest first, while storage exceeds `retention_size_bytes`.
 pub(crate) fn apply_retention(db: &Inner) -> Result<()> {
     let blocks = db.blocks.read().clone();
-    let mut doomed: Vec<Arc<Block>> = Vec::new();
-    if db.opts.retention_time_ms > 0 {
-        let newest = blocks
-            .iter()
-            .map(|b| b.meta.max_time)
-            .chain(std::iter::once(db.head.max_time()))
-            .max()
-            .unwrap_or(i64::MIN);
-        let cutoff = newest.saturating_sub(db.opts.retention_time_ms);
-        doomed.extend(blocks.iter().filter(|b| b.meta.max_time <= cutoff).cloned());
-    }
-    if db.opts.retention_size_bytes > 0 {
-        let mut total: u64 = db.wal.size_bytes() + blocks.iter().map(|b| b.size_bytes).sum::<u64>();
-        total -= doomed.iter().map(|b| b.size_bytes).sum::<u64>();
-        let mut by_age: Vec<&Arc<Block>> = blocks
-            .iter()
-            .filter(|b| !doomed.iter().any(|d| d.id() == b.id()))
-            .collect();
-        by_age.sort_by_key(|b| b.meta.max_time);
-        for b in by_age {
-            if total <= db.opts.retention_size_bytes {
-                break;
-            }
-            total -= b.size_bytes;
-            doomed.push(b.clone());
-        }
-    }
+    let items: Vec<retention::Item> = blocks
+        .iter()
+        .map(|b| retention::Item {
+            max_time: b.meta.max_time,
+            size_bytes: b.size_bytes,
+        })
+        .collect();
+    let policy = retention::Policy {
+        time_ms: db.opts.retention_time_ms,
+        size_bytes: db.opts.retention_size_bytes,
+    };
+    // The WAL counts against the size limit only when there is one: it is
+    // measured only then (a directory walk).
+    let wal_bytes = if policy.size_bytes > 0 {
+        db.wal.size_bytes()
+    } else {
+        0
+    };
+    let doomed: Vec<Arc<Block>> = retention::select(&items, policy, db.head.max_time(), wal_bytes)
+        .into_iter()
+        .map(|i| blocks[i].clone())
+        .collect();
     if doomed.is_empty() {
         return Ok(());
     }
@@ -198,6 +192,5 @@ pub(crate) fn apply_retention(db: &Inner) -> Result<()> {
         delete_block_dir(b)?;
     }
     Counters::inc(&db.counters.retention_deleted, doomed.len() as u64);
-    let _ = block::is_block_name;
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::exemplars::{ExemplarStats, ExemplarStorage, Stored};
 use crate::head::Head;
 use crate::querier::{self, ChunkIter, ChunkSlice, SeriesIters};
 use crate::stats::{Counters, DbStats};
-use crate::wal::{Record, Wal};
+use crate::wal::Record;
 use crate::{Error, Options, Result};
 use foldhash::{HashMap, HashMapExt};
 use parking_lot::{Condvar, Mutex, RwLock};
@@ -15,6 +15,8 @@ use sightline_core::{
     Appender, HistogramIter, HistogramSample, Labels, Matcher, MetricAppender, MetricQuerier,
     SampleIter, Series,
 };
+use sightline_storage::layout::WAL_DIR;
+use sightline_storage::wal::Wal;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,10 +78,10 @@ impl Db {
         let mut remap: HashMap<u64, u32> = HashMap::new();
         let mut unknown = 0u64;
         let exemplars = ExemplarStorage::new(opts.max_exemplars);
-        let wal = Wal::open(
-            &dir.join("wal"),
+        let wal = crate::wal::open(
+            &dir.join(WAL_DIR),
             opts.wal_segment_size,
-            counters.clone(),
+            Arc::default(),
             |rec| match rec {
                 Record::Truncated(t) => head.set_truncated_upto(t),
                 Record::Series(list) => {
@@ -237,7 +239,7 @@ impl Db {
         }
         // Wait for in-flight commits before the final fsync.
         let _g = self.inner.commit_lock.write();
-        self.inner.wal.sync()
+        Ok(self.inner.wal.sync()?)
     }
 
     /// The exemplar ring's numbers, for self-telemetry.
@@ -264,6 +266,7 @@ impl Db {
         let blocks = i.blocks.read();
         let blocks_size: u64 = blocks.iter().map(|b| b.size_bytes).sum();
         let wal_size = i.wal.size_bytes();
+        let w = i.wal.stats();
         DbStats {
             head_series: i.head.num_series(),
             head_chunks: i.head.num_chunks(),
@@ -274,11 +277,11 @@ impl Db {
             out_of_bounds_samples_total: Counters::get(&c.out_of_bounds),
             duplicate_samples_total: Counters::get(&c.duplicate),
             out_of_order_accepted_total: Counters::get(&c.ooo_accepted),
-            wal_fsyncs_total: Counters::get(&c.wal_fsyncs),
-            wal_fsync_duration_seconds_sum: Counters::get(&c.wal_fsync_nanos) as f64 / 1e9,
+            wal_fsyncs_total: w.fsyncs(),
+            wal_fsync_duration_seconds_sum: w.fsync_nanos() as f64 / 1e9,
             wal_size_bytes: wal_size,
-            wal_corruptions_total: Counters::get(&c.wal_corruptions),
-            wal_replayed_records: Counters::get(&c.wal_replayed_records),
+            wal_corruptions_total: w.corruptions(),
+            wal_replayed_records: w.replayed_records(),
             compactions_total: Counters::get(&c.compactions),
             compaction_failures_total: Counters::get(&c.compaction_failures),
             head_truncations_total: Counters::get(&c.head_truncations),

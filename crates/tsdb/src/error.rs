@@ -108,6 +108,27 @@ impl Error {
     }
 }
 
+/// The shared primitives fail the same ways; their errors keep their
+/// variants here so callers match one enum.
+impl From<sightline_storage::Error> for Error {
+    fn from(e: sightline_storage::Error) -> Self {
+        use sightline_storage::Error as S;
+        match e {
+            S::Io { op, path, source } => Error::Io { op, path, source },
+            S::Corrupt {
+                path,
+                offset,
+                reason,
+            } => Error::Corrupt {
+                path,
+                offset,
+                reason,
+            },
+            S::BadInput(m) => Error::BadData(m),
+        }
+    }
+}
+
 impl From<Error> for sightline_core::Error {
     fn from(e: Error) -> Self {
         sightline_core::Error::new(e.kind(), e.to_string())

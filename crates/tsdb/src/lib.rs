@@ -35,11 +35,17 @@
 //!   [`Error::kind`] mapping onto [`sightline_core::ErrorKind`].
 //!
 //! Inside, one module per concern: `head/` (series with Gorilla chunks,
-//! interned labels, postings), `wal.rs` (segments, checkpoints, repair),
+//! interned labels, postings), `wal.rs` (the TSDB's WAL record types),
 //! `chunk/` (codecs), `block/` (immutable blocks: chunk pages, index, meta),
 //! `compact.rs` (compaction and retention), `querier.rs` (merging head and
 //! blocks), `appender.rs` (transactions). Every file format is described byte
 //! by byte in `docs/format/`.
+//!
+//! What is not about metrics lives in `sightline-storage`, shared with the
+//! other stores: the WAL's segments, framing, fsync, checkpoints and repair;
+//! blocks as immutable directories (temporary name, `meta.json` last,
+//! rename); the retention policy; the read-only mappings of `chunks_head/`;
+//! the names of it all.
 //!
 //! Known limits: head symbols are only dropped at restart (WAL replay); a
 //! block is one chunk file (no 512 MiB split); series ids are `u32`, so a

@@ -52,7 +52,8 @@ pub struct DbStats {
     pub storage_size_bytes: u64,
 }
 
-/// The engine's live counters.
+/// The engine's live counters; the WAL's are its own
+/// (`sightline_storage::wal::WalStats`).
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
     pub samples_appended: AtomicU64,
@@ -60,10 +61,6 @@ pub(crate) struct Counters {
     pub out_of_bounds: AtomicU64,
     pub duplicate: AtomicU64,
     pub ooo_accepted: AtomicU64,
-    pub wal_fsyncs: AtomicU64,
-    pub wal_fsync_nanos: AtomicU64,
-    pub wal_corruptions: AtomicU64,
-    pub wal_replayed_records: AtomicU64,
     pub compactions: AtomicU64,
     pub compaction_failures: AtomicU64,
     pub head_truncations: AtomicU64,

@@ -331,7 +331,7 @@ fn retention_by_time_and_size() {
 }
 
 fn db_wal_size(p: &std::path::Path) -> u64 {
-    crate::wal::dir_size(&p.join("wal"))
+    sightline_storage::dir::dir_size(&p.join("wal"))
 }
 
 #[test]
@@ -640,8 +640,7 @@ fn xor_chunks_in_an_older_checkpoint_are_replayed() {
         .map(|k| (1_000 + k * 1000, k as f64 / 3.0))
         .collect();
     {
-        let wal =
-            crate::wal::Wal::open(&d.path().join("wal"), 1 << 20, Arc::default(), |_| {}).unwrap();
+        let wal = crate::wal::open(&d.path().join("wal"), 1 << 20, Arc::default(), |_| {}).unwrap();
         let mut out = Vec::new();
         let mut scratch = Vec::new();
         crate::wal::encode_series(&mut out, &mut scratch, [(7, &l)]);

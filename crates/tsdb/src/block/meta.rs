@@ -62,51 +62,8 @@ impl BlockMeta {
         Ok(m)
     }
 
-    pub(crate) fn write(&self, dir: &Path) -> Result<()> {
-        let p = dir.join("meta.json");
-        let b = serde_json::to_vec_pretty(self).map_err(|e| Error::Internal(e.to_string()))?;
-        let mut f = std::fs::File::create(&p).map_err(|e| Error::io("create", &p, e))?;
-        std::io::Write::write_all(&mut f, &b).map_err(|e| Error::io("write", &p, e))?;
-        f.sync_all().map_err(|e| Error::io("fsync", &p, e))
-    }
-}
-
-/// A new sortable id: 48 bits of milliseconds and 80 bits of randomness in
-/// Crockford base32, 26 characters, like a ULID.
-pub(crate) fn new_block_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static SEQ: AtomicU64 = AtomicU64::new(0);
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0);
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(SEQ.fetch_add(1, Ordering::Relaxed));
-    h.write_u32(std::process::id());
-    let r1 = h.finish();
-    h.write_u64(r1);
-    let r2 = h.finish();
-    let v: u128 = (u128::from(ms & 0xffff_ffff_ffff) << 80)
-        | (u128::from(r1) << 16)
-        | u128::from(r2 & 0xffff);
-    const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
-    (0..26)
-        .rev()
-        .map(|i| ALPHABET[((v >> (i * 5)) & 31) as usize] as char)
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ids_are_unique_and_sortable_by_time() {
-        let a = new_block_id();
-        let b = new_block_id();
-        assert_eq!(a.len(), 26);
-        assert_ne!(a, b);
-        assert_eq!(a[..8], b[..8]);
+    /// The bytes of `meta.json`.
+    pub(crate) fn to_json(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec_pretty(self).map_err(|e| Error::Internal(e.to_string()))
     }
 }

@@ -4,7 +4,9 @@
 //!
 //! A block that fails its checks when opened, or whose pages fail their
 //! checksum when read, is moved aside to `<id>.corrupted` so the rest of the
-//! database keeps serving.
+//! database keeps serving. Blocks are immutable directories of
+//! `sightline_storage::dir` (written meta-last, renamed into place), named
+//! by `sightline_storage::layout`.
 
 pub(crate) mod chunks;
 pub(crate) mod index;
@@ -13,13 +15,13 @@ pub(crate) mod writer;
 
 use crate::postings::{postings_for_matchers, IndexLookup};
 use crate::querier::{ChunkSlice, HistChunkIter, RangeBuf, RangeStep};
-use crate::wal::dir_size;
 use crate::{Error, Result};
 use chunks::ChunkReader;
 use index::{ChunkMeta, IndexReader};
 use meta::BlockMeta;
 use parking_lot::Mutex;
 use sightline_core::{HistogramIter, HistogramSample, Labels, Matcher, Sample};
+use sightline_storage::dir::dir_size;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -301,10 +303,7 @@ impl Block {
 
 /// True for names that look like block ids.
 pub(crate) fn is_block_name(name: &str) -> bool {
-    name.len() == 26
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_digit() || b.is_ascii_uppercase())
+    sightline_storage::layout::is_dir_id(name)
 }
 
 /// Opens every block under `dir`, newest data last. Leftover temporary
@@ -313,15 +312,12 @@ pub(crate) fn is_block_name(name: &str) -> bool {
 pub(crate) fn load_all(dir: &Path) -> Result<(Vec<Arc<Block>>, Vec<String>)> {
     let mut blocks = Vec::new();
     let mut corrupted = Vec::new();
+    sightline_storage::dir::cleanup_leftovers(dir)?;
     let rd = std::fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))?;
     for e in rd {
         let e = e.map_err(|e| Error::io("read dir", dir, e))?;
         let name = e.file_name().to_string_lossy().into_owned();
         let path = e.path();
-        if name.ends_with(".tmp") || name.ends_with(".deleted") {
-            let _ = std::fs::remove_dir_all(&path);
-            continue;
-        }
         if !is_block_name(&name) || !path.is_dir() {
             continue;
         }
@@ -339,18 +335,5 @@ pub(crate) fn load_all(dir: &Path) -> Result<(Vec<Arc<Block>>, Vec<String>)> {
 /// Renames a damaged block to `<id>.corrupted` and logs why. Returns the new
 /// directory name.
 pub(crate) fn quarantine(path: &Path, why: &Error) -> String {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let to = path.with_file_name(format!("{name}.corrupted"));
-    log::error!(
-        "block {} is corrupt and is set aside as {}: {why}",
-        path.display(),
-        to.display()
-    );
-    if let Err(e) = std::fs::rename(path, &to) {
-        log::error!("cannot move corrupt block {} aside: {e}", path.display());
-    }
-    format!("{name}.corrupted")
+    sightline_storage::dir::quarantine(path, why)
 }

@@ -1,18 +1,20 @@
 //! Streams series (in label order) into a new block directory.
 //!
-//! The block is built under `<id>.tmp` and renamed into place only after
+//! The block is an immutable directory (`sightline_storage::dir`): built
+//! under `<id>.tmp`, `meta.json` written last, renamed into place only after
 //! every file is fsynced, so readers and a crashed process never see half a
 //! block; leftover `.tmp` directories are removed at open.
 
 use super::chunks::{ChunkWriter, BLOCK_ENCODING};
 use super::index::{self, ChunkMeta, SeriesEntry};
-use super::meta::{new_block_id, BlockMeta, BlockStats, Compaction};
+use super::meta::{BlockMeta, BlockStats, Compaction};
 use crate::chunk::packed;
-use crate::wal::sync_dir;
 use crate::{Error, Result};
 use foldhash::{HashMap, HashMapExt};
 use sightline_core::{HistogramSample, Labels, Sample};
-use std::path::{Path, PathBuf};
+use sightline_storage::dir::PendingDir;
+use sightline_storage::layout::new_dir_id;
+use std::path::Path;
 
 /// Samples per block chunk: longer than head chunks because block chunks are
 /// read whole and compressed in pages, so length costs little and saves
@@ -20,10 +22,11 @@ use std::path::{Path, PathBuf};
 pub(crate) const BLOCK_CHUNK_SAMPLES: usize = 480;
 
 pub(crate) struct Writer {
-    parent: PathBuf,
     id: String,
-    tmp: PathBuf,
+    // Before `dir`: fields drop in order, so an abandoned block's chunk
+    // file is closed before its directory is removed.
     chunks: ChunkWriter,
+    dir: PendingDir,
     sym_ids: HashMap<String, u32>,
     strs: Vec<String>,
     series: Vec<SeriesEntry>,
@@ -38,20 +41,17 @@ impl Writer {
     /// A writer for a new block under `parent`; `compacted` selects the
     /// larger page size of merged blocks.
     pub(crate) fn new(parent: &Path, compacted: bool) -> Result<Writer> {
-        let id = new_block_id();
-        let tmp = parent.join(format!("{id}.tmp"));
-        std::fs::create_dir_all(tmp.join("chunks"))
-            .map_err(|e| Error::io("create dir", &tmp, e))?;
+        let id = new_dir_id();
+        let dir = PendingDir::create(parent, &id, &["chunks"])?;
         let page = if compacted {
             super::chunks::PAGE_TARGET_COMPACTED
         } else {
             super::chunks::PAGE_TARGET_LEVEL1
         };
-        let chunks = ChunkWriter::create(&tmp.join("chunks").join("000001"), page)?;
+        let chunks = ChunkWriter::create(&dir.path().join("chunks").join("000001"), page)?;
         Ok(Writer {
-            parent: parent.to_path_buf(),
             id,
-            tmp,
+            dir,
             chunks,
             sym_ids: HashMap::new(),
             strs: Vec::new(),
@@ -157,17 +157,12 @@ impl Writer {
         range: Option<(i64, i64)>,
     ) -> Result<Option<BlockMeta>> {
         if self.series.is_empty() {
-            drop(self.chunks);
-            let _ = std::fs::remove_dir_all(&self.tmp);
+            // Dropping the pending directory removes it.
             return Ok(None);
         }
         self.chunks.finish()?;
         let ix = index::build(&self.strs, &self.series);
-        let ip = self.tmp.join("index");
-        std::fs::write(&ip, &ix).map_err(|e| Error::io("write", &ip, e))?;
-        std::fs::File::open(&ip)
-            .and_then(|f| f.sync_all())
-            .map_err(|e| Error::io("fsync", &ip, e))?;
+        self.dir.write_file("index", &ix)?;
         let (mut mint, mut maxt) = (self.mint, self.maxt.saturating_add(1));
         if let Some((lo, hi)) = range {
             mint = mint.min(lo);
@@ -186,12 +181,7 @@ impl Writer {
             compaction: Compaction { level, sources },
             version: 1,
         };
-        meta.write(&self.tmp)?;
-        sync_dir(&self.tmp.join("chunks"))?;
-        sync_dir(&self.tmp)?;
-        let fin = self.parent.join(&self.id);
-        std::fs::rename(&self.tmp, &fin).map_err(|e| Error::io("rename", &self.tmp, e))?;
-        sync_dir(&self.parent)?;
+        self.dir.commit(Some(("meta.json", &meta.to_json()?)))?;
         Ok(Some(meta))
     }
 }

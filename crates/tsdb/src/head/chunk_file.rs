@@ -15,6 +15,10 @@
 //! writes its chunks again) and whenever head truncation leaves a whole file
 //! unreferenced. Layout in `docs/format/chunks_head.md`.
 //!
+//! The files and their mappings are `sightline_storage::mmap`'s
+//! [`AppendOnlyFile`]s: created sparse at a fixed length, mapped once,
+//! filled front to back.
+//!
 //! When the directory cannot be used (a read-only disk, an in-memory test
 //! head), chunks stay on the heap: [`ChunkData::Heap`].
 //!
@@ -25,8 +29,7 @@
 //! [`ChunkData`] through a [`ChunkReader`], one lock for many chunks.
 
 use parking_lot::{Mutex, RwLock, RwLockReadGuard};
-use std::fs::File;
-use std::os::unix::fs::FileExt;
+use sightline_storage::mmap::{AppendOnlyFile, ReadOnlyMap};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, Ordering::Relaxed};
 use std::sync::Arc;
@@ -126,7 +129,7 @@ impl ChunkReader<'_> {
 
 /// One chunk file and its read-only mapping.
 pub(crate) struct MappedFile {
-    map: memmap2::Mmap,
+    map: ReadOnlyMap,
     /// Newest sample time of any chunk written to it.
     max_time: AtomicI64,
 }
@@ -134,8 +137,7 @@ pub(crate) struct MappedFile {
 /// The file being appended to.
 struct Current {
     mapped: Arc<MappedFile>,
-    file: File,
-    written: u64,
+    file: AppendOnlyFile,
     seq: u64,
 }
 
@@ -312,17 +314,12 @@ impl Files {
         table: &RwLock<Table>,
     ) -> std::io::Result<ChunkLoc> {
         let len = bytes.len() as u64;
-        if self
-            .current
-            .as_ref()
-            .is_none_or(|c| c.written + len > FILE_SIZE)
-        {
+        if self.current.as_ref().is_none_or(|c| !c.file.fits(len)) {
             self.rotate(dir, table)?;
         }
         let cur = self.current.as_mut().expect("rotate sets it");
-        cur.file.write_all_at(bytes, cur.written)?;
-        let loc = ChunkLoc::mapped(cur.seq, cur.written, len);
-        cur.written += len;
+        let off = cur.file.append(bytes)?;
+        let loc = ChunkLoc::mapped(cur.seq, off, len);
         cur.mapped.max_time.fetch_max(maxt, Relaxed);
         Ok(loc)
     }
@@ -331,13 +328,7 @@ impl Files {
         let seq = self.next_seq;
         let path = dir.join(format!("{seq:06}"));
         self.next_seq += 1;
-        let file = std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)?;
-        file.set_len(FILE_SIZE)?;
-        let map = map_read_only(&file)?;
+        let (file, map) = AppendOnlyFile::create(&path, FILE_SIZE)?;
         let mapped = Arc::new(MappedFile {
             map,
             max_time: AtomicI64::new(i64::MIN),
@@ -345,24 +336,9 @@ impl Files {
         self.all.push((path, mapped.clone()));
         let short = seq & ((1 << SEQ_BITS) - 1);
         table.write().files.push((short, mapped.clone()));
-        self.current = Some(Current {
-            mapped,
-            file,
-            written: 0,
-            seq,
-        });
+        self.current = Some(Current { mapped, file, seq });
         Ok(())
     }
-}
-
-#[allow(unsafe_code)]
-fn map_read_only(file: &File) -> std::io::Result<memmap2::Mmap> {
-    // SAFETY: the file is ours (created here with `create_new` in our data
-    // directory), its length is fixed before mapping and never shrunk, and
-    // each range is written once, before any reference to it is handed out;
-    // later writes touch only ranges nobody reads yet. Deleting it leaves
-    // the mapping valid.
-    unsafe { memmap2::Mmap::map(file) }
 }
 
 #[cfg(test)]
