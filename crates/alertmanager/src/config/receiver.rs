@@ -5,6 +5,45 @@
 //! OpsGenie, VictorOps, Pushover, WeChat, Amazon SNS, Discord, Telegram and
 //! Webex integrations: every kind Alertmanager 0.25 knows.
 
+/// Declares a config block whose fields may all be left out: the struct
+/// (serde, unknown fields denied) and its `Default`, built from the
+/// `= value` written after a field (the type's default where none is), which
+/// serde also takes for absent fields. Each default is written once, beside
+/// its field, instead of in a named function and again in `Default`.
+macro_rules! config_block {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident: $ty:ty $(= $default:expr)?,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize, PartialEq)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    $($field: config_block!(@value $($default)?),)*
+                }
+            }
+        }
+    };
+    (@value $default:expr) => { $default };
+    (@value) => { Default::default() };
+}
+
+/// The text of a field that renders one of Alertmanager's default templates.
+fn tmpl(name: &str) -> String {
+    format!("{{{{ template \"{name}\" . }}}}")
+}
+
 mod chat;
 mod http;
 mod integrations;
@@ -67,122 +106,44 @@ fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
-/// The `global:` section.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalConfig {
-    /// How long an alert posted without `endsAt` stays firing.
-    #[serde(default = "default_resolve_timeout", deserialize_with = "de_duration")]
-    pub resolve_timeout: Duration,
-    /// The HTTP client settings of receivers that have no `http_config`.
-    #[serde(default)]
-    pub http_config: HttpConfig,
-    #[serde(default)]
-    pub smtp_from: Option<String>,
-    #[serde(default = "default_smtp_hello")]
-    pub smtp_hello: String,
-    /// `host:port` of the SMTP server.
-    #[serde(default)]
-    pub smtp_smarthost: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_username: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_password: Option<Secret>,
-    #[serde(default)]
-    pub smtp_auth_password_file: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_secret: Option<Secret>,
-    #[serde(default)]
-    pub smtp_auth_identity: Option<String>,
-    #[serde(default = "default_true")]
-    pub smtp_require_tls: bool,
-    #[serde(default)]
-    pub slack_api_url: Option<Secret>,
-    #[serde(default)]
-    pub slack_api_url_file: Option<String>,
-    #[serde(default = "default_pagerduty_url", deserialize_with = "de_url")]
-    pub pagerduty_url: String,
-    #[serde(default = "default_opsgenie_url", deserialize_with = "de_url")]
-    pub opsgenie_api_url: String,
-    #[serde(default)]
-    pub opsgenie_api_key: Option<Secret>,
-    #[serde(default)]
-    pub opsgenie_api_key_file: Option<String>,
-    #[serde(default = "default_wechat_url", deserialize_with = "de_url")]
-    pub wechat_api_url: String,
-    #[serde(default)]
-    pub wechat_api_secret: Option<Secret>,
-    #[serde(default)]
-    pub wechat_api_corp_id: Option<String>,
-    #[serde(default = "default_victorops_url", deserialize_with = "de_url")]
-    pub victorops_api_url: String,
-    #[serde(default)]
-    pub victorops_api_key: Option<Secret>,
-    #[serde(default)]
-    pub victorops_api_key_file: Option<String>,
-    #[serde(default = "default_telegram_url", deserialize_with = "de_url")]
-    pub telegram_api_url: String,
-    #[serde(default = "default_webex_url", deserialize_with = "de_url")]
-    pub webex_api_url: String,
-}
-
-fn default_true() -> bool {
-    true
-}
-fn default_resolve_timeout() -> Duration {
-    Duration::from_secs(300)
-}
-fn default_smtp_hello() -> String {
-    "localhost".into()
-}
-fn default_pagerduty_url() -> String {
-    "https://events.pagerduty.com/v2/enqueue".into()
-}
-fn default_opsgenie_url() -> String {
-    "https://api.opsgenie.com/".into()
-}
-fn default_wechat_url() -> String {
-    "https://qyapi.weixin.qq.com/cgi-bin/".into()
-}
-fn default_victorops_url() -> String {
-    "https://alert.victorops.com/integrations/generic/20131114/alert/".into()
-}
-fn default_telegram_url() -> String {
-    "https://api.telegram.org".into()
-}
-fn default_webex_url() -> String {
-    "https://webexapis.com/v1/messages".into()
-}
-
-impl Default for GlobalConfig {
-    fn default() -> Self {
-        GlobalConfig {
-            resolve_timeout: default_resolve_timeout(),
-            http_config: HttpConfig::default(),
-            smtp_from: None,
-            smtp_hello: default_smtp_hello(),
-            smtp_smarthost: None,
-            smtp_auth_username: None,
-            smtp_auth_password: None,
-            smtp_auth_password_file: None,
-            smtp_auth_secret: None,
-            smtp_auth_identity: None,
-            smtp_require_tls: true,
-            slack_api_url: None,
-            slack_api_url_file: None,
-            pagerduty_url: default_pagerduty_url(),
-            opsgenie_api_url: default_opsgenie_url(),
-            opsgenie_api_key: None,
-            opsgenie_api_key_file: None,
-            wechat_api_url: default_wechat_url(),
-            wechat_api_secret: None,
-            wechat_api_corp_id: None,
-            victorops_api_url: default_victorops_url(),
-            victorops_api_key: None,
-            victorops_api_key_file: None,
-            telegram_api_url: default_telegram_url(),
-            webex_api_url: default_webex_url(),
-        }
+config_block! {
+    /// The `global:` section.
+    pub struct GlobalConfig {
+        /// How long an alert posted without `endsAt` stays firing.
+        #[serde(deserialize_with = "de_duration")]
+        pub resolve_timeout: Duration = Duration::from_secs(300),
+        /// The HTTP client settings of receivers that have no `http_config`.
+        pub http_config: HttpConfig,
+        pub smtp_from: Option<String>,
+        pub smtp_hello: String = "localhost".into(),
+        /// `host:port` of the SMTP server.
+        pub smtp_smarthost: Option<String>,
+        pub smtp_auth_username: Option<String>,
+        pub smtp_auth_password: Option<Secret>,
+        pub smtp_auth_password_file: Option<String>,
+        pub smtp_auth_secret: Option<Secret>,
+        pub smtp_auth_identity: Option<String>,
+        pub smtp_require_tls: bool = true,
+        pub slack_api_url: Option<Secret>,
+        pub slack_api_url_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub pagerduty_url: String = "https://events.pagerduty.com/v2/enqueue".into(),
+        #[serde(deserialize_with = "de_url")]
+        pub opsgenie_api_url: String = "https://api.opsgenie.com/".into(),
+        pub opsgenie_api_key: Option<Secret>,
+        pub opsgenie_api_key_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub wechat_api_url: String = "https://qyapi.weixin.qq.com/cgi-bin/".into(),
+        pub wechat_api_secret: Option<Secret>,
+        pub wechat_api_corp_id: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub victorops_api_url: String = "https://alert.victorops.com/integrations/generic/20131114/alert/".into(),
+        pub victorops_api_key: Option<Secret>,
+        pub victorops_api_key_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub telegram_api_url: String = "https://api.telegram.org".into(),
+        #[serde(deserialize_with = "de_url")]
+        pub webex_api_url: String = "https://webexapis.com/v1/messages".into(),
     }
 }
 
