@@ -34,20 +34,14 @@ pub struct BasicAuth {
     pub password_file: Option<String>,
 }
 
-/// `authorization`: an `Authorization: <type> <credentials>` header.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    #[serde(default = "default_auth_type", rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub credentials: Option<Secret>,
-    #[serde(default)]
-    pub credentials_file: Option<String>,
-}
-
-fn default_auth_type() -> String {
-    "Bearer".into()
+config_block! {
+    /// `authorization`: an `Authorization: <type> <credentials>` header.
+    pub struct Authorization {
+        #[serde(rename = "type")]
+        pub kind: String = "Bearer".into(),
+        pub credentials: Option<Secret>,
+        pub credentials_file: Option<String>,
+    }
 }
 
 config_block! {
