@@ -214,6 +214,61 @@ pub fn split_host_port(hp: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
+/// What every integration block has: Alertmanager's name for it,
+/// `send_resolved`, its own `http_config`, and its load-time checks.
+pub trait IntegrationConfig: Clone + Send + Sync + 'static {
+    /// Integration name as Alertmanager names it (`webhook`, `slack`, ...).
+    const KIND: &'static str;
+    /// Whether resolved alerts are sent (`send_resolved`).
+    fn send_resolved(&self) -> bool;
+    /// The integration's own `http_config`, if it has one and sets it.
+    fn http_config(&self) -> Option<&HttpConfig>;
+    /// What Alertmanager checks when it loads the block: its `http_config`,
+    /// then its own fields and the `global:` settings it falls back to.
+    fn check(&self, global: &GlobalConfig) -> Result<(), String>;
+}
+
+/// One table for the integrations' names: `Config => "kind"`, marked
+/// `(http)` where the config has an `http_config` field. Each config's own
+/// checks are its inherent `validate(&self, global)`.
+macro_rules! integration_configs {
+    ($($config:ty => $kind:literal $(($http:ident))?;)*) => {$(
+        impl IntegrationConfig for $config {
+            const KIND: &'static str = $kind;
+            fn send_resolved(&self) -> bool {
+                self.send_resolved
+            }
+            fn http_config(&self) -> Option<&HttpConfig> {
+                integration_configs!(@http self $($http)?)
+            }
+            fn check(&self, global: &GlobalConfig) -> Result<(), String> {
+                if let Some(h) = self.http_config() {
+                    h.validate()?;
+                }
+                self.validate(global)
+            }
+        }
+    )*};
+    (@http $self:ident http) => { $self.http_config.as_ref() };
+    (@http $self:ident) => { None };
+}
+
+integration_configs! {
+    WebhookConfig => "webhook" (http);
+    EmailConfig => "email";
+    PagerdutyConfig => "pagerduty" (http);
+    OpsGenieConfig => "opsgenie" (http);
+    WechatConfig => "wechat" (http);
+    SlackConfig => "slack" (http);
+    VictorOpsConfig => "victorops" (http);
+    PushoverConfig => "pushover" (http);
+    SnsConfig => "sns" (http);
+    TelegramConfig => "telegram" (http);
+    DiscordConfig => "discord" (http);
+    WebexConfig => "webex" (http);
+    MsTeamsConfig => "msteams" (http);
+}
+
 /// One entry of `receivers:`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -252,185 +307,35 @@ impl Receiver {
     /// settings a receiver must find in `global:` when it leaves them out.
     /// Messages name the receiver and the integration.
     pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
-        let at = |kind: &str, i: usize, e: String| {
-            format!("receiver {:?}: {kind}_configs[{i}]: {e}", self.name)
-        };
         if self.name.is_empty() {
             return Err("missing name in receiver".into());
         }
-        let check_http = |h: &Option<HttpConfig>| h.as_ref().map_or(Ok(()), |h| h.validate());
-        for (i, c) in self.webhook_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("webhook", i, e))?;
-            check_secret_source("url", c.url.is_some(), c.url_file.is_some(), true)
-                .map_err(|e| at("webhook", i, e))?;
-            if let Some(u) = &c.url {
-                check_url(u.expose()).map_err(|e| at("webhook", i, e))?;
-            }
-        }
-        for (i, c) in self.email_configs.iter().enumerate() {
-            let e = |m: &str| at("email", i, m.to_owned());
-            if c.to.is_empty() {
-                return Err(e("missing to address in email config"));
-            }
-            let smarthost = c.smarthost.as_ref().or(global.smtp_smarthost.as_ref());
-            match smarthost {
-                None => return Err(e("no global SMTP smarthost set")),
-                Some(h) => {
-                    split_host_port(h).map_err(|m| at("email", i, m))?;
-                }
-            }
-            if c.from.is_none() && global.smtp_from.is_none() {
-                return Err(e("no global SMTP from set"));
-            }
-            check_secret_source(
-                "auth_password",
-                c.auth_password.is_some(),
-                c.auth_password_file.is_some(),
-                false,
-            )
-            .map_err(|m| at("email", i, m))?;
-            let mut seen = std::collections::BTreeSet::new();
-            for h in c.headers.keys() {
-                let canon = canonical_header(h);
-                if !seen.insert(canon.clone()) {
-                    return Err(at(
-                        "email",
-                        i,
-                        format!("duplicate header {canon:?} in email config"),
-                    ));
-                }
-            }
-        }
-        for (i, c) in self.slack_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("slack", i, e))?;
-            check_secret_source(
-                "api_url",
-                c.api_url.is_some(),
-                c.api_url_file.is_some(),
-                false,
-            )
-            .map_err(|e| at("slack", i, e))?;
-            if c.api_url.is_none()
-                && c.api_url_file.is_none()
-                && global.slack_api_url.is_none()
-                && global.slack_api_url_file.is_none()
-            {
-                return Err(at(
-                    "slack",
-                    i,
-                    "no global Slack API URL set either inline or in a file".into(),
-                ));
-            }
-            for a in &c.actions {
-                if a.url.is_empty() && a.name.is_empty() {
-                    return Err(at(
-                        "slack",
-                        i,
-                        "missing name or url in Slack action configuration".into(),
-                    ));
-                }
-            }
-        }
-        for (i, c) in self.pagerduty_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("pagerduty", i, e))?;
-            if c.routing_key.is_none()
-                && c.service_key.is_none()
-                && c.routing_key_file.is_none()
-                && c.service_key_file.is_none()
-            {
-                return Err(at(
-                    "pagerduty",
-                    i,
-                    "missing service or routing key in PagerDuty config".into(),
-                ));
-            }
-            for (name, inline, file) in [
-                (
-                    "routing_key",
-                    c.routing_key.is_some(),
-                    c.routing_key_file.is_some(),
-                ),
-                (
-                    "service_key",
-                    c.service_key.is_some(),
-                    c.service_key_file.is_some(),
-                ),
-            ] {
-                check_secret_source(name, inline, file, false)
-                    .map_err(|e| at("pagerduty", i, e))?;
-            }
-            if let Some(u) = &c.url {
-                check_url(u).map_err(|e| at("pagerduty", i, e))?;
-            }
-        }
-        for (i, c) in self.opsgenie_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("opsgenie", i, e))?;
-            c.validate().map_err(|e| at("opsgenie", i, e))?;
-            if c.api_key.is_none()
-                && c.api_key_file.is_none()
-                && global.opsgenie_api_key.is_none()
-                && global.opsgenie_api_key_file.is_none()
-            {
-                return Err(at(
-                    "opsgenie",
-                    i,
-                    "no global OpsGenie API Key set either inline or in a file".into(),
-                ));
-            }
-        }
-        for (i, c) in self.victorops_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("victorops", i, e))?;
-            c.validate().map_err(|e| at("victorops", i, e))?;
-            if c.api_key.is_none()
-                && c.api_key_file.is_none()
-                && global.victorops_api_key.is_none()
-                && global.victorops_api_key_file.is_none()
-            {
-                return Err(at("victorops", i, "no global VictorOps API Key set".into()));
-            }
-        }
-        for (i, c) in self.pushover_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("pushover", i, e))?;
-            c.validate().map_err(|e| at("pushover", i, e))?;
-        }
-        for (i, c) in self.wechat_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("wechat", i, e))?;
-            c.validate().map_err(|e| at("wechat", i, e))?;
-            if c.api_secret.is_none() && global.wechat_api_secret.is_none() {
-                return Err(at("wechat", i, "no global Wechat ApiSecret set".into()));
-            }
-            if c.corp_id.is_none() && global.wechat_api_corp_id.is_none() {
-                return Err(at("wechat", i, "no global Wechat CorpID set".into()));
-            }
-        }
-        for (i, c) in self.sns_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("sns", i, e))?;
-            c.validate().map_err(|e| at("sns", i, e))?;
-        }
-        for (i, c) in self.discord_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("discord", i, e))?;
-            c.validate().map_err(|e| at("discord", i, e))?;
-        }
-        for (i, c) in self.telegram_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("telegram", i, e))?;
-            c.validate().map_err(|e| at("telegram", i, e))?;
-        }
-        for (i, c) in self.webex_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("webex", i, e))?;
-            c.validate().map_err(|e| at("webex", i, e))?;
-        }
-        for (i, c) in self.msteams_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("msteams", i, e))?;
-            check_secret_source(
-                "webhook_url",
-                c.webhook_url.is_some(),
-                c.webhook_url_file.is_some(),
-                true,
-            )
-            .map_err(|e| at("msteams", i, e))?;
-            if let Some(u) = &c.webhook_url {
-                check_url(u.expose()).map_err(|e| at("msteams", i, e))?;
-            }
+        // Alertmanager's order of checks, which decides the error reported first.
+        self.check_all(&self.webhook_configs, global)?;
+        self.check_all(&self.email_configs, global)?;
+        self.check_all(&self.slack_configs, global)?;
+        self.check_all(&self.pagerduty_configs, global)?;
+        self.check_all(&self.opsgenie_configs, global)?;
+        self.check_all(&self.victorops_configs, global)?;
+        self.check_all(&self.pushover_configs, global)?;
+        self.check_all(&self.wechat_configs, global)?;
+        self.check_all(&self.sns_configs, global)?;
+        self.check_all(&self.discord_configs, global)?;
+        self.check_all(&self.telegram_configs, global)?;
+        self.check_all(&self.webex_configs, global)?;
+        self.check_all(&self.msteams_configs, global)
+    }
+
+    /// Checks each block of one kind, naming the receiver and the block
+    /// (`receiver "x": slack_configs[1]: ...`) in the error.
+    fn check_all<C: IntegrationConfig>(
+        &self,
+        configs: &[C],
+        global: &GlobalConfig,
+    ) -> Result<(), String> {
+        for (i, c) in configs.iter().enumerate() {
+            c.check(global)
+                .map_err(|e| format!("receiver {:?}: {}_configs[{i}]: {e}", self.name, C::KIND))?;
         }
         Ok(())
     }

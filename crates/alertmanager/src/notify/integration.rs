@@ -1,5 +1,4 @@
-//! What every integration shares, written once: its name and `send_resolved`
-//! ([`IntegrationConfig`]), the shell holding its position, config, HTTP
+//! What every HTTP integration shares, written once: the shell holding its position, config, HTTP
 //! client and templates ([`Base`]), the [`Notifier`] impl built on a small
 //! per-integration [`Integration`] trait, and the loop that turns a receiver's
 //! `*_configs` lists into notifiers ([`build_integrations`]).
@@ -16,50 +15,6 @@ use super::{secret_or_file, wechat, Notifier, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::*;
 use crate::template::Templates;
-
-/// The part of an integration's config every integration has.
-pub trait IntegrationConfig: Clone + Send + Sync + 'static {
-    /// Integration name as Alertmanager names it (`webhook`, `slack`, ...).
-    const KIND: &'static str;
-    /// Whether resolved alerts are sent (`send_resolved`).
-    fn send_resolved(&self) -> bool;
-    /// The integration's own `http_config`, if it has one and sets it.
-    fn http_config(&self) -> Option<&HttpConfig>;
-}
-
-/// One table for the integrations' names: `Config => "kind"`, marked
-/// `(http)` where the config has an `http_config` field.
-macro_rules! integration_configs {
-    ($($config:ty => $kind:literal $(($http:ident))?;)*) => {$(
-        impl IntegrationConfig for $config {
-            const KIND: &'static str = $kind;
-            fn send_resolved(&self) -> bool {
-                self.send_resolved
-            }
-            fn http_config(&self) -> Option<&HttpConfig> {
-                integration_configs!(@http self $($http)?)
-            }
-        }
-    )*};
-    (@http $self:ident http) => { $self.http_config.as_ref() };
-    (@http $self:ident) => { None };
-}
-
-integration_configs! {
-    WebhookConfig => "webhook" (http);
-    EmailConfig => "email";
-    PagerdutyConfig => "pagerduty" (http);
-    OpsGenieConfig => "opsgenie" (http);
-    WechatConfig => "wechat" (http);
-    SlackConfig => "slack" (http);
-    VictorOpsConfig => "victorops" (http);
-    PushoverConfig => "pushover" (http);
-    SnsConfig => "sns" (http);
-    TelegramConfig => "telegram" (http);
-    DiscordConfig => "discord" (http);
-    WebexConfig => "webex" (http);
-    MsTeamsConfig => "msteams" (http);
-}
 
 /// The shell of an HTTP integration: its position among the receiver's
 /// integrations of its kind, its config, a client built from its

@@ -45,7 +45,7 @@ use crate::alert::{Alert, LabelSet};
 use crate::config::receiver::{GlobalConfig, Receiver};
 use crate::template::{Data, Templates};
 
-pub use integration::{build_integrations, Base, Integration, IntegrationConfig};
+pub use integration::{build_integrations, Base, Integration};
 
 /// What a notifier knows about the notification it sends.
 #[derive(Debug, Clone)]

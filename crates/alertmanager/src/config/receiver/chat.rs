@@ -1,7 +1,7 @@
 //! Chat and push integrations beyond Slack and Teams: Discord, Telegram and
 //! Webex (all three new in Alertmanager 0.25) and Pushover.
 
-use super::{check_secret_source, tmpl, HttpConfig, Secret};
+use super::{check_secret_source, tmpl, GlobalConfig, HttpConfig, Secret};
 
 config_block! {
     /// `discord_configs[]`: one embed per notification.
@@ -46,7 +46,7 @@ config_block! {
 }
 
 impl DiscordConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         check_secret_source(
             "webhook_url",
             self.webhook_url.is_some(),
@@ -57,7 +57,7 @@ impl DiscordConfig {
 }
 
 impl TelegramConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         if self.bot_token.is_none() && self.bot_token_file.is_none() {
             return Err("missing bot_token or bot_token_file on telegram_config".into());
         }
@@ -84,7 +84,7 @@ impl TelegramConfig {
 }
 
 impl WebexConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         if self.room_id.is_empty() {
             return Err("missing room_id on webex_config".into());
         }
@@ -131,7 +131,7 @@ config_block! {
 }
 
 impl PushoverConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         check_secret_source(
             "user_key",
             self.user_key.is_some(),
@@ -169,12 +169,18 @@ config_block! {
 }
 
 impl WechatConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
         if !matches!(self.message_type.as_str(), "text" | "markdown") {
             return Err(format!(
                 "weChat message type {:?} does not match valid options ^(text|markdown)$",
                 self.message_type
             ));
+        }
+        if self.api_secret.is_none() && global.wechat_api_secret.is_none() {
+            return Err("no global Wechat ApiSecret set".into());
+        }
+        if self.corp_id.is_none() && global.wechat_api_corp_id.is_none() {
+            return Err("no global Wechat CorpID set".into());
         }
         Ok(())
     }

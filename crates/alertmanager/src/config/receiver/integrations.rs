@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{de_opt_duration, tmpl, HttpConfig, Secret};
+use super::{
+    canonical_header, check_secret_source, check_url, de_opt_duration, split_host_port, tmpl,
+    GlobalConfig, HttpConfig, Secret,
+};
 
 config_block! {
     /// `webhook_configs[]`.
@@ -214,5 +217,115 @@ config_block! {
         pub title: String = tmpl("msteams.default.title"),
         pub summary: String = tmpl("msteams.default.summary"),
         pub text: String = tmpl("msteams.default.text"),
+    }
+}
+
+impl WebhookConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source("url", self.url.is_some(), self.url_file.is_some(), true)?;
+        if let Some(u) = &self.url {
+            check_url(u.expose())?;
+        }
+        Ok(())
+    }
+}
+
+impl EmailConfig {
+    /// Header names are compared as Go canonicalises them, so `to` and
+    /// `To` count as one header given twice.
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
+        if self.to.is_empty() {
+            return Err("missing to address in email config".into());
+        }
+        match self.smarthost.as_ref().or(global.smtp_smarthost.as_ref()) {
+            None => return Err("no global SMTP smarthost set".into()),
+            Some(h) => {
+                split_host_port(h)?;
+            }
+        }
+        if self.from.is_none() && global.smtp_from.is_none() {
+            return Err("no global SMTP from set".into());
+        }
+        check_secret_source(
+            "auth_password",
+            self.auth_password.is_some(),
+            self.auth_password_file.is_some(),
+            false,
+        )?;
+        let mut seen = std::collections::BTreeSet::new();
+        for h in self.headers.keys() {
+            let canon = canonical_header(h);
+            if !seen.insert(canon.clone()) {
+                return Err(format!("duplicate header {canon:?} in email config"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SlackConfig {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source(
+            "api_url",
+            self.api_url.is_some(),
+            self.api_url_file.is_some(),
+            false,
+        )?;
+        if self.api_url.is_none()
+            && self.api_url_file.is_none()
+            && global.slack_api_url.is_none()
+            && global.slack_api_url_file.is_none()
+        {
+            return Err("no global Slack API URL set either inline or in a file".into());
+        }
+        for a in &self.actions {
+            if a.url.is_empty() && a.name.is_empty() {
+                return Err("missing name or url in Slack action configuration".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PagerdutyConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        if self.routing_key.is_none()
+            && self.service_key.is_none()
+            && self.routing_key_file.is_none()
+            && self.service_key_file.is_none()
+        {
+            return Err("missing service or routing key in PagerDuty config".into());
+        }
+        check_secret_source(
+            "routing_key",
+            self.routing_key.is_some(),
+            self.routing_key_file.is_some(),
+            false,
+        )?;
+        check_secret_source(
+            "service_key",
+            self.service_key.is_some(),
+            self.service_key_file.is_some(),
+            false,
+        )?;
+        if let Some(u) = &self.url {
+            check_url(u)?;
+        }
+        Ok(())
+    }
+}
+
+impl MsTeamsConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source(
+            "webhook_url",
+            self.webhook_url.is_some(),
+            self.webhook_url_file.is_some(),
+            true,
+        )?;
+        if let Some(u) = &self.webhook_url {
+            check_url(u.expose())?;
+        }
+        Ok(())
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{check_secret_source, tmpl, HttpConfig, Secret};
+use super::{check_secret_source, tmpl, GlobalConfig, HttpConfig, Secret};
 
 config_block! {
     /// One `opsgenie_configs` entry.
@@ -52,7 +52,7 @@ pub struct OpsGenieResponder {
 }
 
 impl OpsGenieConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
         check_secret_source(
             "api_key",
             self.api_key.is_some(),
@@ -75,6 +75,13 @@ impl OpsGenieConfig {
                     "opsGenieConfig responder {r:?} type does not match valid options ^(team|teams|user|escalation|schedule)$"
                 ));
             }
+        }
+        if self.api_key.is_none()
+            && self.api_key_file.is_none()
+            && global.opsgenie_api_key.is_none()
+            && global.opsgenie_api_key_file.is_none()
+        {
+            return Err("no global OpsGenie API Key set either inline or in a file".into());
         }
         Ok(())
     }
@@ -129,7 +136,7 @@ fn vo_monitoring_tool() -> String {
 }
 
 impl VictorOpsConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
         if self.routing_key.is_empty() {
             return Err("missing Routing key in VictorOps config".into());
         }
@@ -154,6 +161,13 @@ impl VictorOpsConfig {
                     "victorOps config contains custom field {f} which cannot be used as it conflicts with the fixed/static fields"
                 ));
             }
+        }
+        if self.api_key.is_none()
+            && self.api_key_file.is_none()
+            && global.victorops_api_key.is_none()
+            && global.victorops_api_key_file.is_none()
+        {
+            return Err("no global VictorOps API Key set".into());
         }
         Ok(())
     }
@@ -192,7 +206,7 @@ config_block! {
 }
 
 impl SnsConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         if self.topic_arn.is_empty() && self.target_arn.is_empty() && self.phone_number.is_empty() {
             return Err(
                 "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"
