@@ -1,17 +1,18 @@
-//! What every HTTP integration shares, written once: the shell holding its position, config, HTTP
-//! client and templates ([`Base`]), the [`Notifier`] impl built on a small
-//! per-integration [`Integration`] trait, and the loop that turns a receiver's
-//! `*_configs` lists into notifiers ([`build_integrations`]).
+//! What every HTTP integration shares, written once: the shell holding its
+//! position, config, HTTP client and templates ([`Base`]), the [`Notifier`]
+//! impl built on a small per-integration [`Integration`] trait, and the loop
+//! that turns a receiver's `*_configs` lists into notifiers
+//! ([`build_integrations`]). Names and config checks live with the configs
+//! ([`IntegrationConfig`]).
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 
 use super::http::HttpClient;
-use super::{
-    email, opsgenie, pagerduty, pushover, slack, sns, telegram, victorops, webex, webhook,
-};
-use super::{secret_or_file, wechat, Notifier, NotifyContext, NotifyError};
+use super::{discord, email, msteams, opsgenie, pagerduty, pushover, slack, sns, telegram};
+use super::{secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{victorops, webex, webhook, wechat};
 use crate::alert::Alert;
 use crate::config::receiver::*;
 use crate::template::Templates;
@@ -158,9 +159,9 @@ pub fn build_integrations(
     b.add(&r.pushover_configs, pushover::Pushover::new)?;
     b.add(&r.sns_configs, sns::Sns::new)?;
     b.add(&r.telegram_configs, telegram::Telegram::new)?;
-    b.add(&r.discord_configs, super::discord::Discord::new)?;
+    b.add(&r.discord_configs, discord::Discord::new)?;
     b.add(&r.webex_configs, webex::Webex::new)?;
-    b.add(&r.msteams_configs, super::msteams::MsTeams::new)?;
+    b.add(&r.msteams_configs, msteams::MsTeams::new)?;
     Ok(b.out)
 }
 
