@@ -5,6 +5,45 @@
 //! OpsGenie, VictorOps, Pushover, WeChat, Amazon SNS, Discord, Telegram and
 //! Webex integrations: every kind Alertmanager 0.25 knows.
 
+/// Declares a config block whose fields may all be left out: the struct
+/// (serde, unknown fields denied) and its `Default`, built from the
+/// `= value` written after a field (the type's default where none is), which
+/// serde also takes for absent fields. Each default is written once, beside
+/// its field, instead of in a named function and again in `Default`.
+macro_rules! config_block {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $(
+                $(#[$fmeta:meta])*
+                pub $field:ident: $ty:ty $(= $default:expr)?,
+            )*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, serde::Deserialize, PartialEq)]
+        #[serde(default, deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                $name {
+                    $($field: config_block!(@value $($default)?),)*
+                }
+            }
+        }
+    };
+    (@value $default:expr) => { $default };
+    (@value) => { Default::default() };
+}
+
+/// The text of a field that renders one of Alertmanager's default templates.
+fn tmpl(name: &str) -> String {
+    format!("{{{{ template \"{name}\" . }}}}")
+}
+
 mod chat;
 mod http;
 mod integrations;
@@ -67,122 +106,44 @@ fn de_url<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(s)
 }
 
-/// The `global:` section.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct GlobalConfig {
-    /// How long an alert posted without `endsAt` stays firing.
-    #[serde(default = "default_resolve_timeout", deserialize_with = "de_duration")]
-    pub resolve_timeout: Duration,
-    /// The HTTP client settings of receivers that have no `http_config`.
-    #[serde(default)]
-    pub http_config: HttpConfig,
-    #[serde(default)]
-    pub smtp_from: Option<String>,
-    #[serde(default = "default_smtp_hello")]
-    pub smtp_hello: String,
-    /// `host:port` of the SMTP server.
-    #[serde(default)]
-    pub smtp_smarthost: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_username: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_password: Option<Secret>,
-    #[serde(default)]
-    pub smtp_auth_password_file: Option<String>,
-    #[serde(default)]
-    pub smtp_auth_secret: Option<Secret>,
-    #[serde(default)]
-    pub smtp_auth_identity: Option<String>,
-    #[serde(default = "default_true")]
-    pub smtp_require_tls: bool,
-    #[serde(default)]
-    pub slack_api_url: Option<Secret>,
-    #[serde(default)]
-    pub slack_api_url_file: Option<String>,
-    #[serde(default = "default_pagerduty_url", deserialize_with = "de_url")]
-    pub pagerduty_url: String,
-    #[serde(default = "default_opsgenie_url", deserialize_with = "de_url")]
-    pub opsgenie_api_url: String,
-    #[serde(default)]
-    pub opsgenie_api_key: Option<Secret>,
-    #[serde(default)]
-    pub opsgenie_api_key_file: Option<String>,
-    #[serde(default = "default_wechat_url", deserialize_with = "de_url")]
-    pub wechat_api_url: String,
-    #[serde(default)]
-    pub wechat_api_secret: Option<Secret>,
-    #[serde(default)]
-    pub wechat_api_corp_id: Option<String>,
-    #[serde(default = "default_victorops_url", deserialize_with = "de_url")]
-    pub victorops_api_url: String,
-    #[serde(default)]
-    pub victorops_api_key: Option<Secret>,
-    #[serde(default)]
-    pub victorops_api_key_file: Option<String>,
-    #[serde(default = "default_telegram_url", deserialize_with = "de_url")]
-    pub telegram_api_url: String,
-    #[serde(default = "default_webex_url", deserialize_with = "de_url")]
-    pub webex_api_url: String,
-}
-
-fn default_true() -> bool {
-    true
-}
-fn default_resolve_timeout() -> Duration {
-    Duration::from_secs(300)
-}
-fn default_smtp_hello() -> String {
-    "localhost".into()
-}
-fn default_pagerduty_url() -> String {
-    "https://events.pagerduty.com/v2/enqueue".into()
-}
-fn default_opsgenie_url() -> String {
-    "https://api.opsgenie.com/".into()
-}
-fn default_wechat_url() -> String {
-    "https://qyapi.weixin.qq.com/cgi-bin/".into()
-}
-fn default_victorops_url() -> String {
-    "https://alert.victorops.com/integrations/generic/20131114/alert/".into()
-}
-fn default_telegram_url() -> String {
-    "https://api.telegram.org".into()
-}
-fn default_webex_url() -> String {
-    "https://webexapis.com/v1/messages".into()
-}
-
-impl Default for GlobalConfig {
-    fn default() -> Self {
-        GlobalConfig {
-            resolve_timeout: default_resolve_timeout(),
-            http_config: HttpConfig::default(),
-            smtp_from: None,
-            smtp_hello: default_smtp_hello(),
-            smtp_smarthost: None,
-            smtp_auth_username: None,
-            smtp_auth_password: None,
-            smtp_auth_password_file: None,
-            smtp_auth_secret: None,
-            smtp_auth_identity: None,
-            smtp_require_tls: true,
-            slack_api_url: None,
-            slack_api_url_file: None,
-            pagerduty_url: default_pagerduty_url(),
-            opsgenie_api_url: default_opsgenie_url(),
-            opsgenie_api_key: None,
-            opsgenie_api_key_file: None,
-            wechat_api_url: default_wechat_url(),
-            wechat_api_secret: None,
-            wechat_api_corp_id: None,
-            victorops_api_url: default_victorops_url(),
-            victorops_api_key: None,
-            victorops_api_key_file: None,
-            telegram_api_url: default_telegram_url(),
-            webex_api_url: default_webex_url(),
-        }
+config_block! {
+    /// The `global:` section.
+    pub struct GlobalConfig {
+        /// How long an alert posted without `endsAt` stays firing.
+        #[serde(deserialize_with = "de_duration")]
+        pub resolve_timeout: Duration = Duration::from_secs(300),
+        /// The HTTP client settings of receivers that have no `http_config`.
+        pub http_config: HttpConfig,
+        pub smtp_from: Option<String>,
+        pub smtp_hello: String = "localhost".into(),
+        /// `host:port` of the SMTP server.
+        pub smtp_smarthost: Option<String>,
+        pub smtp_auth_username: Option<String>,
+        pub smtp_auth_password: Option<Secret>,
+        pub smtp_auth_password_file: Option<String>,
+        pub smtp_auth_secret: Option<Secret>,
+        pub smtp_auth_identity: Option<String>,
+        pub smtp_require_tls: bool = true,
+        pub slack_api_url: Option<Secret>,
+        pub slack_api_url_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub pagerduty_url: String = "https://events.pagerduty.com/v2/enqueue".into(),
+        #[serde(deserialize_with = "de_url")]
+        pub opsgenie_api_url: String = "https://api.opsgenie.com/".into(),
+        pub opsgenie_api_key: Option<Secret>,
+        pub opsgenie_api_key_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub wechat_api_url: String = "https://qyapi.weixin.qq.com/cgi-bin/".into(),
+        pub wechat_api_secret: Option<Secret>,
+        pub wechat_api_corp_id: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub victorops_api_url: String = "https://alert.victorops.com/integrations/generic/20131114/alert/".into(),
+        pub victorops_api_key: Option<Secret>,
+        pub victorops_api_key_file: Option<String>,
+        #[serde(deserialize_with = "de_url")]
+        pub telegram_api_url: String = "https://api.telegram.org".into(),
+        #[serde(deserialize_with = "de_url")]
+        pub webex_api_url: String = "https://webexapis.com/v1/messages".into(),
     }
 }
 
@@ -253,6 +214,61 @@ pub fn split_host_port(hp: &str) -> Result<(String, u16), String> {
     Ok((host.to_owned(), port))
 }
 
+/// What every integration block has: Alertmanager's name for it,
+/// `send_resolved`, its own `http_config`, and its load-time checks.
+pub trait IntegrationConfig: Clone + Send + Sync + 'static {
+    /// Integration name as Alertmanager names it (`webhook`, `slack`, ...).
+    const KIND: &'static str;
+    /// Whether resolved alerts are sent (`send_resolved`).
+    fn send_resolved(&self) -> bool;
+    /// The integration's own `http_config`, if it has one and sets it.
+    fn http_config(&self) -> Option<&HttpConfig>;
+    /// What Alertmanager checks when it loads the block: its `http_config`,
+    /// then its own fields and the `global:` settings it falls back to.
+    fn check(&self, global: &GlobalConfig) -> Result<(), String>;
+}
+
+/// One table for the integrations' names: `Config => "kind"`, marked
+/// `(http)` where the config has an `http_config` field. Each config's own
+/// checks are its inherent `validate(&self, global)`.
+macro_rules! integration_configs {
+    ($($config:ty => $kind:literal $(($http:ident))?;)*) => {$(
+        impl IntegrationConfig for $config {
+            const KIND: &'static str = $kind;
+            fn send_resolved(&self) -> bool {
+                self.send_resolved
+            }
+            fn http_config(&self) -> Option<&HttpConfig> {
+                integration_configs!(@http self $($http)?)
+            }
+            fn check(&self, global: &GlobalConfig) -> Result<(), String> {
+                if let Some(h) = self.http_config() {
+                    h.validate()?;
+                }
+                self.validate(global)
+            }
+        }
+    )*};
+    (@http $self:ident http) => { $self.http_config.as_ref() };
+    (@http $self:ident) => { None };
+}
+
+integration_configs! {
+    WebhookConfig => "webhook" (http);
+    EmailConfig => "email";
+    PagerdutyConfig => "pagerduty" (http);
+    OpsGenieConfig => "opsgenie" (http);
+    WechatConfig => "wechat" (http);
+    SlackConfig => "slack" (http);
+    VictorOpsConfig => "victorops" (http);
+    PushoverConfig => "pushover" (http);
+    SnsConfig => "sns" (http);
+    TelegramConfig => "telegram" (http);
+    DiscordConfig => "discord" (http);
+    WebexConfig => "webex" (http);
+    MsTeamsConfig => "msteams" (http);
+}
+
 /// One entry of `receivers:`.
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -291,185 +307,35 @@ impl Receiver {
     /// settings a receiver must find in `global:` when it leaves them out.
     /// Messages name the receiver and the integration.
     pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
-        let at = |kind: &str, i: usize, e: String| {
-            format!("receiver {:?}: {kind}_configs[{i}]: {e}", self.name)
-        };
         if self.name.is_empty() {
             return Err("missing name in receiver".into());
         }
-        let check_http = |h: &Option<HttpConfig>| h.as_ref().map_or(Ok(()), |h| h.validate());
-        for (i, c) in self.webhook_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("webhook", i, e))?;
-            check_secret_source("url", c.url.is_some(), c.url_file.is_some(), true)
-                .map_err(|e| at("webhook", i, e))?;
-            if let Some(u) = &c.url {
-                check_url(u.expose()).map_err(|e| at("webhook", i, e))?;
-            }
-        }
-        for (i, c) in self.email_configs.iter().enumerate() {
-            let e = |m: &str| at("email", i, m.to_owned());
-            if c.to.is_empty() {
-                return Err(e("missing to address in email config"));
-            }
-            let smarthost = c.smarthost.as_ref().or(global.smtp_smarthost.as_ref());
-            match smarthost {
-                None => return Err(e("no global SMTP smarthost set")),
-                Some(h) => {
-                    split_host_port(h).map_err(|m| at("email", i, m))?;
-                }
-            }
-            if c.from.is_none() && global.smtp_from.is_none() {
-                return Err(e("no global SMTP from set"));
-            }
-            check_secret_source(
-                "auth_password",
-                c.auth_password.is_some(),
-                c.auth_password_file.is_some(),
-                false,
-            )
-            .map_err(|m| at("email", i, m))?;
-            let mut seen = std::collections::BTreeSet::new();
-            for h in c.headers.keys() {
-                let canon = canonical_header(h);
-                if !seen.insert(canon.clone()) {
-                    return Err(at(
-                        "email",
-                        i,
-                        format!("duplicate header {canon:?} in email config"),
-                    ));
-                }
-            }
-        }
-        for (i, c) in self.slack_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("slack", i, e))?;
-            check_secret_source(
-                "api_url",
-                c.api_url.is_some(),
-                c.api_url_file.is_some(),
-                false,
-            )
-            .map_err(|e| at("slack", i, e))?;
-            if c.api_url.is_none()
-                && c.api_url_file.is_none()
-                && global.slack_api_url.is_none()
-                && global.slack_api_url_file.is_none()
-            {
-                return Err(at(
-                    "slack",
-                    i,
-                    "no global Slack API URL set either inline or in a file".into(),
-                ));
-            }
-            for a in &c.actions {
-                if a.url.is_empty() && a.name.is_empty() {
-                    return Err(at(
-                        "slack",
-                        i,
-                        "missing name or url in Slack action configuration".into(),
-                    ));
-                }
-            }
-        }
-        for (i, c) in self.pagerduty_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("pagerduty", i, e))?;
-            if c.routing_key.is_none()
-                && c.service_key.is_none()
-                && c.routing_key_file.is_none()
-                && c.service_key_file.is_none()
-            {
-                return Err(at(
-                    "pagerduty",
-                    i,
-                    "missing service or routing key in PagerDuty config".into(),
-                ));
-            }
-            for (name, inline, file) in [
-                (
-                    "routing_key",
-                    c.routing_key.is_some(),
-                    c.routing_key_file.is_some(),
-                ),
-                (
-                    "service_key",
-                    c.service_key.is_some(),
-                    c.service_key_file.is_some(),
-                ),
-            ] {
-                check_secret_source(name, inline, file, false)
-                    .map_err(|e| at("pagerduty", i, e))?;
-            }
-            if let Some(u) = &c.url {
-                check_url(u).map_err(|e| at("pagerduty", i, e))?;
-            }
-        }
-        for (i, c) in self.opsgenie_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("opsgenie", i, e))?;
-            c.validate().map_err(|e| at("opsgenie", i, e))?;
-            if c.api_key.is_none()
-                && c.api_key_file.is_none()
-                && global.opsgenie_api_key.is_none()
-                && global.opsgenie_api_key_file.is_none()
-            {
-                return Err(at(
-                    "opsgenie",
-                    i,
-                    "no global OpsGenie API Key set either inline or in a file".into(),
-                ));
-            }
-        }
-        for (i, c) in self.victorops_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("victorops", i, e))?;
-            c.validate().map_err(|e| at("victorops", i, e))?;
-            if c.api_key.is_none()
-                && c.api_key_file.is_none()
-                && global.victorops_api_key.is_none()
-                && global.victorops_api_key_file.is_none()
-            {
-                return Err(at("victorops", i, "no global VictorOps API Key set".into()));
-            }
-        }
-        for (i, c) in self.pushover_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("pushover", i, e))?;
-            c.validate().map_err(|e| at("pushover", i, e))?;
-        }
-        for (i, c) in self.wechat_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("wechat", i, e))?;
-            c.validate().map_err(|e| at("wechat", i, e))?;
-            if c.api_secret.is_none() && global.wechat_api_secret.is_none() {
-                return Err(at("wechat", i, "no global Wechat ApiSecret set".into()));
-            }
-            if c.corp_id.is_none() && global.wechat_api_corp_id.is_none() {
-                return Err(at("wechat", i, "no global Wechat CorpID set".into()));
-            }
-        }
-        for (i, c) in self.sns_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("sns", i, e))?;
-            c.validate().map_err(|e| at("sns", i, e))?;
-        }
-        for (i, c) in self.discord_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("discord", i, e))?;
-            c.validate().map_err(|e| at("discord", i, e))?;
-        }
-        for (i, c) in self.telegram_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("telegram", i, e))?;
-            c.validate().map_err(|e| at("telegram", i, e))?;
-        }
-        for (i, c) in self.webex_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("webex", i, e))?;
-            c.validate().map_err(|e| at("webex", i, e))?;
-        }
-        for (i, c) in self.msteams_configs.iter().enumerate() {
-            check_http(&c.http_config).map_err(|e| at("msteams", i, e))?;
-            check_secret_source(
-                "webhook_url",
-                c.webhook_url.is_some(),
-                c.webhook_url_file.is_some(),
-                true,
-            )
-            .map_err(|e| at("msteams", i, e))?;
-            if let Some(u) = &c.webhook_url {
-                check_url(u.expose()).map_err(|e| at("msteams", i, e))?;
-            }
+        // Alertmanager's order of checks, which decides the error reported first.
+        self.check_all(&self.webhook_configs, global)?;
+        self.check_all(&self.email_configs, global)?;
+        self.check_all(&self.slack_configs, global)?;
+        self.check_all(&self.pagerduty_configs, global)?;
+        self.check_all(&self.opsgenie_configs, global)?;
+        self.check_all(&self.victorops_configs, global)?;
+        self.check_all(&self.pushover_configs, global)?;
+        self.check_all(&self.wechat_configs, global)?;
+        self.check_all(&self.sns_configs, global)?;
+        self.check_all(&self.discord_configs, global)?;
+        self.check_all(&self.telegram_configs, global)?;
+        self.check_all(&self.webex_configs, global)?;
+        self.check_all(&self.msteams_configs, global)
+    }
+
+    /// Checks each block of one kind, naming the receiver and the block
+    /// (`receiver "x": slack_configs[1]: ...`) in the error.
+    fn check_all<C: IntegrationConfig>(
+        &self,
+        configs: &[C],
+        global: &GlobalConfig,
+    ) -> Result<(), String> {
+        for (i, c) in configs.iter().enumerate() {
+            c.check(global)
+                .map_err(|e| format!("receiver {:?}: {}_configs[{i}]: {e}", self.name, C::KIND))?;
         }
         Ok(())
     }

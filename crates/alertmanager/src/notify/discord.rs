@@ -1,17 +1,13 @@
 //! Discord webhooks: one embed with title, description and a status colour,
 //! as Alertmanager 0.25 sends it.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
-use crate::config::receiver::{DiscordConfig, GlobalConfig};
-use crate::template::Templates;
+use crate::config::receiver::DiscordConfig;
 
 /// Discord's limits on embed titles and descriptions, in characters.
 const MAX_TITLE_RUNES: usize = 256;
@@ -21,30 +17,9 @@ const COLOR_RESOLVED: u32 = 0x2ECC71;
 const COLOR_OTHER: u32 = 0x95A5A6;
 
 /// One `discord_configs` entry.
-#[derive(Debug)]
-pub struct Discord {
-    index: usize,
-    config: DiscordConfig,
-    client: HttpClient,
-    templates: Arc<Templates>,
-}
+pub type Discord = Base<DiscordConfig>;
 
 impl Discord {
-    pub fn new(
-        index: usize,
-        config: &DiscordConfig,
-        global: &GlobalConfig,
-        templates: Arc<Templates>,
-    ) -> Result<Discord, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        Ok(Discord {
-            index,
-            config: config.clone(),
-            client: HttpClient::new(http, None)?,
-            templates,
-        })
-    }
-
     /// The request body for a group whose status is `status`.
     pub fn message(&self, data: &gotmpl::Value, status: &str) -> Result<Value, NotifyError> {
         let t = |field: &str, text: &str| render(&self.templates, field, text, data);
@@ -66,23 +41,18 @@ impl Discord {
 }
 
 #[async_trait]
-impl Notifier for Discord {
-    fn kind(&self) -> &'static str {
-        "discord"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Discord {
+    type Config = DiscordConfig;
+    fn base(&self) -> &Self {
+        self
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let body = self.message(&data.to_value(), &data.status)?;
-        let url = secret_or_file(&self.config.webhook_url, &self.config.webhook_url_file)?
-            .ok_or_else(|| NotifyError::permanent("discord has no webhook_url"))?;
-        self.client.post_json(&url, &body).await
+        let c = &self.config;
+        self.post_to_webhook_url(&c.webhook_url, &c.webhook_url_file, &body)
+            .await
     }
 }
 
@@ -91,6 +61,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn embed_with_status_colour() {

@@ -7,6 +7,7 @@
 //! worth retrying.
 //!
 //! - [`build_integrations`] turns a [`crate::config::Receiver`] into notifiers.
+//! - [`Base`] and [`Integration`] hold what every HTTP integration shares.
 //! - [`http`] builds HTTP clients from `http_config` and classifies responses.
 //! - [`webhook`], [`email`], [`slack`], [`pagerduty`], [`msteams`],
 //!   [`opsgenie`], [`victorops`], [`pushover`], [`wechat`], [`sns`], [`discord`], [`telegram`], [`webex`]: one module per integration, each
@@ -15,6 +16,7 @@
 pub mod discord;
 pub mod email;
 pub mod http;
+pub(crate) mod integration;
 pub mod msteams;
 pub mod opsgenie;
 pub mod pagerduty;
@@ -32,14 +34,18 @@ pub(crate) mod peer;
 #[cfg(test)]
 mod testserver;
 
+#[cfg(test)]
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 
 use crate::alert::{Alert, LabelSet};
+#[cfg(test)]
 use crate::config::receiver::{GlobalConfig, Receiver};
 use crate::template::{Data, Templates};
+
+pub use integration::{build_integrations, Base, Integration};
 
 /// What a notifier knows about the notification it sends.
 #[derive(Debug, Clone)]
@@ -150,91 +156,6 @@ pub(crate) fn read_secret_file(path: &str) -> Result<String, NotifyError> {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_owned())
         .map_err(|e| NotifyError::permanent(format!("reading {path}: {e}")))
-}
-
-/// Builds a receiver's integrations in Alertmanager's order (webhook, email,
-/// PagerDuty, OpsGenie, WeChat, Slack, VictorOps, Pushover, SNS, Telegram,
-/// Discord, Webex, then Teams, which came later), each kind in config order.
-///
-/// Fails when the receiver is invalid, naming the receiver, the integration
-/// and what is wrong.
-pub fn build_integrations(
-    receiver: &Receiver,
-    global: &GlobalConfig,
-    templates: Arc<Templates>,
-) -> crate::Result<Vec<Arc<dyn Notifier>>> {
-    receiver.validate(global).map_err(crate::Error::Config)?;
-    let cfg_err = |kind: &str, i: usize, e: String| {
-        crate::Error::Config(format!(
-            "receiver {:?}: {kind}_configs[{i}]: {e}",
-            receiver.name
-        ))
-    };
-    let mut out: Vec<Arc<dyn Notifier>> = Vec::new();
-    for (i, c) in receiver.webhook_configs.iter().enumerate() {
-        let n = webhook::Webhook::new(i, c, global).map_err(|e| cfg_err("webhook", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.email_configs.iter().enumerate() {
-        let n = email::Email::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("email", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.pagerduty_configs.iter().enumerate() {
-        let n = pagerduty::Pagerduty::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("pagerduty", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.opsgenie_configs.iter().enumerate() {
-        let n = opsgenie::OpsGenie::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("opsgenie", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.wechat_configs.iter().enumerate() {
-        let n = wechat::Wechat::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("wechat", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.slack_configs.iter().enumerate() {
-        let n = slack::Slack::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("slack", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.victorops_configs.iter().enumerate() {
-        let n = victorops::VictorOps::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("victorops", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.pushover_configs.iter().enumerate() {
-        let n = pushover::Pushover::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("pushover", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.sns_configs.iter().enumerate() {
-        let n = sns::Sns::new(i, c, global, templates.clone()).map_err(|e| cfg_err("sns", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.telegram_configs.iter().enumerate() {
-        let n = telegram::Telegram::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("telegram", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.discord_configs.iter().enumerate() {
-        let n = discord::Discord::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("discord", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.webex_configs.iter().enumerate() {
-        let n = webex::Webex::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("webex", i, e))?;
-        out.push(Arc::new(n));
-    }
-    for (i, c) in receiver.msteams_configs.iter().enumerate() {
-        let n = msteams::MsTeams::new(i, c, global, templates.clone())
-            .map_err(|e| cfg_err("msteams", i, e))?;
-        out.push(Arc::new(n));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]

@@ -1,46 +1,21 @@
 //! Microsoft Teams incoming webhooks (an Office 365 connector MessageCard),
 //! as Alertmanager 0.26 sends them.
 
-use std::sync::Arc;
-
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::http::HttpClient;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
-use crate::config::receiver::{GlobalConfig, MsTeamsConfig};
-use crate::template::Templates;
+use crate::config::receiver::MsTeamsConfig;
 
 const COLOR_FIRING: &str = "8C1A1A";
 const COLOR_RESOLVED: &str = "2DC72D";
 const COLOR_OTHER: &str = "808080";
 
 /// One `msteams_configs` entry.
-#[derive(Debug)]
-pub struct MsTeams {
-    index: usize,
-    config: MsTeamsConfig,
-    client: HttpClient,
-    templates: Arc<Templates>,
-}
+pub type MsTeams = Base<MsTeamsConfig>;
 
 impl MsTeams {
-    pub fn new(
-        index: usize,
-        config: &MsTeamsConfig,
-        global: &GlobalConfig,
-        templates: Arc<Templates>,
-    ) -> Result<MsTeams, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        Ok(MsTeams {
-            index,
-            config: config.clone(),
-            client: HttpClient::new(http, None)?,
-            templates,
-        })
-    }
-
     /// The MessageCard for a group whose status is `status`.
     pub fn message(&self, data: &gotmpl::Value, status: &str) -> Result<Value, NotifyError> {
         let t = |field: &str, text: &str| render(&self.templates, field, text, data);
@@ -61,23 +36,18 @@ impl MsTeams {
 }
 
 #[async_trait]
-impl Notifier for MsTeams {
-    fn kind(&self) -> &'static str {
-        "msteams"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for MsTeams {
+    type Config = MsTeamsConfig;
+    fn base(&self) -> &Self {
+        self
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let body = self.message(&data.to_value(), &data.status)?;
-        let url = secret_or_file(&self.config.webhook_url, &self.config.webhook_url_file)?
-            .ok_or_else(|| NotifyError::permanent("msteams has no webhook_url"))?;
-        self.client.post_json(&url, &body).await
+        let c = &self.config;
+        self.post_to_webhook_url(&c.webhook_url, &c.webhook_url_file, &body)
+            .await
     }
 }
 
@@ -86,6 +56,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn message_card() {

@@ -7,10 +7,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::http::HttpClient;
+use super::integration::{api_url, own_or_global_key};
 use super::pagerduty::group_key_hash;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, OpsGenieConfig, Secret};
 use crate::template::Templates;
@@ -21,13 +21,10 @@ const MAX_MESSAGE_RUNES: usize = 130;
 /// One `opsgenie_configs` entry.
 #[derive(Debug)]
 pub struct OpsGenie {
-    index: usize,
-    config: OpsGenieConfig,
+    base: Base<OpsGenieConfig>,
     /// The API base, ending in `/`.
     api_url: String,
     key: (Option<Secret>, Option<String>),
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 /// One request of a notification.
@@ -56,29 +53,15 @@ impl OpsGenie {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<OpsGenie, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        let mut api_url = config
-            .api_url
-            .clone()
-            .unwrap_or_else(|| global.opsgenie_api_url.clone());
-        if !api_url.ends_with('/') {
-            api_url.push('/');
-        }
-        let key = if config.api_key.is_some() || config.api_key_file.is_some() {
-            (config.api_key.clone(), config.api_key_file.clone())
-        } else {
-            (
-                global.opsgenie_api_key.clone(),
-                global.opsgenie_api_key_file.clone(),
-            )
-        };
+        let api_url = api_url(&config.api_url, &global.opsgenie_api_url, true);
+        let key = own_or_global_key(
+            (&config.api_key, &config.api_key_file),
+            (&global.opsgenie_api_key, &global.opsgenie_api_key_file),
+        );
         Ok(OpsGenie {
-            index,
-            config: config.clone(),
             api_url,
             key,
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
@@ -91,8 +74,8 @@ impl OpsGenie {
         status: &str,
         common_labels: &crate::alert::LabelSet,
     ) -> Result<Vec<Request>, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let alias = group_key_hash(&ctx.group_key);
         let alerts_url = format!("{}v2/alerts", self.api_url);
         if status == "resolved" {
@@ -191,25 +174,21 @@ impl OpsGenie {
 }
 
 #[async_trait]
-impl Notifier for OpsGenie {
-    fn kind(&self) -> &'static str {
-        "opsgenie"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for OpsGenie {
+    type Config = OpsGenieConfig;
+    fn base(&self) -> &Base<OpsGenieConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let requests = self.requests(ctx, &data.to_value(), &data.status, &data.common_labels)?;
         let key = secret_or_file(&self.key.0, &self.key.1)?
             .ok_or_else(|| NotifyError::permanent("no OpsGenie API key set"))?;
         let auth = [("Authorization", format!("GenieKey {key}"))];
         for r in requests {
-            self.client
+            self.base
+                .client
                 .send_json(r.method, &r.url, &r.body, &auth)
                 .await?;
         }
@@ -222,6 +201,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[test]
     fn lists_split_as_alertmanager_does() {

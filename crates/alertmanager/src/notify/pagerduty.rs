@@ -7,9 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, PagerdutyConfig};
 use crate::template::Templates;
@@ -21,11 +20,8 @@ const MAX_SUMMARY_RUNES: usize = 1024;
 /// One `pagerduty_configs` entry.
 #[derive(Debug)]
 pub struct Pagerduty {
-    index: usize,
-    config: PagerdutyConfig,
+    base: Base<PagerdutyConfig>,
     url: String,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 /// Alertmanager's `Key.Hash()`: SHA-256 of the group key in lower-case hex.
@@ -52,18 +48,14 @@ impl Pagerduty {
                 .clone()
                 .unwrap_or_else(|| global.pagerduty_url.clone())
         };
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Pagerduty {
-            index,
-            config: config.clone(),
             url,
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
     fn v1(&self) -> bool {
-        self.config.routing_key.is_none() && self.config.routing_key_file.is_none()
+        self.base.config.routing_key.is_none() && self.base.config.routing_key_file.is_none()
     }
 
     /// The request body for a group whose status is `status` (`firing` or `resolved`).
@@ -73,8 +65,8 @@ impl Pagerduty {
         data: &gotmpl::Value,
         status: &str,
     ) -> Result<Value, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let mut details = Map::new();
         for (k, v) in c.details_with_defaults() {
             details.insert(k.clone(), Value::String(t(&format!("details.{k}"), &v)?));
@@ -182,21 +174,16 @@ impl Pagerduty {
 }
 
 #[async_trait]
-impl Notifier for Pagerduty {
-    fn kind(&self) -> &'static str {
-        "pagerduty"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Pagerduty {
+    type Config = PagerdutyConfig;
+    fn base(&self) -> &Base<PagerdutyConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let body = self.message(ctx, &data.to_value(), &data.status)?;
-        let sent = self.client.post_json(&self.url, &body).await;
+        let sent = self.base.client.post_json(&self.url, &body).await;
         // The v1 API answers 403 when it rate-limits, so that is worth a retry.
         match sent {
             Err(e) if self.v1() && e.message.starts_with("unexpected status code 403") => {
@@ -212,6 +199,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[test]
     fn dedup_key_is_sha256_of_group_key() {

@@ -5,9 +5,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::http::HttpClient;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, PushoverConfig};
 use crate::template::Templates;
@@ -21,12 +20,9 @@ const MAX_URL_RUNES: usize = 512;
 /// One `pushover_configs` entry.
 #[derive(Debug)]
 pub struct Pushover {
-    index: usize,
-    config: PushoverConfig,
+    base: Base<PushoverConfig>,
     /// Pushover's endpoint; tests point it at a local server.
     api_url: String,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 impl Pushover {
@@ -36,13 +32,9 @@ impl Pushover {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<Pushover, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Pushover {
-            index,
-            config: config.clone(),
             api_url: API_URL.into(),
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
@@ -59,11 +51,12 @@ impl Pushover {
         &self,
         data: &crate::template::Data,
     ) -> Result<Vec<(String, String)>, NotifyError> {
-        let c = &self.config;
+        let c = &self.base.config;
         let value = data.to_value();
-        let t = |field: &str, text: &str| render(&self.templates, field, text, &value);
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, &value);
         let message = if c.html {
-            self.templates
+            self.base
+                .templates
                 .execute_html(&c.message, data)
                 .map_err(|e| NotifyError::permanent(format!("rendering message: {e}")))?
         } else {
@@ -114,22 +107,17 @@ impl Pushover {
 }
 
 #[async_trait]
-impl Notifier for Pushover {
-    fn kind(&self) -> &'static str {
-        "pushover"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Pushover {
+    type Config = PushoverConfig;
+    fn base(&self) -> &Base<PushoverConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let params = self.parameters(&ctx.data(alerts))?;
         let url = reqwest::Url::parse_with_params(&self.api_url, &params)
             .map_err(|e| NotifyError::permanent(format!("pushover url: {e}")))?;
-        self.client.post_text(url.as_str(), "").await
+        self.base.client.post_text(url.as_str(), "").await
     }
 }
 
@@ -138,6 +126,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn parameters_in_the_query_string() {

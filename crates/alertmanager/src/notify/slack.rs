@@ -6,8 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::http::HttpClient;
-use super::{read_secret_file, render, Notifier, NotifyContext, NotifyError};
+use super::{read_secret_file, render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, SlackConfig};
 use crate::template::Templates;
@@ -18,12 +17,9 @@ const MAX_TITLE_RUNES: usize = 1024;
 /// One `slack_configs` entry.
 #[derive(Debug)]
 pub struct Slack {
-    index: usize,
-    config: SlackConfig,
+    base: Base<SlackConfig>,
     /// `api_url` or `api_url_file`, falling back to the global ones.
     url: UrlSource,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 #[derive(Debug)]
@@ -61,20 +57,16 @@ impl Slack {
             (None, None, None, Some(f)) => UrlSource::File(f.clone()),
             _ => return Err("no global Slack API URL set either inline or in a file".into()),
         };
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Slack {
-            index,
-            config: config.clone(),
             url,
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
     /// The request body for `data` (already a template value).
     pub fn message(&self, data: &gotmpl::Value) -> Result<Value, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let mut att = Map::new();
         let opt = |m: &mut Map<String, Value>, k: &str, v: String| {
             if !v.is_empty() {
@@ -163,24 +155,19 @@ impl Slack {
 }
 
 #[async_trait]
-impl Notifier for Slack {
-    fn kind(&self) -> &'static str {
-        "slack"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Slack {
+    type Config = SlackConfig;
+    fn base(&self) -> &Base<SlackConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.message(&ctx.data(alerts).to_value())?;
         let url = match &self.url {
             UrlSource::Inline(u) => u.clone(),
             UrlSource::File(f) => read_secret_file(f)?,
         };
-        self.client.post_json(&url, &body).await
+        self.base.client.post_json(&url, &body).await
     }
 }
 
@@ -189,6 +176,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn default_message_shape() {

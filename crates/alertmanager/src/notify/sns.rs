@@ -10,9 +10,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use ring::{digest, hmac};
 
-use super::http::HttpClient;
 use super::pagerduty::group_key_hash;
-use super::{render, Notifier, NotifyContext, NotifyError};
+use super::{render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, SnsConfig};
 use crate::template::Templates;
@@ -24,12 +23,9 @@ const MAX_SMS_BYTES: usize = 1600;
 /// One `sns_configs` entry.
 #[derive(Debug)]
 pub struct Sns {
-    index: usize,
-    config: SnsConfig,
+    base: Base<SnsConfig>,
     region: String,
     endpoint: String,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 /// Go's `url.QueryEscape`: unreserved bytes kept, space as `+`, the rest `%XX`.
@@ -152,14 +148,10 @@ impl Sns {
             .api_url
             .clone()
             .unwrap_or_else(|| format!("https://sns.{region}.amazonaws.com/"));
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Sns {
-            index,
-            config: config.clone(),
             region,
             endpoint,
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
@@ -169,8 +161,8 @@ impl Sns {
         ctx: &NotifyContext,
         data: &gotmpl::Value,
     ) -> Result<BTreeMap<String, String>, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let mut p = BTreeMap::new();
         p.insert("Action".to_owned(), "Publish".to_owned());
         p.insert("Version".to_owned(), "2010-03-31".to_owned());
@@ -217,7 +209,7 @@ impl Sns {
     }
 
     fn credentials(&self) -> Result<(String, String), NotifyError> {
-        let s = &self.config.sigv4;
+        let s = &self.base.config.sigv4;
         if let (Some(a), Some(k)) = (&s.access_key, &s.secret_key) {
             return Ok((a.clone(), k.expose().to_owned()));
         }
@@ -271,22 +263,20 @@ impl Sns {
 }
 
 #[async_trait]
-impl Notifier for Sns {
-    fn kind(&self) -> &'static str {
-        "sns"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Sns {
+    type Config = SnsConfig;
+    fn base(&self) -> &Base<SnsConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let params = self.parameters(ctx, &ctx.data(alerts).to_value())?;
         let body = encode_form(&params);
         let headers = self.signed_headers(&body, Utc::now())?;
-        self.client.post_form(&self.endpoint, body, &headers).await
+        self.base
+            .client
+            .post_form(&self.endpoint, body, &headers)
+            .await
     }
 }
 

@@ -1,6 +1,7 @@
 use super::*;
 use crate::notify::tests::{build, ctx, sample_alerts};
 use crate::notify::testserver::TestServer;
+use crate::notify::Notifier;
 
 #[test]
 fn signature_v4_test_vector() {

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Map, Value};
 
-use super::http::HttpClient;
+use super::integration::api_url;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, TelegramConfig};
 use crate::template::{Data, Templates};
@@ -20,11 +20,8 @@ const MAX_MESSAGE_RUNES: usize = 4096;
 /// One `telegram_configs` entry.
 #[derive(Debug)]
 pub struct Telegram {
-    index: usize,
-    config: TelegramConfig,
+    base: Base<TelegramConfig>,
     api_url: String,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 impl Telegram {
@@ -34,30 +31,29 @@ impl Telegram {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<Telegram, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        let api_url = config
-            .api_url
-            .clone()
-            .unwrap_or_else(|| global.telegram_api_url.clone());
+        let api_url = api_url(&config.api_url, &global.telegram_api_url, false);
         Ok(Telegram {
-            index,
-            config: config.clone(),
             api_url: api_url.trim_end_matches('/').to_owned(),
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
     /// The `sendMessage` parameters. Alertmanager's Telegram client sends
     /// every parameter as a string, and so do we.
     pub fn message(&self, data: &Data) -> Result<Value, NotifyError> {
-        let c = &self.config;
+        let c = &self.base.config;
         let text = if c.parse_mode == "HTML" {
-            self.templates
+            self.base
+                .templates
                 .execute_html(&c.message, data)
                 .map_err(|e| NotifyError::permanent(format!("rendering message: {e}")))?
         } else {
-            render(&self.templates, "message", &c.message, &data.to_value())?
+            render(
+                &self.base.templates,
+                "message",
+                &c.message,
+                &data.to_value(),
+            )?
         };
         let mut m = Map::new();
         m.insert("chat_id".into(), json!(c.chat_id.to_string()));
@@ -77,30 +73,24 @@ impl Telegram {
 }
 
 #[async_trait]
-impl Notifier for Telegram {
-    fn kind(&self) -> &'static str {
-        "telegram"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Telegram {
+    type Config = TelegramConfig;
+    fn base(&self) -> &Base<TelegramConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.message(&ctx.data(alerts))?;
-        let token = secret_or_file(&self.config.bot_token, &self.config.bot_token_file)?
-            .ok_or_else(|| NotifyError::permanent("telegram has no bot_token"))?;
+        let token = secret_or_file(
+            &self.base.config.bot_token,
+            &self.base.config.bot_token_file,
+        )?
+        .ok_or_else(|| NotifyError::permanent("telegram has no bot_token"))?;
         let url = format!("{}/bot{token}/sendMessage", self.api_url);
         // The URL carries the token: keep it out of error messages.
-        self.client
-            .post_json(&url, &body)
+        self.base
+            .post_json_redacted(&url, &body, &token, "<token>")
             .await
-            .map_err(|e| NotifyError {
-                message: e.message.replace(&token, "<token>"),
-                ..e
-            })
     }
 }
 
@@ -109,6 +99,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn send_message_with_html_escaping() {

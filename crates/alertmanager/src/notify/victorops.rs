@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::http::HttpClient;
+use super::integration::{api_url, own_or_global_key};
 use super::pagerduty::group_key_hash;
 use super::slack::truncate_runes;
-use super::{render, secret_or_file, Notifier, NotifyContext, NotifyError};
+use super::{render, secret_or_file, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, Secret, VictorOpsConfig};
 use crate::template::Templates;
@@ -21,12 +21,9 @@ const MAX_STATE_MESSAGE_RUNES: usize = 20480;
 /// One `victorops_configs` entry.
 #[derive(Debug)]
 pub struct VictorOps {
-    index: usize,
-    config: VictorOpsConfig,
+    base: Base<VictorOpsConfig>,
     api_url: String,
     key: (Option<Secret>, Option<String>),
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 impl VictorOps {
@@ -36,25 +33,14 @@ impl VictorOps {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<VictorOps, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        let key = if config.api_key.is_some() || config.api_key_file.is_some() {
-            (config.api_key.clone(), config.api_key_file.clone())
-        } else {
-            (
-                global.victorops_api_key.clone(),
-                global.victorops_api_key_file.clone(),
-            )
-        };
+        let key = own_or_global_key(
+            (&config.api_key, &config.api_key_file),
+            (&global.victorops_api_key, &global.victorops_api_key_file),
+        );
         Ok(VictorOps {
-            index,
-            config: config.clone(),
-            api_url: config
-                .api_url
-                .clone()
-                .unwrap_or_else(|| global.victorops_api_url.clone()),
+            api_url: api_url(&config.api_url, &global.victorops_api_url, false),
             key,
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
@@ -65,8 +51,8 @@ impl VictorOps {
         data: &gotmpl::Value,
         status: &str,
     ) -> Result<BTreeMap<String, String>, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let mut message_type = t("message_type", &c.message_type)?;
         // VictorOps knows three firing kinds; anything else triggers.
         if status == "firing" && !matches!(message_type.as_str(), "INFO" | "WARNING" | "CRITICAL") {
@@ -101,37 +87,28 @@ impl VictorOps {
 }
 
 #[async_trait]
-impl Notifier for VictorOps {
-    fn kind(&self) -> &'static str {
-        "victorops"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for VictorOps {
+    type Config = VictorOpsConfig;
+    fn base(&self) -> &Base<VictorOpsConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts);
         let value = data.to_value();
         let body = self.message(ctx, &value, &data.status)?;
         let key = secret_or_file(&self.key.0, &self.key.1)?
             .ok_or_else(|| NotifyError::permanent("no VictorOps API key set"))?;
         let routing_key = render(
-            &self.templates,
+            &self.base.templates,
             "routing_key",
-            &self.config.routing_key,
+            &self.base.config.routing_key,
             &value,
         )?;
         let url = format!("{}{key}/{routing_key}", self.api_url);
-        self.client
-            .post_json(&url, &body)
+        self.base
+            .post_json_redacted(&url, &body, &key, "<api_key>")
             .await
-            .map_err(|e| NotifyError {
-                message: e.message.replace(&key, "<api_key>"),
-                ..e
-            })
     }
 }
 
@@ -140,6 +117,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
     use serde_json::json;
 
     #[tokio::test]

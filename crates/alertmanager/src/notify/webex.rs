@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::http::HttpClient;
-use super::{render, Notifier, NotifyContext, NotifyError};
+use super::integration::api_url;
+use super::{render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, WebexConfig};
 use crate::template::Templates;
@@ -18,11 +18,8 @@ const MAX_MESSAGE_BYTES: usize = 7439;
 /// One `webex_configs` entry.
 #[derive(Debug)]
 pub struct Webex {
-    index: usize,
-    config: WebexConfig,
+    base: Base<WebexConfig>,
     url: String,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 /// Cuts `s` to at most `n` bytes on a character boundary, the end marked
@@ -46,43 +43,36 @@ impl Webex {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<Webex, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
         Ok(Webex {
-            index,
-            config: config.clone(),
-            url: config
-                .api_url
-                .clone()
-                .unwrap_or_else(|| global.webex_api_url.clone()),
-            client: HttpClient::new(http, None)?,
-            templates,
+            url: api_url(&config.api_url, &global.webex_api_url, false),
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
     pub fn message(&self, data: &gotmpl::Value) -> Result<Value, NotifyError> {
-        let text = render(&self.templates, "message", &self.config.message, data)?;
+        let text = render(
+            &self.base.templates,
+            "message",
+            &self.base.config.message,
+            data,
+        )?;
         Ok(json!({
             "markdown": truncate_bytes(&text, MAX_MESSAGE_BYTES),
-            "roomId": self.config.room_id,
+            "roomId": self.base.config.room_id,
         }))
     }
 }
 
 #[async_trait]
-impl Notifier for Webex {
-    fn kind(&self) -> &'static str {
-        "webex"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Webex {
+    type Config = WebexConfig;
+    fn base(&self) -> &Base<WebexConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let body = self.message(&ctx.data(alerts).to_value())?;
-        self.client.post_json(&self.url, &body).await
+        self.base.client.post_json(&self.url, &body).await
     }
 }
 
@@ -91,6 +81,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn markdown_to_room_with_bearer_token() {

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde_json::{json, Value};
 
-use super::http::HttpClient;
-use super::{render, Notifier, NotifyContext, NotifyError};
+use super::integration::api_url;
+use super::{render, Base, Integration, NotifyContext, NotifyError};
 use crate::alert::Alert;
 use crate::config::receiver::{GlobalConfig, WechatConfig};
 use crate::template::Templates;
@@ -23,15 +23,12 @@ const TOKEN_EXPIRED: i64 = 42001;
 /// One `wechat_configs` entry.
 #[derive(Debug)]
 pub struct Wechat {
-    index: usize,
-    config: WechatConfig,
+    base: Base<WechatConfig>,
     /// The API base, ending in `/`.
     api_url: String,
     corp_id: String,
     secret: String,
     token: Mutex<Option<(String, Instant)>>,
-    client: HttpClient,
-    templates: Arc<Templates>,
 }
 
 impl Wechat {
@@ -41,14 +38,7 @@ impl Wechat {
         global: &GlobalConfig,
         templates: Arc<Templates>,
     ) -> Result<Wechat, String> {
-        let http = config.http_config.as_ref().unwrap_or(&global.http_config);
-        let mut api_url = config
-            .api_url
-            .clone()
-            .unwrap_or_else(|| global.wechat_api_url.clone());
-        if !api_url.ends_with('/') {
-            api_url.push('/');
-        }
+        let api_url = api_url(&config.api_url, &global.wechat_api_url, true);
         let secret = config
             .api_secret
             .as_ref()
@@ -60,21 +50,18 @@ impl Wechat {
             .or(global.wechat_api_corp_id.as_ref())
             .ok_or("no global Wechat CorpID set")?;
         Ok(Wechat {
-            index,
-            config: config.clone(),
             api_url,
             corp_id: corp_id.clone(),
             secret: secret.expose().to_owned(),
             token: Mutex::new(None),
-            client: HttpClient::new(http, None)?,
-            templates,
+            base: Base::new(index, config, global, templates)?,
         })
     }
 
     /// The `message/send` body.
     pub fn message(&self, data: &gotmpl::Value) -> Result<Value, NotifyError> {
-        let c = &self.config;
-        let t = |field: &str, text: &str| render(&self.templates, field, text, data);
+        let c = &self.base.config;
+        let t = |field: &str, text: &str| render(&self.base.templates, field, text, data);
         let content = t("message", &c.message)?;
         // Go's encoder keeps both content objects (omitempty does not drop
         // structs); only the one named by msgtype carries the text.
@@ -109,8 +96,8 @@ impl Wechat {
                 }
             }
         }
-        let secret = render(&self.templates, "api_secret", &self.secret, data)?;
-        let corp_id = render(&self.templates, "corp_id", &self.corp_id, data)?;
+        let secret = render(&self.base.templates, "api_secret", &self.secret, data)?;
+        let corp_id = render(&self.base.templates, "corp_id", &self.corp_id, data)?;
         let url = reqwest::Url::parse_with_params(
             &format!("{}gettoken", self.api_url),
             [
@@ -119,7 +106,7 @@ impl Wechat {
             ],
         )
         .map_err(|e| NotifyError::permanent(format!("wechat url: {e}")))?;
-        let body = self.client.get_json(url.as_str()).await?;
+        let body = self.base.client.get_json(url.as_str()).await?;
         let tok = body["access_token"].as_str().unwrap_or_default().to_owned();
         if tok.is_empty() {
             return Err(NotifyError::retryable(format!(
@@ -134,18 +121,13 @@ impl Wechat {
 }
 
 #[async_trait]
-impl Notifier for Wechat {
-    fn kind(&self) -> &'static str {
-        "wechat"
-    }
-    fn index(&self) -> usize {
-        self.index
-    }
-    fn send_resolved(&self) -> bool {
-        self.config.send_resolved
+impl Integration for Wechat {
+    type Config = WechatConfig;
+    fn base(&self) -> &Base<WechatConfig> {
+        &self.base
     }
 
-    async fn notify(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
+    async fn send(&self, ctx: &NotifyContext, alerts: &[Alert]) -> Result<(), NotifyError> {
         let data = ctx.data(alerts).to_value();
         let token = self.access_token(&data).await?;
         let body = self.message(&data)?;
@@ -154,7 +136,11 @@ impl Notifier for Wechat {
             [("access_token", token.as_str())],
         )
         .map_err(|e| NotifyError::permanent(format!("wechat url: {e}")))?;
-        let resp = self.client.post_json_response(url.as_str(), &body).await?;
+        let resp = self
+            .base
+            .client
+            .post_json_response(url.as_str(), &body)
+            .await?;
         match resp["errcode"].as_i64().unwrap_or(0) {
             0 => Ok(()),
             TOKEN_EXPIRED => {
@@ -178,6 +164,7 @@ mod tests {
     use super::*;
     use crate::notify::tests::{build, ctx, sample_alerts};
     use crate::notify::testserver::TestServer;
+    use crate::notify::Notifier;
 
     #[tokio::test]
     async fn token_then_message() {

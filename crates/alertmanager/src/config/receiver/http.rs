@@ -5,50 +5,21 @@ use serde::Deserialize;
 
 use super::{check_secret_source, Secret};
 
-/// An `http_config` block, as in Prometheus's `common/config.HTTPClientConfig`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct HttpConfig {
-    #[serde(default)]
-    pub basic_auth: Option<BasicAuth>,
-    #[serde(default)]
-    pub authorization: Option<Authorization>,
-    /// Legacy form of `authorization: {credentials: ...}`.
-    #[serde(default)]
-    pub bearer_token: Option<Secret>,
-    #[serde(default)]
-    pub bearer_token_file: Option<String>,
-    #[serde(default)]
-    pub tls_config: TlsConfig,
-    #[serde(default)]
-    pub proxy_url: Option<String>,
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    /// Accepted for compatibility; the client negotiates HTTP/2 by ALPN anyway.
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-    /// Parsed so files load; building a notifier with OAuth 2 fails with a clear error.
-    #[serde(default)]
-    pub oauth2: Option<serde_json::Value>,
-}
-
-fn default_true() -> bool {
-    true
-}
-
-impl Default for HttpConfig {
-    fn default() -> Self {
-        HttpConfig {
-            basic_auth: None,
-            authorization: None,
-            bearer_token: None,
-            bearer_token_file: None,
-            tls_config: TlsConfig::default(),
-            proxy_url: None,
-            follow_redirects: true,
-            enable_http2: true,
-            oauth2: None,
-        }
+config_block! {
+    /// An `http_config` block, as in Prometheus's `common/config.HTTPClientConfig`.
+    pub struct HttpConfig {
+        pub basic_auth: Option<BasicAuth>,
+        pub authorization: Option<Authorization>,
+        /// Legacy form of `authorization: {credentials: ...}`.
+        pub bearer_token: Option<Secret>,
+        pub bearer_token_file: Option<String>,
+        pub tls_config: TlsConfig,
+        pub proxy_url: Option<String>,
+        pub follow_redirects: bool = true,
+        /// Accepted for compatibility; the client negotiates HTTP/2 by ALPN anyway.
+        pub enable_http2: bool = true,
+        /// Parsed so files load; building a notifier with OAuth 2 fails with a clear error.
+        pub oauth2: Option<serde_json::Value>,
     }
 }
 
@@ -63,39 +34,27 @@ pub struct BasicAuth {
     pub password_file: Option<String>,
 }
 
-/// `authorization`: an `Authorization: <type> <credentials>` header.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    #[serde(default = "default_auth_type", rename = "type")]
-    pub kind: String,
-    #[serde(default)]
-    pub credentials: Option<Secret>,
-    #[serde(default)]
-    pub credentials_file: Option<String>,
+config_block! {
+    /// `authorization`: an `Authorization: <type> <credentials>` header.
+    pub struct Authorization {
+        #[serde(rename = "type")]
+        pub kind: String = "Bearer".into(),
+        pub credentials: Option<Secret>,
+        pub credentials_file: Option<String>,
+    }
 }
 
-fn default_auth_type() -> String {
-    "Bearer".into()
-}
-
-/// `tls_config`: how the client checks the server and identifies itself.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    #[serde(default)]
-    pub ca_file: Option<String>,
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    #[serde(default)]
-    pub key_file: Option<String>,
-    #[serde(default)]
-    pub server_name: Option<String>,
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// `TLS12` or `TLS13`.
-    #[serde(default)]
-    pub min_version: Option<String>,
+config_block! {
+    /// `tls_config`: how the client checks the server and identifies itself.
+    pub struct TlsConfig {
+        pub ca_file: Option<String>,
+        pub cert_file: Option<String>,
+        pub key_file: Option<String>,
+        pub server_name: Option<String>,
+        pub insecure_skip_verify: bool,
+        /// `TLS12` or `TLS13`.
+        pub min_version: Option<String>,
+    }
 }
 
 impl HttpConfig {

@@ -7,34 +7,24 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use super::{de_opt_duration, HttpConfig, Secret};
+use super::{
+    canonical_header, check_secret_source, check_url, de_opt_duration, split_host_port, tmpl,
+    GlobalConfig, HttpConfig, Secret,
+};
 
-fn yes() -> bool {
-    true
-}
-
-fn tmpl(name: &str) -> String {
-    format!("{{{{ template \"{name}\" . }}}}")
-}
-
-/// `webhook_configs[]`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct WebhookConfig {
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    #[serde(default)]
-    pub url: Option<Secret>,
-    #[serde(default)]
-    pub url_file: Option<String>,
-    /// At most this many alerts per message; 0 sends them all.
-    #[serde(default)]
-    pub max_alerts: u64,
-    /// Time limit of one request; none when absent or 0.
-    #[serde(default, deserialize_with = "de_opt_duration")]
-    pub timeout: Option<Duration>,
+config_block! {
+    /// `webhook_configs[]`.
+    pub struct WebhookConfig {
+        pub send_resolved: bool = true,
+        pub http_config: Option<HttpConfig>,
+        pub url: Option<Secret>,
+        pub url_file: Option<String>,
+        /// At most this many alerts per message; 0 sends them all.
+        pub max_alerts: u64,
+        /// Time limit of one request; none when absent or 0.
+        #[serde(deserialize_with = "de_opt_duration")]
+        pub timeout: Option<Duration>,
+    }
 }
 
 /// `email_configs[]`.
@@ -78,90 +68,33 @@ fn default_email_html() -> String {
     tmpl("email.default.html")
 }
 
-/// `slack_configs[]`: an incoming-webhook message with one attachment.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SlackConfig {
-    #[serde(default)]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    #[serde(default)]
-    pub api_url: Option<Secret>,
-    #[serde(default)]
-    pub api_url_file: Option<String>,
-    #[serde(default)]
-    pub channel: String,
-    #[serde(default = "slack_username")]
-    pub username: String,
-    #[serde(default = "slack_color")]
-    pub color: String,
-    #[serde(default = "slack_title")]
-    pub title: String,
-    #[serde(default = "slack_titlelink")]
-    pub title_link: String,
-    #[serde(default = "slack_pretext")]
-    pub pretext: String,
-    #[serde(default = "slack_text")]
-    pub text: String,
-    #[serde(default)]
-    pub fields: Vec<SlackField>,
-    #[serde(default)]
-    pub short_fields: bool,
-    #[serde(default = "slack_footer")]
-    pub footer: String,
-    #[serde(default = "slack_fallback")]
-    pub fallback: String,
-    #[serde(default = "slack_callbackid")]
-    pub callback_id: String,
-    #[serde(default = "slack_iconemoji")]
-    pub icon_emoji: String,
-    #[serde(default = "slack_iconurl")]
-    pub icon_url: String,
-    #[serde(default)]
-    pub image_url: String,
-    #[serde(default)]
-    pub thumb_url: String,
-    #[serde(default)]
-    pub link_names: bool,
-    #[serde(default)]
-    pub mrkdwn_in: Vec<String>,
-    #[serde(default)]
-    pub actions: Vec<SlackAction>,
-}
-
-fn slack_username() -> String {
-    tmpl("slack.default.username")
-}
-fn slack_color() -> String {
-    r#"{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}"#.into()
-}
-fn slack_title() -> String {
-    tmpl("slack.default.title")
-}
-fn slack_titlelink() -> String {
-    tmpl("slack.default.titlelink")
-}
-fn slack_pretext() -> String {
-    tmpl("slack.default.pretext")
-}
-fn slack_text() -> String {
-    tmpl("slack.default.text")
-}
-fn slack_footer() -> String {
-    tmpl("slack.default.footer")
-}
-fn slack_fallback() -> String {
-    tmpl("slack.default.fallback")
-}
-fn slack_callbackid() -> String {
-    tmpl("slack.default.callbackid")
-}
-fn slack_iconemoji() -> String {
-    tmpl("slack.default.iconemoji")
-}
-fn slack_iconurl() -> String {
-    tmpl("slack.default.iconurl")
+config_block! {
+    /// `slack_configs[]`: an incoming-webhook message with one attachment.
+    pub struct SlackConfig {
+        pub send_resolved: bool,
+        pub http_config: Option<HttpConfig>,
+        pub api_url: Option<Secret>,
+        pub api_url_file: Option<String>,
+        pub channel: String,
+        pub username: String = tmpl("slack.default.username"),
+        pub color: String = r#"{{ if eq .Status "firing" }}danger{{ else }}good{{ end }}"#.into(),
+        pub title: String = tmpl("slack.default.title"),
+        pub title_link: String = tmpl("slack.default.titlelink"),
+        pub pretext: String = tmpl("slack.default.pretext"),
+        pub text: String = tmpl("slack.default.text"),
+        pub fields: Vec<SlackField>,
+        pub short_fields: bool,
+        pub footer: String = tmpl("slack.default.footer"),
+        pub fallback: String = tmpl("slack.default.fallback"),
+        pub callback_id: String = tmpl("slack.default.callbackid"),
+        pub icon_emoji: String = tmpl("slack.default.iconemoji"),
+        pub icon_url: String = tmpl("slack.default.iconurl"),
+        pub image_url: String,
+        pub thumb_url: String,
+        pub link_names: bool,
+        pub mrkdwn_in: Vec<String>,
+        pub actions: Vec<SlackAction>,
+    }
 }
 
 /// One `fields[]` entry of a Slack attachment.
@@ -206,60 +139,32 @@ pub struct SlackConfirm {
     pub dismiss_text: String,
 }
 
-/// `pagerduty_configs[]`: Events API v2 with `routing_key`, v1 with `service_key`.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyConfig {
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    #[serde(default)]
-    pub service_key: Option<Secret>,
-    #[serde(default)]
-    pub service_key_file: Option<String>,
-    #[serde(default)]
-    pub routing_key: Option<Secret>,
-    #[serde(default)]
-    pub routing_key_file: Option<String>,
-    /// Defaults to `global.pagerduty_url`.
-    #[serde(default)]
-    pub url: Option<String>,
-    #[serde(default = "pd_client")]
-    pub client: String,
-    #[serde(default = "pd_client_url")]
-    pub client_url: String,
-    #[serde(default = "pd_description")]
-    pub description: String,
-    /// Alertmanager adds `firing`, `resolved`, `num_firing` and `num_resolved`
-    /// unless given (see [`PagerdutyConfig::details_with_defaults`]).
-    #[serde(default)]
-    pub details: BTreeMap<String, String>,
-    #[serde(default)]
-    pub images: Vec<PagerdutyImage>,
-    #[serde(default)]
-    pub links: Vec<PagerdutyLink>,
-    /// Defaults to `client`.
-    #[serde(default)]
-    pub source: Option<String>,
-    #[serde(default)]
-    pub severity: String,
-    #[serde(default)]
-    pub class: String,
-    #[serde(default)]
-    pub component: String,
-    #[serde(default)]
-    pub group: String,
-}
-
-fn pd_client() -> String {
-    tmpl("pagerduty.default.client")
-}
-fn pd_client_url() -> String {
-    tmpl("pagerduty.default.clientURL")
-}
-fn pd_description() -> String {
-    tmpl("pagerduty.default.description")
+config_block! {
+    /// `pagerduty_configs[]`: Events API v2 with `routing_key`, v1 with `service_key`.
+    pub struct PagerdutyConfig {
+        pub send_resolved: bool = true,
+        pub http_config: Option<HttpConfig>,
+        pub service_key: Option<Secret>,
+        pub service_key_file: Option<String>,
+        pub routing_key: Option<Secret>,
+        pub routing_key_file: Option<String>,
+        /// Defaults to `global.pagerduty_url`.
+        pub url: Option<String>,
+        pub client: String = tmpl("pagerduty.default.client"),
+        pub client_url: String = tmpl("pagerduty.default.clientURL"),
+        pub description: String = tmpl("pagerduty.default.description"),
+        /// Alertmanager adds `firing`, `resolved`, `num_firing` and `num_resolved`
+        /// unless given (see [`PagerdutyConfig::details_with_defaults`]).
+        pub details: BTreeMap<String, String>,
+        pub images: Vec<PagerdutyImage>,
+        pub links: Vec<PagerdutyLink>,
+        /// Defaults to `client`.
+        pub source: Option<String>,
+        pub severity: String,
+        pub class: String,
+        pub component: String,
+        pub group: String,
+    }
 }
 
 impl PagerdutyConfig {
@@ -285,54 +190,142 @@ impl PagerdutyConfig {
     }
 }
 
-/// One `images[]` entry of a PagerDuty event.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyImage {
-    #[serde(default)]
-    pub src: String,
-    #[serde(default)]
-    pub alt: String,
-    #[serde(default)]
-    pub href: String,
+config_block! {
+    /// One `images[]` entry of a PagerDuty event.
+    pub struct PagerdutyImage {
+        pub src: String,
+        pub alt: String,
+        pub href: String,
+    }
 }
 
-/// One `links[]` entry of a PagerDuty event.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct PagerdutyLink {
-    #[serde(default)]
-    pub href: String,
-    #[serde(default)]
-    pub text: String,
+config_block! {
+    /// One `links[]` entry of a PagerDuty event.
+    pub struct PagerdutyLink {
+        pub href: String,
+        pub text: String,
+    }
 }
 
-/// `msteams_configs[]`: an Office 365 connector MessageCard (Alertmanager 0.26).
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct MsTeamsConfig {
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    #[serde(default)]
-    pub webhook_url: Option<Secret>,
-    #[serde(default)]
-    pub webhook_url_file: Option<String>,
-    #[serde(default = "teams_title")]
-    pub title: String,
-    #[serde(default = "teams_summary")]
-    pub summary: String,
-    #[serde(default = "teams_text")]
-    pub text: String,
+config_block! {
+    /// `msteams_configs[]`: an Office 365 connector MessageCard (Alertmanager 0.26).
+    pub struct MsTeamsConfig {
+        pub send_resolved: bool = true,
+        pub http_config: Option<HttpConfig>,
+        pub webhook_url: Option<Secret>,
+        pub webhook_url_file: Option<String>,
+        pub title: String = tmpl("msteams.default.title"),
+        pub summary: String = tmpl("msteams.default.summary"),
+        pub text: String = tmpl("msteams.default.text"),
+    }
 }
 
-fn teams_title() -> String {
-    tmpl("msteams.default.title")
+impl WebhookConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source("url", self.url.is_some(), self.url_file.is_some(), true)?;
+        if let Some(u) = &self.url {
+            check_url(u.expose())?;
+        }
+        Ok(())
+    }
 }
-fn teams_summary() -> String {
-    tmpl("msteams.default.summary")
+
+impl EmailConfig {
+    /// Header names are compared as Go canonicalises them, so `to` and
+    /// `To` count as one header given twice.
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
+        if self.to.is_empty() {
+            return Err("missing to address in email config".into());
+        }
+        match self.smarthost.as_ref().or(global.smtp_smarthost.as_ref()) {
+            None => return Err("no global SMTP smarthost set".into()),
+            Some(h) => {
+                split_host_port(h)?;
+            }
+        }
+        if self.from.is_none() && global.smtp_from.is_none() {
+            return Err("no global SMTP from set".into());
+        }
+        check_secret_source(
+            "auth_password",
+            self.auth_password.is_some(),
+            self.auth_password_file.is_some(),
+            false,
+        )?;
+        let mut seen = std::collections::BTreeSet::new();
+        for h in self.headers.keys() {
+            let canon = canonical_header(h);
+            if !seen.insert(canon.clone()) {
+                return Err(format!("duplicate header {canon:?} in email config"));
+            }
+        }
+        Ok(())
+    }
 }
-fn teams_text() -> String {
-    tmpl("msteams.default.text")
+
+impl SlackConfig {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source(
+            "api_url",
+            self.api_url.is_some(),
+            self.api_url_file.is_some(),
+            false,
+        )?;
+        if self.api_url.is_none()
+            && self.api_url_file.is_none()
+            && global.slack_api_url.is_none()
+            && global.slack_api_url_file.is_none()
+        {
+            return Err("no global Slack API URL set either inline or in a file".into());
+        }
+        for a in &self.actions {
+            if a.url.is_empty() && a.name.is_empty() {
+                return Err("missing name or url in Slack action configuration".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+impl PagerdutyConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        if self.routing_key.is_none()
+            && self.service_key.is_none()
+            && self.routing_key_file.is_none()
+            && self.service_key_file.is_none()
+        {
+            return Err("missing service or routing key in PagerDuty config".into());
+        }
+        check_secret_source(
+            "routing_key",
+            self.routing_key.is_some(),
+            self.routing_key_file.is_some(),
+            false,
+        )?;
+        check_secret_source(
+            "service_key",
+            self.service_key.is_some(),
+            self.service_key_file.is_some(),
+            false,
+        )?;
+        if let Some(u) = &self.url {
+            check_url(u)?;
+        }
+        Ok(())
+    }
+}
+
+impl MsTeamsConfig {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
+        check_secret_source(
+            "webhook_url",
+            self.webhook_url.is_some(),
+            self.webhook_url_file.is_some(),
+            true,
+        )?;
+        if let Some(u) = &self.webhook_url {
+            check_url(u.expose())?;
+        }
+        Ok(())
+    }
 }

@@ -5,68 +5,34 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
-use super::{check_secret_source, HttpConfig, Secret};
+use super::{check_secret_source, tmpl, GlobalConfig, HttpConfig, Secret};
 
-fn yes() -> bool {
-    true
-}
-
-fn tmpl(name: &str) -> String {
-    format!("{{{{ template \"{name}\" . }}}}")
-}
-
-/// One `opsgenie_configs` entry.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct OpsGenieConfig {
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    /// Defaults to `global.opsgenie_api_key(_file)`.
-    #[serde(default)]
-    pub api_key: Option<Secret>,
-    #[serde(default)]
-    pub api_key_file: Option<String>,
-    /// Defaults to `global.opsgenie_api_url`.
-    #[serde(default)]
-    pub api_url: Option<String>,
-    #[serde(default = "og_message")]
-    pub message: String,
-    #[serde(default = "og_description")]
-    pub description: String,
-    #[serde(default = "og_source")]
-    pub source: String,
-    /// Added to the alert's common labels in `details`.
-    #[serde(default)]
-    pub details: BTreeMap<String, String>,
-    #[serde(default)]
-    pub entity: String,
-    #[serde(default)]
-    pub responders: Vec<OpsGenieResponder>,
-    /// Comma-separated.
-    #[serde(default)]
-    pub actions: String,
-    /// Comma-separated.
-    #[serde(default)]
-    pub tags: String,
-    #[serde(default)]
-    pub note: String,
-    #[serde(default)]
-    pub priority: String,
-    /// Also update the message and description of an alert that exists.
-    #[serde(default)]
-    pub update_alerts: bool,
-}
-
-fn og_message() -> String {
-    tmpl("opsgenie.default.message")
-}
-fn og_description() -> String {
-    tmpl("opsgenie.default.description")
-}
-fn og_source() -> String {
-    tmpl("opsgenie.default.source")
+config_block! {
+    /// One `opsgenie_configs` entry.
+    pub struct OpsGenieConfig {
+        pub send_resolved: bool = true,
+        pub http_config: Option<HttpConfig>,
+        /// Defaults to `global.opsgenie_api_key(_file)`.
+        pub api_key: Option<Secret>,
+        pub api_key_file: Option<String>,
+        /// Defaults to `global.opsgenie_api_url`.
+        pub api_url: Option<String>,
+        pub message: String = tmpl("opsgenie.default.message"),
+        pub description: String = tmpl("opsgenie.default.description"),
+        pub source: String = tmpl("opsgenie.default.source"),
+        /// Added to the alert's common labels in `details`.
+        pub details: BTreeMap<String, String>,
+        pub entity: String,
+        pub responders: Vec<OpsGenieResponder>,
+        /// Comma-separated.
+        pub actions: String,
+        /// Comma-separated.
+        pub tags: String,
+        pub note: String,
+        pub priority: String,
+        /// Also update the message and description of an alert that exists.
+        pub update_alerts: bool,
+    }
 }
 
 /// Who is notified: one of `id`, `name` or `username`, and a `type`.
@@ -86,7 +52,7 @@ pub struct OpsGenieResponder {
 }
 
 impl OpsGenieConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
         check_secret_source(
             "api_key",
             self.api_key.is_some(),
@@ -110,8 +76,21 @@ impl OpsGenieConfig {
                 ));
             }
         }
+        if self.api_key.is_none()
+            && self.api_key_file.is_none()
+            && global.opsgenie_api_key.is_none()
+            && global.opsgenie_api_key_file.is_none()
+        {
+            return Err("no global OpsGenie API Key set either inline or in a file".into());
+        }
         Ok(())
     }
+}
+
+/// VictorOps' `send_resolved` default (its `routing_key` is required, so the
+/// struct is written out rather than a `config_block!`).
+fn yes() -> bool {
+    true
 }
 
 /// `victorops_configs[]`: VictorOps' (Splunk On-Call) REST endpoint.
@@ -157,7 +136,7 @@ fn vo_monitoring_tool() -> String {
 }
 
 impl VictorOpsConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, global: &GlobalConfig) -> Result<(), String> {
         if self.routing_key.is_empty() {
             return Err("missing Routing key in VictorOps config".into());
         }
@@ -183,66 +162,51 @@ impl VictorOpsConfig {
                 ));
             }
         }
+        if self.api_key.is_none()
+            && self.api_key_file.is_none()
+            && global.victorops_api_key.is_none()
+            && global.victorops_api_key_file.is_none()
+        {
+            return Err("no global VictorOps API Key set".into());
+        }
         Ok(())
     }
 }
 
-/// `sns_configs[]`: Amazon SNS `Publish`, signed with AWS Signature V4.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SnsConfig {
-    #[serde(default = "yes")]
-    pub send_resolved: bool,
-    #[serde(default)]
-    pub http_config: Option<HttpConfig>,
-    /// Defaults to `https://sns.<region>.amazonaws.com/`.
-    #[serde(default)]
-    pub api_url: Option<String>,
-    #[serde(default)]
-    pub sigv4: SigV4Config,
-    #[serde(default)]
-    pub topic_arn: String,
-    #[serde(default)]
-    pub phone_number: String,
-    #[serde(default)]
-    pub target_arn: String,
-    #[serde(default = "sns_subject")]
-    pub subject: String,
-    #[serde(default = "sns_message")]
-    pub message: String,
-    #[serde(default)]
-    pub attributes: BTreeMap<String, String>,
+config_block! {
+    /// `sns_configs[]`: Amazon SNS `Publish`, signed with AWS Signature V4.
+    pub struct SnsConfig {
+        pub send_resolved: bool = true,
+        pub http_config: Option<HttpConfig>,
+        /// Defaults to `https://sns.<region>.amazonaws.com/`.
+        pub api_url: Option<String>,
+        pub sigv4: SigV4Config,
+        pub topic_arn: String,
+        pub phone_number: String,
+        pub target_arn: String,
+        pub subject: String = tmpl("sns.default.subject"),
+        pub message: String = tmpl("sns.default.message"),
+        pub attributes: BTreeMap<String, String>,
+    }
 }
 
-/// `sigv4`: the AWS region and credentials. Without keys, the
-/// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment is used.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct SigV4Config {
-    /// Defaults to `AWS_REGION`.
-    #[serde(default)]
-    pub region: Option<String>,
-    #[serde(default)]
-    pub access_key: Option<String>,
-    #[serde(default)]
-    pub secret_key: Option<Secret>,
-    /// Parsed; shared-credentials profiles are not read (see the docs).
-    #[serde(default)]
-    pub profile: Option<String>,
-    /// Parsed; assuming a role is not supported (see the docs).
-    #[serde(default)]
-    pub role_arn: Option<String>,
-}
-
-fn sns_subject() -> String {
-    tmpl("sns.default.subject")
-}
-fn sns_message() -> String {
-    tmpl("sns.default.message")
+config_block! {
+    /// `sigv4`: the AWS region and credentials. Without keys, the
+    /// `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` environment is used.
+    pub struct SigV4Config {
+        /// Defaults to `AWS_REGION`.
+        pub region: Option<String>,
+        pub access_key: Option<String>,
+        pub secret_key: Option<Secret>,
+        /// Parsed; shared-credentials profiles are not read (see the docs).
+        pub profile: Option<String>,
+        /// Parsed; assuming a role is not supported (see the docs).
+        pub role_arn: Option<String>,
+    }
 }
 
 impl SnsConfig {
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self, _global: &GlobalConfig) -> Result<(), String> {
         if self.topic_arn.is_empty() && self.target_arn.is_empty() && self.phone_number.is_empty() {
             return Err(
                 "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"
