@@ -9,7 +9,6 @@
 use crate::error::{Error, Result};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
-use sightline_core::histogram::CounterResetHint;
 use sightline_core::{
     is_stale_nan, FloatHistogram, HistogramSample, Labels, MatchOp, Matcher, MetricQuerier, Sample,
     METRIC_NAME,
@@ -17,8 +16,8 @@ use sightline_core::{
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
-mod range;
-pub(crate) use range::{mark_reset, read_hists, windows, RangeInput, Timed};
+pub(crate) mod range;
+pub(crate) use range::{mark_reset, windows};
 
 /// Most steps evaluated densely at once; see [`Evaluator::eval_sparse`].
 pub(crate) const CHUNK_STEPS: usize = 256;

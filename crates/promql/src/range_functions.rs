@@ -1,6 +1,6 @@
 //! Functions over range vectors: rate and friends, `*_over_time`,
 //! regression, smoothing. Each runs over `(t - range, t]` windows of samples
-//! read once for the whole query (see [`crate::eval::RangeInput`]).
+//! read once for the whole query (see [`crate::eval::range::RangeInput`]).
 
 use crate::aggregations::{go_g, kahan_inc};
 use crate::error::{Error, Result};

@@ -5,7 +5,12 @@
 use super::*;
 
 impl<'a> Evaluator<'a> {
-    pub(super) fn classic_histogram(&mut self, name: &str, args: &[&Expr], s: &Steps) -> Result<Val> {
+    pub(super) fn classic_histogram(
+        &mut self,
+        name: &str,
+        args: &[&Expr],
+        s: &Steps,
+    ) -> Result<Val> {
         match name {
             "histogram_quantile" => {
                 let q = self.eval_scalar(args[0], s)?;

@@ -12,18 +12,16 @@ pub(crate) mod chunk_file;
 pub(crate) mod histograms;
 pub(crate) mod index;
 mod query;
-mod truncate;
 pub(crate) mod series;
+mod truncate;
 
-use crate::postings::{self, IndexLookup};
 use chunk_file::{ChunkData, ChunkFiles};
 use foldhash::{HashMap, HashMapExt};
 use histograms::HistSeries;
 use index::{HeadIndex, Symbols};
 use parking_lot::{MappedMutexGuard, Mutex, MutexGuard, RwLock};
 use series::{Appended, MemSeries};
-use sightline_core::{FloatHistogram, HistogramSample, Labels, Matcher, Sample};
-use std::borrow::Cow;
+use sightline_core::{FloatHistogram, HistogramSample, Labels, Sample};
 use std::sync::atomic::{AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 
 const STRIPES: usize = 1024;

@@ -5,7 +5,7 @@
 use super::index::{HeadIndex, Symbols};
 use super::{Head, HeadSeriesData};
 use crate::postings::{self, IndexLookup};
-use sightline_core::{Labels, Matcher};
+use sightline_core::{Labels, Matcher, Sample};
 use std::borrow::Cow;
 
 impl Head {

@@ -4,7 +4,6 @@
 
 use super::chunk_file::ChunkData;
 use super::{Head, STRIPES};
-use foldhash::{HashMap, HashMapExt};
 use sightline_core::{FloatHistogram, Labels};
 use std::sync::atomic::Ordering::Relaxed;
 
