@@ -15,13 +15,12 @@
 
 mod common;
 
-use common::{eventually, free_port, http, peer, Server};
+use common::{eventually, http, peer, Server};
 use prost::Message;
 use serde_json::Value;
 use sightline_proto::prometheus::{Exemplar, Label, Sample, TimeSeries, WriteRequest};
 use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 const TEXT: &str = "# HELP http_requests_total Requests served.
@@ -225,34 +224,16 @@ fn start_prometheus(
     dir: &std::path::Path,
     prometheus: &std::path::Path,
     cfg: &str,
-) -> (std::process::Child, String) {
-    let port = free_port();
-    let file = dir.join("prometheus.yml");
-    std::fs::write(&file, cfg).unwrap();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(prometheus)
-        .arg(format!("--config.file={}", file.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--enable-feature=exemplar-storage")
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let url = format!("http://127.0.0.1:{port}");
-    let ready = eventually(Duration::from_secs(60), || {
-        http()
-            .get(format!("{url}/-/ready"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    assert!(ready.is_some(), "prometheus did not become ready");
-    (child, url)
+) -> (common::Proc, String) {
+    common::start_prometheus_with(
+        prometheus,
+        dir,
+        |_| cfg.to_owned(),
+        &[
+            "--enable-feature=exemplar-storage",
+            "--web.enable-remote-write-receiver",
+        ],
+    )
 }
 
 #[test]
@@ -272,7 +253,7 @@ fn metadata_and_exemplars_match_prometheus_2_42() {
          scrape_configs:\n  - job_name: text\n    static_configs:\n      - targets: ['127.0.0.1:{text_a}', '127.0.0.1:{text_b}']\n\
          \x20 - job_name: om\n    static_configs:\n      - targets: ['127.0.0.1:{om}']\n"
     );
-    let (mut prom_child, prom) = start_prometheus(dir.path(), &prometheus, &cfg);
+    let (prom_child, prom) = start_prometheus(dir.path(), &prometheus, &cfg);
     let ours_cfg = dir.path().join("sightline.yml");
     std::fs::write(&ours_cfg, &cfg).unwrap();
     let server = Server::start(
@@ -383,8 +364,7 @@ fn metadata_and_exemplars_match_prometheus_2_42() {
         assert!(list.iter().all(|e| e["target"] == list[0]["target"]), "{v}");
     }
 
-    let _ = prom_child.kill();
-    let _ = prom_child.wait();
+    drop(prom_child);
     server.stop();
     assert!(
         failures.is_empty(),

@@ -10,14 +10,13 @@
 
 mod common;
 
-use common::{free_port, get_text, peer, Server};
+use common::{get_text, peer, Server};
 use prost::Message;
 use sightline_core::{FloatHistogram, Labels, Matcher, MetricQuerier};
 use sightline_proto::prometheus::{
     histogram, BucketSpan, Histogram, Label, TimeSeries, WriteRequest,
 };
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -132,34 +131,16 @@ fn instant(url: &str, q: &str, t: i64) -> Option<f64> {
     r[0]["value"][1].as_str()?.parse().ok()
 }
 
-fn start_prometheus(prometheus: &std::path::Path, dir: &std::path::Path) -> (Child, String) {
-    let port = free_port();
-    let cfg = dir.join("prometheus.yml");
-    std::fs::write(&cfg, "scrape_configs: []\n").unwrap();
-    let log = std::fs::File::create(dir.join("prometheus.log")).unwrap();
-    let child = Command::new(prometheus)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("prom").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .arg("--enable-feature=native-histograms")
-        .arg("--web.enable-remote-write-receiver")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("start prometheus");
-    let url = format!("http://127.0.0.1:{port}");
-    let ready = common::eventually(Duration::from_secs(60), || {
-        common::http()
-            .get(format!("{url}/-/ready"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    assert!(ready.is_some(), "prometheus did not become ready");
-    (child, url)
+fn start_prometheus(prometheus: &std::path::Path, dir: &std::path::Path) -> (common::Proc, String) {
+    common::start_prometheus_with(
+        prometheus,
+        dir,
+        |_| "scrape_configs: []\n".to_owned(),
+        &[
+            "--enable-feature=native-histograms",
+            "--web.enable-remote-write-receiver",
+        ],
+    )
 }
 
 #[test]
@@ -172,7 +153,7 @@ fn remote_written_histograms_match_prometheus_2_42() {
     std::fs::write(&quiet, "scrape_configs: []\n").unwrap();
     let data = dir.path().join("sightline");
     let ours = Server::start(&data, &["--config", quiet.to_str().unwrap()]);
-    let (mut prom, prom_url) = start_prometheus(&prometheus, dir.path());
+    let (prom, prom_url) = start_prometheus(&prometheus, dir.path());
 
     let t0 = now_ms() - 120_000;
     let ts: Vec<i64> = (0..8).map(|i| t0 + i * 15_000).collect();
@@ -263,8 +244,7 @@ fn remote_written_histograms_match_prometheus_2_42() {
     if !ours_raw.contains("\"histogram\"") {
         eprintln!("note: our API does not render native histograms yet: {ours_raw}");
     }
-    let _ = prom.kill();
-    let _ = prom.wait();
+    drop(prom);
     ours.stop();
 
     let got = stored(&data, "nh_requests");

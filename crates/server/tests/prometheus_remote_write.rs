@@ -10,10 +10,9 @@
 
 mod common;
 
-use common::{free_port, get_text, peer, Server};
+use common::{get_text, peer, Server};
 use sightline_core::{is_stale_nan, Labels, MatchOp, Matcher, MetricQuerier};
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 fn now_ms() -> i64 {
@@ -84,39 +83,19 @@ fn samples_from_real_prometheus_remote_write_arrive_intact() {
         &dir.path().join("sightline"),
         &["--config", quiet.to_str().unwrap()],
     );
-    let prom_port = free_port();
-    let cfg = dir.path().join("prometheus.yml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
-             scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\n\
-             remote_write:\n  - url: {}/api/v1/write\n    queue_config:\n      batch_send_deadline: 500ms\n      min_backoff: 50ms\n",
-            sightline.url()
-        ),
-    )
-    .unwrap();
-    let prom_log = std::fs::File::create(dir.path().join("prometheus.log")).unwrap();
-    let mut prom = Command::new(prometheus)
-        .arg(format!("--config.file={}", cfg.display()))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.path().join("prom").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{prom_port}"))
-        .stdout(Stdio::null())
-        .stderr(prom_log)
-        .spawn()
-        .expect("start prometheus");
-    let prom_url = format!("http://127.0.0.1:{prom_port}");
-    let ready = common::eventually(Duration::from_secs(60), || {
-        common::http()
-            .get(format!("{prom_url}/-/ready"))
-            .send()
-            .ok()
-            .filter(|r| r.status().is_success())
-    });
-    assert!(ready.is_some(), "prometheus did not become ready");
+    let sightline_url = sightline.url();
+    let (prom, prom_url) = common::start_prometheus_with(
+        &prometheus,
+        dir.path(),
+        |prom_port| {
+            format!(
+                "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+                 scrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{prom_port}']\n\
+                 remote_write:\n  - url: {sightline_url}/api/v1/write\n    queue_config:\n      batch_send_deadline: 500ms\n      min_backoff: 50ms\n"
+            )
+        },
+        &[],
+    );
 
     // Compare a window that starts after remote write is surely running
     // and ends well before "now", so everything in it has been sent.
@@ -125,8 +104,7 @@ fn samples_from_real_prometheus_remote_write_arrive_intact() {
     let to = now_ms() - 3_000;
     std::thread::sleep(Duration::from_secs(4));
     let want = prometheus_samples(&prom_url, from, to);
-    let _ = prom.kill();
-    let _ = prom.wait();
+    drop(prom);
     sightline.stop();
 
     let db = sightline_tsdb::Db::open(

@@ -218,6 +218,27 @@ impl Drop for Proc {
 /// `dir`, and waits until it is ready. Returns the process and its port.
 pub fn start_prometheus(bin: &Path, config: &Path, dir: &Path) -> (Proc, u16) {
     let port = free_port();
+    (launch_prometheus(bin, config, dir, port, &[]), port)
+}
+
+/// Starts Debian's Prometheus (`bin`) in `dir` on a free port, with
+/// `config(port)` written as its prometheus.yml (so it can name its own
+/// address) and the extra `flags`; waits until it is ready. Returns the
+/// process and its base URL.
+pub fn start_prometheus_with(
+    bin: &Path,
+    dir: &Path,
+    config: impl FnOnce(u16) -> String,
+    flags: &[&str],
+) -> (Proc, String) {
+    let port = free_port();
+    let file = dir.join("prometheus.yml");
+    std::fs::write(&file, config(port)).expect("write prometheus.yml");
+    let proc = launch_prometheus(bin, &file, dir, port, flags);
+    (proc, format!("http://127.0.0.1:{port}"))
+}
+
+fn launch_prometheus(bin: &Path, config: &Path, dir: &Path, port: u16, flags: &[&str]) -> Proc {
     let log = std::fs::File::create(dir.join("prometheus.log")).expect("create prometheus log");
     let child = Command::new(bin)
         .arg(format!("--config.file={}", config.display()))
@@ -226,6 +247,7 @@ pub fn start_prometheus(bin: &Path, config: &Path, dir: &Path) -> (Proc, u16) {
             dir.join("prom-data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .args(flags)
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -245,7 +267,7 @@ pub fn start_prometheus(bin: &Path, config: &Path, dir: &Path) -> (Proc, u16) {
             std::fs::read_to_string(dir.join("prometheus.log")).unwrap_or_default()
         )
     });
-    (proc, port)
+    proc
 }
 
 /// A scrape target on a free port answering every request with the text
