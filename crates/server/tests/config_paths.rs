@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{eventually, http, peer, Server};
+use common::{eventually, peer, Server};
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
@@ -97,14 +97,7 @@ fn issue_12_serve_loads_paths_relative_to_the_config_folder() {
         &tmp.path().join("data"),
         &["--config", "../newcomer/prometheus.yml"],
     );
-    let json = |path: &str| -> serde_json::Value {
-        let text = http()
-            .get(format!("{}{path}", server.url()))
-            .send()
-            .and_then(|r| r.text())
-            .unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or_default()
-    };
+    let json = |path: &str| common::json_or_null(&format!("{}{path}", server.url()));
     let rules = json("/api/v1/rules");
     let mut files: Vec<String> = rules["data"]["groups"]
         .as_array()

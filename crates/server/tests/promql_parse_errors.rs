@@ -219,16 +219,19 @@ fn issue_12_rule_commands_report_parse_errors_as_promtool() {
     };
     let sightline = Path::new(env!("CARGO_BIN_EXE_sightline"));
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("bad.yml"),
-        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(rate(x[5m])\n  - alert: A\n    expr: |\n      sum(\n        rate(x[5m])\n      ) > on(job) foo{a=b}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("t.yml"),
-        "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series: []\n    promql_expr_test:\n      - expr: sum(rate(x[5m])\n        eval_time: 1m\n        exp_samples: []\n",
-    )
-    .unwrap();
+    common::write_files(
+        dir.path(),
+        &[
+            (
+                "bad.yml",
+                "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(rate(x[5m])\n  - alert: A\n    expr: |\n      sum(\n        rate(x[5m])\n      ) > on(job) foo{a=b}\n",
+            ),
+            (
+                "t.yml",
+                "rule_files: []\nevaluation_interval: 1m\ntests:\n  - interval: 1m\n    input_series: []\n    promql_expr_test:\n      - expr: sum(rate(x[5m])\n        eval_time: 1m\n        exp_samples: []\n",
+            ),
+        ],
+    );
     for args in [
         &["check", "rules", "bad.yml"][..],
         &["test", "rules", "t.yml"][..],

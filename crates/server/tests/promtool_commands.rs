@@ -32,16 +32,19 @@ fn check_and_test_commands_match_promtool() {
     let sightline = PathBuf::from(env!("CARGO_BIN_EXE_sightline"));
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir_all(dir.path().join("rules")).unwrap();
-    std::fs::write(
-        dir.path().join("prometheus.yml"),
-        "global: {scrape_interval: 15s}\nrule_files: ['rules/*.yml']\nscrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['x:1']}]\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("rules/r.yml"),
-        "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n      - alert: Down\n        expr: up == 0\n        for: 5m\n",
-    )
-    .unwrap();
+    common::write_files(
+        dir.path(),
+        &[
+            (
+                "prometheus.yml",
+                "global: {scrape_interval: 15s}\nrule_files: ['rules/*.yml']\nscrape_configs:\n  - job_name: a\n    static_configs: [{targets: ['x:1']}]\n",
+            ),
+            (
+                "rules/r.yml",
+                "groups:\n  - name: g\n    rules:\n      - record: job:up:sum\n        expr: sum by (job) (up)\n      - alert: Down\n        expr: up == 0\n        for: 5m\n",
+            ),
+        ],
+    );
     for args in [
         &["check", "config", "prometheus.yml"][..],
         &["check", "rules", "rules/r.yml"][..],

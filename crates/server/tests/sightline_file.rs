@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{eventually, http, peer, Server};
+use common::{eventually, peer, Server};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
@@ -126,14 +126,7 @@ fn issue_12_serve_runs_slos_and_probes_from_a_sightline_file() {
         &tmp.path().join("data"),
         &["--config", "../conf/sightline.yml"],
     );
-    let json = |path: &str| -> serde_json::Value {
-        let text = http()
-            .get(format!("{}{path}", server.url()))
-            .send()
-            .and_then(|r| r.text())
-            .unwrap_or_default();
-        serde_json::from_str(&text).unwrap_or_default()
-    };
+    let json = |path: &str| common::json_or_null(&format!("{}{path}", server.url()));
     // The rule file of prometheus.yml and the SLO's generated groups.
     let rules = json("/api/v1/rules");
     let files: Vec<&str> = rules["data"]["groups"]

@@ -292,3 +292,21 @@ pub fn serve_metrics(body: impl Fn() -> String + Send + 'static) -> u16 {
     });
     port
 }
+
+/// GET `url` as JSON, `null` when the request or the parse fails (for
+/// polling a server that may not have the answer yet).
+pub fn json_or_null(url: &str) -> serde_json::Value {
+    let text = http()
+        .get(url)
+        .send()
+        .and_then(|r| r.text())
+        .unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_default()
+}
+
+/// Writes each `(relative path, text)` under `dir`.
+pub fn write_files(dir: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        std::fs::write(dir.join(name), text).unwrap_or_else(|e| panic!("write {name}: {e}"));
+    }
+}
