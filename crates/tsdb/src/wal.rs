@@ -150,6 +150,24 @@ pub(crate) fn encode_truncated(out: &mut Vec<u8>, t: i64) {
     frame(out, REC_TRUNCATED, &t.to_le_bytes());
 }
 
+/// A label set as series and exemplar records hold it: a count, then name
+/// and value strings. A count larger than the record (`limit` bytes) is
+/// damage, not a reason to allocate.
+fn read_labels(r: &mut Reader<'_>, limit: usize) -> Option<Labels> {
+    let n = r.uvarint()? as usize;
+    if n > limit {
+        return None;
+    }
+    let mut ls = Vec::with_capacity(n);
+    for _ in 0..n {
+        let name = r.str()?;
+        let value = r.str()?;
+        ls.push(Label::new(name, value));
+    }
+    ls.sort();
+    Some(Labels::from_sorted(ls))
+}
+
 fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
     let mut r = Reader::new(body);
     match typ {
@@ -172,18 +190,7 @@ fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
             let mut out = Vec::new();
             while r.remaining() > 0 {
                 let id = r.uvarint()?;
-                let n = r.uvarint()? as usize;
-                if n > body.len() {
-                    return None;
-                }
-                let mut ls = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let name = r.str()?;
-                    let value = r.str()?;
-                    ls.push(Label::new(name, value));
-                }
-                ls.sort();
-                out.push((id, Labels::from_sorted(ls)));
+                out.push((id, read_labels(&mut r, body.len())?));
             }
             Some(Record::Series(out))
         }
@@ -207,22 +214,12 @@ fn decode_body(typ: u8, body: &[u8]) -> Option<Record> {
                 let dr = r.varint()?;
                 let dt = r.varint()?;
                 let v = f64::from_bits(r.u64_le()?);
-                let n = r.uvarint()? as usize;
-                if n > body.len() {
-                    return None;
-                }
-                let mut ls = Vec::with_capacity(n);
-                for _ in 0..n {
-                    let name = r.str()?;
-                    let value = r.str()?;
-                    ls.push(Label::new(name, value));
-                }
-                ls.sort();
+                let labels = read_labels(&mut r, body.len())?;
                 out.push((
                     (r0 as i64).wrapping_add(dr) as u64,
                     t0.wrapping_add(dt),
                     v,
-                    Labels::from_sorted(ls),
+                    labels,
                 ));
             }
             Some(Record::Exemplars(out))
