@@ -45,6 +45,13 @@ pub struct SenderMetrics {
     pub dropped: AtomicU64,
 }
 
+/// An `alerting` section [`AlertSender::prepare`] checked: its clients
+/// are built, so putting it in force cannot fail.
+pub struct PreparedAlerting {
+    sets: Vec<AlertmanagerSet>,
+    relabel: Arc<Vec<RelabelConfig>>,
+}
+
 /// One Alertmanager set (an `alertmanagers` entry): its client and discovery.
 struct AlertmanagerSet {
     cfg: AlertmanagerConfig,
@@ -137,6 +144,14 @@ impl AlertSender {
     /// keeping the old settings, when an Alertmanager's client cannot be
     /// built (unreadable TLS files, say).
     pub fn apply_config(&self, cfg: &AlertingConfig) -> Result<(), String> {
+        self.apply_prepared(Self::prepare(cfg)?);
+        Ok(())
+    }
+
+    /// Checks the `alerting` section without applying it: builds every
+    /// Alertmanager's client, so that [`AlertSender::apply_prepared`]
+    /// cannot fail.
+    pub fn prepare(cfg: &AlertingConfig) -> Result<PreparedAlerting, String> {
         let mut sets = Vec::new();
         for (i, am) in cfg.alertmanagers.iter().enumerate() {
             let client = HttpClient::with_settings(
@@ -150,10 +165,16 @@ impl AlertSender {
                 client,
             });
         }
-        *self.sets.lock().unwrap_or_else(|e| e.into_inner()) = sets;
-        *self.relabel.lock().unwrap_or_else(|e| e.into_inner()) =
-            Arc::new(cfg.alert_relabel_configs.clone());
-        Ok(())
+        Ok(PreparedAlerting {
+            sets,
+            relabel: Arc::new(cfg.alert_relabel_configs.clone()),
+        })
+    }
+
+    /// Puts a section [`AlertSender::prepare`] checked in force.
+    pub fn apply_prepared(&self, prepared: PreparedAlerting) {
+        *self.sets.lock().unwrap_or_else(|e| e.into_inner()) = prepared.sets;
+        *self.relabel.lock().unwrap_or_else(|e| e.into_inner()) = prepared.relabel;
     }
 
     /// Queues alerts for sending after `alert_relabel_configs`; when the

@@ -234,11 +234,14 @@ pub fn start_alertmanager(
     Alertmanager::start(cfg, opts).map_err(|e| anyhow::anyhow!("starting the Alertmanager: {e}"))
 }
 
-/// Re-reads the Alertmanager's config file and applies it; a bad file
-/// leaves the running config in force.
-pub fn reload_alertmanager(am: &Alertmanager, path: &std::path::Path) -> Result<(), String> {
+/// Reads and checks the Alertmanager config at `path` for a reload,
+/// without applying it.
+pub fn prepare_alertmanager(
+    am: &Alertmanager,
+    path: &std::path::Path,
+) -> Result<sightline_alertmanager::manager::PreparedConfig, String> {
     let cfg = AmConfig::load_file(path).map_err(|e| e.to_string())?;
-    am.apply_config(cfg)
+    am.prepare_config(cfg)
         .map_err(|e| format!("alertmanager config: {e}"))
 }
 

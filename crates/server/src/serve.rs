@@ -89,16 +89,19 @@ fn rule_manager(
     Ok(sightline_rules::RuleManager::new(opts))
 }
 
+/// Rule files and the SLOs' generated rule groups, read and checked but
+/// not yet in force.
+struct PreparedRules {
+    files: Vec<sightline_rules::RuleFile>,
+    slos: Vec<sightline_slo::Slo>,
+}
+
 /// Loads the rule files and the rule groups generated from the `slos:`
-/// specs into the rule manager, all or nothing; returns the SLOs. The
-/// paths are already anchored at the folder of the file naming them (the
-/// config loaders do that, as Prometheus's `SetDirectory`), so they are
-/// used as they stand: joining the folder again found
-/// `newcomer/newcomer/rules.yml`.
-fn load_rules(
-    rules: &sightline_rules::RuleManager,
-    config: &crate::config::Loaded,
-) -> anyhow::Result<Vec<sightline_slo::Slo>> {
+/// specs, all or nothing, without touching the rule manager. The paths are
+/// already anchored at the folder of the file naming them (the config
+/// loaders do that, as Prometheus's `SetDirectory`), so they are used as
+/// they stand: joining the folder again found `newcomer/newcomer/rules.yml`.
+fn prepare_rules(config: &crate::config::Loaded) -> anyhow::Result<PreparedRules> {
     let rule_files = &config.prometheus.rule_files;
     warn_unmatched("rule_files", rule_files);
     warn_unmatched("slos", &config.slos);
@@ -106,8 +109,7 @@ fn load_rules(
         .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
     let (slos, generated) = crate::slo::load_config_slos(&config.slos, Path::new(""))?;
     files.extend(generated);
-    rules.set_files(&files);
-    Ok(slos)
+    Ok(PreparedRules { files, slos })
 }
 
 /// A pattern that matches no file loads nothing and is no error (as in
@@ -195,9 +197,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &args,
         notify,
     )?);
-    let slos = load_rules(&rules, &loaded)?;
+    let prepared = prepare_rules(&loaded)?;
+    rules.set_files(&prepared.files);
     let slo_state = Arc::new(crate::slo::SloState {
-        slos: Mutex::new(slos),
+        slos: Mutex::new(prepared.slos),
         querier: crate::slo::StoreQuerier {
             engine: sightline_promql::Engine::new(promql.options().clone()),
             querier: db.clone(),
@@ -226,6 +229,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         probes: probes.clone(),
         probe_modules: args.probe.modules_file.clone(),
         last_success: AtomicBool::new(true),
+        serial: Mutex::new(()),
         last_success_time: AtomicU64::new(now_secs()),
         yaml: Mutex::new(config_yaml),
         otlp: otlp.receiver.clone(),
@@ -402,6 +406,8 @@ pub struct ConfigReloader {
     probe_modules: Option<PathBuf>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
+    /// Held for the whole of a reload.
+    serial: Mutex<()>,
     /// The text of the configuration in force, for `/api/v1/status/config`.
     yaml: Mutex<String>,
     /// The OTLP receiver, whose `otlp:` settings follow the file.
@@ -410,47 +416,25 @@ pub struct ConfigReloader {
     db: Arc<Db>,
 }
 
+/// Every section of a reloaded configuration, checked and built, waiting
+/// to be put in force together.
+struct PreparedReload {
+    loaded: crate::config::Loaded,
+    probes: crate::probes::ProbeSetup,
+    rules: PreparedRules,
+    alertmanager: Option<sightline_alertmanager::manager::PreparedConfig>,
+    alerting: sightline_ingest::alert_sender::PreparedAlerting,
+    scrape: sightline_ingest::scrape::PreparedConfig,
+}
+
 impl ConfigReloader {
     fn reload_now(&self) -> Result<(), String> {
-        // Everything is read and checked before anything changes: a file
-        // that does not load refuses the whole reload.
-        let mut text = String::new();
-        let result = crate::config::load(self.path.as_deref(), &self.listen)
-            .map_err(|e| format!("{e:#}"))
-            .and_then(|loaded| {
-                for h in &loaded.hints {
-                    tracing::warn!("{h}");
-                }
-                let probe_setup = crate::probes::load_setup(
-                    loaded.probes.as_ref(),
-                    self.probe_modules.as_deref(),
-                )
-                .map_err(|e| format!("{e:#}"))?;
-                if let Some(i) = config_eval_interval(&loaded.prometheus) {
-                    self.rules.set_default_interval(i);
-                }
-                let slos = load_rules(&self.rules, &loaded).map_err(|e| format!("{e:#}"))?;
-                *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = slos;
-                if let Some((am, path)) = &self.alertmanager {
-                    crate::alerting::reload_alertmanager(am, path)?;
-                }
-                self.sender
-                    .apply_config(&loaded.prometheus.alerting)
-                    .map_err(|e| format!("alerting: {e}"))?;
-                text = loaded.prometheus_text;
-                self.otlp.set_config(loaded.prometheus.otlp.clone());
-                self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
-                self.scrape
-                    .apply_config(loaded.prometheus)
-                    .map_err(|e| e.to_string())?;
-                self.probes.apply(probe_setup);
-                Ok(())
-            });
+        // One reload at a time: SIGHUP and `POST /-/reload` may race, and
+        // two interleaved prepare/commit runs could mix their sections.
+        let _serial = self.serial.lock().unwrap_or_else(|e| e.into_inner());
+        let result = self.prepare().map(|p| self.commit(p));
         match &result {
             Ok(()) => {
-                if let Ok(mut y) = self.yaml.lock() {
-                    *y = text;
-                }
                 self.last_success.store(true, Ordering::Release);
                 self.last_success_time.store(now_secs(), Ordering::Release);
                 tracing::info!("configuration reloaded");
@@ -461,6 +445,67 @@ impl ConfigReloader {
             }
         }
         result
+    }
+
+    /// Reads every file and checks every section (rule files and SLO specs
+    /// parsed, HTTP clients and TLS settings built, the Alertmanager's
+    /// receivers and templates assembled) without changing anything: a
+    /// fault in any section refuses the whole reload.
+    fn prepare(&self) -> Result<PreparedReload, String> {
+        let err = |e: anyhow::Error| format!("{e:#}");
+        let loaded = crate::config::load(self.path.as_deref(), &self.listen).map_err(err)?;
+        for h in &loaded.hints {
+            tracing::warn!("{h}");
+        }
+        let probes =
+            crate::probes::load_setup(loaded.probes.as_ref(), self.probe_modules.as_deref())
+                .map_err(err)?;
+        let rules = prepare_rules(&loaded).map_err(err)?;
+        let alertmanager = match &self.alertmanager {
+            Some((am, path)) => Some(crate::alerting::prepare_alertmanager(am, path)?),
+            None => None,
+        };
+        let alerting =
+            sightline_ingest::alert_sender::AlertSender::prepare(&loaded.prometheus.alerting)
+                .map_err(|e| format!("alerting: {e}"))?;
+        let scrape = self
+            .scrape
+            .prepare(loaded.prometheus.clone())
+            .map_err(|e| e.to_string())?;
+        Ok(PreparedReload {
+            loaded,
+            probes,
+            rules,
+            alertmanager,
+            alerting,
+            scrape,
+        })
+    }
+
+    /// Puts a prepared reload in force; nothing here can fail.
+    fn commit(&self, p: PreparedReload) {
+        let PreparedReload {
+            loaded,
+            probes,
+            rules,
+            alertmanager,
+            alerting,
+            scrape,
+        } = p;
+        if let Some(i) = config_eval_interval(&loaded.prometheus) {
+            self.rules.set_default_interval(i);
+        }
+        self.rules.set_files(&rules.files);
+        *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = rules.slos;
+        if let (Some((am, _)), Some(prepared)) = (&self.alertmanager, alertmanager) {
+            am.apply_prepared(prepared);
+        }
+        self.sender.apply_prepared(alerting);
+        self.otlp.set_config(loaded.prometheus.otlp.clone());
+        self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
+        self.scrape.apply_prepared(scrape);
+        self.probes.apply(probes);
+        *self.yaml.lock().unwrap_or_else(|e| e.into_inner()) = loaded.prometheus_text;
     }
 }
 

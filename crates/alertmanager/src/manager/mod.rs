@@ -42,6 +42,13 @@ const ALERT_GC_INTERVAL: Duration = Duration::from_secs(30 * 60);
 /// (Alertmanager's maintenance interval).
 const STATE_GC_INTERVAL: Duration = Duration::from_secs(15 * 60);
 
+/// A config [`Alertmanager::prepare_config`] checked: its pipeline is
+/// built, so putting it in force cannot fail.
+pub struct PreparedConfig {
+    config: Config,
+    pipeline: Arc<Pipeline>,
+}
+
 /// Where state lives and what the Alertmanager is called from outside.
 #[derive(Debug, Clone)]
 pub struct AlertmanagerOptions {
@@ -163,17 +170,31 @@ impl Alertmanager {
     /// leaves the old one running), then replaces the dispatcher; groups are
     /// rebuilt from the stored alerts.
     pub fn apply_config(&self, config: Config) -> Result<()> {
+        let prepared = self.prepare_config(config)?;
+        self.apply_prepared(prepared);
+        Ok(())
+    }
+
+    /// Checks `config` without applying it: builds its notification
+    /// pipeline (receivers, templates), so that
+    /// [`Alertmanager::apply_prepared`] cannot fail.
+    pub fn prepare_config(&self, config: Config) -> Result<PreparedConfig> {
         let pipeline = Arc::new(build_pipeline(
             &config,
             &self.opts,
             self.notifiers.as_ref(),
         )?);
+        Ok(PreparedConfig { config, pipeline })
+    }
+
+    /// Puts a config [`Alertmanager::prepare_config`] checked in force.
+    pub fn apply_prepared(&self, prepared: PreparedConfig) {
+        let PreparedConfig { config, pipeline } = prepared;
         let mut run = self.running.lock().expect("running lock");
         run.dispatcher.stop();
         run.dispatcher = Dispatcher::start(Arc::clone(&self.deps), Arc::clone(&pipeline));
         run.pipeline = pipeline;
         run.config = config;
-        Ok(())
     }
 
     /// Takes alerts as `POST /api/v2/alerts` does: fills missing times

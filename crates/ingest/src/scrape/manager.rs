@@ -50,6 +50,13 @@ struct State {
     pools: BTreeMap<String, ScrapePool>,
 }
 
+/// A scrape configuration [`ScrapeManager::prepare`] has checked: every
+/// job's HTTP client is built, so applying it cannot fail.
+pub struct PreparedConfig {
+    config: PrometheusConfig,
+    clients: BTreeMap<String, HttpClient>,
+}
+
 impl ScrapeManager {
     /// A manager for `config`; nothing is scraped until [`ScrapeManager::run`].
     pub fn new(appender: Arc<dyn MetricAppender>, config: PrometheusConfig) -> Self {
@@ -93,7 +100,7 @@ impl ScrapeManager {
             st.shutdown = Some(shutdown.clone());
             st.runtime = Some(tokio::runtime::Handle::current());
             let config = st.config.clone();
-            if let Err(e) = self.sync_pools(&mut st, &config) {
+            if let Err(e) = self.sync_pools(&mut st, &config, BTreeMap::new()) {
                 tracing::error!(error = %e, "some scrape pools could not start");
             }
         }
@@ -114,20 +121,62 @@ impl ScrapeManager {
     /// removed jobs stop with staleness markers; new jobs start. A job whose
     /// HTTP client cannot be built is left out (its old pool, if any, is
     /// stopped) and named in the returned error; every other job is applied.
+    /// A reload that must apply all or nothing calls [`ScrapeManager::prepare`]
+    /// and [`ScrapeManager::apply_prepared`] instead.
     pub fn apply_config(&self, config: PrometheusConfig) -> Result<()> {
+        self.apply(config, BTreeMap::new())
+    }
+
+    /// Checks `config` without applying it: builds every job's HTTP client
+    /// (TLS files, proxy URLs), so that [`ScrapeManager::apply_prepared`]
+    /// cannot fail. Every failing job is named in the error.
+    pub fn prepare(&self, config: PrometheusConfig) -> Result<PreparedConfig> {
+        let mut clients = BTreeMap::new();
+        let mut failed = Vec::new();
+        for cfg in &config.scrape_configs {
+            match HttpClient::new(cfg) {
+                Ok(c) => {
+                    clients.insert(cfg.job_name.clone(), c);
+                }
+                Err(e) => failed.push(e),
+            }
+        }
+        if !failed.is_empty() {
+            return Err(Error::Scrape(failed.join("; ")));
+        }
+        Ok(PreparedConfig { config, clients })
+    }
+
+    /// Applies a configuration [`ScrapeManager::prepare`] checked, as
+    /// [`ScrapeManager::apply_config`] does; no job can fail.
+    pub fn apply_prepared(&self, prepared: PreparedConfig) {
+        if let Err(e) = self.apply(prepared.config, prepared.clients) {
+            // Only reachable if a job's client was missing from the map,
+            // which `prepare` rules out; say so rather than hide it.
+            tracing::error!(error = %e, "applying a prepared scrape configuration");
+        }
+    }
+
+    fn apply(&self, config: PrometheusConfig, clients: BTreeMap<String, HttpClient>) -> Result<()> {
         let mut st = self.lock();
         ScrapeMetrics::add(&self.inner.metrics.reloads, 1);
         if st.shutdown.is_none() {
             st.config = config;
             return Ok(());
         }
-        let res = self.sync_pools(&mut st, &config);
+        let res = self.sync_pools(&mut st, &config, clients);
         st.config = config;
         res
     }
 
-    /// Brings the running pools in line with `config`.
-    fn sync_pools(&self, st: &mut State, config: &PrometheusConfig) -> Result<()> {
+    /// Brings the running pools in line with `config`, with the HTTP
+    /// clients in `clients` (by job) or, for jobs without one, new ones.
+    fn sync_pools(
+        &self,
+        st: &mut State,
+        config: &PrometheusConfig,
+        mut clients: BTreeMap<String, HttpClient>,
+    ) -> Result<()> {
         let shutdown = st
             .shutdown
             .clone()
@@ -167,7 +216,11 @@ impl ScrapeManager {
                     .unwrap_or_default(),
                 None => Default::default(),
             };
-            match HttpClient::new(cfg) {
+            let client = match clients.remove(job) {
+                Some(c) => Ok(c),
+                None => HttpClient::new(cfg),
+            };
+            match client {
                 Ok(client) => {
                     let pool = ScrapePool::start(cfg.clone(), client, &env, &shutdown, previous);
                     st.pools.insert(job.to_owned(), pool);

@@ -40,7 +40,7 @@ pub use api::{
     rfc3339_nanos, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot,
 };
 pub use http::{HttpClient, SCRAPE_USER_AGENT};
-pub use manager::ScrapeManager;
+pub use manager::{PreparedConfig, ScrapeManager};
 pub use metadata::MetricMetadata;
 pub use metrics::ScrapeMetrics;
 pub use target::{populate_labels, targets_from_groups, Health, Populated, Target};
