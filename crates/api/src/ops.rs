@@ -6,6 +6,11 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use sightline_core::telemetry::{MetricKind, Report};
 use std::sync::atomic::Ordering;
 
 /// Routes of the operations family.
@@ -44,7 +49,9 @@ async fn reload(State(state): State<ApiState>) -> Response {
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     let mut body = String::new();
-    if let Err(e) = prometheus_client::encoding::text::encode(&mut body, &state.registry) {
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register_collector(Box::new(Collected(state.registry.collect())));
+    if let Err(e) = prometheus_client::encoding::text::encode(&mut body, &registry) {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("encoding metrics: {e}\n"),
@@ -59,4 +66,81 @@ async fn metrics(State(state): State<ApiState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// One collection of the subsystems' [`Report`]s, in OpenMetrics through
+/// `prometheus_client`'s encoder (which appends counters' `_total`).
+#[derive(Debug)]
+struct Collected(Report);
+
+impl Collector for Collected {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        for fam in self.0.families() {
+            let labeled = fam.points.iter().any(|p| !p.labels.is_empty());
+            match fam.kind {
+                MetricKind::Counter => {
+                    let proto = ConstCounter::new(0.0);
+                    let mut enc =
+                        encoder.encode_descriptor(fam.name, fam.help, None, proto.metric_type())?;
+                    for p in &fam.points {
+                        let c = ConstCounter::new(p.value);
+                        if labeled {
+                            c.encode(enc.encode_family(&p.labels)?)?;
+                        } else {
+                            c.encode(enc)?;
+                            break;
+                        }
+                    }
+                }
+                MetricKind::Gauge => {
+                    let proto = ConstGauge::new(0.0);
+                    let mut enc =
+                        encoder.encode_descriptor(fam.name, fam.help, None, proto.metric_type())?;
+                    for p in &fam.points {
+                        let g = ConstGauge::new(p.value);
+                        if labeled {
+                            g.encode(enc.encode_family(&p.labels)?)?;
+                        } else {
+                            g.encode(enc)?;
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_core::telemetry::MetricKind;
+
+    /// The exposition written by hand from the OpenMetrics text format:
+    /// counters get `_total`, labeled points one line each, an unlabeled
+    /// family one line, and the `# EOF` terminator.
+    #[test]
+    fn a_report_encodes_as_openmetrics() {
+        let mut r = Report::default();
+        r.counter("things_done", "Things done.", 3.0);
+        r.family("things_by_state", "Things by state.", MetricKind::Gauge)
+            .point(&[("state", "a")], 1.0)
+            .point(&[("state", "b")], 2.5);
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Collected(r)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert_eq!(
+            text,
+            "# HELP things_done Things done.\n\
+             # TYPE things_done counter\n\
+             things_done_total 3.0\n\
+             # HELP things_by_state Things by state.\n\
+             # TYPE things_by_state gauge\n\
+             things_by_state{state=\"a\"} 1.0\n\
+             things_by_state{state=\"b\"} 2.5\n\
+             # EOF\n"
+        );
+    }
 }

@@ -1,6 +1,6 @@
 //! What the routes need from the rest of Sightline.
 
-use prometheus_client::registry::Registry;
+use sightline_core::telemetry::TelemetryRegistry;
 use sightline_core::{Matcher, MetricAppender, MetricQuerier};
 use sightline_ingest::scrape::{MetricMetadata, TargetMetadata};
 use std::collections::BTreeMap;
@@ -24,8 +24,8 @@ pub struct ApiState {
     pub metadata: Arc<dyn MetadataSource>,
     /// Re-reads the configuration (`POST /-/reload`).
     pub reloader: Arc<dyn Reloader>,
-    /// Self-telemetry served on `/metrics`.
-    pub registry: Arc<Registry>,
+    /// Self-telemetry served on `/metrics`: every subsystem's report.
+    pub registry: Arc<TelemetryRegistry>,
     /// Set once the store has replayed its WAL and the server accepts work.
     pub ready: Arc<AtomicBool>,
     /// Counters of the remote_write receiver.

@@ -10,7 +10,6 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use prometheus_client::registry::Registry;
 use sightline_api::prometheus::{QueryEngine, RemoteWriteCounters};
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 use sightline_core::{Labels, MemStore};
@@ -98,7 +97,7 @@ fn state(engine: QueryEngine) -> ApiState {
         targets: Arc::new(NoTargets),
         metadata: Arc::new(sightline_api::NoMetadata),
         reloader: Arc::new(NoReload),
-        registry: Arc::new(Registry::default()),
+        registry: sightline_core::telemetry::TelemetryRegistry::new(),
         ready: Arc::new(AtomicBool::new(true)),
         remote_write: Arc::new(RemoteWriteCounters::default()),
         promql: Arc::new(engine),

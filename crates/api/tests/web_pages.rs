@@ -7,7 +7,6 @@
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use prometheus_client::registry::Registry;
 use sightline_api::prometheus::{QueryEngine, RemoteWriteCounters};
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 use sightline_core::{Labels, MemStore};
@@ -83,7 +82,7 @@ fn app() -> axum::Router {
         querier: s,
         targets: Arc::new(NoTargets),
         reloader: Arc::new(NoReload),
-        registry: Arc::new(Registry::default()),
+        registry: sightline_core::telemetry::TelemetryRegistry::new(),
         ready: Arc::new(AtomicBool::new(true)),
         remote_write: Arc::new(RemoteWriteCounters::default()),
         promql: Arc::new(QueryEngine::default()),

@@ -17,6 +17,7 @@
 //! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
 //! - [`gofmt`]: Go's float formatting (`strconv.FormatFloat`), for every output read as Prometheus's.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
+//! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
@@ -33,6 +34,7 @@ mod matcher;
 mod memstore;
 mod sample;
 mod storage;
+pub mod telemetry;
 pub mod tls;
 pub mod yaml;
 

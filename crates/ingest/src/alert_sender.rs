@@ -334,6 +334,45 @@ fn rfc3339_ms(ms: i64) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
+/// `sightline_notifications_*`, named after Prometheus's
+/// `prometheus_notifications_*`.
+impl sightline_core::telemetry::Telemetry for AlertSender {
+    fn report(&self, out: &mut sightline_core::telemetry::Report) {
+        let m = &self.metrics;
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed) as f64;
+        out.counter(
+            "sightline_notifications_sent",
+            "Alerts sent to Alertmanagers (summed over Alertmanagers).",
+            load(&m.sent),
+        );
+        out.counter(
+            "sightline_notifications_errors",
+            "Alerts whose sending to an Alertmanager failed.",
+            load(&m.errors),
+        );
+        out.counter(
+            "sightline_notifications_dropped",
+            "Alerts dropped: queue full, or no Alertmanager accepted them.",
+            load(&m.dropped),
+        );
+        out.gauge(
+            "sightline_notifications_queue_length",
+            "Alerts waiting to be sent.",
+            self.queue_length() as f64,
+        );
+        out.gauge(
+            "sightline_notifications_queue_capacity",
+            "Capacity of the alert queue.",
+            self.capacity as f64,
+        );
+        out.gauge(
+            "sightline_notifications_alertmanagers_discovered",
+            "Alertmanagers alerts are sent to.",
+            self.active_alertmanagers().len() as f64,
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

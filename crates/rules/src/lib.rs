@@ -20,6 +20,7 @@ pub mod file;
 pub mod gofmt;
 mod group;
 mod manager;
+mod telemetry;
 pub mod template;
 pub mod unittest;
 

@@ -8,8 +8,8 @@
 //! empty value turns gRPC off.
 
 use anyhow::Context;
-use prometheus_client::registry::Registry;
 use sightline_api::otlp::{OtlpCounters, OtlpState};
+use sightline_core::telemetry::TelemetryRegistry;
 use sightline_core::MetricAppender;
 use sightline_ingest::otlp::{OtlpConfig, Receiver};
 use std::sync::Arc;
@@ -23,10 +23,10 @@ pub fn state(
     config: &OtlpConfig,
     lookback_ms: i64,
     store: Arc<dyn MetricAppender>,
-    registry: &mut Registry,
+    registry: &TelemetryRegistry,
 ) -> OtlpState {
     let counters = Arc::new(OtlpCounters::default());
-    registry.register_collector(Box::new(counters.clone()));
+    registry.register(counters.clone());
     OtlpState {
         receiver: Arc::new(Receiver::new(config.clone(), lookback_ms)),
         store,

@@ -7,8 +7,7 @@
 
 use crate::config::ProbesSection;
 use anyhow::Context;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::DescriptorEncoder;
+use sightline_core::telemetry::{Report, Telemetry};
 use sightline_core::{Labels, LabelsBuilder, MetricAppender, STALE_NAN};
 use sightline_probe::{
     probe_endpoint, BlackboxConfig, Module, Monitor, ProbeCallback, ProbeQuery, ProbeResponse,
@@ -282,9 +281,9 @@ impl Probes {
         let _ = tokio::task::spawn_blocking(move || me.save()).await;
     }
 
-    /// The `/metrics` collector for this subsystem.
-    pub fn collector(&self) -> ProbeCollector {
-        ProbeCollector(self.counters.clone())
+    /// This subsystem's `/metrics` report.
+    pub fn telemetry(&self) -> Arc<ProbeCounters> {
+        self.counters.clone()
     }
 }
 
@@ -378,31 +377,23 @@ impl sightline_api::native::ProbeSource for Probes {
 
 /// `sightline_probe_runs_total`, `sightline_probe_failures_total` and
 /// `sightline_probe_targets`.
-#[derive(Debug)]
-pub struct ProbeCollector(Arc<ProbeCounters>);
-
-impl Collector for ProbeCollector {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        use crate::telemetry::{encode_counter, encode_gauge};
-        let c = &self.0;
-        encode_counter(
-            &mut encoder,
+impl Telemetry for ProbeCounters {
+    fn report(&self, out: &mut Report) {
+        out.counter(
             "sightline_probe_runs",
             "Probes run by the scheduled monitors.",
-            c.runs.load(Ordering::Relaxed) as f64,
-        )?;
-        encode_counter(
-            &mut encoder,
+            self.runs.load(Ordering::Relaxed) as f64,
+        );
+        out.counter(
             "sightline_probe_failures",
             "Probes of the scheduled monitors that failed (probe_success 0).",
-            c.failures.load(Ordering::Relaxed) as f64,
-        )?;
-        encode_gauge(
-            &mut encoder,
+            self.failures.load(Ordering::Relaxed) as f64,
+        );
+        out.gauge(
             "sightline_probe_targets",
             "Monitor targets being probed.",
-            c.targets.load(Ordering::Relaxed) as f64,
-        )
+            self.targets.load(Ordering::Relaxed) as f64,
+        );
     }
 }
 

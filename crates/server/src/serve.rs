@@ -3,10 +3,10 @@
 //! tasks and flushes the WAL.
 
 use crate::cli::ServeArgs;
-use crate::telemetry::{ProcessCollector, ScrapeCollector, TsdbCollector};
+use crate::telemetry::ProcessTelemetry;
 use anyhow::Context;
-use prometheus_client::registry::Registry;
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_core::telemetry::{Report, Telemetry, TelemetryRegistry};
 use sightline_core::{bytesize, duration};
 use sightline_ingest::config::PrometheusConfig;
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
@@ -210,13 +210,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let cancel = CancellationToken::new();
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
-    let mut registry = Registry::default();
-    let otlp = crate::otlp::state(
-        &loaded.prometheus.otlp,
-        lookback_ms,
-        db.clone(),
-        &mut registry,
-    );
+    let registry = TelemetryRegistry::new();
+    let otlp = crate::otlp::state(&loaded.prometheus.otlp, lookback_ms, db.clone(), &registry);
     let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
@@ -236,18 +231,18 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: db.clone(),
     });
 
-    registry.register_collector(Box::new(ProcessCollector::new()));
-    registry.register_collector(Box::new(TsdbCollector::new(db.clone())));
-    registry.register_collector(Box::new(ScrapeCollector::new(scrape.metrics())));
-    registry.register_collector(Box::new(reloader.clone()));
-    registry.register_collector(Box::new(crate::alerting::RuleCollector(rules.clone())));
-    registry.register_collector(Box::new(crate::alerting::SenderCollector(sender.clone())));
+    registry.register(Arc::new(ProcessTelemetry::new()));
+    registry.register(db.clone());
+    registry.register(scrape.metrics());
+    registry.register(reloader.clone());
+    registry.register(rules.clone());
+    registry.register(sender.clone());
     if let Some(am) = &alertmanager {
-        registry.register_collector(Box::new(crate::alerting::AlertmanagerCollector(am.clone())));
+        registry.register(am.clone());
     }
-    registry.register_collector(Box::new(probes.collector()));
+    registry.register(probes.telemetry());
     let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
-    registry.register_collector(Box::new(remote_write.clone()));
+    registry.register(remote_write.clone());
 
     let ready = Arc::new(AtomicBool::new(false));
     let state = ApiState {
@@ -260,7 +255,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
         rules: Arc::new(RuleSnapshots(rules.clone())),
         reloader: reloader.clone(),
-        registry: Arc::new(registry),
+        registry: registry.clone(),
         ready: ready.clone(),
         remote_write,
         promql,
@@ -519,25 +514,20 @@ impl std::fmt::Debug for ConfigReloader {
 
 /// `sightline_config_last_reload_successful` and its timestamp, named as
 /// Prometheus's own so the usual "config reload failed" alert ports over.
-impl prometheus_client::collector::Collector for ConfigReloader {
-    fn encode(
-        &self,
-        mut encoder: prometheus_client::encoding::DescriptorEncoder,
-    ) -> Result<(), std::fmt::Error> {
+impl Telemetry for ConfigReloader {
+    fn report(&self, out: &mut Report) {
         let ok = self.last_success.load(Ordering::Acquire);
         let at = self.last_success_time.load(Ordering::Acquire);
-        crate::telemetry::encode_gauge(
-            &mut encoder,
+        out.gauge(
             "sightline_config_last_reload_successful",
             "Whether the last configuration reload attempt was successful.",
             if ok { 1.0 } else { 0.0 },
-        )?;
-        crate::telemetry::encode_gauge(
-            &mut encoder,
+        );
+        out.gauge(
             "sightline_config_last_reload_success_timestamp_seconds",
             "Timestamp of the last successful configuration reload.",
             at as f64,
-        )
+        );
     }
 }
 

@@ -67,6 +67,7 @@ mod options;
 mod postings;
 mod querier;
 mod stats;
+mod telemetry;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

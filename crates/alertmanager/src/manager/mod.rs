@@ -3,6 +3,7 @@
 //! notification log and history, and the dispatcher of the current config,
 //! and runs the periodic garbage collection.
 
+mod telemetry;
 mod views;
 
 use std::collections::{BTreeSet, HashMap};

@@ -18,10 +18,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::gauge::ConstGauge;
+use sightline_core::telemetry::{Report, Telemetry};
 use sightline_core::MetricAppender;
 use sightline_ingest::otlp::http::{self as otlp_http, Format};
 use sightline_ingest::otlp::wire::Request;
@@ -98,8 +95,8 @@ impl OtlpCounters {
     }
 }
 
-impl Collector for OtlpCounters {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+impl Telemetry for OtlpCounters {
+    fn report(&self, out: &mut Report) {
         let rows: [(&str, &str, &AtomicU64); 6] = [
             (
                 "sightline_otlp_requests",
@@ -133,17 +130,13 @@ impl Collector for OtlpCounters {
             ),
         ];
         for (name, help, c) in rows {
-            let m = ConstCounter::new(c.load(Ordering::Relaxed));
-            m.encode(encoder.encode_descriptor(name, help, None, m.metric_type())?)?;
+            out.counter(name, help, c.load(Ordering::Relaxed) as f64);
         }
-        let g = ConstGauge::new(self.delta_streams.load(Ordering::Relaxed) as i64);
-        g.encode(encoder.encode_descriptor(
+        out.gauge(
             "sightline_otlp_delta_streams",
             "Delta series whose running totals are kept for conversion to cumulative.",
-            None,
-            g.metric_type(),
-        )?)?;
-        Ok(())
+            self.delta_streams.load(Ordering::Relaxed) as f64,
+        );
     }
 }
 

@@ -10,9 +10,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
-use prometheus_client::metrics::counter::ConstCounter;
+use sightline_core::telemetry::{Report, Telemetry};
 use sightline_ingest::remote_write::{self, DecodedWrite};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -37,8 +35,8 @@ impl RemoteWriteCounters {
     }
 }
 
-impl Collector for RemoteWriteCounters {
-    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+impl Telemetry for RemoteWriteCounters {
+    fn report(&self, out: &mut Report) {
         let rows: [(&str, &str, &AtomicU64); 10] = [
             (
                 "sightline_remote_write_requests",
@@ -92,10 +90,8 @@ impl Collector for RemoteWriteCounters {
             ),
         ];
         for (name, help, c) in rows {
-            let m = ConstCounter::new(c.load(Ordering::Relaxed));
-            m.encode(encoder.encode_descriptor(name, help, None, m.metric_type())?)?;
+            out.counter(name, help, c.load(Ordering::Relaxed) as f64);
         }
-        Ok(())
     }
 }
 

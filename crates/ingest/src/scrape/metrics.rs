@@ -1,10 +1,10 @@
 //! Self-metrics of scraping, for the server's `/metrics`.
 
-use std::fmt::Write;
+use sightline_core::telemetry::{Report, Telemetry};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Counters and gauges about scraping. Cheap to update (relaxed atomics);
-/// [`ScrapeMetrics::render`] prints them in the text exposition format.
+/// they reach `/metrics` through their [`Telemetry`] report.
 #[derive(Debug, Default)]
 pub struct ScrapeMetrics {
     /// Scrape pools (jobs) running.
@@ -43,121 +43,86 @@ impl ScrapeMetrics {
     pub(crate) fn add(counter: &AtomicU64, n: u64) {
         counter.fetch_add(n, Relaxed);
     }
+}
 
-    /// The metrics in Prometheus text format, names prefixed `sightline_scrape_`.
-    pub fn render(&self) -> String {
-        let mut out = String::new();
-        let get = |c: &AtomicU64| c.load(Relaxed);
-        let rows: [(&str, &str, &str, String); 15] = [
-            (
-                "pools",
-                "gauge",
-                "Scrape pools (jobs) running.",
-                get(&self.pools).to_string(),
-            ),
-            (
-                "targets_active",
-                "gauge",
-                "Targets being scraped.",
-                get(&self.active_targets).to_string(),
-            ),
-            (
-                "targets_dropped",
-                "gauge",
-                "Discovered targets dropped by relabeling or invalid.",
-                get(&self.dropped_targets).to_string(),
-            ),
-            (
-                "reloads_total",
-                "counter",
-                "Scrape configuration reloads applied.",
-                get(&self.reloads).to_string(),
-            ),
-            (
-                "scrapes_total",
-                "counter",
-                "Scrapes done.",
-                get(&self.scrapes).to_string(),
-            ),
-            (
-                "failures_total",
-                "counter",
-                "Scrapes that failed.",
-                get(&self.scrape_failures).to_string(),
-            ),
-            (
-                "duration_seconds_sum",
-                "counter",
-                "Total time spent scraping.",
-                format!("{}", get(&self.scrape_duration_micros) as f64 / 1e6),
-            ),
-            (
-                "duration_seconds_count",
-                "counter",
-                "Scrapes timed.",
-                get(&self.scrapes).to_string(),
-            ),
-            (
-                "samples_appended_total",
-                "counter",
-                "Samples stored by scrapes.",
-                get(&self.samples_appended).to_string(),
-            ),
-            (
-                "samples_rejected_total",
-                "counter",
-                "Samples the store refused (out of order, out of bounds, duplicate).",
-                get(&self.samples_rejected).to_string(),
-            ),
-            (
-                "sample_limit_exceeded_total",
-                "counter",
-                "Scrapes failed by sample_limit.",
-                get(&self.sample_limit_exceeded).to_string(),
-            ),
-            (
-                "label_limit_exceeded_total",
-                "counter",
-                "Scrapes failed by a label limit.",
-                get(&self.label_limit_exceeded).to_string(),
-            ),
-            (
-                "body_size_limit_exceeded_total",
-                "counter",
-                "Scrapes failed by body_size_limit.",
-                get(&self.body_size_limit_exceeded).to_string(),
-            ),
-            (
-                "stale_markers_total",
-                "counter",
-                "Staleness markers written.",
-                get(&self.stale_markers).to_string(),
-            ),
-            (
-                "file_sd_read_errors_total",
-                "counter",
-                "Failed reads of file_sd files.",
-                get(&self.file_sd_read_errors).to_string(),
-            ),
-        ];
-        for (name, kind, help, value) in rows {
-            let full = format!("sightline_scrape_{name}");
-            // The _sum/_count pair is one summary family.
-            if name == "duration_seconds_sum" {
-                let _ = writeln!(out, "# HELP sightline_scrape_duration_seconds {help}");
-                let _ = writeln!(out, "# TYPE sightline_scrape_duration_seconds summary");
-            } else if name != "duration_seconds_count" {
-                let _ = writeln!(out, "# HELP {full} {help}");
-                let _ = writeln!(out, "# TYPE {full} {kind}");
-            }
-            let _ = writeln!(out, "{full} {value}");
-        }
-        let _ = writeln!(
-            out,
-            "# HELP sightline_scrape_target_limit_exceeded_total Times a pool's targets exceeded target_limit.\n# TYPE sightline_scrape_target_limit_exceeded_total counter\nsightline_scrape_target_limit_exceeded_total {}",
-            get(&self.target_limit_exceeded)
+fn load(c: &AtomicU64) -> f64 {
+    c.load(Relaxed) as f64
+}
+
+/// `sightline_scrape_*`, as `/metrics` shows them.
+impl Telemetry for ScrapeMetrics {
+    fn report(&self, out: &mut Report) {
+        out.gauge(
+            "sightline_scrape_pools",
+            "Scrape pools (jobs) running.",
+            load(&self.pools),
         );
-        out
+        out.gauge(
+            "sightline_scrape_active_targets",
+            "Targets being scraped.",
+            load(&self.active_targets),
+        );
+        out.gauge(
+            "sightline_scrape_dropped_targets",
+            "Targets dropped by relabeling.",
+            load(&self.dropped_targets),
+        );
+        out.counter(
+            "sightline_scrape_config_applies",
+            "Configurations applied to the scrape manager.",
+            load(&self.reloads),
+        );
+        out.counter("sightline_scrapes", "Scrapes done.", load(&self.scrapes));
+        out.counter(
+            "sightline_scrape_failures",
+            "Scrapes that failed.",
+            load(&self.scrape_failures),
+        );
+        out.counter(
+            "sightline_scrape_duration_seconds",
+            "Time spent scraping (sum over all scrapes).",
+            load(&self.scrape_duration_micros) / 1e6,
+        );
+        out.counter(
+            "sightline_scrape_samples_appended",
+            "Samples appended by scrapes.",
+            load(&self.samples_appended),
+        );
+        out.counter(
+            "sightline_scrape_samples_rejected",
+            "Scraped samples the store refused.",
+            load(&self.samples_rejected),
+        );
+        out.counter(
+            "sightline_scrape_sample_limit_exceeded",
+            "Scrapes failed by sample_limit.",
+            load(&self.sample_limit_exceeded),
+        );
+        out.counter(
+            "sightline_scrape_label_limit_exceeded",
+            "Scrapes failed by label limits.",
+            load(&self.label_limit_exceeded),
+        );
+        out.counter(
+            "sightline_scrape_body_size_limit_exceeded",
+            "Scrapes failed by body_size_limit.",
+            load(&self.body_size_limit_exceeded),
+        );
+        out.counter(
+            "sightline_scrape_target_limit_exceeded",
+            "Pools over target_limit.",
+            load(&self.target_limit_exceeded),
+        );
+        out.counter(
+            "sightline_scrape_stale_markers",
+            "Staleness markers written.",
+            load(&self.stale_markers),
+        );
+        out.counter(
+            "sightline_scrape_file_sd_read_errors",
+            "file_sd files that could not be read.",
+            load(&self.file_sd_read_errors),
+        );
     }
 }
 
@@ -166,18 +131,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn render_prints_every_family_once() {
+    fn report_has_every_counter_once() {
         let m = ScrapeMetrics::default();
         ScrapeMetrics::add(&m.scrapes, 3);
         ScrapeMetrics::add(&m.scrape_duration_micros, 1_500_000);
-        let text = m.render();
-        assert!(text.contains("sightline_scrape_scrapes_total 3\n"));
-        assert!(text.contains("sightline_scrape_duration_seconds_sum 1.5\n"));
-        assert!(text.contains("sightline_scrape_duration_seconds_count 3\n"));
-        assert_eq!(
-            text.matches("# TYPE sightline_scrape_duration_seconds summary")
-                .count(),
-            1
-        );
+        let mut r = Report::default();
+        m.report(&mut r);
+        assert_eq!(r.value("sightline_scrapes"), Some(3.0));
+        assert_eq!(r.value("sightline_scrape_duration_seconds"), Some(1.5));
+        let mut names: Vec<&str> = r.families().iter().map(|f| f.name).collect();
+        let n = names.len();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), n, "a family written twice");
     }
 }

@@ -235,11 +235,9 @@ async fn samples_are_stored_with_target_labels_and_a_report() {
         t.discovered_labels.get("__address__").map(String::as_str),
         Some(inst.as_str())
     );
-    assert!(r
-        .manager
-        .metrics()
-        .render()
-        .contains("sightline_scrape_pools 1\n"));
+    let mut report = sightline_core::telemetry::Report::default();
+    sightline_core::telemetry::Telemetry::report(&*r.manager.metrics(), &mut report);
+    assert_eq!(report.value("sightline_scrape_pools"), Some(1.0));
     r.stop().await;
 }
 
