@@ -8,7 +8,9 @@
 use crate::config::ProbesSection;
 use anyhow::Context;
 use sightline_core::telemetry::{Report, Telemetry};
-use sightline_core::{Labels, LabelsBuilder, MetricAppender, STALE_NAN};
+use sightline_core::{Labels, LabelsBuilder, MetricAppender};
+use sightline_ingest::scrape::LocalTarget;
+use sightline_probe::render_exposition;
 use sightline_probe::{
     probe_endpoint, BlackboxConfig, Module, Monitor, ProbeCallback, ProbeQuery, ProbeResponse,
     ProbeResult, ProbeScheduler, UptimeReport, UptimeTracker,
@@ -111,7 +113,9 @@ pub struct ProbeCounters {
 /// The series each (monitor, target) wrote with its last result: those
 /// missing from the next result, or whose monitor goes away on reload, get
 /// a staleness marker, as Prometheus writes for a scrape of blackbox.
-type LastSeries = Arc<Mutex<HashMap<(String, String), Vec<Labels>>>>;
+/// Each (monitor, target)'s in-process scrape target, which remembers the
+/// series its last result wrote.
+type LastSeries = Arc<Mutex<HashMap<(String, String), LocalTarget>>>;
 
 /// The running probe subsystem: scheduler, uptime and `/probe` modules,
 /// all replaced together on reload.
@@ -181,7 +185,7 @@ impl Probes {
         self.lock_uptime()
             .retain(|m, t| keep.contains(&(m.to_string(), t.to_string())));
         // Their series end now, as a scrape target's do when it goes away.
-        let gone: Vec<Vec<Labels>> = {
+        let gone: Vec<LocalTarget> = {
             let mut last = self.last_series.lock().unwrap_or_else(|e| e.into_inner());
             let keys: Vec<_> = last.keys().filter(|k| !keep.contains(k)).cloned().collect();
             keys.iter().filter_map(|k| last.remove(k)).collect()
@@ -190,7 +194,9 @@ impl Probes {
             let now = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_millis() as i64);
-            mark_stale(self.appender.as_ref(), gone.iter().flatten(), now);
+            for mut t in gone {
+                t.mark_stale(self.appender.as_ref(), now);
+            }
         }
         *self
             .endpoint_modules
@@ -221,16 +227,17 @@ impl Probes {
                 counters.failures.fetch_add(1, Ordering::Relaxed);
             }
             let key = (m.name.clone(), r.target.clone());
-            let mut last = last_series
+            let mut target = last_series
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
-                .remove(&key)
-                .unwrap_or_default();
-            store_result(appender.as_ref(), m, r, ts_ms, &mut last);
-            last_series
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, last);
+                .remove(&key);
+            store_result(appender.as_ref(), m, r, ts_ms, &mut target);
+            if let Some(t) = target {
+                last_series
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .insert(key, t);
+            }
             uptime
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -287,73 +294,46 @@ impl Probes {
     }
 }
 
-/// Appends a result's samples with the labels Prometheus gives a scrape of
-/// blackbox's `/probe`: `job` (the monitor) and `instance` (the target) and
-/// the monitor's labels, which win over a sample's own label of the same
-/// name (kept as `exported_<name>`, as `honor_labels: false` does).
-/// Prometheus would also write `up` and `scrape_*` series; in-process there
-/// is no scrape, so `up` would always be 1 and is left out.
+/// The target labels Prometheus gives a scrape of blackbox's `/probe`:
+/// `job` (the monitor) and `instance` (the target), then the monitor's
+/// labels, which may replace either.
+fn target_labels(m: &Monitor, target: &str) -> Labels {
+    let mut b = LabelsBuilder::new();
+    b.set("job", m.name.as_str());
+    b.set("instance", target);
+    for (k, v) in &m.labels {
+        b.set(k.as_str(), v.as_str());
+    }
+    b.into_labels()
+}
+
+/// Stores a result as Prometheus stores a scrape of blackbox's `/probe`:
+/// its exposition goes through the scrape append path ([`LocalTarget`]),
+/// so a sample's own label that a target label replaces is kept as
+/// `exported_<name>` (`honor_labels: false`), and series the previous
+/// result wrote and this one lacks (a failed probe writes fewer) get
+/// staleness markers. Prometheus would also write `up` and `scrape_*`
+/// series; in-process there is no scrape, so they are left out.
 ///
-/// `last` holds the series the previous result of this monitor and target
-/// wrote; those this result lacks (a failed probe writes fewer series than
-/// a successful one) get a staleness marker, and `last` becomes this
-/// result's series.
+/// `slot` holds this monitor and target's [`LocalTarget`]; a monitor whose
+/// labels changed (a reload) ends its old series and starts anew.
 fn store_result(
     appender: &dyn MetricAppender,
     m: &Monitor,
     r: &ProbeResult,
     ts_ms: i64,
-    last: &mut Vec<Labels>,
+    slot: &mut Option<LocalTarget>,
 ) {
-    let mut target: Vec<(&str, &str)> =
-        vec![("job", m.name.as_str()), ("instance", r.target.as_str())];
-    target.retain(|(k, _)| !m.labels.contains_key(*k));
-    target.extend(m.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    let mut now = Vec::new();
-    let mut app = appender.appender();
-    for family in &r.families {
-        for sample in &family.samples {
-            let mut b = LabelsBuilder::new();
-            for (k, v) in &sample.labels {
-                b.set(k.as_str(), v.as_str());
-            }
-            for (k, v) in &target {
-                if let Some(own) = b.get(k).map(str::to_owned) {
-                    b.set(format!("exported_{k}"), own);
-                }
-                b.set(*k, *v);
-            }
-            b.set("__name__", family.name);
-            let labels = b.into_labels();
-            if let Err(e) = app.append(0, &labels, ts_ms, sample.value) {
-                tracing::debug!(monitor = %m.name, target = %r.target, series = family.name, error = %e, "probe sample not stored");
-            }
-            now.push(labels);
+    let labels = target_labels(m, &r.target);
+    if slot.as_ref().is_some_and(|t| *t.labels() != labels) {
+        if let Some(mut old) = slot.take() {
+            old.mark_stale(appender, ts_ms);
         }
     }
-    now.sort_unstable();
-    for gone in last.iter().filter(|l| now.binary_search(l).is_err()) {
-        // Refused only when a newer sample exists, which makes it moot.
-        let _ = app.append(0, gone, ts_ms, STALE_NAN);
-    }
-    if let Err(e) = app.commit() {
+    let target = slot.get_or_insert_with(|| LocalTarget::new(labels));
+    let body = render_exposition(r);
+    if let Err(e) = target.append(appender, body.as_bytes(), ts_ms) {
         tracing::warn!(monitor = %m.name, target = %r.target, error = %e, "storing probe results");
-    }
-    *last = now;
-}
-
-/// Writes a staleness marker at `ts_ms` for each of `series`.
-fn mark_stale<'a>(
-    appender: &dyn MetricAppender,
-    series: impl Iterator<Item = &'a Labels>,
-    ts_ms: i64,
-) {
-    let mut app = appender.appender();
-    for l in series {
-        let _ = app.append(0, l, ts_ms, STALE_NAN);
-    }
-    if let Err(e) = app.commit() {
-        tracing::warn!(error = %e, "marking removed probe series stale");
     }
 }
 

@@ -61,9 +61,18 @@ fn every_subsystem_reports_its_metrics_once() {
         assert_eq!(text.matches(&line).count(), 1, "{line:?} once in:\n{text}");
     }
     // Labeled families carry their labels; Prometheus's queue capacity.
-    assert!(text.contains("sightline_rule_group_rules{rule_group=\""), "{text}");
-    assert!(text.contains("sightline_alertmanager_alerts{state=\"active\"} 0"), "{text}");
-    assert!(text.contains("sightline_notifications_queue_capacity 10000"), "{text}");
+    assert!(
+        text.contains("sightline_rule_group_rules{rule_group=\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("sightline_alertmanager_alerts{state=\"active\"} 0"),
+        "{text}"
+    );
+    assert!(
+        text.contains("sightline_notifications_queue_capacity 10000"),
+        "{text}"
+    );
     // No family is written twice.
     let types: Vec<&str> = text.lines().filter(|l| l.starts_with("# TYPE ")).collect();
     let mut unique = types.clone();

@@ -20,12 +20,15 @@
 //!   serve `/api/v1/metadata` and `/api/v1/targets/metadata` from the
 //!   `# TYPE` / `# HELP` / `# UNIT` lines each target's scrapes gave, kept
 //!   per target as Prometheus's scrape cache keeps them (`metadata`).
+//! - [`LocalTarget`] appends an exposition produced in-process (probe
+//!   results) through the same path, so it is stored as a scrape would be.
 //! - [`ScrapeMetrics`] are the self-metrics the server exports.
 
 mod api;
 mod append;
 mod cache;
 mod http;
+mod local;
 mod manager;
 mod metadata;
 mod metrics;
@@ -40,6 +43,7 @@ pub use api::{
     rfc3339_nanos, ActiveTarget, DroppedTarget, TargetMetadata, TargetState, TargetsSnapshot,
 };
 pub use http::{HttpClient, SCRAPE_USER_AGENT};
+pub use local::{LocalAppend, LocalTarget};
 pub use manager::{PreparedConfig, ScrapeManager};
 pub use metadata::MetricMetadata;
 pub use metrics::ScrapeMetrics;
