@@ -17,6 +17,8 @@
 //! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
 //! - [`gofmt`]: Go's float formatting (`strconv.FormatFloat`), for every output read as Prometheus's.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
+//! - `lifecycle` (feature `runtime`): how a subsystem starts under the shared
+//!   cancellation token and stops, flushing what it holds.
 //! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
@@ -30,6 +32,8 @@ pub mod gofmt;
 pub mod goregex;
 pub mod histogram;
 mod labels;
+#[cfg(feature = "runtime")]
+pub mod lifecycle;
 mod matcher;
 mod memstore;
 mod sample;

@@ -140,6 +140,19 @@ impl AlertSender {
         })
     }
 
+    /// Starts sending under `ctx.cancel` and registers the
+    /// `sightline_notifications_*` report.
+    pub fn start(
+        self: &Arc<Self>,
+        ctx: &sightline_core::lifecycle::StartContext,
+    ) -> Box<dyn sightline_core::lifecycle::Running> {
+        ctx.telemetry.register(self.clone());
+        Box::new(sightline_core::lifecycle::Task::spawn(
+            "alert sender",
+            self.clone().run(ctx.cancel.clone()),
+        ))
+    }
+
     /// Takes the `alerting` section (at start and on every reload). Fails,
     /// keeping the old settings, when an Alertmanager's client cannot be
     /// built (unreadable TLS files, say).

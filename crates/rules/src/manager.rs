@@ -464,3 +464,47 @@ pub fn group_snapshot(g: &RuleGroup) -> GroupJson {
         last_evaluation: last_eval(g.last_eval),
     }
 }
+
+/// The rule evaluator running on its own thread (evaluation blocks on
+/// queries and appends, so it stays off the async workers).
+struct RunningRules {
+    stop: Arc<AtomicBool>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl RuleManager {
+    /// Starts evaluating on a thread of its own and registers the
+    /// `sightline_rule_*` report; the thread ends when `ctx.cancel` is
+    /// cancelled (checked at least once a second).
+    pub fn start(
+        self: &Arc<Self>,
+        ctx: &sightline_core::lifecycle::StartContext,
+    ) -> std::io::Result<Box<dyn sightline_core::lifecycle::Running>> {
+        ctx.telemetry.register(self.clone());
+        let stop = Arc::new(AtomicBool::new(false));
+        let (me, flag) = (self.clone(), stop.clone());
+        let thread = std::thread::Builder::new()
+            .name("sightline-rules".into())
+            .spawn(move || me.run(&flag))?;
+        // The thread polls a flag, so the token's cancellation is relayed.
+        let (cancel, flag) = (ctx.cancel.clone(), stop.clone());
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            flag.store(true, Ordering::Release);
+        });
+        Ok(Box::new(RunningRules { stop, thread }))
+    }
+}
+
+impl sightline_core::lifecycle::Running for RunningRules {
+    fn name(&self) -> &'static str {
+        "rules"
+    }
+
+    fn stop(self: Box<Self>) -> sightline_core::lifecycle::StopFuture {
+        self.stop.store(true, Ordering::Release);
+        Box::pin(async move {
+            let _ = tokio::task::spawn_blocking(move || self.thread.join()).await;
+        })
+    }
+}

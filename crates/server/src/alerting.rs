@@ -8,6 +8,7 @@ use sightline_alertmanager::config::Config as AmConfig;
 use sightline_alertmanager::manager::{
     Alertmanager, AlertmanagerOptions, PostableAlert as AmPostable,
 };
+use sightline_core::lifecycle::{Running, StartContext};
 use sightline_ingest::alert_sender::{AlertSender, PostableAlert, DEFAULT_QUEUE_CAPACITY};
 use sightline_rules::{NotifyFn, OutgoingAlert};
 use std::sync::Arc;
@@ -52,7 +53,8 @@ pub fn start_alertmanager(
     path: &std::path::Path,
     data_dir: &std::path::Path,
     external_url: &str,
-) -> anyhow::Result<Arc<Alertmanager>> {
+    ctx: &StartContext,
+) -> anyhow::Result<(Arc<Alertmanager>, Box<dyn Running>)> {
     let cfg = AmConfig::load_file(path).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut opts = AlertmanagerOptions::new(data_dir.join("alertmanager"));
     opts.external_url = external_url.to_owned();
@@ -62,7 +64,8 @@ pub fn start_alertmanager(
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
     std::fs::create_dir_all(&opts.data_dir)?;
-    Alertmanager::start(cfg, opts).map_err(|e| anyhow::anyhow!("starting the Alertmanager: {e}"))
+    Alertmanager::start_in(cfg, opts, ctx)
+        .map_err(|e| anyhow::anyhow!("starting the Alertmanager: {e}"))
 }
 
 /// Reads and checks the Alertmanager config at `path` for a reload,

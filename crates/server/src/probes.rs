@@ -7,6 +7,7 @@
 
 use crate::config::ProbesSection;
 use anyhow::Context;
+use sightline_core::lifecycle::{Running, StartContext, StopFuture};
 use sightline_core::telemetry::{Report, Telemetry};
 use sightline_core::{Labels, LabelsBuilder, MetricAppender};
 use sightline_ingest::scrape::LocalTarget;
@@ -134,9 +135,29 @@ pub struct Probes {
 }
 
 impl Probes {
+    /// Opens the uptime state in `<data dir>/probes/`, starts the monitors
+    /// of `setup` on the current runtime and the periodic save of the
+    /// uptime state under `ctx.cancel`, and registers the
+    /// `sightline_probe_*` report. The handle stops the monitors and
+    /// writes the uptime state.
+    pub fn start(
+        setup: ProbeSetup,
+        appender: Arc<dyn MetricAppender>,
+        ctx: &StartContext,
+    ) -> anyhow::Result<(Arc<Probes>, Box<dyn Running>)> {
+        let probes = Probes::open(setup, appender, &ctx.data_dir)?;
+        ctx.telemetry.register(probes.counters.clone());
+        let saver = probes.spawn_saver(ctx.cancel.clone());
+        let running = RunningProbes {
+            probes: probes.clone(),
+            saver,
+        };
+        Ok((probes, Box::new(running)))
+    }
+
     /// Opens the uptime state in `<data_dir>/probes/` and starts the
     /// monitors of `setup` on the current runtime.
-    pub fn start(
+    fn open(
         setup: ProbeSetup,
         appender: Arc<dyn MetricAppender>,
         data_dir: &Path,
@@ -260,7 +281,7 @@ impl Probes {
     }
 
     /// Saves the uptime state every [`SAVE_EVERY`] until `cancel`.
-    pub fn spawn_saver(self: &Arc<Self>, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
+    fn spawn_saver(self: &Arc<Self>, cancel: CancellationToken) -> tokio::task::JoinHandle<()> {
         let me = self.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(SAVE_EVERY);
@@ -278,7 +299,7 @@ impl Probes {
     }
 
     /// Stops the monitors and writes the uptime state.
-    pub async fn shutdown(self: &Arc<Self>) {
+    async fn shutdown(self: &Arc<Self>) {
         self.stopped.store(true, Ordering::Release);
         let old = self.lock_scheduler().take();
         if let Some(old) = old {
@@ -287,10 +308,24 @@ impl Probes {
         let me = self.clone();
         let _ = tokio::task::spawn_blocking(move || me.save()).await;
     }
+}
 
-    /// This subsystem's `/metrics` report.
-    pub fn telemetry(&self) -> Arc<ProbeCounters> {
-        self.counters.clone()
+/// The handle [`Probes::start`] returns.
+struct RunningProbes {
+    probes: Arc<Probes>,
+    saver: tokio::task::JoinHandle<()>,
+}
+
+impl Running for RunningProbes {
+    fn name(&self) -> &'static str {
+        "probes"
+    }
+
+    fn stop(self: Box<Self>) -> StopFuture {
+        Box::pin(async move {
+            self.probes.shutdown().await;
+            let _ = self.saver.await;
+        })
     }
 }
 

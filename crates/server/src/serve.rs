@@ -6,6 +6,7 @@ use crate::cli::ServeArgs;
 use crate::telemetry::ProcessTelemetry;
 use anyhow::Context;
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_core::lifecycle::{Running, StartContext};
 use sightline_core::telemetry::{Report, Telemetry, TelemetryRegistry};
 use sightline_core::{bytesize, duration};
 use sightline_ingest::config::PrometheusConfig;
@@ -171,18 +172,36 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let db = Db::open(&args.data_dir, opts)
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
     tracing::info!(head_series = db.stats().head_series, "TSDB open");
-    let probes = crate::probes::Probes::start(probe_setup, db.clone(), &args.data_dir)?;
+    // Every subsystem starts under one token, registers its own report
+    // and is stopped, in reverse start order, before the store closes.
+    let registry = TelemetryRegistry::new();
+    let ctx = StartContext {
+        cancel: CancellationToken::new(),
+        telemetry: registry.clone(),
+        data_dir: args.data_dir.clone(),
+    };
+    let cancel = ctx.cancel.clone();
+    let mut running: Vec<Box<dyn Running>> = Vec::new();
+    registry.register(Arc::new(ProcessTelemetry::new()));
+    registry.register(db.clone());
+    let (probes, handle) = crate::probes::Probes::start(probe_setup, db.clone(), &ctx)?;
+    running.push(handle);
 
     let sender = crate::alerting::new_sender();
     sender
         .apply_config(&loaded.prometheus.alerting)
         .map_err(|e| anyhow::anyhow!("alerting: {e}"))?;
     let alertmanager = match &args.alertmanager_config {
-        Some(path) => Some(crate::alerting::start_alertmanager(
-            path,
-            &args.data_dir,
-            &args.external_url(),
-        )?),
+        Some(path) => {
+            let (am, handle) = crate::alerting::start_alertmanager(
+                path,
+                &args.data_dir,
+                &args.external_url(),
+                &ctx,
+            )?;
+            running.push(handle);
+            Some(am)
+        }
         None => None,
     };
     let mut sinks = vec![crate::alerting::external_sink(sender.clone())];
@@ -207,10 +226,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         },
     });
 
-    let cancel = CancellationToken::new();
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
-    let registry = TelemetryRegistry::new();
     let otlp = crate::otlp::state(&loaded.prometheus.otlp, lookback_ms, db.clone(), &registry);
     let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
     let reloader = Arc::new(ConfigReloader {
@@ -231,16 +248,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         db: db.clone(),
     });
 
-    registry.register(Arc::new(ProcessTelemetry::new()));
-    registry.register(db.clone());
-    registry.register(scrape.metrics());
     registry.register(reloader.clone());
-    registry.register(rules.clone());
-    registry.register(sender.clone());
-    if let Some(am) = &alertmanager {
-        registry.register(am.clone());
-    }
-    registry.register(probes.telemetry());
     let remote_write = Arc::new(sightline_api::prometheus::RemoteWriteCounters::default());
     registry.register(remote_write.clone());
 
@@ -281,33 +289,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", args.listen))?;
     tracing::info!(addr = %args.listen, "listening");
 
-    let scrape_task = {
-        let scrape = scrape.clone();
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if let Err(e) = scrape.run(cancel.clone()).await {
-                tracing::error!(error = %e, "scrape manager stopped");
-                cancel.cancel();
-            }
-        })
-    };
-    let sender_task = tokio::spawn(sender.clone().run(cancel.clone()));
-    let uptime_saver = probes.spawn_saver(cancel.clone());
-    // Rule evaluation blocks (queries, appends), so it has a thread of its own.
-    let rules_stop = Arc::new(AtomicBool::new(false));
-    let rules_thread = {
-        let (rules, stop) = (rules.clone(), rules_stop.clone());
-        std::thread::Builder::new()
-            .name("sightline-rules".into())
-            .spawn(move || rules.run(&stop))
-            .context("starting the rule evaluator")?
-    };
-    let otlp_grpc = crate::otlp::spawn_grpc(
+    running.push(sender.start(&ctx));
+    running.push(rules.start(&ctx).context("starting the rule evaluator")?);
+    running.push(scrape.start(&ctx));
+    if let Some(t) = crate::otlp::spawn_grpc(
         args.otlp_grpc_listen.as_deref(),
         otlp.clone(),
         cancel.clone(),
     )
-    .await?;
+    .await?
+    {
+        running.push(Box::new(sightline_core::lifecycle::Task::spawn(
+            "otlp grpc",
+            async move {
+                let _ = t.await;
+            },
+        )));
+    }
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
@@ -322,19 +320,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
     let served = server.await;
     cancel.cancel();
-    let _ = scrape_task.await;
-    if let Some(t) = otlp_grpc {
-        let _ = t.await;
-    }
-    rules_stop.store(true, Ordering::Release);
-    let _ = tokio::task::spawn_blocking(move || rules_thread.join()).await;
-    let _ = sender_task.await;
-    probes.shutdown().await;
-    let _ = uptime_saver.await;
-    if let Some(am) = &alertmanager {
-        if let Err(e) = am.shutdown() {
-            tracing::error!(error = %e, "stopping the Alertmanager");
-        }
+    for r in running.into_iter().rev() {
+        let name = r.name();
+        r.stop().await;
+        tracing::debug!(subsystem = name, "stopped");
     }
     tracing::info!("flushing the TSDB");
     db.close().context("closing the TSDB")?;

@@ -50,6 +50,23 @@ pub struct PreparedConfig {
     pipeline: Arc<Pipeline>,
 }
 
+/// The handle [`Alertmanager::start_in`] returns.
+struct RunningAlertmanager(Arc<Alertmanager>);
+
+impl sightline_core::lifecycle::Running for RunningAlertmanager {
+    fn name(&self) -> &'static str {
+        "alertmanager"
+    }
+
+    fn stop(self: Box<Self>) -> sightline_core::lifecycle::StopFuture {
+        Box::pin(async move {
+            if let Err(e) = self.0.shutdown() {
+                tracing::error!(error = %e, "stopping the Alertmanager");
+            }
+        })
+    }
+}
+
 /// Where state lives and what the Alertmanager is called from outside.
 #[derive(Debug, Clone)]
 pub struct AlertmanagerOptions {
@@ -129,6 +146,23 @@ impl Alertmanager {
     /// starts the dispatcher and maintenance tasks on the current runtime.
     pub fn start(config: Config, opts: AlertmanagerOptions) -> Result<Arc<Alertmanager>> {
         Alertmanager::start_inner(config, opts, Clock::System, None)
+    }
+
+    /// [`Alertmanager::start`] as a subsystem of the server: registers the
+    /// `sightline_alertmanager_*` report, and returns the handle that on
+    /// shutdown stops the dispatcher and writes silences, the notification
+    /// log and history.
+    pub fn start_in(
+        config: Config,
+        opts: AlertmanagerOptions,
+        ctx: &sightline_core::lifecycle::StartContext,
+    ) -> Result<(
+        Arc<Alertmanager>,
+        Box<dyn sightline_core::lifecycle::Running>,
+    )> {
+        let am = Alertmanager::start(config, opts)?;
+        ctx.telemetry.register(am.clone());
+        Ok((am.clone(), Box::new(RunningAlertmanager(am))))
     }
 
     pub(crate) fn start_inner(

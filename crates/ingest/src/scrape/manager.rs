@@ -115,6 +115,27 @@ impl ScrapeManager {
         Ok(())
     }
 
+    /// Starts scraping under `ctx.cancel` and registers the
+    /// `sightline_scrape_*` report. A manager that cannot run cancels the
+    /// shared token, which stops the server: without scraping it would
+    /// serve stale data silently.
+    pub fn start(
+        &self,
+        ctx: &sightline_core::lifecycle::StartContext,
+    ) -> Box<dyn sightline_core::lifecycle::Running> {
+        ctx.telemetry.register(self.metrics());
+        let (me, cancel) = (self.clone(), ctx.cancel.clone());
+        Box::new(sightline_core::lifecycle::Task::spawn(
+            "scrape",
+            async move {
+                if let Err(e) = me.run(cancel.clone()).await {
+                    tracing::error!(error = %e, "scrape manager stopped");
+                    cancel.cancel();
+                }
+            },
+        ))
+    }
+
     /// Applies a reloaded configuration: jobs whose scrape config is
     /// unchanged keep their pool and loops untouched; changed jobs restart
     /// their loops (targets that remain keep their series without markers);

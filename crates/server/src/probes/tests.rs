@@ -216,7 +216,7 @@ fn series_of_a_removed_monitor_go_stale_on_reload() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(sightline_core::MemStore::new());
     let probes = rt
-        .block_on(async { Probes::start(ProbeSetup::default(), store.clone(), dir.path()) })
+        .block_on(async { Probes::open(ProbeSetup::default(), store.clone(), dir.path()) })
         .unwrap();
     // As if monitor "web" had stored a result for http://a/ before.
     let mut last = None;
