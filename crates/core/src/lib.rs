@@ -17,10 +17,12 @@
 //! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
 //! - [`gofmt`]: Go's float formatting (`strconv.FormatFloat`), for every output read as Prometheus's.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
+//! - [`time`]: the clock, millisecond and nanosecond times, and Go's RFC 3339 forms.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
-//! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
+//! Time is milliseconds since the Unix epoch in an `i64`, as in Prometheus,
+//! except in Alertmanager, which keeps nanoseconds ([`time::UtcTime`]).
 
 pub mod bytesize;
 pub mod duration;
@@ -33,6 +35,7 @@ mod matcher;
 mod memstore;
 mod sample;
 mod storage;
+pub mod time;
 pub mod tls;
 pub mod yaml;
 
