@@ -128,17 +128,24 @@ pub fn rfc3339_nano(t: &UtcTime) -> String {
 /// `strfmt.DateTime` writes it (Alertmanager API v2, and the alerts
 /// Prometheus posts): `2023-01-02T03:04:05.500Z`.
 pub fn rfc3339_millis(t: &UtcTime) -> String {
+    rfc3339_digits(t, 3)
+}
+
+/// RFC 3339 with exactly `digits` (0 to 9) fraction digits, truncated, as a
+/// Go layout of `.000…` writes it.
+pub fn rfc3339_digits(t: &UtcTime, digits: u32) -> String {
     let p = parts(t);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
-        p.year,
-        p.month,
-        p.day,
-        p.hour,
-        p.minute,
-        p.second,
-        p.nanos / 1_000_000
-    )
+    let digits = digits.min(9);
+    let mut s = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+        p.year, p.month, p.day, p.hour, p.minute, p.second,
+    );
+    if digits > 0 {
+        let frac = p.nanos / 10u32.pow(9 - digits);
+        s.push_str(&format!(".{frac:0width$}", width = digits as usize));
+    }
+    s.push('Z');
+    s
 }
 
 /// Go's `time.Time.String()` of a UTC time:

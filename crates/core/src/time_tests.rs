@@ -100,6 +100,9 @@ fn formats_as_go_prints() {
     assert_eq!(rfc3339_nano(&nanos), "2023-01-02T03:04:05.12Z");
     assert_eq!(parse_go_string(&go_string(&nanos)), Some(nanos));
     assert_eq!(rfc3339_nano(&zero_time()), "0001-01-01T00:00:00Z");
+    assert_eq!(rfc3339_digits(&nanos, 9), "2023-01-02T03:04:05.120000000Z");
+    assert_eq!(rfc3339_digits(&nanos, 1), "2023-01-02T03:04:05.1Z");
+    assert_eq!(rfc3339_digits(&nanos, 0), "2023-01-02T03:04:05Z");
 }
 
 #[test]
