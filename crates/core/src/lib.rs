@@ -5,7 +5,7 @@
 //!
 //! - [`Labels`] / [`Label`]: a sorted label set identifying a series.
 //! - [`Matcher`] / [`MatchOp`]: PromQL-style label matchers (`=`, `!=`, `=~`, `!~`).
-//! - [`Sample`], [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
+//! - [`Sample`], [`FamilySample`] (a labelled value of an exposition), [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
 //! - The storage seams: [`MetricAppender`] / [`Appender`] for writing samples and
 //!   [`MetricQuerier`] for reading them back. The TSDB implements both; the
 //!   in-memory [`MemStore`] does too, for tests of the query engines.
@@ -45,7 +45,8 @@ pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{matches_all, MatchOp, Matcher};
 pub use memstore::MemStore;
 pub use sample::{
-    is_stale_nan, Exemplar, Sample, EXEMPLAR_MAX_LABEL_RUNES, STALE_NAN, STALE_NAN_BITS,
+    is_stale_nan, Exemplar, FamilySample, Sample, EXEMPLAR_MAX_LABEL_RUNES, STALE_NAN,
+    STALE_NAN_BITS,
 };
 pub use storage::{
     AppendStats, Appender, HistogramIter, MetricAppender, MetricQuerier, SampleIter, Series,

@@ -4,17 +4,9 @@
 
 use sightline_core::gofmt::shortest_g;
 use sightline_core::time;
+use sightline_core::FamilySample;
 use std::fmt::Write;
 use std::time::SystemTime;
-
-/// One sample of a family.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// Label pairs of the sample (without the family name).
-    pub labels: Vec<(String, String)>,
-    /// The value.
-    pub value: f64,
-}
 
 /// A metric family: every blackbox probe metric is a gauge.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,7 +18,7 @@ pub struct MetricFamily {
     /// TYPE (`gauge` for all of blackbox's probe metrics).
     pub kind: &'static str,
     /// Samples.
-    pub samples: Vec<Sample>,
+    pub samples: Vec<FamilySample>,
 }
 
 /// One log line of the probe, as blackbox's `debug=true` output has them.
@@ -128,7 +120,7 @@ impl Recorder {
         let fam = self.family(name, help);
         match fam.samples.iter_mut().find(|s| s.labels == labels) {
             Some(s) => s.value = value,
-            None => fam.samples.push(Sample { labels, value }),
+            None => fam.samples.push(FamilySample { labels, value }),
         }
     }
 
@@ -201,7 +193,7 @@ pub fn render_exposition(result: &ProbeResult) -> String {
     for f in fams {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-        let mut samples: Vec<&Sample> = f.samples.iter().collect();
+        let mut samples: Vec<&FamilySample> = f.samples.iter().collect();
         samples.sort_by(|a, b| a.labels.cmp(&b.labels));
         for s in samples {
             out.push_str(f.name);
