@@ -6,6 +6,11 @@ use chrono::{DateTime, Utc};
 
 /// A label set ordered by name, as Prometheus's `model.LabelSet` is when it is
 /// hashed or printed.
+///
+/// Not `sightline_core::Labels`: this is the API v2 JSON shape (a
+/// `{"name": "value"}` object, serde maps it directly) and the state files'
+/// shape, and Alertmanager keeps labels with empty values that a stored
+/// series drops, which `Labels::from_pairs` would lose.
 pub type LabelSet = BTreeMap<String, String>;
 
 /// Fingerprint of a label set, equal to Prometheus's `model.LabelSet.Fingerprint()`:

@@ -173,20 +173,20 @@ impl JsonLines {
 }
 
 /// RFC 3339 timestamps with as many fractional digits as needed, in UTC, for
-/// the state files (`2024-05-01T10:00:00.123456789Z`).
+/// the state files (`2024-05-01T10:00:00.123456789Z`). Files written before
+/// this used chrono's 0/3/6/9-digit fractions, which read back the same.
 pub(crate) mod rfc3339 {
-    use chrono::{DateTime, SecondsFormat, Utc};
+    use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
+    use sightline_core::time;
 
     pub(crate) fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&t.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+        s.serialize_str(&time::rfc3339_nano(t))
     }
 
     pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+        time::parse_rfc3339(&s).map_err(serde::de::Error::custom)
     }
 }
 

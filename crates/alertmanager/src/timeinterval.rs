@@ -11,6 +11,10 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer};
 
+// Times are chrono's `DateTime<Utc>` as everywhere in Alertmanager
+// (`sightline_core::time`); jiff is used here only for its IANA time zone
+// database (`location: Europe/Berlin`), which chrono lacks.
+
 /// One entry of `time_intervals:` / `mute_time_intervals:`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]

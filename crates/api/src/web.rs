@@ -110,11 +110,7 @@ fn param(raw: Option<&str>, name: &str) -> Option<String> {
         .map(|(_, v)| v.into_owned())
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use sightline_core::time::now_ms;
 
 fn float(v: f64) -> String {
     let mut s = String::new();

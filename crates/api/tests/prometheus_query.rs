@@ -7,11 +7,14 @@
 //! Prometheus 2.42 answered for the same data by hand); the comparison
 //! against a live Prometheus is `crates/server/tests/promql_*.rs`.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
+use common::NoRules;
 use http_body_util::BodyExt;
-use sightline_api::prometheus::{QueryEngine, RemoteWriteCounters};
-use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_api::prometheus::QueryEngine;
+use sightline_api::{ApiState, HeadStats, StatusSource};
 use sightline_core::{Labels, MemStore};
 use sightline_promql::EngineOptions;
 use std::collections::BTreeMap;
@@ -19,20 +22,6 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
-
-struct NoTargets;
-impl TargetsSource for NoTargets {
-    fn targets(&self, _: &str) -> serde_json::Value {
-        serde_json::json!({"activeTargets": [], "droppedTargets": []})
-    }
-}
-
-struct NoReload;
-impl Reloader for NoReload {
-    fn reload(self: Arc<Self>) -> BoxFuture<Result<(), String>> {
-        Box::pin(async { Ok(()) })
-    }
-}
 
 struct FixedStatus;
 impl StatusSource for FixedStatus {
@@ -77,32 +66,8 @@ fn store() -> Arc<MemStore> {
     Arc::new(s)
 }
 
-struct NoRules;
-
-impl sightline_api::RulesSource for NoRules {
-    fn rules(&self) -> serde_json::Value {
-        serde_json::json!({"groups": []})
-    }
-    fn alerts(&self) -> serde_json::Value {
-        serde_json::json!({"alerts": []})
-    }
-}
-
 fn state(engine: QueryEngine) -> ApiState {
-    let s = store();
-    ApiState {
-        rules: Arc::new(NoRules),
-        appendable: s.clone(),
-        querier: s,
-        targets: Arc::new(NoTargets),
-        metadata: Arc::new(sightline_api::NoMetadata),
-        reloader: Arc::new(NoReload),
-        registry: sightline_core::telemetry::TelemetryRegistry::new(),
-        ready: Arc::new(AtomicBool::new(true)),
-        remote_write: Arc::new(RemoteWriteCounters::default()),
-        promql: Arc::new(engine),
-        status: Arc::new(FixedStatus),
-    }
+    common::api_state(store(), Arc::new(NoRules), Arc::new(FixedStatus), engine)
 }
 
 async fn call(app: &axum::Router, req: Request<Body>) -> (StatusCode, String) {

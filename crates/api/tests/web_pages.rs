@@ -4,46 +4,15 @@
 //! templates link to `<external>/#/alerts?receiver=...`: `/`, `/graph` and
 //! `/alerts` answer 200 with the content the link promises.
 
+mod common;
+
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use sightline_api::prometheus::{QueryEngine, RemoteWriteCounters};
-use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
+use sightline_api::prometheus::QueryEngine;
 use sightline_core::{Labels, MemStore};
-use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-struct NoTargets;
-impl TargetsSource for NoTargets {
-    fn targets(&self, _: &str) -> serde_json::Value {
-        serde_json::json!({"activeTargets": [], "droppedTargets": []})
-    }
-}
-
-struct NoReload;
-impl Reloader for NoReload {
-    fn reload(self: Arc<Self>) -> BoxFuture<Result<(), String>> {
-        Box::pin(async { Ok(()) })
-    }
-}
-
-struct NoStatus;
-impl StatusSource for NoStatus {
-    fn config_yaml(&self) -> String {
-        String::new()
-    }
-    fn flags(&self) -> BTreeMap<String, String> {
-        BTreeMap::new()
-    }
-    fn runtime_info(&self) -> serde_json::Value {
-        serde_json::json!({})
-    }
-    fn head_stats(&self) -> HeadStats {
-        HeadStats::default()
-    }
-}
 
 /// One firing and one pending alert, shaped as `/api/v1/alerts` data.
 struct TwoAlerts;
@@ -63,10 +32,7 @@ impl sightline_api::RulesSource for TwoAlerts {
 }
 
 fn app() -> axum::Router {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
+    let now = sightline_core::time::now_ms();
     let s = MemStore::new();
     for (inst, v) in [("a", 0.0), ("b", 1.0)] {
         s.add(
@@ -75,20 +41,12 @@ fn app() -> axum::Router {
             v,
         );
     }
-    let s = Arc::new(s);
-    sightline_api::router(ApiState {
-        rules: Arc::new(TwoAlerts),
-        appendable: s.clone(),
-        querier: s,
-        targets: Arc::new(NoTargets),
-        reloader: Arc::new(NoReload),
-        registry: sightline_core::telemetry::TelemetryRegistry::new(),
-        ready: Arc::new(AtomicBool::new(true)),
-        remote_write: Arc::new(RemoteWriteCounters::default()),
-        promql: Arc::new(QueryEngine::default()),
-        status: Arc::new(NoStatus),
-        metadata: Arc::new(sightline_api::NoMetadata),
-    })
+    sightline_api::router(common::api_state(
+        Arc::new(s),
+        Arc::new(TwoAlerts),
+        Arc::new(common::NoStatus),
+        QueryEngine::default(),
+    ))
 }
 
 async fn get(uri: &str) -> (StatusCode, String, String) {

@@ -5,7 +5,7 @@
 //!
 //! - [`Labels`] / [`Label`]: a sorted label set identifying a series.
 //! - [`Matcher`] / [`MatchOp`]: PromQL-style label matchers (`=`, `!=`, `=~`, `!~`).
-//! - [`Sample`], [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
+//! - [`Sample`], [`FamilySample`] (a labelled value of an exposition), [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
 //! - The storage seams: [`MetricAppender`] / [`Appender`] for writing samples and
 //!   [`MetricQuerier`] for reading them back. The TSDB implements both; the
 //!   in-memory [`MemStore`] does too, for tests of the query engines.
@@ -20,10 +20,12 @@
 //! - `lifecycle` (feature `runtime`): how a subsystem starts under the shared
 //!   cancellation token and stops, flushing what it holds.
 //! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
+//! - [`time`]: the clock, millisecond and nanosecond times, and Go's RFC 3339 forms.
 //! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
 //! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
-//! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
+//! Time is milliseconds since the Unix epoch in an `i64`, as in Prometheus,
+//! except in Alertmanager, which keeps nanoseconds ([`time::UtcTime`]).
 
 pub mod bytesize;
 pub mod duration;
@@ -39,6 +41,7 @@ mod memstore;
 mod sample;
 mod storage;
 pub mod telemetry;
+pub mod time;
 pub mod tls;
 pub mod yaml;
 
@@ -48,7 +51,8 @@ pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{matches_all, MatchOp, Matcher};
 pub use memstore::MemStore;
 pub use sample::{
-    is_stale_nan, Exemplar, Sample, EXEMPLAR_MAX_LABEL_RUNES, STALE_NAN, STALE_NAN_BITS,
+    is_stale_nan, Exemplar, FamilySample, Sample, EXEMPLAR_MAX_LABEL_RUNES, STALE_NAN,
+    STALE_NAN_BITS,
 };
 pub use storage::{
     AppendStats, Appender, HistogramIter, MetricAppender, MetricQuerier, SampleIter, Series,

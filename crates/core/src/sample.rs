@@ -18,6 +18,23 @@ impl Sample {
     }
 }
 
+/// One sample of a metric family as an exposition writes it, before it is
+/// a series: label pairs in the order written, empty values kept (the text
+/// format prints `subjectalternative=""`, while a stored series drops an
+/// empty label, so [`crate::Labels`] cannot hold it), no metric name, no
+/// timestamp. Probe results are made of these.
+///
+/// The other sample types outside core are wire types and stay apart:
+/// `sightline_proto::prometheus::Sample` and `sightline_proto::write_v2::Sample`
+/// are remote-write protobuf messages, shaped for prost.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilySample {
+    /// Label pairs of the sample (without the family name).
+    pub labels: Vec<(String, String)>,
+    /// The value.
+    pub value: f64,
+}
+
 /// The bit pattern Prometheus writes to mark a series stale. It is a NaN that
 /// no arithmetic produces, so it survives storage and can be told apart from
 /// a real NaN value by comparing bits.

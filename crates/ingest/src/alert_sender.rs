@@ -9,7 +9,7 @@ use crate::config::{AlertingConfig, AlertmanagerConfig};
 use crate::discovery::{FileDiscovery, TargetGroup, ADDRESS_LABEL};
 use crate::relabel::{self, RelabelConfig};
 use crate::scrape::HttpClient;
-use sightline_core::Labels;
+use sightline_core::{time, Labels};
 use std::collections::{BTreeMap, VecDeque};
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -340,11 +340,10 @@ pub fn encode_alerts(alerts: &[PostableAlert]) -> Vec<u8> {
     s.into_bytes()
 }
 
-/// Milliseconds since the epoch as RFC 3339 in UTC with milliseconds.
+/// Milliseconds since the epoch as RFC 3339 in UTC with milliseconds, as
+/// Prometheus's notifier sends them (go-openapi's `strfmt.DateTime`).
 fn rfc3339_ms(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    time::rfc3339_millis(&time::from_ms(ms).unwrap_or_default())
 }
 
 /// `sightline_notifications_*`, named after Prometheus's

@@ -59,7 +59,7 @@ mod uptime;
 pub use config::{BlackboxConfig, Module, Monitor, ProbesConfig};
 pub use endpoint::{probe_endpoint, ProbeQuery, ProbeResponse, EXPOSITION_CONTENT_TYPE};
 pub use error::{Error, Result};
-pub use result::{render_debug, render_exposition, LogLine, MetricFamily, ProbeResult, Sample};
+pub use result::{render_debug, render_exposition, LogLine, MetricFamily, ProbeResult};
 pub use scheduler::{ProbeCallback, ProbeScheduler};
 pub use uptime::{Outage, UptimeReport, UptimeTracker};
 

@@ -3,17 +3,10 @@
 //! and the text exposition blackbox's `/probe` answers with.
 
 use sightline_core::gofmt::shortest_g;
+use sightline_core::time;
+use sightline_core::FamilySample;
 use std::fmt::Write;
 use std::time::SystemTime;
-
-/// One sample of a family.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
-    /// Label pairs of the sample (without the family name).
-    pub labels: Vec<(String, String)>,
-    /// The value.
-    pub value: f64,
-}
 
 /// A metric family: every blackbox probe metric is a gauge.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +18,7 @@ pub struct MetricFamily {
     /// TYPE (`gauge` for all of blackbox's probe metrics).
     pub kind: &'static str,
     /// Samples.
-    pub samples: Vec<Sample>,
+    pub samples: Vec<FamilySample>,
 }
 
 /// One log line of the probe, as blackbox's `debug=true` output has them.
@@ -127,7 +120,7 @@ impl Recorder {
         let fam = self.family(name, help);
         match fam.samples.iter_mut().find(|s| s.labels == labels) {
             Some(s) => s.value = value,
-            None => fam.samples.push(Sample { labels, value }),
+            None => fam.samples.push(FamilySample { labels, value }),
         }
     }
 
@@ -200,7 +193,7 @@ pub fn render_exposition(result: &ProbeResult) -> String {
     for f in fams {
         let _ = writeln!(out, "# HELP {} {}", f.name, f.help);
         let _ = writeln!(out, "# TYPE {} {}", f.name, f.kind);
-        let mut samples: Vec<&Sample> = f.samples.iter().collect();
+        let mut samples: Vec<&FamilySample> = f.samples.iter().collect();
         samples.sort_by(|a, b| a.labels.cmp(&b.labels));
         for s in samples {
             out.push_str(f.name);
@@ -230,7 +223,7 @@ pub fn render_exposition(result: &ProbeResult) -> String {
 pub fn render_debug(result: &ProbeResult, module_name: &str) -> String {
     let mut out = String::from("Logs for the probe:\n");
     for l in &result.logs {
-        let ts = format_rfc3339(l.time);
+        let ts = time::rfc3339_digits(&time::from_system_time(l.time), 9);
         let _ = writeln!(
             out,
             "ts={ts} module={module_name} target={} level={} {}",
@@ -240,34 +233,6 @@ pub fn render_debug(result: &ProbeResult, module_name: &str) -> String {
     out.push_str("\n\n\nMetrics that would have been returned:\n");
     out.push_str(&render_exposition(result));
     out
-}
-
-fn format_rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
-    let (y, m, dd) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:09}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        d.subsec_nanos()
-    )
-}
-
-/// Days since 1970-01-01 to a civil date (Howard Hinnant's algorithm).
-pub(crate) fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719468;
-    let era = z.div_euclid(146097);
-    let doe = z.rem_euclid(146097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]
@@ -337,12 +302,5 @@ mod tests {
              # TYPE probe_success gauge\n\
              probe_success 1\n"
         );
-    }
-
-    #[test]
-    fn civil_dates() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        // 2000-03-01 is day 11017 (hand count: 30 years, 7 leap days, Jan+Feb 60).
-        assert_eq!(civil_from_days(11017), (2000, 3, 1));
     }
 }

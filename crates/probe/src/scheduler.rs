@@ -79,11 +79,7 @@ pub(crate) fn offset(monitor: &str, target: &str, interval: Duration) -> Duratio
     Duration::from_nanos(h % n)
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use sightline_core::time::now_ms;
 
 async fn run_loop(m: &Monitor, target: &str, cb: ProbeCallback) {
     // Align to wall-clock multiples of the interval plus the pair's offset,

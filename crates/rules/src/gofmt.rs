@@ -2,9 +2,10 @@
 //! template functions (`%.4g`), promtool's failure blocks
 //! (`FormatFloat(v, 'E', -1, 64)`), the API's alert values (`'e'`), and
 //! Go's time printing. The digits come from `sightline_core::gofmt`, the
-//! one float formatter; durations from `sightline_core::duration`.
+//! one float formatter; durations from `sightline_core::duration`; times
+//! from `sightline_core::time` (here only taking milliseconds).
 
-use sightline_core::gofmt;
+use sightline_core::{gofmt, time};
 
 /// Go's `fmt.Sprintf("%.<prec>g", v)`.
 pub fn format_g(v: f64, prec: usize) -> String {
@@ -21,34 +22,15 @@ pub fn format_shortest_e(v: f64, upper: bool) -> String {
     gofmt::format_float(v, if upper { 'E' } else { 'e' }, -1)
 }
 
-/// Go's `time.Time.String()` in UTC: `2006-01-02 15:04:05.999999999 +0000 UTC`.
+/// Go's `time.Time.String()` in UTC of a millisecond time:
+/// `2006-01-02 15:04:05.999 +0000 UTC` (the number itself outside chrono's range).
 pub fn format_go_time(ms: i64) -> String {
-    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
-        return ms.to_string();
-    };
-    let base = t.format("%Y-%m-%d %H:%M:%S").to_string();
-    let frac = ms.rem_euclid(1000);
-    if frac == 0 {
-        format!("{base} +0000 UTC")
-    } else {
-        let f = format!("{frac:03}");
-        format!("{base}.{} +0000 UTC", f.trim_end_matches('0'))
-    }
+    time::from_ms(ms).map_or_else(|| ms.to_string(), |t| time::go_string(&t))
 }
 
 /// RFC 3339 with nanoseconds as Go's JSON encodes a `time.Time` in UTC.
 pub fn format_rfc3339(ms: i64) -> String {
-    let Some(t) = chrono::DateTime::from_timestamp_millis(ms) else {
-        return ms.to_string();
-    };
-    let base = t.format("%Y-%m-%dT%H:%M:%S").to_string();
-    let frac = ms.rem_euclid(1000);
-    if frac == 0 {
-        format!("{base}Z")
-    } else {
-        let f = format!("{frac:03}");
-        format!("{base}.{}Z", f.trim_end_matches('0'))
-    }
+    time::from_ms(ms).map_or_else(|| ms.to_string(), |t| time::rfc3339_nano(&t))
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 /// Receives alerts due for sending after each group evaluation.
 pub type NotifyFn = Arc<dyn Fn(Vec<OutgoingAlert>) + Send + Sync>;
@@ -63,11 +63,7 @@ pub struct RuleManager {
     default_interval_ms: AtomicU64,
 }
 
-fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use sightline_core::time::now_ms;
 
 fn ms(d: Duration) -> i64 {
     d.as_millis() as i64

@@ -9,6 +9,7 @@ use sightline_alertmanager::manager::{
     Alertmanager, AlertmanagerOptions, PostableAlert as AmPostable,
 };
 use sightline_core::lifecycle::{Running, StartContext};
+use sightline_core::time;
 use sightline_ingest::alert_sender::{AlertSender, PostableAlert, DEFAULT_QUEUE_CAPACITY};
 use sightline_rules::{NotifyFn, OutgoingAlert};
 use std::sync::Arc;
@@ -92,8 +93,8 @@ pub fn internal_sink(am: Arc<Alertmanager>) -> AlertSink {
                     .map(|l| (l.name.clone(), l.value.clone()))
                     .collect(),
                 annotations: a.annotations.clone(),
-                starts_at: chrono::DateTime::from_timestamp_millis(a.starts_at),
-                ends_at: chrono::DateTime::from_timestamp_millis(a.ends_at),
+                starts_at: time::from_ms(a.starts_at),
+                ends_at: time::from_ms(a.ends_at),
                 generator_url: a.generator_url.clone(),
             })
             .collect();

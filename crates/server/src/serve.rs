@@ -8,7 +8,7 @@ use anyhow::Context;
 use sightline_api::{ApiState, BoxFuture, HeadStats, Reloader, StatusSource, TargetsSource};
 use sightline_core::lifecycle::{Running, StartContext};
 use sightline_core::telemetry::{Report, Telemetry, TelemetryRegistry};
-use sightline_core::{bytesize, duration};
+use sightline_core::{bytesize, duration, time};
 use sightline_ingest::config::PrometheusConfig;
 use sightline_ingest::scrape::{ScrapeManager, TargetState};
 use sightline_tsdb::{Db, Options};
@@ -595,11 +595,9 @@ struct ServerStatus {
     reloader: Arc<ConfigReloader>,
 }
 
+/// As Prometheus's status JSON prints a `time.Time`.
 fn rfc3339(t: std::time::SystemTime) -> String {
-    let d = t.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    chrono::DateTime::from_timestamp(d.as_secs() as i64, d.subsec_nanos())
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
-        .unwrap_or_default()
+    time::rfc3339_nano(&time::from_system_time(t))
 }
 
 impl StatusSource for ServerStatus {

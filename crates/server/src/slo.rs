@@ -43,11 +43,7 @@ fn load_files(files: &[PathBuf]) -> anyhow::Result<Vec<Slo>> {
     Ok(out)
 }
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
-}
+use sightline_core::time::now_ms;
 
 /// Loads the config's `slos:` globs (relative to `base`) into SLOs and
 /// the rule file their groups form. Empty globs give no file.

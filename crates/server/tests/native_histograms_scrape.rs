@@ -11,11 +11,9 @@
 mod common;
 
 use common::{free_port, peer, Server};
-use prost::Message;
 use sightline_core::{MatchOp, Matcher, MetricQuerier};
-use sightline_proto::client_model::{
-    Bucket, BucketSpan, Counter, Histogram, LabelPair, Metric, MetricFamily, MetricType, Quantile,
-    Summary,
+use sightline_testkit::protobuf::{
+    classic_histogram, counter, delimited, family, histogram, span, summary, Histogram, MetricType,
 };
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -24,104 +22,46 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 fn body() -> Vec<u8> {
-    let families = vec![
-        MetricFamily {
-            name: "pb_requests_total".into(),
-            help: "Requests.".into(),
-            r#type: MetricType::Counter as i32,
-            metric: vec![Metric {
-                label: vec![LabelPair {
-                    name: "code".into(),
-                    value: "200".into(),
-                }],
-                counter: Some(Counter {
-                    value: 1027.0,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "pb_rpc_seconds".into(),
-            r#type: MetricType::Summary as i32,
-            metric: vec![Metric {
-                summary: Some(Summary {
-                    sample_count: 9,
-                    sample_sum: 2.5,
-                    quantile: vec![Quantile {
-                        quantile: 0.5,
-                        value: 0.25,
-                    }],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "pb_classic_seconds".into(),
-            r#type: MetricType::Histogram as i32,
-            metric: vec![Metric {
-                histogram: Some(Histogram {
-                    sample_count: 6,
-                    sample_sum: 3.0,
-                    bucket: vec![
-                        Bucket {
-                            cumulative_count: 2,
-                            upper_bound: 0.5,
-                            ..Default::default()
-                        },
-                        Bucket {
-                            cumulative_count: 5,
-                            upper_bound: 1.0,
-                            ..Default::default()
-                        },
-                    ],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "pb_latency_seconds".into(),
-            r#type: MetricType::Histogram as i32,
-            metric: vec![Metric {
-                histogram: Some(Histogram {
+    delimited(&[
+        family(
+            "pb_requests_total",
+            "Requests.",
+            MetricType::Counter,
+            counter(&[("code", "200")], 1027.0),
+        ),
+        family(
+            "pb_rpc_seconds",
+            "",
+            MetricType::Summary,
+            summary(9, 2.5, &[(0.5, 0.25)]),
+        ),
+        family(
+            "pb_classic_seconds",
+            "",
+            MetricType::Histogram,
+            histogram(&[], classic_histogram(6, 3.0, &[(0.5, 2), (1.0, 5)])),
+        ),
+        family(
+            "pb_latency_seconds",
+            "",
+            MetricType::Histogram,
+            histogram(
+                &[],
+                Histogram {
                     sample_count: 14,
                     sample_sum: 6.75,
                     schema: 2,
                     zero_threshold: 0.001,
                     zero_count: 1,
-                    positive_span: vec![
-                        BucketSpan {
-                            offset: -3,
-                            length: 2,
-                        },
-                        BucketSpan {
-                            offset: 1,
-                            length: 2,
-                        },
-                    ],
+                    positive_span: vec![span(-3, 2), span(1, 2)],
                     positive_delta: vec![2, 3, -4, 1],
-                    negative_span: vec![BucketSpan {
-                        offset: 0,
-                        length: 1,
-                    }],
+                    negative_span: vec![span(0, 1)],
                     negative_delta: vec![2],
                     ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-    ];
-    let mut out = Vec::new();
-    for f in families {
-        f.encode_length_delimited(&mut out).unwrap();
-    }
-    out
+                },
+            ),
+        ),
+    ])
 }
 
 /// Serves `body()` as protobuf and records each request's User-Agent and

@@ -9,6 +9,8 @@
 //! `scripts/test` sets and prints after the run), so "passed" never means
 //! "checked nothing" without a line saying so.
 
+pub mod protobuf;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -7,27 +7,13 @@ use std::path::PathBuf;
 /// offset or the series involved so an operator can find the damage.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// An I/O call failed on `path`.
-    #[error("{op} {path}: {source}")]
-    Io {
-        /// What we were doing (`open`, `write`, `fsync`, ...).
-        op: &'static str,
-        /// The file or directory.
-        path: PathBuf,
-        /// The OS error.
-        #[source]
-        source: std::io::Error,
-    },
-    /// A file's bytes do not match its format or its checksum.
-    #[error("corrupt {path} at offset {offset}: {reason}")]
-    Corrupt {
-        /// The damaged file.
-        path: PathBuf,
-        /// Byte offset of the damaged record or section.
-        offset: u64,
-        /// What was wrong.
-        reason: String,
-    },
+    /// The shared storage primitives' failures, which the TSDB's own files
+    /// fail the same way: an I/O call on a path (`fsync /data/wal: ...`), or
+    /// bytes that do not match their format or checksum (`corrupt <path> at
+    /// offset N: reason`). Kept whole rather than repeated here, so there is
+    /// one definition of each.
+    #[error(transparent)]
+    Storage(#[from] sightline_storage::Error),
     /// A sample is older than the newest sample of its series.
     #[error("out of order sample for {series} at t={t}")]
     OutOfOrder {
@@ -78,7 +64,8 @@ impl Error {
     /// Coarse classification for HTTP statuses and Prometheus `errorType`.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Io { .. } | Error::Corrupt { .. } | Error::Internal(_) => ErrorKind::Internal,
+            Error::Storage(e) => e.kind(),
+            Error::Internal(_) => ErrorKind::Internal,
             Error::OutOfOrder { .. } | Error::HistogramOutOfOrder { .. } => ErrorKind::OutOfOrder,
             Error::OutOfBounds { .. } => ErrorKind::OutOfBounds,
             Error::DuplicateSample { .. } => ErrorKind::DuplicateSample,
@@ -88,11 +75,7 @@ impl Error {
     }
 
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        Error::Storage(sightline_storage::Error::io(op, path, source))
     }
 
     pub(crate) fn corrupt(
@@ -100,32 +83,7 @@ impl Error {
         offset: u64,
         reason: impl Into<String>,
     ) -> Self {
-        Error::Corrupt {
-            path: path.into(),
-            offset,
-            reason: reason.into(),
-        }
-    }
-}
-
-/// The shared primitives fail the same ways; their errors keep their
-/// variants here so callers match one enum.
-impl From<sightline_storage::Error> for Error {
-    fn from(e: sightline_storage::Error) -> Self {
-        use sightline_storage::Error as S;
-        match e {
-            S::Io { op, path, source } => Error::Io { op, path, source },
-            S::Corrupt {
-                path,
-                offset,
-                reason,
-            } => Error::Corrupt {
-                path,
-                offset,
-                reason,
-            },
-            S::BadInput(m) => Error::BadData(m),
-        }
+        Error::Storage(sightline_storage::Error::corrupt(path, offset, reason))
     }
 }
 

@@ -8,30 +8,12 @@
 //! histogram. Whole counts (integer histograms, the common case) are
 //! written as uvarints, other counts as 8-byte floats.
 
-use crate::chunk::histogram::{put_spans, read_spans};
+// The two counter-reset hint bits are the chunk header's, as in Prometheus.
+use crate::chunk::histogram::{hint_bits, hint_of, put_spans, read_spans};
 use crate::encoding::{put_uvarint, put_varint, Reader};
-use sightline_core::histogram::CounterResetHint;
 use sightline_core::FloatHistogram;
 
 const INTEGER: u8 = 4;
-
-fn hint_bits(h: CounterResetHint) -> u8 {
-    match h {
-        CounterResetHint::Unknown => 0,
-        CounterResetHint::CounterReset => 1,
-        CounterResetHint::NotCounterReset => 2,
-        CounterResetHint::Gauge => 3,
-    }
-}
-
-fn hint_of(b: u8) -> CounterResetHint {
-    match b & 3 {
-        1 => CounterResetHint::CounterReset,
-        2 => CounterResetHint::NotCounterReset,
-        3 => CounterResetHint::Gauge,
-        _ => CounterResetHint::Unknown,
-    }
-}
 
 fn put_f64(out: &mut Vec<u8>, v: f64) {
     out.extend_from_slice(&v.to_bits().to_le_bytes());
@@ -154,6 +136,7 @@ pub(crate) fn decode(body: &[u8]) -> Option<Vec<(u64, i64, FloatHistogram)>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sightline_core::histogram::CounterResetHint;
     use sightline_core::histogram::Span;
 
     #[test]

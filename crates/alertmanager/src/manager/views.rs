@@ -11,14 +11,16 @@ use crate::matcher::{ApiMatcher, Matcher};
 use crate::silence::{Silence, SilenceState};
 
 /// API v2 times: RFC 3339 in UTC with milliseconds, as Go's `strfmt.DateTime`
-/// prints them (`2024-05-01T10:00:00.000Z`); parsing accepts any RFC 3339 time.
+/// prints them (`2024-05-01T10:00:00.000Z`); parsing takes what
+/// `strfmt.ParseDateTime` takes ([`sightline_core::time::parse_openapi`]).
 pub mod api_time {
     use chrono::{DateTime, Utc};
     use serde::{Deserialize, Deserializer, Serializer};
+    use sightline_core::time;
 
     /// Formats `t` as the API prints times.
     pub fn format(t: &DateTime<Utc>) -> String {
-        t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+        time::rfc3339_millis(t)
     }
 
     pub fn serialize<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
@@ -27,15 +29,14 @@ pub mod api_time {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<Utc>, D::Error> {
         let s = String::deserialize(d)?;
-        DateTime::parse_from_rfc3339(&s)
-            .map(|t| t.with_timezone(&Utc))
-            .map_err(serde::de::Error::custom)
+        time::parse_openapi(&s).map_err(serde::de::Error::custom)
     }
 
     /// The same for optional fields (absent or null is `None`).
     pub mod option {
         use chrono::{DateTime, Utc};
         use serde::{Deserialize, Deserializer};
+        use sightline_core::time;
 
         pub fn deserialize<'de, D: Deserializer<'de>>(
             d: D,
@@ -45,8 +46,8 @@ pub mod api_time {
                 None => Ok(None),
                 // Go's zero time, which some clients send for "unset".
                 Some(s) if s.starts_with("0001-01-01T00:00:00") => Ok(None),
-                Some(s) => DateTime::parse_from_rfc3339(&s)
-                    .map(|t| Some(t.with_timezone(&Utc)))
+                Some(s) => time::parse_openapi(&s)
+                    .map(Some)
                     .map_err(serde::de::Error::custom),
             }
         }

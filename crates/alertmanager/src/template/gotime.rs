@@ -2,63 +2,12 @@
 //! (how `{{ .StartsAt }}` prints), RFC 3339 with nanoseconds (how webhook
 //! JSON carries times) and `Time.Format` with Go's reference-time layouts
 //! (`{{ .StartsAt.Format "2006-01-02 15:04" }}`). Sightline keeps every
-//! alert time in UTC, so zones print as UTC.
+//! alert time in UTC, so zones print as UTC. The fixed forms are
+//! `sightline_core::time`'s, re-exported here for the templates.
 
-use chrono::{DateTime, Datelike, NaiveDateTime, Timelike, Utc};
+use chrono::{DateTime, Datelike, Timelike, Utc};
 
-/// Go's zero `time.Time` (0001-01-01 00:00:00 UTC), what Alertmanager puts in
-/// `endsAt` of a firing alert.
-pub fn zero_time() -> DateTime<Utc> {
-    NaiveDateTime::parse_from_str("0001-01-01 00:00:00", "%Y-%m-%d %H:%M:%S")
-        .map(|n| n.and_utc())
-        .unwrap_or(DateTime::<Utc>::MIN_UTC)
-}
-
-/// Nanoseconds with trailing zeros removed, with the leading dot; empty when zero.
-fn trimmed_fraction(nanos: u32) -> String {
-    if nanos == 0 {
-        return String::new();
-    }
-    let s = format!(".{nanos:09}");
-    s.trim_end_matches('0').to_owned()
-}
-
-/// `time.Time.String()` of a UTC time: `2006-01-02 15:04:05.999999999 +0000 UTC`.
-pub fn go_string(t: &DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02} {:02}:{:02}:{:02}{} +0000 UTC",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        trimmed_fraction(t.nanosecond())
-    )
-}
-
-/// Parses what [`go_string`] prints.
-pub fn parse_go_string(s: &str) -> Option<DateTime<Utc>> {
-    let body = s.strip_suffix(" +0000 UTC")?;
-    NaiveDateTime::parse_from_str(body, "%Y-%m-%d %H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
-}
-
-/// `time.Time.MarshalJSON` of a UTC time (RFC 3339 with up to nine fraction
-/// digits, trailing zeros dropped): `2023-01-02T15:04:05.5Z`.
-pub fn rfc3339_nano(t: &DateTime<Utc>) -> String {
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}{}Z",
-        t.year(),
-        t.month(),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second(),
-        trimmed_fraction(t.nanosecond())
-    )
-}
+pub use sightline_core::time::{go_string, parse_go_string, rfc3339_nano, zero_time};
 
 const MONTHS: [&str; 12] = [
     "January",

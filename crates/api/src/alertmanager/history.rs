@@ -12,18 +12,18 @@ use crate::prometheus::api_success;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Utc};
 use sightline_alertmanager::history::HistoryFilter;
 use sightline_alertmanager::manager::Alertmanager;
+use sightline_core::time::{self, UtcTime};
 use std::sync::Arc;
 
-fn parse_time(key: &str, v: &str) -> Result<DateTime<Utc>, String> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(v) {
-        return Ok(t.with_timezone(&Utc));
+fn parse_time(key: &str, v: &str) -> Result<UtcTime, String> {
+    if let Ok(t) = time::parse_rfc3339(v) {
+        return Ok(t);
     }
     v.parse::<f64>()
         .ok()
-        .and_then(|s| DateTime::from_timestamp_millis((s * 1000.0) as i64))
+        .and_then(|s| time::from_ms((s * 1000.0) as i64))
         .ok_or_else(|| {
             format!("invalid parameter {key:?}: cannot parse {v:?} to a valid timestamp")
         })

@@ -6,8 +6,11 @@ use axum::http::Request;
 use http_body_util::BodyExt;
 use sightline_alertmanager::config::Config;
 use sightline_alertmanager::manager::{Alertmanager, AlertmanagerOptions};
+use sightline_core::time;
 use std::sync::Arc;
 use tower::ServiceExt;
+
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
 
 const CONFIG: &str = "route:\n  receiver: team\n  group_by: [alertname]\n  routes:\n    - matchers: ['severity=\"page\"']\n      receiver: pager\nreceivers:\n  - name: team\n  - name: pager\n";
 
@@ -68,15 +71,15 @@ async fn alerts_silences_and_status() {
     assert_eq!(pages[0]["status"]["state"], "active");
 
     // A silence suppresses the page.
-    let now = chrono::Utc::now();
+    let now = time::now();
     let (code, created) = call(
         &app,
         post(
             "/api/v2/silences",
             serde_json::json!({
                 "matchers": [{"name": "alertname", "value": "Down", "isRegex": false, "isEqual": true}],
-                "startsAt": now.to_rfc3339(),
-                "endsAt": (now + chrono::Duration::hours(1)).to_rfc3339(),
+                "startsAt": time::rfc3339_nano(&now),
+                "endsAt": time::rfc3339_nano(&(now + HOUR)),
                 "createdBy": "test", "comment": "maintenance"
             }),
         ),
@@ -148,15 +151,15 @@ async fn bad_input_is_refused_with_a_reason() {
     .await;
     assert_eq!(code, 400, "{msg}");
     // A silence that ends before it starts.
-    let now = chrono::Utc::now();
+    let now = time::now();
     let (code, msg) = call(
         &app,
         post(
             "/api/v2/silences",
             serde_json::json!({
                 "matchers": [{"name": "a", "value": "b", "isRegex": false}],
-                "startsAt": now.to_rfc3339(),
-                "endsAt": (now - chrono::Duration::hours(1)).to_rfc3339(),
+                "startsAt": time::rfc3339_nano(&now),
+                "endsAt": time::rfc3339_nano(&(now - HOUR)),
                 "createdBy": "t", "comment": "c"
             }),
         ),

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use sightline_core::time;
 use sightline_probe::{ProbeQuery, ProbeResponse, UptimeReport};
 use std::sync::Arc;
 
@@ -71,11 +72,8 @@ async fn probe(
 }
 
 fn rfc3339_ms(ms: i64) -> serde_json::Value {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| {
-            t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-                .into()
-        })
+    time::from_ms(ms)
+        .map(|t| time::rfc3339_millis(&t).into())
         .unwrap_or(serde_json::Value::Null)
 }
 

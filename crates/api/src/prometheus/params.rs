@@ -5,7 +5,7 @@
 
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap};
-use sightline_core::{duration, MatchOp, Matcher, METRIC_NAME};
+use sightline_core::{duration, time, MatchOp, Matcher, METRIC_NAME};
 
 /// Smallest timestamp Prometheus's API accepts, in milliseconds
 /// (`timestamp.FromTime(v1.MinTime)`): the default `start` of metadata
@@ -88,10 +88,8 @@ pub(crate) fn parse_time(s: &str) -> Result<i64, String> {
         }
         return Err(format!("cannot parse {} to a valid timestamp", go_quote(s)));
     }
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        // Go's parser wants an upper-case T and Z; chrono tolerates more,
-        // which refuses nothing Prometheus accepts.
-        return Ok(t.timestamp_millis());
+    if let Ok(t) = time::parse_rfc3339(s) {
+        return Ok(time::to_ms(&t));
     }
     match s {
         MIN_TIME_FORMATTED => Ok(MIN_TIME_MS),
@@ -216,13 +214,7 @@ pub(crate) fn parse_match_sets(values: &[&str]) -> Result<Vec<Vec<Matcher>>, Str
     Ok(sets)
 }
 
-/// Milliseconds since the epoch, now.
-pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+pub(crate) use sightline_core::time::now_ms;
 
 #[cfg(test)]
 mod tests {

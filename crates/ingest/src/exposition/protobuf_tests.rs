@@ -1,43 +1,18 @@
 use super::*;
 use sightline_core::histogram::CounterResetHint;
-use sightline_proto::client_model::{
-    Bucket, BucketSpan, Counter, Gauge, LabelPair, Metric, Quantile, Summary,
+use sightline_testkit::protobuf::{
+    classic_histogram, counter, delimited as body, family, gauge, histogram, span, Metric,
 };
-
-fn lp(n: &str, v: &str) -> LabelPair {
-    LabelPair {
-        name: n.into(),
-        value: v.into(),
-    }
-}
-
-fn body(families: &[MetricFamily]) -> Vec<u8> {
-    let mut out = Vec::new();
-    for f in families {
-        f.encode_length_delimited(&mut out).unwrap();
-    }
-    out
-}
 
 fn native(count: u64) -> cm::Histogram {
     cm::Histogram {
-        sample_count: count,
-        sample_sum: 4.5,
         schema: 0,
         zero_threshold: 0.001,
         zero_count: 1,
-        positive_span: vec![BucketSpan {
-            offset: 0,
-            length: 2,
-        }],
+        positive_span: vec![span(0, 2)],
         positive_delta: vec![1, 1],
         // Classic buckets beside native ones are ignored, as in 2.42.
-        bucket: vec![Bucket {
-            cumulative_count: 3,
-            upper_bound: 1.0,
-            ..Default::default()
-        }],
-        ..Default::default()
+        ..classic_histogram(count, 4.5, &[(1.0, 3)])
     }
 }
 
@@ -45,97 +20,45 @@ fn native(count: u64) -> cm::Histogram {
 fn families_split_into_text_samples_and_native_histograms() {
     // Issue 12.
     let b = body(&[
-        MetricFamily {
-            name: "req_total".into(),
-            help: "Requests.\nAll of them.".into(),
-            r#type: MetricType::Counter as i32,
-            metric: vec![Metric {
-                label: vec![lp("code", "200"), lp("path", "/a\"b")],
-                counter: Some(Counter {
-                    value: 1027.0,
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "temp".into(),
-            r#type: MetricType::Gauge as i32,
-            metric: vec![Metric {
-                gauge: Some(Gauge { value: -0.5 }),
+        family(
+            "req_total",
+            "Requests.\nAll of them.",
+            MetricType::Counter,
+            counter(&[("code", "200"), ("path", "/a\"b")], 1027.0),
+        ),
+        family(
+            "temp",
+            "",
+            MetricType::Gauge,
+            Metric {
                 timestamp_ms: 1_700_000_000_123,
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "rpc".into(),
-            r#type: MetricType::Summary as i32,
-            metric: vec![Metric {
-                summary: Some(Summary {
-                    sample_count: 7,
-                    sample_sum: 1.25,
-                    quantile: vec![
-                        Quantile {
-                            quantile: 0.5,
-                            value: 0.1,
-                        },
-                        Quantile {
-                            quantile: 1.0,
-                            value: 0.9,
-                        },
-                    ],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "classic".into(),
-            r#type: MetricType::Histogram as i32,
-            metric: vec![Metric {
-                histogram: Some(cm::Histogram {
-                    sample_count: 5,
-                    sample_sum: 2.0,
-                    bucket: vec![
-                        Bucket {
-                            cumulative_count: 2,
-                            upper_bound: 0.25,
-                            ..Default::default()
-                        },
-                        Bucket {
-                            cumulative_count: 4,
-                            upper_bound: 1.0,
-                            ..Default::default()
-                        },
-                    ],
-                    ..Default::default()
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "lat".into(),
-            r#type: MetricType::Histogram as i32,
-            metric: vec![Metric {
-                label: vec![lp("h", "x")],
-                histogram: Some(native(4)),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
-        MetricFamily {
-            name: "queue".into(),
-            r#type: MetricType::GaugeHistogram as i32,
-            metric: vec![Metric {
-                histogram: Some(native(4)),
-                ..Default::default()
-            }],
-            ..Default::default()
-        },
+                ..gauge(-0.5)
+            },
+        ),
+        family(
+            "rpc",
+            "",
+            MetricType::Summary,
+            sightline_testkit::protobuf::summary(7, 1.25, &[(0.5, 0.1), (1.0, 0.9)]),
+        ),
+        family(
+            "classic",
+            "",
+            MetricType::Histogram,
+            histogram(&[], classic_histogram(5, 2.0, &[(0.25, 2), (1.0, 4)])),
+        ),
+        family(
+            "lat",
+            "",
+            MetricType::Histogram,
+            histogram(&[("h", "x")], native(4)),
+        ),
+        family(
+            "queue",
+            "",
+            MetricType::GaugeHistogram,
+            histogram(&[], native(4)),
+        ),
     ]);
     let got = decode(&b).unwrap();
     let text = String::from_utf8(got.text).unwrap();
@@ -178,15 +101,12 @@ fn bad_bodies_and_invalid_histograms_are_named() {
     assert!(e.contains("metric family at byte 0 does not decode"), "{e}");
     let mut bad = native(2);
     bad.positive_delta = vec![1];
-    let b = body(&[MetricFamily {
-        name: "lat".into(),
-        r#type: MetricType::Histogram as i32,
-        metric: vec![Metric {
-            histogram: Some(bad),
-            ..Default::default()
-        }],
-        ..Default::default()
-    }]);
+    let b = body(&[family(
+        "lat",
+        "",
+        MetricType::Histogram,
+        histogram(&[], bad),
+    )]);
     let e = decode(&b).unwrap_err().to_string();
     assert!(
         e.contains("native histogram lat: positive side: spans need 2 buckets, have 1 buckets"),

@@ -90,6 +90,13 @@ fn base64(b: &[u8]) -> String {
 }
 
 /// A label set under construction, sorted by name.
+///
+/// Not `sightline_core::LabelsBuilder`: this is the OTLP conversion's hot
+/// path (one set per data point; a histogram's `_sum`, `_count` and every
+/// bucket series are cut from it), so it keeps empty values until a series
+/// is cut and merges the metric name and `le`/`quantile` in one pass
+/// ([`LabelSet::series`]) instead of a builder copy and sort per series; what
+/// it hands on is core's [`Labels`].
 #[derive(Debug, Clone, Default)]
 pub struct LabelSet(Vec<Label>);
 

@@ -83,10 +83,7 @@ impl Receiver {
             }
         }
         let cfg = self.config();
-        let now_ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0);
+        let now_ms = sightline_core::time::now_ms();
         let mut app = store.appender();
         let mut conv = Converter::new(
             &cfg,

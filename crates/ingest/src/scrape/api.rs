@@ -1,7 +1,7 @@
 //! The `data` of Prometheus's `GET /api/v1/targets`, field for field.
 
 use serde::Serialize;
-use sightline_core::Labels;
+use sightline_core::{time, Labels};
 use std::collections::BTreeMap;
 use std::time::SystemTime;
 
@@ -109,43 +109,8 @@ pub(crate) fn label_map(l: &Labels) -> BTreeMap<String, String> {
 /// Go's `time.RFC3339Nano` in UTC (`2017-01-17T14:07:44.723715405Z`), with
 /// Go's zero time for a target never scraped.
 pub fn rfc3339_nanos(t: Option<SystemTime>) -> String {
-    let Some(d) = t.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()) else {
-        return "0001-01-01T00:00:00Z".to_owned();
-    };
-    let secs = d.as_secs() as i64;
-    let nanos = d.subsec_nanos();
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let (y, m, dd) = civil_from_days(days);
-    let mut s = format!(
-        "{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    );
-    if nanos > 0 {
-        // RFC3339Nano drops trailing zeros of the fraction.
-        let frac = format!("{nanos:09}");
-        s.push('.');
-        s.push_str(frac.trim_end_matches('0'));
-    }
-    s.push('Z');
-    s
-}
-
-/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
-/// well-known algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
+    let t = t.map_or_else(time::zero_time, time::from_system_time);
+    time::rfc3339_nano(&t)
 }
 
 /// The machine's host name, for `globalUrl`.

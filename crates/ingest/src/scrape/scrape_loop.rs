@@ -84,11 +84,7 @@ pub(crate) fn spawn_loop(
     handle
 }
 
-fn millis(t: SystemTime) -> i64 {
-    t.duration_since(SystemTime::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
+use sightline_core::time::system_time_ms as millis;
 
 async fn run(
     p: LoopParams,

@@ -1,5 +1,6 @@
 use super::*;
-use sightline_probe::{MetricFamily, Sample};
+use sightline_core::FamilySample as Sample;
+use sightline_probe::MetricFamily;
 
 const CONFIG: &str = "\
 global:

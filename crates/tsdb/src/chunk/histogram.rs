@@ -42,7 +42,7 @@ pub(crate) const ENC_HISTOGRAM: u8 = 4;
 /// Float-count histograms.
 pub(crate) const ENC_FLOAT_HISTOGRAM: u8 = 5;
 
-fn hint_bits(h: CounterResetHint) -> u8 {
+pub(crate) fn hint_bits(h: CounterResetHint) -> u8 {
     match h {
         CounterResetHint::Unknown => 0,
         CounterResetHint::CounterReset => 1,
@@ -51,7 +51,7 @@ fn hint_bits(h: CounterResetHint) -> u8 {
     }
 }
 
-fn hint_of(bits: u8) -> CounterResetHint {
+pub(crate) fn hint_of(bits: u8) -> CounterResetHint {
     match bits & 3 {
         1 => CounterResetHint::CounterReset,
         2 => CounterResetHint::NotCounterReset,
