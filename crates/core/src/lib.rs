@@ -17,8 +17,6 @@
 //! - [`histogram`]: native histograms ([`FloatHistogram`]), the second sample type.
 //! - [`gofmt`]: Go's float formatting (`strconv.FormatFloat`), for every output read as Prometheus's.
 //! - [`goregex`]: Go (RE2) regexps compiled with Go's meaning and each peer's anchoring.
-//! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
-//! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
 //! Time is always milliseconds since the Unix epoch in an `i64`, as in Prometheus.
 
@@ -33,8 +31,6 @@ mod matcher;
 mod memstore;
 mod sample;
 mod storage;
-pub mod tls;
-pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
 pub use histogram::{FloatHistogram, HistogramSample};

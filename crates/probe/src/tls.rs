@@ -7,7 +7,7 @@ use crate::result::Recorder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
+use sightline_config::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
 use std::sync::Arc;
 
 const HELP_EARLIEST: &str = "Returns last SSL chain expiry in unixtime";

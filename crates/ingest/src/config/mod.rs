@@ -236,7 +236,7 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<PrometheusConfig> {
 pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
     let mut cfg: PrometheusConfig = deserialize_yaml(text, file_name)?;
     if let Err(e) = cfg.validate() {
-        let msg = sightline_core::yaml::locate(text, file_name, &e.path, &e.message);
+        let msg = sightline_config::yaml::locate(text, file_name, &e.path, &e.message);
         return Err(Error::Config(msg));
     }
     if let Some(dir) = Path::new(file_name).parent() {
@@ -250,7 +250,7 @@ pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
 /// Deserializes YAML (a config, a file_sd file), refusing it with
 /// `file:line:column: field.path: reason`.
 pub(crate) fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
-    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
+    sightline_config::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
 }
 
 /// A validation failure before its location is looked up: where (as a

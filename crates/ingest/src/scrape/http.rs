@@ -44,7 +44,7 @@ impl HttpClient {
         accept_gzip: bool,
     ) -> Result<Self, String> {
         // reqwest is built without a provider of its own.
-        sightline_core::tls::install_default_provider();
+        sightline_config::tls::install_default_provider();
         let mut b = reqwest::Client::builder()
             .redirect(if h.follow_redirects {
                 reqwest::redirect::Policy::limited(10)

@@ -7,7 +7,7 @@ use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
+use sightline_config::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
 use std::sync::Arc;
 
 /// What a job's `tls_config` asks for.

@@ -39,7 +39,7 @@ impl BlackboxConfig {
         for (name, m) in &cfg.modules {
             m.validate().map_err(|(path, msg)| {
                 let path = format!("modules.{name}{path}");
-                Error::Config(sightline_core::yaml::locate(text, file, &path, &msg))
+                Error::Config(sightline_config::yaml::locate(text, file, &path, &msg))
             })?;
         }
         Ok(cfg)
@@ -58,5 +58,5 @@ mod tests;
 
 /// Deserializes YAML, refusing it with `file:line:col: field.path: reason`.
 fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
-    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
+    sightline_config::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
 }

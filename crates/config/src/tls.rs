@@ -1,8 +1,9 @@
 //! rustls client configurations for Go-style `tls_config` blocks.
 //!
-//! Prometheus's scrape configs (read by `sightline-ingest`) and
-//! blackbox_exporter's probe modules (read by `sightline-probe`) both turn a
-//! `tls_config` into a rustls [`ClientConfig`]. The pieces they share:
+//! Prometheus's scrape configs (read by `sightline-ingest`),
+//! blackbox_exporter's probe modules (read by `sightline-probe`) and
+//! Alertmanager's receivers turn a `tls_config` into a rustls
+//! [`ClientConfig`]. The pieces they share:
 //!
 //! - the `ring` crypto provider ([`provider`], [`install_default_provider`]);
 //!   we do not build aws-lc (see ARCHITECTURE.md);
