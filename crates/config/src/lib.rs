@@ -17,7 +17,9 @@
 //! (tsdb, promql) do not read config files and do not make TLS connections.
 
 mod error;
+pub mod http;
 pub mod tls;
 pub mod yaml;
 
 pub use error::{Error, Result};
+pub use http::{Authorization, BasicAuth, HttpClientConfig, Secret, TlsConfig};
