@@ -447,11 +447,6 @@ impl PrometheusConfig {
                 *p = dir.join(&*p).display().to_string();
             }
         };
-        let join_opt = |p: &mut Option<String>| {
-            if let Some(p) = p {
-                join(p);
-            }
-        };
         self.rule_files.iter_mut().for_each(join);
         self.slos.iter_mut().for_each(join);
         self.scrape_config_files.iter_mut().for_each(join);
@@ -459,13 +454,13 @@ impl PrometheusConfig {
             for f in &mut sc.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
-            resolve_http_paths(&mut sc.http, &join_opt);
+            sc.http.set_directory(dir);
         }
         for am in &mut self.alerting.alertmanagers {
             for f in &mut am.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
-            resolve_http_paths(&mut am.http, &join_opt);
+            am.http.set_directory(dir);
         }
     }
 
@@ -473,19 +468,4 @@ impl PrometheusConfig {
     pub fn scrape_config(&self, job: &str) -> Option<&ScrapeConfig> {
         self.scrape_configs.iter().find(|s| s.job_name == job)
     }
-}
-
-/// Makes the file paths of HTTP client settings relative to the config's directory.
-fn resolve_http_paths(h: &mut HttpClientConfig, join_opt: &dyn Fn(&mut Option<String>)) {
-    join_opt(&mut h.bearer_token_file);
-    if let Some(b) = &mut h.basic_auth {
-        join_opt(&mut b.password_file);
-        join_opt(&mut b.username_file);
-    }
-    if let Some(a) = &mut h.authorization {
-        join_opt(&mut a.credentials_file);
-    }
-    join_opt(&mut h.tls_config.ca_file);
-    join_opt(&mut h.tls_config.cert_file);
-    join_opt(&mut h.tls_config.key_file);
 }
