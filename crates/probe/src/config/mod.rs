@@ -15,7 +15,8 @@ pub use module::{
     TcpProbe, TlsConfig,
 };
 pub use probes::{Monitor, MonitorModule, ProbesConfig};
-pub use values::{Authorization, BasicAuth, IpProtocol, Regexp};
+pub use sightline_config::http::{Authorization, BasicAuth};
+pub use values::{IpProtocol, Regexp};
 
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
