@@ -100,6 +100,7 @@ pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSe
     .map_err(|e| match e {
         BuildError::Versions(e) => format!("tls config: {e}"),
         BuildError::Identity(e) => format!("unable to use client certificate: {e}"),
+        BuildError::Verifier(e) => format!("tls config: {e}"),
     })?;
     let server_name = match text(&cfg.server_name) {
         "" => host
