@@ -21,8 +21,6 @@
 //!   cancellation token and stops, flushing what it holds.
 //! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
 //! - [`time`]: the clock, millisecond and nanosecond times, and Go's RFC 3339 forms.
-//! - [`tls`]: rustls clients built from a `tls_config` (scrape targets, probe modules).
-//! - [`yaml`]: reading a YAML config so that errors say `file:line:column: field.path: reason`.
 //!
 //! Time is milliseconds since the Unix epoch in an `i64`, as in Prometheus,
 //! except in Alertmanager, which keeps nanoseconds ([`time::UtcTime`]).
@@ -42,8 +40,6 @@ mod sample;
 mod storage;
 pub mod telemetry;
 pub mod time;
-pub mod tls;
-pub mod yaml;
 
 pub use error::{Error, ErrorKind, Result};
 pub use histogram::{FloatHistogram, HistogramSample};

@@ -7,7 +7,7 @@ use crate::result::Recorder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
-use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
+use sightline_config::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
 use std::sync::Arc;
 
 const HELP_EARLIEST: &str = "Returns last SSL chain expiry in unixtime";
@@ -41,11 +41,17 @@ fn read_pem_certs(inline: &str, file: &str) -> Result<Vec<CertificateDer<'static
     Ok(certs)
 }
 
+/// A `tls_config` string: blackbox reads an empty one as unset.
+fn text(s: &Option<String>) -> &str {
+    s.as_deref().unwrap_or("")
+}
+
 /// Builds the client for `cfg`; `alpn` lists protocols to offer.
 pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSetup, String> {
-    let has_ca = !cfg.ca.is_empty() || !cfg.ca_file.is_empty();
+    let (ca, ca_file) = (text(&cfg.ca), text(&cfg.ca_file));
+    let has_ca = !ca.is_empty() || !ca_file.is_empty();
     let roots = if has_ca {
-        Arc::new(read_pem_certs(&cfg.ca, &cfg.ca_file)?)
+        Arc::new(read_pem_certs(ca, ca_file)?)
     } else {
         tls::system_roots()
     };
@@ -53,8 +59,8 @@ pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSe
     // always meant TLS 1.2 here (ingest refuses such a config instead). An
     // unknown or empty version is no bound.
     let versions = tls::protocol_versions(
-        TlsVersion::parse(&cfg.min_version),
-        TlsVersion::parse(&cfg.max_version).map(|v| v.max(TlsVersion::Tls12)),
+        TlsVersion::parse(text(&cfg.min_version)),
+        TlsVersion::parse(text(&cfg.max_version)).map(|v| v.max(TlsVersion::Tls12)),
     );
     if versions.is_empty() {
         return Err("tls_config: min_version is above max_version".into());
@@ -69,14 +75,17 @@ pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSe
         }
         ServerVerify::Roots(store)
     };
-    let identity = if !cfg.cert_file.is_empty() || !cfg.cert.is_empty() {
-        let certs = read_pem_certs(&cfg.cert, &cfg.cert_file)?;
-        let key = if !cfg.key.is_empty() {
-            PrivateKeyDer::from_pem_slice(cfg.key.as_bytes())
+    let (cert, cert_file) = (text(&cfg.cert), text(&cfg.cert_file));
+    let key = cfg.key.as_ref().map_or("", |k| k.expose());
+    let key_file = text(&cfg.key_file);
+    let identity = if !cert_file.is_empty() || !cert.is_empty() {
+        let certs = read_pem_certs(cert, cert_file)?;
+        let key = if !key.is_empty() {
+            PrivateKeyDer::from_pem_slice(key.as_bytes())
         } else {
-            PrivateKeyDer::from_pem_file(&cfg.key_file)
+            PrivateKeyDer::from_pem_file(key_file)
         }
-        .map_err(|e| format!("unable to load client key {}: {e}", cfg.key_file))?;
+        .map_err(|e| format!("unable to load client key {key_file}: {e}"))?;
         Some((certs, key))
     } else {
         None
@@ -91,13 +100,14 @@ pub(crate) fn setup(cfg: &TlsConfig, host: &str, alpn: &[&[u8]]) -> Result<TlsSe
     .map_err(|e| match e {
         BuildError::Versions(e) => format!("tls config: {e}"),
         BuildError::Identity(e) => format!("unable to use client certificate: {e}"),
+        BuildError::Verifier(e) => format!("tls config: {e}"),
     })?;
-    let server_name = if cfg.server_name.is_empty() {
-        host.trim_start_matches('[')
+    let server_name = match text(&cfg.server_name) {
+        "" => host
+            .trim_start_matches('[')
             .trim_end_matches(']')
-            .to_string()
-    } else {
-        cfg.server_name.clone()
+            .to_string(),
+        name => name.to_owned(),
     };
     Ok(TlsSetup {
         config: Arc::new(config),

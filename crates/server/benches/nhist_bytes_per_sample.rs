@@ -188,7 +188,7 @@ fn main() {
         .spawn()
         .expect("start prometheus (Debian's 2.42)");
     // reqwest is built without a TLS provider of its own.
-    sightline_core::tls::install_default_provider();
+    sightline_config::tls::install_default_provider();
     let http = reqwest::blocking::Client::new();
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(60);

@@ -421,7 +421,7 @@ fn main() {
     }
     std::fs::create_dir_all(&work).unwrap();
     // reqwest is built without a TLS provider of its own.
-    sightline_core::tls::install_default_provider();
+    sightline_config::tls::install_default_provider();
     let http = reqwest::blocking::Client::builder()
         .timeout(Duration::from_secs(1800))
         .build()

@@ -122,7 +122,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
 /// or whose keys are all Sightline's (Prometheus refuses both). Anything
 /// else goes to the Prometheus loader, which words its errors.
 fn is_sightline_file(text: &str, name: &str) -> bool {
-    let Ok(keys) = sightline_core::yaml::from_str::<BTreeMap<String, IgnoredAny>>(text, name)
+    let Ok(keys) = sightline_config::yaml::from_str::<BTreeMap<String, IgnoredAny>>(text, name)
     else {
         return false;
     };
@@ -149,11 +149,11 @@ fn anchor(dir: &Path, p: &str) -> String {
 
 fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded> {
     let file: SightlineFile =
-        sightline_core::yaml::from_str(text, name).map_err(|e| anyhow::anyhow!("{e}"))?;
+        sightline_config::yaml::from_str(text, name).map_err(|e| anyhow::anyhow!("{e}"))?;
     let dir = folder(path);
     for (i, g) in file.slos.iter().flatten().enumerate() {
         if let Err(e) = glob::Pattern::new(g) {
-            anyhow::bail!(sightline_core::yaml::locate(
+            anyhow::bail!(sightline_config::yaml::locate(
                 text,
                 name,
                 &format!("slos[{i}]"),
@@ -165,7 +165,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
         Some(p) => {
             let p = PathBuf::from(anchor(&dir, p));
             let ptext = std::fs::read_to_string(&p).map_err(|e| {
-                anyhow::anyhow!(sightline_core::yaml::locate(
+                anyhow::anyhow!(sightline_config::yaml::locate(
                     text,
                     name,
                     "prometheus",
@@ -210,7 +210,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
 /// document so its errors carry the file's own lines.
 pub fn legacy_probes(text: &str, name: &str, base: &Path) -> anyhow::Result<Option<ProbesSection>> {
     let legacy: LegacyProbes =
-        sightline_core::yaml::from_str(text, name).map_err(|e| anyhow::anyhow!("{e}"))?;
+        sightline_config::yaml::from_str(text, name).map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(legacy.probes.map(|config| ProbesSection {
         config,
         text: text.to_owned(),

@@ -96,7 +96,7 @@ pub fn load_setup(
 fn locate_error(section: &ProbesSection, msg: &str) -> String {
     match msg.split_once(": ") {
         Some((path, rest)) if path.starts_with("probes.") => {
-            sightline_core::yaml::locate(&section.text, &section.file, path, rest)
+            sightline_config::yaml::locate(&section.text, &section.file, path, rest)
         }
         // Already located (a modules file's error names that file).
         _ => msg.to_string(),

@@ -96,10 +96,10 @@ impl Config {
                 "{origin}: no route provided in config"
             )));
         }
-        let raw: RawConfig = sightline_core::yaml::from_str(text, origin)
+        let raw: RawConfig = sightline_config::yaml::from_str(text, origin)
             .map_err(|e| Error::Config(e.message().to_owned()))?;
         let fail = |path: &str, msg: String| {
-            Error::Config(sightline_core::yaml::locate(text, origin, path, &msg))
+            Error::Config(sightline_config::yaml::locate(text, origin, path, &msg))
         };
         let Some(route) = raw.route else {
             return Err(fail("", "no routes provided".to_owned()));

@@ -55,31 +55,15 @@ use serde::{Deserialize, Deserializer};
 use sightline_core::duration;
 
 pub use chat::{DiscordConfig, PushoverConfig, TelegramConfig, WebexConfig, WechatConfig};
-pub use http::{Authorization, BasicAuth, HttpConfig, TlsConfig};
+pub use http::{validate_http_config, Authorization, BasicAuth, HttpConfig, TlsConfig};
 pub use integrations::{
     EmailConfig, MsTeamsConfig, PagerdutyConfig, PagerdutyImage, PagerdutyLink, SlackAction,
     SlackConfig, SlackConfirm, SlackField, WebhookConfig,
 };
 pub use opsgenie::{OpsGenieConfig, OpsGenieResponder, SigV4Config, SnsConfig, VictorOpsConfig};
 
-/// A secret string (password, key, URL with a token): its `Debug` form never
-/// shows the value, so configs can be logged.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(pub String);
-
-impl Secret {
-    /// The secret's value.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<secret>")
-    }
-}
+/// A secret string (password, key, URL with a token): shown as `<secret>`.
+pub use sightline_config::Secret;
 
 /// Reads a duration as Prometheus (`5m`, `1d`, `1w`, `1y`) or Go (`1.5s`,
 /// `100ms`, `1h30m`) write them: most receiver fields are Prometheus
@@ -155,9 +139,7 @@ impl GlobalConfig {
 
     /// Checks the section as Alertmanager does when it loads the file.
     pub fn validate(&self) -> Result<(), String> {
-        self.http_config
-            .validate()
-            .map_err(|e| format!("global.http_config: {e}"))?;
+        validate_http_config(&self.http_config).map_err(|e| format!("global.http_config: {e}"))?;
         for (name, inline, file) in [
             (
                 "smtp_auth_password",
@@ -243,7 +225,7 @@ macro_rules! integration_configs {
             }
             fn check(&self, global: &GlobalConfig) -> Result<(), String> {
                 if let Some(h) = self.http_config() {
-                    h.validate()?;
+                    validate_http_config(h)?;
                 }
                 self.validate(global)
             }

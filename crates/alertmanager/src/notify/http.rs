@@ -4,8 +4,8 @@
 
 use std::time::Duration;
 
-use super::{read_secret_file, secret_or_file, NotifyError};
-use crate::config::receiver::HttpConfig;
+use super::{read_secret_file, NotifyError};
+use crate::config::receiver::{validate_http_config, HttpConfig};
 
 /// What Sightline sends as `User-Agent`.
 pub const USER_AGENT: &str = concat!("Sightline/", env!("CARGO_PKG_VERSION"));
@@ -28,7 +28,7 @@ impl HttpClient {
         if config.oauth2.is_some() {
             return Err("http_config.oauth2 is not supported by sightline".into());
         }
-        config.validate()?;
+        validate_http_config(config)?;
         let tls = &config.tls_config;
         let mut b = reqwest::Client::builder()
             .use_rustls_tls()
@@ -187,24 +187,11 @@ impl HttpClient {
         &self,
         req: reqwest::RequestBuilder,
     ) -> Result<reqwest::RequestBuilder, NotifyError> {
-        let c = &self.config;
-        if let Some(b) = &c.basic_auth {
-            let pw = secret_or_file(&b.password, &b.password_file)?.unwrap_or_default();
-            return Ok(req.basic_auth(&b.username, Some(pw)));
-        }
-        let (kind, cred) = if let Some(a) = &c.authorization {
-            let Some(cred) = secret_or_file(&a.credentials, &a.credentials_file)? else {
-                return Ok(req);
-            };
-            (a.kind.clone(), cred)
-        } else if let Some(t) = &c.bearer_token {
-            ("Bearer".to_owned(), t.expose().to_owned())
-        } else if let Some(f) = &c.bearer_token_file {
-            ("Bearer".to_owned(), read_secret_file(f)?)
-        } else {
+        // Files are read per request so that a rotated secret is picked up.
+        let Some(value) = self.config.authorization_header(read_secret_file)? else {
             return Ok(req);
         };
-        Ok(req.header(reqwest::header::AUTHORIZATION, format!("{kind} {cred}")))
+        Ok(req.header(reqwest::header::AUTHORIZATION, value))
     }
 }
 

@@ -3,8 +3,7 @@
 
 use super::null_default;
 use super::scrape_config::{
-    default_scheme, default_true, Authorization, BasicAuth, FileSdConfig, HttpClientConfig,
-    StaticConfig, TlsConfig,
+    check_http, default_scheme, FileSdConfig, HttpClientConfig, StaticConfig,
 };
 use super::units::Duration;
 use crate::relabel::RelabelConfig;
@@ -61,6 +60,7 @@ fn default_api_version() -> String {
     "v2".to_owned()
 }
 
+sightline_config::inline_http_client_config! {
 /// The file's flat shape (HTTP settings and SD kinds inline, as in Prometheus).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -79,22 +79,6 @@ struct RawAlertmanagerConfig {
     file_sd_configs: Vec<FileSdConfig>,
     #[serde(default, deserialize_with = "null_default")]
     relabel_configs: Vec<RelabelConfig>,
-    basic_auth: Option<BasicAuth>,
-    authorization: Option<Authorization>,
-    oauth2: Option<serde_json::Value>,
-    bearer_token: Option<String>,
-    bearer_token_file: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    tls_config: TlsConfig,
-    proxy_url: Option<String>,
-    no_proxy: Option<String>,
-    #[serde(default)]
-    proxy_from_environment: bool,
-    proxy_connect_header: Option<serde_json::Value>,
-    #[serde(default = "default_true")]
-    follow_redirects: bool,
-    #[serde(default = "default_true")]
-    enable_http2: bool,
     sigv4: Option<serde_json::Value>,
     consul_sd_configs: Option<serde_json::Value>,
     dns_sd_configs: Option<serde_json::Value>,
@@ -102,11 +86,14 @@ struct RawAlertmanagerConfig {
     http_sd_configs: Option<serde_json::Value>,
     kubernetes_sd_configs: Option<serde_json::Value>,
 }
+}
 
 impl TryFrom<RawAlertmanagerConfig> for AlertmanagerConfig {
     type Error = String;
 
     fn try_from(r: RawAlertmanagerConfig) -> Result<Self, String> {
+        let http = r.http_client_config();
+        check_http(&http)?;
         if r.api_version != "v2" && r.api_version != "v1" {
             return Err(format!(
                 "unsupported Alertmanager API version {:?}: must be v1 or v2",
@@ -132,21 +119,6 @@ impl TryFrom<RawAlertmanagerConfig> for AlertmanagerConfig {
                 unsupported_sd.insert(key.to_owned(), v);
             }
         }
-        let http = HttpClientConfig {
-            basic_auth: r.basic_auth,
-            authorization: r.authorization,
-            oauth2: r.oauth2,
-            bearer_token: r.bearer_token,
-            bearer_token_file: r.bearer_token_file,
-            tls_config: r.tls_config,
-            proxy_url: r.proxy_url,
-            no_proxy: r.no_proxy,
-            proxy_from_environment: r.proxy_from_environment,
-            proxy_connect_header: r.proxy_connect_header,
-            follow_redirects: r.follow_redirects,
-            enable_http2: r.enable_http2,
-        };
-        http.validate()?;
         Ok(AlertmanagerConfig {
             scheme: r.scheme,
             path_prefix: r.path_prefix,

@@ -236,7 +236,7 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<PrometheusConfig> {
 pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
     let mut cfg: PrometheusConfig = deserialize_yaml(text, file_name)?;
     if let Err(e) = cfg.validate() {
-        let msg = sightline_core::yaml::locate(text, file_name, &e.path, &e.message);
+        let msg = sightline_config::yaml::locate(text, file_name, &e.path, &e.message);
         return Err(Error::Config(msg));
     }
     if let Some(dir) = Path::new(file_name).parent() {
@@ -250,7 +250,7 @@ pub fn load_str(text: &str, file_name: &str) -> Result<PrometheusConfig> {
 /// Deserializes YAML (a config, a file_sd file), refusing it with
 /// `file:line:column: field.path: reason`.
 pub(crate) fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
-    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
+    sightline_config::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
 }
 
 /// A validation failure before its location is looked up: where (as a
@@ -447,11 +447,6 @@ impl PrometheusConfig {
                 *p = dir.join(&*p).display().to_string();
             }
         };
-        let join_opt = |p: &mut Option<String>| {
-            if let Some(p) = p {
-                join(p);
-            }
-        };
         self.rule_files.iter_mut().for_each(join);
         self.slos.iter_mut().for_each(join);
         self.scrape_config_files.iter_mut().for_each(join);
@@ -459,13 +454,13 @@ impl PrometheusConfig {
             for f in &mut sc.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
-            resolve_http_paths(&mut sc.http, &join_opt);
+            sc.http.set_directory(dir);
         }
         for am in &mut self.alerting.alertmanagers {
             for f in &mut am.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
-            resolve_http_paths(&mut am.http, &join_opt);
+            am.http.set_directory(dir);
         }
     }
 
@@ -473,19 +468,4 @@ impl PrometheusConfig {
     pub fn scrape_config(&self, job: &str) -> Option<&ScrapeConfig> {
         self.scrape_configs.iter().find(|s| s.job_name == job)
     }
-}
-
-/// Makes the file paths of HTTP client settings relative to the config's directory.
-fn resolve_http_paths(h: &mut HttpClientConfig, join_opt: &dyn Fn(&mut Option<String>)) {
-    join_opt(&mut h.bearer_token_file);
-    if let Some(b) = &mut h.basic_auth {
-        join_opt(&mut b.password_file);
-        join_opt(&mut b.username_file);
-    }
-    if let Some(a) = &mut h.authorization {
-        join_opt(&mut a.credentials_file);
-    }
-    join_opt(&mut h.tls_config.ca_file);
-    join_opt(&mut h.tls_config.cert_file);
-    join_opt(&mut h.tls_config.key_file);
 }

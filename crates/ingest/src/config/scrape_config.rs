@@ -1,9 +1,11 @@
-//! One `scrape_configs` entry and the HTTP client settings it carries.
+//! One `scrape_configs` entry. Its HTTP client settings are
+//! `sightline_config`'s, written inline as Prometheus writes them.
 
 use super::null_default;
 use super::units::{ByteSize, Duration};
 use crate::relabel::RelabelConfig;
 use serde::Deserialize;
+pub use sightline_config::http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
 use std::collections::BTreeMap;
 
 /// One entry of `scrape_configs`. Fields left out of the file take the
@@ -71,6 +73,7 @@ pub(super) struct LimitsSet {
     pub body: bool,
 }
 
+sightline_config::inline_http_client_config! {
 /// The file's shape of a scrape config: Prometheus inlines the HTTP client
 /// settings and lists every SD kind as its own key, so serde sees them flat.
 #[derive(Deserialize)]
@@ -120,23 +123,6 @@ struct RawScrapeConfig {
     label_name_length_limit: Option<u64>,
     label_value_length_limit: Option<u64>,
     body_size_limit: Option<ByteSize>,
-    // HTTP client settings.
-    basic_auth: Option<BasicAuth>,
-    authorization: Option<Authorization>,
-    oauth2: Option<serde_json::Value>,
-    bearer_token: Option<String>,
-    bearer_token_file: Option<String>,
-    #[serde(default, deserialize_with = "null_default")]
-    tls_config: TlsConfig,
-    proxy_url: Option<String>,
-    no_proxy: Option<String>,
-    #[serde(default)]
-    proxy_from_environment: bool,
-    proxy_connect_header: Option<serde_json::Value>,
-    #[serde(default = "default_true")]
-    follow_redirects: bool,
-    #[serde(default = "default_true")]
-    enable_http2: bool,
     // Discovery kinds we accept without implementing.
     azure_sd_configs: Option<serde_json::Value>,
     consul_sd_configs: Option<serde_json::Value>,
@@ -166,11 +152,14 @@ struct RawScrapeConfig {
     uyuni_sd_configs: Option<serde_json::Value>,
     vultr_sd_configs: Option<serde_json::Value>,
 }
+}
 
 impl TryFrom<RawScrapeConfig> for ScrapeConfig {
     type Error = String;
 
     fn try_from(r: RawScrapeConfig) -> Result<Self, String> {
+        let http = r.http_client_config();
+        check_http(&http)?;
         let mut unsupported_sd = BTreeMap::new();
         let sd = [
             ("azure_sd_configs", r.azure_sd_configs),
@@ -206,21 +195,6 @@ impl TryFrom<RawScrapeConfig> for ScrapeConfig {
                 unsupported_sd.insert(key.to_owned(), v);
             }
         }
-        let http = HttpClientConfig {
-            basic_auth: r.basic_auth,
-            authorization: r.authorization,
-            oauth2: r.oauth2,
-            bearer_token: r.bearer_token,
-            bearer_token_file: r.bearer_token_file,
-            tls_config: r.tls_config,
-            proxy_url: r.proxy_url,
-            no_proxy: r.no_proxy,
-            proxy_from_environment: r.proxy_from_environment,
-            proxy_connect_header: r.proxy_connect_header,
-            follow_redirects: r.follow_redirects,
-            enable_http2: r.enable_http2,
-        };
-        http.validate()?;
         let _ = (
             r.track_timestamps_staleness,
             r.scrape_classic_histograms,
@@ -288,216 +262,18 @@ pub struct FileSdConfig {
     pub refresh_interval: Duration,
 }
 
-/// HTTP client settings shared by scrape configs (Prometheus's `HTTPClientConfig`).
-#[derive(Debug, Clone, PartialEq)]
-pub struct HttpClientConfig {
-    /// `Authorization: Basic`.
-    pub basic_auth: Option<BasicAuth>,
-    /// `Authorization: <type> <credentials>`.
-    pub authorization: Option<Authorization>,
-    /// Accepted so that files load; OAuth 2.0 is not implemented (warned).
-    pub oauth2: Option<serde_json::Value>,
-    /// Legacy form of `authorization: {credentials: ...}`.
-    pub bearer_token: Option<String>,
-    /// Legacy form of `authorization: {credentials_file: ...}`.
-    pub bearer_token_file: Option<String>,
-    /// TLS settings for https targets.
-    pub tls_config: TlsConfig,
-    /// HTTP proxy for every request.
-    pub proxy_url: Option<String>,
-    /// Hosts that bypass the proxy (comma separated).
-    pub no_proxy: Option<String>,
-    /// Use the `HTTP(S)_PROXY` environment variables.
-    pub proxy_from_environment: bool,
-    /// Accepted for newer files; headers on proxy CONNECT are not sent.
-    pub proxy_connect_header: Option<serde_json::Value>,
-    /// Follow 3xx responses.
-    pub follow_redirects: bool,
-    /// Allow HTTP/2 over TLS.
-    pub enable_http2: bool,
-}
-
-impl HttpClientConfig {
-    /// Prometheus's rules on which credentials may be combined, checked in
-    /// its order and worded as it words them.
-    pub(super) fn validate(&self) -> Result<(), String> {
-        let bearer = self.bearer_token.is_some() || self.bearer_token_file.is_some();
-        if self.bearer_token.is_some() && self.bearer_token_file.is_some() {
-            return Err(
-                "at most one of bearer_token & bearer_token_file must be configured".into(),
-            );
-        }
-        if (self.basic_auth.is_some() || self.oauth2.is_some()) && bearer {
-            return Err(
-                "at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured"
-                    .into(),
-            );
-        }
-        if let Some(b) = &self.basic_auth {
-            if b.password.as_deref().is_some_and(|p| !p.is_empty()) && b.password_file.is_some() {
-                return Err(
-                    "at most one of basic_auth password & password_file must be configured".into(),
-                );
-            }
-            if !b.username.is_empty() && b.username_file.is_some() {
-                return Err(
-                    "at most one of basic_auth username & username_file must be configured".into(),
-                );
-            }
-        }
-        if let Some(a) = &self.authorization {
-            if bearer {
-                return Err(
-                    "authorization is not compatible with bearer_token & bearer_token_file".into(),
-                );
-            }
-            if a.credentials.as_deref().is_some_and(|c| !c.is_empty())
-                && a.credentials_file.is_some()
-            {
-                return Err(
-                    "at most one of authorization credentials & credentials_file must be configured"
-                        .into(),
-                );
-            }
-            if a.kind.trim().eq_ignore_ascii_case("basic") {
-                return Err(
-                    "authorization type cannot be set to \"basic\", use \"basic_auth\" instead"
-                        .into(),
-                );
-            }
-            if self.basic_auth.is_some() || self.oauth2.is_some() {
-                return Err(
-                    "at most one of basic_auth, oauth2 & authorization must be configured".into(),
-                );
-            }
-        }
-        if self.oauth2.is_some() && self.basic_auth.is_some() {
-            return Err("at most one of oauth2 & basic_auth must be configured".into());
-        }
-        for v in [&self.tls_config.min_version, &self.tls_config.max_version]
-            .into_iter()
-            .flatten()
-        {
-            if !matches!(v.as_str(), "TLS10" | "TLS11" | "TLS12" | "TLS13") {
-                return Err(format!("unknown TLS version: {v}"));
-            }
-        }
-        if let Some(p) = &self.proxy_url {
-            if !(p.starts_with("http://")
-                || p.starts_with("https://")
-                || p.starts_with("socks5://"))
-            {
-                return Err(format!(
-                    "invalid proxy_url {p:?}: must be an http(s) or socks5 URL"
-                ));
-            }
-        }
-        Ok(())
-    }
-
-    /// The `Authorization` header's scheme and where its secret comes from,
-    /// folding the legacy `bearer_token(_file)` keys into `authorization`.
-    pub fn effective_authorization(&self) -> Option<Authorization> {
-        if let Some(a) = &self.authorization {
-            return Some(a.clone());
-        }
-        if self.bearer_token.is_some() || self.bearer_token_file.is_some() {
-            return Some(Authorization {
-                kind: default_auth_type(),
-                credentials: self.bearer_token.clone(),
-                credentials_file: self.bearer_token_file.clone(),
-            });
-        }
-        None
-    }
-}
-
-impl Default for HttpClientConfig {
-    fn default() -> Self {
-        HttpClientConfig {
-            basic_auth: None,
-            authorization: None,
-            oauth2: None,
-            bearer_token: None,
-            bearer_token_file: None,
-            tls_config: TlsConfig::default(),
-            proxy_url: None,
-            no_proxy: None,
-            proxy_from_environment: false,
-            proxy_connect_header: None,
-            follow_redirects: true,
-            enable_http2: true,
+/// Prometheus's checks of the HTTP client settings, then what Sightline's
+/// client cannot do: reqwest proxies speak http(s) and socks5 only.
+pub(super) fn check_http(http: &HttpClientConfig) -> Result<(), String> {
+    http.validate().map_err(|e| e.to_string())?;
+    if let Some(p) = &http.proxy_url {
+        if !(p.starts_with("http://") || p.starts_with("https://") || p.starts_with("socks5://")) {
+            return Err(format!(
+                "invalid proxy_url {p:?}: must be an http(s) or socks5 URL"
+            ));
         }
     }
-}
-
-/// `basic_auth`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// User name.
-    #[serde(default)]
-    pub username: String,
-    /// File holding the user name (newer Prometheus).
-    #[serde(default)]
-    pub username_file: Option<String>,
-    /// Password, inline.
-    #[serde(default)]
-    pub password: Option<String>,
-    /// File holding the password, re-read on every scrape.
-    #[serde(default)]
-    pub password_file: Option<String>,
-}
-
-/// `authorization`.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// The scheme, `Bearer` by default.
-    #[serde(default = "default_auth_type", rename = "type")]
-    pub kind: String,
-    /// Credentials, inline.
-    #[serde(default)]
-    pub credentials: Option<String>,
-    /// File holding the credentials, re-read on every scrape.
-    #[serde(default)]
-    pub credentials_file: Option<String>,
-}
-
-/// `tls_config`.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TlsConfig {
-    /// CA certificates (PEM) to verify the target with.
-    #[serde(default)]
-    pub ca_file: Option<String>,
-    /// Inline CA (newer Prometheus).
-    #[serde(default)]
-    pub ca: Option<String>,
-    /// Client certificate (PEM).
-    #[serde(default)]
-    pub cert_file: Option<String>,
-    /// Inline client certificate.
-    #[serde(default)]
-    pub cert: Option<String>,
-    /// Client key (PEM).
-    #[serde(default)]
-    pub key_file: Option<String>,
-    /// Inline client key.
-    #[serde(default)]
-    pub key: Option<String>,
-    /// Name to verify the server certificate against.
-    #[serde(default)]
-    pub server_name: Option<String>,
-    /// Skip certificate verification.
-    #[serde(default)]
-    pub insecure_skip_verify: bool,
-    /// `TLS10`..`TLS13`.
-    #[serde(default)]
-    pub min_version: Option<String>,
-    /// `TLS10`..`TLS13` (newer Prometheus).
-    #[serde(default)]
-    pub max_version: Option<String>,
+    Ok(())
 }
 
 pub(super) fn default_metrics_path() -> String {
@@ -510,10 +286,6 @@ pub(super) fn default_scheme() -> String {
 
 pub(super) fn default_true() -> bool {
     true
-}
-
-fn default_auth_type() -> String {
-    "Bearer".to_owned()
 }
 
 fn default_file_sd_refresh() -> Duration {

@@ -44,7 +44,7 @@ impl HttpClient {
         accept_gzip: bool,
     ) -> Result<Self, String> {
         // reqwest is built without a provider of its own.
-        sightline_core::tls::install_default_provider();
+        sightline_config::tls::install_default_provider();
         let mut b = reqwest::Client::builder()
             .redirect(if h.follow_redirects {
                 reqwest::redirect::Policy::limited(10)
@@ -84,7 +84,7 @@ impl HttpClient {
         };
         let key = match (&tls.key_file, &tls.key) {
             (Some(f), _) => Some(read("key_file", f)?),
-            (None, Some(inline)) => Some(inline.as_bytes().to_vec()),
+            (None, Some(inline)) => Some(inline.expose().as_bytes().to_vec()),
             _ => None,
         };
         let identity = match (cert, key) {
@@ -150,25 +150,7 @@ impl HttpClient {
                 .map(|s| s.trim().to_owned())
                 .map_err(|e| format!("unable to read {path:?}: {e}"))
         };
-        let value = if let Some(b) = &self.http.basic_auth {
-            let user = match &b.username_file {
-                Some(f) => read(f)?,
-                None => b.username.clone(),
-            };
-            let pass = match (&b.password, &b.password_file) {
-                (Some(p), _) => p.clone(),
-                (None, Some(f)) => read(f)?,
-                _ => String::new(),
-            };
-            format!("Basic {}", base64(format!("{user}:{pass}").as_bytes()))
-        } else if let Some(a) = self.http.effective_authorization() {
-            let cred = match (&a.credentials, &a.credentials_file) {
-                (Some(c), _) => c.clone(),
-                (None, Some(f)) => read(f)?,
-                _ => String::new(),
-            };
-            format!("{} {}", a.kind, cred)
-        } else {
+        let Some(value) = self.http.authorization_header(read)? else {
             return Ok(None);
         };
         let mut hv =
@@ -391,50 +373,9 @@ fn tls_version(v: &str) -> reqwest::tls::Version {
     }
 }
 
-/// Standard base64 with padding, for `Authorization: Basic`.
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        out.push(T[(n >> 18) as usize & 63] as char);
-        out.push(T[(n >> 12) as usize & 63] as char);
-        out.push(if chunk.len() > 1 {
-            T[(n >> 6) as usize & 63] as char
-        } else {
-            '='
-        });
-        out.push(if chunk.len() > 2 {
-            T[n as usize & 63] as char
-        } else {
-            '='
-        });
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn base64_matches_rfc4648_vectors() {
-        for (i, o) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foobar", "Zm9vYmFy"),
-            ("user:pass", "dXNlcjpwYXNz"),
-        ] {
-            assert_eq!(base64(i.as_bytes()), o);
-        }
-    }
 
     #[test]
     fn gunzip_enforces_the_limit() {

@@ -558,7 +558,7 @@ async fn openmetrics_bodies_are_parsed_by_content_type() {
 async fn start_tls_server(body: &'static str) -> SocketAddr {
     use tokio_rustls::rustls::pki_types::pem::PemObject;
     use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    sightline_core::tls::install_default_provider();
+    sightline_config::tls::install_default_provider();
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/scrape/testdata/tls/");
     let certs = CertificateDer::pem_file_iter(format!("{dir}server.pem"))
         .unwrap()

@@ -2,13 +2,10 @@
 //! are verified against the configured name instead of the URL's host (for
 //! targets scraped by IP address whose certificates name a host).
 
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
-use sightline_core::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
-use std::sync::Arc;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::RootCertStore;
+use sightline_config::tls::{self, BuildError, ClientSettings, ServerVerify, TlsVersion};
 
 /// What a job's `tls_config` asks for.
 pub(crate) struct TlsSettings<'a> {
@@ -52,10 +49,7 @@ pub(crate) fn client_config(s: &TlsSettings<'_>) -> Result<rustls::ClientConfig,
     let verify = if s.insecure_skip_verify {
         ServerVerify::AcceptAny
     } else {
-        let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), tls::provider())
-            .build()
-            .map_err(|e| format!("cannot verify certificates: {e}"))?;
-        ServerVerify::Custom(Arc::new(FixedName { inner, name }))
+        ServerVerify::RootsFor(roots, name)
     };
     let identity = match s.identity {
         Some((cert, key)) => Some((
@@ -79,48 +73,6 @@ pub(crate) fn client_config(s: &TlsSettings<'_>) -> Result<rustls::ClientConfig,
     .map_err(|e| match e {
         BuildError::Versions(e) => format!("tls config: {e}"),
         BuildError::Identity(e) => format!("invalid client certificate or key: {e}"),
+        BuildError::Verifier(e) => format!("cannot verify certificates: {e}"),
     })
-}
-
-/// Verifies with webpki, always against the configured name.
-#[derive(Debug)]
-struct FixedName {
-    inner: Arc<WebPkiServerVerifier>,
-    name: ServerName<'static>,
-}
-
-impl ServerCertVerifier for FixedName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        _server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        self.inner
-            .verify_server_cert(end_entity, intermediates, &self.name, ocsp, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
 }

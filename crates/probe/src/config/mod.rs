@@ -15,7 +15,8 @@ pub use module::{
     TcpProbe, TlsConfig,
 };
 pub use probes::{Monitor, MonitorModule, ProbesConfig};
-pub use values::{Authorization, BasicAuth, IpProtocol, Regexp};
+pub use sightline_config::http::{Authorization, BasicAuth};
+pub use values::{IpProtocol, Regexp};
 
 use crate::{Error, Result};
 use serde::de::DeserializeOwned;
@@ -39,7 +40,7 @@ impl BlackboxConfig {
         for (name, m) in &cfg.modules {
             m.validate().map_err(|(path, msg)| {
                 let path = format!("modules.{name}{path}");
-                Error::Config(sightline_core::yaml::locate(text, file, &path, &msg))
+                Error::Config(sightline_config::yaml::locate(text, file, &path, &msg))
             })?;
         }
         Ok(cfg)
@@ -58,5 +59,5 @@ mod tests;
 
 /// Deserializes YAML, refusing it with `file:line:col: field.path: reason`.
 fn deserialize_yaml<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
-    sightline_core::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
+    sightline_config::yaml::from_str(text, file).map_err(|e| Error::Config(e.message().to_owned()))
 }

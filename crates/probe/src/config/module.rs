@@ -1,8 +1,9 @@
 //! One blackbox module and its prober sections, with blackbox 0.23's
 //! field names and defaults (`DefaultModule`, `DefaultHTTPProbe`, ...).
 
-use super::values::{de_base2_bytes, de_duration, Authorization, BasicAuth, IpProtocol, Regexp};
+use super::values::{de_base2_bytes, de_duration, IpProtocol, Regexp};
 use serde::Deserialize;
+pub use sightline_config::http::TlsConfig;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -50,33 +51,6 @@ impl Module {
     }
 }
 
-/// `tls_config` of Prometheus's common config.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct TlsConfig {
-    /// CA certificates (PEM file) to verify the server with, instead of the
-    /// system roots.
-    pub ca_file: String,
-    /// CA certificates inline (PEM).
-    pub ca: String,
-    /// Client certificate (PEM file).
-    pub cert_file: String,
-    /// Client certificate inline.
-    pub cert: String,
-    /// Client key (PEM file).
-    pub key_file: String,
-    /// Client key inline.
-    pub key: String,
-    /// Server name for SNI and verification, instead of the target's host.
-    pub server_name: String,
-    /// Accept any server certificate.
-    pub insecure_skip_verify: bool,
-    /// `TLS10`..`TLS13`; rustls speaks TLS 1.2 and 1.3 only.
-    pub min_version: String,
-    /// `TLS12` or `TLS13`.
-    pub max_version: String,
-}
-
 /// A header matcher of `fail_if_header_(not_)matches`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -91,11 +65,9 @@ pub struct HeaderMatch {
     pub allow_missing: bool,
 }
 
-fn default_true() -> bool {
-    true
-}
-
-/// Settings of the http prober (with Prometheus's HTTP client config inline).
+sightline_config::inline_http_client_config! {
+/// Settings of the http prober, with Prometheus's HTTP client settings
+/// inline (see [`HttpProbe::http_client_config`]).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct HttpProbe {
@@ -134,24 +106,7 @@ pub struct HttpProbe {
     /// Largest body read; 0 for no limit.
     #[serde(deserialize_with = "de_base2_bytes")]
     pub body_size_limit: u64,
-    /// Basic authentication.
-    pub basic_auth: Option<BasicAuth>,
-    /// Authorization header.
-    pub authorization: Option<Authorization>,
-    /// Bearer token (old spelling of `authorization`).
-    pub bearer_token: String,
-    /// Bearer token file.
-    pub bearer_token_file: String,
-    /// TLS settings.
-    pub tls_config: TlsConfig,
-    /// Follow redirects (default true).
-    #[serde(default = "default_true")]
-    pub follow_redirects: bool,
-    /// Accepted for compatibility; the http prober speaks HTTP/1.1.
-    #[serde(default = "default_true")]
-    pub enable_http2: bool,
-    /// Not supported: refused at load time when set.
-    pub proxy_url: String,
+}
 }
 
 impl Default for HttpProbe {
@@ -176,22 +131,38 @@ impl Default for HttpProbe {
             body_size_limit: 0,
             basic_auth: None,
             authorization: None,
-            bearer_token: String::new(),
-            bearer_token_file: String::new(),
-            tls_config: TlsConfig::default(),
-            follow_redirects: true,
-            enable_http2: true,
-            proxy_url: String::new(),
+            oauth2: None,
+            bearer_token: None,
+            bearer_token_file: None,
+            tls_config: None,
+            proxy_url: None,
+            no_proxy: None,
+            proxy_from_environment: None,
+            proxy_connect_header: None,
+            follow_redirects: None,
+            enable_http2: None,
         }
     }
 }
+
+/// HTTP client keys the http prober does not implement: refused as unknown,
+/// as they were before the settings were shared (issue 13).
+/// blackbox_exporter 0.23 accepts `oauth2` and `proxy_connect_header`, and
+/// refuses the others too.
+const NOT_IMPLEMENTED: &[&str] = &[
+    "oauth2",
+    "no_proxy",
+    "proxy_from_environment",
+    "proxy_connect_header",
+    "basic_auth.username_file",
+];
 
 impl HttpProbe {
     /// Whether redirects are followed, honouring the old `no_follow_redirects`.
     pub fn follows_redirects(&self) -> bool {
         match self.no_follow_redirects {
             Some(no) => !no,
-            None => self.follow_redirects,
+            None => self.follow_redirects.unwrap_or(true),
         }
     }
 
@@ -218,27 +189,16 @@ impl HttpProbe {
                 }
             }
         }
-        let bearer = !self.bearer_token.is_empty() || !self.bearer_token_file.is_empty();
-        if self.basic_auth.is_some() && (bearer || self.authorization.is_some()) {
-            return Err((
-                String::new(),
-                "at most one of basic_auth, bearer_token & bearer_token_file must be configured"
-                    .into(),
-            ));
-        }
-        if bearer && self.authorization.is_some() {
-            return Err((
-                String::new(),
-                "authorization is not compatible with bearer_token & bearer_token_file".into(),
-            ));
-        }
-        if !self.bearer_token.is_empty() && !self.bearer_token_file.is_empty() {
-            return Err((
-                String::new(),
-                "at most one of bearer_token & bearer_token_file must be configured".into(),
-            ));
-        }
-        if !self.proxy_url.is_empty() {
+        let http = self.http_client_config();
+        http.refuse_keys(NOT_IMPLEMENTED)
+            .and_then(|()| http.validate())
+            .map_err(|e| match e {
+                sightline_config::Error::Invalid { field, message } if !field.is_empty() => {
+                    (format!(".{field}"), message)
+                }
+                e => (String::new(), e.to_string()),
+            })?;
+        if http.proxy_url.as_deref().is_some_and(|p| !p.is_empty()) {
             return Err((".proxy_url".into(), "proxies are not supported".into()));
         }
         match self.compression.as_str() {

@@ -114,7 +114,13 @@ fn reads_blackbox_example_modules() {
     assert!(h.http.fail_if_header_matches[0].allow_missing);
     let a = &cfg.modules["http_basic_auth_example"];
     assert_eq!(
-        a.http.basic_auth.as_ref().unwrap().password.as_deref(),
+        a.http
+            .http_client_config()
+            .basic_auth
+            .unwrap()
+            .password
+            .as_ref()
+            .map(|p| p.expose()),
         Some("mysecret")
     );
     // Defaults as blackbox's DefaultHTTPProbe.

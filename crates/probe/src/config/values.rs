@@ -1,5 +1,5 @@
 //! Small value types of the modules file: Go durations, regexps, IP
-//! protocol preference, credentials.
+//! protocol preference, byte sizes.
 
 use serde::{de, Deserialize, Deserializer};
 use sightline_core::{bytesize, duration};
@@ -62,36 +62,6 @@ impl<'de> Deserialize<'de> for IpProtocol {
             _ => IpProtocol::Ip6,
         })
     }
-}
-
-/// `basic_auth` of Prometheus's HTTP client config.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BasicAuth {
-    /// User name.
-    #[serde(default)]
-    pub username: String,
-    /// Password.
-    #[serde(default)]
-    pub password: Option<String>,
-    /// A file holding the password, read at each probe.
-    #[serde(default)]
-    pub password_file: Option<String>,
-}
-
-/// `authorization` of Prometheus's HTTP client config.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Authorization {
-    /// The scheme, `Bearer` when empty.
-    #[serde(default, rename = "type")]
-    pub kind: Option<String>,
-    /// The credentials.
-    #[serde(default)]
-    pub credentials: Option<String>,
-    /// A file holding the credentials, read at each probe.
-    #[serde(default)]
-    pub credentials_file: Option<String>,
 }
 
 /// Reads `body_size_limit` as Go's `units.Base2Bytes` (`1KB` = 1024,

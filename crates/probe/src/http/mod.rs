@@ -10,6 +10,7 @@ use crate::net;
 use crate::result::Recorder;
 use crate::tls::{self, TlsSetup};
 use client::PhaseSink;
+use sightline_config::HttpClientConfig;
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -112,7 +113,8 @@ pub(crate) async fn probe(
     let mut method_now = method.clone();
     let mut send_body = !cfg.body.is_empty();
     let mut redirects = 0usize;
-    let auth = match auth_header(cfg) {
+    let http = cfg.http_client_config();
+    let auth = match auth_header(&http) {
         Ok(a) => a,
         Err(e) => {
             rec.fail("Error creating request", &e);
@@ -163,7 +165,7 @@ pub(crate) async fn probe(
                 .iter()
                 .find(|(k, _)| k.eq_ignore_ascii_case("host"))
                 .map_or(host.as_str(), |(_, v)| v.as_str());
-            match tls::setup(&cfg.tls_config, sni_host, &[b"http/1.1"]) {
+            match tls::setup(&http.tls_config, sni_host, &[b"http/1.1"]) {
                 Ok(s) => Some(s),
                 Err(e) => {
                     rec.fail("Error creating request", &e);
@@ -290,64 +292,13 @@ fn host_header(url: &url::Url, host: &str, port: u16) -> String {
     }
 }
 
-fn auth_header(cfg: &HttpProbe) -> Result<Option<String>, String> {
-    let read = |f: &str| {
+/// The `Authorization` header; credential files are read at each probe.
+fn auth_header(http: &HttpClientConfig) -> Result<Option<String>, String> {
+    http.authorization_header(|f| {
         std::fs::read_to_string(f)
             .map(|s| s.trim().to_string())
             .map_err(|e| format!("unable to read {f}: {e}"))
-    };
-    if let Some(b) = &cfg.basic_auth {
-        let pw = match (&b.password, &b.password_file) {
-            (_, Some(f)) if !f.is_empty() => read(f)?,
-            (Some(p), _) => p.clone(),
-            _ => String::new(),
-        };
-        return Ok(Some(format!(
-            "Basic {}",
-            base64(format!("{}:{pw}", b.username).as_bytes())
-        )));
-    }
-    if let Some(a) = &cfg.authorization {
-        let kind = a
-            .kind
-            .clone()
-            .filter(|k| !k.is_empty())
-            .unwrap_or_else(|| "Bearer".into());
-        let cred = match (&a.credentials, &a.credentials_file) {
-            (_, Some(f)) if !f.is_empty() => read(f)?,
-            (Some(c), _) => c.clone(),
-            _ => String::new(),
-        };
-        return Ok(Some(format!("{kind} {cred}")));
-    }
-    if !cfg.bearer_token.is_empty() {
-        return Ok(Some(format!("Bearer {}", cfg.bearer_token)));
-    }
-    if !cfg.bearer_token_file.is_empty() {
-        return Ok(Some(format!("Bearer {}", read(&cfg.bearer_token_file)?)));
-    }
-    Ok(None)
-}
-
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
+    })
 }
 
 fn build_request(

@@ -240,10 +240,6 @@ fn http_dates_and_base64() {
         Some(784111777)
     );
     assert_eq!(super::parse_http_date("garbage"), None);
-    // RFC 4648 test vectors.
-    assert_eq!(super::base64(b"f"), "Zg==");
-    assert_eq!(super::base64(b"fo"), "Zm8=");
-    assert_eq!(super::base64(b"foobar"), "Zm9vYmFy");
 }
 
 /// Issue 5: `processing` is the target's time, not the prober's. The

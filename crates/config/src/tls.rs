@@ -1,8 +1,9 @@
 //! rustls client configurations for Go-style `tls_config` blocks.
 //!
-//! Prometheus's scrape configs (read by `sightline-ingest`) and
-//! blackbox_exporter's probe modules (read by `sightline-probe`) both turn a
-//! `tls_config` into a rustls [`ClientConfig`]. The pieces they share:
+//! Prometheus's scrape configs (read by `sightline-ingest`),
+//! blackbox_exporter's probe modules (read by `sightline-probe`) and
+//! Alertmanager's receivers turn a `tls_config` into a rustls
+//! [`ClientConfig`]. The pieces they share:
 //!
 //! - the `ring` crypto provider ([`provider`], [`install_default_provider`]);
 //!   we do not build aws-lc (see ARCHITECTURE.md);
@@ -14,10 +15,12 @@
 //!   accepts any certificate for `insecure_skip_verify`.
 //!
 //! What differs stays with each caller: where files are read from, the
-//! wording of errors (each mirrors its peer), ingest's verifier for a fixed
-//! `server_name`, and probe's SNI, ALPN and handshake metrics.
+//! wording of errors (each mirrors its peer), and probe's SNI, ALPN and
+//! handshake metrics. Whether the server is checked against the name the
+//! connection is made to or a fixed `server_name` is a [`ServerVerify`] choice.
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::{VerifierBuilderError, WebPkiServerVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -115,8 +118,10 @@ pub enum ServerVerify {
     AcceptAny,
     /// webpki, against these roots and the name the connection is made to.
     Roots(RootCertStore),
-    /// The caller's own verifier (ingest's fixed `server_name`).
-    Custom(Arc<dyn ServerCertVerifier>),
+    /// webpki against these roots, always for this name whatever the
+    /// connection is made to: `tls_config.server_name` of a target scraped
+    /// by address, whose certificate names a host.
+    RootsFor(RootCertStore, ServerName<'static>),
 }
 
 /// Everything [`ClientSettings::build`] needs; the caller has read and
@@ -141,6 +146,8 @@ pub enum BuildError {
     Versions(rustls::Error),
     /// The client certificate and key are unusable together.
     Identity(rustls::Error),
+    /// No verifier can be built from the roots (none is usable).
+    Verifier(VerifierBuilderError),
 }
 
 impl ClientSettings {
@@ -155,9 +162,15 @@ impl ClientSettings {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(AcceptAny(provider))),
             ServerVerify::Roots(roots) => builder.with_root_certificates(roots),
-            ServerVerify::Custom(verifier) => builder
-                .dangerous()
-                .with_custom_certificate_verifier(verifier),
+            ServerVerify::RootsFor(roots, name) => {
+                let inner =
+                    WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                        .build()
+                        .map_err(BuildError::Verifier)?;
+                builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(FixedName { inner, name }))
+            }
         };
         let mut config = match self.identity {
             Some((chain, key)) => builder
@@ -218,6 +231,49 @@ impl ServerCertVerifier for AcceptAny {
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// Verifies with webpki, always against the configured name.
+#[derive(Debug)]
+struct FixedName {
+    inner: Arc<WebPkiServerVerifier>,
+    name: ServerName<'static>,
+}
+
+impl ServerCertVerifier for FixedName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        self.inner
+            .verify_server_cert(end_entity, intermediates, &self.name, ocsp, now)
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
     }
 }
 

@@ -13,10 +13,10 @@
 //! struct Job { job_name: String, limit: u32 }
 //!
 //! let text = "job_name: a\nlimit: many\n";
-//! let err = sightline_core::yaml::from_str::<Job>(text, "jobs.yml").unwrap_err();
+//! let err = sightline_config::yaml::from_str::<Job>(text, "jobs.yml").unwrap_err();
 //! assert!(err.message().starts_with("jobs.yml:2:1: limit: "), "{err}");
 //! assert_eq!(
-//!     sightline_core::yaml::locate(text, "jobs.yml", "limit", "must be small"),
+//!     sightline_config::yaml::locate(text, "jobs.yml", "limit", "must be small"),
 //!     "jobs.yml:2:1: limit: must be small"
 //! );
 //! ```
@@ -27,7 +27,7 @@ use crate::{Error, Result};
 use serde::de::DeserializeOwned;
 
 /// Deserializes `text`, refusing it with file, line, column, field path and
-/// reason (a [`crate::ErrorKind::BadData`] error).
+/// reason (an [`Error::Yaml`]).
 pub fn from_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
     let mut failed_path: Option<String> = None;
     let res = serde_saphyr::with_deserializer_from_str(text, |de| {
@@ -54,7 +54,7 @@ pub fn from_str<T: DeserializeOwned>(text: &str, file: &str) -> Result<T> {
             (Some((pos, false)), None) => Some(pos),
             (None, None) => None,
         };
-        Error::bad_data(format_error(file, pos, path.as_deref(), &plain_message(&e)))
+        Error::Yaml(format_error(file, pos, path.as_deref(), &plain_message(&e)))
     })
 }
 

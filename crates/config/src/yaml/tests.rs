@@ -59,7 +59,7 @@ struct Inner {
     n: u32,
     #[serde(default)]
     #[allow(dead_code)]
-    d: Option<crate::duration::Duration>,
+    d: Option<sightline_core::duration::Duration>,
 }
 
 fn err(text: &str) -> String {
