@@ -222,10 +222,11 @@ struct GatedStore {
 impl sightline_core::MetricQuerier for GatedStore {
     fn select(
         &self,
+        ctx: &sightline_core::QueryContext,
         mint: i64,
         maxt: i64,
         m: &[sightline_core::Matcher],
-    ) -> sightline_core::Result<Vec<sightline_core::Series>> {
+    ) -> sightline_core::Result<sightline_core::SeriesSet> {
         self.entered
             .store(true, std::sync::atomic::Ordering::SeqCst);
         let mut open = self.open.lock().unwrap();
@@ -233,24 +234,26 @@ impl sightline_core::MetricQuerier for GatedStore {
             open = self.cv.wait(open).unwrap();
         }
         drop(open);
-        self.inner.select(mint, maxt, m)
+        self.inner.select(ctx, mint, maxt, m)
     }
     fn label_names(
         &self,
+        ctx: &sightline_core::QueryContext,
         a: i64,
         b: i64,
         m: &[sightline_core::Matcher],
     ) -> sightline_core::Result<Vec<String>> {
-        self.inner.label_names(a, b, m)
+        self.inner.label_names(ctx, a, b, m)
     }
     fn label_values(
         &self,
+        ctx: &sightline_core::QueryContext,
         n: &str,
         a: i64,
         b: i64,
         m: &[sightline_core::Matcher],
     ) -> sightline_core::Result<Vec<String>> {
-        self.inner.label_values(n, a, b, m)
+        self.inner.label_values(ctx, n, a, b, m)
     }
 }
 

@@ -7,7 +7,8 @@
 //! - [`Matcher`] / [`MatchOp`]: PromQL-style label matchers (`=`, `!=`, `=~`, `!~`).
 //! - [`Sample`], [`FamilySample`] (a labelled value of an exposition), [`Exemplar`], and the staleness marker ([`STALE_NAN`], [`is_stale_nan`]).
 //! - The storage seams: [`MetricAppender`] / [`Appender`] for writing samples and
-//!   [`MetricQuerier`] for reading them back. The TSDB implements both; the
+//!   [`MetricQuerier`] for reading them back as streams ([`SeriesSet`]) under a
+//!   [`QueryContext`] (deadline, cancellation, read limits). The TSDB implements both; the
 //!   in-memory [`MemStore`] does too, for tests of the query engines.
 //! - [`Error`] with [`ErrorKind`], which maps onto HTTP statuses and Prometheus's
 //!   `errorType` strings.
@@ -51,6 +52,6 @@ pub use sample::{
     STALE_NAN_BITS,
 };
 pub use storage::{
-    AppendStats, Appender, HistogramIter, MetricAppender, MetricQuerier, SampleIter, Series,
-    SeriesExemplars, SeriesRef,
+    AppendStats, Appender, HistogramIter, LabelsSet, MetricAppender, MetricQuerier, QueryContext,
+    QueryLimits, SampleIter, Series, SeriesExemplars, SeriesRef, SeriesSet,
 };

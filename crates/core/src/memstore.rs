@@ -5,7 +5,8 @@
 
 use crate::{
     matches_all, AppendStats, Appender, Error, ErrorKind, FloatHistogram, HistogramSample, Labels,
-    Matcher, MetricAppender, MetricQuerier, Result, Sample, Series, SeriesRef,
+    Matcher, MetricAppender, MetricQuerier, QueryContext, Result, Sample, Series, SeriesRef,
+    SeriesSet,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -172,59 +173,105 @@ fn with_read_hint(data: &Data, i: usize) -> HistogramSample {
     s
 }
 
-impl MetricQuerier for MemStore {
-    fn select(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<Series>> {
+impl MemStore {
+    /// One series' data in `[mint, maxt]`, copied out of the lock, or
+    /// `None` when it has none there (or is gone).
+    fn read_series(
+        &self,
+        ctx: &QueryContext,
+        labels: Labels,
+        mint: i64,
+        maxt: i64,
+    ) -> Option<Series> {
         let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
-        let mut out = Vec::new();
-        for (labels, data) in map.iter() {
-            if !matches_all(matchers, labels) {
-                continue;
-            }
-            let samples = &data.floats;
-            let lo = samples.partition_point(|s| s.t < mint);
-            let hi = samples.partition_point(|s| s.t <= maxt);
-            let hs = &data.hists;
-            let hlo = hs.partition_point(|s| s.t < mint);
-            let hhi = hs.partition_point(|s| s.t <= maxt);
-            if lo >= hi && hlo >= hhi {
-                continue;
-            }
-            let picked: Vec<Sample> = samples[lo..hi].to_vec();
-            let histograms: Option<crate::HistogramIter> = if hlo < hhi {
-                // Copied out: the iterator outlives the lock.
-                let copied: Vec<HistogramSample> =
-                    (hlo..hhi).map(|i| with_read_hint(data, i)).collect();
-                Some(Box::new(copied.into_iter()))
-            } else {
-                None
-            };
-            out.push(Series {
-                labels: labels.clone(),
-                samples: Box::new(picked.into_iter()),
-                histograms,
-            });
+        let data = map.get(&labels)?;
+        let samples = &data.floats;
+        let lo = samples.partition_point(|s| s.t < mint);
+        let hi = samples.partition_point(|s| s.t <= maxt);
+        let hs = &data.hists;
+        let hlo = hs.partition_point(|s| s.t < mint);
+        let hhi = hs.partition_point(|s| s.t <= maxt);
+        if lo >= hi && hlo >= hhi {
+            return None;
         }
-        Ok(out)
+        // Charged as a chunk would be: 16 bytes a float, ~64 a histogram.
+        let n = (hi - lo + hhi - hlo) as u64;
+        if !ctx.charge(n, 16 * (hi - lo) as u64 + 64 * (hhi - hlo) as u64) {
+            return None;
+        }
+        let picked: Vec<Sample> = samples[lo..hi].to_vec();
+        let histograms: Option<crate::HistogramIter> = if hlo < hhi {
+            // Copied out: the iterator outlives the lock.
+            let copied: Vec<HistogramSample> =
+                (hlo..hhi).map(|i| with_read_hint(data, i)).collect();
+            Some(Box::new(copied.into_iter()))
+        } else {
+            None
+        };
+        Some(Series {
+            labels,
+            samples: Box::new(picked.into_iter()),
+            histograms,
+        })
     }
 
-    fn label_names(&self, mint: i64, maxt: i64, matchers: &[Matcher]) -> Result<Vec<String>> {
+    /// Label sets matching `matchers`, in order: the store's "postings".
+    fn matching(&self, matchers: &[Matcher]) -> Vec<Labels> {
+        let map = self.inner.read().unwrap_or_else(|e| e.into_inner());
+        map.keys()
+            .filter(|l| matches_all(matchers, l))
+            .cloned()
+            .collect()
+    }
+}
+
+impl MetricQuerier for MemStore {
+    fn select(
+        &self,
+        ctx: &QueryContext,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> Result<SeriesSet> {
+        // The matching label sets are listed up front (cheap, no samples);
+        // each series' samples are copied only when the set reaches it, so
+        // a consumer that stops early copies no more, as a real store
+        // decodes no more.
+        let store = self.clone();
+        let read = ctx.clone();
+        let it = self
+            .matching(matchers)
+            .into_iter()
+            .filter_map(move |l| store.read_series(&read, l, mint, maxt))
+            .map(Ok);
+        Ok(SeriesSet::new(ctx, it))
+    }
+
+    fn label_names(
+        &self,
+        ctx: &QueryContext,
+        mint: i64,
+        maxt: i64,
+        matchers: &[Matcher],
+    ) -> Result<Vec<String>> {
         let mut names = BTreeSet::new();
-        for s in self.select(mint, maxt, matchers)? {
-            names.extend(s.labels.iter().map(|l| l.name.clone()));
+        for s in self.select(ctx, mint, maxt, matchers)? {
+            names.extend(s?.labels.iter().map(|l| l.name.clone()));
         }
         Ok(names.into_iter().collect())
     }
 
     fn label_values(
         &self,
+        ctx: &QueryContext,
         name: &str,
         mint: i64,
         maxt: i64,
         matchers: &[Matcher],
     ) -> Result<Vec<String>> {
         let mut values = BTreeSet::new();
-        for s in self.select(mint, maxt, matchers)? {
-            if let Some(v) = s.labels.get(name) {
+        for s in self.select(ctx, mint, maxt, matchers)? {
+            if let Some(v) = s?.labels.get(name) {
                 values.insert(v.to_owned());
             }
         }
@@ -236,6 +283,10 @@ impl MetricQuerier for MemStore {
 mod tests {
     use super::*;
     use crate::MatchOp;
+
+    fn ctx() -> QueryContext {
+        QueryContext::new()
+    }
 
     #[test]
     fn appended_samples_are_selected_in_range_and_sorted() {
@@ -257,18 +308,25 @@ mod tests {
         );
 
         let got = store
-            .select(15, 30, &[Matcher::new(MatchOp::Regex, "i", "a|b").unwrap()])
+            .select(
+                &ctx(),
+                15,
+                30,
+                &[Matcher::new(MatchOp::Regex, "i", "a|b").unwrap()],
+            )
+            .unwrap()
+            .into_vec()
             .unwrap();
         assert_eq!(got.len(), 2);
         assert_eq!(got[0].labels, a);
         let samples: Vec<Sample> = got.into_iter().nth(1).unwrap().samples.collect();
         assert_eq!(samples, vec![Sample::new(20, 20.0), Sample::new(30, 30.0)]);
         assert_eq!(
-            store.label_values("i", 0, 100, &[]).unwrap(),
+            store.label_values(&ctx(), "i", 0, 100, &[]).unwrap(),
             vec!["a", "b"]
         );
         assert_eq!(
-            store.label_names(0, 100, &[]).unwrap(),
+            store.label_names(&ctx(), 0, 100, &[]).unwrap(),
             vec!["__name__", "i"]
         );
     }
@@ -293,7 +351,11 @@ mod tests {
         };
         assert!(app.append_histogram(0, &l, 30, &bad).is_err());
         app.commit().unwrap();
-        let mut got = store.select(0, 100, &[]).unwrap();
+        let mut got = store
+            .select(&ctx(), 0, 100, &[])
+            .unwrap()
+            .into_vec()
+            .unwrap();
         let s = got.pop().unwrap();
         assert_eq!(
             s.samples.count(),
@@ -302,7 +364,7 @@ mod tests {
         );
         let hs: Vec<i64> = s.histograms.unwrap().map(|x| x.t).collect();
         assert_eq!(hs, vec![10, 20]);
-        assert!(store.select(0, 5, &[]).unwrap().is_empty());
+        assert!(store.select(&ctx(), 0, 5, &[]).unwrap().next().is_none());
     }
 
     #[test]

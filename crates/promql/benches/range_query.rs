@@ -31,7 +31,10 @@ fn main() {
         "__name__",
         "http_requests_total",
     )];
-    let sel = sightline_core::MetricQuerier::select(&store, 180_001, 600_000, &m).expect("select");
+    let ctx = sightline_core::QueryContext::new();
+    let sel = sightline_core::MetricQuerier::select(&store, &ctx, 180_001, 600_000, &m)
+        .and_then(|s| s.into_vec())
+        .expect("select");
     let count: usize = sel.into_iter().map(|s| s.samples.count()).sum();
     println!(
         "{n} series: MemStore select of {count} samples took {:?}",

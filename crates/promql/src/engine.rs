@@ -4,10 +4,10 @@
 use crate::error::{Error, Result};
 use crate::eval::{without_name, Evaluator, Steps, Val};
 use crate::value::{InstantSample, QueryResult, RangeSeries, Value};
-use sightline_core::MetricQuerier;
+use sightline_core::{MetricQuerier, QueryContext};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Engine settings; the defaults are Prometheus's.
 #[derive(Debug, Clone)]
@@ -65,6 +65,21 @@ impl Engine {
         &self.opts
     }
 
+    /// A query context from the options: the deadline `timeout` from now
+    /// and the `cancel` flag; no read limits. The `*_query` methods use
+    /// it; callers that own a context (with read limits, or shared with
+    /// other work) pass theirs to the `*_in` methods instead.
+    pub fn context(&self) -> QueryContext {
+        let mut ctx = QueryContext::new();
+        if let Some(t) = self.opts.timeout {
+            ctx = ctx.with_timeout(t);
+        }
+        if let Some(c) = &self.opts.cancel {
+            ctx = ctx.with_cancel_flag(c.clone());
+        }
+        ctx
+    }
+
     /// Evaluates `query` at `time_ms`.
     pub fn instant_query(
         &self,
@@ -72,8 +87,21 @@ impl Engine {
         query: &str,
         time_ms: i64,
     ) -> Result<QueryResult> {
+        self.instant_query_in(&self.context(), q, query, time_ms)
+    }
+
+    /// [`Engine::instant_query`] under the caller's context: its deadline,
+    /// cancellation and read limits replace the options' `timeout` and
+    /// `cancel`; `max_samples` (samples held at once) still applies.
+    pub fn instant_query_in(
+        &self,
+        ctx: &QueryContext,
+        q: &dyn MetricQuerier,
+        query: &str,
+        time_ms: i64,
+    ) -> Result<QueryResult> {
         let expr = parse(query)?;
-        self.instant_expr(q, &expr, query, time_ms)
+        self.instant_expr_in(ctx, q, &expr, query, time_ms)
     }
 
     /// Evaluates an expression parsed with [`parse`] at `time_ms`; `query`
@@ -86,13 +114,27 @@ impl Engine {
         query: &str,
         time_ms: i64,
     ) -> Result<QueryResult> {
-        let mut ev = self.evaluator(q, query, time_ms, time_ms, 0, false);
+        self.instant_expr_in(&self.context(), q, expr, query, time_ms)
+    }
+
+    /// [`Engine::instant_expr`] under the caller's context (see
+    /// [`Engine::instant_query_in`]).
+    pub fn instant_expr_in(
+        &self,
+        ctx: &QueryContext,
+        q: &dyn MetricQuerier,
+        expr: &promql_parser::parser::Expr,
+        query: &str,
+        time_ms: i64,
+    ) -> Result<QueryResult> {
+        let mut ev = self.evaluator(ctx, q, query, time_ms, time_ms, 0, false);
         let steps = Steps {
             start: time_ms,
             step: 0,
             n: 1,
         };
         let val = ev.eval(expr, &steps)?;
+        ev.check_reads()?;
         let value = match val {
             Val::Scalar(v) => Value::Scalar(time_ms, v[0]),
             Val::Str(s) => Value::String(time_ms, s),
@@ -148,6 +190,20 @@ impl Engine {
         end_ms: i64,
         step_ms: i64,
     ) -> Result<QueryResult> {
+        self.range_query_in(&self.context(), q, query, start_ms, end_ms, step_ms)
+    }
+
+    /// [`Engine::range_query`] under the caller's context (see
+    /// [`Engine::instant_query_in`]).
+    pub fn range_query_in(
+        &self,
+        ctx: &QueryContext,
+        q: &dyn MetricQuerier,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult> {
         if step_ms <= 0 {
             return Err(Error::Parse(
                 "zero or negative query resolution step widths are not accepted. Try a positive integer".into(),
@@ -166,7 +222,7 @@ impl Engine {
             ));
         }
         let expr = parse(query)?;
-        let mut ev = self.evaluator(q, query, start_ms, end_ms, step_ms, true);
+        let mut ev = self.evaluator(ctx, q, query, start_ms, end_ms, step_ms, true);
         let n = ((end_ms - start_ms) / step_ms) as usize + 1;
         let steps = Steps {
             start: start_ms,
@@ -174,6 +230,7 @@ impl Engine {
             n,
         };
         let rows = ev.eval_sparse(&expr, &steps, "range query")?;
+        ev.check_reads()?;
         let mut finished: Vec<RangeSeries> = Vec::with_capacity(rows.len());
         for r in rows {
             let labels = if r.drop_name {
@@ -261,6 +318,7 @@ impl Engine {
     #[allow(clippy::too_many_arguments)]
     fn evaluator<'a>(
         &'a self,
+        ctx: &QueryContext,
         q: &'a dyn MetricQuerier,
         query: &'a str,
         start: i64,
@@ -278,9 +336,8 @@ impl Engine {
             qend: end,
             qstep: step,
             delayed_name_removal: self.opts.delayed_name_removal,
-            cancel: self.opts.cancel.clone(),
+            ctx: ctx.clone(),
             range_query: range,
-            deadline: self.opts.timeout.map(|t| Instant::now() + t),
             samples: 0,
             warnings: Vec::new(),
             infos: Vec::new(),

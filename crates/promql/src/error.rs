@@ -15,15 +15,30 @@ pub enum Error {
     /// The query ran longer than the engine's timeout.
     #[error("query timed out in {0}")]
     Timeout(&'static str),
-    /// The caller canceled the query ([`crate::EngineOptions::cancel`]).
+    /// The caller canceled the query ([`crate::EngineOptions::cancel`], or
+    /// the [`sightline_core::QueryContext`] it passed).
     #[error("query was canceled in {0}")]
     Canceled(&'static str),
     /// The query would hold more samples in memory than allowed.
     #[error("query processing would load too many samples into memory in {0}")]
     TooManySamples(&'static str),
-    /// The store failed.
+    /// The store failed (or stopped for the query's context with a limit
+    /// of its own).
     #[error("{0}")]
-    Storage(#[from] sightline_core::Error),
+    Storage(sightline_core::Error),
+}
+
+/// A store's error; its timeouts and cancellations (the query's context
+/// stopping it) become the engine's own, so they read the same wherever
+/// they were noticed.
+impl From<sightline_core::Error> for Error {
+    fn from(e: sightline_core::Error) -> Self {
+        match e.kind() {
+            ErrorKind::Timeout => Error::Timeout("query execution"),
+            ErrorKind::Canceled => Error::Canceled("query execution"),
+            _ => Error::Storage(e),
+        }
+    }
 }
 
 impl Error {

@@ -10,11 +10,11 @@ use crate::error::{Error, Result};
 use promql_parser::label::MatchOp as PMatchOp;
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 use sightline_core::{
-    is_stale_nan, FloatHistogram, HistogramSample, Labels, MatchOp, Matcher, MetricQuerier, Sample,
-    METRIC_NAME,
+    is_stale_nan, FloatHistogram, HistogramSample, Labels, MatchOp, Matcher, MetricQuerier,
+    QueryContext, Sample, METRIC_NAME,
 };
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::SystemTime;
 
 pub(crate) mod range;
 pub(crate) use range::{mark_reset, windows};
@@ -151,10 +151,11 @@ pub(crate) struct Evaluator<'a> {
     /// Keep names marked for removal until the end of the query (Prometheus's
     /// `promql-delayed-name-removal`), or drop them at once.
     pub delayed_name_removal: bool,
-    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The query's context: its deadline and cancellation (checked here
+    /// and by the store), and the store's read limits.
+    pub ctx: QueryContext,
 
     pub range_query: bool,
-    pub deadline: Option<Instant>,
     pub samples: usize,
     pub warnings: Vec<String>,
     pub infos: Vec<String>,
@@ -195,20 +196,17 @@ impl<'a> Evaluator<'a> {
         format!("({line}:{col})")
     }
 
+    /// Fails when the query's context says stop: deadline, cancellation,
+    /// or a store limit hit while reading.
     pub fn check_deadline(&self) -> Result<()> {
-        if self
-            .cancel
-            .as_ref()
-            .is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            return Err(Error::Canceled("query execution"));
-        }
-        if let Some(d) = self.deadline {
-            if Instant::now() >= d {
-                return Err(Error::Timeout("query execution"));
-            }
-        }
-        Ok(())
+        Ok(self.ctx.check()?)
+    }
+
+    /// Fails when the store stopped a read for the context. A store's
+    /// sample iterators cannot fail, they end early; whoever drained one
+    /// asks here whether it was complete.
+    pub fn check_reads(&self) -> Result<()> {
+        Ok(self.ctx.check_stopped()?)
     }
 
     /// Accounts `n` more samples held in memory.
@@ -362,12 +360,18 @@ impl<'a> Evaluator<'a> {
         maxt: i64,
     ) -> Result<Vec<sightline_core::Series>> {
         let alternatives = selector_matchers(vs)?;
+        // Series are collected (their samples stay lazy): the evaluator
+        // walks them step by step, several selectors at once.
         if alternatives.len() == 1 {
-            return Ok(self.q.select(mint, maxt, &alternatives[0])?);
+            return Ok(self
+                .q
+                .select(&self.ctx, mint, maxt, &alternatives[0])?
+                .into_vec()?);
         }
         let mut all = std::collections::BTreeMap::new();
         for m in &alternatives {
-            for s in self.q.select(mint, maxt, m)? {
+            for s in self.q.select(&self.ctx, mint, maxt, m)? {
+                let s = s?;
                 all.entry(s.labels.clone()).or_insert(s);
             }
         }
@@ -487,6 +491,7 @@ impl<'a> Evaluator<'a> {
             // allocated everything.
             self.add_samples(std::mem::take(&mut count))?;
         }
+        self.check_reads()?;
         Ok(rows)
     }
 

@@ -102,7 +102,8 @@ impl<'a> Evaluator<'a> {
         );
         let all: Vec<Matcher> = name_m.iter().chain(&data_m).cloned().collect();
         let mut infos = Vec::new();
-        for ser in self.q.select(mint, maxt, &all)? {
+        for ser in self.q.select(&self.ctx, mint, maxt, &all)? {
+            let ser = ser?;
             let samples: Vec<_> = ser.samples.collect();
             // Info metrics hold floats: a histogram a step would read is an
             // error, as in Prometheus.

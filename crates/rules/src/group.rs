@@ -319,7 +319,13 @@ impl RuleGroup {
                     .iter()
                     .map(|l| Matcher::equal(l.name.clone(), l.value.clone()))
                     .collect();
-                let Ok(series) = ctx.querier.select(mint, ts, &matchers) else {
+                // A restore at start-up, bounded by the outage window it
+                // reads: no deadline of its own.
+                let Ok(series) = ctx
+                    .querier
+                    .select(&sightline_core::QueryContext::new(), mint, ts, &matchers)
+                    .and_then(|s| s.into_vec())
+                else {
                     continue;
                 };
                 let Some(s) = series.into_iter().find(|s| s.labels == want) else {

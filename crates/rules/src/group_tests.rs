@@ -29,7 +29,14 @@ fn group(yaml: &str) -> RuleGroup {
 
 fn samples(store: &MemStore, name: &str) -> Vec<(Labels, Vec<Sample>)> {
     store
-        .select(i64::MIN, i64::MAX, &[Matcher::equal("__name__", name)])
+        .select(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            &[Matcher::equal("__name__", name)],
+        )
+        .unwrap()
+        .into_vec()
         .unwrap()
         .into_iter()
         .map(|s| (s.labels, s.samples.collect()))
@@ -341,10 +348,13 @@ fn recording_rule_over_histograms_records_histograms() {
     );
     let got = store
         .select(
+            &sightline_core::QueryContext::new(),
             i64::MIN,
             i64::MAX,
             &[Matcher::equal("__name__", "job:h:sum")],
         )
+        .unwrap()
+        .into_vec()
         .unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(

@@ -168,10 +168,13 @@ fn acknowledged_remote_writes_survive_kill_9_and_a_torn_wal_tail() {
     let db = sightline_tsdb::Db::open(&data, sightline_tsdb::Options::default()).unwrap();
     let got = db
         .select(
+            &sightline_core::QueryContext::new(),
             i64::MIN,
             i64::MAX,
             &[Matcher::equal("__name__", "crash_test_total")],
         )
+        .unwrap()
+        .into_vec()
         .unwrap();
     let mut stored: BTreeMap<Labels, BTreeMap<i64, f64>> = BTreeMap::new();
     for s in got {

@@ -155,10 +155,13 @@ fn import_matches_promtool_create_blocks_from_openmetrics() {
     let mut got = SeriesMap::new();
     for s in db
         .select(
+            &sightline_core::QueryContext::new(),
             i64::MIN,
             i64::MAX,
             &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
         )
+        .unwrap()
+        .into_vec()
         .unwrap()
     {
         got.insert(s.labels, s.samples.map(|x| (x.t, bits(x.v))).collect());

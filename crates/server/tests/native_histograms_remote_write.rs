@@ -95,7 +95,14 @@ fn int_hist(t: i64, k: u64) -> Histogram {
 fn stored(data: &std::path::Path, name: &str) -> Vec<(i64, FloatHistogram)> {
     let db = sightline_tsdb::Db::open(data, sightline_tsdb::Options::default()).unwrap();
     let s = db
-        .select(i64::MIN, i64::MAX, &[Matcher::equal("__name__", name)])
+        .select(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            &[Matcher::equal("__name__", name)],
+        )
+        .unwrap()
+        .into_vec()
         .unwrap();
     let out = s
         .into_iter()
@@ -300,10 +307,13 @@ fn acknowledged_histograms_survive_kill_9() {
     let db = sightline_tsdb::Db::open(&data, sightline_tsdb::Options::default()).unwrap();
     let got = db
         .select(
+            &sightline_core::QueryContext::new(),
             i64::MIN,
             i64::MAX,
             &[Matcher::equal("__name__", "nh_crash")],
         )
+        .unwrap()
+        .into_vec()
         .unwrap();
     assert_eq!(got.len(), 20);
     for s in got {

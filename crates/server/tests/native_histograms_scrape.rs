@@ -195,10 +195,13 @@ fn protobuf_scrapes_match_prometheus_2_42() {
     let db = sightline_tsdb::Db::open(&data, sightline_tsdb::Options::default()).unwrap();
     let all = db
         .select(
+            &sightline_core::QueryContext::new(),
             i64::MIN,
             i64::MAX,
             &[Matcher::new(MatchOp::Regex, "__name__", "pb_.*").unwrap()],
         )
+        .unwrap()
+        .into_vec()
         .unwrap();
     let mut floats: BTreeMap<String, f64> = BTreeMap::new();
     let mut hist = None;

@@ -115,10 +115,13 @@ fn samples_from_real_prometheus_remote_write_arrive_intact() {
     let mut got = SeriesMap::new();
     for s in db
         .select(
+            &sightline_core::QueryContext::new(),
             from,
             to,
             &[Matcher::new(MatchOp::Regex, "__name__", ".+").unwrap()],
         )
+        .unwrap()
+        .into_vec()
         .unwrap()
     {
         // Prometheus's API leaves staleness markers out of range vectors;

@@ -5,16 +5,12 @@ use crate::appender::DbAppender;
 use crate::block::{self, Block};
 use crate::exemplars::{ExemplarStats, ExemplarStorage, Stored};
 use crate::head::Head;
-use crate::querier::{self, ChunkIter, ChunkSlice, SeriesIters};
 use crate::stats::{Counters, DbStats};
 use crate::wal::Record;
 use crate::{Error, Options, Result};
 use foldhash::{HashMap, HashMapExt};
 use parking_lot::{Condvar, Mutex, RwLock};
-use sightline_core::{
-    Appender, HistogramIter, HistogramSample, Labels, Matcher, MetricAppender, MetricQuerier,
-    SampleIter, Series,
-};
+use sightline_core::{Appender, MetricAppender};
 use sightline_storage::layout::WAL_DIR;
 use sightline_storage::wal::Wal;
 use std::collections::BTreeSet;
@@ -48,7 +44,7 @@ pub(crate) struct Inner {
 /// An open database directory. Cheap to share as `Arc<Db>`; implements
 /// [`MetricAppender`] and [`MetricQuerier`].
 pub struct Db {
-    inner: Arc<Inner>,
+    pub(crate) inner: Arc<Inner>,
     threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -491,230 +487,8 @@ impl Inner {
     }
 }
 
-fn head_iter(
-    chunks: Vec<crate::head::chunk_file::ChunkData>,
-    ooo: Vec<sightline_core::Sample>,
-    mint: i64,
-    maxt: i64,
-) -> SampleIter {
-    let slices = chunks
-        .into_iter()
-        .map(|c| ChunkSlice {
-            encoding: crate::head::series::HEAD_ENCODING,
-            end: c.len() as u32,
-            data: c,
-            start: 0,
-        })
-        .collect();
-    let main: SampleIter = Box::new(ChunkIter::new(slices, mint, maxt));
-    if ooo.is_empty() {
-        main
-    } else {
-        querier::merge(vec![main, Box::new(ooo.into_iter())])
-    }
-}
-
-/// The head's histogram samples of a series as an iterator, or `None`.
-fn head_hists(hists: Vec<HistogramSample>) -> Option<HistogramIter> {
-    (!hists.is_empty()).then(|| Box::new(hists.into_iter()) as HistogramIter)
-}
-
-/// A [`Series`] from merged iterators, or `None` when neither floats nor
-/// histograms have a sample in range (a chunk can overlap the range without
-/// one inside it).
-fn series_of(
-    labels: Labels,
-    mut samples: SampleIter,
-    hists: Option<HistogramIter>,
-) -> Option<Series> {
-    let first = samples.next();
-    let hists = match hists {
-        Some(mut h) => h
-            .next()
-            .map(|f| Box::new(std::iter::once(f).chain(h)) as HistogramIter),
-        None => None,
-    };
-    if first.is_none() && hists.is_none() {
-        return None;
-    }
-    Some(Series {
-        labels,
-        samples: Box::new(first.into_iter().chain(samples)),
-        histograms: hists,
-    })
-}
-
-impl Db {
-    fn blocks_in(&self, mint: i64, maxt: i64) -> Vec<Arc<Block>> {
-        self.inner.sweep_damaged();
-        self.inner
-            .blocks
-            .read()
-            .iter()
-            .filter(|b| b.overlaps(mint, maxt))
-            .cloned()
-            .collect()
-    }
-
-    fn head_overlaps(&self, mint: i64, maxt: i64) -> bool {
-        let h = &self.inner.head;
-        h.min_time() <= maxt && h.max_time() >= mint
-    }
-}
-
 impl MetricAppender for Db {
     fn appender(&self) -> Box<dyn Appender> {
         Box::new(DbAppender::new(self.inner.clone()))
-    }
-}
-
-impl MetricQuerier for Db {
-    fn select(
-        &self,
-        mint: i64,
-        maxt: i64,
-        matchers: &[Matcher],
-    ) -> sightline_core::Result<Vec<Series>> {
-        let blocks = self.blocks_in(mint, maxt);
-        if blocks.is_empty() {
-            // Only the head: its series come sorted and unique, so no
-            // merge by labels is needed.
-            if !self.head_overlaps(mint, maxt) {
-                return Ok(Vec::new());
-            }
-            let picked = self.inner.head.select(mint, maxt, matchers);
-            let mut out = Vec::with_capacity(picked.len());
-            for s in picked {
-                let it = head_iter(s.chunks, s.ooo, mint, maxt);
-                out.extend(series_of(s.labels, it, head_hists(s.hists)));
-            }
-            return Ok(out);
-        }
-        // Each source lists its series in label order (the head's index and
-        // block indexes are sorted), so they join by a k-way merge; with one
-        // source nothing is merged at all.
-        let mut sources: Vec<Vec<(Labels, SeriesIters)>> = Vec::with_capacity(blocks.len() + 1);
-        if self.head_overlaps(mint, maxt) {
-            sources.push(
-                self.inner
-                    .head
-                    .select(mint, maxt, matchers)
-                    .into_iter()
-                    .map(|s| {
-                        let it = SeriesIters {
-                            samples: head_iter(s.chunks, s.ooo, mint, maxt),
-                            hists: head_hists(s.hists),
-                        };
-                        (s.labels, it)
-                    })
-                    .collect(),
-            );
-        }
-        for b in blocks {
-            match b.select(mint, maxt, matchers) {
-                Ok(list) => sources.push(
-                    list.into_iter()
-                        .map(|(labels, metas, hmetas)| {
-                            let samples: SampleIter =
-                                Box::new(block::BlockSeriesIter::new(b.clone(), metas, mint, maxt));
-                            let hists =
-                                (!hmetas.is_empty()).then(|| b.histograms(hmetas, mint, maxt));
-                            (labels, SeriesIters { samples, hists })
-                        })
-                        .collect(),
-                ),
-                Err(e) => self.inner.set_aside(&b, &e),
-            }
-        }
-        let mut out = Vec::new();
-        querier::merge_by_labels(sources, |labels, iters| {
-            let mut floats = Vec::with_capacity(iters.len());
-            let mut hists = Vec::new();
-            for i in iters {
-                floats.push(i.samples);
-                hists.extend(i.hists);
-            }
-            out.extend(series_of(
-                labels,
-                querier::merge(floats),
-                querier::merge_hists(hists),
-            ));
-        });
-        Ok(out)
-    }
-
-    fn select_exemplars(
-        &self,
-        mint: i64,
-        maxt: i64,
-        selectors: &[Vec<Matcher>],
-    ) -> sightline_core::Result<Vec<sightline_core::SeriesExemplars>> {
-        Ok(self.inner.exemplars.select(mint, maxt, selectors))
-    }
-
-    fn series(
-        &self,
-        mint: i64,
-        maxt: i64,
-        matchers: &[Matcher],
-    ) -> sightline_core::Result<Vec<Labels>> {
-        let mut set = BTreeSet::new();
-        if self.head_overlaps(mint, maxt) {
-            set.extend(self.inner.head.series_labels(mint, maxt, matchers));
-        }
-        for b in self.blocks_in(mint, maxt) {
-            match b.series_labels(mint, maxt, matchers) {
-                Ok(v) => set.extend(v),
-                Err(e) => self.inner.set_aside(&b, &e),
-            }
-        }
-        Ok(set.into_iter().collect())
-    }
-
-    fn label_names(
-        &self,
-        mint: i64,
-        maxt: i64,
-        matchers: &[Matcher],
-    ) -> sightline_core::Result<Vec<String>> {
-        let mut set = BTreeSet::new();
-        if !matchers.is_empty() {
-            for l in self.series(mint, maxt, matchers)? {
-                set.extend(l.iter().map(|l| l.name.clone()));
-            }
-            return Ok(set.into_iter().collect());
-        }
-        if self.head_overlaps(mint, maxt) {
-            set.extend(self.inner.head.label_names(&[]));
-        }
-        for b in self.blocks_in(mint, maxt) {
-            set.extend(b.label_names());
-        }
-        Ok(set.into_iter().collect())
-    }
-
-    fn label_values(
-        &self,
-        name: &str,
-        mint: i64,
-        maxt: i64,
-        matchers: &[Matcher],
-    ) -> sightline_core::Result<Vec<String>> {
-        let mut set = BTreeSet::new();
-        if !matchers.is_empty() {
-            for l in self.series(mint, maxt, matchers)? {
-                if let Some(v) = l.get(name) {
-                    set.insert(v.to_owned());
-                }
-            }
-            return Ok(set.into_iter().collect());
-        }
-        if self.head_overlaps(mint, maxt) {
-            set.extend(self.inner.head.label_values(name, &[]));
-        }
-        for b in self.blocks_in(mint, maxt) {
-            set.extend(b.label_values(name));
-        }
-        Ok(set.into_iter().collect())
     }
 }

@@ -4,14 +4,15 @@
 //! The one type callers need is [`Db`]:
 //!
 //! ```no_run
-//! use sightline_core::{Labels, MetricAppender, MetricQuerier, Matcher};
+//! use sightline_core::{Labels, MetricAppender, MetricQuerier, Matcher, QueryContext};
 //! use sightline_tsdb::{Db, Options};
 //!
 //! let db = Db::open(std::path::Path::new("data"), Options::default())?;
 //! let mut app = db.appender();
 //! app.append(0, &Labels::from_pairs([("__name__", "up")]), 1_000, 1.0)?;
 //! app.commit()?;
-//! let series = db.select(0, 2_000, &[Matcher::equal("__name__", "up")])?;
+//! let ctx = QueryContext::new();
+//! let series = db.select(&ctx, 0, 2_000, &[Matcher::equal("__name__", "up")])?.into_vec()?;
 //! println!("{} series, {} head series", series.len(), db.stats().head_series);
 //! db.close()?;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
@@ -22,7 +23,8 @@
 //!   compact, retention). [`Db::run_maintenance_once`] runs maintenance now.
 //! - `Db` implements [`sightline_core::MetricAppender`] (transactions that
 //!   are written to the WAL with one `write(2)` on commit) and
-//!   [`sightline_core::MetricQuerier`] (head and blocks merged).
+//!   [`sightline_core::MetricQuerier`] (head and blocks merged, streamed
+//!   series by series and charged to the query's context: `select.rs`).
 //! - [`Db::stats`] returns [`DbStats`] for self-telemetry; [`Db::close`]
 //!   flushes and fsyncs.
 //! - Exemplars go to a bounded in-memory ring (`exemplars.rs`, Prometheus's
@@ -50,8 +52,9 @@
 //! Known limits: head symbols are only dropped at restart (WAL replay); a
 //! block is one chunk file (no 512 MiB split); series ids are `u32`, so a
 //! process can create about four billion series before it must restart;
-//! `select` decodes the first chunk of every selected series up front (the
-//! rest lazily, through a small per-block cache of decompressed pages).
+//! `select` lists the head's matching series (chunk references, sorted by
+//! labels) when called, for a view consistent with its list of blocks;
+//! blocks are walked series by series and chunks decoded as read.
 
 mod appender;
 mod backfill;
@@ -66,12 +69,15 @@ mod head;
 mod options;
 mod postings;
 mod querier;
+mod select;
 mod stats;
 mod telemetry;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_histograms;
+#[cfg(test)]
+mod tests_query;
 #[cfg(test)]
 mod testutil;
 mod wal;

@@ -3,7 +3,7 @@
 //! de-duplicated stream per series.
 
 use crate::chunk;
-use sightline_core::{HistogramIter, HistogramSample, Labels, Sample, SampleIter};
+use sightline_core::{HistogramIter, HistogramSample, Labels, QueryContext, Sample, SampleIter};
 
 /// A sample of either kind, as the merges see it: its timestamp.
 pub(crate) trait Timed {
@@ -77,6 +77,11 @@ impl RangeBuf {
         RangeStep::Empty
     }
 
+    /// How many samples the last refill decoded.
+    pub(crate) fn decoded(&self) -> usize {
+        self.buf.len()
+    }
+
     /// Empties the buffer for the next chunk's samples.
     pub(crate) fn refill(&mut self) -> &mut Vec<Sample> {
         self.buf.clear();
@@ -87,17 +92,21 @@ impl RangeBuf {
 
 /// Decodes chunks one at a time, yielding samples in `[mint, maxt]`. A chunk
 /// that fails to decode ends the series early and is logged: a query shows
-/// what is readable rather than failing as a whole.
+/// what is readable rather than failing as a whole. Each decoded chunk is
+/// charged to the query's context; when that says stop, the series ends
+/// and the context holds the reason.
 pub(crate) struct ChunkIter {
     chunks: std::vec::IntoIter<ChunkSlice>,
     range: RangeBuf,
+    ctx: QueryContext,
 }
 
 impl ChunkIter {
-    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64) -> Self {
+    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64, ctx: QueryContext) -> Self {
         ChunkIter {
             chunks: chunks.into_iter(),
             range: RangeBuf::new(mint, maxt),
+            ctx,
         }
     }
 }
@@ -121,6 +130,11 @@ impl Iterator for ChunkIter {
                     bytes.len()
                 );
                 buf.clear();
+            }
+            if !self.ctx.charge(buf.len() as u64, bytes.len() as u64) {
+                buf.clear();
+                self.chunks = Vec::new().into_iter();
+                return None;
             }
         }
     }
@@ -196,15 +210,17 @@ pub(crate) struct HistChunkIter {
     buf: std::vec::IntoIter<HistogramSample>,
     mint: i64,
     maxt: i64,
+    ctx: QueryContext,
 }
 
 impl HistChunkIter {
-    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64) -> Self {
+    pub(crate) fn new(chunks: Vec<ChunkSlice>, mint: i64, maxt: i64, ctx: QueryContext) -> Self {
         HistChunkIter {
             chunks: chunks.into_iter(),
             buf: Vec::new().into_iter(),
             mint,
             maxt,
+            ctx,
         }
     }
 }
@@ -233,31 +249,52 @@ impl Iterator for HistChunkIter {
                 );
                 v.clear();
             }
+            if !self.ctx.charge(v.len() as u64, bytes.len() as u64) {
+                self.chunks = Vec::new().into_iter();
+                return None;
+            }
             self.buf = v.into_iter();
         }
     }
 }
 
-/// Joins per-source series lists, each sorted by labels, into one sorted
-/// list: `f` gets each label set once with the iterators of every source
-/// that has it, in source order (so [`merge`] prefers the first source).
-/// One source passes straight through; more are merged by picking the
-/// smallest head each time, which for the few sources a query has (the
-/// head and a handful of blocks) is cheaper than a map of every series.
-pub(crate) fn merge_by_labels<T>(
-    mut sources: Vec<Vec<(Labels, T)>>,
-    mut f: impl FnMut(Labels, Vec<T>),
-) {
-    sources.retain(|s| !s.is_empty());
-    if sources.len() <= 1 {
-        for (labels, it) in sources.into_iter().flatten() {
-            f(labels, vec![it]);
+/// One source's series in label order, each once: the head's or a block's.
+pub(crate) type Source<T> = Box<dyn Iterator<Item = (Labels, T)> + Send>;
+
+/// Joins sources, each sorted by labels, into one sorted stream: each label
+/// set comes once, with the items of every source that has it, in source
+/// order (so [`merge`] prefers the first source). One source passes
+/// straight through; more are merged by picking the smallest head each
+/// time, which for the few sources a query has (the head and a handful of
+/// blocks) is cheaper than a map of every series. Sources are pulled only
+/// as the merge needs their next series.
+pub(crate) struct MergeByLabels<T> {
+    iters: Vec<Source<T>>,
+    /// Each source's next series; filled on the first call.
+    heads: Vec<Option<(Labels, T)>>,
+}
+
+impl<T> MergeByLabels<T> {
+    pub(crate) fn new(iters: Vec<Source<T>>) -> Self {
+        MergeByLabels {
+            iters,
+            heads: Vec::new(),
         }
-        return;
     }
-    let mut iters: Vec<_> = sources.into_iter().map(|s| s.into_iter()).collect();
-    let mut heads: Vec<Option<(Labels, T)>> = iters.iter_mut().map(|i| i.next()).collect();
-    loop {
+}
+
+impl<T> Iterator for MergeByLabels<T> {
+    type Item = (Labels, Vec<T>);
+
+    fn next(&mut self) -> Option<(Labels, Vec<T>)> {
+        if self.iters.len() == 1 {
+            let (labels, it) = self.iters[0].next()?;
+            return Some((labels, vec![it]));
+        }
+        if self.heads.len() != self.iters.len() {
+            self.heads = self.iters.iter_mut().map(|i| i.next()).collect();
+        }
+        let heads = &mut self.heads;
         let mut min: Option<usize> = None;
         for (i, h) in heads.iter().enumerate() {
             if let Some((l, _)) = h {
@@ -266,9 +303,9 @@ pub(crate) fn merge_by_labels<T>(
                 }
             }
         }
-        let Some(m) = min else { return };
+        let m = min?;
         let (labels, first) = heads[m].take().expect("picked a present head");
-        heads[m] = iters[m].next();
+        heads[m] = self.iters[m].next();
         let mut group = vec![first];
         // `m` is the first source holding the smallest label set, so any
         // other holder comes after it: the group stays in source order.
@@ -276,10 +313,10 @@ pub(crate) fn merge_by_labels<T>(
             if h.as_ref().is_some_and(|(l, _)| *l == labels) {
                 let (_, it) = h.take().expect("checked");
                 group.push(it);
-                *h = iters[i].next();
+                *h = self.iters[i].next();
             }
         }
-        f(labels, group);
+        Some((labels, group))
     }
 }
 
@@ -317,8 +354,10 @@ mod tests {
     #[test]
     fn merge_by_labels_joins_sorted_sources_in_source_order() {
         let l = |x: &str| Labels::from_pairs([("a", x.to_string())]);
-        let src = |names: &[(&str, f64)]| -> Vec<(Labels, SampleIter)> {
-            names.iter().map(|(n, v)| (l(n), s(&[1], *v))).collect()
+        let src = |names: &[(&str, f64)]| -> Source<SampleIter> {
+            let v: Vec<(Labels, SampleIter)> =
+                names.iter().map(|(n, v)| (l(n), s(&[1], *v))).collect();
+            Box::new(v.into_iter())
         };
         let sources = vec![
             src(&[("b", 1.0), ("d", 1.0)]),
@@ -327,10 +366,10 @@ mod tests {
             src(&[("b", 3.0), ("d", 3.0), ("e", 3.0)]),
         ];
         let mut got = Vec::new();
-        merge_by_labels(sources, |labels, iters| {
+        for (labels, iters) in MergeByLabels::new(sources) {
             let firsts: Vec<f64> = iters.into_iter().map(|mut i| i.next().unwrap().v).collect();
             got.push((labels.get("a").unwrap().to_string(), firsts));
-        });
+        }
         let want: Vec<(String, Vec<f64>)> = vec![
             ("a".into(), vec![2.0]),
             ("b".into(), vec![1.0, 2.0, 3.0]),
@@ -339,10 +378,9 @@ mod tests {
             ("e".into(), vec![3.0]),
         ];
         assert_eq!(got, want);
-        let mut one = Vec::new();
-        merge_by_labels(vec![src(&[("x", 1.0), ("y", 1.0)])], |l, i| {
-            one.push((l, i.len()))
-        });
+        let one: Vec<(Labels, usize)> = MergeByLabels::new(vec![src(&[("x", 1.0), ("y", 1.0)])])
+            .map(|(l, i)| (l, i.len()))
+            .collect();
         assert_eq!(one, vec![(l("x"), 1), (l("y"), 1)]);
     }
 
@@ -363,7 +401,9 @@ mod tests {
                 end: len,
             });
         }
-        let got: Vec<i64> = ChunkIter::new(chunks, 50, 120).map(|x| x.t).collect();
+        let got: Vec<i64> = ChunkIter::new(chunks, 50, 120, QueryContext::new())
+            .map(|x| x.t)
+            .collect();
         assert_eq!(got, vec![50, 60, 70, 80, 90, 100, 110, 120]);
     }
 }

@@ -32,7 +32,9 @@ fn dump(
     maxt: i64,
     ms: &[Matcher],
 ) -> Vec<(Labels, Vec<(i64, u64)>)> {
-    q.select(mint, maxt, ms)
+    q.select(&sightline_core::QueryContext::new(), mint, maxt, ms)
+        .unwrap()
+        .into_vec()
         .unwrap()
         .into_iter()
         .map(|s| (s.labels, s.samples.map(|x| (x.t, x.v.to_bits())).collect()))
@@ -253,30 +255,65 @@ fn label_names_and_values() {
     db.run_maintenance_once().unwrap();
     assert_eq!(db.blocks().len(), 1);
     assert_eq!(
-        db.label_names(0, i64::MAX, &[]).unwrap(),
+        db.label_names(&sightline_core::QueryContext::new(), 0, i64::MAX, &[])
+            .unwrap(),
         vec!["__name__", "id", "instance", "x"]
     );
     assert_eq!(
-        db.label_values("__name__", 0, i64::MAX, &[]).unwrap(),
+        db.label_values(
+            &sightline_core::QueryContext::new(),
+            "__name__",
+            0,
+            i64::MAX,
+            &[]
+        )
+        .unwrap(),
         vec!["a", "b", "c"]
     );
     assert_eq!(
-        db.label_values("id", 0, i64::MAX, &[Matcher::equal("__name__", "b")])
-            .unwrap(),
+        db.label_values(
+            &sightline_core::QueryContext::new(),
+            "id",
+            0,
+            i64::MAX,
+            &[Matcher::equal("__name__", "b")]
+        )
+        .unwrap(),
         vec!["2"]
     );
     assert_eq!(
-        db.label_names(0, i64::MAX, &[Matcher::equal("x", "y")])
-            .unwrap(),
+        db.label_names(
+            &sightline_core::QueryContext::new(),
+            0,
+            i64::MAX,
+            &[Matcher::equal("x", "y")]
+        )
+        .unwrap(),
         vec!["__name__", "x"]
     );
     // Only the head holds data after 20s.
     assert_eq!(
-        db.label_values("__name__", 20_000, i64::MAX, &[]).unwrap(),
+        db.label_values(
+            &sightline_core::QueryContext::new(),
+            "__name__",
+            20_000,
+            i64::MAX,
+            &[]
+        )
+        .unwrap(),
         vec!["a"]
     );
     // Series lacking `x` match x="".
-    let got = db.series(0, i64::MAX, &[Matcher::equal("x", "")]).unwrap();
+    let got = db
+        .series(
+            &sightline_core::QueryContext::new(),
+            0,
+            i64::MAX,
+            &[Matcher::equal("x", "")],
+        )
+        .unwrap()
+        .collect::<sightline_core::Result<Vec<_>>>()
+        .unwrap();
     assert_eq!(got, vec![lbl("a", 1), lbl("b", 2)]);
 }
 
@@ -484,7 +521,16 @@ fn chunks_are_cut_and_samples_decode_lazily() {
         append_all(&db, &[(lbl("x", 0), t * 15_000 + (t % 5), t as f64)]);
     }
     assert_eq!(db.stats().head_chunks, 9);
-    let got = db.select(15_000 * 500, 15_000 * 510, &[]).unwrap();
+    let got = db
+        .select(
+            &sightline_core::QueryContext::new(),
+            15_000 * 500,
+            15_000 * 510,
+            &[],
+        )
+        .unwrap()
+        .into_vec()
+        .unwrap();
     let v: Vec<Sample> = got.into_iter().next().unwrap().samples.collect();
     assert_eq!(v.len(), 11);
     assert_eq!(v[0].v, 500.0);
@@ -572,7 +618,14 @@ fn head_truncation_keeps_series_of_open_transactions() {
     append_all(&db, &[(lbl("a", 0), 40_000, 1.0)]);
     db.run_maintenance_once().unwrap();
     assert!(db
-        .series(0, i64::MAX, &[Matcher::equal("__name__", "c")])
+        .series(
+            &sightline_core::QueryContext::new(),
+            0,
+            i64::MAX,
+            &[Matcher::equal("__name__", "c")]
+        )
+        .unwrap()
+        .collect::<sightline_core::Result<Vec<_>>>()
         .unwrap()
         .is_empty());
     // `b` moved to a block with that cut; only `a` is left in the head.
@@ -711,7 +764,12 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
 
     let all = vec![Matcher::equal("__name__", "a")];
     let got = db
-        .select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
+        .select_exemplars(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            std::slice::from_ref(&all),
+        )
         .unwrap();
     assert_eq!(got.len(), 1);
     let traces: Vec<&str> = got[0]
@@ -733,12 +791,24 @@ fn exemplars_are_kept_through_reopen_and_checkpoints() {
     drop(db);
     let db = Db::open(d.path(), opts(range)).unwrap();
     assert_eq!(
-        db.select_exemplars(i64::MIN, i64::MAX, std::slice::from_ref(&all))
-            .unwrap(),
+        db.select_exemplars(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            std::slice::from_ref(&all)
+        )
+        .unwrap(),
         got
     );
     // A smaller ring keeps the newest.
     db.set_max_exemplars(2);
-    let kept = db.select_exemplars(i64::MIN, i64::MAX, &[all]).unwrap();
+    let kept = db
+        .select_exemplars(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            &[all],
+        )
+        .unwrap();
     assert_eq!(kept[0].exemplars, got[0].exemplars[9..]);
 }

@@ -53,10 +53,13 @@ fn canon(s: &HistogramSample) -> Canon {
 #[allow(clippy::type_complexity)]
 fn dump(db: &Db, mint: i64, maxt: i64) -> Vec<(Labels, Vec<(i64, u64)>, Vec<Canon>)> {
     db.select(
+        &sightline_core::QueryContext::new(),
         mint,
         maxt,
         &[Matcher::new(sightline_core::MatchOp::Regex, "__name__", ".+").unwrap()],
     )
+    .unwrap()
+    .into_vec()
     .unwrap()
     .into_iter()
     .map(|s| {
@@ -213,7 +216,14 @@ fn out_of_order_duplicate_and_invalid_histograms_are_refused() {
     app.append_histogram(0, &l, 45_000, &hist(4.0)).unwrap();
     app.commit().unwrap();
     let s = db
-        .select(0, 100_000, &[Matcher::equal("__name__", "h")])
+        .select(
+            &sightline_core::QueryContext::new(),
+            0,
+            100_000,
+            &[Matcher::equal("__name__", "h")],
+        )
+        .unwrap()
+        .into_vec()
         .unwrap();
     let s = s.into_iter().next().unwrap();
     let hs: Vec<HistogramSample> = s.histograms.unwrap().collect();
@@ -231,6 +241,10 @@ fn float_only_series_carry_no_histogram_iterator() {
     let mut app = db.appender();
     app.append(0, &name("f", 1), 1000, 1.0).unwrap();
     app.commit().unwrap();
-    let s = db.select(0, 2000, &[]).unwrap();
+    let s = db
+        .select(&sightline_core::QueryContext::new(), 0, 2000, &[])
+        .unwrap()
+        .into_vec()
+        .unwrap();
     assert!(s[0].histograms.is_none());
 }

@@ -124,7 +124,16 @@ fn data_written_by_release_0_1_reads_back_exactly() {
     let mut checked = 0;
     for s in expected["floats"].as_array().unwrap() {
         let l = labels(&s["labels"]);
-        let got = db.select(mint, maxt, &matchers(&l)).unwrap();
+        let got = db
+            .select(
+                &sightline_core::QueryContext::new(),
+                mint,
+                maxt,
+                &matchers(&l),
+            )
+            .unwrap()
+            .into_vec()
+            .unwrap();
         assert_eq!(got.len(), 1, "{l}");
         let got: Vec<(i64, u64)> = got
             .into_iter()
@@ -146,7 +155,16 @@ fn data_written_by_release_0_1_reads_back_exactly() {
 
     for s in expected["histograms"].as_array().unwrap() {
         let l = labels(&s["labels"]);
-        let got = db.select(mint, maxt, &matchers(&l)).unwrap();
+        let got = db
+            .select(
+                &sightline_core::QueryContext::new(),
+                mint,
+                maxt,
+                &matchers(&l),
+            )
+            .unwrap()
+            .into_vec()
+            .unwrap();
         assert_eq!(got.len(), 1, "{l}");
         let series = got.into_iter().next().unwrap();
         let got: Vec<_> = series.histograms.expect("histograms").collect();
@@ -182,7 +200,14 @@ fn data_written_by_release_0_1_reads_back_exactly() {
 
     for s in expected["exemplars"].as_array().unwrap() {
         let l = labels(&s["series"]);
-        let got = db.select_exemplars(mint, maxt, &[matchers(&l)]).unwrap();
+        let got = db
+            .select_exemplars(
+                &sightline_core::QueryContext::new(),
+                mint,
+                maxt,
+                &[matchers(&l)],
+            )
+            .unwrap();
         assert_eq!(got.len(), 1, "{l}");
         let got: Vec<(i64, Labels, u64)> = got[0]
             .exemplars

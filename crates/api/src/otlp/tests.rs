@@ -83,7 +83,9 @@ async fn post(
 fn values(store: &MemStore, name: &str) -> Vec<(i64, f64)> {
     let m = [Matcher::equal("__name__", name)];
     store
-        .select(i64::MIN, i64::MAX, &m)
+        .select(&sightline_core::QueryContext::new(), i64::MIN, i64::MAX, &m)
+        .unwrap()
+        .into_vec()
         .unwrap()
         .into_iter()
         .flat_map(|s| s.samples.map(|x| (x.t, x.v)).collect::<Vec<_>>())

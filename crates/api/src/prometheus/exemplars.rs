@@ -54,7 +54,8 @@ pub(super) async fn query_exemplars(
     }
     let querier = state.querier.clone();
     blocking_json("query_exemplars", move || {
-        let found = querier.select_exemplars(start, end, &selectors)?;
+        let ctx = sightline_core::QueryContext::new();
+        let found = querier.select_exemplars(&ctx, start, end, &selectors)?;
         Ok(success_body(&render(&found), &[], &[]))
     })
     .await

@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use sightline_core::{ErrorKind, Matcher, MetricQuerier};
+use sightline_core::{ErrorKind, Matcher, MetricQuerier, QueryContext};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -42,18 +42,25 @@ fn common(form: &Form) -> Result<Common, String> {
 /// none) and answers with the sorted union.
 async fn union_response<F>(state: ApiState, c: Common, list: F) -> Response
 where
-    F: Fn(&dyn MetricQuerier, i64, i64, &[Matcher]) -> sightline_core::Result<Vec<String>>
+    F: Fn(
+            &dyn MetricQuerier,
+            &QueryContext,
+            i64,
+            i64,
+            &[Matcher],
+        ) -> sightline_core::Result<Vec<String>>
         + Send
         + 'static,
 {
     let querier: Arc<dyn MetricQuerier> = state.querier.clone();
     blocking_json("label", move || {
+        let ctx = QueryContext::new();
         let mut all: BTreeSet<String> = BTreeSet::new();
         if c.sets.is_empty() {
-            all.extend(list(querier.as_ref(), c.start, c.end, &[])?);
+            all.extend(list(querier.as_ref(), &ctx, c.start, c.end, &[])?);
         }
         for set in &c.sets {
-            all.extend(list(querier.as_ref(), c.start, c.end, set)?);
+            all.extend(list(querier.as_ref(), &ctx, c.start, c.end, set)?);
         }
         let mut names: Vec<String> = all.into_iter().collect();
         let mut warnings = Vec::new();
@@ -79,7 +86,10 @@ pub(super) async fn names(
         Ok(c) => c,
         Err(m) => return api_error(ErrorKind::BadData, &m),
     };
-    union_response(state, c, |q, mint, maxt, m| q.label_names(mint, maxt, m)).await
+    union_response(state, c, |q, ctx, mint, maxt, m| {
+        q.label_names(ctx, mint, maxt, m)
+    })
+    .await
 }
 
 /// Whether `name` is a legal label name (`model.LabelNameRE`).
@@ -106,8 +116,8 @@ pub(super) async fn values(
         Ok(c) => c,
         Err(m) => return api_error(ErrorKind::BadData, &m),
     };
-    union_response(state, c, move |q, mint, maxt, m| {
-        q.label_values(&name, mint, maxt, m)
+    union_response(state, c, move |q, ctx, mint, maxt, m| {
+        q.label_values(ctx, &name, mint, maxt, m)
     })
     .await
 }

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use sightline_core::{ErrorKind, Labels};
+use sightline_core::{ErrorKind, Labels, QueryContext};
 use std::collections::BTreeSet;
 
 /// Prometheus's warning when `limit` cut a list short.
@@ -42,8 +42,11 @@ pub(super) async fn series(
     // Index lookups touch disk and can take a while on big stores.
     blocking_json("series", move || {
         let mut all: BTreeSet<Labels> = BTreeSet::new();
+        let ctx = QueryContext::new();
         for set in &sets {
-            all.extend(querier.series(start, end, set)?);
+            for l in querier.series(&ctx, start, end, set)? {
+                all.insert(l?);
+            }
         }
         let mut warnings = Vec::new();
         if limit > 0 && all.len() > limit {

@@ -123,7 +123,14 @@ pub(super) async fn tsdb(
         let series = if head.num_series == 0 {
             Vec::new()
         } else {
-            querier.series(head.min_time, head.max_time, &[all])?
+            querier
+                .series(
+                    &sightline_core::QueryContext::new(),
+                    head.min_time,
+                    head.max_time,
+                    &[all],
+                )?
+                .collect::<sightline_core::Result<Vec<_>>>()?
         };
         Ok::<_, sightline_core::Error>(tsdb_stats(head, &series, limit))
     });

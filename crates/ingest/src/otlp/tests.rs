@@ -593,7 +593,16 @@ fn exponential_histograms_are_stored_as_native_histograms() {
         "{}",
         out.error_message()
     );
-    let series = store.select(i64::MIN, i64::MAX, &[]).expect("select");
+    let series = store
+        .select(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            &[],
+        )
+        .expect("select")
+        .into_vec()
+        .expect("select");
     assert_eq!(series.len(), 1);
     assert_eq!(series[0].labels.metric_name(), Some("lat_seconds"));
     let hs: Vec<_> = series

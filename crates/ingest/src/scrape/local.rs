@@ -140,7 +140,14 @@ mod tests {
     /// Every stored (labels, values) pair, values in time order.
     fn stored(store: &MemStore) -> Vec<(String, Vec<f64>)> {
         let mut out: Vec<(String, Vec<f64>)> = store
-            .select(i64::MIN, i64::MAX, &[])
+            .select(
+                &sightline_core::QueryContext::new(),
+                i64::MIN,
+                i64::MAX,
+                &[],
+            )
+            .unwrap()
+            .into_vec()
             .unwrap()
             .into_iter()
             .map(|s| {

@@ -150,7 +150,9 @@ impl Running {
             m.push(Matcher::new(MatchOp::Equal, *k, *v).unwrap());
         }
         self.store
-            .select(i64::MIN, i64::MAX, &m)
+            .select(&sightline_core::QueryContext::new(), i64::MIN, i64::MAX, &m)
+            .unwrap()
+            .into_vec()
             .unwrap()
             .into_iter()
             .flat_map(|s| s.samples)

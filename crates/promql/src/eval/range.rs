@@ -150,6 +150,7 @@ impl<'a> Evaluator<'a> {
                 hists,
             });
         }
+        self.check_reads()?;
         self.add_samples(count)
     }
 

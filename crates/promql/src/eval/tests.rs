@@ -2,7 +2,9 @@
 //! deadlines and cancellation.
 
 use crate::{Engine, EngineOptions, Value};
-use sightline_core::{ErrorKind, Labels, MemStore, STALE_NAN};
+use sightline_core::{
+    ErrorKind, Labels, Matcher, MemStore, MetricQuerier, QueryContext, SeriesSet, STALE_NAN,
+};
 
 fn points(v: Value) -> Vec<(i64, f64)> {
     let Value::Matrix(m) = v else {
@@ -175,4 +177,128 @@ fn parse_errors_are_bad_data() {
         err.to_string(),
         "1:13: parse error: unexpected right parenthesis ')'"
     );
+}
+
+/// A store that counts the series a query pulls from it and runs `at(n)`
+/// when it hands out the n-th, to stop a query part way (issue 13).
+struct Counting {
+    inner: MemStore,
+    read: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    at: fn(usize, &QueryContext),
+}
+
+impl MetricQuerier for Counting {
+    fn select(
+        &self,
+        ctx: &QueryContext,
+        mint: i64,
+        maxt: i64,
+        m: &[Matcher],
+    ) -> sightline_core::Result<SeriesSet> {
+        let (read, at, c) = (self.read.clone(), self.at, ctx.clone());
+        let set = self.inner.select(ctx, mint, maxt, m)?;
+        Ok(SeriesSet::new(
+            ctx,
+            set.inspect(move |_| {
+                let n = read.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                at(n, &c);
+            }),
+        ))
+    }
+
+    fn label_names(
+        &self,
+        ctx: &QueryContext,
+        a: i64,
+        b: i64,
+        m: &[Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        self.inner.label_names(ctx, a, b, m)
+    }
+
+    fn label_values(
+        &self,
+        ctx: &QueryContext,
+        n: &str,
+        a: i64,
+        b: i64,
+        m: &[Matcher],
+    ) -> sightline_core::Result<Vec<String>> {
+        self.inner.label_values(ctx, n, a, b, m)
+    }
+}
+
+const MANY: usize = 5000;
+
+fn many(at: fn(usize, &QueryContext)) -> Counting {
+    let inner = MemStore::new();
+    for i in 0..MANY {
+        inner.add(
+            Labels::from_pairs([("__name__", "m".to_string()), ("i", i.to_string())]),
+            0,
+            1.0,
+        );
+    }
+    Counting {
+        inner,
+        read: Default::default(),
+        at,
+    }
+}
+
+fn reads(s: &Counting) -> usize {
+    s.read.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+#[test]
+fn a_cancel_during_the_read_stops_before_the_last_series() {
+    let s = many(|n, ctx| {
+        if n == 100 {
+            ctx.cancel();
+        }
+    });
+    let e = Engine::new(EngineOptions::default());
+    let ctx = QueryContext::new();
+    let err = e.instant_query_in(&ctx, &s, "sum(m)", 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Canceled);
+    assert_eq!(err.to_string(), "query was canceled in query execution");
+    assert!(reads(&s) <= 101, "read {} of {MANY} series", reads(&s));
+}
+
+#[test]
+fn a_deadline_passing_during_the_read_stops_before_the_last_series() {
+    // The store is slow at its 100th series: the deadline passes there.
+    let s = many(|n, _| {
+        if n == 100 {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+    });
+    let e = Engine::new(EngineOptions::default());
+    let ctx = QueryContext::new().with_timeout(std::time::Duration::from_millis(200));
+    let err = e.instant_query_in(&ctx, &s, "sum(m)", 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert_eq!(err.to_string(), "query timed out in query execution");
+    // Checked before every series, the clock every 64.
+    assert!(reads(&s) <= 200, "read {} of {MANY} series", reads(&s));
+}
+
+#[test]
+fn a_store_sample_limit_fails_the_query_with_prometheus_text() {
+    let s = many(|_, _| {});
+    let e = Engine::new(EngineOptions::default());
+    let ctx = QueryContext::new().with_limits(sightline_core::QueryLimits {
+        max_samples: 1000,
+        max_bytes: 0,
+    });
+    let err = e.instant_query_in(&ctx, &s, "sum(m)", 0).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::LimitExceeded);
+    assert_eq!(
+        err.to_string(),
+        "query processing would load too many samples into memory in query execution"
+    );
+    assert!(reads(&s) <= 1001, "read {} of {MANY} series", reads(&s));
+    // Without the limit the same query answers.
+    let ok = e.instant_query(&s, "sum(m)", 0).unwrap();
+    let Value::Vector(v) = ok.value else { panic!() };
+    assert_eq!(v[0].v, MANY as f64);
 }

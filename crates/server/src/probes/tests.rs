@@ -121,7 +121,17 @@ fn result() -> ProbeResult {
 fn stored(store: &sightline_core::MemStore) -> Vec<(String, i64, f64)> {
     use sightline_core::MetricQuerier;
     let mut out = Vec::new();
-    for s in store.select(i64::MIN, i64::MAX, &[]).unwrap() {
+    for s in store
+        .select(
+            &sightline_core::QueryContext::new(),
+            i64::MIN,
+            i64::MAX,
+            &[],
+        )
+        .unwrap()
+        .into_vec()
+        .unwrap()
+    {
         let labels: Vec<String> = s
             .labels
             .iter()

@@ -20,7 +20,7 @@ use chunks::ChunkReader;
 use index::{ChunkMeta, IndexReader};
 use meta::BlockMeta;
 use parking_lot::Mutex;
-use sightline_core::{HistogramIter, HistogramSample, Labels, Matcher, Sample};
+use sightline_core::{HistogramIter, HistogramSample, Labels, Matcher, QueryContext, Sample};
 use sightline_storage::dir::dir_size;
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -49,14 +49,22 @@ pub(crate) struct BlockSeriesIter {
     block: Arc<Block>,
     metas: std::vec::IntoIter<ChunkMeta>,
     range: RangeBuf,
+    ctx: QueryContext,
 }
 
 impl BlockSeriesIter {
-    pub(crate) fn new(block: Arc<Block>, metas: Vec<ChunkMeta>, mint: i64, maxt: i64) -> Self {
+    pub(crate) fn new(
+        block: Arc<Block>,
+        metas: Vec<ChunkMeta>,
+        mint: i64,
+        maxt: i64,
+        ctx: QueryContext,
+    ) -> Self {
         BlockSeriesIter {
             block,
             metas: metas.into_iter(),
             range: RangeBuf::new(mint, maxt),
+            ctx,
         }
     }
 }
@@ -77,9 +85,11 @@ impl Iterator for BlockSeriesIter {
             }
             let m = self.metas.next()?;
             let (mint, maxt) = (self.range.mint, self.range.maxt);
+            let mut charged = 0;
             let buf = self.range.refill();
             let decoded = self.block.chunk(&m).and_then(|c| {
                 let bytes = &c.data[c.start as usize..c.end as usize];
+                charged = bytes.len() as u64;
                 // Block chunks are packed; only the query's range of them
                 // is decoded (a chunk spans up to the whole block).
                 if c.encoding == crate::chunk::ENC_PACKED {
@@ -98,6 +108,12 @@ impl Iterator for BlockSeriesIter {
             if let Err(e) = decoded {
                 self.block.damaged.store(true, Ordering::Relaxed);
                 log::error!("reading block {}: {e}", self.block.id());
+                self.metas = Vec::new().into_iter();
+                return None;
+            }
+            if !self.ctx.charge(self.range.decoded() as u64, charged) {
+                // Nothing of this chunk is handed out: the context stopped.
+                self.range.refill();
                 self.metas = Vec::new().into_iter();
                 return None;
             }
@@ -178,36 +194,40 @@ impl Block {
         self.damaged.load(Ordering::Relaxed)
     }
 
-    /// Matching series with chunks overlapping `[mint, maxt]`, in label
-    /// order: labels, float chunks, histogram chunks. Only the index is
-    /// read here; pages are read as samples are.
+    /// Ids of the series matching `ms`, in label order (block series ids
+    /// are assigned in label order).
+    pub(crate) fn postings(&self, ms: &[Matcher]) -> Vec<u32> {
+        postings_for_matchers(&self.index, ms)
+    }
+
+    /// Series `id` if it has chunks overlapping `[mint, maxt]`: labels,
+    /// float chunks, histogram chunks. Only the index is read here; pages
+    /// are read as samples are.
     #[allow(clippy::type_complexity)]
-    pub(crate) fn select(
+    pub(crate) fn read_series(
         &self,
+        id: u32,
         mint: i64,
         maxt: i64,
-        ms: &[Matcher],
-    ) -> Result<Vec<(Labels, Vec<ChunkMeta>, Vec<ChunkMeta>)>> {
-        let mut out = Vec::new();
-        for id in postings_for_matchers(&self.index, ms) {
-            let mut s = self.index.series(id)?;
-            s.chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
-            s.hist_chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
-            if !s.chunks.is_empty() || !s.hist_chunks.is_empty() {
-                out.push((s.labels, s.chunks, s.hist_chunks));
-            }
+    ) -> Result<Option<(Labels, Vec<ChunkMeta>, Vec<ChunkMeta>)>> {
+        let mut s = self.index.series(id)?;
+        s.chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
+        s.hist_chunks.retain(|m| m.maxt >= mint && m.mint <= maxt);
+        if s.chunks.is_empty() && s.hist_chunks.is_empty() {
+            return Ok(None);
         }
-        Ok(out)
+        Ok(Some((s.labels, s.chunks, s.hist_chunks)))
     }
 
     /// Histogram samples in `[mint, maxt]` of the chunks `metas`, decoded
-    /// chunk by chunk as the caller iterates. A page that cannot be read
-    /// flags the block and ends the series.
+    /// chunk by chunk as the caller iterates and charged to `ctx`. A page
+    /// that cannot be read flags the block and ends the series.
     pub(crate) fn histograms(
         self: &Arc<Self>,
         metas: Vec<ChunkMeta>,
         mint: i64,
         maxt: i64,
+        ctx: QueryContext,
     ) -> HistogramIter {
         let mut slices = Vec::with_capacity(metas.len());
         for m in &metas {
@@ -219,25 +239,7 @@ impl Block {
                 }
             }
         }
-        Box::new(HistChunkIter::new(slices, mint, maxt))
-    }
-
-    /// Label sets of matching series with chunks in range.
-    pub(crate) fn series_labels(
-        &self,
-        mint: i64,
-        maxt: i64,
-        ms: &[Matcher],
-    ) -> Result<Vec<Labels>> {
-        let mut out = Vec::new();
-        for id in postings_for_matchers(&self.index, ms) {
-            let s = self.index.series(id)?;
-            let hit = |m: &ChunkMeta| m.maxt >= mint && m.mint <= maxt;
-            if s.chunks.iter().any(hit) || s.hist_chunks.iter().any(hit) {
-                out.push(s.labels);
-            }
-        }
-        Ok(out)
+        Box::new(HistChunkIter::new(slices, mint, maxt, ctx))
     }
 
     pub(crate) fn label_names(&self) -> Vec<String> {
