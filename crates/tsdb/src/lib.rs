@@ -79,6 +79,8 @@ mod tests_histograms;
 #[cfg(test)]
 mod tests_query;
 #[cfg(test)]
+mod tests_wal;
+#[cfg(test)]
 mod testutil;
 mod wal;
 mod wal_histograms;
