@@ -1,6 +1,6 @@
 //! Self-metrics of scraping, for the server's `/metrics`.
 
-use sightline_core::telemetry::{Report, Telemetry};
+use sightline_core::telemetry::{MetricKind, Report, Telemetry};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 /// Counters and gauges about scraping. Cheap to update (relaxed atomics);
@@ -52,77 +52,102 @@ fn load(c: &AtomicU64) -> f64 {
 /// `sightline_scrape_*`, as `/metrics` shows them.
 impl Telemetry for ScrapeMetrics {
     fn report(&self, out: &mut Report) {
-        out.gauge(
-            "sightline_scrape_pools",
-            "Scrape pools (jobs) running.",
-            load(&self.pools),
-        );
-        out.gauge(
-            "sightline_scrape_active_targets",
-            "Targets being scraped.",
-            load(&self.active_targets),
-        );
-        out.gauge(
-            "sightline_scrape_dropped_targets",
-            "Targets dropped by relabeling.",
-            load(&self.dropped_targets),
-        );
-        out.counter(
-            "sightline_scrape_config_applies",
-            "Configurations applied to the scrape manager.",
-            load(&self.reloads),
-        );
-        out.counter("sightline_scrapes", "Scrapes done.", load(&self.scrapes));
-        out.counter(
-            "sightline_scrape_failures",
-            "Scrapes that failed.",
-            load(&self.scrape_failures),
-        );
-        out.counter(
-            "sightline_scrape_duration_seconds",
-            "Time spent scraping (sum over all scrapes).",
-            load(&self.scrape_duration_micros) / 1e6,
-        );
-        out.counter(
-            "sightline_scrape_samples_appended",
-            "Samples appended by scrapes.",
-            load(&self.samples_appended),
-        );
-        out.counter(
-            "sightline_scrape_samples_rejected",
-            "Scraped samples the store refused.",
-            load(&self.samples_rejected),
-        );
-        out.counter(
-            "sightline_scrape_sample_limit_exceeded",
-            "Scrapes failed by sample_limit.",
-            load(&self.sample_limit_exceeded),
-        );
-        out.counter(
-            "sightline_scrape_label_limit_exceeded",
-            "Scrapes failed by label limits.",
-            load(&self.label_limit_exceeded),
-        );
-        out.counter(
-            "sightline_scrape_body_size_limit_exceeded",
-            "Scrapes failed by body_size_limit.",
-            load(&self.body_size_limit_exceeded),
-        );
-        out.counter(
-            "sightline_scrape_target_limit_exceeded",
-            "Pools over target_limit.",
-            load(&self.target_limit_exceeded),
-        );
-        out.counter(
-            "sightline_scrape_stale_markers",
-            "Staleness markers written.",
-            load(&self.stale_markers),
-        );
-        out.counter(
-            "sightline_scrape_file_sd_read_errors",
-            "file_sd files that could not be read.",
-            load(&self.file_sd_read_errors),
-        );
+        use MetricKind::{Counter, Gauge};
+        let rows = [
+            (
+                Gauge,
+                "sightline_scrape_pools",
+                "Scrape pools (jobs) running.",
+                load(&self.pools),
+            ),
+            (
+                Gauge,
+                "sightline_scrape_active_targets",
+                "Targets being scraped.",
+                load(&self.active_targets),
+            ),
+            (
+                Gauge,
+                "sightline_scrape_dropped_targets",
+                "Targets dropped by relabeling.",
+                load(&self.dropped_targets),
+            ),
+            (
+                Counter,
+                "sightline_scrape_config_applies",
+                "Configurations applied to the scrape manager.",
+                load(&self.reloads),
+            ),
+            (
+                Counter,
+                "sightline_scrapes",
+                "Scrapes done.",
+                load(&self.scrapes),
+            ),
+            (
+                Counter,
+                "sightline_scrape_failures",
+                "Scrapes that failed.",
+                load(&self.scrape_failures),
+            ),
+            (
+                Counter,
+                "sightline_scrape_duration_seconds",
+                "Time spent scraping (sum over all scrapes).",
+                load(&self.scrape_duration_micros) / 1e6,
+            ),
+            (
+                Counter,
+                "sightline_scrape_samples_appended",
+                "Samples appended by scrapes.",
+                load(&self.samples_appended),
+            ),
+            (
+                Counter,
+                "sightline_scrape_samples_rejected",
+                "Scraped samples the store refused.",
+                load(&self.samples_rejected),
+            ),
+            (
+                Counter,
+                "sightline_scrape_sample_limit_exceeded",
+                "Scrapes failed by sample_limit.",
+                load(&self.sample_limit_exceeded),
+            ),
+            (
+                Counter,
+                "sightline_scrape_label_limit_exceeded",
+                "Scrapes failed by label limits.",
+                load(&self.label_limit_exceeded),
+            ),
+            (
+                Counter,
+                "sightline_scrape_body_size_limit_exceeded",
+                "Scrapes failed by body_size_limit.",
+                load(&self.body_size_limit_exceeded),
+            ),
+            (
+                Counter,
+                "sightline_scrape_target_limit_exceeded",
+                "Pools over target_limit.",
+                load(&self.target_limit_exceeded),
+            ),
+            (
+                Counter,
+                "sightline_scrape_stale_markers",
+                "Staleness markers written.",
+                load(&self.stale_markers),
+            ),
+            (
+                Counter,
+                "sightline_scrape_file_sd_read_errors",
+                "file_sd files that could not be read.",
+                load(&self.file_sd_read_errors),
+            ),
+        ];
+        for (kind, name, help, value) in rows {
+            out.family(name, help, kind).point(&[], value);
+        }
     }
 }
 
