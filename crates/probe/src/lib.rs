@@ -14,6 +14,9 @@
 //!   h2), icmp (ping sockets or raw sockets).
 //! - [`ProbeScheduler`]: runs monitors at their interval, spread over it,
 //!   and hands each result to a callback.
+//! - [`service`]: the subsystem the server runs ([`service::Probes`]):
+//!   scheduled monitors whose results are stored through the scrape append
+//!   path, uptime kept on disk, `/probe` modules, all replaced on reload.
 //! - [`UptimeTracker`]: uptime ratios, outages and certificate expiry per
 //!   monitor target, kept in a small text file (`docs/probes.md`).
 //!
@@ -52,6 +55,7 @@ mod icmp;
 mod net;
 mod result;
 mod scheduler;
+pub mod service;
 mod tcp;
 mod tls;
 mod uptime;

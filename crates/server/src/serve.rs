@@ -184,7 +184,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut running: Vec<Box<dyn Running>> = Vec::new();
     registry.register(Arc::new(ProcessTelemetry::new()));
     registry.register(db.clone());
-    let (probes, handle) = crate::probes::Probes::start(probe_setup, db.clone(), &ctx)?;
+    let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     running.push(handle);
 
     let sender = crate::alerting::new_sender();
@@ -385,7 +386,7 @@ pub struct ConfigReloader {
     /// The built-in Alertmanager and its config file, reloaded with the rest.
     alertmanager: Option<(Arc<sightline_alertmanager::manager::Alertmanager>, PathBuf)>,
     /// Probe monitors and `/probe` modules, replaced with the rest.
-    probes: Arc<crate::probes::Probes>,
+    probes: Arc<sightline_probe::service::Probes>,
     /// `--probe.modules-file`, re-read on reload as blackbox re-reads its file.
     probe_modules: Option<PathBuf>,
     last_success: AtomicBool,
@@ -404,7 +405,7 @@ pub struct ConfigReloader {
 /// to be put in force together.
 struct PreparedReload {
     loaded: crate::config::Loaded,
-    probes: crate::probes::ProbeSetup,
+    probes: sightline_probe::service::ProbeSetup,
     rules: PreparedRules,
     alertmanager: Option<sightline_alertmanager::manager::PreparedConfig>,
     alerting: sightline_ingest::alert_sender::PreparedAlerting,

@@ -26,6 +26,15 @@ pub trait ProbeSource: Send + Sync {
     fn uptime(&self) -> Vec<UptimeReport>;
 }
 
+impl ProbeSource for sightline_probe::service::Probes {
+    fn probe(&self, query: ProbeQuery) -> BoxFuture<ProbeResponse> {
+        Box::pin(sightline_probe::service::Probes::probe(self, query))
+    }
+    fn uptime(&self) -> Vec<UptimeReport> {
+        sightline_probe::service::Probes::uptime(self)
+    }
+}
+
 /// `GET /probe` and `GET /api/v1/uptime`.
 pub fn probe_routes(source: Arc<dyn ProbeSource>) -> Router {
     Router::new()
