@@ -25,7 +25,7 @@ export function Editor({ value, onChange, onRun }: Props) {
   useEffect(() => {
     const promql = new PromQLExtension()
       .activateLinter(false)
-      .setComplete({ remote: { url: apiBase(), httpMethod: 'GET', cache: { initialMetricList: [] } } });
+      .setComplete({ remote: { url: apiBase(), httpMethod: 'GET' } });
     const v = new EditorView({
       parent: host.current!,
       state: EditorState.create({
