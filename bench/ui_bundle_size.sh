@@ -31,7 +31,7 @@ if command -v prometheus >/dev/null; then
   trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$tmp"' EXIT
   for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/-/ready" >/dev/null && break; sleep 0.2; done
   ppl=0 pgz=0
-  for u in $(curl -sf "http://127.0.0.1:$port/graph" | grep -oE '(src|href)="[^"]+\.(js|css)[^"]*"' | cut -d'"' -f2); do
+  for u in $(curl -sfL "http://127.0.0.1:$port/graph" | grep -oE '(src|href)="[^"]+\.(js|css)([?][^"]*)?"' | cut -d'"' -f2); do
     case "$u" in http*) continue ;; /*) ;; *) u="/$u" ;; esac
     curl -sf "http://127.0.0.1:$port$u" -o "$tmp/a" || continue
     ppl=$((ppl + $(stat -c %s "$tmp/a")))
