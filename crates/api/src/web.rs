@@ -1,10 +1,7 @@
 //! Small server-rendered pages, so that every link Sightline emits leads
-//! somewhere real until the web UI arrives (issue 14):
+//! somewhere real until the web UI (crates/ui, served at `/`) has its own
+//! pages for them:
 //!
-//! - `/`: a landing page linking to what the server serves. Alertmanager's
-//!   links (`<external>/#/alerts?receiver=...`, `#/silences/...`) put the
-//!   page in a fragment, which never reaches the server, so a few lines of
-//!   inline script send those to the matching page.
 //! - `/graph?g0.expr=...`: the link of a rule alert's `generatorURL`; the
 //!   expression evaluated at now, shown as a table (errors shown as such).
 //! - `/alerts`: firing and pending alerts of the alerting rules.
@@ -25,27 +22,9 @@ use std::fmt::Write;
 /// The pages, over the same state as the API.
 pub fn routes() -> Router<ApiState> {
     Router::new()
-        .route("/", get(landing))
         .route("/graph", get(graph))
         .route("/alerts", get(alerts))
 }
-
-/// Maps Alertmanager's client-side routes (`#/alerts?...`,
-/// `#/silences/...`, `#/status`) to pages and endpoints that exist.
-const FRAGMENT_SCRIPT: &str = r##"<script>
-(function () {
-  var h = window.location.hash;
-  if (h.indexOf("#/") !== 0) return;
-  var path = h.slice(2), i = path.indexOf("?");
-  var query = i < 0 ? "" : path.slice(i);
-  var to = null;
-  if (path.indexOf("alerts") === 0) to = "alerts" + query;
-  else if (path.indexOf("silences") === 0) to = "api/v2/silences";
-  else if (path.indexOf("status") === 0) to = "api/v2/status";
-  else if (path.indexOf("graph") === 0) to = "graph" + query;
-  if (to) window.location.replace(to);
-})();
-</script>"##;
 
 const STYLE: &str = "body{font-family:sans-serif;margin:1.5em;max-width:70em}\
 nav a{margin-right:1em}table{border-collapse:collapse;margin-top:1em}\
@@ -84,22 +63,6 @@ fn page(status: StatusCode, title: &str, body: &str) -> Response {
         html,
     )
         .into_response()
-}
-
-async fn landing() -> Response {
-    let body = format!(
-        "{FRAGMENT_SCRIPT}\n<p>Sightline is running. The full web UI is not built yet; \
-         these pages and endpoints are what it serves today:</p>\n<ul>\n\
-         <li><a href=\"graph\">Query</a>: a PromQL expression evaluated now, as a table</li>\n\
-         <li><a href=\"alerts\">Alerts</a>: firing and pending alerts of the alerting rules</li>\n\
-         <li><a href=\"api/v1/targets\">Scrape targets</a> (JSON)</li>\n\
-         <li><a href=\"api/v1/rules\">Rules</a> (JSON)</li>\n\
-         <li><a href=\"api/v1/alerts\">Alerts</a> (JSON)</li>\n\
-         <li><a href=\"api/v2/silences\">Silences</a> (JSON; when the built-in Alertmanager \
-         runs, with <code>--alertmanager.config.file</code>)</li>\n\
-         <li><a href=\"metrics\">Sightline's own metrics</a></li>\n</ul>"
-    );
-    page(StatusCode::OK, "Sightline", &body)
 }
 
 /// The decoded value of query parameter `name` (`+` is a space, as in

@@ -115,26 +115,9 @@ async fn issue_12_alerts_page_lists_firing_then_pending() {
 }
 
 #[tokio::test]
-async fn issue_12_landing_page_links_and_maps_alertmanager_fragments() {
-    let (status, ct, body) = get("/").await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(ct, "text/html; charset=utf-8");
-    for href in [
-        "graph",
-        "alerts",
-        "api/v1/targets",
-        "api/v1/rules",
-        "api/v2/silences",
-        "metrics",
-    ] {
-        assert!(body.contains(&format!("href=\"{href}\"")), "{href}: {body}");
-    }
-    // Alertmanager's client-side routes, mapped by the inline script.
-    assert!(
-        body.contains(r#"if (path.indexOf("alerts") === 0) to = "alerts" + query;"#),
-        "{body}"
-    );
-    assert!(body.contains(r#"to = "api/v2/silences""#), "{body}");
+async fn issue_12_landing_page_links_are_served() {
+    // `/` itself is the web UI's (crates/ui, issue 14; its tests check the
+    // links and the mapping of Alertmanager's fragments).
     // Every relative link of the landing page that the API itself serves
     // answers 200 (silences need the built-in Alertmanager, merged by the
     // server, and are checked end to end there).

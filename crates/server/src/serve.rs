@@ -313,7 +313,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut app = sightline_api::router(state)
         .merge(sightline_api::native::slo_routes(slo_state))
         .merge(sightline_api::native::probe_routes(probes.clone()))
-        .merge(sightline_api::otlp::router(otlp));
+        .merge(sightline_api::otlp::router(otlp))
+        .merge(sightline_ui::router());
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }

@@ -1,0 +1,103 @@
+// A time-series chart with uPlot: one line per series, a legend with
+// min/max/avg/last, a hover tooltip (uPlot's cursor and legend) and zoom by
+// dragging, which moves the page's time range.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import { Series, seriesName } from './api';
+
+const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+
+interface Props {
+  series: Series[];
+  fromMs: number;
+  toMs: number;
+  stepS: number;
+  stacked: boolean;
+  points: boolean;
+  onZoom: (fromMs: number, toMs: number) => void;
+}
+
+/// Aligns every series on the query's step grid (missing samples are gaps).
+export function align(series: Series[], fromMs: number, toMs: number, stepS: number): uPlot.AlignedData {
+  const start = Math.floor(fromMs / 1000);
+  const n = Math.floor((Math.floor(toMs / 1000) - start) / stepS) + 1;
+  const xs = Array.from({ length: n }, (_, i) => start + i * stepS);
+  const ys = series.map((s) => {
+    const col: (number | null)[] = new Array(n).fill(null);
+    for (const [t, v] of s.values ?? []) {
+      const i = Math.round((t - start) / stepS);
+      if (i >= 0 && i < n) col[i] = parseFloat(v);
+    }
+    return col;
+  });
+  return [xs, ...ys] as uPlot.AlignedData;
+}
+
+function stack(data: uPlot.AlignedData): uPlot.AlignedData {
+  const out: (number | null)[][] = [];
+  let acc: number[] = new Array(data[0].length).fill(0);
+  for (let s = 1; s < data.length; s++) {
+    acc = acc.map((a, i) => a + ((data[s][i] as number | null) ?? 0));
+    out.push([...acc]);
+  }
+  return [data[0], ...out] as uPlot.AlignedData;
+}
+
+function stats(col: (number | null | undefined)[]): string {
+  const vs = col.filter((v): v is number => v != null && isFinite(v));
+  if (!vs.length) return '';
+  const fmt = (v: number) => (Math.abs(v) >= 1e6 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : +v.toPrecision(4)).toString();
+  const sum = vs.reduce((a, b) => a + b, 0);
+  return `min ${fmt(Math.min(...vs))} max ${fmt(Math.max(...vs))} avg ${fmt(sum / vs.length)} last ${fmt(vs[vs.length - 1])}`;
+}
+
+export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: Props) {
+  const host = useRef<HTMLDivElement>(null);
+  const zoom = useRef(onZoom);
+  zoom.current = onZoom;
+
+  useEffect(() => {
+    const el = host.current!;
+    const raw = align(series, fromMs, toMs, stepS);
+    const data = stacked ? stack(raw) : raw;
+    const opts: uPlot.Options = {
+      width: Math.max(300, el.clientWidth),
+      height: 360,
+      cursor: { drag: { x: true, y: false } },
+      legend: { live: true },
+      scales: { x: { time: true } },
+      series: [
+        {},
+        ...series.map((s, i) => ({
+          label: `${seriesName(s.metric)}  ${stats(raw[i + 1] as (number | null)[])}`,
+          stroke: PALETTE[i % PALETTE.length],
+          fill: stacked ? PALETTE[i % PALETTE.length] + '40' : undefined,
+          width: 1.5,
+          points: { show: points },
+          paths: points ? () => null : undefined,
+          spanGaps: false,
+        })),
+      ],
+      hooks: {
+        setSelect: [
+          (u: uPlot) => {
+            if (u.select.width < 2) return;
+            const a = u.posToVal(u.select.left, 'x');
+            const b = u.posToVal(u.select.left + u.select.width, 'x');
+            zoom.current(Math.round(a * 1000), Math.round(b * 1000));
+          },
+        ],
+      },
+    };
+    const plot = new uPlot(opts, data, el);
+    const resize = () => plot.setSize({ width: Math.max(300, el.clientWidth), height: 360 });
+    window.addEventListener('resize', resize);
+    return () => {
+      window.removeEventListener('resize', resize);
+      plot.destroy();
+    };
+  }, [series, fromMs, toMs, stepS, stacked, points]);
+
+  return <div class="chart" ref={host} data-series={series.length} />;
+}
