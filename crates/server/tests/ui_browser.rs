@@ -23,7 +23,6 @@ fn workspace() -> PathBuf {
 }
 
 #[test]
-#[ignore = "issue 14: typing in the PromQL editor can freeze the page in headless Chromium (docs/web.md, known problems); run with --ignored"]
 fn issue_14_ui_in_chromium() {
     let ui = workspace().join("crates/ui");
     let chromium = std::env::var_os("CHROMIUM")

@@ -10,13 +10,25 @@ import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@cod
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { apiBase } from './api';
 
-interface Props {
-  value: string;
-  onChange: (v: string) => void;
-  onRun: () => void;
+/// Replaces the editor's text from outside (a history entry, the back
+/// button).
+export interface EditorHandle {
+  set(text: string): void;
 }
 
-export function Editor({ value, onChange, onRun }: Props) {
+interface Props {
+  /// The text the editor starts with. Later changes come through `handle`:
+  /// the editor owns its text, because Preact runs effects after paint and
+  /// a text prop synced back from the parent can be older than what was
+  /// typed since (syncing it froze the page: the old and new text replaced
+  /// each other forever).
+  initial: string;
+  onChange: (v: string) => void;
+  onRun: () => void;
+  handle?: (h: EditorHandle) => void;
+}
+
+export function Editor({ initial, onChange, onRun, handle }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const cb = useRef({ onChange, onRun });
@@ -29,7 +41,7 @@ export function Editor({ value, onChange, onRun }: Props) {
     const v = new EditorView({
       parent: host.current!,
       state: EditorState.create({
-        doc: value,
+        doc: initial,
         extensions: [
           history(),
           closeBrackets(),
@@ -58,16 +70,15 @@ export function Editor({ value, onChange, onRun }: Props) {
       }),
     });
     view.current = v;
+    handle?.({
+      set(text: string) {
+        if (v.state.doc.toString() !== text) {
+          v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: text } });
+        }
+      },
+    });
     return () => v.destroy();
   }, []);
-
-  // Follow outside changes (back button, a shared link).
-  useEffect(() => {
-    const v = view.current;
-    if (v && v.state.doc.toString() !== value) {
-      v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: value } });
-    }
-  }, [value]);
 
   return <div class="editor" ref={host} />;
 }

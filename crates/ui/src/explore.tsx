@@ -1,10 +1,10 @@
 // Explore metrics: a PromQL expression over the page's time range as a
 // graph (range query), a table (instant query at the range's end) or the
 // API's raw JSON. Everything that makes the view is in the URL.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, QueryResponse, Series, query, seriesName } from './api';
 import { Chart } from './chart';
-import { Editor } from './editor';
+import { Editor, EditorHandle } from './editor';
 import { Route, setParams } from './route';
 import { DEFAULT_FROM, DEFAULT_TO, autoStep, parseTime } from './time';
 
@@ -39,13 +39,28 @@ export function Explore({ route }: { route: Route }) {
   const to = p.get('to') ?? DEFAULT_TO;
   const stacked = p.get('stacked') === '1';
   const points = p.get('points') === '1';
-  const [draft, setDraft] = useState(expr);
+  // The editor's text as of the last keystroke (a ref: Enter may come
+  // before Preact re-renders with the last character).
+  const draft = useRef(expr);
   const [result, setResult] = useState<Result | null>(null);
   const [loading, setLoading] = useState(false);
   const [run, setRun] = useState(0);
   const [showHistory, setShowHistory] = useState(false);
 
-  useEffect(() => setDraft(expr), [expr]);
+  const editor = useRef<EditorHandle | null>(null);
+  // The expression this page last put in the URL itself: its arrival back
+  // through the route must not reset the editor (the user may have typed
+  // on since). Any other change of `expr` (back button, a link) is shown.
+  const committed = useRef<string | null>(null);
+  useEffect(() => {
+    if (committed.current === expr) {
+      committed.current = null;
+      return;
+    }
+    committed.current = null;
+    draft.current = expr;
+    editor.current?.set(expr);
+  }, [expr]);
 
   const set = (k: string, v: string | null, push = false) => {
     const n = new URLSearchParams(p);
@@ -55,7 +70,10 @@ export function Explore({ route }: { route: Route }) {
   };
 
   const execute = () => {
-    if (draft !== expr) set('expr', draft, true);
+    if (draft.current !== expr) {
+      committed.current = draft.current;
+      set('expr', draft.current, true);
+    }
     setRun((r) => r + 1);
   };
 
@@ -98,7 +116,7 @@ export function Explore({ route }: { route: Route }) {
   return (
     <div class="explore">
       <div class="query-row">
-        <Editor value={draft} onChange={setDraft} onRun={execute} />
+        <Editor initial={expr} onChange={(v) => (draft.current = v)} onRun={execute} handle={(h) => (editor.current = h)} />
         <button class="primary" id="run" onClick={execute}>
           {loading ? 'Running…' : 'Run query'}
         </button>

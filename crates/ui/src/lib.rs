@@ -9,6 +9,7 @@
 //! [`router`] serves:
 //! - `/`: `index.html`, `Cache-Control: no-cache` (it names the current
 //!   assets, so browsers must revalidate it);
+//! - `/status`: the same page, which shows the public status page there;
 //! - `/assets/<name>-<hash>.{js,css}`: the bundle, whose names change with
 //!   their content, so they are cached for a year as immutable.
 //!
@@ -31,6 +32,7 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 pub fn router<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(index))
+        .route("/status", get(index))
         .route("/assets/{*name}", get(asset))
 }
 

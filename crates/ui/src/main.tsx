@@ -4,6 +4,12 @@
 import { render } from 'preact';
 import './style.css';
 import { Explore } from './explore';
+import { AlertsPage } from './pages/alerts';
+import { DashboardsPage } from './pages/dashboards';
+import { OperationsPage } from './pages/ops';
+import { SLOsPage } from './pages/slos';
+import { PublicStatusPage } from './pages/statuspage';
+import { UptimePage } from './pages/uptime';
 import { Route, href, setParams, useRoute } from './route';
 import { DEFAULT_FROM, DEFAULT_TO, RANGES } from './time';
 
@@ -12,17 +18,19 @@ interface Page {
   title: string;
   /// Set for signals whose views arrive with a later issue.
   coming?: string;
-  /// Served by the server-rendered pages until the UI has its own.
-  external?: string;
+  /// The page's view; each lives in its own module under pages/.
+  view?: (props: { route: Route }) => preact.JSX.Element;
 }
 
+/// The navigation, in order. A route's first path segment names its page
+/// (`#/ops/targets` is the Operations page, sub-page `targets`).
 const PAGES: Page[] = [
-  { path: 'explore', title: 'Explore' },
-  { path: 'dashboards', title: 'Dashboards' },
-  { path: 'alerts', title: 'Alerts', external: 'alerts' },
-  { path: 'slos', title: 'SLOs' },
-  { path: 'uptime', title: 'Uptime' },
-  { path: 'status', title: 'Status' },
+  { path: 'explore', title: 'Explore', view: Explore },
+  { path: 'dashboards', title: 'Dashboards', view: DashboardsPage },
+  { path: 'alerts', title: 'Alerts', view: AlertsPage },
+  { path: 'slos', title: 'SLOs', view: SLOsPage },
+  { path: 'uptime', title: 'Uptime', view: UptimePage },
+  { path: 'ops', title: 'Operations', view: OperationsPage },
   { path: 'logs', title: 'Logs', coming: 'coming with issue 15' },
   { path: 'traces', title: 'Traces', coming: 'coming with issue 16' },
 ];
@@ -35,8 +43,8 @@ function Nav({ route }: { route: Route }) {
       </a>
       {PAGES.map((p) => (
         <a
-          href={p.external ?? href(p.path, route.params)}
-          class={(p.path === route.path ? 'active ' : '') + (p.coming ? 'coming' : '')}
+          href={href(p.path, route.params)}
+          class={(p.path === section(route) ? 'active ' : '') + (p.coming ? 'coming' : '')}
           title={p.coming}
         >
           {p.title}
@@ -79,44 +87,31 @@ function fmt(t: string): string {
 }
 
 function Placeholder({ page }: { page: Page }) {
-  const links: Record<string, [string, string][]> = {
-    dashboards: [],
-    slos: [['SLOs (JSON)', 'api/v1/slos']],
-    uptime: [['Probes (JSON)', 'api/v1/probes']],
-    status: [
-      ['Scrape targets (JSON)', 'api/v1/targets'],
-      ['Rules (JSON)', 'api/v1/rules'],
-      ['Build information (JSON)', 'api/v1/status/buildinfo'],
-      ['Flags (JSON)', 'api/v1/status/flags'],
-      ['Sightline’s own metrics', 'metrics'],
-    ],
-  };
   return (
     <div class="placeholder">
       <h1>{page.title}</h1>
-      <p>{page.coming ? `The ${page.title.toLowerCase()} view is ${page.coming}.` : 'This page is not built yet.'}</p>
-      {(links[page.path] ?? []).length > 0 && (
-        <ul>
-          {links[page.path].map(([t, u]) => (
-            <li>
-              <a href={u}>{t}</a>
-            </li>
-          ))}
-        </ul>
-      )}
+      <p>The {page.title.toLowerCase()} view is {page.coming}.</p>
     </div>
   );
 }
 
+/// The page a route belongs to: its first path segment. Alertmanager's
+/// notification links (`#/alerts?receiver=...`, `#/silences/<id>`,
+/// `#/silences/new?filter=...`) land on the Alerts page.
+function section(route: Route): string {
+  const s = route.path.split('/')[0];
+  return s === 'silences' ? 'alerts' : s;
+}
+
 function App() {
   const route = useRoute();
-  const page = PAGES.find((p) => p.path === route.path);
+  const page = PAGES.find((p) => p.path === section(route));
   return (
     <>
       <Nav route={route} />
       <main>
-        {route.path === 'explore' ? (
-          <Explore route={route} />
+        {page?.view ? (
+          <page.view route={route} />
         ) : page ? (
           <Placeholder page={page} />
         ) : (
@@ -132,4 +127,7 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+// The public status page is its own path (`/status`, under any prefix),
+// not a hash route, so it can be linked to and shown without the rest.
+const isStatusPage = /\/status\/?$/.test(window.location.pathname);
+render(isStatusPage ? <PublicStatusPage /> : <App />, document.getElementById('app')!);

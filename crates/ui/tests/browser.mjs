@@ -43,7 +43,7 @@ try {
   await page.goto(`${base}/`);
   await page.waitForSelector('nav.nav');
   await shot('home');
-  for (const p of ['dashboards', 'slos', 'uptime', 'status', 'logs', 'traces']) {
+  for (const p of ['dashboards', 'alerts', 'slos', 'uptime', 'ops', 'logs', 'traces']) {
     await page.goto(`${base}/#/${p}?from=now-1h&to=now`);
     await page.waitForSelector('.placeholder h1');
     await shot(p);
@@ -91,19 +91,28 @@ try {
   await page.waitForSelector('pre.json');
   await shot('explore-json');
 
-  // Not checked yet: completion of metric names from the API. With it on,
-  // typing sometimes freezes the page (see docs/web.md, known problems).
-
-  step('error');
-  // A bad query: the API's message on the page.
+  step('completion');
+  // Completion of metric names from the API: a prefix offers the metric.
   await page.click('button.tab:has-text("Graph")');
   await page.click('.cm-content');
   await page.keyboard.press('Control+a');
-  await page.keyboard.type('sum(up', { delay: 10 });
+  await page.keyboard.type(query.slice(0, -4), { delay: 20 });
+  const option = page.locator('.cm-tooltip-autocomplete li', { hasText: query });
+  await option.first().waitFor();
+  await shot('explore-completion');
+  await page.keyboard.press('Escape');
+
+  step('error');
+  const BAD = 'sum(up) +';
+  // A bad query: the API's message on the page.
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+a');
+  // (Not an unclosed bracket: the editor closes brackets as you type.)
+  await page.keyboard.type(BAD, { delay: 10 });
   await page.keyboard.press('Escape');
   await page.keyboard.press('Enter');
   await page.waitForSelector('.error');
-  const apiErr = await fetch(`${base}/api/v1/query?query=${encodeURIComponent('sum(up')}`).then((r) => r.json());
+  const apiErr = await fetch(`${base}/api/v1/query?query=${encodeURIComponent(BAD)}`).then((r) => r.json());
   const shown = await page.textContent('.error');
   if (!shown.includes(apiErr.error)) fail(`error shown ${JSON.stringify(shown)} lacks the API's ${JSON.stringify(apiErr.error)}`);
   await shot('explore-error');

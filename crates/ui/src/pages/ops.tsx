@@ -1,0 +1,12 @@
+// The Operations page. Not built yet: a placeholder until it is.
+import { Route } from '../route';
+
+export function OperationsPage({ route }: { route: Route }) {
+  void route;
+  return (
+    <div class="placeholder">
+      <h1>Operations</h1>
+      <p>This page is not built yet.</p>
+    </div>
+  );
+}

@@ -1,0 +1,12 @@
+// The Uptime page. Not built yet: a placeholder until it is.
+import { Route } from '../route';
+
+export function UptimePage({ route }: { route: Route }) {
+  void route;
+  return (
+    <div class="placeholder">
+      <h1>Uptime</h1>
+      <p>This page is not built yet.</p>
+    </div>
+  );
+}
