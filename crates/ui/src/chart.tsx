@@ -44,33 +44,54 @@ function stack(data: uPlot.AlignedData): uPlot.AlignedData {
   return [data[0], ...out] as uPlot.AlignedData;
 }
 
-function stats(col: (number | null | undefined)[]): string {
-  const vs = col.filter((v): v is number => v != null && isFinite(v));
-  if (!vs.length) return '';
-  const fmt = (v: number) => (Math.abs(v) >= 1e6 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : +v.toPrecision(4)).toString();
-  const sum = vs.reduce((a, b) => a + b, 0);
-  return `min ${fmt(Math.min(...vs))} max ${fmt(Math.max(...vs))} avg ${fmt(sum / vs.length)} last ${fmt(vs[vs.length - 1])}`;
+export interface Stats {
+  min: number;
+  max: number;
+  avg: number;
+  last: number;
+}
+
+/// Min, max, mean and last value of a column, skipping gaps; null when it
+/// has no value.
+export function stats(col: (number | null | undefined)[]): Stats | null {
+  let min = Infinity, max = -Infinity, sum = 0, n = 0, last = NaN;
+  for (const v of col) {
+    if (v == null || !isFinite(v)) continue;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    sum += v;
+    n++;
+    last = v;
+  }
+  return n ? { min, max, avg: sum / n, last } : null;
+}
+
+export function fmtNumber(v: number | null | undefined): string {
+  if (v == null || isNaN(v)) return '';
+  return (Math.abs(v) >= 1e6 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : +v.toPrecision(4)).toString();
 }
 
 export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: Props) {
   const host = useRef<HTMLDivElement>(null);
+  const legend = useRef<HTMLTableElement>(null);
   const zoom = useRef(onZoom);
   zoom.current = onZoom;
 
   useEffect(() => {
     const el = host.current!;
     const raw = align(series, fromMs, toMs, stepS);
+    const cells = Array.from(legend.current!.querySelectorAll<HTMLElement>('td.value'));
     const data = stacked ? stack(raw) : raw;
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
       height: 360,
       cursor: { drag: { x: true, y: false } },
-      legend: { live: true },
+      legend: { show: false },
       scales: { x: { time: true } },
       series: [
         {},
         ...series.map((s, i) => ({
-          label: `${seriesName(s.metric)}  ${stats(raw[i + 1] as (number | null)[])}`,
+          label: seriesName(s.metric),
           stroke: PALETTE[i % PALETTE.length],
           fill: stacked ? PALETTE[i % PALETTE.length] + '40' : undefined,
           width: 1.5,
@@ -80,6 +101,13 @@ export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: 
         })),
       ],
       hooks: {
+        // The hovered values go into the legend's value column.
+        setCursor: [
+          (u: uPlot) => {
+            const idx = u.cursor.idx;
+            cells.forEach((c, i) => (c.textContent = idx == null ? '' : fmtNumber(raw[i + 1][idx] as number | null)));
+          },
+        ],
         setSelect: [
           (u: uPlot) => {
             if (u.select.width < 2) return;
@@ -99,5 +127,40 @@ export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: 
     };
   }, [series, fromMs, toMs, stepS, stacked, points]);
 
-  return <div class="chart" ref={host} data-series={series.length} />;
+  const cols = align(series, fromMs, toMs, stepS);
+  return (
+    <div class="chart" data-series={series.length}>
+      <div ref={host} />
+      <table class="legend" ref={legend}>
+        <thead>
+          <tr>
+            <th>series</th>
+            <th>hover</th>
+            <th>min</th>
+            <th>max</th>
+            <th>avg</th>
+            <th>last</th>
+          </tr>
+        </thead>
+        <tbody>
+          {series.map((s, i) => {
+            const st = stats(cols[i + 1] as (number | null)[]);
+            return (
+              <tr class="series">
+                <td>
+                  <span class="swatch" style={{ background: PALETTE[i % PALETTE.length] }} />
+                  {seriesName(s.metric)}
+                </td>
+                <td class="value" />
+                <td>{fmtNumber(st?.min)}</td>
+                <td>{fmtNumber(st?.max)}</td>
+                <td>{fmtNumber(st?.avg)}</td>
+                <td>{fmtNumber(st?.last)}</td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
 }
