@@ -5,6 +5,8 @@
 # Needs `npm ci` first (.ci/run does it).
 set -euo pipefail
 cd "$(dirname "$0")"
+# The sources type-check (esbuild strips types without checking them).
+node_modules/.bin/tsc -p .
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 node build.mjs "$tmp/dist"

@@ -10,7 +10,7 @@
 
 mod common;
 
-use common::{eventually, http, Server};
+use common::{eventually, free_port, http, sightline_import, Proc, Server};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -44,6 +44,29 @@ fn issue_14_ui_in_chromium() {
     // The fixture's files name the server's own address (ADDR), known
     // once it listens: start on a dead address, then point it home and
     // reload.
+    let Some(shared) = sightline_testkit::external_dir(
+        &workspace().join("../shared/peer-tests/grafana-dashboards"),
+        "Grafana's dashboards (../shared/peer-tests/grafana-dashboards)",
+    ) else {
+        return;
+    };
+    // Debian's node exporter feeds Grafana's Node Exporter Full.
+    let Some(node_exporter) = sightline_testkit::peer(
+        "prometheus-node-exporter",
+        "apt-get install prometheus-node-exporter",
+    ) else {
+        return;
+    };
+    let node_port = free_port();
+    let _node = Proc(
+        Command::new(node_exporter)
+            .arg(format!("--web.listen-address=127.0.0.1:{node_port}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start prometheus-node-exporter"),
+    );
+
     let dir = tempfile::tempdir().unwrap();
     let fixture = ui.join("tests/fixture");
     let write_fixture = |addr: &str| {
@@ -52,7 +75,8 @@ fn issue_14_ui_in_chromium() {
             let text = std::fs::read_to_string(&path).unwrap();
             std::fs::write(
                 dir.path().join(path.file_name().unwrap()),
-                text.replace("ADDR", addr),
+                text.replace("NODE_ADDR", &format!("127.0.0.1:{node_port}"))
+                    .replace("ADDR", addr),
             )
             .unwrap();
         }
@@ -61,6 +85,11 @@ fn issue_14_ui_in_chromium() {
     let config = dir.path().join("sightline.yml");
     let am = dir.path().join("alertmanager.yml");
     let data = dir.path().join("data");
+    // A service with the seeds' metrics over the last hour, through the
+    // import path: the golden-signals dashboard has something to show.
+    let shop = dir.path().join("shop.om");
+    std::fs::write(&shop, shop_history()).unwrap();
+    sightline_import(&shop, &data);
     let server = Server::start(
         &data,
         &[
@@ -98,6 +127,7 @@ fn issue_14_ui_in_chromium() {
         .arg(server.url())
         .arg(&shots)
         .args(std::env::var("UI_PAGES").iter().flat_map(|p| p.split(',')))
+        .env("SHARED_DASHBOARDS", &shared)
         .env("CHROMIUM", &chromium)
         .output()
         .expect("run node");
@@ -109,4 +139,69 @@ fn issue_14_ui_in_chromium() {
     assert!(out.status.success(), "browser test failed:\n{text}");
     eprintln!("{text}");
     server.stop();
+
+    // The dashboard saved in the browser survives a restart.
+    let pages = std::env::var("UI_PAGES").unwrap_or_default();
+    if pages.is_empty() || pages.split(',').any(|p| p == "dashboards") {
+        let server = Server::start(&data, &["--config", config.to_str().unwrap()]);
+        let hits: serde_json::Value = http()
+            .get(format!("{}/api/search?query=Browser%20test", server.url()))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let uid = hits[0]["uid"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no saved dashboard after a restart: {hits}"));
+        let got: serde_json::Value = http()
+            .get(format!("{}/api/dashboards/uid/{uid}", server.url()))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        let panels = got["dashboard"]["panels"].as_array().unwrap();
+        assert!(
+            panels
+                .iter()
+                .any(|p| p["targets"][0]["expr"] == "sightline_tsdb_head_series"),
+            "{got}"
+        );
+        server.stop();
+    }
+}
+
+/// OpenMetrics text of a service `shop` over the last hour at 15 s: request
+/// counters by code (200 at 10/s, 404 at 1/s, 500 at 0.5/s) and a latency
+/// histogram, as the seeds' services expose them.
+fn shop_history() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let start = now - 3600;
+    let mut out = String::from("# TYPE http_requests counter\n");
+    for (code, rate) in [("200", 10.0), ("404", 1.0), ("500", 0.5)] {
+        for t in (start..now).step_by(15) {
+            let v = (t - start) as f64 * rate;
+            out += &format!(
+                "http_requests_total{{job=\"shop\",instance=\"shop:8080\",code=\"{code}\"}} {v} {t}\n"
+            );
+        }
+    }
+    out += "# TYPE http_request_duration_seconds histogram\n";
+    for (le, share) in [
+        ("0.1", 0.5),
+        ("0.25", 0.8),
+        ("0.5", 0.95),
+        ("1.0", 0.99),
+        ("+Inf", 1.0),
+    ] {
+        for t in (start..now).step_by(15) {
+            let v = (t - start) as f64 * 11.5 * share;
+            out += &format!(
+                "http_request_duration_seconds_bucket{{job=\"shop\",instance=\"shop:8080\",le=\"{le}\"}} {v} {t}\n"
+            );
+        }
+    }
+    out + "# EOF\n"
 }

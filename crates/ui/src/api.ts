@@ -23,12 +23,13 @@ export interface QueryResponse {
   raw: string;
 }
 
-export async function query(path: string, params: Record<string, string>): Promise<QueryResponse> {
+export async function query(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<QueryResponse> {
   const body = new URLSearchParams(params);
   const res = await fetch(`api/v1/${path}`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
     body,
+    signal,
   });
   const raw = await res.text();
   let json: any;
@@ -56,4 +57,37 @@ export function seriesName(m: Record<string, string>): string {
     .map((k) => `${k}="${m[k]}"`)
     .join(', ');
   return labels ? `${name}{${labels}}` : name || '{}';
+}
+
+/// GET of a Prometheus-style API path: its `data`, or an ApiError.
+export async function getJSON<T = any>(path: string, signal?: AbortSignal): Promise<T> {
+  const res = await fetch(path, { signal });
+  const raw = await res.text();
+  let json: any;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw { status: res.status, error: `HTTP ${res.status}: ${raw.slice(0, 500)}` } as ApiError;
+  }
+  if (json.status !== 'success') {
+    throw { status: res.status, errorType: json.errorType, error: json.error ?? json.message ?? raw } as ApiError;
+  }
+  return json.data as T;
+}
+
+/// A JSON request to a non-Prometheus API (dashboards, Alertmanager):
+/// the body, or an ApiError with the server's message.
+export async function fetchJSON<T = any>(path: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(path, init);
+  const raw = await res.text();
+  let json: any = null;
+  try {
+    json = raw ? JSON.parse(raw) : null;
+  } catch {
+    /* not JSON: the raw text is the message */
+  }
+  if (!res.ok) {
+    throw { status: res.status, error: json?.message ?? json?.error ?? (raw.slice(0, 500) || `HTTP ${res.status}`) } as ApiError;
+  }
+  return json as T;
 }

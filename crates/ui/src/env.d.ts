@@ -1,0 +1,2 @@
+// Stylesheets are bundled by esbuild; to the type checker they are modules.
+declare module '*.css';

@@ -1,0 +1,116 @@
+// Dashboards as a person uses them: Grafana's Node Exporter Full imported
+// through the Import page renders every panel over Debian's node exporter
+// (with data, or saying why not); the HAProxy dashboard (no HAProxy here)
+// says why for each panel; a service's generated golden-signals dashboard
+// draws its series; a dashboard made in the UI (new, add panel, query,
+// save) is stored by the API (ui_browser.rs restarts the server and finds
+// it again).
+import { readFileSync } from 'node:fs';
+
+/// Opens every collapsed row and scrolls through so every panel loads,
+/// then waits until no panel is loading.
+async function loadAll(page) {
+  for (let i = 0; i < 40; i++) {
+    const r = await page.$('.row-head:has(.caret:text("▸"))');
+    if (!r) break;
+    await r.click();
+  }
+  const h = await page.evaluate(() => document.body.scrollHeight);
+  for (let y = 0; y < h; y += 600) {
+    await page.evaluate((y) => window.scrollTo(0, y), y);
+    await page.waitForTimeout(60);
+  }
+  await page.waitForFunction(() => ![...document.querySelectorAll('.panel')].some((p) => p.getAttribute('data-state') === 'loading'), null, { timeout: 60000 });
+  await page.evaluate(() => window.scrollTo(0, 0));
+  return page.$$eval('.panel', (ps) =>
+    ps.map((p) => ({ type: p.getAttribute('data-type'), state: p.getAttribute('data-state'), title: p.querySelector('.panel-title')?.textContent, text: p.querySelector('.panel-body')?.textContent?.slice(0, 300) })),
+  );
+}
+
+async function importDashboard(page, base, file) {
+  await page.goto(`${base}/#/dashboards/import`);
+  await page.fill('#import-json', readFileSync(file, 'utf8'));
+  await page.click('#import');
+  await page.waitForSelector('.dashboard .panel, .dashboard .row-head');
+}
+
+export default async function ({ page, base, step, shot, fail, api }) {
+  const shared = process.env.SHARED_DASHBOARDS;
+  if (!shared) fail('SHARED_DASHBOARDS (the folder of Grafana peer dashboards) is not set');
+
+  step('Node Exporter Full: import and render');
+  await importDashboard(page, base, `${shared}/node-exporter-full.json`);
+  await page.waitForSelector('select#var-node option');
+  const panels = await loadAll(page);
+  await shot('dashboards-node-exporter-full');
+  const want = JSON.parse(readFileSync(`${shared}/node-exporter-full.json`, 'utf8'));
+  const count = (ps) => ps.reduce((n, p) => n + (p.type === 'row' ? count(p.panels ?? []) : 1), 0);
+  const wantPanels = count(want.panels);
+  if (panels.length !== wantPanels) fail(`Node Exporter Full: ${panels.length} panels drawn, the dashboard has ${wantPanels}`);
+  const bad = panels.filter((p) => !['data', 'nodata'].includes(p.state));
+  if (bad.length) fail(`panels neither with data nor saying why:\n${bad.map((p) => `${p.title}: ${p.state}: ${p.text}`).join('\n')}`);
+  const silent = panels.filter((p) => p.state === 'nodata' && !/No data for/.test(p.text));
+  if (silent.length) fail(`panels without data that do not say which query: ${silent.map((p) => p.title)}`);
+  const withData = panels.filter((p) => p.state === 'data').length;
+  // The node exporter of a container lacks some collectors (hwmon,
+  // systemd, ...); the CPU, memory, disk and network panels have data.
+  if (withData < wantPanels * 0.6) fail(`only ${withData} of ${wantPanels} panels have data`);
+  for (const t of ['CPU Busy', 'RAM Used', 'CPU Basic', 'Memory Basic', 'Network Traffic Basic']) {
+    const p = panels.find((x) => x.title === t);
+    if (p?.state !== 'data') fail(`panel ${t}: ${p?.state}`);
+  }
+  step(`node exporter full: ${withData} of ${wantPanels} panels with data`);
+
+  step('HAProxy: every panel says why it has no data');
+  await importDashboard(page, base, `${shared}/haproxy.json`);
+  const hp = await loadAll(page);
+  await shot('dashboards-haproxy');
+  const hpBad = hp.filter((p) => !['data', 'nodata'].includes(p.state));
+  if (hpBad.length) fail(`HAProxy panels neither with data nor saying why:\n${hpBad.map((p) => `${p.title}: ${p.state}: ${p.text}`).join('\n')}`);
+
+  step('list');
+  await page.goto(`${base}/#/dashboards`);
+  await page.waitForSelector('.dash-items a');
+  const titles = await page.$$eval('.dash-items a', (as) => as.map((a) => a.textContent));
+  for (const t of ['Node Exporter Full', 'shop: golden signals']) if (!titles.some((x) => x.includes(t))) fail(`list lacks ${t}: ${titles}`);
+  await shot('dashboards-list');
+
+  step('golden signals of a service');
+  await page.click('a:has-text("shop: golden signals")');
+  await page.waitForSelector('.panel');
+  const golden = await loadAll(page);
+  await shot('dashboards-golden');
+  const rate = golden.find((p) => p.title === 'Request rate by status');
+  if (rate?.state !== 'data') fail(`golden request rate: ${JSON.stringify(rate)}`);
+  const codes = await api(`api/v1/query?query=${encodeURIComponent('count by (code) (http_requests_total{job="shop"})')}`);
+  const legend = await page.$$eval('.panel:has(.panel-title:text-is("Request rate by status")) .ts-legend .series', (e) => e.length);
+  if (legend !== codes.data.result.length) fail(`request rate draws ${legend} series, the data has ${codes.data.result.length} codes`);
+  for (const t of ['Latency P50 / P95 / P99', 'Error ratio (5xx)']) {
+    const p = golden.find((x) => x.title === t);
+    if (p?.state !== 'data') fail(`golden ${t}: ${JSON.stringify(p)}`);
+  }
+
+  step('new dashboard: add a panel, save');
+  await page.goto(`${base}/#/dashboards/new`);
+  await page.fill('.dash-title-input', 'Browser test dashboard');
+  await page.click('button:has-text("Add panel")');
+  await page.waitForSelector('.panel-editor');
+  await page.fill('#pe-title', 'Head series');
+  await page.click('.pe-query .cm-content');
+  await page.keyboard.type('sightline_tsdb_head_series', { delay: 5 });
+  await page.keyboard.press('Escape');
+  await page.click('button:has-text("Run queries")');
+  await page.waitForSelector('.pe-preview .panel[data-state="data"] canvas');
+  await shot('dashboards-panel-editor');
+  await page.click('#pe-apply');
+  await page.waitForSelector('.dashboard .panel[data-state="data"]');
+  const saved = page.waitForResponse((r) => r.url().endsWith('/api/dashboards/db'));
+  await page.click('#save');
+  const body = await (await saved).json();
+  if (!body.uid) fail(`save answered ${JSON.stringify(body)}`);
+  await page.waitForSelector('.saved');
+  const stored = await api(`api/dashboards/uid/${body.uid}`);
+  const panel = stored.dashboard.panels.find((p) => p.title === 'Head series');
+  if (panel?.targets?.[0]?.expr !== 'sightline_tsdb_head_series') fail(`stored dashboard lacks the panel: ${JSON.stringify(stored.dashboard.panels)}`);
+  await shot('dashboards-saved');
+}
