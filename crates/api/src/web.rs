@@ -104,8 +104,10 @@ async fn graph(State(state): State<ApiState>, RawQuery(raw): RawQuery) -> Respon
             let _ = writeln!(
                 body,
                 "<p>Evaluated at {} (Unix seconds) as an instant query; \
-                 <a href=\"api/v1/query?query={}\">as JSON</a>.</p>",
+                 <a href=\"api/v1/query?query={}\">as JSON</a>; \
+                 <a href=\"./#/explore?expr={}&amp;from=now-1h&amp;to=now\">as a graph in the web UI</a>.</p>",
                 float(at as f64 / 1000.0),
+                query_escape(&expr),
                 query_escape(&expr)
             );
             for w in r.warnings.iter().chain(&r.infos) {

@@ -79,6 +79,11 @@ async fn issue_12_generator_url_shows_the_expression_evaluated_now() {
         "{body}"
     );
     assert!(!body.contains("instance=&quot;b&quot;"), "{body}");
+    // Issue 14: and a link to the same expression graphed in the web UI.
+    assert!(
+        body.contains("href=\"./#/explore?expr=up+%3D%3D+0&amp;from=now-1h&amp;to=now\""),
+        "{body}"
+    );
     // The graph-tab link (tab 0) leads to the same page.
     let (status, _, _) = get(&sightline_rules::template::expr_link("up", 0)).await;
     assert_eq!(status, StatusCode::OK);

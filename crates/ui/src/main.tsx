@@ -11,7 +11,8 @@ import { SLOsPage } from './pages/slos';
 import { PublicStatusPage } from './pages/statuspage';
 import { UptimePage } from './pages/uptime';
 import { Route, href, setParams, useRoute } from './route';
-import { DEFAULT_FROM, DEFAULT_TO, RANGES } from './time';
+import { DEFAULT_FROM, DEFAULT_TO, RANGES, parseTime } from './time';
+import { useState } from 'preact/hooks';
 
 interface Page {
   path: string;
@@ -59,6 +60,7 @@ function Nav({ route }: { route: Route }) {
 function TimeRange({ route }: { route: Route }) {
   const from = route.params.get('from') ?? DEFAULT_FROM;
   const to = route.params.get('to') ?? DEFAULT_TO;
+  const [custom, setCustom] = useState<{ from: string; to: string; error?: string } | null>(null);
   const set = (f: string, t: string) => {
     const n = new URLSearchParams(route.params);
     n.set('from', f);
@@ -66,18 +68,66 @@ function TimeRange({ route }: { route: Route }) {
     setParams(route.path, n, true);
   };
   const relative = to === 'now' && RANGES.includes(from);
+  const apply = () => {
+    const now = Date.now();
+    try {
+      const a = parseTime(custom!.from, now);
+      const b = parseTime(custom!.to, now);
+      if (a >= b) throw new Error('"from" must be before "to"');
+      // Relative forms stay relative; dates become epoch milliseconds.
+      const keep = (s: string, ms: number) => (/^now/.test(s.trim()) ? s.trim() : String(ms));
+      set(keep(custom!.from, a), keep(custom!.to, b));
+      setCustom(null);
+    } catch (e: any) {
+      setCustom({ ...custom!, error: e.message });
+    }
+  };
+  // Zoom out: the same end, twice the span (relative ranges stay relative).
+  const zoomOut = () => {
+    const now = Date.now();
+    try {
+      const a = parseTime(from, now);
+      const b = parseTime(to, now);
+      const span = b - a;
+      if (to === 'now') {
+        const next = RANGES.find((r) => parseTime(r, now) <= now - 2 * span + 1000);
+        set(next ?? `now-${Math.round((2 * span) / 1000)}s`, 'now');
+      } else set(String(Math.round(a - span / 2)), String(Math.round(b + span / 2)));
+    } catch {
+      /* a bad range in the URL: the select still offers good ones */
+    }
+  };
   return (
     <span class="timerange">
+      <button title="Zoom out (twice the range)" onClick={zoomOut}>
+        −
+      </button>
       <select
         aria-label="Time range"
         value={relative ? from : ''}
-        onChange={(e) => set((e.target as HTMLSelectElement).value, 'now')}
+        onChange={(e) => {
+          const v = (e.target as HTMLSelectElement).value;
+          if (v === 'custom') setCustom({ from, to });
+          else set(v, 'now');
+        }}
       >
         {!relative && <option value="">{`${fmt(from)} to ${fmt(to)}`}</option>}
         {RANGES.map((r) => (
           <option value={r}>Last {r.slice(4)}</option>
         ))}
+        <option value="custom">Custom range…</option>
       </select>
+      {custom && (
+        <span class="custom-range">
+          <input aria-label="From" value={custom.from} onInput={(e) => setCustom({ ...custom, from: (e.target as HTMLInputElement).value })} />
+          <input aria-label="To" value={custom.to} onInput={(e) => setCustom({ ...custom, to: (e.target as HTMLInputElement).value })} />
+          <button class="primary" onClick={apply}>
+            Apply
+          </button>
+          <button onClick={() => setCustom(null)}>Cancel</button>
+          {custom.error && <span class="var-error">{custom.error}</span>}
+        </span>
+      )}
     </span>
   );
 }
