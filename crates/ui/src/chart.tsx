@@ -8,8 +8,23 @@ import { Series, seriesName } from './api';
 
 const PALETTE = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
 
+/// An exemplar as `/api/v1/query_exemplars` gives it, with the series it
+/// belongs to.
+export interface Exemplar {
+  seriesLabels: Record<string, string>;
+  labels: Record<string, string>;
+  value: string;
+  timestamp: number;
+}
+
+/// The trace an exemplar points to (`trace_id`, `traceID` or `traceId`).
+export function exemplarTrace(e: Exemplar): string | undefined {
+  return e.labels.trace_id ?? e.labels.traceID ?? e.labels.traceId;
+}
+
 interface Props {
   series: Series[];
+  exemplars?: Exemplar[];
   fromMs: number;
   toMs: number;
   stepS: number;
@@ -71,7 +86,7 @@ export function fmtNumber(v: number | null | undefined): string {
   return (Math.abs(v) >= 1e6 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : +v.toPrecision(4)).toString();
 }
 
-export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: Props) {
+export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points, onZoom }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const legend = useRef<HTMLTableElement>(null);
   const zoom = useRef(onZoom);
@@ -108,6 +123,29 @@ export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: 
             cells.forEach((c, i) => (c.textContent = idx == null ? '' : fmtNumber(raw[i + 1][idx] as number | null)));
           },
         ],
+        // Exemplars: diamonds at their time and value.
+        draw: [
+          (u: uPlot) => {
+            if (!exemplars?.length) return;
+            const ctx = u.ctx;
+            ctx.save();
+            ctx.fillStyle = '#111827';
+            for (const e of exemplars) {
+              const x = u.valToPos(e.timestamp, 'x', true);
+              const y = u.valToPos(parseFloat(e.value), 'y', true);
+              if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+              const r = 4 * devicePixelRatio;
+              ctx.beginPath();
+              ctx.moveTo(x, y - r);
+              ctx.lineTo(x + r, y);
+              ctx.lineTo(x, y + r);
+              ctx.lineTo(x - r, y);
+              ctx.closePath();
+              ctx.fill();
+            }
+            ctx.restore();
+          },
+        ],
         setSelect: [
           (u: uPlot) => {
             if (u.select.width < 2) return;
@@ -125,7 +163,7 @@ export function Chart({ series, fromMs, toMs, stepS, stacked, points, onZoom }: 
       window.removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [series, fromMs, toMs, stepS, stacked, points]);
+  }, [series, exemplars, fromMs, toMs, stepS, stacked, points]);
 
   const cols = align(series, fromMs, toMs, stepS);
   return (

@@ -2,8 +2,8 @@
 // graph (range query), a table (instant query at the range's end) or the
 // API's raw JSON. Everything that makes the view is in the URL.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, QueryResponse, Series, query, seriesName } from './api';
-import { Chart } from './chart';
+import { ApiError, QueryResponse, Series, getJSON, query, seriesName } from './api';
+import { Chart, Exemplar, exemplarTrace } from './chart';
 import { Editor, EditorHandle } from './editor';
 import { Route, setParams } from './route';
 import { DEFAULT_FROM, DEFAULT_TO, autoStep, parseTime } from './time';
@@ -39,6 +39,8 @@ export function Explore({ route }: { route: Route }) {
   const to = p.get('to') ?? DEFAULT_TO;
   const stacked = p.get('stacked') === '1';
   const points = p.get('points') === '1';
+  const showExemplars = p.get('exemplars') === '1';
+  const [exemplars, setExemplars] = useState<Exemplar[]>([]);
   // The editor's text as of the last keystroke (a ref: Enter may come
   // before Preact re-renders with the last character).
   const draft = useRef(expr);
@@ -104,6 +106,11 @@ export function Explore({ route }: { route: Route }) {
             step: String(stepS),
           })
         : query('query', { query: expr, time: String(toMs / 1000) });
+    if (tab === 'graph' && showExemplars) {
+      getJSON<any[]>(`api/v1/query_exemplars?${new URLSearchParams({ query: expr, start: String(fromMs / 1000), end: String(toMs / 1000) })}`)
+        .then((d) => live && setExemplars((d ?? []).flatMap((s: any) => s.exemplars.map((e: any) => ({ seriesLabels: s.seriesLabels, labels: e.labels, value: e.value, timestamp: e.timestamp })))))
+        .catch(() => live && setExemplars([]));
+    } else setExemplars([]);
     req
       .then((resp) => live && setResult({ resp, fromMs, toMs, stepS }))
       .catch((error: ApiError) => live && setResult({ error, fromMs, toMs, stepS }))
@@ -111,7 +118,7 @@ export function Explore({ route }: { route: Route }) {
     return () => {
       live = false;
     };
-  }, [expr, tab, from, to, run]);
+  }, [expr, tab, from, to, run, showExemplars]);
 
   return (
     <div class="explore">
@@ -156,12 +163,15 @@ export function Explore({ route }: { route: Route }) {
             <label>
               <input type="checkbox" checked={points} onChange={() => set('points', points ? null : '1')} /> points
             </label>
+            <label>
+              <input type="checkbox" checked={showExemplars} onChange={() => set('exemplars', showExemplars ? null : '1')} /> exemplars
+            </label>
           </span>
         )}
       </div>
       {result?.error && <ErrorBox error={result.error} expr={expr} />}
       {result?.resp?.warnings?.map((w) => <div class="warning">{w}</div>)}
-      {result?.resp && <View tab={tab} result={result} stacked={stacked} points={points} onZoom={(a, b) => {
+      {result?.resp && <View tab={tab} result={result} exemplars={showExemplars ? exemplars : []} stacked={stacked} points={points} onZoom={(a, b) => {
         const n = new URLSearchParams(p);
         n.set('from', String(a));
         n.set('to', String(b));
@@ -197,7 +207,7 @@ function ErrorBox({ error, expr }: { error: ApiError; expr: string }) {
   );
 }
 
-function View({ tab, result, stacked, points, onZoom }: { tab: string; result: Result; stacked: boolean; points: boolean; onZoom: (a: number, b: number) => void }) {
+function View({ tab, result, exemplars, stacked, points, onZoom }: { tab: string; result: Result; exemplars: Exemplar[]; stacked: boolean; points: boolean; onZoom: (a: number, b: number) => void }) {
   const data = result.resp!.data;
   if (tab === 'json') return <pre class="json">{JSON.stringify(JSON.parse(result.resp!.raw), null, 2)}</pre>;
   if (data.resultType === 'scalar' || data.resultType === 'string') {
@@ -208,7 +218,12 @@ function View({ tab, result, stacked, points, onZoom }: { tab: string; result: R
   if (tab === 'graph') {
     if (data.resultType !== 'matrix') return <p>Expected a range vector, got {data.resultType}.</p>;
     if (!series.length) return <p class="hint">No data in this range.</p>;
-    return <Chart series={series} fromMs={result.fromMs} toMs={result.toMs} stepS={result.stepS} stacked={stacked} points={points} onZoom={onZoom} />;
+    return (
+      <>
+        <Chart series={series} exemplars={exemplars} fromMs={result.fromMs} toMs={result.toMs} stepS={result.stepS} stacked={stacked} points={points} onZoom={onZoom} />
+        {exemplars.length > 0 && <ExemplarList exemplars={exemplars} fromMs={result.fromMs} toMs={result.toMs} />}
+      </>
+    );
   }
   return (
     <Table
@@ -217,6 +232,36 @@ function View({ tab, result, stacked, points, onZoom }: { tab: string; result: R
         return [seriesName(s.metric), v?.[1] ?? '', v?.[0] ?? ''];
       })}
     />
+  );
+}
+
+/// The exemplars in range, each linked to its trace (the link scheme of
+/// docs/web.md: the trace view arrives with issue 16).
+function ExemplarList({ exemplars, fromMs, toMs }: { exemplars: Exemplar[]; fromMs: number; toMs: number }) {
+  return (
+    <table class="result exemplars">
+      <thead>
+        <tr>
+          <th>Exemplar time</th>
+          <th>Value</th>
+          <th>Series</th>
+          <th>Trace</th>
+        </tr>
+      </thead>
+      <tbody>
+        {exemplars.slice(0, 200).map((e) => {
+          const trace = exemplarTrace(e);
+          return (
+            <tr>
+              <td>{new Date(e.timestamp * 1000).toLocaleString()}</td>
+              <td>{e.value}</td>
+              <td>{seriesName(e.seriesLabels)}</td>
+              <td>{trace ? <a href={`#/traces/${encodeURIComponent(trace)}?from=${fromMs}&to=${toMs}`}>{trace}</a> : seriesName(e.labels)}</td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
   );
 }
 

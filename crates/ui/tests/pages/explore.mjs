@@ -55,6 +55,22 @@ export default async function ({ page, base, step, shot, fail, allow }) {
   await shot('explore-completion');
   await page.keyboard.press('Escape');
 
+  step('exemplars');
+  // A metric with an exemplar (OTLP/HTTP JSON, as an SDK sends it): the
+  // graph lists it with a link to its trace (docs/web.md, link scheme).
+  const TRACE = '5b8efff798038103d269b633813fc60c';
+  const nowNs = `${Date.now()}000000`;
+  const point = { timeUnixNano: nowNs, asDouble: 0.42, exemplars: [{ timeUnixNano: nowNs, asDouble: 0.42, traceId: TRACE, spanId: 'eee19b7ec3c1b174' }] };
+  const otlp = {
+    resourceMetrics: [{ resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shop' } }] }, scopeMetrics: [{ metrics: [{ name: 'checkout_latency', unit: 's', gauge: { dataPoints: [point] } }] }] }],
+  };
+  const pushed = await fetch(`${base}/v1/metrics`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(otlp) });
+  if (!pushed.ok) fail(`OTLP push: ${pushed.status} ${await pushed.text()}`);
+  await page.goto(`${base}/#/explore?from=now-5m&to=now&expr=checkout_latency_seconds&exemplars=1`);
+  const link = page.locator(`table.exemplars a[href*="#/traces/${TRACE}"]`);
+  await link.waitFor();
+  await shot('explore-exemplars');
+
   step('error');
   // A bad query: the API's message on the page. (Not an unclosed bracket:
   // the editor closes brackets as you type.)
