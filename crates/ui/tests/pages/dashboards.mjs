@@ -90,6 +90,50 @@ export default async function ({ page, base, step, shot, fail, api }) {
     if (p?.state !== 'data') fail(`golden ${t}: ${JSON.stringify(p)}`);
   }
 
+  step('every panel type, variables, repeats (expected values worked by hand)');
+  // crates/ui/tests/dashboards/all-panels.json over the shop's data: 200s
+  // at 10/s, 404s at 1/s, 500s at 0.5/s (11.5/s in all), latency buckets
+  // at 0.1/0.25/0.5/1/+Inf holding 50/80/95/99/100% of requests.
+  const all = JSON.parse(readFileSync(new URL('../dashboards/all-panels.json', import.meta.url), 'utf8'));
+  const put = await fetch(`${base}/api/dashboards/db`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: all, overwrite: true }) });
+  if (!put.ok) fail(`saving all-panels.json: ${put.status} ${await put.text()}`);
+  await page.goto(`${base}/#/dashboards/all-panels?from=now-30m&to=now`);
+  await page.waitForSelector('.panel');
+  const ap = await loadAll(page);
+  await shot('dashboards-all-panels');
+  const by = (title) => ap.find((p) => p.title === title) ?? fail(`no panel ${title}: ${ap.map((p) => p.title)}`);
+  for (const p of ap) {
+    if (p.title === 'A plugin panel') {
+      if (p.state !== 'unsupported' || !p.text.includes('piechart')) fail(`plugin panel: ${JSON.stringify(p)}`);
+    } else if (p.state !== 'data') fail(`panel ${p.title}: ${p.state}: ${p.text}`);
+  }
+  const panelSel = (t) => `.panel:has(.panel-title:text-is("${t}"))`;
+  const legendRows = await page.$$eval(`${panelSel('Rate by code')} .ts-legend tr.series`, (e) => e.length);
+  if (legendRows !== 3) fail(`Rate by code: ${legendRows} series, want 3 (codes 200, 404, 500)`);
+  const buckets = await page.getAttribute(`${panelSel('Latency buckets')} canvas`, 'data-buckets');
+  if (buckets !== '5') fail(`heatmap has ${buckets} bucket rows, want 5`);
+  const stat = (await page.textContent(`${panelSel('Requests per second')} .stat-value`)).trim();
+  if (stat !== '11.5 req/s') fail(`stat shows ${stat}, want 11.5 req/s`);
+  const gauge = (await page.textContent(`${panelSel('Error ratio')} svg text`)).trim();
+  if (gauge !== '4.35%') fail(`gauge shows ${gauge}, want 4.35% (0.5 / 11.5)`);
+  const bars = await page.$$eval(`${panelSel('Share by code')} .bar-row`, (rs) => rs.map((r) => `${r.querySelector('.bar-name').textContent}=${r.querySelector('.bar-value').textContent}`));
+  if (bars.sort().join(' ') !== '200=87% 404=8.7% 500=4.35%') fail(`bar gauge shows ${bars}`);
+  const note = await page.textContent(`${panelSel('Notes')} .text-panel`);
+  if (!note.includes('The note says hello; alert above 0.25.')) fail(`text panel: ${note}`);
+  if (await page.evaluate(() => window.pwned)) fail('a script in a text panel ran');
+  const table = await page.$$eval(`${panelSel('Totals by code')} tbody tr`, (rs) => rs.map((r) => [...r.children].map((c) => c.textContent).slice(0, 2).join('=')));
+  if (table.sort().join(' ') !== '200=6 K 404=600 500=300') fail(`table rows ${table}, want 200=6 K 404=600 500=300 (increase over 10m)`);
+  const repeated = ap.filter((p) => /^Code /.test(p.title)).map((p) => p.title).sort();
+  if (repeated.join(',') !== 'Code 200,Code 404,Code 500') fail(`repeat by code made ${repeated}`);
+  if (!ap.some((p) => p.title === 'Quantile 0.95')) fail(`custom variable not interpolated: ${ap.map((p) => p.title)}`);
+  // Picking one code narrows the panels that use it.
+  await page.selectOption('select#var-code', ['404']);
+  await page.waitForFunction(() => document.querySelectorAll('.panel .panel-title').length && [...document.querySelectorAll('.panel-title')].filter((t) => /^Code /.test(t.textContent)).length === 1);
+  // The stacked rate by code now draws the 404s alone.
+  await page.waitForFunction(() => document.querySelectorAll('.ts-legend tr.series').length === 1, null, { timeout: 15000 });
+  if (!page.url().includes('var-code=404')) fail(`variable not in the URL: ${page.url()}`);
+  await shot('dashboards-all-panels-404');
+
   step('new dashboard: add a panel, save');
   await page.goto(`${base}/#/dashboards/new`);
   await page.fill('.dash-title-input', 'Browser test dashboard');
