@@ -148,6 +148,14 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await shot('dashboards-panel-editor');
   await page.click('#pe-apply');
   await page.waitForSelector('.dashboard .panel[data-state="data"]');
+  // Drag the lower-right corner: four columns wider, two rows taller.
+  const corner = await page.locator('.dashboard .panel .resize').boundingBox();
+  const colW = (await page.locator('.grid').boundingBox()).width / 24;
+  await page.mouse.move(corner.x + 5, corner.y + 5);
+  await page.mouse.down();
+  await page.mouse.move(corner.x + 5 + colW * 2, corner.y + 5 + 38, { steps: 5 });
+  await page.mouse.move(corner.x + 5 + colW * 4, corner.y + 5 + 76, { steps: 5 });
+  await page.mouse.up();
   const saved = page.waitForResponse((r) => r.url().endsWith('/api/dashboards/db'));
   await page.click('#save');
   const body = await (await saved).json();
@@ -156,5 +164,7 @@ export default async function ({ page, base, step, shot, fail, api }) {
   const stored = await api(`api/dashboards/uid/${body.uid}`);
   const panel = stored.dashboard.panels.find((p) => p.title === 'Head series');
   if (panel?.targets?.[0]?.expr !== 'sightline_tsdb_head_series') fail(`stored dashboard lacks the panel: ${JSON.stringify(stored.dashboard.panels)}`);
+  // A new panel is 12 x 8; the drag made it 16 x 10.
+  if (panel.gridPos.w !== 16 || panel.gridPos.h !== 10) fail(`resized panel stored as ${JSON.stringify(panel.gridPos)}, want w 16 h 10`);
   await shot('dashboards-saved');
 }
