@@ -7,7 +7,9 @@
 //! - `GET /api/v2/status`, `GET /api/v2/receivers`
 //!
 //! plus the notification history, which Alertmanager does not keep:
-//! `GET /api/v1/notifications`.
+//! `GET /api/v1/notifications`, and the configured inhibit rules as JSON
+//! for the web UI: `GET /api/v1/inhibit_rules` (Alertmanager's UI shows
+//! them only inside the YAML of `/api/v2/status`).
 //!
 //! Errors answer as Alertmanager's do: a JSON string with the reason, 400
 //! for bad input, 404 for an unknown silence.
@@ -22,6 +24,7 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use sightline_alertmanager::config::Config;
 use sightline_alertmanager::manager::Alertmanager;
 use sightline_alertmanager::manager::{AlertFilter, PostableAlert, SilenceInput};
 use sightline_alertmanager::matcher::{parse_matcher, Matcher};
@@ -41,6 +44,7 @@ pub fn routes(am: Arc<Alertmanager>) -> Router {
         .route("/api/v2/status", get(get_status))
         .route("/api/v2/receivers", get(get_receivers))
         .route("/api/v1/notifications", get(history::notifications))
+        .route("/api/v1/inhibit_rules", get(get_inhibit_rules))
         .with_state(am)
 }
 
@@ -192,4 +196,28 @@ async fn get_receivers(State(am): State<Arc<Alertmanager>>) -> Response {
         .map(|name| serde_json::json!({ "name": name }))
         .collect();
     json(StatusCode::OK, &v)
+}
+
+/// The running config's inhibit rules, matchers in Alertmanager's syntax
+/// (legacy `source_match`/`_re` converted), in file order.
+async fn get_inhibit_rules(State(am): State<Arc<Alertmanager>>) -> Response {
+    // The running config is kept as text; it loaded once, so it parses.
+    let text = am.status().config.original;
+    let cfg = match Config::load_str(&text, "alertmanager config") {
+        Ok(c) => c,
+        Err(e) => return am_error(e),
+    };
+    let strings = |ms: &[Matcher]| ms.iter().map(|m| m.to_string()).collect::<Vec<_>>();
+    let rules: Vec<serde_json::Value> = cfg
+        .inhibit_rules
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "sourceMatchers": strings(&r.all_source_matchers()),
+                "targetMatchers": strings(&r.all_target_matchers()),
+                "equal": r.equal,
+            })
+        })
+        .collect();
+    crate::prometheus::api_success(serde_json::Value::Array(rules))
 }

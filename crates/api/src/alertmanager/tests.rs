@@ -173,3 +173,43 @@ async fn bad_input_is_refused_with_a_reason() {
     assert_eq!(sil, serde_json::json!([]));
     am.shutdown().unwrap();
 }
+
+/// Issue 14: the web UI's Inhibitions view reads the running config's
+/// inhibit rules as JSON; legacy `source_match`/`_re` come out as matchers.
+#[tokio::test]
+async fn issue_14_inhibit_rules_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "{CONFIG}inhibit_rules:\n  - source_matchers: [severity=\"page\"]\n    target_matchers: ['severity=~\"ticket|info\"']\n    equal: [job, instance]\n  - source_match: {{alertname: Down}}\n    target_match_re: {{service: 'a.*'}}\n"
+    );
+    let cfg = Config::load_str(&text, "alertmanager.yml").unwrap();
+    let am = Alertmanager::start(cfg, AlertmanagerOptions::new(dir.path())).unwrap();
+    let app = routes(am);
+    let (code, v) = call(&app, get("/api/v1/inhibit_rules")).await;
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"], "success");
+    assert_eq!(
+        v["data"],
+        serde_json::json!([
+            {
+                "sourceMatchers": ["severity=\"page\""],
+                "targetMatchers": ["severity=~\"ticket|info\""],
+                "equal": ["job", "instance"]
+            },
+            {
+                "sourceMatchers": ["alertname=\"Down\""],
+                // Legacy `_re` values come out anchored, as the
+                // alertmanager crate converts them (a matcher's regex
+                // matches the whole value either way).
+                "targetMatchers": ["service=~\"^(?:a.*)$\""],
+                "equal": []
+            }
+        ])
+    );
+
+    // No inhibit rules: an empty list, not null.
+    let dir = tempfile::tempdir().unwrap();
+    let app = routes(start(dir.path()));
+    let (code, v) = call(&app, get("/api/v1/inhibit_rules")).await;
+    assert_eq!((code, &v["data"]), (200, &serde_json::json!([])));
+}
