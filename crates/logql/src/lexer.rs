@@ -265,7 +265,10 @@ pub fn parse_duration(s: &str) -> Option<i64> {
 /// filters): `B`, SI `kB`/`KB`/`MB`... (powers of 1000) and IEC
 /// `KiB`/`MiB`... (powers of 1024), any case.
 pub fn parse_bytes(s: &str) -> Option<u64> {
-    let n = s.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
+    let Some(n) = s.find(|c: char| !(c.is_ascii_digit() || c == '.')) else {
+        // No unit: bytes.
+        return s.parse::<f64>().ok().map(|v| v as u64);
+    };
     let v: f64 = s[..n].parse().ok()?;
     let unit = s[n..].to_ascii_lowercase();
     let mult: f64 = match unit.as_str() {

@@ -1,0 +1,435 @@
+//! The parser stages: `json` (all fields flattened, or extraction
+//! parameters), `logfmt`, `regexp`, `pattern` and `unpack`. Extracted
+//! names are made valid label names; a name the stream already has gets
+//! the suffix `_extracted`, as Loki does.
+
+use super::{errors, LabelSet, ERROR, ERROR_DETAILS};
+use crate::ast::Parser as Ast;
+use regex::Regex;
+use serde_json::Value;
+use std::borrow::Cow;
+
+pub enum LineParser {
+    Json(Vec<(String, Vec<PathStep>)>),
+    Logfmt {
+        strict: bool,
+        keep_empty: bool,
+        params: Vec<(String, String)>,
+    },
+    Regexp(Regex),
+    Pattern(Vec<PatternPart>),
+    Unpack,
+}
+
+pub enum PathStep {
+    Key(String),
+    Index(usize),
+}
+
+pub enum PatternPart {
+    Literal(String),
+    Capture(Option<String>),
+}
+
+impl LineParser {
+    pub fn new(p: &Ast) -> Result<LineParser, String> {
+        Ok(match p {
+            Ast::Json(params) => LineParser::Json(
+                params
+                    .iter()
+                    .map(|(l, e)| Ok((l.clone(), json_path(e)?)))
+                    .collect::<Result<_, String>>()?,
+            ),
+            Ast::Logfmt {
+                strict,
+                keep_empty,
+                params,
+            } => LineParser::Logfmt {
+                strict: *strict,
+                keep_empty: *keep_empty,
+                params: params.clone(),
+            },
+            Ast::Regexp(s) => LineParser::Regexp(
+                sightline_core::goregex::compile(s, sightline_core::goregex::Anchor::None)
+                    .map_err(|e| format!("invalid regexp parser {s:?}: {e}"))?,
+            ),
+            Ast::Pattern(s) => LineParser::Pattern(pattern_parts(s)?),
+            Ast::Unpack => LineParser::Unpack,
+        })
+    }
+
+    pub fn apply(&self, line: &mut Cow<'_, str>, labels: &mut LabelSet, stream: &LabelSet) {
+        let put = |labels: &mut LabelSet, name: &str, value: String| {
+            let mut name = sanitize(name);
+            if name.is_empty() {
+                return;
+            }
+            if stream.contains_key(&name) {
+                name.push_str("_extracted");
+            }
+            labels.insert(name, value);
+        };
+        match self {
+            LineParser::Json(params) => match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(obj)) => {
+                    if params.is_empty() {
+                        flatten(&mut |k, v| put(labels, k, v), "", &Value::Object(obj));
+                    } else {
+                        let root = Value::Object(obj);
+                        for (label, path) in params {
+                            let v = walk(&root, path);
+                            let text = match v {
+                                Some(Value::String(s)) => s.clone(),
+                                Some(Value::Null) | None => String::new(),
+                                Some(v) => v.to_string(),
+                            };
+                            put(labels, label, text);
+                        }
+                    }
+                }
+                Ok(_) => fail(
+                    labels,
+                    errors::JSON,
+                    "Value looks like object, but can't find closing '}' symbol".into(),
+                ),
+                Err(e) => fail(labels, errors::JSON, e.to_string()),
+            },
+            LineParser::Logfmt {
+                strict,
+                keep_empty,
+                params,
+            } => match logfmt(line, *strict) {
+                Ok(pairs) => {
+                    if params.is_empty() {
+                        for (k, v) in pairs {
+                            if v.is_some() || *keep_empty {
+                                put(labels, &k, v.unwrap_or_default());
+                            }
+                        }
+                    } else {
+                        for (label, key) in params {
+                            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == key) {
+                                put(labels, label, v.clone().unwrap_or_default());
+                            }
+                        }
+                    }
+                }
+                Err(e) => fail(labels, errors::LOGFMT, e),
+            },
+            LineParser::Regexp(re) => {
+                if let Some(c) = re.captures(line) {
+                    for name in re.capture_names().flatten() {
+                        if let Some(m) = c.name(name) {
+                            put(labels, name, m.as_str().to_owned());
+                        }
+                    }
+                }
+            }
+            LineParser::Pattern(parts) => {
+                if let Some(caps) = pattern_captures(parts, line) {
+                    for (k, v) in caps {
+                        put(labels, &k, v);
+                    }
+                }
+            }
+            LineParser::Unpack => match serde_json::from_str::<Value>(line) {
+                Ok(Value::Object(obj)) => {
+                    let mut entry = None;
+                    for (k, v) in obj {
+                        match (k.as_str(), v) {
+                            ("_entry", Value::String(s)) => entry = Some(s),
+                            (_, Value::String(s)) => put(labels, &k, s),
+                            _ => {}
+                        }
+                    }
+                    if let Some(e) = entry {
+                        *line = Cow::Owned(e);
+                    }
+                }
+                Ok(_) => fail(labels, errors::JSON, "not a JSON object".into()),
+                Err(e) => fail(labels, errors::JSON, e.to_string()),
+            },
+        }
+    }
+}
+
+fn fail(labels: &mut LabelSet, kind: &str, details: String) {
+    if !labels.contains_key(ERROR) {
+        labels.insert(ERROR.into(), kind.into());
+        labels.insert(ERROR_DETAILS.into(), details);
+    }
+}
+
+/// A valid label name: letters, digits and `_`, not starting with a digit.
+pub fn sanitize(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Every scalar field of a JSON object, nested keys joined with `_`;
+/// arrays are not extracted (as Loki's `json` without parameters).
+fn flatten(put: &mut dyn FnMut(&str, String), prefix: &str, v: &Value) {
+    if let Value::Object(o) = v {
+        for (k, v) in o {
+            let name = if prefix.is_empty() {
+                k.clone()
+            } else {
+                format!("{prefix}_{k}")
+            };
+            match v {
+                Value::Object(_) => flatten(put, &name, v),
+                Value::Array(_) => {}
+                Value::String(s) => put(&name, s.clone()),
+                Value::Null => put(&name, String::new()),
+                Value::Bool(b) => put(&name, b.to_string()),
+                Value::Number(n) => put(&name, n.to_string()),
+            }
+        }
+    }
+}
+
+/// `a.b[0]["c d"]` as steps.
+fn json_path(e: &str) -> Result<Vec<PathStep>, String> {
+    let bad = || format!("invalid JSON expression {e:?}: write fields as a.b, a[0] or a[\"key\"]");
+    let mut out = Vec::new();
+    let mut rest = e.trim();
+    while !rest.is_empty() {
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').ok_or_else(bad)?;
+            let inner = r[..end].trim();
+            if let Some(q) = inner.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+                out.push(PathStep::Key(q.to_owned()));
+            } else {
+                out.push(PathStep::Index(inner.parse().map_err(|_| bad())?));
+            }
+            rest = &r[end + 1..];
+        } else {
+            let r = rest.strip_prefix('.').unwrap_or(rest);
+            let end = r.find(['.', '[']).unwrap_or(r.len());
+            if end == 0 {
+                return Err(bad());
+            }
+            out.push(PathStep::Key(r[..end].to_owned()));
+            rest = &r[end..];
+        }
+    }
+    if out.is_empty() {
+        return Err(bad());
+    }
+    Ok(out)
+}
+
+fn walk<'v>(v: &'v Value, path: &[PathStep]) -> Option<&'v Value> {
+    path.iter().try_fold(v, |v, s| match s {
+        PathStep::Key(k) => v.get(k),
+        PathStep::Index(i) => v.get(*i),
+    })
+}
+
+/// go-logfmt's decoding: `key=value`, `key="quoted \"value\""`, a bare
+/// `key` (no value). With `strict`, a malformed pair is an error;
+/// otherwise it is skipped.
+fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, String> {
+    let b = line.as_bytes();
+    let mut i = 0;
+    let mut out = Vec::new();
+    while i < b.len() {
+        while i < b.len() && b[i] <= b' ' {
+            i += 1;
+        }
+        if i >= b.len() {
+            break;
+        }
+        let start = i;
+        while i < b.len() && b[i] > b' ' && b[i] != b'=' && b[i] != b'"' {
+            i += 1;
+        }
+        let key = &line[start..i];
+        if key.is_empty() {
+            if strict {
+                return Err(format!(
+                    "logfmt syntax error at pos {}: unexpected '{}'",
+                    i + 1,
+                    b[i] as char
+                ));
+            }
+            // Skip the junk to the next space.
+            while i < b.len() && b[i] > b' ' {
+                i += 1;
+            }
+            continue;
+        }
+        if i >= b.len() || b[i] != b'=' {
+            if i < b.len() && b[i] == b'"' {
+                if strict {
+                    return Err(format!(
+                        "logfmt syntax error at pos {}: unexpected '\"'",
+                        i + 1
+                    ));
+                }
+                while i < b.len() && b[i] > b' ' {
+                    i += 1;
+                }
+                continue;
+            }
+            out.push((key.to_owned(), None));
+            continue;
+        }
+        i += 1; // '='
+        if i < b.len() && b[i] == b'"' {
+            i += 1;
+            let mut v = String::new();
+            let mut closed = false;
+            let mut chars = line[i..].char_indices();
+            let base = i;
+            while let Some((k, c)) = chars.next() {
+                match c {
+                    '"' => {
+                        i = base + k + 1;
+                        closed = true;
+                        break;
+                    }
+                    '\\' => match chars.next() {
+                        Some((_, 'n')) => v.push('\n'),
+                        Some((_, 't')) => v.push('\t'),
+                        Some((_, 'r')) => v.push('\r'),
+                        Some((_, e)) => v.push(e),
+                        None => break,
+                    },
+                    c => v.push(c),
+                }
+            }
+            if !closed {
+                if strict {
+                    return Err(format!(
+                        "logfmt syntax error at pos {}: unterminated quoted value",
+                        line.len() + 1
+                    ));
+                }
+                i = b.len();
+            }
+            out.push((key.to_owned(), Some(v)));
+        } else {
+            let vs = i;
+            while i < b.len() && b[i] > b' ' {
+                if strict && (b[i] == b'"' || b[i] == b'=') {
+                    return Err(format!(
+                        "logfmt syntax error at pos {}: unexpected '{}'",
+                        i + 1,
+                        b[i] as char
+                    ));
+                }
+                i += 1;
+            }
+            let v = &line[vs..i];
+            out.push((
+                key.to_owned(),
+                if v.is_empty() {
+                    None
+                } else {
+                    Some(v.to_owned())
+                },
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn pattern_parts(p: &str) -> Result<Vec<PatternPart>, String> {
+    let mut out = Vec::new();
+    let mut rest = p;
+    while !rest.is_empty() {
+        match rest.find('<') {
+            Some(i) => {
+                let close = rest[i..].find('>').map(|j| i + j);
+                let name = close.map(|j| &rest[i + 1..j]);
+                match (close, name) {
+                    (Some(j), Some(n))
+                        if n == "_"
+                            || (!n.is_empty()
+                                && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')) =>
+                    {
+                        if i > 0 {
+                            out.push(PatternPart::Literal(rest[..i].to_owned()));
+                        }
+                        if matches!(out.last(), Some(PatternPart::Capture(_))) {
+                            return Err(format!(
+                                "invalid pattern {p:?}: two captures must be separated by text"
+                            ));
+                        }
+                        out.push(PatternPart::Capture((n != "_").then(|| n.to_owned())));
+                        rest = &rest[j + 1..];
+                    }
+                    _ => {
+                        // A `<` that opens no capture is text.
+                        out.push(PatternPart::Literal(rest[..=i].to_owned()));
+                        rest = &rest[i + 1..];
+                    }
+                }
+            }
+            None => {
+                out.push(PatternPart::Literal(rest.to_owned()));
+                rest = "";
+            }
+        }
+    }
+    // Merge adjacent literals.
+    let mut merged: Vec<PatternPart> = Vec::new();
+    for p in out {
+        match (merged.last_mut(), p) {
+            (Some(PatternPart::Literal(a)), PatternPart::Literal(b)) => a.push_str(&b),
+            (_, p) => merged.push(p),
+        }
+    }
+    if !merged
+        .iter()
+        .any(|p| matches!(p, PatternPart::Capture(Some(_))))
+    {
+        return Err(format!(
+            "invalid pattern {p:?}: at least one named capture <name> is needed"
+        ));
+    }
+    Ok(merged)
+}
+
+/// The pattern's captures on `line`, or `None` when its text does not
+/// match. A capture runs to the next literal (or the end of the line).
+fn pattern_captures(parts: &[PatternPart], line: &str) -> Option<Vec<(String, String)>> {
+    let mut pos = 0;
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < parts.len() {
+        match &parts[i] {
+            PatternPart::Literal(l) => {
+                if !line[pos..].starts_with(l.as_str()) {
+                    return None;
+                }
+                pos += l.len();
+            }
+            PatternPart::Capture(name) => {
+                let end = match parts.get(i + 1) {
+                    Some(PatternPart::Literal(l)) => pos + line[pos..].find(l.as_str())?,
+                    _ => line.len(),
+                };
+                if let Some(n) = name {
+                    out.push((n.clone(), line[pos..end].to_owned()));
+                }
+                pos = end;
+            }
+        }
+        i += 1;
+    }
+    Some(out)
+}
