@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { Series } from '../api';
 import { Chart } from '../chart';
+import { BudgetChart } from '../components/budgetchart';
 import { duration, getData, queryRange } from '../components/uptime';
 import { Route, href, setParams } from '../route';
 import { DEFAULT_FROM, DEFAULT_TO, autoStep, parseTime } from '../time';
@@ -181,7 +182,13 @@ function SloDetail({ slo, route }: { slo: Slo; route: Route }) {
         <Stat
           label="budget left"
           value={fmtPct(slo.budget_remaining)}
-          sub={slo.budget_remaining_seconds == null ? undefined : `${duration(slo.budget_remaining_seconds * 1000)} of ${duration(slo.budget_total_seconds * 1000)} outage`}
+          sub={
+            slo.data_seconds == null
+              ? 'data time not measured yet: as if the errors had lasted the whole window'
+              : slo.budget_remaining_seconds == null
+                ? undefined
+                : `${duration(slo.budget_remaining_seconds * 1000)} of ${duration(slo.budget_total_seconds * 1000)} outage`
+          }
           cls={st}
         />
         <Stat label="objective" value={fmtPct(slo.objective, 3).replace(/\.?0+%$/, '%')} sub={`over ${slo.window}`} />
@@ -282,7 +289,9 @@ function ChartOrMessage({ state, onZoom, empty }: { state: ChartState | null; on
 /// begins when that is less than the window (right after start a 30-day
 /// chart would be one dot at its right edge).
 function BurnDown({ slo }: { slo: Slo }) {
-  const [state, setState] = useState<ChartState | null>(null);
+  const [state, setState] = useState<{ values?: [number, number][]; error?: string; fromMs?: number; toMs?: number } | null>(
+    null,
+  );
   useEffect(() => {
     let live = true;
     const windowS = windowSeconds(slo.window);
@@ -308,7 +317,7 @@ function BurnDown({ slo }: { slo: Slo }) {
         const spent = new Map<number, number>();
         for (const s of raw) for (const [t, v] of s.values ?? []) spent.set(Math.round(t), Math.max(spent.get(Math.round(t)) ?? 0, parseFloat(v)));
         const perWindow = Math.floor(windowS / stepS);
-        const values: [number, string][] = [];
+        const values: [number, number][] = [];
         let first: number | undefined;
         for (let t = start; t <= end; t += stepS) {
           let sum = 0;
@@ -323,11 +332,10 @@ function BurnDown({ slo }: { slo: Slo }) {
           }
           if (any || first !== undefined) {
             first ??= t;
-            values.push([t, String(1 - sum)]);
+            values.push([t, (1 - sum) * 100]);
           }
         }
-        const series: Series[] = values.length ? [{ metric: { __name__: 'budget left' }, values }] : [];
-        live && setState({ series, fromMs: start * 1000, toMs: end * 1000, stepS });
+        live && setState({ values, fromMs: start * 1000, toMs: end * 1000 });
       },
       (e) => live && setState({ error: String(e.message ?? e) }),
     );
@@ -339,10 +347,18 @@ function BurnDown({ slo }: { slo: Slo }) {
     <section class="burn-down">
       <h2>Error budget burn-down</h2>
       <p class="hint">
-        Share of the {slo.window} budget left (1 = untouched, 0 = spent, below 0 = overspent), over{' '}
+        Percent of the {slo.window} budget left (100 = untouched, 0 = spent, below 0 = overspent), over{' '}
         {slo.data_seconds != null && slo.data_seconds < windowSeconds(slo.window) ? 'the data so far' : `the last ${slo.window}`}.
       </p>
-      <ChartOrMessage state={state} onZoom={() => {}} empty="No SLI data yet." />
+      {!state ? (
+        <p class="hint">Loading…</p>
+      ) : state.error ? (
+        <div class="error">{state.error}</div>
+      ) : !state.values?.length ? (
+        <p class="hint">No SLI data yet.</p>
+      ) : (
+        <BudgetChart values={state.values} fromMs={state.fromMs!} toMs={state.toMs!} />
+      )}
     </section>
   );
 }

@@ -92,7 +92,8 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await page.reload();
   await page.waitForSelector('.burn-down .chart canvas');
   const apiA = (await slo()).budget_remaining;
-  const last = parseFloat(await page.textContent('.burn-down .chart .legend .series td:last-child'));
+  // The chart is in percent.
+  const last = parseFloat(await page.textContent('.burn-down .chart .legend .series td:last-child')) / 100;
   const apiB = (await slo()).budget_remaining;
   const near = (a) => Math.abs(last - a) <= 0.5 * Math.abs(1 - a) + 0.001;
   if (!(near(apiA) || near(apiB))) fail(`burn-down ends at ${last}, the API says ${apiA} then ${apiB} left`);
