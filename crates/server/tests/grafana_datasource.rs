@@ -185,17 +185,29 @@ impl Both {
 /// Sightline and Prometheus scraping the same target every second, each
 /// once it has the target's series.
 fn prometheus_pair(dir: &Path) -> Both {
+    prometheus_pair_with_rules(dir, None)
+}
+
+/// As [`prometheus_pair`], both also running the rule file `rules`.
+fn prometheus_pair_with_rules(dir: &Path, rules: Option<&str>) -> Both {
     let target = serve_target();
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\
+    let mut config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n  evaluation_interval: 1s\n\
          scrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: ['127.0.0.1:{target}']\n"
     );
+    if let Some(r) = rules {
+        config.push_str("rule_files: [rules.yml]\n");
+        std::fs::write(dir.join("rules.yml"), r).unwrap();
+    }
     let cfg = dir.join("sightline.yml");
     std::fs::write(&cfg, &config).unwrap();
     let ours = Server::start(&dir.join("data"), &["--config.file", cfg.to_str().unwrap()]);
     let peer = peer("prometheus").map(|bin| {
         let pdir = dir.join("prom");
         std::fs::create_dir_all(&pdir).unwrap();
+        if let Some(r) = rules {
+            std::fs::write(pdir.join("rules.yml"), r).unwrap();
+        }
         start_prometheus_with(
             &bin,
             &pdir,
@@ -498,6 +510,46 @@ fn issue_14_prometheus_panel_queries() {
     assert_eq!(ours.0, 400, "{}", ours.1);
     if let Some(t) = theirs {
         assert_eq!((ours.0, &ours.1["errorType"]), (t.0, &t.1["errorType"]));
+    }
+}
+
+#[test]
+fn issue_14_prometheus_alert_rules() {
+    // Grafana's alert list shows a Prometheus data source's rules
+    // (data-source-managed): /api/v1/rules, with the paging and filter
+    // parameters Grafana 12 sends, which Prometheus 2.42 ignores (so do we).
+    let rules = "groups:\n  - name: app\n    rules:\n\
+                 \x20     - record: job:app_requests:sum\n        expr: sum by (job) (app_requests_total)\n\
+                 \x20     - alert: AppErrors\n        expr: app_requests_total{code=\"500\"} > 1\n\
+                 \x20       labels: {severity: page}\n        annotations: {summary: errors}\n";
+    let dir = tempfile::tempdir().unwrap();
+    let both = prometheus_pair_with_rules(dir.path(), Some(rules));
+    let firing = |base: &str| {
+        eventually(Duration::from_secs(30), || {
+            let (_, v) = call(base, "GET", "/api/v1/alerts", &[], None);
+            (v["data"]["alerts"][0]["state"] == "firing").then_some(v)
+        })
+        .unwrap_or_else(|| panic!("{base}: AppErrors never fired"))
+    };
+    let ours_alerts = firing(&both.ours());
+    let peer_alerts = both.peer.as_ref().map(|(_, base)| firing(base));
+    let q = [
+        ("group_limit", "100"),
+        ("exclude_alerts", "false"),
+        ("rule_group[]", "app"),
+    ];
+    let (ours, theirs) = both.call("GET", "/api/v1/rules", &q, None);
+    assert_eq!(ours.0, 200);
+    let group = &ours.1["data"]["groups"][0];
+    assert_eq!(group["name"], "app");
+    let alerting = &group["rules"][1];
+    for f in ["name", "query", "state", "health", "type"] {
+        assert!(alerting[f].is_string(), "{f} of {alerting}");
+    }
+    assert_eq!(alerting["alerts"][0]["labels"]["severity"], "page");
+    if let (Some(t), Some(peer_alerts)) = (theirs, peer_alerts) {
+        assert_eq!(shape(&ours.1), shape(&t.1), "rules shape");
+        assert_eq!(shape(&ours_alerts), shape(&peer_alerts), "alerts shape");
     }
 }
 
