@@ -69,12 +69,17 @@ function useSlos(): { data?: Slo[]; error?: string } {
   const [state, setState] = useState<{ data?: Slo[]; error?: string }>({});
   useEffect(() => {
     let live = true;
-    getData<Slo[]>('api/v1/slos').then(
-      (data) => live && setState({ data }),
-      (e) => live && setState({ error: String(e.message ?? e) }),
-    );
+    const load = () =>
+      getData<Slo[]>('api/v1/slos').then(
+        (data) => live && setState({ data }),
+        (e) => live && setState({ error: String(e.message ?? e) }),
+      );
+    load();
+    // The figures move with every rule evaluation.
+    const t = setInterval(load, 30_000);
     return () => {
       live = false;
+      clearInterval(t);
     };
   }, []);
   return state;

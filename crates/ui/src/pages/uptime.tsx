@@ -123,7 +123,10 @@ function MonitorRow({ m, span, bars }: { m: Monitor; span: Span; bars?: { t: num
       <td>
         <UptimeBars bars={bars} span={span} />
       </td>
-      <td class={'cert' + (cert != null && cert < 14 ? ' soon' : '')}>
+      <td
+        class={'cert' + (cert != null && cert < 14 ? ' soon' : '')}
+        title={cert == null ? 'no TLS certificate seen' : `expires ${new Date(Date.now() + cert * 864e5).toISOString().slice(0, 10)}`}
+      >
         {cert == null ? '-' : cert < 0 ? `expired ${Math.round(-cert)} days ago` : `${Math.floor(cert)} days left`}
       </td>
     </tr>
