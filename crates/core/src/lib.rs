@@ -21,6 +21,7 @@
 //! - `lifecycle` (feature `runtime`): how a subsystem starts under the shared
 //!   cancellation token and stops, flushing what it holds.
 //! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
+//! - [`logs`]: the log storage seams ([`logs::LogAppender`], [`logs::LogQuerier`]) and an in-memory log store.
 //! - [`time`]: the clock, millisecond and nanosecond times, and Go's RFC 3339 forms.
 //!
 //! Time is milliseconds since the Unix epoch in an `i64`, as in Prometheus,
@@ -35,6 +36,7 @@ pub mod histogram;
 mod labels;
 #[cfg(feature = "runtime")]
 pub mod lifecycle;
+pub mod logs;
 mod matcher;
 mod memstore;
 mod sample;
