@@ -17,6 +17,7 @@
 
 pub mod ast;
 mod error;
+pub mod eval;
 pub mod exec;
 pub mod lexer;
 mod parser;
