@@ -60,7 +60,7 @@ pub(super) fn aggregate(
                         .values
                         .into_iter()
                         .enumerate()
-                        .map(|(st, v)| v.filter(|_| keep[i][st]))
+                        .map(|(st, v)| v.filter(|_| keep[st][i]))
                         .collect(),
                 })
                 .filter(|s| s.values.iter().any(Option::is_some))
