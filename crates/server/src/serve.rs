@@ -175,6 +175,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             .context("opening the dashboards store")?,
     );
     dashboards.set_provisioned(provisioned);
+    let dashboard_watch = Arc::new(crate::dashboards::Watch {
+        store: dashboards.clone(),
+        section: Mutex::new(loaded.dashboards.clone()),
+        dir: args.dashboards_dir.clone(),
+    });
     tracing::info!(dir = %args.data_dir.display(), "opening TSDB (replaying the WAL)");
     let db = Db::open(&args.data_dir, opts)
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
@@ -248,8 +253,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         alertmanager: alertmanager.clone().zip(args.alertmanager_config.clone()),
         probes: probes.clone(),
         probe_modules: args.probe.modules_file.clone(),
-        dashboards: dashboards.clone(),
-        dashboards_dir: args.dashboards_dir.clone(),
+        dashboards: dashboard_watch.clone(),
         last_success: AtomicBool::new(true),
         serial: Mutex::new(()),
         last_success_time: AtomicU64::new(now_secs()),
@@ -316,6 +320,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
         )));
     }
+    running.push(Box::new(sightline_core::lifecycle::Task::spawn(
+        "dashboards watch",
+        crate::dashboards::watch(dashboard_watch, cancel.clone()),
+    )));
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
@@ -407,10 +415,8 @@ pub struct ConfigReloader {
     probes: Arc<sightline_probe::service::Probes>,
     /// `--probe.modules-file`, re-read on reload as blackbox re-reads its file.
     probe_modules: Option<PathBuf>,
-    /// Dashboards, whose provisioned set is re-read with the rest.
-    dashboards: Arc<sightline_ui::dashboards::DashboardStore>,
-    /// `--dashboards.dir`, re-read on reload.
-    dashboards_dir: Option<PathBuf>,
+    /// Dashboards, whose providers are re-read with the rest.
+    dashboards: Arc<crate::dashboards::Watch>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// Held for the whole of a reload.
@@ -470,7 +476,7 @@ impl ConfigReloader {
                 .map_err(err)?;
         let rules = prepare_rules(&loaded).map_err(err)?;
         let dashboards =
-            crate::dashboards::load(loaded.dashboards.as_ref(), self.dashboards_dir.as_deref())
+            crate::dashboards::load(loaded.dashboards.as_ref(), self.dashboards.dir.as_deref())
                 .map_err(err)?;
         let alertmanager = match &self.alertmanager {
             Some((am, path)) => Some(crate::alerting::prepare_alertmanager(am, path)?),
@@ -518,7 +524,12 @@ impl ConfigReloader {
         self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
         self.scrape.apply_prepared(scrape);
         self.probes.apply(probes);
-        self.dashboards.set_provisioned(dashboards);
+        self.dashboards.store.set_provisioned(dashboards);
+        *self
+            .dashboards
+            .section
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = loaded.dashboards.clone();
         *self.yaml.lock().unwrap_or_else(|e| e.into_inner()) = loaded.prometheus_text;
     }
 }

@@ -376,6 +376,13 @@ fn issue_14_provisioned_real_dashboards_and_reload() {
         .collect();
     assert_eq!(titles, ["HAProxy", "Node Exporter Full"], "{found}");
     assert!(srv.log().contains("broken.json"), "{}", srv.log());
+    let (_, report) = get(&format!("{u}/api/dashboards/provisioning"));
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{report}");
+    assert!(
+        errors[0].as_str().unwrap().contains("broken.json"),
+        "{report}"
+    );
     let uid = found[1]["uid"].as_str().unwrap();
     assert_eq!(found[1]["folderTitle"], "Peers");
     let (_, got) = get(&format!("{u}/api/dashboards/uid/{uid}"));
@@ -439,6 +446,13 @@ fn issue_14_dashboards_dir_flag() {
     let (_, got) = get(&format!("{}/api/dashboards/uid/a", srv.url()));
     assert_eq!(got["meta"]["provisioned"], true);
     assert_eq!(got["meta"]["canSave"], true);
+    // A file added later is found within updateIntervalSeconds (10 s for
+    // the flag), without a reload.
+    write(&dir.join("b.json"), r#"{"title": "B", "uid": "b"}"#);
+    let found = common::eventually(std::time::Duration::from_secs(25), || {
+        (get(&format!("{}/api/dashboards/uid/b", srv.url())).0 == 200).then_some(())
+    });
+    assert!(found.is_some(), "b.json not picked up; log:\n{}", srv.log());
     assert_eq!(got["meta"]["folderTitle"], "ops");
     // Editable from the UI: the save is kept in the data dir.
     let (s, saved) = post(

@@ -42,6 +42,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         )
         .route("/api/dashboards/db", axum::routing::post(save))
         .route("/api/dashboards/import", axum::routing::post(import))
+        .route("/api/dashboards/provisioning", get(provisioning))
         .route("/api/folders", get(list_folders).post(create_folder))
         .route("/api/folders/{uid}", get(get_folder))
         .route("/d/{uid}", get(open_link))
@@ -447,6 +448,13 @@ fn replace_strings(v: &mut Value, subst: &[(String, String)]) {
         Value::Object(m) => m.values_mut().for_each(|x| replace_strings(x, subst)),
         _ => {}
     }
+}
+
+/// Sightline's own: the provisioned files that did not load at the last
+/// start or reload (Grafana only logs them), so the UI can show why a
+/// dashboard is missing.
+async fn provisioning(State(api): State<Api>) -> Response {
+    Json(json!({"errors": api.store.provisioning_errors()})).into_response()
 }
 
 async fn list_folders(State(api): State<Api>) -> Response {

@@ -57,8 +57,8 @@ pub struct Provider {
     /// data dir until the file changes).
     #[serde(default)]
     pub allow_ui_updates: bool,
-    /// Grafana rescans every this many seconds; Sightline reads the files
-    /// at start and on reload (`/-/reload`, SIGHUP).
+    /// How often the files are checked for changes (seconds, at least 1);
+    /// they are also read at start and on reload (`/-/reload`, SIGHUP).
     #[serde(default = "default_interval")]
     pub update_interval_seconds: u64,
     /// The folder to read.
@@ -277,6 +277,42 @@ pub fn load(config: &DashboardsConfig, base: &Path) -> Result<ProvisionedSet> {
         }
     }
     Ok(set)
+}
+
+/// A summary of the providers' files (paths, sizes, modification times):
+/// when it changes, the files need reading again. Only directory walks and
+/// `stat`s, no file is opened, so it can run every few seconds.
+pub fn fingerprint(config: &DashboardsConfig, base: &Path) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in &config.providers {
+        let root = base.join(&p.options.path);
+        root.hash(&mut h);
+        let mut files = Vec::new();
+        if walk(&root, &mut files).is_err() {
+            "unreadable".hash(&mut h);
+        }
+        files.sort();
+        for f in files {
+            f.hash(&mut h);
+            if let Ok(m) = std::fs::metadata(&f) {
+                m.len().hash(&mut h);
+                m.modified().ok().hash(&mut h);
+            }
+        }
+    }
+    h.finish()
+}
+
+/// How often to look for changed files: the smallest
+/// `updateIntervalSeconds` (at least 1 s), or None without providers.
+pub fn interval(config: &DashboardsConfig) -> Option<std::time::Duration> {
+    config
+        .providers
+        .iter()
+        .map(|p| p.update_interval_seconds.max(1))
+        .min()
+        .map(std::time::Duration::from_secs)
 }
 
 /// One provisioned file. Its uid is the dashboard's, or made from the

@@ -132,3 +132,21 @@ fn grafana_provisioning_yaml_reads_as_it_is() {
     .to_string();
     assert!(e.starts_with("f.yml:3:"), "{e}");
 }
+
+#[test]
+fn the_fingerprint_follows_the_files() {
+    let tmp = TempDir::new("dash-prov");
+    write(tmp.path(), "d/a.json", r#"{"title": "A"}"#);
+    let cfg = DashboardsConfig {
+        api_version: None,
+        providers: vec![provider("d")],
+    };
+    let a = fingerprint(&cfg, tmp.path());
+    assert_eq!(a, fingerprint(&cfg, tmp.path()));
+    write(tmp.path(), "d/b.json", r#"{"title": "B"}"#);
+    let b = fingerprint(&cfg, tmp.path());
+    assert_ne!(a, b);
+    write(tmp.path(), "d/b.json", r#"{"title": "B, longer"}"#);
+    assert_ne!(b, fingerprint(&cfg, tmp.path()));
+    assert_eq!(interval(&cfg), Some(std::time::Duration::from_secs(10)));
+}
