@@ -180,35 +180,30 @@ async fn search(State(api): State<Api>, RawQuery(q): RawQuery) -> Response {
     }
     if kind != "dash-folder" {
         for v in api.store.list() {
-            let e = &v.entry;
-            let dtags = model::tags(&e.dashboard);
-            if !e.title().to_lowercase().contains(&query)
-                || !tags.iter().all(|t| dtags.contains(t))
-                || !folder_match(&e.folder_uid)
-                || !(uids.is_empty() || uids.iter().any(|u| u == e.uid()))
+            if !v.title.to_lowercase().contains(&query)
+                || !tags.iter().all(|t| v.tags.contains(t))
+                || !folder_match(&v.folder_uid)
+                || !(uids.is_empty() || uids.contains(&v.uid))
             {
                 continue;
             }
             let mut row = json!({
-                "id": v.id, "uid": e.uid(), "title": e.title(),
-                "uri": format!("db/{}", slugify(e.title())),
-                "url": api.dash_url(e.uid(), e.title()), "slug": "",
-                "type": "dash-db", "tags": dtags, "isStarred": false, "sortMeta": 0,
+                "id": v.id, "uid": v.uid, "title": v.title,
+                "uri": format!("db/{}", slugify(&v.title)),
+                "url": api.dash_url(&v.uid, &v.title), "slug": "",
+                "type": "dash-db", "tags": v.tags, "isStarred": false, "sortMeta": 0,
             });
             // Grafana leaves the folder fields out for General.
-            if !e.folder_uid.is_empty() {
+            if !v.folder_uid.is_empty() {
                 if let Some(m) = row.as_object_mut() {
+                    let url = api.folder_url(&Folder {
+                        uid: v.folder_uid.clone(),
+                        title: v.folder_title.clone(),
+                    });
                     m.insert("folderId".into(), v.folder_id.into());
-                    m.insert("folderUid".into(), e.folder_uid.clone().into());
-                    m.insert("folderTitle".into(), v.folder_title.clone().into());
-                    m.insert(
-                        "folderUrl".into(),
-                        api.folder_url(&Folder {
-                            uid: e.folder_uid.clone(),
-                            title: v.folder_title.clone(),
-                        })
-                        .into(),
-                    );
+                    m.insert("folderUid".into(), v.folder_uid.into());
+                    m.insert("folderTitle".into(), v.folder_title.into());
+                    m.insert("folderUrl".into(), url.into());
                 }
             }
             out.push(row);

@@ -93,6 +93,25 @@ pub struct View {
     pub folder_id: i64,
 }
 
+/// A dashboard as search lists it.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Numeric id (stable while the server runs).
+    pub id: i64,
+    /// The uid.
+    pub uid: String,
+    /// The title.
+    pub title: String,
+    /// The tags.
+    pub tags: Vec<String>,
+    /// The folder's uid; empty for General.
+    pub folder_uid: String,
+    /// The folder's title; empty for General.
+    pub folder_title: String,
+    /// The folder's numeric id; 0 for General.
+    pub folder_id: i64,
+}
+
 /// What a successful save answers.
 #[derive(Debug, Clone)]
 pub struct Saved {
@@ -141,17 +160,24 @@ impl Inner {
         self.next_id
     }
 
-    fn effective(&self, uid: &str) -> Option<Entry> {
+    /// The dashboard shown for `uid` (a UI save of a provisioned one wins
+    /// until the provider's file is newer) and its provenance, if a
+    /// provider owns the uid. Borrowed: listing and checks clone nothing.
+    fn winner(&self, uid: &str) -> Option<(&Entry, Option<&Provenance>)> {
         match (self.stored.get(uid), self.provisioned.get(uid)) {
-            (Some(s), Some(p)) if s.updated >= p.updated => {
-                let mut e = s.clone();
-                e.provisioned = p.provisioned.clone();
-                Some(e)
-            }
-            (_, Some(p)) => Some(p.clone()),
-            (Some(s), None) => Some(s.clone()),
+            (Some(s), Some(p)) if s.updated >= p.updated => Some((s, p.provisioned.as_ref())),
+            (_, Some(p)) => Some((p, p.provisioned.as_ref())),
+            (Some(s), None) => Some((s, None)),
             (None, None) => None,
         }
+    }
+
+    fn effective(&self, uid: &str) -> Option<Entry> {
+        self.winner(uid).map(|(e, prov)| {
+            let mut e = e.clone();
+            e.provisioned = prov.cloned();
+            e
+        })
     }
 
     fn uids(&self) -> Vec<String> {
@@ -169,17 +195,21 @@ impl Inner {
         self.folders.get(uid).or_else(|| self.prov_folders.get(uid))
     }
 
+    /// The title and numeric id of the folder `uid` ("" and 0: General).
+    fn folder_info(&mut self, uid: &str) -> (String, i64) {
+        if uid.is_empty() {
+            return (String::new(), 0);
+        }
+        let t = self
+            .folder(uid)
+            .map(|f| f.title.clone())
+            .unwrap_or_else(|| uid.to_owned());
+        (t, self.id(&format!("folder/{uid}")))
+    }
+
     fn view(&mut self, entry: Entry) -> View {
         let id = self.id(entry.uid());
-        let (folder_title, folder_id) = if entry.folder_uid.is_empty() {
-            (String::new(), 0)
-        } else {
-            let t = self
-                .folder(&entry.folder_uid)
-                .map(|f| f.title.clone())
-                .unwrap_or_else(|| entry.folder_uid.clone());
-            (t, self.id(&format!("folder/{}", entry.folder_uid)))
-        };
+        let (folder_title, folder_id) = self.folder_info(&entry.folder_uid);
         View {
             entry,
             id,
@@ -262,18 +292,38 @@ impl DashboardStore {
         Some(inner.view(e))
     }
 
-    /// Every dashboard, by title.
-    pub fn list(&self) -> Vec<View> {
+    /// Every dashboard's summary, by title.
+    pub fn list(&self) -> Vec<Summary> {
         let mut inner = self.write();
-        let mut out: Vec<View> = inner
+        let rows: Vec<(String, String, Vec<String>, String)> = inner
             .uids()
             .iter()
-            .filter_map(|u| inner.effective(u))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .map(|e| inner.view(e))
+            .filter_map(|u| inner.winner(u))
+            .map(|(e, _)| {
+                (
+                    e.uid().to_owned(),
+                    e.title().to_owned(),
+                    model::tags(&e.dashboard),
+                    e.folder_uid.clone(),
+                )
+            })
             .collect();
-        out.sort_by_cached_key(|v| (v.entry.title().to_lowercase(), v.entry.uid().to_owned()));
+        let mut out: Vec<Summary> = rows
+            .into_iter()
+            .map(|(uid, title, tags, folder_uid)| {
+                let (folder_title, folder_id) = inner.folder_info(&folder_uid);
+                Summary {
+                    id: inner.id(&uid),
+                    uid,
+                    title,
+                    tags,
+                    folder_uid,
+                    folder_title,
+                    folder_id,
+                }
+            })
+            .collect();
+        out.sort_by_cached_key(|v| (v.title.to_lowercase(), v.uid.clone()));
         out
     }
 
@@ -407,18 +457,20 @@ impl DashboardStore {
             }
         }
         let title = model::title(&d).to_owned();
-        let clash: Vec<Entry> = inner
+        // Other dashboards of the folder with this title: (uid, provisioned).
+        let clash: Vec<(String, bool)> = inner
             .uids()
             .iter()
             .filter(|u| **u != uid)
-            .filter_map(|u| inner.effective(u))
-            .filter(|e| e.folder_uid == folder_uid && e.title().eq_ignore_ascii_case(&title))
+            .filter_map(|u| inner.winner(u))
+            .filter(|(e, _)| e.folder_uid == folder_uid && e.title().eq_ignore_ascii_case(&title))
+            .map(|(e, prov)| (e.uid().to_owned(), prov.is_some()))
             .collect();
-        if let Some(other) = clash.first() {
+        if let Some((_, provisioned)) = clash.first() {
             if !overwrite {
                 return Err(Error::NameExists);
             }
-            if other.provisioned.is_some() {
+            if *provisioned {
                 return Err(Error::Provisioned);
             }
         }
@@ -450,9 +502,9 @@ impl DashboardStore {
                 remove_file(&self.file(&old.folder_uid, &uid))?;
             }
         }
-        for other in clash {
-            remove_file(&self.file(&other.folder_uid, other.uid()))?;
-            inner.stored.remove(other.uid());
+        for (other, _) in clash {
+            remove_file(&self.file(folder_uid, &other))?;
+            inner.stored.remove(&other);
         }
         let now = SystemTime::now();
         let created = existing.as_ref().map_or(now, |e| e.created);

@@ -144,8 +144,8 @@ fn corrupt_files_are_skipped_and_kept() {
     let s = DashboardStore::open(tmp.path()).unwrap();
     let all = s.list();
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].entry.uid(), "good");
-    assert_eq!(all[0].entry.version(), 4);
+    assert_eq!(all[0].uid, "good");
+    assert_eq!(s.get("good").unwrap().entry.version(), 4);
     assert!(
         dir.join("bad.json").is_file(),
         "a corrupt file is never removed"
