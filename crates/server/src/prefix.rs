@@ -21,8 +21,17 @@ async fn route(app: Router, prefix: Arc<str>, mut req: Request) -> Response {
     let path = req.uri().path();
     let rest = match path.strip_prefix(&*prefix) {
         Some(r) if r.starts_with('/') => r.to_owned(),
-        Some("") => return found(&format!("{prefix}/"), req.uri()),
-        _ if path == "/" => return found(&format!("{prefix}/"), req.uri()),
+        // As Prometheus: the bare prefix is a permanent redirect to the
+        // folder, `/` a temporary one (Prometheus goes `/` → `/sl` → `/sl/`;
+        // one hop is enough).
+        Some("") => {
+            return redirect(
+                StatusCode::MOVED_PERMANENTLY,
+                &format!("{prefix}/"),
+                req.uri(),
+            )
+        }
+        _ if path == "/" => return redirect(StatusCode::FOUND, &format!("{prefix}/"), req.uri()),
         _ => {
             return (
                 StatusCode::NOT_FOUND,
@@ -47,12 +56,12 @@ async fn route(app: Router, prefix: Arc<str>, mut req: Request) -> Response {
     }
 }
 
-fn found(to: &str, uri: &Uri) -> Response {
+fn redirect(status: StatusCode, to: &str, uri: &Uri) -> Response {
     let to = match uri.query() {
         Some(q) => format!("{to}?{q}"),
         None => to.to_owned(),
     };
-    (StatusCode::FOUND, [(header::LOCATION, to)]).into_response()
+    (status, [(header::LOCATION, to)]).into_response()
 }
 
 #[cfg(test)]
@@ -92,7 +101,7 @@ mod tests {
         let (s, loc, _) = call(&app, "/").await;
         assert_eq!((s, loc.as_str()), (StatusCode::FOUND, "/sl/"));
         let (s, loc, _) = call(&app, "/sl").await;
-        assert_eq!((s, loc.as_str()), (StatusCode::FOUND, "/sl/"));
+        assert_eq!((s, loc.as_str()), (StatusCode::MOVED_PERMANENTLY, "/sl/"));
         assert_eq!(call(&app, "/api/v1/query").await.0, StatusCode::NOT_FOUND);
         assert_eq!(
             call(&app, "/slx/api/v1/query").await.0,
