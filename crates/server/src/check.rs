@@ -93,7 +93,39 @@ fn check_config(
     };
     let slos_ok = check_slos(&loaded, out, err);
     let probes_ok = check_probes(&loaded, modules_flag, out, err);
-    rules_ok && slos_ok && probes_ok
+    let dashboards_ok = check_dashboards(&loaded, out, err);
+    rules_ok && slos_ok && probes_ok && dashboards_ok
+}
+
+/// The `dashboards:` providers, read as `serve` reads them. A dashboard
+/// file that does not load fails the check (`serve` skips it with an
+/// error in its log).
+fn check_dashboards(loaded: &crate::config::Loaded, out: &mut String, err: &mut String) -> bool {
+    let Some(section) = &loaded.dashboards else {
+        return true;
+    };
+    out.push_str(&format!("Checking dashboards in {}\n", section.file));
+    match crate::dashboards::load(Some(section), None) {
+        Ok(set) if set.errors.is_empty() => {
+            out.push_str(&format!(
+                "  SUCCESS: {} dashboards found\n\n",
+                set.dashboards.len()
+            ));
+            true
+        }
+        Ok(set) => {
+            out.push('\n');
+            for e in &set.errors {
+                err.push_str(&format!("  FAILED: {e}\n"));
+            }
+            false
+        }
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED:\n{e:#}\n"));
+            false
+        }
+    }
 }
 
 /// The Prometheus part, as `promtool check config` prints it.

@@ -153,6 +153,16 @@ pub struct ServeArgs {
     /// (default: http://<listen address>).
     #[arg(long = "web.external-url")]
     pub external_url: Option<String>,
+    /// The path the server's routes live under (UI, API, /metrics,
+    /// /-/healthy...), as Prometheus's flag; `/` then redirects there.
+    /// Default: the path of `--web.external-url`, else none.
+    #[arg(long = "web.route-prefix")]
+    pub route_prefix: Option<String>,
+    /// A folder of Grafana dashboard JSON files to provision (sub-folders
+    /// become dashboard folders; the UI may edit them), besides any
+    /// `dashboards:` providers of the config file.
+    #[arg(long = "dashboards.dir")]
+    pub dashboards_dir: Option<PathBuf>,
     /// Address of the OTLP/gRPC metrics receiver (default 127.0.0.1:4317;
     /// `0` or empty turns it off). OTLP/HTTP is served on `--listen`.
     #[arg(long = "otlp.grpc.listen")]
@@ -168,6 +178,26 @@ impl ServeArgs {
         self.external_url
             .clone()
             .unwrap_or_else(|| format!("http://{}", self.listen))
+    }
+
+    /// The route prefix in force: `--web.route-prefix`, else the path of
+    /// `--web.external-url`; `""` for none, otherwise `/path` without a
+    /// trailing slash.
+    pub fn route_prefix(&self) -> String {
+        let raw = match &self.route_prefix {
+            Some(p) => p.clone(),
+            None => self
+                .external_url
+                .as_deref()
+                .map(url_path)
+                .unwrap_or_default(),
+        };
+        let trimmed = raw.trim().trim_matches('/');
+        if trimmed.is_empty() {
+            String::new()
+        } else {
+            format!("/{trimmed}")
+        }
     }
 
     /// The flags in force under Prometheus's names, for
@@ -204,6 +234,21 @@ impl ServeArgs {
                     .unwrap_or_default(),
             ),
             ("web.external-url", self.external_url()),
+            ("web.route-prefix", {
+                let p = self.route_prefix();
+                if p.is_empty() {
+                    "/".to_owned()
+                } else {
+                    p
+                }
+            }),
+            (
+                "dashboards.dir",
+                self.dashboards_dir
+                    .as_ref()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default(),
+            ),
             (
                 "otlp.grpc.listen",
                 self.otlp_grpc_listen
@@ -213,6 +258,14 @@ impl ServeArgs {
         ];
         rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
     }
+}
+
+/// The path of a URL (`http://x/sl/` → `/sl/`): what follows the
+/// authority, without query or fragment.
+fn url_path(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let path = rest.find('/').map_or("", |i| &rest[i..]);
+    path.split(['?', '#']).next().unwrap_or("").to_owned()
 }
 
 /// `sightline import ...`.
@@ -230,4 +283,36 @@ pub struct ImportArgs {
     /// The data directory to write blocks into (the server's --data-dir).
     #[arg(long, alias = "storage.tsdb.path", default_value = "data")]
     pub data_dir: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prefix(args: &[&str]) -> String {
+        let mut all = vec!["sightline", "serve"];
+        all.extend_from_slice(args);
+        match Cli::parse_from(all).command {
+            Command::Serve(a) => a.route_prefix(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn issue_14_route_prefix_defaults_to_the_external_url_path() {
+        assert_eq!(prefix(&[]), "");
+        assert_eq!(prefix(&["--web.external-url", "http://x:9090"]), "");
+        assert_eq!(prefix(&["--web.external-url", "http://x/sl/"]), "/sl");
+        assert_eq!(prefix(&["--web.external-url", "https://x/a/b?q=1"]), "/a/b");
+        assert_eq!(
+            prefix(&[
+                "--web.external-url",
+                "http://x/sl/",
+                "--web.route-prefix",
+                "/"
+            ]),
+            ""
+        );
+        assert_eq!(prefix(&["--web.route-prefix", "sl/"]), "/sl");
+    }
 }

@@ -5,7 +5,7 @@
 //! (described for users in `docs/configuration.md`):
 //!
 //! - a **Sightline file** (`sightline.yml`): Sightline's own sections
-//!   (`slos:`, `probes:`) and `prometheus:`, the path of a `prometheus.yml`
+//!   (`slos:`, `probes:`, `dashboards:`) and `prometheus:`, the path of a `prometheus.yml`
 //!   relative to the Sightline file. The Prometheus file stays one that
 //!   Prometheus and `promtool check config` accept. A file is a Sightline
 //!   file when it has a `prometheus:` key, or when every key it has is one
@@ -24,11 +24,12 @@ use serde::de::IgnoredAny;
 use serde::Deserialize;
 use sightline_ingest::config::{self, PrometheusConfig};
 use sightline_probe::ProbesConfig;
+use sightline_ui::dashboards::DashboardsConfig;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The keys of a Sightline file.
-const SIGHTLINE_KEYS: &[&str] = &["prometheus", "slos", "probes"];
+const SIGHTLINE_KEYS: &[&str] = &["prometheus", "slos", "probes", "dashboards"];
 
 /// A Sightline file (`sightline.yml`) as written.
 #[derive(Debug, Default, Deserialize)]
@@ -44,6 +45,10 @@ struct SightlineFile {
     /// Uptime probes (owned by `sightline_probe`).
     #[serde(default)]
     probes: Option<ProbesConfig>,
+    /// Dashboard providers, Grafana's provisioning file shape (owned by
+    /// `sightline_ui`).
+    #[serde(default)]
+    dashboards: Option<DashboardsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -67,6 +72,19 @@ pub struct ProbesSection {
     pub base: PathBuf,
 }
 
+/// A `dashboards:` section with what locating its errors needs.
+#[derive(Debug, Clone)]
+pub struct DashboardsSection {
+    /// The section.
+    pub config: DashboardsConfig,
+    /// The text of the file it is written in, for error positions.
+    pub text: String,
+    /// That file's name, as errors print it.
+    pub file: String,
+    /// That file's folder, which providers' paths are relative to.
+    pub base: PathBuf,
+}
+
 /// The configuration the server runs with, every section read.
 #[derive(Debug)]
 pub struct Loaded {
@@ -80,6 +98,8 @@ pub struct Loaded {
     pub slos: Vec<String>,
     /// The `probes:` section, if any.
     pub probes: Option<ProbesSection>,
+    /// The `dashboards:` section, if any (sightline.yml only).
+    pub dashboards: Option<DashboardsSection>,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -106,6 +126,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             prometheus_path: None,
             slos: Vec::new(),
             probes: None,
+            dashboards: None,
             hints: Vec::new(),
         });
     };
@@ -202,6 +223,12 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             file: name.to_owned(),
             base: dir.clone(),
         }),
+        dashboards: file.dashboards.map(|config| DashboardsSection {
+            config,
+            text: text.to_owned(),
+            file: name.to_owned(),
+            base: dir.clone(),
+        }),
         hints: Vec::new(),
     })
 }
@@ -242,6 +269,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         prometheus_text: text,
         prometheus_path: Some(path.to_owned()),
         probes,
+        dashboards: None,
         hints,
     })
 }

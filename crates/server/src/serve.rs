@@ -163,11 +163,23 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // Checked before anything starts, so a bad section refuses the start.
     let probe_setup =
         crate::probes::load_setup(loaded.probes.as_ref(), args.probe.modules_file.as_deref())?;
+    let provisioned =
+        crate::dashboards::load(loaded.dashboards.as_ref(), args.dashboards_dir.as_deref())?;
     let mut opts = tsdb_options(&args)?;
     opts.max_exemplars = loaded.prometheus.max_exemplars();
     let promql = Arc::new(query_engine(&args)?);
     std::fs::create_dir_all(&args.data_dir)
         .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let dashboards = Arc::new(
+        sightline_ui::dashboards::DashboardStore::open(&args.data_dir)
+            .context("opening the dashboards store")?,
+    );
+    dashboards.set_provisioned(provisioned);
+    let dashboard_watch = Arc::new(crate::dashboards::Watch {
+        store: dashboards.clone(),
+        section: Mutex::new(loaded.dashboards.clone()),
+        dir: args.dashboards_dir.clone(),
+    });
     tracing::info!(dir = %args.data_dir.display(), "opening TSDB (replaying the WAL)");
     let db = Db::open(&args.data_dir, opts)
         .with_context(|| format!("opening the TSDB in {}", args.data_dir.display()))?;
@@ -241,6 +253,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         alertmanager: alertmanager.clone().zip(args.alertmanager_config.clone()),
         probes: probes.clone(),
         probe_modules: args.probe.modules_file.clone(),
+        dashboards: dashboard_watch.clone(),
         last_success: AtomicBool::new(true),
         serial: Mutex::new(()),
         last_success_time: AtomicU64::new(now_secs()),
@@ -307,16 +320,28 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             },
         )));
     }
+    running.push(Box::new(sightline_core::lifecycle::Task::spawn(
+        "dashboards watch",
+        crate::dashboards::watch(dashboard_watch, cancel.clone()),
+    )));
     spawn_signal_handlers(cancel.clone(), reloader.clone());
     ready.store(true, Ordering::Release);
 
+    let prefix = args.route_prefix();
+    if !prefix.is_empty() {
+        tracing::info!(prefix = %prefix, "serving under a route prefix");
+    }
     let mut app = sightline_api::router(state)
         .merge(sightline_api::native::slo_routes(slo_state))
         .merge(sightline_api::native::probe_routes(probes.clone()))
         .merge(sightline_api::otlp::router(otlp))
+        .merge(sightline_ui::dashboards::routes(dashboards, &prefix))
         .merge(sightline_ui::router());
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
+    }
+    if !prefix.is_empty() {
+        app = crate::prefix::wrap(app, &prefix);
     }
     let server =
         axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
@@ -390,6 +415,8 @@ pub struct ConfigReloader {
     probes: Arc<sightline_probe::service::Probes>,
     /// `--probe.modules-file`, re-read on reload as blackbox re-reads its file.
     probe_modules: Option<PathBuf>,
+    /// Dashboards, whose providers are re-read with the rest.
+    dashboards: Arc<crate::dashboards::Watch>,
     last_success: AtomicBool,
     last_success_time: AtomicU64,
     /// Held for the whole of a reload.
@@ -411,6 +438,7 @@ struct PreparedReload {
     alertmanager: Option<sightline_alertmanager::manager::PreparedConfig>,
     alerting: sightline_ingest::alert_sender::PreparedAlerting,
     scrape: sightline_ingest::scrape::PreparedConfig,
+    dashboards: sightline_ui::dashboards::store::ProvisionedSet,
 }
 
 impl ConfigReloader {
@@ -447,6 +475,9 @@ impl ConfigReloader {
             crate::probes::load_setup(loaded.probes.as_ref(), self.probe_modules.as_deref())
                 .map_err(err)?;
         let rules = prepare_rules(&loaded).map_err(err)?;
+        let dashboards =
+            crate::dashboards::load(loaded.dashboards.as_ref(), self.dashboards.dir.as_deref())
+                .map_err(err)?;
         let alertmanager = match &self.alertmanager {
             Some((am, path)) => Some(crate::alerting::prepare_alertmanager(am, path)?),
             None => None,
@@ -465,6 +496,7 @@ impl ConfigReloader {
             alertmanager,
             alerting,
             scrape,
+            dashboards,
         })
     }
 
@@ -477,6 +509,7 @@ impl ConfigReloader {
             alertmanager,
             alerting,
             scrape,
+            dashboards,
         } = p;
         if let Some(i) = config_eval_interval(&loaded.prometheus) {
             self.rules.set_default_interval(i);
@@ -491,6 +524,12 @@ impl ConfigReloader {
         self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
         self.scrape.apply_prepared(scrape);
         self.probes.apply(probes);
+        self.dashboards.store.set_provisioned(dashboards);
+        *self
+            .dashboards
+            .section
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = loaded.dashboards.clone();
         *self.yaml.lock().unwrap_or_else(|e| e.into_inner()) = loaded.prometheus_text;
     }
 }

@@ -13,9 +13,18 @@
 //! - `/assets/<name>-<hash>.{js,css}`: the bundle, whose names change with
 //!   their content, so they are cached for a year as immutable.
 //!
+//! [`dashboards`] stores dashboards (Grafana's model, one file each under
+//! the data dir, and provisioned folders) and serves Grafana's dashboard,
+//! search and folder API over them.
+//!
 //! Client routes live in the URL fragment (`/#/explore?...`), which never
 //! reaches the server: `/` is the only page path, and all links and API
 //! calls of the UI are relative, so it works under a path prefix.
+
+pub mod dashboards;
+mod error;
+
+pub use error::{Error, Result};
 
 use axum::extract::Path;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

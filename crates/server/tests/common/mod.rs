@@ -90,6 +90,8 @@ pub struct Server {
     pub port: u16,
     pub data_dir: PathBuf,
     log: PathBuf,
+    /// `--web.route-prefix` (empty for none): where `/-/ready` is.
+    prefix: String,
 }
 
 impl Server {
@@ -101,6 +103,17 @@ impl Server {
     /// As [`Server::start`], run from the working directory `cwd` (so
     /// relative paths in `extra` are read from there).
     pub fn start_in(cwd: Option<&Path>, data_dir: &Path, extra: &[&str]) -> Server {
+        Server::start_prefixed(cwd, data_dir, extra, "")
+    }
+
+    /// As [`Server::start_in`], for a server whose routes live under
+    /// `prefix` (`/sl`), as `extra` sets with `--web.route-prefix`.
+    pub fn start_prefixed(
+        cwd: Option<&Path>,
+        data_dir: &Path,
+        extra: &[&str],
+        prefix: &str,
+    ) -> Server {
         let port = free_port();
         let log = data_dir.with_extension("log");
         let log_file = std::fs::File::create(&log).expect("create server log");
@@ -124,6 +137,7 @@ impl Server {
             port,
             data_dir: data_dir.to_owned(),
             log,
+            prefix: prefix.to_owned(),
         };
         s.wait_ready(Duration::from_secs(60));
         s
@@ -141,7 +155,10 @@ impl Server {
             if let Ok(Some(status)) = self.child.try_wait() {
                 panic!("sightline exited early with {status}; log:\n{}", self.log());
             }
-            if let Ok(r) = client.get(format!("{}/-/ready", self.url())).send() {
+            if let Ok(r) = client
+                .get(format!("{}{}/-/ready", self.url(), self.prefix))
+                .send()
+            {
                 if r.status().is_success() {
                     return;
                 }
