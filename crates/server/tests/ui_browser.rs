@@ -170,7 +170,7 @@ fn issue_14_ui_in_chromium() {
     }
 }
 
-/// OpenMetrics text of a service `shop` around the last hour at 15 s: request
+/// OpenMetrics text of a service `shop` around the last hour at 1 s (the fixture's scrape interval, which `$__rate_interval` builds on): request
 /// counters by code (200 at 10/s, 404 at 1/s, 500 at 0.5/s) and a latency
 /// histogram, as the seeds' services expose them.
 fn shop_history() -> String {
@@ -184,7 +184,7 @@ fn shop_history() -> String {
     let now = now + 600;
     let mut out = String::from("# TYPE http_requests counter\n");
     for (code, rate) in [("200", 10.0), ("404", 1.0), ("500", 0.5)] {
-        for t in (start..now).step_by(15) {
+        for t in (start..now).step_by(1) {
             let v = (t - start) as f64 * rate;
             out += &format!(
                 "http_requests_total{{job=\"shop\",instance=\"shop:8080\",code=\"{code}\"}} {v} {t}\n"
@@ -199,7 +199,7 @@ fn shop_history() -> String {
         ("1.0", 0.99),
         ("+Inf", 1.0),
     ] {
-        for t in (start..now).step_by(15) {
+        for t in (start..now).step_by(1) {
             let v = (t - start) as f64 * 11.5 * share;
             out += &format!(
                 "http_request_duration_seconds_bucket{{job=\"shop\",instance=\"shop:8080\",le=\"{le}\"}} {v} {t}\n"

@@ -101,6 +101,22 @@ export function layout(panels: Panel[], scope: Scope): Placed[] {
   }
 }
 
+/// Moves panels down until none covers another (repeats that spread over
+/// a row push what was beside them below, as Grafana's grid does).
+function unoverlap(items: Placed[]): Placed[] {
+  const placed: Placed[] = [];
+  const hit = (a: Placed, b: Placed) => a.x < b.x + b.w && b.x < a.x + a.w && a.y < b.y + b.h && b.y < a.y + a.h;
+  for (const it of items) {
+    let c = placed.find((p) => hit(it, p));
+    while (c) {
+      it.y = c.y + c.h;
+      c = placed.find((p) => hit(it, p));
+    }
+    placed.push(it);
+  }
+  return placed;
+}
+
 /// Opens or collapses a row in the model: its panels move into the row or
 /// back after it, and what follows moves by the section's height.
 export function toggleRow(panels: Panel[], rowIndex: number): Panel[] {

@@ -1,7 +1,7 @@
 // The Dashboards page: the list (stored and provisioned dashboards by
 // folder, and a generated golden-signals dashboard per service), one
 // dashboard (`#/dashboards/<uid>`), a new one, and import of Grafana JSON.
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { Route, href } from '../route';
 import { fetchJSON } from '../api';
 import { Dashboard, DashboardMeta } from '../dash/model';
@@ -121,13 +121,15 @@ function NewDashboard({ route }: { route: Route }) {
 }
 
 function Import({ route }: { route: Route }) {
-  const [text, setText] = useState('');
+  // Uncontrolled: a dashboard's JSON can be half a megabyte, too much to
+  // re-render on every keystroke.
+  const area = useRef<HTMLTextAreaElement>(null);
   const [error, setError] = useState<string | null>(null);
   const run = async () => {
     setError(null);
     let dashboard: any;
     try {
-      dashboard = JSON.parse(text);
+      dashboard = JSON.parse(area.current!.value);
     } catch (e: any) {
       setError(`Not JSON: ${e.message}`);
       return;
@@ -155,10 +157,10 @@ function Import({ route }: { route: Route }) {
         accept=".json,application/json"
         onChange={async (e) => {
           const f = (e.target as HTMLInputElement).files?.[0];
-          if (f) setText(await f.text());
+          if (f) area.current!.value = await f.text();
         }}
       />
-      <textarea id="import-json" rows={18} value={text} onInput={(e) => setText((e.target as HTMLTextAreaElement).value)} />
+      <textarea id="import-json" rows={18} ref={area} placeholder="{ &quot;title&quot;: ..., &quot;panels&quot;: [...] }" />
       {error && <div class="error">{error}</div>}
       <button class="primary" id="import" onClick={run}>
         Import

@@ -29,7 +29,9 @@ async function loadAll(page) {
 
 async function importDashboard(page, base, file) {
   await page.goto(`${base}/#/dashboards/import`);
-  await page.fill('#import-json', readFileSync(file, 'utf8'));
+  // As a person imports a downloaded file: the file picker.
+  await page.setInputFiles('.import input[type=file]', file);
+  await page.waitForFunction(() => document.querySelector('#import-json').value.length > 0);
   await page.click('#import');
   await page.waitForSelector('.dashboard .panel, .dashboard .row-head');
 }
@@ -40,7 +42,7 @@ export default async function ({ page, base, step, shot, fail, api }) {
 
   step('Node Exporter Full: import and render');
   await importDashboard(page, base, `${shared}/node-exporter-full.json`);
-  await page.waitForSelector('select#var-node option');
+  await page.waitForSelector('select#var-node option', { state: 'attached' });
   const panels = await loadAll(page);
   await shot('dashboards-node-exporter-full');
   const want = JSON.parse(readFileSync(`${shared}/node-exporter-full.json`, 'utf8'));
@@ -160,7 +162,9 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await page.click('#save');
   const body = await (await saved).json();
   if (!body.uid) fail(`save answered ${JSON.stringify(body)}`);
-  await page.waitForSelector('.saved');
+  // A new dashboard opens at its own address once stored.
+  await page.waitForURL(new RegExp(`#/dashboards/${body.uid}`));
+  await page.waitForSelector(`.dashboard[data-uid="${body.uid}"] .panel[data-state="data"]`);
   const stored = await api(`api/dashboards/uid/${body.uid}`);
   const panel = stored.dashboard.panels.find((p) => p.title === 'Head series');
   if (panel?.targets?.[0]?.expr !== 'sightline_tsdb_head_series') fail(`stored dashboard lacks the panel: ${JSON.stringify(stored.dashboard.panels)}`);

@@ -106,7 +106,8 @@ export function TimeSeriesPanel({ panel, data }: { panel: Panel; data: PanelData
           stroke: '#6b7280',
           grid: { stroke: '#eef0f4' },
           ticks: { stroke: '#eef0f4' },
-          size: 60,
+          // Wide enough for the longest tick label (about 7 px a character).
+          size: (_u: uPlot, values: string[]) => Math.max(40, ...(values ?? []).map((v) => v.length * 7 + 16)),
           values: (_u, splits) => splits.map((v) => fmt(Math.abs(v) < 1e-12 ? 0 : v)),
         },
       ],
