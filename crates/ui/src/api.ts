@@ -59,6 +59,28 @@ export function seriesName(m: Record<string, string>): string {
   return labels ? `${name}{${labels}}` : name || '{}';
 }
 
+/// A query's answer as text, for callers that read it themselves; an
+/// answer that is not a success becomes an ApiError as in `query`.
+export async function queryRaw(path: string, params: Record<string, string>, signal?: AbortSignal): Promise<string> {
+  const res = await fetch(`api/v1/${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(params),
+    signal,
+  });
+  const raw = await res.text();
+  if (!res.ok) {
+    let json: any = null;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      /* not JSON */
+    }
+    throw { status: res.status, errorType: json?.errorType, error: json?.error ?? `HTTP ${res.status}: ${raw.slice(0, 500)}` } as ApiError;
+  }
+  return raw;
+}
+
 /// GET of a Prometheus-style API path: its `data`, or an ApiError.
 export async function getJSON<T = any>(path: string, signal?: AbortSignal): Promise<T> {
   const res = await fetch(path, { signal });

@@ -1,7 +1,8 @@
 // A panel's queries: Grafana's interval rules (min interval, max data
 // points, `$__interval`, `$__rate_interval`), the Prometheus API calls, and
 // the answers as frames (one per series) for the panel views.
-import { ApiError, query } from '../api';
+import { ApiError, query, queryRaw } from '../api';
+import { parseMatrix } from './matrix';
 import { Panel, Target } from './model';
 import { Scope, interpolate, parseDuration, roundInterval, durationText } from './vars';
 
@@ -95,13 +96,19 @@ export async function runPanel(
       if (!instant) out.instant = false;
       const refId = t.refId ?? String.fromCharCode(65 + i);
       try {
-        const r = instant
-          ? await query('query', { query: expr, time: String(toMs / 1000) }, signal)
-          : await query('query_range', { query: expr, start: String(startS), end: String(endS), step: String(stepS * (t.intervalFactor || 1)) }, signal);
-        return { t, refId, data: r.data, error: undefined as string | undefined };
+        if (instant) {
+          const r = await query('query', { query: expr, time: String(toMs / 1000) }, signal);
+          return { t, refId, data: r.data, fast: null, error: undefined as string | undefined };
+        }
+        const text = await queryRaw('query_range', { query: expr, start: String(startS), end: String(endS), step: String(stepS * (t.intervalFactor || 1)) }, signal);
+        const fast = parseMatrix(text);
+        if (fast) return { t, refId, data: null, fast, error: undefined as string | undefined };
+        const json = JSON.parse(text);
+        if (json.status !== 'success') throw { status: 200, error: json.error ?? text.slice(0, 500) } as ApiError;
+        return { t, refId, data: json.data, fast: null, error: undefined as string | undefined };
       } catch (e: any) {
         if (e?.name === 'AbortError') throw e;
-        return { t, refId, data: null, error: `${refId}: ${(e as ApiError).error ?? String(e)}` };
+        return { t, refId, data: null, fast: null, error: `${refId}: ${(e as ApiError).error ?? String(e)}` };
       }
     }),
   );
@@ -109,6 +116,12 @@ export async function runPanel(
   for (const a of answers) {
     if (a.error) {
       errors.push(a.error);
+      continue;
+    }
+    if (a.fast) {
+      for (const s of a.fast) {
+        out.frames.push({ refId: a.refId, name: legendName(a.t.legendFormat, s.metric, scope), labels: s.metric, times: s.times, values: s.values });
+      }
       continue;
     }
     const d = a.data!;
@@ -155,8 +168,27 @@ export function alignFrames(d: PanelData): [number[], ...(number | null)[][]] {
 
 /// Grafana's reducers (`reduceOptions.calcs`, legend `calcs`).
 export function reduce(values: (number | null)[], calc: string): number | null {
-  const vs: number[] = [];
-  for (const v of values) if (v != null && !Number.isNaN(v)) vs.push(v);
+  // One pass, no copies: a dashboard reduces every series for its colours
+  // and legends.
+  let n = 0,
+    sum = 0,
+    min = Infinity,
+    max = -Infinity,
+    first: number | null = null,
+    last: number | null = null,
+    delta = 0,
+    prev: number | null = null;
+  for (const v of values) {
+    if (v == null || Number.isNaN(v)) continue;
+    if (first === null) first = v;
+    last = v;
+    n++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+    if (prev !== null && v > prev) delta += v - prev;
+    prev = v;
+  }
   switch (calc) {
     case 'last':
       return values.length ? values[values.length - 1] : null;
@@ -164,38 +196,35 @@ export function reduce(values: (number | null)[], calc: string): number | null {
       return values.length ? values[0] : null;
     case 'lastNotNull':
     case 'current':
-      return vs.length ? vs[vs.length - 1] : null;
+      return last;
     case 'firstNotNull':
-      return vs.length ? vs[0] : null;
+      return first;
     case 'min':
-      return vs.length ? Math.min(...vs) : null;
+      return n ? min : null;
     case 'max':
-      return vs.length ? Math.max(...vs) : null;
+      return n ? max : null;
     case 'mean':
     case 'avg':
-      return vs.length ? vs.reduce((a, b) => a + b, 0) / vs.length : null;
+      return n ? sum / n : null;
     case 'sum':
     case 'total':
-      return vs.length ? vs.reduce((a, b) => a + b, 0) : null;
+      return n ? sum : null;
     case 'count':
-      return vs.length;
+      return n;
     case 'range':
-      return vs.length ? Math.max(...vs) - Math.min(...vs) : null;
-    case 'delta': {
-      let d = 0;
-      for (let i = 1; i < vs.length; i++) d += Math.max(0, vs[i] - vs[i - 1]);
-      return vs.length ? d : null;
-    }
+      return n ? max - min : null;
+    case 'delta':
+      return n ? delta : null;
     case 'diff':
-      return vs.length ? vs[vs.length - 1] - vs[0] : null;
+      return n ? (last as number) - (first as number) : null;
     case 'median': {
-      if (!vs.length) return null;
-      const s = [...vs].sort((a, b) => a - b);
+      if (!n) return null;
+      const s = values.filter((v): v is number => v != null && !Number.isNaN(v)).sort((a, b) => a - b);
       const m = s.length >> 1;
       return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
     }
     default:
-      return vs.length ? vs[vs.length - 1] : null;
+      return last;
   }
 }
 
