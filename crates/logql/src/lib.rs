@@ -19,8 +19,10 @@ pub mod ast;
 mod error;
 pub mod eval;
 pub mod exec;
+pub mod format;
 pub mod lexer;
 mod parser;
+pub mod patterns;
 
 pub use error::{ParseError, Result};
 pub use parser::parse;

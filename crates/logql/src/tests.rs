@@ -466,3 +466,34 @@ fn comments_are_skipped() {
     let l = log("{app=\"a\"} # the app\n|= \"x\" # errors only");
     assert_eq!(l.stages.len(), 1);
 }
+
+#[test]
+fn formatting_round_trips() {
+    let queries = [
+        r#"{app="a", env=~"prod|dev"} |= "x" or "y" != ip("10.0.0.0/8") |~ "a\\d" | json a="b.c", d | logfmt --strict --keep-empty | status >= 400 and (method = "GET" or latency > 250ms) | line_format "{{.a}}" | label_format x="{{.y}}", z=w | drop a, b="c" | keep d | decolorize"#,
+        r#"sum by (status) (rate({app="a"} | json [5m] offset 1h)) / ignoring (status) group_left sum(rate({app="a"}[5m]))"#,
+        r#"quantile_over_time(0.99, {app="a"} | logfmt | unwrap duration(took) | __error__="" [1m]) by (route)"#,
+        r#"topk(3, sum without (pod) (count_over_time({a="b"}[1m]))) > bool 2 or vector(1)"#,
+        r#"label_replace(rate({job="a"}[1m]), "svc", "$1", "job", "(.*)")"#,
+        "(vector(1) + vector(2)) * vector(3) ^ vector(2) ^ vector(1) - -1",
+        r#"sum_over_time({a="b"} | logfmt | size > 20MB | unwrap bytes(size) [1h])"#,
+    ];
+    for q in queries {
+        let once = parse(q).unwrap_or_else(|e| panic!("{q}: {e}")).to_string();
+        let twice = parse(&once)
+            .unwrap_or_else(|e| panic!("{once}: {e}"))
+            .to_string();
+        assert_eq!(once, twice, "{q}");
+    }
+    // Parentheses that change the meaning are kept.
+    assert_eq!(
+        parse("(vector(1) + vector(2)) * vector(3)")
+            .unwrap()
+            .to_string(),
+        "(vector(1) + vector(2)) * vector(3)"
+    );
+    assert_eq!(
+        parse(r#"rate({a="b"}[90s])"#).unwrap().to_string(),
+        r#"rate({a="b"} [1m30s])"#
+    );
+}
