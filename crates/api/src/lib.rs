@@ -11,6 +11,7 @@
 //!   `/api/v1/targets`, ...), with PromQL run by [`prometheus::QueryEngine`].
 //! - [`alertmanager`]: Alertmanager's API v2 over the built-in Alertmanager,
 //!   and the notification history.
+//! - [`loki`]: Loki's HTTP API, query side (LogQL over the log store).
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
 //! - [`otlp`]: the OpenTelemetry metrics receiver (`/v1/metrics`, gRPC
 //!   `MetricsService/Export`), with a router and state of its own.
@@ -19,6 +20,7 @@
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod loki;
 pub mod native;
 pub mod ops;
 pub mod otlp;
