@@ -6,7 +6,7 @@ use super::model::{self, slugify, DATASOURCE_UID};
 use super::store::{DashboardStore, Folder, View, GENERAL};
 use crate::error::{Error, Result};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// The largest request body: Grafana's own limit is in this range, and
+/// the largest public dashboards are a few MB.
+const MAX_BODY: usize = 32 << 20;
 
 #[derive(Clone)]
 struct Api {
@@ -47,6 +51,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/api/folders/{uid}", get(get_folder))
         .route("/d/{uid}", get(open_link))
         .route("/d/{uid}/{slug}", get(open_link_slug))
+        // Big dashboards (hundreds of panels) pass axum's default 2 MB.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
 
@@ -344,6 +350,8 @@ async fn import(State(api): State<Api>, body: Bytes) -> Response {
     if let Err(e) = resolve_inputs(&mut dashboard, &req.inputs) {
         return e.into_response();
     }
+    // An id is the exporting server's: it must not name one of ours.
+    dashboard.remove("id");
     let folder = req.folder_uid.unwrap_or_default();
     let store = api.store.clone();
     match blocking(move || store.save(dashboard, &folder, req.overwrite)).await {
