@@ -289,6 +289,16 @@ fn issue_14_folders_and_import_with_inputs() {
     assert_eq!(s, 200, "{again}");
     assert_eq!(again["version"], 2);
 
+    // Deleting the folder deletes what is in it.
+    let r = client()
+        .delete(format!("{u}/api/folders/team-a"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get(&format!("{u}/api/dashboards/uid/imp1")).0, 404);
+    assert_eq!(get(&format!("{u}/api/folders/team-a")).0, 404);
+    assert!(!file.exists());
+
     // A real shared export, `${DS_PROMETHEUS}` answered by default.
     if let Some(dir) = peer_dir() {
         let haproxy: Value =

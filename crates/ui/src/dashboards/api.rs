@@ -48,7 +48,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/api/dashboards/import", axum::routing::post(import))
         .route("/api/dashboards/provisioning", get(provisioning))
         .route("/api/folders", get(list_folders).post(create_folder))
-        .route("/api/folders/{uid}", get(get_folder))
+        .route("/api/folders/{uid}", get(get_folder).delete(delete_folder))
         .route("/d/{uid}", get(open_link))
         .route("/d/{uid}/{slug}", get(open_link_slug))
         // Big dashboards (hundreds of panels) pass axum's default 2 MB.
@@ -474,6 +474,21 @@ async fn get_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response
     match api.store.folder(&uid) {
         Some((id, f)) => Json(api.folder_json(id, &f)).into_response(),
         None => Error::FolderNotFound(uid).into_response(),
+    }
+}
+
+async fn delete_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response {
+    let store = api.store.clone();
+    match blocking(move || store.delete_folder(&uid)).await {
+        Ok((id, f, n)) => Json(json!({
+            "id": id,
+            "uid": f.uid,
+            "title": f.title,
+            "message": format!("Folder {} deleted", f.title),
+            "deletedDashboards": n,
+        }))
+        .into_response(),
+        Err(e) => e.into_response(),
     }
 }
 

@@ -540,6 +540,50 @@ impl DashboardStore {
         Ok(inner.view(e))
     }
 
+    /// Deletes the folder `uid` and the dashboards stored in it, as
+    /// Grafana does. A folder a provider fills (or holding a provisioned
+    /// dashboard) is refused: its provider would bring it back.
+    pub fn delete_folder(&self, uid: &str) -> Result<(i64, Folder, usize)> {
+        let mut inner = self.write();
+        let folder = inner
+            .folders
+            .get(uid)
+            .cloned()
+            .ok_or_else(|| Error::FolderNotFound(uid.to_owned()))?;
+        let provisioned = inner.prov_folders.contains_key(uid)
+            || inner.provisioned.values().any(|e| e.folder_uid == uid);
+        if provisioned {
+            return Err(Error::BadRequest(format!(
+                "folder {uid:?} holds provisioned dashboards; remove them from their provider"
+            )));
+        }
+        let gone: Vec<String> = inner
+            .stored
+            .values()
+            .filter(|e| e.folder_uid == uid)
+            .map(|e| e.uid().to_owned())
+            .collect();
+        let dir = self.root.join(uid);
+        // Dashboards first, the title last: a crash in between leaves a
+        // folder, never dashboards without one.
+        for d in &gone {
+            remove_file(&dir.join(format!("{d}.json")))?;
+            inner.stored.remove(d);
+        }
+        remove_file(&dir.join(FOLDER_META))?;
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => sightline_storage::dir::sync_dir(&self.root)?,
+            // Something else lives there (a corrupt dashboard kept for
+            // repair): the directory stays, a folder named after it.
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "folder directory not removed")
+            }
+        }
+        inner.folders.remove(uid);
+        let id = inner.id(&format!("folder/{uid}"));
+        Ok((id, folder, gone.len()))
+    }
+
     /// Replaces the provisioned dashboards and folders with `set`.
     pub fn set_provisioned(&self, set: ProvisionedSet) {
         let mut inner = self.write();

@@ -224,3 +224,24 @@ fn provisioned_dashboards_follow_their_provider() {
     assert_eq!(s.get("rw").unwrap().entry.title(), "RW v2");
     assert!(s.get("ro").is_none(), "gone with its provider");
 }
+
+#[test]
+fn deleting_a_folder_deletes_its_dashboards() {
+    let tmp = TempDir::new("dash-store");
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    s.create_folder(Some("f"), "F").unwrap();
+    s.save(dash(json!({"title": "in", "uid": "in"})), "f", false)
+        .unwrap();
+    s.save(dash(json!({"title": "out", "uid": "out"})), "", false)
+        .unwrap();
+    let (_, f, n) = s.delete_folder("f").unwrap();
+    assert_eq!((f.title.as_str(), n), ("F", 1));
+    assert!(s.get("in").is_none());
+    assert!(s.get("out").is_some());
+    assert!(!tmp.path().join("dashboards/f").exists());
+    assert_eq!(s.delete_folder("f").unwrap_err().status(), 404);
+    drop(s);
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    assert!(s.folders().is_empty());
+    assert_eq!(s.list().len(), 1);
+}
