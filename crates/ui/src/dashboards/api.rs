@@ -48,7 +48,11 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/api/dashboards/import", axum::routing::post(import))
         .route("/api/dashboards/provisioning", get(provisioning))
         .route("/api/folders", get(list_folders).post(create_folder))
-        .route("/api/folders/{uid}", get(get_folder).delete(delete_folder))
+        .route(
+            "/api/folders/{uid}",
+            get(get_folder).put(rename_folder).delete(delete_folder),
+        )
+        .route("/api/dashboards/tags", get(tags))
         .route("/d/{uid}", get(open_link))
         .route("/d/{uid}/{slug}", get(open_link_slug))
         // Big dashboards (hundreds of panels) pass axum's default 2 MB.
@@ -477,6 +481,32 @@ async fn get_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response
     }
 }
 
+/// `PUT /api/folders/{uid}` `{"title": ...}` (Grafana's `version` and
+/// `overwrite` are accepted: there is no folder history to conflict with).
+async fn rename_folder(State(api): State<Api>, Path(uid): Path<String>, body: Bytes) -> Response {
+    let req: FolderRequest = match model::parse(&body, "request body") {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let store = api.store.clone();
+    match blocking(move || store.rename_folder(&uid, &req.title)).await {
+        Ok((id, f)) => Json(api.folder_json(id, &f)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/dashboards/tags`: `[{"term": "prod", "count": 2}]`, as
+/// Grafana's tag filter reads it.
+async fn tags(State(api): State<Api>) -> Response {
+    let out: Vec<Value> = api
+        .store
+        .tags()
+        .into_iter()
+        .map(|(term, count)| json!({"term": term, "count": count}))
+        .collect();
+    Json(out).into_response()
+}
+
 async fn delete_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response {
     let store = api.store.clone();
     match blocking(move || store.delete_folder(&uid)).await {
@@ -498,6 +528,16 @@ struct FolderRequest {
     uid: Option<String>,
     #[serde(default)]
     title: String,
+    /// Grafana's folder version and overwrite flag (PUT): accepted, unused.
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<i64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    overwrite: Option<bool>,
+    /// Grafana's nested folders: not supported, refused when set.
+    #[serde(default, rename = "parentUid")]
+    parent_uid: Option<String>,
 }
 
 async fn create_folder(State(api): State<Api>, body: Bytes) -> Response {
@@ -505,6 +545,10 @@ async fn create_folder(State(api): State<Api>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    if req.parent_uid.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Error::BadRequest("parentUid: nested folders are not supported".into())
+            .into_response();
+    }
     let store = api.store.clone();
     match blocking(move || store.create_folder(req.uid.as_deref(), &req.title)).await {
         Ok((id, f)) => {

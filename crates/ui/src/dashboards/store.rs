@@ -540,6 +540,53 @@ impl DashboardStore {
         Ok(inner.view(e))
     }
 
+    /// Renames the folder `uid` (its `.folder.json`); titles stay unique.
+    pub fn rename_folder(&self, uid: &str, title: &str) -> Result<(i64, Folder)> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(Error::BadRequest(
+                "title: folder title cannot be empty".into(),
+            ));
+        }
+        let mut inner = self.write();
+        if !inner.folders.contains_key(uid) {
+            return Err(match inner.prov_folders.contains_key(uid) {
+                true => Error::BadRequest(format!(
+                    "folder {uid:?} is provisioned: rename it in its provider"
+                )),
+                false => Error::FolderNotFound(uid.to_owned()),
+            });
+        }
+        let same = |f: &Folder| f.uid != uid && f.title.eq_ignore_ascii_case(title);
+        if inner.folders.values().any(same) || inner.prov_folders.values().any(same) {
+            return Err(Error::FolderExists(format!(
+                "a folder with the title {title:?} already exists"
+            )));
+        }
+        let folder = Folder {
+            uid: uid.to_owned(),
+            title: title.to_owned(),
+        };
+        self.write_folder(&folder)?;
+        inner.folders.insert(uid.to_owned(), folder.clone());
+        let id = inner.id(&format!("folder/{uid}"));
+        Ok((id, folder))
+    }
+
+    /// Every tag and how many dashboards carry it, by tag.
+    pub fn tags(&self) -> Vec<(String, usize)> {
+        let inner = self.read();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for u in inner.uids() {
+            if let Some((e, _)) = inner.winner(&u) {
+                for t in model::tags(&e.dashboard) {
+                    *counts.entry(t).or_default() += 1;
+                }
+            }
+        }
+        counts.into_iter().collect()
+    }
+
     /// Deletes the folder `uid` and the dashboards stored in it, as
     /// Grafana does. A folder a provider fills (or holding a provisioned
     /// dashboard) is refused: its provider would bring it back.

@@ -245,3 +245,22 @@ fn deleting_a_folder_deletes_its_dashboards() {
     assert!(s.folders().is_empty());
     assert_eq!(s.list().len(), 1);
 }
+
+#[test]
+fn folders_rename_and_tags_count() {
+    let tmp = TempDir::new("dash-store");
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    s.create_folder(Some("f"), "F").unwrap();
+    s.create_folder(Some("g"), "G").unwrap();
+    assert_eq!(s.rename_folder("f", "g").unwrap_err().status(), 409);
+    assert_eq!(s.rename_folder("nope", "x").unwrap_err().status(), 404);
+    s.rename_folder("f", "Renamed").unwrap();
+    s.save(dash(json!({"title": "a", "tags": ["x", "y"]})), "", false)
+        .unwrap();
+    s.save(dash(json!({"title": "b", "tags": ["x"]})), "", false)
+        .unwrap();
+    assert_eq!(s.tags(), vec![("x".to_owned(), 2), ("y".to_owned(), 1)]);
+    drop(s);
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    assert_eq!(s.folder("f").unwrap().1.title, "Renamed");
+}
