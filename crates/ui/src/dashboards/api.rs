@@ -255,24 +255,27 @@ fn meta(api: &Api, v: &View) -> Value {
 }
 
 async fn get_dashboard(State(api): State<Api>, Path(uid): Path<String>) -> Response {
-    match api.store.get(&uid) {
-        Some(v) => {
-            let mut d = v.entry.dashboard.clone();
+    let store = api.store.clone();
+    // Reading and parsing a big file is blocking work.
+    match blocking(move || store.get(&uid)).await {
+        Ok(v) => {
+            let m = meta(&api, &v);
+            let mut d = v.dashboard;
             d.insert("id".into(), v.id.into());
-            Json(json!({"dashboard": d, "meta": meta(&api, &v)})).into_response()
+            Json(json!({"dashboard": d, "meta": m})).into_response()
         }
-        None => Error::DashboardNotFound.into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
 async fn delete_dashboard(State(api): State<Api>, Path(uid): Path<String>) -> Response {
     let store = api.store.clone();
     match blocking(move || store.delete(&uid)).await {
-        Ok(v) => Json(json!({
-            "id": v.id,
-            "uid": v.entry.uid(),
-            "title": v.entry.title(),
-            "message": format!("Dashboard {} deleted", v.entry.title()),
+        Ok((id, e)) => Json(json!({
+            "id": id,
+            "uid": e.uid,
+            "title": e.title,
+            "message": format!("Dashboard {} deleted", e.title),
         }))
         .into_response(),
         Err(e) => e.into_response(),
@@ -359,31 +362,24 @@ async fn import(State(api): State<Api>, body: Bytes) -> Response {
     let folder = req.folder_uid.unwrap_or_default();
     let store = api.store.clone();
     match blocking(move || store.save(dashboard, &folder, req.overwrite)).await {
-        Ok(s) => {
-            let title = api
-                .store
-                .get(&s.uid)
-                .map(|v| v.entry.title().to_owned())
-                .unwrap_or_default();
-            Json(json!({
-                "uid": s.uid,
-                "pluginId": "",
-                "title": title,
-                "imported": true,
-                "importedUri": format!("db/{}", s.slug),
-                "importedUrl": format!("{}/d/{}/{}", api.prefix, s.uid, s.slug),
-                "slug": s.slug,
-                "dashboardId": s.id,
-                "folderUid": s.folder_uid,
-                "importedRevision": 0,
-                "revision": 0,
-                "description": "",
-                "path": "",
-                "removed": false,
-                "version": s.version,
-            }))
-            .into_response()
-        }
+        Ok(s) => Json(json!({
+            "uid": s.uid,
+            "pluginId": "",
+            "title": s.title,
+            "imported": true,
+            "importedUri": format!("db/{}", s.slug),
+            "importedUrl": format!("{}/d/{}/{}", api.prefix, s.uid, s.slug),
+            "slug": s.slug,
+            "dashboardId": s.id,
+            "folderUid": s.folder_uid,
+            "importedRevision": 0,
+            "revision": 0,
+            "description": "",
+            "path": "",
+            "removed": false,
+            "version": s.version,
+        }))
+        .into_response(),
         Err(e) => e.into_response(),
     }
 }
