@@ -13,10 +13,10 @@
 //! so a server nobody browses holds no dashboards, however big.
 //!
 //! Provisioned dashboards are read from their provider's files (they
-//! belong to the provider). When a provider allows UI updates, a save writes a stored
-//! copy, which wins over the provisioned file until that file changes
-//! (newer modification time), as Grafana keeps UI edits until the file is
-//! edited.
+//! belong to the provider). When a provider allows UI updates, a save
+//! writes a stored copy, which wins over the provisioned file until that
+//! file changes (newer modification time), as Grafana keeps UI edits until
+//! the file is edited.
 
 use super::migrate;
 use super::model::{self, slugify};
