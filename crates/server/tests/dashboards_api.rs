@@ -174,6 +174,13 @@ fn issue_14_save_get_search_conflict_delete() {
     let msg = e["message"].as_str().unwrap();
     assert!(msg.contains("overwrite") && msg.contains("line 2"), "{e}");
 
+    // Past axum's default 2 MB body limit (big dashboards are).
+    let (s, big) = post(
+        &format!("{u}/api/dashboards/db"),
+        &json!({"dashboard": {"title": "Big", "description": "x".repeat(3 << 20)}}),
+    );
+    assert_eq!(s, 200, "{big}");
+
     // Grafana's links open the UI's page.
     let r = client()
         .get(format!("{u}/d/{uid}/web-front"))
@@ -265,6 +272,14 @@ fn issue_14_folders_and_import_with_inputs() {
     assert_eq!(found.as_array().unwrap().len(), 1, "{found}");
     assert_eq!(found[0]["folderUid"], "team-a");
     assert_eq!(found[0]["folderTitle"], "Team A");
+    // An exported id names nothing here: the import is a new dashboard.
+    let (s, other) = post(
+        &format!("{u}/api/dashboards/import"),
+        &json!({"dashboard": {"title": "From elsewhere", "id": 1}}),
+    );
+    assert_eq!(s, 200, "{other}");
+    assert_ne!(other["uid"], "imp1");
+    assert_eq!(other["version"], 1);
     // Importing again with overwrite replaces it (version goes up).
     let (s, again) = post(
         &format!("{u}/api/dashboards/import"),
@@ -273,6 +288,16 @@ fn issue_14_folders_and_import_with_inputs() {
     );
     assert_eq!(s, 200, "{again}");
     assert_eq!(again["version"], 2);
+
+    // Deleting the folder deletes what is in it.
+    let r = client()
+        .delete(format!("{u}/api/folders/team-a"))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(get(&format!("{u}/api/dashboards/uid/imp1")).0, 404);
+    assert_eq!(get(&format!("{u}/api/folders/team-a")).0, 404);
+    assert!(!file.exists());
 
     // A real shared export, `${DS_PROMETHEUS}` answered by default.
     if let Some(dir) = peer_dir() {

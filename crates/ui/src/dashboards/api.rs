@@ -6,7 +6,7 @@ use super::model::{self, slugify, DATASOURCE_UID};
 use super::store::{DashboardStore, Folder, View, GENERAL};
 use crate::error::{Error, Result};
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -15,6 +15,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use std::time::SystemTime;
+
+/// The largest request body: Grafana's own limit is in this range, and
+/// the largest public dashboards are a few MB.
+const MAX_BODY: usize = 32 << 20;
 
 #[derive(Clone)]
 struct Api {
@@ -44,9 +48,15 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
         .route("/api/dashboards/import", axum::routing::post(import))
         .route("/api/dashboards/provisioning", get(provisioning))
         .route("/api/folders", get(list_folders).post(create_folder))
-        .route("/api/folders/{uid}", get(get_folder))
+        .route(
+            "/api/folders/{uid}",
+            get(get_folder).put(rename_folder).delete(delete_folder),
+        )
+        .route("/api/dashboards/tags", get(tags))
         .route("/d/{uid}", get(open_link))
         .route("/d/{uid}/{slug}", get(open_link_slug))
+        // Big dashboards (hundreds of panels) pass axum's default 2 MB.
+        .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(api)
 }
 
@@ -245,24 +255,27 @@ fn meta(api: &Api, v: &View) -> Value {
 }
 
 async fn get_dashboard(State(api): State<Api>, Path(uid): Path<String>) -> Response {
-    match api.store.get(&uid) {
-        Some(v) => {
-            let mut d = v.entry.dashboard.clone();
+    let store = api.store.clone();
+    // Reading and parsing a big file is blocking work.
+    match blocking(move || store.get(&uid)).await {
+        Ok(v) => {
+            let m = meta(&api, &v);
+            let mut d = v.dashboard;
             d.insert("id".into(), v.id.into());
-            Json(json!({"dashboard": d, "meta": meta(&api, &v)})).into_response()
+            Json(json!({"dashboard": d, "meta": m})).into_response()
         }
-        None => Error::DashboardNotFound.into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
 async fn delete_dashboard(State(api): State<Api>, Path(uid): Path<String>) -> Response {
     let store = api.store.clone();
     match blocking(move || store.delete(&uid)).await {
-        Ok(v) => Json(json!({
-            "id": v.id,
-            "uid": v.entry.uid(),
-            "title": v.entry.title(),
-            "message": format!("Dashboard {} deleted", v.entry.title()),
+        Ok((id, e)) => Json(json!({
+            "id": id,
+            "uid": e.uid,
+            "title": e.title,
+            "message": format!("Dashboard {} deleted", e.title),
         }))
         .into_response(),
         Err(e) => e.into_response(),
@@ -344,34 +357,29 @@ async fn import(State(api): State<Api>, body: Bytes) -> Response {
     if let Err(e) = resolve_inputs(&mut dashboard, &req.inputs) {
         return e.into_response();
     }
+    // An id is the exporting server's: it must not name one of ours.
+    dashboard.remove("id");
     let folder = req.folder_uid.unwrap_or_default();
     let store = api.store.clone();
     match blocking(move || store.save(dashboard, &folder, req.overwrite)).await {
-        Ok(s) => {
-            let title = api
-                .store
-                .get(&s.uid)
-                .map(|v| v.entry.title().to_owned())
-                .unwrap_or_default();
-            Json(json!({
-                "uid": s.uid,
-                "pluginId": "",
-                "title": title,
-                "imported": true,
-                "importedUri": format!("db/{}", s.slug),
-                "importedUrl": format!("{}/d/{}/{}", api.prefix, s.uid, s.slug),
-                "slug": s.slug,
-                "dashboardId": s.id,
-                "folderUid": s.folder_uid,
-                "importedRevision": 0,
-                "revision": 0,
-                "description": "",
-                "path": "",
-                "removed": false,
-                "version": s.version,
-            }))
-            .into_response()
-        }
+        Ok(s) => Json(json!({
+            "uid": s.uid,
+            "pluginId": "",
+            "title": s.title,
+            "imported": true,
+            "importedUri": format!("db/{}", s.slug),
+            "importedUrl": format!("{}/d/{}/{}", api.prefix, s.uid, s.slug),
+            "slug": s.slug,
+            "dashboardId": s.id,
+            "folderUid": s.folder_uid,
+            "importedRevision": 0,
+            "revision": 0,
+            "description": "",
+            "path": "",
+            "removed": false,
+            "version": s.version,
+        }))
+        .into_response(),
         Err(e) => e.into_response(),
     }
 }
@@ -469,12 +477,63 @@ async fn get_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response
     }
 }
 
+/// `PUT /api/folders/{uid}` `{"title": ...}` (Grafana's `version` and
+/// `overwrite` are accepted: there is no folder history to conflict with).
+async fn rename_folder(State(api): State<Api>, Path(uid): Path<String>, body: Bytes) -> Response {
+    let req: FolderRequest = match model::parse(&body, "request body") {
+        Ok(r) => r,
+        Err(e) => return e.into_response(),
+    };
+    let store = api.store.clone();
+    match blocking(move || store.rename_folder(&uid, &req.title)).await {
+        Ok((id, f)) => Json(api.folder_json(id, &f)).into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// `GET /api/dashboards/tags`: `[{"term": "prod", "count": 2}]`, as
+/// Grafana's tag filter reads it.
+async fn tags(State(api): State<Api>) -> Response {
+    let out: Vec<Value> = api
+        .store
+        .tags()
+        .into_iter()
+        .map(|(term, count)| json!({"term": term, "count": count}))
+        .collect();
+    Json(out).into_response()
+}
+
+async fn delete_folder(State(api): State<Api>, Path(uid): Path<String>) -> Response {
+    let store = api.store.clone();
+    match blocking(move || store.delete_folder(&uid)).await {
+        Ok((id, f, n)) => Json(json!({
+            "id": id,
+            "uid": f.uid,
+            "title": f.title,
+            "message": format!("Folder {} deleted", f.title),
+            "deletedDashboards": n,
+        }))
+        .into_response(),
+        Err(e) => e.into_response(),
+    }
+}
+
 #[derive(Deserialize)]
 struct FolderRequest {
     #[serde(default)]
     uid: Option<String>,
     #[serde(default)]
     title: String,
+    /// Grafana's folder version and overwrite flag (PUT): accepted, unused.
+    #[serde(default)]
+    #[allow(dead_code)]
+    version: Option<i64>,
+    #[serde(default)]
+    #[allow(dead_code)]
+    overwrite: Option<bool>,
+    /// Grafana's nested folders: not supported, refused when set.
+    #[serde(default, rename = "parentUid")]
+    parent_uid: Option<String>,
 }
 
 async fn create_folder(State(api): State<Api>, body: Bytes) -> Response {
@@ -482,6 +541,10 @@ async fn create_folder(State(api): State<Api>, body: Bytes) -> Response {
         Ok(r) => r,
         Err(e) => return e.into_response(),
     };
+    if req.parent_uid.as_deref().is_some_and(|p| !p.is_empty()) {
+        return Error::BadRequest("parentUid: nested folders are not supported".into())
+            .into_response();
+    }
     let store = api.store.clone();
     match blocking(move || store.create_folder(req.uid.as_deref(), &req.title)).await {
         Ok((id, f)) => {

@@ -117,6 +117,62 @@ pub fn check_dashboard(v: Value, what: &str) -> Result<Map<String, Value>> {
     }
 }
 
+/// The top-level fields a dashboard is listed by.
+#[derive(Debug, Clone, Default)]
+pub struct Head {
+    /// `title`, checked non-empty.
+    pub title: String,
+    /// `uid`, if a non-empty string.
+    pub uid: Option<String>,
+    /// `version`, if a number.
+    pub version: Option<i64>,
+    /// `tags` (strings only).
+    pub tags: Vec<String>,
+}
+
+/// Reads only a dashboard file's [`Head`], skipping the rest without
+/// building it (panels are most of a file): listing a folder of big
+/// dashboards then costs no more memory than their titles. The whole
+/// text is still checked to be JSON.
+pub fn parse_head(bytes: &[u8], what: &str) -> Result<Head> {
+    #[derive(serde::Deserialize)]
+    struct Raw {
+        #[serde(default)]
+        title: Option<Value>,
+        #[serde(default)]
+        uid: Option<Value>,
+        #[serde(default)]
+        version: Option<Value>,
+        #[serde(default)]
+        tags: Option<Value>,
+    }
+    // serde reads a struct from an array too; a dashboard is an object.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(Error::BadRequest(format!(
+            "{what}: the dashboard must be a JSON object"
+        )));
+    }
+    let raw: Raw = parse(bytes, what)?;
+    let mut m = Map::new();
+    for (k, v) in [
+        ("title", raw.title),
+        ("uid", raw.uid),
+        ("version", raw.version),
+        ("tags", raw.tags),
+    ] {
+        if let Some(v) = v {
+            m.insert(k.into(), v);
+        }
+    }
+    let m = check_dashboard(Value::Object(m), what)?;
+    Ok(Head {
+        title: title(&m).to_owned(),
+        uid: uid(&m).map(str::to_owned),
+        version: m.get("version").and_then(Value::as_i64),
+        tags: tags(&m),
+    })
+}
+
 /// The dashboard's title (checked present by [`check_dashboard`]).
 pub fn title(d: &Map<String, Value>) -> &str {
     d.get("title").and_then(Value::as_str).unwrap_or("")
@@ -189,6 +245,22 @@ mod tests {
         assert!(m.contains("overwrite") && m.contains("line 2"), "{m}");
         let m = parse::<R>(b"{", "request").unwrap_err().to_string();
         assert!(m.contains("line 1 column 1"), "{m}");
+    }
+
+    #[test]
+    fn heads_read_the_top_and_check_the_rest() {
+        let h = parse_head(
+            br#"{"panels": [{"title": "inner"}], "title": "T", "uid": "u", "version": 3, "tags": ["a", 1]}"#,
+            "f",
+        )
+        .unwrap();
+        assert_eq!(
+            (h.title.as_str(), h.uid.as_deref(), h.version, h.tags),
+            ("T", Some("u"), Some(3), vec!["a".to_owned()])
+        );
+        assert!(parse_head(br#"{"title": "T", "panels": [}"#, "f").is_err());
+        assert!(parse_head(br#"["T"]"#, "f").is_err());
+        assert!(parse_head(br#"{"panels": []}"#, "f").is_err());
     }
 
     #[test]

@@ -14,7 +14,6 @@ use super::model::{self, slugify};
 use super::store::{Entry, Folder, Provenance, ProvisionedSet};
 use crate::error::{Error, Result};
 use serde::Deserialize;
-use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -315,42 +314,21 @@ pub fn interval(config: &DashboardsConfig) -> Option<std::time::Duration> {
         .map(std::time::Duration::from_secs)
 }
 
-/// One provisioned file. Its uid is the dashboard's, or made from the
-/// provider and the file's path (stable across restarts).
+/// One provisioned file's head (only the summary is kept). Its uid is
+/// the dashboard's, or made from the provider and the file's path (stable
+/// across restarts).
 fn load_one(path: &Path, key: &str) -> Result<Entry> {
     let name = path.display().to_string();
     let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    let v: Value = model::parse(&bytes, &name)?;
-    let mut d = model::check_dashboard(v, &name)?;
-    // Exports for sharing name their data source `${DS_...}`: Grafana's
-    // provisioning leaves those broken; here they mean ours.
-    if d.contains_key("__inputs") {
-        if let Err(e) = super::api::resolve_inputs(&mut d, &[]) {
-            tracing::warn!(file = %name, error = %e, "dashboard inputs left unresolved");
-        }
-    }
-    super::migrate::migrate(&mut d);
-    let uid = match model::uid(&d) {
+    let head = model::parse_head(&bytes, &name)?;
+    let uid = match &head.uid {
         Some(u) => {
             model::check_uid(u, &format!("{name}: uid"))?;
-            u.to_owned()
+            u.clone()
         }
         None => format!("p{}", stable_id(key)),
     };
-    d.insert("uid".into(), Value::String(uid));
-    if !d.contains_key("version") {
-        d.insert("version".into(), Value::from(1));
-    }
-    let mtime = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| std::time::SystemTime::now());
-    Ok(Entry {
-        dashboard: d,
-        folder_uid: String::new(),
-        created: mtime,
-        updated: mtime,
-        provisioned: None,
-    })
+    Ok(Entry::from_head(head, uid, path.to_owned(), true))
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {

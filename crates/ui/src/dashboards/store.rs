@@ -8,11 +8,15 @@
 //! API acknowledged survives `kill -9` and a crash leaves either the old
 //! file or the new one. `docs/format/dashboards.md` describes the layout.
 //!
-//! Provisioned dashboards live in memory only (their files belong to the
-//! provider). When a provider allows UI updates, a save writes a stored
-//! copy, which wins over the provisioned file until that file changes
-//! (newer modification time), as Grafana keeps UI edits until the file is
-//! edited.
+//! Only a summary of each dashboard stays in memory (uid, title, tags,
+//! version, folder, file): the model is read from its file when asked for,
+//! so a server nobody browses holds no dashboards, however big.
+//!
+//! Provisioned dashboards are read from their provider's files (they
+//! belong to the provider). When a provider allows UI updates, a save
+//! writes a stored copy, which wins over the provisioned file until that
+//! file changes (newer modification time), as Grafana keeps UI edits until
+//! the file is edited.
 
 use super::migrate;
 use super::model::{self, slugify};
@@ -40,11 +44,23 @@ pub struct Provenance {
     pub allow_ui_updates: bool,
 }
 
-/// One dashboard and what the API says about it.
+/// One dashboard: what listing and checks need, and the file its model
+/// is read from.
 #[derive(Debug, Clone)]
 pub struct Entry {
-    /// Grafana's dashboard model, migrated to the current schema.
-    pub dashboard: Map<String, Value>,
+    /// Its uid.
+    pub uid: String,
+    /// Its title.
+    pub title: String,
+    /// Its tags.
+    pub tags: Vec<String>,
+    /// Its version.
+    pub version: i64,
+    /// The file holding its model.
+    pub file: PathBuf,
+    /// Whether `file` is a provider's (read as provisioning reads it:
+    /// `__inputs` resolved) rather than one the store wrote.
+    pub from_provider: bool,
     /// Its folder's uid; empty for General.
     pub folder_uid: String,
     /// First seen (stored files: the file's time when loaded).
@@ -56,17 +72,79 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry of a file whose [`model::Head`] is `h`, uid `uid`.
+    pub fn from_head(h: model::Head, uid: String, file: PathBuf, from_provider: bool) -> Entry {
+        let now = SystemTime::now();
+        let mtime = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .unwrap_or(now);
+        Entry {
+            uid,
+            title: h.title,
+            tags: h.tags,
+            // A file without one is at its first version.
+            version: h.version.unwrap_or(if from_provider { 1 } else { 0 }),
+            file,
+            from_provider,
+            folder_uid: String::new(),
+            created: mtime,
+            updated: mtime,
+            provisioned: None,
+        }
+    }
+
+    /// The entry of the model `d` (uid set) read from or written to `file`.
+    pub fn from_model(d: &Map<String, Value>, file: PathBuf, from_provider: bool) -> Entry {
+        let now = SystemTime::now();
+        let mtime = std::fs::metadata(&file)
+            .and_then(|m| m.modified())
+            .unwrap_or(now);
+        Entry {
+            uid: model::uid(d).unwrap_or("").to_owned(),
+            title: model::title(d).to_owned(),
+            tags: model::tags(d),
+            version: model::version(d),
+            file,
+            from_provider,
+            folder_uid: String::new(),
+            created: mtime,
+            updated: mtime,
+            provisioned: None,
+        }
+    }
+
     /// The dashboard's uid.
     pub fn uid(&self) -> &str {
-        model::uid(&self.dashboard).unwrap_or("")
+        &self.uid
     }
     /// The dashboard's title.
     pub fn title(&self) -> &str {
-        model::title(&self.dashboard)
+        &self.title
     }
     /// The dashboard's version.
     pub fn version(&self) -> i64 {
-        model::version(&self.dashboard)
+        self.version
+    }
+
+    /// The dashboard's model, read from its file as it was loaded:
+    /// migrated, with its uid (and, from a provider, `__inputs` resolved).
+    pub fn read(&self) -> Result<Map<String, Value>> {
+        let name = self.file.display().to_string();
+        let bytes = std::fs::read(&self.file).map_err(|e| Error::io("read", &self.file, e))?;
+        let v: Value = model::parse(&bytes, &name)?;
+        let mut d = model::check_dashboard(v, &name)?;
+        if self.from_provider && d.contains_key("__inputs") {
+            // Exports for sharing name their data source `${DS_...}`:
+            // Grafana's provisioning leaves those broken; here they mean
+            // ours.
+            if let Err(e) = super::api::resolve_inputs(&mut d, &[]) {
+                tracing::warn!(file = %name, error = %e, "dashboard inputs left unresolved");
+            }
+        }
+        migrate::migrate(&mut d);
+        d.insert("uid".into(), Value::String(self.uid.clone()));
+        d.entry("version").or_insert(Value::from(self.version));
+        Ok(d)
     }
 }
 
@@ -79,10 +157,12 @@ pub struct Folder {
     pub title: String,
 }
 
-/// A dashboard as the API shows it: the entry and the numbers and names
-/// that go with it.
+/// A dashboard as the API shows it: its model, its entry and the numbers
+/// and names that go with it.
 #[derive(Debug, Clone)]
 pub struct View {
+    /// The model.
+    pub dashboard: Map<String, Value>,
     /// The dashboard.
     pub entry: Entry,
     /// Its numeric id (stable while the server runs).
@@ -123,6 +203,8 @@ pub struct Saved {
     pub version: i64,
     /// Slug of the title.
     pub slug: String,
+    /// The title.
+    pub title: String,
     /// The folder's uid.
     pub folder_uid: String,
 }
@@ -207,10 +289,11 @@ impl Inner {
         (t, self.id(&format!("folder/{uid}")))
     }
 
-    fn view(&mut self, entry: Entry) -> View {
+    fn view(&mut self, entry: Entry, dashboard: Map<String, Value>) -> View {
         let id = self.id(entry.uid());
         let (folder_title, folder_id) = self.folder_info(&entry.folder_uid);
         View {
+            dashboard,
             entry,
             id,
             folder_title,
@@ -286,10 +369,12 @@ impl DashboardStore {
     }
 
     /// The dashboard `uid`.
-    pub fn get(&self, uid: &str) -> Option<View> {
-        let mut inner = self.write();
-        let e = inner.effective(uid)?;
-        Some(inner.view(e))
+    /// The dashboard `uid`, its model read from its file (outside the
+    /// lock: saves need not wait for a big file to parse).
+    pub fn get(&self, uid: &str) -> Result<View> {
+        let e = self.read().effective(uid).ok_or(Error::DashboardNotFound)?;
+        let d = e.read()?;
+        Ok(self.write().view(e, d))
     }
 
     /// Every dashboard's summary, by title.
@@ -301,9 +386,9 @@ impl DashboardStore {
             .filter_map(|u| inner.winner(u))
             .map(|(e, _)| {
                 (
-                    e.uid().to_owned(),
-                    e.title().to_owned(),
-                    model::tags(&e.dashboard),
+                    e.uid.clone(),
+                    e.title.clone(),
+                    e.tags.clone(),
                     e.folder_uid.clone(),
                 )
             })
@@ -507,29 +592,27 @@ impl DashboardStore {
             inner.stored.remove(&other);
         }
         let now = SystemTime::now();
-        let created = existing.as_ref().map_or(now, |e| e.created);
-        inner.stored.insert(
-            uid.clone(),
-            Entry {
-                dashboard: d,
-                folder_uid: folder_uid.to_owned(),
-                created,
-                updated: now,
-                provisioned: None,
-            },
-        );
+        let mut entry = Entry::from_model(&d, path, false);
+        entry.folder_uid = folder_uid.to_owned();
+        entry.created = existing.as_ref().map_or(now, |e| e.created);
+        // The clock, not the file's time: a provider's file is newer than
+        // this save only if it changes after it.
+        entry.updated = now;
+        inner.stored.insert(uid.clone(), entry);
         let id = inner.id(&uid);
         Ok(Saved {
             id,
             uid,
             version,
             slug: slugify(&title),
+            title,
             folder_uid: folder_uid.to_owned(),
         })
     }
 
-    /// Deletes the stored dashboard `uid`; returns its title.
-    pub fn delete(&self, uid: &str) -> Result<View> {
+    /// Deletes the stored dashboard `uid`; returns its numeric id and
+    /// entry.
+    pub fn delete(&self, uid: &str) -> Result<(i64, Entry)> {
         let mut inner = self.write();
         let e = inner.effective(uid).ok_or(Error::DashboardNotFound)?;
         if e.provisioned.is_some() {
@@ -537,7 +620,98 @@ impl DashboardStore {
         }
         remove_file(&self.file(&e.folder_uid, uid))?;
         inner.stored.remove(uid);
-        Ok(inner.view(e))
+        Ok((inner.id(uid), e))
+    }
+
+    /// Renames the folder `uid` (its `.folder.json`); titles stay unique.
+    pub fn rename_folder(&self, uid: &str, title: &str) -> Result<(i64, Folder)> {
+        let title = title.trim();
+        if title.is_empty() {
+            return Err(Error::BadRequest(
+                "title: folder title cannot be empty".into(),
+            ));
+        }
+        let mut inner = self.write();
+        if !inner.folders.contains_key(uid) {
+            return Err(match inner.prov_folders.contains_key(uid) {
+                true => Error::BadRequest(format!(
+                    "folder {uid:?} is provisioned: rename it in its provider"
+                )),
+                false => Error::FolderNotFound(uid.to_owned()),
+            });
+        }
+        let same = |f: &Folder| f.uid != uid && f.title.eq_ignore_ascii_case(title);
+        if inner.folders.values().any(same) || inner.prov_folders.values().any(same) {
+            return Err(Error::FolderExists(format!(
+                "a folder with the title {title:?} already exists"
+            )));
+        }
+        let folder = Folder {
+            uid: uid.to_owned(),
+            title: title.to_owned(),
+        };
+        self.write_folder(&folder)?;
+        inner.folders.insert(uid.to_owned(), folder.clone());
+        let id = inner.id(&format!("folder/{uid}"));
+        Ok((id, folder))
+    }
+
+    /// Every tag and how many dashboards carry it, by tag.
+    pub fn tags(&self) -> Vec<(String, usize)> {
+        let inner = self.read();
+        let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+        for u in inner.uids() {
+            if let Some((e, _)) = inner.winner(&u) {
+                for t in &e.tags {
+                    *counts.entry(t.clone()).or_default() += 1;
+                }
+            }
+        }
+        counts.into_iter().collect()
+    }
+
+    /// Deletes the folder `uid` and the dashboards stored in it, as
+    /// Grafana does. A folder a provider fills (or holding a provisioned
+    /// dashboard) is refused: its provider would bring it back.
+    pub fn delete_folder(&self, uid: &str) -> Result<(i64, Folder, usize)> {
+        let mut inner = self.write();
+        let folder = inner
+            .folders
+            .get(uid)
+            .cloned()
+            .ok_or_else(|| Error::FolderNotFound(uid.to_owned()))?;
+        let provisioned = inner.prov_folders.contains_key(uid)
+            || inner.provisioned.values().any(|e| e.folder_uid == uid);
+        if provisioned {
+            return Err(Error::BadRequest(format!(
+                "folder {uid:?} holds provisioned dashboards; remove them from their provider"
+            )));
+        }
+        let gone: Vec<String> = inner
+            .stored
+            .values()
+            .filter(|e| e.folder_uid == uid)
+            .map(|e| e.uid().to_owned())
+            .collect();
+        let dir = self.root.join(uid);
+        // Dashboards first, the title last: a crash in between leaves a
+        // folder, never dashboards without one.
+        for d in &gone {
+            remove_file(&dir.join(format!("{d}.json")))?;
+            inner.stored.remove(d);
+        }
+        remove_file(&dir.join(FOLDER_META))?;
+        match std::fs::remove_dir(&dir) {
+            Ok(()) => sightline_storage::dir::sync_dir(&self.root)?,
+            // Something else lives there (a corrupt dashboard kept for
+            // repair): the directory stays, a folder named after it.
+            Err(e) => {
+                tracing::warn!(dir = %dir.display(), error = %e, "folder directory not removed")
+            }
+        }
+        inner.folders.remove(uid);
+        let id = inner.id(&format!("folder/{uid}"));
+        Ok((id, folder, gone.len()))
     }
 
     /// Replaces the provisioned dashboards and folders with `set`.
@@ -566,107 +740,8 @@ impl DashboardStore {
     }
 }
 
-fn read_folder_title(dir: &Path) -> Option<String> {
-    let p = dir.join(FOLDER_META);
-    let bytes = std::fs::read(&p).ok()?;
-    match serde_json::from_slice::<Value>(&bytes) {
-        Ok(v) => v.get("title").and_then(Value::as_str).map(str::to_owned),
-        Err(e) => {
-            tracing::error!(file = %p.display(), error = %e, "unreadable folder title; using the directory's name");
-            None
-        }
-    }
-}
-
-/// Loads the dashboards of one folder directory into `inner`.
-fn load_folder(dir: &Path, folder_uid: &str, inner: &mut Inner) -> Result<()> {
-    let rd = std::fs::read_dir(dir).map_err(|e| Error::io("read dir", dir, e))?;
-    let mut files: Vec<PathBuf> = rd.flatten().map(|e| e.path()).collect();
-    files.sort();
-    for path in files {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        if name.ends_with(TMP_SUFFIX) {
-            // A save cut short before its rename: the previous file (if
-            // any) is still whole, the temporary one may not be.
-            let _ = std::fs::remove_file(&path);
-            continue;
-        }
-        let Some(stem) = name.strip_suffix(".json") else {
-            continue;
-        };
-        if name.starts_with('.') {
-            continue;
-        }
-        match load_file(&path, stem) {
-            Ok(mut entry) => {
-                entry.folder_uid = folder_uid.to_owned();
-                let uid = stem.to_owned();
-                // The same uid in two folders: a move cut short by a crash
-                // (new file written, old not yet removed). The newer wins.
-                if let Some(prev) = inner.stored.get(&uid) {
-                    tracing::warn!(uid, file = %path.display(), "dashboard uid stored twice; keeping the higher version");
-                    if prev.version() >= entry.version() {
-                        continue;
-                    }
-                }
-                inner.stored.insert(uid, entry);
-            }
-            Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "skipping a dashboard file that does not load (left in place)");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Reads one dashboard file, migrating it; its uid is the file's name.
-pub(crate) fn load_file(path: &Path, uid: &str) -> Result<Entry> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io("read", path, e))?;
-    let v: Value = model::parse(&bytes, &path.display().to_string())?;
-    let mut d = model::check_dashboard(v, &path.display().to_string())?;
-    migrate::migrate(&mut d);
-    model::check_uid(uid, &path.display().to_string())?;
-    d.insert("uid".into(), Value::String(uid.to_owned()));
-    let mtime = std::fs::metadata(path)
-        .and_then(|m| m.modified())
-        .unwrap_or_else(|_| SystemTime::now());
-    Ok(Entry {
-        dashboard: d,
-        folder_uid: String::new(),
-        created: mtime,
-        updated: mtime,
-        provisioned: None,
-    })
-}
-
-/// Writes `bytes` to `path` durably: a temporary file beside it, fsynced,
-/// renamed over `path`, then the directory fsynced.
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(TMP_SUFFIX);
-    let tmp = PathBuf::from(tmp);
-    sightline_storage::dir::write_synced(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io("rename", &tmp, e))?;
-    if let Some(dir) = path.parent() {
-        sightline_storage::dir::sync_dir(dir)?;
-    }
-    Ok(())
-}
-
-fn remove_file(path: &Path) -> Result<()> {
-    match std::fs::remove_file(path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-        Err(e) => return Err(Error::io("remove", path, e)),
-    }
-    if let Some(dir) = path.parent() {
-        sightline_storage::dir::sync_dir(dir)?;
-    }
-    Ok(())
-}
-
+mod disk;
 #[cfg(test)]
 mod tests;
+
+use disk::{load_folder, read_folder_title, remove_file, write_atomic};

@@ -380,7 +380,13 @@ fn singlestat(m: &mut Map<String, Value>) {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
-            mappings.push(json!({"type": "value", "options": {key: {"text": t}}}));
+            // Singlestat wrote "no value" as the value "null".
+            if key == "null" {
+                mappings.push(json!({"type": "special",
+                    "options": {"match": "null", "result": {"text": t}}}));
+            } else {
+                mappings.push(json!({"type": "value", "options": {key: {"text": t}}}));
+            }
         }
     }
     if !mappings.is_empty() {

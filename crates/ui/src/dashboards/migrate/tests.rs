@@ -288,6 +288,64 @@ fn a_current_dashboard_is_left_as_it_is() {
     assert_eq!(Value::Object(after), before);
 }
 
+/// The shape of a Grafana 4 export (schema 14; Node Exporter Full of
+/// 2017 looked like this): rows without shown titles, numeric heights,
+/// singlestat gauges on a `${DS_...}` data source, "null" value maps.
+#[test]
+fn a_grafana_4_export_migrates_whole() {
+    let d = run(json!({
+        "__inputs": [{"name": "DS_LOCALHOST", "type": "datasource", "pluginId": "prometheus"}],
+        "schemaVersion": 14, "title": "Node", "annotations": {"list": []},
+        "rows": [
+            {"collapse": false, "height": 151, "repeat": null, "showTitle": false,
+             "title": "Gauges", "panels": [
+                {"id": 20, "type": "singlestat", "span": 2, "datasource": "${DS_LOCALHOST}",
+                 "format": "percent", "thresholds": "85, 95",
+                 "colors": ["green", "orange", "red"], "valueName": "current",
+                 "gauge": {"show": true, "minValue": 0, "maxValue": 100},
+                 "valueMaps": [{"op": "=", "text": "N/A", "value": "null"}],
+                 "targets": [{"expr": "up", "refId": "A", "step": 900}]},
+                {"id": 16, "type": "singlestat", "span": 2, "datasource": "${DS_LOCALHOST}",
+                 "format": "short", "gauge": {"show": false}, "valueName": "current"}]},
+            {"collapse": false, "height": "250px", "title": "Graphs", "panels": [
+                {"id": 3, "type": "graph", "span": 12, "datasource": "${DS_LOCALHOST}",
+                 "yaxes": [{"format": "bytes"}, {"format": "short"}],
+                 "seriesOverrides": [{"alias": "/.*Total/", "color": "#C4162A", "fill": 0}]}]}
+        ]
+    }));
+    let ps = d["panels"].as_array().unwrap();
+    // No row showed its title: no row panels.
+    assert_eq!(ps.len(), 3);
+    // 151 px → ceil(151/40) = 4 units; span 2 → 4 columns.
+    assert_eq!(ps[0]["gridPos"], json!({"x": 0, "y": 0, "w": 4, "h": 4}));
+    assert_eq!(ps[1]["gridPos"], json!({"x": 4, "y": 0, "w": 4, "h": 4}));
+    assert_eq!(ps[2]["gridPos"], json!({"x": 0, "y": 4, "w": 24, "h": 7}));
+    assert_eq!(ps[0]["type"], "gauge");
+    assert_eq!(ps[1]["type"], "stat");
+    assert_eq!(ps[2]["type"], "timeseries");
+    assert_eq!(
+        ps[0]["datasource"],
+        json!({"type": "prometheus", "uid": "${DS_LOCALHOST}"})
+    );
+    assert_eq!(
+        ps[0]["fieldConfig"]["defaults"]["thresholds"]["steps"][2],
+        json!({"color": "red", "value": 95.0})
+    );
+    assert_eq!(
+        ps[0]["fieldConfig"]["defaults"]["mappings"],
+        json!([{"type": "special", "options": {"match": "null", "result": {"text": "N/A"}}}])
+    );
+    assert_eq!(ps[0]["targets"][0]["expr"], "up");
+    assert_eq!(
+        ps[2]["fieldConfig"]["overrides"][0],
+        json!({"matcher": {"id": "byRegexp", "options": "/.*Total/"}, "properties": [
+            {"id": "color", "value": {"mode": "fixed", "fixedColor": "#C4162A"}},
+            {"id": "custom.fillOpacity", "value": 0}]})
+    );
+    // Migration leaves `__inputs` alone: resolving them is the import's job.
+    assert!(d.contains_key("__inputs"));
+}
+
 fn peer_dir() -> std::path::PathBuf {
     if let Ok(d) = std::env::var("GRAFANA_DASHBOARDS") {
         return d.into();

@@ -86,7 +86,7 @@ fn inputs_of_shared_exports_resolve_to_our_data_source() {
     )
     .unwrap();
     assert_eq!(
-        set.dashboards[0].dashboard["panels"][0]["datasource"]["uid"],
+        set.dashboards[0].read().unwrap()["panels"][0]["datasource"]["uid"],
         "sightline"
     );
 }

@@ -74,7 +74,7 @@ fn stale_versions_and_duplicate_titles_are_refused() {
     assert_eq!(o.version, 3);
     s.save(dash(json!({"title": "A", "uid": "b"})), "", true)
         .unwrap();
-    assert!(s.get("a").is_none());
+    assert!(s.get("a").is_err());
     assert_eq!(s.list().len(), 1);
 }
 
@@ -127,7 +127,7 @@ fn delete_removes_the_file() {
     let s = DashboardStore::open(tmp.path()).unwrap();
     s.save(dash(json!({"title": "d", "uid": "d"})), "", false)
         .unwrap();
-    assert_eq!(s.delete("d").unwrap().entry.title(), "d");
+    assert_eq!(s.delete("d").unwrap().1.title(), "d");
     assert!(matches!(s.delete("d"), Err(Error::DashboardNotFound)));
     assert!(!tmp.path().join("dashboards/general/d.json").exists());
 }
@@ -167,19 +167,23 @@ fn bad_uids_are_refused() {
     assert!(e.to_string().contains("dashboard.uid"), "{e}");
 }
 
-fn provisioned(uid: &str, title: &str, allow: bool, age_secs: u64) -> Entry {
+fn provisioned(dir: &Path, uid: &str, title: &str, allow: bool, age_secs: u64) -> Entry {
+    let file = dir.join(format!("{uid}.json"));
+    std::fs::write(&file, json!({"title": title, "version": 1}).to_string()).unwrap();
     let t = SystemTime::now() - std::time::Duration::from_secs(age_secs);
-    Entry {
-        dashboard: dash(json!({"title": title, "uid": uid, "version": 1})),
-        folder_uid: String::new(),
-        created: t,
-        updated: t,
-        provisioned: Some(Provenance {
-            provider: "p".into(),
-            file: PathBuf::from("/x.json"),
-            allow_ui_updates: allow,
-        }),
-    }
+    let mut e = Entry::from_model(
+        &dash(json!({"title": title, "uid": uid, "version": 1})),
+        file.clone(),
+        true,
+    );
+    e.created = t;
+    e.updated = t;
+    e.provisioned = Some(Provenance {
+        provider: "p".into(),
+        file,
+        allow_ui_updates: allow,
+    });
+    e
 }
 
 #[test]
@@ -188,8 +192,8 @@ fn provisioned_dashboards_follow_their_provider() {
     let s = DashboardStore::open(tmp.path()).unwrap();
     s.set_provisioned(ProvisionedSet {
         dashboards: vec![
-            provisioned("ro", "RO", false, 60),
-            provisioned("rw", "RW", true, 60),
+            provisioned(tmp.path(), "ro", "RO", false, 60),
+            provisioned(tmp.path(), "rw", "RW", true, 60),
         ],
         folders: vec![],
         errors: vec![],
@@ -218,9 +222,49 @@ fn provisioned_dashboards_follow_their_provider() {
     assert!(v.entry.provisioned.is_some());
     // The provider's file changes later: it wins again.
     s.set_provisioned(ProvisionedSet {
-        dashboards: vec![provisioned("rw", "RW v2", true, 0)],
+        dashboards: vec![provisioned(tmp.path(), "rw", "RW v2", true, 0)],
         ..Default::default()
     });
     assert_eq!(s.get("rw").unwrap().entry.title(), "RW v2");
-    assert!(s.get("ro").is_none(), "gone with its provider");
+    assert!(s.get("ro").is_err(), "gone with its provider");
+}
+
+#[test]
+fn deleting_a_folder_deletes_its_dashboards() {
+    let tmp = TempDir::new("dash-store");
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    s.create_folder(Some("f"), "F").unwrap();
+    s.save(dash(json!({"title": "in", "uid": "in"})), "f", false)
+        .unwrap();
+    s.save(dash(json!({"title": "out", "uid": "out"})), "", false)
+        .unwrap();
+    let (_, f, n) = s.delete_folder("f").unwrap();
+    assert_eq!((f.title.as_str(), n), ("F", 1));
+    assert!(s.get("in").is_err());
+    assert!(s.get("out").is_ok());
+    assert!(!tmp.path().join("dashboards/f").exists());
+    assert_eq!(s.delete_folder("f").unwrap_err().status(), 404);
+    drop(s);
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    assert!(s.folders().is_empty());
+    assert_eq!(s.list().len(), 1);
+}
+
+#[test]
+fn folders_rename_and_tags_count() {
+    let tmp = TempDir::new("dash-store");
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    s.create_folder(Some("f"), "F").unwrap();
+    s.create_folder(Some("g"), "G").unwrap();
+    assert_eq!(s.rename_folder("f", "g").unwrap_err().status(), 409);
+    assert_eq!(s.rename_folder("nope", "x").unwrap_err().status(), 404);
+    s.rename_folder("f", "Renamed").unwrap();
+    s.save(dash(json!({"title": "a", "tags": ["x", "y"]})), "", false)
+        .unwrap();
+    s.save(dash(json!({"title": "b", "tags": ["x"]})), "", false)
+        .unwrap();
+    assert_eq!(s.tags(), vec![("x".to_owned(), 2), ("y".to_owned(), 1)]);
+    drop(s);
+    let s = DashboardStore::open(tmp.path()).unwrap();
+    assert_eq!(s.folder("f").unwrap().1.title, "Renamed");
 }
