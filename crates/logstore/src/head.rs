@@ -1,0 +1,193 @@
+//! The head: per tenant, the streams written since the last flush, each
+//! with an open chunk of plain lines and the closed (compressed) chunks cut
+//! from it. Everything here is also in the WAL.
+
+use crate::chunk::{self, Chunk};
+use crate::Result;
+use sightline_core::logs::LogEntry;
+use sightline_core::Labels;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// One stream's unflushed lines.
+pub(crate) struct StreamHead {
+    pub labels: Labels,
+    /// Newest line accepted (survives flushes: the out-of-order window
+    /// counts back from it).
+    pub max_ts: i64,
+    /// Lines not yet compressed, sorted by time (equal times in arrival
+    /// order).
+    pub open: Vec<LogEntry>,
+    pub open_bytes: u64,
+    /// When the open chunk got its first line (wall clock).
+    pub open_since: Option<Instant>,
+    /// Compressed chunks not yet in a block, in the order cut.
+    pub closed: Vec<Arc<Chunk>>,
+    /// Token bucket of the per-stream rate limit.
+    tokens: f64,
+    refilled: Instant,
+}
+
+impl StreamHead {
+    fn new(labels: Labels, burst: u64) -> Self {
+        StreamHead {
+            labels,
+            max_ts: i64::MIN,
+            open: Vec::new(),
+            open_bytes: 0,
+            open_since: None,
+            closed: Vec::new(),
+            tokens: burst as f64,
+            refilled: Instant::now(),
+        }
+    }
+
+    /// Whether the open chunk already holds a line with this time and text.
+    pub fn is_duplicate(&self, e: &LogEntry) -> bool {
+        let Some(last) = self.open.last() else {
+            return false;
+        };
+        if e.ts_ns > last.ts_ns {
+            return false;
+        }
+        let from = self.open.partition_point(|x| x.ts_ns < e.ts_ns);
+        self.open[from..]
+            .iter()
+            .take_while(|x| x.ts_ns == e.ts_ns)
+            .any(|x| x.line == e.line)
+    }
+
+    /// Adds a line (not a duplicate: callers check) in time order.
+    pub fn insert(&mut self, e: LogEntry) {
+        self.open_bytes += e.line.len() as u64;
+        self.max_ts = self.max_ts.max(e.ts_ns);
+        if self.open_since.is_none() {
+            self.open_since = Some(Instant::now());
+        }
+        if self.open.last().is_none_or(|l| l.ts_ns <= e.ts_ns) {
+            self.open.push(e);
+        } else {
+            let at = self.open.partition_point(|x| x.ts_ns <= e.ts_ns);
+            self.open.insert(at, e);
+        }
+    }
+
+    /// Takes `bytes` from the rate limit's bucket; false (taking nothing)
+    /// when the bucket holds less.
+    pub fn allow(&mut self, bytes: u64, rate: u64, burst: u64) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let dt = now.duration_since(self.refilled).as_secs_f64();
+        self.refilled = now;
+        let cap = burst.max(rate) as f64;
+        self.tokens = (self.tokens + dt * rate as f64).min(cap);
+        if bytes as f64 > self.tokens {
+            return false;
+        }
+        self.tokens -= bytes as f64;
+        true
+    }
+
+    /// Compresses the open chunk into a closed one.
+    pub fn cut(&mut self, level: i32) -> Result<Option<Arc<Chunk>>> {
+        if self.open.is_empty() {
+            return Ok(None);
+        }
+        let c = Arc::new(chunk::build(&self.open, level)?);
+        self.open.clear();
+        self.open_bytes = 0;
+        self.open_since = None;
+        self.closed.push(c.clone());
+        Ok(Some(c))
+    }
+
+    /// Oldest and newest line held (open and closed), if any.
+    pub fn bounds(&self) -> Option<(i64, i64)> {
+        let mut b: Option<(i64, i64)> = None;
+        let mut add = |lo: i64, hi: i64| {
+            b = Some(b.map_or((lo, hi), |(a, z)| (a.min(lo), z.max(hi))));
+        };
+        if let (Some(f), Some(l)) = (self.open.first(), self.open.last()) {
+            add(f.ts_ns, l.ts_ns);
+        }
+        for c in &self.closed {
+            add(c.meta.min_ts, c.meta.max_ts);
+        }
+        b
+    }
+}
+
+/// A tenant's streams by stream id ([`Labels::stable_hash`]; a colliding
+/// label set takes the next free id).
+#[derive(Default)]
+pub(crate) struct TenantHead {
+    pub streams: HashMap<u64, StreamHead>,
+}
+
+impl TenantHead {
+    /// The id of `labels`, if the stream exists.
+    pub fn find(&self, labels: &Labels) -> Option<u64> {
+        let mut id = labels.stable_hash();
+        loop {
+            match self.streams.get(&id) {
+                None => return None,
+                Some(s) if s.labels == *labels => return Some(id),
+                Some(_) => id = id.wrapping_add(1),
+            }
+        }
+    }
+
+    /// The id of `labels`, creating the stream.
+    pub fn get_or_create(&mut self, labels: &Labels, burst: u64) -> u64 {
+        let mut id = labels.stable_hash();
+        loop {
+            match self.streams.get(&id) {
+                None => {
+                    self.streams
+                        .insert(id, StreamHead::new(labels.clone(), burst));
+                    return id;
+                }
+                Some(s) if s.labels == *labels => return id,
+                Some(_) => id = id.wrapping_add(1),
+            }
+        }
+    }
+}
+
+/// All tenants' heads.
+#[derive(Default)]
+pub(crate) struct Head {
+    pub tenants: HashMap<String, TenantHead>,
+}
+
+impl Head {
+    /// Counts for telemetry: streams, closed chunks, open bytes, closed
+    /// raw and compressed bytes.
+    pub fn counts(&self) -> (u64, u64, u64, u64, u64) {
+        let (mut s, mut c, mut open, mut raw, mut comp) = (0, 0, 0, 0, 0);
+        for t in self.tenants.values() {
+            for st in t.streams.values() {
+                s += 1;
+                open += st.open_bytes;
+                for ch in &st.closed {
+                    c += 1;
+                    raw += ch.meta.raw_bytes;
+                    comp += ch.data.len() as u64;
+                }
+            }
+        }
+        (s, c, open, raw, comp)
+    }
+
+    /// The newest line in the head, over all tenants.
+    pub fn newest(&self) -> Option<i64> {
+        self.tenants
+            .values()
+            .flat_map(|t| t.streams.values())
+            .filter_map(|s| s.bounds().map(|b| b.1))
+            .max()
+    }
+}

@@ -1,0 +1,229 @@
+//! [`LogQuerier`] for [`LogStore`]: the head and the blocks read together,
+//! label queries answered from label sets and postings without touching
+//! chunks.
+
+use crate::block::Block;
+use crate::filter::{self, RequiredKeys};
+use crate::read::{Merge, Pending, Source};
+use crate::store::{Inner, LogStore};
+use sightline_core::logs::{LogHints, LogQuerier, LogSeries, LogStats};
+use sightline_core::{matches_all, Labels, Matcher, Result};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+/// What one stream offers a query in range.
+#[derive(Default)]
+struct Found {
+    pending: Vec<Pending>,
+    /// Chunks overlapping the range (filter skips included), for stats.
+    chunks: u64,
+    entries: u64,
+    bytes: u64,
+}
+
+impl Inner {
+    /// Streams matching `matchers` with data overlapping `[start, end]`,
+    /// with their sources; chunks the filter rules out are counted and left
+    /// out. `want_sources` false: only the counts and labels.
+    fn gather(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start: i64,
+        end: i64,
+        req: &RequiredKeys,
+        want_sources: bool,
+    ) -> BTreeMap<Labels, Found> {
+        let mut out: BTreeMap<Labels, Found> = BTreeMap::new();
+        let mut skipped = 0u64;
+        // Head lock first, then the block list: a flush moves chunks from
+        // one to the other under the head's write lock.
+        let head = self.head.read();
+        let blocks: Vec<Arc<Block>> = self.blocks.read().clone();
+        if let Some(t) = head.tenants.get(tenant) {
+            for s in t.streams.values() {
+                if !matches_all(matchers, &s.labels) {
+                    continue;
+                }
+                let mut f = Found::default();
+                let from = s.open.partition_point(|e| e.ts_ns < start);
+                let to = s.open.partition_point(|e| e.ts_ns <= end);
+                if from < to {
+                    let lines = &s.open[from..to];
+                    f.chunks += 1;
+                    f.entries += lines.len() as u64;
+                    f.bytes += lines.iter().map(|e| e.line.len() as u64).sum::<u64>();
+                    if want_sources {
+                        f.pending.push(Pending {
+                            lo: lines[0].ts_ns,
+                            hi: lines[lines.len() - 1].ts_ns,
+                            src: Source::Lines(lines.to_vec()),
+                        });
+                    }
+                }
+                for c in &s.closed {
+                    if !c.meta.overlaps(start, end) {
+                        continue;
+                    }
+                    f.chunks += 1;
+                    f.entries += u64::from(c.meta.entries);
+                    f.bytes += c.meta.raw_bytes;
+                    if !want_sources {
+                        continue;
+                    }
+                    if filter::rules_out(|k| c.filter.may_contain(k), req) {
+                        skipped += 1;
+                        continue;
+                    }
+                    f.pending.push(Pending {
+                        lo: c.meta.min_ts,
+                        hi: c.meta.max_ts,
+                        src: Source::Mem(c.clone()),
+                    });
+                }
+                if f.chunks > 0 {
+                    out.insert(s.labels.clone(), f);
+                }
+            }
+        }
+        drop(head);
+        for b in &blocks {
+            if b.meta.max_ts_ns < start || b.meta.min_ts_ns > end {
+                continue;
+            }
+            for s in b.matching(tenant, matchers) {
+                if s.max_ts < start || s.min_ts > end {
+                    continue;
+                }
+                let mut f = Found::default();
+                for c in &s.chunks {
+                    if !c.meta.overlaps(start, end) {
+                        continue;
+                    }
+                    f.chunks += 1;
+                    f.entries += u64::from(c.meta.entries);
+                    f.bytes += c.meta.raw_bytes;
+                    if !want_sources {
+                        continue;
+                    }
+                    if b.skips(c, req) {
+                        skipped += 1;
+                        continue;
+                    }
+                    f.pending.push(Pending {
+                        lo: c.meta.min_ts,
+                        hi: c.meta.max_ts,
+                        src: Source::Block(b.clone(), *c),
+                    });
+                }
+                if f.chunks == 0 {
+                    continue;
+                }
+                let e = out.entry(s.labels.clone()).or_default();
+                e.pending.append(&mut f.pending);
+                e.chunks += f.chunks;
+                e.entries += f.entries;
+                e.bytes += f.bytes;
+            }
+        }
+        self.counters.chunks_skipped.fetch_add(skipped, Relaxed);
+        out
+    }
+}
+
+impl LogQuerier for LogStore {
+    fn select(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+        hints: &LogHints,
+    ) -> Result<Vec<LogSeries>> {
+        let req = filter::required_keys(&hints.required);
+        let found = self
+            .inner
+            .gather(tenant, matchers, start_ns, end_ns, &req, true);
+        Ok(found
+            .into_iter()
+            .filter(|(_, f)| !f.pending.is_empty())
+            .map(|(labels, f)| LogSeries {
+                labels,
+                entries: Box::new(Merge::new(
+                    f.pending,
+                    hints.backward,
+                    start_ns,
+                    end_ns,
+                    self.inner.counters.clone(),
+                )),
+            })
+            .collect())
+    }
+
+    fn label_names(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<String>> {
+        let names: BTreeSet<String> = self
+            .streams(tenant, matchers, start_ns, end_ns)?
+            .iter()
+            .flat_map(|l| l.iter().map(|x| x.name.clone()))
+            .collect();
+        Ok(names.into_iter().collect())
+    }
+
+    fn label_values(
+        &self,
+        tenant: &str,
+        name: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<String>> {
+        let values: BTreeSet<String> = self
+            .streams(tenant, matchers, start_ns, end_ns)?
+            .iter()
+            .filter_map(|l| l.get(name).map(str::to_owned))
+            .collect();
+        Ok(values.into_iter().collect())
+    }
+
+    fn streams(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<Vec<Labels>> {
+        Ok(self
+            .inner
+            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), false)
+            .into_keys()
+            .collect())
+    }
+
+    fn stats(
+        &self,
+        tenant: &str,
+        matchers: &[Matcher],
+        start_ns: i64,
+        end_ns: i64,
+    ) -> Result<LogStats> {
+        let mut st = LogStats::default();
+        for f in self
+            .inner
+            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), false)
+            .values()
+        {
+            st.streams += 1;
+            st.chunks += f.chunks;
+            st.entries += f.entries;
+            st.bytes += f.bytes;
+        }
+        Ok(st)
+    }
+}

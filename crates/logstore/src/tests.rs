@@ -1,0 +1,449 @@
+//! Store tests: round trips through head, blocks and WAL replay, limits,
+//! label APIs, tenants, damage and retention. The token filter's random
+//! test is in `tests_filter.rs`, the `kill -9` test in `tests_kill.rs`.
+
+use crate::{LogStore, LogStoreOptions};
+use sightline_core::duration::Duration;
+use sightline_core::logs::{LogAppender, LogEntry, LogHints, LogQuerier, LogRefusal, LogStream};
+use sightline_core::{Labels, Matcher};
+use sightline_testkit::TempDir;
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+
+mod filter_random;
+mod kill;
+
+/// Options for tests: no wall-clock or rate limits, small chunks so a few
+/// hundred lines make many of them.
+pub(crate) fn opts() -> LogStoreOptions {
+    LogStoreOptions {
+        reject_old_samples_max_age: Duration::from_secs(0),
+        per_stream_rate_limit: 0,
+        chunk_target_size: 600,
+        ..LogStoreOptions::default()
+    }
+}
+
+pub(crate) fn open(dir: &Path, o: LogStoreOptions) -> LogStore {
+    LogStore::open_without_maintenance(dir, o).unwrap()
+}
+
+pub(crate) fn entry(ts: i64, line: impl Into<String>) -> LogEntry {
+    LogEntry {
+        ts_ns: ts,
+        line: line.into(),
+        metadata: vec![],
+    }
+}
+
+pub(crate) fn push(s: &LogStore, tenant: &str, labels: &Labels, entries: Vec<LogEntry>) {
+    let r = s
+        .append(
+            tenant,
+            vec![LogStream {
+                labels: labels.clone(),
+                entries,
+            }],
+        )
+        .unwrap();
+    assert!(r.refused.is_empty(), "{:?}", r.refused);
+}
+
+pub(crate) fn read(
+    s: &LogStore,
+    tenant: &str,
+    m: &[Matcher],
+    start: i64,
+    end: i64,
+    hints: &LogHints,
+) -> Vec<(Labels, Vec<LogEntry>)> {
+    s.select(tenant, m, start, end, hints)
+        .unwrap()
+        .into_iter()
+        .map(|x| (x.labels, x.entries.map(|e| e.unwrap()).collect()))
+        .collect()
+}
+
+fn lines_of(s: &LogStore, start: i64, end: i64, backward: bool) -> Vec<i64> {
+    let h = LogHints {
+        backward,
+        ..LogHints::default()
+    };
+    let got = read(s, "t", &[Matcher::equal("app", "a")], start, end, &h);
+    assert!(got.len() <= 1);
+    got.into_iter()
+        .flat_map(|(_, e)| e.into_iter().map(|e| e.ts_ns))
+        .collect()
+}
+
+#[test]
+fn lines_come_back_in_order_from_head_blocks_and_late_lines() {
+    let d = TempDir::new("logstore-roundtrip");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    // 300 lines 10 ns apart; chunks of ~600 bytes hold ~20 lines each.
+    let line = |ts: i64| format!("ts={ts} msg=\"request handled\" status=200");
+    let mut want: Vec<i64> = Vec::new();
+    for ts in (1..=150).map(|i| i * 10) {
+        push(&s, "t", &a, vec![entry(ts, line(ts))]);
+        want.push(ts);
+    }
+    s.flush().unwrap();
+    assert_eq!(s.block_count(), 1);
+    for ts in (151..=300).map(|i| i * 10) {
+        push(&s, "t", &a, vec![entry(ts, line(ts))]);
+        want.push(ts);
+    }
+    // Late lines for the range already in the block.
+    for ts in [55, 1005, 1495] {
+        push(&s, "t", &a, vec![entry(ts, line(ts))]);
+        want.push(ts);
+    }
+    want.sort();
+    let check = |s: &LogStore| {
+        for (lo, hi) in [
+            (i64::MIN, i64::MAX),
+            (10, 10),
+            (55, 1500),
+            (1495, 1510),
+            (200, 200),
+            (205, 209),
+            (2990, 3000),
+            (3001, 4000),
+        ] {
+            let fw: Vec<i64> = want
+                .iter()
+                .copied()
+                .filter(|t| *t >= lo && *t <= hi)
+                .collect();
+            assert_eq!(lines_of(s, lo, hi, false), fw, "forward [{lo}, {hi}]");
+            let mut bw = fw.clone();
+            bw.reverse();
+            assert_eq!(lines_of(s, lo, hi, true), bw, "backward [{lo}, {hi}]");
+        }
+    };
+    check(&s);
+    // Replay from the WAL gives the same head.
+    drop(s);
+    let s = open(d.path(), opts());
+    check(&s);
+    s.flush().unwrap();
+    assert_eq!(s.block_count(), 2);
+    check(&s);
+    drop(s);
+    let s = open(d.path(), opts());
+    check(&s);
+    // Metadata survives blocks.
+    let m = Labels::from_pairs([("app", "m")]);
+    push(
+        &s,
+        "t",
+        &m,
+        vec![LogEntry {
+            ts_ns: 7,
+            line: "x".into(),
+            metadata: vec![("trace_id".into(), "abc".into())],
+        }],
+    );
+    s.flush().unwrap();
+    let got = read(
+        &s,
+        "t",
+        &[Matcher::equal("app", "m")],
+        0,
+        9,
+        &LogHints::default(),
+    );
+    assert_eq!(
+        got[0].1[0].metadata,
+        vec![("trace_id".into(), "abc".into())]
+    );
+}
+
+#[test]
+fn a_limited_backward_read_decompresses_only_the_newest_chunks() {
+    let d = TempDir::new("logstore-lazy");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    for i in 0..2000i64 {
+        push(
+            &s,
+            "t",
+            &a,
+            vec![entry(i, format!("line number {i} of many"))],
+        );
+    }
+    s.flush().unwrap();
+    let before = s.counters().chunks_read.load(Relaxed);
+    let h = LogHints {
+        backward: true,
+        limit: Some(5),
+        ..LogHints::default()
+    };
+    let mut series = s
+        .select("t", &[Matcher::equal("app", "a")], 0, i64::MAX, &h)
+        .unwrap();
+    let got: Vec<i64> = series[0]
+        .entries
+        .by_ref()
+        .take(5)
+        .map(|e| e.unwrap().ts_ns)
+        .collect();
+    assert_eq!(got, [1999, 1998, 1997, 1996, 1995]);
+    let read = s.counters().chunks_read.load(Relaxed) - before;
+    assert!(read <= 2, "{read} chunks decompressed for 5 lines");
+}
+
+#[test]
+fn out_of_order_duplicates_and_limits_are_loki_s() {
+    let d = TempDir::new("logstore-limits");
+    let a = Labels::from_pairs([("app", "a")]);
+    let o = LogStoreOptions {
+        out_of_order_window: Duration::from_millis(0),
+        max_line_size: 10,
+        max_streams_per_tenant: 1,
+        ..opts()
+    };
+    let mut o = o;
+    // A 1 µs window, in ns: 1000.
+    o.out_of_order_window = Duration(std::time::Duration::from_nanos(1000));
+    let s = open(d.path(), o.clone());
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: a.clone(),
+                entries: vec![
+                    entry(5000, "new"),
+                    entry(4500, "late"),
+                    entry(3000, "too late"),
+                    entry(4500, "late"),
+                    entry(4500, "late too"),
+                    entry(5000, "new"),
+                    entry(6000, "far too long line"),
+                ],
+            }],
+        )
+        .unwrap();
+    assert_eq!((r.accepted, r.duplicates), (3, 2));
+    assert_eq!(
+        r.refused,
+        vec![
+            LogRefusal::TooFarBehind {
+                labels: a.clone(),
+                ts_ns: 3000
+            },
+            LogRefusal::LineTooLong {
+                labels: a.clone(),
+                bytes: 17,
+                limit: 10
+            },
+        ]
+    );
+    // A duplicate of a line from an earlier push is dropped too.
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: a.clone(),
+                entries: vec![entry(4500, "late")],
+            }],
+        )
+        .unwrap();
+    assert_eq!((r.accepted, r.duplicates), (0, 1));
+    // A second stream is over the tenant's limit of one.
+    let b = Labels::from_pairs([("app", "b")]);
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: b.clone(),
+                entries: vec![entry(1, "x")],
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        r.refused,
+        vec![LogRefusal::StreamLimit {
+            labels: b,
+            limit: 1
+        }]
+    );
+    assert_eq!(lines_of(&s, 0, i64::MAX, false), [4500, 4500, 5000]);
+    // Rate limit: 100 bytes/s with a burst of 100.
+    let o = LogStoreOptions {
+        per_stream_rate_limit: 100,
+        per_stream_rate_limit_burst: 100,
+        max_line_size: 0,
+        ..opts()
+    };
+    let d2 = TempDir::new("logstore-rate");
+    let s = open(d2.path(), o);
+    push(&s, "t", &a, vec![entry(1, "x".repeat(90))]);
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: a.clone(),
+                entries: vec![entry(2, "y".repeat(90))],
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        r.refused,
+        vec![LogRefusal::StreamRateLimited { labels: a.clone() }]
+    );
+    assert_eq!(r.accepted, 0);
+    // Too old for `reject_old_samples_max_age` (1 week by default).
+    let d3 = TempDir::new("logstore-old");
+    let s = open(
+        d3.path(),
+        LogStoreOptions {
+            reject_old_samples_max_age: Duration::from_secs(3600),
+            ..opts()
+        },
+    );
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: a.clone(),
+                entries: vec![entry(1, "ancient")],
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        r.refused,
+        vec![LogRefusal::TooOld {
+            labels: a,
+            ts_ns: 1
+        }]
+    );
+}
+
+#[test]
+fn label_apis_and_tenants() {
+    let d = TempDir::new("logstore-labels");
+    let s = open(d.path(), opts());
+    let a = Labels::from_pairs([("app", "a"), ("env", "prod")]);
+    let b = Labels::from_pairs([("app", "b"), ("level", "error")]);
+    let other = Labels::from_pairs([("app", "secret")]);
+    push(&s, "t", &a, vec![entry(10, "one"), entry(20, "two")]);
+    push(&s, "t", &b, vec![entry(100, "three")]);
+    push(&s, "u", &other, vec![entry(10, "hidden")]);
+    let check = |s: &LogStore| {
+        assert_eq!(
+            s.label_names("t", &[], 0, 1000).unwrap(),
+            ["app", "env", "level"]
+        );
+        assert_eq!(s.label_names("t", &[], 0, 50).unwrap(), ["app", "env"]);
+        assert_eq!(
+            s.label_values("t", "app", &[], 0, 1000).unwrap(),
+            ["a", "b"]
+        );
+        let m = [Matcher::equal("level", "error")];
+        assert_eq!(s.label_values("t", "app", &m, 0, 1000).unwrap(), ["b"]);
+        assert_eq!(
+            s.streams("t", &[], 0, 1000).unwrap(),
+            [a.clone(), b.clone()]
+        );
+        let st = s
+            .stats("t", &[Matcher::equal("app", "a")], 0, 1000)
+            .unwrap();
+        assert_eq!((st.streams, st.entries, st.bytes), (1, 2, 6));
+        assert_eq!(
+            s.label_values("u", "app", &[], 0, 1000).unwrap(),
+            ["secret"]
+        );
+        assert!(read(
+            s,
+            "t",
+            &[Matcher::equal("app", "secret")],
+            0,
+            1000,
+            &LogHints::default()
+        )
+        .is_empty());
+        assert!(s.streams("nobody", &[], 0, 1000).unwrap().is_empty());
+    };
+    check(&s);
+    s.flush().unwrap();
+    check(&s);
+}
+
+#[test]
+fn a_damaged_block_is_set_aside_and_the_rest_serves() {
+    let d = TempDir::new("logstore-damage");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    push(&s, "t", &a, vec![entry(1, "in the first block")]);
+    s.flush().unwrap();
+    push(&s, "t", &a, vec![entry(2, "in the second block")]);
+    s.flush().unwrap();
+    drop(s);
+    let mut blocks: Vec<_> = std::fs::read_dir(d.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("meta.json").exists())
+        .collect();
+    blocks.sort();
+    assert_eq!(blocks.len(), 2);
+    let chunks = blocks[1].join("chunks");
+    let len = std::fs::metadata(&chunks).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&chunks)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let s = open(d.path(), opts());
+    let bad = s.corrupted_blocks();
+    assert_eq!(bad.len(), 1);
+    assert!(bad[0].ends_with(".corrupted"));
+    assert!(d.path().join(&bad[0]).exists());
+    assert_eq!(s.counters().blocks_corrupted.load(Relaxed), 1);
+    assert_eq!(lines_of(&s, 0, 10, false), [1]);
+}
+
+#[test]
+fn retention_deletes_whole_old_blocks() {
+    let d = TempDir::new("logstore-retention");
+    let a = Labels::from_pairs([("app", "a")]);
+    let hour = 3_600_000_000_000i64;
+    let o = LogStoreOptions {
+        retention_time: Duration::from_secs(24 * 3600),
+        ..opts()
+    };
+    let s = open(d.path(), o);
+    push(&s, "t", &a, vec![entry(hour, "old")]);
+    s.flush().unwrap();
+    push(&s, "t", &a, vec![entry(20 * hour, "kept")]);
+    s.flush().unwrap();
+    s.maintain().unwrap();
+    assert_eq!(s.block_count(), 2);
+    push(&s, "t", &a, vec![entry(26 * hour, "newest, in the head")]);
+    s.maintain().unwrap();
+    assert_eq!(s.block_count(), 1);
+    assert_eq!(lines_of(&s, 0, i64::MAX, false), [20 * hour, 26 * hour]);
+    assert_eq!(s.counters().blocks_deleted.load(Relaxed), 1);
+}
+
+#[test]
+fn telemetry_reports_the_store() {
+    use sightline_core::telemetry::{Report, Telemetry};
+    let d = TempDir::new("logstore-telemetry");
+    let s = open(d.path(), opts());
+    push(
+        &s,
+        "t",
+        &Labels::from_pairs([("app", "a")]),
+        vec![entry(1, "abc")],
+    );
+    let mut r = Report::default();
+    s.report(&mut r);
+    assert_eq!(r.value("sightline_logstore_lines_appended"), Some(1.0));
+    assert_eq!(r.value("sightline_logstore_bytes_appended"), Some(3.0));
+    assert_eq!(r.value("sightline_logstore_head_streams"), Some(1.0));
+    assert!(r.value("sightline_logstore_wal_bytes").unwrap() > 0.0);
+}
