@@ -60,11 +60,11 @@ pub(crate) fn build(entries: &[LogEntry], level: i32) -> Result<Chunk> {
             put_str(&mut payload, v);
         }
     }
-    let mut keys = Vec::new();
+    let mut keys = filter::FilterBuilder::new();
     let mut raw_bytes = 0u64;
     for e in entries {
         payload.extend_from_slice(e.line.as_bytes());
-        filter::line_keys(e.line.as_bytes(), &mut keys);
+        keys.add_line(e.line.as_bytes());
         raw_bytes += e.line.len() as u64;
     }
     let data = zstd::bulk::compress(&payload, level)
@@ -76,7 +76,7 @@ pub(crate) fn build(entries: &[LogEntry], level: i32) -> Result<Chunk> {
             entries: entries.len() as u32,
             raw_bytes,
         },
-        filter: Bloom::build(&mut keys),
+        filter: keys.finish(),
         data,
     })
 }

@@ -59,14 +59,87 @@ fn words(s: &[u8], mut f: impl FnMut(&[u8], bool, bool)) {
     }
 }
 
-/// Adds the keys of one line to `keys` (hashes, unsorted, repeated).
-pub(crate) fn line_keys(line: &[u8], keys: &mut Vec<u64>) {
-    words(line, |w, _, _| {
-        keys.push(xxh3_64_with_seed(w, WORD_SEED));
-        for g in w.windows(3) {
-            keys.push(xxh3_64_with_seed(g, GRAM_SEED));
+/// The key of a 3-gram: the three bytes as a number, mixed (splitmix64's
+/// finaliser) so both halves of the key are well spread for the probes.
+#[inline]
+fn gram_key(g: u32) -> u64 {
+    let mut z = u64::from(g) ^ GRAM_SEED;
+    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+#[inline]
+fn gram_of(w: &[u8]) -> u32 {
+    u32::from(w[0]) << 16 | u32::from(w[1]) << 8 | u32::from(w[2])
+}
+
+/// Word keys are xxh3 hashes already: the set needs no hashing of its own.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl std::hash::Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, _: &[u8]) {
+        unreachable!("only u64 keys")
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type IdSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdHasher>>;
+
+/// Collects the distinct keys of a chunk's lines. 3-grams are 24-bit
+/// values, so they are deduplicated in a bitmap of 2^24 bits (2 MiB,
+/// touched only where grams occur) rather than sorted: building the filter
+/// is on the append path when a chunk is cut.
+pub(crate) struct FilterBuilder {
+    grams: Vec<u64>,
+    words: IdSet,
+}
+
+impl FilterBuilder {
+    pub(crate) fn new() -> Self {
+        FilterBuilder {
+            grams: vec![0; (1 << 24) / 64],
+            words: IdSet::default(),
         }
-    });
+    }
+
+    /// Adds the keys of one line.
+    pub(crate) fn add_line(&mut self, line: &[u8]) {
+        let grams = &mut self.grams;
+        let words_set = &mut self.words;
+        words(line, |w, _, _| {
+            words_set.insert(xxh3_64_with_seed(w, WORD_SEED));
+            for g in w.windows(3) {
+                let g = gram_of(g) as usize;
+                grams[g / 64] |= 1 << (g % 64);
+            }
+        });
+    }
+
+    /// The filter of every line added.
+    pub(crate) fn finish(self) -> Bloom {
+        let n_grams: usize = self.grams.iter().map(|w| w.count_ones() as usize).sum();
+        let mut b = Bloom::with_keys(n_grams + self.words.len());
+        for (i, &word) in self.grams.iter().enumerate() {
+            let mut bits = word;
+            while bits != 0 {
+                let j = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                b.insert(gram_key((i * 64 + j) as u32));
+            }
+        }
+        for &k in &self.words {
+            b.insert(k);
+        }
+        b
+    }
 }
 
 /// The keys a chunk must hold to contain a line with `s` (module docs);
@@ -78,7 +151,7 @@ pub fn query_keys(s: &str) -> Vec<u64> {
             keys.push(xxh3_64_with_seed(w, WORD_SEED));
         }
         for g in w.windows(3) {
-            keys.push(xxh3_64_with_seed(g, GRAM_SEED));
+            keys.push(gram_key(gram_of(g)));
         }
     });
     keys.sort_unstable();
@@ -93,34 +166,27 @@ pub struct Bloom {
 }
 
 impl Bloom {
-    /// A filter holding `keys` (repeats allowed; `keys` is sorted in place).
-    pub(crate) fn build(keys: &mut Vec<u64>) -> Bloom {
-        keys.sort_unstable();
-        keys.dedup();
-        let words = (keys.len() * BITS_PER_KEY).div_ceil(64).max(1);
-        let mut b = Bloom {
-            bits: vec![0; words],
-        };
-        for &k in keys.iter() {
-            b.probe(k, |bits, i| bits[i / 64] |= 1 << (i % 64));
+    /// An empty filter sized for `n` distinct keys.
+    fn with_keys(n: usize) -> Bloom {
+        Bloom {
+            bits: vec![0; (n * BITS_PER_KEY).div_ceil(64).max(1)],
         }
-        b
     }
 
-    /// The filter's 64-bit words.
-    pub(crate) fn words(&self) -> &[u64] {
-        &self.bits
-    }
-
-    fn probe(&mut self, key: u64, mut f: impl FnMut(&mut Vec<u64>, usize)) {
+    fn insert(&mut self, key: u64) {
         let m = (self.bits.len() * 64) as u64;
         let (h1, h2) = (key as u32, (key >> 32) as u32 | 1);
         for i in 0..PROBES {
             let h = h1.wrapping_add(i.wrapping_mul(h2));
             // Lemire's range reduction: no division on the hot path.
             let bit = ((u64::from(h) * m) >> 32) as usize;
-            f(&mut self.bits, bit);
+            self.bits[bit / 64] |= 1 << (bit % 64);
         }
+    }
+
+    /// The filter's 64-bit words.
+    pub(crate) fn words(&self) -> &[u64] {
+        &self.bits
     }
 
     /// Whether the filter may hold `key` (false: it certainly does not).
@@ -186,11 +252,11 @@ mod tests {
     use super::*;
 
     fn bloom_of(lines: &[&str]) -> Bloom {
-        let mut keys = Vec::new();
+        let mut b = FilterBuilder::new();
         for l in lines {
-            line_keys(l.as_bytes(), &mut keys);
+            b.add_line(l.as_bytes());
         }
-        Bloom::build(&mut keys)
+        b.finish()
     }
 
     fn skips(b: &Bloom, s: &str) -> bool {
