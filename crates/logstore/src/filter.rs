@@ -8,22 +8,29 @@
 //! (LogQL's `|=` is case-sensitive). For each word of a line the filter
 //! holds two kinds of keys:
 //!
-//! - the whole word (`W` keys);
+//! - its prefix of [`PREFIX`] (8) bytes, or the whole word when shorter
+//!   (`P` keys): these make identifier lookups selective
+//!   (`|= "trace_id=4bf92f35..."`), which 3-grams of random hex are not;
 //! - every 3-byte window inside the word (`G` keys), for words of 3 bytes
 //!   or more.
 //!
 //! **Which searches can skip.** A line filter string `s` is split into its
 //! own word runs. A run `r` of `s` that is at least 3 bytes long lies inside
-//! one word of any line that contains `s` (its bytes are word bytes, so the
-//! line's word around it extends at least over it): every 3-gram of `r` is
-//! a `G` key of that line. A run bounded by non-word bytes *inside `s`* on
-//! both sides is a whole word of the line: it is a `W` key. A chunk lacking
-//! any of these keys holds no line containing `s`. Runs shorter than 3
-//! bytes that touch an end of `s` give no key; a string with no key at all
-//! (`"a="`, `" "`, `"ab"`) never skips. The filter answers "maybe" for
-//! keys it holds and for ~1% of keys it does not (false positives only
-//! cost a decompression), never "no" for a key it holds: a skip never drops
-//! a matching line.
+//! one word `w` of any line that contains `s` (its bytes are word bytes, so
+//! the line's word around it extends at least over it): every 3-gram of `r`
+//! is a `G` key of that line. A run preceded by a non-word byte *inside
+//! `s`* starts where `w` starts: if it is 8 bytes or longer, its first 8
+//! bytes are `w`'s `P` key; if it is shorter and also followed by a
+//! non-word byte inside `s`, it is all of `w`, its own `P` key. A chunk
+//! lacking any of these keys holds no line containing `s`. Runs that give
+//! no key: shorter than 3 bytes and touching an end of `s`; a string with
+//! no key at all (`"a="`, `" "`, `"ab"`) never skips. A search for a bare
+//! identifier (`|= "4bf92f35..."`, one run touching both ends) has only
+//! `G` keys, which chunks full of other identifiers of the same alphabet
+//! all hold: write the delimiter before it to make it skip. The filter
+//! answers "maybe" for keys it holds and for ~1% of keys it does not
+//! (false positives only cost a decompression), never "no" for a key it
+//! holds: a skip never drops a matching line.
 
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
@@ -32,9 +39,12 @@ const BITS_PER_KEY: usize = 10;
 /// Probes per key.
 const PROBES: u32 = 6;
 
+/// Bytes of a word's `P` key.
+pub const PREFIX: usize = 8;
+
 /// Seeds keep the two key kinds apart: the word `abc` and the 3-gram `abc`
 /// are different keys.
-const WORD_SEED: u64 = 0x5717_0001;
+const PREFIX_SEED: u64 = 0x5717_0001;
 const GRAM_SEED: u64 = 0x5717_0003;
 
 #[inline]
@@ -115,7 +125,7 @@ impl FilterBuilder {
         let grams = &mut self.grams;
         let words_set = &mut self.words;
         words(line, |w, _, _| {
-            words_set.insert(xxh3_64_with_seed(w, WORD_SEED));
+            words_set.insert(xxh3_64_with_seed(&w[..w.len().min(PREFIX)], PREFIX_SEED));
             for g in w.windows(3) {
                 let g = gram_of(g) as usize;
                 grams[g / 64] |= 1 << (g % 64);
@@ -147,8 +157,10 @@ impl FilterBuilder {
 pub fn query_keys(s: &str) -> Vec<u64> {
     let mut keys = Vec::new();
     words(s.as_bytes(), |w, left, right| {
-        if left && right {
-            keys.push(xxh3_64_with_seed(w, WORD_SEED));
+        if left && w.len() >= PREFIX {
+            keys.push(xxh3_64_with_seed(&w[..PREFIX], PREFIX_SEED));
+        } else if left && right {
+            keys.push(xxh3_64_with_seed(w, PREFIX_SEED));
         }
         for g in w.windows(3) {
             keys.push(gram_key(gram_of(g)));
@@ -288,6 +300,13 @@ mod tests {
         assert!(skips(&b, "zebra"));
         // "full" is held, but not as a whole word before a space.
         assert!(skips(&b, " fullness "));
+        // An identifier after its delimiter skips on its prefix, even
+        // though all its 3-grams are held.
+        let ids = bloom_of(&["id=4bf92f3577b3 id=3577b34bf92f"]);
+        assert!(!skips(&ids, "id=4bf92f3577b3"));
+        assert!(!skips(&ids, "4bf92f3577b3"));
+        assert!(skips(&ids, "id=f3577b34bf92"));
+        assert!(!skips(&ids, "f3577b34bf92"));
         // No key at all: cannot skip.
         assert!(!skips(&b, "zq"));
         assert!(!skips(&b, " = "));
@@ -302,8 +321,13 @@ mod tests {
         // G keys); "a" and "b" touch the ends and are short: no key.
         let k = query_keys("a-token-b");
         assert_eq!(k.len(), 4);
-        assert!(k.contains(&xxh3_64_with_seed(b"token", WORD_SEED)));
+        assert!(k.contains(&xxh3_64_with_seed(b"token", PREFIX_SEED)));
         // "token" alone touches both ends: only its 3 grams.
         assert_eq!(query_keys("token").len(), 3);
+        // Bounded on the left only and 8 bytes or longer: its first 8
+        // bytes, plus the grams.
+        let k = query_keys("id=4bf92f3577b3");
+        assert!(k.contains(&xxh3_64_with_seed(b"4bf92f35", PREFIX_SEED)));
+        assert_eq!(k.len(), 1 + 10);
     }
 }
