@@ -10,6 +10,9 @@
 //! logbench ingest <corpus_dir> <store_dir>   append everything, flush, report MB/s and bytes on disk
 //! logbench search <store_dir> <job> <needle> [--no-hints] [--repeat N]
 //! ```
+//!
+//! `LOGBENCH_NO_FILTERS=1` turns the token filters off (every chunk is
+//! read: a full scan); `LOGBENCH_LEVEL` sets the zstd level.
 
 use sightline_core::duration::Duration;
 use sightline_core::logs::{LogAppender, LogEntry, LogHints, LogQuerier, LogStream};
@@ -21,6 +24,7 @@ use std::time::Instant;
 
 fn opts() -> LogStoreOptions {
     LogStoreOptions {
+        token_filters: std::env::var_os("LOGBENCH_NO_FILTERS").is_none(),
         // Generated corpora carry old timestamps and push faster than
         // Loki's default per-stream limits allow: measure the engine.
         reject_old_samples_max_age: Duration::from_secs(0),

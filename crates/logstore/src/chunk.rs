@@ -10,7 +10,7 @@
 //! alike, and the line text is one stream for zstd's matcher.
 
 use crate::codec::{put_str, put_uvarint, put_varint, Reader};
-use crate::filter::{self, Bloom};
+use crate::filter::{self, Bloom, LineFilter};
 use crate::{Error, Result};
 use sightline_core::logs::LogEntry;
 
@@ -81,14 +81,15 @@ pub(crate) fn build(entries: &[LogEntry], level: i32) -> Result<Chunk> {
     })
 }
 
-/// Decompresses a chunk's payload and decodes the lines in `[start, end]`.
-/// `raw_hint` is the payload's expected size (from the meta), which bounds
-/// the allocation a damaged frame could ask for.
+/// Decompresses a chunk's payload and decodes the lines in `[start, end]`
+/// that pass `keep` (all when None). The meta's sizes bound the allocation
+/// a damaged frame could ask for.
 pub(crate) fn decode(
     data: &[u8],
     meta: &ChunkMeta,
     start: i64,
     end: i64,
+    keep: Option<&LineFilter>,
     what: &str,
 ) -> Result<Vec<LogEntry>> {
     // Lines, plus generous room for the columns before them.
@@ -119,7 +120,7 @@ pub(crate) fn decode(
     let mut out = Vec::new();
     for ((t, len), md) in ts.into_iter().zip(lens).zip(metas) {
         let b = r.bytes(len)?;
-        if t < start || t > end {
+        if t < start || t > end || keep.is_some_and(|k| !k.matches(b)) {
             continue;
         }
         let line = std::str::from_utf8(b)
@@ -157,10 +158,22 @@ mod tests {
         let c = build(&entries, 3).unwrap();
         assert_eq!(c.meta.entries, 100);
         assert_eq!(c.meta.min_ts, 1_000);
-        let all = decode(&c.data, &c.meta, i64::MIN, i64::MAX, "t").unwrap();
+        let all = decode(&c.data, &c.meta, i64::MIN, i64::MAX, None, "t").unwrap();
         assert_eq!(all, entries);
-        let some = decode(&c.data, &c.meta, 1_006, 1_020, "t").unwrap();
+        let some = decode(&c.data, &c.meta, 1_006, 1_020, None, "t").unwrap();
         assert_eq!(some, entries[1..3].to_vec());
-        assert!(decode(&c.data[..c.data.len() / 2], &c.meta, 0, 9, "t").is_err());
+        let f = LineFilter::new(&[vec!["line 1".into(), "line 99".into()], vec!["info".into()]]);
+        let got: Vec<i64> = decode(&c.data, &c.meta, i64::MIN, i64::MAX, f.as_ref(), "t")
+            .unwrap()
+            .iter()
+            .map(|e| e.ts_ns)
+            .collect();
+        let want: Vec<i64> = entries
+            .iter()
+            .filter(|e| e.line.starts_with("line 1") || e.line.starts_with("line 99"))
+            .map(|e| e.ts_ns)
+            .collect();
+        assert_eq!(got, want);
+        assert!(decode(&c.data[..c.data.len() / 2], &c.meta, 0, 9, None, "t").is_err());
     }
 }

@@ -240,6 +240,39 @@ pub(crate) fn may_contain_bytes(bytes: &[u8], key: u64) -> bool {
     })
 }
 
+/// The required strings as substring searchers: the store drops the lines
+/// of a decompressed chunk that cannot match before it copies them out
+/// (the hints allow it: a line missing every string of an element is not
+/// a match), which is what makes a scan with `|=` run at memory speed.
+pub(crate) struct LineFilter {
+    elems: Vec<Vec<memchr::memmem::Finder<'static>>>,
+}
+
+impl LineFilter {
+    /// None when nothing is required.
+    pub(crate) fn new(required: &[Vec<String>]) -> Option<LineFilter> {
+        let elems: Vec<Vec<_>> = required
+            .iter()
+            // An element with no strings constrains nothing (as in rules_out).
+            .filter(|alts| !alts.is_empty())
+            .map(|alts| {
+                alts.iter()
+                    .map(|s| memchr::memmem::Finder::new(s.as_bytes()).into_owned())
+                    .collect()
+            })
+            .collect();
+        (!elems.is_empty()).then_some(LineFilter { elems })
+    }
+
+    /// Whether `line` holds one string of every element.
+    #[inline]
+    pub(crate) fn matches(&self, line: &[u8]) -> bool {
+        self.elems
+            .iter()
+            .all(|alts| alts.iter().any(|f| f.find(line).is_some()))
+    }
+}
+
 /// The keys of a query's `required` hints: per element, one key list per
 /// alternative string.
 pub(crate) type RequiredKeys = Vec<Vec<Vec<u64>>>;

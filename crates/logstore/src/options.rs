@@ -69,6 +69,10 @@ pub struct LogStoreOptions {
     /// How often the background thread syncs, cuts, flushes and applies
     /// retention (10s).
     pub maintenance_interval: Duration,
+    /// Whether selects skip chunks by their token filters (true). Off, every
+    /// chunk in range is read: for measuring scans and for ruling the
+    /// filters out when a result looks wrong.
+    pub token_filters: bool,
 }
 
 /// When the WAL is fsynced.
@@ -108,6 +112,7 @@ impl Default for LogStoreOptions {
             flush_wal_size: 512 << 20,
             compression_level: 3,
             maintenance_interval: Duration::from_secs(10),
+            token_filters: true,
         }
     }
 }

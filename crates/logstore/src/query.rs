@@ -141,7 +141,12 @@ impl LogQuerier for LogStore {
         end_ns: i64,
         hints: &LogHints,
     ) -> Result<Vec<LogSeries>> {
-        let req = filter::required_keys(&hints.required);
+        let req = if self.inner.opts.token_filters {
+            filter::required_keys(&hints.required)
+        } else {
+            Vec::new()
+        };
+        let keep = filter::LineFilter::new(&hints.required).map(Arc::new);
         let found = self
             .inner
             .gather(tenant, matchers, start_ns, end_ns, &req, true);
@@ -155,6 +160,7 @@ impl LogQuerier for LogStore {
                     hints.backward,
                     start_ns,
                     end_ns,
+                    keep.clone(),
                     self.inner.counters.clone(),
                 )),
             })

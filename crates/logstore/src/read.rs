@@ -10,6 +10,7 @@
 
 use crate::block::{Block, ChunkRef};
 use crate::chunk::{self, Chunk};
+use crate::filter::LineFilter;
 use crate::telemetry::Counters;
 use crate::Result;
 use sightline_core::logs::LogEntry;
@@ -42,6 +43,7 @@ pub(crate) struct Merge {
     start: i64,
     end: i64,
     failed: bool,
+    keep: Option<Arc<LineFilter>>,
     counters: Arc<Counters>,
 }
 
@@ -51,6 +53,7 @@ impl Merge {
         backward: bool,
         start: i64,
         end: i64,
+        keep: Option<Arc<LineFilter>>,
         counters: Arc<Counters>,
     ) -> Merge {
         if backward {
@@ -65,22 +68,29 @@ impl Merge {
             start,
             end,
             failed: false,
+            keep,
             counters,
         }
     }
 
     fn decode(&self, p: Pending) -> Result<Vec<LogEntry>> {
+        let keep = self.keep.as_deref();
         let mut v = match p.src {
-            Source::Lines(v) => v,
+            Source::Lines(mut v) => {
+                if let Some(k) = keep {
+                    v.retain(|e| k.matches(e.line.as_bytes()));
+                }
+                v
+            }
             Source::Mem(c) => {
                 self.counters.chunks_read.fetch_add(1, Relaxed);
-                chunk::decode(&c.data, &c.meta, self.start, self.end, "head chunk")?
+                chunk::decode(&c.data, &c.meta, self.start, self.end, keep, "head chunk")?
             }
             Source::Block(b, r) => {
                 self.counters.chunks_read.fetch_add(1, Relaxed);
                 let (_, data) = b.chunk_parts(&r, true)?;
                 let what = b.dir.join("chunks").display().to_string();
-                chunk::decode(data, &r.meta, self.start, self.end, &what)?
+                chunk::decode(data, &r.meta, self.start, self.end, keep, &what)?
             }
         };
         if !self.backward {
