@@ -24,6 +24,8 @@ pub(crate) struct StreamHead {
     pub open_since: Option<Instant>,
     /// Compressed chunks not yet in a block, in the order cut.
     pub closed: Vec<Arc<Chunk>>,
+    /// When a line was last added (idle streams leave the head).
+    pub last_insert: Instant,
     /// Token bucket of the per-stream rate limit.
     tokens: f64,
     refilled: Instant,
@@ -38,6 +40,7 @@ impl StreamHead {
             open_bytes: 0,
             open_since: None,
             closed: Vec::new(),
+            last_insert: Instant::now(),
             tokens: burst as f64,
             refilled: Instant::now(),
         }
@@ -62,9 +65,11 @@ impl StreamHead {
     pub fn insert(&mut self, e: LogEntry) {
         self.open_bytes += e.line.len() as u64;
         self.max_ts = self.max_ts.max(e.ts_ns);
+        let now = Instant::now();
         if self.open_since.is_none() {
-            self.open_since = Some(Instant::now());
+            self.open_since = Some(now);
         }
+        self.last_insert = now;
         if self.open.last().is_none_or(|l| l.ts_ns <= e.ts_ns) {
             self.open.push(e);
         } else {

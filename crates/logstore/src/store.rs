@@ -306,6 +306,16 @@ impl Inner {
                     s.closed.drain(..n);
                 }
             }
+            // Streams with nothing left and no line for `max_chunk_age`
+            // leave the head (their out-of-order and duplicate state with
+            // them, as Loki drops idle streams after flushing them).
+            let idle = self.opts.max_chunk_age.std();
+            for t in head.tenants.values_mut() {
+                t.streams.retain(|_, s| {
+                    !(s.open.is_empty() && s.closed.is_empty() && s.last_insert.elapsed() >= idle)
+                });
+            }
+            head.tenants.retain(|_, t| !t.streams.is_empty());
             self.blocks.write().push(b);
         }
         self.wal.checkpoint(upto, &[])?;
