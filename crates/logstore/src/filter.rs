@@ -103,46 +103,81 @@ impl std::hash::Hasher for IdHasher {
 
 type IdSet = std::collections::HashSet<u64, std::hash::BuildHasherDefault<IdHasher>>;
 
-/// Collects the distinct keys of a chunk's lines. 3-grams are 24-bit
-/// values, so they are deduplicated in a bitmap of 2^24 bits (2 MiB,
-/// touched only where grams occur) rather than sorted: building the filter
-/// is on the append path when a chunk is cut.
+/// Grams listed before the builder switches to a bitmap.
+const SMALL_GRAMS: usize = 1 << 16;
+
+/// Collects the distinct keys of a chunk's lines. Building the filter is on
+/// the append path when a chunk is cut, so 3-grams (24-bit values) are
+/// deduplicated without hashing: listed and sorted for a small chunk, set
+/// in a bitmap of 2^24 bits (2 MiB, touched only where grams occur, read
+/// back only between the lowest and highest word set) for a large one.
 pub(crate) struct FilterBuilder {
-    grams: Vec<u64>,
+    small: Vec<u32>,
+    bitmap: Vec<u64>,
+    /// Words of `bitmap` set so far: `lo..hi`.
+    lo: usize,
+    hi: usize,
     words: IdSet,
 }
 
 impl FilterBuilder {
     pub(crate) fn new() -> Self {
         FilterBuilder {
-            grams: vec![0; (1 << 24) / 64],
+            small: Vec::new(),
+            bitmap: Vec::new(),
+            lo: usize::MAX,
+            hi: 0,
             words: IdSet::default(),
         }
     }
 
+    fn set(&mut self, g: u32) {
+        let g = g as usize;
+        let w = g / 64;
+        self.bitmap[w] |= 1 << (g % 64);
+        self.lo = self.lo.min(w);
+        self.hi = self.hi.max(w + 1);
+    }
+
     /// Adds the keys of one line.
     pub(crate) fn add_line(&mut self, line: &[u8]) {
-        let grams = &mut self.grams;
-        let words_set = &mut self.words;
         words(line, |w, _, _| {
-            words_set.insert(xxh3_64_with_seed(&w[..w.len().min(PREFIX)], PREFIX_SEED));
+            self.words
+                .insert(xxh3_64_with_seed(&w[..w.len().min(PREFIX)], PREFIX_SEED));
             for g in w.windows(3) {
-                let g = gram_of(g) as usize;
-                grams[g / 64] |= 1 << (g % 64);
+                let g = gram_of(g);
+                if self.bitmap.is_empty() {
+                    self.small.push(g);
+                } else {
+                    self.set(g);
+                }
             }
         });
+        if self.bitmap.is_empty() && self.small.len() > SMALL_GRAMS {
+            self.bitmap = vec![0; (1 << 24) / 64];
+            for g in std::mem::take(&mut self.small) {
+                self.set(g);
+            }
+        }
     }
 
     /// The filter of every line added.
-    pub(crate) fn finish(self) -> Bloom {
-        let n_grams: usize = self.grams.iter().map(|w| w.count_ones() as usize).sum();
+    pub(crate) fn finish(mut self) -> Bloom {
+        self.small.sort_unstable();
+        self.small.dedup();
+        let set = self.bitmap.get(self.lo..self.hi).unwrap_or(&[]);
+        let n_grams: usize =
+            self.small.len() + set.iter().map(|w| w.count_ones() as usize).sum::<usize>();
         let mut b = Bloom::with_keys(n_grams + self.words.len());
-        for (i, &word) in self.grams.iter().enumerate() {
+        for &g in &self.small {
+            b.insert(gram_key(g));
+        }
+        for (i, &word) in set.iter().enumerate() {
             let mut bits = word;
             while bits != 0 {
                 let j = bits.trailing_zeros() as usize;
                 bits &= bits - 1;
-                b.insert(gram_key((i * 64 + j) as u32));
+                b.insert(gram_key(((self.lo + i) * 64 + j) as u32));
             }
         }
         for &k in &self.words {
@@ -346,6 +381,30 @@ mod tests {
         // Any alternative held keeps the chunk.
         let alts = required_keys(&[vec!["zebra".into(), "disk".into()]]);
         assert!(!rules_out(|k| b.may_contain(k), &alts));
+    }
+
+    #[test]
+    fn small_and_bitmap_builders_make_the_same_filter() {
+        let lines: Vec<String> = (0..20_000)
+            .map(|i| format!("req={i:x} path=/api/{} status={}", i % 97, 200 + i % 5))
+            .collect();
+        let mut big = FilterBuilder::new();
+        for l in &lines {
+            big.add_line(l.as_bytes());
+        }
+        assert!(!big.bitmap.is_empty(), "the bitmap path is taken");
+        let big = big.finish();
+        // The same keys through the sorted list only.
+        let mut small = FilterBuilder::new();
+        for l in &lines {
+            words(l.as_bytes(), |w, _, _| {
+                small
+                    .words
+                    .insert(xxh3_64_with_seed(&w[..w.len().min(PREFIX)], PREFIX_SEED));
+                small.small.extend(w.windows(3).map(gram_of));
+            });
+        }
+        assert_eq!(small.finish(), big);
     }
 
     #[test]
