@@ -51,6 +51,10 @@ pub struct BlockMeta {
     /// block and checkpointing the WAL must not replay them twice).
     #[serde(default)]
     pub wal_upto: u32,
+    /// The blocks a compaction merged into this one: if any is still on
+    /// disk at open (a crash before their removal), it is removed then.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compacted_from: Vec<String>,
 }
 
 /// Where a chunk sits in the chunks file.
@@ -88,7 +92,12 @@ pub(crate) struct Block {
 pub(crate) type FlushSet = BTreeMap<String, Vec<(Labels, Vec<Arc<Chunk>>)>>;
 
 /// Writes `set` as a new block under `parent`; returns its directory.
-pub(crate) fn write(parent: &Path, set: &FlushSet, wal_upto: u32) -> Result<PathBuf> {
+pub(crate) fn write(
+    parent: &Path,
+    set: &FlushSet,
+    wal_upto: u32,
+    compacted_from: Vec<String>,
+) -> Result<PathBuf> {
     let name = sightline_storage::layout::new_dir_id();
     let pending = PendingDir::create(parent, &name, &[])?;
     let mut chunks = Vec::new();
@@ -104,6 +113,7 @@ pub(crate) fn write(parent: &Path, set: &FlushSet, wal_upto: u32) -> Result<Path
         chunks_file_bytes: 0,
         index_file_bytes: 0,
         wal_upto,
+        compacted_from,
     };
     put_uvarint(&mut index, set.len() as u64);
     for (tenant, streams) in set {
@@ -172,6 +182,14 @@ pub(crate) fn write(parent: &Path, set: &FlushSet, wal_upto: u32) -> Result<Path
 }
 
 impl Block {
+    /// The directory's name (its id).
+    pub(crate) fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
     /// Opens the block in `dir`, checking its files against its meta.
     pub(crate) fn open(dir: &Path) -> Result<Block> {
         let read = |name: &str| {

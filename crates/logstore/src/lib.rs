@@ -26,6 +26,7 @@ mod append;
 pub mod block;
 pub mod chunk;
 mod codec;
+mod compact;
 mod error;
 pub mod filter;
 mod head;

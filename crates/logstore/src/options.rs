@@ -61,7 +61,9 @@ pub struct LogStoreOptions {
     /// (Loki: `max_chunk_age`, 2h).
     pub max_chunk_age: Duration,
     /// The head is flushed into a block when the WAL reaches this size or
-    /// the oldest unflushed line is `max_chunk_age` old (512MB).
+    /// the oldest unflushed line is `max_chunk_age` old (128MB): this bounds
+    /// the head's memory and the replay at open; compaction merges the
+    /// blocks it makes.
     #[serde(deserialize_with = "byte_size")]
     pub flush_wal_size: u64,
     /// zstd level of chunks (3).
@@ -69,6 +71,11 @@ pub struct LogStoreOptions {
     /// How often the background thread syncs, cuts, flushes and applies
     /// retention (10s).
     pub maintenance_interval: Duration,
+    /// Blocks smaller than half this are merged, oldest first, into blocks
+    /// of up to this size once four or more of them exist, re-cutting each
+    /// stream's small chunks into full ones (256MB); 0 turns compaction off.
+    #[serde(deserialize_with = "byte_size")]
+    pub compact_block_size: u64,
     /// Whether selects skip chunks by their token filters (true). Off, every
     /// chunk in range is read: for measuring scans and for ruling the
     /// filters out when a result looks wrong.
@@ -109,10 +116,11 @@ impl Default for LogStoreOptions {
             wal_segment_size: 128 << 20,
             chunk_target_size: 4 << 20,
             max_chunk_age: Duration::from_secs(2 * 3600),
-            flush_wal_size: 512 << 20,
+            flush_wal_size: 128 << 20,
             compression_level: 3,
             maintenance_interval: Duration::from_secs(10),
             token_filters: true,
+            compact_block_size: 256 << 20,
         }
     }
 }

@@ -24,8 +24,8 @@ pub(crate) struct Inner {
     pub head_since: Mutex<Option<Instant>>,
     pub blocks: RwLock<Vec<Arc<Block>>>,
     pub counters: Arc<Counters>,
-    /// One flush at a time.
-    flush_lock: Mutex<()>,
+    /// One flush or compaction at a time.
+    pub flush_lock: Mutex<()>,
     /// Names of blocks set aside as damaged since open.
     pub corrupted: Mutex<Vec<String>>,
 }
@@ -83,6 +83,20 @@ impl LogStore {
                     corrupted.push(dir::quarantine(&p, &e));
                 }
             }
+        }
+        // A compaction that died before removing its sources left them
+        // beside the block that holds their lines.
+        let superseded: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta.compacted_from.iter().cloned())
+            .collect();
+        let (gone, kept): (Vec<_>, Vec<_>) = blocks
+            .into_iter()
+            .partition(|b| superseded.contains(&b.name()));
+        let blocks = kept;
+        for b in gone {
+            log::warn!("removing {}: compacted into another block", b.dir.display());
+            dir::remove(&b.dir)?;
         }
         let wal_dir = root.join(layout::WAL_DIR);
         let upto = blocks.iter().map(|b| b.meta.wal_upto).max().unwrap_or(0);
@@ -203,6 +217,12 @@ impl LogStore {
         self.inner.maintain()
     }
 
+    /// Merges small blocks (see [`crate::LogStoreOptions::compact_block_size`]);
+    /// false when there was nothing to merge.
+    pub fn compact(&self) -> Result<bool> {
+        self.inner.compact()
+    }
+
     /// Blocks set aside as damaged since open (their new names).
     pub fn corrupted_blocks(&self) -> Vec<String> {
         self.inner.corrupted.lock().clone()
@@ -291,7 +311,7 @@ impl Inner {
             upto
         };
         if !set.is_empty() {
-            let path = block::write(&self.root, &set, upto)?;
+            let path = block::write(&self.root, &set, upto, Vec::new())?;
             let b = Arc::new(Block::open(&path)?);
             // Readers take the head lock before the block list, so they see
             // the chunks either in the head or in the block, never both or

@@ -22,6 +22,7 @@ pub struct Counters {
     pub chunks_read: AtomicU64,
     pub chunks_cut: AtomicU64,
     pub flushes: AtomicU64,
+    pub compactions: AtomicU64,
     pub blocks_corrupted: AtomicU64,
     pub blocks_deleted: AtomicU64,
 }
@@ -91,6 +92,11 @@ pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
         "sightline_logstore_flushes",
         "Head flushes into blocks.",
         n(&c.flushes),
+    );
+    out.counter(
+        "sightline_logstore_compactions",
+        "Runs of small blocks merged into one.",
+        n(&c.compactions),
     );
     out.counter(
         "sightline_logstore_blocks_corrupted",

@@ -522,3 +522,97 @@ fn appends_selects_and_flushes_run_concurrently() {
         );
     }
 }
+
+fn block_dirs(root: &Path) -> Vec<std::path::PathBuf> {
+    let mut v: Vec<_> = std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("meta.json").exists())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn compaction_merges_small_blocks_and_re_cuts_their_chunks() {
+    let d = TempDir::new("logstore-compact");
+    let o = LogStoreOptions {
+        compact_block_size: 1 << 20,
+        ..opts()
+    };
+    let s = open(d.path(), o.clone());
+    let a = Labels::from_pairs([("app", "a")]);
+    let b = Labels::from_pairs([("app", "b")]);
+    let mut want = Vec::new();
+    for round in 0..6i64 {
+        for i in 0..10 {
+            let ts = round * 100 + i;
+            push(&s, "t", &a, vec![entry(ts, format!("a line {ts}"))]);
+            want.push(ts);
+        }
+        if round % 2 == 0 {
+            push(&s, "u", &b, vec![entry(round, "b line")]);
+        }
+        s.flush().unwrap();
+    }
+    // A late line, in a block of its own, inside the others' range.
+    push(&s, "t", &a, vec![entry(150, "a late line")]);
+    want.push(150);
+    want.sort();
+    s.flush().unwrap();
+    assert_eq!(s.block_count(), 7);
+    let chunks_before = s.stats("t", &[], 0, i64::MAX).unwrap().chunks;
+    assert_eq!(chunks_before, 7);
+    assert!(s.compact().unwrap());
+    assert!(!s.compact().unwrap());
+    assert_eq!(s.block_count(), 1);
+    assert_eq!(block_dirs(d.path()).len(), 1);
+    // One chunk now holds what seven did (600 bytes of target: ~25 lines each).
+    assert!(s.stats("t", &[], 0, i64::MAX).unwrap().chunks < chunks_before);
+    let check = |s: &LogStore| {
+        assert_eq!(lines_of(s, 0, i64::MAX, false), want);
+        let mut bw = want.clone();
+        bw.reverse();
+        assert_eq!(lines_of(s, 0, i64::MAX, true), bw);
+        let got = read(s, "u", &[], 0, i64::MAX, &LogHints::default());
+        assert_eq!(
+            got[0].1.iter().map(|e| e.ts_ns).collect::<Vec<_>>(),
+            [0, 2, 4]
+        );
+    };
+    check(&s);
+    drop(s);
+    let s = open(d.path(), o);
+    check(&s);
+}
+
+#[test]
+fn a_crash_before_compaction_removes_its_sources_reads_nothing_twice() {
+    let d = TempDir::new("logstore-compact-crash");
+    let o = LogStoreOptions {
+        compact_block_size: 1 << 20,
+        ..opts()
+    };
+    let s = open(d.path(), o.clone());
+    let a = Labels::from_pairs([("app", "a")]);
+    for i in 0..4 {
+        push(&s, "t", &a, vec![entry(i, format!("line {i}"))]);
+        s.flush().unwrap();
+    }
+    // Keep a copy of one source, as if the process died before removing it.
+    let src = block_dirs(d.path())[0].clone();
+    let copy = d.path().join("copy");
+    std::fs::create_dir(&copy).unwrap();
+    for f in ["chunks", "index", "meta.json"] {
+        std::fs::copy(src.join(f), copy.join(f)).unwrap();
+    }
+    assert!(s.compact().unwrap());
+    drop(s);
+    std::fs::rename(&copy, &src).unwrap();
+    assert_eq!(block_dirs(d.path()).len(), 2);
+    let s = open(d.path(), o);
+    assert_eq!(s.block_count(), 1);
+    assert_eq!(block_dirs(d.path()).len(), 1);
+    assert_eq!(lines_of(&s, 0, 10, false), [0, 1, 2, 3]);
+}
