@@ -312,7 +312,7 @@ impl LineFilter {
 /// alternative string.
 pub(crate) type RequiredKeys = Vec<Vec<Vec<u64>>>;
 
-/// Hashes [`sightline_core::LogHints::required`] once per select.
+/// Hashes [`sightline_core::logs::LogHints::required`] once per select.
 pub(crate) fn required_keys(required: &[Vec<String>]) -> RequiredKeys {
     required
         .iter()

@@ -2,7 +2,7 @@
 //! identified by label sets, per tenant) in an engine of our own.
 //!
 //! - [`LogStore`] opens a directory and implements
-//!   [`sightline_core::LogAppender`] and [`sightline_core::LogQuerier`];
+//!   [`sightline_core::logs::LogAppender`] and [`sightline_core::logs::LogQuerier`];
 //!   [`LogStoreOptions`] is its config section (`logs:`).
 //! - The **head** keeps, per tenant and stream, an open chunk of plain
 //!   lines and the closed chunks cut from it; every push is written to the

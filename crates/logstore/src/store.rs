@@ -30,8 +30,8 @@ pub(crate) struct Inner {
     pub corrupted: Mutex<Vec<String>>,
 }
 
-/// The log store: implements [`sightline_core::LogAppender`] and
-/// [`sightline_core::LogQuerier`]. Dropping it stops its maintenance
+/// The log store: implements [`sightline_core::logs::LogAppender`] and
+/// [`sightline_core::logs::LogQuerier`]. Dropping it stops its maintenance
 /// thread and fsyncs the WAL; the head is rebuilt from the WAL at the next
 /// open.
 pub struct LogStore {

@@ -616,3 +616,36 @@ fn a_crash_before_compaction_removes_its_sources_reads_nothing_twice() {
     assert_eq!(block_dirs(d.path()).len(), 1);
     assert_eq!(lines_of(&s, 0, 10, false), [0, 1, 2, 3]);
 }
+
+#[test]
+fn a_torn_wal_tail_loses_only_the_torn_push() {
+    let d = TempDir::new("logstore-torn-wal");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    for i in 0..10 {
+        push(&s, "t", &a, vec![entry(i, format!("line {i}"))]);
+    }
+    drop(s);
+    let mut segs: Vec<_> = std::fs::read_dir(d.path().join("wal"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && std::fs::metadata(p).unwrap().len() > 0)
+        .collect();
+    segs.sort();
+    let last = segs.last().unwrap();
+    let len = std::fs::metadata(last).unwrap().len();
+    // Cut into the last record (the push of line 9).
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(last)
+        .unwrap()
+        .set_len(len - 4)
+        .unwrap();
+    let s = open(d.path(), opts());
+    assert_eq!(lines_of(&s, 0, 100, false), (0..9).collect::<Vec<_>>());
+    push(&s, "t", &a, vec![entry(9, "line 9 again")]);
+    drop(s);
+    let s = open(d.path(), opts());
+    assert_eq!(lines_of(&s, 0, 100, false), (0..10).collect::<Vec<_>>());
+}
