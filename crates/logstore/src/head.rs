@@ -24,6 +24,9 @@ pub(crate) struct StreamHead {
     pub open_since: Option<Instant>,
     /// Compressed chunks not yet in a block, in the order cut.
     pub closed: Vec<Arc<Chunk>>,
+    /// Open chunks a flush took and is compressing into a block (still
+    /// read from here until the block is in place).
+    pub frozen: Vec<Arc<Vec<LogEntry>>>,
     /// When a line was last added (idle streams leave the head).
     pub last_insert: Instant,
     /// Token bucket of the per-stream rate limit.
@@ -40,6 +43,7 @@ impl StreamHead {
             open_bytes: 0,
             open_since: None,
             closed: Vec::new(),
+            frozen: Vec::new(),
             last_insert: Instant::now(),
             tokens: burst as f64,
             refilled: Instant::now(),
@@ -109,7 +113,21 @@ impl StreamHead {
         Ok(Some(c))
     }
 
-    /// Oldest and newest line held (open and closed), if any.
+    /// Hands the open chunk to a flush (see `frozen`).
+    pub fn freeze(&mut self) {
+        if !self.open.is_empty() {
+            self.frozen.push(Arc::new(std::mem::take(&mut self.open)));
+            self.open_bytes = 0;
+            self.open_since = None;
+        }
+    }
+
+    /// Whether the stream holds no line.
+    pub fn is_empty(&self) -> bool {
+        self.open.is_empty() && self.closed.is_empty() && self.frozen.is_empty()
+    }
+
+    /// Oldest and newest line held (open, frozen and closed), if any.
     pub fn bounds(&self) -> Option<(i64, i64)> {
         let mut b: Option<(i64, i64)> = None;
         let mut add = |lo: i64, hi: i64| {
@@ -120,6 +138,11 @@ impl StreamHead {
         }
         for c in &self.closed {
             add(c.meta.min_ts, c.meta.max_ts);
+        }
+        for f in &self.frozen {
+            if let (Some(a), Some(z)) = (f.first(), f.last()) {
+                add(a.ts_ns, z.ts_ns);
+            }
         }
         b
     }
@@ -177,6 +200,12 @@ impl Head {
             for st in t.streams.values() {
                 s += 1;
                 open += st.open_bytes;
+                open += st
+                    .frozen
+                    .iter()
+                    .flat_map(|f| f.iter())
+                    .map(|e| e.line.len() as u64)
+                    .sum::<u64>();
                 for ch in &st.closed {
                     c += 1;
                     raw += ch.meta.raw_bytes;

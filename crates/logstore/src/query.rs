@@ -47,10 +47,14 @@ impl Inner {
                     continue;
                 }
                 let mut f = Found::default();
-                let from = s.open.partition_point(|e| e.ts_ns < start);
-                let to = s.open.partition_point(|e| e.ts_ns <= end);
-                if from < to {
-                    let lines = &s.open[from..to];
+                let open = std::iter::once(&s.open[..]).chain(s.frozen.iter().map(|v| &v[..]));
+                for lines in open {
+                    let from = lines.partition_point(|e| e.ts_ns < start);
+                    let to = lines.partition_point(|e| e.ts_ns <= end);
+                    if from >= to {
+                        continue;
+                    }
+                    let lines = &lines[from..to];
                     f.chunks += 1;
                     f.entries += lines.len() as u64;
                     f.bytes += lines.iter().map(|e| e.line.len() as u64).sum::<u64>();

@@ -286,44 +286,67 @@ impl Inner {
     pub(crate) fn flush(&self) -> Result<()> {
         let _one = self.flush_lock.lock();
         let level = self.opts.compression_level;
-        let mut set: FlushSet = FlushSet::new();
-        let mut taken: Vec<(String, u64, usize)> = Vec::new();
+        /// What a flush took from one stream.
+        struct Taken {
+            tenant: String,
+            id: u64,
+            labels: sightline_core::Labels,
+            closed: Vec<Arc<crate::chunk::Chunk>>,
+            frozen: Vec<Arc<Vec<sightline_core::logs::LogEntry>>>,
+        }
+        let mut taken: Vec<Taken> = Vec::new();
         let upto = {
             let mut head = self.head.write();
-            // Cut under the head lock, together with the WAL: every line in
-            // segments up to `upto` is in a closed chunk taken here.
+            // Under the head lock, together with the WAL cut: every line in
+            // segments up to `upto` is in a closed chunk or a frozen open
+            // chunk taken here. Freezing moves a vector; compressing it
+            // happens below, without the lock, so appends do not wait.
             let upto = self.wal.cut()?;
             for (tenant, t) in head.tenants.iter_mut() {
                 for (&id, s) in t.streams.iter_mut() {
-                    if s.cut(level)?.is_some() {
-                        self.counters.chunks_cut.fetch_add(1, Relaxed);
-                    }
-                    if s.closed.is_empty() {
+                    s.freeze();
+                    if s.closed.is_empty() && s.frozen.is_empty() {
                         continue;
                     }
-                    set.entry(tenant.clone())
-                        .or_default()
-                        .push((s.labels.clone(), s.closed.clone()));
-                    taken.push((tenant.clone(), id, s.closed.len()));
+                    taken.push(Taken {
+                        tenant: tenant.clone(),
+                        id,
+                        labels: s.labels.clone(),
+                        closed: s.closed.clone(),
+                        frozen: s.frozen.clone(),
+                    });
                 }
             }
             *self.head_since.lock() = None;
             upto
         };
-        if !set.is_empty() {
+        if !taken.is_empty() {
+            let mut set: FlushSet = FlushSet::new();
+            for t in &taken {
+                let mut chunks = t.closed.clone();
+                for f in &t.frozen {
+                    chunks.push(Arc::new(crate::chunk::build(f, level)?));
+                    self.counters.chunks_cut.fetch_add(1, Relaxed);
+                }
+                set.entry(t.tenant.clone())
+                    .or_default()
+                    .push((t.labels.clone(), chunks));
+            }
             let path = block::write(&self.root, &set, upto, Vec::new())?;
             let b = Arc::new(Block::open(&path)?);
             // Readers take the head lock before the block list, so they see
-            // the chunks either in the head or in the block, never both or
+            // the lines either in the head or in the block, never both or
             // neither.
             let mut head = self.head.write();
-            for (tenant, id, n) in taken {
+            for t in taken {
                 if let Some(s) = head
                     .tenants
-                    .get_mut(&tenant)
-                    .and_then(|t| t.streams.get_mut(&id))
+                    .get_mut(&t.tenant)
+                    .and_then(|x| x.streams.get_mut(&t.id))
                 {
-                    s.closed.drain(..n);
+                    s.closed.drain(..t.closed.len());
+                    s.frozen
+                        .retain(|f| !t.frozen.iter().any(|g| Arc::ptr_eq(f, g)));
                 }
             }
             // Streams with nothing left and no line for `max_chunk_age`
@@ -331,9 +354,8 @@ impl Inner {
             // them, as Loki drops idle streams after flushing them).
             let idle = self.opts.max_chunk_age.std();
             for t in head.tenants.values_mut() {
-                t.streams.retain(|_, s| {
-                    !(s.open.is_empty() && s.closed.is_empty() && s.last_insert.elapsed() >= idle)
-                });
+                t.streams
+                    .retain(|_, s| !(s.is_empty() && s.last_insert.elapsed() >= idle));
             }
             head.tenants.retain(|_, t| !t.streams.is_empty());
             self.blocks.write().push(b);
