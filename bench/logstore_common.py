@@ -62,7 +62,10 @@ def run_json(args, env=None):
 def chdb_load(corpus, path):
     """Loads every `<job>__<service>.log` of `corpus` into otel_logs in a
     chdb session at `path`, merged into final parts; returns the session."""
-    from chdb import session
+    try:
+        from chdb import session
+    except ImportError:
+        raise SystemExit("chdb is not installed: pip install chdb")
     s = session.Session(path)
     s.query(OTEL_LOGS_DDL)
     # Each line is `<ts_ns> <text>`; the file name gives job and service,
