@@ -1,6 +1,15 @@
 //! [`LogQuerier`] for [`LogStore`]: the head and the blocks read together,
 //! label queries answered from label sets and postings without touching
 //! chunks.
+//!
+//! Two things a caller sees that an exact scan would not give:
+//!
+//! - `stats` counts whole chunks that overlap the range (their lines and
+//!   bytes), as Loki's index stats do, so it can over-count at the edges;
+//! - `select` returns every stream with a chunk in range that its hints do
+//!   not rule out, before decompressing anything, so a stream's iterator
+//!   may yield no line (its chunk's lines fall outside the range, or none
+//!   holds the required strings).
 
 use crate::block::Block;
 use crate::filter::{self, RequiredKeys};
