@@ -667,3 +667,36 @@ fn a_torn_wal_tail_loses_only_the_torn_push() {
     let s = open(d.path(), opts());
     assert_eq!(lines_of(&s, 0, 100, false), (0..10).collect::<Vec<_>>());
 }
+
+#[test]
+fn size_retention_deletes_the_oldest_blocks_first() {
+    const SEC: i64 = 1_000_000_000;
+    let d = TempDir::new("logstore-retention-size");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    for round in 0..3i64 {
+        let lines = (0..50)
+            .map(|i| entry(round * SEC + i, format!("round {round} line {i} with text")))
+            .collect();
+        push(&s, "t", &a, lines);
+        s.flush().unwrap();
+    }
+    let sizes: Vec<u64> = block_dirs(d.path())
+        .iter()
+        .map(|p| sightline_storage::dir::dir_size(p))
+        .collect();
+    assert_eq!(sizes.len(), 3);
+    drop(s);
+    // Room for the two newest blocks (and the small WAL), not for three.
+    let o = LogStoreOptions {
+        retention_size: sizes[1] + sizes[2] + sizes[0] / 2,
+        retention_time: Duration::from_secs(0),
+        ..opts()
+    };
+    let s = open(d.path(), o);
+    s.maintain().unwrap();
+    assert_eq!(s.block_count(), 2);
+    let got = lines_of(&s, 0, i64::MAX, false);
+    assert_eq!(got.first(), Some(&SEC));
+    assert_eq!(got.len(), 100);
+}
