@@ -14,8 +14,10 @@
 //!   for `|= "rare-token"` skip chunks without decompressing them.
 //! - **Blocks** ([`block`]) are immutable directories the head is flushed
 //!   into: chunks, stream label sets and label postings, meta last.
-//!   Retention deletes whole blocks by age and total size; a damaged block
-//!   is set aside as `<id>.corrupted` and the rest keeps serving.
+//!   Compaction ([`compact`](LogStore::compact)) merges small blocks and
+//!   re-cuts their chunks; retention deletes whole blocks by age and total
+//!   size; a damaged block is set aside as `<id>.corrupted` and the rest
+//!   keeps serving.
 //! - Reads merge head and blocks per stream lazily ([`read`]), forwards or
 //!   backwards, decompressing a chunk only when the merge reaches it.
 //! - [`telemetry`]: the store's own metrics.
