@@ -29,6 +29,25 @@ impl LogAppender for LogStore {
         let mut report = LogAppendReport::default();
         let mut head = inner.head.write();
         let th = head.tenants.entry(tenant.to_owned()).or_default();
+        // The tenant's limit first, on the whole push, as Loki's distributor
+        // checks it: nothing of a refused push is kept.
+        let push_bytes: u64 = streams
+            .iter()
+            .flat_map(|s| s.entries.iter())
+            .map(|e| e.line.len() as u64)
+            .sum();
+        if !th
+            .rate
+            .allow(push_bytes, o.ingestion_rate_limit, o.ingestion_burst_size)
+        {
+            let lines: usize = streams.iter().map(|s| s.entries.len()).sum();
+            c.refused_tenant_rate_limited
+                .fetch_add(lines as u64, Relaxed);
+            report.refused.push(LogRefusal::RateLimited {
+                limit_bytes_per_s: o.ingestion_rate_limit,
+            });
+            return Ok(report);
+        }
         let mut accepted: Vec<(u64, LogStream)> = Vec::with_capacity(streams.len());
         for s in streams {
             if s.entries.is_empty() {
@@ -47,11 +66,11 @@ impl LogAppender for LogStore {
                     });
                     continue;
                 }
-                None => th.get_or_create(&s.labels, o.per_stream_rate_limit_burst),
+                None => th.get_or_create(&s.labels),
             };
             let st = th.streams.get_mut(&id).expect("found or made");
             let total: u64 = s.entries.iter().map(|e| e.line.len() as u64).sum();
-            if !st.allow(
+            if !st.rate.allow(
                 total,
                 o.per_stream_rate_limit,
                 o.per_stream_rate_limit_burst,

@@ -10,6 +10,36 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// A token bucket of bytes: `rate` per second, holding at most
+/// `max(burst, rate)`, full when first used.
+#[derive(Debug, Default)]
+pub(crate) struct Bucket {
+    tokens: f64,
+    refilled: Option<Instant>,
+}
+
+impl Bucket {
+    /// Takes `bytes`; false (taking nothing) when the bucket holds less.
+    /// A rate of 0 allows everything.
+    pub fn allow(&mut self, bytes: u64, rate: u64, burst: u64) -> bool {
+        if rate == 0 {
+            return true;
+        }
+        let now = Instant::now();
+        let cap = burst.max(rate) as f64;
+        self.tokens = match self.refilled {
+            None => cap,
+            Some(t) => (self.tokens + now.duration_since(t).as_secs_f64() * rate as f64).min(cap),
+        };
+        self.refilled = Some(now);
+        if bytes as f64 > self.tokens {
+            return false;
+        }
+        self.tokens -= bytes as f64;
+        true
+    }
+}
+
 /// One stream's unflushed lines.
 pub(crate) struct StreamHead {
     pub labels: Labels,
@@ -29,13 +59,12 @@ pub(crate) struct StreamHead {
     pub frozen: Vec<Arc<Vec<LogEntry>>>,
     /// When a line was last added (idle streams leave the head).
     pub last_insert: Instant,
-    /// Token bucket of the per-stream rate limit.
-    tokens: f64,
-    refilled: Instant,
+    /// The per-stream rate limit.
+    pub rate: Bucket,
 }
 
 impl StreamHead {
-    fn new(labels: Labels, burst: u64) -> Self {
+    fn new(labels: Labels) -> Self {
         StreamHead {
             labels,
             max_ts: i64::MIN,
@@ -45,8 +74,7 @@ impl StreamHead {
             closed: Vec::new(),
             frozen: Vec::new(),
             last_insert: Instant::now(),
-            tokens: burst as f64,
-            refilled: Instant::now(),
+            rate: Bucket::default(),
         }
     }
 
@@ -80,24 +108,6 @@ impl StreamHead {
             let at = self.open.partition_point(|x| x.ts_ns <= e.ts_ns);
             self.open.insert(at, e);
         }
-    }
-
-    /// Takes `bytes` from the rate limit's bucket; false (taking nothing)
-    /// when the bucket holds less.
-    pub fn allow(&mut self, bytes: u64, rate: u64, burst: u64) -> bool {
-        if rate == 0 {
-            return true;
-        }
-        let now = Instant::now();
-        let dt = now.duration_since(self.refilled).as_secs_f64();
-        self.refilled = now;
-        let cap = burst.max(rate) as f64;
-        self.tokens = (self.tokens + dt * rate as f64).min(cap);
-        if bytes as f64 > self.tokens {
-            return false;
-        }
-        self.tokens -= bytes as f64;
-        true
     }
 
     /// Compresses the open chunk into a closed one.
@@ -153,6 +163,8 @@ impl StreamHead {
 #[derive(Default)]
 pub(crate) struct TenantHead {
     pub streams: HashMap<u64, StreamHead>,
+    /// The tenant's ingestion rate limit.
+    pub rate: Bucket,
 }
 
 impl TenantHead {
@@ -169,13 +181,12 @@ impl TenantHead {
     }
 
     /// The id of `labels`, creating the stream.
-    pub fn get_or_create(&mut self, labels: &Labels, burst: u64) -> u64 {
+    pub fn get_or_create(&mut self, labels: &Labels) -> u64 {
         let mut id = labels.stable_hash();
         loop {
             match self.streams.get(&id) {
                 None => {
-                    self.streams
-                        .insert(id, StreamHead::new(labels.clone(), burst));
+                    self.streams.insert(id, StreamHead::new(labels.clone()));
                     return id;
                 }
                 Some(s) if s.labels == *labels => return id,

@@ -39,6 +39,15 @@ pub struct LogStoreOptions {
     /// 15MB).
     #[serde(deserialize_with = "byte_size")]
     pub per_stream_rate_limit_burst: u64,
+    /// Per-tenant ingestion rate in bytes/s, over all its streams (Loki:
+    /// `ingestion_rate_mb`, 4MB there; ours defaults to 0, no limit, since
+    /// one process serving its own machine's logs should not drop them by
+    /// surprise).
+    #[serde(deserialize_with = "byte_size")]
+    pub ingestion_rate_limit: u64,
+    /// Per-tenant burst in bytes (Loki: `ingestion_burst_size_mb`, 6MB).
+    #[serde(deserialize_with = "byte_size")]
+    pub ingestion_burst_size: u64,
     /// Streams a tenant may have in the head; 0 = no limit. (Loki's
     /// `max_global_streams_per_user` is 5000; we default to no limit since
     /// one process holds all streams.)
@@ -110,6 +119,8 @@ impl Default for LogStoreOptions {
             max_line_size: 256 << 10,
             per_stream_rate_limit: 3 << 20,
             per_stream_rate_limit_burst: 15 << 20,
+            ingestion_rate_limit: 0,
+            ingestion_burst_size: 6 << 20,
             max_streams_per_tenant: 0,
             wal_sync: WalSync::Periodic,
             wal_sync_interval: Duration::from_secs(1),

@@ -122,7 +122,7 @@ impl LogStore {
                 };
                 let t = head.tenants.entry(p.tenant).or_default();
                 for (labels, entries) in p.streams {
-                    let id = t.get_or_create(&labels, 0);
+                    let id = t.get_or_create(&labels);
                     let s = t.streams.get_mut(&id).expect("just made");
                     for e in entries {
                         if !s.is_duplicate(&e) {

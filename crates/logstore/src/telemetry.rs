@@ -14,6 +14,7 @@ pub struct Counters {
     pub refused_too_old: AtomicU64,
     pub refused_line_too_long: AtomicU64,
     pub refused_rate_limited: AtomicU64,
+    pub refused_tenant_rate_limited: AtomicU64,
     pub refused_stream_limit: AtomicU64,
     /// Chunks a select passed over because their token filter ruled the
     /// searched strings out.
@@ -69,6 +70,7 @@ pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
         ("too_old", &c.refused_too_old),
         ("line_too_long", &c.refused_line_too_long),
         ("stream_rate_limited", &c.refused_rate_limited),
+        ("rate_limited", &c.refused_tenant_rate_limited),
         ("stream_limit", &c.refused_stream_limit),
     ] {
         f.point(&[("reason", reason)], n(v));

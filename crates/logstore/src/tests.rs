@@ -294,6 +294,36 @@ fn out_of_order_duplicates_and_limits_are_loki_s() {
         vec![LogRefusal::StreamRateLimited { labels: a.clone() }]
     );
     assert_eq!(r.accepted, 0);
+    // The tenant's rate: 100 bytes/s with a burst of 100, over all streams.
+    let d4 = TempDir::new("logstore-tenant-rate");
+    let s = open(
+        d4.path(),
+        LogStoreOptions {
+            ingestion_rate_limit: 100,
+            ingestion_burst_size: 100,
+            max_line_size: 0,
+            ..opts()
+        },
+    );
+    push(&s, "t", &a, vec![entry(1, "x".repeat(60))]);
+    let r = s
+        .append(
+            "t",
+            vec![LogStream {
+                labels: Labels::from_pairs([("app", "other")]),
+                entries: vec![entry(2, "y".repeat(60))],
+            }],
+        )
+        .unwrap();
+    assert_eq!(
+        r.refused,
+        vec![LogRefusal::RateLimited {
+            limit_bytes_per_s: 100
+        }]
+    );
+    assert_eq!(r.accepted, 0);
+    // Another tenant has its own bucket.
+    push(&s, "u", &a, vec![entry(1, "z".repeat(60))]);
     // Too old for `reject_old_samples_max_age` (1 week by default).
     let d3 = TempDir::new("logstore-old");
     let s = open(
