@@ -12,10 +12,10 @@
 //!   holds the required strings).
 
 use crate::block::Block;
-use crate::filter::{self, RequiredKeys};
+use crate::filter::{self, LineFilter, RequiredKeys};
 use crate::read::{Merge, Pending, Source};
 use crate::store::{Inner, LogStore};
-use sightline_core::logs::{LogHints, LogQuerier, LogSeries, LogStats};
+use sightline_core::logs::{LogEntry, LogHints, LogQuerier, LogSeries, LogStats};
 use sightline_core::{matches_all, Labels, Matcher, Result};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::Ordering::Relaxed;
@@ -31,10 +31,35 @@ struct Found {
     bytes: u64,
 }
 
+/// The head's plain lines a select needs, copied while the head is locked:
+/// only those passing the line filter, and with a limit only the first
+/// `limit` in the asked order (the caller reads no more than `limit` lines
+/// of the stream, so no more of these can reach it). A query for the
+/// newest 100 lines of 10,000 streams copies 100 lines per stream, not the
+/// head.
+fn copy_lines(lines: &[LogEntry], h: &LogHints, keep: Option<&LineFilter>) -> Vec<LogEntry> {
+    let want = h.limit.unwrap_or(usize::MAX);
+    let pass = |e: &&LogEntry| keep.is_none_or(|k| k.matches(e.line.as_bytes()));
+    if h.backward {
+        let mut v: Vec<LogEntry> = lines
+            .iter()
+            .rev()
+            .filter(pass)
+            .take(want)
+            .cloned()
+            .collect();
+        v.reverse();
+        v
+    } else {
+        lines.iter().filter(pass).take(want).cloned().collect()
+    }
+}
+
 impl Inner {
     /// Streams matching `matchers` with data overlapping `[start, end]`,
-    /// with their sources; chunks the filter rules out are counted and left
-    /// out. `want_sources` false: only the counts and labels.
+    /// with their sources when `sources` gives the select's hints (and its
+    /// line filter); chunks the filter rules out are counted and left out.
+    /// `sources` None: only the counts and labels.
     fn gather(
         &self,
         tenant: &str,
@@ -42,8 +67,9 @@ impl Inner {
         start: i64,
         end: i64,
         req: &RequiredKeys,
-        want_sources: bool,
+        sources: Option<(&LogHints, Option<&LineFilter>)>,
     ) -> BTreeMap<Labels, Found> {
+        let want_sources = sources.is_some();
         let mut out: BTreeMap<Labels, Found> = BTreeMap::new();
         let mut skipped = 0u64;
         // Head lock first, then the block list: a flush moves chunks from
@@ -67,12 +93,15 @@ impl Inner {
                     f.chunks += 1;
                     f.entries += lines.len() as u64;
                     f.bytes += lines.iter().map(|e| e.line.len() as u64).sum::<u64>();
-                    if want_sources {
-                        f.pending.push(Pending {
-                            lo: lines[0].ts_ns,
-                            hi: lines[lines.len() - 1].ts_ns,
-                            src: Source::Lines(lines.to_vec()),
-                        });
+                    if let Some((h, keep)) = sources {
+                        let copy = copy_lines(lines, h, keep);
+                        if let (Some(a), Some(z)) = (copy.first(), copy.last()) {
+                            f.pending.push(Pending {
+                                lo: a.ts_ns,
+                                hi: z.ts_ns,
+                                src: Source::Lines(copy),
+                            });
+                        }
                     }
                 }
                 for c in &s.closed {
@@ -160,9 +189,14 @@ impl LogQuerier for LogStore {
             Vec::new()
         };
         let keep = filter::LineFilter::new(&hints.required).map(Arc::new);
-        let found = self
-            .inner
-            .gather(tenant, matchers, start_ns, end_ns, &req, true);
+        let found = self.inner.gather(
+            tenant,
+            matchers,
+            start_ns,
+            end_ns,
+            &req,
+            Some((hints, keep.as_deref())),
+        );
         Ok(found
             .into_iter()
             .filter(|(_, f)| !f.pending.is_empty())
@@ -220,7 +254,7 @@ impl LogQuerier for LogStore {
     ) -> Result<Vec<Labels>> {
         Ok(self
             .inner
-            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), false)
+            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), None)
             .into_keys()
             .collect())
     }
@@ -235,7 +269,7 @@ impl LogQuerier for LogStore {
         let mut st = LogStats::default();
         for f in self
             .inner
-            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), false)
+            .gather(tenant, matchers, start_ns, end_ns, &Vec::new(), None)
             .values()
         {
             st.streams += 1;

@@ -19,7 +19,8 @@ use std::sync::Arc;
 
 /// Where a run of lines comes from.
 pub(crate) enum Source {
-    /// Lines already in range, ascending (the head's open chunk, copied).
+    /// Lines already in range and through the line filter, ascending (the
+    /// head's open chunk, copied).
     Lines(Vec<LogEntry>),
     Mem(Arc<Chunk>),
     Block(Arc<Block>, ChunkRef),
@@ -76,12 +77,7 @@ impl Merge {
     fn decode(&self, p: Pending) -> Result<Vec<LogEntry>> {
         let keep = self.keep.as_deref();
         let mut v = match p.src {
-            Source::Lines(mut v) => {
-                if let Some(k) = keep {
-                    v.retain(|e| k.matches(e.line.as_bytes()));
-                }
-                v
-            }
+            Source::Lines(v) => v,
             Source::Mem(c) => {
                 self.counters.chunks_read.fetch_add(1, Relaxed);
                 chunk::decode(&c.data, &c.meta, self.start, self.end, keep, "head chunk")?

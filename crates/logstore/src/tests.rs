@@ -730,3 +730,75 @@ fn size_retention_deletes_the_oldest_blocks_first() {
     assert_eq!(got.first(), Some(&SEC));
     assert_eq!(got.len(), 100);
 }
+
+#[test]
+fn limits_take_the_right_lines_from_the_head() {
+    let d = TempDir::new("logstore-head-limit");
+    let a = Labels::from_pairs([("app", "a")]);
+    let s = open(d.path(), opts());
+    // Closed chunks for 0..200, then late lines older than all of them in
+    // the open chunk, then newer ones.
+    for i in 0..200i64 {
+        push(
+            &s,
+            "t",
+            &a,
+            vec![entry(i * 10, format!("line {i} of the stream"))],
+        );
+    }
+    for ts in [5, 15, 2000, 2010, 2020] {
+        push(
+            &s,
+            "t",
+            &a,
+            vec![entry(ts, format!("late {ts} of the stream"))],
+        );
+    }
+    let mut all: Vec<i64> = (0..200).map(|i| i * 10).collect();
+    all.extend([5, 15, 2000, 2010, 2020]);
+    all.sort();
+    let m = [Matcher::equal("app", "a")];
+    for backward in [false, true] {
+        for limit in [1usize, 3, 5, 30] {
+            let h = LogHints {
+                backward,
+                limit: Some(limit),
+                ..LogHints::default()
+            };
+            let mut series = s.select("t", &m, 0, i64::MAX, &h).unwrap();
+            let got: Vec<i64> = series[0]
+                .entries
+                .by_ref()
+                .take(limit)
+                .map(|e| e.unwrap().ts_ns)
+                .collect();
+            let want: Vec<i64> = if backward {
+                all.iter().rev().take(limit).copied().collect()
+            } else {
+                all.iter().take(limit).copied().collect()
+            };
+            assert_eq!(got, want, "backward {backward} limit {limit}");
+        }
+        // With a line filter, the limit counts lines that pass it.
+        let h = LogHints {
+            backward,
+            limit: Some(2),
+            required: vec![vec!["late".into()]],
+        };
+        let mut series = s.select("t", &m, 0, i64::MAX, &h).unwrap();
+        let got: Vec<i64> = series[0]
+            .entries
+            .by_ref()
+            .take(2)
+            .map(|e| e.unwrap().ts_ns)
+            .collect();
+        assert_eq!(
+            got,
+            if backward {
+                vec![2020, 2010]
+            } else {
+                vec![5, 15]
+            }
+        );
+    }
+}
