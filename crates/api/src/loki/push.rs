@@ -38,16 +38,21 @@ pub fn push_routes(appender: Arc<dyn LogAppender>, limits: PushLimits) -> Router
         })
 }
 
-/// The tenant of a request: `X-Scope-OrgID`, or `fake`. Loki's rules for
-/// an ID: at most 150 bytes of `[a-zA-Z0-9!._*'()-]`, not `.` or `..`.
+/// The tenant of a request: `X-Scope-OrgID`, or `fake`.
 pub fn tenant(headers: &HeaderMap) -> Result<String, String> {
-    let Some(v) = headers.get("x-scope-orgid") else {
-        return Ok(DEFAULT_TENANT.to_owned());
-    };
-    let id = v
-        .to_str()
-        .map_err(|_| "X-Scope-OrgID is not ASCII text".to_owned())?
-        .trim();
+    match headers.get("x-scope-orgid") {
+        None => Ok(DEFAULT_TENANT.to_owned()),
+        Some(v) => tenant_id(Some(
+            v.to_str()
+                .map_err(|_| "X-Scope-OrgID is not ASCII text".to_owned())?,
+        )),
+    }
+}
+
+/// A tenant ID checked as Loki checks one: at most 150 bytes of
+/// `[a-zA-Z0-9!._*'()-]`, not `.` or `..`; absent or empty is `fake`.
+pub fn tenant_id(id: Option<&str>) -> Result<String, String> {
+    let id = id.unwrap_or("").trim();
     if id.is_empty() {
         return Ok(DEFAULT_TENANT.to_owned());
     }
