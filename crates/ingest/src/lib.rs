@@ -15,6 +15,9 @@
 //! - [`loki`]: Loki's push API (`/loki/api/v1/push`): protobuf and JSON
 //!   bodies, Loki's validation and messages, appended through a
 //!   [`sightline_core::logs::LogAppender`].
+//! - [`syslog`]: a syslog listener (RFC 5424 and 3164, TCP and UDP)
+//!   configured as Promtail's `syslog` scrape config.
+//! - [`otlp::logs`]: OTLP logs to Loki streams.
 //! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
 //!   `alert_relabel_configs` and the Alertmanagers' own discovery.
 //!
@@ -34,5 +37,6 @@ pub mod relabel;
 pub mod remote_metadata;
 pub mod remote_write;
 pub mod scrape;
+pub mod syslog;
 
 pub use error::{Error, Result};
