@@ -296,3 +296,153 @@ async fn logger_sends_to_the_listener() {
     t1.await.unwrap();
     t2.await.unwrap();
 }
+
+/// Debian's rsyslog as a forwarder (issue 15): logger(1) sends to
+/// rsyslog's UDP input; rsyslog forwards every message to our TCP port in
+/// RFC 5424 with octet counting and to our UDP port in the traditional
+/// (RFC 3164) format, as people configure it to ship logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rsyslog_forwards_to_the_listener() {
+    // rsyslogd lives in /usr/sbin, which a user's PATH may lack.
+    let rsyslogd = sightline_testkit::find_on_path("rsyslogd").or_else(|| {
+        let p = std::path::PathBuf::from("/usr/sbin/rsyslogd");
+        p.is_file().then_some(p)
+    });
+    let Some(rsyslogd) = rsyslogd else {
+        sightline_testkit::skip(
+            "peer \"rsyslogd\" is not installed (apt-get install rsyslog; .ci/run installs every peer)",
+        );
+        return;
+    };
+    let Some(logger) = sightline_testkit::peer("logger", "apt-get install bsdutils") else {
+        return;
+    };
+    let store = Arc::new(MemLogStore::new());
+    let cancel = CancellationToken::new();
+    let tcp = SyslogListener::bind(yaml_config("")).await.unwrap();
+    let tcp_port = tcp.local_addr().unwrap().port();
+    let mut udp_cfg = yaml_config("");
+    udp_cfg.listen_protocol = Protocol::Udp;
+    udp_cfg.labels.insert("job".into(), "syslog-udp".into());
+    let udp = SyslogListener::bind(udp_cfg).await.unwrap();
+    let udp_port = udp.local_addr().unwrap().port();
+    let t1 = tokio::spawn(tcp.run(store.clone(), cancel.clone()));
+    let t2 = tokio::spawn(udp.run(store.clone(), cancel.clone()));
+
+    let dir = sightline_testkit::TempDir::new("rsyslog");
+    let in_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let conf = dir.path().join("rsyslog.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            r#"global(workDirectory="{dir}")
+module(load="imudp")
+input(type="imudp" address="127.0.0.1" port="{in_port}")
+action(type="omfwd" target="127.0.0.1" port="{tcp_port}" protocol="tcp" TCP_Framing="octet-counted" template="RSYSLOG_SyslogProtocol23Format")
+action(type="omfwd" target="127.0.0.1" port="{udp_port}" protocol="udp" template="RSYSLOG_TraditionalForwardFormat")
+"#,
+            dir = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let mut child = std::process::Command::new(&rsyslogd)
+        .arg("-n")
+        .arg("-f")
+        .arg(&conf)
+        .arg("-i")
+        .arg(dir.path().join("rsyslogd.pid"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let send = |text: String| {
+        let logger = logger.clone();
+        let port = in_port.to_string();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(logger)
+                .args([
+                    "--server",
+                    "127.0.0.1",
+                    "--udp",
+                    "--port",
+                    &port,
+                    "--rfc3164",
+                ])
+                .args(["--tag", "shop", "--priority", "local3.err", &text])
+                .output()
+                .unwrap()
+        })
+    };
+    // rsyslog starts listening a moment after it starts: ping until a
+    // ping comes through, then send the real lines.
+    let ping = [
+        Matcher::equal("job", "syslog"),
+        Matcher::equal("app", "shop"),
+    ];
+    let mut ready = false;
+    for i in 0..100 {
+        send(format!("ping {i}")).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        if !store
+            .select("fake", &ping, 0, i64::MAX, &LogHints::default())
+            .unwrap()
+            .is_empty()
+        {
+            ready = true;
+            break;
+        }
+    }
+    assert!(ready, "rsyslog forwarded nothing");
+    for text in ["checkout failed", "payment retried"] {
+        let out = send(text.to_owned()).await.unwrap();
+        assert!(out.status.success());
+    }
+    let lines = |job: &'static str| {
+        let store = store.clone();
+        async move {
+            let m = [
+                Matcher::equal("job", job),
+                Matcher::equal("app", "shop"),
+                Matcher::equal("level", "error"),
+            ];
+            let mut got: Vec<String> = wait_lines(&store, &m, 2)
+                .await
+                .into_iter()
+                .filter(|l| !l.trim_start().starts_with("ping "))
+                .collect();
+            for _ in 0..100 {
+                if got.len() >= 2 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+                got = wait_lines(&store, &m, 2)
+                    .await
+                    .into_iter()
+                    .filter(|l| !l.trim_start().starts_with("ping "))
+                    .collect();
+            }
+            got.sort();
+            got
+        }
+    };
+    // rsyslog's `msg` of a BSD message keeps the space after `shop:`, and
+    // its RFC 5424 template sends it as MSG: the line starts with it (as
+    // in Promtail, which keeps MSG as it is).
+    assert_eq!(
+        lines("syslog").await,
+        [" checkout failed", " payment retried"]
+    );
+    assert_eq!(
+        lines("syslog-udp").await,
+        ["checkout failed", "payment retried"]
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+    cancel.cancel();
+    t1.await.unwrap();
+    t2.await.unwrap();
+}
