@@ -66,9 +66,10 @@ struct Served {
 
 async fn serve() -> Served {
     let store = Arc::new(MemLogStore::new());
-    let app = push_routes(store.clone(), PushLimits::default()).merge(logs_router(
-        OtlpLogsState::new(store.clone(), PushLimits::default()),
-    ));
+    let app =
+        push_routes(store.clone(), PushLimits::default(), Default::default()).merge(logs_router(
+            OtlpLogsState::new(store.clone(), PushLimits::default(), Default::default()),
+        ));
     let http = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", http.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(http, app).await.unwrap() });
@@ -79,7 +80,7 @@ async fn serve() -> Served {
         store: Arc::new(MemStore::new()),
         counters: Arc::new(OtlpCounters::default()),
     };
-    let logs = OtlpLogsState::new(store.clone(), PushLimits::default());
+    let logs = OtlpLogsState::new(store.clone(), PushLimits::default(), Default::default());
     tokio::spawn(sightline_api::otlp::grpc::serve_with_logs(
         grpc,
         metrics,

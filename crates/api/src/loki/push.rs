@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
 use sightline_core::logs::{LogAppender, DEFAULT_TENANT};
-use sightline_ingest::loki::{push_body, PushLimits};
+use sightline_ingest::loki::{push_body, LogIngestCounters, Protocol, PushLimits};
 use std::sync::Arc;
 
 /// The largest (compressed) body read.
@@ -24,10 +24,16 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 struct PushState {
     appender: Arc<dyn LogAppender>,
     limits: Arc<PushLimits>,
+    counters: Arc<LogIngestCounters>,
 }
 
-/// The push routes; merge into the main router.
-pub fn push_routes(appender: Arc<dyn LogAppender>, limits: PushLimits) -> Router {
+/// The push routes, counting in `counters` (register it on `/metrics`);
+/// merge into the main router.
+pub fn push_routes(
+    appender: Arc<dyn LogAppender>,
+    limits: PushLimits,
+    counters: Arc<LogIngestCounters>,
+) -> Router {
     Router::new()
         .route("/loki/api/v1/push", post(push))
         .route("/api/prom/push", post(push))
@@ -35,6 +41,7 @@ pub fn push_routes(appender: Arc<dyn LogAppender>, limits: PushLimits) -> Router
         .with_state(PushState {
             appender,
             limits: Arc::new(limits),
+            counters,
         })
 }
 
@@ -89,7 +96,10 @@ fn text(status: u16, msg: &str) -> Response {
 async fn push(State(s): State<PushState>, headers: HeaderMap, body: Bytes) -> Response {
     let tenant = match tenant(&headers) {
         Ok(t) => t,
-        Err(e) => return text(400, &e),
+        Err(e) => {
+            s.counters.record_unreadable(Protocol::Loki);
+            return text(400, &e);
+        }
     };
     let h = |n: header::HeaderName| {
         headers
@@ -102,6 +112,7 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Bytes) -> Re
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0);
+    let counters = s.counters.clone();
     let out = tokio::task::spawn_blocking(move || {
         push_body(
             &body,
@@ -114,6 +125,9 @@ async fn push(State(s): State<PushState>, headers: HeaderMap, body: Bytes) -> Re
         )
     })
     .await;
+    if let Ok(o) = &out {
+        counters.record(Protocol::Loki, o);
+    }
     match out {
         Ok(o) if o.status == 204 => StatusCode::NO_CONTENT.into_response(),
         Ok(o) => text(o.status, &o.message),

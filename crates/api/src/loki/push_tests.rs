@@ -48,7 +48,7 @@ fn count(store: &MemLogStore, tenant: &str) -> usize {
 #[tokio::test]
 async fn push_json_to_both_paths_with_tenants() {
     let store = Arc::new(MemLogStore::new());
-    let app = push_routes(store.clone(), PushLimits::default());
+    let app = push_routes(store.clone(), PushLimits::default(), Default::default());
     let t = now_ns();
     let body = format!(r#"{{"streams":[{{"stream":{{"job":"a"}},"values":[["{t}","x"]]}}]}}"#);
     assert_eq!(
@@ -75,7 +75,7 @@ async fn push_json_to_both_paths_with_tenants() {
 #[tokio::test]
 async fn bad_pushes_answer_lokis_status_and_text() {
     let store = Arc::new(MemLogStore::new());
-    let app = push_routes(store.clone(), PushLimits::default());
+    let app = push_routes(store.clone(), PushLimits::default(), Default::default());
     let t = now_ns();
     let (status, msg) = send(
         &app,

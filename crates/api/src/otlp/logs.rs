@@ -19,7 +19,7 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use sightline_core::logs::LogAppender;
-use sightline_ingest::loki::PushLimits;
+use sightline_ingest::loki::{LogIngestCounters, Protocol, PushLimits};
 use sightline_ingest::otlp::http::{self as otlp_http, Format};
 use sightline_ingest::otlp::logs::{self as otlp_logs, LogsOutcome};
 use sightline_ingest::otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
@@ -33,14 +33,21 @@ pub struct OtlpLogsState {
     pub appender: Arc<dyn LogAppender>,
     /// The distributor's limits (shared with Loki push).
     pub limits: Arc<PushLimits>,
+    /// Counters (shared with Loki push and syslog).
+    pub counters: Arc<LogIngestCounters>,
 }
 
 impl OtlpLogsState {
-    /// State over `appender` with `limits`.
-    pub fn new(appender: Arc<dyn LogAppender>, limits: PushLimits) -> Self {
+    /// State over `appender` with `limits`, counting in `counters`.
+    pub fn new(
+        appender: Arc<dyn LogAppender>,
+        limits: PushLimits,
+        counters: Arc<LogIngestCounters>,
+    ) -> Self {
         OtlpLogsState {
             appender,
             limits: Arc::new(limits),
+            counters,
         }
     }
 
@@ -52,7 +59,14 @@ impl OtlpLogsState {
             .map(|d| d.as_nanos() as i64)
             .unwrap_or(0);
         tokio::task::spawn_blocking(move || {
-            otlp_logs::write(&req, &tenant, &s.limits, now_ns, s.appender.as_ref())
+            otlp_logs::write(
+                &req,
+                &tenant,
+                &s.limits,
+                now_ns,
+                s.appender.as_ref(),
+                &s.counters,
+            )
         })
         .await
         .unwrap_or_else(|e| LogsOutcome {
@@ -77,13 +91,15 @@ async fn export(State(s): State<OtlpLogsState>, headers: HeaderMap, body: Bytes)
     let format = match Format::from_content_type(h(header::CONTENT_TYPE)) {
         Ok(f) => f,
         Err(e) => {
+            s.counters.record_unreadable(Protocol::Otlp);
             return reply(
                 Format::Json,
                 415,
                 otlp_http::encode_status(Format::Json, 415, &e.to_string()),
-            )
+            );
         }
     };
+    let unreadable = || s.counters.record_unreadable(Protocol::Otlp);
     let fail = |status: u16, msg: &str| {
         reply(
             format,
@@ -93,7 +109,10 @@ async fn export(State(s): State<OtlpLogsState>, headers: HeaderMap, body: Bytes)
     };
     let tenant = match tenant(&headers) {
         Ok(t) => t,
-        Err(e) => return fail(400, &e),
+        Err(e) => {
+            unreadable();
+            return fail(400, &e);
+        }
     };
     let encoding = h(header::CONTENT_ENCODING).map(str::to_owned);
     let decoded =
@@ -101,8 +120,14 @@ async fn export(State(s): State<OtlpLogsState>, headers: HeaderMap, body: Bytes)
             .await;
     let req = match decoded {
         Ok(Ok(r)) => r,
-        Ok(Err(e @ Error::UnsupportedMediaType(_))) => return fail(415, &e.to_string()),
-        Ok(Err(e)) => return fail(400, &e.to_string()),
+        Ok(Err(e @ Error::UnsupportedMediaType(_))) => {
+            unreadable();
+            return fail(415, &e.to_string());
+        }
+        Ok(Err(e)) => {
+            unreadable();
+            return fail(400, &e.to_string());
+        }
         Err(e) => return fail(500, &format!("OTLP decode task failed: {e}")),
     };
     let out = s.write(req, tenant).await;

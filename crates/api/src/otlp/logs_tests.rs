@@ -26,7 +26,11 @@ async fn post(app: &Router, path: &str, tenant: Option<&str>, body: String) -> (
 #[tokio::test]
 async fn json_logs_to_both_paths() {
     let store = Arc::new(MemLogStore::new());
-    let app = logs_router(OtlpLogsState::new(store.clone(), PushLimits::default()));
+    let app = logs_router(OtlpLogsState::new(
+        store.clone(),
+        PushLimits::default(),
+        Default::default(),
+    ));
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()

@@ -10,12 +10,14 @@
 //! - [`validate`]: Loki's distributor checks ([`PushLimits`]) with Loki's
 //!   message texts.
 //! - [`push`]: one push from body to answer ([`push_body`], [`PushOutcome`]).
+//! - [`telemetry`]: counters of every log receiver ([`LogIngestCounters`]).
 //!
 //! docs/logs-ingest.md describes the endpoint for users.
 
 pub mod decode;
 pub mod push;
 pub mod selector;
+pub mod telemetry;
 pub mod validate;
 
 #[cfg(test)]
@@ -23,4 +25,5 @@ mod tests;
 
 pub use decode::{decode_body, RawStream};
 pub use push::{push_body, push_streams, PushOutcome};
+pub use telemetry::{LogIngestCounters, Protocol};
 pub use validate::PushLimits;

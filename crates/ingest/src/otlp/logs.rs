@@ -27,7 +27,7 @@ use super::http::{gunzip, Format};
 use super::labels::value_string;
 use super::names::{label_name, LabelNaming};
 use crate::loki::decode::{RawStream, StreamLabels};
-use crate::loki::{push_streams, PushLimits};
+use crate::loki::{push_streams, LogIngestCounters, Protocol, PushLimits};
 use crate::{Error, Result};
 use opentelemetry_proto::tonic::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -291,17 +291,19 @@ pub struct LogsOutcome {
     pub accepted: u64,
 }
 
-/// Maps and appends a request for `tenant`.
+/// Maps and appends a request for `tenant`, counting it in `counters`.
 pub fn write(
     req: &ExportLogsServiceRequest,
     tenant: &str,
     limits: &PushLimits,
     now_ns: i64,
     appender: &dyn LogAppender,
+    counters: &LogIngestCounters,
 ) -> LogsOutcome {
     let streams = to_streams(req, now_ns);
     let total: usize = streams.iter().map(|s| s.entries.len()).sum();
     let out = push_streams(streams, tenant, limits, now_ns, appender);
+    counters.record(Protocol::Otlp, &out);
     let kept = out.report.accepted + out.report.duplicates;
     let status = match out.status {
         204 | 400 => 200,

@@ -203,7 +203,8 @@ fn write_reports_partial_success() {
     // A line a day in the future: refused by validation, the others kept.
     req.resource_logs[0].scope_logs[0].log_records[1].observed_time_unix_nano =
         (NOW + 86_400_000_000_000) as u64;
-    let out = write(&req, "t", &PushLimits::default(), NOW, &store);
+    let counters = LogIngestCounters::default();
+    let out = write(&req, "t", &PushLimits::default(), NOW, &store, &counters);
     assert_eq!((out.status, out.rejected, out.accepted), (200, 1, 1));
     assert_eq!(
         out.message,

@@ -8,7 +8,7 @@
 use super::parse::{self, Message, FACILITIES, SEVERITIES};
 use super::{Protocol, SyslogConfig};
 use crate::loki::decode::{RawStream, StreamLabels};
-use crate::loki::{push_streams, PushLimits};
+use crate::loki::{push_streams, LogIngestCounters, Protocol as Counted, PushLimits};
 use crate::relabel::process;
 use crate::{Error, Result};
 use sightline_core::logs::{LogAppender, LogEntry, DEFAULT_TENANT};
@@ -37,13 +37,17 @@ pub struct SyslogListener {
     socket: Socket,
 }
 
-/// Binds per `cfg` and serves until `cancel`.
+/// Binds per `cfg` and serves until `cancel`, counting in `counters`.
 pub async fn run_syslog(
     cfg: SyslogConfig,
     appender: Arc<dyn LogAppender>,
+    counters: Arc<LogIngestCounters>,
     cancel: CancellationToken,
 ) -> Result<()> {
-    SyslogListener::bind(cfg).await?.run(appender, cancel).await;
+    SyslogListener::bind(cfg)
+        .await?
+        .run(appender, counters, cancel)
+        .await;
     Ok(())
 }
 
@@ -72,9 +76,14 @@ impl SyslogListener {
     }
 
     /// Reads messages until `cancel`, then writes what is pending.
-    pub async fn run(self, appender: Arc<dyn LogAppender>, cancel: CancellationToken) {
+    pub async fn run(
+        self,
+        appender: Arc<dyn LogAppender>,
+        counters: Arc<LogIngestCounters>,
+        cancel: CancellationToken,
+    ) {
         let (tx, rx) = mpsc::channel::<RawStream>(4 * BATCH_LINES);
-        let writer = tokio::spawn(write_loop(rx, appender));
+        let writer = tokio::spawn(write_loop(rx, appender, counters));
         match self.socket {
             Socket::Tcp(l) => loop {
                 tokio::select! {
@@ -255,7 +264,11 @@ pub fn to_stream(
     })
 }
 
-async fn write_loop(mut rx: mpsc::Receiver<RawStream>, appender: Arc<dyn LogAppender>) {
+async fn write_loop(
+    mut rx: mpsc::Receiver<RawStream>,
+    appender: Arc<dyn LogAppender>,
+    counters: Arc<LogIngestCounters>,
+) {
     let limits = Arc::new(PushLimits::default());
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
@@ -271,6 +284,9 @@ async fn write_loop(mut rx: mpsc::Receiver<RawStream>, appender: Arc<dyn LogAppe
             push_streams(batch, DEFAULT_TENANT, &limits, now_ns(), appender.as_ref())
         })
         .await;
+        if let Ok(o) = &out {
+            counters.record(Counted::Syslog, o);
+        }
         match out {
             Ok(o) if o.status == 204 => {}
             Ok(o) => tracing::warn!(status = o.status, "syslog lines refused: {}", o.message),

@@ -186,8 +186,8 @@ async fn tcp_both_framings_and_udp() {
     udp_cfg.labels.insert("job".into(), "syslog-udp".into());
     let udp = SyslogListener::bind(udp_cfg).await.unwrap();
     let udp_addr = udp.local_addr().unwrap();
-    let t1 = tokio::spawn(tcp.run(store.clone(), cancel.clone()));
-    let t2 = tokio::spawn(udp.run(store.clone(), cancel.clone()));
+    let t1 = tokio::spawn(tcp.run(store.clone(), Default::default(), cancel.clone()));
+    let t2 = tokio::spawn(udp.run(store.clone(), Default::default(), cancel.clone()));
 
     let mut c = tokio::net::TcpStream::connect(tcp_addr).await.unwrap();
     let framed = "<14>1 - h1 a - - - octet\nwith newline";
@@ -243,8 +243,8 @@ async fn logger_sends_to_the_listener() {
     udp_cfg.listen_protocol = Protocol::Udp;
     let udp = SyslogListener::bind(udp_cfg).await.unwrap();
     let udp_port = udp.local_addr().unwrap().port().to_string();
-    let t1 = tokio::spawn(tcp.run(store.clone(), cancel.clone()));
-    let t2 = tokio::spawn(udp.run(store.clone(), cancel.clone()));
+    let t1 = tokio::spawn(tcp.run(store.clone(), Default::default(), cancel.clone()));
+    let t2 = tokio::spawn(udp.run(store.clone(), Default::default(), cancel.clone()));
     let runs: [(&[&str], &str); 4] = [
         (
             &["--tcp", "--rfc5424", "--octet-count", "--port", &tcp_port],
@@ -326,8 +326,8 @@ async fn rsyslog_forwards_to_the_listener() {
     udp_cfg.labels.insert("job".into(), "syslog-udp".into());
     let udp = SyslogListener::bind(udp_cfg).await.unwrap();
     let udp_port = udp.local_addr().unwrap().port();
-    let t1 = tokio::spawn(tcp.run(store.clone(), cancel.clone()));
-    let t2 = tokio::spawn(udp.run(store.clone(), cancel.clone()));
+    let t1 = tokio::spawn(tcp.run(store.clone(), Default::default(), cancel.clone()));
+    let t2 = tokio::spawn(udp.run(store.clone(), Default::default(), cancel.clone()));
 
     let dir = sightline_testkit::TempDir::new("rsyslog");
     let in_port = std::net::UdpSocket::bind("127.0.0.1:0")
