@@ -445,3 +445,26 @@ fn no_success_without_a_successful_append() {
     assert_eq!(out.report, LogAppendReport::default());
     assert_eq!(push_to(&Refuser(Ok(vec![]))).status, 204);
 }
+
+#[test]
+fn limits_read_lokis_names_and_defaults() {
+    let l: PushLimits =
+        serde_saphyr::from_str("max_label_names_per_series: 20\ncreation_grace_period: 1h\n")
+            .unwrap();
+    assert_eq!(l.max_label_names_per_series, 20);
+    assert_eq!(
+        l.creation_grace_period,
+        sightline_core::duration::Duration::from_secs(3600)
+    );
+    assert_eq!(
+        l,
+        PushLimits {
+            max_label_names_per_series: 20,
+            creation_grace_period: sightline_core::duration::Duration::from_secs(3600),
+            ..PushLimits::default()
+        }
+    );
+    // The store's limits are not the distributor's: refused by name.
+    let e = serde_saphyr::from_str::<PushLimits>("max_line_size: 1\n").unwrap_err();
+    assert!(e.to_string().contains("max_line_size"), "{e}");
+}

@@ -446,3 +446,21 @@ action(type="omfwd" target="127.0.0.1" port="{udp_port}" protocol="udp" template
     t1.await.unwrap();
     t2.await.unwrap();
 }
+
+#[test]
+fn config_defaults_and_unknown_keys() {
+    let c: SyslogConfig = serde_saphyr::from_str("listen_address: 0.0.0.0:1514\n").unwrap();
+    assert_eq!(c, SyslogConfig::new("0.0.0.0:1514"));
+    assert_eq!(c.max_message_length, 8192);
+    assert_eq!(
+        c.idle_timeout,
+        sightline_core::duration::Duration::from_secs(120)
+    );
+    let c: SyslogConfig =
+        serde_saphyr::from_str("listen_address: x\nlisten_protocol: udp\nsyslog_format: rfc3164\n")
+            .unwrap();
+    assert_eq!(c.listen_protocol, Protocol::Udp);
+    let e =
+        serde_saphyr::from_str::<SyslogConfig>("listen_address: x\nlisten_port: 1\n").unwrap_err();
+    assert!(e.to_string().contains("listen_port"), "{e}");
+}
