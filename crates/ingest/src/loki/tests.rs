@@ -468,3 +468,16 @@ fn limits_read_lokis_names_and_defaults() {
     let e = serde_saphyr::from_str::<PushLimits>("max_line_size: 1\n").unwrap_err();
     assert!(e.to_string().contains("max_line_size"), "{e}");
 }
+
+/// Every prefix of selectors (cut anywhere) parses or errors, never panics.
+#[test]
+fn truncated_selectors_never_panic() {
+    let raw = r#"{ app="äpi", msg='a\'b\n\u00e9', raw=`x\y`, esc="\x41\U0001F600" }"#;
+    for (i, _) in raw.char_indices() {
+        let _ = selector::parse(&raw[..i]);
+    }
+    assert_eq!(
+        selector::parse(raw).unwrap()[3],
+        ("esc".to_owned(), "A\u{1F600}".to_owned())
+    );
+}

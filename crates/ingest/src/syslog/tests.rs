@@ -464,3 +464,18 @@ fn config_defaults_and_unknown_keys() {
         serde_saphyr::from_str::<SyslogConfig>("listen_address: x\nlisten_port: 1\n").unwrap_err();
     assert!(e.to_string().contains("listen_port"), "{e}");
 }
+
+/// Every prefix of real messages (cut anywhere, as a short read or
+/// `max_message_length` cuts them) parses or errors, never panics.
+#[test]
+fn truncated_messages_never_panic() {
+    for raw in [
+        "<165>1 2003-10-11T22:14:15.003Z mymachine évntslog 42 ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Äpp\\\"lication\"] \u{feff}Ünïcode event",
+        "<13>Dec  7 06:30:01 web-1 nginx[812]: GET /é 200",
+        "<30>2026-12-07T06:30:01.5+00:00 db-2 cron: job done",
+    ] {
+        for (i, _) in raw.char_indices() {
+            let _ = parse(&raw[..i]);
+        }
+    }
+}
