@@ -15,6 +15,8 @@
 //! - [`native`]: Sightline's own endpoints (`/api/v1/slos`).
 //! - [`otlp`]: the OpenTelemetry metrics receiver (`/v1/metrics`, gRPC
 //!   `MetricsService/Export`), with a router and state of its own.
+//! - [`loki`]: Loki's API; for now the push endpoints
+//!   ([`loki::push::push_routes`]).
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 //! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
 //!   links in alerts and notifications lead to, until the web UI arrives.

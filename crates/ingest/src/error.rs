@@ -21,6 +21,12 @@ pub enum Error {
     /// A malformed OTLP request (body, encoding, JSON).
     #[error("{0}")]
     Otlp(String),
+    /// A malformed Loki push body (encoding, protobuf, JSON).
+    #[error("{0}")]
+    LokiPush(String),
+    /// A malformed syslog message or a syslog listener that cannot start.
+    #[error("{0}")]
+    Syslog(String),
     /// A scrape that failed (HTTP, timeout, limits).
     #[error("{0}")]
     Scrape(String),
@@ -47,6 +53,8 @@ impl Error {
             | Error::Config(_)
             | Error::RemoteWrite(_)
             | Error::Otlp(_)
+            | Error::LokiPush(_)
+            | Error::Syslog(_)
             | Error::UnsupportedMediaType(_) => ErrorKind::BadData,
             Error::Scrape(_) => ErrorKind::Unavailable,
             Error::Storage(e) => e.kind(),

@@ -12,22 +12,31 @@
 //! - [`scrape`]: scrape pools, scrape loops, staleness, target health.
 //! - [`otlp`]: the OpenTelemetry metrics receiver (OTLP/HTTP bodies, the
 //!   mapping to Prometheus series, delta to cumulative).
+//! - [`loki`]: Loki's push API (`/loki/api/v1/push`): protobuf and JSON
+//!   bodies, Loki's validation and messages, appended through a
+//!   [`sightline_core::logs::LogAppender`].
+//! - [`syslog`]: a syslog listener (RFC 5424 and 3164, TCP and UDP)
+//!   configured as Promtail's `syslog` scrape config.
+//! - [`otlp::logs`]: OTLP logs to Loki streams.
 //! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
 //!   `alert_relabel_configs` and the Alertmanagers' own discovery.
 //!
 //! Ingest never names a concrete store: it writes through
-//! [`sightline_core::MetricAppender`].
+//! [`sightline_core::MetricAppender`] (metrics) and
+//! [`sightline_core::logs::LogAppender`] (logs).
 
 pub mod alert_sender;
 pub mod config;
 pub mod discovery;
 mod error;
 pub mod exposition;
+pub mod loki;
 pub mod native_histogram;
 pub mod otlp;
 pub mod relabel;
 pub mod remote_metadata;
 pub mod remote_write;
 pub mod scrape;
+pub mod syslog;
 
 pub use error::{Error, Result};

@@ -11,11 +11,15 @@
 //!   io.prometheus.client`, `MetricFamily`) that targets serve to scrapers
 //!   asking for native histograms.
 //!
+//! - [`loki`]: Loki's push request (`package logproto`, `PushRequest`),
+//!   content type `application/x-protobuf`, snappy-compressed.
+//!
 //! Field numbers and types follow upstream `prompb/types.proto`,
 //! `prompb/remote.proto` and `prompb/io/prometheus/write/v2/types.proto`;
 //! the tests pin them with bytes built by hand.
 
 pub mod client_model;
+pub mod loki;
 pub mod prometheus;
 pub mod write_v2;
 

@@ -8,11 +8,14 @@
 //! - [`meta`]: `labels`, `label/{name}/values`, `series`, `index/stats`,
 //!   `index/volume`, `index/volume_range`, `detected_labels`,
 //!   `detected_fields`, `patterns`;
-//! - [`tail`]: `/loki/api/v1/tail`, live lines over a websocket.
+//! - [`tail`]: `/loki/api/v1/tail`, live lines over a websocket;
+//! - [`push`]: the push endpoints (`/loki/api/v1/push`, `/api/prom/push`)
+//!   with their own router ([`push::push_routes`]).
 //!
 //! The tenant is the `X-Scope-OrgID` header (Loki's `fake` without it).
 
 mod meta;
+pub mod push;
 mod query;
 mod tail;
 
@@ -29,9 +32,7 @@ pub struct LokiState {
     pub querier: Arc<dyn LogQuerier>,
 }
 
-/// The query side of Loki's API (push is [`push_routes`] elsewhere).
-///
-/// [`push_routes`]: crate
+/// The query side of Loki's API (push is [`push::push_routes`]).
 pub fn query_routes(querier: Arc<dyn LogQuerier>) -> Router {
     let state = LokiState { querier };
     Router::new()

@@ -1,6 +1,8 @@
 //! The OTLP/gRPC metrics service
-//! (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`),
-//! served by tonic on its own listener, gzip accepted and sent.
+//! (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) and
+//! logs service (`opentelemetry.proto.collector.logs.v1.LogsService/Export`,
+//! tenant from the `x-scope-orgid` metadata), served by tonic on their own
+//! listener, gzip accepted and sent.
 //!
 //! Status codes as the OTLP specification asks: `OK` with
 //! `partial_success` when points were refused, `UNAVAILABLE` (retryable)
@@ -8,7 +10,14 @@
 //! `INTERNAL` otherwise. Malformed messages are refused by tonic with
 //! `INTERNAL` before they reach us, as with every tonic server.
 
+use super::logs::OtlpLogsState;
 use super::OtlpState;
+use sightline_ingest::otlp::proto::collector::logs::v1::logs_service_server::{
+    LogsService, LogsServiceServer,
+};
+use sightline_ingest::otlp::proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
 use sightline_ingest::otlp::proto::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
 };
@@ -64,19 +73,70 @@ impl MetricsService for Service {
     }
 }
 
-/// Serves the gRPC service on `listener` until `shutdown` resolves.
+struct Logs(OtlpLogsState);
+
+#[tonic::async_trait]
+impl LogsService for Logs {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let id = match request.metadata().get("x-scope-orgid") {
+            None => None,
+            Some(v) => Some(
+                v.to_str()
+                    .map_err(|_| Status::invalid_argument("x-scope-orgid is not ASCII text"))?,
+            ),
+        };
+        let tenant = crate::loki::push::tenant_id(id).map_err(Status::invalid_argument)?;
+        let out = self.0.write(request.into_inner(), tenant).await;
+        match out.status {
+            200 => Ok(Response::new(ExportLogsServiceResponse {
+                partial_success: (out.rejected > 0 || !out.message.is_empty()).then_some(
+                    ExportLogsPartialSuccess {
+                        rejected_log_records: out.rejected as i64,
+                        error_message: out.message,
+                    },
+                ),
+            })),
+            503 => Err(Status::unavailable(out.message)),
+            429 => Err(Status::resource_exhausted(out.message)),
+            _ => Err(Status::internal(out.message)),
+        }
+    }
+}
+
+/// Serves the gRPC metrics service on `listener` until `shutdown` resolves.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: OtlpState,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), String> {
+    serve_with_logs(listener, state, None, shutdown).await
+}
+
+/// Serves the gRPC metrics service, and the logs service when `logs` is
+/// given, on `listener` until `shutdown` resolves.
+pub async fn serve_with_logs(
+    listener: tokio::net::TcpListener,
+    state: OtlpState,
+    logs: Option<OtlpLogsState>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
     let svc = MetricsServiceServer::new(Service(state))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
+    let logs = logs.map(|l| {
+        LogsServiceServer::new(Logs(l))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    });
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tonic::transport::Server::builder()
         .add_service(svc)
+        .add_optional_service(logs)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| format!("OTLP gRPC server: {e}"))

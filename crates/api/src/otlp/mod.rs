@@ -1,6 +1,7 @@
 //! The OTLP metrics receiver's endpoints: `POST /v1/metrics` (OTLP/HTTP's
 //! path) and `POST /api/v1/otlp/v1/metrics` (Prometheus's), and the gRPC
-//! `MetricsService/Export` ([`grpc`]) on a port of its own.
+//! `MetricsService/Export` ([`grpc`]) on a port of its own. The logs
+//! endpoints (`/v1/logs`, gRPC `LogsService/Export`) are in [`logs`].
 //!
 //! Decoding, the mapping to series and the transaction live in
 //! `sightline_ingest::otlp`; this module is the HTTP shell. Answers follow
@@ -11,6 +12,7 @@
 //! load, 500 when it fails.
 
 pub mod grpc;
+pub mod logs;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};

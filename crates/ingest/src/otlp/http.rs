@@ -94,7 +94,7 @@ pub fn protobuf_error(e: &prost::DecodeError) -> Error {
     ))
 }
 
-fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn gunzip(body: &[u8]) -> Result<Vec<u8>> {
     let mut out = Vec::with_capacity(body.len() * 4);
     let mut d = flate2::read::MultiGzDecoder::new(body).take(MAX_DECOMPRESSED_BYTES as u64 + 1);
     d.read_to_end(&mut out)

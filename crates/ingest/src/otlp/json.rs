@@ -26,8 +26,8 @@ use opentelemetry_proto::tonic::metrics::v1::{
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use serde_json::{Map, Value};
 
-type R<T> = Result<T, String>;
-type Obj = Map<String, Value>;
+pub(crate) type R<T> = Result<T, String>;
+pub(crate) type Obj = Map<String, Value>;
 
 /// Parses an OTLP/JSON `ExportMetricsServiceRequest`.
 pub fn parse_request(body: &[u8]) -> R<ExportMetricsServiceRequest> {
@@ -44,7 +44,7 @@ pub fn parse_request(body: &[u8]) -> R<ExportMetricsServiceRequest> {
     })
 }
 
-fn object<'v>(v: &'v Value, path: &str) -> R<&'v Obj> {
+pub(crate) fn object<'v>(v: &'v Value, path: &str) -> R<&'v Obj> {
     v.as_object()
         .ok_or_else(|| format!("{path}: expected an object, got {}", kind(v)))
 }
@@ -60,7 +60,7 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn join(prefix: &str, key: &str) -> String {
+pub(crate) fn join(prefix: &str, key: &str) -> String {
     if prefix.is_empty() {
         key.to_owned()
     } else {
@@ -70,13 +70,13 @@ fn join(prefix: &str, key: &str) -> String {
 
 /// The value of a field by its lowerCamelCase or its protobuf name; JSON
 /// null counts as absent.
-fn field<'v>(o: &'v Obj, camel: &str, snake: &str) -> Option<&'v Value> {
+pub(crate) fn field<'v>(o: &'v Obj, camel: &str, snake: &str) -> Option<&'v Value> {
     o.get(camel)
         .or_else(|| o.get(snake))
         .filter(|v| !v.is_null())
 }
 
-fn list<T>(
+pub(crate) fn list<T>(
     o: &Obj,
     camel: &str,
     snake: &str,
@@ -96,7 +96,7 @@ fn list<T>(
         .collect()
 }
 
-fn string(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<String> {
+pub(crate) fn string(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<String> {
     match field(o, camel, snake) {
         None => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.clone()),
@@ -142,7 +142,7 @@ fn int_value<T: std::str::FromStr + TryFrom<i128>>(v: &Value, path: &str) -> R<T
     })
 }
 
-fn int<T: std::str::FromStr + TryFrom<i128> + Default>(
+pub(crate) fn int<T: std::str::FromStr + TryFrom<i128> + Default>(
     o: &Obj,
     camel: &str,
     snake: &str,
@@ -177,7 +177,7 @@ fn opt_double(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<Option<f64>>
         .transpose()
 }
 
-fn hex_bytes(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<Vec<u8>> {
+pub(crate) fn hex_bytes(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<Vec<u8>> {
     let s = string(o, camel, snake, prefix)?;
     if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(format!(
@@ -216,7 +216,7 @@ fn base64(s: &str, path: &str) -> R<Vec<u8>> {
     Ok(out)
 }
 
-fn key_values(o: &Obj, camel: &str, prefix: &str) -> R<Vec<KeyValue>> {
+pub(crate) fn key_values(o: &Obj, camel: &str, prefix: &str) -> R<Vec<KeyValue>> {
     let snake = if camel == "filteredAttributes" {
         "filtered_attributes"
     } else {
@@ -235,7 +235,7 @@ fn key_value(v: &Value, path: &str) -> R<KeyValue> {
     })
 }
 
-fn any_value(v: &Value, path: &str) -> R<AnyValue> {
+pub(crate) fn any_value(v: &Value, path: &str) -> R<AnyValue> {
     let o = object(v, path)?;
     let value = if let Some(s) = field(o, "stringValue", "string_value") {
         let s = s
@@ -285,9 +285,9 @@ fn any_value(v: &Value, path: &str) -> R<AnyValue> {
     Ok(AnyValue { value })
 }
 
-fn resource_metrics(v: &Value, path: &str) -> R<ResourceMetrics> {
-    let o = object(v, path)?;
-    let resource = match field(o, "resource", "resource") {
+/// The `resource` field of a `Resource*` message.
+pub(crate) fn resource(o: &Obj, path: &str) -> R<Option<Resource>> {
+    Ok(match field(o, "resource", "resource") {
         None => None,
         Some(r) => {
             let p = join(path, "resource");
@@ -303,17 +303,12 @@ fn resource_metrics(v: &Value, path: &str) -> R<ResourceMetrics> {
                 entity_refs: Vec::new(),
             })
         }
-    };
-    Ok(ResourceMetrics {
-        resource,
-        scope_metrics: list(o, "scopeMetrics", "scope_metrics", path, scope_metrics)?,
-        schema_url: string(o, "schemaUrl", "schema_url", path)?,
     })
 }
 
-fn scope_metrics(v: &Value, path: &str) -> R<ScopeMetrics> {
-    let o = object(v, path)?;
-    let scope = match field(o, "scope", "scope") {
+/// The `scope` field of a `Scope*` message.
+pub(crate) fn scope(o: &Obj, path: &str) -> R<Option<InstrumentationScope>> {
+    Ok(match field(o, "scope", "scope") {
         None => None,
         Some(s) => {
             let p = join(path, "scope");
@@ -330,7 +325,22 @@ fn scope_metrics(v: &Value, path: &str) -> R<ScopeMetrics> {
                 )?,
             })
         }
-    };
+    })
+}
+
+fn resource_metrics(v: &Value, path: &str) -> R<ResourceMetrics> {
+    let o = object(v, path)?;
+    let resource = resource(o, path)?;
+    Ok(ResourceMetrics {
+        resource,
+        scope_metrics: list(o, "scopeMetrics", "scope_metrics", path, scope_metrics)?,
+        schema_url: string(o, "schemaUrl", "schema_url", path)?,
+    })
+}
+
+fn scope_metrics(v: &Value, path: &str) -> R<ScopeMetrics> {
+    let o = object(v, path)?;
+    let scope = scope(o, path)?;
     Ok(ScopeMetrics {
         scope,
         metrics: list(o, "metrics", "metrics", path, metric)?,

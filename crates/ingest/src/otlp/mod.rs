@@ -1,4 +1,4 @@
-//! The OpenTelemetry (OTLP) metrics receiver, without HTTP or gRPC: the
+//! The OpenTelemetry (OTLP) metrics and logs receivers, without HTTP or gRPC: the
 //! API crate hands over bodies or decoded requests, and a [`Receiver`]
 //! maps them to Prometheus series as Prometheus 3's OTLP receiver does and
 //! appends them through a [`sightline_core::MetricAppender`].
@@ -16,6 +16,8 @@
 //! - [`cache`]: series handles by point identity, so known series are
 //!   appended without building labels.
 //! - [`receiver`]: the [`Receiver`], one transaction per request.
+//! - [`logs`]: OTLP logs to Loki streams, through the Loki push path;
+//!   [`logs_json`] reads their OTLP/JSON.
 //!
 //! docs/otlp.md describes the mapping for users, and where it differs
 //! from Prometheus.
@@ -27,6 +29,8 @@ pub mod exphist;
 pub mod http;
 pub mod json;
 pub mod labels;
+pub mod logs;
+pub mod logs_json;
 pub mod names;
 pub mod receiver;
 pub mod translate;

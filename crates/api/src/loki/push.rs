@@ -1,0 +1,140 @@
+//! Loki's push endpoints: `POST /loki/api/v1/push` and the legacy
+//! `POST /api/prom/push`, over a [`LogAppender`].
+//!
+//! Decoding, validation and the mapping of the store's refusals to Loki's
+//! codes and messages live in `sightline_ingest::loki`; this is the HTTP
+//! shell: the tenant from `X-Scope-OrgID` (Loki's `fake` when absent), the
+//! work off the async workers (appending writes the WAL), and the answer:
+//! 204 with no body, or the status with Loki's messages as plain text.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use sightline_core::logs::{LogAppender, DEFAULT_TENANT};
+use sightline_ingest::loki::{push_body, LogIngestCounters, Protocol, PushLimits};
+use std::sync::Arc;
+
+/// The largest (compressed) body read.
+pub const MAX_BODY_BYTES: usize = 64 << 20;
+
+#[derive(Clone)]
+struct PushState {
+    appender: Arc<dyn LogAppender>,
+    limits: Arc<PushLimits>,
+    counters: Arc<LogIngestCounters>,
+}
+
+/// The push routes, counting in `counters` (register it on `/metrics`);
+/// merge into the main router.
+pub fn push_routes(
+    appender: Arc<dyn LogAppender>,
+    limits: PushLimits,
+    counters: Arc<LogIngestCounters>,
+) -> Router {
+    Router::new()
+        .route("/loki/api/v1/push", post(push))
+        .route("/api/prom/push", post(push))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(PushState {
+            appender,
+            limits: Arc::new(limits),
+            counters,
+        })
+}
+
+/// The tenant of a request: `X-Scope-OrgID`, or `fake`.
+pub fn tenant(headers: &HeaderMap) -> Result<String, String> {
+    match headers.get("x-scope-orgid") {
+        None => Ok(DEFAULT_TENANT.to_owned()),
+        Some(v) => tenant_id(Some(
+            v.to_str()
+                .map_err(|_| "X-Scope-OrgID is not ASCII text".to_owned())?,
+        )),
+    }
+}
+
+/// A tenant ID checked as Loki checks one: at most 150 bytes of
+/// `[a-zA-Z0-9!._*'()-]`, not `.` or `..`; absent or empty is `fake`.
+pub fn tenant_id(id: Option<&str>) -> Result<String, String> {
+    let id = id.unwrap_or("").trim();
+    if id.is_empty() {
+        return Ok(DEFAULT_TENANT.to_owned());
+    }
+    if id.len() > 150 {
+        return Err(format!(
+            "tenant ID is too long: max 150 characters, got {}",
+            id.len()
+        ));
+    }
+    if id == "." || id == ".." {
+        return Err("tenant ID is '.' or '..'".to_owned());
+    }
+    if let Some(c) = id
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "!-_.*'()".contains(*c)))
+    {
+        return Err(format!(
+            "tenant ID '{id}' contains unsupported character '{c}'"
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+fn text(status: u16, msg: &str) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut r = (status, format!("{msg}\n")).into_response();
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    r
+}
+
+async fn push(State(s): State<PushState>, headers: HeaderMap, body: Bytes) -> Response {
+    let tenant = match tenant(&headers) {
+        Ok(t) => t,
+        Err(e) => {
+            s.counters.record_unreadable(Protocol::Loki);
+            return text(400, &e);
+        }
+    };
+    let h = |n: header::HeaderName| {
+        headers
+            .get(n)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let (ct, ce) = (h(header::CONTENT_TYPE), h(header::CONTENT_ENCODING));
+    let now_ns = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as i64)
+        .unwrap_or(0);
+    let counters = s.counters.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        push_body(
+            &body,
+            ct.as_deref(),
+            ce.as_deref(),
+            &tenant,
+            &s.limits,
+            now_ns,
+            s.appender.as_ref(),
+        )
+    })
+    .await;
+    if let Ok(o) = &out {
+        counters.record(Protocol::Loki, o);
+    }
+    match out {
+        Ok(o) if o.status == 204 => StatusCode::NO_CONTENT.into_response(),
+        Ok(o) => text(o.status, &o.message),
+        Err(e) => text(500, &format!("push task failed: {e}")),
+    }
+}
+
+#[cfg(test)]
+#[path = "push_tests.rs"]
+mod tests;
