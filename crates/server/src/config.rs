@@ -29,7 +29,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The keys of a Sightline file.
-const SIGHTLINE_KEYS: &[&str] = &["prometheus", "slos", "probes", "dashboards"];
+const SIGHTLINE_KEYS: &[&str] = &["prometheus", "slos", "probes", "dashboards", "logs"];
 
 /// A Sightline file (`sightline.yml`) as written.
 #[derive(Debug, Default, Deserialize)]
@@ -49,6 +49,9 @@ struct SightlineFile {
     /// `sightline_ui`).
     #[serde(default)]
     dashboards: Option<DashboardsConfig>,
+    /// The log store, push limits and syslog listeners (read at start).
+    #[serde(default)]
+    logs: Option<crate::logs::LogsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -100,6 +103,8 @@ pub struct Loaded {
     pub probes: Option<ProbesSection>,
     /// The `dashboards:` section, if any (sightline.yml only).
     pub dashboards: Option<DashboardsSection>,
+    /// The `logs:` section (defaults without one).
+    pub logs: crate::logs::LogsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -127,6 +132,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             slos: Vec::new(),
             probes: None,
             dashboards: None,
+            logs: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -229,6 +235,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             file: name.to_owned(),
             base: dir.clone(),
         }),
+        logs: file.logs.unwrap_or_default(),
         hints: Vec::new(),
     })
 }
@@ -270,6 +277,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         prometheus_path: Some(path.to_owned()),
         probes,
         dashboards: None,
+        logs: Default::default(),
         hints,
     })
 }

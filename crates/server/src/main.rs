@@ -20,6 +20,7 @@ mod cli;
 mod config;
 mod dashboards;
 mod import;
+mod logs;
 mod otlp;
 mod prefix;
 mod probes;

@@ -39,6 +39,7 @@ pub fn state(
 pub async fn spawn_grpc(
     flag: Option<&str>,
     state: OtlpState,
+    logs: Option<sightline_api::otlp::logs::OtlpLogsState>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let (addr, explicit) = match flag.map(str::trim) {
@@ -56,8 +57,13 @@ pub async fn spawn_grpc(
     };
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP gRPC receiver listening");
     Ok(Some(tokio::spawn(async move {
-        if let Err(e) =
-            sightline_api::otlp::grpc::serve(listener, state, cancel.cancelled_owned()).await
+        if let Err(e) = sightline_api::otlp::grpc::serve_with_logs(
+            listener,
+            state,
+            logs,
+            cancel.cancelled_owned(),
+        )
+        .await
         {
             tracing::error!(error = %e, "OTLP gRPC receiver stopped");
         }

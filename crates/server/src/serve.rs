@@ -196,6 +196,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let mut running: Vec<Box<dyn Running>> = Vec::new();
     registry.register(Arc::new(ProcessTelemetry::new()));
     registry.register(db.clone());
+    let (logs, handles) = crate::logs::Logs::start(&loaded.logs, &ctx)?;
+    running.extend(handles);
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     running.push(handle);
@@ -309,6 +311,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     if let Some(t) = crate::otlp::spawn_grpc(
         args.otlp_grpc_listen.as_deref(),
         otlp.clone(),
+        Some(logs.otlp_state()),
         cancel.clone(),
     )
     .await?
@@ -335,6 +338,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(sightline_api::native::slo_routes(slo_state))
         .merge(sightline_api::native::probe_routes(probes.clone()))
         .merge(sightline_api::otlp::router(otlp))
+        .merge(logs.routes())
         .merge(sightline_ui::dashboards::routes(dashboards, &prefix))
         .merge(sightline_ui::router());
     if let Some(am) = &alertmanager {

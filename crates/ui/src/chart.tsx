@@ -31,6 +31,10 @@ interface Props {
   stacked: boolean;
   points: boolean;
   onZoom: (fromMs: number, toMs: number) => void;
+  /// Pixels; 360 by default.
+  height?: number;
+  /// Draw bars instead of lines (log volume).
+  bars?: boolean;
 }
 
 /// Aligns every series on the query's step grid (missing samples are gaps).
@@ -86,7 +90,7 @@ export function fmtNumber(v: number | null | undefined): string {
   return (Math.abs(v) >= 1e6 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : +v.toPrecision(4)).toString();
 }
 
-export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points, onZoom }: Props) {
+export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points, onZoom, height = 360, bars = false }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const legend = useRef<HTMLTableElement>(null);
   const zoom = useRef(onZoom);
@@ -99,7 +103,7 @@ export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points,
     const data = stacked ? stack(raw) : raw;
     const opts: uPlot.Options = {
       width: Math.max(300, el.clientWidth),
-      height: 360,
+      height,
       cursor: { drag: { x: true, y: false } },
       legend: { show: false },
       scales: { x: { time: true } },
@@ -111,7 +115,7 @@ export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points,
           fill: stacked ? PALETTE[i % PALETTE.length] + '40' : undefined,
           width: 1.5,
           points: { show: points },
-          paths: points ? () => null : undefined,
+          paths: points ? () => null : bars ? uPlot.paths.bars!({ size: [0.9, 40] }) : undefined,
           spanGaps: false,
         })),
       ],
@@ -157,13 +161,13 @@ export function Chart({ series, exemplars, fromMs, toMs, stepS, stacked, points,
       },
     };
     const plot = new uPlot(opts, data, el);
-    const resize = () => plot.setSize({ width: Math.max(300, el.clientWidth), height: 360 });
+    const resize = () => plot.setSize({ width: Math.max(300, el.clientWidth), height });
     window.addEventListener('resize', resize);
     return () => {
       window.removeEventListener('resize', resize);
       plot.destroy();
     };
-  }, [series, exemplars, fromMs, toMs, stepS, stacked, points]);
+  }, [series, exemplars, fromMs, toMs, stepS, stacked, points, height, bars]);
 
   const cols = align(series, fromMs, toMs, stepS);
   return (

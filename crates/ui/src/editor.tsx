@@ -9,6 +9,7 @@ import { autocompletion, closeBrackets, completionKeymap } from '@codemirror/aut
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@codemirror/language';
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { apiBase } from './api';
+import { logql } from './logql';
 
 /// Replaces the editor's text from outside (a history entry, the back
 /// button).
@@ -26,18 +27,25 @@ interface Props {
   onChange: (v: string) => void;
   onRun: () => void;
   handle?: (h: EditorHandle) => void;
+  /// The query language: PromQL (default) or LogQL.
+  language?: 'promql' | 'logql';
+  placeholder?: string;
 }
 
-export function Editor({ initial, onChange, onRun, handle }: Props) {
+export function Editor({ initial, onChange, onRun, handle, language = 'promql', placeholder: hint }: Props) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | null>(null);
   const cb = useRef({ onChange, onRun });
   cb.current = { onChange, onRun };
 
   useEffect(() => {
-    const promql = new PromQLExtension()
-      .activateLinter(false)
-      .setComplete({ remote: { url: apiBase(), httpMethod: 'GET' } });
+    const lang =
+      language === 'logql'
+        ? logql()
+        : new PromQLExtension()
+            .activateLinter(false)
+            .setComplete({ remote: { url: apiBase(), httpMethod: 'GET' } })
+            .asExtension();
     const v = new EditorView({
       parent: host.current!,
       state: EditorState.create({
@@ -48,9 +56,9 @@ export function Editor({ initial, onChange, onRun, handle }: Props) {
           bracketMatching(),
           autocompletion(),
           syntaxHighlighting(defaultHighlightStyle),
-          placeholder('Expression (press Shift+Enter for newlines)'),
+          placeholder(hint ?? 'Expression (press Shift+Enter for newlines)'),
           EditorView.lineWrapping,
-          promql.asExtension(),
+          lang,
           Prec.highest(
             keymap.of([
               {

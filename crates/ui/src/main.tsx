@@ -6,6 +6,7 @@ import './style.css';
 import { Explore } from './explore';
 import { AlertsPage } from './pages/alerts';
 import { DashboardsPage } from './pages/dashboards';
+import { LogsPage } from './pages/logs';
 import { OperationsPage } from './pages/ops';
 import { SLOsPage } from './pages/slos';
 import { PublicStatusPage } from './pages/statuspage';
@@ -32,7 +33,7 @@ const PAGES: Page[] = [
   { path: 'slos', title: 'SLOs', view: SLOsPage },
   { path: 'uptime', title: 'Uptime', view: UptimePage },
   { path: 'ops', title: 'Operations', view: OperationsPage },
-  { path: 'logs', title: 'Logs', coming: 'coming with issue 15' },
+  { path: 'logs', title: 'Logs', view: LogsPage },
   { path: 'traces', title: 'Traces', coming: 'coming with issue 16' },
 ];
 

@@ -12,10 +12,8 @@ export default async function ({ page, base, step, shot, fail }) {
     await page.goto(`${base}/${l}`);
     await page.waitForSelector('main > *');
   }
-  for (const p of ['logs', 'traces']) {
-    await page.goto(`${base}/#/${p}?from=now-1h&to=now`);
-    await page.waitForSelector('.placeholder h1');
-  }
+  await page.goto(`${base}/#/traces?from=now-1h&to=now`);
+  await page.waitForSelector('.placeholder h1');
   await page.goto(`${base}/#/nowhere`);
   const text = await page.textContent('main');
   if (!text.includes('No page')) fail(`an unknown route shows ${JSON.stringify(text)}`);

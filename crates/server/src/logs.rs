@@ -1,0 +1,98 @@
+//! Logs in `serve`: the log store under `<data-dir>/logs`, Loki's query
+//! and push APIs and OTLP logs on the HTTP port, OTLP logs on the gRPC
+//! port, and the syslog listeners, from the `logs:` section of
+//! sightline.yml (read at start; docs/logs.md).
+
+use serde::Deserialize;
+use sightline_core::lifecycle::{Running, StartContext, Task};
+use sightline_ingest::loki::{LogIngestCounters, PushLimits};
+use sightline_ingest::syslog::SyslogConfig;
+use sightline_logstore::{LogStore, LogStoreOptions};
+use std::sync::Arc;
+
+/// The `logs:` section.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogsConfig {
+    /// The store: retention, limits, WAL and chunk settings.
+    #[serde(default)]
+    pub store: LogStoreOptions,
+    /// What a push may carry (Loki's `limits_config` names).
+    #[serde(default)]
+    pub limits: PushLimits,
+    /// Syslog listeners, Promtail's `syslog` blocks.
+    #[serde(default)]
+    pub syslog: Vec<SyslogConfig>,
+}
+
+/// The running log subsystem.
+pub struct Logs {
+    pub store: Arc<LogStore>,
+    pub counters: Arc<LogIngestCounters>,
+    pub limits: PushLimits,
+}
+
+impl Logs {
+    /// Opens the store (replaying its WAL), registers its telemetry and
+    /// starts the syslog listeners.
+    pub fn start(
+        cfg: &LogsConfig,
+        ctx: &StartContext,
+    ) -> anyhow::Result<(Logs, Vec<Box<dyn Running>>)> {
+        let dir = ctx.data_dir.join("logs");
+        tracing::info!(dir = %dir.display(), "opening the log store (replaying its WAL)");
+        let store = Arc::new(
+            LogStore::open(&dir, cfg.store.clone())
+                .map_err(|e| anyhow::anyhow!("opening the log store in {}: {e}", dir.display()))?,
+        );
+        ctx.telemetry.register(store.clone());
+        let counters = Arc::new(LogIngestCounters::default());
+        ctx.telemetry.register(counters.clone());
+        let mut running: Vec<Box<dyn Running>> = Vec::new();
+        for s in &cfg.syslog {
+            let (s, appender, counters, cancel) = (
+                s.clone(),
+                store.clone(),
+                counters.clone(),
+                ctx.cancel.clone(),
+            );
+            let addr = s.listen_address.clone();
+            running.push(Box::new(Task::spawn("syslog", async move {
+                if let Err(e) =
+                    sightline_ingest::syslog::run_syslog(s, appender, counters, cancel).await
+                {
+                    tracing::error!(addr = %addr, error = %e, "syslog listener stopped");
+                }
+            })));
+        }
+        Ok((
+            Logs {
+                store,
+                counters,
+                limits: cfg.limits.clone(),
+            },
+            running,
+        ))
+    }
+
+    /// Loki's query and push APIs and OTLP/HTTP logs.
+    pub fn routes(&self) -> axum::Router {
+        axum::Router::new()
+            .merge(sightline_api::loki::query_routes(self.store.clone()))
+            .merge(sightline_api::loki::push::push_routes(
+                self.store.clone(),
+                self.limits.clone(),
+                self.counters.clone(),
+            ))
+            .merge(sightline_api::otlp::logs::logs_router(self.otlp_state()))
+    }
+
+    /// The OTLP logs receiver's state (HTTP and gRPC).
+    pub fn otlp_state(&self) -> sightline_api::otlp::logs::OtlpLogsState {
+        sightline_api::otlp::logs::OtlpLogsState::new(
+            self.store.clone(),
+            self.limits.clone(),
+            self.counters.clone(),
+        )
+    }
+}

@@ -1,0 +1,89 @@
+// Logs as a person uses them: lines pushed through Loki's push API (JSON,
+// as python-logging-loki and Promtail's JSON mode send them) show in the
+// Logs view newest first with their labels and parsed fields, the volume
+// chart draws one series per level, a query's lines equal the API's, the
+// context shows the neighbours, a trace id links to the trace, a metric
+// query draws its series, and live tail shows a line pushed after it
+// started.
+const NS = 1_000_000n;
+
+async function push(base, streams) {
+  const r = await fetch(`${base}/loki/api/v1/push`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ streams }) });
+  if (r.status !== 204) throw new Error(`push: ${r.status} ${await r.text()}`);
+}
+
+export default async function ({ page, base, step, shot, fail, api }) {
+  step('push');
+  const now = BigInt(Date.now()) * NS;
+  const lines = [];
+  // 30 checkout lines over the last 5 minutes: every 5th an error with a
+  // trace id; the others info.
+  for (let i = 0; i < 30; i++) {
+    const ts = now - BigInt(300 - i * 10) * 1000n * NS;
+    const lvl = i % 5 === 0 ? 'error' : 'info';
+    const trace = i % 5 === 0 ? ` trace_id=4bf92f3577b34da6a3ce929d0e0e${String(4700 + i).padStart(4, '0')}` : '';
+    lines.push([ts.toString(), `level=${lvl} msg="order ${i}" duration=${i * 10}ms${trace}`]);
+  }
+  await push(base, [
+    { stream: { job: 'checkout', level: 'info' }, values: lines.filter((l) => l[1].startsWith('level=info')) },
+    { stream: { job: 'checkout', level: 'error' }, values: lines.filter((l) => l[1].startsWith('level=error')) },
+  ]);
+
+  step('log query');
+  const q = '{job="checkout"}';
+  await page.goto(`${base}/#/logs?from=now-15m&to=now&query=${encodeURIComponent(q)}`);
+  await page.waitForSelector('.log-line');
+  const shown = await page.$$eval('.log-line .log-text', (e) => e.map((x) => x.textContent));
+  if (shown.length !== 30) fail(`${shown.length} lines shown, 30 pushed`);
+  if (!shown[0].includes('order 29')) fail(`newest line first: got ${shown[0]}`);
+  await page.waitForSelector('.log-volume canvas');
+  const levels = await page.$$eval('.log-volume .legend .series', (e) => e.length);
+  if (levels !== 2) fail(`volume chart has ${levels} series, want 2 (info, error)`);
+  await shot('logs-lines');
+
+  step('filter equals the API');
+  const fq = '{job="checkout"} |= "error" | logfmt | duration > 100ms';
+  await page.click('.cm-content');
+  await page.keyboard.press('Control+a');
+  await page.keyboard.type(fq, { delay: 5 });
+  await page.keyboard.press('Escape');
+  await page.keyboard.press('Enter');
+  await page.waitForFunction(() => document.querySelectorAll('.log-line').length > 0 && document.querySelectorAll('.log-line').length < 30);
+  const ui = await page.$$eval('.log-line .log-text', (e) => e.map((x) => x.textContent));
+  const startNs = (now - 900n * 1000n * NS).toString();
+  const apiAnswer = await api(`loki/api/v1/query_range?${new URLSearchParams({ query: fq, start: startNs, end: (now + 60n * 1000n * NS).toString(), limit: '500' })}`);
+  const want = apiAnswer.data.result.flatMap((s) => s.values.map((v) => v[1])).sort();
+  // By hand: errors at i = 0,5,...,25 with duration i*10 > 100ms: i = 15, 20, 25.
+  if (want.length !== 3) fail(`API returned ${want.length} lines, by hand 3`);
+  if (JSON.stringify([...ui].sort()) !== JSON.stringify(want)) fail(`UI lines ${ui} differ from the API's ${want}`);
+
+  step('fields, context, trace link');
+  await page.click('.log-line .log-row');
+  await page.waitForSelector('.log-detail');
+  const fieldRows = await page.$$eval('.log-detail tr', (rs) => rs.map((r) => r.textContent));
+  if (!fieldRows.some((r) => r.includes('duration') && r.includes('250ms'))) fail(`fields of the line: ${fieldRows}`);
+  const href = await page.getAttribute('.log-detail a.button', 'href');
+  if (!href?.includes('#/traces/4bf92f3577b34da6a3ce929d0e0e4725')) fail(`trace link ${href}`);
+  await page.click('button:has-text("Show context")');
+  await page.waitForSelector('.log-context .here');
+  const ctx = await page.$$eval('.log-context div', (e) => e.length);
+  if (ctx < 5) fail(`context shows ${ctx} lines`);
+  await shot('logs-detail');
+
+  step('metric query');
+  const mq = 'sum by (level) (count_over_time({job="checkout"}[1m]))';
+  await page.goto(`${base}/#/logs?from=now-15m&to=now&query=${encodeURIComponent(mq)}`);
+  await page.waitForSelector('.chart canvas');
+  const series = await page.$$eval('.chart .legend .series', (e) => e.length);
+  if (series !== 2) fail(`metric query draws ${series} series, want 2`);
+  await shot('logs-metric');
+
+  step('live tail');
+  await page.goto(`${base}/#/logs?from=now-15m&to=now&query=${encodeURIComponent(q)}`);
+  await page.waitForSelector('.log-line');
+  await page.click('#live');
+  await page.waitForTimeout(1500);
+  await push(base, [{ stream: { job: 'checkout', level: 'info' }, values: [[(BigInt(Date.now()) * NS).toString(), 'level=info msg="tailed line"']] }]);
+  await page.waitForFunction(() => [...document.querySelectorAll('.log-text')].some((e) => e.textContent.includes('tailed line')), null, { timeout: 15000 });
+  await shot('logs-tail');
+}
