@@ -157,12 +157,20 @@ async fn labels_values_series_stats() {
     // Bytes: "level=info n=1" is 14 bytes, the "n=10" line one more, ...
     let api: u64 = (1..=10)
         .map(|i: u64| {
-            format!("level={} n={i}", if i.is_multiple_of(2) { "error" } else { "info" }).len() as u64
+            format!(
+                "level={} n={i}",
+                if i.is_multiple_of(2) { "error" } else { "info" }
+            )
+            .len() as u64
         })
         .sum();
     let web: u64 = (1..=4)
         .map(|i: u64| {
-            format!("level={} n={i}", if i.is_multiple_of(2) { "error" } else { "info" }).len() as u64
+            format!(
+                "level={} n={i}",
+                if i.is_multiple_of(2) { "error" } else { "info" }
+            )
+            .len() as u64
         })
         .sum();
     assert_eq!(v["bytes"].as_u64(), Some(api + web));
