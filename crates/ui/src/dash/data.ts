@@ -4,7 +4,8 @@
 import { ApiError, query, queryRaw } from '../api';
 import { parseMatrix } from './matrix';
 import { Panel, Target } from './model';
-import { Scope, interpolate, parseDuration, roundInterval, durationText } from './vars';
+import { Scope, interpolate, parseDuration, roundInterval, durationText, datasourceKind, targetDatasource } from './vars';
+import { LogLine, lokiGet, streamLines } from '../components/loglines';
 
 /// One series of a panel: its legend name, labels and samples.
 export interface Frame {
@@ -27,7 +28,12 @@ export interface PanelData {
   error?: string;
   /// The queries as sent, for "no data" messages.
   queries: string[];
+  /// Lines of LogQL log queries (Loki targets), newest first.
+  logs: LogLine[];
 }
+
+/// Grafana's Loki data source's default line limit (its `maxLines`).
+export const DEFAULT_MAX_LINES = 1000;
 
 /// The scrape interval Grafana's Prometheus data source assumes when the
 /// server does not say (its default "scrape interval" setting).
@@ -87,15 +93,36 @@ export async function runPanel(
       __rate_interval: durationText(Math.max(intervalMs + scrapeMs, 4 * scrapeMs)),
     },
   };
-  const out: PanelData = { frames: [], startS, endS, stepS, instant: true, queries: [] };
+  const out: PanelData = { frames: [], startS, endS, stepS, instant: true, queries: [], logs: [] };
   const answers = await Promise.all(
     targets.map(async (t, i) => {
       const expr = interpolate(t.expr!, scope, 'regex');
       out.queries.push(expr);
-      const instant = forceInstant || (t.instant === true && t.range !== true);
+      const loki = datasourceKind(targetDatasource(panel.datasource, t.datasource), scope) === 'loki';
+      const instant = forceInstant || (loki && t.queryType === 'instant') || (t.instant === true && t.range !== true);
       if (!instant) out.instant = false;
       const refId = t.refId ?? String.fromCharCode(65 + i);
       try {
+        if (loki) {
+          // Loki's API, as Grafana's Loki data source calls it: times in
+          // nanoseconds, the step as a duration, lines up to maxLines.
+          const ns = (ms: number) => `${Math.round(ms)}000000`;
+          const data = instant
+            ? await lokiGet('query', { query: expr, time: ns(toMs), limit: String(t.maxLines || DEFAULT_MAX_LINES) }, signal)
+            : await lokiGet(
+                'query_range',
+                {
+                  query: expr,
+                  start: ns(startS * 1000),
+                  end: ns(endS * 1000),
+                  step: `${stepS * (t.intervalFactor || 1)}s`,
+                  limit: String(t.maxLines || panel.options?.maxLines || DEFAULT_MAX_LINES),
+                  direction: panel.options?.sortOrder === 'Ascending' ? 'forward' : 'backward',
+                },
+                signal,
+              );
+          return { t, refId, data, fast: null, error: undefined as string | undefined };
+        }
         if (instant) {
           const r = await query('query', { query: expr, time: String(toMs / 1000) }, signal);
           return { t, refId, data: r.data, fast: null, error: undefined as string | undefined };
@@ -125,6 +152,10 @@ export async function runPanel(
       continue;
     }
     const d = a.data!;
+    if (d.resultType === 'streams') {
+      out.logs.push(...streamLines(d.result));
+      continue;
+    }
     if (d.resultType === 'scalar') {
       const [t, v] = d.result as [number, string];
       out.frames.push({ refId: a.refId, name: a.t.legendFormat || a.refId, labels: {}, times: [t], values: [parseFloat(v)] });
@@ -146,6 +177,10 @@ export async function runPanel(
     }
   }
   if (errors.length) out.error = errors.join('\n');
+  if (answers.filter((a) => a.data?.resultType === 'streams').length > 1) {
+    // Lines of several queries, in one time order.
+    out.logs.sort((a, b) => (BigInt(b.ts) > BigInt(a.ts) ? 1 : BigInt(b.ts) < BigInt(a.ts) ? -1 : 0));
+  }
   return out;
 }
 

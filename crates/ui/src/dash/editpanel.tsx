@@ -1,10 +1,10 @@
 // The panel editor: title, visualisation, unit, min/max, thresholds and
-// the queries (PromQL editor, legend format, instant), with a live preview
-// of the panel as edited.
+// the data source and its queries (PromQL or LogQL editor, legend format,
+// instant), with a live preview of the panel as edited.
 import { useState } from 'preact/hooks';
 import { Editor } from '../editor';
 import { Panel, Target } from './model';
-import { Scope } from './vars';
+import { Scope, DATASOURCE, LOGS_DATASOURCE, datasourceKind, targetDatasource } from './vars';
 import { PanelView, PANEL_TYPES } from './panel';
 import { UNIT_CHOICES } from './units';
 
@@ -34,6 +34,7 @@ export function PanelEditor({ panel, scope, fromMs, toMs, scrapeMs, onApply, onC
     setShown(draft);
     setRun((r) => r + 1);
   };
+  const kind = datasourceKind(targetDatasource(draft.datasource, draft.targets?.[0]?.datasource), scope);
   const num = (s: string) => (s.trim() === '' ? undefined : Number(s));
 
   return (
@@ -53,6 +54,21 @@ export function PanelEditor({ panel, scope, fromMs, toMs, scrapeMs, onApply, onC
               {PANEL_TYPES.map((t) => (
                 <option value={t}>{t}</option>
               ))}
+            </select>
+          </label>
+          <label>
+            Data source
+            <select
+              id="pe-ds"
+              value={kind}
+              onChange={(e) => {
+                const ds = (e.target as HTMLSelectElement).value === 'loki' ? LOGS_DATASOURCE : DATASOURCE;
+                const ref = { type: ds.type, uid: ds.uid };
+                set({ datasource: ref, targets: (draft.targets ?? []).map((t) => ({ ...t, datasource: ref })) });
+              }}
+            >
+              <option value="prometheus">{DATASOURCE.name} (PromQL)</option>
+              <option value="loki">{LOGS_DATASOURCE.name} (LogQL)</option>
             </select>
           </label>
           <label>
@@ -101,7 +117,7 @@ export function PanelEditor({ panel, scope, fromMs, toMs, scrapeMs, onApply, onC
               {(draft.targets ?? []).map((t, i) => (
                 <div class="pe-query">
                   <div class="pe-ref">{t.refId ?? String.fromCharCode(65 + i)}</div>
-                  <Editor initial={t.expr ?? ''} onChange={(v) => setTarget(i, { expr: v })} onRun={apply} />
+                  <Editor key={`${kind}-${i}`} language={kind === 'loki' ? 'logql' : 'promql'} initial={t.expr ?? ''} onChange={(v) => setTarget(i, { expr: v })} onRun={apply} />
                   <div class="pe-pair">
                     <label>
                       Legend

@@ -12,9 +12,10 @@ import { StatPanel, GaugePanel, BarGaugePanel } from './panels/single';
 import { TablePanel } from './panels/table';
 import { TextPanel } from './panels/text';
 import { HeatmapPanel } from './panels/heatmap';
+import { LogsPanel } from './panels/logs';
 
-/// Panel types drawn here (logs and traces arrive with their issues).
-export const PANEL_TYPES = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap'];
+/// Panel types drawn here (traces arrive with their issue).
+export const PANEL_TYPES = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap', 'logs'];
 
 interface Props {
   panel: Panel;
@@ -80,7 +81,7 @@ export function PanelView(props: Props) {
     body = <TextPanel panel={panel} scope={scope} />;
   } else if (!data) {
     body = error ? <div class="panel-msg error-msg">{error}</div> : <div class="panel-msg">{visible ? 'Loading…' : ''}</div>;
-  } else if (!data.frames.length) {
+  } else if (panel.type === 'logs' ? !data.logs.length : !data.frames.length) {
     body = (
       <div class="panel-msg">
         {error ? <div class="error-msg">{error}</div> : null}
@@ -88,7 +89,7 @@ export function PanelView(props: Props) {
       </div>
     );
   } else {
-    const View = { timeseries: TimeSeriesPanel, stat: StatPanel, gauge: GaugePanel, bargauge: BarGaugePanel, table: TablePanel, heatmap: HeatmapPanel }[panel.type]!;
+    const View = { timeseries: TimeSeriesPanel, stat: StatPanel, gauge: GaugePanel, bargauge: BarGaugePanel, table: TablePanel, heatmap: HeatmapPanel, logs: LogsPanel }[panel.type]!;
     body = (
       <>
         {error && <div class="panel-error" title={error}>!</div>}
@@ -98,7 +99,7 @@ export function PanelView(props: Props) {
   }
 
   return (
-    <div class={`panel type-${panel.type} ${editing ? 'editing' : ''}`} ref={el} data-type={panel.type} data-state={!PANEL_TYPES.includes(panel.type) ? 'unsupported' : error ? 'error' : data ? (data.frames.length ? 'data' : 'nodata') : panel.type === 'text' ? 'data' : 'loading'}>
+    <div class={`panel type-${panel.type} ${editing ? 'editing' : ''}`} ref={el} data-type={panel.type} data-state={!PANEL_TYPES.includes(panel.type) ? 'unsupported' : error ? 'error' : data ? (data.frames.length || data.logs.length ? 'data' : 'nodata') : panel.type === 'text' ? 'data' : 'loading'}>
       <div class="panel-head" onPointerDown={(e) => editing && props.onGrab?.(e as PointerEvent, 'move')}>
         <span class="panel-title" title={panel.description}>
           {title}

@@ -8,6 +8,32 @@ import { getJSON } from '../api';
 
 /// Grafana's datasource for the Prometheus API of this server.
 export const DATASOURCE = { type: 'prometheus', uid: 'sightline', name: 'Sightline' };
+/// Grafana's datasource for the Loki API of this server (the uid the
+/// dashboards' import gives `loki` inputs; crates/ui/src/dashboards).
+export const LOGS_DATASOURCE = { type: 'loki', uid: 'sightline-logs', name: 'Sightline Logs' };
+
+/// Which API a data source reference asks: a `{type, uid}` object, a name
+/// (older schemas) or a variable of type datasource. Anything that is not
+/// Loki is this server's Prometheus API, since that is what dashboards
+/// written for Prometheus name in many ways.
+export function datasourceKind(ds: any, scope: Scope): 'prometheus' | 'loki' {
+  if (ds == null) return 'prometheus';
+  if (typeof ds === 'string') {
+    const r = interpolate(ds, scope, 'raw');
+    return r === LOGS_DATASOURCE.uid || /loki/i.test(r) ? 'loki' : 'prometheus';
+  }
+  if (ds.type === 'loki') return 'loki';
+  if (typeof ds.uid === 'string' && ds.uid.includes('$')) return datasourceKind(ds.uid, scope);
+  return ds.uid === LOGS_DATASOURCE.uid ? 'loki' : 'prometheus';
+}
+
+/// The data source a panel's target uses: its own, unless the panel names
+/// one that is not `-- Mixed --` (Grafana applies the panel's then).
+export function targetDatasource(panelDs: any, targetDs: any): any {
+  const mixed = (d: any) => d && (d === '-- Mixed --' || d.uid === '-- Mixed --');
+  if (targetDs && (panelDs == null || mixed(panelDs))) return targetDs;
+  return mixed(panelDs) ? null : (panelDs ?? targetDs);
+}
 
 export const ALL = '$__all';
 
@@ -67,6 +93,35 @@ async function queryOptions(expr: string, startS: number, endS: number): Promise
       .join(',');
     return `${__name__ ?? ''}{${labels}} ${r.value[1]} ${Math.round(r.value[0] * 1000)}`;
   });
+}
+
+/// The options of a Loki query variable: `label_names()`,
+/// `label_values(<selector>, label)` (Grafana's text form) over Loki's
+/// labels API; the selector narrows them as Loki's `query` parameter does.
+async function lokiOptions(expr: string, startS: number, endS: number): Promise<string[]> {
+  const range = { start: `${Math.floor(startS)}000000000`, end: `${Math.ceil(endS)}000000000` };
+  const get = async (path: string, p: Record<string, string>) => {
+    const res = await fetch(`loki/api/v1/${path}?${new URLSearchParams(p)}`);
+    const text = await res.text();
+    if (!res.ok) throw new Error(text.trim());
+    return (JSON.parse(text).data ?? []) as string[];
+  };
+  let m = /^\s*label_names\(\s*(.*?)\s*\)\s*$/s.exec(expr);
+  if (m) return get('labels', m[1] ? { ...range, query: m[1] } : range);
+  m = /^\s*label_values\(\s*(?:(.*)\s*,\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$/s.exec(expr);
+  if (m) return get(`label/${encodeURIComponent(m[2])}/values`, m[1] ? { ...range, query: m[1] } : range);
+  throw new Error(`a Loki variable query is label_names() or label_values({selector}, label), not ${JSON.stringify(expr)}`);
+}
+
+/// The text of a Loki variable's query: Grafana's object form
+/// (`{type: 'labelValues', label, stream}`) as the text form.
+function lokiQueryText(v: Variable): string {
+  const q = v.query;
+  if (q && typeof q === 'object' && !q.query) {
+    if (q.type === 'labelNames' || q.type === 0) return 'label_names()';
+    if (q.label) return q.stream ? `label_values(${q.stream}, ${q.label})` : `label_values(${q.label})`;
+  }
+  return queryText(v);
 }
 
 /// Applies the variable's `regex` (`/re/flags`; a capture group, or the
@@ -176,8 +231,9 @@ export function parseDuration(s: string): number | null {
 export async function resolveOptions(v: Variable, scope: Scope, fromMs: number, toMs: number): Promise<VariableOption[]> {
   switch (v.type) {
     case 'query': {
-      const q = interpolate(queryText(v), scope, 'regex');
-      const values = await queryOptions(q, fromMs / 1000, toMs / 1000);
+      const loki = datasourceKind(v.datasource, scope) === 'loki';
+      const q = interpolate(loki ? lokiQueryText(v) : queryText(v), scope, 'regex');
+      const values = await (loki ? lokiOptions : queryOptions)(q, fromMs / 1000, toMs / 1000);
       return sortOptions(applyRegex(values, v.regex), v.sort);
     }
     case 'custom':
@@ -194,8 +250,11 @@ export async function resolveOptions(v: Variable, scope: Scope, fromMs: number, 
       if (v.auto) opts.unshift({ text: 'auto', value: '$__auto_interval_' + v.name });
       return opts;
     }
-    case 'datasource':
-      return [{ text: DATASOURCE.name, value: DATASOURCE.uid }];
+    case 'datasource': {
+      // The query is the plugin's id: this server answers as both.
+      const ds = queryText(v) === 'loki' ? LOGS_DATASOURCE : DATASOURCE;
+      return [{ text: ds.name, value: ds.uid }];
+    }
     default:
       return (v.options ?? []).map((o) => ({ text: String(o.text), value: String(o.value) }));
   }

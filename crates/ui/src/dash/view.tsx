@@ -6,7 +6,7 @@ import { Route, setParams } from '../route';
 import { fetchJSON, getJSON } from '../api';
 import { parseTime } from '../time';
 import { Dashboard, DashboardMeta, Panel } from './model';
-import { ALL, Scope, VarState, resolveOptions, selectValues, urlVars, autoInterval, durationText, parseDuration } from './vars';
+import { ALL, Scope, VarState, resolveOptions, selectValues, urlVars, autoInterval, durationText, parseDuration, interpolate, datasourceKind, targetDatasource } from './vars';
 import { layout, toggleRow, settle } from './layout';
 import { PanelView } from './panel';
 import { PanelEditor } from './editpanel';
@@ -61,6 +61,15 @@ export function DashboardView({ route, dash, meta, generated, startEditing }: Pr
   const from = p.get('from') ?? model.time?.from ?? 'now-6h';
   const to = p.get('to') ?? model.time?.to ?? 'now';
   const refresh = p.get('refresh') ?? model.refresh ?? '';
+  // The dashboard's own range goes into the URL, so the time picker and
+  // shared links show what the panels show.
+  useEffect(() => {
+    if (p.get('from') && p.get('to')) return;
+    const n = new URLSearchParams(p);
+    n.set('from', from);
+    n.set('to', to);
+    setParams(route.path, n);
+  }, [from, to]);
   const [fromMs, toMs] = useMemo(() => {
     const now = Date.now();
     try {
@@ -184,9 +193,13 @@ export function DashboardView({ route, dash, meta, generated, startEditing }: Pr
 
   const menu = (index: number | null, panel: Panel, action: string) => {
     if (action === 'explore') {
-      const expr = panel.targets?.find((t) => t.expr)?.expr ?? '';
-      const n = new URLSearchParams({ expr: expr, from, to });
-      window.location.hash = `#/explore?${n}`;
+      const t = panel.targets?.find((t) => t.expr);
+      const expr = interpolate(t?.expr ?? '', scope, 'regex');
+      if (datasourceKind(targetDatasource(panel.datasource, t?.datasource), scope) === 'loki') {
+        window.location.hash = `#/logs?${new URLSearchParams({ query: expr, from, to })}`;
+      } else {
+        window.location.hash = `#/explore?${new URLSearchParams({ expr, from, to })}`;
+      }
       return;
     }
     if (index == null) return;

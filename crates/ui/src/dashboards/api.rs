@@ -2,7 +2,7 @@
 //! Grafana's own request and answer shapes, so Grafana tooling (grizzly,
 //! grafana-backup, `curl` recipes) works against Sightline.
 
-use super::model::{self, slugify, DATASOURCE_UID};
+use super::model::{self, slugify, DATASOURCE_UID, LOGS_DATASOURCE_UID};
 use super::store::{DashboardStore, Folder, View, GENERAL};
 use crate::error::{Error, Result};
 use axum::body::Bytes;
@@ -386,7 +386,8 @@ async fn import(State(api): State<Api>, body: Bytes) -> Response {
 
 /// Replaces `${NAME}` in every string of the dashboard by the value the
 /// import's `inputs` give each of its `__inputs`; a data source input
-/// without an answer is Sightline's own data source, a constant without
+/// without an answer is Sightline's own data source of its type
+/// (Prometheus or Loki), a constant without
 /// one keeps its default. Then `__inputs` goes: nothing is left to ask.
 pub(crate) fn resolve_inputs(d: &mut Map<String, Value>, inputs: &[ImportInput]) -> Result<()> {
     let declared = d
@@ -412,13 +413,17 @@ pub(crate) fn resolve_inputs(d: &mut Map<String, Value>, inputs: &[ImportInput])
             (_, Some(v)) => v,
             (Some("datasource"), None) => {
                 let plugin = inp.get("pluginId").and_then(Value::as_str).unwrap_or("");
-                if plugin != "prometheus" {
-                    return Err(Error::BadRequest(format!(
-                        "inputs: no value for the {plugin:?} data source input {name:?} \
-                         (Sightline serves one Prometheus data source, uid {DATASOURCE_UID:?})"
-                    )));
+                match plugin {
+                    "prometheus" => DATASOURCE_UID.to_owned(),
+                    "loki" => LOGS_DATASOURCE_UID.to_owned(),
+                    _ => {
+                        return Err(Error::BadRequest(format!(
+                            "inputs: no value for the {plugin:?} data source input {name:?} \
+                             (Sightline serves a Prometheus data source, uid {DATASOURCE_UID:?}, \
+                             and a Loki one, uid {LOGS_DATASOURCE_UID:?})"
+                        )))
+                    }
                 }
-                DATASOURCE_UID.to_owned()
             }
             (_, None) => match inp.get("value") {
                 Some(Value::String(s)) => s.clone(),
@@ -632,13 +637,27 @@ mod tests {
     }
 
     #[test]
+    fn a_loki_input_resolves_to_our_logs_data_source() {
+        // Issue 15: Grafana's Loki dashboards import with their
+        // `DS_LOKI` input answered by Sightline's Loki API.
+        let mut d = json!({"title": "t",
+            "__inputs": [{"name": "DS_LOKI", "type": "datasource", "pluginId": "loki"}],
+            "panels": [{"type": "logs", "datasource": {"type": "loki", "uid": "${DS_LOKI}"}}]})
+        .as_object()
+        .cloned()
+        .unwrap();
+        resolve_inputs(&mut d, &[]).unwrap();
+        assert_eq!(d["panels"][0]["datasource"]["uid"], "sightline-logs");
+    }
+
+    #[test]
     fn a_foreign_data_source_input_needs_an_answer() {
         let mut d = json!({"title": "t", "__inputs": [
-            {"name": "DS_LOKI", "type": "datasource", "pluginId": "loki"}]})
+            {"name": "DS_ES", "type": "datasource", "pluginId": "elasticsearch"}]})
         .as_object()
         .cloned()
         .unwrap();
         let e = resolve_inputs(&mut d, &[]).unwrap_err().to_string();
-        assert!(e.contains("DS_LOKI"), "{e}");
+        assert!(e.contains("DS_ES") && e.contains("elasticsearch"), "{e}");
     }
 }

@@ -18,7 +18,7 @@
 
 mod panels;
 
-use crate::dashboards::model::DATASOURCE_UID;
+use crate::dashboards::model::{DATASOURCE_UID, LOGS_DATASOURCE_UID};
 use serde_json::{json, Map, Value};
 
 /// The schema version migrated dashboards are given.
@@ -269,6 +269,11 @@ pub fn datasource_ref(name: &str) -> Value {
         "-- Dashboard --" => json!({"type": "datasource", "uid": "-- Dashboard --"}),
         // A variable (`$ds`, `${DS_PROMETHEUS}`) is resolved when used.
         s if s.starts_with('$') => json!({"type": "prometheus", "uid": s}),
+        // A Loki data source of the Grafana it came from (named, as
+        // people name them, with the word): Sightline's Loki API.
+        s if s.to_ascii_lowercase().contains("loki") => {
+            json!({"type": "loki", "uid": LOGS_DATASOURCE_UID})
+        }
         // Any other name was a Prometheus data source of the Grafana it
         // came from; Sightline serves one.
         _ => json!({"type": "prometheus", "uid": DATASOURCE_UID}),

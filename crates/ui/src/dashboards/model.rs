@@ -11,6 +11,10 @@ use std::hash::{BuildHasher, Hasher};
 /// resolve to it.
 pub const DATASOURCE_UID: &str = "sightline";
 
+/// The uid of Sightline's Loki API as a data source: `loki` inputs and
+/// data sources named like Loki resolve to it.
+pub const LOGS_DATASOURCE_UID: &str = "sightline-logs";
+
 /// Grafana's longest uid.
 const MAX_UID: usize = 40;
 

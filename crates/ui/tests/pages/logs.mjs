@@ -86,4 +86,65 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await push(base, [{ stream: { job: 'checkout', level: 'info' }, values: [[(BigInt(Date.now()) * NS).toString(), 'level=info msg="tailed line"']] }]);
   await page.waitForFunction(() => [...document.querySelectorAll('.log-text')].some((e) => e.textContent.includes('tailed line')), null, { timeout: 15000 });
   await shot('logs-tail');
+
+  step('logs panels in a dashboard');
+  // A Grafana dashboard for Loki as exported (a `DS_LOKI` input, a
+  // datasource variable, a logs panel and a LogQL timeseries panel),
+  // imported with no answer for its input: the server gives it its Loki
+  // data source. Provisioned files go through the same resolution.
+  const dash = {
+    __inputs: [{ name: 'DS_LOKI', label: 'Loki', type: 'datasource', pluginId: 'loki', pluginName: 'Loki' }],
+    title: 'Checkout logs',
+    uid: 'checkout-logs',
+    schemaVersion: 39,
+    time: { from: 'now-15m', to: 'now' },
+    templating: {
+      list: [
+        { name: 'level', type: 'query', datasource: { type: 'loki', uid: '${DS_LOKI}' }, query: 'label_values({job="checkout"}, level)', includeAll: true, multi: true, current: { text: 'All', value: '$__all' } },
+      ],
+    },
+    panels: [
+      {
+        id: 1,
+        type: 'timeseries',
+        title: 'Lines by level',
+        gridPos: { x: 0, y: 0, w: 24, h: 7 },
+        datasource: { type: 'loki', uid: '${DS_LOKI}' },
+        targets: [{ refId: 'A', expr: 'sum by (level) (count_over_time({job="checkout", level=~"$level"}[$__interval]))', legendFormat: '{{level}}' }],
+      },
+      {
+        id: 2,
+        type: 'logs',
+        title: 'Errors',
+        gridPos: { x: 0, y: 7, w: 24, h: 10 },
+        datasource: { type: 'loki', uid: '${DS_LOKI}' },
+        options: { showTime: true, wrapLogMessage: true, sortOrder: 'Descending', enableLogDetails: true, dedupStrategy: 'none' },
+        targets: [{ refId: 'A', expr: '{job="checkout", level=~"$level"} |= "error"' }],
+      },
+    ],
+  };
+  const imp = await fetch(`${base}/api/dashboards/import`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: dash, overwrite: true, inputs: [] }) });
+  if (!imp.ok) fail(`import of a Loki dashboard: ${imp.status} ${await imp.text()}`);
+  await page.goto(`${base}/#/dashboards/checkout-logs`);
+  await page.waitForSelector('.panel.type-logs[data-state="data"] .log-line', { timeout: 20000 });
+  const panelLines = await page.$$eval('.panel.type-logs .log-text', (e) => e.map((x) => x.textContent));
+  // By hand: the error lines are i = 0, 5, ..., 25 (six), newest first.
+  if (panelLines.length !== 6) fail(`logs panel shows ${panelLines.length} lines, want the 6 error lines`);
+  if (!panelLines[0].includes('order 25')) fail(`logs panel: newest first, got ${panelLines[0]}`);
+  await page.waitForSelector('.panel.type-timeseries[data-state="data"] canvas');
+  const tsSeries = await page.$$eval('.panel.type-timeseries .ts-legend .series', (e) => e.map((x) => x.textContent));
+  if (tsSeries.length !== 2 || !tsSeries.some((t) => t.includes('error')) || !tsSeries.some((t) => t.includes('info'))) fail(`LogQL timeseries legend: ${tsSeries}`);
+  // The dashboard's range (15 minutes) is the picker's.
+  if (!page.url().includes('from=now-15m')) fail(`the dashboard's range is not in the URL: ${page.url()}`);
+  await page.waitForTimeout(500); // uPlot draws after its first resize
+  await shot('logs-dashboard');
+
+  step('a variable narrows the logs panel');
+  await page.goto(`${base}/#/dashboards/checkout-logs?var-level=info`);
+  await page.waitForSelector('.panel.type-logs[data-state]:not([data-state="loading"])', { timeout: 20000 });
+  const narrowed = await page.$$eval('.panel.type-logs .log-text', (e) => e.length);
+  // level=info lines carry no "error": the panel says there is no data.
+  if (narrowed !== 0) fail(`with level=info the error panel shows ${narrowed} lines`);
+  const state = await page.getAttribute('.panel.type-logs', 'data-state');
+  if (state !== 'nodata') fail(`with level=info the logs panel state is ${state}, want nodata`);
 }

@@ -54,6 +54,18 @@ function stackSeries(series: Series[], n: number): (number | null)[][] {
   return out;
 }
 
+/// The indices of values with no value on either side (uPlot's points
+/// filter; only those get dots when lines are drawn).
+function isolatedPoints(u: uPlot, seriesIdx: number, show: boolean): number[] | null {
+  if (!show) return null;
+  const ys = u.data[seriesIdx] as (number | null | undefined)[];
+  const out: number[] = [];
+  for (let i = 0; i < ys.length; i++) {
+    if (ys[i] != null && ys[i - 1] == null && ys[i + 1] == null) out.push(i);
+  }
+  return out;
+}
+
 export function TimeSeriesPanel({ panel, data }: { panel: Panel; data: PanelData }) {
   const [host, size] = useSize<HTMLDivElement>();
   const tip = useRef<HTMLDivElement>(null);
@@ -126,7 +138,14 @@ export function TimeSeriesPanel({ panel, data }: { panel: Panel; data: PanelData
             show: !hidden.has(i),
             spanGaps: c.spanNulls === true,
             paths: style === 'bars' ? bars : style === 'points' ? () => null : undefined,
-            points: { show: style === 'points' || c.showPoints === 'always', size: c.pointSize ?? 4 },
+            points:
+              style === 'points' || c.showPoints === 'always'
+                ? { show: true, size: c.pointSize ?? 4 }
+                : c.showPoints === 'never' || c.spanNulls === true
+                  ? { show: false }
+                  : // A value with gaps on both sides draws no line: show it
+                    // as a dot, as Grafana does, or it would not show at all.
+                    { show: true, size: c.pointSize ?? 4, filter: isolatedPoints },
           } as uPlot.Series;
         }),
       ],

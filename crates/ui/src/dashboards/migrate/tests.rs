@@ -231,8 +231,14 @@ fn datasource_names_become_references() {
          "targets": [{"refId": "A", "datasource": "Prometheus"}]},
         {"id": 2, "type": "timeseries", "datasource": "$ds"},
         {"id": 3, "type": "timeseries", "datasource": null},
-        {"id": 4, "type": "timeseries", "datasource": {"type": "prometheus", "uid": "abc"}}
+        {"id": 4, "type": "timeseries", "datasource": {"type": "prometheus", "uid": "abc"}},
+        {"id": 5, "type": "logs", "datasource": "Loki (prod)"}
     ]}));
+    // Issue 15: a Loki data source named in an old dashboard is ours.
+    assert_eq!(
+        d["panels"][4]["datasource"],
+        json!({"type": "loki", "uid": "sightline-logs"})
+    );
     assert_eq!(
         d["annotations"]["list"][0]["datasource"],
         json!({"type": "datasource", "uid": "grafana"})
