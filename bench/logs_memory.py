@@ -71,6 +71,8 @@ def sample_rss(pid, stop, out):
     while not stop.is_set():
         try:
             out.append(benchlib.proc_rss_bytes(pid))
+            if os.environ.get("RSS_DETAIL"):
+                print({k: benchlib.proc_status_kb(pid, k) // 1024 for k in ("RssAnon", "RssFile", "RssShmem")}, flush=True)
         except FileNotFoundError:
             return
         stop.wait(1.0)
@@ -111,6 +113,7 @@ def drive_sightline(url, streams, lines_per_stream, streams_per_push, pushes_per
 
 
 def summary(name, samples, warm):
+    print(f"{name}: RSS MB over time: {[round(x / 2**20) for x in samples[::3]]}")
     steady = samples[warm:] or samples
     med, peak = statistics.median(steady), max(steady)
     print(f"{name}: RSS median {med / 2**20:.0f} MB, peak {peak / 2**20:.0f} MB "
@@ -126,6 +129,7 @@ def main():
     ap.add_argument("--streams", type=int, default=10000)
     ap.add_argument("--mbps", type=float, default=10.0, help="raw MB/s of lines to send")
     ap.add_argument("--no-peer", action="store_true")
+    ap.add_argument("--config", help="a sightline.yml for the server (e.g. to try logs.store settings)")
     a = ap.parse_args()
 
     # ~190-byte lines on average; 2 lines per stream per push, 500 streams
@@ -139,7 +143,7 @@ def main():
     port = benchlib.free_port()
     url = f"http://127.0.0.1:{port}"
     sl = subprocess.Popen([a.sightline, "serve", "--data-dir", f"{work}/sightline",
-                           "--listen", f"127.0.0.1:{port}"],
+                           "--listen", f"127.0.0.1:{port}"] + (["--config", a.config] if a.config else []),
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     results = {}
     try:

@@ -185,7 +185,12 @@ impl LogStore {
                     if let Err(e) = inner.wal.sync() {
                         log::error!("log store wal sync: {e}");
                     }
-                    if last.elapsed() >= every {
+                    // A full WAL is flushed at the next tick, not at the
+                    // next maintenance round: at 10 MB/s a 10 s round
+                    // would let the head grow far past `flush_wal_size`.
+                    if last.elapsed() >= every
+                        || inner.wal.size_bytes() >= inner.opts.flush_wal_size
+                    {
                         last = Instant::now();
                         if let Err(e) = inner.maintain() {
                             log::error!("log store maintenance: {e}");

@@ -802,3 +802,43 @@ fn limits_take_the_right_lines_from_the_head() {
         );
     }
 }
+
+#[test]
+fn a_full_wal_is_flushed_before_the_next_maintenance_round() {
+    // Issue 15 (memory): the head is bounded by `flush_wal_size`, not by
+    // what arrives between two maintenance rounds. The round here is an
+    // hour away; the WAL check runs at every sync tick.
+    let d = TempDir::new("logstore-prompt-flush");
+    let o = LogStoreOptions {
+        maintenance_interval: Duration::from_secs(3600),
+        wal_sync_interval: Duration::from_millis(20),
+        flush_wal_size: 16 << 10,
+        ..opts()
+    };
+    let s = LogStore::open(d.path(), o).unwrap();
+    let l = Labels::from_pairs([("job", "x")]);
+    let lines: Vec<LogEntry> = (0..400)
+        .map(|i| entry(i, format!("line {i} {}", "x".repeat(64))))
+        .collect();
+    push(&s, "t", &l, lines);
+    // Polls for the flush (no timing asserted: the bound is generous).
+    let mut waited = 0;
+    while s.block_count() == 0 && waited < 20_000 {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        waited += 20;
+    }
+    assert_eq!(
+        s.block_count(),
+        1,
+        "no flush within 20 s of the WAL passing flush_wal_size"
+    );
+    let got = read(
+        &s,
+        "t",
+        &[Matcher::equal("job", "x")],
+        0,
+        i64::MAX,
+        &LogHints::default(),
+    );
+    assert_eq!(got[0].1.len(), 400);
+}
