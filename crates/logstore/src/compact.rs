@@ -23,6 +23,11 @@ use std::sync::Arc;
 /// Blocks merged at once, at least.
 const MIN_BLOCKS: usize = 4;
 
+/// Compactions one maintenance round runs at most, so that a backlog
+/// (after a restart, or a burst) is worked off without holding the flush
+/// lock for minutes at a time.
+pub(crate) const MAX_PER_ROUND: usize = 4;
+
 impl Inner {
     /// Merges the oldest run of small blocks; false when there is none.
     pub(crate) fn compact(&self) -> Result<bool> {
@@ -87,13 +92,13 @@ impl Inner {
                 bytes += e.line.len() as u64;
                 cur.push(e);
                 if bytes >= self.opts.chunk_target_size {
-                    chunks.push(Arc::new(chunk::build(&cur, self.opts.compression_level)?));
+                    chunks.push(Arc::new(chunk::build(&cur, self.opts.compaction_level)?));
                     cur.clear();
                     bytes = 0;
                 }
             }
             if !cur.is_empty() {
-                chunks.push(Arc::new(chunk::build(&cur, self.opts.compression_level)?));
+                chunks.push(Arc::new(chunk::build(&cur, self.opts.compaction_level)?));
             }
             set.entry(tenant).or_default().push((labels, chunks));
         }

@@ -391,7 +391,13 @@ impl Inner {
         if old || self.wal.size_bytes() >= self.opts.flush_wal_size {
             self.flush()?;
         }
-        self.apply_retention()
+        self.apply_retention()?;
+        for _ in 0..crate::compact::MAX_PER_ROUND {
+            if !self.compact()? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn apply_retention(&self) -> Result<()> {

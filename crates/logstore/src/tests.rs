@@ -842,3 +842,35 @@ fn a_full_wal_is_flushed_before_the_next_maintenance_round() {
     );
     assert_eq!(got[0].1.len(), 400);
 }
+
+#[test]
+fn maintenance_compacts_small_blocks() {
+    // Issue 15: small blocks from frequent flushes are merged by the
+    // store's own maintenance, not only when someone calls compact().
+    let d = TempDir::new("logstore-maint-compact");
+    let s = open(d.path(), opts());
+    let l = Labels::from_pairs([("job", "x")]);
+    for b in 0..5i64 {
+        let lines: Vec<LogEntry> = (0..50)
+            .map(|i| entry(b * 100 + i, format!("block {b} line {i}")))
+            .collect();
+        push(&s, "t", &l, lines);
+        s.flush().unwrap();
+    }
+    assert_eq!(s.block_count(), 5);
+    s.maintain().unwrap();
+    assert_eq!(
+        s.block_count(),
+        1,
+        "maintenance left the small blocks unmerged"
+    );
+    let got = read(
+        &s,
+        "t",
+        &[Matcher::equal("job", "x")],
+        0,
+        i64::MAX,
+        &LogHints::default(),
+    );
+    assert_eq!(got[0].1.len(), 250);
+}
