@@ -36,6 +36,8 @@ QUERY = 'sum by (status) (rate({job="x", service="api"} | json [5m]))'
 STEP_S = 60
 WINDOW_S = 300
 CONFIG = """logs:
+  limits:
+    reject_old_samples: false
   store:
     reject_old_samples_max_age: 0s
     per_stream_rate_limit: 0
@@ -79,7 +81,8 @@ def ours(url, start_s, end_s):
     r = requests.get(url + "/loki/api/v1/query_range",
                      params={"query": QUERY, "start": f"{start_s}000000000", "end": f"{end_s}000000000",
                              "step": f"{STEP_S}s"}, timeout=300)
-    r.raise_for_status()
+    if r.status_code != 200:
+        raise SystemExit(f"query_range: {r.status_code} {r.text[:500]}")
     out = {}
     for s in r.json()["data"]["result"]:
         for t, v in s["values"]:

@@ -208,6 +208,21 @@ impl RangeOp {
             .map_or("", |(n, _)| n)
     }
 
+    /// Whether a window's value is a sum over its samples (divided by a
+    /// constant at most), so that summing series equals aggregating the
+    /// union of their samples: what lets `sum by` group lines as they are
+    /// read.
+    pub fn is_sum_of_samples(self) -> bool {
+        matches!(
+            self,
+            RangeOp::Rate
+                | RangeOp::CountOverTime
+                | RangeOp::BytesRate
+                | RangeOp::BytesOverTime
+                | RangeOp::SumOverTime
+        )
+    }
+
     /// Whether the operation reads unwrapped values (and needs `| unwrap`).
     pub fn needs_unwrap(self) -> bool {
         !matches!(

@@ -1,9 +1,7 @@
 //! Metric queries, evaluated at every step of the range at once: each node
 //! gives its series with one optional value per step.
 
-use super::{
-    hints_for, pipeline, to_set, EvalError, Params, QueryResult, SeriesResult, Stats, MAX_SERIES,
-};
+use super::{hints_for, pipeline, to_set, EvalError, Params, QueryResult, SeriesResult, Stats};
 use crate::ast::{Grouping, LogExpr, MetricExpr, RangeOp, VectorOp};
 use crate::exec::{LabelSet, ERROR, ERROR_DETAILS};
 use sightline_core::logs::LogQuerier;
@@ -81,6 +79,37 @@ impl<'a> Evaluator<'a> {
                 expr,
                 ..
             } => {
+                // `sum by (g) (rate(...[r]))` and the other range
+                // aggregations that are sums of their samples: summing the
+                // samples of a group at each step equals summing the
+                // group's series, so the lines are grouped while they are
+                // read, and a parser's labels (every JSON field) never make
+                // a series per line that the sum would throw away.
+                if let (
+                    VectorOp::Sum,
+                    Some(g),
+                    MetricExpr::Range {
+                        op: rop,
+                        param: rparam,
+                        log,
+                        range,
+                        offset,
+                        grouping: None,
+                        ..
+                    },
+                ) = (op, grouping.as_ref(), expr.as_ref())
+                {
+                    if rop.is_sum_of_samples() {
+                        let grouped = self.range(*rop, *rparam, log, *range, *offset, Some(g))?;
+                        return Ok(Value::Series(super::ops::aggregate(
+                            *op,
+                            *param,
+                            Some(g),
+                            grouped,
+                            self.steps.len(),
+                        )?));
+                    }
+                }
                 let inner = match self.eval(expr)? {
                     Value::Series(s) => s,
                     Value::Scalar(_) => {
@@ -192,9 +221,6 @@ impl<'a> Evaluator<'a> {
         }
         if op == RangeOp::AbsentOverTime {
             return Ok(self.absent(log, &by_series, range, offset, any_stream));
-        }
-        if by_series.len() > MAX_SERIES {
-            return Err(EvalError::TooManySeries);
         }
         let mut out = Vec::with_capacity(by_series.len());
         for (labels, mut samples) in by_series {

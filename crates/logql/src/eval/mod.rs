@@ -33,7 +33,7 @@ pub struct Params {
     pub limit: usize,
 }
 
-/// The most series a metric query may produce before it is refused
+/// The most series a metric query may answer with before it is refused
 /// (Loki's `max_query_series` default).
 pub const MAX_SERIES: usize = 500;
 
@@ -126,6 +126,13 @@ pub fn evaluate(
             };
             let mut ev = metric::Evaluator::new(querier, tenant, &p, &mut stats);
             let v = ev.eval(m)?;
+            // Loki's `max_query_series` counts the answer's series, not
+            // those of the steps before an aggregation.
+            if let metric::Value::Series(s) = &v {
+                if s.len() > MAX_SERIES {
+                    return Err(EvalError::TooManySeries);
+                }
+            }
             metric::into_result(v, &p, instant, m)
         }
     };

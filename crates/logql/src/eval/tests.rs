@@ -442,3 +442,80 @@ fn log_queries_are_not_instant() {
     .unwrap_err();
     assert!(e.to_string().contains("not supported as an instant query"));
 }
+
+/// 600 JSON lines at t = 1..=600 s, each with its own `id` (so `| json`
+/// makes a series per line) and status 500 for every fourth line.
+fn wide_store() -> MemLogStore {
+    let s = MemLogStore::new();
+    let entries = (1..=600)
+        .map(|i: i64| LogEntry {
+            ts_ns: i * S,
+            line: format!(
+                r#"{{"id":"r{i}","status":{}}}"#,
+                if i % 4 == 0 { 500 } else { 200 }
+            ),
+            metadata: vec![],
+        })
+        .collect();
+    s.append(
+        "fake",
+        vec![LogStream {
+            labels: Labels::from_pairs([("job", "wide")]),
+            entries,
+        }],
+    )
+    .unwrap();
+    s
+}
+
+#[test]
+fn sum_by_over_a_parser_counts_the_answer_s_series_not_the_lines() {
+    // Issue 15: `sum by (status) (count_over_time({..} | json [..]))` over
+    // lines that each carry their own id answers two series, as Loki does
+    // (its max_query_series limit counts the answer).
+    let p = Params {
+        start_ns: 100 * S,
+        end_ns: 600 * S,
+        step_ns: 100 * S,
+        backward: true,
+        limit: 100,
+    };
+    let q = r#"sum by (status) (count_over_time({job="wide"} | json [100s]))"#;
+    let (r, _) = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap();
+    let QueryResult::Matrix(m) = r else {
+        panic!("{r:?}")
+    };
+    // By hand: every window (t-100s, t] holds 100 lines, 25 of them a 500.
+    assert_eq!(m.len(), 2);
+    for s in &m {
+        let want = if s.labels["status"] == "500" {
+            25.0
+        } else {
+            75.0
+        };
+        assert_eq!(s.points.len(), 6, "{:?}", s.labels);
+        assert!(s.points.iter().all(|&(_, v)| v == want), "{s:?}");
+    }
+    // The same sum over rate: count / 100 s.
+    let q = r#"sum by (status) (rate({job="wide"} | json [100s]))"#;
+    let (r, _) = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap();
+    let QueryResult::Matrix(m) = r else {
+        panic!("{r:?}")
+    };
+    let five = m.iter().find(|s| s.labels["status"] == "500").unwrap();
+    assert!(five.points.iter().all(|&(_, v)| (v - 0.25).abs() < 1e-12));
+    // Without the sum the answer itself has 600 series: refused.
+    let q = r#"count_over_time({job="wide"} | json [100s])"#;
+    let e = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap_err();
+    assert!(matches!(e, EvalError::TooManySeries), "{e}");
+    // `without` groups the same way: dropping id leaves job and status.
+    let q = r#"sum without (id) (count_over_time({job="wide"} | json [100s]))"#;
+    let (r, _) = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap();
+    let QueryResult::Matrix(m) = r else {
+        panic!("{r:?}")
+    };
+    assert_eq!(m.len(), 2);
+    assert!(m
+        .iter()
+        .all(|s| s.labels.get("job").map(String::as_str) == Some("wide")));
+}
