@@ -168,7 +168,14 @@ impl<'a> Evaluator<'a> {
         offset: i64,
         grouping: Option<&Grouping>,
     ) -> Result<Vec<Steps>, EvalError> {
-        let pipe = pipeline(log)?;
+        // Grouped `by` a few labels, the parsers extract only those.
+        let pipe = match grouping {
+            Some(g) if !g.without => {
+                crate::exec::Pipeline::with_needed_labels(&log.stages, &g.labels)
+                    .map_err(EvalError::Query)?
+            }
+            _ => pipeline(log)?,
+        };
         let first = self.steps.first().copied().unwrap_or(self.p.start_ns);
         let last = self.steps.last().copied().unwrap_or(self.p.end_ns);
         let (from, to) = (first - offset - range + 1, last - offset);
@@ -186,21 +193,30 @@ impl<'a> Evaluator<'a> {
                 let e = e?;
                 self.stats.lines_scanned += 1;
                 self.stats.bytes_scanned += e.line.len() as u64;
-                let mut labels = base.clone();
-                for (k, v) in &e.metadata {
-                    labels.entry(k.clone()).or_insert_with(|| v.clone());
-                }
+                // The line's labels: its stream's, and its structured
+                // metadata when it has some (copied only then).
+                let with_meta;
+                let labels = if e.metadata.is_empty() {
+                    &base
+                } else {
+                    let mut l = base.clone();
+                    for (k, v) in &e.metadata {
+                        l.entry(k.clone()).or_insert_with(|| v.clone());
+                    }
+                    with_meta = l;
+                    &with_meta
+                };
                 let (value, mut labels) = if op.needs_unwrap() {
-                    match pipe.sample(e.ts_ns, &e.line, &labels) {
+                    match pipe.sample(e.ts_ns, &e.line, labels) {
                         None => continue,
                         Some(x) => x,
                     }
                 } else {
-                    match pipe.process(e.ts_ns, &e.line, &labels) {
+                    match pipe.run(e.ts_ns, &e.line, labels) {
                         None => continue,
-                        Some(out) => {
-                            let v = if bytes { out.line.len() as f64 } else { 1.0 };
-                            (Some(v), out.labels)
+                        Some((line, labels)) => {
+                            let v = if bytes { line.len() as f64 } else { 1.0 };
+                            (Some(v), labels)
                         }
                     }
                 };

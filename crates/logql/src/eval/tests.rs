@@ -504,6 +504,23 @@ fn sum_by_over_a_parser_counts_the_answer_s_series_not_the_lines() {
     };
     let five = m.iter().find(|s| s.labels["status"] == "500").unwrap();
     assert!(five.points.iter().all(|&(_, v)| (v - 0.25).abs() < 1e-12));
+    // A label filter after the parser reads a label the grouping drops
+    // (`id`): it is still extracted. By hand: (0,100] holds r1, r10..r19,
+    // r100 (12 lines; 500s at 12, 16, 100); (100,200] holds r101..r199
+    // (99 lines; 500s at 104..196, 24 of them); later windows none.
+    let q = r#"sum by (status) (count_over_time({job="wide"} | json | id =~ "r1.*" [100s]))"#;
+    let (r, _) = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap();
+    let QueryResult::Matrix(m) = r else {
+        panic!("{r:?}")
+    };
+    let pts = |st: &str| {
+        m.iter()
+            .find(|s| s.labels["status"] == st)
+            .map(|s| s.points.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(pts("500"), vec![(100 * S, 3.0), (200 * S, 24.0)]);
+    assert_eq!(pts("200"), vec![(100 * S, 9.0), (200 * S, 75.0)]);
     // Without the sum the answer itself has 600 series: refused.
     let q = r#"count_over_time({job="wide"} | json [100s])"#;
     let e = evaluate(&wide_store(), "fake", &parse(q).unwrap(), &p, false).unwrap_err();

@@ -165,3 +165,16 @@ pub fn drop(sel: &[LabelSel], labels: &mut LabelSet) {
 pub fn keep(sel: &[LabelSel], labels: &mut LabelSet) {
     labels.retain(|k, v| selected(sel, k, v));
 }
+
+/// Every label name a filter reads.
+pub fn names(f: &LabelFilter, out: &mut std::collections::HashSet<String>) {
+    match f {
+        LabelFilter::Cmp { label, .. } | LabelFilter::Ip { label, .. } => {
+            out.insert(label.clone());
+        }
+        LabelFilter::And(a, b) | LabelFilter::Or(a, b) => {
+            names(a, out);
+            names(b, out);
+        }
+    }
+}

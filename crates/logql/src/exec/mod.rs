@@ -7,6 +7,7 @@
 //! drops such lines and a query without it can show them.
 
 mod ip;
+mod json_select;
 mod labels;
 mod line;
 mod parse;
@@ -36,7 +37,8 @@ pub mod errors {
 
 enum Compiled {
     Line(LineMatcher),
-    Parser(parse::LineParser),
+    /// With the labels the query needs, when that is known to be a few.
+    Parser(parse::LineParser, Option<std::collections::HashSet<String>>),
     Label(labels::Filter),
     LineFormat(template::LineTemplate),
     LabelFormat(Vec<(String, template::LabelValue)>),
@@ -73,7 +75,7 @@ impl Pipeline {
         for s in stages {
             out.push(match s {
                 Stage::Line(f) => Compiled::Line(LineMatcher::new(f)?),
-                Stage::Parser(p, _) => Compiled::Parser(parse::LineParser::new(p)?),
+                Stage::Parser(p, _) => Compiled::Parser(parse::LineParser::new(p)?, None),
                 Stage::Label(f) => Compiled::Label(labels::Filter::new(f)?),
                 Stage::LineFormat(t, _) => Compiled::LineFormat(template::LineTemplate::new(t)?),
                 Stage::LabelFormat(fmts, _) => Compiled::LabelFormat(
@@ -111,6 +113,38 @@ impl Pipeline {
         })
     }
 
+    /// Compiles `stages` for a query that keeps only the labels `needed`
+    /// of each line (a grouping `by` them): parsers then extract only
+    /// those and the labels later stages read. Stages that may read any
+    /// label (`line_format`, `label_format`, `drop`, `keep`) make it the
+    /// same as [`Pipeline::new`].
+    pub fn with_needed_labels(stages: &[Stage], needed: &[String]) -> Result<Pipeline, String> {
+        let mut p = Pipeline::new(stages)?;
+        let mut keep: std::collections::HashSet<String> = needed.iter().cloned().collect();
+        for s in stages {
+            match s {
+                Stage::Line(_) | Stage::Parser(..) | Stage::Decolorize => {}
+                Stage::Label(f) => labels::names(f, &mut keep),
+                Stage::Unwrap(u) => {
+                    keep.insert(u.label.clone());
+                    for f in &u.filters {
+                        labels::names(f, &mut keep);
+                    }
+                }
+                Stage::LineFormat(..)
+                | Stage::LabelFormat(..)
+                | Stage::Drop(_)
+                | Stage::Keep(_) => return Ok(p),
+            }
+        }
+        for c in &mut p.stages {
+            if let Compiled::Parser(_, k) = c {
+                *k = Some(keep.clone());
+            }
+        }
+        Ok(p)
+    }
+
     /// The leading line filters: what a store can test on raw lines (or
     /// use to skip chunks) before anything else runs.
     pub fn leading_line_filters(&self) -> impl Iterator<Item = &LineMatcher> {
@@ -128,6 +162,20 @@ impl Pipeline {
 
     /// Runs the pipeline on one line of a stream. `None`: filtered out.
     pub fn process(&self, ts_ns: i64, line: &str, stream: &LabelSet) -> Option<Output> {
+        self.run(ts_ns, line, stream).map(|(line, labels)| Output {
+            line: line.into_owned(),
+            labels,
+        })
+    }
+
+    /// [`Pipeline::process`] without copying a line no stage changed
+    /// (metric queries only count or measure it).
+    pub fn run<'l>(
+        &self,
+        ts_ns: i64,
+        line: &'l str,
+        stream: &LabelSet,
+    ) -> Option<(std::borrow::Cow<'l, str>, LabelSet)> {
         let mut line = std::borrow::Cow::Borrowed(line);
         let mut labels = stream.clone();
         for s in &self.stages {
@@ -137,7 +185,7 @@ impl Pipeline {
                         return None;
                     }
                 }
-                Compiled::Parser(p) => p.apply(&mut line, &mut labels, stream),
+                Compiled::Parser(p, keep) => p.apply(&mut line, &mut labels, stream, keep.as_ref()),
                 Compiled::Label(f) => {
                     if !f.keep(&mut labels) {
                         return None;
@@ -154,10 +202,7 @@ impl Pipeline {
                 Compiled::Decolorize => line = std::borrow::Cow::Owned(line::decolorize(&line)),
             }
         }
-        Some(Output {
-            line: line.into_owned(),
-            labels,
-        })
+        Some((line, labels))
     }
 
     /// Runs the pipeline and takes the unwrapped value: `None` when the

@@ -8,6 +8,7 @@ use crate::ast::Parser as Ast;
 use regex::Regex;
 use serde_json::Value;
 use std::borrow::Cow;
+use std::collections::HashSet;
 
 pub enum LineParser {
     Json(Vec<(String, Vec<PathStep>)>),
@@ -58,7 +59,16 @@ impl LineParser {
         })
     }
 
-    pub fn apply(&self, line: &mut Cow<'_, str>, labels: &mut LabelSet, stream: &LabelSet) {
+    /// Parses `line` into `labels`. With `keep`, only labels named there
+    /// are added (the others would be dropped by a grouping later), and
+    /// `json` skips the other fields without decoding them.
+    pub fn apply(
+        &self,
+        line: &mut Cow<'_, str>,
+        labels: &mut LabelSet,
+        stream: &LabelSet,
+        keep: Option<&HashSet<String>>,
+    ) {
         let put = |labels: &mut LabelSet, name: &str, value: String| {
             let mut name = sanitize(name);
             if name.is_empty() {
@@ -67,9 +77,19 @@ impl LineParser {
             if stream.contains_key(&name) {
                 name.push_str("_extracted");
             }
-            labels.insert(name, value);
+            if keep.is_none_or(|k| k.contains(&name)) {
+                labels.insert(name, value);
+            }
         };
         match self {
+            LineParser::Json(params) if params.is_empty() && keep.is_some() => {
+                let keep = keep.expect("checked");
+                if let Err(e) =
+                    super::json_select::extract(line, keep, &mut |k, v| put(labels, k, v))
+                {
+                    fail(labels, errors::JSON, e);
+                }
+            }
             LineParser::Json(params) => match serde_json::from_str::<Value>(line) {
                 Ok(Value::Object(obj)) => {
                     if params.is_empty() {
@@ -180,7 +200,7 @@ pub fn sanitize(name: &str) -> String {
 
 /// Every scalar field of a JSON object, nested keys joined with `_`;
 /// arrays are not extracted (as Loki's `json` without parameters).
-fn flatten(put: &mut dyn FnMut(&str, String), prefix: &str, v: &Value) {
+pub(super) fn flatten(put: &mut dyn FnMut(&str, String), prefix: &str, v: &Value) {
     if let Value::Object(o) = v {
         for (k, v) in o {
             let name = if prefix.is_empty() {

@@ -1,0 +1,161 @@
+//! `| json` when only some labels are needed (a metric query grouping `by`
+//! a few labels): the line is read by serde's streaming deserializer,
+//! values of fields that cannot become a needed label are skipped without
+//! being built, and only the needed ones are decoded. The line is still
+//! read to its end, so a malformed line sets `__error__` as the full parser
+//! does, and the needed labels get exactly the values the full parser
+//! would give them (the same flattening: nested keys joined with `_`,
+//! arrays not extracted).
+
+use super::parse::sanitize;
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::Value;
+use std::collections::HashSet;
+use std::fmt;
+
+/// Calls `put(name, value)` for each flattened field of the JSON object in
+/// `line` whose label name (sanitized, or with Loki's `_extracted` suffix)
+/// is in `keep`. An error for a line that is not a JSON object.
+pub fn extract(
+    line: &str,
+    keep: &HashSet<String>,
+    put: &mut dyn FnMut(&str, String),
+) -> Result<(), String> {
+    let mut de = serde_json::Deserializer::from_str(line);
+    Object {
+        prefix: String::new(),
+        keep,
+        put,
+    }
+    .deserialize(&mut de)
+    .map_err(|e| e.to_string())?;
+    de.end().map_err(|e| e.to_string())
+}
+
+/// Whether a field named `name` (flattened) may lead to a needed label:
+/// it is one (or its `_extracted` form), or nested fields under it may be.
+/// Called for every field of every line: `keep` holds a handful of names,
+/// so a scan without hashing or allocation beats a set lookup.
+fn wanted(keep: &HashSet<String>, name: &str) -> (bool, bool) {
+    let valid = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    let s: std::borrow::Cow<str> = if valid {
+        std::borrow::Cow::Borrowed(name)
+    } else {
+        std::borrow::Cow::Owned(sanitize(name))
+    };
+    let (mut here, mut below) = (false, false);
+    for k in keep {
+        if let Some(rest) = k.strip_prefix(&*s) {
+            if rest.is_empty() || rest == "_extracted" {
+                here = true;
+            } else if rest.len() > 1 && rest.starts_with('_') {
+                below = true;
+            }
+        }
+    }
+    (here, below)
+}
+
+struct Object<'a> {
+    prefix: String,
+    keep: &'a HashSet<String>,
+    put: &'a mut dyn FnMut(&str, String),
+}
+
+impl<'de> DeserializeSeed<'de> for Object<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Object<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<(), A::Error> {
+        while let Some(k) = m.next_key::<std::borrow::Cow<'de, str>>()? {
+            let name = if self.prefix.is_empty() {
+                k.into_owned()
+            } else {
+                format!("{}_{k}", self.prefix)
+            };
+            match wanted(self.keep, &name) {
+                (false, false) => {
+                    m.next_value::<IgnoredAny>()?;
+                }
+                (here, below) => {
+                    // Decoded: needed itself, or an object holding needed
+                    // fields (a scalar there is skipped as flatten skips
+                    // nothing: it is put only when needed).
+                    match m.next_value::<Value>()? {
+                        Value::Object(o) if below => {
+                            let (keep, put) = (self.keep, &mut *self.put);
+                            let mut only = |k: &str, v: String| {
+                                if wanted(keep, k).0 {
+                                    put(k, v)
+                                }
+                            };
+                            super::parse::flatten(&mut only, &name, &Value::Object(o))
+                        }
+                        Value::Object(_) | Value::Array(_) => {}
+                        v if here => (self.put)(&name, scalar_text(v)),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A scalar's label value, as the full parser writes it.
+fn scalar_text(v: Value) -> String {
+    match v {
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Object(_) | Value::Array(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(line: &str, keep: &[&str]) -> Result<Vec<(String, String)>, String> {
+        let keep: HashSet<String> = keep.iter().map(|s| s.to_string()).collect();
+        let mut out = Vec::new();
+        extract(line, &keep, &mut |k, v| out.push((k.to_owned(), v)))?;
+        Ok(out)
+    }
+
+    #[test]
+    fn only_needed_fields_with_the_full_parser_s_values() {
+        // Issue 15: values as `| json` gives them (checked by hand against
+        // the flattening rules: nested keys joined with `_`, numbers as
+        // written, null as empty).
+        let line = r#"{"status":503,"req":{"path":"/a","ms":1.5,"h":{"x-id":"7"}},"user":null,"tags":[1],"ok":true}"#;
+        assert_eq!(
+            run(line, &["status", "req_path", "req_h_x_id", "user", "ok"]).unwrap(),
+            vec![
+                ("status".into(), "503".into()),
+                // Nested objects come in key order (serde_json's map).
+                ("req_h_x-id".into(), "7".into()),
+                ("req_path".into(), "/a".into()),
+                ("user".into(), "".into()),
+                ("ok".into(), "true".into()),
+            ]
+        );
+        assert_eq!(run(line, &["nothing"]).unwrap(), vec![]);
+        // A malformed line is an error even when its bad part is skipped.
+        assert!(run(r#"{"status":200,"junk":[1,2"#, &["status"]).is_err());
+        assert!(run(r#"[1,2]"#, &["status"]).is_err());
+        assert!(run(r#"{"status":200} trailing"#, &["status"]).is_err());
+    }
+}
