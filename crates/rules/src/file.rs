@@ -540,13 +540,19 @@ pub struct CheckReport {
 
 /// Checks rule files as `promtool check rules` does, with its output.
 pub fn check_rules(paths: &[PathBuf]) -> CheckReport {
+    check_rules_as(paths, QueryLang::PromQL)
+}
+
+/// [`check_rules`] for files with expressions in `lang` (Loki ruler files
+/// are LogQL), with the same output.
+pub fn check_rules_as(paths: &[PathBuf], lang: QueryLang) -> CheckReport {
     let mut rep = CheckReport::default();
     for path in paths {
         let p = path.display().to_string();
         let _ = writeln!(rep.stdout, "Checking {p}");
         let res = std::fs::read_to_string(path)
             .map_err(|e| vec![format!("{p}: {e}")])
-            .and_then(|t| parse_rule_file(&p, &t));
+            .and_then(|t| parse_rule_file_as(&p, &t, lang));
         match res {
             Ok(f) => {
                 let n: usize = f.groups.iter().map(|g| g.rules.len()).sum();

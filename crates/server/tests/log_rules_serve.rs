@@ -256,3 +256,72 @@ fn issue_15_log_rules_alert_record_and_reload() {
     assert_eq!(still["data"]["groups"].as_array().unwrap().len(), 2);
     server.stop();
 }
+
+/// `check config` checks `logs.rule_files` as `serve` loads them, and
+/// `serve` refuses to start on a file that does not load; both name file,
+/// group, rule and position.
+#[test]
+fn issue_15_check_config_and_serve_refuse_a_bad_log_rule_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("sightline.yml"),
+        "logs:\n  rule_files: ['rules/*.yml']\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("rules")).unwrap();
+    std::fs::write(d.join("rules/good.yml"), RULES).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_sightline"))
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["check", "config", "sightline.yml"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(
+            "Checking logs.rule_files rules/*.yml\n  SUCCESS: 1 log rule files found\n\nChecking rules/good.yml\n  SUCCESS: 2 rules found\n"
+        ),
+        "{stdout}"
+    );
+
+    // `rate({job="app"}[1m]) >` is 23 characters: the query ends at
+    // column 24.
+    std::fs::write(
+        d.join("rules/bad.yml"),
+        "groups:\n  - name: g\n    rules:\n      - record: r\n        expr: rate({job=\"app\"}[1m]) >\n",
+    )
+    .unwrap();
+    // Paths are written as the config names them (relative to the working
+    // directory here, the config being `sightline.yml`).
+    let bad = "rules/bad.yml";
+    let (code, _, stderr) = run(&["check", "config", "sightline.yml"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains(&format!(
+            "{bad}: 5:15: group \"g\", rule 1, \"r\": could not parse expression: parse error at line 1, col 24"
+        )),
+        "{stderr}"
+    );
+    let data = d.join("data");
+    let port = common::free_port().to_string();
+    let (code, _, stderr) = run(&[
+        "serve",
+        "--config",
+        "sightline.yml",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+    ]);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("loading logs.rule_files"), "{stderr}");
+    assert!(stderr.contains(&format!("{bad}: 5:15:")), "{stderr}");
+}
