@@ -451,11 +451,36 @@ fn check_expr(expr: &str, lang: QueryLang) -> std::result::Result<(), String> {
             .map(|_| ())
             .map_err(|e| e.to_string()),
         QueryLang::LogQL => match sightline_logql::parse(expr).map_err(|e| e.to_string())? {
-            sightline_logql::ast::Expr::Metric(_) => Ok(()),
+            sightline_logql::ast::Expr::Metric(m) => check_pipelines(expr, &m),
             sightline_logql::ast::Expr::Log(_) => Err(
                 "only sample expression supported: a log query gives lines, a rule needs a metric query such as count_over_time({...} |= \"error\" [5m])".into(),
             ),
         },
+    }
+}
+
+/// Builds every pipeline of a LogQL metric query, so that what the parser
+/// leaves to evaluation (`line_format` and `label_format` templates, for
+/// one) fails at load, naming where the selector starts, rather than
+/// at every evaluation.
+fn check_pipelines(
+    src: &str,
+    m: &sightline_logql::ast::MetricExpr,
+) -> std::result::Result<(), String> {
+    use sightline_logql::ast::MetricExpr as M;
+    match m {
+        M::Range { log, .. } => sightline_logql::exec::Pipeline::new(&log.stages)
+            .map(|_| ())
+            .map_err(|e| {
+                let col = src[..log.at.min(src.len())].chars().count() + 1;
+                format!("in the log query at col {col}: {e}")
+            }),
+        M::Vector { expr, .. } | M::LabelReplace { expr, .. } => check_pipelines(src, expr),
+        M::Binary { lhs, rhs, .. } => {
+            check_pipelines(src, lhs)?;
+            check_pipelines(src, rhs)
+        }
+        M::Number(_) | M::Vector1(_) => Ok(()),
     }
 }
 

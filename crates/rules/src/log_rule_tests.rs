@@ -223,6 +223,19 @@ fn log_queries_and_bad_logql_are_refused_with_file_group_rule_and_position() {
         errs[1].starts_with("logs.yml: 7:11: group \"g\", rule 2, \"r\": could not parse expression: parse error at line 1, col 22"),
         "{errs:?}"
     );
+    // What the parser leaves to evaluation (a `line_format` template) is
+    // checked at load.
+    let errs = parse_rule_file_as(
+        "logs.yml",
+        "groups:\n- name: g\n  rules:\n  - record: r\n    expr: sum(count_over_time({job=\"x\"} | line_format \"{{ .a \" [1m]))\n",
+        QueryLang::LogQL,
+    )
+    .unwrap_err();
+    // The selector starts at column 21 of the expression.
+    assert!(
+        errs[0].starts_with("logs.yml: 5:11: group \"g\", rule 1, \"r\": could not parse expression: in the log query at col 21: "),
+        "{errs:?}"
+    );
     // The same file read as Prometheus's refuses the LogQL as PromQL.
     let ok = "groups:\n- name: g\n  rules:\n  - record: r\n    expr: count_over_time({job=\"x\"} |= \"e\" [1m])\n";
     assert!(parse_rule_file_as("l.yml", ok, QueryLang::LogQL).is_ok());
