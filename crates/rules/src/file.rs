@@ -15,6 +15,17 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The language of a file's `expr:` fields: Prometheus rule files hold
+/// PromQL, Loki ruler files (`logs.rule_files`) hold LogQL metric queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum QueryLang {
+    /// PromQL, over the TSDB.
+    #[default]
+    PromQL,
+    /// LogQL metric queries, over the log store.
+    LogQL,
+}
+
 /// A parsed, valid rule file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleFile {
@@ -59,7 +70,7 @@ pub struct RuleSpec {
     pub kind: RuleKind,
     /// The `record:` or `alert:` name.
     pub name: String,
-    /// The PromQL expression.
+    /// The expression (PromQL, or LogQL in a log rule file).
     pub expr: String,
     /// `for:` in ms (alerting only).
     pub for_ms: i64,
@@ -150,9 +161,18 @@ fn is_label_name(s: &str) -> bool {
         && it.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// Parses and validates one rule file's text. Every problem is reported,
-/// each prefixed with `path: `.
+/// Parses and validates one Prometheus rule file's text. Every problem is
+/// reported, each prefixed with `path: `.
 pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, Vec<String>> {
+    parse_rule_file_as(path, text, QueryLang::PromQL)
+}
+
+/// Parses and validates one rule file whose expressions are in `lang`.
+pub fn parse_rule_file_as(
+    path: &str,
+    text: &str,
+    lang: QueryLang,
+) -> std::result::Result<RuleFile, Vec<String>> {
     let raw: RawFile = if text.trim().is_empty() {
         RawFile { groups: Vec::new() }
     } else {
@@ -214,7 +234,7 @@ pub fn parse_rule_file(path: &str, text: &str) -> std::result::Result<RuleFile, 
         let mut rules = Vec::new();
         for (i, r) in g.rules.into_iter().enumerate() {
             let rpos = pos(&r);
-            match validate_rule(r.value, rpos) {
+            match validate_rule(r.value, rpos, lang) {
                 Ok(spec) => rules.push(spec),
                 Err((rname, problems)) => {
                     for (p, msg) in problems {
@@ -286,7 +306,11 @@ fn block_scalar_start(text: &str, (line, col): Pos) -> Pos {
 }
 type Problem = (Option<(Pos, Option<Pos>)>, String);
 
-fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String, Vec<Problem>)> {
+fn validate_rule(
+    r: RawRule,
+    rpos: Pos,
+    lang: QueryLang,
+) -> std::result::Result<RuleSpec, (String, Vec<Problem>)> {
     let mut probs: Vec<Problem> = Vec::new();
     let name = r
         .alert
@@ -323,7 +347,7 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
             "field 'expr' must be set in rule".into(),
         )),
         Some(e) => {
-            if let Err(err) = sightline_promql::parse(&expr) {
+            if let Err(err) = check_expr(&expr, lang) {
                 probs.push((
                     Some((pos(e), None)),
                     format!("could not parse expression: {err}"),
@@ -418,24 +442,81 @@ fn validate_rule(r: RawRule, rpos: Pos) -> std::result::Result<RuleSpec, (String
     })
 }
 
-/// Reads and validates one rule file.
+/// Checks that `expr` parses in `lang`. A LogQL rule must be a metric
+/// query: a log query gives lines, not samples to record or alert on, and
+/// Loki's ruler refuses it too.
+fn check_expr(expr: &str, lang: QueryLang) -> std::result::Result<(), String> {
+    match lang {
+        QueryLang::PromQL => sightline_promql::parse(expr)
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        QueryLang::LogQL => match sightline_logql::parse(expr).map_err(|e| e.to_string())? {
+            sightline_logql::ast::Expr::Metric(m) => check_pipelines(expr, &m),
+            sightline_logql::ast::Expr::Log(_) => Err(
+                "only sample expression supported: a log query gives lines, a rule needs a metric query such as count_over_time({...} |= \"error\" [5m])".into(),
+            ),
+        },
+    }
+}
+
+/// Builds every pipeline of a LogQL metric query, so that what the parser
+/// leaves to evaluation (`line_format` and `label_format` templates, for
+/// one) fails at load, naming where the selector starts, rather than
+/// at every evaluation.
+fn check_pipelines(
+    src: &str,
+    m: &sightline_logql::ast::MetricExpr,
+) -> std::result::Result<(), String> {
+    use sightline_logql::ast::MetricExpr as M;
+    match m {
+        M::Range { log, .. } => sightline_logql::exec::Pipeline::new(&log.stages)
+            .map(|_| ())
+            .map_err(|e| {
+                let col = src[..log.at.min(src.len())].chars().count() + 1;
+                format!("in the log query at col {col}: {e}")
+            }),
+        M::Vector { expr, .. } | M::LabelReplace { expr, .. } => check_pipelines(src, expr),
+        M::Binary { lhs, rhs, .. } => {
+            check_pipelines(src, lhs)?;
+            check_pipelines(src, rhs)
+        }
+        M::Number(_) | M::Vector1(_) => Ok(()),
+    }
+}
+
+/// Reads and validates one Prometheus rule file.
 pub fn load_rule_file(path: &Path) -> Result<RuleFile> {
+    load_rule_file_as(path, QueryLang::PromQL)
+}
+
+/// Reads and validates one rule file with expressions in `lang`.
+pub fn load_rule_file_as(path: &Path, lang: QueryLang) -> Result<RuleFile> {
     let p = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| Error::Io {
         path: p.clone(),
         message: e.to_string(),
     })?;
-    parse_rule_file(&p, &text).map_err(Error::Invalid)
+    parse_rule_file_as(&p, &text, lang).map_err(Error::Invalid)
 }
 
 /// Resolves `rule_files:` patterns (relative ones against `base_dir`, the
 /// directory of the config file) with globs, then loads every match in
 /// order. A pattern that matches nothing is not an error, as in Prometheus.
 pub fn load_rule_files(globs: &[String], base_dir: &Path) -> Result<Vec<RuleFile>> {
+    load_rule_files_as(globs, base_dir, QueryLang::PromQL)
+}
+
+/// [`load_rule_files`] for files with expressions in `lang`
+/// (`logs.rule_files` are LogQL).
+pub fn load_rule_files_as(
+    globs: &[String],
+    base_dir: &Path,
+    lang: QueryLang,
+) -> Result<Vec<RuleFile>> {
     let mut out = Vec::new();
     let mut errs = Vec::new();
     for path in resolve_globs(globs, base_dir)? {
-        match load_rule_file(&path) {
+        match load_rule_file_as(&path, lang) {
             Ok(f) => out.push(f),
             Err(Error::Invalid(e)) => errs.extend(e),
             Err(e) => errs.push(e.to_string()),
@@ -484,13 +565,19 @@ pub struct CheckReport {
 
 /// Checks rule files as `promtool check rules` does, with its output.
 pub fn check_rules(paths: &[PathBuf]) -> CheckReport {
+    check_rules_as(paths, QueryLang::PromQL)
+}
+
+/// [`check_rules`] for files with expressions in `lang` (Loki ruler files
+/// are LogQL), with the same output.
+pub fn check_rules_as(paths: &[PathBuf], lang: QueryLang) -> CheckReport {
     let mut rep = CheckReport::default();
     for path in paths {
         let p = path.display().to_string();
         let _ = writeln!(rep.stdout, "Checking {p}");
         let res = std::fs::read_to_string(path)
             .map_err(|e| vec![format!("{p}: {e}")])
-            .and_then(|t| parse_rule_file(&p, &t));
+            .and_then(|t| parse_rule_file_as(&p, &t, lang));
         match res {
             Ok(f) => {
                 let n: usize = f.groups.iter().map(|g| g.rules.len()).sum();

@@ -2,9 +2,10 @@
 //! results and staleness markers back, and restoring `for` state.
 
 use crate::alerting::{AlertingRule, OutgoingAlert};
-use crate::file::{GroupSpec, RuleKind, RuleSpec};
+use crate::file::{GroupSpec, QueryLang, RuleKind, RuleSpec};
 use crate::template::TemplateEnv;
 use promql_parser::parser::Expr;
+use sightline_core::logs::{LogQuerier, DEFAULT_TENANT};
 use sightline_core::{
     FloatHistogram, Labels, Matcher, MetricAppender, MetricQuerier, METRIC_NAME, STALE_NAN,
 };
@@ -26,6 +27,10 @@ pub struct RuleContext {
     pub external_labels: Labels,
     /// `--web.external-url`, for `$externalURL` and generator URLs.
     pub external_url: String,
+    /// The log store LogQL rules read (as tenant `fake`, Loki's
+    /// single-tenant name); `None` where logs are off, and a LogQL rule
+    /// then fails its evaluation saying so.
+    pub logs: Option<Arc<dyn LogQuerier>>,
 }
 
 /// Rule health, as the API reports it.
@@ -76,7 +81,14 @@ pub struct Rule {
     prev_series: HashSet<Labels>,
     /// The expression, parsed at the first evaluation: Prometheus parses a
     /// rule once when it loads, not at every evaluation.
-    parsed: Option<Arc<Expr>>,
+    parsed: Option<Parsed>,
+}
+
+/// A rule's parsed expression, in the language of its group.
+#[derive(Debug, Clone)]
+enum Parsed {
+    PromQL(Arc<Expr>),
+    LogQL(Arc<sightline_logql::ast::Expr>),
 }
 
 impl Rule {
@@ -101,6 +113,9 @@ pub struct RuleGroup {
     pub name: String,
     /// File the group came from.
     pub file: String,
+    /// The language of its expressions: PromQL, or LogQL for the groups of
+    /// `logs.rule_files` (Loki's ruler).
+    pub lang: QueryLang,
     /// Evaluation interval in ms.
     pub interval_ms: i64,
     /// `limit:`, 0 for none.
@@ -155,6 +170,7 @@ impl RuleGroup {
         RuleGroup {
             name: spec.name.clone(),
             file: spec.file.clone(),
+            lang: QueryLang::PromQL,
             interval_ms: spec.interval_ms.unwrap_or(default_interval_ms).max(1),
             limit: spec.limit,
             query_offset_ms: spec.query_offset_ms.unwrap_or(default_offset_ms),
@@ -167,6 +183,12 @@ impl RuleGroup {
             rule_failures: 0,
             iterations_missed: 0,
         }
+    }
+
+    /// The group with its expressions read as `lang` (PromQL by default).
+    pub fn with_lang(mut self, lang: QueryLang) -> Self {
+        self.lang = lang;
+        self
     }
 
     /// Marks every alerting rule restored (no restore will happen), so
@@ -225,7 +247,7 @@ impl RuleGroup {
         for rule in &mut self.rules {
             let rstart = Instant::now();
             rule.last_eval = Some(ts);
-            let res = eval_rule(rule, ctx, ts, qt, self.limit, &env);
+            let res = eval_rule(rule, ctx, self.lang, ts, qt, self.limit, &env);
             rule.eval_duration = rstart.elapsed();
             let out = match res {
                 Ok(out) => {
@@ -359,6 +381,7 @@ impl RuleGroup {
 fn eval_rule(
     rule: &mut Rule,
     ctx: &RuleContext,
+    lang: QueryLang,
     ts: i64,
     qt: i64,
     limit: usize,
@@ -367,20 +390,32 @@ fn eval_rule(
     let parsed = match &rule.parsed {
         Some(p) => p.clone(),
         None => {
-            let p =
-                Arc::new(sightline_promql::parse(&rule.spec().expr).map_err(|e| e.to_string())?);
+            let expr = &rule.spec().expr;
+            let p = match lang {
+                QueryLang::PromQL => Parsed::PromQL(Arc::new(
+                    sightline_promql::parse(expr).map_err(|e| e.to_string())?,
+                )),
+                QueryLang::LogQL => Parsed::LogQL(Arc::new(
+                    sightline_logql::parse(expr).map_err(|e| e.to_string())?,
+                )),
+            };
             rule.parsed = Some(p.clone());
             p
         }
     };
-    let res = ctx
-        .engine
-        .instant_expr(ctx.querier.as_ref(), &parsed, &rule.spec().expr, qt)
-        .map_err(|e| e.to_string())?;
-    let samples: Vec<RuleSample> = match res.value {
-        Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v, s.h)).collect(),
-        Value::Scalar(_, v) => vec![(Labels::empty(), v, None)],
-        _ => return Err("rule result is not a vector or scalar".into()),
+    let samples = match parsed {
+        Parsed::PromQL(parsed) => {
+            let res = ctx
+                .engine
+                .instant_expr(ctx.querier.as_ref(), &parsed, &rule.spec().expr, qt)
+                .map_err(|e| e.to_string())?;
+            match res.value {
+                Value::Vector(v) => v.into_iter().map(|s| (s.labels, s.v, s.h)).collect(),
+                Value::Scalar(_, v) => vec![(Labels::empty(), v, None)],
+                _ => return Err("rule result is not a vector or scalar".into()),
+            }
+        }
+        Parsed::LogQL(parsed) => logql_instant(ctx, &parsed, qt)?,
     };
     match &mut rule.body {
         RuleBody::Recording(spec) => {
@@ -418,6 +453,40 @@ fn eval_rule(
                 .map(|(l, v)| (l, v, None))
                 .collect())
         }
+    }
+}
+
+/// Evaluates a LogQL metric query at `qt` (ms) as Loki's ruler does: an
+/// instant query over the log store.
+fn logql_instant(
+    ctx: &RuleContext,
+    expr: &sightline_logql::ast::Expr,
+    qt: i64,
+) -> Result<Vec<RuleSample>, String> {
+    use sightline_logql::eval::{evaluate, Params, QueryResult};
+    let Some(logs) = &ctx.logs else {
+        return Err("no log store to evaluate a LogQL rule against".into());
+    };
+    let t_ns = qt.saturating_mul(1_000_000);
+    let params = Params {
+        start_ns: t_ns,
+        end_ns: t_ns,
+        step_ns: 1,
+        backward: true,
+        limit: 0,
+    };
+    let (res, _) =
+        evaluate(logs.as_ref(), DEFAULT_TENANT, expr, &params, true).map_err(|e| e.to_string())?;
+    match res {
+        QueryResult::Vector(v) | QueryResult::Matrix(v) => Ok(v
+            .into_iter()
+            .filter_map(|s| {
+                let v = s.points.last()?.1;
+                Some((Labels::from_pairs(s.labels), v, None))
+            })
+            .collect()),
+        QueryResult::Scalar(_, v) => Ok(vec![(Labels::empty(), v, None)]),
+        QueryResult::Streams(_) => Err("rule result is not a vector or scalar".into()),
     }
 }
 

@@ -19,6 +19,7 @@ fn ctx(store: &MemStore) -> RuleContext {
         engine: Engine::default(),
         external_labels: Labels::empty(),
         external_url: "http://prom:9090".into(),
+        logs: None,
     }
 }
 

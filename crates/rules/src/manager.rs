@@ -3,7 +3,7 @@
 //! `/api/v1/alerts`.
 
 use crate::alerting::{AlertState, OutgoingAlert};
-use crate::file::{load_rule_files, RuleFile};
+use crate::file::{load_rule_files, load_rule_files_as, QueryLang, RuleFile};
 use crate::gofmt::{format_rfc3339, format_shortest_e};
 use crate::group::{RuleBody, RuleContext, RuleGroup};
 use crate::Result;
@@ -59,6 +59,8 @@ pub struct RuleManager {
     /// process start) restore `for` state, as in Prometheus; groups added
     /// by a reload start restored.
     loaded_once: AtomicBool,
+    /// The same for the log rule groups.
+    log_loaded_once: AtomicBool,
     /// `global.evaluation_interval` in ms; a reload may change it.
     default_interval_ms: AtomicU64,
 }
@@ -77,6 +79,7 @@ impl RuleManager {
             opts,
             groups: Mutex::new(Vec::new()),
             loaded_once: AtomicBool::new(false),
+            log_loaded_once: AtomicBool::new(false),
         }
     }
 
@@ -99,19 +102,52 @@ impl RuleManager {
         Ok(())
     }
 
-    /// Replaces the groups with those of already parsed files.
+    /// Loads `logs.rule_files` patterns (Loki ruler files, LogQL) and
+    /// replaces the running log rule groups, as [`RuleManager::load`] does
+    /// for Prometheus's.
+    pub fn load_log_rules(&self, globs: &[String], base_dir: &Path) -> Result<()> {
+        let files = load_rule_files_as(globs, base_dir, QueryLang::LogQL)?;
+        self.set_log_files(&files);
+        Ok(())
+    }
+
+    /// Replaces the PromQL groups with those of already parsed files (the
+    /// LogQL groups stay).
     pub fn set_files(&self, files: &[RuleFile]) {
+        self.replace(QueryLang::PromQL, files);
+    }
+
+    /// Replaces the LogQL groups with those of already parsed Loki ruler
+    /// files (the PromQL groups stay).
+    pub fn set_log_files(&self, files: &[RuleFile]) {
+        self.replace(QueryLang::LogQL, files);
+    }
+
+    /// Replaces the groups in `lang`. Both kinds share one list, so one
+    /// evaluator thread, one `/api/v1/rules` and one set of
+    /// `sightline_rule_*` series cover them.
+    fn replace(&self, lang: QueryLang, files: &[RuleFile]) {
         let mut groups = self.groups.lock().unwrap_or_else(|e| e.into_inner());
         let mut new = Vec::new();
-        let first = !self.loaded_once.swap(true, Ordering::SeqCst);
-        let mut old: Vec<Option<Arc<Mutex<RuleGroup>>>> = groups.drain(..).map(Some).collect();
+        // Only the first PromQL load is the start-up one (the log rules
+        // load right after it at start): groups of later loads start
+        // restored, as in Prometheus.
+        let first = match lang {
+            QueryLang::PromQL => !self.loaded_once.swap(true, Ordering::SeqCst),
+            QueryLang::LogQL => !self.log_loaded_once.swap(true, Ordering::SeqCst),
+        };
+        let (old, keep): (Vec<_>, Vec<_>) = groups
+            .drain(..)
+            .partition(|g| g.lock().unwrap_or_else(|e| e.into_inner()).lang == lang);
+        let mut old: Vec<Option<Arc<Mutex<RuleGroup>>>> = old.into_iter().map(Some).collect();
         for f in files {
             for spec in &f.groups {
                 let mut g = RuleGroup::new(
                     spec,
                     self.default_interval_ms.load(Ordering::Relaxed) as i64,
                     ms(self.opts.default_query_offset),
-                );
+                )
+                .with_lang(lang);
                 if !first {
                     g.set_restored();
                 }
@@ -139,7 +175,11 @@ impl RuleManager {
                 .unwrap_or_else(|e| e.into_inner())
                 .mark_stale(&self.opts.context, now_ms());
         }
-        *groups = new;
+        // Prometheus's groups first, then the log groups, whichever changed.
+        *groups = match lang {
+            QueryLang::PromQL => new.into_iter().chain(keep).collect(),
+            QueryLang::LogQL => keep.into_iter().chain(new).collect(),
+        };
     }
 
     /// The current groups.
@@ -236,21 +276,40 @@ impl RuleManager {
         }
     }
 
-    /// The `data` of `/api/v1/rules`.
+    /// The `data` of `/api/v1/rules`: every group, PromQL and LogQL.
     pub fn rules_snapshot(&self) -> RulesData {
+        self.rules_snapshot_of(None)
+    }
+
+    /// The `data` of `/api/v1/alerts`: pending and firing alerts of every
+    /// group.
+    pub fn alerts_snapshot(&self) -> AlertsData {
+        self.alerts_snapshot_of(None)
+    }
+
+    /// The groups in `lang` (all with `None`), as `/api/v1/rules` shows
+    /// them; Loki's `/prometheus/api/v1/rules` is the LogQL ones.
+    pub fn rules_snapshot_of(&self, lang: Option<QueryLang>) -> RulesData {
         let groups = self
             .groups()
             .iter()
-            .map(|g| group_snapshot(&g.lock().unwrap_or_else(|e| e.into_inner())))
+            .filter_map(|g| {
+                let g = g.lock().unwrap_or_else(|e| e.into_inner());
+                lang.is_none_or(|l| l == g.lang).then(|| group_snapshot(&g))
+            })
             .collect();
         RulesData { groups }
     }
 
-    /// The `data` of `/api/v1/alerts`: pending and firing alerts.
-    pub fn alerts_snapshot(&self) -> AlertsData {
+    /// The pending and firing alerts of the groups in `lang` (all with
+    /// `None`).
+    pub fn alerts_snapshot_of(&self, lang: Option<QueryLang>) -> AlertsData {
         let mut alerts = Vec::new();
         for g in self.groups() {
             let g = g.lock().unwrap_or_else(|e| e.into_inner());
+            if lang.is_some_and(|l| l != g.lang) {
+                continue;
+            }
             for r in &g.rules {
                 if let RuleBody::Alerting(a) = &r.body {
                     alerts.extend(a.active_alerts().into_iter().map(alert_json));

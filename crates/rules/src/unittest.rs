@@ -338,6 +338,7 @@ fn run_group(
         engine: engine.clone(),
         external_labels: Labels::from_pairs(tg.external_labels.clone()),
         external_url: tg.external_url.clone(),
+        logs: None,
     };
     let mut groups: Vec<RuleGroup> = files
         .iter()

@@ -94,7 +94,34 @@ fn check_config(
     let slos_ok = check_slos(&loaded, out, err);
     let probes_ok = check_probes(&loaded, modules_flag, out, err);
     let dashboards_ok = check_dashboards(&loaded, out, err);
-    rules_ok && slos_ok && probes_ok && dashboards_ok
+    let log_rules_ok = check_log_rules(&loaded, out, err);
+    rules_ok && slos_ok && probes_ok && dashboards_ok && log_rules_ok
+}
+
+/// `logs.rule_files`, Loki ruler files (LogQL), checked as `serve` loads
+/// them, in promtool's layout.
+fn check_log_rules(loaded: &crate::config::Loaded, out: &mut String, err: &mut String) -> bool {
+    let globs = &loaded.logs.rule_files;
+    if globs.is_empty() {
+        return true;
+    }
+    out.push_str(&format!("Checking logs.rule_files {}\n", globs.join(", ")));
+    let files = match resolve_globs(globs, Path::new("")) {
+        Ok(f) => f,
+        Err(e) => {
+            out.push('\n');
+            err.push_str(&format!("  FAILED: {e}\n"));
+            return false;
+        }
+    };
+    out.push_str(&format!(
+        "  SUCCESS: {} log rule files found\n\n",
+        files.len()
+    ));
+    let r = sightline_rules::file::check_rules_as(&files, sightline_rules::QueryLang::LogQL);
+    out.push_str(&r.stdout);
+    err.push_str(&r.stderr);
+    r.exit_code == 0
 }
 
 /// The `dashboards:` providers, read as `serve` reads them. A dashboard

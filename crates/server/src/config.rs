@@ -235,7 +235,13 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             file: name.to_owned(),
             base: dir.clone(),
         }),
-        logs: file.logs.unwrap_or_default(),
+        logs: {
+            let mut logs = file.logs.unwrap_or_default();
+            for g in &mut logs.rule_files {
+                *g = anchor(&dir, g);
+            }
+            logs
+        },
         hints: Vec::new(),
     })
 }

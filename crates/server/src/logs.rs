@@ -1,13 +1,17 @@
 //! Logs in `serve`: the log store under `<data-dir>/logs`, Loki's query
 //! and push APIs and OTLP logs on the HTTP port, OTLP logs on the gRPC
 //! port, and the syslog listeners, from the `logs:` section of
-//! sightline.yml (read at start; docs/logs.md).
+//! sightline.yml (read at start; docs/logs.md), and Loki's ruler API over
+//! the log rule groups (`logs.rule_files`, evaluated by the rule manager;
+//! docs/logs-rules.md).
 
 use serde::Deserialize;
 use sightline_core::lifecycle::{Running, StartContext, Task};
 use sightline_ingest::loki::{LogIngestCounters, PushLimits};
 use sightline_ingest::syslog::SyslogConfig;
 use sightline_logstore::{LogStore, LogStoreOptions};
+use sightline_rules::QueryLang;
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// The `logs:` section.
@@ -23,6 +27,12 @@ pub struct LogsConfig {
     /// Syslog listeners, Promtail's `syslog` blocks.
     #[serde(default)]
     pub syslog: Vec<SyslogConfig>,
+    /// Loki ruler rule files (globs, relative to this file's folder):
+    /// Prometheus's rule file format with LogQL metric queries, evaluated
+    /// over the log store, re-read on reload like `rule_files`
+    /// (docs/logs-rules.md).
+    #[serde(default)]
+    pub rule_files: Vec<String>,
 }
 
 /// The running log subsystem.
@@ -94,5 +104,37 @@ impl Logs {
             self.limits.clone(),
             self.counters.clone(),
         )
+    }
+}
+
+/// Loki's ruler API over the rule manager's LogQL groups.
+pub fn ruler_routes(rules: Arc<sightline_rules::RuleManager>) -> axum::Router {
+    sightline_api::loki::ruler::ruler_routes(Arc::new(LogRules(rules)))
+}
+
+struct LogRules(Arc<sightline_rules::RuleManager>);
+
+impl sightline_api::loki::ruler::LogRulesSource for LogRules {
+    fn rules(&self) -> serde_json::Value {
+        let data = self.0.rules_snapshot_of(Some(QueryLang::LogQL));
+        serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn alerts(&self) -> serde_json::Value {
+        let data = self.0.alerts_snapshot_of(Some(QueryLang::LogQL));
+        serde_json::to_value(data).unwrap_or(serde_json::Value::Null)
+    }
+
+    fn namespaces(&self) -> BTreeMap<String, Vec<serde_json::Value>> {
+        sightline_rules::ruler::ruler_namespaces(&self.0, QueryLang::LogQL)
+            .into_iter()
+            .map(|(ns, groups)| {
+                let groups = groups
+                    .iter()
+                    .filter_map(|g| serde_json::to_value(g).ok())
+                    .collect();
+                (ns, groups)
+            })
+            .collect()
     }
 }

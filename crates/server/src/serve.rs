@@ -67,6 +67,7 @@ fn rule_manager(
     config: &PrometheusConfig,
     promql: &sightline_api::prometheus::QueryEngine,
     args: &ServeArgs,
+    logs: Arc<dyn sightline_core::logs::LogQuerier>,
     notify: sightline_rules::NotifyFn,
 ) -> anyhow::Result<sightline_rules::RuleManager> {
     let ctx = sightline_rules::RuleContext {
@@ -81,6 +82,7 @@ fn rule_manager(
                 .map(|(k, v)| (k.clone(), v.clone())),
         ),
         external_url: args.external_url(),
+        logs: Some(logs),
     };
     let mut opts = sightline_rules::ManagerOptions::new(ctx);
     opts.notify = Some(notify);
@@ -94,6 +96,8 @@ fn rule_manager(
 /// not yet in force.
 struct PreparedRules {
     files: Vec<sightline_rules::RuleFile>,
+    /// `logs.rule_files`: Loki ruler files, LogQL.
+    log_files: Vec<sightline_rules::RuleFile>,
     slos: Vec<sightline_slo::Slo>,
 }
 
@@ -110,7 +114,19 @@ fn prepare_rules(config: &crate::config::Loaded) -> anyhow::Result<PreparedRules
         .map_err(|e| anyhow::anyhow!("loading rule files: {e}"))?;
     let (slos, generated) = crate::slo::load_config_slos(&config.slos, Path::new(""))?;
     files.extend(generated);
-    Ok(PreparedRules { files, slos })
+    let log_globs = &config.logs.rule_files;
+    warn_unmatched("logs.rule_files", log_globs);
+    let log_files = sightline_rules::load_rule_files_as(
+        log_globs,
+        Path::new(""),
+        sightline_rules::QueryLang::LogQL,
+    )
+    .map_err(|e| anyhow::anyhow!("loading logs.rule_files: {e}"))?;
+    Ok(PreparedRules {
+        files,
+        log_files,
+        slos,
+    })
 }
 
 /// A pattern that matches no file loads nothing and is no error (as in
@@ -229,10 +245,12 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         &loaded.prometheus,
         &promql,
         &args,
+        logs.store.clone(),
         notify,
     )?);
     let prepared = prepare_rules(&loaded)?;
     rules.set_files(&prepared.files);
+    rules.set_log_files(&prepared.log_files);
     let slo_state = Arc::new(crate::slo::SloState {
         slos: Mutex::new(prepared.slos),
         querier: crate::slo::StoreQuerier {
@@ -339,6 +357,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(sightline_api::native::probe_routes(probes.clone()))
         .merge(sightline_api::otlp::router(otlp))
         .merge(logs.routes())
+        .merge(crate::logs::ruler_routes(rules.clone()))
         .merge(sightline_ui::dashboards::routes(dashboards, &prefix))
         .merge(sightline_ui::router());
     if let Some(am) = &alertmanager {
@@ -519,6 +538,7 @@ impl ConfigReloader {
             self.rules.set_default_interval(i);
         }
         self.rules.set_files(&rules.files);
+        self.rules.set_log_files(&rules.log_files);
         *self.slos.slos.lock().unwrap_or_else(|e| e.into_inner()) = rules.slos;
         if let (Some((am, _)), Some(prepared)) = (&self.alertmanager, alertmanager) {
             am.apply_prepared(prepared);

@@ -9,6 +9,9 @@
 //!   `index/volume`, `index/volume_range`, `detected_labels`,
 //!   `detected_fields`, `patterns`;
 //! - [`tail`]: `/loki/api/v1/tail`, live lines over a websocket;
+//! - [`ruler`]: the ruler API over the log rule groups
+//!   (`/loki/api/v1/rules`, `/prometheus/api/v1/rules|alerts`), with its
+//!   own router ([`ruler::ruler_routes`]);
 //! - [`push`]: the push endpoints (`/loki/api/v1/push`, `/api/prom/push`)
 //!   with their own router ([`push::push_routes`]).
 //!
@@ -17,6 +20,7 @@
 mod meta;
 pub mod push;
 mod query;
+pub mod ruler;
 mod tail;
 
 use axum::http::{HeaderMap, StatusCode};

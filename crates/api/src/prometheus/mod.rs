@@ -19,7 +19,7 @@ mod metadata;
 mod params;
 mod query;
 mod response;
-mod rules;
+pub(crate) mod rules;
 mod series;
 mod status;
 mod targets;

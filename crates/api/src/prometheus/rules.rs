@@ -16,8 +16,13 @@ pub(super) struct RulesParams {
 /// Rule groups with their rules' health and state. `type=alert|record`
 /// keeps only rules of that kind, as Prometheus does.
 pub(super) async fn rules(State(state): State<ApiState>, Query(p): Query<RulesParams>) -> Response {
-    let mut data = state.rules.rules();
-    let keep = match p.kind.as_deref().unwrap_or("") {
+    rules_answer(state.rules.rules(), p.kind.as_deref())
+}
+
+/// The `/api/v1/rules` answer for `data`, with the `type` filter applied
+/// (Loki's `/prometheus/api/v1/rules` answers the same way).
+pub(crate) fn rules_answer(mut data: serde_json::Value, kind: Option<&str>) -> Response {
+    let keep = match kind.unwrap_or("") {
         "" => None,
         "alert" => Some("alerting"),
         "record" => Some("recording"),

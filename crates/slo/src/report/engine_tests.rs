@@ -63,6 +63,7 @@ fn recorded_and_computed_reports_agree() {
         engine: engine.clone(),
         external_labels: Labels::empty(),
         external_url: String::new(),
+        logs: None,
     };
     let file = crate::rule_file(&slos, "slo.yml").unwrap();
     let mut groups: Vec<RuleGroup> = file
