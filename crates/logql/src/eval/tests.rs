@@ -442,3 +442,32 @@ fn log_queries_are_not_instant() {
     .unwrap_err();
     assert!(e.to_string().contains("not supported as an instant query"));
 }
+
+/// Issue 15: the store may stop at `limit` lines per stream only when the
+/// hinted `|=` filters are the whole pipeline; `{job="billing"} |~ "x"`
+/// with limit 40 answered 7 lines because the store handed over only the
+/// newest 40 lines of each stream, before the regex threw most away.
+#[test]
+fn issue_15_store_limit_only_when_the_store_decides_every_line() {
+    let hints = |q: &str| match parse(q).unwrap() {
+        Expr::Log(l) => hints_for(&l, true, Some(40)),
+        Expr::Metric(_) => unreachable!(),
+    };
+    assert_eq!(hints(r#"{job="a"}"#).limit, Some(40));
+    assert_eq!(hints(r#"{job="a"} |= "x" |= "y" or "z""#).limit, Some(40));
+    for q in [
+        r#"{job="a"} |~ "x""#,
+        r#"{job="a"} |= "x" |~ "y""#,
+        r#"{job="a"} != "x""#,
+        r#"{job="a"} |= "x" | json"#,
+        r#"{job="a"} | logfmt | level="error""#,
+        r#"{job="a"} |= ip("10.0.0.0/8")"#,
+    ] {
+        assert_eq!(hints(q).limit, None, "{q}");
+    }
+    // The `|=` strings still let the store skip chunks.
+    assert_eq!(
+        hints(r#"{job="a"} |= "x" | json"#).required,
+        vec![vec!["x".to_owned()]]
+    );
+}

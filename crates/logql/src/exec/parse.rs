@@ -75,15 +75,9 @@ impl LineParser {
                     if params.is_empty() {
                         flatten(&mut |k, v| put(labels, k, v), "", &Value::Object(obj));
                     } else {
-                        let root = Value::Object(obj);
+                        // The values as the line writes them: read again raw.
                         for (label, path) in params {
-                            let v = walk(&root, path);
-                            let text = match v {
-                                Some(Value::String(s)) => s.clone(),
-                                Some(Value::Null) | None => String::new(),
-                                Some(v) => v.to_string(),
-                            };
-                            put(labels, label, text);
+                            put(labels, label, raw_at(line, path).unwrap_or_default());
                         }
                     }
                 }
@@ -98,24 +92,25 @@ impl LineParser {
                 strict,
                 keep_empty,
                 params,
-            } => match logfmt(line, *strict) {
-                Ok(pairs) => {
-                    if params.is_empty() {
-                        for (k, v) in pairs {
-                            if v.is_some() || *keep_empty {
-                                put(labels, &k, v.unwrap_or_default());
-                            }
+            } => {
+                let (pairs, err) = logfmt(line, *strict);
+                if params.is_empty() {
+                    for (k, v) in pairs {
+                        if v.is_some() || *keep_empty {
+                            put(labels, &k, v.unwrap_or_default());
                         }
-                    } else {
-                        for (label, key) in params {
-                            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == key) {
-                                put(labels, label, v.clone().unwrap_or_default());
-                            }
+                    }
+                } else {
+                    for (label, key) in params {
+                        if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == key) {
+                            put(labels, label, v.clone().unwrap_or_default());
                         }
                     }
                 }
-                Err(e) => fail(labels, errors::LOGFMT, e),
-            },
+                if let Some(e) = err {
+                    fail(labels, errors::LOGFMT, e);
+                }
+            }
             LineParser::Regexp(re) => {
                 if let Some(c) = re.captures(line) {
                     for name in re.capture_names().flatten() {
@@ -231,17 +226,40 @@ fn json_path(e: &str) -> Result<Vec<PathStep>, String> {
     Ok(out)
 }
 
-fn walk<'v>(v: &'v Value, path: &[PathStep]) -> Option<&'v Value> {
-    path.iter().try_fold(v, |v, s| match s {
-        PathStep::Key(k) => v.get(k),
-        PathStep::Index(i) => v.get(*i),
-    })
+/// The value at `path` in the JSON text `doc`: a string unquoted, `null`
+/// empty, anything else (numbers, booleans, objects, arrays) as the very
+/// text of the line, as Loki hands out json parameters (issue 15: an
+/// object used to come back re-serialized with its keys sorted and its
+/// escapes rewritten).
+fn raw_at(doc: &str, path: &[PathStep]) -> Option<String> {
+    use serde_json::value::RawValue;
+    let mut cur: &RawValue = serde_json::from_str(doc).ok()?;
+    for step in path {
+        cur = match step {
+            PathStep::Key(k) => {
+                *serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(cur.get())
+                    .ok()?
+                    .get(k.as_str())?
+            }
+            PathStep::Index(i) => *serde_json::from_str::<Vec<&RawValue>>(cur.get())
+                .ok()?
+                .get(*i)?,
+        };
+    }
+    let text = cur.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text).ok(),
+        _ if text == "null" => Some(String::new()),
+        _ => Some(text.to_owned()),
+    }
 }
 
 /// go-logfmt's decoding: `key=value`, `key="quoted \"value\""`, a bare
-/// `key` (no value). With `strict`, a malformed pair is an error;
-/// otherwise it is skipped.
-fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, String> {
+/// `key` (no value). With `strict`, a malformed pair stops the decoding
+/// with an error, the pairs before it kept (Loki's `--strict` "stops
+/// parsing and returns early"); otherwise it is skipped, an unterminated
+/// quoted value included (issue 15: it used to become a label).
+fn logfmt(line: &str, strict: bool) -> (Vec<(String, Option<String>)>, Option<String>) {
     let b = line.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
@@ -259,11 +277,14 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
         let key = &line[start..i];
         if key.is_empty() {
             if strict {
-                return Err(format!(
-                    "logfmt syntax error at pos {}: unexpected '{}'",
-                    i + 1,
-                    b[i] as char
-                ));
+                return (
+                    out,
+                    Some(format!(
+                        "logfmt syntax error at pos {}: unexpected '{}'",
+                        i + 1,
+                        b[i] as char
+                    )),
+                );
             }
             // Skip the junk to the next space.
             while i < b.len() && b[i] > b' ' {
@@ -274,10 +295,13 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
         if i >= b.len() || b[i] != b'=' {
             if i < b.len() && b[i] == b'"' {
                 if strict {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unexpected '\"'",
-                        i + 1
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unexpected '\"'",
+                            i + 1
+                        )),
+                    );
                 }
                 while i < b.len() && b[i] > b' ' {
                     i += 1;
@@ -313,23 +337,29 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
             }
             if !closed {
                 if strict {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unterminated quoted value",
-                        line.len() + 1
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unterminated quoted value",
+                            line.len() + 1
+                        )),
+                    );
                 }
-                i = b.len();
+                break;
             }
             out.push((key.to_owned(), Some(v)));
         } else {
             let vs = i;
             while i < b.len() && b[i] > b' ' {
                 if strict && (b[i] == b'"' || b[i] == b'=') {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unexpected '{}'",
-                        i + 1,
-                        b[i] as char
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unexpected '{}'",
+                            i + 1,
+                            b[i] as char
+                        )),
+                    );
                 }
                 i += 1;
             }
@@ -344,7 +374,7 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
             ));
         }
     }
-    Ok(out)
+    (out, None)
 }
 
 fn pattern_parts(p: &str) -> Result<Vec<PatternPart>, String> {

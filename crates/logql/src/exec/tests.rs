@@ -253,3 +253,45 @@ fn unwrap() {
     assert_eq!(v, None);
     assert_eq!(l.get(ERROR).map(String::as_str), Some(errors::SAMPLE));
 }
+
+/// Issue 15: found by the reference test (crates/server/tests/
+/// logql_reference.rs). `--strict` keeps the pairs before the malformed
+/// one (Loki stops parsing there); without it an unterminated quoted value
+/// is an invalid token, skipped rather than made a label.
+#[test]
+fn issue_15_logfmt_strict_keeps_earlier_pairs_and_lenient_skips_bad_tokens() {
+    let line = r#"a=1 msg="ok" note="unterminated"#;
+    let o = run(r#"{app="api"} | logfmt --strict"#, line).unwrap();
+    assert_eq!(o.labels.get("a").map(String::as_str), Some("1"));
+    assert_eq!(o.labels.get("msg").map(String::as_str), Some("ok"));
+    assert_eq!(o.labels.get("note"), None);
+    assert_eq!(
+        o.labels.get(ERROR).map(String::as_str),
+        Some(errors::LOGFMT)
+    );
+    let o = run(r#"{app="api"} | logfmt"#, line).unwrap();
+    assert_eq!(o.labels.get("note"), None);
+    assert_eq!(o.labels.get(ERROR), None);
+    assert_eq!(o.labels.get("msg").map(String::as_str), Some("ok"));
+}
+
+/// Issue 15: a json parameter naming an object, an array or a number gets
+/// the text of the line itself (order, spacing and escapes kept), as
+/// Loki's; a missing one is empty.
+#[test]
+fn issue_15_json_parameters_are_the_raw_text() {
+    let line = r#"{"req": {"method": "GET", "h": {"ua": "x\u00e9"}}, "n": 1.50, "tags": ["a", "b"], "s": "caf\u00e9"}"#;
+    let o = run(
+        r#"{app="api"} | json req="req", n="n", t="tags", t1="tags[1]", s="s", ua="req.h.ua", none="zz""#,
+        line,
+    )
+    .unwrap();
+    let get = |k: &str| o.labels.get(k).cloned().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!(get("req"), r#"{"method": "GET", "h": {"ua": "x\u00e9"}}"#);
+    assert_eq!(get("n"), "1.50");
+    assert_eq!(get("t"), r#"["a", "b"]"#);
+    assert_eq!(get("t1"), "b");
+    assert_eq!(get("s"), "café");
+    assert_eq!(get("ua"), "xé");
+    assert_eq!(get("none"), "");
+}
