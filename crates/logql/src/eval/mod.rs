@@ -126,7 +126,13 @@ pub fn evaluate(
             };
             let mut ev = metric::Evaluator::new(querier, tenant, &p, &mut stats);
             let v = ev.eval(m)?;
-            metric::into_result(v, &p, instant, m)
+            let r = metric::into_result(v, &p, instant, m);
+            if let QueryResult::Vector(s) | QueryResult::Matrix(s) = &r {
+                if s.len() > MAX_SERIES {
+                    return Err(EvalError::TooManySeries);
+                }
+            }
+            r
         }
     };
     stats.exec_seconds = began.elapsed().as_secs_f64();

@@ -471,3 +471,38 @@ fn issue_15_store_limit_only_when_the_store_decides_every_line() {
         vec![vec!["x".to_owned()]]
     );
 }
+
+/// Issue 15: `rate_counter` as Loki answers it (its range_vector.go): the
+/// window runs from `range` before the first sample to the last one, in
+/// Loki's mixed units. web's bytes in (30s, 60s]: 400, 500, 600 at 35, 45
+/// and 55 s. Increase 200; spans in ns/1000: sampled 2e7, to the start
+/// 30000 ms / 1000 = 30 (under 1.1 × the 1e7 average, so added), to the
+/// end 0; 200 × (2e7 + 30) / 2e7 over 30 s.
+#[test]
+fn issue_15_rate_counter_extrapolates_as_loki() {
+    let r = instant(
+        r#"rate_counter({job="web"} | logfmt | unwrap bytes [30s]) by (job)"#,
+        60,
+    );
+    let want = 200.0 * (20_000_030.0 / 20_000_000.0) / 30.0;
+    assert_eq!(r.len(), 1);
+    assert!((r[0].1 - want).abs() < 1e-12, "{} != {want}", r[0].1);
+    // One sample in the window: 0, as Loki, not "no value".
+    let r = instant(
+        r#"rate_counter({job="web"} | logfmt | unwrap bytes [10s]) by (job)"#,
+        60,
+    );
+    assert_eq!(r.iter().map(|x| x.1).collect::<Vec<_>>(), vec![0.0]);
+}
+
+/// Issue 15: the series limit is on the answer, as Loki's
+/// `max_query_series`: 12 web lines with a trace_id each make 12 series
+/// inside, summed into one; the answer is refused only when it has more
+/// than MAX_SERIES series itself.
+#[test]
+fn issue_15_series_limit_applies_to_the_answer() {
+    let r = instant(r#"sum(count_over_time({job="web"}[2m]))"#, 120);
+    assert_eq!(r, vec![(LabelSet::new(), 12.0)]);
+    let web = instant(r#"count_over_time({job="web"}[2m])"#, 120);
+    assert_eq!(web.len(), 12);
+}

@@ -295,3 +295,25 @@ fn issue_15_json_parameters_are_the_raw_text() {
     assert_eq!(get("ua"), "xé");
     assert_eq!(get("none"), "");
 }
+
+/// Issue 15: as Loki's label filters, a number, duration, bytes or ip
+/// filter keeps a line that already carries `__error__` (only string
+/// matchers drop it) and drops a line without the label, `!=` too.
+#[test]
+fn issue_15_numeric_filters_keep_error_lines_and_drop_missing_labels() {
+    let o = run(r#"{app="api"} | json | status >= 500"#, "not json").unwrap();
+    assert_eq!(o.labels.get(ERROR).map(String::as_str), Some(errors::JSON));
+    assert!(run(r#"{app="api"} | json | d > 1s"#, "not json").is_some());
+    assert!(run(r#"{app="api"} | json | ip = ip("10.0.0.0/8")"#, "x").is_some());
+    assert!(run(r#"{app="api"} | logfmt | x != 5"#, "a=1").is_none());
+    assert!(run(r#"{app="api"} | logfmt | x != 10KB"#, "a=1").is_none());
+    assert!(run(r#"{app="api"} | logfmt | x = ip("1.2.3.4")"#, "a=1").is_none());
+    // After `a` fails to convert, `b > 5` no longer drops the line.
+    let o = run(r#"{app="api"} | logfmt | a > 1 and b > 5"#, "a=x b=1").unwrap();
+    assert_eq!(
+        o.labels.get(ERROR).map(String::as_str),
+        Some(errors::LABEL_FILTER)
+    );
+    // String matchers still drop it.
+    assert!(run(r#"{app="api"} | json | status >= 500 | __error__="""#, "x").is_none());
+}
