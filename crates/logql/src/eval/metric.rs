@@ -148,6 +148,7 @@ impl<'a> Evaluator<'a> {
             .querier
             .select(self.tenant, &log.matchers, from, to, &hints)?;
         let bytes = matches!(op, RangeOp::BytesRate | RangeOp::BytesOverTime);
+        let unwrapped = pipe.unwrapper().is_some();
         // Samples per output series, in time order within each source stream.
         let mut by_series: BTreeMap<LabelSet, Vec<(i64, f64)>> = BTreeMap::new();
         let mut any_stream = false;
@@ -161,7 +162,7 @@ impl<'a> Evaluator<'a> {
                 for (k, v) in &e.metadata {
                     labels.entry(k.clone()).or_insert_with(|| v.clone());
                 }
-                let (value, mut labels) = if op.needs_unwrap() {
+                let (value, mut labels) = if unwrapped {
                     match pipe.sample(e.ts_ns, &e.line, &labels) {
                         None => continue,
                         Some(x) => x,
@@ -276,7 +277,8 @@ fn aggregate_window(op: RangeOp, param: Option<f64>, w: &[(i64, f64)], range: i6
     let n = w.len() as f64;
     let sum = || w.iter().map(|x| x.1).sum::<f64>();
     Some(match op {
-        RangeOp::Rate => n / secs,
+        // A line counts 1; an unwrapped sample its value.
+        RangeOp::Rate => sum() / secs,
         RangeOp::CountOverTime => n,
         RangeOp::BytesRate => sum() / secs,
         RangeOp::BytesOverTime | RangeOp::SumOverTime => sum(),

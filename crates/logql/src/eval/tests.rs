@@ -506,3 +506,18 @@ fn issue_15_series_limit_applies_to_the_answer() {
     let web = instant(r#"count_over_time({job="web"}[2m])"#, 120);
     assert_eq!(web.len(), 12);
 }
+
+/// Issue 15: Loki's `rate(unwrapped-range)`, the unwrapped values' sum per
+/// second, was refused as "rate with unwrap". web's bytes in (30s, 60s]:
+/// 400 + 500 + 600 over 30 s.
+#[test]
+fn issue_15_rate_of_unwrapped_values() {
+    let r = instant(
+        r#"rate({job="web"} | logfmt | unwrap bytes [30s]) by (job)"#,
+        60,
+    );
+    assert_eq!(r, vec![(ls(&[("job", "web")]), 50.0)]);
+    // Without unwrap, still lines per second (12 api lines over 2 minutes).
+    let r = instant(r#"rate({job="api"}[2m])"#, 120);
+    assert_eq!(r.iter().map(|x| x.1).sum::<f64>(), 0.1);
+}
