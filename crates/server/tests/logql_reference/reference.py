@@ -526,9 +526,53 @@ def line_has_ip(line, m):
 
 # ---------------------------------------------------------------- templates
 
+def go_text(v):
+    """A value as Go's text/template prints it."""
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, float):
+        if v == int(v) and abs(v) < 1e21:
+            return str(int(v))
+        r = repr(v)
+        if "e" in r:
+            mant, exp = r.split("e")
+            return "%se%s%02d" % (mant, "-" if exp.startswith("-") else "+", abs(int(exp)))
+        return r
+    return str(v)
+
+
+def to_int(v):
+    if v is None:
+        return 0
+    if isinstance(v, str):
+        try:
+            return int(float(v)) if "." in v else int(v)
+        except ValueError:
+            return 0
+    return int(v)
+
+
+def to_float(v):
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def go_repl(repl):
+    """Go's regexp replacement ($1, ${1}, ${name}) in Python's syntax."""
+    return re.sub(r"\$\{(\w+)\}|\$(\d+)", lambda m: "\\g<%s>" % (m.group(1) or m.group(2)),
+                  repl.replace("\\", "\\\\"))
+
+
+def title(s):
+    # strings.Title: the first letter of each word upper-cased.
+    return re.sub(r"(^|[^\w'])(\w)", lambda m: m.group(1) + m.group(2).upper(), s)
+
+
 FUNCS = {
     "ToUpper": lambda s: s.upper(), "ToLower": lambda s: s.lower(),
-    "upper": lambda s: s.upper(), "lower": lambda s: s.lower(),
+    "upper": lambda s: s.upper(), "lower": lambda s: s.lower(), "title": title,
     "TrimSpace": lambda s: s.strip(" \t\n\r\v\f"), "trim": lambda s: s.strip(" \t\n\r\v\f"),
     "TrimPrefix": lambda s, p: s[len(p):] if s.startswith(p) else s,
     "TrimSuffix": lambda s, p: s[:-len(p)] if p and s.endswith(p) else s,
@@ -537,21 +581,33 @@ FUNCS = {
     "replace": lambda old, new, s: s.replace(old, new),
     "Replace": lambda s, old, new, n: s.replace(old, new) if int(n) < 0 else s.replace(old, new, int(n)),
     "trunc": lambda n, s: (s[:int(n)] if int(n) >= 0 else s[int(n):]) if len(s) > abs(int(n)) else s,
-    "default": lambda d, s: s if s != "" else d,
-    "len": lambda s: len(s),
+    "substr": lambda a, b, s: s[int(a):int(b)] if 0 <= int(a) <= int(b) <= len(s) else (s[int(a):] if int(b) < 0 or int(b) > len(s) else s),
+    "default": lambda d, s=None: s if s not in (None, "", 0, False) else d,
+    "len": lambda s: len(s.encode("utf-8")),
+    "hasPrefix": lambda p, s: s.startswith(p), "hasSuffix": lambda p, s: s.endswith(p),
+    "contains": lambda sub, s: sub in s,
+    "eq": lambda a, *b: any(a == x for x in b), "ne": lambda a, b: a != b,
+    "regexReplaceAll": lambda rx, s, repl: re.sub(rx, go_repl(repl), s, flags=re.ASCII),
+    "add": lambda *a: sum(to_int(x) for x in a), "sub": lambda a, b: to_int(a) - to_int(b),
+    "mul": lambda *a: functools.reduce(lambda x, y: x * y, (to_int(x) for x in a), 1),
+    "addf": lambda *a: sum(to_float(x) for x in a),
+    "mulf": lambda *a: functools.reduce(lambda x, y: x * y, (to_float(x) for x in a), 1.0),
+    "float64": to_float, "int": to_int,
 }
 
 
-def render(tmpl, labels, line):
-    out, i = [], 0
+def tmpl_parse(tmpl):
+    """Text and actions as a tree: ('text', s), ('action', pipeline) and
+    ('if', pipeline, then, else)."""
+    items, i = [], 0
     while True:
         j = tmpl.find("{{", i)
         if j < 0:
-            out.append(tmpl[i:])
+            items.append(("text", tmpl[i:]))
             break
-        text = tmpl[i:j]
         k = tmpl.index("}}", j)
         action = tmpl[j + 2:k]
+        text = tmpl[i:j]
         i = k + 2
         if action.startswith("-"):
             text = text.rstrip()
@@ -560,19 +616,61 @@ def render(tmpl, labels, line):
             action = action[:-1]
             rest = tmpl[i:]
             i += len(rest) - len(rest.lstrip())
-        out.append(text)
-        val = None
-        for cmd in split_pipe(action):
-            words = tmpl_words(cmd)
-            args = [tmpl_value(w, labels, line) for w in words[1:]]
-            if words[0] in FUNCS:
-                if val is not None:
-                    args.append(val)
-                val = FUNCS[words[0]](*args)
+        items.append(("text", text))
+        items.append(("action", action.strip()))
+
+    def block(pos):
+        out = []
+        while pos < len(items):
+            kind, v = items[pos]
+            if kind == "action" and (v == "end" or v == "else"):
+                return out, pos
+            if kind == "action" and v.startswith("if "):
+                then, pos = block(pos + 1)
+                other = []
+                if items[pos][1] == "else":
+                    other, pos = block(pos + 1)
+                out.append(("if", v[3:], then, other))
             else:
-                val = tmpl_value(words[0], labels, line)
-        out.append(str(val))
-    return "".join(out)
+                out.append(items[pos])
+            pos += 1
+        return out, pos
+    return block(0)[0]
+
+
+def render(tmpl, labels, line):
+    return "".join(exec_nodes(tmpl_parse(tmpl), labels, line))
+
+
+def exec_nodes(nodes, labels, line):
+    out = []
+    for n in nodes:
+        if n[0] == "text":
+            out.append(n[1])
+        elif n[0] == "action":
+            out.append(go_text(pipeline_value(n[1], labels, line)))
+        else:
+            cond = pipeline_value(n[1], labels, line)
+            out.extend(exec_nodes(n[2] if cond not in (None, "", 0, False) else n[3], labels, line))
+    return out
+
+
+def pipeline_value(action, labels, line):
+    val = None
+    first = True
+    for cmd in split_pipe(action):
+        words = tmpl_words(cmd)
+        # A missing key reaches a function as nil (Go passes the zero value).
+        args = [None if isinstance(a, NoValue) else a
+                for a in (tmpl_value(w, labels, line) for w in words[1:])]
+        if words[0] in FUNCS:
+            if not first:
+                args.append(None if isinstance(val, NoValue) else val)
+            val = FUNCS[words[0]](*args)
+        else:
+            val = tmpl_value(words[0], labels, line)
+        first = False
+    return val
 
 
 def split_pipe(action):
@@ -597,13 +695,22 @@ def tmpl_value(w, labels, line):
     if w.startswith('"'):
         return go_unquote(w[1:-1])
     if w.startswith("."):
-        # Go's text/template prints a missing map key as "<no value>".
-        return labels.get(w[1:], "<no value>")
+        # A missing key: nothing (Go's template prints it as "<no value>").
+        return labels.get(w[1:], NO_VALUE)
     if w == "__line__":
         return line
     if re.fullmatch(r"-?\d+", w):
         return int(w)
+    if re.fullmatch(r"-?\d+\.\d+", w):
+        return float(w)
     raise ValueError("template word %r" % w)
+
+
+class NoValue(str):
+    """A missing map key: prints as Go prints it, empty to functions."""
+
+
+NO_VALUE = NoValue("<no value>")
 
 
 # ---------------------------------------------------------------- pipeline
@@ -1153,7 +1260,9 @@ def window_value(op, param, samples, rng):
     n = len(vals)
     secs = rng / 1e9
     if op == "rate":
-        return n / secs
+        # Lines per second, or with unwrap the values' sum per second
+        # (Loki's rate(unwrapped-range)); a line's value here is 1.
+        return sum_seq(vals) / secs
     if op == "count_over_time":
         return float(n)
     if op == "bytes_rate":
