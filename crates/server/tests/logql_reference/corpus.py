@@ -150,6 +150,7 @@ def streams():
     out.append(({"job": "ml", "service": "predict", "env": "prod"}, 1))
     out.append(({"job": "cli", "service": "cli", "env": "prod"}, 1))
     out.append(({"job": "cron", "service": "cron", "env": "prod"}, 3))
+    out.append(({"job": "packed", "service": "shipper", "env": "prod"}, 1))
     return out
 
 
@@ -196,6 +197,11 @@ def main():
             elif svc == "cli":
                 c = r.choice(ANSI)
                 line = "%s%s\x1b[0m sync %d files (%s) ✓" % (c, r.choice(["INFO", "WARN", "ERROR"]), r.randint(1, 99), size(r))
+            elif svc == "shipper":
+                # Promtail's `pack` stage: the line under `_entry`, labels beside it.
+                line = json.dumps({"_entry": "%s %s %d" % (r.choice(METHODS), r.choice(PATHS), r.choice(STATUSES)),
+                                   "pod": "p-%d" % r.randint(1, 3), "container": r.choice(["app", "sidecar"])},
+                                  separators=(",", ":"))
             else:
                 line = "cron tick job=%s took=%s" % (r.choice(["backup", "report", "gc"]), dur(r))
             f.write(json.dumps({"labels": labels, "ts": ts, "line": line, "metadata": md}, ensure_ascii=False) + "\n")
