@@ -112,6 +112,8 @@ FUNCS = {
     "addf": lambda *a: sum(to_float(x) for x in a),
     "mulf": lambda *a: functools.reduce(lambda x, y: x * y, (to_float(x) for x in a), 1.0),
     "float64": to_float, "int": to_int,
+    "unixEpoch": lambda t: t.ns // 10**9, "unixEpochMillis": lambda t: t.ns // 10**6,
+    "unixEpochNanos": lambda t: t.ns,
 }
 
 
@@ -218,11 +220,24 @@ def tmpl_value(w, labels, line):
         return labels.get(w[1:], NO_VALUE)
     if w == "__line__":
         return line
+    if w == "__timestamp__":
+        return Timestamp(NOW[0])
     if re.fullmatch(r"-?\d+", w):
         return int(w)
     if re.fullmatch(r"-?\d+\.\d+", w):
         return float(w)
     raise ValueError("template word %r" % w)
+
+
+class Timestamp:
+    """`__timestamp__`: the line's time (only its Unix forms are used)."""
+
+    def __init__(self, ns):
+        self.ns = ns
+
+
+# The time of the line being formatted (one line at a time).
+NOW = [0]
 
 
 class NoValue(str):
@@ -636,6 +651,7 @@ def run_pipeline(stages, ts, line, stream, metadata):
             if not label_filter(st[1], lbs):
                 return None
         elif kind == "line_format":
+            NOW[0] = ts
             line = render(st[1], lbs, line)
         elif kind == "label_format":
             snapshot = dict(lbs)
@@ -645,6 +661,7 @@ def run_pipeline(stages, ts, line, stream, metadata):
                     if f[2] != f[1]:
                         lbs.pop(f[2], None)
                 else:
+                    NOW[0] = ts
                     lbs[f[1]] = render(f[2], snapshot, line)
         elif kind == "drop":
             for name, m in st[1]:
