@@ -1,8 +1,9 @@
 //! Issue 15, item 8: LogQL proven against an independent reference.
 //!
-//! `logql_reference/corpus.py` writes a deterministic corpus of 105,000
+//! `logql_reference/corpus.py` writes a deterministic corpus of 105,022
 //! entries (JSON, logfmt, access-log, plain, multi-line stack traces, ANSI
-//! colours, unicode, structured metadata) over about 1h50m; the test pushes
+//! colours, unicode, structured metadata, packed lines, lines on whole
+//! minutes) over about 1h50m; the test pushes
 //! it to `serve` through Loki's push API. `logql_reference/reference.py`, a
 //! small LogQL evaluator written from Loki's documentation and sharing
 //! nothing with `crates/logql`, answers every query of

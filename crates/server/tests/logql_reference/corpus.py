@@ -167,9 +167,20 @@ def main():
     # 105k entries 63 ms apart on average: about 1h50m. Each entry gets its
     # own slot of the timeline, so timestamps are distinct.
     slot = 63_000_000
+    # Lines on whole minutes (of cron's active minutes) test where windows
+    # and ranges start and end: a query's times fall exactly on them.
+    cron = {"job": "cron", "service": "cron", "env": "prod"}
+    boundaries = [a.base_ns + m * 60_000_000_000 for m in list(range(20, 31)) + list(range(70, 81))]
+    last = 0
     with open(a.out, "w", encoding="utf-8") as f:
         for i in range(a.lines):
             ts = a.base_ns + i * slot + r.randrange(slot - 1000)
+            while boundaries and boundaries[0] <= ts:
+                b = boundaries.pop(0)
+                assert last < b < ts, "a boundary line would share its timestamp"
+                f.write(json.dumps({"labels": cron, "ts": b, "line": "cron boundary minute=%d" % (
+                    (b - a.base_ns) // 60_000_000_000), "metadata": {}}) + "\n")
+            last = ts
             minute = (i * slot) // 60_000_000_000
             labels, _ = r.choices(ss, weights)[0]
             svc = labels["service"]
