@@ -70,15 +70,16 @@ impl LineParser {
             labels.insert(name, value);
         };
         match self {
+            LineParser::Json(params) if params.is_empty() => {
+                if let Err(e) = flatten_raw(&mut |k, v| put(labels, k, v), "", line) {
+                    fail(labels, errors::JSON, e);
+                }
+            }
             LineParser::Json(params) => match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(obj)) => {
-                    if params.is_empty() {
-                        flatten(&mut |k, v| put(labels, k, v), "", &Value::Object(obj));
-                    } else {
-                        // The values as the line writes them: read again raw.
-                        for (label, path) in params {
-                            put(labels, label, raw_at(line, path).unwrap_or_default());
-                        }
+                Ok(Value::Object(_)) => {
+                    // The values as the line writes them: read again raw.
+                    for (label, path) in params {
+                        put(labels, label, raw_at(line, path).unwrap_or_default());
                     }
                 }
                 Ok(_) => fail(
@@ -173,25 +174,61 @@ pub fn sanitize(name: &str) -> String {
     out
 }
 
-/// Every scalar field of a JSON object, nested keys joined with `_`;
-/// arrays are not extracted (as Loki's `json` without parameters).
-fn flatten(put: &mut dyn FnMut(&str, String), prefix: &str, v: &Value) {
-    if let Value::Object(o) = v {
-        for (k, v) in o {
-            let name = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}_{k}")
-            };
-            match v {
-                Value::Object(_) => flatten(put, &name, v),
-                Value::Array(_) => {}
-                Value::String(s) => put(&name, s.clone()),
-                Value::Null => put(&name, String::new()),
-                Value::Bool(b) => put(&name, b.to_string()),
-                Value::Number(n) => put(&name, n.to_string()),
+/// Every scalar field of the JSON object `text`, nested keys joined with
+/// `_`; arrays are not extracted (as Loki's `json` without parameters).
+/// Numbers keep the line's own text (`1.50` stays `1.50`, as Loki hands
+/// them out; issue 15), strings are unquoted, `null` is empty.
+fn flatten_raw(put: &mut dyn FnMut(&str, String), prefix: &str, text: &str) -> Result<(), String> {
+    use serde_json::value::RawValue;
+    let fields: Vec<(Cow<'_, str>, &RawValue)> = match serde_json::from_str::<Members<'_>>(text) {
+        Ok(m) => m.0,
+        Err(e) => return Err(e.to_string()),
+    };
+    for (k, v) in fields {
+        let name = if prefix.is_empty() {
+            k.into_owned()
+        } else {
+            format!("{prefix}_{k}")
+        };
+        let raw = v.get();
+        match raw.as_bytes()[0] {
+            b'{' => flatten_raw(put, &name, raw)?,
+            b'[' => {}
+            b'"' => put(
+                &name,
+                serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?,
+            ),
+            b'n' => put(&name, String::new()),
+            _ => put(&name, raw.to_owned()),
+        }
+    }
+    Ok(())
+}
+
+/// A JSON object's members in order, values unparsed; anything else is an
+/// error.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    out.push((k, m.next_value()?));
+                }
+                Ok(Members(out))
             }
         }
+        d.deserialize_map(V)
     }
 }
 

@@ -317,3 +317,29 @@ fn issue_15_numeric_filters_keep_error_lines_and_drop_missing_labels() {
     // String matchers still drop it.
     assert!(run(r#"{app="api"} | json | status >= 500 | __error__="""#, "x").is_none());
 }
+
+/// Issue 15: `json` without parameters hands out numbers as the line
+/// writes them (Loki keeps the raw text): `1.50` stays `1.50`, `1e3`
+/// `1e3`; strings are unquoted, `null` empty, arrays skipped.
+#[test]
+fn issue_15_json_numbers_keep_their_text() {
+    let o = run(
+        r#"{app="api"} | json"#,
+        r#"{"a": 1.50, "b": {"c": 1e3, "d": "x\u00e9"}, "n": null, "arr": [1], "t": true, "i": -0}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        labels(&o),
+        vec![
+            ("a".into(), "1.50".into()),
+            ("b_c".into(), "1e3".into()),
+            ("b_d".into(), "xé".into()),
+            ("i".into(), "-0".into()),
+            ("level".into(), "info".into()),
+            ("n".into(), "".into()),
+            ("t".into(), "true".into()),
+        ]
+    );
+    let o = run(r#"{app="api"} | json"#, "[1, 2]").unwrap();
+    assert_eq!(o.labels.get(ERROR).map(String::as_str), Some(errors::JSON));
+}
