@@ -73,7 +73,10 @@ def api_line(r, ts, level):
         obj["status"] = "n/a"
     if x < 0.03:
         obj["duration"] = "slow"
-    return json.dumps(obj, ensure_ascii=r.random() < 0.5)
+    text = json.dumps(obj, ensure_ascii=r.random() < 0.5)
+    # A price as services print it, trailing zeros and all ("12.50"): a
+    # JSON parser must hand the text out unchanged.
+    return text[:-1] + ', "price": %d.%02d}' % (r.randint(0, 99), r.choice([0, 5, 10, 50, 99]))
 
 
 def worker_line(r, ts, queue):
