@@ -610,12 +610,13 @@ def run_pipeline(stages, ts, line, stream, metadata):
             pairs, bad = logfmt_pairs(line, strict)
             want = dict((e, n) for n, e in st[2]) if st[2] else None
             for k, v in pairs:
-                if v is None:
-                    if not keep_empty:
-                        continue
-                    v = ""
-                elif v == "" and not keep_empty:
+                # Empty and bare keys only with --keep-empty, or when asked
+                # for by name ("If the standalone key is explicitly requested
+                # using label extraction parameters, there is no need to add
+                # this flag", Loki's log query docs).
+                if not v and not keep_empty and (want is None or k not in want):
                     continue
+                v = v or ""
                 if want is not None:
                     if k not in want:
                         continue
