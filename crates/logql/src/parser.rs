@@ -414,10 +414,12 @@ impl<'a> QueryParser<'a> {
                 format!("invalid aggregation {} without unwrap", op.name()),
             ));
         }
-        if !op.needs_unwrap() && unwrap {
+        // `rate` takes either: of lines, or of unwrapped values (Loki's
+        // `rate(unwrapped-range)`, the values' sum per second; issue 15).
+        if !op.needs_unwrap() && op != RangeOp::Rate && unwrap {
             return Err(self.error_at(at, format!("invalid aggregation {} with unwrap", op.name())));
         }
-        if grouping.is_some() && !op.needs_unwrap() {
+        if grouping.is_some() && !unwrap {
             return Err(self.error_at(
                 at,
                 format!("grouping not allowed for {} aggregation", op.name()),

@@ -316,9 +316,10 @@ fn range_forms() {
 fn range_aggregation_errors() {
     assert!(err(r#"sum_over_time({a="b"}[5m])"#)
         .contains("invalid aggregation sum_over_time without unwrap"));
-    assert!(
-        err(r#"rate({a="b"} | unwrap x [5m])"#).contains("invalid aggregation rate with unwrap")
-    );
+    // `rate` takes unwrapped values too (Loki's `rate(unwrapped-range)`,
+    // issue 15); `count_over_time` does not.
+    assert!(err(r#"count_over_time({a="b"} | unwrap x [5m])"#)
+        .contains("invalid aggregation count_over_time with unwrap"));
     assert!(err(r#"count_over_time({a="b"})"#).contains("expecting a range such as [5m]"));
     assert!(err(r#"count_over_time({a="b"}[5m]) by (x)"#)
         .contains("grouping not allowed for count_over_time"));

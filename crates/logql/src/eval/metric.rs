@@ -1,7 +1,9 @@
 //! Metric queries, evaluated at every step of the range at once: each node
 //! gives its series with one optional value per step.
 
-use super::{hints_for, pipeline, to_set, EvalError, Params, QueryResult, SeriesResult, Stats};
+use super::{
+    hints_for, pipeline, to_set, EvalError, Params, QueryResult, SeriesResult, Stats, MAX_SERIES,
+};
 use crate::ast::{Grouping, LogExpr, MetricExpr, RangeOp, VectorOp};
 use crate::exec::{LabelSet, ERROR, ERROR_DETAILS};
 use sightline_core::logs::LogQuerier;
@@ -184,6 +186,7 @@ impl<'a> Evaluator<'a> {
             .querier
             .select(self.tenant, &log.matchers, from, to, &hints)?;
         let bytes = matches!(op, RangeOp::BytesRate | RangeOp::BytesOverTime);
+        let unwrapped = pipe.unwrapper().is_some();
         // Samples per output series, in time order within each source stream.
         let mut by_series: BTreeMap<LabelSet, Vec<(i64, f64)>> = BTreeMap::new();
         let mut any_stream = false;
@@ -206,7 +209,7 @@ impl<'a> Evaluator<'a> {
                     with_meta = l;
                     &with_meta
                 };
-                let (value, mut labels) = if op.needs_unwrap() {
+                let (value, mut labels) = if unwrapped {
                     match pipe.sample(e.ts_ns, &e.line, labels) {
                         None => continue,
                         Some(x) => x,
@@ -238,6 +241,13 @@ impl<'a> Evaluator<'a> {
         if op == RangeOp::AbsentOverTime {
             return Ok(self.absent(log, &by_series, range, offset, any_stream));
         }
+        // Loki limits the series of the answer (checked in `evaluate`), not
+        // those a range aggregation makes before `sum by` folds them (issue
+        // 15: `sum by (level) (count_over_time(...))` over lines with a
+        // trace_id each was refused). This bound only keeps memory in check.
+        if by_series.len() > MAX_SERIES * 100 {
+            return Err(EvalError::TooManySeries);
+        }
         let mut out = Vec::with_capacity(by_series.len());
         for (labels, mut samples) in by_series {
             samples.sort_by_key(|x| x.0);
@@ -252,14 +262,7 @@ impl<'a> Evaluator<'a> {
                 while lo < hi && samples[lo].0 <= start {
                     lo += 1;
                 }
-                values.push(aggregate_window(
-                    op,
-                    param,
-                    &samples[lo..hi],
-                    range,
-                    start,
-                    end,
-                ));
+                values.push(aggregate_window(op, param, &samples[lo..hi], range));
             }
             if values.iter().any(Option::is_some) {
                 out.push(Steps { labels, values });
@@ -313,14 +316,7 @@ pub(super) fn group_labels(l: &LabelSet, g: &Grouping) -> LabelSet {
         .collect()
 }
 
-fn aggregate_window(
-    op: RangeOp,
-    param: Option<f64>,
-    w: &[(i64, f64)],
-    range: i64,
-    start: i64,
-    end: i64,
-) -> Option<f64> {
+fn aggregate_window(op: RangeOp, param: Option<f64>, w: &[(i64, f64)], range: i64) -> Option<f64> {
     if w.is_empty() {
         return None;
     }
@@ -328,7 +324,8 @@ fn aggregate_window(
     let n = w.len() as f64;
     let sum = || w.iter().map(|x| x.1).sum::<f64>();
     Some(match op {
-        RangeOp::Rate => n / secs,
+        // A line counts 1; an unwrapped sample its value.
+        RangeOp::Rate => sum() / secs,
         RangeOp::CountOverTime => n,
         RangeOp::BytesRate => sum() / secs,
         RangeOp::BytesOverTime | RangeOp::SumOverTime => sum(),
@@ -351,7 +348,7 @@ fn aggregate_window(
         }
         RangeOp::FirstOverTime => w[0].1,
         RangeOp::LastOverTime => w[w.len() - 1].1,
-        RangeOp::RateCounter => counter_rate(w, start, end, secs)?,
+        RangeOp::RateCounter => counter_rate(w, range),
         RangeOp::AbsentOverTime => return None,
     })
 }
@@ -375,28 +372,36 @@ pub(super) fn quantile(q: f64, sorted: &[f64]) -> f64 {
     sorted[lo] * (1.0 - w) + sorted[hi] * w
 }
 
-/// `rate_counter`: the values as a counter (resets add the value before
-/// the reset), extrapolated to the window's edges as Prometheus's `rate`.
-fn counter_rate(w: &[(i64, f64)], start: i64, end: i64, secs: f64) -> Option<f64> {
+/// `rate_counter` as Loki computes it (pkg/logql/range_vector.go,
+/// `extrapolatedRate`): Prometheus's extrapolation of a counter's
+/// increase, except that the window is taken to end at the last sample
+/// and to start `range` before the first one, with the range subtracted
+/// in milliseconds from nanosecond timestamps and every span divided by
+/// 1000; fewer than two samples give 0. The arithmetic is odd but it is
+/// what Loki answers, and the reference test of issue 15 holds us to it.
+fn counter_rate(w: &[(i64, f64)], range_ns: i64) -> f64 {
     if w.len() < 2 {
-        return None;
+        return 0.0;
     }
-    let mut increase = w[w.len() - 1].1 - w[0].1;
-    for p in w.windows(2) {
-        if p[1].1 < p[0].1 {
-            increase += p[0].1;
+    let (t0, v0) = w[0];
+    let (tn, vn) = w[w.len() - 1];
+    let mut increase = vn - v0;
+    let mut last = 0.0;
+    for &(_, v) in w {
+        if v < last {
+            increase += last;
         }
+        last = v;
     }
-    let first = w[0].0 as f64 / 1e9;
-    let last = w[w.len() - 1].0 as f64 / 1e9;
-    let sampled = last - first;
+    let range_ms = range_ns / 1_000_000;
+    let mut to_start = range_ms as f64 / 1000.0;
+    let to_end = 0.0;
+    let sampled = (tn - t0) as f64 / 1000.0;
     let avg = sampled / (w.len() - 1) as f64;
-    let mut to_start = first - start as f64 / 1e9;
-    let to_end = end as f64 / 1e9 - last;
-    if increase > 0.0 && w[0].1 >= 0.0 {
-        let zero = sampled * (w[0].1 / increase);
-        if zero < to_start {
-            to_start = zero;
+    if increase > 0.0 && v0 >= 0.0 {
+        let to_zero = sampled * (v0 / increase);
+        if to_zero < to_start {
+            to_start = to_zero;
         }
     }
     let threshold = avg * 1.1;
@@ -411,7 +416,7 @@ fn counter_rate(w: &[(i64, f64)], start: i64, end: i64, secs: f64) -> Option<f64
     } else {
         avg / 2.0
     };
-    Some(increase * (span / sampled) / secs)
+    increase * (span / sampled) / (range_ns as f64 / 1e9)
 }
 
 /// The answer in Loki's shape: a matrix for range queries, a vector (the

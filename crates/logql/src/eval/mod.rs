@@ -126,14 +126,13 @@ pub fn evaluate(
             };
             let mut ev = metric::Evaluator::new(querier, tenant, &p, &mut stats);
             let v = ev.eval(m)?;
-            // Loki's `max_query_series` counts the answer's series, not
-            // those of the steps before an aggregation.
-            if let metric::Value::Series(s) = &v {
+            let r = metric::into_result(v, &p, instant, m);
+            if let QueryResult::Vector(s) | QueryResult::Matrix(s) = &r {
                 if s.len() > MAX_SERIES {
                     return Err(EvalError::TooManySeries);
                 }
             }
-            metric::into_result(v, &p, instant, m)
+            r
         }
     };
     stats.exec_seconds = began.elapsed().as_secs_f64();
@@ -143,22 +142,33 @@ pub fn evaluate(
 /// The hints a log expression's leading `|=` filters give the store.
 pub(crate) fn hints_for(log: &LogExpr, backward: bool, limit: Option<usize>) -> LogHints {
     let mut required = Vec::new();
+    // Whether the hinted `|=` filters are the whole pipeline: only then
+    // does every line the store hands over reach the answer, so only then
+    // may the store stop at `limit` lines per stream (issue 15: with a
+    // later filter, the newest `limit` lines of a stream may all fail it
+    // while older ones pass).
+    let mut all_hinted = true;
     for s in &log.stages {
         match s {
             Stage::Line(f) => {
-                if let Ok(m) = crate::exec::LineMatcher::new(f) {
-                    if let Some(r) = m.required_any {
-                        required.push(r);
-                    }
+                match crate::exec::LineMatcher::new(f)
+                    .ok()
+                    .and_then(|m| m.required_any)
+                {
+                    Some(r) => required.push(r),
+                    None => all_hinted = false,
                 }
             }
-            _ => break,
+            _ => {
+                all_hinted = false;
+                break;
+            }
         }
     }
     LogHints {
         required,
         backward,
-        limit,
+        limit: limit.filter(|_| all_hinted),
     }
 }
 

@@ -536,3 +536,82 @@ fn sum_by_over_a_parser_counts_the_answer_s_series_not_the_lines() {
         .iter()
         .all(|s| s.labels.get("job").map(String::as_str) == Some("wide")));
 }
+
+/// Issue 15: the store may stop at `limit` lines per stream only when the
+/// hinted `|=` filters are the whole pipeline; `{job="billing"} |~ "x"`
+/// with limit 40 answered 7 lines because the store handed over only the
+/// newest 40 lines of each stream, before the regex threw most away.
+#[test]
+fn issue_15_store_limit_only_when_the_store_decides_every_line() {
+    let hints = |q: &str| match parse(q).unwrap() {
+        Expr::Log(l) => hints_for(&l, true, Some(40)),
+        Expr::Metric(_) => unreachable!(),
+    };
+    assert_eq!(hints(r#"{job="a"}"#).limit, Some(40));
+    assert_eq!(hints(r#"{job="a"} |= "x" |= "y" or "z""#).limit, Some(40));
+    for q in [
+        r#"{job="a"} |~ "x""#,
+        r#"{job="a"} |= "x" |~ "y""#,
+        r#"{job="a"} != "x""#,
+        r#"{job="a"} |= "x" | json"#,
+        r#"{job="a"} | logfmt | level="error""#,
+        r#"{job="a"} |= ip("10.0.0.0/8")"#,
+    ] {
+        assert_eq!(hints(q).limit, None, "{q}");
+    }
+    // The `|=` strings still let the store skip chunks.
+    assert_eq!(
+        hints(r#"{job="a"} |= "x" | json"#).required,
+        vec![vec!["x".to_owned()]]
+    );
+}
+
+/// Issue 15: `rate_counter` as Loki answers it (its range_vector.go): the
+/// window runs from `range` before the first sample to the last one, in
+/// Loki's mixed units. web's bytes in (30s, 60s]: 400, 500, 600 at 35, 45
+/// and 55 s. Increase 200; spans in ns/1000: sampled 2e7, to the start
+/// 30000 ms / 1000 = 30 (under 1.1 × the 1e7 average, so added), to the
+/// end 0; 200 × (2e7 + 30) / 2e7 over 30 s.
+#[test]
+fn issue_15_rate_counter_extrapolates_as_loki() {
+    let r = instant(
+        r#"rate_counter({job="web"} | logfmt | unwrap bytes [30s]) by (job)"#,
+        60,
+    );
+    let want = 200.0 * (20_000_030.0 / 20_000_000.0) / 30.0;
+    assert_eq!(r.len(), 1);
+    assert!((r[0].1 - want).abs() < 1e-12, "{} != {want}", r[0].1);
+    // One sample in the window: 0, as Loki, not "no value".
+    let r = instant(
+        r#"rate_counter({job="web"} | logfmt | unwrap bytes [10s]) by (job)"#,
+        60,
+    );
+    assert_eq!(r.iter().map(|x| x.1).collect::<Vec<_>>(), vec![0.0]);
+}
+
+/// Issue 15: the series limit is on the answer, as Loki's
+/// `max_query_series`: 12 web lines with a trace_id each make 12 series
+/// inside, summed into one; the answer is refused only when it has more
+/// than MAX_SERIES series itself.
+#[test]
+fn issue_15_series_limit_applies_to_the_answer() {
+    let r = instant(r#"sum(count_over_time({job="web"}[2m]))"#, 120);
+    assert_eq!(r, vec![(LabelSet::new(), 12.0)]);
+    let web = instant(r#"count_over_time({job="web"}[2m])"#, 120);
+    assert_eq!(web.len(), 12);
+}
+
+/// Issue 15: Loki's `rate(unwrapped-range)`, the unwrapped values' sum per
+/// second, was refused as "rate with unwrap". web's bytes in (30s, 60s]:
+/// 400 + 500 + 600 over 30 s.
+#[test]
+fn issue_15_rate_of_unwrapped_values() {
+    let r = instant(
+        r#"rate({job="web"} | logfmt | unwrap bytes [30s]) by (job)"#,
+        60,
+    );
+    assert_eq!(r, vec![(ls(&[("job", "web")]), 50.0)]);
+    // Without unwrap, still lines per second (12 api lines over 2 minutes).
+    let r = instant(r#"rate({job="api"}[2m])"#, 120);
+    assert_eq!(r.iter().map(|x| x.1).sum::<f64>(), 0.1);
+}

@@ -5,11 +5,10 @@
 //! read to its end, so a malformed line sets `__error__` as the full parser
 //! does, and the needed labels get exactly the values the full parser
 //! would give them (the same flattening: nested keys joined with `_`,
-//! arrays not extracted).
+//! arrays not extracted, numbers as the line writes them).
 
 use super::parse::sanitize;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::Value;
 use std::collections::HashSet;
 use std::fmt;
 
@@ -89,38 +88,36 @@ impl<'de> Visitor<'de> for Object<'_> {
                     m.next_value::<IgnoredAny>()?;
                 }
                 (here, below) => {
-                    // Decoded: needed itself, or an object holding needed
-                    // fields (a scalar there is skipped as flatten skips
-                    // nothing: it is put only when needed).
-                    match m.next_value::<Value>()? {
-                        Value::Object(o) if below => {
+                    // Decoded only here: needed itself, or an object
+                    // holding needed fields. Values as the full parser
+                    // writes them (numbers as the line has them).
+                    let raw: &serde_json::value::RawValue = m.next_value()?;
+                    let text = raw.get();
+                    match text.as_bytes()[0] {
+                        b'{' if below => {
                             let (keep, put) = (self.keep, &mut *self.put);
                             let mut only = |k: &str, v: String| {
                                 if wanted(keep, k).0 {
                                     put(k, v)
                                 }
                             };
-                            super::parse::flatten(&mut only, &name, &Value::Object(o))
+                            super::parse::flatten_raw(&mut only, &name, text)
+                                .map_err(serde::de::Error::custom)?;
                         }
-                        Value::Object(_) | Value::Array(_) => {}
-                        v if here => (self.put)(&name, scalar_text(v)),
-                        _ => {}
+                        b'{' | b'[' => {}
+                        _ if !here => {}
+                        b'"' => (self.put)(
+                            &name,
+                            serde_json::from_str::<String>(text)
+                                .map_err(serde::de::Error::custom)?,
+                        ),
+                        b'n' => (self.put)(&name, String::new()),
+                        _ => (self.put)(&name, text.to_owned()),
                     }
                 }
             }
         }
         Ok(())
-    }
-}
-
-/// A scalar's label value, as the full parser writes it.
-fn scalar_text(v: Value) -> String {
-    match v {
-        Value::String(s) => s,
-        Value::Null => String::new(),
-        Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
-        Value::Object(_) | Value::Array(_) => String::new(),
     }
 }
 
@@ -140,16 +137,20 @@ mod tests {
         // Issue 15: values as `| json` gives them (checked by hand against
         // the flattening rules: nested keys joined with `_`, numbers as
         // written, null as empty).
-        let line = r#"{"status":503,"req":{"path":"/a","ms":1.5,"h":{"x-id":"7"}},"user":null,"tags":[1],"ok":true}"#;
+        let line = r#"{"status":503,"req":{"path":"/a","ms":1.50,"h":{"x-id":"7"}},"user":null,"tags":[1],"ok":true,"price":2.50}"#;
         assert_eq!(
-            run(line, &["status", "req_path", "req_h_x_id", "user", "ok"]).unwrap(),
+            run(
+                line,
+                &["status", "req_path", "req_h_x_id", "user", "ok", "price"]
+            )
+            .unwrap(),
             vec![
                 ("status".into(), "503".into()),
-                // Nested objects come in key order (serde_json's map).
-                ("req_h_x-id".into(), "7".into()),
                 ("req_path".into(), "/a".into()),
+                ("req_h_x-id".into(), "7".into()),
                 ("user".into(), "".into()),
                 ("ok".into(), "true".into()),
+                ("price".into(), "2.50".into()),
             ]
         );
         assert_eq!(run(line, &["nothing"]).unwrap(), vec![]);

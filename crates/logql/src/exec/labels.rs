@@ -99,9 +99,19 @@ impl Filter {
 
     /// Whether the line stays. A value that cannot be compared (`"abc" >
     /// 5`) keeps the line and marks it with `__error__`, as Loki does.
+    ///
+    /// As in Loki (pkg/logql/log/label_filter.go), found different by the
+    /// reference test of issue 15: number, duration, byte and ip filters
+    /// keep a line that already carries `__error__` (only string matchers
+    /// may drop it) and drop a line without the label, `!=` included; both
+    /// sides of `and` run (the right one may mark an error too).
     pub fn keep(&self, labels: &mut LabelSet) -> bool {
         match self {
-            Filter::And(a, b) => a.keep(labels) && b.keep(labels),
+            Filter::And(a, b) => {
+                let left = a.keep(labels);
+                let right = b.keep(labels);
+                left && right
+            }
             Filter::Or(a, b) => a.keep(labels) || b.keep(labels),
             Filter::Str { label, neg, value } => {
                 (labels.get(label).map_or("", String::as_str) == value) != *neg
@@ -110,7 +120,13 @@ impl Filter {
                 re.is_match(labels.get(label).map_or("", String::as_str)) != *neg
             }
             Filter::Ip { label, neg, m } => {
-                m.value(labels.get(label).map_or("", String::as_str)) != *neg
+                if labels.contains_key(ERROR) {
+                    return true;
+                }
+                match labels.get(label) {
+                    Some(v) => m.value(v) != *neg,
+                    None => false,
+                }
             }
             Filter::Num {
                 label,
@@ -118,9 +134,11 @@ impl Filter {
                 value,
                 kind,
             } => {
+                if labels.contains_key(ERROR) {
+                    return true;
+                }
                 let Some(raw) = labels.get(label) else {
-                    // A missing label has no number: only `!=` keeps it.
-                    return *op == CmpOp::Ne;
+                    return false;
                 };
                 let conv = match kind {
                     NumKind::Number => super::convert(raw, crate::ast::Conversion::None),

@@ -82,29 +82,20 @@ impl LineParser {
             }
         };
         match self {
-            LineParser::Json(params) if params.is_empty() && keep.is_some() => {
-                let keep = keep.expect("checked");
-                if let Err(e) =
-                    super::json_select::extract(line, keep, &mut |k, v| put(labels, k, v))
-                {
+            LineParser::Json(params) if params.is_empty() => {
+                let parsed = match keep {
+                    Some(k) => super::json_select::extract(line, k, &mut |k, v| put(labels, k, v)),
+                    None => flatten_raw(&mut |k, v| put(labels, k, v), "", line),
+                };
+                if let Err(e) = parsed {
                     fail(labels, errors::JSON, e);
                 }
             }
             LineParser::Json(params) => match serde_json::from_str::<Value>(line) {
-                Ok(Value::Object(obj)) => {
-                    if params.is_empty() {
-                        flatten(&mut |k, v| put(labels, k, v), "", &Value::Object(obj));
-                    } else {
-                        let root = Value::Object(obj);
-                        for (label, path) in params {
-                            let v = walk(&root, path);
-                            let text = match v {
-                                Some(Value::String(s)) => s.clone(),
-                                Some(Value::Null) | None => String::new(),
-                                Some(v) => v.to_string(),
-                            };
-                            put(labels, label, text);
-                        }
+                Ok(Value::Object(_)) => {
+                    // The values as the line writes them: read again raw.
+                    for (label, path) in params {
+                        put(labels, label, raw_at(line, path).unwrap_or_default());
                     }
                 }
                 Ok(_) => fail(
@@ -118,24 +109,25 @@ impl LineParser {
                 strict,
                 keep_empty,
                 params,
-            } => match logfmt(line, *strict) {
-                Ok(pairs) => {
-                    if params.is_empty() {
-                        for (k, v) in pairs {
-                            if v.is_some() || *keep_empty {
-                                put(labels, &k, v.unwrap_or_default());
-                            }
+            } => {
+                let (pairs, err) = logfmt(line, *strict);
+                if params.is_empty() {
+                    for (k, v) in pairs {
+                        if v.is_some() || *keep_empty {
+                            put(labels, &k, v.unwrap_or_default());
                         }
-                    } else {
-                        for (label, key) in params {
-                            if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == key) {
-                                put(labels, label, v.clone().unwrap_or_default());
-                            }
+                    }
+                } else {
+                    for (label, key) in params {
+                        if let Some((_, v)) = pairs.iter().rev().find(|(k, _)| k == key) {
+                            put(labels, label, v.clone().unwrap_or_default());
                         }
                     }
                 }
-                Err(e) => fail(labels, errors::LOGFMT, e),
-            },
+                if let Some(e) = err {
+                    fail(labels, errors::LOGFMT, e);
+                }
+            }
             LineParser::Regexp(re) => {
                 if let Some(c) = re.captures(line) {
                     for name in re.capture_names().flatten() {
@@ -198,25 +190,65 @@ pub fn sanitize(name: &str) -> String {
     out
 }
 
-/// Every scalar field of a JSON object, nested keys joined with `_`;
-/// arrays are not extracted (as Loki's `json` without parameters).
-pub(super) fn flatten(put: &mut dyn FnMut(&str, String), prefix: &str, v: &Value) {
-    if let Value::Object(o) = v {
-        for (k, v) in o {
-            let name = if prefix.is_empty() {
-                k.clone()
-            } else {
-                format!("{prefix}_{k}")
-            };
-            match v {
-                Value::Object(_) => flatten(put, &name, v),
-                Value::Array(_) => {}
-                Value::String(s) => put(&name, s.clone()),
-                Value::Null => put(&name, String::new()),
-                Value::Bool(b) => put(&name, b.to_string()),
-                Value::Number(n) => put(&name, n.to_string()),
+/// Every scalar field of the JSON object `text`, nested keys joined with
+/// `_`; arrays are not extracted (as Loki's `json` without parameters).
+/// Numbers keep the line's own text (`1.50` stays `1.50`, as Loki hands
+/// them out; issue 15), strings are unquoted, `null` is empty.
+pub(super) fn flatten_raw(
+    put: &mut dyn FnMut(&str, String),
+    prefix: &str,
+    text: &str,
+) -> Result<(), String> {
+    use serde_json::value::RawValue;
+    let fields: Vec<(Cow<'_, str>, &RawValue)> = match serde_json::from_str::<Members<'_>>(text) {
+        Ok(m) => m.0,
+        Err(e) => return Err(e.to_string()),
+    };
+    for (k, v) in fields {
+        let name = if prefix.is_empty() {
+            k.into_owned()
+        } else {
+            format!("{prefix}_{k}")
+        };
+        let raw = v.get();
+        match raw.as_bytes()[0] {
+            b'{' => flatten_raw(put, &name, raw)?,
+            b'[' => {}
+            b'"' => put(
+                &name,
+                serde_json::from_str::<String>(raw).map_err(|e| e.to_string())?,
+            ),
+            b'n' => put(&name, String::new()),
+            _ => put(&name, raw.to_owned()),
+        }
+    }
+    Ok(())
+}
+
+/// A JSON object's members in order, values unparsed; anything else is an
+/// error.
+struct Members<'a>(Vec<(Cow<'a, str>, &'a serde_json::value::RawValue)>);
+
+impl<'de> serde::Deserialize<'de> for Members<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Members<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Members<'de>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    out.push((k, m.next_value()?));
+                }
+                Ok(Members(out))
             }
         }
+        d.deserialize_map(V)
     }
 }
 
@@ -251,17 +283,40 @@ fn json_path(e: &str) -> Result<Vec<PathStep>, String> {
     Ok(out)
 }
 
-fn walk<'v>(v: &'v Value, path: &[PathStep]) -> Option<&'v Value> {
-    path.iter().try_fold(v, |v, s| match s {
-        PathStep::Key(k) => v.get(k),
-        PathStep::Index(i) => v.get(*i),
-    })
+/// The value at `path` in the JSON text `doc`: a string unquoted, `null`
+/// empty, anything else (numbers, booleans, objects, arrays) as the very
+/// text of the line, as Loki hands out json parameters (issue 15: an
+/// object used to come back re-serialized with its keys sorted and its
+/// escapes rewritten).
+fn raw_at(doc: &str, path: &[PathStep]) -> Option<String> {
+    use serde_json::value::RawValue;
+    let mut cur: &RawValue = serde_json::from_str(doc).ok()?;
+    for step in path {
+        cur = match step {
+            PathStep::Key(k) => {
+                *serde_json::from_str::<std::collections::HashMap<String, &RawValue>>(cur.get())
+                    .ok()?
+                    .get(k.as_str())?
+            }
+            PathStep::Index(i) => *serde_json::from_str::<Vec<&RawValue>>(cur.get())
+                .ok()?
+                .get(*i)?,
+        };
+    }
+    let text = cur.get();
+    match text.as_bytes().first() {
+        Some(b'"') => serde_json::from_str::<String>(text).ok(),
+        _ if text == "null" => Some(String::new()),
+        _ => Some(text.to_owned()),
+    }
 }
 
 /// go-logfmt's decoding: `key=value`, `key="quoted \"value\""`, a bare
-/// `key` (no value). With `strict`, a malformed pair is an error;
-/// otherwise it is skipped.
-fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, String> {
+/// `key` (no value). With `strict`, a malformed pair stops the decoding
+/// with an error, the pairs before it kept (Loki's `--strict` "stops
+/// parsing and returns early"); otherwise it is skipped, an unterminated
+/// quoted value included (issue 15: it used to become a label).
+fn logfmt(line: &str, strict: bool) -> (Vec<(String, Option<String>)>, Option<String>) {
     let b = line.as_bytes();
     let mut i = 0;
     let mut out = Vec::new();
@@ -279,11 +334,14 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
         let key = &line[start..i];
         if key.is_empty() {
             if strict {
-                return Err(format!(
-                    "logfmt syntax error at pos {}: unexpected '{}'",
-                    i + 1,
-                    b[i] as char
-                ));
+                return (
+                    out,
+                    Some(format!(
+                        "logfmt syntax error at pos {}: unexpected '{}'",
+                        i + 1,
+                        b[i] as char
+                    )),
+                );
             }
             // Skip the junk to the next space.
             while i < b.len() && b[i] > b' ' {
@@ -294,10 +352,13 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
         if i >= b.len() || b[i] != b'=' {
             if i < b.len() && b[i] == b'"' {
                 if strict {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unexpected '\"'",
-                        i + 1
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unexpected '\"'",
+                            i + 1
+                        )),
+                    );
                 }
                 while i < b.len() && b[i] > b' ' {
                     i += 1;
@@ -333,23 +394,29 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
             }
             if !closed {
                 if strict {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unterminated quoted value",
-                        line.len() + 1
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unterminated quoted value",
+                            line.len() + 1
+                        )),
+                    );
                 }
-                i = b.len();
+                break;
             }
             out.push((key.to_owned(), Some(v)));
         } else {
             let vs = i;
             while i < b.len() && b[i] > b' ' {
                 if strict && (b[i] == b'"' || b[i] == b'=') {
-                    return Err(format!(
-                        "logfmt syntax error at pos {}: unexpected '{}'",
-                        i + 1,
-                        b[i] as char
-                    ));
+                    return (
+                        out,
+                        Some(format!(
+                            "logfmt syntax error at pos {}: unexpected '{}'",
+                            i + 1,
+                            b[i] as char
+                        )),
+                    );
                 }
                 i += 1;
             }
@@ -364,7 +431,7 @@ fn logfmt(line: &str, strict: bool) -> Result<Vec<(String, Option<String>)>, Str
             ));
         }
     }
-    Ok(out)
+    (out, None)
 }
 
 fn pattern_parts(p: &str) -> Result<Vec<PatternPart>, String> {

@@ -253,3 +253,93 @@ fn unwrap() {
     assert_eq!(v, None);
     assert_eq!(l.get(ERROR).map(String::as_str), Some(errors::SAMPLE));
 }
+
+/// Issue 15: found by the reference test (crates/server/tests/
+/// logql_reference.rs). `--strict` keeps the pairs before the malformed
+/// one (Loki stops parsing there); without it an unterminated quoted value
+/// is an invalid token, skipped rather than made a label.
+#[test]
+fn issue_15_logfmt_strict_keeps_earlier_pairs_and_lenient_skips_bad_tokens() {
+    let line = r#"a=1 msg="ok" note="unterminated"#;
+    let o = run(r#"{app="api"} | logfmt --strict"#, line).unwrap();
+    assert_eq!(o.labels.get("a").map(String::as_str), Some("1"));
+    assert_eq!(o.labels.get("msg").map(String::as_str), Some("ok"));
+    assert_eq!(o.labels.get("note"), None);
+    assert_eq!(
+        o.labels.get(ERROR).map(String::as_str),
+        Some(errors::LOGFMT)
+    );
+    let o = run(r#"{app="api"} | logfmt"#, line).unwrap();
+    assert_eq!(o.labels.get("note"), None);
+    assert_eq!(o.labels.get(ERROR), None);
+    assert_eq!(o.labels.get("msg").map(String::as_str), Some("ok"));
+}
+
+/// Issue 15: a json parameter naming an object, an array or a number gets
+/// the text of the line itself (order, spacing and escapes kept), as
+/// Loki's; a missing one is empty.
+#[test]
+fn issue_15_json_parameters_are_the_raw_text() {
+    let line = r#"{"req": {"method": "GET", "h": {"ua": "x\u00e9"}}, "n": 1.50, "tags": ["a", "b"], "s": "caf\u00e9"}"#;
+    let o = run(
+        r#"{app="api"} | json req="req", n="n", t="tags", t1="tags[1]", s="s", ua="req.h.ua", none="zz""#,
+        line,
+    )
+    .unwrap();
+    let get = |k: &str| o.labels.get(k).cloned().unwrap_or_else(|| panic!("{k}"));
+    assert_eq!(get("req"), r#"{"method": "GET", "h": {"ua": "x\u00e9"}}"#);
+    assert_eq!(get("n"), "1.50");
+    assert_eq!(get("t"), r#"["a", "b"]"#);
+    assert_eq!(get("t1"), "b");
+    assert_eq!(get("s"), "café");
+    assert_eq!(get("ua"), "xé");
+    assert_eq!(get("none"), "");
+}
+
+/// Issue 15: as Loki's label filters, a number, duration, bytes or ip
+/// filter keeps a line that already carries `__error__` (only string
+/// matchers drop it) and drops a line without the label, `!=` too.
+#[test]
+fn issue_15_numeric_filters_keep_error_lines_and_drop_missing_labels() {
+    let o = run(r#"{app="api"} | json | status >= 500"#, "not json").unwrap();
+    assert_eq!(o.labels.get(ERROR).map(String::as_str), Some(errors::JSON));
+    assert!(run(r#"{app="api"} | json | d > 1s"#, "not json").is_some());
+    assert!(run(r#"{app="api"} | json | ip = ip("10.0.0.0/8")"#, "x").is_some());
+    assert!(run(r#"{app="api"} | logfmt | x != 5"#, "a=1").is_none());
+    assert!(run(r#"{app="api"} | logfmt | x != 10KB"#, "a=1").is_none());
+    assert!(run(r#"{app="api"} | logfmt | x = ip("1.2.3.4")"#, "a=1").is_none());
+    // After `a` fails to convert, `b > 5` no longer drops the line.
+    let o = run(r#"{app="api"} | logfmt | a > 1 and b > 5"#, "a=x b=1").unwrap();
+    assert_eq!(
+        o.labels.get(ERROR).map(String::as_str),
+        Some(errors::LABEL_FILTER)
+    );
+    // String matchers still drop it.
+    assert!(run(r#"{app="api"} | json | status >= 500 | __error__="""#, "x").is_none());
+}
+
+/// Issue 15: `json` without parameters hands out numbers as the line
+/// writes them (Loki keeps the raw text): `1.50` stays `1.50`, `1e3`
+/// `1e3`; strings are unquoted, `null` empty, arrays skipped.
+#[test]
+fn issue_15_json_numbers_keep_their_text() {
+    let o = run(
+        r#"{app="api"} | json"#,
+        r#"{"a": 1.50, "b": {"c": 1e3, "d": "x\u00e9"}, "n": null, "arr": [1], "t": true, "i": -0}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        labels(&o),
+        vec![
+            ("a".into(), "1.50".into()),
+            ("b_c".into(), "1e3".into()),
+            ("b_d".into(), "xé".into()),
+            ("i".into(), "-0".into()),
+            ("level".into(), "info".into()),
+            ("n".into(), "".into()),
+            ("t".into(), "true".into()),
+        ]
+    );
+    let o = run(r#"{app="api"} | json"#, "[1, 2]").unwrap();
+    assert_eq!(o.labels.get(ERROR).map(String::as_str), Some(errors::JSON));
+}
