@@ -1,7 +1,8 @@
 //! Driving a [`Tailer`]: poll every 250 ms, expand globs every
 //! `sync_period`, cut batches by size or age, hand them to a [`LogSink`]
 //! and advance positions only for what the sink acknowledged; write the
-//! positions file every `positions.sync_period` and on shutdown.
+//! positions file after every acknowledged batch, every
+//! `positions.sync_period` and on shutdown.
 //!
 //! Batches go out one at a time and the tailer waits for each: a receiver
 //! that refuses or is down holds the tailer back (nothing is read ahead of
@@ -111,6 +112,7 @@ pub async fn run(
     let mut last_sync: Option<Instant> = None;
     let mut last_save = Instant::now();
     loop {
+        let mut save_now = false;
         let stopping = cancel.is_cancelled();
         let now = Instant::now();
         let sync = last_sync.is_none_or(|t| now.duration_since(t) >= opts.target_sync);
@@ -154,6 +156,9 @@ pub async fn run(
             first_at = None;
             if sink.send(&batch, &cancel).await {
                 t.acknowledge(&marks);
+                // Written at once, not at the next sync_period: a kill -9
+                // then repeats at most the batch in flight.
+                save_now = true;
                 metrics.add("promtail_sent_entries", &[], n as f64);
                 metrics.add("promtail_sent_bytes", &[], bytes as f64);
             } else {
@@ -164,7 +169,7 @@ pub async fn run(
             }
             marks.clear();
         }
-        if stopping || last_save.elapsed() >= opts.positions_sync {
+        if save_now || stopping || last_save.elapsed() >= opts.positions_sync {
             last_save = Instant::now();
             let Some(mut t) = tailer.take() else { return };
             let t = tokio::task::spawn_blocking(move || {
