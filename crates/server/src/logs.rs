@@ -1,12 +1,13 @@
 //! Logs in `serve`: the log store under `<data-dir>/logs`, Loki's query
 //! and push APIs and OTLP logs on the HTTP port, OTLP logs on the gRPC
-//! port, and the syslog listeners, from the `logs:` section of
+//! port, the syslog listeners and the file tailer, from the `logs:` section of
 //! sightline.yml (read at start; docs/logs.md).
 
 use serde::Deserialize;
 use sightline_core::lifecycle::{Running, StartContext, Task};
 use sightline_ingest::loki::{LogIngestCounters, PushLimits};
 use sightline_ingest::syslog::SyslogConfig;
+use sightline_ingest::tail;
 use sightline_logstore::{LogStore, LogStoreOptions};
 use std::sync::Arc;
 
@@ -23,6 +24,12 @@ pub struct LogsConfig {
     /// Syslog listeners, Promtail's `syslog` blocks.
     #[serde(default)]
     pub syslog: Vec<SyslogConfig>,
+    /// Files to tail: Promtail's `scrape_configs` (docs/logs-tail.md).
+    #[serde(default)]
+    pub scrape_configs: Vec<tail::ScrapeConfig>,
+    /// Tail offsets (default file: `<data-dir>/logs/positions.yaml`).
+    #[serde(default)]
+    pub positions: tail::PositionsConfig,
 }
 
 /// The running log subsystem.
@@ -64,6 +71,27 @@ impl Logs {
                     tracing::error!(addr = %addr, error = %e, "syslog listener stopped");
                 }
             })));
+        }
+        if !cfg.scrape_configs.is_empty() {
+            let metrics = tail::TailMetrics::new();
+            ctx.telemetry.register(metrics.clone());
+            let sink = Arc::new(tail::AppenderSink {
+                appender: store.clone(),
+                limits: cfg.limits.clone(),
+                metrics: metrics.clone(),
+            });
+            let default_positions = dir.join("positions.yaml");
+            let task = tail::start(
+                &cfg.scrape_configs,
+                &cfg.positions,
+                &default_positions,
+                tail::TailOptions::default(),
+                sink,
+                metrics,
+                ctx.cancel.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("logs.scrape_configs: {e}"))?;
+            running.push(Box::new(Task::spawn("tail", task)));
         }
         Ok((
             Logs {
