@@ -95,6 +95,26 @@ pub fn group(entries: Vec<Entry>) -> Vec<TailStream> {
     out
 }
 
+/// Cuts `entries` into batches of about `max_bytes` of lines (a line
+/// longer than that is a batch of its own).
+pub fn split(entries: Vec<Entry>, max_bytes: usize) -> Vec<Vec<Entry>> {
+    let mut out: Vec<Vec<Entry>> = Vec::new();
+    let mut cur: Vec<Entry> = Vec::new();
+    let mut bytes = 0;
+    for e in entries {
+        if !cur.is_empty() && bytes + e.line.len() > max_bytes {
+            out.push(std::mem::take(&mut cur));
+            bytes = 0;
+        }
+        bytes += e.line.len();
+        cur.push(e);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
 /// Runs `tailer` until `cancel`, then sends what is left once and writes
 /// the positions file.
 pub async fn run(
@@ -151,10 +171,17 @@ pub async fn run(
         } else if stopping || due || pending_bytes >= opts.batch_bytes {
             let n = pending.len();
             let bytes = pending_bytes;
-            let batch = group(std::mem::take(&mut pending));
+            let batches = split(std::mem::take(&mut pending), opts.batch_bytes);
             pending_bytes = 0;
             first_at = None;
-            if sink.send(&batch, &cancel).await {
+            let mut ok = true;
+            for b in batches {
+                if !sink.send(&group(b), &cancel).await {
+                    ok = false;
+                    break;
+                }
+            }
+            if ok {
                 t.acknowledge(&marks);
                 // Written at once, not at the next sync_period: a kill -9
                 // then repeats at most the batch in flight.

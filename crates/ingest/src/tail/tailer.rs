@@ -37,6 +37,10 @@ struct Tailed {
     pipeline: Pipeline,
     /// The path no longer matches: read to the end, then close.
     gone: bool,
+    /// The time given to the last line read: each line gets a later one,
+    /// so two equal lines read together are not taken for a duplicate
+    /// (stores drop lines equal in stream, time and text).
+    last_ts: i64,
 }
 
 /// What one poll produced: lines for the receiver, and the offsets that
@@ -188,6 +192,7 @@ impl Tailer {
                     labels,
                     pipeline,
                     gone: false,
+                    last_ts: 0,
                 },
             );
         }
@@ -226,7 +231,8 @@ impl Tailer {
                         .add("promtail_read_lines", &[("path", &p)], lines.len() as f64);
                 }
                 for l in lines {
-                    let mut e = Entry::new(l.text, ts_ns, t.labels.clone());
+                    t.last_ts = ts_ns.max(t.last_ts + 1);
+                    let mut e = Entry::new(l.text, t.last_ts, t.labels.clone());
                     e.start = l.start;
                     e.end = l.end;
                     t.pipeline.process(e, &mut out.entries, &mut dropped);

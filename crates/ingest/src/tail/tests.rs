@@ -258,6 +258,23 @@ fn a_restart_from_the_positions_file_neither_loses_nor_repeats_lines() {
     assert_eq!(got, vec!["1", "2", "3", "4"]);
 }
 
+#[test]
+fn equal_lines_read_together_get_distinct_times_and_batches_respect_batchsize() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("app.log");
+    write(&log, "ok\nok\nok\n");
+    let sc = scrape(dir.path(), "*.log", "[]");
+    let mut t = Tailer::new(&sc, Positions::in_memory(), TailMetrics::new()).unwrap();
+    t.sync_targets();
+    let p = t.poll(Instant::now(), false);
+    let ts: Vec<i64> = p.entries.iter().map(|e| e.ts_ns).collect();
+    assert_eq!(ts.len(), 3);
+    assert!(ts[0] < ts[1] && ts[1] < ts[2], "{ts:?}");
+    // Three 2-byte lines in batches of at most 4 bytes: 2 + 1.
+    let sizes: Vec<usize> = run::split(p.entries, 4).iter().map(Vec::len).collect();
+    assert_eq!(sizes, vec![2, 1]);
+}
+
 /// Records every line of every batch, duplicates included.
 #[derive(Default)]
 struct Recorder(Mutex<Vec<Recorded>>);
