@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 /// Most bytes read from one file in one poll.
-pub const MAX_READ: usize = 4 << 20;
+pub const MAX_READ: usize = 1 << 20;
 
 /// One static target: its labels after relabeling (without `__` labels),
 /// its glob and exclusion.
