@@ -48,9 +48,15 @@ async fn reload(State(state): State<ApiState>) -> Response {
 }
 
 async fn metrics(State(state): State<ApiState>) -> Response {
+    metrics_response(state.registry.collect())
+}
+
+/// A `/metrics` answer for `report` in OpenMetrics (also served by
+/// `sightline agent`).
+pub fn metrics_response(report: Report) -> Response {
     let mut body = String::new();
     let mut registry = prometheus_client::registry::Registry::default();
-    registry.register_collector(Box::new(Collected(state.registry.collect())));
+    registry.register_collector(Box::new(Collected(report)));
     if let Err(e) = prometheus_client::encoding::text::encode(&mut body, &registry) {
         return (
             StatusCode::INTERNAL_SERVER_ERROR,

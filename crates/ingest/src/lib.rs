@@ -18,6 +18,8 @@
 //! - [`syslog`]: a syslog listener (RFC 5424 and 3164, TCP and UDP)
 //!   configured as Promtail's `syslog` scrape config.
 //! - [`otlp::logs`]: OTLP logs to Loki streams.
+//! - [`tail`]: file tailing as Promtail does it (its config, positions,
+//!   rotation, pipeline stages), for `serve` and `sightline agent`.
 //! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
 //!   `alert_relabel_configs` and the Alertmanagers' own discovery.
 //!
@@ -38,5 +40,6 @@ pub mod remote_metadata;
 pub mod remote_write;
 pub mod scrape;
 pub mod syslog;
+pub mod tail;
 
 pub use error::{Error, Result};

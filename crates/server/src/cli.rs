@@ -35,6 +35,48 @@ pub enum Command {
     /// Turn SLO specs into rule files, and report error budgets.
     #[command(subcommand)]
     Slo(SloCommand),
+    /// Tail files as Promtail does and ship them to Sightline or Loki
+    /// (reads Promtail's config file unchanged).
+    Agent(AgentArgs),
+}
+
+/// `sightline agent --config.file=promtail.yml`.
+#[derive(Args, Debug, Clone)]
+pub struct AgentArgs {
+    /// Promtail's configuration file.
+    #[arg(long = "config.file", alias = "config")]
+    pub config_file: PathBuf,
+    /// Replace `${VAR}` and `${VAR:-default}` in the file with the
+    /// environment's values, as Promtail's flag of the same name.
+    #[arg(
+        long = "config.expand-env",
+        num_args = 0..=1,
+        default_missing_value = "true",
+        default_value = "false",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
+    pub expand_env: bool,
+    /// Check the file and exit, as Promtail's `-check-syntax`.
+    #[arg(long = "check-syntax")]
+    pub check_syntax: bool,
+}
+
+/// Promtail's flags are written with one dash (`-config.file=x`); clap
+/// reads long flags with two. After `agent`, a one-dash word longer than
+/// one letter gets its second dash.
+pub fn promtail_flags(args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let Some(at) = args.iter().position(|a| a == "agent") else {
+        return args;
+    };
+    args.into_iter()
+        .enumerate()
+        .map(|(i, a)| match a.to_str() {
+            Some(s) if i > at && s.len() > 2 && s.starts_with('-') && !s.starts_with("--") => {
+                format!("-{s}").into()
+            }
+            _ => a,
+        })
+        .collect()
 }
 
 /// `sightline slo ...`.
@@ -294,6 +336,33 @@ mod tests {
         all.extend_from_slice(args);
         match Cli::parse_from(all).command {
             Command::Serve(a) => a.route_prefix(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn issue_15_agent_reads_promtail_one_dash_flags() {
+        let args: Vec<std::ffi::OsString> = [
+            "sightline",
+            "agent",
+            "-config.file=/p.yml",
+            "-config.expand-env=true",
+        ]
+        .iter()
+        .map(Into::into)
+        .collect();
+        match Cli::parse_from(promtail_flags(args)).command {
+            Command::Agent(a) => {
+                assert_eq!(a.config_file, PathBuf::from("/p.yml"));
+                assert!(a.expand_env);
+            }
+            _ => unreachable!(),
+        }
+        match Cli::parse_from(["sightline", "agent", "--config.file", "/q.yml"]).command {
+            Command::Agent(a) => {
+                assert_eq!(a.config_file, PathBuf::from("/q.yml"));
+                assert!(!a.expand_env);
+            }
             _ => unreachable!(),
         }
     }

@@ -1,7 +1,7 @@
 //! Logs in `serve`: the log store under `<data-dir>/logs`, Loki's query
 //! and push APIs and OTLP logs on the HTTP port, OTLP logs on the gRPC
-//! port, and the syslog listeners, from the `logs:` section of
-//! sightline.yml (read at start; docs/logs.md), and Loki's ruler API over
+//! port, the syslog listeners and the file tailer, from the `logs:` section
+//! of sightline.yml (read at start; docs/logs.md), and Loki's ruler API over
 //! the log rule groups (`logs.rule_files`, evaluated by the rule manager;
 //! docs/logs-rules.md).
 
@@ -9,6 +9,7 @@ use serde::Deserialize;
 use sightline_core::lifecycle::{Running, StartContext, Task};
 use sightline_ingest::loki::{LogIngestCounters, PushLimits};
 use sightline_ingest::syslog::SyslogConfig;
+use sightline_ingest::tail;
 use sightline_logstore::{LogStore, LogStoreOptions};
 use sightline_rules::QueryLang;
 use std::collections::BTreeMap;
@@ -33,6 +34,12 @@ pub struct LogsConfig {
     /// (docs/logs-rules.md).
     #[serde(default)]
     pub rule_files: Vec<String>,
+    /// Files to tail: Promtail's `scrape_configs` (docs/logs-tail.md).
+    #[serde(default)]
+    pub scrape_configs: Vec<tail::ScrapeConfig>,
+    /// Tail offsets (default file: `<data-dir>/logs/positions.yaml`).
+    #[serde(default)]
+    pub positions: tail::PositionsConfig,
 }
 
 /// The running log subsystem.
@@ -74,6 +81,27 @@ impl Logs {
                     tracing::error!(addr = %addr, error = %e, "syslog listener stopped");
                 }
             })));
+        }
+        if !cfg.scrape_configs.is_empty() {
+            let metrics = tail::TailMetrics::new();
+            ctx.telemetry.register(metrics.clone());
+            let sink = Arc::new(tail::AppenderSink {
+                appender: store.clone(),
+                limits: cfg.limits.clone(),
+                metrics: metrics.clone(),
+            });
+            let default_positions = dir.join("positions.yaml");
+            let task = tail::start(
+                &cfg.scrape_configs,
+                &cfg.positions,
+                &default_positions,
+                tail::TailOptions::default(),
+                sink,
+                metrics,
+                ctx.cancel.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("logs.scrape_configs: {e}"))?;
+            running.push(Box::new(Task::spawn("tail", task)));
         }
         Ok((
             Logs {

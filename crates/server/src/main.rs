@@ -7,6 +7,8 @@
 //!   checks and rule unit tests ([`check`]).
 //! - `sightline slo generate|report`: SLO specs to rule files, budget
 //!   reports ([`slo`]).
+//! - `sightline agent`: Promtail's job, tailing files and shipping them
+//!   to a Loki push endpoint ([`agent`]).
 //!
 //! The config file (a prometheus.yml, or a sightline.yml naming one) is read
 //! by [`config`], which hands each subsystem its section.
@@ -14,6 +16,7 @@
 //! Wiring lives in [`serve`]: it opens the store, starts one task per
 //! subsystem under one cancellation token and flushes the WAL on shutdown.
 
+mod agent;
 mod alerting;
 mod check;
 mod cli;
@@ -61,7 +64,7 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     tune_allocator();
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::promtail_flags(std::env::args_os().collect()));
     let filter = tracing_subscriber::EnvFilter::try_from_env("SIGHTLINE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(cli.log_level.as_str()));
     tracing_subscriber::fmt()
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         cli::Command::Check(cmd) => return check::run_check(cmd),
         cli::Command::Test(cmd) => return check::run_test(cmd),
         cli::Command::Slo(cmd) => slo::run(cmd),
+        cli::Command::Agent(args) => agent::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
