@@ -112,9 +112,10 @@ def sql(start_s, end_s):
     """
 
 
-def theirs(s, start_s, end_s):
+def theirs(s, start_s, end_s, threads=0):
     out = {}
-    for row in str(s.query(sql(start_s, end_s), "TSV")).strip().splitlines():
+    q = sql(start_s, end_s) + (f" SETTINGS max_threads = {threads}" if threads else "")
+    for row in str(s.query(q, "TSV")).strip().splitlines():
         status, t, v = row.split("\t")
         out[(status, int(t))] = float(v)
     return out
@@ -163,12 +164,14 @@ def main():
         end_s = start_s + 3600
         ours_t, ours_res = timed(a.runs, lambda: ours(url, start_s, end_s))
         theirs_t, theirs_res = timed(a.runs, lambda: theirs(s, start_s, end_s))
+        one_t, _ = timed(a.runs, lambda: theirs(s, start_s, end_s, threads=1))
         keys = set(ours_res) | set(theirs_res)
         diff = [k for k in keys if abs(ours_res.get(k, 0) - theirs_res.get(k, 0)) > 1e-9]
         print(f"query: {QUERY}, 1 h at {STEP_S} s steps, {len(ours_res)} points")
         print(f"  ours (query_range, median of {a.runs}): {ours_t * 1000:8.1f} ms")
         print(f"  chdb (SQL, median of {a.runs}):        {theirs_t * 1000:8.1f} ms")
-        print(f"  ratio ours/chdb: {ours_t / theirs_t:.2f}")
+        print(f"  chdb, max_threads = 1:             {one_t * 1000:8.1f} ms (ours runs on one thread)")
+        print(f"  ratio ours/chdb: {ours_t / theirs_t:.2f} (against one chdb thread: {ours_t / one_t:.2f})")
         print(f"  answers: {'equal' if not diff else f'{len(diff)} of {len(keys)} points differ, e.g. {sorted(diff)[:3]}'}")
     finally:
         if sl:
