@@ -151,14 +151,16 @@ def main():
         stop, samples = threading.Event(), []
         th = threading.Thread(target=sample_rss, args=(sl.pid, stop, samples))
         th.start()
-        t0 = time.time()
+        t0, cpu0 = time.time(), benchlib.proc_cpu_seconds(sl.pid)
         sent, refused = drive_sightline(url, a.streams, lines_per_stream, streams_per_push,
                                         pushes_per_s, a.seconds)
         wall = time.time() - t0
+        cores = (benchlib.proc_cpu_seconds(sl.pid) - cpu0) / wall
         stop.set()
         th.join()
         print(f"sightline: {sent / 1e6 / wall:.1f} MB/s of raw lines sent for {wall:.0f} s "
-              f"over {a.streams} streams, {refused} pushes refused")
+              f"over {a.streams} streams, {refused} pushes refused, server {cores:.2f} cores busy "
+              "(decode, append, WAL, flushes and compaction)")
         results["sightline"] = summary("sightline", samples, a.warmup)
     finally:
         sl.terminate()

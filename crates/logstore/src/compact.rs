@@ -55,6 +55,13 @@ impl Inner {
             total += b.size_bytes;
             chosen.push(b);
         }
+        // A merge whose inputs already fill half a block makes a block
+        // that is not merged again: only that one is compressed hard.
+        let level = if total >= limit / 2 {
+            self.opts.compaction_level
+        } else {
+            self.opts.compression_level
+        };
         // Per tenant and stream, every chunk of the chosen blocks.
         let mut streams: BTreeMap<(String, Labels), Vec<Pending>> = BTreeMap::new();
         for b in &chosen {
@@ -92,13 +99,13 @@ impl Inner {
                 bytes += e.line.len() as u64;
                 cur.push(e);
                 if bytes >= self.opts.chunk_target_size {
-                    chunks.push(Arc::new(chunk::build(&cur, self.opts.compaction_level)?));
+                    chunks.push(Arc::new(chunk::build(&cur, level)?));
                     cur.clear();
                     bytes = 0;
                 }
             }
             if !cur.is_empty() {
-                chunks.push(Arc::new(chunk::build(&cur, self.opts.compaction_level)?));
+                chunks.push(Arc::new(chunk::build(&cur, level)?));
             }
             set.entry(tenant).or_default().push((labels, chunks));
         }

@@ -80,8 +80,10 @@ pub struct LogStoreOptions {
     pub flush_wal_size: u64,
     /// zstd level of chunks cut in the head (3: fast enough for ingest).
     pub compression_level: i32,
-    /// zstd level of the chunks compaction writes (9). Compaction runs in
-    /// the background over data at rest, so it can spend more CPU for
+    /// zstd level of the chunks compaction writes into a block that will
+    /// not be merged again (9; merges into blocks still under half of
+    /// `compact_block_size` use `compression_level`, so data is compressed
+    /// hard once, not at every merge). Data at rest can take more CPU for
     /// less disk: on bench/logcorpus.py's mix, level 3 stores 5.25x
     /// smaller than the raw lines, level 9 6.04x, for about 1 s of CPU
     /// more per 100 MB.
@@ -91,7 +93,9 @@ pub struct LogStoreOptions {
     pub maintenance_interval: Duration,
     /// Blocks smaller than half this are merged, oldest first, into blocks
     /// of up to this size once four or more of them exist, re-cutting each
-    /// stream's small chunks into full ones (256MB); 0 turns compaction off.
+    /// stream's small chunks into full ones (64MB: a merge holds its output
+    /// in memory until it is written, so this bounds compaction's memory);
+    /// 0 turns compaction off.
     #[serde(deserialize_with = "byte_size")]
     pub compact_block_size: u64,
     /// Whether selects skip chunks by their token filters (true). Off, every
@@ -141,7 +145,7 @@ impl Default for LogStoreOptions {
             compaction_level: 9,
             maintenance_interval: Duration::from_secs(10),
             token_filters: true,
-            compact_block_size: 256 << 20,
+            compact_block_size: 64 << 20,
         }
     }
 }
