@@ -108,8 +108,22 @@ export default async function ({ page, base, step, shot, fail, api, allow }) {
     const badge = await page.textContent(`details.rule[data-rule="${rule.name}"] summary .badge`);
     if (badge !== state) fail(`rule ${rule.name} shown ${badge}, API says ${state}`);
   }
-  const firing = await page.$$eval('details.rule[data-rule="TargetDown"] table.rule-alerts tbody tr', (r) => r.length);
-  const apiFiring = rules.find((x) => x.name === 'TargetDown').alerts.length;
+  // TargetDown's alerts change while targets go down: the page and the
+  // API must agree at one moment, so both are read again until they do
+  // (a few rule evaluations at most) before the counts are compared.
+  let firing = -1;
+  let apiFiring = -2;
+  for (let i = 0; i < 8 && firing !== apiFiring; i++) {
+    if (i) {
+      await page.waitForTimeout(1000);
+      await page.reload();
+      await page.waitForSelector('details.rule');
+    }
+    const before = (await api('api/v1/rules')).data.groups.flatMap((g) => g.rules).find((x) => x.name === 'TargetDown').alerts.length;
+    firing = await page.$$eval('details.rule[data-rule="TargetDown"] table.rule-alerts tbody tr', (r) => r.length);
+    const after = (await api('api/v1/rules')).data.groups.flatMap((g) => g.rules).find((x) => x.name === 'TargetDown').alerts.length;
+    apiFiring = before === after ? after : -2;
+  }
   if (firing !== apiFiring) fail(`TargetDown shows ${firing} alerts, API ${apiFiring}`);
   await shot('alerts-rules');
 
