@@ -74,8 +74,9 @@ pub struct LogStoreOptions {
     /// `max_chunk_age` old (32MB): this bounds the head's memory, about
     /// twice this at most, and the replay at open; compaction merges the
     /// blocks it makes. bench/logs_memory.py: at 10 MB/s over 10,000
-    /// streams, RSS median 247 MB with 128MB, 168 MB with 32MB, 141 MB
-    /// with 16MB.
+    /// streams, RSS median 247 MB with 128MB and 168 MB with 32MB before
+    /// compaction ran in the background; with it, merges dominate (170 MB
+    /// median, 600 MB peaks) and 16MB no longer helps.
     #[serde(deserialize_with = "byte_size")]
     pub flush_wal_size: u64,
     /// zstd level of chunks cut in the head (3: fast enough for ingest).
