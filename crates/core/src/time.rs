@@ -33,6 +33,33 @@ pub use chrono::{DateTime, Utc};
 /// A time with nanoseconds, in UTC: what Alertmanager's times are.
 pub type UtcTime = DateTime<Utc>;
 
+/// Go's month names (`January` ...), as its time layouts print and parse them.
+pub const GO_MONTHS: [&str; 12] = [
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+];
+
+/// Go's weekday names, Sunday first.
+pub const GO_DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
 /// Now, in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
     system_time_ms(SystemTime::now())

@@ -148,7 +148,7 @@ async fn agent(cfg: PromtailConfig) -> anyhow::Result<()> {
         .route("/-/ready", get(|| async { "Ready" }))
         .route("/-/healthy", get(|| async { "Healthy" }));
     let tailer = tokio::spawn(task);
-    spawn_signal_handler(cancel.clone());
+    crate::serve::spawn_shutdown_on_signals(cancel.clone());
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(cancel.clone().cancelled_owned())
         .await;
@@ -156,25 +156,6 @@ async fn agent(cfg: PromtailConfig) -> anyhow::Result<()> {
     tailer.await.context("the tailer task")?;
     served.context("HTTP server")?;
     Ok(())
-}
-
-fn spawn_signal_handler(cancel: CancellationToken) {
-    use tokio::signal::unix::{signal, SignalKind};
-    tokio::spawn(async move {
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            tracing::error!("cannot install signal handlers");
-            return;
-        };
-        tokio::select! {
-            _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
-            _ = int.recv() => tracing::info!("received SIGINT, shutting down"),
-            _ = cancel.cancelled() => {}
-        }
-        cancel.cancel();
-    });
 }
 
 #[cfg(test)]

@@ -381,9 +381,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn spawn_signal_handlers(cancel: CancellationToken, reloader: Arc<ConfigReloader>) {
+/// SIGTERM or SIGINT cancels `cancel` (graceful shutdown); shared by
+/// `serve` and `agent`.
+pub(crate) fn spawn_shutdown_on_signals(cancel: CancellationToken) {
     use tokio::signal::unix::{signal, SignalKind};
-    let c = cancel.clone();
     tokio::spawn(async move {
         let (Ok(mut term), Ok(mut int)) = (
             signal(SignalKind::terminate()),
@@ -395,10 +396,15 @@ fn spawn_signal_handlers(cancel: CancellationToken, reloader: Arc<ConfigReloader
         tokio::select! {
             _ = term.recv() => tracing::info!("received SIGTERM, shutting down"),
             _ = int.recv() => tracing::info!("received SIGINT, shutting down"),
-            _ = c.cancelled() => {}
+            _ = cancel.cancelled() => {}
         }
-        c.cancel();
+        cancel.cancel();
     });
+}
+
+fn spawn_signal_handlers(cancel: CancellationToken, reloader: Arc<ConfigReloader>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    spawn_shutdown_on_signals(cancel.clone());
     tokio::spawn(async move {
         let Ok(mut hup) = signal(SignalKind::hangup()) else {
             return;

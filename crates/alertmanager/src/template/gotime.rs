@@ -8,30 +8,7 @@
 use chrono::{DateTime, Datelike, Timelike, Utc};
 
 pub use sightline_core::time::{go_string, parse_go_string, rfc3339_nano, zero_time};
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+use sightline_core::time::{GO_DAYS as DAYS, GO_MONTHS as MONTHS};
 
 /// `Time.Format(layout)` for a UTC time, with Go's layout elements.
 pub fn format(t: &DateTime<Utc>, layout: &str) -> String {

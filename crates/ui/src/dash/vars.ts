@@ -5,6 +5,7 @@
 // the built-ins `$__interval`, `$__rate_interval`, `$__range`, ...
 import { Variable, VariableOption } from './model';
 import { getJSON } from '../api';
+import { lokiGet } from '../components/loglines';
 
 /// Grafana's datasource for the Prometheus API of this server.
 export const DATASOURCE = { type: 'prometheus', uid: 'sightline', name: 'Sightline' };
@@ -100,12 +101,7 @@ async function queryOptions(expr: string, startS: number, endS: number): Promise
 /// labels API; the selector narrows them as Loki's `query` parameter does.
 async function lokiOptions(expr: string, startS: number, endS: number): Promise<string[]> {
   const range = { start: `${Math.floor(startS)}000000000`, end: `${Math.ceil(endS)}000000000` };
-  const get = async (path: string, p: Record<string, string>) => {
-    const res = await fetch(`loki/api/v1/${path}?${new URLSearchParams(p)}`);
-    const text = await res.text();
-    if (!res.ok) throw new Error(text.trim());
-    return (JSON.parse(text).data ?? []) as string[];
-  };
+  const get = async (path: string, p: Record<string, string>): Promise<string[]> => (await lokiGet(path, p)) ?? [];
   let m = /^\s*label_names\(\s*(.*?)\s*\)\s*$/s.exec(expr);
   if (m) return get('labels', m[1] ? { ...range, query: m[1] } : range);
   m = /^\s*label_values\(\s*(?:(.*)\s*,\s*)?([a-zA-Z_][a-zA-Z0-9_]*)\s*\)\s*$/s.exec(expr);

@@ -13,6 +13,7 @@ use super::Entry;
 use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde::Deserialize;
+use sightline_core::time::{GO_DAYS as DAYS, GO_MONTHS as MONTHS};
 
 /// `timestamp: {source, format, fallback_formats, location, action_on_failure}`.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -250,30 +251,6 @@ pub fn compile(format: &str) -> Format {
     }
     Format::Layout(toks)
 }
-
-const MONTHS: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
 
 /// Parses `s` with `f`: nanoseconds since the epoch. `tz` is the zone of a
 /// time without an offset; `year` fills a layout without one.
