@@ -22,6 +22,7 @@
 //!   cancellation token and stops, flushing what it holds.
 //! - [`telemetry`]: how each subsystem reports its own metrics for `/metrics`.
 //! - [`logs`]: the log storage seams ([`logs::LogAppender`], [`logs::LogQuerier`]) and an in-memory log store.
+//! - [`traces`]: the span model and the trace storage seams ([`traces::TraceAppender`], [`traces::TraceQuerier`]) with an in-memory trace store.
 //! - [`time`]: the clock, millisecond and nanosecond times, and Go's RFC 3339 forms.
 //!
 //! Time is milliseconds since the Unix epoch in an `i64`, as in Prometheus,
@@ -43,6 +44,7 @@ mod sample;
 mod storage;
 pub mod telemetry;
 pub mod time;
+pub mod traces;
 
 pub use error::{Error, ErrorKind, Result};
 pub use histogram::{FloatHistogram, HistogramSample};
