@@ -22,13 +22,19 @@
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod jaeger;
 pub mod loki;
 pub mod native;
 pub mod ops;
 pub mod otlp;
 pub mod prometheus;
 mod state;
+pub mod tempo;
+mod trace_common;
+#[cfg(test)]
+mod trace_fixture;
 pub mod web;
+pub mod zipkin;
 
 pub use state::{
     ApiState, BoxFuture, HeadStats, MetadataSource, NoMetadata, Reloader, RulesSource,
