@@ -41,5 +41,6 @@ pub mod remote_write;
 pub mod scrape;
 pub mod syslog;
 pub mod tail;
+pub mod tracegen;
 
 pub use error::{Error, Result};
