@@ -4,6 +4,11 @@
 //! `/api/traces/{id}`, `/api/dependencies`). Answers use jaeger-query's
 //! envelope `{data, total, limit, offset, errors}` and its JSON span model
 //! ([`model`]); times are microseconds, as Jaeger's.
+//!
+//! The routes live under [`BASE_PATH`] (`/jaeger`, as jaeger-query's
+//! `--query.base-path` would put them): Tempo's `/api/traces/{id}` answers
+//! at the root of the same port with another body, so Jaeger clients point
+//! at `http://host:port/jaeger`.
 
 // Parameter parsers return the 400 answer itself: built once per request,
 // its size in a `Result` costs nothing that matters here.
@@ -34,9 +39,12 @@ pub const DEFAULT_LIMIT: usize = 100;
 /// The range a search covers when the request names no `start`.
 const DEFAULT_LOOKBACK_NS: i64 = 3600 * 1_000_000_000;
 
-/// Jaeger's query routes.
+/// Where the query API is mounted.
+pub const BASE_PATH: &str = "/jaeger";
+
+/// Jaeger's query routes, under [`BASE_PATH`].
 pub fn query_routes(querier: Arc<dyn TraceQuerier>) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/api/services", get(services))
         .route(
             "/api/services/{service}/operations",
@@ -46,7 +54,8 @@ pub fn query_routes(querier: Arc<dyn TraceQuerier>) -> Router {
         .route("/api/traces", get(find_traces))
         .route("/api/traces/{id}", get(trace_by_id))
         .route("/api/dependencies", get(deps))
-        .with_state(JaegerState { querier })
+        .with_state(JaegerState { querier });
+    Router::new().nest(BASE_PATH, api)
 }
 
 /// jaeger-query's envelope around `data`.

@@ -24,7 +24,7 @@ const US0: i64 = T0 / 1000;
 
 #[tokio::test]
 async fn trace_by_id_in_jaegers_model() {
-    let (st, v) = get(&format!("/api/traces/{TRACE}")).await;
+    let (st, v) = get(&format!("/jaeger/api/traces/{TRACE}")).await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["total"], 1);
     assert_eq!(v["errors"], Value::Null);
@@ -84,21 +84,21 @@ async fn trace_by_id_in_jaegers_model() {
         })
     );
     // 64-bit ids print as 16 digits; leading zeros may be left off.
-    let (st, v) = get("/api/traces/2").await;
+    let (st, v) = get("/jaeger/api/traces/2").await;
     assert_eq!(st, StatusCode::OK);
     assert_eq!(v["data"][0]["traceID"], "0000000000000002");
 }
 
 #[tokio::test]
 async fn unknown_and_malformed_ids() {
-    let (st, v) = get("/api/traces/ffff").await;
+    let (st, v) = get("/jaeger/api/traces/ffff").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(
         v["errors"],
         json!([{"code": 404, "msg": "trace not found"}])
     );
     assert_eq!(v["data"], Value::Null);
-    let (st, v) = get("/api/traces/xyz").await;
+    let (st, v) = get("/jaeger/api/traces/xyz").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
     assert!(
         v["errors"][0]["msg"]
@@ -111,22 +111,22 @@ async fn unknown_and_malformed_ids() {
 
 #[tokio::test]
 async fn services_and_operations() {
-    let (_, v) = get("/api/services").await;
+    let (_, v) = get("/jaeger/api/services").await;
     assert_eq!(v["data"], json!(["api", "batch", "frontend"]));
     assert_eq!(v["total"], 3);
-    let (_, v) = get("/api/services/api/operations").await;
+    let (_, v) = get("/jaeger/api/services/api/operations").await;
     assert_eq!(v["data"], json!(["INSERT", "POST /api/orders", "audit"]));
-    let (_, v) = get("/api/operations?service=api&spanKind=server").await;
+    let (_, v) = get("/jaeger/api/operations?service=api&spanKind=server").await;
     assert_eq!(
         v["data"],
         json!([{"name": "POST /api/orders", "spanKind": "server"}])
     );
-    let (_, v) = get("/api/operations?service=frontend").await;
+    let (_, v) = get("/jaeger/api/operations?service=frontend").await;
     assert_eq!(
         v["data"],
         json!([{"name": "GET /checkout", "spanKind": "server"}, {"name": "POST /api/orders", "spanKind": "client"}])
     );
-    let (st, _) = get("/api/operations").await;
+    let (st, _) = get("/jaeger/api/operations").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
 }
 
@@ -135,7 +135,7 @@ fn window() -> String {
 }
 
 async fn found(q: &str) -> Vec<String> {
-    let (st, v) = get(&format!("/api/traces?{}&{q}", window())).await;
+    let (st, v) = get(&format!("/jaeger/api/traces?{}&{q}", window())).await;
     assert_eq!(st, StatusCode::OK, "{q}: {v}");
     v["data"]
         .as_array()
@@ -186,7 +186,7 @@ async fn search_matches_one_span_on_every_condition() {
         .is_empty());
     // Time: the batch trace starts an hour in.
     let (_, v) = get(&format!(
-        "/api/traces?service=batch&start={}&end={}",
+        "/jaeger/api/traces?service=batch&start={}&end={}",
         US0,
         US0 + 3_599_000_000
     ))
@@ -213,7 +213,7 @@ async fn search_errors_say_which_parameter() {
         ),
         ("service=api&limit=-1", "'limit'"),
     ] {
-        let (st, v) = get(&format!("/api/traces?{q}")).await;
+        let (st, v) = get(&format!("/jaeger/api/traces?{q}")).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{q}");
         let msg = v["errors"][0]["msg"].as_str().unwrap();
         assert!(msg.contains(want), "{q}: {msg}");
@@ -224,7 +224,7 @@ async fn search_errors_say_which_parameter() {
 async fn dependencies_from_parent_child_pairs() {
     let end_ms = (T0 + 7_200_000_000_000) / 1_000_000;
     let (_, v) = get(&format!(
-        "/api/dependencies?endTs={end_ms}&lookback=86400000"
+        "/jaeger/api/dependencies?endTs={end_ms}&lookback=86400000"
     ))
     .await;
     assert_eq!(
