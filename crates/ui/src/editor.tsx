@@ -9,6 +9,7 @@ import { autocompletion, closeBrackets, completionKeymap } from '@codemirror/aut
 import { syntaxHighlighting, defaultHighlightStyle, bracketMatching } from '@codemirror/language';
 import { PromQLExtension } from '@prometheus-io/codemirror-promql';
 import { apiBase } from './api';
+import { traceql } from './traceql';
 import { logql } from './logql';
 
 /// Replaces the editor's text from outside (a history entry, the back
@@ -27,8 +28,8 @@ interface Props {
   onChange: (v: string) => void;
   onRun: () => void;
   handle?: (h: EditorHandle) => void;
-  /// The query language: PromQL (default) or LogQL.
-  language?: 'promql' | 'logql';
+  /// The query language: PromQL (default), LogQL or TraceQL.
+  language?: 'promql' | 'logql' | 'traceql';
   placeholder?: string;
 }
 
@@ -42,7 +43,9 @@ export function Editor({ initial, onChange, onRun, handle, language = 'promql', 
     const lang =
       language === 'logql'
         ? logql()
-        : new PromQLExtension()
+        : language === 'traceql'
+          ? traceql()
+          : new PromQLExtension()
             .activateLinter(false)
             .setComplete({ remote: { url: apiBase(), httpMethod: 'GET' } })
             .asExtension();

@@ -10,6 +10,7 @@ import { LogsPage } from './pages/logs';
 import { OperationsPage } from './pages/ops';
 import { SLOsPage } from './pages/slos';
 import { PublicStatusPage } from './pages/statuspage';
+import { TracesPage } from './pages/traces';
 import { UptimePage } from './pages/uptime';
 import { Route, href, setParams, useRoute } from './route';
 import { DEFAULT_FROM, DEFAULT_TO, RANGES, parseTime } from './time';
@@ -34,7 +35,7 @@ const PAGES: Page[] = [
   { path: 'uptime', title: 'Uptime', view: UptimePage },
   { path: 'ops', title: 'Operations', view: OperationsPage },
   { path: 'logs', title: 'Logs', view: LogsPage },
-  { path: 'traces', title: 'Traces', coming: 'coming with issue 16' },
+  { path: 'traces', title: 'Traces', view: TracesPage },
 ];
 
 function Nav({ route }: { route: Route }) {

@@ -13,7 +13,7 @@ export default async function ({ page, base, step, shot, fail }) {
     await page.waitForSelector('main > *');
   }
   await page.goto(`${base}/#/traces?from=now-1h&to=now`);
-  await page.waitForSelector('.placeholder h1');
+  await page.waitForSelector('.trace-search');
   await page.goto(`${base}/#/nowhere`);
   const text = await page.textContent('main');
   if (!text.includes('No page')) fail(`an unknown route shows ${JSON.stringify(text)}`);
