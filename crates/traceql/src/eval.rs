@@ -7,7 +7,7 @@
 //! `coalesce()` merges them. A trace matches when spansets remain.
 
 use crate::ast::*;
-use crate::value::{arithmetic, compare, Value};
+use crate::value::{arithmetic, compare, exists_test, Value};
 use sightline_core::traces::{attr, Span, SpanEvent, SpanLink};
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -110,9 +110,12 @@ fn eval<'a>(e: &'a FieldExpr, c: &Ctx<'a>) -> Value<'a> {
         } => match op {
             BinOp::And => Value::Bool(eval(lhs, c).is_true() && eval(rhs, c).is_true()),
             BinOp::Or => Value::Bool(eval(lhs, c).is_true() || eval(rhs, c).is_true()),
-            op if op.is_comparison() => {
-                Value::Bool(compare(*op, eval(lhs, c), eval(rhs, c), regex.as_deref()))
-            }
+            op if op.is_comparison() => Value::Bool(match (&**lhs, &**rhs) {
+                (FieldExpr::Static(Static::Nil), x) | (x, FieldExpr::Static(Static::Nil)) => {
+                    exists_test(*op, eval(x, c))
+                }
+                _ => compare(*op, eval(lhs, c), eval(rhs, c), regex.as_deref()),
+            }),
             op => arithmetic(*op, eval(lhs, c), eval(rhs, c)),
         },
         FieldExpr::Not(x) => match eval(x, c) {

@@ -111,14 +111,23 @@ fn ordered(op: BinOp, o: Option<Ordering>) -> bool {
     }
 }
 
-/// A comparison, as Tempo evaluates it: `nil` tests existence; a missing
-/// value or mismatched types make every other comparison false (`!=`
-/// too); numbers (ints, floats, durations) compare with each other.
+/// `x = nil` / `x != nil`: whether `x` is missing / present.
+pub fn exists_test(op: BinOp, v: Value<'_>) -> bool {
+    match op {
+        BinOp::Eq => v == Value::Nil,
+        BinOp::Neq => v != Value::Nil,
+        _ => false,
+    }
+}
+
+/// A comparison, as Tempo evaluates it: a missing value or mismatched
+/// types make it false (`!=` too); numbers (ints, floats, durations)
+/// compare with each other. (A comparison with the literal `nil` is an
+/// existence test, [`exists_test`], decided before values are compared.)
 pub fn compare(op: BinOp, l: Value<'_>, r: Value<'_>, re: Option<&Regex>) -> bool {
     use Value::*;
     match (l, r) {
-        (Nil, Nil) => op == BinOp::Eq,
-        (Nil, _) | (_, Nil) => op == BinOp::Neq,
+        (Nil, _) | (_, Nil) => false,
         _ if matches!(op, BinOp::Re | BinOp::Nre) => {
             let Some(re) = re else { return false };
             let m = match l {
