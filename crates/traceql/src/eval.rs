@@ -22,6 +22,7 @@ pub struct TraceView<'a> {
     pub start_ns: i64,
     pub end_ns: i64,
     parents: OnceCell<Vec<Option<u32>>>,
+    child_counts: OnceCell<Vec<u32>>,
 }
 
 impl<'a> TraceView<'a> {
@@ -53,7 +54,19 @@ impl<'a> TraceView<'a> {
             start_ns: start,
             end_ns: end,
             parents: OnceCell::new(),
+            child_counts: OnceCell::new(),
         }
+    }
+
+    /// How many direct children each span has (in this trace).
+    pub fn child_counts(&self) -> &[u32] {
+        self.child_counts.get_or_init(|| {
+            let mut n = vec![0u32; self.spans.len()];
+            for p in self.parents().iter().flatten() {
+                n[*p as usize] += 1;
+            }
+            n
+        })
     }
 
     /// Each span's parent's index; `None` for roots and for spans whose
@@ -92,6 +105,8 @@ pub struct Spanset<'q> {
 struct Ctx<'a> {
     trace: &'a TraceView<'a>,
     span: &'a Span,
+    /// The span's index in the trace.
+    index: usize,
     event: Option<&'a SpanEvent>,
     link: Option<&'a SpanLink>,
 }
@@ -167,6 +182,7 @@ fn intrinsic<'a>(i: Intrinsic, c: &Ctx<'a>) -> Value<'a> {
             Some(p) if !p.is_zero() => Value::Id(&p.0),
             _ => Value::Nil,
         },
+        Intrinsic::ChildCount => Value::Int(i64::from(t.child_counts()[c.index])),
         Intrinsic::EventName => c.event.map_or(Value::Nil, |e| Value::Str(&e.name)),
         Intrinsic::EventTimeSinceStart => c
             .event
@@ -212,13 +228,15 @@ impl<'q> Cond<'q> {
 
     /// A span matches when the condition is true for it; conditions on
     /// events (links) must hold for one and the same event (link).
-    fn matches<'a>(&self, trace: &'a TraceView<'a>, span: &'a Span) -> bool
+    fn matches<'a>(&self, trace: &'a TraceView<'a>, index: usize) -> bool
     where
         'q: 'a,
     {
+        let span = &trace.spans[index];
         let mut c = Ctx {
             trace,
             span,
+            index,
             event: None,
             link: None,
         };
@@ -250,10 +268,12 @@ impl<'q> Cond<'q> {
 
 /// The value of `e` for a span outside any filter (`by()`, `select()`,
 /// aggregates, metrics): events and links read from the first one.
-pub fn field_value<'a>(e: &'a FieldExpr, trace: &'a TraceView<'a>, span: &'a Span) -> Value<'a> {
+pub fn field_value<'a>(e: &'a FieldExpr, trace: &'a TraceView<'a>, index: usize) -> Value<'a> {
+    let span = &trace.spans[index];
     let c = Ctx {
         trace,
         span,
+        index,
         event: span.events.first(),
         link: span.links.first(),
     };
@@ -346,7 +366,7 @@ where
                 .spans
                 .iter()
                 .copied()
-                .filter(|&i| cond.matches(trace, &trace.spans[i as usize]))
+                .filter(|&i| cond.matches(trace, i as usize))
                 .collect();
             if spans.is_empty() {
                 return Vec::new();
@@ -447,7 +467,7 @@ fn aggregate<'a>(agg: &'a Aggregate, trace: &'a TraceView<'a>, spans: &[u32]) ->
     let (mut sum, mut min, mut max) = (0.0f64, f64::INFINITY, f64::NEG_INFINITY);
     let mut isum: i64 = 0;
     for &i in spans {
-        let v = field_value(field, trace, &trace.spans[i as usize]);
+        let v = field_value(field, trace, i as usize);
         let Some(x) = v.as_f64() else { continue };
         all_int &= matches!(v, Value::Int(_));
         all_dur &= matches!(v, Value::Duration(_));
@@ -499,10 +519,9 @@ where
 {
     let mut groups: Vec<(Vec<Static>, Vec<u32>)> = Vec::new();
     for &i in &s.spans {
-        let span = &trace.spans[i as usize];
         let key: Vec<Static> = fields
             .iter()
-            .map(|f| field_value(f, trace, span).to_static())
+            .map(|f| field_value(f, trace, i as usize).to_static())
             .collect();
         match groups.iter_mut().find(|(k, _)| *k == key) {
             Some((_, v)) => v.push(i),

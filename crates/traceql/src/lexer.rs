@@ -76,7 +76,7 @@ impl Tok {
             Tok::Ident(w) => format!("IDENTIFIER {w:?}"),
             Tok::Attr(..) => "IDENTIFIER".into(),
             Tok::Eof => "end of input".into(),
-            other => format!("{:?}", other.symbol()),
+            other => other.symbol().to_string(),
         }
     }
 
@@ -268,17 +268,26 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, usize)>> {
     Ok(out)
 }
 
-/// An attribute name starting at `i` (after the scope's dot): bare, or
-/// quoted (`span."a b"`).
+/// An attribute name starting at `i` (after the scope's dot): bare
+/// segments and quoted ones, mixed (`span.a."b c"`), as Tempo reads them.
 fn lex_attr_name(src: &str, i: usize) -> Result<(String, usize)> {
-    if src[i..].starts_with('"') {
-        return lex_string(src, i);
-    }
+    let mut name = String::new();
     let mut end = i;
-    for c in src[i..].chars() {
+    loop {
+        let at_segment_start = name.is_empty() || name.ends_with('.');
+        if at_segment_start && src[end..].starts_with('"') {
+            let (quoted, e) = lex_string(src, end)?;
+            name.push_str(&quoted);
+            end = e;
+            continue;
+        }
+        let Some(c) = src[end..].chars().next() else {
+            break;
+        };
         if ends_attr(c) {
             break;
         }
+        name.push(c);
         end += c.len_utf8();
     }
     if end == i {
@@ -288,7 +297,7 @@ fn lex_attr_name(src: &str, i: usize) -> Result<(String, usize)> {
             "syntax error: expected an attribute name after '.'",
         ));
     }
-    Ok((src[i..end].to_string(), end))
+    Ok((name, end))
 }
 
 /// A string in double quotes (with Go's escapes) or backquotes (raw).

@@ -39,8 +39,11 @@ struct Acc {
     values: Vec<f64>,
 }
 
-/// Runs the metrics query `query` over `[start_ns, end_ns)` in steps of
-/// `step_ns` (the range is aligned to the step, as Tempo aligns it).
+/// Runs the metrics query `query` over `[start_ns, end_ns]` in steps of
+/// `step_ns`, with Tempo's intervals: the range is aligned to the step
+/// (start down, end up, one more step before the start), each point is
+/// stamped with the end of its interval, and a span counts in the interval
+/// `(t - step, t]` holding its start time.
 pub fn query_range(
     querier: &dyn TraceQuerier,
     tenant: &str,
@@ -61,17 +64,23 @@ pub fn query_range(
         )));
     }
     if end_ns <= start_ns {
-        return Err(Error::Invalid("end must be after start".into()));
+        return Err(Error::Invalid("end must be greater than start".into()));
     }
-    let start = start_ns.div_euclid(step_ns) * step_ns;
-    let steps = ((end_ns - start + step_ns - 1) / step_ns) as usize;
-    if steps > 11_000 {
+    // Points at first, first + step, ..., last.
+    let first = start_ns.div_euclid(step_ns) * step_ns;
+    let last = end_ns.div_euclid(step_ns) * step_ns
+        + if end_ns.rem_euclid(step_ns) == 0 {
+            0
+        } else {
+            step_ns
+        };
+    let points = ((last - first) / step_ns) as usize + 1;
+    if points > 11_000 {
         return Err(Error::Invalid(format!(
-            "too many steps ({steps}): raise the step or shorten the range (at most 11000 points)"
+            "too many points ({points}): raise the step or shorten the range (at most 11000)"
         )));
     }
-    let end = start + steps as i64 * step_ns;
-    let hints = SearchQuery::hints_of(&q.pipeline, start, end - 1);
+    let hints = SearchQuery::hints_of(&q.pipeline, first - step_ns + 1, last);
     let field = match &m.func {
         MetricsFunc::Rate | MetricsFunc::CountOverTime => None,
         MetricsFunc::MinOverTime(f)
@@ -82,6 +91,13 @@ pub fn query_range(
         | MetricsFunc::HistogramOverTime(f) => Some(f),
     };
     let histogram = matches!(m.func, MetricsFunc::HistogramOverTime(_));
+    // Tempo names an ungrouped series after its function (`{__name__="rate"}`);
+    // histograms and quantiles carry their bucket or `p` label instead.
+    let named = m.by.is_empty()
+        && !matches!(
+            m.func,
+            MetricsFunc::HistogramOverTime(_) | MetricsFunc::QuantileOverTime(..)
+        );
     let mut out = MetricsResult::default();
     let mut acc: BTreeMap<SeriesKey, (Labels, Vec<Acc>)> = BTreeMap::new();
     querier.scan(tenant, &hints, &mut |spans| {
@@ -96,29 +112,37 @@ pub fn query_range(
                 if std::mem::replace(&mut seen[i], true) {
                     continue;
                 }
-                let span = &spans[i];
-                if span.start_ns < start || span.start_ns >= end {
+                let ts = spans[i].start_ns;
+                if ts <= first - step_ns || ts > last {
                     continue;
                 }
-                let step = ((span.start_ns - start) / step_ns) as usize;
+                let point = if ts <= first {
+                    0
+                } else {
+                    ((ts - first + step_ns - 1) / step_ns) as usize
+                };
                 let value = match field {
-                    Some(f) => match number(field_value(f, &view, span)) {
+                    Some(f) => match number(field_value(f, &view, i)) {
                         Some(v) => Some(v),
                         None => continue,
                     },
                     None => None,
                 };
-                let mut labels: Vec<(String, Static)> = Vec::new();
-                if m.by.is_empty() {
-                    if !histogram {
-                        labels.push(("__name__".into(), Static::Str(m.func.name().into())));
+                let mut labels: Labels = Vec::new();
+                if named {
+                    labels.push(("__name__".into(), Static::Str(m.func.name().into())));
+                }
+                // Nil values are left out, unless all are (then the first
+                // label stays, nil), as Tempo labels its series.
+                for f in &m.by {
+                    let v = field_value(f, &view, i).to_static();
+                    if v != Static::Nil {
+                        labels.push((f.to_string(), v));
                     }
-                } else {
-                    for f in &m.by {
-                        let v = field_value(f, &view, span).to_static();
-                        if v != Static::Nil {
-                            labels.push((f.to_string(), v));
-                        }
+                }
+                if labels.is_empty() {
+                    if let Some(f) = m.by.first() {
+                        labels.push((f.to_string(), Static::Nil));
                     }
                 }
                 if histogram {
@@ -131,8 +155,8 @@ pub fn query_range(
                     .collect();
                 let e = acc
                     .entry(key)
-                    .or_insert_with(|| (labels, vec![Acc::default(); steps]));
-                let a = &mut e.1[step];
+                    .or_insert_with(|| (labels, vec![Acc::default(); points]));
+                let a = &mut e.1[point];
                 a.count += 1;
                 if let Some(v) = value {
                     a.values.push(v);
@@ -142,7 +166,7 @@ pub fn query_range(
         true
     })?;
     let secs = step_ns as f64 / 1e9;
-    let ts = |i: usize| (start + i as i64 * step_ns).div_euclid(1_000_000);
+    let ts = |i: usize| (first + i as i64 * step_ns).div_euclid(1_000_000);
     for (_, (labels, steps)) in acc {
         let dense = |f: &dyn Fn(&Acc) -> f64| -> Vec<(i64, f64)> {
             steps

@@ -15,6 +15,7 @@ pub fn parse(src: &str) -> Result<Query> {
     let toks = lex(src)?;
     let mut p = Parser { src, toks, pos: 0 };
     let q = p.query()?;
+    p.query_hints()?;
     p.expect_eof()?;
     Ok(q)
 }
@@ -69,6 +70,34 @@ impl Parser<'_> {
             Ok(())
         } else {
             Err(self.err_here(""))
+        }
+    }
+
+    /// Tempo's query hints, `with (most_recent=true, sample=0.1)`: read
+    /// and ignored (every search here is exact and newest first).
+    fn query_hints(&mut self) -> Result<()> {
+        if !self.is_ident("with") {
+            return Ok(());
+        }
+        self.next();
+        self.expect(Tok::LParen, "(")?;
+        loop {
+            if !matches!(self.peek(), Tok::Ident(_)) {
+                return Err(self.err_here("a hint name"));
+            }
+            self.next();
+            self.expect(Tok::Eq, "=")?;
+            match self.peek() {
+                Tok::Str(_) | Tok::Int(_) | Tok::Float(_) | Tok::Duration(_) => {}
+                Tok::Ident(w) if w == "true" || w == "false" => {}
+                _ => return Err(self.err_here("a hint value")),
+            }
+            self.next();
+            if *self.peek() == Tok::Comma {
+                self.next();
+                continue;
+            }
+            return self.expect(Tok::RParen, ") or ,");
         }
     }
 
@@ -130,20 +159,20 @@ impl Parser<'_> {
             }
             "coalesce" => {
                 self.next();
-                self.expect(Tok::LParen, "\"(\"")?;
-                self.expect(Tok::RParen, "\")\"")?;
+                self.expect(Tok::LParen, "(")?;
+                self.expect(Tok::RParen, ")")?;
                 return Ok(Stage::Coalesce);
             }
             _ => return Err(self.err_here("a spanset, an aggregate, by, select or coalesce")),
         };
         self.next();
-        self.expect(Tok::LParen, "\"(\"")?;
+        self.expect(Tok::LParen, "(")?;
         let field = if func == AggFunc::Count {
             None
         } else {
             Some(self.field_expr()?)
         };
-        self.expect(Tok::RParen, "\")\"")?;
+        self.expect(Tok::RParen, ")")?;
         let op = match self.next() {
             Tok::Eq => BinOp::Eq,
             Tok::Neq => BinOp::Neq,
@@ -182,13 +211,13 @@ impl Parser<'_> {
     }
 
     fn field_list(&mut self) -> Result<Vec<FieldExpr>> {
-        self.expect(Tok::LParen, "\"(\"")?;
+        self.expect(Tok::LParen, "(")?;
         let mut out = vec![self.field_expr()?];
         while *self.peek() == Tok::Comma {
             self.next();
             out.push(self.field_expr()?);
         }
-        self.expect(Tok::RParen, "\")\" or \",\"")?;
+        self.expect(Tok::RParen, ") or ,")?;
         Ok(out)
     }
 
@@ -201,7 +230,7 @@ impl Parser<'_> {
         let w = w.clone();
         let one = |p: &mut Self| -> Result<FieldExpr> {
             let f = p.field_expr()?;
-            p.expect(Tok::RParen, "\")\"")?;
+            p.expect(Tok::RParen, ")")?;
             Ok(f)
         };
         let known = [
@@ -218,14 +247,14 @@ impl Parser<'_> {
             return Ok(None);
         }
         self.next();
-        self.expect(Tok::LParen, "\"(\"")?;
+        self.expect(Tok::LParen, "(")?;
         let func = match w.as_str() {
             "rate" => {
-                self.expect(Tok::RParen, "\")\"")?;
+                self.expect(Tok::RParen, ")")?;
                 MetricsFunc::Rate
             }
             "count_over_time" => {
-                self.expect(Tok::RParen, "\")\"")?;
+                self.expect(Tok::RParen, ")")?;
                 MetricsFunc::CountOverTime
             }
             "min_over_time" => MetricsFunc::MinOverTime(one(self)?),
@@ -260,9 +289,9 @@ impl Parser<'_> {
                     qs.push(q);
                 }
                 if qs.is_empty() {
-                    return Err(self.err_here("\",\" and at least one quantile"));
+                    return Err(self.err_here(", and at least one quantile"));
                 }
-                self.expect(Tok::RParen, "\")\" or \",\"")?;
+                self.expect(Tok::RParen, ") or ,")?;
                 MetricsFunc::QuantileOverTime(f, qs)
             }
         };
@@ -331,13 +360,13 @@ impl Parser<'_> {
                     return Ok(SpansetExpr::Filter(None));
                 }
                 let e = self.field_expr()?;
-                self.expect(Tok::RBrace, "\"}\"")?;
+                self.expect(Tok::RBrace, "}")?;
                 Ok(SpansetExpr::Filter(Some(e)))
             }
             Tok::LParen => {
                 self.next();
                 let p = self.pipeline()?;
-                self.expect(Tok::RParen, "\")\"")?;
+                self.expect(Tok::RParen, ")")?;
                 if p.stages.len() == 1 {
                     if let Some(Stage::Spanset(e)) = p.stages.into_iter().next() {
                         return Ok(e);
@@ -346,7 +375,7 @@ impl Parser<'_> {
                 }
                 Ok(SpansetExpr::Pipeline(Box::new(p)))
             }
-            _ => Err(self.err_here("\"{\" or \"(\"")),
+            _ => Err(self.err_here("{ or (")),
         }
     }
 
@@ -479,7 +508,7 @@ impl Parser<'_> {
             Tok::LParen => {
                 self.next();
                 let e = self.field_expr()?;
-                self.expect(Tok::RParen, "\")\"")?;
+                self.expect(Tok::RParen, ")")?;
                 return Ok(e);
             }
             Tok::Str(s) => FieldExpr::Static(Static::Str(s)),
@@ -519,6 +548,8 @@ fn keyword(w: &str) -> Option<FieldExpr> {
         "true" => s(Static::Bool(true)),
         "false" => s(Static::Bool(false)),
         "nil" => s(Static::Nil),
+        "minInt" => s(Static::Int(i64::MIN)),
+        "maxInt" => s(Static::Int(i64::MAX)),
         "error" => s(Static::Status(StatusCode::Error)),
         "ok" => s(Static::Status(StatusCode::Ok)),
         "unset" => s(Static::Status(StatusCode::Unset)),

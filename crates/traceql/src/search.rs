@@ -140,10 +140,10 @@ impl SearchQuery {
                     }
                 };
                 for f in &self.reported {
-                    add(report_name(f), field_value(f, view, span));
+                    add(report_name(f), field_value(f, view, i as usize));
                 }
                 for f in &s.select {
-                    add(report_name(f), field_value(f, view, span));
+                    add(report_name(f), field_value(f, view, i as usize));
                 }
                 SpanResult {
                     span_id: span.span_id.to_string(),

@@ -143,7 +143,7 @@ fn errors_say_what_and_where() {
     // Tempo's wording: `parse error at line 1, col N: syntax error: ...`.
     let e = parse("{ .a = }").unwrap_err().to_string();
     assert!(
-        e.starts_with("parse error at line 1, col 8: syntax error: unexpected \"}\""),
+        e.starts_with("parse error at line 1, col 8: syntax error: unexpected }, expecting"),
         "{e}"
     );
     assert_eq!(parse_err("{ name = \"a\" ").0, 14);
@@ -421,14 +421,19 @@ fn hints_take_only_what_every_match_requires() {
 fn metrics_per_step_as_tempo_reports_them() {
     let s = store();
     let sec = 1_000_000_000i64;
-    // Steps of 10s over [0, 20s): trace 1 and 2 in step 0, trace 3 in step 1.
+    // Steps of 10s over [0, 20s]: points at 0, 10s and 20s, each counting
+    // the spans that started in the 10s up to it (Tempo's intervals):
+    // traces 1 and 2 at 10s, trace 3 at 20s.
     let r = query_range(&s, "t", "{ } | rate()", 0, 20 * sec, 10 * sec).unwrap();
     assert_eq!(r.series.len(), 1);
     assert_eq!(
         r.series[0].labels,
         vec![("__name__".to_string(), Static::Str("rate".into()))]
     );
-    assert_eq!(r.series[0].samples, vec![(0, 0.4), (10_000, 0.2)]);
+    assert_eq!(
+        r.series[0].samples,
+        vec![(0, 0.0), (10_000, 0.4), (20_000, 0.2)]
+    );
 
     let r = query_range(
         &s,
@@ -447,14 +452,23 @@ fn metrics_per_step_as_tempo_reports_them() {
     assert_eq!(
         got,
         vec![
-            ("\"api\"".to_string(), vec![(0, 1.0), (10_000, 1.0)]),
-            ("\"db\"".to_string(), vec![(0, 2.0), (10_000, 1.0)]),
-            ("\"worker\"".to_string(), vec![(0, 1.0), (10_000, 0.0)]),
+            (
+                "\"api\"".to_string(),
+                vec![(0, 0.0), (10_000, 1.0), (20_000, 1.0)]
+            ),
+            (
+                "\"db\"".to_string(),
+                vec![(0, 0.0), (10_000, 2.0), (20_000, 1.0)]
+            ),
+            (
+                "\"worker\"".to_string(),
+                vec![(0, 0.0), (10_000, 1.0), (20_000, 0.0)]
+            ),
         ]
     );
     assert_eq!(r.series[0].labels[0].0, "resource.service.name");
 
-    // db durations: 20ms, 100ms in step 0; 40ms in step 1 (seconds).
+    // db durations: 20ms, 100ms at 10s; 40ms at 20s (seconds).
     let q = |f: &str| {
         query_range(
             &s,
@@ -469,19 +483,19 @@ fn metrics_per_step_as_tempo_reports_them() {
     };
     assert_eq!(
         q("min_over_time(duration)")[0].samples,
-        vec![(0, 0.02), (10_000, 0.04)]
+        vec![(10_000, 0.02), (20_000, 0.04)]
     );
     assert_eq!(
         q("max_over_time(duration)")[0].samples,
-        vec![(0, 0.1), (10_000, 0.04)]
+        vec![(10_000, 0.1), (20_000, 0.04)]
     );
     assert_eq!(
         q("sum_over_time(span.rows)")[0].samples,
-        vec![(0, 8.0), (10_000, 7.0)]
+        vec![(10_000, 8.0), (20_000, 7.0)]
     );
     assert_eq!(
         q("avg_over_time(span.rows)")[0].samples,
-        vec![(0, 4.0), (10_000, 7.0)]
+        vec![(10_000, 4.0), (20_000, 7.0)]
     );
     let qs = q("quantile_over_time(duration, .5, 1)");
     assert_eq!(qs.len(), 2);
@@ -491,7 +505,7 @@ fn metrics_per_step_as_tempo_reports_them() {
     );
     // Median of 20ms and 100ms by linear interpolation: 60ms.
     assert!((qs[0].samples[0].1 - 0.06).abs() < 1e-12);
-    assert_eq!(qs[1].samples, vec![(0, 0.1), (10_000, 0.04)]);
+    assert_eq!(qs[1].samples, vec![(10_000, 0.1), (20_000, 0.04)]);
     // Power-of-two buckets in nanoseconds, reported in seconds:
     // 20ms -> 2^25ns, 40ms -> 2^26ns, 100ms -> 2^27ns.
     let h = q("histogram_over_time(duration)");
@@ -506,9 +520,76 @@ fn metrics_per_step_as_tempo_reports_them() {
     assert_eq!(
         buckets,
         vec![
-            (b(25), vec![(0, 1.0), (10_000, 0.0)]),
-            (b(26), vec![(0, 0.0), (10_000, 1.0)]),
-            (b(27), vec![(0, 1.0), (10_000, 0.0)]),
+            (b(25), vec![(0, 0.0), (10_000, 1.0), (20_000, 0.0)]),
+            (b(26), vec![(0, 0.0), (10_000, 0.0), (20_000, 1.0)]),
+            (b(27), vec![(0, 0.0), (10_000, 1.0), (20_000, 0.0)]),
         ]
+    );
+    // A span starting exactly at a point's time counts in that point;
+    // one a nanosecond later in the next.
+    let edge = MemTraceStore::new();
+    edge.append(
+        "t",
+        vec![
+            span(7, 1, None, "a", "x", 10_000, 1, vec![]),
+            Span {
+                start_ns: 10_000_000_001,
+                ..span(8, 2, None, "b", "x", 0, 1, vec![])
+            },
+        ],
+    )
+    .unwrap();
+    let r = query_range(
+        &edge,
+        "t",
+        "{} | count_over_time()",
+        5 * sec,
+        20 * sec,
+        10 * sec,
+    )
+    .unwrap();
+    assert_eq!(
+        r.series[0].samples,
+        vec![(0, 0.0), (10_000, 1.0), (20_000, 1.0)]
+    );
+}
+
+#[test]
+fn metrics_labels_drop_nils_as_tempo_does() {
+    let s = store();
+    let sec = 1_000_000_000i64;
+    // `rows` is missing on api and worker spans, `nope` everywhere: nils
+    // are left out, and when all are nil the first label stays, nil.
+    let r = query_range(
+        &s,
+        "t",
+        "{ } | count_over_time() by (span.rows, span.nope)",
+        0,
+        20 * sec,
+        10 * sec,
+    )
+    .unwrap();
+    let labels: Vec<Vec<(String, Static)>> = r.series.iter().map(|x| x.labels.clone()).collect();
+    assert_eq!(
+        labels,
+        vec![
+            vec![("span.rows".to_string(), Static::Nil)],
+            vec![("span.rows".to_string(), Static::Int(3))],
+            vec![("span.rows".to_string(), Static::Int(5))],
+            vec![("span.rows".to_string(), Static::Int(7))],
+        ]
+    );
+    let r = query_range(
+        &s,
+        "t",
+        "{ } | quantile_over_time(duration, .9)",
+        0,
+        20 * sec,
+        10 * sec,
+    )
+    .unwrap();
+    assert_eq!(
+        r.series[0].labels,
+        vec![("p".to_string(), Static::Float(0.9))]
     );
 }

@@ -20,8 +20,11 @@ pub enum Value<'a> {
     Kind(SpanKind),
     /// A trace or span id: compares with a string of hex digits.
     Id(&'a [u8]),
-    /// Present but of a type TraceQL does not compare (bytes, arrays,
-    /// maps): exists for `!= nil`, false for every other comparison.
+    /// An array attribute: `=`, `=~` (and the orderings) hold when some
+    /// element holds them, `!=` and `!~` when no element is equal / matches.
+    Array(&'a [AnyValue]),
+    /// Present but of a type TraceQL does not compare (bytes, maps):
+    /// exists for `!= nil`, false for every other comparison.
     Other,
 }
 
@@ -32,7 +35,8 @@ impl<'a> Value<'a> {
             AnyValue::Int(i) => Value::Int(*i),
             AnyValue::Float(f) => Value::Float(*f),
             AnyValue::Bool(b) => Value::Bool(*b),
-            AnyValue::Bytes(_) | AnyValue::Array(_) | AnyValue::Map(_) => Value::Other,
+            AnyValue::Array(a) => Value::Array(a),
+            AnyValue::Bytes(_) | AnyValue::Map(_) => Value::Other,
         }
     }
 
@@ -60,6 +64,7 @@ impl<'a> Value<'a> {
             Value::Status(s) => Static::Status(s),
             Value::Kind(k) => Static::Kind(k),
             Value::Id(b) => Static::Str(hex(b)),
+            Value::Array(a) => Static::Str(AnyValue::Array(a.to_vec()).to_text()),
         }
     }
 
@@ -128,6 +133,14 @@ pub fn compare(op: BinOp, l: Value<'_>, r: Value<'_>, re: Option<&Regex>) -> boo
     use Value::*;
     match (l, r) {
         (Nil, _) | (_, Nil) => false,
+        (Array(items), r) => {
+            let any = |op| items.iter().any(|x| compare(op, Value::from_any(x), r, re));
+            match op {
+                BinOp::Neq => !any(BinOp::Eq),
+                BinOp::Nre => !any(BinOp::Re),
+                op => any(op),
+            }
+        }
         _ if matches!(op, BinOp::Re | BinOp::Nre) => {
             let Some(re) = re else { return false };
             let m = match l {

@@ -18,7 +18,7 @@ TOKEN_RE = re.compile(r"""
 | (?P<str>"(?:[^"\\]|\\.)*"|`[^`]*`)
 | (?P<dur>(?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+(?![A-Za-z]))
 | (?P<num>\d+\.\d+|\d+|\.\d+)
-| (?P<attr>(?:span|resource|event|link|instrumentation)?\.(?:"(?:[^"\\]|\\.)*"|[^\s{}()=~!<>&|^,"`]+))
+| (?P<attr>(?:span|resource|event|link|instrumentation)?\.(?:"(?:[^"\\]|\\.)*"|[^\s{}()=~!<>&|^,"`])+)
 | (?P<word>[A-Za-z_][A-Za-z0-9_:]*)
 | (?P<op>!>>|!<<|&>>|&<<|!=|!~|!>|!<|&&|&>|&<|&~|\|\||=~|>>|<<|>=|<=|[{}(),|=><~!+\-*/%^])
 """, re.X)
@@ -48,8 +48,8 @@ def tokenize(q):
             text = float(text) if "." in text else int(text)
         elif kind == "attr":
             scope, _, name = text.partition(".")
-            if name.startswith('"'):
-                name = json.loads(name)
+            # Quoted segments may follow bare ones: span.a."b c" is `a.b c`.
+            name = re.sub(r'"(?:[^"\\]|\\.)*"', lambda m: json.loads(m.group()), name)
             text = (scope or "unscoped", name)
         out.append((kind, text))
     out.append(("eof", None))
@@ -70,6 +70,7 @@ INTRINSICS = {
     "rootServiceName": "rootServiceName", "trace:rootService": "rootServiceName",
     "traceDuration": "traceDuration", "trace:duration": "traceDuration",
     "span:id": "spanId", "trace:id": "traceId", "span:parentID": "parentId",
+    "span:childCount": "childCount",
     "event:name": "eventName", "event:timeSinceStart": "eventSince",
     "link:traceID": "linkTraceId", "link:spanID": "linkSpanId",
     "instrumentation:name": "scopeName", "instrumentation:version": "scopeVersion",
@@ -108,6 +109,11 @@ class P:
                 metrics = self.metrics()
                 break
             stages.append(self.stage())
+        if self.at("with"):
+            # Query hints (`with (most_recent=true)`) change nothing here.
+            while not self.at(")"):
+                self.take()
+            self.take()
         if self.peek()[0] != "eof":
             raise SyntaxError("trailing %r" % (self.peek(),))
         return stages, metrics
@@ -245,6 +251,10 @@ class P:
                 return ("lit", ("bool", v == "true"))
             if v == "nil":
                 return ("lit", ("nil", None))
+            if v == "minInt":
+                return ("lit", ("int", -2**63))
+            if v == "maxInt":
+                return ("lit", ("int", 2**63 - 1))
             if v in STATUS:
                 return ("lit", ("status", v))
             if v in KINDS:
@@ -267,6 +277,8 @@ def typed(v):
         return ("float", v)
     if isinstance(v, str):
         return ("str", v)
+    if isinstance(v, list):
+        return ("array", [typed(x) for x in v])
     return ("other", None)
 
 
@@ -278,6 +290,13 @@ def compare(op, a, b):
     if ta == "nil" or tb == "nil":
         # A missing value compares false, `!=` included.
         return False
+    if ta == "array":
+        # Any element may hold it; `!=` / `!~`: no element is equal / matches.
+        if op == "!=":
+            return not any(compare("=", x, b) for x in a[1])
+        if op == "!~":
+            return not any(compare("=~", x, b) for x in a[1])
+        return any(compare(op, x, b) for x in a[1])
     if op in ("=~", "!~"):
         if ta not in ("str", "id") or tb != "str":
             return False
@@ -401,6 +420,8 @@ def field(e, tr, s, ev, lk):
             return ("id", tr.id)
         if n == "parentId":
             return ("id", s["parent"]) if s["parent"] else ("nil", None)
+        if n == "childCount":
+            return ("int", len(tr.children(s["id"])))
         if n == "eventName":
             return ("str", ev["name"]) if ev else ("nil", None)
         if n == "eventSince":
