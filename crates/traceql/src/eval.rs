@@ -243,20 +243,25 @@ impl<'q> Cond<'q> {
         if !self.events && !self.links {
             return eval(self.e, &c).is_true();
         }
-        let evs: Vec<Option<&SpanEvent>> = if self.events && !span.events.is_empty() {
-            span.events.iter().map(Some).collect()
+        // Each event (link) in turn; one pass with none when there are none.
+        let n_ev = if self.events {
+            span.events.len().max(1)
         } else {
-            vec![None]
+            1
         };
-        let lks: Vec<Option<&SpanLink>> = if self.links && !span.links.is_empty() {
-            span.links.iter().map(Some).collect()
+        let n_lk = if self.links {
+            span.links.len().max(1)
         } else {
-            vec![None]
+            1
         };
-        for ev in &evs {
-            for lk in &lks {
-                c.event = *ev;
-                c.link = *lk;
+        for ei in 0..n_ev {
+            c.event = if self.events {
+                span.events.get(ei)
+            } else {
+                None
+            };
+            for li in 0..n_lk {
+                c.link = if self.links { span.links.get(li) } else { None };
                 if eval(self.e, &c).is_true() {
                     return true;
                 }
