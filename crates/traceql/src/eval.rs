@@ -385,51 +385,40 @@ where
         }
         SpansetExpr::Pipeline(p) => eval_pipeline(p, trace, vec![input.clone()]),
         SpansetExpr::Binary { op, lhs, rhs } => {
-            let mut ls = eval_spanset(lhs, trace, input);
-            let mut rs = eval_spanset(rhs, trace, input);
-            if ls.is_empty() {
-                ls.push(Spanset::default());
+            // As Tempo: each side's spansets are taken together (Tempo
+            // refuses several spansets under a structural operator and
+            // asks for coalesce(); merging them is what coalesce() does),
+            // and the result is one spanset carrying the input's by().
+            let ls = eval_spanset(lhs, trace, input);
+            let rs = eval_spanset(rhs, trace, input);
+            let merge = |sets: &[Spanset<'q>]| -> Vec<u32> {
+                match sets {
+                    [] => Vec::new(),
+                    [one] => one.spans.clone(),
+                    many => many.iter().fold(Vec::new(), |acc, s| union(&acc, &s.spans)),
+                }
+            };
+            let spans = match op {
+                SpansetOp::And if ls.is_empty() || rs.is_empty() => return Vec::new(),
+                SpansetOp::And | SpansetOp::Or => union(&merge(&ls), &merge(&rs)),
+                _ if rs.is_empty() => return Vec::new(),
+                op => crate::structural::apply(*op, trace, &merge(&ls), &merge(&rs)),
+            };
+            if spans.is_empty() {
+                return Vec::new();
             }
-            if rs.is_empty() {
-                rs.push(Spanset::default());
-            }
-            let mut out = Vec::new();
-            for l in &ls {
-                for r in &rs {
-                    let spans = match op {
-                        SpansetOp::And => {
-                            if l.spans.is_empty() || r.spans.is_empty() {
-                                continue;
-                            }
-                            union(&l.spans, &r.spans)
-                        }
-                        SpansetOp::Or => union(&l.spans, &r.spans),
-                        op => crate::structural::apply(*op, trace, &l.spans, &r.spans),
-                    };
-                    if spans.is_empty() {
-                        continue;
-                    }
-                    let mut by = l.by.clone();
-                    for kv in &r.by {
-                        if !by.iter().any(|(k, _)| *k == kv.0) {
-                            by.push(kv.clone());
-                        }
-                    }
-                    let mut select = l.select.clone();
-                    select.extend(
-                        r.select
-                            .iter()
-                            .filter(|f| !l.select.iter().any(|x| std::ptr::eq(*x, **f))),
-                    );
-                    out.push(Spanset {
-                        spans,
-                        by,
-                        scalar: None,
-                        select,
-                    });
+            let mut select = input.select.clone();
+            for f in ls.iter().chain(&rs).flat_map(|s| s.select.iter()) {
+                if !select.iter().any(|x| std::ptr::eq(*x, *f)) {
+                    select.push(f);
                 }
             }
-            out
+            vec![Spanset {
+                spans,
+                by: input.by.clone(),
+                scalar: None,
+                select,
+            }]
         }
     }
 }

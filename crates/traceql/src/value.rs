@@ -175,9 +175,10 @@ fn eq_only(op: BinOp, equal: bool) -> bool {
     }
 }
 
-/// `+ - * / % ^`: two ints give an int (but `/` and `^` a float); a
-/// duration with any number gives a duration (nanoseconds, truncated);
-/// otherwise a float. Anything else, and division by zero, is nil.
+/// `+ - * / % ^`: two ints give an int, as in Tempo (`/` truncates; a
+/// negative power gives a float); a duration with any number gives a
+/// duration (nanoseconds, truncated); otherwise a float. Anything else,
+/// and division by zero, is nil.
 pub fn arithmetic<'a>(op: BinOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
     if let (Value::Int(a), Value::Int(b)) = (l, r) {
         return match op {
@@ -185,8 +186,11 @@ pub fn arithmetic<'a>(op: BinOp, l: Value<'a>, r: Value<'a>) -> Value<'a> {
             BinOp::Sub => Value::Int(a.wrapping_sub(b)),
             BinOp::Mul => Value::Int(a.wrapping_mul(b)),
             BinOp::Mod if b != 0 => Value::Int(a.wrapping_rem(b)),
-            BinOp::Div if b != 0 => Value::Float(a as f64 / b as f64),
-            BinOp::Pow => Value::Float((a as f64).powf(b as f64)),
+            BinOp::Div if b != 0 => Value::Int(a.wrapping_div(b)),
+            BinOp::Pow => match u32::try_from(b) {
+                Ok(e) => Value::Int(a.wrapping_pow(e)),
+                Err(_) => Value::Float((a as f64).powf(b as f64)),
+            },
             _ => Value::Nil,
         };
     }

@@ -333,10 +333,13 @@ def arith(op, a, b):
             return ("int", x - y)
         if op == "*":
             return ("int", x * y)
+        # Go's integer division and remainder truncate toward zero.
         if op == "%":
             return ("int", int(math.fmod(x, y))) if y else ("nil", None)
         if op == "/":
-            return ("float", x / y) if y else ("nil", None)
+            return ("int", int(x / y)) if y else ("nil", None)
+        if y >= 0:
+            return ("int", x ** y)
         return ("float", float(x) ** float(y))
     x, y = float(x), float(y)
     if op == "^":
@@ -537,15 +540,13 @@ def eval_sexpr(e, tr, inp):
     if e[0] == "pipe":
         return run_stages(e[1], tr, [inp])
     op, le, re_ = e[1], e[2], e[3]
-    ls = eval_sexpr(le, tr, inp) or [{"spans": set(), "by": inp["by"]}]
-    rs = eval_sexpr(re_, tr, inp) or [{"spans": set(), "by": inp["by"]}]
-    out = []
-    for l in ls:
-        for r in rs:
-            got = spanset_op(op, tr, l["spans"], r["spans"])
-            if got:
-                out.append({"spans": got, "by": l["by"] + r["by"]})
-    return out
+    ls = eval_sexpr(le, tr, inp)
+    rs = eval_sexpr(re_, tr, inp)
+    # Each side's spansets count together; the answer is one spanset.
+    lspans = set().union(*[s["spans"] for s in ls])
+    rspans = set().union(*[s["spans"] for s in rs])
+    got = spanset_op(op, tr, lspans, rspans)
+    return [{"spans": got, "by": inp["by"]}] if got else []
 
 
 def agg_value(fn, f, tr, spans):
