@@ -121,12 +121,12 @@ pub fn query_range(
                 } else {
                     ((ts - first + step_ns - 1) / step_ns) as usize
                 };
-                let value = match field {
+                let (value, is_duration) = match field {
                     Some(f) => match number(field_value(f, &view, i)) {
-                        Some(v) => Some(v),
+                        Some((v, d)) => (Some(v), d),
                         None => continue,
                     },
-                    None => None,
+                    None => (None, false),
                 };
                 let mut labels: Labels = Vec::new();
                 if named {
@@ -146,7 +146,12 @@ pub fn query_range(
                     }
                 }
                 if histogram {
-                    let b = bucket(value.unwrap_or(0.0));
+                    let v = value.unwrap_or(0.0);
+                    let b = if is_duration {
+                        duration_bucket(v)
+                    } else {
+                        bucket(v)
+                    };
                     labels.push(("__bucket".into(), Static::Float(b)));
                 }
                 let key = labels
@@ -225,30 +230,36 @@ pub fn query_range(
     Ok(out)
 }
 
-/// A field's value as a metric: numbers as they are, durations in seconds
-/// (as Tempo reports them); anything else is skipped.
-fn number(v: Value<'_>) -> Option<f64> {
+/// A field's value as a metric, and whether it was a duration: numbers
+/// as they are, durations in seconds (as Tempo reports them); anything
+/// else is skipped.
+fn number(v: Value<'_>) -> Option<(f64, bool)> {
     match v {
-        Value::Duration(d) => Some(d as f64 / 1e9),
-        Value::Int(i) => Some(i as f64),
-        Value::Float(f) => Some(f),
+        Value::Duration(d) => Some((d as f64 / 1e9, true)),
+        Value::Int(i) => Some((i as f64, false)),
+        Value::Float(f) => Some((f, false)),
         _ => None,
     }
 }
 
-/// The histogram bucket holding `v`: the least power of two not below it
-/// (durations bucketed in nanoseconds, reported in seconds), as Tempo's
-/// log2 buckets; 0 for values not above zero.
+/// The histogram bucket of a number: the least power of two not below
+/// it, as Tempo's log2 buckets; 0 for values not above zero.
 pub fn bucket(v: f64) -> f64 {
     if v <= 0.0 || !v.is_finite() {
         return 0.0;
     }
-    // Seconds back to nanoseconds, where Tempo takes the power of two.
-    let ns = (v * 1e9).round();
+    2f64.powi(v.log2().ceil() as i32)
+}
+
+/// The histogram bucket of a duration given in seconds: the power of two
+/// is taken in nanoseconds, as Tempo takes it, and reported in seconds
+/// (280ms -> 2^29ns = 0.536870912).
+pub fn duration_bucket(secs: f64) -> f64 {
+    let ns = (secs * 1e9).round();
     if ns < 1.0 {
-        return 2f64.powi(v.log2().ceil() as i32);
+        return 0.0;
     }
-    2f64.powi(ns.log2().ceil() as i32) / 1e9
+    bucket(ns) / 1e9
 }
 
 /// The `q` quantile of `v` computed exactly: linear interpolation between

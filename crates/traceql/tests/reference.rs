@@ -10,7 +10,8 @@ use sightline_core::traces::{
     AnyValue, MemTraceStore, Resource, Scope, Span, SpanEvent, SpanId, SpanKind, SpanLink,
     StatusCode, TraceAppender, TraceId,
 };
-use sightline_traceql::{search, SearchQuery, TraceView};
+use sightline_traceql::ast::Static;
+use sightline_traceql::{query_range, search, SearchQuery, TraceView};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
@@ -124,12 +125,13 @@ fn queries() -> Vec<String> {
 
 type Answer = BTreeMap<String, Vec<Vec<String>>>;
 
-/// The reference's answers: query -> trace id -> sorted spansets.
-fn reference_answers() -> Option<BTreeMap<String, Answer>> {
+/// The reference's answers to the queries of `file` (JSON), `None` when
+/// python3 is missing outside CI.
+fn run_reference<T: serde::de::DeserializeOwned>(file: &str) -> Option<T> {
     let out = Command::new("python3")
         .arg(dir().join("reference.py"))
         .arg(dir().join("traces.json"))
-        .arg(dir().join("queries.txt"))
+        .arg(dir().join(file))
         .output();
     let out = match out {
         Ok(o) => o,
@@ -148,6 +150,11 @@ fn reference_answers() -> Option<BTreeMap<String, Answer>> {
         String::from_utf8_lossy(&out.stderr)
     );
     Some(serde_json::from_slice(&out.stdout).unwrap())
+}
+
+/// The reference's answers: query -> trace id -> sorted spansets.
+fn reference_answers() -> Option<BTreeMap<String, Answer>> {
+    run_reference("queries.txt")
 }
 
 fn ours(q: &SearchQuery, traces: &[(String, Vec<Span>)]) -> Answer {
@@ -243,4 +250,99 @@ fn search_with_pushdown_finds_what_full_evaluation_finds_issue_16() {
         let res = search(&store, "t", q, 0, i64::MAX, 100, 3).unwrap();
         assert_eq!(res.inspected_traces, inspected, "{q}");
     }
+}
+
+/// A label value as the reference writes it: `[type, value]`.
+fn label_json(v: &Static) -> Json {
+    let (t, v) = match v {
+        Static::Nil => ("nil", Json::Null),
+        Static::Int(i) => ("int", Json::from(*i)),
+        Static::Float(f) => ("float", Json::from(*f)),
+        Static::Str(s) => ("str", Json::from(s.as_str())),
+        Static::Bool(b) => ("bool", Json::from(*b)),
+        Static::Duration(d) => ("dur", Json::from(*d)),
+        Static::Status(s) => ("status", Json::from(s.name())),
+        Static::Kind(k) => ("kind", Json::from(k.name())),
+    };
+    Json::Array(vec![Json::from(t), v])
+}
+
+type SeriesMap = BTreeMap<String, Vec<(i64, f64)>>;
+
+#[test]
+fn metrics_agree_with_the_reference_issue_16() {
+    let text = std::fs::read_to_string(dir().join("traces.json")).unwrap();
+    let base: i64 = serde_json::from_str::<Json>(&text).unwrap()["base_ns"]
+        .as_i64()
+        .unwrap();
+    let store = MemTraceStore::new();
+    for (_, spans) in load_traces() {
+        store.append("t", spans).unwrap();
+    }
+    let lines: Vec<String> = std::fs::read_to_string(dir().join("metrics_queries.txt"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect();
+    assert!(lines.len() >= 20, "only {} metrics queries", lines.len());
+    let Some(reference) = run_reference::<BTreeMap<String, Json>>("metrics_queries.txt") else {
+        return;
+    };
+    let mut failures = Vec::new();
+    for line in &lines {
+        let mut parts = line.splitn(4, ' ');
+        let mut num = || parts.next().unwrap().parse::<i64>().unwrap() * 1_000_000_000;
+        let (start, end, step) = (num(), num(), num());
+        let q = parts.next().unwrap();
+        let got = query_range(&store, "t", q, base + start, base + end, step)
+            .unwrap_or_else(|e| panic!("{q}: {e}"));
+        let ours: SeriesMap = got
+            .series
+            .iter()
+            .map(|s| {
+                let labels: Vec<Json> = s
+                    .labels
+                    .iter()
+                    .map(|(k, v)| Json::Array(vec![Json::from(k.as_str()), label_json(v)]))
+                    .collect();
+                (Json::Array(labels).to_string(), s.samples.clone())
+            })
+            .collect();
+        let want: SeriesMap = reference[line]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let samples = s["samples"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|p| (p[0].as_i64().unwrap(), p[1].as_f64().unwrap()))
+                    .collect();
+                (s["labels"].to_string(), samples)
+            })
+            .collect();
+        let same = ours.len() == want.len()
+            && ours.iter().zip(&want).all(|((ka, a), (kb, b))| {
+                ka == kb
+                    && a.len() == b.len()
+                    && a.iter()
+                        .zip(b)
+                        .all(|(x, y)| x.0 == y.0 && (x.1 - y.1).abs() <= 1e-9 * x.1.abs().max(1.0))
+            });
+        if !same {
+            failures.push(format!(
+                "{line}\n  ours:      {ours:?}\n  reference: {want:?}"
+            ));
+        }
+        assert!(!want.is_empty(), "{line}: the reference found no series");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} disagreements:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }

@@ -133,5 +133,5 @@ traces = [
 ]
 
 with open("traces.json", "w") as f:
-    json.dump({"traces": traces}, f, indent=1)
+    json.dump({"base_ns": BASE, "traces": traces}, f, indent=1)
     f.write("\n")

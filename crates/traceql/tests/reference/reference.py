@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """A small TraceQL reference evaluator, written from the language's
 documentation (and docs/traceql.md) and not from the Rust engine: it reads
-traces.json and queries.txt and prints, for each query, each matching
-trace's spansets as sorted lists of span ids (JSON on stdout).
+traces.json and a query file and prints, for each search query, each
+matching trace's spansets as sorted lists of span ids, and for each
+metrics query ("START END STEP query", seconds from the traces' base
+time) its series (JSON on stdout).
 
 It is deliberately naive: span sets are Python sets of span ids,
 relations are found by walking parent ids, nothing is compiled."""
@@ -598,14 +600,117 @@ def run_stages(stages, tr, sets):
     return [s for s in sets if s["spans"]]
 
 
+# ---------------------------------------------------------------- metrics
+
+PREFIX = {"span": "span.", "resource": "resource.", "unscoped": ".", "event": "event.",
+          "link": "link.", "instrumentation": "instrumentation."}
+PLAIN = {"name": "name", "status": "status", "kind": "kind", "duration": "duration",
+         "statusMessage": "statusMessage", "rootName": "rootName",
+         "rootServiceName": "rootServiceName"}
+
+
+def label_name(f):
+    if f[0] == "attr":
+        return PREFIX[f[1]] + f[2]
+    return PLAIN[f[1]]
+
+
+def log2_bucket(x):
+    return 0.0 if x <= 0 else 2.0 ** math.ceil(math.log2(x))
+
+
+def metrics_answer(traces, stages, metrics, start, end, step):
+    """Tempo's intervals: points at every multiple of the step from the
+    aligned start to the aligned end; the point at t counts the spans that
+    started in (t - step, t]."""
+    fn, args, by = metrics
+    first = start // step * step
+    last = -(-end // step) * step
+    n = (last - first) // step + 1
+    fexpr = args[0] if args else None
+    series = {}
+    for tr in traces:
+        sets = run_stages(stages, tr, [{"spans": set(tr.order), "by": ()}])
+        for sid in set().union(*[s["spans"] for s in sets]):
+            s = tr.spans[sid]
+            ts = s["start"]
+            if not first - step < ts <= last:
+                continue
+            k = 0 if ts <= first else -(-(ts - first) // step)
+            ev, lk = (s["events"] or [None])[0], (s["links"] or [None])[0]
+            val, is_dur = None, False
+            if fexpr is not None:
+                v = field(fexpr, tr, s, ev, lk)
+                if v[0] == "dur":
+                    val, is_dur = v[1] / 1e9, True
+                elif v[0] in ("int", "float"):
+                    val = float(v[1])
+                else:
+                    continue
+            labels = []
+            if not by and fn not in ("histogram_over_time", "quantile_over_time"):
+                labels.append(["__name__", ["str", fn]])
+            values = [(label_name(f), field(f, tr, s, ev, lk)) for f in by]
+            present = [[name, list(v)] for name, v in values if v[0] != "nil"]
+            if by and not present:
+                present = [[label_name(by[0]), ["nil", None]]]
+            labels += present
+            if fn == "histogram_over_time":
+                b = log2_bucket(round(val * 1e9)) / 1e9 if is_dur else log2_bucket(val)
+                labels.append(["__bucket", ["float", b]])
+            key = json.dumps(labels)
+            entry = series.setdefault(key, (labels, [0] * n, [[] for _ in range(n)]))
+            entry[1][k] += 1
+            if val is not None:
+                entry[2][k].append(val)
+    out = []
+    ts_ms = [(first + i * step) // 10**6 for i in range(n)]
+    for labels, counts, values in series.values():
+        def dense(f):
+            return [[ts_ms[i], f(i)] for i in range(n)]
+
+        def sparse(f):
+            return [[ts_ms[i], f(values[i])] for i in range(n) if values[i]]
+        if fn == "rate":
+            out.append({"labels": labels, "samples": dense(lambda i: counts[i] / (step / 1e9))})
+        elif fn in ("count_over_time", "histogram_over_time"):
+            out.append({"labels": labels, "samples": dense(lambda i: float(counts[i]))})
+        elif fn == "min_over_time":
+            out.append({"labels": labels, "samples": sparse(min)})
+        elif fn == "max_over_time":
+            out.append({"labels": labels, "samples": sparse(max)})
+        elif fn == "sum_over_time":
+            out.append({"labels": labels, "samples": sparse(sum)})
+        elif fn == "avg_over_time":
+            out.append({"labels": labels, "samples": sparse(lambda v: sum(v) / len(v))})
+        elif fn == "quantile_over_time":
+            for q in args[1:]:
+                def quant(v, q=float(q)):
+                    v = sorted(v)
+                    rank = q * (len(v) - 1)
+                    lo, hi = math.floor(rank), math.ceil(rank)
+                    return v[lo] + (v[hi] - v[lo]) * (rank - lo)
+                out.append({"labels": labels + [["p", ["float", float(q)]]], "samples": sparse(quant)})
+    return out
+
+
 def main():
     data = json.load(open(sys.argv[1]))
     queries = [l.strip() for l in open(sys.argv[2]) if l.strip() and not l.startswith("#")]
     traces = [Trace(t) for t in data["traces"]]
     result = {}
+    base = data["base_ns"]
     for q in queries:
+        if q[0].isdigit():
+            # A metrics query: "START END STEP query", seconds from base_ns.
+            start, end, step, q = q.split(" ", 3)
+            stages, metrics = P(q).query()
+            result[" ".join((start, end, step, q))] = metrics_answer(
+                traces, stages, metrics, base + int(start) * 10**9,
+                base + int(end) * 10**9, int(step) * 10**9)
+            continue
         stages, metrics = P(q).query()
-        assert metrics is None, "the reference answers searches only"
+        assert metrics is None, "a search query"
         per = {}
         for tr in traces:
             sets = run_stages(stages, tr, [{"spans": set(tr.order), "by": ()}])
