@@ -265,7 +265,54 @@ pub fn lex(src: &str) -> Result<Vec<(Tok, usize)>> {
         i += len;
     }
     out.push((Tok::Eof, src.len()));
+    check_size(src, &out)?;
     Ok(out)
+}
+
+/// The deepest nesting of parentheses and braces a query may have.
+pub const MAX_NESTING: usize = 64;
+/// The most operators a query may hold: the evaluator recurses once per
+/// operator, so this bounds its stack however the query is written.
+pub const MAX_OPERATORS: usize = 1000;
+
+/// Refuses queries whose parse or evaluation would recurse too deeply
+/// (a server thread's stack is small; bad input must not crash it).
+fn check_size(src: &str, toks: &[(Tok, usize)]) -> Result<()> {
+    let (mut depth, mut ops) = (0usize, 0usize);
+    for (t, at) in toks {
+        match t {
+            Tok::LParen | Tok::LBrace => {
+                depth += 1;
+                if depth > MAX_NESTING {
+                    return Err(Error::parse_at(
+                        src,
+                        *at,
+                        format!("query too deeply nested (more than {MAX_NESTING} levels of parentheses and braces)"),
+                    ));
+                }
+            }
+            Tok::RParen | Tok::RBrace => depth = depth.saturating_sub(1),
+            Tok::Comma
+            | Tok::Eof
+            | Tok::Str(_)
+            | Tok::Int(_)
+            | Tok::Float(_)
+            | Tok::Duration(_)
+            | Tok::Ident(_)
+            | Tok::Attr(..) => {}
+            _ => {
+                ops += 1;
+                if ops > MAX_OPERATORS {
+                    return Err(Error::parse_at(
+                        src,
+                        *at,
+                        format!("query too large (more than {MAX_OPERATORS} operators)"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// An attribute name starting at `i` (after the scope's dot): bare

@@ -167,6 +167,17 @@ fn errors_say_what_and_where() {
     assert!(parse_err("{} | quantile_over_time(duration, 1.5)")
         .1
         .contains("outside [0, 1]"));
+    // Bad input never exhausts the stack: nesting and size are bounded.
+    let deep = format!(
+        "{{ {}span.a = 1{} }}",
+        "(".repeat(100_000),
+        ")".repeat(100_000)
+    );
+    assert!(parse_err(&deep).1.contains("too deeply nested"));
+    let long = format!("{{ {} }}", vec!["span.a = 1"; 100_000].join(" && "));
+    assert!(parse_err(&long).1.contains("too large"));
+    let ok = format!("{{ {} }}", vec!["span.a = 1"; 300].join(" && "));
+    assert!(parse(&ok).is_ok());
     let e = parse("{}\n{ name = }").unwrap_err();
     assert!(
         e.to_string().starts_with("parse error at line 2, col 1:"),
@@ -592,4 +603,32 @@ fn metrics_labels_drop_nils_as_tempo_does() {
         r.series[0].labels,
         vec![("p".to_string(), Static::Float(0.9))]
     );
+}
+
+#[test]
+fn the_largest_queries_evaluate_on_a_small_stack() {
+    // 999 operators, the most a query may hold, on a 1 MiB thread (half
+    // what tokio gives a worker): no stack overflow.
+    let field = format!("{{ {} }}", vec!["span.rows = 3"; 500].join(" && "));
+    let spanset = vec!["{ span.rows = 3 }"; 500].join(" >> ");
+    // And the deepest nesting allowed.
+    let nested = format!(
+        "{}{{ {}span.rows = 3{} }}{}",
+        "(".repeat(31),
+        "(".repeat(31),
+        ")".repeat(31),
+        ")".repeat(31)
+    );
+    let s = store();
+    std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            for (q, want) in [(field, 1), (spanset, 0), (nested, 1)] {
+                let r = search(&s, "t", &q, 0, i64::MAX, 10, 3).unwrap();
+                assert_eq!(r.traces.len(), want, "{q}");
+            }
+        })
+        .unwrap()
+        .join()
+        .unwrap();
 }
