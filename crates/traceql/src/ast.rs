@@ -1,7 +1,7 @@
 //! The syntax tree of a TraceQL query. It is also the compiled form the
 //! evaluator walks: attribute names are parsed once, regexps compiled once.
 
-use regex::Regex;
+use crate::matcher::Matcher;
 use sightline_core::traces::{SpanKind, StatusCode};
 use std::fmt;
 
@@ -157,7 +157,7 @@ pub enum FieldExpr {
         lhs: Box<FieldExpr>,
         rhs: Box<FieldExpr>,
         /// Compiled once for `=~`/`!~` with a literal pattern.
-        regex: Option<Box<Regex>>,
+        regex: Option<Box<Matcher>>,
     },
     Not(Box<FieldExpr>),
     Neg(Box<FieldExpr>),

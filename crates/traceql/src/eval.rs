@@ -13,49 +13,65 @@ use std::cell::OnceCell;
 use std::collections::HashMap;
 
 /// One trace's spans with what queries ask of the whole trace: the root,
-/// the time span, and (built when a structural operator needs it) the tree.
+/// the time span, and the tree. Each is computed when first asked for, so a
+/// filter that reads none of them costs nothing per trace.
 pub struct TraceView<'a> {
     pub spans: &'a [Span],
-    /// The span without a parent id (the earliest, if several); `None`
-    /// when the root has not arrived.
-    pub root: Option<usize>,
-    pub start_ns: i64,
-    pub end_ns: i64,
+    root: OnceCell<Option<usize>>,
+    bounds: OnceCell<(i64, i64)>,
     parents: OnceCell<Vec<Option<u32>>>,
     child_counts: OnceCell<Vec<u32>>,
 }
 
 impl<'a> TraceView<'a> {
     pub fn new(spans: &'a [Span]) -> TraceView<'a> {
-        let mut root: Option<usize> = None;
-        let (mut start, mut end) = (i64::MAX, i64::MIN);
-        for (i, s) in spans.iter().enumerate() {
-            start = start.min(s.start_ns);
-            end = end.max(s.end_ns);
-            if s.parent_span_id.is_none_or(|p| p.is_zero()) {
-                let better = match root {
-                    None => true,
-                    Some(r) => {
-                        let r = &spans[r];
-                        (s.start_ns, s.span_id) < (r.start_ns, r.span_id)
-                    }
-                };
-                if better {
-                    root = Some(i);
-                }
-            }
-        }
-        if spans.is_empty() {
-            (start, end) = (0, 0);
-        }
         TraceView {
             spans,
-            root,
-            start_ns: start,
-            end_ns: end,
+            root: OnceCell::new(),
+            bounds: OnceCell::new(),
             parents: OnceCell::new(),
             child_counts: OnceCell::new(),
         }
+    }
+
+    /// The span without a parent id (the earliest, if several); `None`
+    /// when the root has not arrived.
+    pub fn root(&self) -> Option<usize> {
+        *self.root.get_or_init(|| {
+            let mut root: Option<usize> = None;
+            for (i, s) in self.spans.iter().enumerate() {
+                if s.parent_span_id.is_none_or(|p| p.is_zero()) {
+                    let better = root.is_none_or(|r| {
+                        let r = &self.spans[r];
+                        (s.start_ns, s.span_id) < (r.start_ns, r.span_id)
+                    });
+                    if better {
+                        root = Some(i);
+                    }
+                }
+            }
+            root
+        })
+    }
+
+    /// The earliest span start and the latest span end (0, 0 when empty).
+    pub fn bounds(&self) -> (i64, i64) {
+        *self.bounds.get_or_init(|| {
+            if self.spans.is_empty() {
+                return (0, 0);
+            }
+            self.spans.iter().fold((i64::MAX, i64::MIN), |(a, b), s| {
+                (a.min(s.start_ns), b.max(s.end_ns))
+            })
+        })
+    }
+
+    pub fn start_ns(&self) -> i64 {
+        self.bounds().0
+    }
+
+    pub fn end_ns(&self) -> i64 {
+        self.bounds().1
     }
 
     /// How many direct children each span has (in this trace).
@@ -170,12 +186,14 @@ fn intrinsic<'a>(i: Intrinsic, c: &Ctx<'a>) -> Value<'a> {
         Intrinsic::StatusMessage => Value::Str(&s.status_message),
         Intrinsic::Kind => Value::Kind(s.kind),
         Intrinsic::Duration => Value::Duration(s.duration_ns()),
-        Intrinsic::RootName => t.root.map_or(Value::Nil, |r| Value::Str(&t.spans[r].name)),
+        Intrinsic::RootName => t
+            .root()
+            .map_or(Value::Nil, |r| Value::Str(&t.spans[r].name)),
         Intrinsic::RootServiceName => t
-            .root
+            .root()
             .and_then(|r| t.spans[r].resource.service_name())
             .map_or(Value::Nil, Value::Str),
-        Intrinsic::TraceDuration => Value::Duration(t.end_ns - t.start_ns),
+        Intrinsic::TraceDuration => Value::Duration(t.end_ns() - t.start_ns()),
         Intrinsic::SpanId => Value::Id(&s.span_id.0),
         Intrinsic::TraceId => Value::Id(&s.trace_id.0),
         Intrinsic::ParentId => match &s.parent_span_id {
@@ -290,6 +308,23 @@ pub fn eval_trace<'q, 'a>(p: &'q Pipeline, trace: &'a TraceView<'a>) -> Vec<Span
 where
     'q: 'a,
 {
+    // The common start, a filter over every span, straight from the
+    // spans: a trace that does not match allocates nothing.
+    if let Some(Stage::Spanset(SpansetExpr::Filter(Some(f)))) = p.stages.first() {
+        let cond = Cond::new(f);
+        let spans: Vec<u32> = (0..trace.spans.len())
+            .filter(|&i| cond.matches(trace, i))
+            .map(|i| i as u32)
+            .collect();
+        if spans.is_empty() {
+            return Vec::new();
+        }
+        let first = Spanset {
+            spans,
+            ..Default::default()
+        };
+        return eval_stages(&p.stages[1..], trace, vec![first]);
+    }
     let all = Spanset {
         spans: (0..trace.spans.len() as u32).collect(),
         ..Default::default()
@@ -300,12 +335,23 @@ where
 fn eval_pipeline<'q, 'a>(
     p: &'q Pipeline,
     trace: &'a TraceView<'a>,
+    sets: Vec<Spanset<'q>>,
+) -> Vec<Spanset<'q>>
+where
+    'q: 'a,
+{
+    eval_stages(&p.stages, trace, sets)
+}
+
+fn eval_stages<'q, 'a>(
+    stages: &'q [Stage],
+    trace: &'a TraceView<'a>,
     mut sets: Vec<Spanset<'q>>,
 ) -> Vec<Spanset<'q>>
 where
     'q: 'a,
 {
-    for stage in &p.stages {
+    for stage in stages {
         if sets.is_empty() {
             break;
         }

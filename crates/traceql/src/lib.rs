@@ -17,6 +17,7 @@ pub mod ast;
 mod error;
 pub mod eval;
 pub mod lexer;
+mod matcher;
 pub mod metrics;
 mod parser;
 pub mod search;

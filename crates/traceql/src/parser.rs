@@ -7,7 +7,7 @@
 use crate::ast::*;
 use crate::error::{Error, Result};
 use crate::lexer::{lex, Tok};
-use sightline_core::goregex::{compile, Anchor};
+use crate::matcher::Matcher;
 use sightline_core::traces::{SpanKind, StatusCode};
 
 /// Parses a TraceQL query (a search or a metrics query).
@@ -426,7 +426,7 @@ impl Parser<'_> {
             match &**rhs {
                 FieldExpr::Static(Static::Str(pat)) => {
                     // Fully anchored, as Tempo's (Prometheus's) matcher is.
-                    let re = compile(pat, Anchor::WholeDotAll).map_err(|err| {
+                    let re = Matcher::new(pat).map_err(|err| {
                         Error::parse_at(self.src, at, format!("invalid regexp {pat:?}: {err}"))
                     })?;
                     *regex = Some(Box::new(re));

@@ -107,7 +107,7 @@ impl SearchQuery {
         if sets.is_empty() {
             return None;
         }
-        let (root_service_name, root_trace_name) = match view.root {
+        let (root_service_name, root_trace_name) = match view.root() {
             Some(r) => (spans[r].service_name().to_string(), spans[r].name.clone()),
             None => (ROOT_NOT_RECEIVED.to_string(), String::new()),
         };
@@ -119,8 +119,8 @@ impl SearchQuery {
             trace_id: spans[0].trace_id,
             root_service_name,
             root_trace_name,
-            start_ns: view.start_ns,
-            duration_ms: ((view.end_ns - view.start_ns).max(0) / 1_000_000) as u64,
+            start_ns: view.start_ns(),
+            duration_ms: ((view.end_ns() - view.start_ns()).max(0) / 1_000_000) as u64,
             span_sets,
         })
     }

@@ -2,7 +2,7 @@
 //! never allocated per comparison), and how they compare and combine.
 
 use crate::ast::{BinOp, Static};
-use regex::Regex;
+use crate::matcher::Matcher;
 use sightline_core::traces::{AnyValue, SpanKind, StatusCode};
 use std::cmp::Ordering;
 
@@ -129,7 +129,7 @@ pub fn exists_test(op: BinOp, v: Value<'_>) -> bool {
 /// types make it false (`!=` too); numbers (ints, floats, durations)
 /// compare with each other. (A comparison with the literal `nil` is an
 /// existence test, [`exists_test`], decided before values are compared.)
-pub fn compare(op: BinOp, l: Value<'_>, r: Value<'_>, re: Option<&Regex>) -> bool {
+pub fn compare(op: BinOp, l: Value<'_>, r: Value<'_>, re: Option<&Matcher>) -> bool {
     use Value::*;
     match (l, r) {
         (Nil, _) | (_, Nil) => false,
