@@ -2,7 +2,8 @@
 //! documentation: the lexer ([`lexer`]), the syntax tree ([`ast`]), the
 //! parser ([`parse`]), the evaluator over one trace ([`eval`], with the
 //! structural operators in `structural`), search over a trace store
-//! ([`search()`]) and TraceQL metrics over it ([`query_range`]).
+//! ([`search()`]) and TraceQL metrics over it ([`query_range`]), and both
+//! answers in the JSON of Tempo's API ([`json`]).
 //!
 //! Errors say where the query went wrong, as Tempo's do:
 //! `parse error at line 1, col 12: syntax error: unexpected ...`.
@@ -16,6 +17,7 @@
 pub mod ast;
 mod error;
 pub mod eval;
+pub mod json;
 pub mod lexer;
 mod matcher;
 pub mod metrics;

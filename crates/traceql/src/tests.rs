@@ -632,3 +632,102 @@ fn the_largest_queries_evaluate_on_a_small_stack() {
         .join()
         .unwrap();
 }
+
+#[test]
+fn answers_in_tempo_json() {
+    let s = store();
+    let r = search(
+        &s,
+        "t",
+        "{ resource.service.name = \"db\" && status = unset } | by(name) | count() > 0",
+        10_000_000_000,
+        20_000_000_000,
+        10,
+        3,
+    )
+    .unwrap();
+    let got = crate::json::search_response(&r);
+    let want = serde_json::json!({
+        "traces": [{
+            "traceID": "00000000000000000000000000000003",
+            "rootServiceName": "api",
+            "rootTraceName": "POST /",
+            "startTimeUnixNano": "12000000000",
+            "durationMs": 50,
+            "spanSet": {
+                "spans": [{
+                    "spanID": "0000000000000020",
+                    "name": "q1",
+                    "startTimeUnixNano": "12010000000",
+                    "durationNanos": "40000000",
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": "db"}},
+                        {"key": "status", "value": {"stringValue": "unset"}},
+                    ],
+                }],
+                "matched": 1,
+                "attributes": [
+                    {"key": "by(name)", "value": {"stringValue": "q1"}},
+                    {"key": "count()", "value": {"intValue": "1"}},
+                ],
+            },
+            "spanSets": [{
+                "spans": [{
+                    "spanID": "0000000000000020",
+                    "name": "q1",
+                    "startTimeUnixNano": "12010000000",
+                    "durationNanos": "40000000",
+                    "attributes": [
+                        {"key": "service.name", "value": {"stringValue": "db"}},
+                        {"key": "status", "value": {"stringValue": "unset"}},
+                    ],
+                }],
+                "matched": 1,
+                "attributes": [
+                    {"key": "by(name)", "value": {"stringValue": "q1"}},
+                    {"key": "count()", "value": {"intValue": "1"}},
+                ],
+            }],
+        }],
+        "metrics": {"inspectedTraces": 1, "inspectedSpans": "2"},
+    });
+    assert_eq!(got, want);
+
+    let sec = 1_000_000_000i64;
+    let r = query_range(
+        &s,
+        "t",
+        "{ } | count_over_time() by (resource.service.name, span.nope)",
+        0,
+        10 * sec,
+        10 * sec,
+    )
+    .unwrap();
+    let got = crate::json::query_range_response(&r);
+    assert_eq!(
+        got["series"][0]["labels"],
+        serde_json::json!([
+            {"key": "resource.service.name", "value": {"stringValue": "api"}}
+        ])
+    );
+    assert_eq!(
+        got["series"][0]["promLabels"],
+        "{resource.service.name=\"api\"}"
+    );
+    assert_eq!(
+        got["series"][0]["samples"],
+        serde_json::json!([
+            {"timestampMs": "0", "value": 0.0},
+            {"timestampMs": "10000", "value": 1.0},
+        ])
+    );
+    assert_eq!(got["metrics"]["inspectedTraces"], 2);
+    assert_eq!(
+        crate::json::prom_labels(&[
+            ("b".into(), Static::Nil),
+            ("a".into(), Static::Str(String::new())),
+            ("__name__".into(), Static::Str("rate".into())),
+        ]),
+        "{__name__=\"rate\", a=\"<empty>\", b=\"<nil>\"}"
+    );
+}
