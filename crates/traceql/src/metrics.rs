@@ -66,20 +66,42 @@ pub fn query_range(
     if end_ns <= start_ns {
         return Err(Error::Invalid("end must be greater than start".into()));
     }
-    // Points at first, first + step, ..., last.
-    let first = start_ns.div_euclid(step_ns) * step_ns;
-    let last = end_ns.div_euclid(step_ns) * step_ns
-        + if end_ns.rem_euclid(step_ns) == 0 {
+    // Points at first, first + step, ..., last; an instant query
+    // (`end - start == step`, Tempo's /api/metrics/query) has one point, at
+    // `end`, for the spans started in [start, end].
+    let instant = end_ns - start_ns == step_ns;
+    let (first, last) = if instant {
+        (end_ns, end_ns)
+    } else {
+        let up = if end_ns.rem_euclid(step_ns) == 0 {
             0
         } else {
             step_ns
         };
+        (
+            start_ns.div_euclid(step_ns) * step_ns,
+            end_ns.div_euclid(step_ns) * step_ns + up,
+        )
+    };
     let points = ((last - first) / step_ns) as usize + 1;
     if points > 11_000 {
         return Err(Error::Invalid(format!(
             "too many points ({points}): raise the step or shorten the range (at most 11000)"
         )));
     }
+    // The point a span starting at `ts` counts in.
+    let point_of = |ts: i64| -> Option<usize> {
+        if instant {
+            return (start_ns..=end_ns).contains(&ts).then_some(0);
+        }
+        if ts <= first - step_ns || ts > last {
+            None
+        } else if ts <= first {
+            Some(0)
+        } else {
+            Some(((ts - first + step_ns - 1) / step_ns) as usize)
+        }
+    };
     let hints = SearchQuery::hints_of(&q.pipeline, first - step_ns + 1, last);
     let field = match &m.func {
         MetricsFunc::Rate | MetricsFunc::CountOverTime => None,
@@ -112,14 +134,8 @@ pub fn query_range(
                 if std::mem::replace(&mut seen[i], true) {
                     continue;
                 }
-                let ts = spans[i].start_ns;
-                if ts <= first - step_ns || ts > last {
+                let Some(point) = point_of(spans[i].start_ns) else {
                     continue;
-                }
-                let point = if ts <= first {
-                    0
-                } else {
-                    ((ts - first + step_ns - 1) / step_ns) as usize
                 };
                 let (value, is_duration) = match field {
                     Some(f) => match number(field_value(f, &view, i)) {

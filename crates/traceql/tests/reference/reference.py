@@ -624,8 +624,13 @@ def metrics_answer(traces, stages, metrics, start, end, step):
     aligned start to the aligned end; the point at t counts the spans that
     started in (t - step, t]."""
     fn, args, by = metrics
-    first = start // step * step
-    last = -(-end // step) * step
+    instant = end - start == step
+    if instant:
+        # One point, at end, for the spans started in [start, end].
+        first = last = end
+    else:
+        first = start // step * step
+        last = -(-end // step) * step
     n = (last - first) // step + 1
     fexpr = args[0] if args else None
     series = {}
@@ -634,9 +639,14 @@ def metrics_answer(traces, stages, metrics, start, end, step):
         for sid in set().union(*[s["spans"] for s in sets]):
             s = tr.spans[sid]
             ts = s["start"]
-            if not first - step < ts <= last:
+            if instant:
+                if not start <= ts <= end:
+                    continue
+                k = 0
+            elif not first - step < ts <= last:
                 continue
-            k = 0 if ts <= first else -(-(ts - first) // step)
+            else:
+                k = 0 if ts <= first else -(-(ts - first) // step)
             ev, lk = (s["events"] or [None])[0], (s["links"] or [None])[0]
             val, is_dur = None, False
             if fexpr is not None:
