@@ -107,8 +107,9 @@ pub enum SpanPredicate {
     ServiceName(String),
     /// The span's name equals this.
     SpanName(String),
-    /// A string attribute equals `value` (span or resource attribute when
-    /// `scope` is [`TagScope::Any`]).
+    /// A string attribute equals `value`, or an array attribute holds a
+    /// string element equal to it (TraceQL's `=` on arrays); span or
+    /// resource attribute when `scope` is [`TagScope::Any`].
     AttrEquals {
         scope: TagScope,
         key: String,

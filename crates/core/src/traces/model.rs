@@ -436,8 +436,13 @@ impl Span {
         match p {
             SpanPredicate::ServiceName(s) => self.service_name() == s,
             SpanPredicate::SpanName(s) => &self.name == s,
+            // An array holding the string counts too: TraceQL's `=` holds
+            // when any element of an array attribute is equal.
             SpanPredicate::AttrEquals { scope, key, value } => {
-                self.any_attribute(*scope, key, |v| v.as_str() == Some(value))
+                self.any_attribute(*scope, key, |v| match v {
+                    AnyValue::Array(items) => items.iter().any(|x| x.as_str() == Some(value)),
+                    v => v.as_str() == Some(value),
+                })
             }
             SpanPredicate::AttrExists { scope, key } => self.any_attribute(*scope, key, |_| true),
             SpanPredicate::MinDuration(ns) => self.duration_ns() >= *ns,
@@ -559,6 +564,20 @@ mod tests {
             key: "service.name".into(),
             value: "api".into()
         }));
+        let tagged = Span {
+            attributes: vec![(
+                "tags".into(),
+                AnyValue::Array(vec![AnyValue::Str("a".into()), AnyValue::Int(1)]),
+            )],
+            ..s.clone()
+        };
+        let tag = |v: &str| SpanPredicate::AttrEquals {
+            scope: TagScope::Span,
+            key: "tags".into(),
+            value: v.into(),
+        };
+        assert!(tagged.satisfies(&tag("a")));
+        assert!(!tagged.satisfies(&tag("1")));
         assert!(s.satisfies(&SpanPredicate::AttrExists {
             scope: TagScope::Span,
             key: "http.route".into()
