@@ -1,8 +1,8 @@
 //! Tempo's HTTP API over a [`TraceQuerier`]: what Grafana's Tempo data
 //! source and `tempo-cli` call. Trace by id (`/api/traces/{id}`,
 //! `/api/v2/traces/{id}`) in OTLP protobuf or Tempo's JSON ([`otlp_out`]);
-//! tag names and values (v1 and the scoped v2 forms); `/api/echo` and
-//! `/api/status/buildinfo`. Times are Unix seconds (`start`, `end`); errors
+//! tag names and values (v1 and the scoped v2 forms); TraceQL search and
+//! metrics ([`search`]); `/api/echo` and `/api/status/buildinfo`. Times are Unix seconds (`start`, `end`); errors
 //! are plain text with Tempo's status codes.
 
 // Parameter parsers return the 400 answer itself: built once per request,
@@ -10,6 +10,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod otlp_out;
+pub mod search;
 
 use crate::loki::tenant;
 use axum::extract::{Path, RawQuery, State};
@@ -65,7 +66,15 @@ pub const INTRINSICS: &[&str] = &[
     "traceDuration",
 ];
 
-/// Tempo's routes.
+/// Tempo's `/api/search`, alone: it shares its path with Grafana's
+/// dashboard search, so the server routes by [`search::is_trace_search`].
+pub fn search_route(querier: Arc<dyn TraceQuerier>) -> Router {
+    Router::new()
+        .route("/api/search", get(search::search))
+        .with_state(TempoState { querier })
+}
+
+/// Tempo's routes but `/api/search` ([`search_route`]).
 pub fn query_routes(querier: Arc<dyn TraceQuerier>) -> Router {
     Router::new()
         .route("/api/traces/{id}", get(trace_v1))
@@ -74,6 +83,8 @@ pub fn query_routes(querier: Arc<dyn TraceQuerier>) -> Router {
         .route("/api/v2/search/tags", get(tags_v2))
         .route("/api/search/tag/{name}/values", get(tag_values_v1))
         .route("/api/v2/search/tag/{name}/values", get(tag_values_v2))
+        .route("/api/metrics/query_range", get(search::query_range))
+        .route("/api/metrics/query", get(search::query_instant))
         .route("/api/echo", get(|| async { "echo" }))
         .route("/api/status/buildinfo", get(buildinfo))
         .with_state(TempoState { querier })

@@ -227,3 +227,64 @@ async fn echo_and_buildinfo() {
     let v = get("/api/status/buildinfo").await;
     assert!(v["version"].as_str().unwrap().starts_with("2."));
 }
+
+async fn search(q: &str) -> (StatusCode, Value) {
+    let app = super::search_route(store()).merge(super::query_routes(store()));
+    let res = app
+        .oneshot(Request::get(q).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test]
+async fn traceql_search_and_the_tags_form() {
+    let (s0, s1) = (T0 / 1_000_000_000 - 60, T0 / 1_000_000_000 + 7200);
+    let (st, v) = search(&format!("/api/search?q={}&start={s0}&end={s1}", enc("{ status = error }"))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let traces = v["traces"].as_array().unwrap();
+    assert_eq!(traces.len(), 1, "{v}");
+    assert_eq!(traces[0]["traceID"], TRACE);
+    assert_eq!(traces[0]["rootServiceName"], "frontend");
+    assert_eq!(traces[0]["rootTraceName"], "GET /checkout");
+    assert_eq!(traces[0]["durationMs"], 100);
+    assert_eq!(traces[0]["startTimeUnixNano"], T0.to_string());
+    // The tags form: an int attribute given as text still matches.
+    let (_, v) = search(&format!("/api/search?tags={}&start={s0}&end={s1}", enc("http.status_code=500"))).await;
+    assert_eq!(v["traces"].as_array().unwrap().len(), 1, "{v}");
+    let (_, v) = search(&format!("/api/search?tags={}&minDuration=2s&start={s0}&end={s1}", enc("service.name=batch"))).await;
+    assert_eq!(v["traces"].as_array().unwrap().len(), 0, "the batch span lasts 1 s: {v}");
+    let (_, v) = search(&format!("/api/search?tags={}&minDuration=1s&start={s0}&end={s1}", enc("service.name=batch"))).await;
+    assert_eq!(v["traces"][0]["traceID"], "00000000000000000000000000000002", "{v}");
+    // A parse error names its place, 400.
+    let (st, _) = search(&format!("/api/search?q={}&start={s0}&end={s1}", enc("{ status = }"))).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, body) = get_raw(&format!("/api/metrics/query_range?q={}&start={s0}&end={s1}&step=60s", enc("{ status = error }")), None).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "a search query is not a metrics query: {}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn traceql_metrics_count_spans_per_step() {
+    let s0 = T0 / 1_000_000_000;
+    // Five spans of the checkout trace start in the first minute.
+    let v = get(&format!(
+        "/api/metrics/query_range?q={}&start={s0}&end={}&step=60s",
+        enc("{ } | count_over_time() by (resource.service.name)"),
+        s0 + 120
+    ))
+    .await;
+    let series = v["series"].as_array().unwrap();
+    let total: f64 = series
+        .iter()
+        .flat_map(|s| s["samples"].as_array().unwrap().iter())
+        .map(|p| p["value"].as_f64().unwrap())
+        .sum();
+    assert_eq!(total, 5.0, "{v}");
+    assert_eq!(series.len(), 2, "frontend and api: {v}");
+}
