@@ -101,10 +101,10 @@ def chdb_session(path):
 def chdb_insert(s, spans, round_=0, shift_ns=0):
     """Inserts the JSON spans as the exporter writes rows: attribute values
     as strings, kinds and status codes by their OTLP names. Round `r` gets
-    trace ids with `r` in their high bytes, as tracebench's rounds do."""
+    trace ids with `r` xored into their top byte, as tracebench's rounds do."""
     tid = "trace_id" if round_ == 0 else (
         f"concat(leftPad(lower(hex(bitXor(reinterpretAsUInt64(reverse(unhex(substring(trace_id, 1, 16)))), "
-        f"bitShiftLeft(toUInt64({round_}), 40)))), 16, '0'), substring(trace_id, 17))")
+        f"bitShiftLeft(toUInt64({round_}), 56)))), 16, '0'), substring(trace_id, 17))")
     s.query(f"""
         INSERT INTO otel_traces
           (Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,

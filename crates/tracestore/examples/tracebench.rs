@@ -3,7 +3,7 @@
 //! line of figures.
 //!
 //! - `load JSONL DIR [ROUNDS]`: appends the file's spans ROUNDS times
-//!   (round r gets trace ids with r in their high bytes and times r file
+//!   (round r gets trace ids with r xored into their top byte and times r file
 //!   spans later) in batches of 500 on one thread, timing `append` alone;
 //!   then cuts the head, compacts and prints bytes on disk per span.
 //! - `byid DIR JSONL ROUNDS N`: opens the store and looks up N random
@@ -57,7 +57,7 @@ impl Conv {
         let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
         let i = |k: &str| v[k].as_i64().unwrap_or(0);
         let tid = TraceId::parse_hex(&s("trace_id")).expect("trace id");
-        let trace_id = TraceId::from_halves(tid.high() ^ (round << 40), tid.low());
+        let trace_id = TraceId::from_halves(tid.high() ^ (round << 56), tid.low());
         let rkey = v["resource"].to_string();
         let resource = self
             .res
@@ -187,7 +187,7 @@ fn load(path: &str, dir: &Path, rounds: u64) {
     }
     let t = Instant::now();
     store.flush().expect("flush");
-    while store.compact().expect("compact") {}
+    while store.compact_all().expect("compact") {}
     let settle = t.elapsed();
     let bytes = store.disk_bytes();
     println!(
@@ -225,7 +225,7 @@ fn byid(dir: &Path, path: &str, rounds: u64, n: usize) {
         rng ^= rng << 17;
         let id = ids[(rng % ids.len() as u64) as usize];
         let r = (rng >> 32) % rounds;
-        let id = TraceId::from_halves(id.high() ^ (r << 40), id.low());
+        let id = TraceId::from_halves(id.high() ^ (r << 56), id.low());
         let t = Instant::now();
         let got = store.trace("bench", id, None).expect("trace");
         lat.push(t.elapsed().as_secs_f64() * 1000.0);

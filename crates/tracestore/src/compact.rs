@@ -13,6 +13,14 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 
+/// Blocks merged at most at once: each source holds one decoded group while
+/// merging, so this bounds compaction's memory (about 5 MB a source with
+/// 4096-span groups); more small blocks are merged over several rounds.
+const MAX_SOURCES: usize = 8;
+
+/// Blocks of one level that maintenance waits for before merging them.
+const MIN_SOURCES: usize = 4;
+
 /// Reads a block's traces in id order, one group at a time.
 struct Cursor<'a> {
     b: &'a Block,
@@ -35,30 +43,45 @@ impl Cursor<'_> {
 }
 
 impl Inner {
-    /// Picks the oldest run of at least two small blocks of one tenant
-    /// (smaller than half of `compact_block_size`, together at most that)
-    /// and merges it; false when there is none.
+    /// One round of [`Inner::compact_with`] as maintenance runs it: only
+    /// a level with [`MIN_SOURCES`] small blocks is merged.
     pub(crate) fn compact(&self) -> Result<bool> {
+        self.compact_with(false)
+    }
+
+    /// Merges the oldest two to [`MAX_SOURCES`] small blocks (under half of
+    /// `compact_block_size`, together at most that) of one tenant and one
+    /// level, the lowest level holding [`MIN_SOURCES`] of them, into a
+    /// block one level up: blocks are rewritten about once per level, not
+    /// at every round. `force` merges any two or more small blocks, whatever
+    /// their level (tools, tests, the end of a bulk load). False when
+    /// nothing was merged. Runs beside head cuts: both only add to and
+    /// remove from the block list under its lock.
+    pub(crate) fn compact_with(&self, force: bool) -> Result<bool> {
         let limit = self.opts.compact_block_size;
         if limit == 0 {
             return Ok(false);
         }
-        let _one = self.flush_lock.lock();
+        let _one = self.compact_lock.lock();
         let sources: Vec<Arc<Block>> = {
             let blocks = self.blocks.read();
-            let mut by_tenant: BTreeMap<&str, Vec<&Arc<Block>>> = BTreeMap::new();
+            let mut by_key: BTreeMap<(&str, u32), Vec<&Arc<Block>>> = BTreeMap::new();
             for b in blocks.iter().filter(|b| b.size_bytes < limit / 2) {
-                by_tenant.entry(&b.meta.tenant).or_default().push(b);
+                let level = if force { 0 } else { b.meta.level };
+                by_key.entry((&b.meta.tenant, level)).or_default().push(b);
             }
+            let need = if force { 2 } else { MIN_SOURCES };
             let mut pick = Vec::new();
-            for (_, mut v) in by_tenant {
-                if v.len() < 2 {
+            for (_, mut v) in by_key {
+                if v.len() < need {
                     continue;
                 }
                 v.sort_by_key(|b| (b.meta.min_ns, b.meta.max_ns));
                 let mut total = 0;
                 for b in v {
-                    if total + b.size_bytes > limit && pick.len() >= 2 {
+                    if pick.len() >= MAX_SOURCES
+                        || (total + b.size_bytes > limit && pick.len() >= 2)
+                    {
                         break;
                     }
                     total += b.size_bytes;

@@ -73,8 +73,10 @@ pub(crate) struct Inner {
     pub frozen: RwLock<Vec<Frozen>>,
     pub blocks: RwLock<Vec<Arc<Block>>>,
     pub counters: Arc<Counters>,
-    /// One cut or compaction at a time.
+    /// One head cut at a time.
     pub flush_lock: Mutex<()>,
+    /// One compaction at a time.
+    pub compact_lock: Mutex<()>,
     pub corrupted: Mutex<Vec<String>>,
 }
 
@@ -85,7 +87,7 @@ pub(crate) struct Inner {
 pub struct TraceStore {
     pub(crate) inner: Arc<Inner>,
     stop: Arc<(std::sync::Mutex<bool>, Condvar)>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    threads: Vec<std::thread::JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for TraceStore {
@@ -184,58 +186,65 @@ impl TraceStore {
                 blocks: RwLock::new(blocks),
                 counters,
                 flush_lock: Mutex::new(()),
+                compact_lock: Mutex::new(()),
                 corrupted: Mutex::new(corrupted),
             }),
             stop: Arc::new((std::sync::Mutex::new(false), Condvar::new())),
-            thread: None,
+            threads: Vec::new(),
         })
     }
 
+    /// Two threads: one fsyncs the WAL and cuts the head when due (every
+    /// `wal_sync_interval`), the other compacts and applies retention
+    /// (every `maintenance_interval`), so that a long merge never delays a
+    /// cut and the head's memory stays bounded.
     fn start_maintenance(mut self) -> TraceStore {
-        let inner = self.inner.clone();
-        let stop = self.stop.clone();
-        let every = inner.opts.maintenance_interval.std();
-        let tick = inner
+        let tick = self
+            .inner
             .opts
             .wal_sync_interval
             .std()
-            .max(Duration::from_millis(10))
-            .min(every);
-        let spawned = std::thread::Builder::new()
-            .name("tracestore-maint".into())
-            .spawn(move || {
-                let mut last = Instant::now();
-                loop {
-                    let (lock, cv) = &*stop;
-                    let g = lock.lock().unwrap_or_else(|p| p.into_inner());
-                    let (g, _) = cv.wait_timeout(g, tick).unwrap_or_else(|p| p.into_inner());
-                    if *g {
-                        return;
-                    }
-                    drop(g);
-                    if let Err(e) = inner.wal.sync() {
-                        log::error!("trace store wal sync: {e}");
-                    }
-                    // A full head is cut at the next tick, not at the next
-                    // round, so that its memory stays bounded.
-                    if inner.head_due() {
-                        if let Err(e) = inner.flush() {
-                            log::error!("trace store flush: {e}");
-                        }
-                    }
-                    if last.elapsed() >= every {
-                        last = Instant::now();
-                        if let Err(e) = inner.maintain() {
-                            log::error!("trace store maintenance: {e}");
-                        }
-                    }
+            .max(Duration::from_millis(10));
+        let every = self.inner.opts.maintenance_interval.std();
+        self.spawn("tracestore-cut", tick, |inner| {
+            if let Err(e) = inner.wal.sync() {
+                log::error!("trace store wal sync: {e}");
+            }
+            if inner.head_due() {
+                if let Err(e) = inner.flush() {
+                    log::error!("trace store head cut: {e}");
                 }
+            }
+        });
+        self.spawn("tracestore-compact", every, |inner| {
+            if let Err(e) = inner.compact_and_expire() {
+                log::error!("trace store maintenance: {e}");
+            }
+        });
+        self
+    }
+
+    fn spawn(&mut self, name: &str, every: Duration, work: fn(&Inner)) {
+        let inner = self.inner.clone();
+        let stop = self.stop.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name.into())
+            .spawn(move || loop {
+                let (lock, cv) = &*stop;
+                let g = lock.lock().unwrap_or_else(|p| p.into_inner());
+                let (g, _) = cv
+                    .wait_timeout_while(g, every, |stopped| !*stopped)
+                    .unwrap_or_else(|p| p.into_inner());
+                if *g {
+                    return;
+                }
+                drop(g);
+                work(&inner);
             });
         match spawned {
-            Ok(t) => self.thread = Some(t),
-            Err(e) => log::error!("cannot start the trace store maintenance thread: {e}"),
+            Ok(t) => self.threads.push(t),
+            Err(e) => log::error!("cannot start the trace store thread {name}: {e}"),
         }
-        self
     }
 
     /// fsyncs the WAL.
@@ -255,9 +264,17 @@ impl TraceStore {
         self.inner.maintain()
     }
 
-    /// Merges small blocks; false when there was nothing to merge.
+    /// Merges small blocks as maintenance does (four or more of one
+    /// level); false when there was nothing to merge.
     pub fn compact(&self) -> Result<bool> {
         self.inner.compact()
+    }
+
+    /// Merges any two or more small blocks of a tenant, whatever their
+    /// level (after a bulk load, in tools and tests); false when there was
+    /// nothing to merge.
+    pub fn compact_all(&self) -> Result<bool> {
+        self.inner.compact_with(true)
     }
 
     /// Blocks set aside as damaged since open (their new names).
@@ -292,7 +309,7 @@ impl Drop for TraceStore {
         let (lock, cv) = &*self.stop;
         *lock.lock().unwrap_or_else(|p| p.into_inner()) = true;
         cv.notify_all();
-        if let Some(t) = self.thread.take() {
+        for t in self.threads.drain(..) {
             let _ = t.join();
         }
         if let Err(e) = self.inner.wal.sync() {
@@ -404,6 +421,10 @@ impl Inner {
         if self.head_due() {
             self.flush()?;
         }
+        self.compact_and_expire()
+    }
+
+    pub(crate) fn compact_and_expire(&self) -> Result<()> {
         for _ in 0..4 {
             if !self.compact()? {
                 break;

@@ -299,7 +299,11 @@ fn every_field_round_trips_as_the_reference_answers() {
     assert_same(&ours, &mem, "t", &ids);
     assert_same(&ours, &mem, "u", &ids);
     // Compacted: a trace's parts joined into one block.
-    while ours.compact().unwrap() {}
+    assert!(
+        !ours.compact().unwrap(),
+        "fewer than four blocks of a level wait"
+    );
+    while ours.compact_all().unwrap() {}
     assert_eq!(ours.block_count(), 2, "one block per tenant");
     assert_same(&ours, &mem, "t", &ids);
     drop(ours);
@@ -572,4 +576,44 @@ fn limits_refuse_what_they_should_and_keep_the_rest() {
         s.counters().refused_trace_rate_limited.load(Relaxed) as usize,
         rep.rejected()
     );
+}
+
+#[test]
+fn compaction_merges_a_level_once_it_holds_four_blocks() {
+    let d = TempDir::new("tracestore-levels");
+    let s = open(d.path(), opts());
+    let mem = MemTraceStore::new();
+    let mut r = Rng(7);
+    let mut ids = Vec::new();
+    let mut cut = |s: &TraceStore, b: u64| {
+        let batch = spans(&mut r, b * 20, 20, 1_000_000_000 + b as i64 * 100_000_000);
+        ids.extend(batch.iter().map(|x| x.trace_id));
+        s.append("t", batch.clone()).unwrap();
+        mem.append("t", batch).unwrap();
+        s.flush().unwrap();
+    };
+    for b in 0..3 {
+        cut(&s, b);
+    }
+    assert!(!s.compact().unwrap(), "three blocks of level 0 wait");
+    cut(&s, 3);
+    assert!(s.compact().unwrap());
+    assert_eq!(s.block_count(), 1);
+    for b in 4..13 {
+        cut(&s, b);
+    }
+    // Nine new level-0 blocks: the oldest eight merge, one waits.
+    assert!(s.compact().unwrap());
+    assert_eq!(s.block_count(), 3);
+    assert!(!s.compact().unwrap());
+    let levels: Vec<u32> = {
+        let mut v: Vec<u32> = s.inner.blocks.read().iter().map(|b| b.meta.level).collect();
+        v.sort();
+        v
+    };
+    assert_eq!(levels, vec![0, 1, 1]);
+    assert_eq!(s.counters().compactions.load(Relaxed), 2);
+    ids.sort();
+    ids.dedup();
+    assert_same(&s, &mem, "t", &ids);
 }
