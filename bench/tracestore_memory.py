@@ -22,6 +22,7 @@ from tracestore_common import SPAN_STRUCTURE, chdb_rows, chdb_session, run_json,
 
 def chdb_steady(spans, path, rate, seconds):
     s = chdb_session(path)
+    batch_path = path + ".batch.jsonl"
     per = rate // 10
     lines = open(spans)
     start = time.time()
@@ -34,7 +35,9 @@ def chdb_steady(spans, path, rate, seconds):
                 lines = open(spans)
                 continue
             batch.append(line)
-        data = "".join(batch).replace("$$", "")
+        # Through a file: a batch is larger than a query may be.
+        with open(batch_path, "w") as f:
+            f.writelines(batch)
         s.query(f"""
             INSERT INTO otel_traces
               (Timestamp, TraceId, SpanId, ParentSpanId, SpanName, SpanKind, ServiceName,
@@ -44,7 +47,7 @@ def chdb_steady(spans, path, rate, seconds):
                    toString(kind), service, resource, scope_name, scope_version, attributes,
                    toUInt64(end_ns - start_ns), toString(status_code), status_message,
                    arrayMap(t -> fromUnixTimestamp64Nano(t), event_times), event_names, event_attrs
-            FROM format(JSONEachRow, '{SPAN_STRUCTURE}', $${data}$$)
+            FROM file('{batch_path}', 'JSONEachRow', '{SPAN_STRUCTURE}')
             SETTINGS input_format_json_read_numbers_as_strings = 1""")
         if tick % 10 == 9:
             samples.append(proc_rss_bytes(os.getpid()))

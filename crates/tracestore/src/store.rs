@@ -358,6 +358,10 @@ pub(crate) fn dedup(mut spans: Vec<Span>) -> Vec<Span> {
 
 impl Inner {
     pub(crate) fn head_due(&self) -> bool {
+        if !self.frozen.read().is_empty() {
+            // A cut that failed is retried.
+            return true;
+        }
         let st = self.state.read();
         st.head.bytes() >= self.opts.max_block_bytes
             || st
@@ -366,51 +370,59 @@ impl Inner {
                 .is_some_and(|i| i.elapsed() >= self.opts.max_block_duration.std())
     }
 
+    /// Cuts the head into blocks, one per tenant, then checkpoints the WAL.
+    /// A head whose blocks failed to be written (a full disk) stays frozen,
+    /// still read by queries and still covered by the WAL (no checkpoint is
+    /// written past it), and is written again by the next cut.
     pub(crate) fn flush(&self) -> Result<()> {
         let _one = self.flush_lock.lock();
-        let (frozen, upto) = {
+        let upto = {
             let mut st = self.state.write();
-            if st.head.tenants.is_empty() {
+            if st.head.tenants.is_empty() && self.frozen.read().is_empty() {
                 return Ok(());
             }
             // Under the head lock, with the WAL cut: every span in segments
-            // up to `upto` is in the head taken here.
+            // up to `upto` is in the head taken here or in a frozen one.
             let upto = self.wal.cut()?;
-            let tenants = std::mem::take(&mut st.head.tenants);
-            st.head.since = None;
-            let f: Frozen = Arc::new(tenants);
-            self.frozen.write().push(f.clone());
-            (f, upto)
-        };
-        let mut names: Vec<&String> = frozen.keys().collect();
-        names.sort();
-        let mut made = Vec::new();
-        for (i, tenant) in names.iter().enumerate() {
-            let th = &frozen[*tenant];
-            let mut ids: Vec<_> = th.traces.keys().copied().collect();
-            ids.sort_unstable();
-            let mut w = BlockWriter::create(
-                &self.root,
-                tenant,
-                self.opts.compression_level,
-                self.opts.group_spans,
-            )?;
-            for id in ids {
-                w.add_trace(id, th.decode(&th.traces[&id])?)?;
+            if !st.head.tenants.is_empty() {
+                let tenants = std::mem::take(&mut st.head.tenants);
+                st.head.since = None;
+                self.frozen.write().push(Arc::new(tenants));
             }
-            // Only the last block of a cut names the WAL segment: a crash
-            // before it replays the whole cut (duplicates are dropped on
-            // read) rather than losing a tenant's spans.
-            let last = i + 1 == names.len();
-            if let Some(p) = w.finish(if last { upto } else { 0 }, Vec::new(), 0)? {
-                made.push(Arc::new(Block::open(&p)?));
+            upto
+        };
+        let pending: Vec<Frozen> = self.frozen.read().clone();
+        let mut made = Vec::new();
+        for (k, frozen) in pending.iter().enumerate() {
+            let mut names: Vec<&String> = frozen.keys().collect();
+            names.sort();
+            for (i, tenant) in names.iter().enumerate() {
+                let th = &frozen[*tenant];
+                let mut ids: Vec<_> = th.traces.keys().copied().collect();
+                ids.sort_unstable();
+                let mut w = BlockWriter::create(
+                    &self.root,
+                    tenant,
+                    self.opts.compression_level,
+                    self.opts.group_spans,
+                )?;
+                for id in ids {
+                    w.add_trace(id, th.decode(&th.traces[&id])?)?;
+                }
+                // Only the last block of a cut names the WAL segment: a
+                // crash before it replays the whole cut (duplicates are
+                // dropped on read) rather than losing a tenant's spans.
+                let last = k + 1 == pending.len() && i + 1 == names.len();
+                if let Some(p) = w.finish(if last { upto } else { 0 }, Vec::new(), 0)? {
+                    made.push(Arc::new(Block::open(&p)?));
+                }
             }
         }
         {
             let mut fz = self.frozen.write();
             let mut blocks = self.blocks.write();
             blocks.extend(made);
-            fz.retain(|f| !Arc::ptr_eq(f, &frozen));
+            fz.retain(|f| !pending.iter().any(|p| Arc::ptr_eq(f, p)));
         }
         self.wal.checkpoint(upto, &[])?;
         self.counters.flushes.fetch_add(1, Relaxed);
