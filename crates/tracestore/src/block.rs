@@ -455,3 +455,25 @@ impl Block {
             && hints.required.iter().all(|p| self.may_satisfy(p))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bloom_filter_finds_every_id_and_few_others() {
+        let ids: Vec<[u8; 16]> = (0..10_000u64)
+            .map(|i| TraceId::from_halves(i * 7919, i).0)
+            .collect();
+        let mut b = Bloom::new(ids.len());
+        for id in &ids {
+            b.insert(id);
+        }
+        assert!(ids.iter().all(|id| b.may_contain(id)));
+        let false_hits = (0..10_000u64)
+            .filter(|i| b.may_contain(&TraceId::from_halves(1, i + 1_000_000).0))
+            .count();
+        // 10 bits and 7 probes an id: about 1%.
+        assert!(false_hits < 200, "{false_hits} false positives in 10000");
+    }
+}

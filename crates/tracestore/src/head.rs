@@ -282,3 +282,55 @@ pub(crate) fn decode_record(body: &[u8]) -> Result<Record<'_>> {
         spans,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sightline_core::traces::{AnyValue, SpanId, SpanKind, StatusCode};
+
+    #[test]
+    fn a_spans_record_is_the_bytes_the_format_page_gives() {
+        // docs/format/tracestore.md's `spans` record, worked by hand.
+        let s = Span {
+            trace_id: TraceId::from_halves(0, 1),
+            span_id: SpanId::from_u64(2),
+            name: "a".into(),
+            kind: SpanKind::Server,
+            status_code: StatusCode::Error,
+            start_ns: 10,
+            end_ns: 15,
+            attributes: vec![("k".into(), AnyValue::Int(-1))],
+            resource: Arc::new(Resource {
+                attributes: vec![("service.name".into(), AnyValue::Str("api".into()))],
+                dropped_attributes_count: 0,
+            }),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        encode_record(&mut out, "t", std::slice::from_ref(&s));
+        let mut want = vec![1, b't', 1, 20, 1, 12];
+        want.extend_from_slice(b"service.name");
+        want.extend_from_slice(&[0, 3, b'a', b'p', b'i', 0]);
+        want.extend_from_slice(&[1, 3, 0, 0, 0]);
+        let mut row = vec![0u8; 15];
+        row.push(1);
+        row.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 2]);
+        // kind 2 | status 2 << 3; no parent, no extras.
+        row.push(0x12);
+        row.extend_from_slice(&[1, b'a', 20, 10, 1, 1, b'k', 1, 1]);
+        want.extend_from_slice(&[1, 0, 0, row.len() as u8]);
+        want.extend_from_slice(&row);
+        assert_eq!(out, want);
+
+        let rec = decode_record(&out).unwrap();
+        assert_eq!((rec.tenant, rec.spans.len()), ("t", 1));
+        assert_eq!((rec.spans[0].start_ns, rec.spans[0].end_ns), (10, 15));
+        let mut h = Head::default();
+        h.insert(&rec).unwrap();
+        let th = &h.tenants["t"];
+        assert_eq!(th.decode(&th.traces[&s.trace_id]).unwrap(), vec![s]);
+        // A cut record is damage, not a panic.
+        let e = decode_record(&out[..out.len() - 1]).err().unwrap();
+        assert!(e.to_string().contains("corrupt wal record"), "{e}");
+    }
+}
