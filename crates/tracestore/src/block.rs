@@ -182,12 +182,12 @@ pub(crate) fn encode_dict(
 fn decode_dict(raw: &[u8]) -> Result<Dict> {
     let mut d = Dec::new(raw, "dictionary");
     let n = d.usize()?;
-    let mut strings = Vec::with_capacity(n);
+    let mut strings = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         strings.push(d.string()?);
     }
     let n = d.usize()?;
-    let mut resources = Vec::with_capacity(n);
+    let mut resources = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         let b = d.bytes()?;
         resources.push(std::sync::Arc::new(codec::resource(&mut Dec::new(
@@ -195,7 +195,7 @@ fn decode_dict(raw: &[u8]) -> Result<Dict> {
         ))?));
     }
     let n = d.usize()?;
-    let mut scopes = Vec::with_capacity(n);
+    let mut scopes = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         let b = d.bytes()?;
         scopes.push(std::sync::Arc::new(codec::scope(&mut Dec::new(

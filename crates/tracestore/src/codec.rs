@@ -27,6 +27,9 @@ pub(crate) fn put_bytes(out: &mut Vec<u8>, b: &[u8]) {
     out.extend_from_slice(b);
 }
 
+/// Items reserved ahead from a decoded count.
+pub(crate) const CAP: usize = 1024;
+
 /// A cursor over encoded bytes; errors name `what` and the offset.
 pub(crate) struct Dec<'a> {
     pub buf: &'a [u8],
@@ -71,10 +74,12 @@ impl<'a> Dec<'a> {
         Ok(((u >> 1) as i64) ^ -((u & 1) as i64))
     }
 
+    /// A count. Callers reserve at most [`CAP`] items from it, so a
+    /// damaged count fails on the data it promises, not in an allocation.
     pub fn usize(&mut self) -> Result<usize> {
         let v = self.uvarint()?;
-        if v > self.buf.len() as u64 * 8 + 1024 {
-            return Err(self.err("count larger than the data"));
+        if v > u32::MAX as u64 {
+            return Err(self.err("count out of range"));
         }
         Ok(v as usize)
     }
@@ -163,7 +168,7 @@ pub(crate) fn value_body(d: &mut Dec, tag: u8, depth: u32) -> Result<AnyValue> {
         T_BYTES => AnyValue::Bytes(d.bytes()?.to_vec()),
         T_ARRAY => {
             let n = d.usize()?;
-            let mut a = Vec::with_capacity(n.min(1024));
+            let mut a = Vec::with_capacity(n.min(CAP));
             for _ in 0..n {
                 let t = d.u8()?;
                 a.push(value_body(d, t, depth + 1)?);
@@ -190,7 +195,7 @@ pub(crate) fn put_attrs(out: &mut Vec<u8>, a: &Attributes) {
 
 fn attrs_at(d: &mut Dec, depth: u32) -> Result<Attributes> {
     let n = d.usize()?;
-    let mut a = Vec::with_capacity(n.min(1024));
+    let mut a = Vec::with_capacity(n.min(CAP));
     for _ in 0..n {
         let k = d.string()?;
         let t = d.u8()?;
@@ -272,7 +277,7 @@ pub(crate) fn extras(d: &mut Dec, s: &mut Span) -> Result<()> {
     s.dropped_links_count = d.uvarint()? as u32;
     s.status_message = d.string()?;
     let n = d.usize()?;
-    s.events = Vec::with_capacity(n.min(1024));
+    s.events = Vec::with_capacity(n.min(CAP));
     for _ in 0..n {
         s.events.push(SpanEvent {
             time_ns: d.varint()?,
@@ -282,7 +287,7 @@ pub(crate) fn extras(d: &mut Dec, s: &mut Span) -> Result<()> {
         });
     }
     let n = d.usize()?;
-    s.links = Vec::with_capacity(n.min(1024));
+    s.links = Vec::with_capacity(n.min(CAP));
     for _ in 0..n {
         s.links.push(SpanLink {
             trace_id: TraceId(d.array()?),

@@ -156,7 +156,7 @@ pub(crate) fn decode(
             return Err(counts.err("more spans than the group holds"));
         }
         let keep = want(ti);
-        let mut trace = Vec::with_capacity(if keep { n } else { 0 });
+        let mut trace = Vec::with_capacity(if keep { n.min(codec::CAP) } else { 0 });
         for _ in 0..n {
             let sid = SpanId(span_ids.array()?);
             let f = codec::unflags(flags.u8()?);
@@ -190,7 +190,7 @@ pub(crate) fn decode(
                 }
                 continue;
             }
-            let mut attributes = Vec::with_capacity(na);
+            let mut attributes = Vec::with_capacity(na.min(codec::CAP));
             for _ in 0..na {
                 let kid = attr_keys.uvarint()?;
                 let k = s(attr_keys, kid)?.clone();

@@ -237,17 +237,17 @@ pub(crate) fn decode_record(body: &[u8]) -> Result<Record<'_>> {
     let mut d = Dec::new(body, "wal record");
     let tenant = std::str::from_utf8(d.bytes()?).map_err(|_| d.err("tenant is not UTF-8"))?;
     let n = d.usize()?;
-    let mut resources = Vec::with_capacity(n);
+    let mut resources = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         resources.push(d.bytes()?);
     }
     let n = d.usize()?;
-    let mut scopes = Vec::with_capacity(n);
+    let mut scopes = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         scopes.push(d.bytes()?);
     }
     let n = d.usize()?;
-    let mut spans = Vec::with_capacity(n);
+    let mut spans = Vec::with_capacity(n.min(codec::CAP));
     for _ in 0..n {
         let resource = d.uvarint()? as u32;
         let scope = d.uvarint()? as u32;

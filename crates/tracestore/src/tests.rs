@@ -617,3 +617,37 @@ fn compaction_merges_a_level_once_it_holds_four_blocks() {
     ids.dedup();
     assert_same(&s, &mem, "t", &ids);
 }
+
+#[test]
+fn large_traces_and_spans_round_trip_through_blocks() {
+    // Counts far larger than their columns' bytes (issue 16: a count check
+    // tied to the column length refused a trace of 3000 spans).
+    let d = TempDir::new("tracestore-large");
+    let s = open(
+        d.path(),
+        TraceStoreOptions {
+            max_bytes_per_trace: 0,
+            max_span_bytes: 0,
+            ..opts()
+        },
+    );
+    let mut r = Rng(8);
+    let base = spans(&mut r, 0, 1, 1_000_000_000).remove(0);
+    let mut big: Vec<Span> = (0..3000)
+        .map(|i| Span {
+            span_id: SpanId::from_u64(i + 1),
+            start_ns: base.start_ns + i as i64,
+            end_ns: base.start_ns + i as i64 + 10,
+            ..base.clone()
+        })
+        .collect();
+    big[0].attributes = (0..2000)
+        .map(|i| (format!("k{i}"), AnyValue::Int(i)))
+        .collect();
+    s.append("t", big.clone()).unwrap();
+    s.flush().unwrap();
+    assert_eq!(
+        sorted(s.trace("t", base.trace_id, None).unwrap()),
+        sorted(big)
+    );
+}
