@@ -148,12 +148,22 @@ fn rss_bytes() -> u64 {
         * 1024
 }
 
+/// CPU time this thread has run, in ns (the first field of
+/// /proc/thread-self/schedstat): an append rate on a shared machine.
+fn thread_cpu_ns() -> u64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
 fn load(path: &str, dir: &Path, rounds: u64) {
     let (lo, hi, _) = file_span_ns(path);
     let width = hi - lo + 1_000_000_000;
     let store = TraceStore::open_without_maintenance(dir, opts()).expect("open store");
     let mut conv = Conv::default();
     let mut append = Duration::ZERO;
+    let mut append_cpu_ns = 0u64;
     let mut spans_total = 0u64;
     for r in 0..rounds {
         let shift = (r as i64 - rounds as i64 + 1) * width;
@@ -172,9 +182,10 @@ fn load(path: &str, dir: &Path, rounds: u64) {
             while it.peek().is_some() {
                 let batch: Vec<Span> = it.by_ref().take(500).collect();
                 let n = batch.len();
-                let t = Instant::now();
+                let (t, c) = (Instant::now(), thread_cpu_ns());
                 let rep = store.append("bench", batch).expect("append");
                 append += t.elapsed();
+                append_cpu_ns += thread_cpu_ns() - c;
                 assert_eq!(rep.accepted, n, "{:?}", rep.refused);
                 spans_total += n as u64;
                 // The maintenance thread's job, done inline so that the
@@ -196,6 +207,8 @@ fn load(path: &str, dir: &Path, rounds: u64) {
             "spans": spans_total,
             "append_seconds": append.as_secs_f64(),
             "spans_per_second": spans_total as f64 / append.as_secs_f64(),
+            "append_cpu_seconds": append_cpu_ns as f64 / 1e9,
+            "spans_per_cpu_second": spans_total as f64 * 1e9 / append_cpu_ns.max(1) as f64,
             "store_bytes": bytes,
             "bytes_per_span": bytes as f64 / spans_total as f64,
             "blocks": store.block_count(),
