@@ -47,9 +47,10 @@ pub struct TraceStoreOptions {
     /// head's memory and the replay at open).
     #[serde(deserialize_with = "byte_size")]
     pub max_block_bytes: u64,
-    /// Blocks smaller than half this are merged, oldest first, into blocks
-    /// of up to this size (joining the parts of traces written far apart);
-    /// 0 turns compaction off (256MB).
+    /// Blocks smaller than half this are merged once four of one level
+    /// exist, oldest first, at most eight and this many bytes at a time,
+    /// into a block one level up (joining the parts of traces written far
+    /// apart); 0 turns compaction off (256MB).
     #[serde(deserialize_with = "byte_size")]
     pub compact_block_size: u64,
     /// `periodic` (fsync every `wal_sync_interval`; an acknowledged span

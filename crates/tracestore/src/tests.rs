@@ -1,5 +1,5 @@
-//! Store tests: every field round-trips through head, WAL replay, blocks
-//! and compaction with [`MemTraceStore`] as the reference (same appends,
+//! Store tests (issue 16, the trace store): every field round-trips
+//! through head, WAL replay, blocks and compaction with [`MemTraceStore`] as the reference (same appends,
 //! same queries, answers compared); late spans, block skipping, trace by
 //! id across blocks, retention, damage and limits. The `kill -9` test is
 //! in `tests/kill.rs`.
