@@ -58,6 +58,9 @@ pub struct BlockMeta {
     pub services: Vec<String>,
     /// `(service, span name, kind number)`, sorted.
     pub operations: Vec<(String, String, u8)>,
+    /// Status code numbers of the spans, sorted.
+    #[serde(default)]
+    pub statuses: Vec<u8>,
     /// WAL segments up to this one are in blocks (0: none).
     pub wal_upto: u32,
     /// Blocks merged into this one.
@@ -445,7 +448,7 @@ impl Block {
             SpanPredicate::MinDuration(ns) => self.meta.max_duration_ns >= *ns,
             SpanPredicate::MaxDuration(ns) => self.meta.min_duration_ns <= *ns,
             SpanPredicate::Kind(k) => self.meta.operations.iter().any(|o| o.2 == *k as u8),
-            SpanPredicate::Status(_) => true,
+            SpanPredicate::Status(c) => self.meta.statuses.contains(&(*c as u8)),
         }
     }
 

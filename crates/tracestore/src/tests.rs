@@ -365,9 +365,30 @@ fn scans_skip_blocks_that_cannot_match_and_count_them() {
         .all(|t| t.iter().all(|x| x.service_name() == "svc2")));
     assert_eq!(s.counters().blocks_skipped.load(Relaxed), 3);
     assert_eq!(s.counters().blocks_scanned.load(Relaxed), 1);
+    // A block of spans that are all `ok` is skipped for `status = unset`.
+    let mut ok = spans(&mut r, 900, 50, 1_000_000_000);
+    for x in &mut ok {
+        x.status_code = StatusCode::Ok;
+    }
+    s.append("t", ok).unwrap();
+    s.flush().unwrap();
+    let mut h = TraceHints::range(i64::MIN, i64::MAX);
+    h.required.push(SpanPredicate::Status(StatusCode::Unset));
+    let want: Vec<_> = scan_all(&s, "t", &TraceHints::range(i64::MIN, i64::MAX))
+        .into_iter()
+        .filter(|t| h.admits(t))
+        .collect();
+    let skipped = s.counters().blocks_skipped.load(Relaxed);
+    assert_eq!(scan_all(&s, "t", &h), want);
+    assert_eq!(
+        s.counters().blocks_skipped.load(Relaxed) - skipped,
+        1,
+        "the all-ok block"
+    );
     // A time range outside every block reads none.
+    let scanned = s.counters().blocks_scanned.load(Relaxed);
     assert!(scan_all(&s, "t", &TraceHints::range(0, 10)).is_empty());
-    assert_eq!(s.counters().blocks_scanned.load(Relaxed), 1);
+    assert_eq!(s.counters().blocks_scanned.load(Relaxed), scanned);
 }
 
 #[test]

@@ -112,6 +112,7 @@ pub(crate) struct BlockWriter {
     tags: [HashMap<String, TagSet>; 5],
     services: BTreeSet<String>,
     operations: BTreeSet<(String, String, u8)>,
+    statuses: BTreeSet<u8>,
     meta: BlockMeta,
     last_id: Option<TraceId>,
     scratch: Vec<u8>,
@@ -141,6 +142,7 @@ impl BlockWriter {
             tags: Default::default(),
             services: BTreeSet::new(),
             operations: BTreeSet::new(),
+            statuses: BTreeSet::new(),
             meta: BlockMeta {
                 version: 1,
                 tenant: tenant.to_owned(),
@@ -211,6 +213,7 @@ impl BlockWriter {
             if !self.operations.contains(&op) {
                 self.operations.insert(op);
             }
+            self.statuses.insert(s.status_code as u8);
             self.note_tags(0, &s.attributes);
             for e in &s.events {
                 self.note_tags(2, &e.attributes);
@@ -330,6 +333,7 @@ impl BlockWriter {
         meta.groups = self.groups.len() as u64;
         meta.services = self.services.into_iter().collect();
         meta.operations = self.operations.into_iter().collect();
+        meta.statuses = self.statuses.into_iter().collect();
         meta.wal_upto = wal_upto;
         meta.compacted_from = compacted_from;
         meta.level = merge_level;
