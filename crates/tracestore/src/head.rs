@@ -1,6 +1,7 @@
 //! The head: spans not yet in a block, per tenant and trace, kept as their
-//! encoded rows (about a third of the memory of `Span` structs), with the
-//! resources and scopes they came under kept once per tenant. The WAL
+//! encoded rows (several times smaller than `Span` structs with their
+//! strings), with the resources and scopes they came under kept once per
+//! tenant. The WAL
 //! record of an append ([`encode_record`]) carries the same rows, so
 //! append and replay fill the head the same way.
 
