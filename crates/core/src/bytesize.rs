@@ -128,3 +128,31 @@ fn leading_int(s: &str) -> Option<(i64, usize)> {
 
 #[cfg(test)]
 mod tests;
+
+/// A config byte size for `#[serde(deserialize_with = ...)]`: a string
+/// as [`parse_base2`] reads it (`256KB`, `1GiB`) or a plain number of
+/// bytes; negative numbers are 0. Shared by the stores' options.
+pub fn deserialize_u64<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<u64, D::Error> {
+    use serde::de;
+    struct V;
+    impl de::Visitor<'_> for V {
+        type Value = u64;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a byte size such as 256KB")
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> std::result::Result<u64, E> {
+            Ok(v)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> std::result::Result<u64, E> {
+            Ok(v.max(0) as u64)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> std::result::Result<u64, E> {
+            parse_base2(v)
+                .map(|n| n.max(0) as u64)
+                .map_err(|e| E::custom(e.message()))
+        }
+    }
+    d.deserialize_any(V)
+}

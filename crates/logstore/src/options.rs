@@ -2,7 +2,7 @@
 //! section of the server's config file. Defaults follow Loki's where Loki
 //! has one (named in each field's docs).
 
-use serde::{de, Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sightline_core::duration::Duration;
 use sightline_storage::wal::SyncPolicy;
 
@@ -18,7 +18,7 @@ pub struct LogStoreOptions {
     pub retention_time: Duration,
     /// When blocks plus WAL exceed this many bytes, the oldest blocks are
     /// deleted (`512MB`, `10GiB`); 0 turns size retention off.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub retention_size: u64,
     /// A line older than its stream's newest line by more than this is
     /// refused ("entry too far behind"). Loki accepts any order within
@@ -29,24 +29,24 @@ pub struct LogStoreOptions {
     pub reject_old_samples_max_age: Duration,
     /// Longest line accepted, in bytes (Loki: `max_line_size`, 256KB);
     /// 0 = no limit.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub max_line_size: u64,
     /// Per-stream ingestion rate in bytes/s (Loki: `per_stream_rate_limit`,
     /// 3MB); 0 = no limit.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub per_stream_rate_limit: u64,
     /// Per-stream burst in bytes (Loki: `per_stream_rate_limit_burst`,
     /// 15MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub per_stream_rate_limit_burst: u64,
     /// Per-tenant ingestion rate in bytes/s, over all its streams (Loki:
     /// `ingestion_rate_mb`, 4MB there; ours defaults to 0, no limit, since
     /// one process serving its own machine's logs should not drop them by
     /// surprise).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub ingestion_rate_limit: u64,
     /// Per-tenant burst in bytes (Loki: `ingestion_burst_size_mb`, 6MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub ingestion_burst_size: u64,
     /// Streams a tenant may have in the head; 0 = no limit. (Loki's
     /// `max_global_streams_per_user` is 5000; we default to no limit since
@@ -59,12 +59,12 @@ pub struct LogStoreOptions {
     /// How often a periodic WAL is fsynced (1s).
     pub wal_sync_interval: Duration,
     /// WAL segment size (128MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub wal_segment_size: u64,
     /// A chunk is cut (compressed) once it holds this many bytes of lines
     /// (Loki: `chunk_target_size`, 1.5MB of compressed data; ours counts
     /// raw bytes, so 4MB gives chunks of a similar compressed size).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub chunk_target_size: u64,
     /// A chunk is cut once its first line was appended this long ago
     /// (Loki: `max_chunk_age`, 2h).
@@ -77,7 +77,7 @@ pub struct LogStoreOptions {
     /// streams, RSS median 247 MB with 128MB and 168 MB with 32MB before
     /// compaction ran in the background; with it, merges dominate (170 MB
     /// median, 600 MB peaks) and 16MB no longer helps.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub flush_wal_size: u64,
     /// zstd level of chunks cut in the head (3: fast enough for ingest).
     pub compression_level: i32,
@@ -97,7 +97,7 @@ pub struct LogStoreOptions {
     /// stream's small chunks into full ones (64MB: a merge holds its output
     /// in memory until it is written, so this bounds compaction's memory);
     /// 0 turns compaction off.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub compact_block_size: u64,
     /// Whether selects skip chunks by their token filters (true). Off, every
     /// chunk in range is read: for measuring scans and for ruling the
@@ -177,30 +177,6 @@ impl LogStoreOptions {
         }
         Ok(())
     }
-}
-
-/// A byte size as Loki and Prometheus write them (`256KB`, `1GiB`: powers
-/// of 1024) or a plain number of bytes.
-fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    struct V;
-    impl de::Visitor<'_> for V {
-        type Value = u64;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a byte size such as 256KB")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            Ok(v.max(0) as u64)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            sightline_core::bytesize::parse_base2(v)
-                .map(|n| n.max(0) as u64)
-                .map_err(|e| E::custom(e.message()))
-        }
-    }
-    d.deserialize_any(V)
 }
 
 #[cfg(test)]

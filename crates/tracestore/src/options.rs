@@ -2,7 +2,7 @@
 //! `traces.store` section of the server's config file. Defaults follow
 //! Tempo's where Tempo has one (named in each field's docs).
 
-use serde::{de, Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use sightline_core::duration::Duration;
 use sightline_storage::wal::SyncPolicy;
 
@@ -17,22 +17,22 @@ pub struct TraceStoreOptions {
     pub retention_time: Duration,
     /// When blocks plus WAL exceed this many bytes, the oldest blocks are
     /// deleted; 0 turns size retention off.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub retention_size: u64,
     /// Bytes a trace may grow to in the head before its further spans are
     /// refused (Tempo: `max_bytes_per_trace`, 5MB); 0 = no limit.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub max_bytes_per_trace: u64,
     /// Largest span accepted, in bytes as [`sightline_core::traces::Span::size_bytes`]
     /// counts them (1MB); 0 = no limit.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub max_span_bytes: u64,
     /// Per-tenant ingestion rate in bytes/s (Tempo: `ingestion_rate_limit_bytes`,
     /// 15MB); 0 = no limit.
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub ingestion_rate_bytes: u64,
     /// Per-tenant burst in bytes (Tempo: `ingestion_burst_size_bytes`, 20MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub ingestion_burst_bytes: u64,
     /// New traces a tenant may start per second (bursts of one second's
     /// worth); 0 = no limit. Tempo limits live traces instead
@@ -45,13 +45,13 @@ pub struct TraceStoreOptions {
     /// The head is cut into a block once it holds this many bytes of
     /// encoded spans (16MB: about 40,000 spans of 400 bytes; bounds the
     /// head's memory and the replay at open).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub max_block_bytes: u64,
     /// Blocks smaller than half this are merged once four of one level
     /// exist, oldest first, at most eight and this many bytes at a time,
     /// into a block one level up (joining the parts of traces written far
     /// apart); 0 turns compaction off (256MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub compact_block_size: u64,
     /// `periodic` (fsync every `wal_sync_interval`; an acknowledged span
     /// survives `kill -9` at once, a machine crash after the interval) or
@@ -60,7 +60,7 @@ pub struct TraceStoreOptions {
     /// How often a periodic WAL is fsynced (1s).
     pub wal_sync_interval: Duration,
     /// WAL segment size (128MB).
-    #[serde(deserialize_with = "byte_size")]
+    #[serde(deserialize_with = "sightline_core::bytesize::deserialize_u64")]
     pub wal_segment_size: u64,
     /// zstd level of blocks cut from the head (3: fast enough for ingest).
     pub compression_level: i32,
@@ -149,29 +149,6 @@ impl TraceStoreOptions {
         }
         Ok(())
     }
-}
-
-/// A byte size (`5MB`, `1GiB`: powers of 1024) or a plain number of bytes.
-fn byte_size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    struct V;
-    impl de::Visitor<'_> for V {
-        type Value = u64;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a byte size such as 5MB")
-        }
-        fn visit_u64<E: de::Error>(self, v: u64) -> Result<u64, E> {
-            Ok(v)
-        }
-        fn visit_i64<E: de::Error>(self, v: i64) -> Result<u64, E> {
-            Ok(v.max(0) as u64)
-        }
-        fn visit_str<E: de::Error>(self, v: &str) -> Result<u64, E> {
-            sightline_core::bytesize::parse_base2(v)
-                .map(|n| n.max(0) as u64)
-                .map_err(|e| E::custom(e.message()))
-        }
-    }
-    d.deserialize_any(V)
 }
 
 #[cfg(test)]

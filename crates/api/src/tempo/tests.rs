@@ -235,7 +235,9 @@ async fn search(q: &str) -> (StatusCode, Value) {
         .await
         .unwrap();
     let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), usize::MAX).await.unwrap();
+    let body = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
 }
 
@@ -246,7 +248,11 @@ fn enc(s: &str) -> String {
 #[tokio::test]
 async fn traceql_search_and_the_tags_form() {
     let (s0, s1) = (T0 / 1_000_000_000 - 60, T0 / 1_000_000_000 + 7200);
-    let (st, v) = search(&format!("/api/search?q={}&start={s0}&end={s1}", enc("{ status = error }"))).await;
+    let (st, v) = search(&format!(
+        "/api/search?q={}&start={s0}&end={s1}",
+        enc("{ status = error }")
+    ))
+    .await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let traces = v["traces"].as_array().unwrap();
     assert_eq!(traces.len(), 1, "{v}");
@@ -256,17 +262,52 @@ async fn traceql_search_and_the_tags_form() {
     assert_eq!(traces[0]["durationMs"], 100);
     assert_eq!(traces[0]["startTimeUnixNano"], T0.to_string());
     // The tags form: an int attribute given as text still matches.
-    let (_, v) = search(&format!("/api/search?tags={}&start={s0}&end={s1}", enc("http.status_code=500"))).await;
+    let (_, v) = search(&format!(
+        "/api/search?tags={}&start={s0}&end={s1}",
+        enc("http.status_code=500")
+    ))
+    .await;
     assert_eq!(v["traces"].as_array().unwrap().len(), 1, "{v}");
-    let (_, v) = search(&format!("/api/search?tags={}&minDuration=2s&start={s0}&end={s1}", enc("service.name=batch"))).await;
-    assert_eq!(v["traces"].as_array().unwrap().len(), 0, "the batch span lasts 1 s: {v}");
-    let (_, v) = search(&format!("/api/search?tags={}&minDuration=1s&start={s0}&end={s1}", enc("service.name=batch"))).await;
-    assert_eq!(v["traces"][0]["traceID"], "00000000000000000000000000000002", "{v}");
+    let (_, v) = search(&format!(
+        "/api/search?tags={}&minDuration=2s&start={s0}&end={s1}",
+        enc("service.name=batch")
+    ))
+    .await;
+    assert_eq!(
+        v["traces"].as_array().unwrap().len(),
+        0,
+        "the batch span lasts 1 s: {v}"
+    );
+    let (_, v) = search(&format!(
+        "/api/search?tags={}&minDuration=1s&start={s0}&end={s1}",
+        enc("service.name=batch")
+    ))
+    .await;
+    assert_eq!(
+        v["traces"][0]["traceID"], "00000000000000000000000000000002",
+        "{v}"
+    );
     // A parse error names its place, 400.
-    let (st, _) = search(&format!("/api/search?q={}&start={s0}&end={s1}", enc("{ status = }"))).await;
+    let (st, _) = search(&format!(
+        "/api/search?q={}&start={s0}&end={s1}",
+        enc("{ status = }")
+    ))
+    .await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
-    let (st, body) = get_raw(&format!("/api/metrics/query_range?q={}&start={s0}&end={s1}&step=60s", enc("{ status = error }")), None).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "a search query is not a metrics query: {}", String::from_utf8_lossy(&body));
+    let (st, body) = get_raw(
+        &format!(
+            "/api/metrics/query_range?q={}&start={s0}&end={s1}&step=60s",
+            enc("{ status = error }")
+        ),
+        None,
+    )
+    .await;
+    assert_eq!(
+        st,
+        StatusCode::BAD_REQUEST,
+        "a search query is not a metrics query: {}",
+        String::from_utf8_lossy(&body)
+    );
 }
 
 #[tokio::test]
