@@ -17,11 +17,15 @@
 //!   `MetricsService/Export`), with a router and state of its own.
 //! - [`loki`]: Loki's API; for now the push endpoints
 //!   ([`loki::push::push_routes`]).
+//! - [`otlp::traces`], [`zipkin`], [`jaeger`]: the span intakes
+//!   (`/v1/traces` and gRPC `TraceService/Export`, `/api/v2/spans`,
+//!   `/api/traces`), writing through a `TraceAppender`.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 //! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod jaeger;
 pub mod loki;
 pub mod native;
 pub mod ops;
@@ -29,6 +33,7 @@ pub mod otlp;
 pub mod prometheus;
 mod state;
 pub mod web;
+pub mod zipkin;
 
 pub use state::{
     ApiState, BoxFuture, HeadStats, MetadataSource, NoMetadata, Reloader, RulesSource,
