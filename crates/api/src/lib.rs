@@ -17,6 +17,9 @@
 //!   `MetricsService/Export`), with a router and state of its own.
 //! - [`loki`]: Loki's API; for now the push endpoints
 //!   ([`loki::push::push_routes`]).
+//! - [`otlp::traces`], [`zipkin`], [`jaeger`]: the span intakes
+//!   (`/v1/traces` and gRPC `TraceService/Export`, `/api/v2/spans`,
+//!   `/api/traces`), writing through a `TraceAppender`.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 //! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
 //!   links in alerts and notifications lead to, until the web UI arrives.

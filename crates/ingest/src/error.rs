@@ -24,6 +24,9 @@ pub enum Error {
     /// A malformed Loki push body (encoding, protobuf, JSON).
     #[error("{0}")]
     LokiPush(String),
+    /// A malformed span batch (Zipkin, Jaeger).
+    #[error("{0}")]
+    Traces(String),
     /// A malformed syslog message or a syslog listener that cannot start.
     #[error("{0}")]
     Syslog(String),
@@ -54,6 +57,7 @@ impl Error {
             | Error::RemoteWrite(_)
             | Error::Otlp(_)
             | Error::LokiPush(_)
+            | Error::Traces(_)
             | Error::Syslog(_)
             | Error::UnsupportedMediaType(_) => ErrorKind::BadData,
             Error::Scrape(_) => ErrorKind::Unavailable,

@@ -18,6 +18,10 @@
 //! - [`syslog`]: a syslog listener (RFC 5424 and 3164, TCP and UDP)
 //!   configured as Promtail's `syslog` scrape config.
 //! - [`otlp::logs`]: OTLP logs to Loki streams.
+//! - [`otlp::traces`], [`zipkin`], [`jaeger`]: spans in OTLP, Zipkin v2
+//!   (JSON, proto3) and Jaeger Thrift to the core span model, written
+//!   through a [`sightline_core::traces::TraceAppender`]
+//!   ([`otlp::traces_write`]).
 //! - [`tail`]: file tailing as Promtail does it (its config, positions,
 //!   rotation, pipeline stages), for `serve` and `sightline agent`.
 //! - [`alert_sender`]: rule alerts to Alertmanagers (API v2), with
@@ -32,6 +36,7 @@ pub mod config;
 pub mod discovery;
 mod error;
 pub mod exposition;
+pub mod jaeger;
 pub mod loki;
 pub mod native_histogram;
 pub mod otlp;
@@ -42,5 +47,6 @@ pub mod scrape;
 pub mod syslog;
 pub mod tail;
 pub mod tracegen;
+pub mod zipkin;
 
 pub use error::{Error, Result};

@@ -29,7 +29,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The keys of a Sightline file.
-const SIGHTLINE_KEYS: &[&str] = &["prometheus", "slos", "probes", "dashboards", "logs"];
+const SIGHTLINE_KEYS: &[&str] = &[
+    "prometheus",
+    "slos",
+    "probes",
+    "dashboards",
+    "logs",
+    "traces",
+];
 
 /// A Sightline file (`sightline.yml`) as written.
 #[derive(Debug, Default, Deserialize)]
@@ -52,6 +59,9 @@ struct SightlineFile {
     /// The log store, push limits and syslog listeners (read at start).
     #[serde(default)]
     logs: Option<crate::logs::LogsConfig>,
+    /// The span receivers' limits (read at start).
+    #[serde(default)]
+    traces: Option<crate::traces::TracesConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -105,6 +115,8 @@ pub struct Loaded {
     pub dashboards: Option<DashboardsSection>,
     /// The `logs:` section (defaults without one).
     pub logs: crate::logs::LogsConfig,
+    /// The `traces:` section (defaults without one).
+    pub traces: crate::traces::TracesConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -133,6 +145,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             probes: None,
             dashboards: None,
             logs: Default::default(),
+            traces: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -242,6 +255,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             }
             logs
         },
+        traces: file.traces.unwrap_or_default(),
         hints: Vec::new(),
     })
 }
@@ -284,6 +298,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         probes,
         dashboards: None,
         logs: Default::default(),
+        traces: Default::default(),
         hints,
     })
 }

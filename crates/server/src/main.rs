@@ -30,6 +30,7 @@ mod probes;
 mod serve;
 mod slo;
 mod telemetry;
+mod traces;
 
 use clap::Parser;
 

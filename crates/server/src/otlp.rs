@@ -40,6 +40,7 @@ pub async fn spawn_grpc(
     flag: Option<&str>,
     state: OtlpState,
     logs: Option<sightline_api::otlp::logs::OtlpLogsState>,
+    traces: Option<sightline_api::otlp::traces::TracesState>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let (addr, explicit) = match flag.map(str::trim) {
@@ -57,10 +58,11 @@ pub async fn spawn_grpc(
     };
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP gRPC receiver listening");
     Ok(Some(tokio::spawn(async move {
-        if let Err(e) = sightline_api::otlp::grpc::serve_with_logs(
+        if let Err(e) = sightline_api::otlp::grpc::serve_with_traces(
             listener,
             state,
             logs,
+            traces,
             cancel.cancelled_owned(),
         )
         .await

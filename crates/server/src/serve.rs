@@ -214,6 +214,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     registry.register(db.clone());
     let (logs, handles) = crate::logs::Logs::start(&loaded.logs, &ctx)?;
     running.extend(handles);
+    let traces = crate::traces::TracesSubsystem::start(&loaded.traces, &ctx)?;
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     running.push(handle);
@@ -330,6 +331,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         args.otlp_grpc_listen.as_deref(),
         otlp.clone(),
         Some(logs.otlp_state()),
+        Some(traces.state()),
         cancel.clone(),
     )
     .await?
@@ -357,6 +359,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(sightline_api::native::probe_routes(probes.clone()))
         .merge(sightline_api::otlp::router(otlp))
         .merge(logs.routes())
+        .merge(traces.routes())
         .merge(crate::logs::ruler_routes(rules.clone()))
         .merge(sightline_ui::dashboards::routes(dashboards, &prefix))
         .merge(sightline_ui::router());

@@ -9,11 +9,15 @@
 //! `--query.base-path` would put them): Tempo's `/api/traces/{id}` answers
 //! at the root of the same port with another body, so Jaeger clients point
 //! at `http://host:port/jaeger`.
+//!
+//! - [`ingest`]: the collector's span intake (`POST /api/traces`, Thrift over
+//!   HTTP from Jaeger clients), at the root path as Jaeger's collector serves it.
 
 // Parameter parsers return the 400 answer itself: built once per request,
 // its size in a `Result` costs nothing that matters here.
 #![allow(clippy::result_large_err)]
 
+pub mod ingest;
 pub mod model;
 
 use crate::loki::tenant;

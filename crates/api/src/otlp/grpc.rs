@@ -1,7 +1,9 @@
 //! The OTLP/gRPC metrics service
 //! (`opentelemetry.proto.collector.metrics.v1.MetricsService/Export`) and
-//! logs service (`opentelemetry.proto.collector.logs.v1.LogsService/Export`,
-//! tenant from the `x-scope-orgid` metadata), served by tonic on their own
+//! logs service (`opentelemetry.proto.collector.logs.v1.LogsService/Export`)
+//! and traces service
+//! (`opentelemetry.proto.collector.trace.v1.TraceService/Export`), tenant
+//! from the `x-scope-orgid` metadata, served by tonic on their own
 //! listener, gzip accepted and sent.
 //!
 //! Status codes as the OTLP specification asks: `OK` with
@@ -11,6 +13,7 @@
 //! `INTERNAL` before they reach us, as with every tonic server.
 
 use super::logs::OtlpLogsState;
+use super::traces::TracesState;
 use super::OtlpState;
 use sightline_ingest::otlp::proto::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
@@ -24,6 +27,13 @@ use sightline_ingest::otlp::proto::collector::metrics::v1::metrics_service_serve
 use sightline_ingest::otlp::proto::collector::metrics::v1::{
     ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
 };
+use sightline_ingest::otlp::proto::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use sightline_ingest::otlp::proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use sightline_ingest::otlp::traces_write::TraceProtocol;
 use std::future::Future;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
@@ -81,20 +91,65 @@ impl LogsService for Logs {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let id = match request.metadata().get("x-scope-orgid") {
-            None => None,
-            Some(v) => Some(
-                v.to_str()
-                    .map_err(|_| Status::invalid_argument("x-scope-orgid is not ASCII text"))?,
-            ),
-        };
-        let tenant = crate::loki::push::tenant_id(id).map_err(Status::invalid_argument)?;
+        let tenant = metadata_tenant(&request).map_err(Status::invalid_argument)?;
         let out = self.0.write(request.into_inner(), tenant).await;
         match out.status {
             200 => Ok(Response::new(ExportLogsServiceResponse {
                 partial_success: (out.rejected > 0 || !out.message.is_empty()).then_some(
                     ExportLogsPartialSuccess {
                         rejected_log_records: out.rejected as i64,
+                        error_message: out.message,
+                    },
+                ),
+            })),
+            503 => Err(Status::unavailable(out.message)),
+            429 => Err(Status::resource_exhausted(out.message)),
+            _ => Err(Status::internal(out.message)),
+        }
+    }
+}
+
+/// The tenant of a gRPC request: its `x-scope-orgid` metadata, checked
+/// as Loki checks the header.
+fn metadata_tenant<T>(request: &Request<T>) -> Result<String, String> {
+    let id = match request.metadata().get("x-scope-orgid") {
+        None => None,
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| "x-scope-orgid is not ASCII text".to_owned())?,
+        ),
+    };
+    crate::loki::push::tenant_id(id)
+}
+
+struct Traces(TracesState);
+
+#[tonic::async_trait]
+impl TraceService for Traces {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let tenant = match metadata_tenant(&request) {
+            Ok(t) => t,
+            Err(e) => {
+                self.0.counters.record_unreadable(TraceProtocol::Otlp);
+                return Err(Status::invalid_argument(e));
+            }
+        };
+        let req = request.into_inner();
+        let c = tokio::task::spawn_blocking(move || sightline_ingest::otlp::traces::to_spans(req))
+            .await
+            .map_err(|e| Status::internal(format!("OTLP decode task failed: {e}")))?;
+        let out = self
+            .0
+            .write(TraceProtocol::Otlp, c.spans, c.invalid, c.message, tenant)
+            .await;
+        match out.status {
+            200 => Ok(Response::new(ExportTraceServiceResponse {
+                partial_success: (out.rejected > 0 || !out.message.is_empty()).then_some(
+                    ExportTracePartialSuccess {
+                        rejected_spans: out.rejected as i64,
                         error_message: out.message,
                     },
                 ),
@@ -123,6 +178,18 @@ pub async fn serve_with_logs(
     logs: Option<OtlpLogsState>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
+    serve_with_traces(listener, state, logs, None, shutdown).await
+}
+
+/// Serves the gRPC metrics service, and the logs and traces services when
+/// given, on `listener` until `shutdown` resolves.
+pub async fn serve_with_traces(
+    listener: tokio::net::TcpListener,
+    state: OtlpState,
+    logs: Option<OtlpLogsState>,
+    traces: Option<TracesState>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), String> {
     let svc = MetricsServiceServer::new(Service(state))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
@@ -133,10 +200,17 @@ pub async fn serve_with_logs(
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     });
+    let traces = traces.map(|t| {
+        TraceServiceServer::new(Traces(t))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES)
+    });
     let incoming = tonic::transport::server::TcpIncoming::from(listener);
     tonic::transport::Server::builder()
         .add_service(svc)
         .add_optional_service(logs)
+        .add_optional_service(traces)
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|e| format!("OTLP gRPC server: {e}"))

@@ -1,7 +1,9 @@
 //! The OTLP metrics receiver's endpoints: `POST /v1/metrics` (OTLP/HTTP's
 //! path) and `POST /api/v1/otlp/v1/metrics` (Prometheus's), and the gRPC
 //! `MetricsService/Export` ([`grpc`]) on a port of its own. The logs
-//! endpoints (`/v1/logs`, gRPC `LogsService/Export`) are in [`logs`].
+//! endpoints (`/v1/logs`, gRPC `LogsService/Export`) are in [`logs`], the
+//! traces endpoints (`/v1/traces`, gRPC `TraceService/Export`) in
+//! [`traces`].
 //!
 //! Decoding, the mapping to series and the transaction live in
 //! `sightline_ingest::otlp`; this module is the HTTP shell. Answers follow
@@ -13,6 +15,7 @@
 
 pub mod grpc;
 pub mod logs;
+pub mod traces;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};

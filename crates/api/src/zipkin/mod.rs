@@ -5,11 +5,14 @@
 //! Zipkin's v2 JSON ([`model`]); durations in microseconds, `endTs` and
 //! `lookback` in milliseconds, errors as plain text, as Zipkin's server
 //! answers.
+//!
+//! - [`ingest`]: the span intake (`POST /api/v2/spans`, JSON and proto3).
 
 // Parameter parsers return the 400 answer itself: built once per request,
 // its size in a `Result` costs nothing that matters here.
 #![allow(clippy::result_large_err)]
 
+pub mod ingest;
 pub mod model;
 
 use crate::loki::tenant;

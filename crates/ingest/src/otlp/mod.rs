@@ -18,6 +18,9 @@
 //! - [`receiver`]: the [`Receiver`], one transaction per request.
 //! - [`logs`]: OTLP logs to Loki streams, through the Loki push path;
 //!   [`logs_json`] reads their OTLP/JSON.
+//! - [`traces`]: OTLP traces to the core span model; [`traces_json`]
+//!   reads their OTLP/JSON; [`traces_write`] holds what the OTLP, Zipkin
+//!   and Jaeger span receivers share (limits, the append, counters).
 //!
 //! docs/otlp.md describes the mapping for users, and where it differs
 //! from Prometheus.
@@ -33,6 +36,9 @@ pub mod logs;
 pub mod logs_json;
 pub mod names;
 pub mod receiver;
+pub mod traces;
+pub mod traces_json;
+pub mod traces_write;
 pub mod translate;
 pub mod wire;
 
