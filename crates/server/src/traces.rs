@@ -78,3 +78,29 @@ impl TracesSubsystem {
             .merge(sightline_api::jaeger::ingest::ingest_router(s))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// issue 16: the section reads the SDK's names, defaults the rest, and
+    /// refuses a key it does not know, naming it.
+    #[test]
+    fn the_traces_section() {
+        let c: TracesConfig = sightline_config::yaml::from_str(
+            "limits:\n  max_attribute_value_length: 100\n",
+            "sightline.yml",
+        )
+        .unwrap();
+        assert_eq!(c.limits.max_attribute_value_length, 100);
+        assert_eq!(c.limits.max_attributes_per_span, 128);
+        assert_eq!(TracesConfig::default().limits, SpanLimits::default());
+        let e = sightline_config::yaml::from_str::<TracesConfig>(
+            "limits:\n  max_attributes: 3\n",
+            "sightline.yml",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("max_attributes"), "{e}");
+    }
+}

@@ -428,3 +428,36 @@ async fn jaeger_thrift_and_errors() {
     assert_eq!(st, 415);
     assert_eq!(store.trace("fake", tid(), None).unwrap().len(), 0);
 }
+
+/// The read APIs (Jaeger's `GET /api/traces`, Zipkin's `GET
+/// /api/v2/spans`) share these paths: routers merged with a GET on the
+/// same path must keep both methods.
+#[tokio::test]
+async fn intakes_merge_with_reads_on_the_same_paths() {
+    use axum::routing::get;
+    let (intakes, _) = app(Arc::new(MemTraceStore::new()));
+    let reads = Router::new()
+        .route("/api/traces", get(|| async { "jaeger read" }))
+        .route("/api/v2/spans", get(|| async { "zipkin read" }));
+    let app = intakes.merge(reads);
+    for (path, want) in [
+        ("/api/traces", "jaeger read"),
+        ("/api/v2/spans", "zipkin read"),
+    ] {
+        let r = app
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let body = r.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], want.as_bytes());
+    }
+    let (st, _, _) = post(
+        &app,
+        "/api/traces",
+        &[("content-type", "application/x-thrift")],
+        jaeger_batch(),
+    )
+    .await;
+    assert_eq!(st, 202);
+}
