@@ -7,6 +7,7 @@
 //! drops such lines and a query without it can show them.
 
 mod ip;
+mod json_scan;
 mod json_select;
 mod labels;
 mod line;
