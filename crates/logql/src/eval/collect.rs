@@ -170,10 +170,10 @@ impl Read<'_> {
         let streams = self
             .querier
             .select(self.tenant, &self.log.matchers, from, to, self.hints)?;
-        let unwrapped = self.pipe.unwrapper().is_some();
         let mut part = Part::default();
         for s in streams {
             let base = to_set(&s.labels);
+            let narrow = self.pipe.narrow(&base);
             for e in s.entries {
                 let e = e?;
                 part.lines += 1;
@@ -191,35 +191,55 @@ impl Read<'_> {
                     with_meta = l;
                     &with_meta
                 };
-                let (value, mut labels) = if unwrapped {
-                    match self.pipe.sample(e.ts_ns, &e.line, labels) {
-                        None => continue,
-                        Some(x) => x,
-                    }
-                } else {
-                    match self.pipe.run(e.ts_ns, &e.line, labels) {
-                        None => continue,
-                        Some((line, labels)) => {
-                            let v = if self.bytes { line.len() as f64 } else { 1.0 };
-                            (Some(v), labels)
-                        }
-                    }
+                let start = match &narrow {
+                    None => labels.clone(),
+                    Some(n) if e.metadata.is_empty() => n.clone(),
+                    Some(_) => self.pipe.narrow(labels).unwrap_or_default(),
+                };
+                let Some((value, mut out)) = self.run(e.ts_ns, &e.line, labels, start) else {
+                    continue;
                 };
                 part.any_stream = true;
-                if let Some(err) = labels.get(ERROR) {
+                if out.contains_key(ERROR) {
+                    // The message names the line's whole label set: run
+                    // again from all of it.
+                    if narrow.is_some() {
+                        out = self
+                            .run(e.ts_ns, &e.line, labels, labels.clone())
+                            .map_or(out, |x| x.1);
+                    }
+                    let err = &out[ERROR];
                     let e = EvalError::Query(format!(
                         "pipeline error: '{err}' for series: '{}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )",
-                        render(&labels)
+                        render(&out)
                     ));
                     part.error = Some((s.labels, e));
                     return Ok(part);
                 }
-                labels.remove(ERROR_DETAILS);
+                out.remove(ERROR_DETAILS);
                 let Some(v) = value else { continue };
-                part.groups.slot(&labels, self.grouping).push((e.ts_ns, v));
+                part.groups.slot(&out, self.grouping).push((e.ts_ns, v));
             }
         }
         Ok(part)
+    }
+
+    /// A line through the pipeline from the labels `start`: its sample
+    /// and labels, `None` when filtered out.
+    fn run(
+        &self,
+        ts: i64,
+        line: &str,
+        stream: &LabelSet,
+        start: LabelSet,
+    ) -> Option<(Option<f64>, LabelSet)> {
+        if self.pipe.unwrapper().is_some() {
+            self.pipe.sample_from(ts, line, stream, start)
+        } else {
+            let (line, labels) = self.pipe.run_from(ts, line, stream, start)?;
+            let v = if self.bytes { line.len() as f64 } else { 1.0 };
+            Some((Some(v), labels))
+        }
     }
 }
 
