@@ -135,9 +135,12 @@ impl Scan<'_> {
     fn string(&mut self) -> Option<(usize, usize)> {
         self.eat(b'"')?;
         let a = self.i;
-        let rest = &self.b[a..];
-        let n = memchr::memchr2(b'"', b'\\', rest)?;
-        if rest[n] == b'\\' || rest[..n].iter().any(|&c| c < 0x20) {
+        // Log lines' strings are short: a plain loop beats a vector search
+        // that must be set up for each.
+        let n = self.b[a..]
+            .iter()
+            .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+        if self.b[a + n] != b'"' {
             return None;
         }
         self.i = a + n + 1;

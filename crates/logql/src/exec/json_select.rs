@@ -20,7 +20,20 @@ pub fn extract(
     keep: &HashSet<String>,
     put: &mut dyn FnMut(&str, String),
 ) -> Result<(), String> {
-    if let Some(found) = super::json_scan::simple(line, &|name| wanted(keep, name)) {
+    // The first byte each needed name has, as a field's name would be
+    // written as a label: most fields of a line share none with the
+    // needed names and are ruled out on it.
+    let mut first = [false; 256];
+    for k in keep {
+        if let Some(&b) = k.as_bytes().first() {
+            first[usize::from(b)] = true;
+        }
+    }
+    let wanted = |name: &str| match name.as_bytes().first() {
+        Some(&b) if !first[usize::from(label_byte(b, true))] => (false, false),
+        _ => wanted(keep, name),
+    };
+    if let Some(found) = super::json_scan::simple(line, &wanted) {
         for (name, value) in found.iter() {
             put(name, (*value).to_owned());
         }
@@ -95,14 +108,7 @@ fn wanted_ascii(keep: &HashSet<String>, name: &str) -> (bool, bool) {
         if k.len() < name.len() {
             continue;
         }
-        let same = name.bytes().zip(k).all(|(a, &b)| {
-            let a = if a.is_ascii_alphanumeric() || a == b'_' {
-                a
-            } else {
-                b'_'
-            };
-            a == b
-        });
+        let same = name.bytes().zip(k).all(|(a, &b)| label_byte(a, false) == b);
         if !same {
             continue;
         }
@@ -114,6 +120,20 @@ fn wanted_ascii(keep: &HashSet<String>, name: &str) -> (bool, bool) {
         }
     }
     (here, below)
+}
+
+/// A name's byte as [`sanitize`] writes it (`_` for every byte of a
+/// character that is not a letter, digit or `_`, where sanitize writes one
+/// `_` per character: only the first byte is compared so, or ASCII names);
+/// `first`: a leading digit is written after a `_`.
+fn label_byte(b: u8, first: bool) -> u8 {
+    if b.is_ascii_digit() && first {
+        b'_'
+    } else if b.is_ascii_alphanumeric() || b == b'_' {
+        b
+    } else {
+        b'_'
+    }
 }
 
 struct Object<'a> {
