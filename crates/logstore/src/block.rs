@@ -100,7 +100,15 @@ pub(crate) fn write(
 ) -> Result<PathBuf> {
     let name = sightline_storage::layout::new_dir_id();
     let pending = PendingDir::create(parent, &name, &[])?;
-    let mut chunks = Vec::new();
+    // Chunks go to the file as they are laid out, not into one buffer the
+    // size of the block first: a flush or a compaction held every chunk
+    // twice (issue 15: RSS peaks while merging).
+    let chunks_path = pending.path().join("chunks");
+    let file =
+        std::fs::File::create(&chunks_path).map_err(|e| Error::io("create", &chunks_path, e))?;
+    let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0u64;
+    let mut rec: Vec<u8> = Vec::new();
     let mut index = INDEX_MAGIC.to_vec();
     let mut meta = BlockMeta {
         version: 1,
@@ -135,19 +143,22 @@ pub(crate) fn write(
             }
             put_uvarint(&mut index, cs.len() as u64);
             for c in cs {
-                let offset = chunks.len() as u64;
-                let start = chunks.len();
+                let offset = written;
+                rec.clear();
                 let words = c.filter.words();
-                chunks.extend_from_slice(&((words.len() * 8) as u32).to_le_bytes());
+                rec.extend_from_slice(&((words.len() * 8) as u32).to_le_bytes());
                 for w in words {
-                    chunks.extend_from_slice(&w.to_le_bytes());
+                    rec.extend_from_slice(&w.to_le_bytes());
                 }
-                chunks.extend_from_slice(&(c.data.len() as u32).to_le_bytes());
-                chunks.extend_from_slice(&c.data);
-                let crc = crc32fast::hash(&chunks[start..]);
-                chunks.extend_from_slice(&crc.to_le_bytes());
+                rec.extend_from_slice(&(c.data.len() as u32).to_le_bytes());
+                rec.extend_from_slice(&c.data);
+                let crc = crc32fast::hash(&rec);
+                rec.extend_from_slice(&crc.to_le_bytes());
+                std::io::Write::write_all(&mut out, &rec)
+                    .map_err(|e| Error::io("write", &chunks_path, e))?;
+                written += rec.len() as u64;
                 put_uvarint(&mut index, offset);
-                put_uvarint(&mut index, chunks.len() as u64 - offset);
+                put_uvarint(&mut index, written - offset);
                 put_varint(&mut index, c.meta.min_ts);
                 put_varint(&mut index, c.meta.max_ts);
                 put_uvarint(&mut index, u64::from(c.meta.entries));
@@ -173,9 +184,14 @@ pub(crate) fn write(
     }
     let crc = crc32fast::hash(&index);
     index.extend_from_slice(&crc.to_le_bytes());
-    meta.chunks_file_bytes = chunks.len() as u64;
+    meta.chunks_file_bytes = written;
     meta.index_file_bytes = index.len() as u64;
-    pending.write_file("chunks", &chunks)?;
+    let file = out
+        .into_inner()
+        .map_err(|e| Error::io("write", &chunks_path, e.into_error()))?;
+    file.sync_all()
+        .map_err(|e| Error::io("fsync", &chunks_path, e))?;
+    drop(file);
     pending.write_file("index", &index)?;
     let meta_json = serde_json::to_vec_pretty(&meta).expect("meta serialises");
     Ok(pending.commit(Some((META_FILE, &meta_json)))?)

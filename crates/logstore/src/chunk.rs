@@ -138,11 +138,29 @@ fn decode_payload(
         }
         metas.push(md);
     }
+    // The lines back to back; `ends[i]` is where line i ends.
+    let mut ends = Vec::with_capacity(n);
+    let mut total = 0usize;
+    for &len in &lens {
+        total = total
+            .checked_add(len)
+            .ok_or_else(|| r.err("length runs past the end"))?;
+        ends.push(total);
+    }
+    let block = r.bytes(total)?;
+    if !r.is_empty() {
+        return Err(r.err("bytes after the last line"));
+    }
     let mut out = Vec::new();
-    for ((t, len), md) in ts.into_iter().zip(lens).zip(metas) {
-        let b = r.bytes(len)?;
-        if t < start || t > end || keep.is_some_and(|k| !k.matches(b)) {
-            continue;
+    let mut take = |i: usize, metas: &mut Vec<Vec<(String, String)>>| -> Result<()> {
+        let t = ts[i];
+        if t < start || t > end {
+            return Ok(());
+        }
+        let from = if i == 0 { 0 } else { ends[i - 1] };
+        let b = &block[from..ends[i]];
+        if keep.is_some_and(|k| !k.matches(b)) {
+            return Ok(());
         }
         let line = std::str::from_utf8(b)
             .map_err(|_| r.err("line is not UTF-8"))?
@@ -150,11 +168,26 @@ fn decode_payload(
         out.push(LogEntry {
             ts_ns: t,
             line,
-            metadata: md,
+            metadata: std::mem::take(&mut metas[i]),
         });
-    }
-    if !r.is_empty() {
-        return Err(r.err("bytes after the last line"));
+        Ok(())
+    };
+    match keep {
+        // Searched over the whole block, then only the lines with a hit
+        // are looked at (issue 15: testing line by line cost as much as
+        // decompressing).
+        Some(k) => {
+            let mut lines = Vec::new();
+            k.candidates(block, &ends, &mut lines);
+            for i in lines {
+                take(i, &mut metas)?;
+            }
+        }
+        None => {
+            for i in 0..n {
+                take(i, &mut metas)?;
+            }
+        }
     }
     Ok(out)
 }
@@ -196,5 +229,54 @@ mod tests {
             .collect();
         assert_eq!(got, want);
         assert!(decode(&c.data[..c.data.len() / 2], &c.meta, 0, 9, None, "t").is_err());
+    }
+
+    #[test]
+    fn block_search_keeps_what_testing_each_line_keeps() {
+        // Issue 15: the strings are searched over the lines back to back;
+        // a hit across two lines must not count, every line with a hit
+        // must, whatever the alternatives and elements.
+        let texts = [
+            "ab", "cd", "", "abcd", "xab", "b", "a", "bc", "abab", "é-ab", "", "ba", "a",
+        ];
+        let entries: Vec<LogEntry> = (0..200)
+            .map(|i| LogEntry {
+                ts_ns: i,
+                line: texts[i as usize % texts.len()].repeat(1 + i as usize % 3),
+                metadata: if i % 7 == 0 {
+                    vec![("k".into(), format!("v{i}"))]
+                } else {
+                    vec![]
+                },
+            })
+            .collect();
+        let c = build(&entries, 3).unwrap();
+        let filters: [&[&[&str]]; 7] = [
+            &[&["ab"]],
+            &[&["bc"]],
+            &[&["ba", "cd"]],
+            &[&["ab", "abab"], &["c"]],
+            &[&[""]],
+            &[&["é-a"]],
+            &[&["zz"]],
+        ];
+        for f in filters {
+            let req: Vec<Vec<String>> = f
+                .iter()
+                .map(|alts| alts.iter().map(|s| s.to_string()).collect())
+                .collect();
+            let lf = LineFilter::new(&req).unwrap();
+            let got = decode(&c.data, &c.meta, 5, 190, Some(&lf), "t").unwrap();
+            let want: Vec<LogEntry> = entries
+                .iter()
+                .filter(|e| (5..=190).contains(&e.ts_ns))
+                .filter(|e| {
+                    req.iter()
+                        .all(|alts| alts.iter().any(|s| e.line.contains(s)))
+                })
+                .cloned()
+                .collect();
+            assert_eq!(got, want, "{f:?}");
+        }
     }
 }

@@ -308,6 +308,47 @@ impl LineFilter {
     }
 }
 
+impl LineFilter {
+    /// The lines of `block` (lines back to back, line `i` ending at
+    /// `ends[i]`) that hold a string of the first element, in order: the
+    /// strings are searched over the whole block, and a hit is mapped to
+    /// its line (a hit across two lines is no hit). The others may still
+    /// fail [`LineFilter::matches`].
+    pub(crate) fn candidates(&self, block: &[u8], ends: &[usize], out: &mut Vec<usize>) {
+        let alts = &self.elems[0];
+        if alts.iter().any(|f| f.needle().is_empty()) {
+            out.extend(0..ends.len());
+            return;
+        }
+        for f in alts {
+            let len = f.needle().len();
+            let (mut pos, mut line) = (0usize, 0usize);
+            while let Some(h) = f.find(&block[pos..]) {
+                let at = pos + h;
+                // The line holding the hit's first byte.
+                line += ends[line..].partition_point(|&e| e <= at);
+                if line == ends.len() {
+                    break;
+                }
+                if at + len <= ends[line] {
+                    out.push(line);
+                    pos = ends[line];
+                    line += 1;
+                } else {
+                    pos = at + 1;
+                }
+                if pos >= block.len() {
+                    break;
+                }
+            }
+        }
+        if alts.len() > 1 {
+            out.sort_unstable();
+            out.dedup();
+        }
+    }
+}
+
 /// The keys of a query's `required` hints: per element, one key list per
 /// alternative string.
 pub(crate) type RequiredKeys = Vec<Vec<Vec<u64>>>;

@@ -1,13 +1,10 @@
 //! Metric queries, evaluated at every step of the range at once: each node
 //! gives its series with one optional value per step.
 
-use super::{
-    hints_for, pipeline, to_set, EvalError, Params, QueryResult, SeriesResult, Stats, MAX_SERIES,
-};
+use super::{hints_for, pipeline, EvalError, Params, QueryResult, SeriesResult, Stats, MAX_SERIES};
 use crate::ast::{Grouping, LogExpr, MetricExpr, RangeOp, VectorOp};
-use crate::exec::{LabelSet, ERROR, ERROR_DETAILS};
+use crate::exec::LabelSet;
 use sightline_core::logs::LogQuerier;
-use std::collections::BTreeMap;
 
 /// A node's value: series with one optional value per step, or a scalar.
 pub(super) enum Value {
@@ -182,62 +179,19 @@ impl<'a> Evaluator<'a> {
         let last = self.steps.last().copied().unwrap_or(self.p.end_ns);
         let (from, to) = (first - offset - range + 1, last - offset);
         let hints = hints_for(log, false, None);
-        let streams = self
-            .querier
-            .select(self.tenant, &log.matchers, from, to, &hints)?;
-        let bytes = matches!(op, RangeOp::BytesRate | RangeOp::BytesOverTime);
-        let unwrapped = pipe.unwrapper().is_some();
-        // Samples per output series, in time order within each source stream.
-        let mut by_series: BTreeMap<LabelSet, Vec<(i64, f64)>> = BTreeMap::new();
-        let mut any_stream = false;
-        for s in streams {
-            let base = to_set(&s.labels);
-            for e in s.entries {
-                let e = e?;
-                self.stats.lines_scanned += 1;
-                self.stats.bytes_scanned += e.line.len() as u64;
-                // The line's labels: its stream's, and its structured
-                // metadata when it has some (copied only then).
-                let with_meta;
-                let labels = if e.metadata.is_empty() {
-                    &base
-                } else {
-                    let mut l = base.clone();
-                    for (k, v) in &e.metadata {
-                        l.entry(k.clone()).or_insert_with(|| v.clone());
-                    }
-                    with_meta = l;
-                    &with_meta
-                };
-                let (value, mut labels) = if unwrapped {
-                    match pipe.sample(e.ts_ns, &e.line, labels) {
-                        None => continue,
-                        Some(x) => x,
-                    }
-                } else {
-                    match pipe.run(e.ts_ns, &e.line, labels) {
-                        None => continue,
-                        Some((line, labels)) => {
-                            let v = if bytes { line.len() as f64 } else { 1.0 };
-                            (Some(v), labels)
-                        }
-                    }
-                };
-                any_stream = true;
-                if let Some(err) = labels.get(ERROR) {
-                    return Err(EvalError::Query(format!(
-                        "pipeline error: '{err}' for series: '{}'.\nUse a label filter to intentionally skip this error. (e.g | __error__!=\"{err}\").\nTo skip all potential errors you can match empty errors.(e.g __error__=\"\")\nThe label filter can also be specified after unwrap. (e.g | unwrap latency | __error__=\"\" )",
-                        render(&labels)
-                    )));
-                }
-                labels.remove(ERROR_DETAILS);
-                let Some(v) = value else { continue };
-                if let Some(g) = grouping {
-                    labels = group_labels(&labels, g);
-                }
-                by_series.entry(labels).or_default().push((e.ts_ns, v));
-            }
-        }
+        let read = super::collect::Read {
+            querier: self.querier,
+            tenant: self.tenant,
+            log,
+            pipe: &pipe,
+            hints: &hints,
+            grouping,
+            bytes: matches!(op, RangeOp::BytesRate | RangeOp::BytesOverTime),
+        };
+        let (groups, any_stream) = read.samples(from, to, self.stats)?;
+        let mut by_series = groups.series;
+        // In label order, as the series were when a map held them.
+        by_series.sort_by(|a, b| a.0.cmp(&b.0));
         if op == RangeOp::AbsentOverTime {
             return Ok(self.absent(log, &by_series, range, offset, any_stream));
         }
@@ -276,12 +230,12 @@ impl<'a> Evaluator<'a> {
     fn absent(
         &self,
         log: &LogExpr,
-        series: &BTreeMap<LabelSet, Vec<(i64, f64)>>,
+        series: &[(LabelSet, Vec<(i64, f64)>)],
         range: i64,
         offset: i64,
         _any: bool,
     ) -> Vec<Steps> {
-        let all: Vec<i64> = series.values().flatten().map(|x| x.0).collect();
+        let all: Vec<i64> = series.iter().flat_map(|s| &s.1).map(|x| x.0).collect();
         let values: Vec<Option<f64>> = self
             .steps
             .iter()
@@ -302,11 +256,6 @@ impl<'a> Evaluator<'a> {
             .collect();
         vec![Steps { labels, values }]
     }
-}
-
-fn render(l: &LabelSet) -> String {
-    let inner: Vec<String> = l.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
-    format!("{{{}}}", inner.join(", "))
 }
 
 pub(super) fn group_labels(l: &LabelSet, g: &Grouping) -> LabelSet {

@@ -4,6 +4,7 @@
 //! range (range aggregations over the lines, then vector aggregations,
 //! binary operators, `label_replace`, `vector`), as Loki answers them.
 
+mod collect;
 mod logs;
 mod metric;
 mod ops;

@@ -20,6 +20,34 @@ pub fn extract(
     keep: &HashSet<String>,
     put: &mut dyn FnMut(&str, String),
 ) -> Result<(), String> {
+    // The first byte each needed name has, as a field's name would be
+    // written as a label: most fields of a line share none with the
+    // needed names and are ruled out on it.
+    let mut first = [false; 256];
+    for k in keep {
+        if let Some(&b) = k.as_bytes().first() {
+            first[usize::from(b)] = true;
+        }
+    }
+    let wanted = |name: &str| match name.as_bytes().first() {
+        Some(&b) if !first[usize::from(label_byte(b, true))] => (false, false),
+        _ => wanted(keep, name),
+    };
+    if let Some(found) = super::json_scan::simple(line, &wanted) {
+        for (name, value) in found.iter() {
+            put(name, (*value).to_owned());
+        }
+        return Ok(());
+    }
+    extract_general(line, keep, put)
+}
+
+/// [`extract`] by serde's streaming deserializer, for every line.
+pub(super) fn extract_general(
+    line: &str,
+    keep: &HashSet<String>,
+    put: &mut dyn FnMut(&str, String),
+) -> Result<(), String> {
     let mut de = serde_json::Deserializer::from_str(line);
     Object {
         prefix: String::new(),
@@ -36,6 +64,14 @@ pub fn extract(
 /// Called for every field of every line: `keep` holds a handful of names,
 /// so a scan without hashing or allocation beats a set lookup.
 fn wanted(keep: &HashSet<String>, name: &str) -> (bool, bool) {
+    if name.is_ascii() {
+        return wanted_ascii(keep, name);
+    }
+    wanted_sanitized(keep, name)
+}
+
+/// [`wanted`] by sanitizing the name first.
+fn wanted_sanitized(keep: &HashSet<String>, name: &str) -> (bool, bool) {
     let valid = name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
         && !name.starts_with(|c: char| c.is_ascii_digit());
     let s: std::borrow::Cow<str> = if valid {
@@ -54,6 +90,50 @@ fn wanted(keep: &HashSet<String>, name: &str) -> (bool, bool) {
         }
     }
     (here, below)
+}
+
+/// [`wanted`] for an ASCII name, compared with each needed name as
+/// [`sanitize`] would write it, without writing it: a leading digit gets a
+/// `_` before it, every byte but letters, digits and `_` becomes `_`.
+fn wanted_ascii(keep: &HashSet<String>, name: &str) -> (bool, bool) {
+    let lead = name.as_bytes().first().is_some_and(u8::is_ascii_digit);
+    let (mut here, mut below) = (false, false);
+    for k in keep {
+        let k = k.as_bytes();
+        let k = match (lead, k) {
+            (true, [b'_', rest @ ..]) => rest,
+            (true, _) => continue,
+            (false, k) => k,
+        };
+        if k.len() < name.len() {
+            continue;
+        }
+        let same = name.bytes().zip(k).all(|(a, &b)| label_byte(a, false) == b);
+        if !same {
+            continue;
+        }
+        let rest = &k[name.len()..];
+        if rest.is_empty() || rest == b"_extracted" {
+            here = true;
+        } else if rest.len() > 1 && rest[0] == b'_' {
+            below = true;
+        }
+    }
+    (here, below)
+}
+
+/// A name's byte as [`sanitize`] writes it (`_` for every byte of a
+/// character that is not a letter, digit or `_`, where sanitize writes one
+/// `_` per character: only the first byte is compared so, or ASCII names);
+/// `first`: a leading digit is written after a `_`.
+fn label_byte(b: u8, first: bool) -> u8 {
+    if b.is_ascii_digit() && first {
+        b'_'
+    } else if b.is_ascii_alphanumeric() || b == b'_' {
+        b
+    } else {
+        b'_'
+    }
 }
 
 struct Object<'a> {
@@ -130,6 +210,40 @@ mod tests {
         let mut out = Vec::new();
         extract(line, &keep, &mut |k, v| out.push((k.to_owned(), v)))?;
         Ok(out)
+    }
+
+    #[test]
+    fn wanted_without_sanitizing_agrees_with_sanitizing() {
+        // Issue 15: the allocation-free comparison of ASCII names.
+        let keep: HashSet<String> = ["status", "_1st", "req_status", "a_b_extracted", "x"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        for name in [
+            "status",
+            "stat",
+            "1st",
+            "_1st",
+            "1",
+            "req",
+            "req.status",
+            "a-b",
+            "a_b",
+            "a",
+            "",
+            "x",
+            "x_",
+            "xy",
+            "status_extracted",
+            "statusx",
+            "s t",
+        ] {
+            assert_eq!(
+                wanted_ascii(&keep, name),
+                wanted_sanitized(&keep, name),
+                "{name:?}"
+            );
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! drops such lines and a query without it can show them.
 
 mod ip;
+mod json_scan;
 mod json_select;
 mod labels;
 mod line;
@@ -58,6 +59,9 @@ pub struct Unwrapper {
 pub struct Pipeline {
     stages: Vec<Compiled>,
     unwrap: Option<Unwrapper>,
+    /// The only labels of a line the stages read and the query keeps, when
+    /// known ([`Pipeline::with_needed_labels`]).
+    needed: Option<std::collections::HashSet<String>>,
 }
 
 /// One line after the pipeline.
@@ -110,6 +114,7 @@ impl Pipeline {
         Ok(Pipeline {
             stages: out,
             unwrap,
+            needed: None,
         })
     }
 
@@ -142,7 +147,23 @@ impl Pipeline {
                 *k = Some(keep.clone());
             }
         }
+        p.needed = Some(keep);
         Ok(p)
+    }
+
+    /// The labels of `stream` a line's labels may start from when only the
+    /// needed ones matter ([`Pipeline::with_needed_labels`]): no stage
+    /// reads the others and the query drops them, so they need not be
+    /// copied for every line. `None`: all of them.
+    pub fn narrow(&self, stream: &LabelSet) -> Option<LabelSet> {
+        let needed = self.needed.as_ref()?;
+        Some(
+            stream
+                .iter()
+                .filter(|(k, _)| needed.contains(*k) || *k == ERROR || *k == ERROR_DETAILS)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
     }
 
     /// The leading line filters: what a store can test on raw lines (or
@@ -176,8 +197,19 @@ impl Pipeline {
         line: &'l str,
         stream: &LabelSet,
     ) -> Option<(std::borrow::Cow<'l, str>, LabelSet)> {
+        self.run_from(ts_ns, line, stream, stream.clone())
+    }
+
+    /// [`Pipeline::run`] with the line's labels starting as `labels` (the
+    /// stream's, or [`Pipeline::narrow`]'s part of them).
+    pub fn run_from<'l>(
+        &self,
+        ts_ns: i64,
+        line: &'l str,
+        stream: &LabelSet,
+        mut labels: LabelSet,
+    ) -> Option<(std::borrow::Cow<'l, str>, LabelSet)> {
         let mut line = std::borrow::Cow::Borrowed(line);
-        let mut labels = stream.clone();
         for s in &self.stages {
             match s {
                 Compiled::Line(m) => {
@@ -214,11 +246,22 @@ impl Pipeline {
         line: &str,
         stream: &LabelSet,
     ) -> Option<(Option<f64>, LabelSet)> {
-        let out = self.process(ts_ns, line, stream)?;
+        self.sample_from(ts_ns, line, stream, stream.clone())
+    }
+
+    /// [`Pipeline::sample`] with the line's labels starting as `labels`.
+    pub fn sample_from(
+        &self,
+        ts_ns: i64,
+        line: &str,
+        stream: &LabelSet,
+        labels: LabelSet,
+    ) -> Option<(Option<f64>, LabelSet)> {
+        let (_, labels) = self.run_from(ts_ns, line, stream, labels)?;
         let Some(u) = &self.unwrap else {
-            return Some((Some(1.0), out.labels));
+            return Some((Some(1.0), labels));
         };
-        let mut labels = out.labels;
+        let mut labels = labels;
         let raw = labels.remove(&u.label);
         let value = match raw.as_deref().map(|v| convert(v, u.conversion)) {
             Some(Ok(v)) => Some(v),
