@@ -214,7 +214,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     registry.register(db.clone());
     let (logs, handles) = crate::logs::Logs::start(&loaded.logs, &ctx)?;
     running.extend(handles);
-    let traces = crate::traces::TracesSubsystem::start(&loaded.traces, &ctx)?;
+    let (traces, handles) =
+        crate::traces::TracesSubsystem::start(&loaded.traces, &ctx, db.clone())?;
+    running.extend(handles);
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     running.push(handle);
@@ -361,7 +363,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         .merge(logs.routes())
         .merge(traces.routes())
         .merge(crate::logs::ruler_routes(rules.clone()))
-        .merge(sightline_ui::dashboards::routes(dashboards, &prefix))
+        .merge(traces.search_route(sightline_ui::dashboards::search_route(
+            dashboards.clone(),
+            &prefix,
+        )))
+        .merge(sightline_ui::dashboards::routes_except_search(
+            dashboards, &prefix,
+        ))
         .merge(sightline_ui::router());
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));

@@ -109,7 +109,7 @@ export function TraceView({ trace }: { trace: JTrace }) {
         <span class="badge">{fmtDuration(total)}</span>
         <span class="badge">{trace.spans.length} spans</span>
         <span class="badge">{services.size} services</span>
-        {errors > 0 && <span class="badge err">{errors} errors</span>}
+        {errors > 0 && <span class="badge err">{errors === 1 ? "1 error" : `${errors} errors`}</span>}
         <span class="hint">{new Date(fromUs / 1000).toISOString()}</span>
         <label class="hint">
           <input type="checkbox" checked={showPath} onChange={() => setShowPath(!showPath)} /> critical path

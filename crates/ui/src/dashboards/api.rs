@@ -34,12 +34,34 @@ pub fn routes<S: Clone + Send + Sync + 'static>(
     store: Arc<DashboardStore>,
     prefix: &str,
 ) -> Router<S> {
-    let api = Api {
+    search_route(store.clone(), prefix).merge(routes_except_search(store, prefix))
+}
+
+fn api(store: Arc<DashboardStore>, prefix: &str) -> Api {
+    Api {
         store,
         prefix: prefix.trim_end_matches('/').into(),
-    };
+    }
+}
+
+/// Grafana's `GET /api/search` alone: a server that answers another
+/// search on the same path (Tempo's) routes between the two.
+pub fn search_route<S: Clone + Send + Sync + 'static>(
+    store: Arc<DashboardStore>,
+    prefix: &str,
+) -> Router<S> {
     Router::new()
         .route("/api/search", get(search))
+        .with_state(api(store, prefix))
+}
+
+/// [`routes`] but [`search_route`].
+pub fn routes_except_search<S: Clone + Send + Sync + 'static>(
+    store: Arc<DashboardStore>,
+    prefix: &str,
+) -> Router<S> {
+    let api = api(store, prefix);
+    Router::new()
         .route(
             "/api/dashboards/uid/{uid}",
             get(get_dashboard).delete(delete_dashboard),

@@ -18,6 +18,6 @@ pub mod model;
 pub mod provision;
 pub mod store;
 
-pub use api::routes;
+pub use api::{routes, routes_except_search, search_route};
 pub use provision::{DashboardsConfig, Provider};
 pub use store::DashboardStore;

@@ -255,7 +255,7 @@ function Results({ route }: { route: Route }) {
                 <tr>
                   <td>
                     <a href={`#/traces/${f.traceID}?from=${p.get('from') ?? DEFAULT_FROM}&to=${p.get('to') ?? DEFAULT_TO}`}>{f.root}</a>
-                    {f.errors > 0 && <span class="badge err">{f.errors} errors</span>}
+                    {f.errors > 0 && <span class="badge err">{f.errors === 1 ? "1 error" : `${f.errors} errors`}</span>}
                     <br />
                     <small class="hint">{f.traceID}</small>
                   </td>
