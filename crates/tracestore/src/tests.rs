@@ -391,6 +391,36 @@ fn scans_skip_blocks_that_cannot_match_and_count_them() {
     assert_eq!(s.counters().blocks_scanned.load(Relaxed), scanned);
 }
 
+/// issue 16: `=` on an array attribute holds when the array holds the
+/// value; the block holding it must not be skipped by its tag table.
+#[test]
+fn an_array_attribute_keeps_its_block_for_an_equality() {
+    let d = TempDir::new("tracestore-array");
+    let s = open(d.path(), opts());
+    let mut r = Rng(5);
+    let mut batch = spans(&mut r, 0, 1, 1_000_000_000);
+    batch[0].attributes.push((
+        "roles".into(),
+        AnyValue::Array(vec![AnyValue::Str("a".into()), AnyValue::Str("b".into())]),
+    ));
+    s.append("t", batch).unwrap();
+    s.flush().unwrap();
+    let mut h = TraceHints::range(i64::MIN, i64::MAX);
+    h.required.push(SpanPredicate::AttrEquals {
+        scope: TagScope::Span,
+        key: "roles".into(),
+        value: "b".into(),
+    });
+    assert_eq!(scan_all(&s, "t", &h).len(), 1);
+    let mut h = TraceHints::range(i64::MIN, i64::MAX);
+    h.required.push(SpanPredicate::AttrEquals {
+        scope: TagScope::Span,
+        key: "roles".into(),
+        value: "c".into(),
+    });
+    assert!(scan_all(&s, "t", &h).is_empty());
+}
+
 #[test]
 fn retention_deletes_old_blocks_by_time_and_size() {
     let d = TempDir::new("tracestore-retention");

@@ -163,7 +163,14 @@ impl BlockWriter {
                 Some(e) => e,
                 None => self.tags[slot].entry(k.clone()).or_default(),
             };
-            if e.vals.truncated || matches!(v, AnyValue::Array(_) | AnyValue::Map(_)) {
+            // TraceQL's `=` holds for an array holding the value (so does
+            // `SpanPredicate::AttrEquals`): a key with an array value must
+            // never let its block be skipped on a value, and the table
+            // lists scalars only, so it is marked incomplete.
+            if matches!(v, AnyValue::Array(_)) {
+                e.vals.truncated = true;
+            }
+            if e.vals.truncated || matches!(v, AnyValue::Map(_)) {
                 continue;
             }
             self.scratch.clear();
