@@ -13,9 +13,10 @@ import { TablePanel } from './panels/table';
 import { TextPanel } from './panels/text';
 import { HeatmapPanel } from './panels/heatmap';
 import { LogsPanel } from './panels/logs';
+import { TracesPanel } from './panels/traces';
 
-/// Panel types drawn here (traces arrive with their issue).
-export const PANEL_TYPES = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap', 'logs'];
+/// Panel types drawn here.
+export const PANEL_TYPES = ['timeseries', 'stat', 'gauge', 'bargauge', 'table', 'text', 'heatmap', 'logs', 'traces'];
 
 interface Props {
   panel: Panel;
@@ -39,7 +40,8 @@ export function PanelView(props: Props) {
   const [data, setData] = useState<PanelData | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [loading, setLoading] = useState(false);
-  const needsData = panel.type !== 'text' && panel.type !== 'row' && PANEL_TYPES.includes(panel.type);
+  // Text and traces panels fetch (or hold) what they show themselves.
+  const needsData = panel.type !== 'text' && panel.type !== 'traces' && panel.type !== 'row' && PANEL_TYPES.includes(panel.type);
 
   useEffect(() => {
     const node = el.current;
@@ -79,6 +81,8 @@ export function PanelView(props: Props) {
     );
   } else if (panel.type === 'text') {
     body = <TextPanel panel={panel} scope={scope} />;
+  } else if (panel.type === 'traces') {
+    body = visible ? <TracesPanel panel={panel} scope={scope} fromMs={fromMs} toMs={toMs} tick={tick} /> : <div class="panel-msg" />;
   } else if (!data) {
     body = error ? <div class="panel-msg error-msg">{error}</div> : <div class="panel-msg">{visible ? 'Loading…' : ''}</div>;
   } else if (panel.type === 'logs' ? !data.logs.length : !data.frames.length) {
@@ -99,7 +103,7 @@ export function PanelView(props: Props) {
   }
 
   return (
-    <div class={`panel type-${panel.type} ${editing ? 'editing' : ''}`} ref={el} data-type={panel.type} data-state={!PANEL_TYPES.includes(panel.type) ? 'unsupported' : error ? 'error' : data ? (data.frames.length || data.logs.length ? 'data' : 'nodata') : panel.type === 'text' ? 'data' : 'loading'}>
+    <div class={`panel type-${panel.type} ${editing ? 'editing' : ''}`} ref={el} data-type={panel.type} data-state={!PANEL_TYPES.includes(panel.type) ? 'unsupported' : error ? 'error' : data ? (data.frames.length || data.logs.length ? 'data' : 'nodata') : panel.type === 'text' || panel.type === 'traces' ? 'data' : 'loading'}>
       <div class="panel-head" onPointerDown={(e) => editing && props.onGrab?.(e as PointerEvent, 'move')}>
         <span class="panel-title" title={panel.description}>
           {title}

@@ -115,4 +115,25 @@ export default async function ({ page, base, step, shot, fail }) {
   const edges = await page.$$eval('.service-map .edge', (e) => e.map((x) => x.getAttribute('data-edge')));
   if (!edges.includes('frontend->api')) fail(`service map edges ${edges}`);
   await shot('traces-map');
+
+  step('traces panels');
+  const dash = {
+    uid: 'checkout-traces',
+    title: 'Checkout traces',
+    time: { from: 'now-15m', to: 'now' },
+    panels: [
+      { id: 1, type: 'traces', title: 'Errors', gridPos: { x: 0, y: 0, w: 24, h: 6 }, datasource: { type: 'tempo', uid: 'sightline-traces' }, targets: [{ refId: 'A', queryType: 'traceql', query: '{ status = error }' }] },
+      { id: 2, type: 'traces', title: 'One trace', gridPos: { x: 0, y: 6, w: 24, h: 10 }, datasource: { type: 'tempo', uid: 'sightline-traces' }, targets: [{ refId: 'A', queryType: 'traceql', query: TRACE }] },
+    ],
+  };
+  const imp = await fetch(`${base}/api/dashboards/import`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: dash, overwrite: true, inputs: [] }) });
+  if (!imp.ok) fail(`import of a traces dashboard: ${imp.status} ${await imp.text()}`);
+  await page.goto(`${base}/#/dashboards/checkout-traces`);
+  await page.waitForSelector('.panel.type-traces table.traces tbody tr', { timeout: 20000 });
+  const listed = await page.$$eval('.panel.type-traces table.traces tbody tr a', (e) => e.map((x) => x.getAttribute('href')));
+  if (!listed.some((h) => h.includes(TRACE))) fail(`the TraceQL traces panel lists ${listed}`);
+  await page.waitForSelector('.panel.type-traces .waterfall .wf-row[data-span]');
+  const rowsInPanel = await page.$$eval('.panel.type-traces .waterfall .wf-row[data-span]', (e) => e.length);
+  if (rowsInPanel !== 4) fail(`the trace panel shows ${rowsInPanel} spans, want 4`);
+  await shot('traces-panels');
 }
