@@ -756,6 +756,12 @@ fn appends_and_reads_run_beside_the_maintenance_threads() {
         all.extend(w.join().unwrap());
     }
     reader.join().unwrap();
+    // The maintenance thread cuts the head (well past max_block_bytes) on
+    // its own schedule: on a loaded machine the writers may finish first.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while s.counters().flushes.load(Relaxed) == 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
     assert!(s.counters().flushes.load(Relaxed) >= 1);
     let mut by_trace: std::collections::HashMap<TraceId, usize> = Default::default();
     for x in &all {
