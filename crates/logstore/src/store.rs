@@ -100,7 +100,7 @@ impl LogStore {
         }
         let wal_dir = root.join(layout::WAL_DIR);
         let upto = blocks.iter().map(|b| b.meta.wal_upto).max().unwrap_or(0);
-        finish_checkpoint(&wal_dir, upto)?;
+        wal::finish_checkpoint(&wal_dir, upto)?;
         let mut head = Head::default();
         let mut replay_err = None;
         let level = opts.compression_level;
@@ -256,35 +256,6 @@ impl Drop for LogStore {
             log::error!("log store wal sync at close: {e}");
         }
     }
-}
-
-/// Makes sure WAL segments up to `upto` (held by a block) are not replayed:
-/// when a crash came between a block's commit and the WAL checkpoint that
-/// follows it, writes the (empty) checkpoint the flush would have written
-/// and removes those segments.
-fn finish_checkpoint(wal_dir: &Path, upto: u32) -> Result<()> {
-    if upto == 0 || !wal_dir.exists() {
-        return Ok(());
-    }
-    let have = std::fs::read_dir(wal_dir)
-        .map_err(|e| Error::io("read dir", wal_dir, e))?
-        .flatten()
-        .filter_map(|e| layout::parse_checkpoint_name(&e.file_name().to_string_lossy()))
-        .max()
-        .unwrap_or(0);
-    if have >= upto {
-        return Ok(());
-    }
-    let p = dir::PendingDir::create(wal_dir, &layout::checkpoint_name(upto), &[])?;
-    p.write_file(&layout::segment_name(0), &[])?;
-    p.commit(None)?;
-    for seq in wal::list_segments(wal_dir)? {
-        if seq <= upto {
-            let f = wal_dir.join(layout::segment_name(seq));
-            std::fs::remove_file(&f).map_err(|e| Error::io("remove", &f, e))?;
-        }
-    }
-    Ok(())
 }
 
 impl Inner {

@@ -135,6 +135,36 @@ pub fn list_segments(dir: &Path) -> Result<Vec<u32>> {
     Ok(out)
 }
 
+/// Makes sure segments up to `upto` (whose records a store already holds
+/// in a committed block) are not replayed: when a crash came between the
+/// block's commit and the checkpoint that follows it, writes the (empty)
+/// checkpoint the flush would have written and removes those segments.
+/// Shared by the log and trace stores.
+pub fn finish_checkpoint(wal_dir: &Path, upto: u32) -> Result<()> {
+    if upto == 0 || !wal_dir.exists() {
+        return Ok(());
+    }
+    let have = fs::read_dir(wal_dir)
+        .map_err(|e| Error::io("read dir", wal_dir, e))?
+        .flatten()
+        .filter_map(|e| parse_checkpoint_name(&e.file_name().to_string_lossy()))
+        .max()
+        .unwrap_or(0);
+    if have >= upto {
+        return Ok(());
+    }
+    let p = PendingDir::create(wal_dir, &checkpoint_name(upto), &[])?;
+    p.write_file(&segment_name(0), &[])?;
+    p.commit(None)?;
+    for seq in list_segments(wal_dir)? {
+        if seq <= upto {
+            let f = wal_dir.join(segment_name(seq));
+            fs::remove_file(&f).map_err(|e| Error::io("remove", &f, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// The newest complete checkpoint in `dir`: its path and the last segment
 /// it covers. Checkpoints a crash interrupted (`checkpoint.N.tmp`) are
 /// removed when `clean` is set: the segments they would replace are there.

@@ -149,7 +149,7 @@ impl TraceStore {
         }
         let wal_dir = root.join(layout::WAL_DIR);
         let upto = blocks.iter().map(|b| b.meta.wal_upto).max().unwrap_or(0);
-        finish_checkpoint(&wal_dir, upto)?;
+        wal::finish_checkpoint(&wal_dir, upto)?;
         let mut st = State::default();
         let mut replay_err = None;
         let w = wal::Wal::open(
@@ -316,33 +316,6 @@ impl Drop for TraceStore {
             log::error!("trace store wal sync at close: {e}");
         }
     }
-}
-
-/// Makes sure WAL segments up to `upto` (held by blocks) are not replayed
-/// when a crash came between the blocks' commit and the WAL checkpoint.
-fn finish_checkpoint(wal_dir: &Path, upto: u32) -> Result<()> {
-    if upto == 0 || !wal_dir.exists() {
-        return Ok(());
-    }
-    let have = std::fs::read_dir(wal_dir)
-        .map_err(|e| Error::io("read dir", wal_dir, e))?
-        .flatten()
-        .filter_map(|e| layout::parse_checkpoint_name(&e.file_name().to_string_lossy()))
-        .max()
-        .unwrap_or(0);
-    if have >= upto {
-        return Ok(());
-    }
-    let p = dir::PendingDir::create(wal_dir, &layout::checkpoint_name(upto), &[])?;
-    p.write_file(&layout::segment_name(0), &[])?;
-    p.commit(None)?;
-    for seq in wal::list_segments(wal_dir)? {
-        if seq <= upto {
-            let f = wal_dir.join(layout::segment_name(seq));
-            std::fs::remove_file(&f).map_err(|e| Error::io("remove", &f, e))?;
-        }
-    }
-    Ok(())
 }
 
 /// Spans of one trace gathered from several places, each span once (a
