@@ -43,6 +43,15 @@ pub(crate) fn scope_slot(s: TagScope) -> Option<usize> {
     SCOPES.iter().position(|x| *x == s)
 }
 
+/// The tag-table slots a scope reads: its own, or span and resource for
+/// [`TagScope::Any`].
+pub(crate) fn slots(scope: TagScope) -> Vec<usize> {
+    match scope {
+        TagScope::Any => vec![0, 1],
+        s => scope_slot(s).into_iter().collect(),
+    }
+}
+
 /// `meta.json`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct BlockMeta {
@@ -428,17 +437,17 @@ impl Block {
     /// meta and the tag table alone.
     pub(crate) fn may_satisfy(&self, p: &SpanPredicate) -> bool {
         let tag = |scope: TagScope, key: &str, value: Option<&str>| {
-            let slots: Vec<usize> = match scope {
-                TagScope::Any => vec![0, 1],
-                s => scope_slot(s).into_iter().collect(),
-            };
-            slots.into_iter().any(|i| match self.tags[i].get(key) {
-                None => false,
-                Some(v) => match value {
-                    None => true,
-                    Some(want) => v.truncated || v.values.iter().any(|x| x.as_str() == Some(want)),
-                },
-            })
+            slots(scope)
+                .into_iter()
+                .any(|i| match self.tags[i].get(key) {
+                    None => false,
+                    Some(v) => match value {
+                        None => true,
+                        Some(want) => {
+                            v.truncated || v.values.iter().any(|x| x.as_str() == Some(want))
+                        }
+                    },
+                })
         };
         match p {
             SpanPredicate::ServiceName(s) => self.meta.services.iter().any(|x| x == s),

@@ -4,7 +4,7 @@
 //! tag names and values, services and operations from the blocks' tables
 //! (the head's spans are decoded).
 
-use crate::block::{scope_slot, Block};
+use crate::block::{slots, Block};
 use crate::head::TenantHead;
 use crate::store::{dedup, Frozen, Inner, TraceStore};
 use crate::Result;
@@ -126,28 +126,6 @@ impl Inner {
             .into_iter()
             .filter(|b| b.overlaps(start, end))
             .collect()
-    }
-}
-
-fn scope_attrs(s: &Span, scope: TagScope) -> Vec<&(String, AnyValue)> {
-    match scope {
-        TagScope::Span => s.attributes.iter().collect(),
-        TagScope::Resource => s.resource.attributes.iter().collect(),
-        TagScope::Instrumentation => s.scope.attributes.iter().collect(),
-        TagScope::Event => s.events.iter().flat_map(|e| e.attributes.iter()).collect(),
-        TagScope::Link => s.links.iter().flat_map(|l| l.attributes.iter()).collect(),
-        TagScope::Any => s
-            .attributes
-            .iter()
-            .chain(s.resource.attributes.iter())
-            .collect(),
-    }
-}
-
-fn slots(scope: TagScope) -> Vec<usize> {
-    match scope {
-        TagScope::Any => vec![0, 1],
-        s => scope_slot(s).into_iter().collect(),
     }
 }
 
@@ -279,7 +257,7 @@ impl TraceQuerier for TraceStore {
             }
         }
         inner.each_head_span(tenant, start_ns, end_ns, &mut |s| {
-            for (k, _) in scope_attrs(s, scope) {
+            for (k, _) in s.attributes_in(scope) {
                 if !names.contains(k) {
                     names.insert(k.clone());
                 }
@@ -311,7 +289,7 @@ impl TraceQuerier for TraceStore {
             }
         };
         inner.each_head_span(tenant, start_ns, end_ns, &mut |s| {
-            for (k, v) in scope_attrs(s, scope) {
+            for (k, v) in s.attributes_in(scope) {
                 if k == key {
                     add(v, &mut out);
                 }

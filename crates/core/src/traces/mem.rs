@@ -57,21 +57,6 @@ impl TraceAppender for MemTraceStore {
     }
 }
 
-fn scope_attrs(s: &Span, scope: TagScope) -> Vec<&(String, AnyValue)> {
-    match scope {
-        TagScope::Span => s.attributes.iter().collect(),
-        TagScope::Resource => s.resource.attributes.iter().collect(),
-        TagScope::Instrumentation => s.scope.attributes.iter().collect(),
-        TagScope::Event => s.events.iter().flat_map(|e| e.attributes.iter()).collect(),
-        TagScope::Link => s.links.iter().flat_map(|l| l.attributes.iter()).collect(),
-        TagScope::Any => s
-            .attributes
-            .iter()
-            .chain(s.resource.attributes.iter())
-            .collect(),
-    }
-}
-
 impl TraceQuerier for MemTraceStore {
     fn trace(&self, tenant: &str, id: TraceId, range: Option<(i64, i64)>) -> Result<Vec<Span>> {
         let spans = self
@@ -122,7 +107,7 @@ impl TraceQuerier for MemTraceStore {
     ) -> Result<Vec<String>> {
         let mut names = BTreeSet::new();
         self.each_span(tenant, start_ns, end_ns, |s| {
-            for (k, _) in scope_attrs(s, scope) {
+            for (k, _) in s.attributes_in(scope) {
                 names.insert(k.clone());
             }
         });
@@ -140,7 +125,7 @@ impl TraceQuerier for MemTraceStore {
     ) -> Result<Vec<AnyValue>> {
         let mut values: Vec<AnyValue> = Vec::new();
         self.each_span(tenant, start_ns, end_ns, |s| {
-            for (k, v) in scope_attrs(s, scope) {
+            for (k, v) in s.attributes_in(scope) {
                 if k == key
                     && !matches!(v, AnyValue::Array(_) | AnyValue::Map(_))
                     && !values.contains(v)

@@ -431,6 +431,31 @@ impl Span {
         }
     }
 
+    /// Every attribute in `scope` (events' and links' all together;
+    /// [`TagScope::Any`]: the span's, then the resource's).
+    pub fn attributes_in(&self, scope: TagScope) -> Vec<&(String, AnyValue)> {
+        match scope {
+            TagScope::Span => self.attributes.iter().collect(),
+            TagScope::Resource => self.resource.attributes.iter().collect(),
+            TagScope::Instrumentation => self.scope.attributes.iter().collect(),
+            TagScope::Event => self
+                .events
+                .iter()
+                .flat_map(|e| e.attributes.iter())
+                .collect(),
+            TagScope::Link => self
+                .links
+                .iter()
+                .flat_map(|l| l.attributes.iter())
+                .collect(),
+            TagScope::Any => self
+                .attributes
+                .iter()
+                .chain(self.resource.attributes.iter())
+                .collect(),
+        }
+    }
+
     /// Whether this span holds `p` (exactly).
     pub fn satisfies(&self, p: &SpanPredicate) -> bool {
         match p {
