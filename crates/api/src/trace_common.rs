@@ -70,6 +70,17 @@ pub fn dependencies<'a>(traces: impl IntoIterator<Item = &'a [Span]>) -> Vec<Dep
         .collect()
 }
 
+/// Runs a store call off the async workers (the stores read files); `Err`
+/// is the failure's text, which each API answers as a 500 in its own form.
+pub async fn off_workers<T: Send + 'static>(
+    f: impl FnOnce() -> sightline_core::Result<T> + Send + 'static,
+) -> Result<T, String> {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 /// A trace id as Jaeger and Zipkin print one: 16 hex digits when the high
 /// half is zero (a 64-bit id), else 32.
 pub fn short_trace_id(id: &TraceId) -> String {

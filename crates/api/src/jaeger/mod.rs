@@ -130,11 +130,9 @@ fn range(p: &[(String, String)]) -> Result<(i64, i64), Response> {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> sightline_core::Result<T> + Send + 'static,
 ) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e)),
-        Err(e) => Err(error(StatusCode::INTERNAL_SERVER_ERROR, e)),
-    }
+    crate::trace_common::off_workers(f)
+        .await
+        .map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, e))
 }
 
 async fn services(State(st): State<JaegerState>, h: HeaderMap) -> Response {

@@ -98,11 +98,9 @@ impl Params {
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> sightline_core::Result<T> + Send + 'static,
 ) -> Result<T, Response> {
-    match tokio::task::spawn_blocking(f).await {
-        Ok(Ok(v)) => Ok(v),
-        Ok(Err(e)) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
-        Err(e) => Err((StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response()),
-    }
+    crate::trace_common::off_workers(f)
+        .await
+        .map_err(|e| (StatusCode::INTERNAL_SERVER_ERROR, e).into_response())
 }
 
 fn json_or<T: serde::Serialize>(r: Result<T, Response>) -> Response {
