@@ -1,6 +1,6 @@
 //! Runs the shop alone, with an OTLP sink that drops what it gets, for
 //! measuring it: `cargo run --release -p sightline-demo --example shop --
-//! [SECONDS] [REQUESTS_PER_SECOND]` prints the process's RSS and CPU use over
+//! [SECONDS] [REQUESTS_PER_SECOND] [OTLP_BASE_URL]` prints the process's RSS and CPU use over
 //! the run (after a 10 s warm-up). Ports: 0, so it runs beside a demo.
 
 use std::time::{Duration, Instant};
@@ -24,18 +24,24 @@ async fn main() {
         .next()
         .map(|s| s.parse().expect("REQUESTS_PER_SECOND"))
         .unwrap_or(20.0);
-    let sink = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the sink");
-    let sink_addr = sink.local_addr().expect("sink address");
-    let app = axum::Router::new().fallback(|_: axum::body::Bytes| async { "" });
-    tokio::spawn(async move { axum::serve(sink, app).await.expect("the sink serves") });
+    let otlp = match args.next() {
+        Some(url) => url,
+        None => {
+            let sink = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind the sink");
+            let sink_addr = sink.local_addr().expect("sink address");
+            let app = axum::Router::new().fallback(|_: axum::body::Bytes| async { "" });
+            tokio::spawn(async move { axum::serve(sink, app).await.expect("the sink serves") });
+            format!("http://{sink_addr}")
+        }
+    };
     let dir = tempfile::tempdir().expect("a temporary log dir");
     let cancel = tokio_util::sync::CancellationToken::new();
     let cfg = sightline_demo::ShopConfig {
         control_port: 0,
         service_ports: [0; 4],
-        otlp_endpoint: format!("http://{sink_addr}"),
+        otlp_endpoint: otlp,
         log_dir: dir.path().to_owned(),
         requests_per_second: rps,
         ..Default::default()
