@@ -14,6 +14,7 @@
 
 use crate::codec::{self, Dec};
 use crate::group::{self, Dict};
+use crate::prefilter::Prefilter;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sightline_core::traces::{AnyValue, Span, SpanPredicate, TagScope, TraceHints, TraceId};
@@ -411,20 +412,29 @@ impl Block {
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Calls `f` with each trace of the groups overlapping the range.
+    /// Calls `f` with each trace of the groups overlapping the hints'
+    /// range that the hints may admit, judged on the columns before the
+    /// trace is built ([`Prefilter`]); a trace for which `elsewhere(id)`
+    /// holds (it may have parts in other blocks) is built regardless.
     pub(crate) fn for_each_trace(
         &self,
-        start: i64,
-        end: i64,
+        hints: &TraceHints,
+        elsewhere: &mut dyn FnMut(&TraceId) -> bool,
         f: &mut dyn FnMut(Vec<Span>) -> bool,
     ) -> Result<bool> {
+        let (start, end) = (hints.start_ns, hints.end_ns);
+        let prefilter = Prefilter::new(hints, &self.dict);
         for (g, e) in self.groups.iter().enumerate() {
             if e.min_ns > end || e.max_ns < start {
                 continue;
             }
             let raw = self.group_bytes(g)?;
             let ids = &self.ids[e.first_trace as usize..(e.first_trace + e.traces) as usize];
-            for t in group::decode(&raw, ids, &self.dict, &mut |_| true)? {
+            let mut other = |i: usize| elsewhere(&TraceId(ids[i]));
+            let filter = prefilter
+                .as_ref()
+                .map(|p| (p, &mut other as &mut dyn FnMut(usize) -> bool));
+            for t in group::decode_filtered(&raw, ids, &self.dict, &mut |_| true, filter)? {
                 if !f(t) {
                     return Ok(false);
                 }
