@@ -233,9 +233,9 @@ impl TraceQuerier for TraceStore {
                 .iter()
                 .filter(|o| !Arc::ptr_eq(o, b) && overlaps(o.meta.min_ns, o.meta.max_ns, range))
                 .collect();
-            let mut elsewhere =
+            let elsewhere =
                 |id: &TraceId| in_heads.contains(id) || others.iter().any(|o| o.may_contain(id));
-            let res = b.for_each_trace(hints, &mut elsewhere, &mut |spans| match emit(
+            let res = b.for_each_trace(hints, &elsewhere, &mut |spans| match emit(
                 spans,
                 Some(b),
                 false,
