@@ -95,10 +95,11 @@ def main():
         benchlib.wait_http(url + "/-/ready")
 
         s = chdb_session(os.path.join(work, "chdb"))
-        lo_ns, hi_ns = (int(x) for x in str(s.query(
-            f"SELECT min(start_ns), max(start_ns) FROM file('{spans}', 'JSONEachRow', "
-            "'start_ns Int64')", "CSV")).strip().split(","))
-        width = hi_ns - lo_ns + 1_000_000_000
+        lo_ns, hi_ns, hi_end_ns = (int(x) for x in str(s.query(
+            f"SELECT min(start_ns), max(start_ns), max(end_ns) FROM file('{spans}', 'JSONEachRow', "
+            "'start_ns Int64, end_ns Int64')", "CSV")).strip().split(","))
+        # tracebench's round width: from the first start to the last end.
+        width = hi_end_ns - lo_ns + 1_000_000_000
         t = time.time()
         for r in range(a.rounds):
             chdb_insert(s, spans, r, (r - a.rounds + 1) * width)
