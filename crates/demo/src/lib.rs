@@ -24,6 +24,7 @@ mod control;
 pub mod fault;
 pub mod history;
 mod load;
+mod logbatch;
 mod metrics;
 mod model;
 mod service;
@@ -243,3 +244,6 @@ async fn serve(listener: tokio::net::TcpListener, router: axum::Router, cancel: 
         .with_graceful_shutdown(cancel.cancelled_owned())
         .await;
 }
+
+#[cfg(test)]
+mod tests;

@@ -11,7 +11,6 @@ use std::time::{Duration, SystemTime};
 use opentelemetry::logs::{AnyValue, LogRecord, Logger, LoggerProvider, Severity};
 use opentelemetry::trace::{SpanContext, TraceFlags, TracerProvider};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig};
-use opentelemetry_sdk::logs::log_processor_with_async_runtime::BatchLogProcessor;
 use opentelemetry_sdk::logs::{SdkLogger, SdkLoggerProvider};
 use opentelemetry_sdk::runtime::Tokio;
 use opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor;
@@ -100,18 +99,9 @@ impl Telemetry {
             .with_timeout(Duration::from_secs(5))
             .build()
             .map_err(|e| tel(&e))?;
-        let log_batch = opentelemetry_sdk::logs::BatchConfigBuilder::default()
-            .with_max_queue_size(1024)
-            .with_max_export_batch_size(256)
-            .with_scheduled_delay(Duration::from_secs(2))
-            .build();
         let logger_provider = SdkLoggerProvider::builder()
             .with_resource(resource)
-            .with_log_processor(
-                BatchLogProcessor::builder(log_exporter, Tokio)
-                    .with_batch_config(log_batch)
-                    .build(),
-            )
+            .with_log_processor(crate::logbatch::TokioBatchLogs::new(log_exporter))
             .build();
         let logger = logger_provider.logger("sightline-demo");
         let log_path = log_dir.join(format!("{service}.log"));
