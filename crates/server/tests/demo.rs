@@ -417,7 +417,7 @@ fn issue_17_print_config_passes_the_checks() {
         "mine\n"
     );
     let out = sightline()
-        .args(["demo", "--print-config", "--force"])
+        .args(["demo", "--force", "--print-config"])
         .arg(&dir)
         .output()
         .unwrap();
