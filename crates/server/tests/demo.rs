@@ -467,3 +467,34 @@ fn issue_17_print_config_passes_the_checks() {
             .arg(dir.join("alertmanager.yml")));
     }
 }
+
+/// The demo's alert rules fire as worked out by hand in
+/// tests/demo_rules/shop.test.yml, in our rule tests and in promtool's.
+#[test]
+fn issue_17_demo_alert_rules_fire_as_written() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo_rules/shop.test.yml");
+    let out = sightline()
+        .args(["test", "rules"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if let Some(promtool) = peer("promtool") {
+        let out = Command::new(promtool)
+            .args(["test", "rules"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
