@@ -92,7 +92,8 @@ impl fmt::Display for Fault {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Fault::None => f.write_str("none"),
-            Fault::Errors { ratio } => write!(f, "errors {}%", ratio * 100.0),
+            // Rounded to a hundredth of a percent: 0.07 * 100 is 7.000000000000001.
+            Fault::Errors { ratio } => write!(f, "errors {}%", (ratio * 10_000.0).round() / 100.0),
             Fault::Slow { extra_ms } => write!(f, "slow {extra_ms}ms"),
             Fault::Down => f.write_str("down"),
         }
@@ -205,6 +206,7 @@ mod tests {
             let e = bad.parse::<Fault>().unwrap_err().to_string();
             assert!(e.contains(&format!("{bad:?}")), "{e}");
         }
+        assert_eq!(Fault::Errors { ratio: 0.07 }.to_string(), "errors 7%");
         for f in [
             Fault::None,
             Fault::Down,

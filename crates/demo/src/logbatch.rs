@@ -14,17 +14,20 @@ use opentelemetry::InstrumentationScope;
 use opentelemetry_sdk::error::{OTelSdkError, OTelSdkResult};
 use opentelemetry_sdk::logs::{LogBatch, LogExporter, LogProcessor, SdkLogRecord};
 use opentelemetry_sdk::Resource;
-use tokio::sync::{mpsc, oneshot};
+use std::sync::mpsc as reply;
+
+use tokio::sync::mpsc;
 
 const QUEUE: usize = 1024;
 const BATCH: usize = 256;
 const DELAY: Duration = Duration::from_secs(2);
+const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 enum Msg {
     Record(Box<(SdkLogRecord, InstrumentationScope)>),
     Resource(Resource),
-    Flush(oneshot::Sender<OTelSdkResult>),
-    Shutdown(oneshot::Sender<OTelSdkResult>),
+    Flush(reply::SyncSender<OTelSdkResult>),
+    Shutdown(reply::SyncSender<OTelSdkResult>),
 }
 
 #[derive(Debug)]
@@ -80,14 +83,15 @@ impl TokioBatchLogs {
 
     /// Sends a message that answers, and waits for the answer (blocking:
     /// the SDK calls flush and shutdown synchronously; call them off the
-    /// runtime threads).
-    fn ask(&self, make: impl FnOnce(oneshot::Sender<OTelSdkResult>) -> Msg) -> OTelSdkResult {
-        let (done, wait) = oneshot::channel();
+    /// runtime threads). The wait is bounded, so a call on a runtime thread
+    /// (a drop in async code) delays, and cannot hang, that thread.
+    fn ask(&self, make: impl FnOnce(reply::SyncSender<OTelSdkResult>) -> Msg) -> OTelSdkResult {
+        let (done, wait) = reply::sync_channel(1);
         self.tx
             .try_send(make(done))
             .map_err(|e| OTelSdkError::InternalFailure(format!("log queue: {e}")))?;
-        wait.blocking_recv()
-            .map_err(|_| OTelSdkError::AlreadyShutdown)?
+        wait.recv_timeout(REPLY_TIMEOUT)
+            .map_err(|_| OTelSdkError::Timeout(REPLY_TIMEOUT))?
     }
 }
 

@@ -172,3 +172,24 @@ impl Telemetry {
         let _ = self.0.logger_provider.shutdown();
     }
 }
+
+impl Drop for Inner {
+    /// The SDK flushes its providers when their last handle drops, blocking
+    /// until the export task (on this runtime) answers: on a runtime thread
+    /// that could stall it, so the flush moves to the blocking pool.
+    fn drop(&mut self) {
+        let (tp, lp) = (self.tracer_provider.clone(), self.logger_provider.clone());
+        match tokio::runtime::Handle::try_current() {
+            Ok(rt) => {
+                rt.spawn_blocking(move || {
+                    let _ = tp.shutdown();
+                    let _ = lp.shutdown();
+                });
+            }
+            Err(_) => {
+                let _ = tp.shutdown();
+                let _ = lp.shutdown();
+            }
+        }
+    }
+}

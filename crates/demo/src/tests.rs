@@ -206,6 +206,13 @@ async fn every_service_answers_metrics_and_healthz() {
         Some(2.0),
         "{text}"
     );
+    // The bucket bounds as the history writes them (issue 17: backfilled and
+    // live series must be the same series).
+    assert!(
+        text.contains(r#"{le="1.0",method="GET",route="/"}"#)
+            && text.contains(r#"{le="0.005",method="GET",route="/"}"#),
+        "{text}"
+    );
     let (_, db) = shop.get("db", "/metrics").await;
     assert_eq!(
         sample(
@@ -543,4 +550,26 @@ async fn the_load_generator_drives_the_frontend() {
         "{total} requests in 1.5 s at 50/s:\n{text}"
     );
     shop.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_in_use_fails_start_with_the_address() {
+    let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = ShopConfig {
+        control_port: 0,
+        service_ports: [0, 0, port, 0],
+        log_dir: dir.path().to_owned(),
+        requests_per_second: 0.0,
+        ..ShopConfig::default()
+    };
+    let err = start(cfg, CancellationToken::new())
+        .await
+        .err()
+        .expect("the port is taken");
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
 }
