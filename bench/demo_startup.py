@@ -10,7 +10,7 @@ fresh data folder and polls, from the moment of the start, until each of
 these answers with data (the calls the UI's pages make):
 
 - metrics: a query_range over the last 6 h with points from its first hour
-  (the backfilled history) and `up` of the four services (live scrapes);
+  (the backfilled history), and the four services' scrape targets up (live);
 - logs: `{job="shop"}` lines in the first hour and in the last minute;
 - traces: a TraceQL search finding a trace;
 - alerts: the three rules in /api/v1/rules;
@@ -64,8 +64,12 @@ def signals(url, start_s):
         return len(early) == 4
 
     def scrapes():
-        v = get(url, "/api/v1/query", query='up{job=~"frontend|checkout|payments|db"} == 1')
-        return len(v["data"]["result"]) == 4
+        # The targets page's API: `up` alone would not tell, the history
+        # holds `up` samples up to the start.
+        v = get(url, "/api/v1/targets")
+        jobs = ("frontend", "checkout", "payments", "db")
+        return sum(1 for t in v["data"]["activeTargets"]
+                   if t["labels"].get("job") in jobs and t["health"] == "up") == 4
 
     def probes():
         v = get(url, "/api/v1/query", query='probe_success{job="shop-health"} == 1')

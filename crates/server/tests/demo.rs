@@ -190,17 +190,20 @@ fn issue_17_demo_shows_every_signal() {
         }
     });
 
-    // Live scrapes of the four services (and Sightline itself).
+    // Live scrapes of the four services: the targets page's API (`up`
+    // alone would not tell, the history holds `up` samples up to now).
     demo.wait_for("live scrapes of all four services", limit, || {
-        let v = demo.get(
-            "/api/v1/query",
-            &[(
-                "query",
-                r#"up{job=~"frontend|checkout|payments|db"} == 1"#.into(),
-            )],
-        );
-        let n = v["data"]["result"].as_array().map_or(0, Vec::len);
-        if n == 4 {
+        let v = demo.get("/api/v1/targets", &[]);
+        let up = v["data"]["activeTargets"].as_array().map_or(0, |ts| {
+            ts.iter()
+                .filter(|t| {
+                    ["frontend", "checkout", "payments", "db"]
+                        .contains(&t["labels"]["job"].as_str().unwrap_or_default())
+                        && t["health"] == "up"
+                })
+                .count()
+        });
+        if up == 4 {
             Ok(())
         } else {
             Err(v.to_string())
