@@ -78,9 +78,14 @@ async fn run_in(
         })?;
     let sightline = listener.local_addr().context("the listener's address")?;
     let ephemeral = opts.listen.port() == 0;
-    let control = opts
-        .control
-        .unwrap_or_else(|| SocketAddr::new(opts.listen.ip(), if ephemeral { 0 } else { 9180 }));
+    let control = opts.control.unwrap_or_else(|| {
+        let port = if ephemeral {
+            0
+        } else {
+            super::DEFAULT_CONTROL.port()
+        };
+        SocketAddr::new(opts.listen.ip(), port)
+    });
     let shop_cfg = sightline_demo::ShopConfig {
         listen_host: opts.listen.ip(),
         control_port: control.port(),
