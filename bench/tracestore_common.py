@@ -63,13 +63,16 @@ SPAN_STRUCTURE = (
 )
 
 
-def spans_file(n, path=None):
+def spans_file(n, path=None, minutes=None):
     """Generates `n` spans as JSON lines under /tmp once (kept between runs
-    of the scripts; delete /tmp/tracebench-*.jsonl when done)."""
-    path = path or f"/tmp/tracebench-{n}.jsonl"
+    of the scripts; delete /tmp/tracebench-*.jsonl when done), spread over
+    `minutes` (tracegen's default, 10, when None)."""
+    path = path or (f"/tmp/tracebench-{n}.jsonl" if minutes is None
+                    else f"/tmp/tracebench-{n}-{minutes}m.jsonl")
     if not os.path.exists(path):
-        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "tracegen.py"), path + ".part", str(n)],
-                       check=True, stdout=subprocess.DEVNULL)
+        extra = [] if minutes is None else ["--minutes", str(minutes)]
+        subprocess.run([sys.executable, os.path.join(ROOT, "bench", "tracegen.py"), path + ".part", str(n)]
+                       + extra, check=True, stdout=subprocess.DEVNULL)
         os.rename(path + ".part", path)
     return path
 

@@ -176,6 +176,9 @@ impl TracesSubsystem {
             .merge(sightline_api::zipkin::ingest::ingest_router(s.clone()))
             .merge(sightline_api::jaeger::ingest::ingest_router(s))
             .merge(sightline_api::tempo::query_routes(self.querier.clone()))
+            .merge(sightline_api::tempo::grpc::streaming_routes(
+                self.querier.clone(),
+            ))
             .merge(sightline_api::jaeger::query_routes(self.querier.clone()))
             .merge(sightline_api::zipkin::query_routes(self.querier.clone()))
     }

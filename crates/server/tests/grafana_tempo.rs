@@ -295,3 +295,108 @@ fn issue_16_grafana_tempo_jaeger_zipkin_calls() {
     assert_eq!(got[0]["value"][1], "1");
     server.stop();
 }
+
+/// Grafana's Tempo data source with "Streaming" on for search: gRPC
+/// `tempopb.StreamingQuerier/Search` over HTTP/2 without TLS on the HTTP
+/// port, the tenant in `x-scope-orgid`. The request and answer messages
+/// carry the field numbers of Tempo's `tempo.proto`.
+#[test]
+fn issue_16_grafana_tempo_streaming_search() {
+    use sightline_api::tempo::grpc::{SearchRequest, SearchResponse, SEARCH_PATH};
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path(), &["--otlp.grpc.listen", "0"]);
+    let base = server.url();
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let t0 = (now_s - 120) * 1_000_000_000;
+    let (st, _) = post_json(&base, "/v1/traces", &otlp(t0));
+    assert_eq!(st, 200, "{}", server.log());
+
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let search = |req: SearchRequest, tenant: Option<&'static str>| {
+        let base = base.clone();
+        rt.block_on(async move {
+            let channel = tonic::transport::Endpoint::from_shared(base)
+                .unwrap()
+                .connect()
+                .await
+                .expect("an HTTP/2 connection to the HTTP port");
+            let mut grpc = tonic::client::Grpc::new(channel);
+            grpc.ready().await.unwrap();
+            let mut r = tonic::Request::new(req);
+            if let Some(t) = tenant {
+                r.metadata_mut().insert("x-scope-orgid", t.parse().unwrap());
+            }
+            let codec = tonic::codec::ProstCodec::<SearchRequest, SearchResponse>::default();
+            let path = tonic::codegen::http::uri::PathAndQuery::from_static(SEARCH_PATH);
+            // The status as (code, message): small enough to return.
+            let err = |s: tonic::Status| (s.code(), s.message().to_owned());
+            let mut stream = grpc
+                .server_streaming(r, path, codec)
+                .await
+                .map_err(err)?
+                .into_inner();
+            let mut msgs = Vec::new();
+            while let Some(m) = stream.message().await.map_err(err)? {
+                msgs.push(m);
+            }
+            Ok(msgs)
+        })
+    };
+    let req = SearchRequest {
+        query: r#"{ resource.service.name = "shop" && status = error }"#.into(),
+        start: (now_s - 600) as u32,
+        end: (now_s + 60) as u32,
+        limit: 20,
+        spans_per_span_set: 3,
+        ..Default::default()
+    };
+    let msgs = search(req.clone(), None).expect("the search streams");
+    assert_eq!(msgs.len(), 1, "one message holding every trace");
+    let t = &msgs[0].traces[0];
+    assert_eq!(msgs[0].traces.len(), 1);
+    assert_eq!(t.trace_id, TRACE);
+    assert_eq!(t.root_service_name, "shop");
+    assert_eq!(t.root_trace_name, "GET /cart");
+    assert_eq!(t.duration_ms, 50);
+    assert_eq!(t.start_time_unix_nano, t0 as u64);
+    let set = &t.span_sets[0];
+    assert_eq!(set.matched, 1);
+    assert_eq!(set.spans[0].span_id, "00000000000000a2");
+    assert_eq!(set.spans[0].name, "SELECT");
+    assert_eq!(set.spans[0].duration_nanos, 20_000_000);
+    assert_eq!(
+        t.span_set.as_ref(),
+        Some(set),
+        "the deprecated first spanset"
+    );
+    assert_eq!(msgs[0].metrics.as_ref().unwrap().inspected_traces, 1);
+
+    // The older tag form, with a duration bound in milliseconds.
+    let mut tags = req.clone();
+    tags.query.clear();
+    tags.tags.insert("peer.service".into(), "db".into());
+    tags.min_duration_ms = 15;
+    let msgs = search(tags.clone(), None).unwrap();
+    assert_eq!(msgs[0].traces.len(), 1);
+    tags.min_duration_ms = 25;
+    assert!(search(tags, None).unwrap()[0].traces.is_empty());
+
+    // Another tenant sees nothing; a bad query is INVALID_ARGUMENT naming
+    // the problem; the plain HTTP API still answers on the same port.
+    assert!(search(req.clone(), Some("other")).unwrap()[0]
+        .traces
+        .is_empty());
+    let mut bad = req.clone();
+    bad.query = "{ .a = }".into();
+    let (code, msg) = search(bad, None).unwrap_err();
+    assert_eq!(code, tonic::Code::InvalidArgument, "{msg}");
+    assert!(!msg.is_empty());
+    let r = http().get(format!("{base}/api/echo")).send().unwrap();
+    assert_eq!(r.text().unwrap(), "echo");
+}

@@ -14,6 +14,7 @@
 
 use crate::codec::{self, Dec};
 use crate::group::{self, Dict};
+use crate::prefilter::Prefilter;
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use sightline_core::traces::{AnyValue, Span, SpanPredicate, TagScope, TraceHints, TraceId};
@@ -411,24 +412,63 @@ impl Block {
         Ok(out.pop().unwrap_or_default())
     }
 
-    /// Calls `f` with each trace of the groups overlapping the range.
+    /// Calls `f` with each trace of the groups overlapping the hints'
+    /// range that the hints may admit, judged on the columns before the
+    /// trace is built ([`Prefilter`]); a trace for which `elsewhere(id)`
+    /// holds (it may have parts in other blocks) is built regardless.
+    ///
+    /// Past the first group, groups are decoded on two threads, a few at a
+    /// time (one, then two, then four): a search stopping early pays for
+    /// little it does not use, and one reading the whole block uses both
+    /// cores. Traces still reach `f` in group order.
     pub(crate) fn for_each_trace(
         &self,
-        start: i64,
-        end: i64,
+        hints: &TraceHints,
+        elsewhere: &(dyn Fn(&TraceId) -> bool + Sync),
         f: &mut dyn FnMut(Vec<Span>) -> bool,
     ) -> Result<bool> {
-        for (g, e) in self.groups.iter().enumerate() {
-            if e.min_ns > end || e.max_ns < start {
-                continue;
-            }
+        let (start, end) = (hints.start_ns, hints.end_ns);
+        let prefilter = Prefilter::new(hints, &self.dict);
+        let wanted: Vec<usize> = (0..self.groups.len())
+            .filter(|&g| self.groups[g].min_ns <= end && self.groups[g].max_ns >= start)
+            .collect();
+        let decode = |g: usize| -> Result<Vec<Vec<Span>>> {
+            let e = self.groups[g];
             let raw = self.group_bytes(g)?;
             let ids = &self.ids[e.first_trace as usize..(e.first_trace + e.traces) as usize];
-            for t in group::decode(&raw, ids, &self.dict, &mut |_| true)? {
-                if !f(t) {
-                    return Ok(false);
+            let mut other = |i: usize| elsewhere(&TraceId(ids[i]));
+            let filter = prefilter
+                .as_ref()
+                .map(|p| (p, &mut other as &mut dyn FnMut(usize) -> bool));
+            group::decode_filtered(&raw, ids, &self.dict, &mut |_| true, filter)
+        };
+        let (mut i, mut batch) = (0, 1);
+        while i < wanted.len() {
+            let n = batch.min(wanted.len() - i);
+            let part = &wanted[i..i + n];
+            let decoded: Vec<Result<Vec<Vec<Span>>>> = if n == 1 {
+                vec![decode(part[0])]
+            } else {
+                let (mine, theirs) = part.split_at(n / 2);
+                std::thread::scope(|s| {
+                    let other = s.spawn(|| theirs.iter().map(|&g| decode(g)).collect::<Vec<_>>());
+                    let mut out: Vec<_> = mine.iter().map(|&g| decode(g)).collect();
+                    match other.join() {
+                        Ok(rest) => out.extend(rest),
+                        Err(panic) => std::panic::resume_unwind(panic),
+                    }
+                    out
+                })
+            };
+            for traces in decoded {
+                for t in traces? {
+                    if !f(t) {
+                        return Ok(false);
+                    }
                 }
             }
+            i += n;
+            batch = (batch * 2).min(4);
         }
         Ok(true)
     }

@@ -4,6 +4,7 @@
 //! dictionary; resources and scopes are numbers into its tables.
 
 use crate::codec::{self, put_bytes, put_uvarint, put_value_body, put_varint, Dec};
+use crate::prefilter::{Prefilter, SpanNumbers};
 use crate::Result;
 use sightline_core::traces::{AnyValue, Resource, Scope, Span, SpanId, TraceId};
 use std::sync::Arc;
@@ -126,6 +127,85 @@ pub(crate) fn decode(
     dict: &Dict,
     want: &mut dyn FnMut(usize) -> bool,
 ) -> Result<Vec<Vec<Span>>> {
+    decode_filtered(raw, ids, dict, want, None)
+}
+
+/// Reads one trace's `n` spans as numbers (advancing the columns) and
+/// says whether the prefilter may admit it: a span in range and each
+/// check held by some span.
+#[allow(clippy::too_many_arguments)]
+fn numbers_admit(
+    n: usize,
+    cols: &mut [Dec],
+    last_start: &mut i64,
+    f: &Prefilter,
+    held: &mut Vec<bool>,
+    attrs: &mut Vec<(u64, u8, u64)>,
+) -> Result<bool> {
+    let [_counts, span_ids, flags, parents, names, res, scopes, starts, durs, attr_counts, attr_keys, attr_types, attr_vals, extras] =
+        cols
+    else {
+        unreachable!("14 columns")
+    };
+    held.clear();
+    held.resize(f.checks.len(), false);
+    let mut in_range = false;
+    for _ in 0..n {
+        span_ids.take(8)?;
+        let fl = codec::unflags(flags.u8()?);
+        if fl.has_parent {
+            parents.take(8)?;
+        }
+        let name = names.uvarint()?;
+        let resource = res.uvarint()?;
+        let scope = scopes.uvarint()?;
+        let start = last_start.wrapping_add(starts.varint()?);
+        *last_start = start;
+        let dur = durs.varint()?;
+        let na = attr_counts.usize()?;
+        attrs.clear();
+        for _ in 0..na {
+            let k = attr_keys.uvarint()?;
+            let t = attr_types.u8()?;
+            let v = match t {
+                codec::T_STR => attr_vals.uvarint()?,
+                t => {
+                    codec::value_body(attr_vals, t, 0)?;
+                    u64::MAX
+                }
+            };
+            attrs.push((k, t, v));
+        }
+        if fl.has_extras {
+            codec::extras(extras, &mut Span::default())?;
+        }
+        in_range |= start <= f.end_ns && start.wrapping_add(dur) >= f.start_ns;
+        let s = SpanNumbers {
+            name,
+            resource,
+            scope,
+            duration_ns: dur,
+            kind: fl.kind,
+            status: fl.status,
+            attrs,
+        };
+        for (h, c) in held.iter_mut().zip(&f.checks) {
+            *h = *h || c.holds(&s);
+        }
+    }
+    Ok(in_range && held.iter().all(|h| *h))
+}
+
+/// [`decode`], with a search's prefilter: a wanted trace is built only
+/// when the prefilter may admit it or `elsewhere(index)` says it may have
+/// parts in other blocks (whose spans the hints may need).
+pub(crate) fn decode_filtered(
+    raw: &[u8],
+    ids: &[[u8; 16]],
+    dict: &Dict,
+    want: &mut dyn FnMut(usize) -> bool,
+    mut filter: Option<(&Prefilter, &mut dyn FnMut(usize) -> bool)>,
+) -> Result<Vec<Vec<Span>>> {
     let mut d = Dec::new(raw, "column group");
     let traces = d.usize()?;
     let spans = d.usize()?;
@@ -136,11 +216,6 @@ pub(crate) fn decode(
     for _ in 0..14 {
         cols.push(Dec::new(d.bytes()?, "column"));
     }
-    let [counts, span_ids, flags, parents, names, res, scopes, starts, durs, attr_counts, attr_keys, attr_types, attr_vals, extras] =
-        &mut cols[..]
-    else {
-        unreachable!("14 columns")
-    };
     let s = |d: &Dec, id: u64| -> Result<&String> {
         dict.strings
             .get(id as usize)
@@ -149,13 +224,34 @@ pub(crate) fn decode(
     let mut out = Vec::new();
     let mut last_start = 0i64;
     let mut seen = 0usize;
+    let (mut held, mut attrs) = (Vec::new(), Vec::new());
     for (ti, id) in ids.iter().enumerate() {
-        let n = counts.usize()?;
+        let n = cols[0].usize()?;
         seen += n;
         if seen > spans {
-            return Err(counts.err("more spans than the group holds"));
+            return Err(cols[0].err("more spans than the group holds"));
         }
         let keep = want(ti);
+        if let (true, Some((f, elsewhere))) = (keep, filter.as_mut()) {
+            // Read the trace as numbers first; build it only if it may be
+            // wanted, else go on from where the numbers left the columns.
+            let saved: Vec<usize> = cols.iter().map(|c| c.pos).collect();
+            let saved_start = last_start;
+            if !numbers_admit(n, &mut cols, &mut last_start, f, &mut held, &mut attrs)?
+                && !elsewhere(ti)
+            {
+                continue;
+            }
+            for (c, p) in cols.iter_mut().zip(saved) {
+                c.pos = p;
+            }
+            last_start = saved_start;
+        }
+        let [_counts, span_ids, flags, parents, names, res, scopes, starts, durs, attr_counts, attr_keys, attr_types, attr_vals, extras] =
+            &mut cols[..]
+        else {
+            unreachable!("14 columns")
+        };
         let mut trace = Vec::with_capacity(if keep { n.min(codec::CAP) } else { 0 });
         for _ in 0..n {
             let sid = SpanId(span_ids.array()?);

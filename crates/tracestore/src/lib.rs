@@ -33,6 +33,7 @@ mod error;
 mod group;
 mod head;
 mod options;
+mod prefilter;
 mod query;
 mod store;
 pub mod telemetry;

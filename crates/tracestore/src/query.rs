@@ -161,10 +161,15 @@ impl TraceQuerier for TraceStore {
         let mut done: HashSet<TraceId> = HashSet::new();
         // The head: its traces newest first, decoded under the lock, then
         // completed from the other sources without it.
+        // Every trace id the heads hold (in range or not): a block's part
+        // of one of them is built even when the part alone fails the
+        // hints, since the whole trace may pass.
+        let mut in_heads: HashSet<TraceId> = HashSet::new();
         let (head_traces, v) = {
             let st = inner.state.read();
             let mut ts: Vec<(i64, Vec<Span>)> = Vec::new();
             if let Some(th) = st.head.tenants.get(tenant) {
+                in_heads.extend(th.traces.keys().copied());
                 for t in th.traces.values() {
                     if t.min_ns <= hints.end_ns && t.max_ns >= hints.start_ns {
                         ts.push((t.max_start, th.decode(t)?));
@@ -198,6 +203,11 @@ impl TraceQuerier for TraceStore {
         }
         for f in &v.frozen {
             if let Some(th) = f.get(tenant) {
+                in_heads.extend(th.traces.keys().copied());
+            }
+        }
+        for f in &v.frozen {
+            if let Some(th) = f.get(tenant) {
                 let mut ts: Vec<_> = th
                     .traces
                     .values()
@@ -218,7 +228,14 @@ impl TraceQuerier for TraceStore {
             }
             inner.counters.blocks_scanned.fetch_add(1, Relaxed);
             let mut err = None;
-            let res = b.for_each_trace(hints.start_ns, hints.end_ns, &mut |spans| match emit(
+            let others: Vec<&Arc<Block>> = v
+                .blocks
+                .iter()
+                .filter(|o| !Arc::ptr_eq(o, b) && overlaps(o.meta.min_ns, o.meta.max_ns, range))
+                .collect();
+            let elsewhere =
+                |id: &TraceId| in_heads.contains(id) || others.iter().any(|o| o.may_contain(id));
+            let res = b.for_each_trace(hints, &elsewhere, &mut |spans| match emit(
                 spans,
                 Some(b),
                 false,

@@ -204,8 +204,57 @@ fn assert_same(ours: &TraceStore, mem: &MemTraceStore, tenant: &str, ids: &[Trac
         h.required.push(p);
         hints.push(h);
     }
+    // Checked on the blocks' columns before traces are built (the
+    // prefilter): each scope, array values, keys and values absent from
+    // the dictionary, and conjunctions held by different spans of a trace,
+    // also when the trace's parts are in different blocks.
+    let attr = |scope, key: &str, value: &str| SpanPredicate::AttrEquals {
+        scope,
+        key: key.into(),
+        value: value.into(),
+    };
+    for preds in [
+        vec![attr(TagScope::Span, "http.route", "/r/2")],
+        vec![attr(TagScope::Resource, "service.name", "cache")],
+        vec![attr(TagScope::Any, "service.name", "auth")],
+        vec![attr(TagScope::Span, "list", "x")],
+        vec![attr(TagScope::Span, "list", "y")],
+        vec![attr(TagScope::Span, "nosuch", "x")],
+        vec![attr(TagScope::Span, "http.route", "/nosuch")],
+        vec![attr(TagScope::Link, "link.kind", "follows")],
+        vec![SpanPredicate::AttrExists {
+            scope: TagScope::Instrumentation,
+            key: "lib.flag".into(),
+        }],
+        vec![SpanPredicate::AttrExists {
+            scope: TagScope::Span,
+            key: "blob".into(),
+        }],
+        vec![
+            SpanPredicate::ServiceName("db".into()),
+            SpanPredicate::Status(StatusCode::Error),
+            SpanPredicate::SpanName("op1".into()),
+        ],
+        vec![
+            SpanPredicate::ServiceName("api".into()),
+            SpanPredicate::ServiceName("auth".into()),
+            SpanPredicate::MinDuration(50_000),
+        ],
+        vec![
+            SpanPredicate::Kind(SpanKind::Server),
+            SpanPredicate::MaxDuration(20_000),
+            attr(TagScope::Any, "http.route", "/r/0"),
+        ],
+    ] {
+        for range in [(i64::MIN, i64::MAX), (2_000_000_000, 2_010_000_000)] {
+            let mut h = TraceHints::range(range.0, range.1);
+            h.required = preds.clone();
+            hints.push(h);
+        }
+    }
     for h in &hints {
-        assert_eq!(scan_all(ours, tenant, h), scan_all(mem, tenant, h), "{h:?}");
+        let got = scan_all(ours, tenant, h);
+        assert_eq!(got, scan_all(mem, tenant, h), "{h:?}");
     }
     for scope in [
         TagScope::Span,

@@ -9,6 +9,7 @@
 // its size in a `Result` costs nothing that matters here.
 #![allow(clippy::result_large_err)]
 
+pub mod grpc;
 pub mod otlp_out;
 pub mod search;
 

@@ -13,9 +13,9 @@ use axum::Json;
 use sightline_core::duration::parse_go;
 
 /// Traces a search returns when the request names no `limit`.
-const DEFAULT_LIMIT: usize = 20;
+pub(super) const DEFAULT_LIMIT: usize = 20;
 /// Spans listed per spanset when the request names no `spss`.
-const DEFAULT_SPSS: usize = 3;
+pub(super) const DEFAULT_SPSS: usize = 3;
 
 /// Whether a `/api/search` request is Tempo's (and not Grafana's dashboard
 /// search on the same path): Tempo's clients always send a query or a
@@ -44,9 +44,18 @@ fn quote(s: &str) -> String {
 /// the duration bounds, as TraceQL: each tag an unscoped attribute equal
 /// to the text (or to the number it spells), `name` the span name.
 fn tags_to_traceql(tags: &str, min: Option<&str>, max: Option<&str>) -> Result<String, String> {
+    pairs_to_traceql(logfmt_pairs(tags)?, min, max)
+}
+
+/// Tag pairs and duration bounds (Go durations) as TraceQL, as
+/// [`tags_to_traceql`]; gRPC's search sends the pairs as a map.
+pub(super) fn pairs_to_traceql(
+    pairs: Vec<(String, String)>,
+    min: Option<&str>,
+    max: Option<&str>,
+) -> Result<String, String> {
     let mut conds = Vec::new();
-    for m in logfmt_pairs(tags)? {
-        let (k, v) = m;
+    for (k, v) in pairs {
         let cond = if k == "name" {
             format!("name = {}", quote(&v))
         } else {
