@@ -38,6 +38,59 @@ pub enum Command {
     /// Tail files as Promtail does and ship them to Sightline or Loki
     /// (reads Promtail's config file unchanged).
     Agent(AgentArgs),
+    /// Run Sightline with a sample shop (four instrumented services, load,
+    /// faults) and six hours of its history: every signal live in seconds.
+    Demo(Box<DemoArgs>),
+}
+
+/// `sightline demo [--data-dir DIR] [--listen ADDR] [--no-backfill]`,
+/// `sightline demo --print-config DIR`, `sightline demo fault ...`.
+#[derive(Args, Debug, Clone)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct DemoArgs {
+    /// `fault`: change a fault of the running demo.
+    #[command(subcommand)]
+    pub command: Option<DemoCommand>,
+    /// Keep the demo's data (and its files, in DIR/demo-config) here;
+    /// default: a temporary folder, removed when the demo stops.
+    #[arg(long, alias = "storage.tsdb.path")]
+    pub data_dir: Option<PathBuf>,
+    /// Address of Sightline's HTTP server. Port 0 puts the server, the
+    /// shop's services and its control server each on a free port.
+    #[arg(long, alias = "web.listen-address", default_value = "127.0.0.1:9090")]
+    pub listen: SocketAddr,
+    /// Address of the shop's control server (faults, Alertmanager's
+    /// webhook); default 127.0.0.1:9180.
+    #[arg(long)]
+    pub control: Option<SocketAddr>,
+    /// Start without the six hours of history.
+    #[arg(long)]
+    pub no_backfill: bool,
+    /// Write the demo's configuration files (sightline.yml,
+    /// prometheus.yml, alertmanager.yml, rules, SLOs, dashboards) into DIR
+    /// and exit.
+    #[arg(long, value_name = "DIR")]
+    pub print_config: Option<PathBuf>,
+    /// With --print-config: write into a folder that is not empty.
+    #[arg(long, requires = "print_config")]
+    pub force: bool,
+}
+
+/// `sightline demo fault ...`.
+#[derive(Subcommand, Debug, Clone)]
+pub enum DemoCommand {
+    /// Set a fault on a service of the running demo: `checkout errors 30%`,
+    /// `payments slow 800ms`, `db down`, `checkout none`.
+    Fault {
+        /// The running demo's control server.
+        #[arg(long, default_value_t = crate::demo::DEFAULT_CONTROL)]
+        control: SocketAddr,
+        /// frontend, checkout, payments or db.
+        service: String,
+        /// `errors N%`, `slow Nms`, `down`, or `none`.
+        #[arg(required = true, num_args = 1..)]
+        fault: Vec<String>,
+    },
 }
 
 /// `sightline agent --config.file=promtail.yml`.

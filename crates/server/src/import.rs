@@ -17,10 +17,39 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
     let body =
         std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
     let file = args.file.display().to_string();
+    let done = import_openmetrics(&body, &file, &args.data_dir)?;
+    println!(
+        "imported {} samples from {file} ({}..{} ms) into {} block(s) in {}",
+        done.samples,
+        done.min_time_ms,
+        done.max_time_ms,
+        done.blocks,
+        args.data_dir.display()
+    );
+    Ok(())
+}
 
+/// What an import wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Imported {
+    pub samples: usize,
+    pub blocks: usize,
+    pub min_time_ms: i64,
+    pub max_time_ms: i64,
+}
+
+/// Writes the samples of an OpenMetrics text (`file` names it in errors)
+/// as blocks into `data_dir`, which no running server may hold open. Also
+/// `sightline demo`'s backfill, so the demo's history takes the path a
+/// user's import takes.
+pub fn import_openmetrics(
+    body: &[u8],
+    file: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<Imported> {
     // Parse everything first: a bad line must not leave blocks behind.
     let mut samples = Vec::new();
-    let mut parser = Parser::new(&body, Format::OpenMetrics);
+    let mut parser = Parser::new(body, Format::OpenMetrics);
     while let Some(entry) = parser
         .next_entry()
         .with_context(|| format!("{file}: not valid OpenMetrics"))?
@@ -45,8 +74,8 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         bail!("{file}: no samples to import");
     }
 
-    let mut writer = BlockWriter::new(&args.data_dir, default_block_range_ms())
-        .with_context(|| format!("preparing {}", args.data_dir.display()))?;
+    let mut writer = BlockWriter::new(data_dir, default_block_range_ms())
+        .with_context(|| format!("preparing {}", data_dir.display()))?;
     for (labels, t, v) in &samples {
         writer.add(labels, *t, *v)?;
     }
@@ -56,11 +85,10 @@ pub fn run(args: ImportArgs) -> anyhow::Result<()> {
         .fold((i64::MAX, i64::MIN), |(lo, hi), (_, t, _)| {
             (lo.min(*t), hi.max(*t))
         });
-    println!(
-        "imported {} samples from {file} ({mint}..{maxt} ms) into {} block(s) in {}",
-        samples.len(),
-        blocks.len(),
-        args.data_dir.display()
-    );
-    Ok(())
+    Ok(Imported {
+        samples: samples.len(),
+        blocks: blocks.len(),
+        min_time_ms: mint,
+        max_time_ms: maxt,
+    })
 }

@@ -9,6 +9,8 @@
 //!   reports ([`slo`]).
 //! - `sightline agent`: Promtail's job, tailing files and shipping them
 //!   to a Loki push endpoint ([`agent`]).
+//! - `sightline demo`: `serve` with a sample shop and its history, in one
+//!   process ([`demo`]).
 //!
 //! The config file (a prometheus.yml, or a sightline.yml naming one) is read
 //! by [`config`], which hands each subsystem its section.
@@ -22,6 +24,7 @@ mod check;
 mod cli;
 mod config;
 mod dashboards;
+mod demo;
 mod import;
 mod logs;
 mod otlp;
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         cli::Command::Test(cmd) => return check::run_test(cmd),
         cli::Command::Slo(cmd) => slo::run(cmd),
         cli::Command::Agent(args) => agent::run(args),
+        cli::Command::Demo(args) => demo::main(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

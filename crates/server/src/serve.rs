@@ -20,15 +20,32 @@ use tokio_util::sync::CancellationToken;
 
 /// Runs the server until a termination signal.
 pub fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let rt = runtime()?;
+    rt.block_on(serve(args, Embedding::default()))
+}
+
+/// What a caller running `serve` inside its own process may hand it
+/// (`sightline demo` does): a listener it bound already, so it knows the
+/// port before `serve` starts (port 0 in tests), and the token that stops
+/// the server along with the caller's own tasks.
+#[derive(Default)]
+pub struct Embedding {
+    /// Serve on this listener instead of binding `--listen`.
+    pub listener: Option<tokio::net::TcpListener>,
+    /// Cancelled to stop the server (SIGINT and SIGTERM still cancel it).
+    pub cancel: Option<CancellationToken>,
+}
+
+/// The runtime `serve` runs on, for a caller that runs more beside it.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     // Two workers: the machines we target have two cores, and scraping,
     // HTTP and the TSDB's own threads share them.
-    let rt = tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .thread_name("sightline")
         .build()
-        .context("starting the async runtime")?;
-    rt.block_on(serve(args))
+        .context("starting the async runtime")
 }
 
 /// The configuration in force: the user's file (a prometheus.yml or a
@@ -174,7 +191,7 @@ fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::Q
     ))
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> {
     let loaded = load_config(args.config.as_deref(), &args.listen.to_string())?;
     // Checked before anything starts, so a bad section refuses the start.
     let probe_setup =
@@ -204,7 +221,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     // and is stopped, in reverse start order, before the store closes.
     let registry = TelemetryRegistry::new();
     let ctx = StartContext {
-        cancel: CancellationToken::new(),
+        cancel: embedding.cancel.unwrap_or_default(),
         telemetry: registry.clone(),
         data_dir: args.data_dir.clone(),
     };
@@ -321,10 +338,13 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         }),
     };
 
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("listening on {}", args.listen))?;
-    tracing::info!(addr = %args.listen, "listening");
+    let listener = match embedding.listener {
+        Some(l) => l,
+        None => tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("listening on {}", args.listen))?,
+    };
+    tracing::info!(addr = %listener.local_addr().unwrap_or(args.listen), "listening");
 
     running.push(sender.start(&ctx));
     running.push(rules.start(&ctx).context("starting the rule evaluator")?);
