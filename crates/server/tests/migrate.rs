@@ -209,6 +209,7 @@ fn run_check(check: &str, dir: &Path, what: &str) {
             }
         }
         ["test:annotations", file] => check_annotations(&dir.join(file), what),
+        ["test:datasources", file] => check_datasources(&dir.join(file), what),
         [path] if path.starts_with("crates/") => {
             assert!(repo().join(path).is_file(), "{what}: {path} does not exist");
         }
@@ -280,6 +281,24 @@ fn check_annotations(file: &Path, what: &str) {
             configmap.contains(&label),
             "{what}: deploy/kubernetes/configmap.yaml does not read the annotation {name} ({label})"
         );
+    }
+}
+
+/// Every data source of a Grafana provisioning file points at Sightline's
+/// one port (the URLs of the guide's table).
+fn check_datasources(file: &Path, what: &str) {
+    let Some(docs) = yaml_docs(&file.display().to_string()) else {
+        return;
+    };
+    let sources = docs[0]["datasources"].as_array().expect("datasources:");
+    assert!(!sources.is_empty());
+    for ds in sources {
+        let url = ds["url"].as_str().unwrap_or("");
+        let want = match ds["type"].as_str() {
+            Some("jaeger") => "http://sightline:9090/jaeger",
+            _ => "http://sightline:9090",
+        };
+        assert_eq!(url, want, "{what}: data source {}", ds["name"]);
     }
 }
 
