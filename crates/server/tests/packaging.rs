@@ -147,6 +147,43 @@ fn issue_17_dockerfile_is_multi_stage_non_root_with_a_data_volume() {
 }
 
 #[test]
+fn issue_17_dockerfile_copies_every_workspace_member() {
+    // `members = ["crates/*"]`: the builder stage must COPY each member's
+    // top folder, or `cargo build --locked` fails inside Docker only.
+    let toml = read("Cargo.toml");
+    let members = toml
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("members = "))
+        .expect("workspace members");
+    let members: Vec<String> = serde_json::from_str(members).expect("members as a list");
+    let st = dockerfile::stages(&dockerfile::parse(&read("Dockerfile")));
+    let copied: Vec<String> = st[0]
+        .all("COPY")
+        .iter()
+        .flat_map(|c| {
+            let w: Vec<&str> = c.args.split_whitespace().collect();
+            w[..w.len() - 1]
+                .iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for m in &members {
+        let top = m.split('/').next().unwrap();
+        assert!(
+            copied.iter().any(|c| c.trim_end_matches('/') == top),
+            "the builder stage does not COPY {top} (workspace member {m}); it copies {copied:?}"
+        );
+    }
+    for f in ["Cargo.toml", "Cargo.lock"] {
+        assert!(
+            copied.iter().any(|c| c == f),
+            "the builder does not COPY {f}"
+        );
+    }
+}
+
+#[test]
 fn issue_17_dockerfile_checks_refuse_what_they_should() {
     let good = read("Dockerfile");
     let bin = bin_name();
