@@ -11,7 +11,9 @@
 //! - `deploy/docker-compose.yml`: against the Compose specification (PyPI
 //!   `compose-spec`), and the files it mounts through our checks, the
 //!   peers' (`promtool check config`, `amtool check-config`) and a real
-//!   `serve` started with the service's command.
+//!   `serve` started with the service's command; then the whole stack
+//!   (`deploy/app/app.py` and Sightline on `deploy/compose/`) runs as
+//!   processes and the app's metrics, probe, alerts and SLOs show up.
 //!
 //! The Python side is `tests/packaging/validate.py`; a missing validator
 //! package is a recorded skip here and a failure under `CI=true`.
@@ -547,4 +549,144 @@ fn issue_17_compose_sightline_command_serves_with_its_files() {
         status.contains("webhook_configs") || status.contains("receivers"),
         "{status}"
     );
+}
+
+/// A process killed on drop (the example app).
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `GET base + path_and_query` as JSON, None on any failure.
+fn get_json(url: &str) -> Option<Value> {
+    http().get(url).send().ok()?.json().ok()
+}
+
+/// The first value of an instant query's vector, if any.
+fn query_value(base: &str, q: &str) -> Option<f64> {
+    let mut url = reqwest::Url::parse(&format!("{base}/api/v1/query")).unwrap();
+    url.query_pairs_mut().append_pair("query", q);
+    let v = get_json(url.as_str())?;
+    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn issue_17_compose_stack_observes_its_app() {
+    // deploy/app/app.py and deploy/compose/* as the compose file runs them,
+    // with the compose network's names (app:8000) replaced by local ports
+    // and the intervals shortened so the test takes seconds.
+    let Some(python) = sightline_testkit::peer("python3", "apt-get install python3") else {
+        return;
+    };
+    let probe = Command::new(&python)
+        .args(["-c", "import flask, prometheus_client"])
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        sightline_testkit::skip("PyPI flask and prometheus-client are not installed");
+        return;
+    }
+    let dir = TempDir::new("pack-stack");
+    let app_port = free_port();
+    let app_log = std::fs::File::create(dir.path().join("app.log")).unwrap();
+    let _app = Killed(
+        Command::new(&python)
+            .arg(repo().join("deploy/app/app.py"))
+            .env("PORT", app_port.to_string())
+            .env("HOST", "127.0.0.1")
+            .env_remove("OTEL_EXPORTER_OTLP_ENDPOINT")
+            .stdout(Stdio::null())
+            .stderr(app_log)
+            .spawn()
+            .unwrap(),
+    );
+    let app = format!("127.0.0.1:{app_port}");
+    let conf = dir.path().join("conf");
+    std::fs::create_dir(&conf).unwrap();
+    for f in std::fs::read_dir(repo().join("deploy/compose")).unwrap() {
+        let f = f.unwrap();
+        let text = std::fs::read_to_string(f.path())
+            .unwrap()
+            .replace("app:8000", &app)
+            .replace("scrape_interval: 15s", "scrape_interval: 1s")
+            .replace("evaluation_interval: 15s", "evaluation_interval: 1s")
+            .replace("interval: 30s", "interval: 1s");
+        std::fs::write(conf.join(f.file_name()), text).unwrap();
+    }
+    let base_up = common::eventually(Duration::from_secs(30), || {
+        http()
+            .get(format!("http://{app}/healthz"))
+            .send()
+            .ok()
+            .filter(|r| r.status().is_success())
+    });
+    assert!(
+        base_up.is_some(),
+        "app.py did not start:\n{}",
+        std::fs::read_to_string(dir.path().join("app.log")).unwrap_or_default()
+    );
+    let port = free_port();
+    let args: Vec<String> = [
+        "serve".to_owned(),
+        format!("--config={}", conf.join("sightline.yml").display()),
+        format!(
+            "--alertmanager.config.file={}",
+            conf.join("alertmanager.yml").display()
+        ),
+        format!("--data-dir={}", dir.path().join("data").display()),
+        format!("--listen=127.0.0.1:{port}"),
+        format!("--otlp.grpc.listen=127.0.0.1:{}", free_port()),
+    ]
+    .into();
+    let _server = start_and_probe(&args, port, dir.path());
+    let base = format!("http://127.0.0.1:{port}");
+    // Traffic, then what the dashboards, alerts and SLOs read.
+    let client = http();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let wanted = [
+        ("up{job=\"app\"}", "the app is scraped"),
+        ("probe_success{job=\"app-health\"}", "/healthz is probed"),
+        (
+            "sum(rate(http_requests_total{job=\"app\"}[1m]))",
+            "requests are counted",
+        ),
+        (
+            "http_request_duration_seconds_bucket{job=\"app\",le=\"0.5\"}",
+            "0.5 s is a bucket boundary (the latency SLO's threshold)",
+        ),
+        (
+            "histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job=\"app\"}[1m])))",
+            "HighLatency's P95 has a value",
+        ),
+    ];
+    let mut missing: Vec<&str> = wanted.iter().map(|(_, why)| *why).collect();
+    while !missing.is_empty() && Instant::now() < deadline {
+        for _ in 0..10 {
+            let _ = client.get(format!("http://{app}/")).send();
+        }
+        missing = wanted
+            .iter()
+            .filter(|(q, _)| !query_value(&base, q).is_some_and(|v| v > 0.0))
+            .map(|(_, why)| *why)
+            .collect();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(missing.is_empty(), "not seen after 60 s: {missing:?}");
+    // The three alerts and the three SLOs are loaded.
+    let rules = get_json(&format!("{base}/api/v1/rules"))
+        .unwrap()
+        .to_string();
+    for alert in ["HighErrorRate", "HighLatency", "ServiceDown"] {
+        assert!(rules.contains(alert), "{alert} is not loaded: {rules}");
+    }
+    let slos = get_json(&format!("{base}/api/v1/slos"))
+        .unwrap()
+        .to_string();
+    for slo in ["availability", "latency", "uptime"] {
+        assert!(slos.contains(slo), "SLO {slo} is not loaded: {slos}");
+    }
 }
