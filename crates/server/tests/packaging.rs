@@ -457,6 +457,37 @@ fn issue_17_compose_file_matches_the_compose_spec() {
     );
     let doc = &yaml_docs("deploy/docker-compose.yml").unwrap()[0];
     let services = doc["services"].as_object().unwrap();
+    // Every build context is there, with its Dockerfile.
+    for (name, svc) in services {
+        let (context, file) = match &svc["build"] {
+            Value::String(c) => (c.clone(), "Dockerfile".to_owned()),
+            Value::Object(b) => (
+                b["context"].as_str().unwrap().to_owned(),
+                b.get("dockerfile")
+                    .and_then(Value::as_str)
+                    .unwrap_or("Dockerfile")
+                    .to_owned(),
+            ),
+            _ => continue,
+        };
+        let dockerfile = repo().join("deploy").join(&context).join(&file);
+        assert!(
+            dockerfile.is_file(),
+            "service {name} builds {context} with {file}, which does not exist"
+        );
+        let st = dockerfile::stages(&dockerfile::parse(
+            &std::fs::read_to_string(&dockerfile).unwrap(),
+        ));
+        let user = st
+            .last()
+            .and_then(|s| s.last("USER"))
+            .map(|u| u.args.clone());
+        assert!(
+            user.as_deref()
+                .is_some_and(|u| !u.starts_with("root") && !u.starts_with("0")),
+            "service {name}'s image runs as root ({user:?})"
+        );
+    }
     let s = &services["sightline"];
     assert_eq!(s["mem_limit"], "128m");
     // Sightline stands in for the whole stack: none of the pieces it
