@@ -171,7 +171,9 @@ fn run_check(check: &str, dir: &Path, what: &str) {
             let grpc = format!("127.0.0.1:{}", common::free_port());
             let mut args = args.to_vec();
             args.extend(["--otlp.grpc.listen", &grpc]);
-            let server = common::Server::start_in(Some(dir), data.path(), &args);
+            // The server's log goes beside its data dir: keep both inside
+            // the temp dir, which is removed.
+            let server = common::Server::start_in(Some(dir), &data.path().join("data"), &args);
             server.stop();
         }
         ["sightline", args @ ..] => {
