@@ -1,0 +1,1 @@
+//! Tests of the Kubernetes discovery against a fake API server.
