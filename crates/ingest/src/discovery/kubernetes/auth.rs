@@ -151,6 +151,7 @@ struct User {
     client_key: Option<String>,
     client_key_data: Option<String>,
     token: Option<String>,
+    #[serde(rename = "tokenFile")]
     token_file: Option<String>,
     username: Option<String>,
     password: Option<String>,

@@ -1,1 +1,0 @@
-//! Tests of the Kubernetes discovery against a fake API server.
