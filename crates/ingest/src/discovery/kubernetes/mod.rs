@@ -29,7 +29,7 @@ mod node;
 mod pod;
 mod service;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 pub mod types;
 pub mod watch;
 

@@ -3,7 +3,7 @@
 //! documentation of each role (configuration.md, `kubernetes_sd_config`),
 //! not copied from our output. Issue 17.
 
-mod fake;
+pub(crate) mod fake;
 mod roles;
 mod wiring;
 
