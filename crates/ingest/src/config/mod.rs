@@ -464,6 +464,9 @@ impl PrometheusConfig {
             for f in &mut am.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
+            for k in &mut am.kubernetes_sd_configs {
+                k.set_directory(dir);
+            }
             am.http.set_directory(dir);
         }
     }

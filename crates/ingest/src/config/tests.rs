@@ -180,10 +180,15 @@ fn seed003_kube_prometheus_loads() {
         Some("finance")
     );
     assert_eq!(node.metric_relabel_configs[0].action, Action::Drop);
-    // The job's kubernetes_sd_configs is implemented (issue 17); the
-    // Alertmanagers' is not yet.
-    assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
-    assert!(c.warnings[0].contains("alerting.alertmanagers[0]: kubernetes_sd_configs"));
+    // Both kubernetes_sd_configs (the job's, the Alertmanagers') are
+    // implemented (issue 17): no warning.
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.alerting.alertmanagers[0].kubernetes_sd_configs[0]
+            .namespaces
+            .names,
+        ["monitoring"]
+    );
     let k = &sm.kubernetes_sd_configs[0];
     assert_eq!(k.namespaces.names, ["finance-tracker"]);
     assert_eq!(k.kubeconfig_file, None);
