@@ -88,8 +88,8 @@ pub const FILE_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_se
 /// Runs discovery for one job until `cancel` fires, publishing its groups
 /// on the returned channel (the first value is ready before this returns;
 /// Kubernetes groups follow once their first lists complete). `on_error`
-/// is called once per failed file read and per Kubernetes entry that
-/// cannot start.
+/// is called once per failed file read; Kubernetes failures are logged
+/// and kept in [`DiscoveryState::errors`].
 pub fn run_job_discovery(
     cfg: &ScrapeConfig,
     poll: std::time::Duration,
@@ -124,7 +124,8 @@ pub fn run_job_discovery_with(
         match kubernetes::start(k, in_cluster, &owner, cancel.clone(), k8s_changed.clone()) {
             Ok(rx) => k8s.push(rx),
             Err(e) => {
-                on_error(&e);
+                // Not `on_error`: that one counts file read failures.
+                tracing::warn!(job = %cfg.job_name, error = %e, "kubernetes discovery cannot start");
                 k8s_start_errors.push(e);
             }
         }

@@ -134,6 +134,10 @@ pub struct ApiClient {
 
 const JSON: &str = "application/json";
 
+/// How long a list may take: lists of even large clusters answer in
+/// seconds, so a minute tells a hung connection from a slow answer.
+const LIST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl ApiClient {
     /// A client for `conn`; `owner` names the job in errors.
     pub fn new(conn: &Connection, owner: &str) -> Result<ApiClient, String> {
@@ -146,12 +150,19 @@ impl ApiClient {
     /// Lists `q`: its objects and the version to watch from.
     pub async fn list<T: Object>(&self, q: &Query) -> Result<(Vec<T>, String), String> {
         let url = q.url(&self.base, &[]);
-        let resp = self.http.get_response(&url, JSON).await?;
-        let status = resp.status();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| format!("list {}: reading the response: {e}", q.describe()))?;
+        // A server that accepts and then hangs must not stall the informer.
+        let fetched = tokio::time::timeout(LIST_TIMEOUT, async {
+            let resp = self.http.get_response(&url, JSON).await?;
+            let status = resp.status();
+            let body = resp
+                .bytes()
+                .await
+                .map_err(|e| format!("list {}: reading the response: {e}", q.describe()))?;
+            Ok::<_, String>((status, body))
+        })
+        .await
+        .map_err(|_| format!("list {}: no answer within {LIST_TIMEOUT:?}", q.describe()))?;
+        let (status, body) = fetched?;
         if !status.is_success() {
             return Err(format!(
                 "list {}: {status}: {}",
