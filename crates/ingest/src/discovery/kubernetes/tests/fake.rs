@@ -14,6 +14,8 @@ use tokio::sync::mpsc;
 /// What a watch stream is told to do next.
 enum Push {
     Line(String),
+    /// Bytes as they are, no newline added.
+    Raw(String),
     /// End the response normally.
     Close,
     /// Drop the connection mid-stream (a broken stream: the chunked body
@@ -168,6 +170,12 @@ impl FakeApi {
         Self::push(&mut st, path, || Push::Line(line.clone()));
     }
 
+    /// Sends raw bytes to the watchers of `path` as one chunk (events
+    /// split across chunks, or several in one).
+    pub fn raw(&self, path: &str, bytes: &str) {
+        Self::push(&mut self.lock(), path, || Push::Raw(bytes.to_owned()));
+    }
+
     /// Sends an `ERROR` event with code 410 to the watchers of `path`,
     /// then ends their streams (as the API server does).
     pub fn expire(&self, path: &str) {
@@ -297,8 +305,12 @@ async fn serve<S: AsyncRead + AsyncWrite + Unpin>(mut sock: S, st: Arc<Mutex<Sta
     let _ = sock.flush().await;
     while let Some(p) = rx.recv().await {
         match p {
-            Push::Line(l) => {
-                let data = format!("{l}\n");
+            Push::Line(_) | Push::Raw(_) => {
+                let data = match p {
+                    Push::Line(l) => format!("{l}\n"),
+                    Push::Raw(r) => r,
+                    _ => unreachable!(),
+                };
                 let c = format!("{:x}\r\n{data}\r\n", data.len());
                 if sock.write_all(c.as_bytes()).await.is_err() {
                     return;

@@ -200,6 +200,24 @@ async fn gone_and_broken_streams_list_again() {
     assert_eq!(api.lists(PODS), 4, "{:?}", api.requests());
 }
 
+#[tokio::test]
+async fn events_split_across_chunks_or_sharing_one() {
+    let api = FakeApi::start(None).await;
+    let mut sd = run_role(&api, "role: pod\n");
+    sd.groups(0).await;
+    wait_watch(&api, PODS).await;
+    let a = json!({"type": "ADDED", "object": web_pod("web-1", "10.0.0.5")}).to_string();
+    let b = json!({"type": "ADDED", "object": web_pod("web-2", "10.0.0.6")}).to_string();
+    let c = json!({"type": "ADDED", "object": web_pod("web-3", "10.0.0.7")}).to_string();
+    let (a1, a2) = a.split_at(a.len() / 2);
+    api.raw(PODS, a1);
+    api.raw(PODS, &format!("{a2}\n{b}\n\n{c}"));
+    // Two complete events so far; the third waits for its newline.
+    sd.until("two pods", |s| s.groups.len() == 2).await;
+    api.raw(PODS, "\n");
+    sd.until("three pods", |s| s.groups.len() == 3).await;
+}
+
 async fn wait_watch(api: &FakeApi, path: &str) {
     tokio::time::timeout(Duration::from_secs(5), async {
         while api.watchers(path) == 0 {
