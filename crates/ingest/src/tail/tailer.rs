@@ -201,21 +201,26 @@ impl Tailer {
             Pipeline::new(&sc.pipeline_stages, &sc.job_name, &metrics).map_err(at)?;
             let static_targets = targets(sc).map_err(at)?;
             let mut discovered = Vec::new();
+            // Discovery runs as tasks of the caller's runtime. Without one
+            // (`sightline agent` checks the file before starting its
+            // runtime) the config is only checked; an entry that cannot
+            // start is logged and finds nothing, as in Prometheus, rather
+            // than stopping the agent.
+            let rt = tokio::runtime::Handle::try_current().ok();
             for (i, k) in sc.kubernetes_sd_configs.iter().enumerate() {
-                // Discovery runs as tasks; the agent and serve build the
-                // tailer inside their runtime.
-                let rt = tokio::runtime::Handle::try_current()
-                    .map_err(|_| at("kubernetes_sd_configs needs a tokio runtime".into()))?;
+                let Some(rt) = &rt else { break };
                 let _guard = rt.enter();
                 let owner = format!("job {:?} kubernetes_sd_configs[{i}]", sc.job_name);
-                let rx = kubernetes::start(
+                match kubernetes::start(
                     k,
                     &kubernetes::InCluster::from_env(),
                     &owner,
                     discovery.clone(),
                     std::sync::Arc::new(tokio::sync::Notify::new()),
-                )?;
-                discovered.push(rx);
+                ) {
+                    Ok(rx) => discovered.push(rx),
+                    Err(e) => tracing::error!("kubernetes discovery cannot start: {e}"),
+                }
             }
             jobs.push(Job {
                 name: sc.job_name.clone(),

@@ -547,3 +547,21 @@ async fn promtail_kubernetes_pods_config_discovers_and_tails_issue_17() {
     }
     assert_eq!(got[0].1, "hello from web");
 }
+
+/// `sightline agent` checks the file (building a tailer) before its
+/// runtime starts: a Kubernetes job must pass that check (issue 17).
+#[test]
+fn kubernetes_jobs_are_checked_without_a_runtime() {
+    let text = PROMTAIL_K8S
+        .replace("API", "https://192.0.2.1:6443")
+        .replace("LOGS", "/var/log/pods");
+    let cfg = PromtailConfig::parse(&text, "promtail.yml").unwrap();
+    let mut t = Tailer::new(
+        &cfg.scrape_configs,
+        Positions::in_memory(),
+        TailMetrics::new(),
+    )
+    .unwrap();
+    t.sync_targets();
+    assert!(t.paths().is_empty());
+}
