@@ -6,7 +6,7 @@
 //! which is how Prometheus recovers from a failed send too.
 
 use crate::config::{AlertingConfig, AlertmanagerConfig};
-use crate::discovery::{FileDiscovery, TargetGroup, ADDRESS_LABEL};
+use crate::discovery::{kubernetes, FileDiscovery, TargetGroup, ADDRESS_LABEL};
 use crate::relabel::{self, RelabelConfig};
 use crate::scrape::HttpClient;
 use sightline_core::{time, Labels};
@@ -57,6 +57,10 @@ struct AlertmanagerSet {
     cfg: AlertmanagerConfig,
     client: HttpClient,
     files: Vec<FileDiscovery>,
+    /// One per `kubernetes_sd_configs` entry.
+    k8s: Vec<tokio::sync::watch::Receiver<kubernetes::KubernetesState>>,
+    /// Stops the Kubernetes discovery when a reload replaces the set.
+    _k8s_stop: tokio_util::sync::DropGuard,
 }
 
 impl AlertmanagerSet {
@@ -80,6 +84,9 @@ impl AlertmanagerSet {
                 f.refresh();
             }
             groups.extend(f.groups());
+        }
+        for rx in &self.k8s {
+            groups.extend(rx.borrow().groups.iter().cloned());
         }
         let path = alerts_path(&self.cfg.path_prefix);
         let mut urls = Vec::new();
@@ -172,10 +179,29 @@ impl AlertSender {
                 &format!("alerting.alertmanagers[{i}]"),
                 false,
             )?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let mut k8s = Vec::new();
+            for (j, k) in am.kubernetes_sd_configs.iter().enumerate() {
+                let owner = format!("alerting.alertmanagers[{i}].kubernetes_sd_configs[{j}]");
+                // Discovery runs as tasks: serve prepares the section
+                // inside its runtime.
+                let rt = tokio::runtime::Handle::try_current()
+                    .map_err(|_| format!("{owner}: needs a tokio runtime"))?;
+                let _guard = rt.enter();
+                k8s.push(kubernetes::start(
+                    k,
+                    &kubernetes::InCluster::from_env(),
+                    &owner,
+                    stop.clone(),
+                    Arc::new(tokio::sync::Notify::new()),
+                )?);
+            }
             sets.push(AlertmanagerSet {
                 files: am.file_sd_configs.iter().map(FileDiscovery::new).collect(),
                 cfg: am.clone(),
                 client,
+                k8s,
+                _k8s_stop: stop.drop_guard(),
             });
         }
         Ok(PreparedAlerting {
@@ -469,6 +495,51 @@ mod tests {
             String::from_utf8(buf).unwrap()
         });
         (addr, h)
+    }
+
+    /// kube-prometheus-stack's Alertmanager discovery: role endpoints in
+    /// one namespace, kept by service name and port name (issue 17).
+    #[tokio::test]
+    async fn alertmanagers_found_through_kubernetes_endpoints() {
+        use crate::discovery::kubernetes::tests::fake::FakeApi;
+        let api = FakeApi::start(None).await;
+        api.put(
+            "/api/v1/namespaces/monitoring/endpoints",
+            serde_json::json!({
+                "metadata": {"name": "alertmanager-operated", "namespace": "monitoring"},
+                "subsets": [{"addresses": [{"ip": "10.0.0.20"}, {"ip": "10.0.0.21"}],
+                    "ports": [{"name": "http-web", "port": 9093, "protocol": "TCP"},
+                              {"name": "mesh", "port": 9094, "protocol": "TCP"}]}]
+            }),
+        );
+        let cfg = load_str(
+            &format!(
+                "alerting:\n  alertmanagers:\n    - kubernetes_sd_configs:\n        - role: endpoints\n          api_server: {}\n          namespaces: {{names: [monitoring]}}\n      relabel_configs:\n        - source_labels: [__meta_kubernetes_endpoints_name]\n          regex: alertmanager-operated\n          action: keep\n        - source_labels: [__meta_kubernetes_endpoint_port_name]\n          regex: http-web\n          action: keep\n",
+                api.url("http")
+            ),
+            "p.yml",
+        )
+        .unwrap();
+        let mut prepared = AlertSender::prepare(&cfg.alerting).unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let urls = prepared.sets[0].urls();
+            if !urls.is_empty() {
+                assert_eq!(
+                    urls,
+                    [
+                        "http://10.0.0.20:9093/api/v2/alerts",
+                        "http://10.0.0.21:9093/api/v2/alerts"
+                    ]
+                );
+                break;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no Alertmanager found"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     #[tokio::test]

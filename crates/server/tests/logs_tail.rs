@@ -306,3 +306,47 @@ scrape_configs:
         serde_json::json!({"job": "app", "filename": log.display().to_string()})
     );
 }
+
+/// Issue 17: Promtail's stock Kubernetes job (role pod, `__path__` built
+/// by relabeling) passes `sightline agent -check-syntax`, which checks the
+/// file before any runtime runs.
+#[test]
+fn issue_17_agent_accepts_promtail_kubernetes_config() {
+    let dir = sightline_testkit::TempDir::new("agent-k8s");
+    let config = dir.path().join("promtail.yml");
+    std::fs::write(
+        &config,
+        r#"server: {http_listen_port: 9080}
+positions: {filename: /tmp/positions.yaml}
+clients: [{url: "http://loki:3100/loki/api/v1/push"}]
+scrape_configs:
+  - job_name: kubernetes-pods
+    pipeline_stages: [{cri: {}}]
+    kubernetes_sd_configs: [{role: pod}]
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        target_label: __host__
+      - source_labels: [__meta_kubernetes_namespace]
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_container_name]
+        target_label: container
+      - replacement: /var/log/pods/*$1/*.log
+        separator: /
+        source_labels: [__meta_kubernetes_pod_uid, __meta_kubernetes_pod_container_name]
+        target_label: __path__
+"#,
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sightline"))
+        .arg("agent")
+        .arg(format!("-config.file={}", config.display()))
+        .arg("-check-syntax")
+        .output()
+        .unwrap();
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("Valid config file!"), "{text}");
+}

@@ -1,11 +1,12 @@
 //! The `alerting` section: where rule alerts are sent (Alertmanagers found
-//! by static or file discovery) and how they are relabeled on the way.
+//! by static, file or Kubernetes discovery) and how they are relabeled on the way.
 
 use super::null_default;
 use super::scrape_config::{
     check_http, default_scheme, FileSdConfig, HttpClientConfig, StaticConfig,
 };
 use super::units::Duration;
+use crate::discovery::kubernetes::KubernetesSdConfig;
 use crate::relabel::RelabelConfig;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -39,6 +40,9 @@ pub struct AlertmanagerConfig {
     pub static_configs: Vec<StaticConfig>,
     /// Alertmanager addresses read from files.
     pub file_sd_configs: Vec<FileSdConfig>,
+    /// Alertmanagers found through the Kubernetes API (kube-prometheus
+    /// finds them with role `endpoints`).
+    pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// Applied to discovered Alertmanagers (`__address__`, `__scheme__`,
     /// `__alerts_path__`); one they drop is not used.
     pub relabel_configs: Vec<RelabelConfig>,
@@ -78,13 +82,14 @@ struct RawAlertmanagerConfig {
     #[serde(default, deserialize_with = "null_default")]
     file_sd_configs: Vec<FileSdConfig>,
     #[serde(default, deserialize_with = "null_default")]
+    kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+    #[serde(default, deserialize_with = "null_default")]
     relabel_configs: Vec<RelabelConfig>,
     sigv4: Option<serde_json::Value>,
     consul_sd_configs: Option<serde_json::Value>,
     dns_sd_configs: Option<serde_json::Value>,
     ec2_sd_configs: Option<serde_json::Value>,
     http_sd_configs: Option<serde_json::Value>,
-    kubernetes_sd_configs: Option<serde_json::Value>,
 }
 }
 
@@ -113,7 +118,6 @@ impl TryFrom<RawAlertmanagerConfig> for AlertmanagerConfig {
             ("dns_sd_configs", r.dns_sd_configs),
             ("ec2_sd_configs", r.ec2_sd_configs),
             ("http_sd_configs", r.http_sd_configs),
-            ("kubernetes_sd_configs", r.kubernetes_sd_configs),
         ] {
             if let Some(v) = value {
                 unsupported_sd.insert(key.to_owned(), v);
@@ -126,6 +130,7 @@ impl TryFrom<RawAlertmanagerConfig> for AlertmanagerConfig {
             api_version: r.api_version,
             static_configs: r.static_configs,
             file_sd_configs: r.file_sd_configs,
+            kubernetes_sd_configs: r.kubernetes_sd_configs,
             relabel_configs: r.relabel_configs,
             http,
             unsupported_sd,

@@ -17,6 +17,7 @@ mod scrape_config;
 mod tests;
 mod units;
 
+pub use crate::discovery::kubernetes::KubernetesSdConfig;
 pub use alerting::{AlertingConfig, AlertmanagerConfig};
 pub use scrape_config::{
     Authorization, BasicAuth, FileSdConfig, HttpClientConfig, ScrapeConfig, StaticConfig, TlsConfig,
@@ -454,11 +455,17 @@ impl PrometheusConfig {
             for f in &mut sc.file_sd_configs {
                 f.files.iter_mut().for_each(join);
             }
+            for k in &mut sc.kubernetes_sd_configs {
+                k.set_directory(dir);
+            }
             sc.http.set_directory(dir);
         }
         for am in &mut self.alerting.alertmanagers {
             for f in &mut am.file_sd_configs {
                 f.files.iter_mut().for_each(join);
+            }
+            for k in &mut am.kubernetes_sd_configs {
+                k.set_directory(dir);
             }
             am.http.set_directory(dir);
         }

@@ -3,6 +3,7 @@
 
 use super::null_default;
 use super::units::{ByteSize, Duration};
+use crate::discovery::kubernetes::KubernetesSdConfig;
 use crate::relabel::RelabelConfig;
 use serde::Deserialize;
 pub use sightline_config::http::{Authorization, BasicAuth, HttpClientConfig, TlsConfig};
@@ -36,6 +37,8 @@ pub struct ScrapeConfig {
     pub static_configs: Vec<StaticConfig>,
     /// Target groups read from JSON/YAML files.
     pub file_sd_configs: Vec<FileSdConfig>,
+    /// Targets discovered through the Kubernetes API.
+    pub kubernetes_sd_configs: Vec<KubernetesSdConfig>,
     /// Rules applied to targets before scraping.
     pub relabel_configs: Vec<RelabelConfig>,
     /// Rules applied to every scraped sample before storing.
@@ -55,7 +58,7 @@ pub struct ScrapeConfig {
     /// How to reach the targets.
     pub http: HttpClientConfig,
     /// Discovery mechanisms Sightline does not implement, by key
-    /// (`kubernetes_sd_configs`, ...), kept so that the file loads; each is
+    /// (`consul_sd_configs`, ...), kept so that the file loads; each is
     /// reported in [`super::PrometheusConfig::warnings`].
     pub unsupported_sd: BTreeMap<String, serde_json::Value>,
     /// Which limits the file set (the rest come from `global`).
@@ -114,6 +117,8 @@ struct RawScrapeConfig {
     #[serde(default, deserialize_with = "null_default")]
     file_sd_configs: Vec<FileSdConfig>,
     #[serde(default, deserialize_with = "null_default")]
+    kubernetes_sd_configs: Vec<KubernetesSdConfig>,
+    #[serde(default, deserialize_with = "null_default")]
     relabel_configs: Vec<RelabelConfig>,
     #[serde(default, deserialize_with = "null_default")]
     metric_relabel_configs: Vec<RelabelConfig>,
@@ -136,7 +141,6 @@ struct RawScrapeConfig {
     hetzner_sd_configs: Option<serde_json::Value>,
     http_sd_configs: Option<serde_json::Value>,
     ionos_sd_configs: Option<serde_json::Value>,
-    kubernetes_sd_configs: Option<serde_json::Value>,
     kuma_sd_configs: Option<serde_json::Value>,
     lightsail_sd_configs: Option<serde_json::Value>,
     linode_sd_configs: Option<serde_json::Value>,
@@ -174,7 +178,6 @@ impl TryFrom<RawScrapeConfig> for ScrapeConfig {
             ("hetzner_sd_configs", r.hetzner_sd_configs),
             ("http_sd_configs", r.http_sd_configs),
             ("ionos_sd_configs", r.ionos_sd_configs),
-            ("kubernetes_sd_configs", r.kubernetes_sd_configs),
             ("kuma_sd_configs", r.kuma_sd_configs),
             ("lightsail_sd_configs", r.lightsail_sd_configs),
             ("linode_sd_configs", r.linode_sd_configs),
@@ -223,6 +226,7 @@ impl TryFrom<RawScrapeConfig> for ScrapeConfig {
             enable_compression: r.enable_compression,
             static_configs: r.static_configs,
             file_sd_configs: r.file_sd_configs,
+            kubernetes_sd_configs: r.kubernetes_sd_configs,
             relabel_configs: r.relabel_configs,
             metric_relabel_configs: r.metric_relabel_configs,
             sample_limit: r.sample_limit.unwrap_or(0),

@@ -133,7 +133,7 @@ fn seed002_compose_file_loads() {
 }
 
 #[test]
-fn seed004_kubernetes_sd_loads_with_a_warning() {
+fn seed004_kubernetes_sd_loads() {
     let c = load(include_str!("testdata/seed004_k8s_annotations.yml"));
     assert_eq!(c.rule_files, ["alerts.yml"]);
     assert_eq!(
@@ -142,9 +142,14 @@ fn seed004_kubernetes_sd_loads_with_a_warning() {
     );
     assert_eq!(c.alerting.alertmanagers.len(), 1);
     let pods = c.scrape_config("kubernetes-pods").unwrap();
-    assert!(pods.unsupported_sd.contains_key("kubernetes_sd_configs"));
-    assert_eq!(c.warnings.len(), 1);
-    assert!(c.warnings[0].contains("kubernetes_sd_configs is not supported"));
+    // Issue 17: kubernetes_sd_configs is implemented, so no warning.
+    assert!(pods.unsupported_sd.is_empty());
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(pods.kubernetes_sd_configs.len(), 1);
+    assert_eq!(
+        pods.kubernetes_sd_configs[0].role,
+        crate::discovery::kubernetes::Role::Pod
+    );
     assert_eq!(pods.relabel_configs.len(), 6);
     assert_eq!(pods.relabel_configs[0].action, Action::Keep);
     // `regex: true` is YAML's boolean; Prometheus reads it as the text "true".
@@ -175,9 +180,18 @@ fn seed003_kube_prometheus_loads() {
         Some("finance")
     );
     assert_eq!(node.metric_relabel_configs[0].action, Action::Drop);
-    // One for the job's kubernetes_sd_configs, one for the Alertmanagers'.
-    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
-    assert!(c.warnings[1].contains("alerting.alertmanagers[0]: kubernetes_sd_configs"));
+    // Both kubernetes_sd_configs (the job's, the Alertmanagers') are
+    // implemented (issue 17): no warning.
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.alerting.alertmanagers[0].kubernetes_sd_configs[0]
+            .namespaces
+            .names,
+        ["monitoring"]
+    );
+    let k = &sm.kubernetes_sd_configs[0];
+    assert_eq!(k.namespaces.names, ["finance-tracker"]);
+    assert_eq!(k.kubeconfig_file, None);
     let am = &c.alerting.alertmanagers[0];
     assert_eq!(am.timeout, secs(10));
     assert_eq!(am.relabel_configs[0].action, Action::Keep);

@@ -1,15 +1,17 @@
-//! Service discovery: turning a job's `static_configs` and `file_sd_configs`
-//! into [`TargetGroup`]s for its scrape pool.
+//! Service discovery: turning a job's `static_configs`, `file_sd_configs`
+//! and `kubernetes_sd_configs` into [`TargetGroup`]s for its scrape pool.
 //!
 //! - [`static_groups`]: the fixed groups written in the configuration.
 //! - [`FileDiscovery`]: reads JSON/YAML target files matched by globs, notices
 //!   changes (polling modification times and the set of matching files) and
 //!   re-reads everything every `refresh_interval`. A file that fails to parse
 //!   keeps its last good groups and the failure is reported.
-//! - [`run_job_discovery`]: one task per job combining both, sending the
+//! - [`kubernetes`]: list+watch of the Kubernetes API.
+//! - [`run_job_discovery`]: one task per job combining them, sending the
 //!   job's full set of groups on a watch channel whenever it changes.
 
 mod file;
+pub mod kubernetes;
 #[cfg(test)]
 mod tests;
 
@@ -84,65 +86,107 @@ pub struct DiscoveryState {
 pub const FILE_POLL_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Runs discovery for one job until `cancel` fires, publishing its groups
-/// on the returned channel (the first value is ready before this returns).
-/// `on_error` is called once per failed file read.
+/// on the returned channel (the first value is ready before this returns;
+/// Kubernetes groups follow once their first lists complete). `on_error`
+/// is called once per failed file read; Kubernetes failures are logged
+/// and kept in [`DiscoveryState::errors`].
 pub fn run_job_discovery(
     cfg: &ScrapeConfig,
     poll: std::time::Duration,
     cancel: CancellationToken,
     on_error: Arc<dyn Fn(&str) + Send + Sync>,
 ) -> watch::Receiver<DiscoveryState> {
+    run_job_discovery_with(
+        cfg,
+        poll,
+        &kubernetes::InCluster::from_env(),
+        cancel,
+        on_error,
+    )
+}
+
+/// [`run_job_discovery`] with the in-cluster environment given (tests).
+pub fn run_job_discovery_with(
+    cfg: &ScrapeConfig,
+    poll: std::time::Duration,
+    in_cluster: &kubernetes::InCluster,
+    cancel: CancellationToken,
+    on_error: Arc<dyn Fn(&str) + Send + Sync>,
+) -> watch::Receiver<DiscoveryState> {
     let statics = static_groups(cfg);
     let mut files: Vec<FileDiscovery> =
         cfg.file_sd_configs.iter().map(FileDiscovery::new).collect();
-    let mut initial = DiscoveryState {
-        groups: statics.clone(),
-        errors: Vec::new(),
-    };
+    let k8s_changed = Arc::new(tokio::sync::Notify::new());
+    let mut k8s = Vec::new();
+    let mut k8s_start_errors = Vec::new();
+    for (i, k) in cfg.kubernetes_sd_configs.iter().enumerate() {
+        let owner = format!("job {:?} kubernetes_sd_configs[{i}]", cfg.job_name);
+        match kubernetes::start(k, in_cluster, &owner, cancel.clone(), k8s_changed.clone()) {
+            Ok(rx) => k8s.push(rx),
+            Err(e) => {
+                // Not `on_error`: that one counts file read failures.
+                tracing::warn!(job = %cfg.job_name, error = %e, "kubernetes discovery cannot start");
+                k8s_start_errors.push(e);
+            }
+        }
+    }
     for f in &mut files {
         f.refresh();
         for e in f.errors() {
             on_error(&e);
         }
-        initial.groups.extend(f.groups());
-        initial.errors.extend(f.errors());
     }
-    let (tx, rx) = watch::channel(initial);
-    if files.is_empty() {
+    let combine = move |files: &[FileDiscovery],
+                        k8s: &[watch::Receiver<kubernetes::KubernetesState>]| {
+        let mut state = DiscoveryState {
+            groups: statics.clone(),
+            errors: k8s_start_errors.clone(),
+        };
+        for f in files {
+            state.groups.extend(f.groups());
+            state.errors.extend(f.errors());
+        }
+        for rx in k8s {
+            let k = rx.borrow();
+            state.groups.extend(k.groups.iter().cloned());
+            state.errors.extend(k.errors.iter().cloned());
+        }
+        state
+    };
+    let (tx, rx) = watch::channel(combine(&files, &k8s));
+    if files.is_empty() && k8s.is_empty() {
         return rx;
     }
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(poll);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await;
+        let has_files = !files.is_empty();
+        let has_k8s = !k8s.is_empty();
         loop {
+            let mut changed = false;
             tokio::select! {
                 _ = cancel.cancelled() => return,
-                _ = ticker.tick() => {}
-            }
-            // File reads are small and rare; doing them on the runtime
-            // thread keeps this simple without blocking anything for long.
-            let mut changed = false;
-            for f in &mut files {
-                if f.due() || f.changed() {
-                    let before = (f.groups(), f.errors());
-                    f.refresh();
-                    for e in f.errors() {
-                        on_error(&e);
+                _ = k8s_changed.notified(), if has_k8s => changed = true,
+                _ = ticker.tick(), if has_files => {
+                    // File reads are small and rare; doing them on the
+                    // runtime thread keeps this simple without blocking
+                    // anything for long.
+                    for f in &mut files {
+                        if f.due() || f.changed() {
+                            let before = (f.groups(), f.errors());
+                            f.refresh();
+                            for e in f.errors() {
+                                on_error(&e);
+                            }
+                            changed |= before != (f.groups(), f.errors());
+                        }
                     }
-                    changed |= before != (f.groups(), f.errors());
                 }
             }
             if changed {
-                let mut state = DiscoveryState {
-                    groups: statics.clone(),
-                    errors: Vec::new(),
-                };
-                for f in &files {
-                    state.groups.extend(f.groups());
-                    state.errors.extend(f.errors());
-                }
-                if tx.send(state).is_err() {
+                let state = combine(&files, &k8s);
+                if *tx.borrow() != state && tx.send(state).is_err() {
                     return;
                 }
             }

@@ -191,7 +191,9 @@ pub(crate) fn hex_bytes(o: &Obj, camel: &str, snake: &str, prefix: &str) -> R<Ve
         .collect())
 }
 
-fn base64(s: &str, path: &str) -> R<Vec<u8>> {
+/// Standard or URL-safe base64, padded or not (protobuf JSON accepts both;
+/// so do kubeconfig `*-data` fields). `path` names the value in errors.
+pub(crate) fn base64(s: &str, path: &str) -> R<Vec<u8>> {
     fn val(c: u8) -> Option<u32> {
         Some(match c {
             b'A'..=b'Z' => c - b'A',

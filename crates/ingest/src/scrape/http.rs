@@ -236,6 +236,30 @@ impl HttpClient {
 }
 
 impl HttpClient {
+    /// GETs `url` with the config's credentials and returns the response
+    /// as soon as its headers arrive, whatever the status: the Kubernetes
+    /// discovery reads list bodies and endless watch streams with it.
+    pub(crate) async fn get_response(
+        &self,
+        url: &str,
+        accept: &'static str,
+    ) -> Result<reqwest::Response, String> {
+        let mut headers = HeaderMap::new();
+        headers.insert(ACCEPT, HeaderValue::from_static(accept));
+        headers.insert(USER_AGENT, HeaderValue::from_static(SCRAPE_USER_AGENT));
+        if let Some(a) = self.authorization()? {
+            headers.insert(AUTHORIZATION, a);
+        }
+        self.client
+            .get(url)
+            .headers(headers)
+            .send()
+            .await
+            .map_err(|e| go_transport_error("Get", url, &e))
+    }
+}
+
+impl HttpClient {
     /// POSTs a JSON body to `url` within `timeout`, with the config's
     /// credentials. Ok on any 2xx; otherwise the status (or transport error)
     /// and the start of the reply, for logs and `lastError`.

@@ -1,7 +1,7 @@
 //! Promtail's configuration file, read as Promtail reads it: `server`,
 //! `positions`, `clients`, `scrape_configs`, `limits_config` and
 //! `target_config`. Keys Promtail has but the tailer does not implement
-//! (`kubernetes_sd_configs`, `journal`, `windows_events`, ...) are refused
+//! (`docker_sd_configs`, `journal`, `windows_events`, ...) are refused
 //! by name with "not supported"; keys Promtail does not have are refused
 //! as unknown, both with file, line and column
 //! ([`sightline_config::yaml::from_str`]).
@@ -262,8 +262,11 @@ pub struct ScrapeConfig {
     // Promtail's other target kinds: refused by name.
     #[serde(default)]
     pub file_sd_configs: Option<Unsupported>,
-    #[serde(default)]
-    pub kubernetes_sd_configs: Option<Unsupported>,
+    /// Pods (or other objects) from the Kubernetes API; `__path__` comes
+    /// from relabeling their `__meta_kubernetes_*` labels, as in
+    /// Promtail's stock Kubernetes config.
+    #[serde(default, deserialize_with = "crate::config::null_default")]
+    pub kubernetes_sd_configs: Vec<crate::discovery::kubernetes::KubernetesSdConfig>,
     #[serde(default)]
     pub consul_sd_configs: Option<Unsupported>,
     #[serde(default)]

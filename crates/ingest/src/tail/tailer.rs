@@ -6,12 +6,15 @@ use super::config::ScrapeConfig;
 use super::file::{FileTail, PathState};
 use super::positions::Positions;
 use super::stages::{Entry, Pipeline, StageConfig, TailMetrics};
+use crate::discovery::kubernetes::{self, KubernetesState};
 use crate::relabel::process;
 use sightline_core::LabelsBuilder;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
 
 /// Most bytes read from one file in one poll.
 pub const MAX_READ: usize = 1 << 20;
@@ -28,7 +31,12 @@ pub struct Target {
 struct Job {
     name: String,
     stages: Vec<StageConfig>,
+    /// The static targets, then (after each sync) the discovered ones.
     targets: Vec<Target>,
+    static_targets: Vec<Target>,
+    relabel: Vec<crate::relabel::RelabelConfig>,
+    /// One per `kubernetes_sd_configs` entry.
+    discovered: Vec<watch::Receiver<KubernetesState>>,
 }
 
 struct Tailed {
@@ -57,6 +65,8 @@ pub struct Polled {
 /// Every file of every job.
 pub struct Tailer {
     jobs: Vec<Job>,
+    /// Stops the jobs' discovery when the tailer is dropped.
+    discovery: CancellationToken,
     files: BTreeMap<PathBuf, Tailed>,
     pub positions: Positions,
     metrics: Arc<TailMetrics>,
@@ -74,32 +84,92 @@ pub fn targets(sc: &ScrapeConfig) -> Result<Vec<Target>, String> {
         if let Some(t) = st.targets.first() {
             lb.set("__address__", t.as_str());
         }
-        if !process(&sc.relabel_configs, &mut lb) {
-            continue;
-        }
-        let Some(glob) = lb.get("__path__").map(str::to_owned) else {
-            tracing::warn!(job = %sc.job_name, "static_configs[{i}] has no __path__ label: skipped");
-            continue;
-        };
-        let exclude = match lb.get("__path_exclude__") {
-            Some(p) if !p.is_empty() => {
-                Some(glob::Pattern::new(p).map_err(|e| format!("__path_exclude__ {p:?}: {e}"))?)
+        match relabel_target(&sc.relabel_configs, lb)? {
+            Relabeled::Target(t) => out.push(t),
+            Relabeled::Dropped => {}
+            Relabeled::NoPath => {
+                tracing::warn!(job = %sc.job_name, "static_configs[{i}] has no __path__ label: skipped")
             }
-            _ => None,
-        };
-        glob::Pattern::new(&glob).map_err(|e| format!("__path__ {glob:?}: {e}"))?;
-        lb.retain(|l| !l.name.starts_with("__"));
-        let labels = lb
-            .iter()
-            .map(|l| (l.name.clone(), l.value.clone()))
-            .collect();
-        out.push(Target {
-            labels,
-            glob,
-            exclude,
-        });
+        }
     }
     Ok(out)
+}
+
+enum Relabeled {
+    Target(Target),
+    Dropped,
+    NoPath,
+}
+
+/// The host name Promtail compares `__host__` with: a discovered target
+/// whose `__host__` names another node is not tailed here (each node's
+/// agent tails its own pods' files).
+fn hostname() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
+}
+
+/// One label set through `relabel_configs` into a target.
+fn relabel_target(
+    rules: &[crate::relabel::RelabelConfig],
+    mut lb: LabelsBuilder,
+) -> Result<Relabeled, String> {
+    if !process(rules, &mut lb) {
+        return Ok(Relabeled::Dropped);
+    }
+    let Some(glob) = lb.get("__path__").map(str::to_owned) else {
+        return Ok(Relabeled::NoPath);
+    };
+    let exclude = match lb.get("__path_exclude__") {
+        Some(p) if !p.is_empty() => {
+            Some(glob::Pattern::new(p).map_err(|e| format!("__path_exclude__ {p:?}: {e}"))?)
+        }
+        _ => None,
+    };
+    glob::Pattern::new(&glob).map_err(|e| format!("__path__ {glob:?}: {e}"))?;
+    lb.retain(|l| !l.name.starts_with("__"));
+    let labels = lb
+        .iter()
+        .map(|l| (l.name.clone(), l.value.clone()))
+        .collect();
+    Ok(Relabeled::Target(Target {
+        labels,
+        glob,
+        exclude,
+    }))
+}
+
+/// The targets of a job's discovered groups (group labels under each
+/// target's own), relabeled; bad globs are logged and skipped.
+fn discovered_targets(job: &Job, host: &str) -> Vec<Target> {
+    let mut out = Vec::new();
+    for rx in &job.discovered {
+        let st = rx.borrow();
+        for g in &st.groups {
+            for t in &g.targets {
+                let mut lb = g.labels.to_builder();
+                for l in t.iter() {
+                    lb.set(l.name.as_str(), l.value.as_str());
+                }
+                if lb.get("__host__").is_some_and(|h| h != host) {
+                    continue;
+                }
+                match relabel_target(&job.relabel, lb) {
+                    Ok(Relabeled::Target(t)) => out.push(t),
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::warn!(job = %job.name, source = %g.source, "discovered target skipped: {e}")
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The regular files `t` names now, sorted.
@@ -125,17 +195,45 @@ impl Tailer {
         metrics: Arc<TailMetrics>,
     ) -> Result<Tailer, String> {
         let mut jobs = Vec::new();
+        let discovery = CancellationToken::new();
         for sc in scrape_configs {
             let at = |e: String| format!("scrape_configs job {:?}: {e}", sc.job_name);
             Pipeline::new(&sc.pipeline_stages, &sc.job_name, &metrics).map_err(at)?;
+            let static_targets = targets(sc).map_err(at)?;
+            let mut discovered = Vec::new();
+            // Discovery runs as tasks of the caller's runtime. Without one
+            // (`sightline agent` checks the file before starting its
+            // runtime) the config is only checked; an entry that cannot
+            // start is logged and finds nothing, as in Prometheus, rather
+            // than stopping the agent.
+            let rt = tokio::runtime::Handle::try_current().ok();
+            for (i, k) in sc.kubernetes_sd_configs.iter().enumerate() {
+                let Some(rt) = &rt else { break };
+                let _guard = rt.enter();
+                let owner = format!("job {:?} kubernetes_sd_configs[{i}]", sc.job_name);
+                match kubernetes::start(
+                    k,
+                    &kubernetes::InCluster::from_env(),
+                    &owner,
+                    discovery.clone(),
+                    std::sync::Arc::new(tokio::sync::Notify::new()),
+                ) {
+                    Ok(rx) => discovered.push(rx),
+                    Err(e) => tracing::error!("kubernetes discovery cannot start: {e}"),
+                }
+            }
             jobs.push(Job {
                 name: sc.job_name.clone(),
                 stages: sc.pipeline_stages.clone(),
-                targets: targets(sc).map_err(at)?,
+                targets: static_targets.clone(),
+                static_targets,
+                relabel: sc.relabel_configs.clone(),
+                discovered,
             });
         }
         Ok(Tailer {
             jobs,
+            discovery,
             files: BTreeMap::new(),
             positions,
             metrics,
@@ -151,6 +249,14 @@ impl Tailer {
     /// or at 0: Promtail reads a file it has no position for from its
     /// start) and marks files no longer matched to be closed once read.
     pub fn sync_targets(&mut self) {
+        let host = hostname();
+        for job in &mut self.jobs {
+            if !job.discovered.is_empty() {
+                let mut ts = job.static_targets.clone();
+                ts.extend(discovered_targets(job, &host));
+                job.targets = ts;
+            }
+        }
         let mut seen: BTreeMap<PathBuf, (usize, BTreeMap<String, String>)> = BTreeMap::new();
         for (j, job) in self.jobs.iter().enumerate() {
             for t in &job.targets {
@@ -318,4 +424,10 @@ pub fn now_ns() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as i64)
         .unwrap_or(0)
+}
+
+impl Drop for Tailer {
+    fn drop(&mut self) {
+        self.discovery.cancel();
+    }
 }

@@ -95,13 +95,13 @@ fn a_promtail_config_is_read_unchanged() {
 
 #[test]
 fn promtail_keys_we_lack_and_unknown_keys_are_refused_by_name_and_line() {
-    let text = "scrape_configs:\n- job_name: k8s\n  kubernetes_sd_configs:\n  - role: pod\n";
+    let text = "scrape_configs:\n- job_name: d\n  docker_sd_configs:\n  - host: unix:///var/run/docker.sock\n";
     let err = PromtailConfig::parse(text, "p.yml")
         .unwrap_err()
         .to_string();
     assert!(err.contains("p.yml:3"), "{err}");
     assert!(
-        err.contains("kubernetes_sd_configs") && err.contains("not support"),
+        err.contains("docker_sd_configs") && err.contains("not support"),
         "{err}"
     );
     let text = "scrape_configs:\n- job_name: j\n  journal:\n    max_age: 12h\n";
@@ -442,4 +442,126 @@ async fn docker_json_logs_land_in_the_store_with_container_labels() {
         ]
     );
     assert_eq!(metrics.counter("promtail_sent_entries", &[]), 2.0);
+}
+
+/// Promtail's stock Kubernetes job (the Loki Helm chart's
+/// `kubernetes-pods`), with the log folder moved under a temp dir.
+const PROMTAIL_K8S: &str = r#"
+server:
+  http_listen_port: 9080
+positions:
+  filename: /tmp/positions.yaml
+clients:
+  - url: http://loki:3100/loki/api/v1/push
+scrape_configs:
+  - job_name: kubernetes-pods
+    pipeline_stages:
+      - cri: {}
+    kubernetes_sd_configs:
+      - role: pod
+        api_server: API
+    relabel_configs:
+      - source_labels: [__meta_kubernetes_pod_controller_name]
+        regex: ([0-9a-z-.]+?)(-[0-9a-f]{8,10})?
+        action: replace
+        target_label: __tmp_controller_name
+      - source_labels: [__meta_kubernetes_pod_label_app_kubernetes_io_name, __meta_kubernetes_pod_label_app, __tmp_controller_name, __meta_kubernetes_pod_name]
+        regex: ^;*([^;]+)(;.*)?$
+        action: replace
+        target_label: app
+      - source_labels: [__meta_kubernetes_pod_node_name]
+        action: replace
+        target_label: node_name
+      - source_labels: [__meta_kubernetes_namespace]
+        action: replace
+        target_label: namespace
+      - source_labels: [__meta_kubernetes_pod_name]
+        action: replace
+        target_label: pod
+      - source_labels: [__meta_kubernetes_pod_container_name]
+        action: replace
+        target_label: container
+      - replacement: LOGS/*$1/*.log
+        separator: /
+        source_labels: [__meta_kubernetes_pod_uid, __meta_kubernetes_pod_container_name]
+        target_label: __path__
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn promtail_kubernetes_pods_config_discovers_and_tails_issue_17() {
+    use crate::discovery::kubernetes::tests::fake::FakeApi;
+    let api = FakeApi::start(None).await;
+    api.put(
+        "/api/v1/pods",
+        serde_json::json!({
+            "metadata": {"name": "web-7d9f8b6c5d-x2x4z", "namespace": "shop", "uid": "u-123",
+                "ownerReferences": [{"kind": "ReplicaSet", "name": "web-7d9f8b6c5d", "controller": true}]},
+            "spec": {"nodeName": "node-a", "containers": [{"name": "app", "ports": [{"containerPort": 80}]}]},
+            "status": {"phase": "Running", "podIP": "10.0.0.9"}
+        }),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let pod_dir = dir.path().join("shop_web-7d9f8b6c5d-x2x4z_u-123/app");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    write(
+        &pod_dir.join("0.log"),
+        "2024-05-01T10:00:00.000000000Z stdout F hello from web\n",
+    );
+    let text = PROMTAIL_K8S
+        .replace("API", &api.url("http"))
+        .replace("LOGS", &dir.path().display().to_string());
+    let cfg = PromtailConfig::parse(&text, "promtail.yml").unwrap();
+    let mut t = Tailer::new(
+        &cfg.scrape_configs,
+        Positions::in_memory(),
+        TailMetrics::new(),
+    )
+    .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while t.paths().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the pod's log was not found"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        t.sync_targets();
+    }
+    assert_eq!(t.paths(), [pod_dir.join("0.log")]);
+    let p = t.poll(Instant::now(), false);
+    let got: Vec<_> = p.entries.into_iter().map(|e| (e.labels, e.line)).collect();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let labels = &got[0].0;
+    let want = [
+        ("app", "web"),
+        ("container", "app"),
+        ("namespace", "shop"),
+        ("node_name", "node-a"),
+        ("pod", "web-7d9f8b6c5d-x2x4z"),
+    ];
+    for (k, v) in want {
+        assert_eq!(
+            labels.get(k).map(String::as_str),
+            Some(v),
+            "{k} in {labels:?}"
+        );
+    }
+    assert_eq!(got[0].1, "hello from web");
+}
+
+/// `sightline agent` checks the file (building a tailer) before its
+/// runtime starts: a Kubernetes job must pass that check (issue 17).
+#[test]
+fn kubernetes_jobs_are_checked_without_a_runtime() {
+    let text = PROMTAIL_K8S
+        .replace("API", "https://192.0.2.1:6443")
+        .replace("LOGS", "/var/log/pods");
+    let cfg = PromtailConfig::parse(&text, "promtail.yml").unwrap();
+    let mut t = Tailer::new(
+        &cfg.scrape_configs,
+        Positions::in_memory(),
+        TailMetrics::new(),
+    )
+    .unwrap();
+    t.sync_targets();
+    assert!(t.paths().is_empty());
 }
