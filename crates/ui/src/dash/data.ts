@@ -194,7 +194,11 @@ export function alignFrames(d: PanelData): [number[], ...(number | null)[][]] {
     const col: (number | null)[] = new Array(n).fill(null);
     for (let j = 0; j < f.times.length; j++) {
       const i = Math.round((f.times[j] - d.startS) / d.stepS);
-      if (i >= 0 && i < n) col[i] = f.values[j];
+      // NaN and infinities (a quantile over no requests, a ratio of
+      // zeros) are gaps, as Grafana draws them: one would leave the
+      // y axis without a range and the whole chart empty.
+      const v = f.values[j];
+      if (i >= 0 && i < n) col[i] = Number.isFinite(v) ? v : null;
     }
     return col;
   });
