@@ -163,6 +163,9 @@ impl ShopHandle {
 /// spawns the servers, the load generator and the exporters on the current
 /// tokio runtime. Everything stops when `cancel` fires.
 pub async fn start(cfg: ShopConfig, cancel: CancellationToken) -> Result<ShopHandle, DemoError> {
+    // Built beside crates that turn on reqwest's rustls, the shop's HTTP
+    // clients need a crypto provider in the process.
+    sightline_config::tls::install_default_provider();
     let faults = FaultController::new(cfg.fault_schedule);
     std::fs::create_dir_all(&cfg.log_dir).map_err(|source| DemoError::Io {
         path: cfg.log_dir.clone(),

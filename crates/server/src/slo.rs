@@ -69,7 +69,7 @@ struct HttpQuerier {
 
 impl HttpQuerier {
     fn new(url: &str) -> anyhow::Result<Self> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        sightline_config::tls::install_default_provider();
         Ok(HttpQuerier {
             base: url.trim_end_matches('/').to_owned(),
             client: reqwest::blocking::Client::builder()

@@ -399,4 +399,7 @@ fn issue_16_grafana_tempo_streaming_search() {
     assert!(!msg.is_empty());
     let r = http().get(format!("{base}/api/echo")).send().unwrap();
     assert_eq!(r.text().unwrap(), "echo");
+    // Serving gRPC adds no catch-all: an unknown path is still a 404.
+    let r = http().get(format!("{base}/no/such/path")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 404);
 }

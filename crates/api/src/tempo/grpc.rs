@@ -333,10 +333,12 @@ where
 }
 
 /// The streaming querier as routes to merge into the HTTP router (gRPC
-/// needs HTTP/2, which the server's listener accepts without TLS).
+/// needs HTTP/2, which the server's listener accepts without TLS). Only
+/// the service's own paths are routed: tonic's `Routes` would add a
+/// fallback answering every unknown path with a gRPC status and HTTP 200.
 pub fn streaming_routes(querier: Arc<dyn sightline_core::traces::TraceQuerier>) -> axum::Router {
-    tonic::service::Routes::new(StreamingQuerier {
+    let svc = StreamingQuerier {
         state: TempoState { querier },
-    })
-    .into_axum_router()
+    };
+    axum::Router::new().route_service("/tempopb.StreamingQuerier/{*method}", svc)
 }

@@ -18,7 +18,7 @@ pub fn run(control: SocketAddr, service: &str, fault: &[String]) -> anyhow::Resu
     }
     sightline_demo::Fault::from_str(&text)
         .map_err(|e| anyhow::anyhow!("{e} (faults: `errors 30%`, `slow 800ms`, `down`, `none`)"))?;
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    sightline_config::tls::install_default_provider();
     let client = reqwest::blocking::Client::builder()
         .timeout(std::time::Duration::from_secs(5))
         .build()

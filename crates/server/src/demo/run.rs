@@ -40,7 +40,7 @@ async fn run_async(opts: RunOptions) -> anyhow::Result<()> {
     let started = Instant::now();
     // reqwest is built without a crypto provider of its own (we pin
     // rustls to ring); the shop's clients and ours need one installed.
-    let _ = rustls::crypto::ring::default_provider().install_default();
+    sightline_config::tls::install_default_provider();
     let (root, temporary) = match &opts.data_dir {
         Some(d) => {
             std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
