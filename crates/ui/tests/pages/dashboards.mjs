@@ -96,7 +96,9 @@ export default async function ({ page, base, step, shot, fail, api }) {
   // crates/ui/tests/dashboards/all-panels.json over the shop's data: 200s
   // at 10/s, 404s at 1/s, 500s at 0.5/s (11.5/s in all), latency buckets
   // at 0.1/0.25/0.5/1/+Inf holding 50/80/95/99/100% of requests.
-  const all = JSON.parse(readFileSync(new URL('../dashboards/all-panels.json', import.meta.url), 'utf8'));
+  // __T__: 25 minutes ago, so "Rate with gaps" starts with 5 minutes of
+  // NaN (0/0) and is 1 after.
+  const all = JSON.parse(readFileSync(new URL('../dashboards/all-panels.json', import.meta.url), 'utf8').replaceAll('__T__', String(Math.floor(Date.now() / 1000) - 25 * 60)));
   const put = await fetch(`${base}/api/dashboards/db`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ dashboard: all, overwrite: true }) });
   if (!put.ok) fail(`saving all-panels.json: ${put.status} ${await put.text()}`);
   await page.goto(`${base}/#/dashboards/all-panels?from=now-30m&to=now`);
@@ -128,6 +130,11 @@ export default async function ({ page, base, step, shot, fail, api }) {
   const repeated = ap.filter((p) => /^Code /.test(p.title)).map((p) => p.title).sort();
   if (repeated.join(',') !== 'Code 200,Code 404,Code 500') fail(`repeat by code made ${repeated}`);
   if (!ap.some((p) => p.title === 'Quantile 0.95')) fail(`custom variable not interpolated: ${ap.map((p) => p.title)}`);
+  // NaN first (0/0), then 1: the NaNs are gaps and the y axis still has a
+  // range (0 to 1), where a leading NaN once left it undefined and the
+  // chart empty.
+  const yRange = await page.getAttribute(`${panelSel('Rate with gaps')} [data-y-range]`, 'data-y-range');
+  if (yRange !== '0,1') fail(`Rate with gaps: y range ${yRange}, want 0,1`);
   // Picking one code narrows the panels that use it.
   await page.selectOption('select#var-code', ['404']);
   await page.waitForFunction(() => document.querySelectorAll('.panel .panel-title').length && [...document.querySelectorAll('.panel-title')].filter((t) => /^Code /.test(t.textContent)).length === 1);

@@ -194,6 +194,9 @@ export function TimeSeriesPanel({ panel, data }: { panel: Panel; data: PanelData
           },
         ],
         draw: [
+          // The y range drawn, for the browser tests (a NaN once left it
+          // undefined and the chart empty).
+          (u: uPlot) => el.setAttribute('data-y-range', `${u.scales.y.min},${u.scales.y.max}`),
           (u: uPlot) => {
             // Threshold lines (custom.thresholdsStyle.mode line or area).
             const mode = defaults.custom?.thresholdsStyle?.mode;
