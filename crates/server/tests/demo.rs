@@ -146,6 +146,24 @@ fn now_s() -> i64 {
         .as_secs() as i64
 }
 
+/// Asserts that a finished command succeeded, printing its output when it
+/// did not; returns its standard output.
+fn assert_ok(what: &str, out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{what}:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `cmd` and asserts it succeeded; returns its standard output.
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert_ok(&format!("{cmd:?}"), &out)
+}
+
 fn demo_fault(control: &str, args: &[&str]) -> std::process::Output {
     sightline()
         .args(["demo", "fault", "--control", control])
@@ -346,11 +364,9 @@ fn issue_17_demo_shows_every_signal() {
 
     // A good one: the db goes down, its probe fails, ServiceDown goes
     // pending (its `for:` is 30s).
-    let out = demo_fault(&demo.control, &["db", "down"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_ok(
+        "demo fault db down",
+        &demo_fault(&demo.control, &["db", "down"]),
     );
     let faults: Value =
         serde_json::from_str(&get_text(&format!("http://{}/faults", demo.control))).unwrap();
@@ -373,11 +389,9 @@ fn issue_17_demo_shows_every_signal() {
             }
         },
     );
-    let out = demo_fault(&demo.control, &["db", "none"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    assert_ok(
+        "demo fault db none",
+        &demo_fault(&demo.control, &["db", "none"]),
     );
 }
 
@@ -385,16 +399,7 @@ fn issue_17_demo_shows_every_signal() {
 fn issue_17_print_config_passes_the_checks() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("cfg");
-    let out = sightline()
-        .args(["demo", "--print-config"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(sightline().args(["demo", "--print-config"]).arg(&dir));
     for f in [
         "sightline.yml",
         "prometheus.yml",
@@ -419,55 +424,52 @@ fn issue_17_print_config_passes_the_checks() {
         std::fs::read_to_string(dir.join("prometheus.yml")).unwrap(),
         "mine\n"
     );
-    let out = sightline()
-        .args(["demo", "--force", "--print-config"])
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    run_ok(
+        sightline()
+            .args(["demo", "--force", "--print-config"])
+            .arg(&dir),
     );
 
     // Our checks: the whole config (rule files, SLO specs, probes,
     // dashboards), and the rule file on its own.
-    let run = |cmd: &mut Command| {
-        let out = cmd.output().unwrap();
-        assert!(
-            out.status.success(),
-            "{cmd:?}:\n{}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    };
-    let checked = run(sightline()
-        .args(["check", "config"])
-        .arg(dir.join("sightline.yml")));
+    let checked = run_ok(
+        sightline()
+            .args(["check", "config"])
+            .arg(dir.join("sightline.yml")),
+    );
     assert!(checked.contains("3 SLOs found"), "{checked}");
     assert!(checked.contains("1 monitors"), "{checked}");
-    run(sightline()
-        .args(["check", "rules"])
-        .arg(dir.join("rules/shop.yml")));
-    let generated = run(sightline()
-        .args(["slo", "generate"])
-        .arg(dir.join("slos/shop.yml")));
+    run_ok(
+        sightline()
+            .args(["check", "rules"])
+            .arg(dir.join("rules/shop.yml")),
+    );
+    let generated = run_ok(
+        sightline()
+            .args(["slo", "generate"])
+            .arg(dir.join("slos/shop.yml")),
+    );
     std::fs::write(tmp.path().join("slo-rules.yml"), &generated).unwrap();
 
     // The peers read the files they share with us.
     if let Some(promtool) = peer("promtool") {
-        run(Command::new(&promtool)
-            .args(["check", "config"])
-            .arg(dir.join("prometheus.yml")));
-        run(Command::new(&promtool)
-            .args(["check", "rules"])
-            .arg(tmp.path().join("slo-rules.yml")));
+        run_ok(
+            Command::new(&promtool)
+                .args(["check", "config"])
+                .arg(dir.join("prometheus.yml")),
+        );
+        run_ok(
+            Command::new(&promtool)
+                .args(["check", "rules"])
+                .arg(tmp.path().join("slo-rules.yml")),
+        );
     }
     if let Some(amtool) = peer("amtool") {
-        run(Command::new(&amtool)
-            .arg("check-config")
-            .arg(dir.join("alertmanager.yml")));
+        run_ok(
+            Command::new(&amtool)
+                .arg("check-config")
+                .arg(dir.join("alertmanager.yml")),
+        );
     }
 }
 
@@ -476,28 +478,8 @@ fn issue_17_print_config_passes_the_checks() {
 #[test]
 fn issue_17_demo_alert_rules_fire_as_written() {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo_rules/shop.test.yml");
-    let out = sightline()
-        .args(["test", "rules"])
-        .arg(&file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    run_ok(sightline().args(["test", "rules"]).arg(&file));
     if let Some(promtool) = peer("promtool") {
-        let out = Command::new(promtool)
-            .args(["test", "rules"])
-            .arg(&file)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        run_ok(Command::new(promtool).args(["test", "rules"]).arg(&file));
     }
 }
