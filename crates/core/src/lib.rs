@@ -39,6 +39,7 @@ mod labels;
 pub mod lifecycle;
 pub mod logs;
 mod matcher;
+pub mod memory;
 mod memstore;
 mod sample;
 mod storage;

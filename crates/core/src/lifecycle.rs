@@ -26,6 +26,9 @@ pub struct StartContext {
     /// The server's data directory; a subsystem keeps its state in a
     /// folder of its own below it.
     pub data_dir: PathBuf,
+    /// The memory limit: a subsystem registers what it can give back
+    /// under pressure, and intakes ask it before taking more.
+    pub memory: Arc<crate::memory::MemoryGovernor>,
 }
 
 /// A future that completes when a subsystem has stopped and flushed.

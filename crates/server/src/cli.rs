@@ -262,6 +262,11 @@ pub struct ServeArgs {
     /// `0` or empty turns it off). OTLP/HTTP is served on `--listen`.
     #[arg(long = "otlp.grpc.listen")]
     pub otlp_grpc_listen: Option<String>,
+    /// The most memory Sightline may use (e.g. 512MB): near it, stores
+    /// flush and pushes are refused with a retryable 503 before the kernel
+    /// would kill the process. Default: the cgroup's limit, if any; `0`: none.
+    #[arg(long = "memory.limit", default_value = "")]
+    pub memory_limit: String,
     /// `--probe.*`: blackbox modules for `/probe` and `probes:` monitors.
     #[command(flatten)]
     pub probe: crate::probes::ProbeArgs,
@@ -321,6 +326,7 @@ impl ServeArgs {
                 self.query_max_concurrency.to_string(),
             ),
             ("query.lookback-delta", self.query_lookback_delta.clone()),
+            ("memory.limit", self.memory_limit.clone()),
             (
                 "alertmanager.config.file",
                 self.alertmanager_config

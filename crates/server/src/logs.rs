@@ -63,6 +63,14 @@ impl Logs {
                 .map_err(|e| anyhow::anyhow!("opening the log store in {}: {e}", dir.display()))?,
         );
         ctx.telemetry.register(store.clone());
+        let weak = Arc::downgrade(&store);
+        ctx.memory.on_pressure("logs", move || {
+            // Cutting the heads into blocks moves their lines from memory
+            // to mapped files the kernel may drop.
+            if let Some(Err(e)) = weak.upgrade().map(|s| s.flush()) {
+                tracing::warn!(error = %e, "log store: flush under memory pressure failed");
+            }
+        });
         let counters = Arc::new(LogIngestCounters::default());
         ctx.telemetry.register(counters.clone());
         let mut running: Vec<Box<dyn Running>> = Vec::new();

@@ -27,6 +27,7 @@ mod dashboards;
 mod demo;
 mod import;
 mod logs;
+mod memory;
 mod otlp;
 mod prefix;
 mod probes;
@@ -61,6 +62,15 @@ const MI_OPTION_ARENA_EAGER_COMMIT: libmimalloc_sys::mi_option_t = 4;
 fn tune_allocator() {
     // SAFETY: plain option setters, called before any thread is started.
     unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_ARENA_EAGER_COMMIT, 0) };
+}
+
+/// Gives the pages mimalloc keeps for reuse back to the kernel: a relief
+/// under memory pressure (`memory.rs`).
+#[allow(unsafe_code)]
+pub(crate) fn release_free_memory() {
+    // SAFETY: mi_collect only walks mimalloc's own free lists; any thread
+    // may call it at any time.
+    unsafe { libmimalloc_sys::mi_collect(true) };
 }
 
 use std::io::IsTerminal;

@@ -220,10 +220,13 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     // Every subsystem starts under one token, registers its own report
     // and is stopped, in reverse start order, before the store closes.
     let registry = TelemetryRegistry::new();
+    let memory = crate::memory::governor(&args.memory_limit)?;
+    registry.register(memory.clone());
     let ctx = StartContext {
         cancel: embedding.cancel.unwrap_or_default(),
         telemetry: registry.clone(),
         data_dir: args.data_dir.clone(),
+        memory: memory.clone(),
     };
     let cancel = ctx.cancel.clone();
     let mut running: Vec<Box<dyn Running>> = Vec::new();
@@ -282,7 +285,11 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
     let otlp = crate::otlp::state(&loaded.prometheus.otlp, lookback_ms, db.clone(), &registry);
-    let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
+    let scrape_store = Arc::new(crate::memory::AdmittingAppender {
+        inner: db.clone(),
+        governor: memory.clone(),
+    });
+    let scrape = ScrapeManager::new(scrape_store, loaded.prometheus);
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
         listen: args.listen.to_string(),
@@ -346,6 +353,10 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     };
     tracing::info!(addr = %listener.local_addr().unwrap_or(args.listen), "listening");
 
+    running.push(Box::new(crate::memory::spawn_watch(
+        memory.clone(),
+        cancel.clone(),
+    )));
     running.push(sender.start(&ctx));
     running.push(rules.start(&ctx).context("starting the rule evaluator")?);
     running.push(scrape.start(&ctx));
@@ -394,6 +405,10 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
+    app = app.layer(axum::middleware::from_fn_with_state(
+        memory.clone(),
+        crate::memory::refuse_intake_at_limit,
+    ));
     if !prefix.is_empty() {
         app = crate::prefix::wrap(app, &prefix);
     }

@@ -107,6 +107,12 @@ impl TracesSubsystem {
                 anyhow::anyhow!("opening the trace store in {}: {e}", dir.display())
             })?);
         ctx.telemetry.register(store.clone());
+        let weak = Arc::downgrade(&store);
+        ctx.memory.on_pressure("traces", move || {
+            if let Some(Err(e)) = weak.upgrade().map(|s| s.flush()) {
+                tracing::warn!(error = %e, "trace store: flush under memory pressure failed");
+            }
+        });
         let counters = Arc::new(TraceIngestCounters::default());
         ctx.telemetry.register(counters.clone());
         let mut running: Vec<Box<dyn Running>> = Vec::new();
