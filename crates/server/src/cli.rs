@@ -66,6 +66,10 @@ pub struct DemoArgs {
     /// Start without the six hours of history.
     #[arg(long)]
     pub no_backfill: bool,
+    /// Requests per second the load generator sends the shop's frontend
+    /// (bench/soak.py runs twice the default).
+    #[arg(long, default_value_t = 20.0)]
+    pub requests_per_second: f64,
     /// Write the demo's configuration files (sightline.yml,
     /// prometheus.yml, alertmanager.yml, rules, SLOs, dashboards) into DIR
     /// and exit.

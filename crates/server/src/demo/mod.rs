@@ -50,6 +50,7 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
         listen: args.listen,
         control: args.control,
         no_backfill: args.no_backfill,
+        requests_per_second: args.requests_per_second,
     })
 }
 

@@ -28,6 +28,7 @@ pub struct RunOptions {
     /// when `listen` has port 0).
     pub control: Option<SocketAddr>,
     pub no_backfill: bool,
+    pub requests_per_second: f64,
 }
 
 /// Runs the demo until Ctrl-C (or SIGTERM).
@@ -96,6 +97,7 @@ async fn run_in(
         },
         otlp_endpoint: format!("http://{sightline}"),
         log_dir: log_dir.clone(),
+        requests_per_second: opts.requests_per_second,
         ..sightline_demo::ShopConfig::default()
     };
     let seed = shop_cfg.seed;
