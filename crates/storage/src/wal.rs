@@ -269,7 +269,10 @@ fn read_log(
                 if !cut.is_empty() {
                     let aside =
                         path.with_file_name(format!("{}{CORRUPTED_SUFFIX}", segment_name(seq)));
-                    write_synced(&aside, cut)?;
+                    // Best effort: a full disk must not stop the start.
+                    if let Err(e) = write_synced(&aside, cut) {
+                        log::error!("cannot set the damaged tail aside: {e}");
+                    }
                 }
                 truncate_at(&path, d.offset as u64)?;
                 for &later in &segs[i + 1..] {
