@@ -7,7 +7,9 @@
 //! that directory has one such file damaged (bytes flipped in the middle,
 //! or cut short), and a server started on the copy must come up, set the
 //! file aside as `<name>.corrupted` (docs/format/corrupted.md), say so in
-//! its log, count it on `/metrics`, and answer queries.
+//! its log, count it on `/metrics`, and answer queries. Chunk and data
+//! files are checked when a query reads them (reading every block at start
+//! would cost as much as the data), so each case reads all data once first.
 
 mod common;
 #[path = "common/faults.rs"]
@@ -104,8 +106,7 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
     let u = server.url();
     let now_ms = faults::now_ns() / 1_000_000;
     // Metrics: 20 s of samples, 10 blocks' worth at 2 s blocks.
-    for step in 0..200i64 {
-        let t = now_ms - 20_000 + step * 100;
+    let metrics = |t: i64, step: i64| {
         let req = WriteRequest {
             timeseries: (0..5)
                 .map(|s| TimeSeries {
@@ -132,6 +133,9 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
             .compress_vec(&req.encode_to_vec())
             .unwrap();
         post(&format!("{u}/api/v1/write"), "application/x-protobuf", body);
+    };
+    for step in 0..200i64 {
+        metrics(now_ms - 20_000 + step * 100, step);
     }
     // Logs and traces: past their 16KB block thresholds a few times.
     let now = faults::now_ns();
@@ -203,6 +207,9 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
     // More after the blocks, so that every WAL holds records, then a crash
     // (a clean stop may flush the heads and leave the WALs empty).
     let now = faults::now_ns();
+    for step in 0..20 {
+        metrics(now / 1_000_000 + step, 1000 + step);
+    }
     let body = serde_json::json!({"streams": [{"stream": {"job": "seed"}, "values": [
         [now.to_string(), "the last line"]]}]});
     post(
@@ -303,6 +310,22 @@ fn run(cases: &[Case]) {
         damage(&file, &c.how);
         // Server::start panics when the server exits instead of answering.
         let server = Server::start(&data, &args);
+        // Read everything once: chunk files are checked when read (as
+        // Prometheus does), not at start, which would read every block.
+        let http = http();
+        let reads = [
+            "/api/v1/query?query=count_over_time(seeded[1h])".to_owned(),
+            format!(
+                "/loki/api/v1/query_range?query={}&limit=5000&start={}",
+                faults::urlencode("{job=\"seed\"}"),
+                faults::now_ns() - 3_600_000_000_000
+            ),
+        ]
+        .into_iter()
+        .chain((1..=60).map(|i| format!("/api/traces/{i:032x}")));
+        for q in reads {
+            let _ = http.get(format!("{}{q}", server.url())).send();
+        }
         let text = common::get_text(&format!("{}/metrics", server.url()));
         let n = metric(&text, c.counter);
         let aside = (c.aside)(&target);
@@ -328,7 +351,7 @@ fn run(cases: &[Case]) {
             "/api/search/tags",
             "/api/v2/silences",
         ] {
-            let r = http().get(format!("{}{q}", server.url())).send().unwrap();
+            let r = http.get(format!("{}{q}", server.url())).send().unwrap();
             assert!(r.status().is_success(), "{}: {q}: {}", c.what, r.status());
         }
         eprintln!(
