@@ -110,7 +110,7 @@ impl Store for Silences {
             key,
             expired: false,
         };
-        if *state % 3 == 0 {
+        if (*state).is_multiple_of(3) {
             if let Ok(r) = http
                 .delete(format!("{url}/api/v2/silence/{}", rec.id))
                 .send()
