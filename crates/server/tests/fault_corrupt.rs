@@ -87,7 +87,7 @@ fn segment(dir: &Path) -> Option<PathBuf> {
             n.len() == 8 && n.bytes().all(|b| b.is_ascii_digit())
         })
         .max_by_key(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))
-        .filter(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) > 64)
+        .filter(|p| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0) > 0)
 }
 
 /// Writes data into every store until each has left blocks, then stops
@@ -106,7 +106,7 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
     let u = server.url();
     let now_ms = faults::now_ns() / 1_000_000;
     // Metrics: 20 s of samples, 10 blocks' worth at 2 s blocks.
-    let metrics = |t: i64, step: i64| {
+    let metrics = |u: &str, t: i64, step: i64| {
         let req = WriteRequest {
             timeseries: (0..5)
                 .map(|s| TimeSeries {
@@ -135,7 +135,7 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
         post(&format!("{u}/api/v1/write"), "application/x-protobuf", body);
     };
     for step in 0..200i64 {
-        metrics(now_ms - 20_000 + step * 100, step);
+        metrics(&u, now_ms - 20_000 + step * 100, step);
     }
     // Logs and traces: past their 16KB block thresholds a few times.
     let now = faults::now_ns();
@@ -204,14 +204,30 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
         "no blocks or nflog after 30 s; log:\n{}",
         server.log()
     );
-    // More after the blocks, so that every WAL holds records, then a crash
-    // (a clean stop may flush the heads and leave the WALs empty).
+    // More after the blocks, so that every WAL holds records, then a
+    // crash (a clean stop may flush the heads and leave the WALs empty),
+    // from a server with the default (large) flush and block sizes, so no
+    // flush empties a WAL before the kill.
+    server.kill9();
+    let am = dir.join("alertmanager.yml");
+    let server = Server::start(
+        &data,
+        &[
+            "--alertmanager.config.file",
+            am.to_str().unwrap(),
+            "--otlp.grpc.listen",
+            "0",
+        ],
+    );
+    let u = server.url();
     let now = faults::now_ns();
     for step in 0..20 {
-        metrics(now / 1_000_000 + step, 1000 + step);
+        metrics(&u, now / 1_000_000 + step, 1000 + step);
     }
-    let body = serde_json::json!({"streams": [{"stream": {"job": "seed"}, "values": [
-        [now.to_string(), "the last line"]]}]});
+    let values: Vec<_> = (0..20)
+        .map(|j| serde_json::json!([(now + j).to_string(), format!("the last lines {j}")]))
+        .collect();
+    let body = serde_json::json!({"streams": [{"stream": {"job": "seed"}, "values": values}]});
     post(
         &format!("{u}/loki/api/v1/push"),
         "application/json",
