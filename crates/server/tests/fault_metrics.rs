@@ -166,3 +166,37 @@ fn issue_18_metrics_survive_kill_9_during_ingest_and_compaction() {
 fn issue_18_metrics_full_disk_refuses_writes_and_recovers() {
     faults::full_disk(&Metrics, 256 << 10);
 }
+
+/// The harness itself can fail: a store whose check finds one sample
+/// missing (one the server never saw) makes the run fail.
+struct Lossy;
+
+impl Store for Lossy {
+    type Rec = Rec;
+    fn name(&self) -> &'static str {
+        "metrics (lossy check)"
+    }
+    fn args(&self, dir: &Path) -> Vec<String> {
+        Metrics.args(dir)
+    }
+    fn write(
+        &self,
+        http: &reqwest::blocking::Client,
+        url: &str,
+        c: usize,
+        state: &mut u64,
+    ) -> Ack<Rec> {
+        Metrics.write(http, url, c, state)
+    }
+    fn verify(&self, url: &str, acked: &[Rec]) -> Result<(), String> {
+        let mut more = acked.to_vec();
+        more.push(Rec(7, 1));
+        Metrics.verify(url, &more)
+    }
+}
+
+#[test]
+#[should_panic(expected = "acknowledged writes lost after kill -9")]
+fn issue_18_the_crash_harness_fails_when_a_write_is_missing() {
+    faults::kill9_runs(&Lossy, 1);
+}
