@@ -185,6 +185,14 @@ fn seed(dir: &Path, hook: u16) -> PathBuf {
             serde_json::to_vec(&body).unwrap(),
         );
     }
+    // A dashboard, stored as data/dashboards/general/seeddash.json.
+    let body = serde_json::json!({"dashboard": {"uid": "seeddash", "title": "Seed",
+        "schemaVersion": 39, "panels": []}, "folderUid": "", "overwrite": true});
+    post(
+        &format!("{u}/api/dashboards/db"),
+        "application/json",
+        serde_json::to_vec(&body).unwrap(),
+    );
     let alerts = serde_json::json!([{"labels": {"alertname": "Seed"}}]);
     post(
         &format!("{u}/api/v2/alerts"),
@@ -298,7 +306,8 @@ struct Case {
     how: Damage,
     /// Where the set-aside copy appears, from the target's path.
     aside: fn(&Path) -> PathBuf,
-    counter: &'static str,
+    /// The counter on `/metrics` that must count it (None: the log only).
+    counter: Option<&'static str>,
 }
 
 fn suffixed(p: &Path) -> PathBuf {
@@ -343,10 +352,10 @@ fn run(cases: &[Case]) {
             let _ = http.get(format!("{}{q}", server.url())).send();
         }
         let text = common::get_text(&format!("{}/metrics", server.url()));
-        let n = metric(&text, c.counter);
+        let n = c.counter.map_or(1.0, |name| metric(&text, name));
         let aside = (c.aside)(&target);
         let log = server.log();
-        assert!(n >= 1.0, "{}: {} is {n}; log:\n{log}", c.what, c.counter);
+        assert!(n >= 1.0, "{}: {:?} is {n}; log:\n{log}", c.what, c.counter);
         assert!(
             aside.exists(),
             "{}: {} not set aside as {}; log:\n{log}",
@@ -366,12 +375,13 @@ fn run(cases: &[Case]) {
             "/loki/api/v1/labels",
             "/api/search/tags",
             "/api/v2/silences",
+            "/api/search?type=dash-db",
         ] {
             let r = http.get(format!("{}{q}", server.url())).send().unwrap();
             assert!(r.status().is_success(), "{}: {q}: {}", c.what, r.status());
         }
         eprintln!(
-            "{}: set aside as {}, {} = {n}",
+            "{}: set aside as {}, {:?} = {n}",
             c.what,
             aside.display(),
             c.counter
@@ -390,7 +400,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: None,
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_tsdb_wal_corruptions_total",
+            counter: Some("sightline_tsdb_wal_corruptions_total"),
         },
         Case {
             what: "metrics block index",
@@ -398,7 +408,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("index"),
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_tsdb_corrupted_blocks",
+            counter: Some("sightline_tsdb_corrupted_blocks"),
         },
         Case {
             what: "metrics block meta.json",
@@ -406,7 +416,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("meta.json"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_tsdb_corrupted_blocks",
+            counter: Some("sightline_tsdb_corrupted_blocks"),
         },
         Case {
             what: "metrics block chunks",
@@ -414,7 +424,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("chunks/000001"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_tsdb_corrupted_blocks",
+            counter: Some("sightline_tsdb_corrupted_blocks"),
         },
         Case {
             what: "logs WAL segment",
@@ -422,7 +432,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: None,
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_logstore_wal_corruptions_total",
+            counter: Some("sightline_logstore_wal_corruptions_total"),
         },
         Case {
             what: "logs block index",
@@ -430,7 +440,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("index"),
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_logstore_blocks_corrupted_total",
+            counter: Some("sightline_logstore_blocks_corrupted_total"),
         },
         Case {
             what: "logs block chunks",
@@ -438,7 +448,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("chunks"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_logstore_blocks_corrupted_total",
+            counter: Some("sightline_logstore_blocks_corrupted_total"),
         },
         Case {
             what: "logs block meta.json",
@@ -446,7 +456,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("meta.json"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_logstore_blocks_corrupted_total",
+            counter: Some("sightline_logstore_blocks_corrupted_total"),
         },
         Case {
             what: "traces WAL segment",
@@ -454,7 +464,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: None,
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_tracestore_wal_corruptions_total",
+            counter: Some("sightline_tracestore_wal_corruptions_total"),
         },
         Case {
             what: "traces block index",
@@ -462,7 +472,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("index"),
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_tracestore_blocks_corrupted_total",
+            counter: Some("sightline_tracestore_blocks_corrupted_total"),
         },
         Case {
             what: "traces block data",
@@ -470,7 +480,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("data"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_tracestore_blocks_corrupted_total",
+            counter: Some("sightline_tracestore_blocks_corrupted_total"),
         },
         Case {
             what: "traces block meta.json",
@@ -478,7 +488,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: Some("meta.json"),
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_tracestore_blocks_corrupted_total",
+            counter: Some("sightline_tracestore_blocks_corrupted_total"),
         },
         Case {
             what: "silences snapshot",
@@ -486,7 +496,7 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: None,
             how: Damage::Truncate,
             aside: suffixed,
-            counter: "sightline_alertmanager_state_files_corrupted_total",
+            counter: Some("sightline_alertmanager_state_files_corrupted_total"),
         },
         Case {
             what: "notification log",
@@ -494,7 +504,15 @@ fn issue_18_damaged_files_of_every_store_are_set_aside_at_start() {
             file: None,
             how: Damage::Flip,
             aside: suffixed,
-            counter: "sightline_alertmanager_state_files_corrupted_total",
+            counter: Some("sightline_alertmanager_state_files_corrupted_total"),
+        },
+        Case {
+            what: "dashboard",
+            target: |d| Some(d.join("dashboards/general/seeddash.json")),
+            file: None,
+            how: Damage::Truncate,
+            aside: suffixed,
+            counter: None,
         },
     ]);
 }
