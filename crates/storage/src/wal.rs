@@ -101,6 +101,9 @@ struct Writer {
     seq: u32,
     size: u64,
     dirty: bool,
+    /// A failed write left bytes past `size` that could not be cut off:
+    /// nothing is written until they are.
+    torn: bool,
     /// Reused between writes: a commit frames its records here.
     buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -324,6 +327,7 @@ impl Wal {
                 seq,
                 size: 0,
                 dirty: false,
+                torn: false,
                 buf: Vec::new(),
                 scratch: Vec::new(),
             }),
@@ -372,6 +376,13 @@ impl Wal {
         if buf.is_empty() {
             return Ok(());
         }
+        if w.torn {
+            let path = self.dir.join(segment_name(w.seq));
+            w.file
+                .set_len(w.size)
+                .map_err(|e| Error::io("truncate", path, e))?;
+            w.torn = false;
+        }
         if w.size > 0 && w.size + buf.len() as u64 > self.opts.segment_size {
             self.rotate(w)?;
         }
@@ -383,17 +394,10 @@ impl Wal {
             // there at replay, losing every later acknowledged record.
             let path = self.dir.join(segment_name(seq));
             if let Err(t) = w.file.set_len(w.size) {
-                log::error!(
-                    "cannot cut a failed write off {}: {t}; rotating to a new segment",
-                    path.display()
-                );
-                // The torn bytes stay, but nothing follows them in this
-                // segment: replay ends it there and goes on to the next.
-                if let Ok(f) = create_segment(&self.dir, seq + 1) {
-                    w.seq = seq + 1;
-                    w.file = f;
-                    w.size = 0;
-                }
+                // Nothing may follow the torn bytes (replay would end the
+                // log at them): writes are refused until the cut succeeds.
+                log::error!("cannot cut a failed write off {}: {t}", path.display());
+                w.torn = true;
             }
             return Err(Error::io("write", path, e));
         }
