@@ -7,10 +7,17 @@
 //!   (through [`write_atomic`]) when it holds too many dead lines: the
 //!   notification log and the notification history change on every
 //!   notification, where rewriting everything each time would cost O(n).
+//!
+//! A file damaged on disk never stops the start: a snapshot that does not
+//! parse, or a log with lines that do not, is set aside as
+//! `<name>.corrupted` ([`set_aside`], the scheme of every store:
+//! `docs/format/corrupted.md`), counted in [`CORRUPTED`] and logged, and
+//! the Alertmanager starts with what could be read.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -54,16 +61,34 @@ fn sync_dir(path: &Path) -> Result<()> {
         .map_err(state_err("fsync dir", dir))
 }
 
-/// Reads a snapshot written by [`write_atomic`]; `None` when it does not exist.
+/// State files set aside as damaged since the process started
+/// (`sightline_alertmanager_state_files_corrupted_total`). One process runs
+/// one Alertmanager, so a process-wide count is the Alertmanager's.
+pub static CORRUPTED: AtomicU64 = AtomicU64::new(0);
+
+/// Moves the damaged state file `path` aside as `<name>.corrupted`, logs
+/// why and counts it.
+fn set_aside(path: &Path, why: &dyn std::fmt::Display) {
+    CORRUPTED.fetch_add(1, Relaxed);
+    sightline_storage::dir::quarantine(path, why);
+}
+
+/// Reads a snapshot written by [`write_atomic`]; `None` when it does not
+/// exist, or when it does not parse: then it is set aside (module docs),
+/// since refusing to start would take every alert down with one file.
 pub(crate) fn read_snapshot<T: DeserializeOwned>(path: &Path) -> Result<Option<T>> {
     let data = match fs::read(path) {
         Ok(d) => d,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(state_err("read", path)(e)),
     };
-    serde_json::from_slice(&data)
-        .map(Some)
-        .map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    match serde_json::from_slice(&data) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) => {
+            set_aside(path, &e);
+            Ok(None)
+        }
+    }
 }
 
 /// An append-only file of JSON objects, one per line.
@@ -87,6 +112,7 @@ impl JsonLines {
         let mut lines = 0;
         let mut good_len: u64 = 0;
         let mut total_len: u64 = 0;
+        let mut damaged = None;
         match File::open(path) {
             Ok(f) => {
                 let mut r = BufReader::new(f);
@@ -111,12 +137,34 @@ impl JsonLines {
                     lines += 1;
                     match serde_json::from_slice::<T>(&buf) {
                         Ok(rec) => records.push(rec),
-                        Err(e) => tracing::warn!("{}: skipping line {lines}: {e}", path.display()),
+                        Err(e) => {
+                            tracing::warn!("{}: skipping line {lines}: {e}", path.display());
+                            damaged.get_or_insert(format!("line {lines}: {e}"));
+                        }
                     }
                 }
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(state_err("open", path)(e)),
+        }
+        if let Some(why) = damaged {
+            // The readable lines stay in use; the file as found goes to
+            // `<name>.corrupted` for the operator, before the owner's
+            // rewrite drops the lines that did not parse.
+            let aside = path.with_file_name(format!(
+                "{}{}",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                sightline_storage::layout::CORRUPTED_SUFFIX
+            ));
+            CORRUPTED.fetch_add(1, Relaxed);
+            tracing::error!(
+                "{} is damaged ({why}); its readable lines are kept and the file as found is copied to {}",
+                path.display(),
+                aside.display()
+            );
+            if let Err(e) = fs::copy(path, &aside) {
+                tracing::error!("cannot copy damaged {} aside: {e}", path.display());
+            }
         }
         let file = OpenOptions::new()
             .create(true)
@@ -208,5 +256,25 @@ mod tests {
         jl.append(&[8u32]).unwrap();
         assert_eq!(fs::read_to_string(&p).unwrap(), "7\n8\n");
         assert!(!tmp_path(&p).exists());
+    }
+
+    #[test]
+    fn issue_18_damaged_state_files_are_set_aside_not_fatal() {
+        let dir = tempfile::tempdir().unwrap();
+        let before = CORRUPTED.load(Relaxed);
+        let snap = dir.path().join("silences.json");
+        fs::write(&snap, b"{\"version\": 1, \"silen\x00\xff").unwrap();
+        assert!(read_snapshot::<serde_json::Value>(&snap).unwrap().is_none());
+        assert!(!snap.exists());
+        assert!(dir.path().join("silences.json.corrupted").exists());
+        let log = dir.path().join("nflog.jsonl");
+        fs::write(&log, b"1\n\x00garbage\n3\n").unwrap();
+        let (_, recs) = JsonLines::open::<u32>(&log).unwrap();
+        assert_eq!(recs, vec![1, 3]);
+        assert_eq!(
+            fs::read(dir.path().join("nflog.jsonl.corrupted")).unwrap(),
+            b"1\n\x00garbage\n3\n"
+        );
+        assert!(CORRUPTED.load(Relaxed) >= before + 2);
     }
 }

@@ -410,6 +410,7 @@ impl Inner {
             head_chunk_raw_bytes: raw,
             head_chunk_compressed_bytes: comp,
             wal_bytes: self.wal.size_bytes(),
+            wal_corruptions: self.wal.stats().corruptions(),
             ..Gauges::default()
         };
         for b in self.blocks.read().iter() {

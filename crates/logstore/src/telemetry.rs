@@ -41,6 +41,8 @@ pub(crate) struct Gauges {
     pub block_raw_bytes: u64,
     pub block_bytes: u64,
     pub wal_bytes: u64,
+    /// Damaged WAL records found at open (the tail from each set aside).
+    pub wal_corruptions: u64,
 }
 
 pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
@@ -158,6 +160,11 @@ pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
             g.wal_bytes,
         ),
     ];
+    out.counter(
+        "sightline_logstore_wal_corruptions",
+        "Damaged WAL records found at open; what followed each is set aside as <segment>.corrupted.",
+        g.wal_corruptions as f64,
+    );
     for (name, help, v) in gauges {
         out.gauge(name, help, v as f64);
     }

@@ -230,6 +230,22 @@ pub struct ServeArgs {
         default_value = "0s"
     )]
     pub out_of_order_window: String,
+    /// Width of a level-1 block (Prometheus's hidden flag of the same name,
+    /// 2h). Tests shrink it to make the head cut and compact within seconds.
+    #[arg(
+        long = "storage.tsdb.min-block-duration",
+        default_value = "2h",
+        hide = true
+    )]
+    pub min_block_duration: String,
+    /// How often the TSDB looks for head cutting, compaction and retention
+    /// work (1m). Hidden, for the fault tests, which crash it mid-compaction.
+    #[arg(
+        long = "storage.tsdb.maintenance-interval",
+        default_value = "1m",
+        hide = true
+    )]
+    pub tsdb_maintenance_interval: String,
     /// Longest a query may run before it is aborted (Prometheus duration);
     /// a request's `timeout` parameter can only shorten it.
     #[arg(long = "query.timeout", default_value = "2m")]

@@ -73,6 +73,11 @@ fn tsdb_options(args: &ServeArgs) -> anyhow::Result<Options> {
             .max(0) as u64,
         out_of_order_time_window_ms: duration::parse_prometheus(&args.out_of_order_window)
             .context("--storage.tsdb.out-of-order-time-window")?,
+        block_range_ms: duration::parse_prometheus(&args.min_block_duration)
+            .context("--storage.tsdb.min-block-duration")?,
+        maintenance_interval_ms: duration::parse_prometheus(&args.tsdb_maintenance_interval)
+            .context("--storage.tsdb.maintenance-interval")?
+            .max(0) as u64,
         ..Options::default()
     })
 }

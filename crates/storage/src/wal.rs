@@ -14,9 +14,10 @@
 //! - [`Wal::open`] replays the newest checkpoint, then the segments after
 //!   it. A record that fails its length or checksum check, or that the
 //!   owner cannot decode, is where the log ends: the segment is truncated
-//!   there and later segments are removed, because anything after a hole
-//!   could refer to things the owner never saw. Writing resumes in a new
-//!   segment.
+//!   there and later segments are set aside, because anything after a hole
+//!   could refer to things the owner never saw; what is cut off is kept as
+//!   `<segment>.corrupted` files (the tail from the damage on, later
+//!   segments whole) for the operator. Writing resumes in a new segment.
 //! - [`Wal::checkpoint`] writes the owner's snapshot of what segments up to
 //!   `upto` held as `checkpoint.<upto>/00000000` (a [`crate::dir::PendingDir`]:
 //!   temporary name, fsync, rename), then deletes those segments and older
@@ -24,10 +25,10 @@
 //!
 //! `docs/format/wal.md` describes the bytes.
 
-use crate::dir::{dir_size, sync_dir, PendingDir};
+use crate::dir::{dir_size, sync_dir, write_synced, PendingDir};
 use crate::layout::{
     checkpoint_name, parse_checkpoint_name, parse_segment_name, segment_name, CHECKPOINT_PREFIX,
-    TMP_SUFFIX,
+    CORRUPTED_SUFFIX, TMP_SUFFIX,
 };
 use crate::record::{self, Damage};
 use crate::{Error, Result};
@@ -100,6 +101,9 @@ struct Writer {
     seq: u32,
     size: u64,
     dirty: bool,
+    /// A failed write left bytes past `size` that could not be cut off:
+    /// nothing is written until they are.
+    torn: bool,
     /// Reused between writes: a commit frames its records here.
     buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -260,10 +264,23 @@ fn read_log(
                     d.reason,
                     segs.len() - i - 1
                 );
+                // What is cut off is kept for the operator as
+                // `<segment>.corrupted` (the scheme of every store's
+                // damaged files, docs/format/corrupted.md): the bytes from
+                // the damage on, then each later segment whole.
+                let cut = &buf[d.offset.min(buf.len())..];
+                if !cut.is_empty() {
+                    let aside =
+                        path.with_file_name(format!("{}{CORRUPTED_SUFFIX}", segment_name(seq)));
+                    // Best effort: a full disk must not stop the start.
+                    if let Err(e) = write_synced(&aside, cut) {
+                        log::error!("cannot set the damaged tail aside: {e}");
+                    }
+                }
                 truncate_at(&path, d.offset as u64)?;
                 for &later in &segs[i + 1..] {
                     let p = dir.join(segment_name(later));
-                    fs::remove_file(&p).map_err(|e| Error::io("remove", &p, e))?;
+                    crate::dir::quarantine(&p, &"it follows a damaged segment");
                 }
             }
             out.damage = Some((path, d));
@@ -310,6 +327,7 @@ impl Wal {
                 seq,
                 size: 0,
                 dirty: false,
+                torn: false,
                 buf: Vec::new(),
                 scratch: Vec::new(),
             }),
@@ -358,13 +376,31 @@ impl Wal {
         if buf.is_empty() {
             return Ok(());
         }
+        if w.torn {
+            let path = self.dir.join(segment_name(w.seq));
+            w.file
+                .set_len(w.size)
+                .map_err(|e| Error::io("truncate", path, e))?;
+            w.torn = false;
+        }
         if w.size > 0 && w.size + buf.len() as u64 > self.opts.segment_size {
             self.rotate(w)?;
         }
         let seq = w.seq;
-        w.file
-            .write_all(buf)
-            .map_err(|e| Error::io("write", self.dir.join(segment_name(seq)), e))?;
+        if let Err(e) = w.file.write_all(buf) {
+            // A full disk (or any error) can leave part of `buf` written.
+            // Cut it off again: the next write appends after it, and a
+            // half record in the middle of a segment would end the log
+            // there at replay, losing every later acknowledged record.
+            let path = self.dir.join(segment_name(seq));
+            if let Err(t) = w.file.set_len(w.size) {
+                // Nothing may follow the torn bytes (replay would end the
+                // log at them): writes are refused until the cut succeeds.
+                log::error!("cannot cut a failed write off {}: {t}", path.display());
+                w.torn = true;
+            }
+            return Err(Error::io("write", path, e));
+        }
         w.size += buf.len() as u64;
         w.dirty = true;
         if self.opts.sync == SyncPolicy::EveryWrite {

@@ -463,6 +463,7 @@ impl Inner {
     fn gauges(&self) -> Gauges {
         let mut g = Gauges {
             wal_bytes: self.wal.size_bytes(),
+            wal_corruptions: self.wal.stats().corruptions(),
             ..Gauges::default()
         };
         {

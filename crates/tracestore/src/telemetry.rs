@@ -38,6 +38,8 @@ pub(crate) struct Gauges {
     pub block_spans: u64,
     pub block_bytes: u64,
     pub wal_bytes: u64,
+    /// Damaged WAL records found at open (the tail from each set aside).
+    pub wal_corruptions: u64,
 }
 
 pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
@@ -145,4 +147,9 @@ pub(crate) fn report(c: &Counters, g: Gauges, out: &mut Report) {
     ] {
         out.gauge(name, help, v as f64);
     }
+    out.counter(
+        "sightline_tracestore_wal_corruptions",
+        "Damaged WAL records found at open; what followed each is set aside as <segment>.corrupted.",
+        g.wal_corruptions as f64,
+    );
 }

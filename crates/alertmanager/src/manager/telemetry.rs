@@ -59,6 +59,11 @@ impl Telemetry for Alertmanager {
             "Notification attempts kept in the history.",
             s.history_attempts as f64,
         );
+        out.counter(
+            "sightline_alertmanager_state_files_corrupted",
+            "State files (silences, notification log, history) found damaged and set aside.",
+            crate::statefile::CORRUPTED.load(std::sync::atomic::Ordering::Relaxed) as f64,
+        );
         for (name, help, pick) in NOTIFY_COUNTERS {
             let fam = out.family(name, help, MetricKind::Counter);
             for (kind, c) in &s.notifications {

@@ -314,7 +314,7 @@ pub struct DashboardStore {
 impl DashboardStore {
     /// Opens `<data_dir>/dashboards`, creating it, and loads every stored
     /// dashboard. A file that does not parse is logged with its name and
-    /// skipped, never removed.
+    /// set aside as `<uid>.json.corrupted`, never removed.
     pub fn open(data_dir: &Path) -> Result<DashboardStore> {
         let root = data_dir.join("dashboards");
         std::fs::create_dir_all(&root).map_err(|e| Error::io("create dir", &root, e))?;

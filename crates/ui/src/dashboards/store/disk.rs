@@ -54,8 +54,14 @@ pub(super) fn load_folder(dir: &Path, folder_uid: &str, inner: &mut Inner) -> Re
                 }
                 inner.stored.insert(uid, entry);
             }
+            Err(e) if model::check_uid(stem, &name).is_ok() => {
+                // A damaged file (docs/format/corrupted.md): set aside as
+                // `<uid>.json.corrupted`, which no later open reads, and
+                // the other dashboards load.
+                sightline_storage::dir::quarantine(&path, &e);
+            }
             Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "skipping a dashboard file that does not load (left in place)");
+                tracing::error!(file = %path.display(), error = %e, "skipping a dashboard file whose name is not a uid (left in place)");
             }
         }
     }

@@ -133,7 +133,7 @@ fn delete_removes_the_file() {
 }
 
 #[test]
-fn corrupt_files_are_skipped_and_kept() {
+fn corrupt_files_are_set_aside_and_kept() {
     let tmp = TempDir::new("dash-store");
     let dir = tmp.path().join("dashboards/general");
     std::fs::create_dir_all(&dir).unwrap();
@@ -146,10 +146,13 @@ fn corrupt_files_are_skipped_and_kept() {
     assert_eq!(all.len(), 1);
     assert_eq!(all[0].uid, "good");
     assert_eq!(s.get("good").unwrap().entry.version(), 4);
+    // Issue 18: set aside under the one scheme of every store.
     assert!(
-        dir.join("bad.json").is_file(),
-        "a corrupt file is never removed"
+        dir.join("bad.json.corrupted").is_file() && !dir.join("bad.json").exists(),
+        "a corrupt file is set aside, never removed"
     );
+    assert!(dir.join("notitle.json.corrupted").is_file());
+    assert_eq!(DashboardStore::open(tmp.path()).unwrap().list().len(), 1);
     assert!(
         !dir.join("half.json.tmp").exists(),
         "an unfinished write is"
