@@ -18,6 +18,7 @@
 //! (`bench/fuzz.sh`, `docs/fuzzing.md`).
 
 pub mod config;
+pub mod seeds;
 pub mod stores;
 pub mod text;
 pub mod wire;
@@ -56,8 +57,10 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("tsdb_block_chunks", stores::tsdb_block_chunks),
     ("logstore_wal", stores::logstore_wal),
     ("logstore_block", stores::logstore_block),
+    ("logstore_block_index", stores::logstore_block_index),
     ("tracestore_wal", stores::tracestore_wal),
     ("tracestore_block", stores::tracestore_block),
+    ("tracestore_block_index", stores::tracestore_block_index),
     ("am_silences", stores::am_silences),
     ("am_nflog", stores::am_nflog),
 ];

@@ -13,28 +13,70 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 const T0_MS: i64 = 1_700_000_000_000;
-const T0_NS: i64 = T0_MS * 1_000_000;
 
-/// A store's files made once, with the one the target replaces.
+/// Logs and spans are stamped an hour before the process started: the
+/// stores refuse lines older than their age limit, so a fixed date would
+/// leave the templates empty.
+fn t0_ns() -> i64 {
+    static T: OnceLock<i64> = OnceLock::new();
+    *T.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(1_700_000_000);
+        (now - 3600) * 1_000_000_000
+    })
+}
+
+/// A store's files made once, with the one the target replaces. They live
+/// in a fixed folder under the temp dir, shared by every run of the same
+/// build: AFL starts the target thousands of times, and a template per
+/// process would leak a folder each time (statics are never dropped).
 struct Template {
-    dir: TempDir,
+    dir: PathBuf,
 }
 
 impl Template {
-    fn new(make: impl FnOnce(&Path)) -> Template {
-        let dir = tempfile::Builder::new()
-            .prefix("sightline-fuzz-template")
-            .tempdir()
-            .expect("temp dir");
-        make(dir.path());
+    fn new(name: &str, make: impl FnOnce(&Path)) -> Template {
+        let dir = std::env::temp_dir()
+            .join(format!(
+                "sightline-fuzz-templates-{}",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .join(name);
+        let fresh = std::fs::metadata(&dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age < Duration::from_secs(3600));
+        if !fresh {
+            // Made aside and renamed, so a concurrent run never sees half a
+            // template; the loser of a race keeps the winner's.
+            let parent = dir.parent().expect("template parent");
+            std::fs::create_dir_all(parent).expect("create template root");
+            let tmp = tempfile::Builder::new()
+                .prefix(&format!("{name}.new"))
+                .tempdir_in(parent)
+                .expect("temp dir");
+            make(tmp.path());
+            let _ = std::fs::remove_dir_all(&dir);
+            let made = tmp.keep();
+            if std::fs::rename(&made, &dir).is_err() {
+                let _ = std::fs::remove_dir_all(&made);
+            }
+        }
         Template { dir }
+    }
+
+    fn path(&self) -> &Path {
+        &self.dir
     }
 
     /// The first file (by sorted path) whose path relative to the store
     /// satisfies `pick`.
     fn find(&self, pick: impl Fn(&str) -> bool) -> Option<String> {
         let mut all = Vec::new();
-        walk(self.dir.path(), self.dir.path(), &mut all);
+        walk(self.path(), self.path(), &mut all);
         all.sort();
         all.into_iter().find(|p| pick(p))
     }
@@ -45,7 +87,7 @@ impl Template {
             .prefix("sightline-fuzz")
             .tempdir()
             .expect("temp dir");
-        copy_dir(self.dir.path(), dir.path());
+        copy_dir(self.path(), dir.path());
         let path = dir.path().join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("create dir");
@@ -69,6 +111,21 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
     }
 }
 
+/// Cuts the zeros preallocated at the end of each file in `dir` (head
+/// chunk files are made full size), so seeds and per-input copies stay small.
+fn trim_zeros(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if let Ok(mut b) = std::fs::read(e.path()) {
+            let end = b.iter().rposition(|x| *x != 0).map_or(0, |i| i + 1);
+            b.truncate(end);
+            let _ = std::fs::write(e.path(), b);
+        }
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for e in std::fs::read_dir(from).expect("read template").flatten() {
@@ -83,7 +140,7 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// The template file a target replaces, for seeding its corpus.
 fn seed_of(t: &Template, rel: &Option<String>) -> Option<Vec<u8>> {
-    std::fs::read(t.dir.path().join(rel.as_ref()?)).ok()
+    std::fs::read(t.path().join(rel.as_ref()?)).ok()
 }
 
 // ---- tsdb ---------------------------------------------------------------
@@ -121,7 +178,7 @@ struct Tsdb {
 fn tsdb() -> &'static Tsdb {
     static T: OnceLock<Tsdb> = OnceLock::new();
     T.get_or_init(|| {
-        let t = Template::new(|dir| {
+        let t = Template::new("tsdb", |dir| {
             // A persisted block (as a backfill writes it) and a WAL.
             let mut w = sightline_tsdb::BlockWriter::new(dir, 2 * 3_600_000).expect("block writer");
             for l in series() {
@@ -140,6 +197,7 @@ fn tsdb() -> &'static Tsdb {
             }
             app.commit().expect("commit");
             db.close().expect("close");
+            trim_zeros(&dir.join("chunks_head"));
         });
         Tsdb {
             wal: t.find(|p| p.starts_with("wal/") && !p.contains("checkpoint")),
@@ -199,7 +257,18 @@ pub fn tsdb_block_chunks(data: &[u8]) {
 // ---- logstore -----------------------------------------------------------
 
 fn log_options() -> sightline_logstore::LogStoreOptions {
-    sightline_logstore::LogStoreOptions::default()
+    sightline_logstore::LogStoreOptions {
+        // The template's WAL must be on disk when it is copied.
+        wal_sync: sightline_logstore::WalSync::EveryWrite,
+        ..Default::default()
+    }
+}
+
+fn trace_options() -> sightline_tracestore::TraceStoreOptions {
+    sightline_tracestore::TraceStoreOptions {
+        wal_sync: sightline_tracestore::WalSync::EveryWrite,
+        ..Default::default()
+    }
 }
 
 fn log_streams(from: i64) -> Vec<LogStream> {
@@ -209,7 +278,7 @@ fn log_streams(from: i64) -> Vec<LogStream> {
             labels: Labels::from_pairs([("app", *app), ("env", "prod")]),
             entries: (0..50)
                 .map(|i| LogEntry {
-                    ts_ns: T0_NS + (from + i) * 1_000_000_000,
+                    ts_ns: t0_ns() + (from + i) * 1_000_000_000,
                     line: format!("level=info msg=\"request {i}\" app={app} duration={i}ms"),
                     metadata: vec![("trace_id".into(), format!("{i:032x}"))],
                 })
@@ -221,13 +290,14 @@ fn log_streams(from: i64) -> Vec<LogStream> {
 struct Logs {
     t: Template,
     wal: Option<String>,
-    block: Option<String>,
+    chunks: Option<String>,
+    index: Option<String>,
 }
 
 fn logs() -> &'static Logs {
     static T: OnceLock<Logs> = OnceLock::new();
     T.get_or_init(|| {
-        let t = Template::new(|dir| {
+        let t = Template::new("logstore", |dir| {
             let store = sightline_logstore::LogStore::open_without_maintenance(dir, log_options())
                 .expect("open logstore");
             store.append("fuzz", log_streams(0)).expect("append");
@@ -235,8 +305,9 @@ fn logs() -> &'static Logs {
             store.append("fuzz", log_streams(100)).expect("append");
         });
         Logs {
-            wal: t.find(|p| p.contains("wal")),
-            block: largest(&t, |p| !p.contains("wal")),
+            wal: largest(&t, |p| p.starts_with("wal/")),
+            chunks: t.find(|p| p.ends_with("/chunks")),
+            index: t.find(|p| p.ends_with("/index")),
             t,
         }
     })
@@ -246,10 +317,10 @@ fn logs() -> &'static Logs {
 /// rather than its small meta).
 fn largest(t: &Template, pick: impl Fn(&str) -> bool) -> Option<String> {
     let mut all = Vec::new();
-    walk(t.dir.path(), t.dir.path(), &mut all);
+    walk(t.path(), t.path(), &mut all);
     all.sort();
     all.into_iter().filter(|p| pick(p)).max_by_key(|p| {
-        std::fs::metadata(t.dir.path().join(p))
+        std::fs::metadata(t.path().join(p))
             .map(|m| m.len())
             .unwrap_or(0)
     })
@@ -261,8 +332,8 @@ fn read_logs(dir: &Path) {
         return;
     };
     let params = sightline_logql::eval::Params {
-        start_ns: T0_NS - 3_600_000_000_000,
-        end_ns: T0_NS + 3_600_000_000_000,
+        start_ns: t0_ns() - 10_800_000_000_000,
+        end_ns: t0_ns() + 10_800_000_000_000,
         step_ns: 60_000_000_000,
         backward: true,
         limit: 1000,
@@ -285,11 +356,19 @@ pub fn logstore_wal(data: &[u8]) {
     read_logs(dir.path());
 }
 
-/// A logstore block's data file.
+/// A logstore block's chunks file.
 pub fn logstore_block(data: &[u8]) {
     let l = logs();
     let dir =
-        l.t.with_file(l.block.as_deref().unwrap_or("blocks/data"), data);
+        l.t.with_file(l.chunks.as_deref().unwrap_or("blocks/chunks"), data);
+    read_logs(dir.path());
+}
+
+/// A logstore block's index (streams, postings, token filters).
+pub fn logstore_block_index(data: &[u8]) {
+    let l = logs();
+    let dir =
+        l.t.with_file(l.index.as_deref().unwrap_or("blocks/index"), data);
     read_logs(dir.path());
 }
 
@@ -298,14 +377,15 @@ pub fn logstore_block(data: &[u8]) {
 struct Traces {
     t: Template,
     wal: Option<String>,
-    block: Option<String>,
+    data: Option<String>,
+    index: Option<String>,
 }
 
 fn spans(trace: u8) -> Vec<sightline_core::traces::Span> {
     let body = format!(
         r#"[{{"traceId":"{trace:02x}f7183fb1d4cf5f","id":"6b221d5bc9e6496c","name":"get /api","timestamp":{ts},"duration":20000,"kind":"SERVER","localEndpoint":{{"serviceName":"frontend"}},"tags":{{"http.method":"GET","http.status_code":"500"}}}},
 {{"traceId":"{trace:02x}f7183fb1d4cf5f","parentId":"6b221d5bc9e6496c","id":"352bff9a74ca9ad2","name":"select","timestamp":{ts},"duration":5000,"kind":"CLIENT","localEndpoint":{{"serviceName":"db"}}}}]"#,
-        ts = T0_NS / 1000 + i64::from(trace) * 1_000_000
+        ts = t0_ns() / 1000 + i64::from(trace) * 1_000_000
     );
     sightline_ingest::zipkin::decode(
         body.as_bytes(),
@@ -318,9 +398,9 @@ fn spans(trace: u8) -> Vec<sightline_core::traces::Span> {
 fn traces() -> &'static Traces {
     static T: OnceLock<Traces> = OnceLock::new();
     T.get_or_init(|| {
-        let t = Template::new(|dir| {
+        let t = Template::new("tracestore", |dir| {
             let store =
-                sightline_tracestore::TraceStore::open_without_maintenance(dir, Default::default())
+                sightline_tracestore::TraceStore::open_without_maintenance(dir, trace_options())
                     .expect("open tracestore");
             for i in 0..10 {
                 store.append("fuzz", spans(i)).expect("append");
@@ -331,8 +411,9 @@ fn traces() -> &'static Traces {
             }
         });
         Traces {
-            wal: t.find(|p| p.contains("wal")),
-            block: largest(&t, |p| !p.contains("wal")),
+            wal: largest(&t, |p| p.starts_with("wal/")),
+            data: t.find(|p| p.ends_with("/data")),
+            index: t.find(|p| p.ends_with("/index")),
             t,
         }
     })
@@ -340,11 +421,11 @@ fn traces() -> &'static Traces {
 
 fn read_traces(dir: &Path) {
     let Ok(store) =
-        sightline_tracestore::TraceStore::open_without_maintenance(dir, Default::default())
+        sightline_tracestore::TraceStore::open_without_maintenance(dir, trace_options())
     else {
         return;
     };
-    let (start, end) = (T0_NS - 3_600_000_000_000, T0_NS + 3_600_000_000_000);
+    let (start, end) = (t0_ns() - 10_800_000_000_000, t0_ns() + 10_800_000_000_000);
     for q in [
         "{}",
         "{ span.http.status_code = 500 } >> { resource.service.name = \"db\" }",
@@ -365,7 +446,15 @@ pub fn tracestore_wal(data: &[u8]) {
 pub fn tracestore_block(data: &[u8]) {
     let t = traces();
     let dir =
-        t.t.with_file(t.block.as_deref().unwrap_or("blocks/data"), data);
+        t.t.with_file(t.data.as_deref().unwrap_or("blocks/data"), data);
+    read_traces(dir.path());
+}
+
+/// A tracestore block's index (trace ids, attribute columns).
+pub fn tracestore_block_index(data: &[u8]) {
+    let t = traces();
+    let dir =
+        t.t.with_file(t.index.as_deref().unwrap_or("blocks/index"), data);
     read_traces(dir.path());
 }
 
@@ -416,10 +505,12 @@ pub fn seeds() -> Vec<(&'static str, Vec<u8>)> {
     }
     let l = logs();
     out.extend(seed_of(&l.t, &l.wal).map(|b| ("logstore_wal", b)));
-    out.extend(seed_of(&l.t, &l.block).map(|b| ("logstore_block", b)));
+    out.extend(seed_of(&l.t, &l.chunks).map(|b| ("logstore_block", b)));
+    out.extend(seed_of(&l.t, &l.index).map(|b| ("logstore_block_index", b)));
     let tr = traces();
     out.extend(seed_of(&tr.t, &tr.wal).map(|b| ("tracestore_wal", b)));
-    out.extend(seed_of(&tr.t, &tr.block).map(|b| ("tracestore_block", b)));
+    out.extend(seed_of(&tr.t, &tr.data).map(|b| ("tracestore_block", b)));
+    out.extend(seed_of(&tr.t, &tr.index).map(|b| ("tracestore_block_index", b)));
     out.extend(am_seeds());
     out
 }
@@ -468,8 +559,8 @@ fn am_seeds() -> Vec<(&'static str, Vec<u8>)> {
 /// Where a store target's template lives (for the seed writer's report).
 pub fn template_dirs() -> Vec<PathBuf> {
     vec![
-        tsdb().t.dir.path().to_path_buf(),
-        logs().t.dir.path().to_path_buf(),
-        traces().t.dir.path().to_path_buf(),
+        tsdb().t.path().to_path_buf(),
+        logs().t.path().to_path_buf(),
+        traces().t.path().to_path_buf(),
     ]
 }

@@ -150,13 +150,15 @@ targets!(
     tsdb_block_chunks,
     logstore_wal,
     logstore_block,
+    logstore_block_index,
     tracestore_wal,
     tracestore_block,
+    tracestore_block_index,
     am_silences,
     am_nflog,
 );
 
-/// Writes the store targets' seeds (`SIGHTLINE_FUZZ_WRITE_SEEDS=1 cargo test
+/// Writes the generated seeds (wire formats and stores) (`SIGHTLINE_FUZZ_WRITE_SEEDS=1 cargo test
 /// -p sightline-fuzz --test targets write_store_seeds -- --ignored`).
 #[test]
 #[ignore]
@@ -164,10 +166,32 @@ fn write_store_seeds() {
     if std::env::var_os("SIGHTLINE_FUZZ_WRITE_SEEDS").is_none() {
         return;
     }
-    for (name, bytes) in sightline_fuzz::stores::seeds() {
+    let stores = sightline_fuzz::stores::seeds()
+        .into_iter()
+        .map(|(name, bytes)| (name, "store", bytes));
+    for (name, file, bytes) in sightline_fuzz::seeds::wire().into_iter().chain(stores) {
         let dir = sightline_fuzz::root().join("corpus").join(name);
         std::fs::create_dir_all(&dir).expect("create corpus dir");
-        std::fs::write(dir.join("seed-store"), bytes).expect("write seed");
-        println!("{name}");
+        std::fs::write(dir.join(format!("seed-{file}")), bytes).expect("write seed");
+        println!("{name}/seed-{file}");
+    }
+}
+
+/// Lists the store templates (`-- --ignored --nocapture`), to see which
+/// file each store target replaces.
+#[test]
+#[ignore]
+fn list_store_templates() {
+    for dir in sightline_fuzz::stores::template_dirs() {
+        let out = std::process::Command::new("find")
+            .arg(&dir)
+            .args(["-type", "f", "-printf", "%s %P\n"])
+            .output()
+            .expect("find");
+        println!(
+            "{}:\n{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
