@@ -9,28 +9,29 @@ use sightline_proto::Message;
 /// `(target, file name, bytes)` of every generated seed; the first byte is
 /// the target's selector where it has one (see each target's docs).
 pub fn wire() -> Vec<(&'static str, &'static str, Vec<u8>)> {
-    let mut out = Vec::new();
-    out.push((
-        "remote_write",
-        "v1",
-        with_selector(0, &rw1().encode_to_vec()),
-    ));
-    out.push((
-        "remote_write",
-        "v2",
-        with_selector(1, &rw2().encode_to_vec()),
-    ));
-    out.push((
-        "loki_push",
-        "proto",
-        with_selector(1, &loki().encode_to_vec()),
-    ));
-    out.push(("loki_push", "json", with_selector(0, LOKI_JSON.as_bytes())));
-    out.push((
-        "otlp_metrics",
-        "json",
-        with_selector(1, OTLP_METRICS.as_bytes()),
-    ));
+    let mut out = vec![
+        (
+            "remote_write",
+            "v1",
+            with_selector(0, &rw1().encode_to_vec()),
+        ),
+        (
+            "remote_write",
+            "v2",
+            with_selector(1, &rw2().encode_to_vec()),
+        ),
+        (
+            "loki_push",
+            "proto",
+            with_selector(1, &loki().encode_to_vec()),
+        ),
+        ("loki_push", "json", with_selector(0, LOKI_JSON.as_bytes())),
+        (
+            "otlp_metrics",
+            "json",
+            with_selector(1, OTLP_METRICS.as_bytes()),
+        ),
+    ];
     if let Ok(r) = sightline_ingest::otlp::json::parse_request(OTLP_METRICS.as_bytes()) {
         out.push((
             "otlp_metrics",
