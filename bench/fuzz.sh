@@ -12,8 +12,9 @@
 # is fixed, so `cargo test` replays it forever. SAVE_CORPUS=1 copies AFL's
 # new queue entries into fuzz/corpus/<target>/ (review the size first).
 #
-# Engine: cargo-bolero drives AFL++ from cargo-afl (which builds AFL++ with
-# the machine's gcc when installed). The pinned installs:
+# Engine: cargo-bolero's AFL engine (bolero-afl bundles AFL 2.57b's
+# afl-fuzz and runtime, built with the machine's cc; cargo-afl's AFL++ is
+# installed for `cargo afl tmin/cmin` on the crashes). The pinned installs:
 #   cargo install cargo-afl --version 0.18.2 --locked
 #   cargo install cargo-bolero --version 0.13.5 --locked
 #   cargo afl config --build     # no-op when the install already built it
@@ -47,6 +48,9 @@ fi
 # CPU governor is not "performance"; neither matters for finding crashes.
 export AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_SKIP_CPUFREQ=1 AFL_NO_UI=1
 export AFL_NO_AFFINITY=1 AFL_SKIP_CRASHES=1
+# AFL 2.57b's default memory limit (-m 50, an address-space limit) kills a
+# process that maps stores and spawns threads; the test binary's own
+# allocator caps single allocations instead (fuzz/tests/targets.rs).
 
 stat_of() { # file key
     awk -F' *: *' -v k="$2" '$1 == k { print $2 }' "$1" 2>/dev/null | head -n 1
@@ -64,33 +68,44 @@ for t in "${TARGETS[@]}"; do
     fi
     # bolero keeps AFL's state beside the test (fuzz/tests/__fuzz__/...);
     # start each run from the committed corpus, not the last run's queue.
-    find fuzz -type d -path "*__fuzz__*" -name afl_state -path "*$t*" -prune -exec rm -rf {} + 2>/dev/null || true
+    find fuzz -type d -path "*__fuzz__*" -name afl_state -path "*fuzz__${t}/*" -prune -exec rm -rf {} + 2>/dev/null || true
     echo "== $t: ${SECS}s" >&2
-    began=$(date +%s)
-    timeout $((SECS + 900)) cargo bolero test --engine afl --sanitizer NONE \
+    # The first call builds the instrumented test binary (once for all
+    # targets); the fuzzing itself is stopped by SIGINT after SECS, which
+    # AFL handles by writing its stats and exiting.
+    setsid timeout 3600 cargo bolero test --engine afl --sanitizer NONE \
         -p sightline-fuzz --profile release --corpus-dir "$dir/in" "fuzz::$t" \
-        "--engine-args=-V $SECS -t 5000" >"$dir/log" 2>&1 || true
+        --engine-args=-mnone --engine-args=-t5000 >"$dir/log" 2>&1 &
+    pid=$!
+    until grep -q "All set and ready to roll\|PROGRAM ABORT" "$dir/log" 2>/dev/null || ! kill -0 $pid 2>/dev/null; do
+        sleep 2
+    done
+    began=$(date +%s)
+    sleep "$SECS"
+    # setsid made the run its own process group: stop exactly it.
+    kill -INT -- -"$pid" 2>/dev/null || true
+    wait $pid 2>/dev/null || true
     ran=$(($(date +%s) - began))
-    state=$(find fuzz -type d -path "*__fuzz__*" -name afl_state -path "*$t*" | head -n 1)
-    stats="$state/default/fuzzer_stats"
+    state=$(find fuzz -type d -path "*__fuzz__*" -name afl_state -path "*fuzz__${t}/*" | head -n 1)
+    stats="$state/fuzzer_stats"
     if [ -z "$state" ] || [ ! -f "$stats" ]; then
         echo "$t: AFL did not start; see $dir/log" >&2
         tail -n 20 "$dir/log" >&2
         printf '%-24s %8s %12s %9s %7s %8s %6s\n' "$t" "$ran" - - - "failed" - >>"$TABLE"
         continue
     fi
-    secs=$(stat_of "$stats" run_time)
+    secs=$(($(stat_of "$stats" last_update) - $(stat_of "$stats" start_time)))
     execs=$(stat_of "$stats" execs_done)
-    eps=$(stat_of "$stats" execs_per_sec)
-    corpus=$(stat_of "$stats" corpus_count)
-    crashes=$(stat_of "$stats" saved_crashes)
-    hangs=$(stat_of "$stats" saved_hangs)
+    eps=$((execs / (secs > 0 ? secs : 1)))
+    corpus=$(stat_of "$stats" paths_total)
+    crashes=$(stat_of "$stats" unique_crashes)
+    hangs=$(stat_of "$stats" unique_hangs)
     mkdir -p "$dir/crashes" "$dir/hangs"
-    cp "$state"/default/crashes/id* "$dir/crashes/" 2>/dev/null || true
-    cp "$state"/default/hangs/id* "$dir/hangs/" 2>/dev/null || true
+    cp "$state"/crashes/id* "$dir/crashes/" 2>/dev/null || true
+    cp "$state"/hangs/id* "$dir/hangs/" 2>/dev/null || true
     if [ "${SAVE_CORPUS:-0}" = 1 ]; then
         mkdir -p "fuzz/corpus/$t"
-        for f in "$state"/default/queue/id*; do
+        for f in "$state"/queue/id*; do
             [ -f "$f" ] || continue
             cp "$f" "fuzz/corpus/$t/afl-$(sha1sum "$f" | cut -c1-16)"
         done

@@ -25,6 +25,10 @@ pub mod wire;
 
 use std::path::{Path, PathBuf};
 
+// Links bolero (and under AFL its coverage runtime) into every binary of
+// this crate, see Cargo.toml.
+use bolero as _;
+
 /// A fuzz target: takes any bytes, panics only when a property breaks.
 pub type Target = fn(&[u8]);
 
