@@ -117,6 +117,8 @@ pub fn decode(
             "snappy body would decompress to {len} bytes, more than the {MAX_DECOMPRESSED_BYTES} accepted"
         )));
     }
+    check_snappy_ratio(body.len(), len)
+        .map_err(|e| Error::RemoteWrite(format!("decompressing snappy body: {e}")))?;
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| Error::RemoteWrite(format!("decompressing snappy body: {e}")))?;
@@ -129,6 +131,29 @@ pub fn decode(
             .map(DecodedWrite::V1)
             .map_err(|e| Error::RemoteWrite(format!("decoding {PROTO_V1} protobuf: {e}")))
     }
+}
+
+/// The most a snappy block can expand: the longest copy (64 bytes) costs
+/// three bytes, so no valid body decompresses to more than ~21.4 times its
+/// size (32 leaves room, plus the header).
+const SNAPPY_MAX_RATIO: usize = 32;
+
+/// Refuses a snappy header that claims more than `compressed` bytes could
+/// hold. The decoder allocates the claimed length before reading a byte, so
+/// without this check a 10-byte body makes the server allocate the whole
+/// decompression limit (found by fuzzing, issue 18). Shared by every snappy
+/// receiver (remote write, Loki push).
+pub fn check_snappy_ratio(compressed: usize, claimed: usize) -> std::result::Result<(), String> {
+    if claimed
+        > compressed
+            .saturating_mul(SNAPPY_MAX_RATIO)
+            .saturating_add(64)
+    {
+        return Err(format!(
+            "corrupt input: header claims {claimed} bytes, more than {compressed} compressed bytes can hold"
+        ));
+    }
+    Ok(())
 }
 
 /// Whether a (present) Content-Type selects 2.0; errors for anything that
@@ -528,3 +553,28 @@ fn is_label_name(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod issue_18_tests {
+    use super::*;
+
+    /// issue 18 (fuzzing): a 9-byte body whose snappy header claims 200 MB
+    /// is refused before the decoder allocates the claimed length.
+    #[test]
+    fn issue_18_snappy_header_larger_than_body_can_hold() {
+        let mut body = Vec::new();
+        let mut n: u64 = 200 << 20;
+        while n >= 0x80 {
+            body.push((n as u8) | 0x80);
+            n >>= 7;
+        }
+        body.push(n as u8);
+        body.extend_from_slice(&[0, 0, 0, 0, 0]);
+        let e = decode(&body, None, Some("snappy")).unwrap_err().to_string();
+        assert!(e.contains("claims 209715200 bytes"), "{e}");
+        // A real body still decodes: 1000 bytes of 'a' compress ~40x.
+        let raw = vec![b'a'; 1000];
+        let c = snap::raw::Encoder::new().compress_vec(&raw).unwrap();
+        assert!(check_snappy_ratio(c.len(), raw.len()).is_ok());
+    }
+}

@@ -89,6 +89,14 @@ pub fn decode(body: &[u8]) -> Result<ProtobufScrape, Error> {
                 "protobuf body: metric family at byte {at} does not decode: {e}"
             ))
         })?;
+        // A family without a name would become text lines without one,
+        // which the text parser then refuses with a message about text the
+        // target never sent (found by fuzzing, issue 18).
+        if mf.name.is_empty() {
+            return Err(Error::Scrape(format!(
+                "protobuf body: metric family at byte {at} has no name"
+            )));
+        }
         family(&mf, &mut out)?;
     }
     Ok(out)

@@ -103,6 +103,8 @@ pub fn decode_protobuf(body: &[u8]) -> Result<Vec<RawStream>> {
             "request body too large: {len} bytes decompressed, limit: {MAX_DECOMPRESSED_BYTES} bytes"
         )));
     }
+    crate::remote_write::check_snappy_ratio(body.len(), len)
+        .map_err(|e| Error::LokiPush(format!("decompressing snappy body: {e}")))?;
     let raw = snap::raw::Decoder::new()
         .decompress_vec(body)
         .map_err(|e| Error::LokiPush(format!("decompressing snappy body: {e}")))?;
