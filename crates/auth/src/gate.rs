@@ -10,7 +10,7 @@
 //! [`Gate`] answers, in Prometheus's order: the web config's headers on
 //! every response; 401 with `WWW-Authenticate` without good credentials
 //! when users or tokens exist; 403 `Lifecycle API is not enabled.` (and the
-//! admin API's 503) when a flag is off; 403 when a token lacks the route's
+//! admin API's 500) when a flag is off; 403 when a token lacks the route's
 //! scope.
 
 use crate::scope::{self, Need, Scope, Switch};
@@ -294,6 +294,19 @@ impl Gate {
         None
     }
 
+    /// Whether TLS or credentials are configured (the gRPC listener then
+    /// goes through [`crate::listen::serve`] and [`check_grpc`]).
+    pub fn is_locked(&self) -> bool {
+        let snap = self.web.current();
+        snap.tls.is_some()
+            || !snap.config.users.is_empty()
+            || !self
+                .tokens
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .is_empty()
+    }
+
     /// Whether a request with this `authorization` value may do what
     /// `need` says (the gRPC listener's check, which has no routes).
     pub async fn allows(
@@ -361,8 +374,10 @@ impl Gate {
             Some(Switch::AdminApi) if !self.flags.admin_api => {
                 let body =
                     r#"{"status":"error","errorType":"unavailable","error":"admin APIs disabled"}"#;
+                // Prometheus 2.42 answers 500 here (checked by the
+                // web config differential test).
                 return Err((
-                    StatusCode::SERVICE_UNAVAILABLE,
+                    StatusCode::INTERNAL_SERVER_ERROR,
                     [(header::CONTENT_TYPE, "application/json")],
                     body,
                 )
@@ -428,4 +443,37 @@ pub async fn check(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> R
 /// `app` behind `gate`.
 pub fn wrap(app: axum::Router, gate: Arc<Gate>) -> axum::Router {
     app.layer(axum::middleware::from_fn_with_state(gate, check))
+}
+
+/// The gRPC check: credentials in the `authorization` metadata, the write
+/// scope; refusals as gRPC statuses (trailers-only answers).
+pub async fn check_grpc(State(gate): State<Arc<Gate>>, req: Request, next: Next) -> Response {
+    let authz = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match gate.allows(authz.as_deref(), Scope::Write).await {
+        Ok(()) => next.run(req).await,
+        Err(why) => {
+            // 16 UNAUTHENTICATED, 7 PERMISSION_DENIED.
+            let code = if why == "unauthorized" { "16" } else { "7" };
+            let mut r = StatusCode::OK.into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/grpc"),
+            );
+            h.insert("grpc-status", HeaderValue::from_static(code));
+            if let Ok(v) = HeaderValue::try_from(why) {
+                h.insert("grpc-message", v);
+            }
+            r
+        }
+    }
+}
+
+/// A gRPC router behind `gate`.
+pub fn wrap_grpc(app: axum::Router, gate: Arc<Gate>) -> axum::Router {
+    app.layer(axum::middleware::from_fn_with_state(gate, check_grpc))
 }

@@ -34,6 +34,7 @@ mod serve;
 mod slo;
 mod telemetry;
 mod traces;
+mod web;
 
 use clap::Parser;
 
