@@ -136,7 +136,11 @@ fn start(which: &'static str, bin: &Path, dir: &Path, web: &Path, extra: &[&str]
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg(format!("--web.listen-address=127.0.0.1:{port}"));
     } else {
-        cmd.args(["serve", "--otlp.grpc.listen", "0", "--data-dir"])
+        cmd.arg("serve");
+        if !extra.contains(&"--otlp.grpc.listen") {
+            cmd.args(["--otlp.grpc.listen", "0"]);
+        }
+        cmd.arg("--data-dir")
             .arg(&data)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"));
@@ -145,12 +149,18 @@ fn start(which: &'static str, bin: &Path, dir: &Path, web: &Path, extra: &[&str]
         .args(extra)
         .stdout(Stdio::null())
         .stderr(log);
-    let proc = Proc(cmd.spawn().unwrap());
+    let mut proc = Proc(cmd.spawn().unwrap());
+    let log = dir.join(format!("{which}-{port}.log"));
     // Ready when the port takes connections (whatever TLS or auth then
     // says), and a moment for the HTTP handler to be in place.
     let deadline = Instant::now() + Duration::from_secs(60);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "{which} did not listen");
+        let exited = proc.0.try_wait().ok().flatten().is_some();
+        assert!(
+            Instant::now() < deadline && !exited,
+            "{which} did not listen; log:\n{}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
     std::thread::sleep(Duration::from_millis(700));
@@ -496,4 +506,249 @@ fn issue_18_new_connections_see_replaced_certificates() {
     std::thread::sleep(Duration::from_millis(400));
     assert_eq!(get("ca2.crt"), "200");
     assert_eq!(get("ca.crt"), "refused");
+}
+
+/// sightline.yml with three tokens (read; write from a file; everything),
+/// and a TLS web config for the gRPC test.
+fn token_setup(dir: &Path) -> PathBuf {
+    let hex = |t: &str| {
+        let d = ring_sha256(t.as_bytes());
+        d.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    };
+    write(dir, "writer.token", "writer-secret\n");
+    write(dir, "prometheus.yml", "global: {}\n");
+    write(
+        dir,
+        "sightline.yml",
+        &format!(
+            "prometheus: prometheus.yml\nauth:\n  tokens:\n    \
+             - {{name: reader, sha256: {}, scopes: [read]}}\n    \
+             - {{name: writer, token_file: writer.token, scopes: [write]}}\n    \
+             - {{name: ops, sha256: {}, scopes: [read, write, admin]}}\n",
+            hex("reader-secret"),
+            hex("ops-secret")
+        ),
+    )
+}
+
+fn ring_sha256(data: &[u8]) -> Vec<u8> {
+    // The test's own SHA-256, through the command everyone has, so the
+    // server's hashing is checked against something that is not itself.
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(data).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let hex = String::from_utf8(out.stdout).unwrap();
+    (0..32)
+        .map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap())
+        .collect()
+}
+
+#[test]
+fn issue_18_token_scopes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = token_setup(tmp.path());
+    let web = write(tmp.path(), "web.yml", "");
+    let sl = start(
+        "sightline",
+        Path::new(env!("CARGO_BIN_EXE_sightline")),
+        tmp.path(),
+        &web,
+        &["--config", cfg.to_str().unwrap(), "--web.enable-lifecycle"],
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", sl.port);
+    let status = |method: &str, path: &str, token: Option<&str>| {
+        let mut r = c.request(method.parse().unwrap(), format!("{base}{path}"));
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send().unwrap().status().as_u16()
+    };
+    let q = "/api/v1/query?query=1";
+    assert_eq!(status("GET", q, None), 401);
+    assert_eq!(status("GET", q, Some("nobody")), 401);
+    assert_eq!(status("GET", q, Some("reader-secret")), 200);
+    assert_eq!(
+        status("GET", q, Some("writer-secret")),
+        403,
+        "write can't query"
+    );
+    assert_eq!(status("GET", q, Some("ops-secret")), 200);
+    let r = c.get(format!("{base}{q}")).send().unwrap();
+    assert_eq!(r.headers()["www-authenticate"], "Bearer");
+    // An empty remote write body is refused by the handler (400), past
+    // the gate; the gate's refusals are 401/403.
+    assert_eq!(
+        status("POST", "/api/v1/write", Some("reader-secret")),
+        403,
+        "read can't push"
+    );
+    let w = status("POST", "/api/v1/write", Some("writer-secret"));
+    assert!(w != 401 && w != 403, "write pushes: {w}");
+    assert_eq!(
+        status("POST", "/loki/api/v1/push", Some("reader-secret")),
+        403
+    );
+    assert_eq!(
+        status("POST", "/-/reload", Some("reader-secret")),
+        403,
+        "read can't reload"
+    );
+    assert_eq!(
+        status("POST", "/-/reload", Some("writer-secret")),
+        403,
+        "write can't reload"
+    );
+    assert_eq!(status("POST", "/-/reload", Some("ops-secret")), 200);
+    let r = c
+        .post(format!("{base}/-/reload"))
+        .bearer_auth("reader-secret")
+        .send()
+        .unwrap();
+    let body = r.text().unwrap();
+    assert!(body.contains("admin scope"), "{body}");
+    // The tokens are not echoed by the config endpoint.
+    let r = c
+        .get(format!("{base}/api/v1/status/config"))
+        .bearer_auth("ops-secret")
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(!r.contains("secret") && !r.contains("tokens"), "{r}");
+}
+
+#[test]
+fn issue_18_lifecycle_and_probe_limits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = write(tmp.path(), "web.yml", "");
+    let sl = start(
+        "sightline",
+        Path::new(env!("CARGO_BIN_EXE_sightline")),
+        tmp.path(),
+        &web,
+        &[
+            "--probe.allowed-module",
+            "tcp_connect",
+            "--probe.allowed-target",
+            r"127\.0\.0\.1:\d+",
+        ],
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", sl.port);
+    let r = c.post(format!("{base}/-/reload")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert_eq!(r.text().unwrap(), "Lifecycle API is not enabled.");
+    let r = c.post(format!("{base}/-/quit")).send().unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    let probe = |q: &str| {
+        let r = c.get(format!("{base}/probe?{q}")).send().unwrap();
+        (r.status().as_u16(), r.text().unwrap())
+    };
+    let (s, body) = probe("module=http_2xx&target=127.0.0.1:1");
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body.contains("module \"http_2xx\" is not allowed"),
+        "{body}"
+    );
+    let (s, body) = probe("module=tcp_connect&target=169.254.169.254:80");
+    assert_eq!(s, 403, "{body}");
+    assert!(
+        body.contains("target \"169.254.169.254:80\" is not allowed"),
+        "{body}"
+    );
+    let (s, body) = probe(&format!("module=tcp_connect&target=127.0.0.1:{}", sl.port));
+    assert_ne!(s, 403, "{body}");
+}
+
+#[test]
+fn issue_18_otlp_grpc_over_tls_with_tokens() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sdk = Command::new("python3")
+        .args(["-c", "import opentelemetry.sdk.metrics, opentelemetry.exporter.otlp.proto.grpc.metric_exporter"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !sdk {
+        sightline_testkit::skip(
+            "the OpenTelemetry Python SDK is not installed (.ci/run installs it)",
+        );
+        return;
+    }
+    pki(tmp.path());
+    let cfg = token_setup(tmp.path());
+    let web = write(
+        tmp.path(),
+        "web.yml",
+        "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n",
+    );
+    let grpc = free_port();
+    let grpc_addr = format!("127.0.0.1:{grpc}");
+    let sl = start(
+        "sightline",
+        Path::new(env!("CARGO_BIN_EXE_sightline")),
+        tmp.path(),
+        &web,
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--otlp.grpc.listen",
+            &grpc_addr,
+        ],
+    );
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/otlp_sdk/export_grpc_tls.py"
+    );
+    let ca = tmp.path().join("ca.crt");
+    let export = |token: &str| {
+        let out = Command::new("python3")
+            .arg(script)
+            .arg(format!("localhost:{grpc}"))
+            .arg(&ca)
+            .arg(token)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let pki = Pki {
+        dir: tmp.path().to_owned(),
+    };
+    let count = || {
+        let r: serde_json::Value = client(&pki, "ca.crt", ClientCert::None, false)
+            .get(format!(
+                "https://localhost:{}/api/v1/query?query=count({{__name__=~\"tlsprobe.*\"}})",
+                sl.port
+            ))
+            .bearer_auth("reader-secret")
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        r["data"]["result"].as_array().map(|a| a.len()).unwrap_or(0)
+    };
+    let err = export("reader-secret");
+    assert!(err.contains("PERMISSION_DENIED"), "{err}");
+    let err = export("nobody");
+    assert!(err.contains("UNAUTHENTICATED"), "{err}");
+    assert_eq!(count(), 0);
+    let err = export("writer-secret");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while count() == 0 {
+        assert!(Instant::now() < deadline, "the export did not land: {err}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
 }
