@@ -752,3 +752,98 @@ fn issue_18_otlp_grpc_over_tls_with_tokens() {
         std::thread::sleep(Duration::from_millis(300));
     }
 }
+
+#[test]
+fn issue_18_users_and_tokens_follow_their_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let web = write(
+        tmp.path(),
+        "web.yml",
+        &format!("basic_auth_users:\n  alice: {HASH}\n"),
+    );
+    let cfg = token_setup(tmp.path());
+    let sl = start(
+        "sightline",
+        Path::new(env!("CARGO_BIN_EXE_sightline")),
+        tmp.path(),
+        &web,
+        &["--config", cfg.to_str().unwrap(), "--web.enable-lifecycle"],
+    );
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let c = Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{}/api/v1/query?query=1", sl.port);
+    let as_user = |u: &str| {
+        c.get(&url)
+            .basic_auth(u, Some("hunter2"))
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    };
+    let as_token = |t: &str| c.get(&url).bearer_auth(t).send().unwrap().status().as_u16();
+    assert_eq!(as_user("alice"), 200);
+    assert_eq!(as_user("bob"), 401);
+    // Users follow the web config file with no restart...
+    write(
+        tmp.path(),
+        "web.yml",
+        &format!("basic_auth_users:\n  bob: {HASH}\n"),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(as_user("bob"), 200);
+    assert_eq!(as_user("alice"), 401);
+    // ...and a broken file keeps the last good one.
+    write(tmp.path(), "web.yml", "basic_auth_users:\n  bob: [\n");
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(as_user("bob"), 200);
+    // Tokens follow sightline.yml on reload.
+    assert_eq!(as_token("reader-secret"), 200);
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    let kept: Vec<&str> = text.lines().filter(|l| !l.contains("reader")).collect();
+    std::fs::write(&cfg, kept.join("\n") + "\n").unwrap();
+    let r = c
+        .post(format!("http://127.0.0.1:{}/-/reload", sl.port))
+        .bearer_auth("ops-secret")
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(as_token("reader-secret"), 401);
+    assert_eq!(as_token("ops-secret"), 200);
+}
+
+/// `client_allowed_sans` is newer than Prometheus 2.42 (its promtool
+/// refuses the key), so this one is checked against exporter-toolkit's
+/// documented behaviour by hand: the client certificate must name one of
+/// the SANs.
+#[test]
+fn issue_18_client_allowed_sans() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pki = pki(tmp.path());
+    for (sans, want) in [("[client.example]", "200"), ("[other.example]", "refused")] {
+        let web = write(
+            tmp.path(),
+            "web.yml",
+            &format!(
+                "tls_server_config:\n  cert_file: server.crt\n  key_file: server.key\n  \
+                 client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n  \
+                 client_allowed_sans: {sans}\n"
+            ),
+        );
+        let sl = start(
+            "sightline",
+            Path::new(env!("CARGO_BIN_EXE_sightline")),
+            tmp.path(),
+            &web,
+            &[],
+        );
+        let got = outcome(
+            client(&pki, "ca.crt", ClientCert::Trusted, false)
+                .get(format!("https://localhost:{}/-/healthy", sl.port))
+                .send(),
+        );
+        assert_eq!(got, want, "client_allowed_sans: {sans}");
+    }
+}

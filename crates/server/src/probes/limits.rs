@@ -99,7 +99,9 @@ mod tests {
             .unwrap()
             .contains("target"));
         // Anchored: a prefix match is not enough.
-        assert!(l.refuse("http_2xx", "http://evil/?.example.com").is_some());
+        assert!(l
+            .refuse("http_2xx", "http://www.example.com.evil.org/")
+            .is_some());
         assert!(l
             .refuse("tcp_connect", "https://www.example.com/")
             .unwrap()
