@@ -37,6 +37,7 @@ pub fn run_check(cmd: CheckCommand) -> ExitCode {
             }
             emit(&out, &err, code)
         }
+        CheckCommand::WebConfig { files } => crate::web::check(&files),
     }
 }
 

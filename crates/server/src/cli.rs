@@ -183,6 +183,13 @@ pub enum CheckCommand {
         #[arg(long = "probe.modules-file")]
         probe_modules_file: Option<PathBuf>,
     },
+    /// Check web config files (TLS, basic auth), as `promtool check
+    /// web-config`.
+    WebConfig {
+        /// Web config files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 /// `sightline test ...`.
@@ -290,6 +297,9 @@ pub struct ServeArgs {
     /// `--probe.*`: blackbox modules for `/probe` and `probes:` monitors.
     #[command(flatten)]
     pub probe: crate::probes::ProbeArgs,
+    /// `--web.*`: the web config file (TLS, basic auth) and admin switches.
+    #[command(flatten)]
+    pub web: crate::web::WebArgs,
 }
 
 impl ServeArgs {
@@ -377,7 +387,10 @@ impl ServeArgs {
                     .unwrap_or_else(|| crate::otlp::DEFAULT_GRPC_LISTEN.to_owned()),
             ),
         ];
-        rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+        let mut map: std::collections::BTreeMap<String, String> =
+            rows.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+        self.web.add_flags(&mut map);
+        map
     }
 }
 

@@ -36,6 +36,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "dashboards",
     "logs",
     "traces",
+    "auth",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -62,6 +63,9 @@ struct SightlineFile {
     /// The span receivers' limits (read at start).
     #[serde(default)]
     traces: Option<crate::traces::TracesConfig>,
+    /// Bearer tokens and their scopes (owned by `sightline_auth`).
+    #[serde(default)]
+    auth: Option<sightline_auth::AuthSection>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -117,6 +121,8 @@ pub struct Loaded {
     pub logs: crate::logs::LogsConfig,
     /// The `traces:` section (defaults without one).
     pub traces: crate::traces::TracesConfig,
+    /// The bearer tokens of `auth:` (none without one).
+    pub tokens: sightline_auth::tokens::Tokens,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -146,6 +152,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             dashboards: None,
             logs: Default::default(),
             traces: Default::default(),
+            tokens: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -256,6 +263,14 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             logs
         },
         traces: file.traces.unwrap_or_default(),
+        tokens: match &file.auth {
+            Some(a) => a
+                .tokens(&dir, &|path, msg| {
+                    sightline_config::yaml::locate(text, name, path, &msg)
+                })
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+            None => Default::default(),
+        },
         hints: Vec::new(),
     })
 }
@@ -299,6 +314,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         dashboards: None,
         logs: Default::default(),
         traces: Default::default(),
+        tokens: Default::default(),
         hints,
     })
 }

@@ -35,6 +35,7 @@ mod serve;
 mod slo;
 mod telemetry;
 mod traces;
+mod web;
 
 use clap::Parser;
 

@@ -42,6 +42,7 @@ pub async fn spawn_grpc(
     logs: Option<sightline_api::otlp::logs::OtlpLogsState>,
     traces: Option<sightline_api::otlp::traces::TracesState>,
     cancel: CancellationToken,
+    gate: Arc<sightline_auth::Gate>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let (addr, explicit) = match flag.map(str::trim) {
         None => (DEFAULT_GRPC_LISTEN, false),
@@ -57,6 +58,21 @@ pub async fn spawn_grpc(
         Err(e) => return Err(e).with_context(|| format!("OTLP gRPC: listening on {addr}")),
     };
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP gRPC receiver listening");
+    if gate.is_locked() {
+        // TLS and credentials as on the HTTP port (issue 18).
+        let app = sightline_auth::gate::wrap_grpc(
+            sightline_api::otlp::grpc::routes(state, logs, traces),
+            gate.clone(),
+        );
+        let web = gate.web().clone();
+        return Ok(Some(tokio::spawn(async move {
+            if let Err(e) =
+                sightline_auth::listen::serve(listener, app, web, cancel.cancelled_owned()).await
+            {
+                tracing::error!(error = %e, "OTLP gRPC receiver stopped");
+            }
+        })));
+    }
     Ok(Some(tokio::spawn(async move {
         if let Err(e) = sightline_api::otlp::grpc::serve_with_traces(
             listener,

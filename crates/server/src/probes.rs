@@ -2,6 +2,8 @@
 //! section and the `--probe.modules-file` flag become a
 //! [`ProbeSetup`] for the probe subsystem (`sightline_probe::service`).
 
+pub mod limits;
+
 use crate::config::ProbesSection;
 use anyhow::Context;
 use sightline_probe::service::ProbeSetup;
@@ -17,6 +19,23 @@ pub struct ProbeArgs {
     /// (unless the section sets its own `modules_file`).
     #[arg(long = "probe.modules-file")]
     pub modules_file: Option<PathBuf>,
+    /// A module `/probe` may use (repeatable); without one, any.
+    #[arg(long = "probe.allowed-module", value_name = "NAME")]
+    pub allowed_modules: Vec<String>,
+    /// A regular expression a `/probe` target must match in full
+    /// (repeatable); without one, any target.
+    #[arg(long = "probe.allowed-target", value_name = "REGEX")]
+    pub allowed_targets: Vec<String>,
+}
+
+impl ProbeArgs {
+    /// The `/probe` limits of these flags.
+    pub fn limits(&self) -> anyhow::Result<std::sync::Arc<limits::ProbeLimits>> {
+        Ok(std::sync::Arc::new(limits::ProbeLimits::new(
+            &self.allowed_modules,
+            &self.allowed_targets,
+        )?))
+    }
 }
 
 /// Reads the modules file of `--probe.modules-file` and the config's

@@ -197,8 +197,13 @@ fn query_engine(args: &ServeArgs) -> anyhow::Result<sightline_api::prometheus::Q
 }
 
 pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> {
-    let loaded = load_config(args.config.as_deref(), &args.listen.to_string())?;
+    let mut loaded = load_config(args.config.as_deref(), &args.listen.to_string())?;
+    // The web config and tokens are checked before anything starts.
+    let gate = args
+        .web
+        .gate(std::mem::take(&mut loaded.tokens), &args.route_prefix())?;
     // Checked before anything starts, so a bad section refuses the start.
+    let probe_limits = args.probe.limits()?;
     let probe_setup =
         crate::probes::load_setup(loaded.probes.as_ref(), args.probe.modules_file.as_deref())?;
     let provisioned =
@@ -312,6 +317,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         yaml: Mutex::new(config_yaml),
         otlp: otlp.receiver.clone(),
         db: db.clone(),
+        gate: gate.clone(),
     });
 
     registry.register(reloader.clone());
@@ -371,6 +377,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         Some(logs.otlp_state()),
         Some(traces.state()),
         cancel.clone(),
+        gate.clone(),
     )
     .await?
     {
@@ -394,7 +401,9 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     }
     let mut app = sightline_api::router(state)
         .merge(sightline_api::native::slo_routes(slo_state))
-        .merge(sightline_api::native::probe_routes(probes.clone()))
+        .merge(sightline_api::native::probe_routes(probes.clone()).layer(
+            axum::middleware::from_fn_with_state(probe_limits, crate::probes::limits::check),
+        ))
         .merge(sightline_api::otlp::router(otlp))
         .merge(logs.routes())
         .merge(traces.routes())
@@ -406,7 +415,8 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         .merge(sightline_ui::dashboards::routes_except_search(
             dashboards, &prefix,
         ))
-        .merge(sightline_ui::router());
+        .merge(sightline_ui::router())
+        .merge(crate::web::quit_route(cancel.clone()));
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
@@ -417,9 +427,14 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     if !prefix.is_empty() {
         app = crate::prefix::wrap(app, &prefix);
     }
-    let server =
-        axum::serve(listener, app).with_graceful_shutdown(cancel.clone().cancelled_owned());
-    let served = server.await;
+    let app = sightline_auth::gate::wrap(app, gate.clone());
+    let served = sightline_auth::listen::serve(
+        listener,
+        app,
+        gate.web().clone(),
+        cancel.clone().cancelled_owned(),
+    )
+    .await;
     cancel.cancel();
     for r in running.into_iter().rev() {
         let name = r.name();
@@ -507,6 +522,8 @@ pub struct ConfigReloader {
     otlp: Arc<sightline_ingest::otlp::Receiver>,
     /// For `storage.exemplars.max_exemplars`, which a reload resizes.
     db: Arc<Db>,
+    /// Takes the `auth:` tokens of a reloaded file.
+    gate: Arc<sightline_auth::Gate>,
 }
 
 /// Every section of a reloaded configuration, checked and built, waiting
@@ -603,6 +620,7 @@ impl ConfigReloader {
         self.sender.apply_prepared(alerting);
         self.otlp.set_config(loaded.prometheus.otlp.clone());
         self.db.set_max_exemplars(loaded.prometheus.max_exemplars());
+        self.gate.set_tokens(loaded.tokens.clone());
         self.scrape.apply_prepared(scrape);
         self.probes.apply(probes);
         self.dashboards.store.set_provisioned(dashboards);

@@ -183,6 +183,38 @@ pub async fn serve_with_logs(
 
 /// Serves the gRPC metrics service, and the logs and traces services when
 /// given, on `listener` until `shutdown` resolves.
+/// The same services as [`serve_with_traces`] as a router, for a caller
+/// that serves it itself (over TLS, behind authentication: issue 18).
+pub fn routes(
+    state: OtlpState,
+    logs: Option<OtlpLogsState>,
+    traces: Option<TracesState>,
+) -> axum::Router {
+    let mut routes = tonic::service::Routes::new(
+        MetricsServiceServer::new(Service(state))
+            .accept_compressed(CompressionEncoding::Gzip)
+            .send_compressed(CompressionEncoding::Gzip)
+            .max_decoding_message_size(MAX_MESSAGE_BYTES),
+    );
+    if let Some(l) = logs {
+        routes = routes.add_service(
+            LogsServiceServer::new(Logs(l))
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    }
+    if let Some(t) = traces {
+        routes = routes.add_service(
+            TraceServiceServer::new(Traces(t))
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_MESSAGE_BYTES),
+        );
+    }
+    routes.prepare().into_axum_router()
+}
+
 pub async fn serve_with_traces(
     listener: tokio::net::TcpListener,
     state: OtlpState,

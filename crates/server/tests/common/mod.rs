@@ -127,6 +127,9 @@ impl Server {
             .arg(data_dir)
             .arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
+            // Tests reload through `POST /-/reload`, which is off by
+            // default as in Prometheus (issue 18).
+            .arg("--web.enable-lifecycle")
             .args(extra)
             .stdout(Stdio::null())
             .stderr(log_file)
