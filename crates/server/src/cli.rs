@@ -265,6 +265,10 @@ pub struct ServeArgs {
     /// `--probe.*`: blackbox modules for `/probe` and `probes:` monitors.
     #[command(flatten)]
     pub probe: crate::probes::ProbeArgs,
+    /// Multi-tenancy (Mimir's flag): every tenant API needs `X-Scope-OrgID`
+    /// and each tenant sees only its own data (docs/tenants.md).
+    #[arg(long = "auth.multitenancy-enabled")]
+    pub multitenancy_enabled: bool,
 }
 
 impl ServeArgs {

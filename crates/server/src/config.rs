@@ -36,6 +36,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "dashboards",
     "logs",
     "traces",
+    "tenants",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -62,6 +63,9 @@ struct SightlineFile {
     /// The span receivers' limits (read at start).
     #[serde(default)]
     traces: Option<crate::traces::TracesConfig>,
+    /// Per-tenant limits and overrides (docs/tenants.md).
+    #[serde(default)]
+    tenants: Option<sightline_api::tenant::limits::LimitsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -117,6 +121,8 @@ pub struct Loaded {
     pub logs: crate::logs::LogsConfig,
     /// The `traces:` section (defaults without one).
     pub traces: crate::traces::TracesConfig,
+    /// The `tenants:` section: per-tenant limits (no limits without one).
+    pub tenants: sightline_api::tenant::limits::LimitsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -146,6 +152,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             dashboards: None,
             logs: Default::default(),
             traces: Default::default(),
+            tenants: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -256,6 +263,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             logs
         },
         traces: file.traces.unwrap_or_default(),
+        tenants: file.tenants.unwrap_or_default(),
         hints: Vec::new(),
     })
 }
@@ -299,6 +307,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         dashboards: None,
         logs: Default::default(),
         traces: Default::default(),
+        tenants: Default::default(),
         hints,
     })
 }

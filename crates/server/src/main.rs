@@ -33,6 +33,7 @@ mod probes;
 mod serve;
 mod slo;
 mod telemetry;
+mod tenants;
 mod traces;
 
 use clap::Parser;

@@ -281,8 +281,18 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
 
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
-    let otlp = crate::otlp::state(&loaded.prometheus.otlp, lookback_ms, db.clone(), &registry);
-    let scrape = ScrapeManager::new(db.clone(), loaded.prometheus);
+    let tenancy = crate::tenants::setup(args.multitenancy_enabled, &loaded.tenants, &registry)?;
+    let otlp = crate::otlp::state(
+        &loaded.prometheus.otlp,
+        lookback_ms,
+        db.clone(),
+        &registry,
+        &tenancy,
+    );
+    let scrape = ScrapeManager::new(
+        crate::tenants::scrape_appender(db.clone(), &tenancy),
+        loaded.prometheus,
+    );
     let reloader = Arc::new(ConfigReloader {
         path: args.config.clone(),
         listen: args.listen.to_string(),
@@ -394,6 +404,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
     }
+    app = tenancy.layer(app);
     if !prefix.is_empty() {
         app = crate::prefix::wrap(app, &prefix);
     }

@@ -15,7 +15,7 @@
 //! media type or encoding; 500 when the store fails.
 
 use super::reply;
-use crate::loki::push::tenant;
+use crate::tenant::tenant_checked as tenant;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
