@@ -231,7 +231,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     registry.register(db.clone());
     let (logs, handles) = crate::logs::Logs::start(&loaded.logs, &ctx)?;
     running.extend(handles);
-    let (traces, handles) =
+    let (mut traces, handles) =
         crate::traces::TracesSubsystem::start(&loaded.traces, &ctx, db.clone())?;
     running.extend(handles);
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
@@ -282,6 +282,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
     let tenancy = crate::tenants::setup(args.multitenancy_enabled, &loaded.tenants, &registry)?;
+    traces.tenant_limits = Some(tenancy.limits.clone());
     let otlp = crate::otlp::state(
         &loaded.prometheus.otlp,
         lookback_ms,

@@ -125,7 +125,11 @@ fn write_all(s: &Server, t: &str, now: i64, trace_id: &str) {
     let (st, body) = remote_write(
         s,
         Some(t),
-        vec![series(&format!("m_{t}"), &[("owner", t.to_owned())], now)],
+        vec![series(
+            &format!("m_{}", t.replace('-', "_")),
+            &[("owner", t.to_owned())],
+            now,
+        )],
     );
     assert_eq!(st, 204, "{body}");
     let push = format!(
@@ -135,7 +139,7 @@ fn write_all(s: &Server, t: &str, now: i64, trace_id: &str) {
     assert_eq!(post_json(s, t, "/loki/api/v1/push", push), 204);
     let span = format!(
         r#"[{{"traceId":"{trace_id}","id":"{}","name":"op_{t}","timestamp":{},"duration":1000,"localEndpoint":{{"serviceName":"svc_{t}"}}}}]"#,
-        &trace_id[..16],
+        &trace_id[16..],
         now * 1000
     );
     assert_eq!(post_json(s, t, "/api/v2/spans", span), 202);

@@ -40,6 +40,9 @@ pub struct Limits {
     /// this and the server's `--query.timeout` applies.
     #[serde(with = "humantime_ms", rename = "query_timeout")]
     pub query_timeout_ms: u64,
+    /// Most lines one log query may ask for with `limit` (Loki's
+    /// `max_entries_limit_per_query`; 0: Loki's default, 5000).
+    pub max_entries_limit_per_query: usize,
     /// Spans per second a tenant may write (Tempo limits bytes; spans are
     /// what our receivers count); refused with 429.
     pub ingestion_rate_spans: f64,

@@ -184,3 +184,50 @@ fn tenant_ids_are_checked_as_loki_checks_them() {
     assert!(check_id("..").is_err());
     assert!(check_id(&"x".repeat(151)).is_err());
 }
+
+async fn status_of(router: axum::Router, path: &str, org: Option<&str>) -> (u16, String) {
+    use tower::ServiceExt;
+    let mut req = axum::http::Request::get(path);
+    if let Some(o) = org {
+        req = req.header("X-Scope-OrgID", o);
+    }
+    let r = router
+        .oneshot(req.body(axum::body::Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let body = http_body_util::BodyExt::collect(r.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn tenant_apis_need_an_org_id_when_multi_tenancy_is_on() {
+    use axum::routing::get;
+    let handler = get(|t: super::TenantOf| async move {
+        t.0.map(|(t, _)| t.0).unwrap_or_else(|| "none".into())
+    });
+    let app = || {
+        axum::Router::new()
+            .route("/api/v1/labels", handler.clone())
+            .route("/-/ready", handler.clone())
+    };
+    let on = super::Tenancy {
+        enabled: true,
+        limits: Default::default(),
+    };
+    let (st, body) = status_of(on.layer(app()), "/api/v1/labels", None).await;
+    assert_eq!((st, body.trim()), (401, "no org id"));
+    let (st, body) = status_of(on.layer(app()), "/api/v1/labels", Some("a/b")).await;
+    assert_eq!(st, 400, "{body}");
+    let (st, body) = status_of(on.layer(app()), "/api/v1/labels", Some(" team-a ")).await;
+    assert_eq!((st, body.as_str()), (200, "team-a"));
+    // Health is nobody's.
+    assert_eq!(status_of(on.layer(app()), "/-/ready", None).await.0, 200);
+    // Off: everything is the default tenant's, whatever the header says.
+    let off = super::Tenancy::default();
+    let (st, body) = status_of(off.layer(app()), "/api/v1/labels", Some("team-a")).await;
+    assert_eq!((st, body.as_str()), (200, DEFAULT_TENANT));
+}
