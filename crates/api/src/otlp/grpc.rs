@@ -15,7 +15,7 @@
 use super::logs::OtlpLogsState;
 use super::traces::TracesState;
 use super::OtlpState;
-use crate::tenant::Tenancy;
+use crate::tenant::{Tenancy, TenantError};
 use sightline_ingest::otlp::proto::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -50,7 +50,11 @@ impl MetricsService for Service {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let tenant = self.0.tenancy.grpc_tenant(request.metadata())?;
+        let tenant = self
+            .0
+            .tenancy
+            .grpc_tenant(request.metadata())
+            .map_err(TenantError::into_status)?;
         let state = self.0.scoped(tenant.as_ref());
         let out = match state.write(request.into_inner().into()).await {
             Ok(o) => o,
@@ -94,7 +98,7 @@ impl LogsService for Logs {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let tenant = metadata_tenant(&self.1, &request)?;
+        let tenant = metadata_tenant(&self.1, &request).map_err(TenantError::into_status)?;
         let out = self.0.write(request.into_inner(), tenant).await;
         match out.status {
             200 => Ok(Response::new(ExportLogsServiceResponse {
@@ -114,12 +118,10 @@ impl LogsService for Logs {
 
 /// The tenant of a gRPC request: its `x-scope-orgid` metadata, checked
 /// as Loki checks the header; with multi-tenancy on, required.
-fn metadata_tenant<T>(tenancy: &Tenancy, request: &Request<T>) -> Result<String, Status> {
+fn metadata_tenant<T>(tenancy: &Tenancy, request: &Request<T>) -> Result<String, TenantError> {
     match tenancy.grpc_tenant(request.metadata())? {
         Some(t) => Ok(t.0),
-        None => {
-            crate::tenant::tenant_of_metadata(request.metadata()).map_err(Status::invalid_argument)
-        }
+        None => crate::tenant::tenant_of_metadata(request.metadata()).map_err(TenantError::Invalid),
     }
 }
 
@@ -135,7 +137,7 @@ impl TraceService for Traces {
             Ok(t) => t,
             Err(e) => {
                 self.0.counters.record_unreadable(TraceProtocol::Otlp);
-                return Err(e);
+                return Err(e.into_status());
             }
         };
         let req = request.into_inner();

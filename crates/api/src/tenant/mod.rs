@@ -74,6 +74,15 @@ pub enum TenantError {
 }
 
 impl TenantError {
+    /// The gRPC answer: `UNAUTHENTICATED` `no org id`, or
+    /// `INVALID_ARGUMENT` with the reason.
+    pub fn into_status(self) -> tonic::Status {
+        match self {
+            TenantError::Missing => tonic::Status::unauthenticated(NO_ORG_ID),
+            TenantError::Invalid(m) => tonic::Status::invalid_argument(m),
+        }
+    }
+
     /// The answer: 401 `no org id`, or 400 with the reason.
     pub fn into_response(self) -> Response {
         match self {
@@ -218,16 +227,16 @@ impl Tenancy {
     pub fn grpc_tenant(
         &self,
         md: &tonic::metadata::MetadataMap,
-    ) -> Result<Option<Tenant>, tonic::Status> {
+    ) -> Result<Option<Tenant>, TenantError> {
         if !self.enabled {
             return Ok(None);
         }
         if md.get(ORG_ID_HEADER).is_none() {
-            return Err(tonic::Status::unauthenticated(NO_ORG_ID));
+            return Err(TenantError::Missing);
         }
         tenant_of_metadata(md)
             .map(|t| Some(Tenant(t)))
-            .map_err(tonic::Status::invalid_argument)
+            .map_err(TenantError::Invalid)
     }
 }
 
