@@ -14,6 +14,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 const CONFIG: &str = r#"
 prometheus: prometheus.yml
+logs:
+  store:
+    max_streams_per_tenant: 10000
 tenants:
   limits:
     max_global_series_per_user: 100000
@@ -344,5 +347,45 @@ fn ingestion_rate_and_query_series_limits_refuse_in_mimirs_words_issue_18() {
         "/api/v1/query?query=sum(n_total{i=~\"[0-3]\"})",
     );
     assert_eq!(st, 200);
+    s.stop();
+}
+
+#[test]
+fn a_loki_push_of_300k_streams_is_refused_at_the_stream_limit_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path());
+    let t = now_ms() * 1_000_000;
+    let streams: Vec<String> = (0..300_000)
+        .map(|i| format!(r#"{{"stream":{{"app":"bomb","i":"{i}"}},"values":[["{t}","x"]]}}"#))
+        .collect();
+    let body = format!(r#"{{"streams":[{}]}}"#, streams.join(","));
+    let r = http()
+        .post(format!("{}/loki/api/v1/push", s.url()))
+        .header("X-Scope-OrgID", "logbomb")
+        .header("Content-Type", "application/json")
+        .timeout(std::time::Duration::from_secs(120))
+        .body(body)
+        .send()
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.text().unwrap_or_default();
+    assert_eq!(status, 429, "{}", &text[..text.len().min(300)]);
+    assert!(
+        text.contains("Maximum active stream limit exceeded"),
+        "{}",
+        &text[..300]
+    );
+    // No more than the limit was created, and another tenant is unaffected.
+    let start = t - 60_000_000_000;
+    let end = t + 60_000_000_000;
+    let (_, body) = get(
+        &s,
+        Some("logbomb"),
+        &format!("/loki/api/v1/series?match[]={{app=\"bomb\"}}&start={start}&end={end}"),
+    );
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["data"].as_array().map(Vec::len), Some(10_000));
+    let one = format!(r#"{{"streams":[{{"stream":{{"app":"calm"}},"values":[["{t}","y"]]}}]}}"#);
+    assert_eq!(post_json(&s, "calm", "/loki/api/v1/push", one), 204);
     s.stop();
 }

@@ -42,9 +42,9 @@ fn each_tenant_reads_only_its_own_series_without_the_hidden_label() {
     let a = TenantQuerier::new(store.clone(), &t("a"));
     let b = TenantQuerier::new(store.clone(), &t("b"));
     let d = TenantQuerier::new(store.clone(), &t(DEFAULT_TENANT));
-    assert_eq!(names(&a), vec![r#"{__name__="only_a", job="x"}"#]);
-    assert_eq!(names(&b), vec![r#"{__name__="only_b", job="x"}"#]);
-    assert_eq!(names(&d), vec![r#"{__name__="only_default", job="x"}"#]);
+    assert_eq!(names(&a), vec![r#"only_a{job="x"}"#]);
+    assert_eq!(names(&b), vec![r#"only_b{job="x"}"#]);
+    assert_eq!(names(&d), vec![r#"only_default{job="x"}"#]);
     let ctx = QueryContext::new();
     let ln = a.label_names(&ctx, 0, 2000, &[]).unwrap();
     assert!(!ln.iter().any(|n| n == TENANT_LABEL), "{ln:?}");
