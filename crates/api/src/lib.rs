@@ -20,6 +20,8 @@
 //! - [`otlp::traces`], [`zipkin`], [`jaeger`]: the span intakes
 //!   (`/v1/traces` and gRPC `TraceService/Export`, `/api/v2/spans`,
 //!   `/api/traces`), writing through a `TraceAppender`.
+//! - [`tenant`]: the tenant of a request (`X-Scope-OrgID`), multi-tenancy
+//!   and per-tenant limits.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
 //! - [`web`]: small server-rendered pages (`/`, `/graph`, `/alerts`) that the
 //!   links in alerts and notifications lead to, until the web UI arrives.
@@ -33,6 +35,7 @@ pub mod otlp;
 pub mod prometheus;
 mod state;
 pub mod tempo;
+pub mod tenant;
 mod trace_common;
 #[cfg(test)]
 mod trace_fixture;

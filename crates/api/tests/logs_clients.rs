@@ -79,6 +79,7 @@ async fn serve() -> Served {
         receiver: Arc::new(Receiver::new(OtlpConfig::default(), 300_000)),
         store: Arc::new(MemStore::new()),
         counters: Arc::new(OtlpCounters::default()),
+        tenancy: Default::default(),
     };
     let logs = OtlpLogsState::new(store.clone(), PushLimits::default(), Default::default());
     tokio::spawn(sightline_api::otlp::grpc::serve_with_logs(

@@ -300,6 +300,10 @@ pub struct ServeArgs {
     /// `--web.*`: the web config file (TLS, basic auth) and admin switches.
     #[command(flatten)]
     pub web: crate::web::WebArgs,
+    /// Multi-tenancy (Mimir's flag): every tenant API needs `X-Scope-OrgID`
+    /// and each tenant sees only its own data (docs/tenants.md).
+    #[arg(long = "auth.multitenancy-enabled")]
+    pub multitenancy_enabled: bool,
 }
 
 impl ServeArgs {

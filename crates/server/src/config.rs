@@ -37,6 +37,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "logs",
     "traces",
     "auth",
+    "tenants",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -66,6 +67,9 @@ struct SightlineFile {
     /// Bearer tokens and their scopes (owned by `sightline_auth`).
     #[serde(default)]
     auth: Option<sightline_auth::AuthSection>,
+    /// Per-tenant limits and overrides (docs/tenants.md).
+    #[serde(default)]
+    tenants: Option<sightline_api::tenant::limits::LimitsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -123,6 +127,8 @@ pub struct Loaded {
     pub traces: crate::traces::TracesConfig,
     /// The bearer tokens of `auth:` (none without one).
     pub tokens: sightline_auth::tokens::Tokens,
+    /// The `tenants:` section: per-tenant limits (no limits without one).
+    pub tenants: sightline_api::tenant::limits::LimitsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -153,6 +159,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             logs: Default::default(),
             traces: Default::default(),
             tokens: Default::default(),
+            tenants: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -271,6 +278,7 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
                 .map_err(|e| anyhow::anyhow!("{e}"))?,
             None => Default::default(),
         },
+        tenants: file.tenants.unwrap_or_default(),
         hints: Vec::new(),
     })
 }
@@ -315,6 +323,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         logs: Default::default(),
         traces: Default::default(),
         tokens: Default::default(),
+        tenants: Default::default(),
         hints,
     })
 }

@@ -34,6 +34,7 @@ mod probes;
 mod serve;
 mod slo;
 mod telemetry;
+mod tenants;
 mod traces;
 mod web;
 

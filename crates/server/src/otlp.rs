@@ -24,6 +24,7 @@ pub fn state(
     lookback_ms: i64,
     store: Arc<dyn MetricAppender>,
     registry: &TelemetryRegistry,
+    tenancy: &sightline_api::tenant::Tenancy,
 ) -> OtlpState {
     let counters = Arc::new(OtlpCounters::default());
     registry.register(counters.clone());
@@ -31,6 +32,7 @@ pub fn state(
         receiver: Arc::new(Receiver::new(config.clone(), lookback_ms)),
         store,
         counters,
+        tenancy: tenancy.clone(),
     }
 }
 

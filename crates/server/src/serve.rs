@@ -244,7 +244,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     registry.register(db.clone());
     let (logs, handles) = crate::logs::Logs::start(&loaded.logs, &ctx)?;
     running.extend(handles);
-    let (traces, handles) =
+    let (mut traces, handles) =
         crate::traces::TracesSubsystem::start(&loaded.traces, &ctx, db.clone())?;
     running.extend(handles);
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
@@ -294,9 +294,18 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
 
     let config_yaml = loaded.prometheus_text;
     let lookback_ms = promql.options().lookback_delta.as_millis() as i64;
-    let otlp = crate::otlp::state(&loaded.prometheus.otlp, lookback_ms, db.clone(), &registry);
+    let tenancy = crate::tenants::setup(args.multitenancy_enabled, &loaded.tenants, &registry)?;
+    traces.tenant_limits = Some(tenancy.limits.clone());
+    let otlp = crate::otlp::state(
+        &loaded.prometheus.otlp,
+        lookback_ms,
+        db.clone(),
+        &registry,
+        &tenancy,
+    );
+    // Scrapes pass the memory limit, then the default tenant's series limit.
     let scrape_store = Arc::new(crate::memory::AdmittingAppender {
-        inner: db.clone(),
+        inner: crate::tenants::scrape_appender(db.clone(), &tenancy),
         governor: memory.clone(),
     });
     let scrape = ScrapeManager::new(scrape_store, loaded.prometheus);
@@ -424,6 +433,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         memory.clone(),
         crate::memory::refuse_intake_at_limit,
     ));
+    app = tenancy.layer(app);
     if !prefix.is_empty() {
         app = crate::prefix::wrap(app, &prefix);
     }

@@ -42,6 +42,8 @@ pub struct TracesSubsystem {
     pub querier: Arc<dyn TraceQuerier>,
     pub counters: Arc<TraceIngestCounters>,
     pub limits: SpanLimits,
+    /// Per-tenant limits (spans/s), set once the tenancy is known.
+    pub tenant_limits: Option<Arc<sightline_api::tenant::TenantLimits>>,
 }
 
 /// Appends to the store, then hands what it accepted to the generator.
@@ -158,6 +160,7 @@ impl TracesSubsystem {
                 appender,
                 counters,
                 limits: cfg.limits.clone(),
+                tenant_limits: None,
             },
             running,
         ))
@@ -165,11 +168,13 @@ impl TracesSubsystem {
 
     /// The span intakes' state (HTTP and gRPC).
     pub fn state(&self) -> TracesState {
-        TracesState::new(
+        let mut s = TracesState::new(
             self.appender.clone(),
             self.limits.clone(),
             self.counters.clone(),
-        )
+        );
+        s.tenant_limits = self.tenant_limits.clone();
+        s
     }
 
     /// The span intakes (OTLP/HTTP, Zipkin, Jaeger) and the read APIs

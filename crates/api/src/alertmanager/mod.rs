@@ -45,6 +45,9 @@ pub fn routes(am: Arc<Alertmanager>) -> Router {
         .route("/api/v2/receivers", get(get_receivers))
         .route("/api/v1/notifications", get(history::notifications))
         .route("/api/v1/inhibit_rules", get(get_inhibit_rules))
+        .route_layer(axum::middleware::from_fn(
+            crate::tenant::default_tenant_only,
+        ))
         .with_state(am)
 }
 

@@ -34,7 +34,7 @@ async fn traces(State(s): State<TracesState>, headers: HeaderMap, body: Bytes) -
         unreadable();
         return refused(e);
     }
-    let tenant = match crate::loki::push::tenant(&headers) {
+    let tenant = match crate::tenant::tenant_checked(&headers) {
         Ok(t) => t,
         Err(e) => {
             unreadable();

@@ -23,11 +23,11 @@ mod query;
 pub mod ruler;
 mod tail;
 
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sightline_core::logs::{LogQuerier, DEFAULT_TENANT};
+use sightline_core::logs::LogQuerier;
 use std::sync::Arc;
 
 /// What the query routes read.
@@ -93,15 +93,7 @@ async fn buildinfo() -> Response {
     .into_response()
 }
 
-/// The request's tenant.
-pub(crate) fn tenant(h: &HeaderMap) -> String {
-    h.get("X-Scope-OrgID")
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .unwrap_or(DEFAULT_TENANT)
-        .to_owned()
-}
+pub(crate) use crate::tenant::tenant;
 
 /// A plain-text error, as Loki answers them.
 pub(crate) fn error(status: StatusCode, msg: impl std::fmt::Display) -> Response {

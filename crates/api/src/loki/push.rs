@@ -13,7 +13,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use sightline_core::logs::{LogAppender, DEFAULT_TENANT};
+use sightline_core::logs::LogAppender;
 use sightline_ingest::loki::{push_body, LogIngestCounters, Protocol, PushLimits};
 use std::sync::Arc;
 
@@ -45,43 +45,7 @@ pub fn push_routes(
         })
 }
 
-/// The tenant of a request: `X-Scope-OrgID`, or `fake`.
-pub fn tenant(headers: &HeaderMap) -> Result<String, String> {
-    match headers.get("x-scope-orgid") {
-        None => Ok(DEFAULT_TENANT.to_owned()),
-        Some(v) => tenant_id(Some(
-            v.to_str()
-                .map_err(|_| "X-Scope-OrgID is not ASCII text".to_owned())?,
-        )),
-    }
-}
-
-/// A tenant ID checked as Loki checks one: at most 150 bytes of
-/// `[a-zA-Z0-9!._*'()-]`, not `.` or `..`; absent or empty is `fake`.
-pub fn tenant_id(id: Option<&str>) -> Result<String, String> {
-    let id = id.unwrap_or("").trim();
-    if id.is_empty() {
-        return Ok(DEFAULT_TENANT.to_owned());
-    }
-    if id.len() > 150 {
-        return Err(format!(
-            "tenant ID is too long: max 150 characters, got {}",
-            id.len()
-        ));
-    }
-    if id == "." || id == ".." {
-        return Err("tenant ID is '.' or '..'".to_owned());
-    }
-    if let Some(c) = id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || "!-_.*'()".contains(*c)))
-    {
-        return Err(format!(
-            "tenant ID '{id}' contains unsupported character '{c}'"
-        ));
-    }
-    Ok(id.to_owned())
-}
+use crate::tenant::tenant_checked as tenant;
 
 fn text(status: u16, msg: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);

@@ -2,6 +2,7 @@
 //! `/loki/api/v1/format_query`.
 
 use super::{bad, error, now_ns, parse_duration, parse_time, tenant, LokiState, Params};
+use crate::tenant::TenantOf;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -115,12 +116,22 @@ fn direction(p: &Params) -> Result<bool, String> {
     }
 }
 
-fn limit(p: &Params) -> Result<usize, String> {
+/// The `limit` parameter, at most the tenant's `max_entries_limit_per_query`
+/// (Loki's 5000 when it sets none).
+fn limit(p: &Params, tenant: &TenantOf) -> Result<usize, String> {
+    let max = match &tenant.0 {
+        Some((t, l)) if l.of(&t.0).max_entries_limit_per_query > 0 => {
+            l.of(&t.0).max_entries_limit_per_query
+        }
+        _ => MAX_LIMIT,
+    };
     match p.get("limit") {
         None => Ok(DEFAULT_LIMIT),
         Some(v) => match v.parse::<usize>() {
             Ok(0) => Err("limit must be a positive value".into()),
-            Ok(n) if n > MAX_LIMIT => Err(format!("max entries limit per query exceeded, limit > max_entries_limit ({n} > {MAX_LIMIT})")),
+            Ok(n) if n > max => Err(format!(
+                "max entries limit per query exceeded, limit > max_entries_limit ({n} > {max})"
+            )),
             Ok(n) => Ok(n),
             Err(_) => Err(format!("invalid limit {v:?}: a whole number")),
         },
@@ -159,6 +170,7 @@ async fn run(
 /// `direction`.
 pub(super) async fn instant(
     State(s): State<LokiState>,
+    tenant_of: TenantOf,
     RawQuery(raw): RawQuery,
     h: HeaderMap,
     body: Bytes,
@@ -171,7 +183,7 @@ pub(super) async fn instant(
         Ok(t) => t.unwrap_or_else(now_ns),
         Err(e) => return bad(e),
     };
-    let (backward, limit) = match (direction(&p), limit(&p)) {
+    let (backward, limit) = match (direction(&p), limit(&p, &tenant_of)) {
         (Ok(d), Ok(l)) => (d, l),
         (Err(e), _) | (_, Err(e)) => return bad(e),
     };
@@ -189,6 +201,7 @@ pub(super) async fn instant(
 /// `step`, `limit`, `direction`.
 pub(super) async fn range(
     State(s): State<LokiState>,
+    tenant_of: TenantOf,
     RawQuery(raw): RawQuery,
     h: HeaderMap,
     body: Bytes,
@@ -211,7 +224,7 @@ pub(super) async fn range(
     if (end - start) / step > 11_000 {
         return bad("exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)");
     }
-    let (backward, limit) = match (direction(&p), limit(&p)) {
+    let (backward, limit) = match (direction(&p), limit(&p, &tenant_of)) {
         (Ok(d), Ok(l)) => (d, l),
         (Err(e), _) | (_, Err(e)) => return bad(e),
     };

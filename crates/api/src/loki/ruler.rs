@@ -15,6 +15,7 @@
 use super::error;
 use crate::prometheus::api_success;
 use crate::prometheus::rules::rules_answer;
+use crate::tenant::TenantOf;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -78,9 +79,9 @@ fn no_groups() -> Response {
     error(StatusCode::NOT_FOUND, "no rule groups found")
 }
 
-async fn list_all(State(s): Src) -> Response {
+async fn list_all(State(s): Src, tenant: TenantOf) -> Response {
     let ns = s.namespaces();
-    if ns.is_empty() {
+    if ns.is_empty() || !tenant.is_default() {
         return no_groups();
     }
     yaml_response(&Value::Object(
@@ -88,7 +89,14 @@ async fn list_all(State(s): Src) -> Response {
     ))
 }
 
-async fn list_namespace(State(s): Src, Path(namespace): Path<String>) -> Response {
+async fn list_namespace(
+    State(s): Src,
+    tenant: TenantOf,
+    Path(namespace): Path<String>,
+) -> Response {
+    if !tenant.is_default() {
+        return no_groups();
+    }
     match s.namespaces().remove(&namespace) {
         Some(groups) => yaml_response(&Value::Object(
             [(namespace, Value::Array(groups))].into_iter().collect(),
@@ -97,7 +105,14 @@ async fn list_namespace(State(s): Src, Path(namespace): Path<String>) -> Respons
     }
 }
 
-async fn one_group(State(s): Src, Path((namespace, group)): Path<(String, String)>) -> Response {
+async fn one_group(
+    State(s): Src,
+    tenant: TenantOf,
+    Path((namespace, group)): Path<(String, String)>,
+) -> Response {
+    if !tenant.is_default() {
+        return error(StatusCode::NOT_FOUND, "group does not exist");
+    }
     let found = s.namespaces().remove(&namespace).and_then(|gs| {
         gs.into_iter()
             .find(|g| g.get("name").and_then(Value::as_str) == Some(group.as_str()))
@@ -114,11 +129,17 @@ struct RulesParams {
     kind: Option<String>,
 }
 
-async fn prom_rules(State(s): Src, Query(p): Query<RulesParams>) -> Response {
+async fn prom_rules(State(s): Src, tenant: TenantOf, Query(p): Query<RulesParams>) -> Response {
+    if !tenant.is_default() {
+        return api_success(serde_json::json!({"groups": []}));
+    }
     rules_answer(s.rules(), p.kind.as_deref())
 }
 
-async fn prom_alerts(State(s): Src) -> Response {
+async fn prom_alerts(State(s): Src, tenant: TenantOf) -> Response {
+    if !tenant.is_default() {
+        return api_success(serde_json::json!({"alerts": []}));
+    }
     api_success(s.alerts())
 }
 

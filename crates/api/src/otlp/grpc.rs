@@ -15,6 +15,7 @@
 use super::logs::OtlpLogsState;
 use super::traces::TracesState;
 use super::OtlpState;
+use crate::tenant::{Tenancy, TenantError};
 use sightline_ingest::otlp::proto::collector::logs::v1::logs_service_server::{
     LogsService, LogsServiceServer,
 };
@@ -49,7 +50,13 @@ impl MetricsService for Service {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let out = match self.0.write(request.into_inner().into()).await {
+        let tenant = self
+            .0
+            .tenancy
+            .grpc_tenant(request.metadata())
+            .map_err(TenantError::into_status)?;
+        let state = self.0.scoped(tenant.as_ref());
+        let out = match state.write(request.into_inner().into()).await {
             Ok(o) => o,
             Err(e) => {
                 self.0.counters.request(true);
@@ -83,7 +90,7 @@ impl MetricsService for Service {
     }
 }
 
-struct Logs(OtlpLogsState);
+struct Logs(OtlpLogsState, Tenancy);
 
 #[tonic::async_trait]
 impl LogsService for Logs {
@@ -91,7 +98,7 @@ impl LogsService for Logs {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let tenant = metadata_tenant(&request).map_err(Status::invalid_argument)?;
+        let tenant = metadata_tenant(&self.1, &request).map_err(TenantError::into_status)?;
         let out = self.0.write(request.into_inner(), tenant).await;
         match out.status {
             200 => Ok(Response::new(ExportLogsServiceResponse {
@@ -110,19 +117,15 @@ impl LogsService for Logs {
 }
 
 /// The tenant of a gRPC request: its `x-scope-orgid` metadata, checked
-/// as Loki checks the header.
-fn metadata_tenant<T>(request: &Request<T>) -> Result<String, String> {
-    let id = match request.metadata().get("x-scope-orgid") {
-        None => None,
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| "x-scope-orgid is not ASCII text".to_owned())?,
-        ),
-    };
-    crate::loki::push::tenant_id(id)
+/// as Loki checks the header; with multi-tenancy on, required.
+fn metadata_tenant<T>(tenancy: &Tenancy, request: &Request<T>) -> Result<String, TenantError> {
+    match tenancy.grpc_tenant(request.metadata())? {
+        Some(t) => Ok(t.0),
+        None => crate::tenant::tenant_of_metadata(request.metadata()).map_err(TenantError::Invalid),
+    }
 }
 
-struct Traces(TracesState);
+struct Traces(TracesState, Tenancy);
 
 #[tonic::async_trait]
 impl TraceService for Traces {
@@ -130,11 +133,11 @@ impl TraceService for Traces {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let tenant = match metadata_tenant(&request) {
+        let tenant = match metadata_tenant(&self.1, &request) {
             Ok(t) => t,
             Err(e) => {
                 self.0.counters.record_unreadable(TraceProtocol::Otlp);
-                return Err(Status::invalid_argument(e));
+                return Err(e.into_status());
             }
         };
         let req = request.into_inner();
@@ -181,8 +184,6 @@ pub async fn serve_with_logs(
     serve_with_traces(listener, state, logs, None, shutdown).await
 }
 
-/// Serves the gRPC metrics service, and the logs and traces services when
-/// given, on `listener` until `shutdown` resolves.
 /// The same services as [`serve_with_traces`] as a router, for a caller
 /// that serves it itself (over TLS, behind authentication: issue 18).
 pub fn routes(
@@ -190,6 +191,7 @@ pub fn routes(
     logs: Option<OtlpLogsState>,
     traces: Option<TracesState>,
 ) -> axum::Router {
+    let tenancy = state.tenancy.clone();
     let mut routes = tonic::service::Routes::new(
         MetricsServiceServer::new(Service(state))
             .accept_compressed(CompressionEncoding::Gzip)
@@ -198,7 +200,7 @@ pub fn routes(
     );
     if let Some(l) = logs {
         routes = routes.add_service(
-            LogsServiceServer::new(Logs(l))
+            LogsServiceServer::new(Logs(l, tenancy.clone()))
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
@@ -206,7 +208,7 @@ pub fn routes(
     }
     if let Some(t) = traces {
         routes = routes.add_service(
-            TraceServiceServer::new(Traces(t))
+            TraceServiceServer::new(Traces(t, tenancy))
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(MAX_MESSAGE_BYTES),
@@ -215,6 +217,8 @@ pub fn routes(
     routes.prepare().into_axum_router()
 }
 
+/// Serves the gRPC metrics service, and the logs and traces services when
+/// given, on `listener` until `shutdown` resolves.
 pub async fn serve_with_traces(
     listener: tokio::net::TcpListener,
     state: OtlpState,
@@ -222,18 +226,19 @@ pub async fn serve_with_traces(
     traces: Option<TracesState>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), String> {
+    let tenancy = state.tenancy.clone();
     let svc = MetricsServiceServer::new(Service(state))
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(MAX_MESSAGE_BYTES);
     let logs = logs.map(|l| {
-        LogsServiceServer::new(Logs(l))
+        LogsServiceServer::new(Logs(l, tenancy.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)
     });
     let traces = traces.map(|t| {
-        TraceServiceServer::new(Traces(t))
+        TraceServiceServer::new(Traces(t, tenancy.clone()))
             .accept_compressed(CompressionEncoding::Gzip)
             .send_compressed(CompressionEncoding::Gzip)
             .max_decoding_message_size(MAX_MESSAGE_BYTES)

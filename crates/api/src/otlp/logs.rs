@@ -11,7 +11,7 @@
 //! load, 500 when it fails.
 
 use super::reply;
-use crate::loki::push::tenant;
+use crate::tenant::tenant_checked as tenant;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};

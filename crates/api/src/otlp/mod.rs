@@ -44,9 +44,28 @@ pub struct OtlpState {
     pub store: Arc<dyn MetricAppender>,
     /// Counters for `/metrics`.
     pub counters: Arc<OtlpCounters>,
+    /// Multi-tenancy and limits (HTTP reads the tenant from the router's
+    /// layer; gRPC, which has no such layer, from here).
+    pub tenancy: crate::tenant::Tenancy,
 }
 
 impl OtlpState {
+    /// This state writing as `tenant` (with multi-tenancy on) or as the
+    /// default tenant, within the tenant's series limit.
+    pub fn scoped(&self, tenant: Option<&crate::tenant::Tenant>) -> OtlpState {
+        let mut s = self.clone();
+        let limits = self.tenancy.limits.clone();
+        s.store = match tenant {
+            Some(t) if self.tenancy.enabled => {
+                Arc::new(crate::tenant::TenantAppendable::new(s.store, t, limits))
+            }
+            _ => {
+                crate::tenant::scoped::limit_series(s.store, crate::tenant::DEFAULT_TENANT, &limits)
+            }
+        };
+        s
+    }
+
     /// Decodes nothing: translates and appends a decoded request, off the
     /// async workers (appending writes the WAL), counting it. A request
     /// whose attributes do not decode is not counted here (it is a
@@ -164,7 +183,13 @@ fn reply(format: Format, status: u16, body: Vec<u8>) -> Response {
     r
 }
 
-async fn export(State(s): State<OtlpState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn export(
+    State(s): State<OtlpState>,
+    crate::tenant::TenantOf(tenant): crate::tenant::TenantOf,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let s = s.scoped(tenant.as_ref().map(|(t, _)| t));
     let h = |n: header::HeaderName| headers.get(n).and_then(|v| v.to_str().ok());
     let format = match Format::from_content_type(h(header::CONTENT_TYPE)) {
         Ok(f) => f,

@@ -22,6 +22,7 @@ fn setup() -> (Router, MemStore) {
         receiver: Arc::new(Receiver::new(OtlpConfig::default(), 300_000)),
         store: Arc::new(store.clone()),
         counters: Arc::new(OtlpCounters::default()),
+        tenancy: Default::default(),
     };
     (router(state), store)
 }

@@ -15,7 +15,7 @@
 //! media type or encoding; 500 when the store fails.
 
 use super::reply;
-use crate::loki::push::tenant;
+use crate::tenant::tenant_checked as tenant;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -40,6 +40,8 @@ pub struct TracesState {
     pub limits: Arc<SpanLimits>,
     /// Counters, by protocol.
     pub counters: Arc<TraceIngestCounters>,
+    /// Per-tenant limits (`ingestion_rate_spans`), when set.
+    pub tenant_limits: Option<Arc<crate::tenant::TenantLimits>>,
 }
 
 impl TracesState {
@@ -52,6 +54,7 @@ impl TracesState {
             appender,
             limits: Arc::new(limits),
             counters,
+            tenant_limits: None,
         }
     }
 
@@ -65,6 +68,17 @@ impl TracesState {
         invalid_message: String,
         tenant: String,
     ) -> TraceOutcome {
+        if let Some(l) = &self.tenant_limits {
+            if let Err(message) = l.allow_spans(&tenant, spans.len() as u64) {
+                let out = TraceOutcome {
+                    status: 429,
+                    message,
+                    ..TraceOutcome::default()
+                };
+                self.counters.record(protocol, &out);
+                return out;
+            }
+        }
         let s = self.clone();
         let out = tokio::task::spawn_blocking(move || {
             write_spans(

@@ -9,16 +9,16 @@ use super::api_error;
 use super::format::{push_float, push_json_str, push_labels, push_timestamp, success_body};
 use super::params::{invalid_param, parse_time, Form, MAX_TIME_MS, MIN_TIME_MS};
 use super::response::blocking_json;
-use crate::ApiState;
+use crate::tenant::Scoped;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use promql_parser::parser::Expr;
 use sightline_core::{ErrorKind, Matcher, SeriesExemplars};
 
 pub(super) async fn query_exemplars(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,

@@ -8,9 +8,10 @@ use super::params::{invalid_param, limit_param, parse_match_sets, time_param, Fo
 use super::params::{MAX_TIME_MS, MIN_TIME_MS};
 use super::response::blocking_json;
 use super::series::TRUNCATED;
+use crate::tenant::Scoped;
 use crate::ApiState;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use sightline_core::{ErrorKind, Matcher, MetricQuerier, QueryContext};
@@ -76,7 +77,7 @@ where
 }
 
 pub(super) async fn names(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -102,7 +103,7 @@ fn valid_label_name(name: &str) -> bool {
 }
 
 pub(super) async fn values(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     Path(name): Path<String>,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,

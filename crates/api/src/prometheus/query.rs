@@ -9,9 +9,10 @@
 use super::api_error;
 use super::format::{write_query_body, PIECE};
 use super::params::{invalid_param, now_ms, parse_duration_ns, parse_time, time_param, Form};
+use crate::tenant::Scoped;
 use crate::ApiState;
 use axum::body::{Body, Bytes};
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sightline_core::{ErrorKind, MetricQuerier};
@@ -48,6 +49,22 @@ impl QueryEngine {
     /// The engine options in force.
     pub fn options(&self) -> &EngineOptions {
         &self.opts
+    }
+
+    /// This engine with a tenant's query limits (`0`: none) where they
+    /// are tighter, sharing its concurrency gate.
+    pub fn tightened(&self, timeout: Option<Duration>, max_samples: usize) -> QueryEngine {
+        let mut opts = self.opts.clone();
+        if let Some(t) = timeout {
+            opts.timeout = Some(opts.timeout.map_or(t, |o| o.min(t)));
+        }
+        if max_samples > 0 && (opts.max_samples == 0 || max_samples < opts.max_samples) {
+            opts.max_samples = max_samples;
+        }
+        QueryEngine {
+            opts,
+            gate: self.gate.clone(),
+        }
     }
 }
 
@@ -253,7 +270,7 @@ impl http_body::Body for Pieces {
 
 /// `GET|POST /api/v1/query`: `query`, `time` (default now), `timeout`.
 pub(super) async fn instant(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,
@@ -335,7 +352,7 @@ fn check_range_type(query: &str) -> Result<(), String> {
 
 /// `GET|POST /api/v1/query_range`: `query`, `start`, `end`, `step`, `timeout`.
 pub(super) async fn range(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,

@@ -1,6 +1,7 @@
 //! `GET /api/v1/rules` and `GET /api/v1/alerts`.
 
 use super::{api_error, api_success};
+use crate::tenant::TenantOf;
 use crate::ApiState;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -15,7 +16,15 @@ pub(super) struct RulesParams {
 
 /// Rule groups with their rules' health and state. `type=alert|record`
 /// keeps only rules of that kind, as Prometheus does.
-pub(super) async fn rules(State(state): State<ApiState>, Query(p): Query<RulesParams>) -> Response {
+pub(super) async fn rules(
+    State(state): State<ApiState>,
+    tenant: TenantOf,
+    Query(p): Query<RulesParams>,
+) -> Response {
+    // The rule files are the default tenant's.
+    if !tenant.is_default() {
+        return api_success(serde_json::json!({"groups": []}));
+    }
     rules_answer(state.rules.rules(), p.kind.as_deref())
 }
 
@@ -53,6 +62,9 @@ pub(crate) fn rules_answer(mut data: serde_json::Value, kind: Option<&str>) -> R
 }
 
 /// Active (pending and firing) alerts.
-pub(super) async fn alerts(State(state): State<ApiState>) -> Response {
+pub(super) async fn alerts(State(state): State<ApiState>, tenant: TenantOf) -> Response {
+    if !tenant.is_default() {
+        return api_success(serde_json::json!({"alerts": []}));
+    }
     api_success(state.rules.alerts())
 }

@@ -6,9 +6,9 @@ use super::format::{push_labels, success_body};
 use super::params::{invalid_param, limit_param, parse_match_sets, time_param, Form};
 use super::params::{MAX_TIME_MS, MIN_TIME_MS};
 use super::response::blocking_json;
-use crate::ApiState;
+use crate::tenant::Scoped;
 use axum::body::Bytes;
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use sightline_core::{ErrorKind, Labels, QueryContext};
@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 pub(super) const TRUNCATED: &str = "results truncated due to limit";
 
 pub(super) async fn series(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,

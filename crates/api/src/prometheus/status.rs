@@ -105,7 +105,7 @@ fn tsdb_stats(head: HeadStats, series: &[Labels], limit: usize) -> serde_json::V
 
 /// `GET /api/v1/status/tsdb?limit=N` (default 10, as Prometheus).
 pub(super) async fn tsdb(
-    State(state): State<ApiState>,
+    crate::tenant::Scoped(state): crate::tenant::Scoped,
     RawQuery(raw): RawQuery,
     headers: HeaderMap,
     body: Bytes,

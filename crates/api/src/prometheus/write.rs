@@ -5,9 +5,8 @@
 //! answers 204 on success and a plain-text reason with 400/415/500
 //! otherwise, as Prometheus's handler does, and counts everything.
 
-use crate::ApiState;
+use crate::tenant::{Scoped, TenantOf};
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use sightline_core::telemetry::{Report, Telemetry};
@@ -100,7 +99,8 @@ fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Option<&str> {
 }
 
 pub(super) async fn remote_write(
-    State(state): State<ApiState>,
+    Scoped(state): Scoped,
+    TenantOf(tenant): TenantOf,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -119,6 +119,13 @@ pub(super) async fn remote_write(
         Ok(d) => d,
         Err(e) => return fail(remote_write::http_status(&e), e.to_string()),
     };
+    if let Some((t, limits)) = &tenant {
+        // Mimir answers a tenant past its rate with 429: the sender retries
+        // later, and nothing of the request was written.
+        if let Err(m) = limits.allow_samples(&t.0, decoded.sample_count() as u64) {
+            return fail(429, m);
+        }
+    }
     let is_v2 = matches!(decoded, DecodedWrite::V2(_));
     // Metadata is kept whatever becomes of the samples: it describes the
     // families, not this batch (see `sightline_ingest::remote_metadata`).
@@ -148,6 +155,8 @@ pub(super) async fn remote_write(
         RemoteWriteCounters::add(&c.histograms_written, outcome.histograms_appended);
     }
     let mut resp = match &outcome.error {
+        // A tenant's series limit is Mimir's 400: retrying cannot help.
+        Some(e) if e.kind() == sightline_core::ErrorKind::LimitExceeded => fail(400, e.to_string()),
         Some(e) => fail(remote_write::http_status(e), e.to_string()),
         None => StatusCode::NO_CONTENT.into_response(),
     };

@@ -255,14 +255,8 @@ impl tonic::server::ServerStreamingService<SearchRequest> for SearchCall {
     fn call(&mut self, request: Request<SearchRequest>) -> Self::Future {
         let st = self.0.clone();
         Box::pin(async move {
-            let tenant = request
-                .metadata()
-                .get("x-scope-orgid")
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-                .unwrap_or(sightline_core::logs::DEFAULT_TENANT)
-                .to_owned();
+            let tenant = crate::tenant::tenant_of_metadata(request.metadata())
+                .map_err(Status::invalid_argument)?;
             let (query, start, end, limit, spss) =
                 plan(request.get_ref()).map_err(Status::invalid_argument)?;
             let res = tokio::task::spawn_blocking(move || {

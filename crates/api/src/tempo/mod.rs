@@ -13,7 +13,7 @@ pub mod grpc;
 pub mod otlp_out;
 pub mod search;
 
-use crate::loki::tenant;
+use crate::tenant::tenant;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -5,7 +5,7 @@
 //! (`sightline_traceql::json`).
 
 use super::{bad, error, Params};
-use crate::loki::tenant;
+use crate::tenant::tenant;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

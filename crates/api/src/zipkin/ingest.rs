@@ -78,7 +78,7 @@ async fn spans(State(s): State<TracesState>, headers: HeaderMap, body: Bytes) ->
             return refused(e);
         }
     };
-    let tenant = match crate::loki::push::tenant(&headers) {
+    let tenant = match crate::tenant::tenant_checked(&headers) {
         Ok(t) => t,
         Err(e) => {
             unreadable();

@@ -15,7 +15,7 @@
 pub mod ingest;
 pub mod model;
 
-use crate::loki::tenant;
+use crate::tenant::tenant;
 use crate::trace_common::dependencies;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};

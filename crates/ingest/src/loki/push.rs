@@ -133,6 +133,9 @@ pub fn push_streams(
     out
 }
 
+/// Most distinct refusal messages one answer lists.
+const MAX_REFUSAL_MESSAGES: usize = 1000;
+
 /// Loki's messages for the store's refusals, grouped as Loki's ingester
 /// groups them (one message per stream and reason); `limited` is set
 /// when any refusal is a rate or stream limit (429).
@@ -152,8 +155,15 @@ fn refusal_messages(
     let (lines, bytes) = sizes.iter().fold((0, 0), |(n, b), s| (n + s.1, b + s.2));
     let mut out: Vec<String> = Vec::new();
     let mut too_far: Vec<(&Labels, Vec<i64>)> = Vec::new();
+    // A set for the duplicates, and a cap on the answer: a push of a
+    // million new streams past the stream limit (issue 18) made this
+    // quadratic and its answer hundreds of MB.
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut more = 0usize;
     let mut push = |m: String| {
-        if !out.contains(&m) {
+        if seen.len() >= MAX_REFUSAL_MESSAGES {
+            more += usize::from(!seen.contains(&m));
+        } else if seen.insert(m.clone()) {
             out.push(m);
         }
     };
@@ -196,6 +206,9 @@ fn refusal_messages(
                 ))
             }
         }
+    }
+    if more > 0 {
+        out.push(format!("... and {more} more refusals"));
     }
     // Loki's ingester lists the first ignored entries of a stream, then a
     // total for the stream.

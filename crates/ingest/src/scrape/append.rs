@@ -195,7 +195,12 @@ pub(crate) fn append_body(
                 }
             }
             Err(e) => match e.kind() {
-                ErrorKind::OutOfOrder | ErrorKind::OutOfBounds | ErrorKind::DuplicateSample => {
+                // LimitExceeded: a tenant's series limit refused a new
+                // series; the target's known series still go in.
+                ErrorKind::OutOfOrder
+                | ErrorKind::OutOfBounds
+                | ErrorKind::DuplicateSample
+                | ErrorKind::LimitExceeded => {
                     counts.rejected += 1;
                     continue;
                 }
