@@ -49,22 +49,6 @@ pub use state::{
 
 use axum::Router;
 
-/// The paths that take data in (POST), every protocol's: what the memory
-/// limit refuses first and what a `write` scope grants. One list, so a new
-/// intake is added once.
-pub const INTAKE_PATHS: &[&str] = &[
-    "/api/v1/write",
-    "/api/v1/otlp/v1/metrics",
-    "/v1/metrics",
-    "/v1/logs",
-    "/otlp/v1/logs",
-    "/v1/traces",
-    "/loki/api/v1/push",
-    "/api/prom/push",
-    "/api/v2/spans",
-    "/api/traces",
-];
-
 /// The whole HTTP API over `state`.
 pub fn router(state: ApiState) -> Router {
     Router::new()

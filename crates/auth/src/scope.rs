@@ -50,8 +50,10 @@ pub struct Need {
     pub switch: Option<Switch>,
 }
 
-/// Paths that take pushes whatever the method (POST in practice).
-const WRITE_PATHS: &[&str] = &[
+/// The paths that take data in with POST, every protocol's: what a `write`
+/// scope grants and what the memory limit refuses first (the server's
+/// `memory.rs`). One list, so a new intake is added once.
+pub const INTAKE_PATHS: &[&str] = &[
     "/api/v1/write",
     "/api/v1/otlp/v1/metrics",
     "/otlp/v1/logs",
@@ -66,6 +68,10 @@ const WRITE_PATHS: &[&str] = &[
     "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
     "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
     "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    // Zipkin v2 and Jaeger's collector take spans on the paths their query
+    // APIs read with GET.
+    "/api/v2/spans",
+    "/api/traces",
 ];
 
 /// The scope and flag `method path` needs; `path` is without the route
@@ -91,17 +97,10 @@ pub fn need(method: &str, path: &str) -> Need {
     if !is_get && (path == "/api/v2/silences" || path.starts_with("/api/v2/silence/")) {
         return read(Scope::Admin);
     }
-    if WRITE_PATHS.contains(&path) {
+    if !is_get && INTAKE_PATHS.contains(&path) {
         return read(Scope::Write);
     }
-    if !is_get
-        && matches!(
-            path,
-            // Zipkin v2 and Jaeger's collector take spans on the paths
-            // their query APIs read with GET.
-            "/api/v2/spans" | "/api/traces" | "/api/v2/alerts" | "/api/v1/alerts"
-        )
-    {
+    if !is_get && matches!(path, "/api/v2/alerts" | "/api/v1/alerts") {
         return read(Scope::Write);
     }
     if !is_get

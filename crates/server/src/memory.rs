@@ -69,7 +69,7 @@ pub fn spawn_watch(g: Arc<MemoryGovernor>, cancel: CancellationToken) -> Task {
     })
 }
 
-/// Middleware: a push to one of [`sightline_api::INTAKE_PATHS`] while the
+/// Middleware: a push to one of [`sightline_auth::scope::INTAKE_PATHS`] while the
 /// level is critical gets 503 with `Retry-After`, which every sender
 /// (Prometheus, Promtail, OTel SDKs, Zipkin reporters) retries, so nothing
 /// is lost; everything else passes.
@@ -78,7 +78,9 @@ pub async fn refuse_intake_at_limit(
     req: Request,
     next: Next,
 ) -> Response {
-    if req.method() == Method::POST && sightline_api::INTAKE_PATHS.contains(&req.uri().path()) {
+    if req.method() == Method::POST
+        && sightline_auth::scope::INTAKE_PATHS.contains(&req.uri().path())
+    {
         if let Err(refusal) = g.admit() {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
