@@ -288,6 +288,18 @@ impl Appender for DbAppender {
         }
         let db = me.db.clone();
         let _g = db.commit_lock.read();
+        // A head cut may have raised the floor since these samples were
+        // checked (`Db::cut_head` raises it before collecting the block):
+        // refuse the transaction, unlogged, rather than answer for samples
+        // the cut would drop. The out-of-order buffer takes old samples
+        // itself, so only an in-order head refuses here.
+        let floor = db.head.truncated_upto();
+        if !db.head.takes_out_of_order() {
+            if let Some(&(id, t, _)) = me.samples.iter().find(|s| s.1 < floor) {
+                let labels = db.head.labels_of(id as u32).unwrap_or_default();
+                return Err(me.reject(Reject::OutOfBounds(floor), &labels, t).into());
+            }
+        }
         me.unlogged.sort_unstable();
         me.unlogged.dedup();
         let head = &db.head;

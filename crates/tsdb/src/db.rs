@@ -424,6 +424,16 @@ impl Inner {
         let range = self.opts.block_range_ms;
         let start = self.head.min_time().div_euclid(range) * range;
         let end = start + range;
+        {
+            // The barrier first: once no commit is in flight, samples before
+            // `end` are refused, so every sample acknowledged before `end`
+            // is in the head when it is collected below. Without it a commit
+            // landing between the collection and `truncate(end)` was
+            // answered 2xx and then dropped with the head's old range (the
+            // kill -9 fault test found it, issue 18).
+            let _g = self.commit_lock.write();
+            self.head.set_truncated_upto(end);
+        }
         let mut w = block::writer::Writer::new(&self.dir, false)?;
         let mut buf = Vec::new();
         let mut hbuf = Vec::new();

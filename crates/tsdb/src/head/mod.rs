@@ -284,6 +284,12 @@ impl Head {
         self.symbols.read().len()
     }
 
+    /// Whether samples older than the in-order floor may still be taken
+    /// (an out-of-order window is set).
+    pub(crate) fn takes_out_of_order(&self) -> bool {
+        self.ooo_window > 0
+    }
+
     pub(crate) fn truncated_upto(&self) -> i64 {
         self.truncated_upto.load(Relaxed)
     }
