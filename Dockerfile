@@ -15,6 +15,7 @@ FROM rust:1.95-bookworm AS builder
 WORKDIR /src
 COPY Cargo.toml Cargo.lock ./
 COPY crates ./crates
+COPY fuzz ./fuzz
 RUN cargo build --release -p sightline --locked \
     && install -D -m 0755 target/release/sightline /out/sightline
 

@@ -171,23 +171,7 @@ impl MemoryGovernor {
     /// than [`RELIEF_INTERVAL`]. The caller logs what changed (core has no
     /// logger).
     pub fn observe(&self, used: u64) -> Observed {
-        self.used.store(used, Ordering::Relaxed);
-        let limit = self.limit();
-        let level = if limit == 0 {
-            Pressure::Normal
-        } else {
-            let frac = used as f64 / limit as f64;
-            let was = self.pressure();
-            if frac >= HARD_FRACTION || (was == Pressure::Critical && frac >= RESUME_FRACTION) {
-                Pressure::Critical
-            } else if frac >= SOFT_FRACTION {
-                Pressure::High
-            } else {
-                Pressure::Normal
-            }
-        };
-        let from = self.pressure();
-        self.level.store(level as u8, Ordering::Relaxed);
+        let (from, level) = self.set_used(used);
         let mut seen = Observed {
             from,
             to: level,
@@ -206,6 +190,39 @@ impl MemoryGovernor {
         self.run_reliefs();
         seen.relieved = true;
         seen
+    }
+
+    /// [`MemoryGovernor::admit`] on a fresh measurement: an intake calls it
+    /// with the memory read just now, so a burst of pushes between two of
+    /// the watcher's ticks (or a watcher starved on a busy machine) cannot
+    /// run past the limit. Moves the level, never runs the reliefs.
+    pub fn admit_at(&self, used: u64) -> Result<(), MemoryRefusal> {
+        if self.limit() > 0 {
+            self.set_used(used);
+        }
+        self.admit()
+    }
+
+    /// Records `used` and moves the level; returns (before, after).
+    fn set_used(&self, used: u64) -> (Pressure, Pressure) {
+        self.used.store(used, Ordering::Relaxed);
+        let limit = self.limit();
+        let level = if limit == 0 {
+            Pressure::Normal
+        } else {
+            let frac = used as f64 / limit as f64;
+            let was = self.pressure();
+            if frac >= HARD_FRACTION || (was == Pressure::Critical && frac >= RESUME_FRACTION) {
+                Pressure::Critical
+            } else if frac >= SOFT_FRACTION {
+                Pressure::High
+            } else {
+                Pressure::Normal
+            }
+        };
+        let from = self.pressure();
+        self.level.store(level as u8, Ordering::Relaxed);
+        (from, level)
     }
 
     /// Runs every registered relief now.
@@ -350,6 +367,10 @@ mod tests {
         assert!(g.admit().is_ok());
         g.observe(10);
         assert_eq!(g.pressure(), Pressure::Normal);
+        // An intake's own measurement moves the level at once.
+        assert!(g.admit_at(990).is_err());
+        assert_eq!(g.pressure(), Pressure::Critical);
+        assert!(g.admit_at(100).is_ok());
     }
 
     #[test]
