@@ -275,7 +275,8 @@ pub fn anon_rss() -> Option<u64> {
     status_kb(&status, "RssAnon:").map(|kb| kb * 1024)
 }
 
-fn status_kb(status: &str, key: &str) -> Option<u64> {
+/// The `kB` figure of line `key` (`"VmRSS:"`) of a `/proc/PID/status` text.
+pub fn status_kb(status: &str, key: &str) -> Option<u64> {
     status
         .lines()
         .find_map(|l| l.strip_prefix(key))?

@@ -34,13 +34,7 @@ fn read_proc_self() -> Option<(f64, f64)> {
     let utime: f64 = fields.get(11)?.parse().ok()?;
     let stime: f64 = fields.get(12)?.parse().ok()?;
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let rss_kb: f64 = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
+    let rss_kb = sightline_core::memory::status_kb(&status, "VmRSS:")? as f64;
     Some((rss_kb * 1024.0, (utime + stime) / ticks))
 }
 
