@@ -32,6 +32,7 @@ mod codec;
 mod compact;
 mod dedupe;
 mod error;
+mod export;
 mod head;
 pub mod model;
 mod options;
@@ -42,6 +43,7 @@ pub mod telemetry;
 mod walrec;
 
 pub use error::{Error, Result};
+pub use export::{segment_message, ExportFormat, PARQUET_SCHEMA};
 pub use options::{EventStoreOptions, WalSync};
 pub use store::EventStore;
 

@@ -53,7 +53,6 @@ impl<'a> Plan<'a> {
     }
 
     /// Whether a whole event passes (the export's and compaction's view).
-    #[allow(dead_code)] // the export uses it (next commit)
     pub(crate) fn matches(&self, e: &Event) -> bool {
         let r = self.req;
         e.timestamp_ms >= r.start_ms
