@@ -66,10 +66,8 @@ pub fn segment_message(e: &Event) -> Value {
         crate::model::EventKind::Track => {
             m.insert("event".into(), e.name.clone().into());
         }
-        crate::model::EventKind::Page | crate::model::EventKind::Screen => {
-            if !e.name.is_empty() {
-                m.insert("name".into(), e.name.clone().into());
-            }
+        crate::model::EventKind::Page | crate::model::EventKind::Screen if !e.name.is_empty() => {
+            m.insert("name".into(), e.name.clone().into());
         }
         _ => {}
     }
