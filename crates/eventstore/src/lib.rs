@@ -31,6 +31,7 @@ mod block;
 mod codec;
 mod compact;
 mod dedupe;
+mod docs;
 mod error;
 mod export;
 mod head;

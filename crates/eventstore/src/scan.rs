@@ -69,6 +69,17 @@ impl<'a> Plan<'a> {
     pub(crate) fn finish(&self, b: &mut EventBatch) {
         let r = self.req;
         let n = b.len();
+        // Sorted times: the bounds of the batch tell whether the range
+        // drops anything.
+        if r.names.is_empty()
+            && self.person.is_none()
+            && r.filters.is_empty()
+            && b.timestamp_ms.first().is_none_or(|&t| t >= r.start_ms)
+            && b.timestamp_ms.last().is_none_or(|&t| t < r.end_ms)
+        {
+            b.props.truncate(r.columns.len());
+            return;
+        }
         let name_ok: Option<Vec<bool>> =
             (!r.names.is_empty()).then(|| b.names.iter().map(|x| r.names.contains(x)).collect());
         let person_code: Option<Option<u32>> = self
@@ -163,6 +174,8 @@ impl EventStore {
         &self,
         blk: &Block,
         plan: &Plan,
+        b: &mut EventBatch,
+        buf: &mut Vec<u8>,
         f: &mut dyn FnMut(&EventBatch) -> ControlFlow<()>,
     ) -> Result<bool> {
         let r = plan.req;
@@ -184,11 +197,9 @@ impl EventStore {
             }
         }
         let c = &self.inner.counters;
-        let mut b = EventBatch {
-            names: m.names.clone(),
-            ..Default::default()
-        };
-        let mut buf = Vec::new();
+        // The batch's vectors are reused from block to block: fresh
+        // allocations of this size cost a page fault per 4 KiB.
+        b.names.clone_from(&m.names);
         let mut persons_loaded = false;
         for (g, rg) in blk.groups.iter().enumerate() {
             if rg.max_ts < r.start_ms
@@ -202,19 +213,19 @@ impl EventStore {
             }
             c.row_groups_read.fetch_add(1, Relaxed);
             if !persons_loaded {
-                b.persons = blk.persons();
+                blk.persons_into(&mut b.persons);
                 persons_loaded = true;
             }
             b.timestamp_ms.clear();
             b.name.clear();
             b.person.clear();
             b.props.clear();
-            blk.need(g, "ts", &mut buf)?;
-            codec::get_times(&buf, rg.rows, &mut b.timestamp_ms, "ts column")?;
-            blk.need(g, "name", &mut buf)?;
-            codec::get_codes(&buf, rg.rows, &mut b.name, "name column")?;
-            blk.need(g, "person", &mut buf)?;
-            codec::get_codes(&buf, rg.rows, &mut b.person, "person column")?;
+            blk.need(g, "ts", buf)?;
+            codec::get_times(buf, rg.rows, &mut b.timestamp_ms, "ts column")?;
+            blk.need(g, "name", buf)?;
+            codec::get_codes(buf, rg.rows, &mut b.name, "name column")?;
+            blk.need(g, "person", buf)?;
+            codec::get_codes(buf, rg.rows, &mut b.person, "person column")?;
             if b.name.iter().any(|&x| x as usize >= b.names.len())
                 || b.person.iter().any(|&x| x as usize >= b.persons.len())
             {
@@ -227,8 +238,8 @@ impl EventStore {
             let mut docs: Option<Vec<Event>> = None;
             for key in &plan.keys {
                 let col = format!("{PROP_PREFIX}{key}");
-                let pc = match blk.dict(g, &col, &mut buf)? {
-                    Some((dict, codes)) => PropColumn {
+                let pc = match blk.prop(g, &col, buf)? {
+                    Some((dict, codes, _)) => PropColumn {
                         key: (*key).to_owned(),
                         dict,
                         codes,
@@ -255,12 +266,12 @@ impl EventStore {
                 };
                 b.props.push(pc);
             }
-            plan.finish(&mut b);
+            plan.finish(b);
             if b.is_empty() {
                 continue;
             }
             c.events_scanned.fetch_add(b.len() as u64, Relaxed);
-            if f(&b).is_break() {
+            if f(b).is_break() {
                 return Ok(false);
             }
         }
@@ -276,8 +287,10 @@ impl EventScan for EventStore {
     ) -> Result<()> {
         let plan = Plan::new(req)?;
         let (head, blocks) = self.snapshot();
+        let mut batch = EventBatch::default();
+        let mut buf = Vec::new();
         for blk in &blocks {
-            if !self.scan_block(blk, &plan, f)? {
+            if !self.scan_block(blk, &plan, &mut batch, &mut buf, f)? {
                 return Ok(());
             }
         }

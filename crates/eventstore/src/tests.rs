@@ -44,6 +44,14 @@ pub(crate) fn events(seed: u64, n: usize, days: i64) -> Vec<Event> {
             if i % 7 == 0 {
                 props["tags"] = json!(["a", "b"]);
             }
+            // What the columns cannot give back alone: nulls, dotted keys,
+            // empty objects, a key of two types.
+            if i % 13 == 0 {
+                props["nil"] = json!(null);
+                props["a.b"] = json!("dotted");
+                props["e"] = json!({});
+            }
+            props["mixed"] = if i % 2 == 0 { json!(1) } else { json!("1") };
             let kind = if i % 11 == 0 { EventKind::Identify } else { EventKind::Track };
             let mut e: Event = serde_json::from_value(json!({
                 "timestampMs": ts, "receivedAtMs": sightline_core::time::now_ms(),
