@@ -213,7 +213,7 @@ pub(crate) fn write(
         col("person", &raw)?;
         raw.clear();
         for e in rows {
-            put_str(&mut raw, &e.message_id);
+            codec::put_id(&mut raw, &e.message_id);
         }
         col("message_id", &raw)?;
         type Get = fn(&Event) -> Option<&str>;
@@ -228,7 +228,7 @@ pub(crate) fn write(
             let mut d = codec::DictBuilder::default();
             rows.iter().for_each(|e| d.push(get(e)));
             raw.clear();
-            put_dict(&mut raw, &d.dict, &d.codes);
+            put_dict(&mut raw, &d.dict, &d.codes, name != "source");
             col(name, &raw)?;
         }
         // Property columns, in order of first appearance, up to the cap,
@@ -288,7 +288,7 @@ pub(crate) fn write(
                 d.push(None);
             }
             raw.clear();
-            put_dict(&mut raw, &d.dict, &d.codes);
+            put_dict(&mut raw, &d.dict, &d.codes, false);
             raw.push(ty);
             col(&format!("{PROP_PREFIX}{k}"), &raw)?;
         }
@@ -569,7 +569,28 @@ impl Block {
         Ok(())
     }
 
-    /// Dictionary column `col` of row group `g`.
+    /// Ids ([`codec::put_id`]) of column `col` of row group `g`, applied
+    /// to `f`.
+    pub(crate) fn ids(
+        &self,
+        g: usize,
+        col: &str,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        self.need(g, col, buf)?;
+        let what = self.what(g, col);
+        let mut r = Reader::new(buf, &what);
+        let mut s = String::new();
+        for _ in 0..self.groups[g].rows {
+            r.id(&mut s)?;
+            f(&s)?;
+        }
+        Ok(())
+    }
+
+    /// Dictionary column `col` of row group `g` (`source` holds names,
+    /// the other dictionary columns ids).
     pub(crate) fn dict(
         &self,
         g: usize,
@@ -580,7 +601,15 @@ impl Block {
             return Ok(None);
         }
         let (mut d, mut c) = (Vec::new(), Vec::new());
-        codec::get_dict(buf, self.groups[g].rows, &mut d, &mut c, &self.what(g, col))?;
+        let ids = col != "source";
+        codec::get_dict(
+            buf,
+            self.groups[g].rows,
+            &mut d,
+            &mut c,
+            ids,
+            &self.what(g, col),
+        )?;
         Ok(Some((d, c)))
     }
 
@@ -592,7 +621,7 @@ impl Block {
         }
         let (mut d, mut c) = (Vec::new(), Vec::new());
         let what = self.what(g, col);
-        let used = codec::get_dict(buf, self.groups[g].rows, &mut d, &mut c, &what)?;
+        let used = codec::get_dict(buf, self.groups[g].rows, &mut d, &mut c, false, &what)?;
         let ty = *buf
             .get(used)
             .ok_or_else(|| Error::corrupt(what, used as u64, "no type byte"))?;
@@ -622,7 +651,7 @@ impl Block {
         let mut names = Vec::with_capacity(rows);
         codec::get_codes(&buf, rows, &mut names, &self.what(g, "name"))?;
         let mut ids = Vec::with_capacity(rows);
-        self.strings(g, "message_id", &mut buf, |s| {
+        self.ids(g, "message_id", &mut buf, |s| {
             ids.push(s.to_owned());
             Ok(())
         })?;

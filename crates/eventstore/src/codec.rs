@@ -213,12 +213,80 @@ pub(crate) fn get_codes(buf: &[u8], n: usize, out: &mut Vec<u32>, what: &str) ->
     Ok(1 + need)
 }
 
-/// A dictionary column: the distinct strings (count, then each), then the
-/// codes ([`put_codes`]): index into the strings plus one, 0 for none.
-pub(crate) fn put_dict(out: &mut Vec<u8>, dict: &[String], codes: &[u32]) {
+/// The 16 bytes of a UUID in its canonical lowercase text form
+/// (`8-4-4-4-12` hex digits), as client libraries make message and
+/// anonymous ids; None for any other string, which is stored as text.
+fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nib = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        out[nib / 2] |= v << (4 * (1 - nib % 2));
+        nib += 1;
+    }
+    Some(out)
+}
+
+/// Appends an id: 1 and the 16 bytes of a canonical UUID, else 0 and the
+/// text as [`put_str`] writes it. Ids are a block's largest columns, and
+/// random hex compresses to about 19 bytes where the bytes take 16.
+pub(crate) fn put_id(out: &mut Vec<u8>, s: &str) {
+    match uuid_bytes(s) {
+        Some(b) => {
+            out.push(1);
+            out.extend_from_slice(&b);
+        }
+        None => {
+            out.push(0);
+            put_str(out, s);
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// An id written by [`put_id`], into `out` (cleared first).
+    pub(crate) fn id(&mut self, out: &mut String) -> Result<()> {
+        out.clear();
+        match self.u8()? {
+            0 => out.push_str(self.str()?),
+            1 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                for (i, &x) in self.bytes(16)?.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        out.push('-');
+                    }
+                    out.push(HEX[(x >> 4) as usize] as char);
+                    out.push(HEX[(x & 15) as usize] as char);
+                }
+            }
+            _ => return Err(self.err("unknown id tag")),
+        }
+        Ok(())
+    }
+}
+
+/// A dictionary column: the distinct strings (count, then each, as ids
+/// ([`put_id`]) when `ids`), then the codes ([`put_codes`]): index into
+/// the strings plus one, 0 for none.
+pub(crate) fn put_dict(out: &mut Vec<u8>, dict: &[String], codes: &[u32], ids: bool) {
     put_uvarint(out, dict.len() as u64);
     for s in dict {
-        put_str(out, s);
+        if ids {
+            put_id(out, s);
+        } else {
+            put_str(out, s);
+        }
     }
     put_codes(out, codes);
 }
@@ -229,13 +297,20 @@ pub(crate) fn get_dict(
     n: usize,
     dict: &mut Vec<String>,
     codes: &mut Vec<u32>,
+    ids: bool,
     what: &str,
 ) -> Result<usize> {
     let mut r = Reader::new(buf, what);
     let k = r.count()?;
     dict.reserve(k);
+    let mut id = String::new();
     for _ in 0..k {
-        dict.push(r.str()?.to_owned());
+        if ids {
+            r.id(&mut id)?;
+            dict.push(id.clone());
+        } else {
+            dict.push(r.str()?.to_owned());
+        }
     }
     let start = codes.len();
     let used = get_codes(&buf[r.pos..], n, codes, what)?;
@@ -347,13 +422,30 @@ mod tests {
             assert_eq!(out, codes);
         }
         let mut b = Vec::new();
-        put_dict(&mut b, &["a".into(), "bc".into()], &[2, 0, 1]);
+        put_dict(&mut b, &["a".into(), "bc".into()], &[2, 0, 1], false);
         assert_eq!(b, [2, 1, b'a', 2, b'b', b'c', 1, 2, 0, 1]);
         let (mut d, mut c) = (Vec::new(), Vec::new());
-        get_dict(&b, 3, &mut d, &mut c, "d").unwrap();
+        assert_eq!(
+            get_dict(&b, 3, &mut d, &mut c, false, "d").unwrap(),
+            b.len()
+        );
         assert_eq!((d, c), (vec!["a".to_string(), "bc".into()], vec![2, 0, 1]));
         b[8] = 3;
-        assert!(get_dict(&b, 3, &mut Vec::new(), &mut Vec::new(), "d").is_err());
+        assert!(get_dict(&b, 3, &mut Vec::new(), &mut Vec::new(), false, "d").is_err());
+
+        let uuid = "0f3e9a1c-12ab-4cde-8f00-a1b2c3d4e5f6";
+        let ids = [uuid, "not-a-uuid", "0F3E9A1C-12AB-4CDE-8F00-A1B2C3D4E5F6"];
+        let mut b = Vec::new();
+        ids.iter().for_each(|s| put_id(&mut b, s));
+        assert_eq!(&b[..3], [1, 0x0f, 0x3e]);
+        assert_eq!(b.len(), 17 + 12 + 38, "upper case is kept as text");
+        let mut r = Reader::new(&b, "ids");
+        let mut s = String::new();
+        for want in ids {
+            r.id(&mut s).unwrap();
+            assert_eq!(s, want);
+        }
+        assert!(r.is_empty());
 
         let mut b = Vec::new();
         put_opt_str(&mut b, None);

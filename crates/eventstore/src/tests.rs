@@ -56,7 +56,7 @@ pub(crate) fn events(seed: u64, n: usize, days: i64) -> Vec<Event> {
             let mut e: Event = serde_json::from_value(json!({
                 "timestampMs": ts, "receivedAtMs": sightline_core::time::now_ms(),
                 "type": kind.as_str(), "name": if kind == EventKind::Identify { "identify" } else { name },
-                "anonymousId": format!("anon-{person}"), "messageId": format!("m-{seed}-{i}"),
+                "anonymousId": if person % 2 == 0 { format!("{person:08x}-aaaa-4000-8000-000000000000") } else { format!("anon-{person}") }, "messageId": if i % 3 == 0 { format!("{seed:08x}-0000-4000-8000-{i:012x}") } else { format!("m-{seed}-{i}") },
                 "source": if i % 2 == 0 { "web" } else { "ios" },
                 "context": {"page": {"path": format!("/p/{}", person % 5)}, "library": {"name": "analytics-python"}}
             }))
