@@ -9,7 +9,9 @@ gzipped NDJSON; target: ours at most 1/2 of gzipped NDJSON), and a scan of
 `SELECT ... FROM events` with max_threads=1), and daily active people from
 both, which must agree.
 
-Usage: python3 bench/events_store.py [EVENTS]   (default 10,000,000)
+Usage: python3 bench/events_store.py [EVENTS] [CORPUS.ndjson.gz]
+(default 10,000,000 events, generated afresh; a corpus made earlier by
+`generate` is reused as it is, for repeated runs)
 Needs: pip install chdb==4.4.0. Run on purpose, not in CI (the default
 size takes ~15 minutes and ~3 GB of /tmp).
 """
@@ -138,12 +140,15 @@ def main():
         raise SystemExit("chdb is not installed: pip install chdb==4.4.0")
     tmp = tempfile.mkdtemp(prefix="events-store-")
     try:
-        src = os.path.join(tmp, "events.ndjson.gz")
-        t = time.time()
-        generate(src, n)
+        if len(sys.argv) > 2:
+            src = os.path.abspath(sys.argv[2])
+        else:
+            src = os.path.join(tmp, "events.ndjson.gz")
+            t = time.time()
+            generate(src, n)
+            print(f"generated {n} events in {time.time() - t:.0f} s", flush=True)
         gz = os.path.getsize(src)
-        print(f"generated {n} events in {time.time() - t:.0f} s; gzipped NDJSON {gz / 1e6:.1f} MB "
-              f"({gz / n:.1f} B/event)", flush=True)
+        print(f"gzipped NDJSON (level 6): {gz / 1e6:.1f} MB ({gz / n:.1f} B/event)", flush=True)
 
         exe = evbench()
         store = os.path.join(tmp, "ours")
