@@ -180,8 +180,14 @@ impl EventStore {
     ) -> Result<bool> {
         let r = plan.req;
         let m = &blk.meta;
+        let c = &self.inner.counters;
+        let skip = || {
+            c.row_groups_skipped
+                .fetch_add(blk.groups.len() as u64, Relaxed);
+            Ok(true)
+        };
         if m.max_ts_ms < r.start_ms || m.min_ts_ms >= r.end_ms {
-            return Ok(true);
+            return skip();
         }
         let wanted: Option<Vec<u32>> = (!r.names.is_empty()).then(|| {
             (0..m.names.len() as u32)
@@ -189,14 +195,13 @@ impl EventStore {
                 .collect()
         });
         if wanted.as_ref().is_some_and(|w| w.is_empty()) {
-            return Ok(true);
+            return skip();
         }
         if let Some(p) = plan.person {
             if blk.person_code(p).is_none() {
-                return Ok(true);
+                return skip();
             }
         }
-        let c = &self.inner.counters;
         // The batch's vectors are reused from block to block: fresh
         // allocations of this size cost a page fault per 4 KiB.
         b.names.clone_from(&m.names);

@@ -646,3 +646,46 @@ fn exports_read_back_as_the_events_appended() {
     }
     assert_eq!(by_id(back), by_id(evs));
 }
+
+#[test]
+fn telemetry_counts_what_the_store_did() {
+    use sightline_core::telemetry::{Report, Telemetry};
+    let d = TempDir::new("evstore-telemetry");
+    let evs = events(10, 150, 2);
+    let s = EventStore::open_without_maintenance(d.path(), small_opts()).unwrap();
+    append_all(&s, &evs);
+    assert_eq!(s.append(evs[..10].to_vec()).unwrap().duplicates, 10);
+    let mut r = Report::default();
+    s.report(&mut r);
+    assert_eq!(r.value("sightline_eventstore_events_appended"), Some(150.0));
+    assert_eq!(r.value("sightline_eventstore_duplicate_events"), Some(10.0));
+    assert_eq!(r.value("sightline_eventstore_head_events"), Some(150.0));
+    assert_eq!(r.value("sightline_eventstore_dedupe_keys"), Some(150.0));
+    s.cut().unwrap();
+    // Half a day asked for: row groups of the other half are skipped
+    // unread.
+    let (lo, hi) = (T0 + DAY_MS / 2, T0 + DAY_MS);
+    let req = ScanRequest {
+        start_ms: lo,
+        end_ms: hi,
+        ..Default::default()
+    };
+    let n = rows(&s, &req).len();
+    let want = evs
+        .iter()
+        .filter(|e| e.timestamp_ms >= lo && e.timestamp_ms < hi)
+        .count();
+    assert_eq!(n, want);
+    assert!(n > 0);
+    let mut r = Report::default();
+    s.report(&mut r);
+    assert_eq!(r.value("sightline_eventstore_head_events"), Some(0.0));
+    assert_eq!(r.value("sightline_eventstore_blocks"), Some(2.0));
+    assert_eq!(r.value("sightline_eventstore_block_events"), Some(150.0));
+    assert_eq!(
+        r.value("sightline_eventstore_events_scanned"),
+        Some(n as f64)
+    );
+    assert!(r.value("sightline_eventstore_row_groups_skipped").unwrap() > 0.0);
+    assert_eq!(r.value("sightline_eventstore_head_cuts"), Some(1.0));
+}
