@@ -6,6 +6,8 @@
 //! - [`model`]: the event ([`model::Event`], Segment's `track`, `identify`,
 //!   `page`, `screen`, `group` and `alias` calls) and the columnar batches
 //!   the analytics read ([`model::EventBatch`], through [`model::EventScan`]).
+//! - [`scrub`]: PII scrubbing applied by the intake before append
+//!   ([`scrub::Scrubber`], per source).
 //! - [`Error`]: the crate's one error type.
 //!
 //! `docs/format/eventstore.md` describes every file; `docs/events.md` is the
@@ -13,5 +15,6 @@
 
 mod error;
 pub mod model;
+pub mod scrub;
 
 pub use error::{Error, Result};
