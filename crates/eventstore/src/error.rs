@@ -54,3 +54,34 @@ impl Error {
 
 /// The crate's result.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, offset: u64, reason: impl Into<String>) -> Self {
+        Error::Corrupt {
+            what: what.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn bad(field: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::BadInput {
+            field: field.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<Error> for sightline_core::Error {
+    fn from(e: Error) -> Self {
+        sightline_core::Error::new(e.kind(), e.to_string())
+    }
+}
