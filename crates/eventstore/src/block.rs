@@ -22,8 +22,9 @@
 use crate::codec::{
     self, put_codes, put_dict, put_str, put_times, put_uvarint, put_varint, Reader,
 };
+use crate::docs;
 use crate::model::{person_key, Event};
-use crate::props::{day_of, flatten};
+use crate::props::day_of;
 use crate::walrec::{doc_text, kind_code, kind_of, parse_doc};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -92,6 +93,8 @@ pub(crate) struct ColRef {
     pub offset: u64,
     pub len: u64,
     pub raw_len: u64,
+    /// 0: stored as is; 1: zstd.
+    pub codec: u8,
     pub crc: u32,
 }
 
@@ -108,6 +111,9 @@ pub(crate) struct RowGroup {
     pub names: Vec<u32>,
     pub cols: HashMap<String, ColRef>,
 }
+
+/// A property column: dictionary, codes (index + 1, 0 none), JSON type.
+pub(crate) type PropCol = (Vec<String>, Vec<u32>, u8);
 
 /// An open block.
 pub(crate) struct Block {
@@ -207,7 +213,7 @@ pub(crate) fn write(
         col("person", &raw)?;
         raw.clear();
         for e in rows {
-            put_str(&mut raw, &e.message_id);
+            codec::put_id(&mut raw, &e.message_id);
         }
         col("message_id", &raw)?;
         type Get = fn(&Event) -> Option<&str>;
@@ -222,32 +228,16 @@ pub(crate) fn write(
             let mut d = codec::DictBuilder::default();
             rows.iter().for_each(|e| d.push(get(e)));
             raw.clear();
-            put_dict(&mut raw, &d.dict, &d.codes);
+            put_dict(&mut raw, &d.dict, &d.codes, name != "source");
             col(name, &raw)?;
         }
-        type Doc = fn(&Event) -> &serde_json::Map<String, serde_json::Value>;
-        let docs: [(&str, Doc); 3] = [
-            ("doc.properties", |e| &e.properties),
-            ("doc.traits", |e| &e.traits),
-            ("doc.context", |e| &e.context),
-        ];
-        let mut doc = Vec::new();
-        for (name, get) in docs {
-            raw.clear();
-            for e in rows {
-                doc.clear();
-                doc_text(get(e), &mut doc);
-                put_uvarint(&mut raw, doc.len() as u64);
-                raw.extend_from_slice(&doc);
-            }
-            col(name, &raw)?;
-        }
-        // Property columns, in order of first appearance, up to the cap.
-        let mut props: Vec<(String, codec::DictBuilder)> = Vec::new();
+        // Property columns, in order of first appearance, up to the cap,
+        // each with the JSON type of its values (crate::docs).
+        let mut props: Vec<(String, codec::DictBuilder, u8)> = Vec::new();
         let mut slot: HashMap<String, usize> = HashMap::new();
         let mut complete = true;
         for (i, e) in rows.iter().enumerate() {
-            flatten(e, &mut |k, v| {
+            docs::leaves(e, &mut |k, v, ty| {
                 let at = match slot.get(k) {
                     Some(&s) => s,
                     None if props.len() >= o.max_prop_columns => {
@@ -256,14 +246,17 @@ pub(crate) fn write(
                     }
                     None => {
                         slot.insert(k.to_owned(), props.len());
-                        props.push((k.to_owned(), codec::DictBuilder::default()));
+                        props.push((k.to_owned(), codec::DictBuilder::default(), ty));
                         props.len() - 1
                     }
                 };
-                let d = &mut props[at].1;
+                let (_, d, t) = &mut props[at];
+                if *t != ty {
+                    *t = docs::T_MIXED;
+                }
                 // Rows before the key first appeared have no value; a key
-                // twice in one event (a literal `a.b` and a nested a.b)
-                // keeps the first.
+                // twice in one event (a literal `a.b` and a nested a.b,
+                // typed T_MIXED) keeps the first.
                 while d.codes.len() < i {
                     d.push(None);
                 }
@@ -272,12 +265,31 @@ pub(crate) fn write(
                 }
             });
         }
-        for (k, mut d) in props {
+        let covered = |k: &str| slot.get(k).is_some_and(|&s| props[s].2 != docs::T_MIXED);
+        type Doc = fn(&Event) -> &serde_json::Map<String, serde_json::Value>;
+        let doc_cols: [(&str, &str, Doc); 3] = [
+            ("doc.properties", "properties", |e| &e.properties),
+            ("doc.traits", "traits", |e| &e.traits),
+            ("doc.context", "context", |e| &e.context),
+        ];
+        let mut doc = Vec::new();
+        for (name, root, get) in doc_cols {
+            raw.clear();
+            for e in rows {
+                doc.clear();
+                doc_text(&docs::residual(get(e), root, &covered), &mut doc);
+                put_uvarint(&mut raw, doc.len() as u64);
+                raw.extend_from_slice(&doc);
+            }
+            col(name, &raw)?;
+        }
+        for (k, mut d, ty) in props {
             while d.codes.len() < rows.len() {
                 d.push(None);
             }
             raw.clear();
-            put_dict(&mut raw, &d.dict, &d.codes);
+            put_dict(&mut raw, &d.dict, &d.codes, false);
+            raw.push(ty);
             col(&format!("{PROP_PREFIX}{k}"), &raw)?;
         }
         put_uvarint(&mut index, rows.len() as u64);
@@ -290,13 +302,23 @@ pub(crate) fn write(
             .for_each(|&c| put_uvarint(&mut index, u64::from(c)));
         put_uvarint(&mut index, cols.len() as u64);
         for (name, raw) in cols {
-            let frame = codec::compress(&raw, o.level)?;
+            let raw_len = raw.len();
+            // Columns zstd cannot shrink by a tenth (person codes, time
+            // deltas: near-random small integers) are stored as they are,
+            // so the scan's hot columns cost a copy, not a decompression.
+            let z = codec::compress(&raw, o.level)?;
+            let (frame, method) = if z.len() * 10 < raw.len() * 9 {
+                (z, 1u8)
+            } else {
+                (raw, 0u8)
+            };
             out.write_all(&frame)
                 .map_err(|e| Error::io("write", &data_path, e))?;
             put_str(&mut index, &name);
             put_uvarint(&mut index, written);
             put_uvarint(&mut index, frame.len() as u64);
-            put_uvarint(&mut index, raw.len() as u64);
+            put_uvarint(&mut index, raw_len as u64);
+            index.push(method);
             index.extend_from_slice(&crc32fast::hash(&frame).to_le_bytes());
             written += frame.len() as u64;
         }
@@ -410,6 +432,7 @@ impl Block {
                     offset: r.uvarint()?,
                     len: r.uvarint()?,
                     raw_len: r.uvarint()?,
+                    codec: r.u8()?,
                     crc: u32::from_le_bytes(r.bytes(4)?.try_into().expect("4 bytes")),
                 };
                 if c.offset
@@ -455,12 +478,14 @@ impl Block {
             .unwrap_or_default()
     }
 
-    /// The day's person keys, ascending.
-    pub(crate) fn persons(&self) -> Vec<u64> {
-        self.persons
-            .chunks_exact(8)
-            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
-            .collect()
+    /// The day's person keys, ascending, into a reused vector.
+    pub(crate) fn persons_into(&self, out: &mut Vec<u64>) {
+        out.clear();
+        out.extend(
+            self.persons
+                .chunks_exact(8)
+                .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes"))),
+        );
     }
 
     /// The index of person `key` in [`Block::persons`].
@@ -501,7 +526,20 @@ impl Block {
                 "checksum mismatch",
             ));
         }
-        codec::decompress(frame, c.raw_len as usize, buf, &self.what(g, col))?;
+        match c.codec {
+            0 if c.len == c.raw_len => {
+                buf.clear();
+                buf.extend_from_slice(frame);
+            }
+            1 => codec::decompress(frame, c.raw_len as usize, buf, &self.what(g, col))?,
+            _ => {
+                return Err(Error::corrupt(
+                    self.what(g, col),
+                    c.offset,
+                    "unknown column codec",
+                ))
+            }
+        }
         Ok(true)
     }
 
@@ -531,7 +569,28 @@ impl Block {
         Ok(())
     }
 
-    /// Dictionary column `col` of row group `g`.
+    /// Ids ([`codec::put_id`]) of column `col` of row group `g`, applied
+    /// to `f`.
+    pub(crate) fn ids(
+        &self,
+        g: usize,
+        col: &str,
+        buf: &mut Vec<u8>,
+        mut f: impl FnMut(&str) -> Result<()>,
+    ) -> Result<()> {
+        self.need(g, col, buf)?;
+        let what = self.what(g, col);
+        let mut r = Reader::new(buf, &what);
+        let mut s = String::new();
+        for _ in 0..self.groups[g].rows {
+            r.id(&mut s)?;
+            f(&s)?;
+        }
+        Ok(())
+    }
+
+    /// Dictionary column `col` of row group `g` (`source` holds names,
+    /// the other dictionary columns ids).
     pub(crate) fn dict(
         &self,
         g: usize,
@@ -542,8 +601,31 @@ impl Block {
             return Ok(None);
         }
         let (mut d, mut c) = (Vec::new(), Vec::new());
-        codec::get_dict(buf, self.groups[g].rows, &mut d, &mut c, &self.what(g, col))?;
+        let ids = col != "source";
+        codec::get_dict(
+            buf,
+            self.groups[g].rows,
+            &mut d,
+            &mut c,
+            ids,
+            &self.what(g, col),
+        )?;
         Ok(Some((d, c)))
+    }
+
+    /// Property column `col` of row group `g`: dictionary, codes and the
+    /// values' JSON type ([`crate::docs`]).
+    pub(crate) fn prop(&self, g: usize, col: &str, buf: &mut Vec<u8>) -> Result<Option<PropCol>> {
+        if !self.column(g, col, buf)? {
+            return Ok(None);
+        }
+        let (mut d, mut c) = (Vec::new(), Vec::new());
+        let what = self.what(g, col);
+        let used = codec::get_dict(buf, self.groups[g].rows, &mut d, &mut c, false, &what)?;
+        let ty = *buf
+            .get(used)
+            .ok_or_else(|| Error::corrupt(what, used as u64, "no type byte"))?;
+        Ok(Some((d, c, ty)))
     }
 
     /// Every event of row group `g`, whole.
@@ -569,7 +651,7 @@ impl Block {
         let mut names = Vec::with_capacity(rows);
         codec::get_codes(&buf, rows, &mut names, &self.what(g, "name"))?;
         let mut ids = Vec::with_capacity(rows);
-        self.strings(g, "message_id", &mut buf, |s| {
+        self.ids(g, "message_id", &mut buf, |s| {
             ids.push(s.to_owned());
             Ok(())
         })?;
@@ -596,6 +678,40 @@ impl Block {
             })?;
             docs.push(v);
         }
+        // The documents' scalar leaves kept only in their columns.
+        let mut rebuilt: Vec<[serde_json::Map<String, serde_json::Value>; 3]> =
+            (0..rows).map(|_| Default::default()).collect();
+        let prop_cols: Vec<&String> = self.groups[g]
+            .cols
+            .keys()
+            .filter(|k| k.starts_with(PROP_PREFIX))
+            .collect();
+        for col in prop_cols {
+            let key = &col[PROP_PREFIX.len()..];
+            let Some((d, c, ty)) = self.prop(g, col, &mut buf)? else {
+                continue;
+            };
+            if ty == docs::T_MIXED {
+                continue;
+            }
+            let (slot, path) = match key.split_once('.') {
+                Some(("properties", p)) => (0, p),
+                Some(("traits", p)) => (1, p),
+                Some(("context", p)) => (2, p),
+                _ => continue,
+            };
+            let vals: Vec<Option<serde_json::Value>> =
+                d.iter().map(|t| docs::typed(t, ty)).collect();
+            for (i, &code) in c.iter().enumerate() {
+                if code == 0 {
+                    continue;
+                }
+                let v = vals[code as usize - 1].clone().ok_or_else(|| {
+                    Error::corrupt(self.what(g, col), 0, "value not of its column's type")
+                })?;
+                docs::insert_path(&mut rebuilt[i][slot], path, v);
+            }
+        }
         let get = |d: &(Vec<String>, Vec<u32>), i: usize| -> Option<String> {
             match d.1[i] {
                 0 => None,
@@ -604,7 +720,11 @@ impl Block {
         };
         let mut out = Vec::with_capacity(rows);
         let [dp, dt, dc] = <[_; 3]>::try_from(docs).expect("three documents");
-        for (i, ((p, t), c)) in dp.into_iter().zip(dt).zip(dc).enumerate() {
+        for (i, ((rp, rt), rc)) in dp.into_iter().zip(dt).zip(dc).enumerate() {
+            let [mut p, mut t, mut c] = std::mem::take(&mut rebuilt[i]);
+            docs::merge(&mut p, rp);
+            docs::merge(&mut t, rt);
+            docs::merge(&mut c, rc);
             let kind = kind_of(kinds[i])
                 .ok_or_else(|| Error::corrupt(self.what(g, "kind"), i as u64, "unknown kind"))?;
             let name = self

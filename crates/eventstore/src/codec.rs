@@ -130,49 +130,37 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Encodes times in ascending order: the first zigzag, then the
-/// (non-negative) differences as uvarints.
+/// Encodes times in ascending order whose span fits 32 bits (a block's
+/// are one day): the first as i64 LE, then the differences as
+/// [`put_codes`], which decode without a branch per byte.
 pub(crate) fn put_times(out: &mut Vec<u8>, ts: &[i64]) {
-    let mut prev = 0i64;
-    for (i, &t) in ts.iter().enumerate() {
-        if i == 0 {
-            put_varint(out, t);
-        } else {
-            put_uvarint(out, (t - prev) as u64);
-        }
-        prev = t;
-    }
+    let first = ts.first().copied().unwrap_or(0);
+    out.extend_from_slice(&first.to_le_bytes());
+    let deltas: Vec<u32> = ts
+        .windows(2)
+        .map(|w| u32::try_from(w[1] - w[0]).expect("ascending times within 32 bits"))
+        .collect();
+    put_codes(out, &deltas);
 }
 
-/// Decodes `n` times written by [`put_times`] onto `out`. The loop is
-/// the scan's hot path: it reads varints without the [`Reader`]'s checks
-/// per byte, and fails only at the end of input.
+/// Decodes `n` times written by [`put_times`] onto `out`.
 pub(crate) fn get_times(buf: &[u8], n: usize, out: &mut Vec<i64>, what: &str) -> Result<()> {
-    out.reserve(n);
-    let mut r = Reader::new(buf, what);
     if n == 0 {
         return Ok(());
     }
-    let mut t = r.varint()?;
-    out.push(t);
-    let mut pos = r.pos;
-    for _ in 1..n {
-        let mut v = 0u64;
-        let mut shift = 0;
-        loop {
-            let Some(&b) = buf.get(pos) else {
-                return Err(Error::corrupt(what, pos as u64, "times run past the end"));
-            };
-            pos += 1;
-            v |= u64::from(b & 0x7f) << (shift & 63);
-            if b < 0x80 {
-                break;
-            }
-            shift += 7;
-        }
-        t = t.wrapping_add(v as i64);
-        out.push(t);
-    }
+    let Some((first, rest)) = buf.split_first_chunk::<8>() else {
+        return Err(Error::corrupt(what, 0, "times run past the end"));
+    };
+    let start = out.len();
+    out.reserve(n);
+    out.push(i64::from_le_bytes(*first));
+    let mut deltas = Vec::with_capacity(n - 1);
+    get_codes(rest, n - 1, &mut deltas, what)?;
+    let mut t = out[start];
+    out.extend(deltas.iter().map(|&d| {
+        t = t.wrapping_add(i64::from(d));
+        t
+    }));
     Ok(())
 }
 
@@ -225,32 +213,107 @@ pub(crate) fn get_codes(buf: &[u8], n: usize, out: &mut Vec<u32>, what: &str) ->
     Ok(1 + need)
 }
 
-/// A dictionary column: the distinct strings (count, then each), then the
-/// codes ([`put_codes`]): index into the strings plus one, 0 for none.
-pub(crate) fn put_dict(out: &mut Vec<u8>, dict: &[String], codes: &[u32]) {
+/// The 16 bytes of a UUID in its canonical lowercase text form
+/// (`8-4-4-4-12` hex digits), as client libraries make message and
+/// anonymous ids; None for any other string, which is stored as text.
+fn uuid_bytes(s: &str) -> Option<[u8; 16]> {
+    let b = s.as_bytes();
+    if b.len() != 36 || [8, 13, 18, 23].iter().any(|&i| b[i] != b'-') {
+        return None;
+    }
+    let mut out = [0u8; 16];
+    let mut nib = 0;
+    for (i, &c) in b.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            continue;
+        }
+        let v = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            _ => return None,
+        };
+        out[nib / 2] |= v << (4 * (1 - nib % 2));
+        nib += 1;
+    }
+    Some(out)
+}
+
+/// Appends an id: 1 and the 16 bytes of a canonical UUID, else 0 and the
+/// text as [`put_str`] writes it. Ids are a block's largest columns, and
+/// random hex compresses to about 19 bytes where the bytes take 16.
+pub(crate) fn put_id(out: &mut Vec<u8>, s: &str) {
+    match uuid_bytes(s) {
+        Some(b) => {
+            out.push(1);
+            out.extend_from_slice(&b);
+        }
+        None => {
+            out.push(0);
+            put_str(out, s);
+        }
+    }
+}
+
+impl Reader<'_> {
+    /// An id written by [`put_id`], into `out` (cleared first).
+    pub(crate) fn id(&mut self, out: &mut String) -> Result<()> {
+        out.clear();
+        match self.u8()? {
+            0 => out.push_str(self.str()?),
+            1 => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                for (i, &x) in self.bytes(16)?.iter().enumerate() {
+                    if matches!(i, 4 | 6 | 8 | 10) {
+                        out.push('-');
+                    }
+                    out.push(HEX[(x >> 4) as usize] as char);
+                    out.push(HEX[(x & 15) as usize] as char);
+                }
+            }
+            _ => return Err(self.err("unknown id tag")),
+        }
+        Ok(())
+    }
+}
+
+/// A dictionary column: the distinct strings (count, then each, as ids
+/// ([`put_id`]) when `ids`), then the codes ([`put_codes`]): index into
+/// the strings plus one, 0 for none.
+pub(crate) fn put_dict(out: &mut Vec<u8>, dict: &[String], codes: &[u32], ids: bool) {
     put_uvarint(out, dict.len() as u64);
     for s in dict {
-        put_str(out, s);
+        if ids {
+            put_id(out, s);
+        } else {
+            put_str(out, s);
+        }
     }
     put_codes(out, codes);
 }
 
-/// Decodes a [`put_dict`] column of `n` rows.
+/// Decodes a [`put_dict`] column of `n` rows; returns the bytes read.
 pub(crate) fn get_dict(
     buf: &[u8],
     n: usize,
     dict: &mut Vec<String>,
     codes: &mut Vec<u32>,
+    ids: bool,
     what: &str,
-) -> Result<()> {
+) -> Result<usize> {
     let mut r = Reader::new(buf, what);
     let k = r.count()?;
     dict.reserve(k);
+    let mut id = String::new();
     for _ in 0..k {
-        dict.push(r.str()?.to_owned());
+        if ids {
+            r.id(&mut id)?;
+            dict.push(id.clone());
+        } else {
+            dict.push(r.str()?.to_owned());
+        }
     }
     let start = codes.len();
-    get_codes(&buf[r.pos..], n, codes, what)?;
+    let used = get_codes(&buf[r.pos..], n, codes, what)?;
     if codes[start..].iter().any(|&c| c as usize > k) {
         return Err(Error::corrupt(
             what,
@@ -258,7 +321,7 @@ pub(crate) fn get_dict(
             "code past the dictionary",
         ));
     }
-    Ok(())
+    Ok(r.pos + used)
 }
 
 /// Builds a dictionary column from values in row order.
@@ -299,10 +362,24 @@ pub(crate) fn decompress(
     out: &mut Vec<u8>,
     what: &str,
 ) -> Result<()> {
+    thread_local! {
+        // A decompression context is ~100 KB to set up: one per thread,
+        // reused by every column a scan reads.
+        static DCTX: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
     out.clear();
     out.reserve(raw_len);
-    let n = zstd::bulk::Decompressor::new()
-        .and_then(|mut d| d.decompress_to_buffer(frame, out))
+    let n = DCTX
+        .with(|d| {
+            let mut d = d.borrow_mut();
+            if d.is_none() {
+                *d = Some(zstd::bulk::Decompressor::new()?);
+            }
+            d.as_mut()
+                .expect("set above")
+                .decompress_to_buffer(frame, out)
+        })
         .map_err(|e| Error::corrupt(what, 0, format!("zstd: {e}")))?;
     if n != raw_len {
         return Err(Error::corrupt(
@@ -325,12 +402,15 @@ mod tests {
         assert_eq!(b, [0xac, 0x02]);
         b.clear();
         put_times(&mut b, &[-1, 5, 5, 300]);
-        // zigzag(-1) = 1; then 6, 0, 295 = [0xa7, 0x02].
-        assert_eq!(b, [0x01, 0x06, 0x00, 0xa7, 0x02]);
+        // -1 as i64 LE, then deltas 6, 0, 295 two bytes wide.
+        assert_eq!(
+            b,
+            [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 6, 0, 0, 0, 0x27, 0x01]
+        );
         let mut ts = Vec::new();
         get_times(&b, 4, &mut ts, "t").unwrap();
         assert_eq!(ts, [-1, 5, 5, 300]);
-        assert!(get_times(&b[..4], 4, &mut Vec::new(), "t").is_err());
+        assert!(get_times(&b[..12], 4, &mut Vec::new(), "t").is_err());
 
         for codes in [vec![0u32, 3, 255], vec![256, 1], vec![70000, 0]] {
             let mut b = Vec::new();
@@ -342,13 +422,30 @@ mod tests {
             assert_eq!(out, codes);
         }
         let mut b = Vec::new();
-        put_dict(&mut b, &["a".into(), "bc".into()], &[2, 0, 1]);
+        put_dict(&mut b, &["a".into(), "bc".into()], &[2, 0, 1], false);
         assert_eq!(b, [2, 1, b'a', 2, b'b', b'c', 1, 2, 0, 1]);
         let (mut d, mut c) = (Vec::new(), Vec::new());
-        get_dict(&b, 3, &mut d, &mut c, "d").unwrap();
+        assert_eq!(
+            get_dict(&b, 3, &mut d, &mut c, false, "d").unwrap(),
+            b.len()
+        );
         assert_eq!((d, c), (vec!["a".to_string(), "bc".into()], vec![2, 0, 1]));
         b[8] = 3;
-        assert!(get_dict(&b, 3, &mut Vec::new(), &mut Vec::new(), "d").is_err());
+        assert!(get_dict(&b, 3, &mut Vec::new(), &mut Vec::new(), false, "d").is_err());
+
+        let uuid = "0f3e9a1c-12ab-4cde-8f00-a1b2c3d4e5f6";
+        let ids = [uuid, "not-a-uuid", "0F3E9A1C-12AB-4CDE-8F00-A1B2C3D4E5F6"];
+        let mut b = Vec::new();
+        ids.iter().for_each(|s| put_id(&mut b, s));
+        assert_eq!(&b[..3], [1, 0x0f, 0x3e]);
+        assert_eq!(b.len(), 17 + 12 + 38, "upper case is kept as text");
+        let mut r = Reader::new(&b, "ids");
+        let mut s = String::new();
+        for want in ids {
+            r.id(&mut s).unwrap();
+            assert_eq!(s, want);
+        }
+        assert!(r.is_empty());
 
         let mut b = Vec::new();
         put_opt_str(&mut b, None);

@@ -33,7 +33,9 @@ mod block;
 mod codec;
 mod compact;
 mod dedupe;
+mod docs;
 mod error;
+mod export;
 mod head;
 pub mod model;
 mod options;
@@ -45,6 +47,7 @@ pub mod telemetry;
 mod walrec;
 
 pub use error::{Error, Result};
+pub use export::{segment_message, ExportFormat, PARQUET_SCHEMA};
 pub use options::{EventStoreOptions, WalSync};
 pub use store::EventStore;
 

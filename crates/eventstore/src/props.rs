@@ -53,39 +53,6 @@ pub fn lookup(e: &Event, key: &str) -> Option<String> {
     walk(doc, path).and_then(scalar_text)
 }
 
-/// Calls `f(key, text)` for every scalar value of the event's three
-/// documents, nested objects flattened with dots (`context.page.path`).
-pub(crate) fn flatten(e: &Event, f: &mut dyn FnMut(&str, String)) {
-    let mut key = String::new();
-    for (name, doc) in [
-        ("properties", &e.properties),
-        ("traits", &e.traits),
-        ("context", &e.context),
-    ] {
-        key.clear();
-        key.push_str(name);
-        flatten_into(doc, &mut key, f);
-    }
-}
-
-fn flatten_into(doc: &Map<String, Value>, key: &mut String, f: &mut dyn FnMut(&str, String)) {
-    let base = key.len();
-    for (k, v) in doc {
-        key.truncate(base);
-        key.push('.');
-        key.push_str(k);
-        match v {
-            Value::Object(inner) => flatten_into(inner, key, f),
-            v => {
-                if let Some(t) = scalar_text(v) {
-                    f(key, t);
-                }
-            }
-        }
-    }
-    key.truncate(base);
-}
-
 /// Whether a property's value (None: the event has none) passes `op`.
 pub fn op_matches(op: &PropOp, v: Option<&str>) -> bool {
     match op {
@@ -139,19 +106,6 @@ mod tests {
         );
         assert_eq!(lookup(&e, "traits.plan"), None);
         assert_eq!(lookup(&e, "name"), None);
-        let mut all = Vec::new();
-        flatten(&e, &mut |k, v| all.push(format!("{k}={v}")));
-        all.sort();
-        assert_eq!(
-            all,
-            [
-                "context.page.nested.deep=true",
-                "context.page.path=/pricing",
-                "properties.a.b=dotted",
-                "properties.plan=pro",
-                "properties.price=29.5"
-            ]
-        );
         assert!(op_matches(&PropOp::Gt(29.0), Some("29.5")));
         assert!(!op_matches(&PropOp::Gt(29.0), Some("abc")));
         assert!(!op_matches(&PropOp::Lt(29.0), None));

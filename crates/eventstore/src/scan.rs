@@ -53,7 +53,6 @@ impl<'a> Plan<'a> {
     }
 
     /// Whether a whole event passes (the export's and compaction's view).
-    #[allow(dead_code)] // the export uses it (next commit)
     pub(crate) fn matches(&self, e: &Event) -> bool {
         let r = self.req;
         e.timestamp_ms >= r.start_ms
@@ -70,6 +69,17 @@ impl<'a> Plan<'a> {
     pub(crate) fn finish(&self, b: &mut EventBatch) {
         let r = self.req;
         let n = b.len();
+        // Sorted times: the bounds of the batch tell whether the range
+        // drops anything.
+        if r.names.is_empty()
+            && self.person.is_none()
+            && r.filters.is_empty()
+            && b.timestamp_ms.first().is_none_or(|&t| t >= r.start_ms)
+            && b.timestamp_ms.last().is_none_or(|&t| t < r.end_ms)
+        {
+            b.props.truncate(r.columns.len());
+            return;
+        }
         let name_ok: Option<Vec<bool>> =
             (!r.names.is_empty()).then(|| b.names.iter().map(|x| r.names.contains(x)).collect());
         let person_code: Option<Option<u32>> = self
@@ -164,12 +174,20 @@ impl EventStore {
         &self,
         blk: &Block,
         plan: &Plan,
+        b: &mut EventBatch,
+        buf: &mut Vec<u8>,
         f: &mut dyn FnMut(&EventBatch) -> ControlFlow<()>,
     ) -> Result<bool> {
         let r = plan.req;
         let m = &blk.meta;
+        let c = &self.inner.counters;
+        let skip = || {
+            c.row_groups_skipped
+                .fetch_add(blk.groups.len() as u64, Relaxed);
+            Ok(true)
+        };
         if m.max_ts_ms < r.start_ms || m.min_ts_ms >= r.end_ms {
-            return Ok(true);
+            return skip();
         }
         let wanted: Option<Vec<u32>> = (!r.names.is_empty()).then(|| {
             (0..m.names.len() as u32)
@@ -177,19 +195,16 @@ impl EventStore {
                 .collect()
         });
         if wanted.as_ref().is_some_and(|w| w.is_empty()) {
-            return Ok(true);
+            return skip();
         }
         if let Some(p) = plan.person {
             if blk.person_code(p).is_none() {
-                return Ok(true);
+                return skip();
             }
         }
-        let c = &self.inner.counters;
-        let mut b = EventBatch {
-            names: m.names.clone(),
-            ..Default::default()
-        };
-        let mut buf = Vec::new();
+        // The batch's vectors are reused from block to block: fresh
+        // allocations of this size cost a page fault per 4 KiB.
+        b.names.clone_from(&m.names);
         let mut persons_loaded = false;
         for (g, rg) in blk.groups.iter().enumerate() {
             if rg.max_ts < r.start_ms
@@ -203,19 +218,19 @@ impl EventStore {
             }
             c.row_groups_read.fetch_add(1, Relaxed);
             if !persons_loaded {
-                b.persons = blk.persons();
+                blk.persons_into(&mut b.persons);
                 persons_loaded = true;
             }
             b.timestamp_ms.clear();
             b.name.clear();
             b.person.clear();
             b.props.clear();
-            blk.need(g, "ts", &mut buf)?;
-            codec::get_times(&buf, rg.rows, &mut b.timestamp_ms, "ts column")?;
-            blk.need(g, "name", &mut buf)?;
-            codec::get_codes(&buf, rg.rows, &mut b.name, "name column")?;
-            blk.need(g, "person", &mut buf)?;
-            codec::get_codes(&buf, rg.rows, &mut b.person, "person column")?;
+            blk.need(g, "ts", buf)?;
+            codec::get_times(buf, rg.rows, &mut b.timestamp_ms, "ts column")?;
+            blk.need(g, "name", buf)?;
+            codec::get_codes(buf, rg.rows, &mut b.name, "name column")?;
+            blk.need(g, "person", buf)?;
+            codec::get_codes(buf, rg.rows, &mut b.person, "person column")?;
             if b.name.iter().any(|&x| x as usize >= b.names.len())
                 || b.person.iter().any(|&x| x as usize >= b.persons.len())
             {
@@ -228,8 +243,8 @@ impl EventStore {
             let mut docs: Option<Vec<Event>> = None;
             for key in &plan.keys {
                 let col = format!("{PROP_PREFIX}{key}");
-                let pc = match blk.dict(g, &col, &mut buf)? {
-                    Some((dict, codes)) => PropColumn {
+                let pc = match blk.prop(g, &col, buf)? {
+                    Some((dict, codes, _)) => PropColumn {
                         key: (*key).to_owned(),
                         dict,
                         codes,
@@ -256,12 +271,12 @@ impl EventStore {
                 };
                 b.props.push(pc);
             }
-            plan.finish(&mut b);
+            plan.finish(b);
             if b.is_empty() {
                 continue;
             }
             c.events_scanned.fetch_add(b.len() as u64, Relaxed);
-            if f(&b).is_break() {
+            if f(b).is_break() {
                 return Ok(false);
             }
         }
@@ -277,8 +292,10 @@ impl EventScan for EventStore {
     ) -> Result<()> {
         let plan = Plan::new(req)?;
         let (head, blocks) = self.snapshot();
+        let mut batch = EventBatch::default();
+        let mut buf = Vec::new();
         for blk in &blocks {
-            if !self.scan_block(blk, &plan, f)? {
+            if !self.scan_block(blk, &plan, &mut batch, &mut buf, f)? {
                 return Ok(());
             }
         }

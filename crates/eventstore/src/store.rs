@@ -332,7 +332,7 @@ fn index_block(dd: &mut Dedupe, b: &Block, cutoff_ms: i64) -> Result<()> {
             .dict(g, "source", &mut buf)?
             .ok_or_else(|| Error::corrupt(b.dir.display().to_string(), 0, "no source column"))?;
         let mut i = 0;
-        b.strings(g, "message_id", &mut buf, |id| {
+        b.ids(g, "message_id", &mut buf, |id| {
             if received[i] >= cutoff_ms {
                 let src = match scodes[i] {
                     0 => "",

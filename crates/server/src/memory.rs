@@ -69,6 +69,16 @@ pub fn spawn_watch(g: Arc<MemoryGovernor>, cancel: CancellationToken) -> Task {
     })
 }
 
+/// Whether a push may be taken now: measured here too, since a reading of
+/// /proc costs microseconds and a push megabytes (the watcher's tick alone
+/// let a burst overshoot the limit on a busy machine).
+fn admit_push(g: &MemoryGovernor) -> std::result::Result<(), memory::MemoryRefusal> {
+    match memory::anon_rss() {
+        Some(used) if g.limit() > 0 => g.admit_at(used),
+        _ => g.admit(),
+    }
+}
+
 /// Middleware: a push to one of [`sightline_auth::scope::INTAKE_PATHS`] while the
 /// level is critical gets 503 with `Retry-After`, which every sender
 /// (Prometheus, Promtail, OTel SDKs, Zipkin reporters) retries, so nothing
@@ -81,13 +91,7 @@ pub async fn refuse_intake_at_limit(
     if req.method() == Method::POST
         && sightline_auth::scope::INTAKE_PATHS.contains(&req.uri().path())
     {
-        // Measured here too: a reading of /proc costs microseconds, a push
-        // megabytes.
-        let checked = match memory::anon_rss() {
-            Some(used) if g.limit() > 0 => g.admit_at(used),
-            _ => g.admit(),
-        };
-        if let Err(refusal) = checked {
+        if let Err(refusal) = admit_push(&g) {
             return (
                 StatusCode::SERVICE_UNAVAILABLE,
                 [("Retry-After", "5")],
@@ -95,6 +99,32 @@ pub async fn refuse_intake_at_limit(
             )
                 .into_response();
         }
+    }
+    next.run(req).await
+}
+
+/// Middleware of the OTLP gRPC port, where every call is a push: while the
+/// level is critical a call gets gRPC's UNAVAILABLE (14), which the OTLP
+/// exporters retry with backoff, as a trailers-only response naming the
+/// limit.
+pub async fn refuse_grpc_at_limit(
+    State(g): State<Arc<MemoryGovernor>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    if let Err(refusal) = admit_push(&g) {
+        let message: String =
+            form_urlencoded::byte_serialize(refusal.to_string().as_bytes()).collect();
+        return (
+            StatusCode::OK,
+            [
+                ("content-type", "application/grpc".to_owned()),
+                ("grpc-status", "14".to_owned()),
+                // gRPC's percent-encoding; `+` would be read as itself.
+                ("grpc-message", message.replace('+', "%20")),
+            ],
+        )
+            .into_response();
     }
     next.run(req).await
 }

@@ -37,7 +37,8 @@ pub fn state(
 }
 
 /// Binds and spawns the gRPC server; `None` when it is off (or the
-/// default port is taken).
+/// default port is taken). The port takes the HTTP port's TLS and
+/// credentials (issue 18) and refuses pushes at the memory limit.
 pub async fn spawn_grpc(
     flag: Option<&str>,
     state: OtlpState,
@@ -45,6 +46,7 @@ pub async fn spawn_grpc(
     traces: Option<sightline_api::otlp::traces::TracesState>,
     cancel: CancellationToken,
     gate: Arc<sightline_auth::Gate>,
+    memory: Arc<sightline_core::memory::MemoryGovernor>,
 ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
     let (addr, explicit) = match flag.map(str::trim) {
         None => (DEFAULT_GRPC_LISTEN, false),
@@ -60,30 +62,16 @@ pub async fn spawn_grpc(
         Err(e) => return Err(e).with_context(|| format!("OTLP gRPC: listening on {addr}")),
     };
     tracing::info!(addr = %listener.local_addr().map(|a| a.to_string()).unwrap_or_default(), "OTLP gRPC receiver listening");
+    let mut app = sightline_api::otlp::grpc::routes(state, logs, traces).layer(
+        axum::middleware::from_fn_with_state(memory, crate::memory::refuse_grpc_at_limit),
+    );
     if gate.is_locked() {
-        // TLS and credentials as on the HTTP port (issue 18).
-        let app = sightline_auth::gate::wrap_grpc(
-            sightline_api::otlp::grpc::routes(state, logs, traces),
-            gate.clone(),
-        );
-        let web = gate.web().clone();
-        return Ok(Some(tokio::spawn(async move {
-            if let Err(e) =
-                sightline_auth::listen::serve(listener, app, web, cancel.cancelled_owned()).await
-            {
-                tracing::error!(error = %e, "OTLP gRPC receiver stopped");
-            }
-        })));
+        app = sightline_auth::gate::wrap_grpc(app, gate.clone());
     }
+    let web = gate.web().clone();
     Ok(Some(tokio::spawn(async move {
-        if let Err(e) = sightline_api::otlp::grpc::serve_with_traces(
-            listener,
-            state,
-            logs,
-            traces,
-            cancel.cancelled_owned(),
-        )
-        .await
+        if let Err(e) =
+            sightline_auth::listen::serve(listener, app, web, cancel.cancelled_owned()).await
         {
             tracing::error!(error = %e, "OTLP gRPC receiver stopped");
         }

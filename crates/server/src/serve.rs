@@ -389,6 +389,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         Some(traces.state()),
         cancel.clone(),
         gate.clone(),
+        memory.clone(),
     )
     .await?
     {

@@ -6,12 +6,15 @@
 //! as they are taken. The pushes must start to be refused with a retryable
 //! 503 that names the memory limit, the process must stay alive and near
 //! its limit (measured from outside, in /proc), every acknowledged series
-//! must be queryable, and the other intakes (a Loki push) must be refused
-//! too while queries go on.
+//! must be queryable, and the other intakes (a Loki push, an OTLP gRPC
+//! export) must be refused too while queries go on.
 
 mod common;
 
-use common::Server;
+use common::{free_port, Server};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use sightline_proto::prometheus::{Label, Sample, TimeSeries, WriteRequest};
 use std::time::{Duration, Instant};
@@ -50,6 +53,36 @@ fn bomb(n: usize, t: i64) -> Vec<u8> {
 }
 
 /// Anonymous resident bytes of process `pid` (what the limit counts).
+/// An OTLP gRPC trace export (empty: the refusal comes before decoding)
+/// to `port`, as its status code and message.
+fn grpc_export(port: u16) -> (tonic::Code, String) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://127.0.0.1:{port}"))
+            .unwrap()
+            .connect()
+            .await
+            .expect("an HTTP/2 connection to the OTLP gRPC port");
+        let mut grpc = tonic::client::Grpc::new(channel);
+        grpc.ready().await.unwrap();
+        let codec =
+            tonic::codec::ProstCodec::<ExportTraceServiceRequest, ExportTraceServiceResponse>::default();
+        let path = tonic::codegen::http::uri::PathAndQuery::from_static(
+            "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+        );
+        match grpc
+            .unary(tonic::Request::new(ExportTraceServiceRequest::default()), path, codec)
+            .await
+        {
+            Ok(_) => (tonic::Code::Ok, String::new()),
+            Err(s) => (s.code(), s.message().to_owned()),
+        }
+    })
+}
+
 fn anon_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let kb: u64 = status
@@ -75,10 +108,19 @@ fn issue_18_pushes_are_refused_at_the_memory_limit_and_nothing_acknowledged_is_l
     idle.stop();
     let limit = baseline + (60 << 20);
     let limit_flag = limit.to_string() + "B";
+    let grpc_port = free_port();
+    let grpc_listen = format!("127.0.0.1:{grpc_port}");
     let server = Server::start(
         &dir.path().join("data"),
-        &["--otlp.grpc.listen", "0", "--memory.limit", &limit_flag],
+        &[
+            "--otlp.grpc.listen",
+            &grpc_listen,
+            "--memory.limit",
+            &limit_flag,
+        ],
     );
+    let (code, msg) = grpc_export(grpc_port);
+    assert_eq!(code, tonic::Code::Ok, "an export below the limit: {msg}");
     let pid = server.child.id();
     let http = common::http();
     let write = format!("{}/api/v1/write", server.url());
@@ -144,6 +186,7 @@ fn issue_18_pushes_are_refused_at_the_memory_limit_and_nothing_acknowledged_is_l
         .send()
         .unwrap();
     let loki_status = loki.status().as_u16();
+    let (grpc_code, grpc_msg) = grpc_export(grpc_port);
     let q: serde_json::Value = http
         .get(format!("{}/api/v1/query", server.url()))
         .query(&[
@@ -179,6 +222,9 @@ fn issue_18_pushes_are_refused_at_the_memory_limit_and_nothing_acknowledged_is_l
         "pressure not reported"
     );
     assert_eq!(loki_status, 503, "a Loki push taken at the limit");
+    // UNAVAILABLE is the code OTLP exporters retry.
+    assert_eq!(grpc_code, tonic::Code::Unavailable, "{grpc_msg}");
+    assert!(grpc_msg.contains("memory limit reached"), "{grpc_msg}");
     assert!(server_alive(pid));
     server.stop();
 }

@@ -28,6 +28,9 @@ tenants:
       ingestion_burst_size: 200
     narrow:
       max_fetched_series_per_query: 5
+    otlpslow:
+      ingestion_rate: 0.001
+      ingestion_burst_size: 10
 "#;
 
 const PROMETHEUS: &str = "global:\n  scrape_interval: 1h\n";
@@ -391,5 +394,65 @@ fn a_loki_push_of_300k_streams_is_refused_at_the_stream_limit_issue_18() {
     assert_eq!(v["data"].as_array().map(Vec::len), Some(10_000));
     let one = format!(r#"{{"streams":[{{"stream":{{"app":"calm"}},"values":[["{t}","y"]]}}]}}"#);
     assert_eq!(post_json(&s, "calm", "/loki/api/v1/push", one), 204);
+    s.stop();
+}
+
+/// OTLP metrics count against the same ingestion rate as remote write, in
+/// translated samples (a classic histogram point: its buckets with +Inf,
+/// plus sum and count), and a refused export writes nothing.
+#[test]
+fn otlp_metrics_are_held_to_the_tenant_ingestion_rate_issue_18() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start(dir.path());
+    let ns = (now_ms() * 1_000_000).to_string();
+    let export = |metric: String| {
+        format!(
+            r#"{{"resourceMetrics":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"svc"}}}}]}},"scopeMetrics":[{{"metrics":[{metric}]}}]}}]}}"#
+        )
+    };
+    let points: Vec<String> = (0..5)
+        .map(|i| {
+            format!(
+                r#"{{"asDouble":1,"timeUnixNano":"{ns}","attributes":[{{"key":"i","value":{{"stringValue":"{i}"}}}}]}}"#
+            )
+        })
+        .collect();
+    let gauge = format!(
+        r#"{{"name":"g_otlp","gauge":{{"dataPoints":[{}]}}}}"#,
+        points.join(",")
+    );
+    // 5 samples of a burst of 10.
+    assert_eq!(post_json(&s, "otlpslow", "/v1/metrics", export(gauge)), 200);
+    // 5 bounds: 6 buckets, plus sum and count: 8 samples, past the 5 left.
+    let histogram = format!(
+        r#"{{"name":"h_otlp","histogram":{{"aggregationTemporality":2,"dataPoints":[{{"timeUnixNano":"{ns}","count":"6","sum":3,"explicitBounds":[1,2,3,4,5],"bucketCounts":["1","1","1","1","1","1"]}}]}}}}"#
+    );
+    let r = http()
+        .post(format!("{}/v1/metrics", s.url()))
+        .header("X-Scope-OrgID", "otlpslow")
+        .header("Content-Type", "application/json")
+        .body(export(histogram))
+        .send()
+        .unwrap();
+    let st = r.status().as_u16();
+    let body = r.text().unwrap();
+    assert_eq!(st, 429, "{body}");
+    assert!(
+        body.contains(
+            "ingestion rate limit, set to 0.001 items/s with a maximum allowed burst of 10"
+        ),
+        "{body}"
+    );
+    let (_, body) = get(&s, Some("otlpslow"), "/api/v1/query?query=count(g_otlp)");
+    assert!(
+        body.contains(r#""value":["#) && body.contains(r#""5"]"#),
+        "{body}"
+    );
+    let (_, body) = get(
+        &s,
+        Some("otlpslow"),
+        "/api/v1/query?query=count({__name__=~\"h_otlp.*\"})",
+    );
+    assert!(body.contains("\"result\":[]"), "{body}");
     s.stop();
 }

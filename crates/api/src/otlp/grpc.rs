@@ -56,7 +56,12 @@ impl MetricsService for Service {
             .grpc_tenant(request.metadata())
             .map_err(TenantError::into_status)?;
         let state = self.0.scoped(tenant.as_ref());
-        let out = match state.write(request.into_inner().into()).await {
+        let req: crate::otlp::Request = request.into_inner().into();
+        if let Err(m) = state.admit(tenant.as_ref(), &req) {
+            self.0.counters.request(true);
+            return Err(Status::resource_exhausted(m));
+        }
+        let out = match state.write(req).await {
             Ok(o) => o,
             Err(e) => {
                 self.0.counters.request(true);

@@ -66,6 +66,21 @@ impl OtlpState {
         s
     }
 
+    /// The tenant's ingestion rate (Mimir's `ingestion_rate`, which counts
+    /// OTLP's translated samples as remote write's): `Err` with Mimir's
+    /// message when `req` would pass it, and nothing of it is written.
+    pub fn admit(
+        &self,
+        tenant: Option<&crate::tenant::Tenant>,
+        req: &Request,
+    ) -> Result<(), String> {
+        let id = match tenant {
+            Some(t) if self.tenancy.enabled => t.0.as_str(),
+            _ => crate::tenant::DEFAULT_TENANT,
+        };
+        self.tenancy.limits.allow_samples(id, req.sample_count())
+    }
+
     /// Decodes nothing: translates and appends a decoded request, off the
     /// async workers (appending writes the WAL), counting it. A request
     /// whose attributes do not decode is not counted here (it is a
@@ -230,6 +245,11 @@ async fn export(
             );
         }
     };
+    if let Err(m) = s.admit(tenant.as_ref().map(|(t, _)| t), &req) {
+        // As remote write: 429, retried later by the exporter, nothing written.
+        s.counters.request(true);
+        return reply(format, 429, otlp_http::encode_status(format, 429, &m));
+    }
     let out = match s.write(req).await {
         Ok(o) => o,
         Err(e) => {

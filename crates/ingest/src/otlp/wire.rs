@@ -292,6 +292,39 @@ impl Message for NumberDataPoint {
 }
 
 impl Request {
+    /// The samples this request becomes once translated (what Mimir's
+    /// ingestion rate counts): one per number point, a classic histogram
+    /// point's buckets (with +Inf) plus its sum and count, a summary's
+    /// quantiles plus its sum and count, and one native histogram per
+    /// exponential histogram point.
+    pub fn sample_count(&self) -> u64 {
+        let mut n = 0u64;
+        for m in self
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+        {
+            n += match &m.data {
+                Some(Data::Gauge(g)) => g.data_points.len() as u64,
+                Some(Data::Sum(s)) => s.data_points.len() as u64,
+                Some(Data::Histogram(h)) => h
+                    .data_points
+                    .iter()
+                    .map(|p| p.bucket_counts.len().max(1) as u64 + 2)
+                    .sum(),
+                Some(Data::ExponentialHistogram(h)) => h.data_points.len() as u64,
+                Some(Data::Summary(s)) => s
+                    .data_points
+                    .iter()
+                    .map(|p| p.quantile_values.len() as u64 + 2)
+                    .sum(),
+                None => 0,
+            };
+        }
+        n
+    }
+
     /// Decodes every encoded attribute: the check a protobuf decode into
     /// the generated types makes, for when the receiver must know a
     /// request is well formed before it changes any state (delta totals).

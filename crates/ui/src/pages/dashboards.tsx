@@ -104,6 +104,12 @@ function Stored({ route, uid }: { route: Route; uid: string }) {
   return <DashboardView route={route} dash={got.dashboard} meta={got.meta} />;
 }
 
+/// The meta of a dashboard not stored yet. One object, not a `{}` per
+/// render: DashboardView resets its model when `meta` changes, and a new
+/// object each time the URL changed (the time range is written into it
+/// right after the page opens) threw away a title typed meanwhile.
+const UNSAVED: DashboardMeta = {};
+
 function Golden({ route, job }: { route: Route; job: string }) {
   const [dash, setDash] = useState<Dashboard | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -112,12 +118,12 @@ function Golden({ route, job }: { route: Route; job: string }) {
   }, [job]);
   if (error) return <div class="error">{error}</div>;
   if (!dash) return <p class="hint">Looking at {job}…</p>;
-  return <DashboardView route={route} dash={dash} meta={{}} generated />;
+  return <DashboardView route={route} dash={dash} meta={UNSAVED} generated />;
 }
 
 function NewDashboard({ route }: { route: Route }) {
   const [dash] = useState<Dashboard>(() => ({ title: 'New dashboard', panels: [], templating: { list: [] }, time: { from: 'now-1h', to: 'now' }, schemaVersion: 41, tags: [] }));
-  return <DashboardView route={route} dash={dash} meta={{}} startEditing />;
+  return <DashboardView route={route} dash={dash} meta={UNSAVED} startEditing />;
 }
 
 function Import({ route }: { route: Route }) {

@@ -145,7 +145,15 @@ export default async function ({ page, base, step, shot, fail, api }) {
 
   step('new dashboard: add a panel, save');
   await page.goto(`${base}/#/dashboards/new`);
+  await page.waitForFunction(() => location.hash.includes('from='));
   await page.fill('.dash-title-input', 'Browser test dashboard');
+  // Changing the URL (here the time range, as the picker does) keeps what
+  // was typed: a new meta object per render once reset the model.
+  await page.evaluate(() => { location.hash = location.hash.replace(/from=[^&]*/, 'from=now-2h'); });
+  await page.waitForFunction(() => location.hash.includes('from=now-2h'));
+  await page.waitForTimeout(200);
+  const typed = await page.inputValue('.dash-title-input');
+  if (typed !== 'Browser test dashboard') fail(`the title typed became ${JSON.stringify(typed)} after the URL changed`);
   await page.click('button:has-text("Add panel")');
   await page.waitForSelector('.panel-editor');
   await page.fill('#pe-title', 'Head series');
@@ -173,6 +181,9 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await page.waitForURL(new RegExp(`#/dashboards/${body.uid}`));
   await page.waitForSelector(`.dashboard[data-uid="${body.uid}"] .panel[data-state="data"]`);
   const stored = await api(`api/dashboards/uid/${body.uid}`);
+  // The title typed first survives everything after it (the URL's time
+  // range written in once the page opened once reset it on a slow machine).
+  if (stored.dashboard.title !== 'Browser test dashboard') fail(`stored title ${JSON.stringify(stored.dashboard.title)}, want "Browser test dashboard"`);
   const panel = stored.dashboard.panels.find((p) => p.title === 'Head series');
   if (panel?.targets?.[0]?.expr !== 'sightline_tsdb_head_series') fail(`stored dashboard lacks the panel: ${JSON.stringify(stored.dashboard.panels)}`);
   // A new panel is 12 x 8; the drag made it 16 x 10.
