@@ -276,8 +276,15 @@ pub fn to_event(
         (None, _) => d.received_at_ms,
     };
     let properties = object(&mut m, "properties", prefix)?;
-    let traits = object(&mut m, "traits", prefix)?;
+    let mut traits = object(&mut m, "traits", prefix)?;
     let mut context = object(&mut m, "context", prefix)?;
+    // RudderStack's libraries send an identify's traits as
+    // `context.traits` (Segment's spec allows both).
+    if traits.is_empty() && matches!(kind, EventKind::Identify | EventKind::Group) {
+        if let Some(Value::Object(t)) = context.remove("traits") {
+            traits = t;
+        }
+    }
     if let Some(batch) = d.context {
         for (k, v) in batch {
             context.entry(k.clone()).or_insert_with(|| v.clone());
