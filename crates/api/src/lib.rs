@@ -20,6 +20,8 @@
 //! - [`otlp::traces`], [`zipkin`], [`jaeger`]: the span intakes
 //!   (`/v1/traces` and gRPC `TraceService/Export`, `/api/v2/spans`,
 //!   `/api/traces`), writing through a `TraceAppender`.
+//! - [`events`]: the event intake, Segment's HTTP tracking API
+//!   (`/v1/track`, `/v1/batch`, ...) and `/v1/events`, with its own router.
 //! - [`tenant`]: the tenant of a request (`X-Scope-OrgID`), multi-tenancy
 //!   and per-tenant limits.
 //! - [`ops`]: operations endpoints (`/-/healthy`, `/-/ready`, `/-/reload`, `/metrics`).
@@ -27,6 +29,7 @@
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod events;
 pub mod jaeger;
 pub mod loki;
 pub mod native;

@@ -72,6 +72,16 @@ pub const INTAKE_PATHS: &[&str] = &[
     // APIs read with GET.
     "/api/v2/spans",
     "/api/traces",
+    // User events: Segment's tracking API and Sightline's own.
+    "/v1/events",
+    "/v1/track",
+    "/v1/identify",
+    "/v1/page",
+    "/v1/screen",
+    "/v1/group",
+    "/v1/alias",
+    "/v1/batch",
+    "/v1/import",
 ];
 
 /// The scope and flag `method path` needs; `path` is without the route

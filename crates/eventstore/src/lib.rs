@@ -22,6 +22,8 @@
 //! - [`export`](EventStore::export): NDJSON in Segment's field names, or
 //!   Parquet.
 //! - [`telemetry`]: the store's own metrics.
+//! - [`scrub`]: PII scrubbing applied by the intake before append
+//!   ([`scrub::Scrubber`], per source).
 //! - [`Error`]: the crate's one error type.
 //!
 //! `docs/format/eventstore.md` describes every file; `docs/events.md` is the
@@ -39,6 +41,7 @@ pub mod model;
 mod options;
 pub mod props;
 mod scan;
+pub mod scrub;
 mod store;
 pub mod telemetry;
 mod walrec;

@@ -38,6 +38,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "traces",
     "auth",
     "tenants",
+    "events",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -70,6 +71,9 @@ struct SightlineFile {
     /// Per-tenant limits and overrides (docs/tenants.md).
     #[serde(default)]
     tenants: Option<sightline_api::tenant::limits::LimitsConfig>,
+    /// User events: store, sources, write keys, scrubbing (read at start).
+    #[serde(default)]
+    events: Option<crate::events::EventsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -129,6 +133,8 @@ pub struct Loaded {
     pub tokens: sightline_auth::tokens::Tokens,
     /// The `tenants:` section: per-tenant limits (no limits without one).
     pub tenants: sightline_api::tenant::limits::LimitsConfig,
+    /// The `events:` section (defaults without one), paths anchored.
+    pub events: crate::events::EventsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -160,6 +166,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             traces: Default::default(),
             tokens: Default::default(),
             tenants: Default::default(),
+            events: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -279,6 +286,13 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             None => Default::default(),
         },
         tenants: file.tenants.unwrap_or_default(),
+        events: file
+            .events
+            .map(|mut e| {
+                e.anchor(&dir);
+                e
+            })
+            .unwrap_or_default(),
         hints: Vec::new(),
     })
 }
@@ -324,6 +338,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         traces: Default::default(),
         tokens: Default::default(),
         tenants: Default::default(),
+        events: Default::default(),
         hints,
     })
 }

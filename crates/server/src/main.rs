@@ -25,6 +25,7 @@ mod cli;
 mod config;
 mod dashboards;
 mod demo;
+mod events;
 mod import;
 mod logs;
 mod memory;

@@ -247,6 +247,8 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
     let (mut traces, handles) =
         crate::traces::TracesSubsystem::start(&loaded.traces, &ctx, db.clone())?;
     running.extend(handles);
+    let (events, handles) = crate::events::Events::start(&loaded.events, &ctx, db.clone())?;
+    running.extend(handles);
     let (probes, handle) = sightline_probe::service::Probes::start(probe_setup, db.clone(), &ctx)
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     running.push(handle);
@@ -417,6 +419,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         .merge(sightline_api::otlp::router(otlp))
         .merge(logs.routes())
         .merge(traces.routes())
+        .merge(events.routes())
         .merge(crate::logs::ruler_routes(rules.clone()))
         .merge(traces.search_route(sightline_ui::dashboards::search_route(
             dashboards.clone(),
