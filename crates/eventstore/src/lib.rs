@@ -11,6 +11,7 @@
 //! `docs/format/eventstore.md` describes every file; `docs/events.md` is the
 //! user's page.
 
+pub mod analytics;
 mod error;
 pub mod model;
 
