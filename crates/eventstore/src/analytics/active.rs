@@ -82,17 +82,7 @@ pub fn active_users(scan: &dyn EventScan, q: &ActiveUsersQuery) -> Result<Active
     let mut slots = PersonSlots::default();
     let mut days: Vec<Bitset> = vec![Bitset::default(); ndays];
     let mut local = Bitset::default();
-    let mut mark = |days: &mut [Bitset], d: usize, key: u64| {
-        let (slot, remap) = slots.insert(key);
-        if let Some(remap) = remap {
-            for day in days.iter_mut() {
-                let mut moved = Bitset::default();
-                day.for_each(|old| moved.set(remap[old] as usize));
-                *day = moved;
-            }
-        }
-        days[d].set(slot);
-    };
+    let mut keys: Vec<u64> = Vec::new();
     scan_all(scan, &req, |batch| {
         if batch.is_empty() {
             return;
@@ -105,12 +95,18 @@ pub fn active_users(scan: &dyn EventScan, q: &ActiveUsersQuery) -> Result<Active
                 local.set(p as usize);
             }
             let d = (batch.timestamp_ms[0].div_euclid(DAY_MS) - scan_from) as usize;
+            keys.clear();
             local.for_each(|code| {
                 let key = batch.persons[code];
                 if key != 0 {
-                    mark(&mut days, d, key);
+                    keys.push(key);
                 }
             });
+            if let Some(remap) = slots.reserve(keys.len()) {
+                move_people(&mut days, &remap);
+            }
+            let day = &mut days[d];
+            slots.insert_reserved(&keys, |slot| day.set(slot));
         } else {
             // A batch over two days breaks the scan's promise; count it
             // right anyway, one event at a time.
@@ -118,7 +114,11 @@ pub fn active_users(scan: &dyn EventScan, q: &ActiveUsersQuery) -> Result<Active
                 let key = batch.person_of(i);
                 if key != 0 {
                     let d = (batch.timestamp_ms[i].div_euclid(DAY_MS) - scan_from) as usize;
-                    mark(&mut days, d, key);
+                    let (slot, remap) = slots.insert(key);
+                    if let Some(remap) = remap {
+                        move_people(&mut days, &remap);
+                    }
+                    days[d].set(slot);
                 }
             }
         }
@@ -160,6 +160,15 @@ pub fn active_users(scan: &dyn EventScan, q: &ActiveUsersQuery) -> Result<Active
         mean_stickiness: out.iter().map(|d| d.stickiness).sum::<f64>() / n,
         days: out,
     })
+}
+
+/// Renumbers the people of every day after the slot table grew.
+fn move_people(days: &mut [Bitset], remap: &[u32]) {
+    for day in days.iter_mut() {
+        let mut moved = Bitset::default();
+        day.for_each(|old| moved.set(remap[old] as usize));
+        *day = moved;
+    }
 }
 
 #[cfg(test)]

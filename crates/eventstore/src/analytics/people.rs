@@ -92,6 +92,43 @@ impl PersonSlots {
         }
     }
 
+    /// Makes room for `more` new people, so that inserting them does not
+    /// grow the table; the old slot -> new slot map when it grew.
+    pub(crate) fn reserve(&mut self, more: usize) -> Option<Vec<u32>> {
+        let mut remap: Option<Vec<u32>> = None;
+        while (self.len + more) * 2 > self.keys.len() {
+            let step = self.grow();
+            remap = Some(match remap {
+                None => step,
+                Some(prev) => prev
+                    .iter()
+                    .map(|&s| if s == u32::MAX { s } else { step[s as usize] })
+                    .collect(),
+            });
+        }
+        remap
+    }
+
+    /// Inserts `keys` (none 0; room [`Self::reserve`]d), calling `f` with
+    /// each one's slot. Each group's home slots are read ahead of the
+    /// inserts: those reads do not depend on each other, so their cache
+    /// misses overlap instead of coming one after another.
+    pub(crate) fn insert_reserved(&mut self, keys: &[u64], mut f: impl FnMut(usize)) {
+        let mask = self.keys.len() - 1;
+        for group in keys.chunks(32) {
+            let mut touched = 0u64;
+            for &k in group {
+                touched ^= self.keys[k as usize & mask];
+            }
+            std::hint::black_box(touched);
+            for &k in group {
+                let (slot, grew) = self.insert(k);
+                debug_assert!(grew.is_none(), "room was reserved");
+                f(slot);
+            }
+        }
+    }
+
     fn grow(&mut self) -> Vec<u32> {
         let doubled = vec![0; self.keys.len() * 2];
         let old = std::mem::replace(&mut self.keys, doubled);
@@ -183,6 +220,18 @@ mod tests {
             where_is.push((key, s));
         }
         assert!(slots.capacity() >= 200_000);
+        // Reserving and inserting a group keeps the same slots.
+        if let Some(remap) = slots.reserve(300_000) {
+            for w in &mut where_is {
+                w.1 = remap[w.1] as usize;
+            }
+        }
+        assert!(slots.capacity() >= 800_000);
+        let keys: Vec<u64> = where_is.iter().map(|w| w.0).take(1000).collect();
+        let mut got = Vec::new();
+        slots.insert_reserved(&keys, |s| got.push(s));
+        let want: Vec<usize> = where_is.iter().map(|w| w.1).take(1000).collect();
+        assert_eq!(got, want);
         for &(key, s) in &where_is {
             assert_eq!(slots.insert(key), (s, None));
         }
