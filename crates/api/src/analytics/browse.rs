@@ -1,7 +1,7 @@
 //! What there is to ask about: event names, property keys and values, the
 //! newest events, and the export.
 
-use super::params::{bad, Form};
+use super::params::{bad, bad_request, Form};
 use super::{EventsSource, ExportFormat};
 use crate::prometheus::{api_error, api_success};
 use axum::body::{Body, Bytes};
@@ -22,7 +22,7 @@ const PROPERTY_SAMPLE: usize = 1000;
 type Src = State<Arc<dyn EventsSource>>;
 
 /// The scan of the common parameters: `start`, `end`, `event` (repeatable).
-fn scan_request(form: &Form) -> Result<ScanRequest, Response> {
+fn scan_request(form: &Form) -> Result<ScanRequest, String> {
     let (start_ms, end_ms) = form.range()?;
     Ok(ScanRequest {
         start_ms,
@@ -60,7 +60,7 @@ pub(super) async fn names(State(s): Src, RawQuery(q): RawQuery) -> Response {
     let form = Form::parse(q.as_deref());
     let req = match scan_request(&form) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     blocking(move || {
         let mut counts: HashMap<String, u64> = HashMap::new();
@@ -87,7 +87,7 @@ pub(super) async fn properties(State(s): Src, RawQuery(q): RawQuery) -> Response
     let form = Form::parse(q.as_deref());
     let req = match scan_request(&form) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     blocking(move || {
         let mut counts: HashMap<String, u64> = HashMap::new();
@@ -124,17 +124,17 @@ pub(super) async fn values(State(s): Src, RawQuery(q): RawQuery) -> Response {
     let form = Form::parse(q.as_deref());
     let mut req = match scan_request(&form) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     let Some(key) = form.get("key") else {
-        return bad("key", "required: the property, e.g. properties.plan");
+        return bad_request(&bad("key", "required: the property, e.g. properties.plan"));
     };
     if let Err(e) = check_key(key, "key") {
         return api_error(e.kind(), &e.to_string());
     }
     let limit = match form.count("limit", 50, 10_000) {
         Ok(n) => n,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     req.columns = vec![key.to_string()];
     blocking(move || {
@@ -167,12 +167,12 @@ pub(super) async fn list(State(s): Src, RawQuery(q): RawQuery) -> Response {
     let form = Form::parse(q.as_deref());
     let mut req = match scan_request(&form) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     req.distinct_id = form.get("person").map(str::to_string);
     let limit = match form.count("limit", 100, 1000) {
         Ok(n) => n,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     blocking(move || {
         // One more than a page says whether there is a next one.
@@ -202,7 +202,7 @@ pub(super) async fn export(State(s): Src, RawQuery(q): RawQuery) -> Response {
     let form = Form::parse(q.as_deref());
     let req = match scan_request(&form) {
         Ok(r) => r,
-        Err(e) => return e,
+        Err(e) => return bad_request(&e),
     };
     let (format, mime, file) = match form.get("format").unwrap_or("ndjson") {
         "ndjson" => (
@@ -215,7 +215,12 @@ pub(super) async fn export(State(s): Src, RawQuery(q): RawQuery) -> Response {
             "application/vnd.apache.parquet",
             "events.parquet",
         ),
-        other => return bad("format", format!("{other:?} is not ndjson or parquet")),
+        other => {
+            return bad_request(&bad(
+                "format",
+                format!("{other:?} is not ndjson or parquet"),
+            ))
+        }
     };
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(8);
     tokio::task::spawn_blocking(move || {

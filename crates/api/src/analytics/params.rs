@@ -11,9 +11,14 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// A week: the default range.
 pub(super) const WEEK_MS: i64 = 7 * 86_400_000;
 
-/// A 400 naming what was wrong.
-pub(super) fn bad(field: &str, reason: impl std::fmt::Display) -> Response {
-    api_error(ErrorKind::BadData, &format!("{field}: {reason}"))
+/// What was wrong with a parameter: `field: reason`.
+pub(super) fn bad(field: &str, reason: impl std::fmt::Display) -> String {
+    format!("{field}: {reason}")
+}
+
+/// The 400 of a bad parameter's message.
+pub(super) fn bad_request(message: &str) -> Response {
+    api_error(ErrorKind::BadData, message)
 }
 
 /// Now, milliseconds since the epoch.
@@ -54,7 +59,7 @@ impl Form {
     }
 
     /// `start` and `end`, defaulting to the week before now.
-    pub(super) fn range(&self) -> Result<(i64, i64), Response> {
+    pub(super) fn range(&self) -> Result<(i64, i64), String> {
         let end = match self.get("end") {
             Some(v) => time(v, "end")?,
             None => now_ms(),
@@ -70,7 +75,7 @@ impl Form {
     }
 
     /// A positive integer parameter, at most `max`, `default` when absent.
-    pub(super) fn count(&self, name: &str, default: usize, max: usize) -> Result<usize, Response> {
+    pub(super) fn count(&self, name: &str, default: usize, max: usize) -> Result<usize, String> {
         match self.get(name) {
             None => Ok(default),
             Some(v) => match v.parse::<usize>() {
@@ -85,7 +90,7 @@ impl Form {
 }
 
 /// A time parameter, RFC 3339 or unix seconds.
-pub(super) fn time(v: &str, field: &str) -> Result<i64, Response> {
+pub(super) fn time(v: &str, field: &str) -> Result<i64, String> {
     parse_time(v).map_err(|e| bad(field, e))
 }
 
@@ -95,7 +100,7 @@ pub(super) fn time(v: &str, field: &str) -> Result<i64, Response> {
 pub(super) fn question<Q: DeserializeOwned>(
     body: &[u8],
     default_range_ms: i64,
-) -> Result<Q, Response> {
+) -> Result<Q, String> {
     let value: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Map::new())
     } else {
@@ -120,7 +125,7 @@ pub(super) fn question<Q: DeserializeOwned>(
     serde_json::from_value(Value::Object(obj)).map_err(|e| bad("body", e))
 }
 
-fn json_time(v: &Value, field: &str) -> Result<i64, Response> {
+fn json_time(v: &Value, field: &str) -> Result<i64, String> {
     match v {
         Value::String(s) => time(s, field),
         Value::Number(n) => time(&n.to_string(), field),
@@ -128,7 +133,7 @@ fn json_time(v: &Value, field: &str) -> Result<i64, Response> {
     }
 }
 
-fn json_duration_ms(v: &Value, field: &str) -> Result<i64, Response> {
+fn json_duration_ms(v: &Value, field: &str) -> Result<i64, String> {
     let text = match v {
         Value::String(s) => s.clone(),
         Value::Number(n) => n.to_string(),

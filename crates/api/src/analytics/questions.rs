@@ -2,7 +2,7 @@
 //! Each takes a JSON body (the engine's question with `start`, `end` and
 //! `window` as the API writes times) and runs off the async workers.
 
-use super::params::{question, WEEK_MS};
+use super::params::{bad_request, question, WEEK_MS};
 use super::EventsSource;
 use crate::prometheus::{api_error, api_success};
 use axum::body::Bytes;
@@ -28,7 +28,7 @@ where
 {
     let q: Q = match question(body, default_range_ms) {
         Ok(q) => q,
-        Err(resp) => return resp,
+        Err(e) => return bad_request(&e),
     };
     let task = tokio::task::spawn_blocking(move || {
         let scan: &dyn EventScan = &*source;
