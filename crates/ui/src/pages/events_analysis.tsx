@@ -219,12 +219,15 @@ interface Variant {
   significant: boolean | null;
 }
 
+/// A p-value as the table prints it (events.mjs prints the API's the same way).
+export const fmtP = (p: number | null) => (p == null ? '-' : p < 0.0001 ? '< 0.0001' : p.toFixed(4));
+
 /// The sentence under the variants table.
-export function verdict(control: string, v: Variant, alpha: number): string {
-  const p = v.p_value == null ? '-' : v.p_value < 0.0001 ? '< 0.0001' : v.p_value.toFixed(4);
+export function verdict(control: Variant, v: Variant, alpha: number): string {
+  const p = v.p_value == null ? '' : v.p_value < 0.0001 ? 'p < 0.0001' : `p = ${v.p_value.toFixed(4)}`;
   if (v.significant)
-    return `${v.variant} converts ${v.rate > 0 ? '' : 'at '}${pct(v.rate, 2)} against ${control}: the difference is significant at ${alpha * 100}% (p = ${p}).`;
-  return `${v.variant} converts ${pct(v.rate, 2)}: the difference from ${control} is not significant at ${alpha * 100}% (p = ${p}); it could be chance.`;
+    return `${v.variant} converts ${pct(v.rate, 2)} against ${pct(control.rate, 2)} for ${control.variant}: the difference is significant at ${alpha * 100}% (${p}).`;
+  return `${v.variant} converts ${pct(v.rate, 2)} against ${pct(control.rate, 2)} for ${control.variant}: the difference is not significant at ${alpha * 100}% (${p}); it could be chance.`;
 }
 
 export function AbTestTab({ range }: { range: Range }) {
@@ -278,7 +281,7 @@ export function AbTestTab({ range }: { range: Range }) {
                       {pct(v.ci_low, 2)} – {pct(v.ci_high, 2)}
                     </td>
                     <td class="num">{v.uplift == null ? '-' : `${v.uplift >= 0 ? '+' : ''}${pct(v.uplift)}`}</td>
-                    <td class="num">{v.p_value == null ? '-' : v.p_value.toFixed(4)}</td>
+                    <td class="num">{fmtP(v.p_value)}</td>
                   </tr>
                 ))}
               </tbody>
@@ -287,7 +290,7 @@ export function AbTestTab({ range }: { range: Range }) {
               {d.variants
                 .filter((v) => v.variant !== d.control)
                 .map((v) => (
-                  <li class={v.significant ? 'verdict significant' : 'verdict'}>{verdict(d.control, v, d.alpha)}</li>
+                  <li class={v.significant ? 'verdict significant' : 'verdict'}>{verdict(d.variants[0], v, d.alpha)}</li>
                 ))}
             </ul>
             {d.mixed_exposures > 0 && <p class="hint">{d.mixed_exposures} people saw more than one variant and are left out.</p>}

@@ -107,7 +107,8 @@ export default async function ({ page, base, step, shot, fail, api }) {
     fail(`exposed ${await cells('table.abtest tbody tr td:nth-child(2)')}, API ${exposed}`),
   );
   const pv = await cells('table.abtest tbody tr td:nth-child(7)');
-  if (pv.join() !== ab.variants.map((v) => (v.p_value == null ? '-' : v.p_value.toFixed(4))).join()) fail(`p-values ${pv}`);
+  const fmtP = (p) => (p == null ? '-' : p < 0.0001 ? '< 0.0001' : p.toFixed(4));
+  if (pv.join() !== ab.variants.map((v) => fmtP(v.p_value)).join()) fail(`p-values ${pv}`);
   const ci = await cells('table.abtest tbody tr:first-child td:nth-child(5)');
   if (ci[0] !== `${pct(ab.variants[0].ci_low, 2)} – ${pct(ab.variants[0].ci_high, 2)}`) fail(`interval ${ci[0]}`);
   const verdict = (await page.textContent('.verdict')).trim();
