@@ -29,6 +29,7 @@
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod analytics;
 pub mod events;
 pub mod jaeger;
 pub mod loki;

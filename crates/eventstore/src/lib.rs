@@ -29,6 +29,7 @@
 //! `docs/format/eventstore.md` describes every file; `docs/events.md` is the
 //! user's page.
 
+pub mod analytics;
 mod block;
 mod codec;
 mod compact;

@@ -6,6 +6,7 @@ import './style.css';
 import { Explore } from './explore';
 import { AlertsPage } from './pages/alerts';
 import { DashboardsPage } from './pages/dashboards';
+import { EventsPage } from './pages/events';
 import { LogsPage } from './pages/logs';
 import { OperationsPage } from './pages/ops';
 import { SLOsPage } from './pages/slos';
@@ -36,6 +37,7 @@ const PAGES: Page[] = [
   { path: 'ops', title: 'Operations', view: OperationsPage },
   { path: 'logs', title: 'Logs', view: LogsPage },
   { path: 'traces', title: 'Traces', view: TracesPage },
+  { path: 'events', title: 'Events', view: EventsPage },
 ];
 
 function Nav({ route }: { route: Route }) {

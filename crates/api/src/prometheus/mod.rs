@@ -26,6 +26,7 @@ mod targets;
 mod write;
 
 pub(crate) use format::push_float;
+pub(crate) use params::{parse_duration_ns, parse_time};
 pub(crate) use query::evaluate_instant;
 pub use query::QueryEngine;
 pub use response::{api_error, api_success};
