@@ -98,6 +98,33 @@ impl Collector for Collected {
                         }
                     }
                 }
+                MetricKind::Histogram => {
+                    let mut enc = encoder.encode_descriptor(
+                        fam.name,
+                        fam.help,
+                        None,
+                        prometheus_client::metrics::MetricType::Histogram,
+                    )?;
+                    for p in &fam.points {
+                        let Some(h) = &p.histogram else { continue };
+                        let buckets: Vec<(f64, u64)> = h
+                            .buckets
+                            .iter()
+                            .copied()
+                            // prometheus_client prints f64::MAX as `+Inf`.
+                            .chain([(f64::MAX, h.count)])
+                            .collect();
+                        let counts = per_bucket(&buckets);
+                        if labeled {
+                            enc.encode_family(&p.labels)?.encode_histogram::<()>(
+                                h.sum, h.count, &counts, None,
+                            )?;
+                        } else {
+                            enc.encode_histogram::<()>(h.sum, h.count, &counts, None)?;
+                            break;
+                        }
+                    }
+                }
                 MetricKind::Gauge => {
                     let proto = ConstGauge::new(0.0);
                     let mut enc =
@@ -116,6 +143,21 @@ impl Collector for Collected {
         }
         Ok(())
     }
+}
+
+/// `prometheus_client` takes each bucket's own count and accumulates it
+/// while encoding; a [`sightline_core::telemetry::HistogramValue`] holds
+/// cumulative counts, as the exposition prints them.
+fn per_bucket(cumulative: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    let mut prev = 0;
+    cumulative
+        .iter()
+        .map(|&(le, c)| {
+            let own = c.saturating_sub(prev);
+            prev = c;
+            (le, own)
+        })
+        .collect()
 }
 
 #[cfg(test)]
