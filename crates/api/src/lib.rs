@@ -27,6 +27,7 @@
 //!   links in alerts and notifications lead to, until the web UI arrives.
 
 pub mod alertmanager;
+pub mod incidents;
 pub mod jaeger;
 pub mod loki;
 pub mod native;

@@ -38,6 +38,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "traces",
     "auth",
     "tenants",
+    "incidents",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -70,6 +71,9 @@ struct SightlineFile {
     /// Per-tenant limits and overrides (docs/tenants.md).
     #[serde(default)]
     tenants: Option<sightline_api::tenant::limits::LimitsConfig>,
+    /// Incident records (docs/incidents.md; owned by `sightline_alertmanager`).
+    #[serde(default)]
+    incidents: Option<sightline_alertmanager::incident::IncidentsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -129,6 +133,8 @@ pub struct Loaded {
     pub tokens: sightline_auth::tokens::Tokens,
     /// The `tenants:` section: per-tenant limits (no limits without one).
     pub tenants: sightline_api::tenant::limits::LimitsConfig,
+    /// The `incidents:` section, `runbooks_dir` anchored (defaults without one).
+    pub incidents: sightline_alertmanager::incident::IncidentsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -160,6 +166,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             traces: Default::default(),
             tokens: Default::default(),
             tenants: Default::default(),
+            incidents: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -279,6 +286,13 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
             None => Default::default(),
         },
         tenants: file.tenants.unwrap_or_default(),
+        incidents: {
+            let mut inc = file.incidents.unwrap_or_default();
+            if let Some(d) = &inc.runbooks_dir {
+                inc.runbooks_dir = Some(dir.join(d));
+            }
+            inc
+        },
         hints: Vec::new(),
     })
 }
@@ -324,6 +338,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         traces: Default::default(),
         tokens: Default::default(),
         tenants: Default::default(),
+        incidents: Default::default(),
         hints,
     })
 }

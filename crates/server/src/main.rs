@@ -26,6 +26,7 @@ mod config;
 mod dashboards;
 mod demo;
 mod import;
+mod incidents;
 mod logs;
 mod memory;
 mod otlp;

@@ -88,8 +88,7 @@ impl OpenPolicy {
             .iter()
             .enumerate()
             .map(|(i, s)| {
-                parse_matchers(s)
-                    .map_err(|e| Error::Config(format!("incidents.open_on[{i}]: {e}")))
+                parse_matchers(s).map_err(|e| Error::Config(format!("incidents.open_on[{i}]: {e}")))
             })
             .collect::<Result<Vec<_>>>()
             .map(OpenPolicy)

@@ -180,7 +180,9 @@ pub struct Incident {
 impl Incident {
     /// The alert with this fingerprint.
     pub fn alert_mut(&mut self, fingerprint: &str) -> Option<&mut IncidentAlert> {
-        self.alerts.iter_mut().find(|a| a.fingerprint == fingerprint)
+        self.alerts
+            .iter_mut()
+            .find(|a| a.fingerprint == fingerprint)
     }
 
     /// The first alert's annotation `name`, if any alert has it.

@@ -227,7 +227,11 @@ impl Incidents {
         f: impl FnOnce(&mut Incident) -> Result<()>,
     ) -> Result<Incident> {
         let mut inner = self.lock();
-        let mut inc = inner.incidents.get(&id).cloned().ok_or_else(|| not_found(id))?;
+        let mut inc = inner
+            .incidents
+            .get(&id)
+            .cloned()
+            .ok_or_else(|| not_found(id))?;
         let before = inc.clone();
         f(&mut inc)?;
         if inc == before {
@@ -359,7 +363,13 @@ impl Incidents {
         self.resolve_as(id, who, String::new(), now)
     }
 
-    fn resolve_as(&self, id: u64, who: String, text: String, now: DateTime<Utc>) -> Result<Incident> {
+    fn resolve_as(
+        &self,
+        id: u64,
+        who: String,
+        text: String,
+        now: DateTime<Utc>,
+    ) -> Result<Incident> {
         let mut ttr = None;
         let inc = self.change(id, now, |inc| {
             if inc.status == Status::Resolved {
@@ -384,7 +394,13 @@ impl Incidents {
     }
 
     /// Adds a comment.
-    pub fn comment(&self, id: u64, by: Option<&str>, text: &str, now: DateTime<Utc>) -> Result<Incident> {
+    pub fn comment(
+        &self,
+        id: u64,
+        by: Option<&str>,
+        text: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Incident> {
         if text.trim().is_empty() {
             return Err(Error::BadInput("text: must not be empty".into()));
         }
@@ -570,8 +586,8 @@ impl Incidents {
 
     /// A signed link acknowledging incident `id`, valid for `ack_link_ttl`.
     pub fn acknowledge_url(&self, id: u64, now: DateTime<Utc>) -> String {
-        let ttl =
-            chrono::Duration::from_std(self.config.ack_link_ttl.0).unwrap_or(chrono::Duration::days(1));
+        let ttl = chrono::Duration::from_std(self.config.ack_link_ttl.0)
+            .unwrap_or(chrono::Duration::days(1));
         format!(
             "{}/api/v1/incidents/ack/{}",
             self.external_url,

@@ -64,7 +64,10 @@ fn firing_group_opens_one_incident_with_the_alerts_fields() {
         GROUP,
         "ops",
         &group_labels(),
-        vec![alert("b:80", "critical", 20, None), alert("a:80", "critical", 10, None)],
+        vec![
+            alert("b:80", "critical", 20, None),
+            alert("a:80", "critical", 10, None),
+        ],
         t(40),
     );
     let all = inc.list(&IncidentFilter::default());
@@ -84,16 +87,19 @@ fn firing_group_opens_one_incident_with_the_alerts_fields() {
     assert_eq!(i.ticket.description, "5xx over 5% for 5 minutes");
     assert_eq!(i.opened_at, t(40));
     assert_eq!(i.group_key.as_deref(), Some(GROUP));
-    let fired: Vec<(DateTime<Utc>, &str)> = i
-        .events
-        .iter()
-        .map(|e| (e.time, e.text.as_str()))
-        .collect();
+    let fired: Vec<(DateTime<Utc>, &str)> =
+        i.events.iter().map(|e| (e.time, e.text.as_str())).collect();
     assert_eq!(
         fired,
         [
-            (t(10), "HighErrorRate{instance=\"a:80\", service=\"checkout\", severity=\"critical\"}"),
-            (t(20), "HighErrorRate{instance=\"b:80\", service=\"checkout\", severity=\"critical\"}"),
+            (
+                t(10),
+                "HighErrorRate{instance=\"a:80\", service=\"checkout\", severity=\"critical\"}"
+            ),
+            (
+                t(20),
+                "HighErrorRate{instance=\"b:80\", service=\"checkout\", severity=\"critical\"}"
+            ),
         ]
     );
     // Every alert sent carries the page and a signed acknowledge link.
@@ -114,7 +120,13 @@ fn firing_group_opens_one_incident_with_the_alerts_fields() {
         ));
     }
     // The next flush of the same group keeps the same incident.
-    inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 10, None)], t(100));
+    inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "critical", 10, None)],
+        t(100),
+    );
     assert_eq!(inc.list(&IncidentFilter::default()).len(), 1);
 }
 
@@ -122,7 +134,13 @@ fn firing_group_opens_one_incident_with_the_alerts_fields() {
 fn warnings_open_nothing_and_carry_no_links() {
     let dir = tempfile::tempdir().unwrap();
     let inc = open(dir.path());
-    let sent = inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "warning", 10, None)], t(40));
+    let sent = inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "warning", 10, None)],
+        t(40),
+    );
     assert!(inc.list(&IncidentFilter::default()).is_empty());
     assert!(!sent[0].annotations.contains_key("incident_url"));
 }
@@ -131,24 +149,39 @@ fn warnings_open_nothing_and_carry_no_links() {
 fn group_resolution_resolves_and_refiring_within_grace_reopens() {
     let dir = tempfile::tempdir().unwrap();
     let inc = open(dir.path());
-    inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 10, None)], t(40));
+    inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "critical", 10, None)],
+        t(40),
+    );
     // A second alert joins at the next flush.
     inc.observe_group(
         GROUP,
-        &[alert("a:80", "critical", 10, None), alert("b:80", "critical", 50, None)],
+        &[
+            alert("a:80", "critical", 10, None),
+            alert("b:80", "critical", 50, None),
+        ],
         t(70),
     );
     // One resolves: the incident stays open.
     inc.observe_group(
         GROUP,
-        &[alert("a:80", "critical", 10, Some(90)), alert("b:80", "critical", 50, None)],
+        &[
+            alert("a:80", "critical", 10, Some(90)),
+            alert("b:80", "critical", 50, None),
+        ],
         t(100),
     );
     assert_eq!(inc.get(1).unwrap().status, Status::Open);
     // Both resolved: resolved by the Alertmanager.
     inc.observe_group(
         GROUP,
-        &[alert("a:80", "critical", 10, Some(90)), alert("b:80", "critical", 50, Some(120))],
+        &[
+            alert("a:80", "critical", 10, Some(90)),
+            alert("b:80", "critical", 50, Some(120)),
+        ],
         t(130),
     );
     let i = inc.get(1).unwrap();
@@ -170,7 +203,13 @@ fn group_resolution_resolves_and_refiring_within_grace_reopens() {
     let h = inc.durations.resolve.snapshot();
     assert_eq!((h.count, h.sum), (1, 90.0));
     // Fires again 2 minutes later (grace 5 min): the same incident reopens.
-    inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 250, None)], t(250));
+    inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "critical", 250, None)],
+        t(250),
+    );
     let i = inc.get(1).unwrap();
     assert_eq!(i.status, Status::Open);
     assert_eq!(i.resolved_at, None);
@@ -178,8 +217,18 @@ fn group_resolution_resolves_and_refiring_within_grace_reopens() {
     assert!(i.events.iter().any(|e| e.kind == EventKind::Reopened));
     // Resolved again; firing 10 minutes later opens a new incident.
     inc.observe_group(GROUP, &[alert("a:80", "critical", 250, Some(300))], t(300));
-    inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 900, None)], t(900));
-    let ids: Vec<u64> = inc.list(&IncidentFilter::default()).iter().map(|i| i.id).collect();
+    inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "critical", 900, None)],
+        t(900),
+    );
+    let ids: Vec<u64> = inc
+        .list(&IncidentFilter::default())
+        .iter()
+        .map(|i| i.id)
+        .collect();
     // Unresolved first.
     assert_eq!(ids, [2, 1]);
 }
@@ -215,7 +264,8 @@ fn acknowledge_resolve_comment_edit_and_their_errors() {
         inc.comment(1, None, "  ", t(500)).unwrap_err().to_string(),
         "text: must not be empty"
     );
-    inc.comment(1, Some("bob"), "rolled back 1.4.2", t(500)).unwrap();
+    inc.comment(1, Some("bob"), "rolled back 1.4.2", t(500))
+        .unwrap();
     let p = inc
         .patch(
             1,
@@ -232,7 +282,10 @@ fn acknowledge_resolve_comment_edit_and_their_errors() {
     assert_eq!(p.events.last().unwrap().text, "subject");
     assert!(p.edited.contains("subject"));
     inc.resolve(1, Some("bob"), t(900)).unwrap();
-    assert!(matches!(inc.acknowledge(1, None, t(901)), Err(Error::Conflict(_))));
+    assert!(matches!(
+        inc.acknowledge(1, None, t(901)),
+        Err(Error::Conflict(_))
+    ));
     assert!(matches!(inc.get(7), Err(Error::NotFound(m)) if m == "incident 7 not found"));
     let f = IncidentFilter {
         status: Some(Status::Resolved),
@@ -252,7 +305,13 @@ fn records_survive_reopening_and_damaged_lines_are_set_aside() {
     let dir = tempfile::tempdir().unwrap();
     let before = {
         let inc = open(dir.path());
-        inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 10, None)], t(40));
+        inc.on_notify(
+            GROUP,
+            "ops",
+            &group_labels(),
+            vec![alert("a:80", "critical", 10, None)],
+            t(40),
+        );
         inc.acknowledge(1, Some("bob"), t(60)).unwrap();
         inc.get(1).unwrap()
     };
@@ -290,7 +349,13 @@ fn ticket_markdown_has_the_seeds_fields_runbook_timeline_and_links() {
     )
     .unwrap();
     let inc = open(dir.path());
-    inc.on_notify(GROUP, "ops", &group_labels(), vec![alert("a:80", "critical", 10, None)], t(40));
+    inc.on_notify(
+        GROUP,
+        "ops",
+        &group_labels(),
+        vec![alert("a:80", "critical", 10, None)],
+        t(40),
+    );
     inc.acknowledge(1, Some("bob"), t(100)).unwrap();
     inc.comment(1, Some("bob"), "rolled back", t(110)).unwrap();
     let i = inc.get(1).unwrap();

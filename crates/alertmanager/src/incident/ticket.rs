@@ -64,7 +64,13 @@ pub fn markdown(v: &IncidentView, external_url: &str) -> String {
     }
     let _ = writeln!(out, "## Timeline\n");
     for e in &v.timeline {
-        let _ = write!(out, "- {} {} ({})", ticket_time(&e.time), e.kind.title(), e.actor);
+        let _ = write!(
+            out,
+            "- {} {} ({})",
+            ticket_time(&e.time),
+            e.kind.title(),
+            e.actor
+        );
         if !e.text.is_empty() {
             let _ = write!(out, ": {}", e.text.replace('\n', " "));
         }

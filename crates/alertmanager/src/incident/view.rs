@@ -82,6 +82,11 @@ impl Alertmanager {
             .ok_or_else(|| Error::NotFound("incidents are not enabled".into()))
     }
 
+    /// `--web.external-url`, the base of links.
+    pub fn external_url(&self) -> &str {
+        &self.deps.external_url
+    }
+
     /// The current time of the Alertmanager's clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.deps.clock.now()
@@ -194,13 +199,15 @@ pub fn runbook(inc: &Incidents, i: &Incident) -> Runbook {
     };
     let path = inc.runbooks_dir().join(format!("{name}.md"));
     match std::fs::metadata(&path) {
-        Ok(m) if m.is_file() && m.len() <= MAX_RUNBOOK_BYTES => match std::fs::read_to_string(&path) {
-            Ok(text) => {
-                rb.file = Some(path.display().to_string());
-                rb.markdown = Some(text);
+        Ok(m) if m.is_file() && m.len() <= MAX_RUNBOOK_BYTES => {
+            match std::fs::read_to_string(&path) {
+                Ok(text) => {
+                    rb.file = Some(path.display().to_string());
+                    rb.markdown = Some(text);
+                }
+                Err(e) => tracing::warn!("runbook {}: {e}", path.display()),
             }
-            Err(e) => tracing::warn!("runbook {}: {e}", path.display()),
-        },
+        }
         Ok(m) if m.is_file() => tracing::warn!(
             "runbook {} is {} bytes, over the {MAX_RUNBOOK_BYTES} shown",
             path.display(),
@@ -216,8 +223,7 @@ fn safe_file_name(n: &str) -> bool {
     !n.is_empty()
         && n != "."
         && n != ".."
-        && n
-            .chars()
+        && n.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
         && !n.contains("..")
 }
@@ -243,7 +249,10 @@ pub fn links(inc: &Incidents, i: &Incident, now: DateTime<Utc>) -> Links {
         .map(|v| ("service", v))
         .or(label("job").map(|v| ("job", v)))
         .map(|(k, v)| {
-            let q = format!("{{{k}=\"{}\"}}", v.replace('\\', "\\\\").replace('"', "\\\""));
+            let q = format!(
+                "{{{k}=\"{}\"}}",
+                v.replace('\\', "\\\\").replace('"', "\\\"")
+            );
             format!("#/logs?query={}&from={from}&to={to}", enc(&q))
         });
     let traces = label("service")
