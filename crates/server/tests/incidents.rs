@@ -211,6 +211,13 @@ fn issue_19_alert_opens_incident_acknowledged_by_link_resolved_with_alert() {
     assert_eq!(after["acknowledgedAt"], before["acknowledgedAt"]);
     assert_eq!(after["events"], before["events"]);
 
+    // The restarted rules fire again and the group is back.
+    eventually(WAIT, || {
+        let g = common::get_text(&format!("{base}/api/v2/alerts/groups"));
+        g.contains("CheckoutErrors").then_some(())
+    })
+    .unwrap_or_else(|| panic!("alert not back after restart; log:\n{}", server.log()));
+
     // A comment and a silence.
     let r = http()
         .post(format!("{base}/api/v1/incidents/1/comments"))
@@ -240,7 +247,14 @@ fn issue_19_alert_opens_incident_acknowledged_by_link_resolved_with_alert() {
         let i = incident(&base);
         (i["status"] == "resolved").then_some(i)
     })
-    .unwrap_or_else(|| panic!("incident not resolved; log:\n{}", server.log()));
+    .unwrap_or_else(|| {
+        panic!(
+            "incident not resolved: {}\ngroups: {}\nlog:\n{}",
+            incident(&base),
+            common::get_text(&format!("{base}/api/v2/alerts/groups?silenced=true")),
+            server.log()
+        )
+    });
     assert_eq!(i["resolvedBy"], "alertmanager");
 
     // The ticket, written from the values above.
@@ -276,7 +290,7 @@ fn issue_19_alert_opens_incident_acknowledged_by_link_resolved_with_alert() {
         at(n + 2)
     ));
     lines.push(format!(
-        "- {} silence (bob): alertname=\"CheckoutErrors\" until 2099-01-01T00:00:00Z: deploying the fix",
+        "- {} silence (bob): {{alertname=\"CheckoutErrors\"}} until 2099-01-01T00:00:00Z: deploying the fix",
         at(n + 3)
     ));
     lines.push(format!(
