@@ -12,6 +12,10 @@
 //! Answers use the Prometheus envelope like Sightline's other `/api/v1`
 //! endpoints; errors name the field, with 400, 404 or 409.
 
+// Helpers return the finished error response, as the tempo and jaeger
+// modules do: it is built once, on the rare failing path.
+#![allow(clippy::result_large_err)]
+
 mod ack_page;
 #[cfg(test)]
 mod tests;
