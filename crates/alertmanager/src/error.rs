@@ -12,6 +12,14 @@ pub enum Error {
     /// A silence or alert that was asked for does not exist.
     #[error("{0}")]
     NotFound(String),
+    /// The request contradicts the current state (acknowledging a resolved
+    /// incident).
+    #[error("{0}")]
+    Conflict(String),
+    /// A credential carried in the request itself (a signed link) is not
+    /// valid.
+    #[error("{0}")]
+    Forbidden(String),
     /// Reading or writing the data directory failed.
     #[error("{0}")]
     Io(#[from] std::io::Error),

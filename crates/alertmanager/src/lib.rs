@@ -21,6 +21,9 @@
 //! - [`silence`], [`nflog`] and [`history`] keep their state in the data
 //!   directory, as `docs/format/alertmanager-state.md` describes byte by byte.
 //!
+//! - [`incident`] opens incident records for firing groups, with their
+//!   runbook, timeline and Markdown trouble ticket.
+//!
 //! Routing, grouping, inhibition, silences, the notification log and the
 //! notification history sit in their own modules, listed below.
 
@@ -29,6 +32,7 @@ pub mod config;
 pub mod dispatch;
 pub mod error;
 pub mod history;
+pub mod incident;
 pub mod inhibit;
 pub mod manager;
 pub mod marker;

@@ -31,6 +31,7 @@
 pub mod alertmanager;
 pub mod analytics;
 pub mod events;
+pub mod incidents;
 pub mod jaeger;
 pub mod loki;
 pub mod native;

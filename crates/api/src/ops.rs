@@ -98,6 +98,36 @@ impl Collector for Collected {
                         }
                     }
                 }
+                MetricKind::Histogram => {
+                    let mut enc = encoder.encode_descriptor(
+                        fam.name,
+                        fam.help,
+                        None,
+                        prometheus_client::metrics::MetricType::Histogram,
+                    )?;
+                    for p in &fam.points {
+                        let Some(h) = &p.histogram else { continue };
+                        let buckets: Vec<(f64, u64)> = h
+                            .buckets
+                            .iter()
+                            .copied()
+                            // prometheus_client prints f64::MAX as `+Inf`.
+                            .chain([(f64::MAX, h.count)])
+                            .collect();
+                        let counts = per_bucket(&buckets);
+                        if labeled {
+                            enc.encode_family(&p.labels)?
+                                .encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                                    h.sum, h.count, &counts, None,
+                                )?;
+                        } else {
+                            enc.encode_histogram::<prometheus_client::encoding::NoLabelSet>(
+                                h.sum, h.count, &counts, None,
+                            )?;
+                            break;
+                        }
+                    }
+                }
                 MetricKind::Gauge => {
                     let proto = ConstGauge::new(0.0);
                     let mut enc =
@@ -118,10 +148,56 @@ impl Collector for Collected {
     }
 }
 
+/// `prometheus_client` takes each bucket's own count and accumulates it
+/// while encoding; a [`sightline_core::telemetry::HistogramValue`] holds
+/// cumulative counts, as the exposition prints them.
+fn per_bucket(cumulative: &[(f64, u64)]) -> Vec<(f64, u64)> {
+    let mut prev = 0;
+    cumulative
+        .iter()
+        .map(|&(le, c)| {
+            let own = c.saturating_sub(prev);
+            prev = c;
+            (le, own)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use sightline_core::telemetry::MetricKind;
+
+    /// A histogram as OpenMetrics writes one, by hand: `_sum`, `_count`,
+    /// then cumulative buckets ending with `+Inf` = count.
+    #[test]
+    fn a_histogram_encodes_with_cumulative_buckets() {
+        let mut r = Report::default();
+        r.histogram(
+            "wait_seconds",
+            "Waits.",
+            sightline_core::telemetry::HistogramValue {
+                buckets: vec![(1.0, 1), (10.0, 3)],
+                sum: 17.5,
+                count: 4,
+            },
+        );
+        let mut registry = prometheus_client::registry::Registry::default();
+        registry.register_collector(Box::new(Collected(r)));
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &registry).unwrap();
+        assert_eq!(
+            text,
+            "# HELP wait_seconds Waits.\n\
+             # TYPE wait_seconds histogram\n\
+             wait_seconds_sum 17.5\n\
+             wait_seconds_count 4\n\
+             wait_seconds_bucket{le=\"1.0\"} 1\n\
+             wait_seconds_bucket{le=\"10.0\"} 3\n\
+             wait_seconds_bucket{le=\"+Inf\"} 4\n\
+             # EOF\n"
+        );
+    }
 
     /// The exposition written by hand from the OpenMetrics text format:
     /// counters get `_total`, labeled points one line each, an unlabeled

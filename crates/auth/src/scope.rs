@@ -84,6 +84,18 @@ pub const INTAKE_PATHS: &[&str] = &[
     "/v1/import",
 ];
 
+/// Paths whose URL carries its own credential, checked by the handler:
+/// the signed acknowledge links in notifications, clicked from a chat or
+/// a mail client that holds no Sightline login.
+pub const SELF_AUTHENTICATING_PREFIXES: &[&str] = &["/api/v1/incidents/ack/"];
+
+/// Whether `path` (without the route prefix) carries its own credential.
+pub fn self_authenticating(path: &str) -> bool {
+    SELF_AUTHENTICATING_PREFIXES
+        .iter()
+        .any(|p| path.starts_with(p))
+}
+
 /// The scope and flag `method path` needs; `path` is without the route
 /// prefix.
 pub fn need(method: &str, path: &str) -> Need {
@@ -111,6 +123,11 @@ pub fn need(method: &str, path: &str) -> Need {
         return read(Scope::Write);
     }
     if !is_get && matches!(path, "/api/v2/alerts" | "/api/v1/alerts") {
+        return read(Scope::Write);
+    }
+    // Declaring, editing, acknowledging, commenting on and resolving
+    // incidents is on-call work, not administration.
+    if !is_get && (path == "/api/v1/incidents" || path.starts_with("/api/v1/incidents/")) {
         return read(Scope::Write);
     }
     if !is_get
@@ -143,5 +160,13 @@ mod tests {
         let r = need("POST", "/api/v1/admin/tsdb/snapshot");
         assert_eq!((r.scope, r.switch), (Scope::Admin, Some(Switch::AdminApi)));
         assert_eq!(need("GET", "/metrics").scope, Scope::Read);
+        assert_eq!(need("GET", "/api/v1/incidents").scope, Scope::Read);
+        assert_eq!(
+            need("POST", "/api/v1/incidents/3/acknowledge").scope,
+            Scope::Write
+        );
+        assert_eq!(need("PATCH", "/api/v1/incidents/3").scope, Scope::Write);
+        assert!(self_authenticating("/api/v1/incidents/ack/3.1.ab"));
+        assert!(!self_authenticating("/api/v1/incidents/3/acknowledge"));
     }
 }

@@ -20,6 +20,21 @@ pub enum MetricKind {
     Counter,
     /// A value that goes up and down.
     Gauge,
+    /// Observations counted into cumulative buckets (each point carries a
+    /// [`HistogramValue`]; its `value` is unused).
+    Histogram,
+}
+
+/// One histogram's state: cumulative counts per upper bound (the `+Inf`
+/// bucket is `count`), the sum and count of observations.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct HistogramValue {
+    /// `(upper bound, observations <= bound)`, bounds ascending.
+    pub buckets: Vec<(f64, u64)>,
+    /// Sum of the observations.
+    pub sum: f64,
+    /// Number of observations.
+    pub count: u64,
 }
 
 /// One labeled value of a family.
@@ -29,6 +44,8 @@ pub struct Point {
     pub labels: Vec<(String, String)>,
     /// The value.
     pub value: f64,
+    /// A histogram family's buckets, sum and count.
+    pub histogram: Option<HistogramValue>,
 }
 
 /// A metric family: a name, its help text, its kind and its points.
@@ -83,6 +100,17 @@ impl Report {
         self.families.last_mut().expect("just pushed")
     }
 
+    /// An unlabeled histogram.
+    pub fn histogram(&mut self, name: &'static str, help: &'static str, h: HistogramValue) {
+        self.family(name, help, MetricKind::Histogram)
+            .points
+            .push(Point {
+                labels: Vec::new(),
+                value: h.sum,
+                histogram: Some(h),
+            });
+    }
+
     /// The families, in the order written.
     pub fn families(&self) -> &[Family] {
         &self.families
@@ -107,6 +135,7 @@ impl Family {
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             value,
+            histogram: None,
         });
         self
     }

@@ -54,6 +54,7 @@ pub fn start_alertmanager(
     path: &std::path::Path,
     data_dir: &std::path::Path,
     external_url: &str,
+    incidents: &sightline_alertmanager::incident::IncidentsConfig,
     ctx: &StartContext,
 ) -> anyhow::Result<(Arc<Alertmanager>, Box<dyn Running>)> {
     let cfg = AmConfig::load_file(path).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -64,6 +65,7 @@ pub fn start_alertmanager(
         .filter(|p| !p.as_os_str().is_empty())
         .map(std::path::PathBuf::from)
         .unwrap_or_else(|| std::path::PathBuf::from("."));
+    crate::incidents::enable(&mut opts, incidents);
     std::fs::create_dir_all(&opts.data_dir)?;
     Alertmanager::start_in(cfg, opts, ctx)
         .map_err(|e| anyhow::anyhow!("starting the Alertmanager: {e}"))

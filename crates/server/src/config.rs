@@ -39,6 +39,7 @@ const SIGHTLINE_KEYS: &[&str] = &[
     "auth",
     "tenants",
     "events",
+    "incidents",
 ];
 
 /// A Sightline file (`sightline.yml`) as written.
@@ -74,6 +75,9 @@ struct SightlineFile {
     /// User events: store, sources, write keys, scrubbing (read at start).
     #[serde(default)]
     events: Option<crate::events::EventsConfig>,
+    /// Incident records (docs/incidents.md; owned by `sightline_alertmanager`).
+    #[serde(default)]
+    incidents: Option<sightline_alertmanager::incident::IncidentsConfig>,
 }
 
 /// The `probes:` section of a prometheus.yml, read from the same document
@@ -135,6 +139,8 @@ pub struct Loaded {
     pub tenants: sightline_api::tenant::limits::LimitsConfig,
     /// The `events:` section (defaults without one), paths anchored.
     pub events: crate::events::EventsConfig,
+    /// The `incidents:` section, `runbooks_dir` anchored (defaults without one).
+    pub incidents: sightline_alertmanager::incident::IncidentsConfig,
     /// Advice for the log (a prometheus.yml holding Sightline's sections).
     pub hints: Vec<String>,
 }
@@ -167,6 +173,7 @@ pub fn load(path: Option<&Path>, listen: &str) -> anyhow::Result<Loaded> {
             tokens: Default::default(),
             tenants: Default::default(),
             events: Default::default(),
+            incidents: Default::default(),
             hints: Vec::new(),
         });
     };
@@ -293,6 +300,13 @@ fn load_sightline(path: &Path, name: &str, text: &str) -> anyhow::Result<Loaded>
                 e
             })
             .unwrap_or_default(),
+        incidents: {
+            let mut inc = file.incidents.unwrap_or_default();
+            if let Some(d) = &inc.runbooks_dir {
+                inc.runbooks_dir = Some(dir.join(d));
+            }
+            inc
+        },
         hints: Vec::new(),
     })
 }
@@ -339,6 +353,7 @@ fn load_prometheus(path: &Path, name: &str, text: String) -> anyhow::Result<Load
         tokens: Default::default(),
         tenants: Default::default(),
         events: Default::default(),
+        incidents: Default::default(),
         hints,
     })
 }

@@ -27,6 +27,7 @@ mod dashboards;
 mod demo;
 mod events;
 mod import;
+mod incidents;
 mod logs;
 mod memory;
 mod otlp;

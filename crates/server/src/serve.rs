@@ -263,6 +263,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
                 path,
                 &args.data_dir,
                 &args.external_url(),
+                &loaded.incidents,
                 &ctx,
             )?;
             running.push(handle);
@@ -432,6 +433,7 @@ pub async fn serve(args: ServeArgs, embedding: Embedding) -> anyhow::Result<()> 
         .merge(crate::web::quit_route(cancel.clone()));
     if let Some(am) = &alertmanager {
         app = app.merge(sightline_api::alertmanager::routes(am.clone()));
+        app = app.merge(crate::incidents::routes(am));
     }
     app = app.layer(axum::middleware::from_fn_with_state(
         memory.clone(),

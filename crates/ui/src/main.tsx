@@ -5,6 +5,7 @@ import { render } from 'preact';
 import './style.css';
 import { Explore } from './explore';
 import { AlertsPage } from './pages/alerts';
+import { IncidentsPage } from './pages/incidents';
 import { DashboardsPage } from './pages/dashboards';
 import { EventsPage } from './pages/events';
 import { LogsPage } from './pages/logs';
@@ -32,6 +33,7 @@ const PAGES: Page[] = [
   { path: 'explore', title: 'Explore', view: Explore },
   { path: 'dashboards', title: 'Dashboards', view: DashboardsPage },
   { path: 'alerts', title: 'Alerts', view: AlertsPage },
+  { path: 'incidents', title: 'Incidents', view: IncidentsPage },
   { path: 'slos', title: 'SLOs', view: SLOsPage },
   { path: 'uptime', title: 'Uptime', view: UptimePage },
   { path: 'ops', title: 'Operations', view: OperationsPage },

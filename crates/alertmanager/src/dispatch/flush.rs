@@ -41,6 +41,11 @@ pub(crate) async fn flush(g: &AggrGroup, deps: &Arc<Deps>, pipeline: &Arc<Pipeli
     }
     let deadline = Instant::now() + g.opts.group_interval.max(MIN_FLUSH_TIMEOUT);
     let now = deps.clock.now();
+    if let Some(inc) = &deps.incidents {
+        // Before silences: an incident resolves with its alerts even when
+        // their resolution is muted.
+        inc.observe_group(&g.key, &alerts, now);
+    }
     let resolved: Vec<Alert> = alerts
         .iter()
         .filter(|a| a.resolved_at(now))
@@ -92,6 +97,11 @@ async fn notify_group(
     if alerts.is_empty() {
         return true;
     }
+    let alerts = match &deps.incidents {
+        // Opens the group's incident and adds its links as annotations.
+        Some(inc) => inc.on_notify(&g.key, &g.opts.receiver, &g.labels, alerts, now),
+        None => alerts,
+    };
     let Some(integrations) = pipeline.receivers.get(&g.opts.receiver) else {
         // Config validation makes every route's receiver exist.
         tracing::error!(receiver = %g.opts.receiver, "receiver of route not found");

@@ -82,6 +82,8 @@ pub struct Deps {
     pub external_url: String,
     /// Notification counters for self-metrics.
     pub counters: NotifyCounters,
+    /// Incident records opened by firing groups, when they are on.
+    pub incidents: Option<Arc<crate::incident::Incidents>>,
 }
 
 /// Alertmanager's notification counters, by integration kind: notifications

@@ -130,6 +130,7 @@ fn harness(yaml: &str, send_resolved: bool) -> Harness {
         clock,
         external_url: "http://sightline".into(),
         counters: NotifyCounters::default(),
+        incidents: None,
     });
     let config = Config::load_str(yaml, "alertmanager.yml").unwrap();
     let fake_dyn: Arc<dyn Notifier> = fake.clone();

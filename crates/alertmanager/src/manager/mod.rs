@@ -81,6 +81,9 @@ pub struct AlertmanagerOptions {
     /// How long expired silences and notification log entries are kept
     /// (Alertmanager's `--data.retention`, default 120 h).
     pub silence_retention: Duration,
+    /// Incident records (`None`: off). Relative runbook folders resolve
+    /// against `config_base_dir`.
+    pub incidents: Option<crate::incident::IncidentsConfig>,
 }
 
 impl AlertmanagerOptions {
@@ -92,6 +95,7 @@ impl AlertmanagerOptions {
             config_base_dir: PathBuf::from("."),
             history_retention: history::DEFAULT_RETENTION,
             silence_retention: silence::DEFAULT_RETENTION,
+            incidents: None,
         }
     }
 }
@@ -124,7 +128,7 @@ struct Running {
 
 /// A running Alertmanager.
 pub struct Alertmanager {
-    deps: Arc<Deps>,
+    pub(crate) deps: Arc<Deps>,
     opts: AlertmanagerOptions,
     started: DateTime<Utc>,
     running: Mutex<Running>,
@@ -162,6 +166,9 @@ impl Alertmanager {
     )> {
         let am = Alertmanager::start(config, opts)?;
         ctx.telemetry.register(am.clone());
+        if let Some(inc) = am.incidents() {
+            ctx.telemetry.register(inc.clone());
+        }
         Ok((am.clone(), Box::new(RunningAlertmanager(am))))
     }
 
@@ -172,6 +179,16 @@ impl Alertmanager {
         notifiers: Option<HashMap<String, Vec<Arc<dyn Notifier>>>>,
     ) -> Result<Arc<Alertmanager>> {
         let now = clock.now();
+        let incidents = match &opts.incidents {
+            Some(c) => Some(Arc::new(crate::incident::Incidents::open(
+                &opts.data_dir,
+                c.clone(),
+                &opts.config_base_dir,
+                &opts.external_url,
+                now,
+            )?)),
+            None => None,
+        };
         let deps = Arc::new(Deps {
             store: Arc::new(AlertStore::new()),
             silences: Arc::new(Silences::open(&opts.data_dir, opts.silence_retention)?),
@@ -181,6 +198,7 @@ impl Alertmanager {
             clock,
             external_url: opts.external_url.clone(),
             counters: NotifyCounters::default(),
+            incidents,
         });
         let pipeline = Arc::new(build_pipeline(&config, &opts, notifiers.as_ref())?);
         let dispatcher = Dispatcher::start(Arc::clone(&deps), Arc::clone(&pipeline));
@@ -682,6 +700,11 @@ async fn gc_loop(deps: Arc<Deps>) {
                 }
                 if let Err(e) = deps.history.gc(now) {
                     tracing::error!("notification history gc: {e}");
+                }
+                if let Some(inc) = &deps.incidents {
+                    if let Err(e) = inc.gc(now) {
+                        tracing::error!("incidents gc: {e}");
+                    }
                 }
             }
         }
