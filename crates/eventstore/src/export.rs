@@ -275,6 +275,46 @@ impl EventStore {
     }
 }
 
+impl EventStore {
+    /// The newest events `req` selects, newest first, at most `limit`:
+    /// the event list of the UI. Reads day by day from the newest, so a
+    /// page of the last events touches the last day or two.
+    pub fn recent(&self, req: &ScanRequest, limit: usize) -> Result<Vec<Event>> {
+        let plan = Plan::new(req)?;
+        let (head, blocks) = self.snapshot();
+        let mut days: Vec<i64> = blocks.iter().map(|b| b.meta.day).collect();
+        days.extend(head.keys());
+        days.sort_unstable();
+        days.dedup();
+        let mut out = Vec::new();
+        for day in days.into_iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let mut of_day: Vec<Event> = Vec::new();
+            for b in blocks.iter().filter(|b| b.meta.day == day) {
+                of_day.extend(block_events(b, &plan)?);
+            }
+            if let Some(runs) = head.get(&day) {
+                of_day.extend(
+                    sorted(runs)
+                        .into_iter()
+                        .filter(|e| plan.matches(e))
+                        .cloned(),
+                );
+            }
+            // Newest first; events of the same millisecond by message id,
+            // so pages are stable.
+            of_day.sort_by(|a, b| {
+                (b.timestamp_ms, &b.message_id).cmp(&(a.timestamp_ms, &a.message_id))
+            });
+            of_day.truncate(limit - out.len());
+            out.extend(of_day);
+        }
+        Ok(out)
+    }
+}
+
 /// The events of `b` that `plan` selects, skipping row groups by time and
 /// name as the scan does.
 fn block_events(b: &Block, plan: &Plan) -> Result<Vec<Event>> {

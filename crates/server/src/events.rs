@@ -277,10 +277,32 @@ impl Events {
         Ok((Events { store, intake }, running))
     }
 
-    /// The intake's routes.
+    /// The intake's routes and the analytics API over the store. Events
+    /// are not kept per tenant: with multi-tenancy on, they belong to the
+    /// default tenant, and another tenant is refused rather than shown them.
     pub fn routes(&self) -> axum::Router {
+        let source: Arc<dyn sightline_api::analytics::EventsSource> = self.store.clone();
         sightline_api::events::routes(self.intake.clone())
+            .merge(sightline_api::analytics::analytics_routes(source))
+            .layer(axum::middleware::from_fn(default_tenant_only))
     }
+}
+
+/// Refuses a tenant other than the default one (events have no tenants).
+async fn default_tenant_only(
+    tenant: sightline_api::tenant::TenantOf,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    if tenant.is_default() {
+        return next.run(req).await;
+    }
+    (
+        axum::http::StatusCode::FORBIDDEN,
+        "user events belong to the default tenant (they are not kept per tenant)\n",
+    )
+        .into_response()
 }
 
 #[cfg(test)]

@@ -3,10 +3,9 @@
 //! with the same question computed independently by a plain Python
 //! program (events_analytics/expected.py) from the corpus as NDJSON.
 //!
-//! The events are served by the analytics routes over the store's scan.
-//! Until the intake and the store are wired into the server, the routes
-//! run in-process over the engine's vector scan (`source` below is the
-//! one place to change when they are).
+//! The events are served by the analytics routes over the event store
+//! (day blocks and head), in-process; the intake and the store behind
+//! `sightline serve` are tested by events_clients.rs and events_pii.rs.
 
 mod common;
 #[path = "events_analytics/corpus.rs"]

@@ -3,10 +3,8 @@
 //! crates/ui/tests/pages/events.mjs clicking through every tab and
 //! comparing what the pages show with the API's answers. Screenshots land
 //! in `target/ui-screenshots/`.
-//!
-//! Until the intake is wired into `sightline serve`, this is where the
-//! pages meet events; once it is, ui_browser.rs runs events.mjs too
-//! against a server with events pushed at start.
+//! ui_browser.rs, whose server has no events, leaves events.mjs to this
+//! test.
 
 #[path = "events_analytics/corpus.rs"]
 mod corpus;

@@ -26,14 +26,7 @@ use sightline_eventstore::model::{Event, EventScan, ScanRequest};
 use std::io::Write;
 use std::sync::Arc;
 
-/// The formats of `GET /api/v1/events/export`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExportFormat {
-    /// One JSON event per line, in Segment's field names.
-    Ndjson,
-    /// Apache Parquet.
-    Parquet,
-}
+pub use sightline_eventstore::ExportFormat;
 
 /// What the analytics API reads events through: the store's scan, plus
 /// whole events for the event list and the export.
@@ -49,6 +42,21 @@ pub trait EventsSource: EventScan {
         format: ExportFormat,
         out: &mut dyn Write,
     ) -> sightline_eventstore::Result<()>;
+}
+
+impl EventsSource for sightline_eventstore::EventStore {
+    fn recent(&self, req: &ScanRequest, limit: usize) -> sightline_eventstore::Result<Vec<Event>> {
+        sightline_eventstore::EventStore::recent(self, req, limit)
+    }
+
+    fn export(
+        &self,
+        req: &ScanRequest,
+        format: ExportFormat,
+        out: &mut dyn Write,
+    ) -> sightline_eventstore::Result<()> {
+        sightline_eventstore::EventStore::export(self, req, format, out).map(|_| ())
+    }
 }
 
 /// The routes, over `source`.
