@@ -128,11 +128,22 @@ export function Pick({ label, value, options, onChange, blank }: { label: string
 }
 
 /// A labelled text input.
+/// A text field applied when it is left (or Enter is pressed). What is
+/// typed is kept in a draft: a re-render while typing (an answer arriving)
+/// re-applied `value` to the input and threw the typing away.
 export function Text({ label, value, onChange, width = 80 }: { label: string; value: string; onChange: (v: string) => void; width?: number }) {
+  const [draft, setDraft] = useState(value);
+  useEffect(() => setDraft(value), [value]);
   return (
     <span class="var">
       <label>{label}</label>
-      <input aria-label={label} style={{ width: `${width}px` }} value={value} onChange={(e) => onChange((e.target as HTMLInputElement).value)} />
+      <input
+        aria-label={label}
+        style={{ width: `${width}px` }}
+        value={draft}
+        onInput={(e) => setDraft((e.target as HTMLInputElement).value)}
+        onChange={(e) => onChange((e.target as HTMLInputElement).value)}
+      />
     </span>
   );
 }

@@ -106,11 +106,15 @@ export default async function ({ page, base, step, shot, fail, api }) {
   await page.waitForFunction((w) => [...document.querySelectorAll('table.abtest tbody tr td:nth-child(2)')].map((x) => x.textContent).join() === w, exposed).catch(async () =>
     fail(`exposed ${await cells('table.abtest tbody tr td:nth-child(2)')}, API ${exposed}`),
   );
+  // Exposure does not depend on the window: wait until the 7d answer
+  // (not the 14d default's) is drawn, by the control's interval.
+  const wantCi = `${pct(ab.variants[0].ci_low, 2)} – ${pct(ab.variants[0].ci_high, 2)}`;
+  await page.waitForFunction((w) => document.querySelector('table.abtest tbody tr:first-child td:nth-child(5)')?.textContent.trim() === w, wantCi).catch(async () =>
+    fail(`interval ${await cells('table.abtest tbody tr:first-child td:nth-child(5)')}, API ${wantCi} (window 7d)`),
+  );
   const pv = await cells('table.abtest tbody tr td:nth-child(7)');
   const fmtP = (p) => (p == null ? '-' : p < 0.0001 ? '< 0.0001' : p.toFixed(4));
   if (pv.join() !== ab.variants.map((v) => fmtP(v.p_value)).join()) fail(`p-values ${pv}`);
-  const ci = await cells('table.abtest tbody tr:first-child td:nth-child(5)');
-  if (ci[0] !== `${pct(ab.variants[0].ci_low, 2)} – ${pct(ab.variants[0].ci_high, 2)}`) fail(`interval ${ci[0]}`);
   const verdict = (await page.textContent('.verdict')).trim();
   const sig = ab.variants[1].significant;
   if (sig !== /is significant/.test(verdict) || (!sig && !/not significant/.test(verdict))) fail(`verdict "${verdict}" but significant=${sig}`);
