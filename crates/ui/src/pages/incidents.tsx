@@ -301,9 +301,11 @@ function Detail({ id }: { id: string }) {
       )}
       <h3>Timeline</h3>
       <ol class="timeline">
-        {i.timeline.map((e) => (
+        {collapse(i.timeline).map(({ e, n, last }) => (
           <li class={`event ${e.kind}`}>
-            <span class="time">{utc(e.time)}</span> <b>{e.kind.replace('_', ' ')}</b> <span class="actor">({e.actor})</span>
+            <span class="time">{utc(e.time)}</span>
+            {n > 1 && <span class="time"> to {utc(last)}</span>} <b>{e.kind.replace('_', ' ')}</b>
+            {n > 1 && <span class="repeats"> ×{n}</span>} <span class="actor">({e.actor})</span>
             {e.text && <span class="text">: {e.text}</span>}
           </li>
         ))}
@@ -314,6 +316,26 @@ function Detail({ id }: { id: string }) {
       </form>
     </div>
   );
+}
+
+/// Consecutive notifications to the same receiver (a failing webhook
+/// retried every second) as one line: the first, how many, until when,
+/// and the latest outcome's text.
+function collapse(events: Event[]): { e: Event; n: number; last: string }[] {
+  const out: { e: Event; n: number; last: string }[] = [];
+  const receiver = (e: Event) => (e.kind === 'notification' ? (e.text ?? '').split(':')[0] : null);
+  for (const e of events) {
+    const prev = out[out.length - 1];
+    const r = receiver(e);
+    if (prev && r != null && receiver(prev.e) === r && prev.e.actor === e.actor) {
+      prev.n += 1;
+      prev.last = e.time;
+      prev.e = { ...prev.e, text: e.text };
+      continue;
+    }
+    out.push({ e, n: 1, last: e.time });
+  }
+  return out;
 }
 
 export function IncidentsPage({ route }: { route: Route }) {

@@ -60,5 +60,14 @@ export default async function ({ page, base, step, shot, fail, api }) {
   const done = (await api(`api/v1/incidents/${inc.id}`)).data;
   if (done.status !== 'resolved' || done.resolvedBy !== 'ui-tester') fail(`after resolve: ${done.status} by ${done.resolvedBy}`);
   await page.waitForSelector('li.event.resolved');
+  // A webhook retried every second is one line per run, not one per try:
+  // no two neighbouring lines are notifications to the same receiver.
+  const lines = await page.$$eval('ol.timeline li', (ls) => ls.map((l) => [l.className, l.querySelector('.text')?.textContent.split(':')[1] ?? '']));
+  for (let k = 1; k < lines.length; k++) {
+    if (lines[k][0].includes('notification') && lines[k - 1][0] === lines[k][0] && lines[k - 1][1] === lines[k][1]) fail(`notifications to ${lines[k][1]} not collapsed: lines ${k} and ${k + 1}`);
+  }
+  const tried = done.timeline.filter((e) => e.kind === 'notification').length;
+  const shown = lines.filter((l) => l[0].includes('notification')).length;
+  if (tried > 1 && shown >= tried) fail(`${tried} notifications drawn as ${shown} lines`);
   await shot('incident-resolved');
 }
