@@ -29,7 +29,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use sightline_alertmanager::incident::{Declaration, IncidentFilter, Patch, Status};
+use sightline_alertmanager::incident::{
+    Declaration, Incident, IncidentFilter, Incidents, Patch, Status,
+};
 use sightline_alertmanager::manager::Alertmanager;
 use sightline_alertmanager::Error;
 use sightline_core::time;
@@ -225,18 +227,7 @@ async fn acknowledge(
     Path(id): Path<String>,
     b: Bytes,
 ) -> Response {
-    let (inc, id) = match incidents(&am).and_then(|i| Ok((i, parse_id(&id)?))) {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let a: Actor = match body(&b) {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match inc.acknowledge(id, a.by.as_deref(), am.now()) {
-        Ok(i) => success(&i),
-        Err(e) => am_error(e),
-    }
+    change_status(&am, &id, &b, |i, id, by| i.acknowledge(id, by, am.now()))
 }
 
 async fn resolve(
@@ -244,15 +235,26 @@ async fn resolve(
     Path(id): Path<String>,
     b: Bytes,
 ) -> Response {
-    let (inc, id) = match incidents(&am).and_then(|i| Ok((i, parse_id(&id)?))) {
+    change_status(&am, &id, &b, |i, id, by| i.resolve(id, by, am.now()))
+}
+
+/// Acknowledge and resolve: the same request (`{"by": "who"}`, optional),
+/// a different step of the incident.
+fn change_status(
+    am: &Alertmanager,
+    id: &str,
+    b: &Bytes,
+    step: impl FnOnce(&Incidents, u64, Option<&str>) -> sightline_alertmanager::Result<Incident>,
+) -> Response {
+    let (inc, id) = match incidents(am).and_then(|i| Ok((i, parse_id(id)?))) {
         Ok(x) => x,
         Err(r) => return r,
     };
-    let a: Actor = match body(&b) {
+    let a: Actor = match body(b) {
         Ok(a) => a,
         Err(r) => return r,
     };
-    match inc.resolve(id, a.by.as_deref(), am.now()) {
+    match step(inc, id, a.by.as_deref()) {
         Ok(i) => success(&i),
         Err(e) => am_error(e),
     }
